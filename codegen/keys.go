@@ -1,0 +1,305 @@
+package codegen
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+)
+
+// domain separates code tags from any other use of the same key.
+const domain = "yima/code\x00"
+
+// msgLen is the length of the MAC input: domain, version, key, batch, serial.
+const msgLen = len(domain) + 1 + 1 + 4 + 4
+
+// KeyStatus is the lifecycle state of a signing key.
+type KeyStatus string
+
+const (
+	// KeyActive keys verify codes; the primary key also signs new batches.
+	KeyActive KeyStatus = "active"
+	// KeyRetired keys verify nothing: their codes are refused with
+	// ReasonRetiredKey.
+	KeyRetired KeyStatus = "retired"
+)
+
+// Key is one signing key. Secret never leaves the keyset file.
+type Key struct {
+	ID      uint8     `json:"id"`
+	Secret  []byte    `json:"secret"`
+	Status  KeyStatus `json:"status"`
+	Created time.Time `json:"created"`
+	Retired time.Time `json:"retired,omitzero"`
+
+	pool *sync.Pool // of *macState
+}
+
+// KeyInfo is what may be shown of a key.
+type KeyInfo struct {
+	ID      uint8     `json:"id"`
+	Status  KeyStatus `json:"status"`
+	Primary bool      `json:"primary"`
+	Created time.Time `json:"created"`
+	Retired time.Time `json:"retired,omitzero"`
+}
+
+// Keyset holds the signing keys of a deployment. It is safe for concurrent
+// Verify calls; Rotate and Retire must not run concurrently with them (the
+// CLI changes the file, a server reloads it on start).
+type Keyset struct {
+	Primary uint8  `json:"primary"`
+	Keys    []*Key `json:"keys"`
+}
+
+// macState is a reusable HMAC with scratch space, so that signing and
+// verifying allocate nothing.
+type macState struct {
+	h   hash.Hash
+	msg [msgLen]byte
+	sum [sha256.Size]byte
+}
+
+func (k *Key) init() {
+	secret := k.Secret
+	k.pool = &sync.Pool{New: func() any {
+		st := &macState{h: hmac.New(sha256.New, secret)}
+		copy(st.msg[:], domain)
+		return st
+	}}
+}
+
+// tag computes the truncated tag of id into out.
+func (st *macState) tag(id ID, out *[TagBytes]byte) {
+	m := st.msg[len(domain):]
+	m[0] = id.Version
+	m[1] = id.Key
+	binary.BigEndian.PutUint32(m[2:], id.Batch)
+	binary.BigEndian.PutUint32(m[6:], id.Serial)
+	st.h.Reset()
+	st.h.Write(st.msg[:])
+	copy(out[:], st.h.Sum(st.sum[:0]))
+}
+
+// NewKeyset returns a keyset with one fresh primary key.
+func NewKeyset(now time.Time) (*Keyset, error) {
+	ks := &Keyset{}
+	if _, err := ks.Rotate(now); err != nil {
+		return nil, err
+	}
+	return ks, nil
+}
+
+// ErrKeysExhausted is returned by Rotate when all key ids are used.
+var ErrKeysExhausted = fmt.Errorf("codegen: all %d key ids are used; the code layout has room for no more", MaxKeyID)
+
+// Rotate adds a fresh key and makes it the primary. Old keys keep verifying.
+func (ks *Keyset) Rotate(now time.Time) (*Key, error) {
+	var maxID uint8
+	for _, k := range ks.Keys {
+		maxID = max(maxID, k.ID)
+	}
+	if maxID >= MaxKeyID {
+		return nil, ErrKeysExhausted
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, fmt.Errorf("codegen: reading random key: %w", err)
+	}
+	k := &Key{ID: maxID + 1, Secret: secret, Status: KeyActive, Created: now.UTC()}
+	k.init()
+	ks.Keys = append(ks.Keys, k)
+	ks.Primary = k.ID
+	return k, nil
+}
+
+// Retire marks a key retired: its codes stop verifying. The primary key cannot
+// be retired; rotate first.
+func (ks *Keyset) Retire(id uint8, now time.Time) error {
+	k := ks.key(id)
+	switch {
+	case k == nil:
+		return fmt.Errorf("codegen: no key with id %d (see yima keys list)", id)
+	case id == ks.Primary:
+		return fmt.Errorf("codegen: key %d is the primary key; run yima keys rotate first", id)
+	case k.Status == KeyRetired:
+		return fmt.Errorf("codegen: key %d is already retired", id)
+	}
+	k.Status = KeyRetired
+	k.Retired = now.UTC()
+	return nil
+}
+
+// List describes the keys without their secrets, in id order.
+func (ks *Keyset) List() []KeyInfo {
+	out := make([]KeyInfo, 0, len(ks.Keys))
+	for _, k := range ks.Keys {
+		out = append(out, KeyInfo{ID: k.ID, Status: k.Status, Primary: k.ID == ks.Primary, Created: k.Created, Retired: k.Retired})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func (ks *Keyset) key(id uint8) *Key {
+	for _, k := range ks.Keys {
+		if k.ID == id {
+			return k
+		}
+	}
+	return nil
+}
+
+var (
+	errUnknownKey = &Error{ReasonUnknownKey, "the code names a signing key this deployment does not have"}
+	errRetiredKey = &Error{ReasonRetiredKey, "the code's signing key was retired; codes under it are no longer honoured"}
+)
+
+// Verify parses text and checks its tag in constant time. It does no I/O. On
+// success the result's Canonical field is the code's only spelling.
+func (ks *Keyset) Verify(text string) (Parsed, error) {
+	p, err := Parse(text)
+	if err != nil {
+		return p, err
+	}
+	k := ks.key(p.Key)
+	if k == nil {
+		return p, errUnknownKey
+	}
+	st := k.pool.Get().(*macState)
+	var want [TagBytes]byte
+	st.tag(p.ID, &want)
+	k.pool.Put(st)
+	if !hmac.Equal(want[:], p.Tag[:]) {
+		return p, errForged
+	}
+	// Retirement is checked after the tag, so that "retired" is only ever
+	// said of a code the brand really minted.
+	if k.Status == KeyRetired {
+		return p, errRetiredKey
+	}
+	return p, nil
+}
+
+// Signer mints codes for one batch under one key. A Signer is not safe for
+// concurrent use; make one per goroutine.
+type Signer struct {
+	key   uint8
+	batch uint32
+	st    *macState
+}
+
+// Signer returns a signer for batch under key id. It fails for an unknown or
+// retired key, or a batch outside the layout.
+func (ks *Keyset) Signer(keyID uint8, batch uint32) (*Signer, error) {
+	k := ks.key(keyID)
+	if k == nil {
+		return nil, fmt.Errorf("codegen: no key with id %d", keyID)
+	}
+	if k.Status != KeyActive {
+		return nil, fmt.Errorf("codegen: key %d is retired and signs nothing", keyID)
+	}
+	if err := CheckRange(batch, 1); err != nil {
+		return nil, err
+	}
+	st := &macState{h: hmac.New(sha256.New, k.Secret)}
+	copy(st.msg[:], domain)
+	return &Signer{key: keyID, batch: batch, st: st}, nil
+}
+
+// Append appends the canonical code of serial to dst. serial must be within
+// 1..MaxSerial; the caller checks the batch's range once, not per code.
+func (s *Signer) Append(dst []byte, serial uint32) []byte {
+	id := ID{Version: Version, Key: s.key, Batch: s.batch, Serial: serial}
+	var tag [TagBytes]byte
+	s.st.tag(id, &tag)
+	return appendCode(dst, id, &tag)
+}
+
+// Code returns the canonical code of serial as a string.
+func (s *Signer) Code(serial uint32) string { return string(s.Append(nil, serial)) }
+
+// LoadKeyset reads a keyset file.
+func LoadKeyset(path string) (*Keyset, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("codegen: reading keyset: %w", err)
+	}
+	var ks Keyset
+	if err := json.Unmarshal(raw, &ks); err != nil {
+		return nil, fmt.Errorf("codegen: keyset %s is not valid JSON: %w", path, err)
+	}
+	if err := ks.validate(); err != nil {
+		return nil, fmt.Errorf("codegen: keyset %s: %w", path, err)
+	}
+	for _, k := range ks.Keys {
+		k.init()
+	}
+	return &ks, nil
+}
+
+func (ks *Keyset) validate() error {
+	seen := map[uint8]bool{}
+	for _, k := range ks.Keys {
+		switch {
+		case k.ID == 0 || k.ID > MaxKeyID:
+			return fmt.Errorf("key id %d out of range 1..%d", k.ID, MaxKeyID)
+		case seen[k.ID]:
+			return fmt.Errorf("key id %d appears twice", k.ID)
+		case len(k.Secret) < 16:
+			return fmt.Errorf("key %d has a secret shorter than 128 bits", k.ID)
+		case k.Status != KeyActive && k.Status != KeyRetired:
+			return fmt.Errorf("key %d has unknown status %q", k.ID, k.Status)
+		}
+		seen[k.ID] = true
+	}
+	if p := ks.key(ks.Primary); p == nil || p.Status != KeyActive {
+		return errors.New("the primary key is missing or retired")
+	}
+	return nil
+}
+
+// Save writes the keyset to path atomically with mode 0600: a temporary file
+// in the same directory, synced, then renamed over the old one.
+func (ks *Keyset) Save(path string) error {
+	raw, err := json.MarshalIndent(ks, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, append(raw, '\n'), 0o600)
+}
+
+// WriteFileAtomic writes data to path through a synced temporary file and a
+// rename, so that a reader sees the old content or the new, never a part.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after a successful rename
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -3,12 +3,9 @@ package codegen
 import (
 	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"os"
 	"path/filepath"
 	"sort"
@@ -41,7 +38,8 @@ type Key struct {
 	Created time.Time `json:"created"`
 	Retired time.Time `json:"retired,omitzero"`
 
-	pool *sync.Pool // of *macState
+	pads *padStates
+	pool *sync.Pool // of *macState, for Verify
 }
 
 // KeyInfo is what may be shown of a key.
@@ -61,33 +59,9 @@ type Keyset struct {
 	Keys    []*Key `json:"keys"`
 }
 
-// macState is a reusable HMAC with scratch space, so that signing and
-// verifying allocate nothing.
-type macState struct {
-	h   hash.Hash
-	msg [msgLen]byte
-	sum [sha256.Size]byte
-}
-
 func (k *Key) init() {
-	secret := k.Secret
-	k.pool = &sync.Pool{New: func() any {
-		st := &macState{h: hmac.New(sha256.New, secret)}
-		copy(st.msg[:], domain)
-		return st
-	}}
-}
-
-// tag computes the truncated tag of id into out.
-func (st *macState) tag(id ID, out *[TagBytes]byte) {
-	m := st.msg[len(domain):]
-	m[0] = id.Version
-	m[1] = id.Key
-	binary.BigEndian.PutUint32(m[2:], id.Batch)
-	binary.BigEndian.PutUint32(m[6:], id.Serial)
-	st.h.Reset()
-	st.h.Write(st.msg[:])
-	copy(out[:], st.h.Sum(st.sum[:0]))
+	k.pads = newPadStates(k.Secret)
+	k.pool = &sync.Pool{New: func() any { return newMACState(k.pads, fastMAC) }}
 }
 
 // NewKeyset returns a keyset with one fresh primary key.
@@ -96,6 +70,20 @@ func NewKeyset(now time.Time) (*Keyset, error) {
 	if _, err := ks.Rotate(now); err != nil {
 		return nil, err
 	}
+	return ks, nil
+}
+
+// NewKeysetFromSecret returns a keyset whose only key, the primary, has the
+// given id and secret (at least 16 bytes; the secret is copied). It is for
+// test vectors and for other tools that must reproduce codes byte for byte;
+// a deployment uses NewKeyset and Rotate, which draw secrets from crypto/rand.
+func NewKeysetFromSecret(id uint8, secret []byte) (*Keyset, error) {
+	k := &Key{ID: id, Secret: append([]byte(nil), secret...), Status: KeyActive}
+	ks := &Keyset{Primary: id, Keys: []*Key{k}}
+	if err := ks.validate(); err != nil {
+		return nil, fmt.Errorf("codegen: %w", err)
+	}
+	k.init()
 	return ks, nil
 }
 
@@ -210,9 +198,7 @@ func (ks *Keyset) Signer(keyID uint8, batch uint32) (*Signer, error) {
 	if err := CheckRange(batch, 1); err != nil {
 		return nil, err
 	}
-	st := &macState{h: hmac.New(sha256.New, k.Secret)}
-	copy(st.msg[:], domain)
-	return &Signer{key: keyID, batch: batch, st: st}, nil
+	return &Signer{key: keyID, batch: batch, st: newMACState(k.pads, fastMAC)}, nil
 }
 
 // Append appends the canonical code of serial to dst. serial must be within

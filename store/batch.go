@@ -1,0 +1,177 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// RangeState is the state of a range of serials in a batch.
+type RangeState string
+
+const (
+	// Inactive serials verify as genuine but are not redeemed: the pallet
+	// has not shipped. Every serial starts inactive unless minted with
+	// --activate.
+	Inactive RangeState = "inactive"
+	Active   RangeState = "active"
+	// Revoked serials are frozen for good, e.g. a leaked range.
+	Revoked RangeState = "revoked"
+)
+
+// Range is an inclusive range of serials in one state.
+type Range struct {
+	From  uint32     `json:"from"`
+	To    uint32     `json:"to"`
+	State RangeState `json:"state"`
+}
+
+// Batch is the one record a mint writes: codes themselves are never stored
+// until they are scanned.
+type Batch struct {
+	ID       uint32    `json:"id"`
+	Product  string    `json:"product"`
+	GTIN     string    `json:"gtin,omitempty"`
+	Count    uint32    `json:"count"`
+	KeyID    uint8     `json:"key_id"`
+	Created  time.Time `json:"created"`
+	Campaign string    `json:"campaign,omitempty"`
+	Region   string    `json:"region,omitempty"`
+	// Points is the fixed reward of a scan when no campaign applies.
+	Points int64 `json:"points,omitempty"`
+	// Ranges lists the serial ranges that are active or revoked; serials in
+	// none of them are inactive. Revocation wins over activation.
+	Ranges []Range `json:"ranges,omitempty"`
+}
+
+// State returns the state of serial.
+func (b *Batch) State(serial uint32) RangeState {
+	st := Inactive
+	for _, r := range b.Ranges {
+		if serial >= r.From && serial <= r.To {
+			if r.State == Revoked {
+				return Revoked
+			}
+			st = r.State
+		}
+	}
+	return st
+}
+
+// Counts returns how many serials are active and revoked. Ranges are few,
+// so it sweeps their boundaries rather than the serials.
+func (b *Batch) Counts() (active, revoked uint64) {
+	bounds := []uint32{1, b.Count + 1}
+	for _, r := range b.Ranges {
+		bounds = append(bounds, r.From, r.To+1)
+	}
+	slices.Sort(bounds)
+	bounds = slices.Compact(bounds)
+	for i := 0; i+1 < len(bounds); i++ {
+		n := uint64(bounds[i+1] - bounds[i])
+		switch b.State(bounds[i]) {
+		case Active:
+			active += n
+		case Revoked:
+			revoked += n
+		}
+	}
+	return active, revoked
+}
+
+var (
+	// ErrRange is returned for a serial range outside the batch.
+	ErrRange = errors.New("store: serial range outside the batch")
+)
+
+// SetRange marks serials from..to with state. Revoked serials stay revoked.
+func (b *Batch) SetRange(from, to uint32, state RangeState) error {
+	if from == 0 || from > to || to > b.Count {
+		return fmt.Errorf("%w: %d..%d (batch %d has serials 1..%d)", ErrRange, from, to, b.ID, b.Count)
+	}
+	if state != Active && state != Revoked {
+		return fmt.Errorf("store: cannot set serials to %q", state)
+	}
+	b.Ranges = append(b.Ranges, Range{From: from, To: to, State: state})
+	return nil
+}
+
+var (
+	batchSeqKey = []byte("meta/batch-seq")
+	batchPrefix = []byte("b/")
+)
+
+// BatchKey is the key of batch id's record.
+func BatchKey(id uint32) []byte {
+	return binary.BigEndian.AppendUint32(append([]byte(nil), batchPrefix...), id)
+}
+
+// NextBatchID allocates a batch id inside a decision.
+func NextBatchID(tx *Tx, maxID uint32) (uint32, error) {
+	var id uint32 = 1
+	v, err := tx.Get(batchSeqKey)
+	switch {
+	case err == nil && len(v) == 4:
+		id = binary.BigEndian.Uint32(v) + 1
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return 0, err
+	}
+	if id > maxID {
+		return 0, fmt.Errorf("store: all %d batch ids are used", maxID)
+	}
+	tx.Put(batchSeqKey, binary.BigEndian.AppendUint32(nil, id))
+	return id, nil
+}
+
+// PutBatch writes a batch record inside a decision.
+func PutBatch(tx *Tx, b *Batch) error {
+	raw, err := json.Marshal(b)
+	if err != nil {
+		return err
+	}
+	tx.Put(BatchKey(b.ID), raw)
+	return nil
+}
+
+// Reader is satisfied by *DB (reads that decide nothing) and *Tx (reads
+// inside a decision).
+type Reader interface {
+	Get(key []byte) ([]byte, error)
+}
+
+// GetBatch reads batch id's record.
+func GetBatch(r Reader, id uint32) (*Batch, error) {
+	raw, err := r.Get(BatchKey(id))
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("%w: batch %d", ErrNotFound, id)
+		}
+		return nil, err
+	}
+	var b Batch
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return nil, fmt.Errorf("store: batch %d record is corrupt: %w", id, err)
+	}
+	return &b, nil
+}
+
+// ListBatches returns every batch record in id order.
+func (db *DB) ListBatches() ([]*Batch, error) {
+	var out []*Batch
+	var derr error
+	err := db.Scan(batchPrefix, nil, func(_, v []byte) bool {
+		var b Batch
+		if derr = json.Unmarshal(v, &b); derr != nil {
+			return false
+		}
+		out = append(out, &b)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}

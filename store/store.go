@@ -1,0 +1,232 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+var (
+	// ErrUnavailable means storage failed; nothing was written and the
+	// process needs a restart (see package doc).
+	ErrUnavailable = errors.New("store: storage unavailable")
+	// ErrClosed is returned after Close.
+	ErrClosed = errors.New("store: closed")
+	// ErrLocked is returned by Open when another process holds the
+	// directory.
+	ErrLocked = errors.New("store: data directory is in use by another process")
+	// ErrNotFound is returned for a missing typed record.
+	ErrNotFound = errors.New("store: not found")
+)
+
+// Options configures a DB. The zero value is ready to use.
+type Options struct {
+	// FS replaces the file system, for crash and fault tests.
+	FS vfs.FS
+	// Logger receives Pebble's events; nil discards them.
+	Logger *slog.Logger
+	// MaxGroup bounds how many decisions share one Pebble batch.
+	MaxGroup int
+	// OnFail is called once, from any goroutine, when the store fails
+	// closed. Servers use it to begin shutting down.
+	OnFail func(error)
+	// NoSync turns off the WAL sync. Tests use it to show that the crash
+	// test notices lost writes; nothing else should.
+	NoSync bool
+}
+
+func (o *Options) ensureDefaults() {
+	if o.FS == nil {
+		o.FS = vfs.Default
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.MaxGroup <= 0 {
+		o.MaxGroup = 1024
+	}
+}
+
+// DB is an open store.
+type DB struct {
+	pdb  *pebble.DB
+	opts Options
+
+	ops      chan *op
+	groups   chan *group
+	deciderW sync.WaitGroup
+	// submit guards ops against a send after Close closed it.
+	submit  sync.RWMutex
+	closing sync.Once
+	closed  atomic.Bool
+
+	failOnce sync.Once
+	failErr  atomic.Pointer[error]
+
+	// GroupSizes, when set before traffic, observes how many decisions
+	// shared each commit.
+	GroupSizes func(n int)
+}
+
+// Open opens or creates the store in dir.
+func Open(dir string, opts *Options) (*DB, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o.ensureDefaults()
+	db := &DB{opts: o, ops: make(chan *op, 4096), groups: make(chan *group, 64)}
+	popts := &pebble.Options{
+		FS:     o.FS,
+		Logger: fatalLogger{db: db, log: o.Logger},
+	}
+	pdb, err := pebble.Open(dir, popts)
+	if err != nil {
+		if isLockErr(err) {
+			return nil, fmt.Errorf("%w: %s (%v)", ErrLocked, dir, err)
+		}
+		return nil, fmt.Errorf("store: opening %s: %w", dir, err)
+	}
+	db.pdb = pdb
+	db.deciderW.Add(2)
+	go db.decide()
+	go db.release()
+	return db, nil
+}
+
+func isLockErr(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "lock") && (strings.Contains(s, "resource temporarily unavailable") || strings.Contains(s, "held"))
+}
+
+// fatalLogger turns Pebble's fatal errors into a failed store instead of an
+// exit in the middle of a commit: the caller of the write sees
+// ErrUnavailable, and OnFail lets the server stop cleanly.
+type fatalLogger struct {
+	db  *DB
+	log *slog.Logger
+}
+
+func (l fatalLogger) Infof(format string, args ...any)  { l.log.Info(fmt.Sprintf(format, args...)) }
+func (l fatalLogger) Errorf(format string, args ...any) { l.log.Error(fmt.Sprintf(format, args...)) }
+func (l fatalLogger) Fatalf(format string, args ...any) {
+	err := fmt.Errorf("pebble: "+format, args...)
+	l.log.Error("storage failed", "err", err)
+	l.db.fail(err)
+}
+
+func (db *DB) fail(err error) {
+	db.failOnce.Do(func() {
+		db.failErr.Store(&err)
+		if db.opts.OnFail != nil {
+			go db.opts.OnFail(err)
+		}
+	})
+}
+
+// Err returns the failure that closed the store, or nil while it is healthy.
+func (db *DB) Err() error {
+	if p := db.failErr.Load(); p != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, *p)
+	}
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// Get returns a copy of the value of key, or nil and ErrNotFound.
+func (db *DB) Get(key []byte) ([]byte, error) {
+	if err := db.Err(); err != nil {
+		return nil, err
+	}
+	return get(db.pdb, key)
+}
+
+type getter interface {
+	Get(key []byte) ([]byte, io.Closer, error)
+}
+
+func get(r getter, key []byte) ([]byte, error) {
+	v, c, err := r.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: get: %w", err)
+	}
+	out := bytes.Clone(v)
+	c.Close()
+	if out == nil {
+		out = []byte{}
+	}
+	return out, nil
+}
+
+// Scan calls fn for each key with prefix, in key order, starting at the
+// first key ≥ start (or the prefix when start is nil). fn returns false to
+// stop. Keys and values are only valid during the call.
+func (db *DB) Scan(prefix, start []byte, fn func(key, value []byte) bool) error {
+	if err := db.Err(); err != nil {
+		return err
+	}
+	upper := prefixEnd(prefix)
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
+	if err != nil {
+		return fmt.Errorf("store: scan: %w", err)
+	}
+	defer it.Close()
+	var ok bool
+	if start != nil && bytes.Compare(start, prefix) > 0 {
+		ok = it.SeekGE(start)
+	} else {
+		ok = it.First()
+	}
+	for ; ok; ok = it.Next() {
+		if !fn(it.Key(), it.Value()) {
+			break
+		}
+	}
+	return it.Error()
+}
+
+// prefixEnd returns the smallest key greater than every key with prefix.
+func prefixEnd(prefix []byte) []byte {
+	end := bytes.Clone(prefix)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+// Close stops the decider after the decisions already submitted, waits for
+// their sync, and closes Pebble.
+func (db *DB) Close() error {
+	var err error
+	db.closing.Do(func() {
+		db.submit.Lock()
+		db.closed.Store(true)
+		close(db.ops)
+		db.submit.Unlock()
+		db.deciderW.Wait()
+		if db.failErr.Load() != nil {
+			// Pebble's commit pipeline may be wedged; closing it could
+			// block or panic. The process is about to exit anyway.
+			return
+		}
+		err = db.pdb.Close()
+	})
+	return err
+}
+

@@ -1,0 +1,141 @@
+package store_test
+
+import (
+	"encoding/binary"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/yima-dev/yima/store"
+)
+
+// MustOpen opens a store on an in-memory file system, closed at cleanup.
+func MustOpen(tb testing.TB) *store.DB {
+	tb.Helper()
+	db, err := store.Open("db", &store.Options{FS: vfs.NewMem()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+func counter(tx *store.Tx, key string) uint64 {
+	v, err := tx.Get([]byte(key))
+	if err != nil {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+func TestUpdateSerializesConflictingDecisions(t *testing.T) {
+	db := MustOpen(t)
+	const workers, each = 32, 50
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				err := db.Update(func(tx *store.Tx) error {
+					n := counter(tx, "n")
+					tx.Put([]byte("n"), binary.BigEndian.AppendUint64(nil, n+1))
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	v, err := db.Get([]byte("n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := binary.BigEndian.Uint64(v); got != workers*each {
+		t.Fatalf("counter = %d after %d increments: a read-modify-write was lost", got, workers*each)
+	}
+}
+
+func TestRefusedDecisionWritesNothing(t *testing.T) {
+	db := MustOpen(t)
+	refused := errors.New("refused")
+	err := db.Update(func(tx *store.Tx) error {
+		tx.Put([]byte("k"), []byte("v"))
+		return refused
+	})
+	if !errors.Is(err, refused) {
+		t.Fatalf("Update returned %v, want the decision's error", err)
+	}
+	if _, err := db.Get([]byte("k")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a refused decision's write is visible: %v", err)
+	}
+}
+
+func TestPanickingDecisionIsAnError(t *testing.T) {
+	db := MustOpen(t)
+	err := db.Update(func(tx *store.Tx) error {
+		tx.Put([]byte("k"), []byte("v"))
+		panic("boom")
+	})
+	if !errors.Is(err, store.ErrDecisionPanicked) {
+		t.Fatalf("Update returned %v, want ErrDecisionPanicked", err)
+	}
+	if err := db.Update(func(tx *store.Tx) error { return nil }); err != nil {
+		t.Fatalf("decider did not survive a panic: %v", err)
+	}
+	if _, err := db.Get([]byte("k")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a panicking decision's write is visible: %v", err)
+	}
+}
+
+func TestReadYourWritesWithinAGroup(t *testing.T) {
+	db := MustOpen(t)
+	err := db.Update(func(tx *store.Tx) error {
+		tx.Put([]byte("a"), []byte("1"))
+		v, err := tx.Get([]byte("a"))
+		if err != nil || string(v) != "1" {
+			t.Errorf("Get after Put in one decision = %q, %v", v, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBatchRanges(t *testing.T) {
+	b := &store.Batch{ID: 1, Count: 100}
+	if b.State(5) != store.Inactive {
+		t.Fatal("a new batch is not inactive")
+	}
+	b.SetRange(1, 50, store.Active)
+	b.SetRange(40, 45, store.Revoked)
+	b.SetRange(41, 60, store.Active)
+	for serial, want := range map[uint32]store.RangeState{1: store.Active, 39: store.Active, 42: store.Revoked, 46: store.Active, 60: store.Active, 61: store.Inactive} {
+		if got := b.State(serial); got != want {
+			t.Errorf("serial %d is %s, want %s", serial, got, want)
+		}
+	}
+	if a, r := b.Counts(); a != 54 || r != 6 {
+		t.Errorf("Counts = %d active %d revoked, want 54 and 6", a, r)
+	}
+	if err := b.SetRange(90, 101, store.Active); !errors.Is(err, store.ErrRange) {
+		t.Errorf("range past the batch: %v, want ErrRange", err)
+	}
+}
+
+func TestCloseIsCleanAndFinal(t *testing.T) {
+	db, err := store.Open("db", &store.Options{FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(*store.Tx) error { return nil }); !errors.Is(err, store.ErrClosed) {
+		t.Fatalf("Update after Close: %v, want ErrClosed", err)
+	}
+}

@@ -1,0 +1,244 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Tx is what a decision sees: reads through its own writes, the decisions
+// before it in the same group, and the database; writes that take effect
+// only if the decision returns nil.
+type Tx struct {
+	batch *pebble.Batch
+	// writes are this decision's, applied to batch only on success, so a
+	// refused decision leaves no trace.
+	keys   [][]byte
+	vals   [][]byte
+	arena  []byte
+	failed error
+}
+
+// Get returns the value of key, or nil and ErrNotFound. The slice is valid
+// until the decision returns; copy it to keep it.
+func (tx *Tx) Get(key []byte) ([]byte, error) {
+	for i := len(tx.keys) - 1; i >= 0; i-- {
+		if bytes.Equal(tx.keys[i], key) {
+			return tx.vals[i], nil
+		}
+	}
+	v, c, err := tx.batch.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		tx.failed = err
+		return nil, ErrUnavailable
+	}
+	out := tx.copy(v)
+	c.Close()
+	return out, nil
+}
+
+// Put records a write of value under key.
+func (tx *Tx) Put(key, value []byte) {
+	tx.keys = append(tx.keys, tx.copy(key))
+	tx.vals = append(tx.vals, tx.copy(value))
+}
+
+func (tx *Tx) copy(b []byte) []byte {
+	if cap(tx.arena)-len(tx.arena) < len(b) {
+		tx.arena = make([]byte, 0, max(4096, len(b)))
+	}
+	n := len(tx.arena)
+	tx.arena = append(tx.arena, b...)
+	return tx.arena[n:len(tx.arena):len(tx.arena)]
+}
+
+func (tx *Tx) reset(b *pebble.Batch) {
+	tx.batch = b
+	tx.keys = tx.keys[:0]
+	tx.vals = tx.vals[:0]
+	tx.failed = nil
+	// The arena's old bytes may still be referenced by a caller's result,
+	// so it is never rewound, only replaced when full.
+}
+
+// flush moves the decision's writes into the group's batch.
+func (tx *Tx) flush() error {
+	for i := range tx.keys {
+		if err := tx.batch.Set(tx.keys[i], tx.vals[i], nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type op struct {
+	fn   func(*Tx) error
+	err  error
+	done chan error
+}
+
+var opPool = sync.Pool{New: func() any { return &op{done: make(chan error, 1)} }}
+
+type group struct {
+	batch *pebble.Batch // nil when no decision in the group wrote
+	ops   []*op
+}
+
+// Update runs fn on the decider goroutine and returns once its writes are
+// durable, or once it is certain they were not made. fn's error is returned
+// as is and its writes are dropped. fn must not block, and must not keep the
+// Tx after returning.
+func (db *DB) Update(fn func(*Tx) error) error {
+	if err := db.Err(); err != nil {
+		return err
+	}
+	o := opPool.Get().(*op)
+	o.fn = fn
+	db.submit.RLock()
+	if db.closed.Load() {
+		db.submit.RUnlock()
+		opPool.Put(o)
+		return ErrClosed
+	}
+	db.ops <- o
+	db.submit.RUnlock()
+	err := <-o.done
+	o.fn, o.err = nil, nil
+	opPool.Put(o)
+	return err
+}
+
+// decide runs decisions in arrival order. It takes whatever has queued up
+// since the last group, so groups grow with load: the decider never waits
+// for a sync, only the releaser does.
+func (db *DB) decide() {
+	defer db.deciderW.Done()
+	defer close(db.groups)
+	tx := &Tx{}
+	wopts := pebble.Sync
+	if db.opts.NoSync {
+		wopts = pebble.NoSync
+	}
+	for first := range db.ops {
+		g := &group{ops: make([]*op, 0, 16)}
+		b := db.pdb.NewIndexedBatch()
+		g.ops = append(g.ops, first)
+	drain:
+		for len(g.ops) < db.opts.MaxGroup {
+			select {
+			case o, ok := <-db.ops:
+				if !ok {
+					break drain
+				}
+				g.ops = append(g.ops, o)
+			default:
+				break drain
+			}
+		}
+		for _, o := range g.ops {
+			o.err = db.run(tx, b, o.fn)
+		}
+		if b.Empty() {
+			b.Close()
+		} else if err := db.Err(); err != nil {
+			b.Close()
+			for _, o := range g.ops {
+				o.err = err
+			}
+		} else if db.opts.NoSync {
+			err := db.pdb.Apply(b, wopts)
+			b.Close()
+			if err == nil {
+				err = db.Err() // a fatal error reported through the logger
+			}
+			if err != nil {
+				db.fail(err)
+			}
+		} else if err := db.pdb.ApplyNoSyncWait(b, wopts); err != nil {
+			db.fail(err)
+			b.Close()
+			for _, o := range g.ops {
+				o.err = db.Err()
+			}
+		} else {
+			g.batch = b
+		}
+		db.groups <- g
+	}
+}
+
+func (db *DB) run(tx *Tx, b *pebble.Batch, fn func(*Tx) error) (err error) {
+	if err := db.Err(); err != nil {
+		return err
+	}
+	tx.reset(b)
+	if err := safeCall(fn, tx); err != nil {
+		if tx.failed != nil {
+			db.fail(tx.failed)
+			return db.Err()
+		}
+		return err
+	}
+	if tx.failed != nil {
+		// The decision swallowed a read error; its view was incomplete.
+		db.fail(tx.failed)
+		return db.Err()
+	}
+	if err := tx.flush(); err != nil {
+		db.fail(err)
+		return db.Err()
+	}
+	return nil
+}
+
+// release answers each group once its batch, and so every batch before it,
+// is synced. Groups that wrote nothing are answered in order too: their
+// answers (a 409, say) may rest on writes of an earlier group.
+func (db *DB) release() {
+	defer db.deciderW.Done()
+	for g := range db.groups {
+		if g.batch != nil {
+			err := g.batch.SyncWait()
+			if err == nil {
+				err = db.Err()
+			}
+			if err != nil {
+				db.fail(err)
+				err = db.Err()
+				for _, o := range g.ops {
+					o.err = err
+				}
+				// A batch whose sync failed must not be reused; dropping
+				// it without Close is what Pebble asks for.
+			} else {
+				g.batch.Close()
+			}
+		}
+		if db.GroupSizes != nil {
+			db.GroupSizes(len(g.ops))
+		}
+		for _, o := range g.ops {
+			o.done <- o.err
+		}
+	}
+}
+
+// ErrDecisionPanicked is returned for a decision that panicked. Its writes
+// are dropped and the decider carries on with the next one.
+var ErrDecisionPanicked = errors.New("store: decision panicked")
+
+func safeCall(fn func(*Tx) error, tx *Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v\n%s", ErrDecisionPanicked, r, debug.Stack())
+		}
+	}()
+	return fn(tx)
+}

@@ -229,4 +229,3 @@ func (db *DB) Close() error {
 	})
 	return err
 }
-

@@ -110,7 +110,7 @@ func BatchKey(id uint32) []byte {
 }
 
 // NextBatchID allocates a batch id inside a decision.
-func NextBatchID(tx *Tx, maxID uint32) (uint32, error) {
+func NextBatchID(tx ReadWriter, maxID uint32) (uint32, error) {
 	var id uint32 = 1
 	v, err := tx.Get(batchSeqKey)
 	switch {
@@ -127,7 +127,7 @@ func NextBatchID(tx *Tx, maxID uint32) (uint32, error) {
 }
 
 // PutBatch writes a batch record inside a decision.
-func PutBatch(tx *Tx, b *Batch) error {
+func PutBatch(tx ReadWriter, b *Batch) error {
 	raw, err := json.Marshal(b)
 	if err != nil {
 		return err
@@ -140,6 +140,13 @@ func PutBatch(tx *Tx, b *Batch) error {
 // inside a decision).
 type Reader interface {
 	Get(key []byte) ([]byte, error)
+}
+
+// ReadWriter is satisfied by *Tx, and by any other backend's transaction
+// that the typed record helpers should work with.
+type ReadWriter interface {
+	Reader
+	Put(key, value []byte)
 }
 
 // GetBatch reads batch id's record.

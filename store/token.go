@@ -24,7 +24,7 @@ func tokenKey(secret string) []byte {
 }
 
 // PutToken stores t under the hash of secret inside a decision.
-func PutToken(tx *Tx, secret string, t Token) error {
+func PutToken(tx ReadWriter, secret string, t Token) error {
 	raw, err := json.Marshal(t)
 	if err != nil {
 		return err

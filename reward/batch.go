@@ -1,0 +1,117 @@
+package reward
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/store"
+)
+
+// BatchSpec is what a factory asks for when minting.
+type BatchSpec struct {
+	Product  string `json:"product"`
+	GTIN     string `json:"gtin,omitempty"`
+	Count    uint32 `json:"count"`
+	Region   string `json:"region,omitempty"`
+	Campaign string `json:"campaign,omitempty"`
+	Points   int64  `json:"points,omitempty"`
+	Activate bool   `json:"activate,omitempty"`
+}
+
+func (s *BatchSpec) check() error {
+	if err := checkID("product", s.Product, true); err != nil {
+		return err
+	}
+	for _, f := range [][2]string{{"gtin", s.GTIN}, {"region", s.Region}, {"campaign", s.Campaign}} {
+		if err := checkID(f[0], f[1], false); err != nil {
+			return err
+		}
+	}
+	if s.GTIN != "" {
+		for _, r := range s.GTIN {
+			if r < '0' || r > '9' {
+				return Errorf(CodeInvalidRequest, "gtin %q must be digits only (GTIN-8/12/13/14)", s.GTIN)
+			}
+		}
+		if n := len(s.GTIN); n != 8 && n != 12 && n != 13 && n != 14 {
+			return Errorf(CodeInvalidRequest, "gtin %q must have 8, 12, 13 or 14 digits", s.GTIN)
+		}
+	}
+	if s.Count == 0 || s.Count > codegen.MaxSerial {
+		return Errorf(CodeInvalidRequest, "count must be between 1 and %d codes per batch", codegen.MaxSerial)
+	}
+	if s.Points < 0 {
+		return Errorf(CodeInvalidRequest, "points must not be negative")
+	}
+	return nil
+}
+
+// CreateBatch records a new batch under the primary key: one record, however
+// many codes. The caller then exports the codes with codegen.
+func (e *Engine) CreateBatch(spec BatchSpec) (*store.Batch, error) {
+	if err := spec.check(); err != nil {
+		return nil, err
+	}
+	b := &store.Batch{
+		Product: spec.Product, GTIN: spec.GTIN, Count: spec.Count, KeyID: e.keys.Primary,
+		Created: e.now(), Campaign: spec.Campaign, Region: spec.Region, Points: spec.Points,
+	}
+	if spec.Activate {
+		b.Ranges = []store.Range{{From: 1, To: spec.Count, State: store.Active}}
+	}
+	err := e.update(func(tx Tx) error {
+		id, err := store.NextBatchID(tx, codegen.MaxBatch)
+		if err != nil {
+			return Errorf(CodeInvalidRequest, "%v", err)
+		}
+		b.ID = id
+		return store.PutBatch(tx, b)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Batch returns a batch record.
+func (e *Engine) Batch(id uint32) (*store.Batch, error) {
+	b, err := store.GetBatch(e.db, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, Errorf(CodeNotFound, "no batch %d (see yima batch list)", id)
+	}
+	return b, wrapStore(err)
+}
+
+// SetRange activates or revokes serials from..to of a batch; zero from and
+// to mean the whole batch.
+func (e *Engine) SetRange(id uint32, from, to uint32, state store.RangeState) (*store.Batch, error) {
+	var out *store.Batch
+	err := e.update(func(tx Tx) error {
+		b, err := store.GetBatch(tx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return Errorf(CodeNotFound, "no batch %d (see yima batch list)", id)
+		}
+		if err != nil {
+			return err
+		}
+		if from == 0 && to == 0 {
+			from, to = 1, b.Count
+		}
+		if err := b.SetRange(from, to, state); err != nil {
+			return Errorf(CodeInvalidRequest, "%v", err)
+		}
+		out = b
+		return store.PutBatch(tx, b)
+	})
+	return out, err
+}
+
+// Signer returns a signer for a batch, to export its codes.
+func (e *Engine) Signer(b *store.Batch) (*codegen.Signer, error) {
+	s, err := e.keys.Signer(b.KeyID, b.ID)
+	if err != nil {
+		return nil, fmt.Errorf("reward: batch %d: %w", b.ID, err)
+	}
+	return s, nil
+}

@@ -1,0 +1,98 @@
+package reward
+
+import (
+	"errors"
+	"time"
+	"unicode/utf8"
+
+	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/store"
+)
+
+// Store is what the engine needs of storage: one serialised write path and
+// reads that decide nothing. *store.DB satisfies it.
+type Store interface {
+	Update(fn func(*store.Tx) error) error
+	Get(key []byte) ([]byte, error)
+	Scan(prefix, start []byte, fn func(key, value []byte) bool) error
+}
+
+// Options configures an Engine.
+type Options struct {
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Engine applies the reward rules.
+type Engine struct {
+	db   Store
+	keys *codegen.Keyset
+	now  func() time.Time
+}
+
+// New returns an engine over db that verifies codes with keys.
+func New(db Store, keys *codegen.Keyset, opts Options) *Engine {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Engine{db: db, keys: keys, now: func() time.Time { return opts.Now().UTC() }}
+}
+
+// Keys returns the keyset the engine verifies with.
+func (e *Engine) Keys() *codegen.Keyset { return e.keys }
+
+// update runs decide inside one store decision and turns storage failures
+// into coded errors.
+func (e *Engine) update(decide func(tx Tx) error) error {
+	return wrapStore(e.db.Update(func(tx *store.Tx) error { return decide(tx) }))
+}
+
+func wrapStore(err error) error {
+	var re *Error
+	switch {
+	case err == nil || errors.As(err, &re):
+		return err
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrClosed):
+		return &Error{Code: CodeUnavailable, Message: "storage is unavailable; nothing was recorded, retry later with the same request_id"}
+	default:
+		return &Error{Code: CodeInternal, Message: "internal error: " + err.Error()}
+	}
+}
+
+// maxID bounds member, guide, region and request ids.
+const maxID = 128
+
+// checkID validates an identifier a client chose: it ends up inside keys.
+func checkID(field, v string, required bool) error {
+	if v == "" {
+		if required {
+			return Errorf(CodeInvalidRequest, "%q is required", field)
+		}
+		return nil
+	}
+	if len(v) > maxID {
+		return Errorf(CodeInvalidRequest, "%q is longer than %d bytes", field, maxID)
+	}
+	if !utf8.ValidString(v) {
+		return Errorf(CodeInvalidRequest, "%q is not valid UTF-8", field)
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f {
+			return Errorf(CodeInvalidRequest, "%q contains a control character", field)
+		}
+	}
+	return nil
+}
+
+// verify checks a code's signature: pure CPU, before any storage read.
+func (e *Engine) verify(code string) (codegen.Parsed, error) {
+	p, err := e.keys.Verify(code)
+	if err == nil {
+		return p, nil
+	}
+	var ce *codegen.Error
+	if errors.As(err, &ce) && ce.Reason == codegen.ReasonRetiredKey {
+		return p, &Error{Code: CodeKeyRetired, Message: "this code's signing key was retired by the brand; the code is no longer honoured"}
+	}
+	return p, &Error{Code: CodeInvalidCode, Message: "not a genuine code: " + ce.Detail, Details: map[string]any{"reason": string(ce.Reason)}}
+}

@@ -1,0 +1,52 @@
+package reward
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code names an outcome a user sees. Codes are part of the API: clients
+// switch on them.
+type Code string
+
+const (
+	CodeInvalidRequest    Code = "invalid_request"
+	CodeInvalidCode       Code = "invalid_code"
+	CodeKeyRetired        Code = "key_retired"
+	CodeUnknownBatch      Code = "unknown_batch"
+	CodeBatchInactive     Code = "batch_inactive"
+	CodeBatchRevoked      Code = "batch_revoked"
+	CodeAlreadyRedeemed   Code = "already_redeemed"
+	CodeIdempotencyReused Code = "idempotency_key_reused"
+	CodeNotFound          Code = "not_found"
+	CodeUnavailable       Code = "unavailable"
+	CodeInternal          Code = "internal"
+)
+
+// Error is an outcome a user sees: a stable code, a message that says what
+// to do, and optional details for the JSON body.
+type Error struct {
+	Code    Code
+	Message string
+	Details map[string]any
+}
+
+func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
+
+// Errorf returns an *Error with a formatted message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of err: empty for nil, its own if it is an
+// *Error, internal otherwise.
+func ErrorCode(err error) Code {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}

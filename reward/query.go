@@ -1,0 +1,129 @@
+package reward
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/yima-dev/yima/store"
+)
+
+// CodeStatus is the public description of a code, for the anti-counterfeit
+// display. It reveals nothing about who redeemed it.
+type CodeStatus struct {
+	Valid      bool       `json:"valid"`
+	Code       string     `json:"code"`
+	Reason     string     `json:"reason,omitempty"`
+	Message    string     `json:"message,omitempty"`
+	Product    string     `json:"product,omitempty"`
+	GTIN       string     `json:"gtin,omitempty"`
+	Batch      uint32     `json:"batch,omitempty"`
+	Serial     uint32     `json:"serial,omitempty"`
+	State      string     `json:"state,omitempty"`
+	Redeemed   bool       `json:"redeemed"`
+	RedeemedAt *time.Time `json:"redeemed_at,omitempty"`
+	Scans      uint64     `json:"scans"`
+	Scanners   uint64     `json:"scanners"`
+	FirstScan  *time.Time `json:"first_scan,omitempty"`
+}
+
+// Status describes a code. A code that is not genuine is not an error here:
+// the answer says valid:false and why.
+func (e *Engine) Status(text string) (*CodeStatus, error) {
+	p, err := e.verify(text)
+	if err != nil {
+		var re *Error
+		errors.As(err, &re)
+		reason := string(re.Code)
+		if r, ok := re.Details["reason"].(string); ok {
+			reason = r
+		}
+		return &CodeStatus{Valid: false, Code: p.String(), Reason: reason, Message: re.Message}, nil
+	}
+	code := p.String()
+	st := &CodeStatus{Valid: true, Code: code, Batch: p.Batch, Serial: p.Serial}
+	batch, err := store.GetBatch(e.db, p.Batch)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		st.Valid = false
+		st.Reason = string(CodeUnknownBatch)
+		st.Message = "the signature is right but this deployment has no record of the batch"
+		return st, nil
+	case err != nil:
+		return nil, wrapStore(err)
+	}
+	st.Product, st.GTIN, st.State = batch.Product, batch.GTIN, string(batch.State(p.Serial))
+	var red Redemption
+	found, err := getJSON(e.db, redemptionKey(code), &red)
+	if err != nil {
+		return nil, wrapStore(err)
+	}
+	if found {
+		st.Redeemed = true
+		st.RedeemedAt = &red.At
+	}
+	var stats ScanStats
+	if _, err := getJSON(e.db, scanStatsKey(code), &stats); err != nil {
+		return nil, wrapStore(err)
+	}
+	st.Scans, st.Scanners = stats.Scans, stats.Scanners
+	if stats.Scans > 0 {
+		st.FirstScan = &stats.First
+	}
+	return st, nil
+}
+
+// MemberView is a member's balances and one page of their ledger, newest
+// first.
+type MemberView struct {
+	Member
+	Ledger []Entry `json:"ledger"`
+	// Next is the cursor of the following page, empty on the last.
+	Next string `json:"next,omitempty"`
+}
+
+// MaxPage bounds a ledger page.
+const MaxPage = 200
+
+// Member returns a member's balances and a page of their ledger. cursor is
+// the Next of a previous page, or empty for the newest entries.
+func (e *Engine) Member(id, cursor string, limit int) (*MemberView, error) {
+	if err := checkID("member", id, true); err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > MaxPage {
+		limit = 50
+	}
+	var v MemberView
+	found, err := getJSON(e.db, memberKey(id), &v.Member)
+	if err != nil {
+		return nil, wrapStore(err)
+	}
+	if !found {
+		return nil, Errorf(CodeNotFound, "member %q has no account yet; it is created by the first redeemed scan", id)
+	}
+	before := v.Seq + 1
+	if cursor != "" {
+		c, err := strconv.ParseUint(cursor, 10, 64)
+		if err != nil || c == 0 {
+			return nil, Errorf(CodeInvalidRequest, "cursor %q is not one this API returned", cursor)
+		}
+		before = c
+	}
+	v.Ledger = []Entry{}
+	// Entries are numbered 1..Seq; read backwards by point lookups, which
+	// keeps pages cheap without a reverse iterator.
+	for seq := before - 1; seq >= 1 && len(v.Ledger) < limit; seq-- {
+		var en Entry
+		if found, err := getJSON(e.db, ledgerKey(id, seq), &en); err != nil {
+			return nil, wrapStore(err)
+		} else if found {
+			v.Ledger = append(v.Ledger, en)
+		}
+	}
+	if n := len(v.Ledger); n > 0 && v.Ledger[n-1].Seq > 1 {
+		v.Next = strconv.FormatUint(v.Ledger[n-1].Seq, 10)
+	}
+	return &v, nil
+}
+

@@ -1,0 +1,205 @@
+package reward_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/store"
+)
+
+type fixture struct {
+	db     *store.DB
+	eng    *reward.Engine
+	signer *codegen.Signer
+	batch  *store.Batch
+	now    time.Time
+}
+
+func newFixture(tb testing.TB, count uint32, points int64) *fixture {
+	tb.Helper()
+	db, err := store.Open("db", &store.Options{FS: vfs.NewMem()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	ks, err := codegen.NewKeyset(time.Unix(0, 0))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f := &fixture{db: db, now: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}
+	f.eng = reward.New(db, ks, reward.Options{Now: func() time.Time { return f.now }})
+	f.batch, err = f.eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: count, Points: points, Activate: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.signer, err = f.eng.Signer(f.batch)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return f
+}
+
+func (f *fixture) scan(code, member string) (reward.ScanResult, error) {
+	raw, err := f.eng.Scan(reward.ScanRequest{Code: code, Member: member})
+	var res reward.ScanResult
+	if err == nil {
+		if jerr := json.Unmarshal(raw, &res); jerr != nil {
+			panic(jerr)
+		}
+	}
+	return res, err
+}
+
+func code(err error) reward.Code { return reward.ErrorCode(err) }
+
+func TestHundredConcurrentScansOneWinner(t *testing.T) {
+	f := newFixture(t, 10, 7)
+	c := f.signer.Code(3)
+	var wins, dups atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := f.scan(c, fmt.Sprintf("m%d", i))
+			switch code(err) {
+			case "":
+				wins.Add(1)
+			case reward.CodeAlreadyRedeemed:
+				dups.Add(1)
+			default:
+				t.Errorf("scan: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 || dups.Load() != 99 {
+		t.Fatalf("%d redeemed and %d already_redeemed, want 1 and 99", wins.Load(), dups.Load())
+	}
+	st, _ := f.eng.Status(c)
+	if st.Scans != 100 || st.Scanners != 100 || !st.Redeemed {
+		t.Fatalf("status %+v, want 100 scans by 100 scanners, redeemed", st)
+	}
+}
+
+func TestTwoMembersRaceOnManyCodes(t *testing.T) {
+	const n = 300
+	f := newFixture(t, n, 5)
+	codes := make([]string, n+1)
+	for s := uint32(1); s <= n; s++ {
+		codes[s] = f.signer.Code(s) // a Signer is not for concurrent use
+	}
+	won := map[string]int64{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, m := range []string{"alice", "bob"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for s := uint32(1); s <= n; s++ {
+				res, err := f.scan(codes[s], m)
+				if err == nil {
+					mu.Lock()
+					won[m] += res.Points
+					won["codes"]++
+					mu.Unlock()
+				} else if code(err) != reward.CodeAlreadyRedeemed {
+					t.Errorf("scan: %v", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if won["codes"] != n {
+		t.Fatalf("%d codes won, want exactly %d (one winner each)", won["codes"], n)
+	}
+	for _, m := range []string{"alice", "bob"} {
+		v, err := f.eng.Member(m, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Points != won[m] {
+			t.Errorf("%s: balance %d, but the answers promised %d", m, v.Points, won[m])
+		}
+	}
+}
+
+func TestScanRefusals(t *testing.T) {
+	f := newFixture(t, 10, 5)
+	inactive, err := f.eng.CreateBatch(reward.BatchSpec{Product: "SKU-2", Count: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	is, _ := f.eng.Signer(inactive)
+	if _, err := f.eng.SetRange(f.batch.ID, 5, 6, store.Revoked); err != nil {
+		t.Fatal(err)
+	}
+	good := f.signer.Code(1)
+	bad := []byte(good)
+	bad[len(bad)-1] ^= 1
+	for name, c := range map[string]struct {
+		code   string
+		member string
+		want   reward.Code
+	}{
+		"forged":        {string(bad), "m", reward.CodeInvalidCode},
+		"truncated":     {good[:20], "m", reward.CodeInvalidCode},
+		"inactive":      {is.Code(1), "m", reward.CodeBatchInactive},
+		"revoked":       {f.signer.Code(5), "m", reward.CodeBatchRevoked},
+		"serial beyond": {f.signer.Code(11), "m", reward.CodeUnknownBatch},
+		"no member":     {good, "", reward.CodeInvalidRequest},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := f.scan(c.code, c.member); code(err) != c.want {
+				t.Fatalf("scan: %v, want %s", err, c.want)
+			}
+		})
+	}
+	if st, _ := f.eng.Status(good); st.Redeemed || st.Scans != 0 {
+		t.Fatalf("refused scans touched another code: %+v", st)
+	}
+}
+
+func TestRequestIDReplaysTheStoredAnswer(t *testing.T) {
+	f := newFixture(t, 10, 5)
+	req := reward.ScanRequest{Code: f.signer.Code(1), Member: "m", RequestID: "r1"}
+	first, err := f.eng.Scan(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(time.Hour)
+	req.Code = "  " + string(append([]byte(nil), req.Code...)) // same code, another spelling
+	again, err := f.eng.Scan(req)
+	if err != nil || string(again) != string(first) {
+		t.Fatalf("retry: %s %v, want the stored answer %s", again, err, first)
+	}
+	v, _ := f.eng.Member("m", "", 10)
+	if v.Points != 5 || len(v.Ledger) != 1 {
+		t.Fatalf("after a retry the member has %d points and %d entries, want 5 and 1", v.Points, len(v.Ledger))
+	}
+	req.Member = "other"
+	if _, err := f.eng.Scan(req); code(err) != reward.CodeIdempotencyReused {
+		t.Fatalf("same request_id, other body: %v, want %s", err, reward.CodeIdempotencyReused)
+	}
+}
+
+func TestStorageFailureIsUnavailable(t *testing.T) {
+	f := newFixture(t, 10, 5)
+	f.db.Close()
+	_, err := f.scan(f.signer.Code(1), "m")
+	if code(err) != reward.CodeUnavailable {
+		t.Fatalf("scan on a closed store: %v, want %s", err, reward.CodeUnavailable)
+	}
+	var re *reward.Error
+	if !errors.As(err, &re) {
+		t.Fatal("not a coded error")
+	}
+}

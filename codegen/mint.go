@@ -1,0 +1,210 @@
+package codegen
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// DefaultBaseURL is the base of the URL printed in each code's QR symbol.
+// It is upper case, like the code, so that the whole URL stays within the QR
+// alphanumeric character set (digits, A-Z, space and $%*+-./:), which takes
+// 5.5 bits a character instead of 8 and keeps the symbol at version 3.
+const DefaultBaseURL = "HTTPS://YIMA.EXAMPLE"
+
+// URL returns the URL printed for code: baseURL + "/C/" + code.
+func URL(baseURL, code string) string { return baseURL + "/C/" + code }
+
+// Format is the layout of an export.
+type Format string
+
+const (
+	// FormatCSV writes a header line "serial,code,url", then one line per
+	// code. No field needs quoting.
+	FormatCSV Format = "csv"
+	// FormatTXT writes one URL per line, what label printers take.
+	FormatTXT Format = "txt"
+)
+
+// ExportOptions say which codes Export writes and how.
+type ExportOptions struct {
+	// Key is the signing key id; 0 means the keyset's primary key.
+	Key uint8
+	// Batch is the batch id, 1..MaxBatch.
+	Batch uint32
+	// From and To are the first and last serial, inclusive, 1..MaxSerial.
+	From, To uint32
+	// Format defaults to FormatCSV.
+	Format Format
+	// BaseURL defaults to DefaultBaseURL; a trailing slash is dropped.
+	BaseURL string
+	// Workers is the number of signing goroutines, default GOMAXPROCS.
+	Workers int
+	// ChunkSize is the number of codes a worker formats into one buffer and
+	// the writer writes in one call; default 32768 (about 1.7 MB of txt).
+	ChunkSize int
+	// Progress, if set, is called with the number of codes written so far
+	// after each chunk, from the goroutine that called Export. It must
+	// return quickly: the writer waits for it.
+	Progress func(done uint64)
+}
+
+func (o *ExportOptions) ensureDefaults(ks *Keyset) error {
+	if o.Key == 0 {
+		o.Key = ks.Primary
+	}
+	if o.Format == "" {
+		o.Format = FormatCSV
+	}
+	if o.Format != FormatCSV && o.Format != FormatTXT {
+		return fmt.Errorf("codegen: unknown export format %q (want csv or txt)", o.Format)
+	}
+	if o.BaseURL == "" {
+		o.BaseURL = DefaultBaseURL
+	}
+	o.BaseURL = strings.TrimSuffix(o.BaseURL, "/")
+	// The URL goes unquoted into CSV and into text lines.
+	if strings.ContainsAny(o.BaseURL, ",\"\r\n\t ") {
+		return fmt.Errorf("codegen: base URL %q contains a comma, quote or white space", o.BaseURL)
+	}
+	if o.From == 0 || o.To < o.From || o.To > MaxSerial {
+		return fmt.Errorf("codegen: serial range %d..%d is not within 1..%d", o.From, o.To, MaxSerial)
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.ChunkSize <= 0 {
+		o.ChunkSize = 1 << 15
+	}
+	return nil
+}
+
+// buffersPerWorker lets a worker fill one buffer while another waits in its
+// queue and a third is being written.
+const buffersPerWorker = 3
+
+// Export writes the codes of serials From..To of a batch to w, in serial
+// order, and returns how many it wrote. Workers sign chunks of serials in
+// parallel, each with its own Signer and reusable buffers; the calling
+// goroutine writes the chunks in order, one large Write per chunk, so w needs
+// no buffering. Nothing is allocated per code.
+//
+// Export stops at the first write error or when ctx is done, and returns an
+// error wrapping it; what was written before stays written.
+func Export(ctx context.Context, w io.Writer, ks *Keyset, opts ExportOptions) (uint64, error) {
+	if err := opts.ensureDefaults(ks); err != nil {
+		return 0, err
+	}
+	total := uint64(opts.To-opts.From) + 1
+	chunk := uint64(opts.ChunkSize)
+	chunks := (total + chunk - 1) / chunk
+	workers := int(min(uint64(opts.Workers), chunks))
+	signers := make([]*Signer, workers)
+	for i := range signers {
+		s, err := ks.Signer(opts.Key, opts.Batch)
+		if err != nil {
+			return 0, err
+		}
+		signers[i] = s
+	}
+
+	prefix := opts.BaseURL + "/C/"
+	lineMax := len(prefix) + Len + 1
+	var header string
+	if opts.Format == FormatCSV {
+		header = "serial,code,url\n"
+		lineMax += len("134217727,") + Len + 1
+	}
+	// Chunk c goes to worker c % workers and comes back on that worker's
+	// queue, so the writer restores serial order by visiting the queues in
+	// turn: no reordering buffer, and memory bounded by the free lists.
+	queues := make([]chan []byte, workers)
+	free := make([]chan []byte, workers)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range workers {
+		queues[i] = make(chan []byte, buffersPerWorker)
+		free[i] = make(chan []byte, buffersPerWorker)
+		for range buffersPerWorker {
+			free[i] <- make([]byte, 0, int(chunk)*lineMax)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := uint64(i); c < chunks; c += uint64(workers) {
+				var buf []byte
+				select {
+				case buf = <-free[i]:
+				case <-stop:
+					return
+				}
+				lo := uint64(opts.From) + c*chunk
+				hi := min(lo+chunk-1, uint64(opts.To))
+				buf = appendLines(buf[:0], signers[i], opts.Format, prefix, uint32(lo), uint32(hi))
+				select {
+				case queues[i] <- buf:
+				case <-stop:
+					return
+				}
+			}
+		}()
+	}
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+
+	var done uint64
+	stopped := func(err error) (uint64, error) {
+		return done, fmt.Errorf("codegen: export stopped after %d of %d codes: %w", done, total, err)
+	}
+	if header != "" {
+		if _, err := io.WriteString(w, header); err != nil {
+			return stopped(err)
+		}
+	}
+	for c := uint64(0); c < chunks; c++ {
+		if err := ctx.Err(); err != nil {
+			return stopped(err)
+		}
+		var buf []byte
+		select {
+		case buf = <-queues[c%uint64(workers)]:
+		case <-ctx.Done():
+			return stopped(ctx.Err())
+		}
+		if _, err := w.Write(buf); err != nil {
+			return stopped(err)
+		}
+		free[c%uint64(workers)] <- buf
+		done += min(chunk, total-c*chunk)
+		if opts.Progress != nil {
+			opts.Progress(done)
+		}
+	}
+	return done, nil
+}
+
+// appendLines appends the lines of serials lo..hi to buf.
+func appendLines(buf []byte, s *Signer, f Format, prefix string, lo, hi uint32) []byte {
+	for serial := lo; serial <= hi; serial++ {
+		if f == FormatCSV {
+			buf = strconv.AppendUint(buf, uint64(serial), 10)
+			buf = append(buf, ',')
+			code := len(buf)
+			buf = s.Append(buf, serial)
+			buf = append(buf, ',')
+			buf = append(buf, prefix...)
+			buf = append(buf, buf[code:code+Len]...)
+		} else {
+			buf = append(buf, prefix...)
+			buf = s.Append(buf, serial)
+		}
+		buf = append(buf, '\n')
+	}
+	return buf
+}

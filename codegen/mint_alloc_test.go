@@ -1,0 +1,28 @@
+//go:build !race
+
+package codegen_test
+
+import (
+	"context"
+	"io"
+	"testing"
+
+	"github.com/yima-dev/yima/codegen"
+)
+
+// TestExportAllocations holds the line that nothing is allocated per code:
+// an export of 200,000 codes allocates only its buffers, goroutines and
+// channels.
+func TestExportAllocations(t *testing.T) {
+	ks := mustKeyset(t)
+	opts := codegen.ExportOptions{Batch: 1, From: 1, To: 200_000, Format: codegen.FormatCSV, ChunkSize: 10_000}
+	n := testing.AllocsPerRun(3, func() {
+		if _, err := codegen.Export(context.Background(), io.Discard, ks, opts); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n > 100 {
+		t.Fatalf("an export of 200,000 codes allocates %.0f times, want a fixed handful", n)
+	}
+	t.Logf("%.0f allocations per export", n)
+}

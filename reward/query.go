@@ -126,4 +126,3 @@ func (e *Engine) Member(id, cursor string, limit int) (*MemberView, error) {
 	}
 	return &v, nil
 }
-

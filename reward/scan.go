@@ -221,3 +221,18 @@ func (m *Member) post(tx Tx, now time.Time, account string, delta int64, reason,
 	putJSON(tx, ledgerKey(m.ID, m.Seq), e)
 	return e
 }
+
+// CountVisit counts a landing-page view of a genuine code as a scan by
+// visitor (an anonymous browser id). It pays nothing.
+func (e *Engine) CountVisit(code, visitor string) error {
+	p, err := e.verify(code)
+	if err != nil {
+		return err
+	}
+	if err := checkID("visitor", visitor, false); err != nil {
+		return err
+	}
+	return e.update(func(tx Tx) error {
+		return countScan(tx, p.String(), "v:"+visitor, e.now())
+	})
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/yima-dev/yima/store"
+)
+
+type rangeOptions struct {
+	from, to uint32
+}
+
+func (o *rangeOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.Uint32Var(&o.from, "from", 0, "first serial of the range (default: the whole batch)")
+	fs.Uint32Var(&o.to, "to", 0, "last serial of the range, inclusive")
+}
+
+func (o *rangeOptions) check() error {
+	if (o.from == 0) != (o.to == 0) {
+		return fmt.Errorf("give both --from and --to, or neither for the whole batch")
+	}
+	if o.from > o.to {
+		return fmt.Errorf("--from %d is after --to %d", o.from, o.to)
+	}
+	return nil
+}
+
+func parseID(s string) (uint32, error) {
+	id, err := strconv.ParseUint(s, 10, 32)
+	if err != nil || id == 0 {
+		return 0, fmt.Errorf("batch id %q is not a positive number (see yima batch list)", s)
+	}
+	return uint32(id), nil
+}
+
+func newBatchCommand(g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "batch",
+		Short: "List batches, show one, activate or revoke serial ranges",
+	}
+	r := &remoteOptions{}
+	r.AddFlags(cmd.PersistentFlags())
+	printJSON := func(cmd *cobra.Command, v any) error {
+		enc := json.NewEncoder(cmd.OutOrStdout())
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List batches",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := r.admin(g)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			bs, err := a.ListBatches()
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "%-8s %-20s %12s %12s %12s  %s\n", "ID", "PRODUCT", "COUNT", "ACTIVE", "REVOKED", "CREATED")
+			for _, b := range bs {
+				fmt.Fprintf(w, "%-8d %-20s %12d %12d %12d  %s\n", b.ID, b.Product, b.Count, b.Active, b.Revoked, b.Created.Format("2006-01-02 15:04"))
+			}
+			return nil
+		},
+	}
+	show := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one batch as JSON",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID(args[0])
+			if err != nil {
+				return err
+			}
+			a, err := r.admin(g)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			b, err := a.Batch(id)
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd, b)
+		},
+	}
+	setRange := func(use, short string, state store.RangeState) *cobra.Command {
+		ro := &rangeOptions{}
+		c := &cobra.Command{
+			Use:   use + " ID [--from S --to E]",
+			Short: short,
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				id, err := parseID(args[0])
+				if err != nil {
+					return err
+				}
+				if err := ro.check(); err != nil {
+					return err
+				}
+				a, err := r.admin(g)
+				if err != nil {
+					return err
+				}
+				defer a.Close()
+				b, err := a.SetRange(id, ro.from, ro.to, state)
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd, b)
+			},
+		}
+		ro.AddFlags(c.Flags())
+		return c
+	}
+	cmd.AddCommand(list, show,
+		setRange("activate", "Make serials redeemable (a pallet shipped)", store.Active),
+		setRange("revoke", "Freeze serials for good (a leaked range)", store.Revoked),
+	)
+	return cmd
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/scan"
+)
+
+func newKeysCommand(g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "keys",
+		Short: "List, rotate and retire signing keys",
+		Long: "Keys live only in DATA/keys.json (mode 0600). A running server reads them when it\n" +
+			"starts: restart it after rotate or retire.",
+	}
+	load := func() (*codegen.Keyset, string, error) {
+		if err := scan.Init(g.data); err != nil {
+			return nil, "", err
+		}
+		ks, err := scan.LoadKeys(g.data)
+		return ks, filepath.Join(g.data, scan.KeysFile), err
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "Show key ids, statuses and the primary (never the secrets)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ks, _, err := load()
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			return enc.Encode(ks.List())
+		},
+	}
+	rotate := &cobra.Command{
+		Use:   "rotate",
+		Short: "Add a key and make it the primary for new batches; old codes still verify",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ks, path, err := load()
+			if err != nil {
+				return err
+			}
+			k, err := ks.Rotate(time.Now())
+			if err != nil {
+				return err
+			}
+			if err := ks.Save(path); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "key %d is now the primary key\n", k.ID)
+			return nil
+		},
+	}
+	retire := &cobra.Command{
+		Use:   "retire ID",
+		Short: "Retire a key: codes signed with it stop verifying",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseUint(args[0], 10, 8)
+			if err != nil {
+				return fmt.Errorf("key id %q is not a number (see yima keys list)", args[0])
+			}
+			ks, path, err := load()
+			if err != nil {
+				return err
+			}
+			if err := ks.Retire(uint8(id), time.Now()); err != nil {
+				return err
+			}
+			if err := ks.Save(path); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "key %d is retired; its codes no longer verify\n", id)
+			return nil
+		},
+	}
+	cmd.AddCommand(list, rotate, retire)
+	return cmd
+}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"os"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/yima-dev/yima/scan"
+)
+
+// globalOptions are the flags every command shares.
+type globalOptions struct {
+	data string
+}
+
+func (o *globalOptions) AddFlags(fs *pflag.FlagSet) {
+	def := os.Getenv("YIMA_DATA")
+	if def == "" {
+		def = "./yima-data"
+	}
+	fs.StringVar(&o.data, "data", def, "data directory (env YIMA_DATA); created on first use")
+}
+
+func newRootCommand() *cobra.Command {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:           "yima",
+		Short:         "yima mints signed one-item-one-codes and redeems them exactly once",
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	g.AddFlags(root.PersistentFlags())
+	root.AddCommand(
+		newMintCommand(g),
+		newVerifyCommand(g),
+		newServeCommand(g),
+		newKeysCommand(g),
+		newBatchCommand(g),
+		newTokenCommand(g),
+	)
+	return root
+}
+
+// remoteOptions select a running server instead of the data directory.
+type remoteOptions struct {
+	server string
+	token  string
+}
+
+func (o *remoteOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.server, "server", "", "URL of a running yima server to act through (needed while it holds the data directory)")
+	fs.StringVar(&o.token, "token", os.Getenv("YIMA_TOKEN"), "API token for --server (env YIMA_TOKEN)")
+}
+
+// admin opens the data directory, or a client when --server is given.
+func (o *remoteOptions) admin(g *globalOptions) (scan.Admin, error) {
+	if o.server != "" {
+		return &scan.Client{URL: o.server, Token: o.token}, nil
+	}
+	app, err := scan.Open(g.data, scan.AppOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return scan.Local{App: app}, nil
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/yima-dev/yima/scan"
+)
+
+type serveOptions struct {
+	scan.Options
+	logLevel string
+}
+
+func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&o.BaseURL, "base-url", "HTTPS://YIMA.EXAMPLE", "public origin of code URLs")
+	fs.IntVar(&o.MaxConnsPerIP, "max-conns-per-ip", 0, "connections one client address may hold (0: default 4096)")
+	fs.DurationVar(&o.ReadTimeout, "read-timeout", 0, "time to read a whole request (0: default 5s)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+}
+
+func newServeCommand(g *globalOptions) *cobra.Command {
+	o := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the scan service",
+		Long: "serve answers consumers and integrators over HTTP until SIGINT or SIGTERM, then\n" +
+			"stops accepting, finishes in-flight requests and closes the store. It exits\n" +
+			"non-zero if storage fails, so that a supervisor restarts it.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+				return err
+			}
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			o.Logger = log
+			var srv *scan.Server
+			app, err := scan.Open(g.data, scan.AppOptions{
+				Logger: log,
+				OnFail: func(err error) { srv.StorageFailed(err) },
+			})
+			if err != nil {
+				return err
+			}
+			srv = scan.NewServer(app, o.Options)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return srv.Run(ctx)
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}

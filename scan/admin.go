@@ -1,0 +1,209 @@
+package scan
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/store"
+)
+
+// Admin is what the admin CLI does, against the data directory (Local) or a
+// running server (Client): Pebble lets one process hold a directory, so the
+// CLI talks to the server when one is running.
+type Admin interface {
+	CreateBatch(spec reward.BatchSpec) (*BatchView, error)
+	ListBatches() ([]BatchView, error)
+	Batch(id uint32) (*BatchView, error)
+	SetRange(id, from, to uint32, state store.RangeState) (*BatchView, error)
+	CreateToken(role, name string) (string, error)
+	// WriteCodes writes serials from..to of batch id as csv or txt.
+	WriteCodes(w io.Writer, id, from, to uint32, format, baseURL string) error
+	Close() error
+}
+
+// Local is Admin over an open App.
+type Local struct{ App *App }
+
+func (l Local) CreateBatch(spec reward.BatchSpec) (*BatchView, error) {
+	b, err := l.App.Engine.CreateBatch(spec)
+	if err != nil {
+		return nil, err
+	}
+	v := viewBatch(b)
+	return &v, nil
+}
+
+func (l Local) ListBatches() ([]BatchView, error) {
+	bs, err := l.App.DB.ListBatches()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]BatchView, len(bs))
+	for i, b := range bs {
+		out[i] = viewBatch(b)
+	}
+	return out, nil
+}
+
+func (l Local) Batch(id uint32) (*BatchView, error) {
+	b, err := l.App.Engine.Batch(id)
+	if err != nil {
+		return nil, err
+	}
+	v := viewBatch(b)
+	return &v, nil
+}
+
+func (l Local) SetRange(id, from, to uint32, state store.RangeState) (*BatchView, error) {
+	b, err := l.App.Engine.SetRange(id, from, to, state)
+	if err != nil {
+		return nil, err
+	}
+	v := viewBatch(b)
+	return &v, nil
+}
+
+func (l Local) CreateToken(role, name string) (string, error) {
+	return l.App.Engine.CreateToken(role, name, "")
+}
+
+func (l Local) WriteCodes(w io.Writer, id, from, to uint32, format, baseURL string) error {
+	b, err := l.App.Engine.Batch(id)
+	if err != nil {
+		return err
+	}
+	signer, err := l.App.Engine.Signer(b)
+	if err != nil {
+		return err
+	}
+	if from == 0 {
+		from, to = 1, b.Count
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	writeCodes(bw, signer, from, to, format, baseURL)
+	return bw.Flush()
+}
+
+func (l Local) Close() error { return l.App.Close() }
+
+// Client is Admin over HTTP, for a data directory a server holds.
+type Client struct {
+	URL   string
+	Token string
+	HTTP  *http.Client
+}
+
+func (c *Client) do(method, path string, body any, out any) error {
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(raw)
+	}
+	resp, err := c.send(method, path, rd)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// send makes a request and turns an error answer into a *reward.Error.
+func (c *Client) send(method, path string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequest(method, strings.TrimRight(c.URL, "/")+path, body)
+	if err != nil {
+		return nil, fmt.Errorf("scan: bad server URL %q: %w", c.URL, err)
+	}
+	if c.Token == "" {
+		return nil, errors.New("scan: --server needs a token: pass --token or set YIMA_TOKEN")
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 0} // code streams may be long
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("scan: reaching the server: %w", err)
+	}
+	if resp.StatusCode/100 == 2 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	var eb errorBody
+	if json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&eb) != nil || eb.Error.Code == "" {
+		return nil, fmt.Errorf("scan: server answered %s", resp.Status)
+	}
+	return nil, &reward.Error{Code: eb.Error.Code, Message: eb.Error.Message, Details: eb.Error.Details}
+}
+
+func (c *Client) CreateBatch(spec reward.BatchSpec) (*BatchView, error) {
+	var v BatchView
+	return &v, c.do("POST", "/v1/batches", spec, &v)
+}
+
+func (c *Client) ListBatches() ([]BatchView, error) {
+	var out struct {
+		Batches []BatchView `json:"batches"`
+	}
+	return out.Batches, c.do("GET", "/v1/batches", nil, &out)
+}
+
+func (c *Client) Batch(id uint32) (*BatchView, error) {
+	var v BatchView
+	return &v, c.do("GET", fmt.Sprintf("/v1/batches/%d", id), nil, &v)
+}
+
+func (c *Client) SetRange(id, from, to uint32, state store.RangeState) (*BatchView, error) {
+	action := "activate"
+	if state == store.Revoked {
+		action = "revoke"
+	}
+	var v BatchView
+	return &v, c.do("POST", fmt.Sprintf("/v1/batches/%d/%s", id, action), map[string]uint32{"from": from, "to": to}, &v)
+}
+
+func (c *Client) CreateToken(role, name string) (string, error) {
+	var out struct {
+		Token string `json:"token"`
+	}
+	return out.Token, c.do("POST", "/v1/tokens", map[string]string{"role": role, "name": name}, &out)
+}
+
+func (c *Client) WriteCodes(w io.Writer, id, from, to uint32, format, baseURL string) error {
+	q := url.Values{"format": {format}}
+	if from != 0 {
+		q.Set("from", strconv.FormatUint(uint64(from), 10))
+		q.Set("to", strconv.FormatUint(uint64(to), 10))
+	}
+	if baseURL != "" {
+		q.Set("base_url", baseURL)
+	}
+	resp, err := c.send("GET", fmt.Sprintf("/v1/batches/%d/codes?%s", id, q.Encode()), nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+func (c *Client) Close() error { return nil }
+

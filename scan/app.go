@@ -1,0 +1,170 @@
+package scan
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/store"
+)
+
+// Files in a data directory.
+const (
+	KeysFile       = "keys.json"
+	AdminTokenFile = "admin.token"
+	dbDir          = "db"
+)
+
+// ErrDataLocked is returned by Open when a running server holds the data
+// directory. Its message tells the user how to reach that server instead.
+var ErrDataLocked = errors.New("scan: the data directory is held by a running yima server; use --server URL (and --token or YIMA_TOKEN) to talk to it, or stop it first")
+
+// App is an open data directory: keys, store and reward engine.
+type App struct {
+	Dir    string
+	Keys   *codegen.Keyset
+	DB     *store.DB
+	Engine *reward.Engine
+	// adminHash is the SHA-256 of the admin token, compared in constant
+	// time.
+	adminHash [32]byte
+}
+
+// AppOptions configures Open.
+type AppOptions struct {
+	Now    func() time.Time
+	Logger *slog.Logger
+	// OnFail is called when storage fails (see store.Options.OnFail).
+	OnFail func(error)
+}
+
+// Init creates the data directory with a fresh keyset and admin token if it
+// does not hold them yet. It is idempotent and never overwrites.
+func Init(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("scan: creating data directory: %w", err)
+	}
+	keys := filepath.Join(dir, KeysFile)
+	if _, err := os.Stat(keys); errors.Is(err, fs.ErrNotExist) {
+		ks, err := codegen.NewKeyset(time.Now())
+		if err != nil {
+			return err
+		}
+		if err := ks.Save(keys); err != nil {
+			return fmt.Errorf("scan: writing keyset: %w", err)
+		}
+	}
+	tok := filepath.Join(dir, AdminTokenFile)
+	if _, err := os.Stat(tok); errors.Is(err, fs.ErrNotExist) {
+		if err := codegen.WriteFileAtomic(tok, []byte(reward.NewSecret()+"\n"), 0o600); err != nil {
+			return fmt.Errorf("scan: writing admin token: %w", err)
+		}
+	}
+	return nil
+}
+
+// LoadKeys reads the data directory's keyset.
+func LoadKeys(dir string) (*codegen.Keyset, error) {
+	return codegen.LoadKeyset(filepath.Join(dir, KeysFile))
+}
+
+// AdminToken reads the data directory's admin token.
+func AdminToken(dir string) (string, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, AdminTokenFile))
+	if err != nil {
+		return "", fmt.Errorf("scan: reading admin token: %w", err)
+	}
+	return strings.TrimSpace(string(raw)), nil
+}
+
+// Open initialises dir if needed and opens it. Only one process may hold a
+// data directory at a time.
+func Open(dir string, opts AppOptions) (*App, error) {
+	if err := Init(dir); err != nil {
+		return nil, err
+	}
+	ks, err := LoadKeys(dir)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := AdminToken(dir)
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(filepath.Join(dir, dbDir), &store.Options{Logger: opts.Logger, OnFail: opts.OnFail})
+	if errors.Is(err, store.ErrLocked) {
+		return nil, ErrDataLocked
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &App{
+		Dir: dir, Keys: ks, DB: db,
+		Engine:    reward.New(db, ks, reward.Options{Now: opts.Now}),
+		adminHash: sha256.Sum256([]byte(tok)),
+	}, nil
+}
+
+// IsAdmin reports whether token is the admin token, in constant time.
+func (a *App) IsAdmin(token string) bool {
+	h := sha256.Sum256([]byte(token))
+	return subtle.ConstantTimeCompare(h[:], a.adminHash[:]) == 1
+}
+
+// Close closes the store after pending decisions are durable.
+func (a *App) Close() error { return a.DB.Close() }
+
+// Description is what yima verify prints of a genuine code.
+type Description struct {
+	Genuine bool   `json:"genuine"`
+	Code    string `json:"code"`
+	Version uint8  `json:"version"`
+	KeyID   uint8  `json:"key_id"`
+	Batch   uint32 `json:"batch"`
+	Serial  uint32 `json:"serial"`
+	Product string `json:"product,omitempty"`
+	GTIN    string `json:"gtin,omitempty"`
+	Region  string `json:"region,omitempty"`
+	// State is the serial's state, or "unknown" when the batch records
+	// cannot be read (a server holds the directory).
+	State  string `json:"state"`
+	Active bool   `json:"active"`
+	// Reason and Message are set when the code is genuine but cannot be
+	// honoured here (its batch is unknown).
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// Describe adds what the batch records say to a verified code.
+func Describe(dir string, p codegen.Parsed) Description {
+	d := Description{Genuine: true, Code: p.String(), Version: p.Version, KeyID: p.Key, Batch: p.Batch, Serial: p.Serial, State: "unknown"}
+	app, err := Open(dir, AppOptions{})
+	if err != nil {
+		d.Message = "batch records not read: " + err.Error()
+		return d
+	}
+	defer app.Close()
+	b, err := store.GetBatch(app.DB, p.Batch)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || (err == nil && p.Serial > b.Count):
+		d.Genuine = false
+		d.Reason = string(reward.CodeUnknownBatch)
+		d.Message = fmt.Sprintf("the signature is right but batch %d serial %d is not in this deployment's records", p.Batch, p.Serial)
+	case err != nil:
+		d.Message = "batch records not read: " + err.Error()
+	default:
+		d.Product, d.GTIN, d.Region = b.Product, b.GTIN, b.Region
+		d.State = string(b.State(p.Serial))
+		d.Active = d.State == string(store.Active)
+	}
+	return d
+}

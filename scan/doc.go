@@ -1,0 +1,12 @@
+// Package scan is yima's front door: the data directory, the HTTP server
+// (fasthttp), authentication, the consumer landing page, metrics, and a
+// client for the admin CLI's --server mode.
+//
+// A request is parsed and authenticated here, then handed to package reward,
+// which verifies the code (codegen) and decides against the store. Nothing
+// here decides a payout; nothing below here knows about HTTP.
+//
+// Handlers never keep a *fasthttp.RequestCtx or its byte slices after they
+// return. Every error answer is JSON {"error":{"code","message"}} written by
+// writeError, the one place that maps error codes to HTTP statuses.
+package scan

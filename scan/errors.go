@@ -1,0 +1,77 @@
+package scan
+
+import (
+	"encoding/json"
+	"errors"
+
+	"github.com/valyala/fasthttp"
+	"github.com/yima-dev/yima/reward"
+)
+
+// Codes the HTTP layer adds to reward's.
+const (
+	codeUnauthorized     reward.Code = "unauthorized"
+	codeForbidden        reward.Code = "forbidden"
+	codeBodyTooLarge     reward.Code = "body_too_large"
+	codeMethodNotAllowed reward.Code = "method_not_allowed"
+	codeRouteNotFound    reward.Code = "route_not_found"
+	codeBadJSON          reward.Code = "invalid_json"
+	codeShuttingDown     reward.Code = "shutting_down"
+)
+
+// statusOf maps every error code to its HTTP status. A code missing here is
+// a 500, which a test catches.
+var statusOf = map[reward.Code]int{
+	reward.CodeInvalidRequest:    fasthttp.StatusBadRequest,
+	codeBadJSON:                  fasthttp.StatusBadRequest,
+	reward.CodeInvalidCode:       fasthttp.StatusBadRequest,
+	codeUnauthorized:             fasthttp.StatusUnauthorized,
+	codeForbidden:                fasthttp.StatusForbidden,
+	reward.CodeKeyRetired:        fasthttp.StatusForbidden,
+	reward.CodeBatchInactive:     fasthttp.StatusForbidden,
+	reward.CodeBatchRevoked:      fasthttp.StatusForbidden,
+	reward.CodeUnknownBatch:      fasthttp.StatusNotFound,
+	reward.CodeNotFound:          fasthttp.StatusNotFound,
+	codeRouteNotFound:            fasthttp.StatusNotFound,
+	codeMethodNotAllowed:         fasthttp.StatusMethodNotAllowed,
+	reward.CodeAlreadyRedeemed:   fasthttp.StatusConflict,
+	reward.CodeIdempotencyReused: fasthttp.StatusUnprocessableEntity,
+	codeBodyTooLarge:             fasthttp.StatusRequestEntityTooLarge,
+	reward.CodeUnavailable:       fasthttp.StatusServiceUnavailable,
+	codeShuttingDown:             fasthttp.StatusServiceUnavailable,
+	reward.CodeInternal:          fasthttp.StatusInternalServerError,
+}
+
+type errorBody struct {
+	Error struct {
+		Code    reward.Code    `json:"code"`
+		Message string         `json:"message"`
+		Details map[string]any `json:"details,omitempty"`
+	} `json:"error"`
+}
+
+// writeError answers with err as JSON. It is the only function that turns
+// an error into an HTTP status.
+func writeError(ctx *fasthttp.RequestCtx, err error) {
+	var re *reward.Error
+	if !errors.As(err, &re) {
+		re = &reward.Error{Code: reward.CodeInternal, Message: "internal error; the request may be retried with the same request_id"}
+	}
+	status, ok := statusOf[re.Code]
+	if !ok {
+		status = fasthttp.StatusInternalServerError
+	}
+	var body errorBody
+	body.Error.Code, body.Error.Message, body.Error.Details = re.Code, re.Message, re.Details
+	raw, _ := json.Marshal(body)
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(append(raw, '\n'))
+	if status == fasthttp.StatusServiceUnavailable {
+		ctx.Response.Header.Set("Retry-After", "1")
+	}
+}
+
+func errorf(code reward.Code, format string, args ...any) error {
+	return reward.Errorf(code, format, args...)
+}

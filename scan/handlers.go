@@ -1,0 +1,432 @@
+package scan
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/docs"
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/store"
+)
+
+// caller is who made a request.
+type caller struct {
+	role    string
+	subject string // guide id for guide tokens
+}
+
+// route is one endpoint: its method, who may call it (nil: anyone) and what
+// it does with the rest of the path.
+type route struct {
+	method string
+	roles  []string
+	fn     func(s *Server, ctx *fasthttp.RequestCtx, who caller, arg string) error
+}
+
+// routes maps a path prefix to its endpoints. A prefix ending in "/" takes
+// the rest of the path as its argument.
+var routes = map[string][]route{
+	"/v1/scans":     {{method: "POST", roles: []string{reward.RoleAdmin, reward.RoleApp}, fn: (*Server).postScan}},
+	"/v1/codes/":    {{method: "GET", fn: (*Server).getCode}},
+	"/v1/members/":  {{method: "GET", roles: []string{reward.RoleAdmin, reward.RoleApp}, fn: (*Server).getMember}},
+	"/v1/batches":   {{method: "GET", roles: adminFactory, fn: (*Server).listBatches}, {method: "POST", roles: adminFactory, fn: (*Server).postBatch}},
+	"/v1/batches/":  {{method: "GET", roles: adminFactory, fn: (*Server).getBatch}, {method: "POST", roles: adminFactory, fn: (*Server).postBatchAction}},
+	"/v1/tokens":    {{method: "POST", roles: []string{reward.RoleAdmin}, fn: (*Server).postToken}},
+	"/c/":           {{method: "GET", fn: (*Server).landing}},
+	"/healthz":      {{method: "GET", fn: (*Server).healthz}},
+	"/metrics":      {{method: "GET", fn: (*Server).metricsHandler}},
+	"/favicon.ico":  {{method: "GET", fn: func(*Server, *fasthttp.RequestCtx, caller, string) error { return errorf(codeRouteNotFound, "no icon") }}},
+	"/openapi.yaml": {{method: "GET", fn: (*Server).openapi}},
+}
+
+var adminFactory = []string{reward.RoleAdmin, reward.RoleFactory}
+
+// prefixes are the routes that take the rest of the path as an argument.
+var prefixes = func() (ps []string) {
+	for p := range routes {
+		if strings.HasSuffix(p, "/") {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}()
+
+// lookup finds the endpoints for path, the route's pattern and the path's
+// argument.
+func lookup(path string) ([]route, string, string) {
+	if rs, ok := routes[path]; ok {
+		return rs, path, ""
+	}
+	for _, p := range prefixes {
+		if len(path) > len(p) && strings.HasPrefix(path, p) {
+			return routes[p], p, path[len(p):]
+		}
+	}
+	return nil, "", ""
+}
+
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	s.m.inflight.Inc()
+	path := string(ctx.Path())
+	rs, prefix, arg := lookup(path)
+	label := prefix
+	if label == "" {
+		label = "unknown"
+	}
+	err := s.dispatch(ctx, rs, arg)
+	if err != nil {
+		writeError(ctx, err)
+	}
+	if prefix == "/v1/scans" {
+		result := "redeemed"
+		if err != nil {
+			result = string(reward.ErrorCode(err))
+		}
+		s.m.scans.WithLabelValues(result).Inc()
+	}
+	s.m.inflight.Dec()
+	s.m.latency.WithLabelValues(label).Observe(time.Since(start).Seconds())
+}
+
+func (s *Server) dispatch(ctx *fasthttp.RequestCtx, rs []route, arg string) error {
+	if rs == nil {
+		return errorf(codeRouteNotFound, "no such endpoint %s %s; see /openapi.yaml", ctx.Method(), ctx.Path())
+	}
+	method := string(ctx.Method())
+	for _, r := range rs {
+		if r.method != method && !(method == "HEAD" && r.method == "GET") {
+			continue
+		}
+		who, err := s.authenticate(ctx, r.roles)
+		if err != nil {
+			return err
+		}
+		return r.fn(s, ctx, who, arg)
+	}
+	allowed := make([]string, len(rs))
+	for i, r := range rs {
+		allowed[i] = r.method
+	}
+	ctx.Response.Header.Set("Allow", strings.Join(allowed, ", "))
+	return errorf(codeMethodNotAllowed, "%s is not allowed here; use %s", method, strings.Join(allowed, " or "))
+}
+
+// authenticate checks the bearer token against roles; nil roles is public.
+func (s *Server) authenticate(ctx *fasthttp.RequestCtx, roles []string) (caller, error) {
+	if roles == nil {
+		return caller{}, nil
+	}
+	h := ctx.Request.Header.Peek("Authorization")
+	tok, ok := bytes.CutPrefix(h, []byte("Bearer "))
+	if !ok || len(tok) == 0 {
+		return caller{}, errorf(codeUnauthorized, "send Authorization: Bearer TOKEN (yima token create makes one)")
+	}
+	who, err := s.caller(string(tok))
+	if err != nil {
+		return caller{}, err
+	}
+	for _, r := range roles {
+		if r == who.role {
+			return who, nil
+		}
+	}
+	return caller{}, errorf(codeForbidden, "a %s token may not call this endpoint; it needs one of: %s", who.role, strings.Join(roles, ", "))
+}
+
+func (s *Server) caller(tok string) (caller, error) {
+	if s.app.IsAdmin(tok) {
+		return caller{role: reward.RoleAdmin}, nil
+	}
+	if c, ok := s.tokens.Load(tok); ok {
+		return c.(caller), nil
+	}
+	t, err := s.app.Engine.Token(tok)
+	if err != nil {
+		return caller{}, err
+	}
+	if t == nil {
+		return caller{}, errorf(codeUnauthorized, "unknown token; ask the brand operator for one (yima token create)")
+	}
+	c := caller{role: t.Role, subject: t.Subject}
+	s.tokens.Store(tok, c)
+	return c, nil
+}
+
+// decode reads a JSON body into v, refusing unknown fields so that a typo
+// is an error, not a silently ignored field.
+func decode(ctx *fasthttp.RequestCtx, v any) error {
+	body := ctx.PostBody()
+	if len(body) == 0 {
+		return errorf(codeBadJSON, "the request needs a JSON body")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errorf(codeBadJSON, "the body is not the JSON this endpoint takes: %v", err)
+	}
+	if dec.More() {
+		return errorf(codeBadJSON, "the body has data after its JSON object")
+	}
+	return nil
+}
+
+func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	writeRaw(ctx, status, raw)
+	return nil
+}
+
+func writeRaw(ctx *fasthttp.RequestCtx, status int, raw []byte) {
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(raw)
+	ctx.Response.AppendBodyString("\n")
+}
+
+func (s *Server) postScan(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
+	var req reward.ScanRequest
+	if err := decode(ctx, &req); err != nil {
+		return err
+	}
+	out, err := s.app.Engine.Scan(req)
+	if err != nil {
+		return err
+	}
+	writeRaw(ctx, fasthttp.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getCode(ctx *fasthttp.RequestCtx, _ caller, code string) error {
+	st, err := s.app.Engine.Status(code)
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, st)
+}
+
+func (s *Server) getMember(ctx *fasthttp.RequestCtx, _ caller, member string) error {
+	limit, _ := strconv.Atoi(string(ctx.QueryArgs().Peek("limit")))
+	v, err := s.app.Engine.Member(member, string(ctx.QueryArgs().Peek("cursor")), limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, v)
+}
+
+func (s *Server) listBatches(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
+	bs, err := s.app.DB.ListBatches()
+	if err != nil {
+		return &reward.Error{Code: reward.CodeUnavailable, Message: "storage is unavailable"}
+	}
+	out := make([]BatchView, len(bs))
+	for i, b := range bs {
+		out[i] = viewBatch(b)
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, map[string]any{"batches": out})
+}
+
+// BatchView is a batch record with its counts, as the API shows it.
+type BatchView struct {
+	*store.Batch
+	Active  uint64 `json:"active"`
+	Revoked uint64 `json:"revoked"`
+}
+
+func viewBatch(b *store.Batch) BatchView {
+	a, r := b.Counts()
+	return BatchView{Batch: b, Active: a, Revoked: r}
+}
+
+func (s *Server) postBatch(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
+	var spec reward.BatchSpec
+	if err := decode(ctx, &spec); err != nil {
+		return err
+	}
+	b, err := s.app.Engine.CreateBatch(spec)
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusCreated, viewBatch(b))
+}
+
+func parseBatchID(s string) (uint32, error) {
+	id, err := strconv.ParseUint(s, 10, 32)
+	if err != nil || id == 0 {
+		return 0, errorf(reward.CodeInvalidRequest, "batch id %q is not a positive number", s)
+	}
+	return uint32(id), nil
+}
+
+// getBatch serves /v1/batches/{id} and /v1/batches/{id}/codes.
+func (s *Server) getBatch(ctx *fasthttp.RequestCtx, _ caller, arg string) error {
+	idText, sub, _ := strings.Cut(arg, "/")
+	id, err := parseBatchID(idText)
+	if err != nil {
+		return err
+	}
+	b, err := s.app.Engine.Batch(id)
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "":
+		return writeJSON(ctx, fasthttp.StatusOK, viewBatch(b))
+	case "codes":
+		return s.streamCodes(ctx, b)
+	}
+	return errorf(codeRouteNotFound, "no such endpoint under /v1/batches/%d", id)
+}
+
+// streamCodes writes a batch's codes as CSV or TXT, generated on the fly:
+// codes are never stored.
+func (s *Server) streamCodes(ctx *fasthttp.RequestCtx, b *store.Batch) error {
+	args := ctx.QueryArgs()
+	format := string(args.Peek("format"))
+	if format == "" {
+		format = "csv"
+	}
+	if format != "csv" && format != "txt" {
+		return errorf(reward.CodeInvalidRequest, "format %q: use csv or txt", format)
+	}
+	from, to := uint32(1), b.Count
+	if v := args.Peek("from"); len(v) > 0 {
+		n, err := strconv.ParseUint(string(v), 10, 32)
+		if err != nil || n == 0 || n > uint64(b.Count) {
+			return errorf(reward.CodeInvalidRequest, "from must be a serial in 1..%d", b.Count)
+		}
+		from = uint32(n)
+	}
+	if v := args.Peek("to"); len(v) > 0 {
+		n, err := strconv.ParseUint(string(v), 10, 32)
+		if err != nil || n < uint64(from) || n > uint64(b.Count) {
+			return errorf(reward.CodeInvalidRequest, "to must be a serial in %d..%d", from, b.Count)
+		}
+		to = uint32(n)
+	}
+	signer, err := s.app.Engine.Signer(b)
+	if err != nil {
+		return &reward.Error{Code: reward.CodeKeyRetired, Message: err.Error()}
+	}
+	base := s.opts.BaseURL
+	if v := args.Peek("base_url"); len(v) > 0 {
+		base = string(v)
+	}
+	if format == "csv" {
+		ctx.SetContentType("text/csv; charset=utf-8")
+	} else {
+		ctx.SetContentType("text/plain; charset=utf-8")
+	}
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		writeCodes(w, signer, from, to, format, base)
+	})
+	return nil
+}
+
+// writeCodes writes serials from..to; used by the streaming endpoint.
+func writeCodes(w *bufio.Writer, signer *codegen.Signer, from, to uint32, format, base string) {
+	if format == "csv" {
+		w.WriteString("serial,code,url\n")
+	}
+	buf := make([]byte, 0, 128)
+	for serial := from; serial <= to && serial >= from; serial++ {
+		buf = buf[:0]
+		if format == "csv" {
+			buf = strconv.AppendUint(buf, uint64(serial), 10)
+			buf = append(buf, ',')
+			buf = signer.Append(buf, serial)
+			buf = append(buf, ',')
+		}
+		buf = append(buf, base...)
+		buf = append(buf, "/C/"...)
+		buf = signer.Append(buf, serial)
+		buf = append(buf, '\n')
+		if _, err := w.Write(buf); err != nil {
+			return
+		}
+	}
+}
+
+// postBatchAction serves POST /v1/batches/{id}/activate|revoke.
+func (s *Server) postBatchAction(ctx *fasthttp.RequestCtx, _ caller, arg string) error {
+	idText, action, _ := strings.Cut(arg, "/")
+	id, err := parseBatchID(idText)
+	if err != nil {
+		return err
+	}
+	var state store.RangeState
+	switch action {
+	case "activate":
+		state = store.Active
+	case "revoke":
+		state = store.Revoked
+	default:
+		return errorf(codeRouteNotFound, "no action %q; use /v1/batches/%d/activate or /revoke", action, id)
+	}
+	var r struct {
+		From uint32 `json:"from"`
+		To   uint32 `json:"to"`
+	}
+	if len(ctx.PostBody()) > 0 {
+		if err := decode(ctx, &r); err != nil {
+			return err
+		}
+	}
+	b, err := s.app.Engine.SetRange(id, r.From, r.To, state)
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, viewBatch(b))
+}
+
+func (s *Server) postToken(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
+	var r struct {
+		Role string `json:"role"`
+		Name string `json:"name"`
+	}
+	if err := decode(ctx, &r); err != nil {
+		return err
+	}
+	if r.Role == reward.RoleGuide {
+		return errorf(reward.CodeInvalidRequest, "guide tokens are made with the guide (POST /v1/guides)")
+	}
+	tok, err := s.app.Engine.CreateToken(r.Role, r.Name, "")
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusCreated, map[string]string{"token": tok, "role": r.Role, "name": r.Name})
+}
+
+func (s *Server) healthz(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
+	if err := s.app.DB.Err(); err != nil {
+		return &reward.Error{Code: reward.CodeUnavailable, Message: "storage failed: " + err.Error()}
+	}
+	if s.stopping.Load() {
+		return errorf(codeShuttingDown, "the server is shutting down")
+	}
+	ctx.SetContentType("text/plain; charset=utf-8")
+	ctx.SetBodyString("ok\n")
+	return nil
+}
+
+func (s *Server) metricsHandler(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
+	fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))(ctx)
+	return nil
+}
+
+func (s *Server) openapi(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
+	ctx.SetContentType("application/yaml")
+	ctx.SetBody(docs.OpenAPI)
+	return nil
+}

@@ -1,0 +1,183 @@
+package scan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/yima-dev/yima/reward"
+)
+
+// Options configures a Server. Zero fields take the defaults below.
+type Options struct {
+	// Addr to listen on; "127.0.0.1:0" picks a free port.
+	Addr string
+	// BaseURL is the public origin printed in codes' URLs and on pages.
+	BaseURL string
+	Logger  *slog.Logger
+
+	ReadTimeout   time.Duration // whole request, so a slow client is cut off
+	WriteTimeout  time.Duration
+	IdleTimeout   time.Duration
+	MaxBodySize   int // bytes; larger bodies get 413
+	MaxConnsPerIP int
+	Concurrency   int // requests handled at once; more are refused
+}
+
+func (o *Options) ensureDefaults() {
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:8080"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.ReadTimeout == 0 {
+		o.ReadTimeout = 5 * time.Second
+	}
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = 60 * time.Second
+	}
+	if o.MaxBodySize == 0 {
+		o.MaxBodySize = 16 << 10
+	}
+	if o.MaxConnsPerIP == 0 {
+		o.MaxConnsPerIP = 4096
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = 16384
+	}
+}
+
+// Server serves the scan API over one App. Start it with Serve or Start;
+// Close shuts it down gracefully.
+type Server struct {
+	app  *App
+	opts Options
+	log  *slog.Logger
+	m    *metrics
+	srv  *fasthttp.Server
+	ln   net.Listener
+
+	tokens   sync.Map // token secret → *store.Token, for tokens known to exist
+	stopping atomic.Bool
+	failed   chan error
+	done     chan struct{}
+	serveErr error
+}
+
+// NewServer returns a server for app. It does not listen yet.
+func NewServer(app *App, opts Options) *Server {
+	opts.ensureDefaults()
+	s := &Server{app: app, opts: opts, log: opts.Logger, m: newMetrics(), failed: make(chan error, 1), done: make(chan struct{})}
+	app.DB.GroupSizes = func(n int) { s.m.groups.Observe(float64(n)) }
+	s.srv = &fasthttp.Server{
+		Handler:               s.handle,
+		ErrorHandler:          s.handleParseError,
+		Name:                  "yima",
+		ReadTimeout:           opts.ReadTimeout,
+		WriteTimeout:          opts.WriteTimeout,
+		IdleTimeout:           opts.IdleTimeout,
+		MaxRequestBodySize:    opts.MaxBodySize,
+		MaxConnsPerIP:         opts.MaxConnsPerIP,
+		Concurrency:           opts.Concurrency,
+		ReadBufferSize:        8 << 10,
+		CloseOnShutdown:       true,
+		NoDefaultServerHeader: true,
+		Logger:                fasthttpLogger{opts.Logger},
+	}
+	return s
+}
+
+// StorageFailed is called (from any goroutine) when the store fails; the
+// server stops so that a restart can replay the WAL.
+func (s *Server) StorageFailed(err error) {
+	select {
+	case s.failed <- err:
+	default:
+	}
+}
+
+// Start listens on Options.Addr and serves in the background.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("scan: listening on %s: %w", s.opts.Addr, err)
+	}
+	s.ln = ln
+	go func() {
+		defer close(s.done)
+		s.serveErr = s.srv.Serve(ln)
+	}()
+	s.log.Info("serving", "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr is the address the server listens on, once started.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Run serves until ctx is done or storage fails, then shuts down gracefully.
+// It returns the storage failure, if that is why it stopped.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Start(); err != nil {
+		return err
+	}
+	var cause error
+	select {
+	case <-ctx.Done():
+		s.log.Info("shutting down")
+	case cause = <-s.failed:
+		s.log.Error("storage failed; stopping so that a restart replays the log", "err", cause)
+	case <-s.done:
+		cause = s.serveErr
+	}
+	if err := s.Close(); err != nil && cause == nil {
+		cause = err
+	}
+	return cause
+}
+
+// Close stops accepting connections, lets in-flight requests finish (their
+// answers wait for their fsync), then closes the store.
+func (s *Server) Close() error {
+	s.stopping.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.srv.ShutdownWithContext(ctx)
+	if cerr := s.app.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	return err
+}
+
+// handleParseError answers requests fasthttp could not read.
+func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		writeError(ctx, errorf(codeBodyTooLarge, "request body is larger than %d bytes; send the fields the API documents, nothing more", s.opts.MaxBodySize))
+	default:
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			// A slow client: fasthttp closes the connection after this.
+			ctx.SetConnectionClose()
+			writeError(ctx, &reward.Error{Code: reward.CodeInvalidRequest, Message: "request not received in time"})
+			return
+		}
+		writeError(ctx, errorf(reward.CodeInvalidRequest, "malformed HTTP request: %v", err))
+	}
+	ctx.SetConnectionClose()
+}
+
+type fasthttpLogger struct{ l *slog.Logger }
+
+func (f fasthttpLogger) Printf(format string, args ...any) {
+	f.l.Debug(fmt.Sprintf(format, args...), "src", "fasthttp")
+}

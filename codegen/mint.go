@@ -54,31 +54,36 @@ type ExportOptions struct {
 }
 
 func (o *ExportOptions) ensureDefaults(ks *Keyset) error {
-	if o.Key == 0 {
-		o.Key = ks.Primary
-	}
 	if o.Format == "" {
 		o.Format = FormatCSV
 	}
 	if o.Format != FormatCSV && o.Format != FormatTXT {
 		return fmt.Errorf("codegen: unknown export format %q (want csv or txt)", o.Format)
 	}
-	if o.BaseURL == "" {
-		o.BaseURL = DefaultBaseURL
-	}
-	o.BaseURL = strings.TrimSuffix(o.BaseURL, "/")
-	// The URL goes unquoted into CSV and into text lines.
-	if strings.ContainsAny(o.BaseURL, ",\"\r\n\t ") {
-		return fmt.Errorf("codegen: base URL %q contains a comma, quote or white space", o.BaseURL)
-	}
-	if o.From == 0 || o.To < o.From || o.To > MaxSerial {
-		return fmt.Errorf("codegen: serial range %d..%d is not within 1..%d", o.From, o.To, MaxSerial)
-	}
-	if o.Workers <= 0 {
-		o.Workers = runtime.GOMAXPROCS(0)
-	}
 	if o.ChunkSize <= 0 {
 		o.ChunkSize = 1 << 15
+	}
+	return rangeDefaults(ks, &o.Key, o.From, o.To, &o.BaseURL, &o.Workers)
+}
+
+// rangeDefaults fills and checks what every export of a serial range shares.
+func rangeDefaults(ks *Keyset, key *uint8, from, to uint32, baseURL *string, workers *int) error {
+	if *key == 0 {
+		*key = ks.Primary
+	}
+	if *baseURL == "" {
+		*baseURL = DefaultBaseURL
+	}
+	*baseURL = strings.TrimSuffix(*baseURL, "/")
+	// The URL goes unquoted into CSV and into text lines.
+	if strings.ContainsAny(*baseURL, ",\"\r\n\t ") {
+		return fmt.Errorf("codegen: base URL %q contains a comma, quote or white space", *baseURL)
+	}
+	if from == 0 || to < from || to > MaxSerial {
+		return fmt.Errorf("codegen: serial range %d..%d is not within 1..%d", from, to, MaxSerial)
+	}
+	if *workers <= 0 {
+		*workers = runtime.GOMAXPROCS(0)
 	}
 	return nil
 }

@@ -1,0 +1,154 @@
+package codegen
+
+import (
+	"archive/zip"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// ImageExportOptions say which codes ExportImagesDir and ExportImagesZip
+// draw, and how.
+type ImageExportOptions struct {
+	// Key is the signing key id; 0 means the keyset's primary key.
+	Key uint8
+	// Batch is the batch id, 1..MaxBatch.
+	Batch uint32
+	// From and To are the first and last serial, inclusive, 1..MaxSerial.
+	From, To uint32
+	// BaseURL defaults to DefaultBaseURL; a trailing slash is dropped.
+	BaseURL string
+	// Workers is the number of drawing goroutines, default GOMAXPROCS.
+	Workers int
+	Image   ImageOptions
+	// Progress, if set, is called with the number of files written so far,
+	// from the goroutine that called the export.
+	Progress func(done uint64)
+}
+
+// ExportImagesDir writes one image file per code into dir (created if
+// missing), named <serial>-<code>.png or .svg.
+func ExportImagesDir(ctx context.Context, dir string, ks *Keyset, opts ImageExportOptions) (uint64, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, fmt.Errorf("codegen: %w", err)
+	}
+	return exportImages(ctx, ks, opts, func(name string, data []byte) error {
+		return os.WriteFile(filepath.Join(dir, name), data, 0o644)
+	})
+}
+
+// ExportImagesZip writes one image file per code, named as ExportImagesDir
+// names them, into a zip archive on w. PNG files are stored as they are
+// (they are compressed already); SVG files are deflated. On error the archive
+// is left without its central directory, so that no reader mistakes it for a
+// whole one.
+func ExportImagesZip(ctx context.Context, w io.Writer, ks *Keyset, opts ImageExportOptions) (uint64, error) {
+	zw := zip.NewWriter(w)
+	method := zip.Store
+	if opts.Image.Format == SVG {
+		method = zip.Deflate
+	}
+	now := time.Now()
+	n, err := exportImages(ctx, ks, opts, func(name string, data []byte) error {
+		f, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: method, Modified: now})
+		if err != nil {
+			return err
+		}
+		_, err = f.Write(data)
+		return err
+	})
+	if err != nil {
+		return n, err
+	}
+	if err := zw.Close(); err != nil {
+		return n, fmt.Errorf("codegen: finishing zip archive: %w", err)
+	}
+	return n, nil
+}
+
+type imageFile struct {
+	name string
+	data []byte
+	err  error
+}
+
+// exportImages draws the codes in parallel and hands the files to put in
+// serial order, from the calling goroutine. Serial i goes to worker
+// i % workers, and the caller visits the workers' queues in turn, as Export
+// does with chunks; a symbol takes tens of microseconds to draw, so one
+// channel send per file costs nothing that matters.
+func exportImages(ctx context.Context, ks *Keyset, opts ImageExportOptions, put func(name string, data []byte) error) (uint64, error) {
+	if err := opts.Image.ensureDefaults(); err != nil {
+		return 0, err
+	}
+	if err := rangeDefaults(ks, &opts.Key, opts.From, opts.To, &opts.BaseURL, &opts.Workers); err != nil {
+		return 0, err
+	}
+	total := uint64(opts.To-opts.From) + 1
+	workers := int(min(uint64(opts.Workers), total))
+	signers := make([]*Signer, workers)
+	for i := range signers {
+		s, err := ks.Signer(opts.Key, opts.Batch)
+		if err != nil {
+			return 0, err
+		}
+		signers[i] = s
+	}
+	prefix := opts.BaseURL + "/C/"
+	ext := "." + string(opts.Image.Format)
+	queues := make([]chan imageFile, workers)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range workers {
+		queues[i] = make(chan imageFile, 4)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var code []byte
+			for k := uint64(i); k < total; k += uint64(workers) {
+				serial := opts.From + uint32(k)
+				code = signers[i].Append(code[:0], serial)
+				f := imageFile{name: strconv.FormatUint(uint64(serial), 10) + "-" + string(code) + ext}
+				f.data, f.err = Image(prefix+string(code), opts.Image)
+				select {
+				case queues[i] <- f:
+				case <-stop:
+					return
+				}
+			}
+		}()
+	}
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+
+	var done uint64
+	for k := uint64(0); k < total; k++ {
+		if err := ctx.Err(); err != nil {
+			return done, fmt.Errorf("codegen: image export stopped after %d of %d codes: %w", done, total, err)
+		}
+		var f imageFile
+		select {
+		case f = <-queues[k%uint64(workers)]:
+		case <-ctx.Done():
+			return done, fmt.Errorf("codegen: image export stopped after %d of %d codes: %w", done, total, ctx.Err())
+		}
+		if f.err != nil {
+			return done, f.err
+		}
+		if err := put(f.name, f.data); err != nil {
+			return done, fmt.Errorf("codegen: writing %s: %w", f.name, err)
+		}
+		done++
+		if opts.Progress != nil {
+			opts.Progress(done)
+		}
+	}
+	return done, nil
+}

@@ -206,4 +206,3 @@ func (c *Client) WriteCodes(w io.Writer, id, from, to uint32, format, baseURL st
 }
 
 func (c *Client) Close() error { return nil }
-

@@ -1,0 +1,43 @@
+# yima — see README.md. `make` alone prints this list.
+GO      ?= go
+BIN     ?= bin/yima
+DEMO    ?= $(CURDIR)/demo-data
+ADDR    ?= 127.0.0.1:8089
+
+.PHONY: help build test demo bench bench-compare fmt lint fuzz clean
+
+help: ## print the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+build: ## build bin/yima
+	$(GO) build -o $(BIN) ./cmd/yima
+
+test: ## vet and race-test everything (what CI runs)
+	$(GO) vet ./...
+	$(GO) test -race -timeout 8m ./...
+
+demo: build ## mint a batch, serve it, scan a code twice, show the code's status
+	./scripts/demo.sh $(BIN) $(DEMO) $(ADDR)
+
+bench: build ## Go micro-benchmarks, then a short yima bench run
+	$(GO) test -run '^$$' -bench . -benchmem ./codegen ./store ./reward
+	$(BIN) bench --duration 10s
+
+bench-compare: build ## yima bench beside Redis and PostgreSQL (installs them)
+	./scripts/install-baselines.sh
+	$(BIN) bench --duration 20s --compare
+
+fmt: ## gofmt every file
+	gofmt -w $$(git ls-files '*.go')
+
+lint: ## vet, gofmt check and the import rules
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) test -run TestImportRules .
+
+fuzz: ## run each fuzz target for 30s
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./codegen
+	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 30s ./codegen
+
+clean: ## remove build output and demo data
+	rm -rf bin $(DEMO)

@@ -1,15 +1,19 @@
 // Package codegen defines the yima code: its layout, its canonical text form,
-// its signature, and the keys that sign it.
+// its signature, and the keys that sign it; and it mints codes in bulk, as
+// text, CSV or QR / DataMatrix images.
 //
 // A code carries a version, a key id, a batch id, a serial within the batch
 // and an 80-bit truncated HMAC-SHA256 tag over those fields. Verification is
 // pure CPU: it needs the keyset and nothing else, so a forged code is refused
-// before any storage is touched, and costs one HMAC.
+// before any storage is touched, and costs one HMAC (two SHA-256 blocks).
 //
-// The package does no I/O on the hot path. The only file it knows is the
-// keyset file (LoadKeyset, Keyset.Save), read when a program starts.
+// The package does no I/O on the scan path. It reads and writes the keyset
+// file (LoadKeyset, Keyset.Save) and, when asked to mint, writes to the
+// io.Writer or directory it is given (Export, ExportImagesDir,
+// ExportImagesZip). It knows nothing of batches' records or of storage:
+// minting a batch is an export, not a database load.
 //
-// Every consumer of a code must use its canonical form (Code.String, or the
+// Every consumer of a code must use its canonical form (Parsed.String, or the
 // Canonical field of a parsed code): one code spelled two ways — lower case,
 // O for 0, a hyphen — is one code. docs/code-format.md specifies the format
 // for other implementations; testdata/vectors.json pins it.

@@ -3,6 +3,7 @@ package codegen
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Layout of version 1, most significant bit first (135 bits, 27 characters):
@@ -164,21 +165,30 @@ func Parse(text string) (Parsed, error) {
 
 // appendCode appends the text form of id and tag to dst.
 func appendCode(dst []byte, id ID, tag *[TagBytes]byte) []byte {
+	dst = slices.Grow(dst, Len)
+	n := len(dst)
+	dst = dst[:n+Len]
+	encode((*[Len]byte)(dst[n:]), id, tag)
+	return dst
+}
+
+// encode spells id and tag into out: 11 symbols of header, then the tag as
+// two 40-bit halves of 8 symbols each. Fixed sizes let the compiler drop
+// the bounds checks; this runs once per minted code.
+func encode(out *[Len]byte, id ID, tag *[TagBytes]byte) {
 	hdr := uint64(id.Version)<<52 | uint64(id.Key)<<47 | uint64(id.Batch)<<27 | uint64(id.Serial)
-	var out [Len]byte
 	for i := headerChars - 1; i >= 0; i-- {
 		out[i] = alphabet[hdr&31]
 		hdr >>= 5
 	}
-	for half := 0; half < 2; half++ {
-		t := tag[half*5 : half*5+5]
-		acc := uint64(t[0])<<32 | uint64(t[1])<<24 | uint64(t[2])<<16 | uint64(t[3])<<8 | uint64(t[4])
-		for i := 7; i >= 0; i-- {
-			out[headerChars+half*8+i] = alphabet[acc&31]
-			acc >>= 5
-		}
+	hi := uint64(tag[0])<<32 | uint64(tag[1])<<24 | uint64(tag[2])<<16 | uint64(tag[3])<<8 | uint64(tag[4])
+	lo := uint64(tag[5])<<32 | uint64(tag[6])<<24 | uint64(tag[7])<<16 | uint64(tag[8])<<8 | uint64(tag[9])
+	for i := 7; i >= 0; i-- {
+		out[headerChars+i] = alphabet[hi&31]
+		out[headerChars+8+i] = alphabet[lo&31]
+		hi >>= 5
+		lo >>= 5
 	}
-	return append(dst, out[:]...)
 }
 
 // CheckRange reports whether a batch and serial fit the layout.

@@ -14,6 +14,7 @@ type Tx interface {
 	// Get returns the value of key or store.ErrNotFound.
 	Get(key []byte) ([]byte, error)
 	Put(key, value []byte)
+	Delete(key []byte)
 }
 
 // Redemption is the record of a code's one payout.
@@ -30,7 +31,18 @@ type Redemption struct {
 	RequestID string    `json:"request_id,omitempty"`
 	// Ledger lists the ids of the ledger entries the redemption wrote, so
 	// the audit can check both directions.
-	Ledger []string `json:"ledger,omitempty"`
+	Ledger   []string `json:"ledger,omitempty"`
+	Campaign string   `json:"campaign,omitempty"`
+	Version  int      `json:"campaign_version,omitempty"`
+	Coupon   string   `json:"coupon,omitempty"`
+	// Commission is what the guide earned for this scan.
+	Commission int64 `json:"commission,omitempty"`
+	// Diverted is set when the scan's region differs from the batch's
+	// intended sales region (防窜货).
+	Diverted   bool      `json:"diverted,omitempty"`
+	Voided     bool      `json:"voided,omitempty"`
+	VoidedAt   time.Time `json:"voided_at,omitzero"`
+	VoidReason string    `json:"void_reason,omitempty"`
 }
 
 // ScanStats counts every scan of a code, redeemed or not.
@@ -52,20 +64,79 @@ type Member struct {
 	// Seq is the number of ledger entries; entry keys are numbered by it so
 	// that a member's ledger reads back in the order it was written.
 	Seq uint64 `json:"seq"`
+	// Guide is the store guide the member is bound to; the first binding
+	// wins unless an admin rebinds.
+	Guide   string    `json:"guide,omitempty"`
+	BoundAt time.Time `json:"bound_at,omitzero"`
+	Aliases []string  `json:"aliases,omitempty"`
 }
+
+// Guide is a store guide (导购): who binds consumers and verifies gifts.
+type Guide struct {
+	ID      string    `json:"id"`
+	Store   string    `json:"store"`
+	Name    string    `json:"name,omitempty"`
+	Created time.Time `json:"created"`
+	// Member is the guide's own consumer identity, if any: a guide never
+	// earns commission on their own scans.
+	Member     string `json:"member,omitempty"`
+	Commission int64  `json:"commission"`
+	Members    int64  `json:"members"`
+	Verified   int64  `json:"verified"`
+	Seq        uint64 `json:"seq"`
+}
+
+// Coupon is a gift a scan issued, verified (核销) once at a counter.
+type Coupon struct {
+	ID       string    `json:"id"`
+	Campaign string    `json:"campaign"`
+	Title    string    `json:"title"`
+	Member   string    `json:"member"`
+	Code     string    `json:"code"`
+	Issued   time.Time `json:"issued_at"`
+	Expires  time.Time `json:"expires_at"`
+	Status   string    `json:"status"` // issued, used, void
+	UsedAt   time.Time `json:"used_at,omitzero"`
+	UsedBy   string    `json:"used_by,omitempty"`
+	// Commission is what the verifying guide earned.
+	Commission int64     `json:"commission,omitempty"`
+	Ledger     []string  `json:"ledger,omitempty"`
+	VoidedAt   time.Time `json:"voided_at,omitzero"`
+	VoidReason string    `json:"void_reason,omitempty"`
+}
+
+// Coupon statuses.
+const (
+	CouponIssued = "issued"
+	CouponUsed   = "used"
+	CouponVoid   = "void"
+)
 
 // Entry is one append-only ledger line. Balances are the sums of entries.
 type Entry struct {
-	ID      string    `json:"id"`
-	Seq     uint64    `json:"seq"`
-	At      time.Time `json:"at"`
-	Member  string    `json:"member"`
-	Account string    `json:"account"` // points, growth
-	Delta   int64     `json:"delta"`
-	Balance int64     `json:"balance"`
-	Reason  string    `json:"reason"`
-	Code    string    `json:"code,omitempty"`
+	ID  string    `json:"id"`
+	Seq uint64    `json:"seq"`
+	At  time.Time `json:"at"`
+	// Member or Guide holds the account.
+	Member   string `json:"member,omitempty"`
+	Guide    string `json:"guide,omitempty"`
+	Account  string `json:"account"` // points, growth (members); commission (guides)
+	Delta    int64  `json:"delta"`
+	Balance  int64  `json:"balance"`
+	Reason   string `json:"reason"`
+	Code     string `json:"code,omitempty"`
+	Coupon   string `json:"coupon,omitempty"`
+	Campaign string `json:"campaign,omitempty"`
+	// Request is the request_id of a spend.
+	Request string `json:"request_id,omitempty"`
 }
+
+// Ledger accounts.
+const (
+	AccountPoints     = "points"
+	AccountGrowth     = "growth"
+	AccountCommission = "commission"
+)
 
 // Stored is the remembered answer of a request_id.
 type Stored struct {
@@ -88,7 +159,23 @@ func ledgerPrefix(member string) []byte {
 func ledgerKey(member string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(ledgerPrefix(member), seq)
 }
-func requestKey(id string) []byte { return append([]byte("q/"), id...) }
+func requestKey(id string) []byte  { return append([]byte("q/"), id...) }
+func aliasKey(alias string) []byte { return append([]byte("ma/"), alias...) }
+func guideKey(id string) []byte    { return append([]byte("g/"), id...) }
+func guideLedgerPrefix(guide string) []byte {
+	return append(append([]byte("gl/"), guide...), 0)
+}
+func guideLedgerKey(guide string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(guideLedgerPrefix(guide), seq)
+}
+func guideMemberKey(guide, member string) []byte {
+	return append(append(append([]byte("gm/"), guide...), 0), member...)
+}
+func couponKey(id string) []byte { return append([]byte("cpn/"), id...) }
+func dailyKey(campaign, member, day string) []byte {
+	k := append(append([]byte("dl/"), campaign...), 0)
+	return append(append(append(k, member...), 0), day...)
+}
 
 // getJSON reads key into v; found is false when the key is absent.
 func getJSON(tx store.Reader, key []byte, v any) (found bool, err error) {

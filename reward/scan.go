@@ -1,16 +1,23 @@
 package reward
 
 import (
-	"bytes"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/segmentio/ksuid"
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/store"
+)
+
+// Codes of scan outcomes that campaigns add.
+const (
+	CodeDailyLimit         Code = "daily_limit"
+	CodeCampaignEnded      Code = "campaign_ended"
+	CodeCampaignNotStarted Code = "campaign_not_started"
+	CodeBudgetExhausted    Code = "budget_exhausted"
 )
 
 // ScanRequest is a consumer's claim of a code.
@@ -24,18 +31,45 @@ type ScanRequest struct {
 
 // ScanResult is the answer to a redeemed scan.
 type ScanResult struct {
-	Result     string    `json:"result"`
-	Code       string    `json:"code"`
-	Member     string    `json:"member"`
-	Product    string    `json:"product"`
-	Batch      uint32    `json:"batch"`
-	Serial     uint32    `json:"serial"`
-	Points     int64     `json:"points"`
-	Balance    int64     `json:"balance"`
-	Coupon     any       `json:"coupon"`
+	Result  string `json:"result"`
+	Code    string `json:"code"`
+	Member  string `json:"member"`
+	Product string `json:"product"`
+	Batch   uint32 `json:"batch"`
+	Serial  uint32 `json:"serial"`
+	// Points is everything the scan credited: base × tier multiplier, plus
+	// the new-member bonus.
+	Points     int64          `json:"points"`
+	Bonus      int64          `json:"bonus,omitempty"`
+	Balance    int64          `json:"balance"`
+	Growth     int64          `json:"growth,omitempty"`
+	Tier       string         `json:"tier,omitempty"`
+	Coupon     *CouponSummary `json:"coupon"`
+	Campaign   string         `json:"campaign,omitempty"`
+	Guide      string         `json:"guide,omitempty"`
+	Commission int64          `json:"commission,omitempty"`
+	// Notes say why part of a reward did not come (stock or budget ran
+	// out), so the consumer is told rather than left guessing.
+	Notes      []string  `json:"notes,omitempty"`
+	Diverted   bool      `json:"diverted,omitempty"`
 	RedeemedAt time.Time `json:"redeemed_at"`
 	RequestID  string    `json:"request_id,omitempty"`
 }
+
+// CouponSummary is what a consumer is shown of a new coupon.
+type CouponSummary struct {
+	ID        string    `json:"id"`
+	Title     string    `json:"title"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Notes in a scan answer.
+const (
+	NoteCouponStockExhausted = "coupon_stock_exhausted"
+	NotePointsBudgetPartial  = "points_budget_nearly_exhausted"
+	NoteSelfCommission       = "no_commission_on_own_scan"
+	NoteUnknownGuide         = "unknown_guide_ignored"
+)
 
 // Scan verifies and redeems a code for a member. It returns the JSON answer:
 // a retry with the same request_id gets the same bytes back. Every scan of
@@ -69,36 +103,14 @@ func (e *Engine) Scan(req ScanRequest) (json.RawMessage, error) {
 	return out, refusal
 }
 
-// requestHash identifies what a request asks for, in canonical form, so a
-// retry spelled differently (lower-case code) is still the same request.
-func requestHash(code string, req ScanRequest) []byte {
-	h := sha256.New()
-	for _, s := range []string{"scan", code, req.Member, req.Guide, req.Region} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	return h.Sum(nil)
-}
-
 // decideScan is the redemption rule. It returns the answer or a refusal;
 // its writes (scan counts always, the payout only when redeemed) commit
-// either way.
+// either way, so a refusal must not have written anything but counts.
 func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanRequest) (json.RawMessage, error) {
 	now := e.now()
-	var hash []byte
-	if req.RequestID != "" {
-		hash = requestHash(code, req)
-		var prev Stored
-		found, err := getJSON(tx, requestKey(req.RequestID), &prev)
-		if err != nil {
-			return nil, err
-		}
-		if found {
-			if !bytes.Equal(prev.Hash, hash) {
-				return nil, Errorf(CodeIdempotencyReused, "request_id %q was already used for a different request; use a new request_id for a new scan", req.RequestID)
-			}
-			return prev.Result, nil
-		}
+	hash := hashOf("scan", code, req.Member, req.Guide, req.Region)
+	if prev, found, err := replay(tx, req.RequestID, hash); err != nil || found {
+		return prev, err
 	}
 	if err := countScan(tx, code, req.Member, now); err != nil {
 		return nil, err
@@ -129,37 +141,168 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 			Details: map[string]any{"redeemed_at": prev.At},
 		}
 	}
-
 	m, err := loadMember(tx, req.Member, now)
 	if err != nil {
 		return nil, err
 	}
-	points := batch.Points
-	red := Redemption{
-		Code: code, Member: req.Member, Guide: req.Guide, Region: req.Region,
+	camp, found, err := campaignFor(tx, batch.Campaign, batch.Product, now)
+	if err != nil {
+		return nil, err
+	}
+	red := &Redemption{
+		Code: code, Member: m.ID, Region: req.Region,
 		Batch: p.Batch, Serial: p.Serial, Product: batch.Product, At: now,
-		Points: points, RequestID: req.RequestID,
+		RequestID: req.RequestID,
+		Diverted:  req.Region != "" && batch.Region != "" && req.Region != batch.Region,
+	}
+	res := &ScanResult{
+		Result: "redeemed", Code: code, Member: m.ID, Product: batch.Product,
+		Batch: p.Batch, Serial: p.Serial, RedeemedAt: now, RequestID: req.RequestID,
+		Diverted: red.Diverted,
+	}
+	ref := Entry{Code: code}
+	if !found {
+		// No campaign covers the product: the batch's fixed points.
+		if batch.Points > 0 {
+			en := m.post(tx, now, AccountPoints, batch.Points, "scan", ref)
+			red.Ledger = append(red.Ledger, en.ID)
+		}
+		red.Points, res.Points = batch.Points, batch.Points
+	} else if err := e.payCampaign(tx, camp, m, req, red, res, now); err != nil {
+		return nil, err
 	}
 	m.Redemptions++
-	if points != 0 {
-		entry := m.post(tx, now, "points", points, "scan", code)
-		red.Ledger = append(red.Ledger, entry.ID)
-	}
+	res.Balance = m.Points
 	putJSON(tx, memberKey(m.ID), m)
 	putJSON(tx, redemptionKey(code), red)
-	res := ScanResult{
-		Result: "redeemed", Code: code, Member: req.Member, Product: batch.Product,
-		Batch: p.Batch, Serial: p.Serial, Points: points, Balance: m.Points,
-		RedeemedAt: now, RequestID: req.RequestID,
+	if err := countStats(tx, batch, red); err != nil {
+		return nil, err
 	}
 	out, err := json.Marshal(res)
 	if err != nil {
 		return nil, err
 	}
-	if hash != nil {
-		putJSON(tx, requestKey(req.RequestID), Stored{Hash: hash, Result: out})
-	}
+	remember(tx, req.RequestID, hash, out)
 	return out, nil
+}
+
+// payCampaign applies a campaign's rules to a redemption: window, daily
+// limit, points with tier multiplier and budget, new-member bonus, growth,
+// coupon, guide commission. A refusal returns before any write.
+func (e *Engine) payCampaign(tx Tx, c *Campaign, m *Member, req ScanRequest, red *Redemption, res *ScanResult, now time.Time) error {
+	switch c.status(now) {
+	case "scheduled":
+		return &Error{Code: CodeCampaignNotStarted, Message: fmt.Sprintf("the promotion starts on %s; this code stays valid until then", c.StartsAt.Format("2006-01-02")), Details: map[string]any{"starts_at": c.StartsAt}}
+	case "ended":
+		return &Error{Code: CodeCampaignEnded, Message: fmt.Sprintf("the promotion ended on %s; the product is genuine and the code was not used", c.EndsAt.Format("2006-01-02")), Details: map[string]any{"ended_at": c.EndsAt}}
+	}
+	dk := dailyKey(c.ID, m.ID, c.day(now))
+	var today int
+	if _, err := getJSON(tx, dk, &today); err != nil {
+		return err
+	}
+	if c.DailyLimit > 0 && today >= c.DailyLimit {
+		return &Error{Code: CodeDailyLimit, Message: fmt.Sprintf("the limit of %d rewarded scans a day is reached; this code stays valid, scan it again tomorrow", c.DailyLimit), Details: map[string]any{"limit": c.DailyLimit}}
+	}
+	var ctr CampaignCounters
+	if _, err := getJSON(tx, campaignCountersKey(c.ID), &ctr); err != nil {
+		return err
+	}
+	base := c.basePoints(red.Code)
+	points := base
+	if t := c.tier(m.Growth); t != nil {
+		points = int64(math.Round(float64(base) * t.Multiplier))
+		res.Tier = t.Name
+	}
+	var bonus int64
+	if m.Redemptions == 0 {
+		bonus = c.NewMemberBonus
+	}
+	if c.PointsBudget > 0 {
+		left := c.PointsBudget - ctr.PointsPaid
+		if left <= 0 && points+bonus > 0 {
+			return &Error{Code: CodeBudgetExhausted, Message: "this promotion's points budget is used up; the product is genuine and the code was not used, so it can still earn in a later promotion"}
+		}
+		// The last scan is paid what is left, so the budget ends at exactly
+		// zero and never below.
+		if points+bonus > left {
+			res.Notes = append(res.Notes, NotePointsBudgetPartial)
+			points = min(points, left)
+			bonus = min(bonus, left-points)
+		}
+	}
+	ref := Entry{Code: red.Code, Campaign: c.ID}
+	if points > 0 {
+		red.Ledger = append(red.Ledger, m.post(tx, now, AccountPoints, points, "scan", ref).ID)
+	}
+	if bonus > 0 {
+		red.Ledger = append(red.Ledger, m.post(tx, now, AccountPoints, bonus, "new_member_bonus", ref).ID)
+	}
+	if base > 0 {
+		red.Ledger = append(red.Ledger, m.post(tx, now, AccountGrowth, base, "scan", ref).ID)
+	}
+	ctr.PointsPaid += points + bonus
+	ctr.RewardedScans++
+	red.Points, red.Campaign, red.Version = points+bonus, c.ID, c.Version
+	res.Points, res.Bonus, res.Growth, res.Campaign = points+bonus, bonus, m.Growth, c.ID
+
+	if cr := c.Coupon; cr != nil && c.draw("coupon", red.Code) < cr.Probability {
+		if ctr.CouponsIssued >= cr.Stock {
+			res.Notes = append(res.Notes, NoteCouponStockExhausted)
+		} else {
+			cp := Coupon{
+				ID: ksuid.New().String(), Campaign: c.ID, Title: cr.Title, Member: m.ID, Code: red.Code,
+				Issued: now, Expires: now.AddDate(0, 0, cr.ValidDays), Status: CouponIssued,
+			}
+			putJSON(tx, couponKey(cp.ID), cp)
+			ctr.CouponsIssued++
+			red.Coupon = cp.ID
+			res.Coupon = &CouponSummary{ID: cp.ID, Title: cp.Title, ExpiresAt: cp.Expires}
+		}
+	}
+
+	if err := e.payGuide(tx, c, m, req, red, res, &ctr, now); err != nil {
+		return err
+	}
+	putJSON(tx, dk, today+1)
+	putJSON(tx, campaignCountersKey(c.ID), ctr)
+	return nil
+}
+
+// payGuide credits the per-scan commission to the member's guide: the bound
+// one, or the scan's guide when the member is unbound. A guide never earns
+// on their own scans.
+func (e *Engine) payGuide(tx Tx, c *Campaign, m *Member, req ScanRequest, red *Redemption, res *ScanResult, ctr *CampaignCounters, now time.Time) error {
+	id := m.Guide
+	if id == "" {
+		id = req.Guide
+	}
+	if id == "" {
+		return nil
+	}
+	g, err := loadGuide(tx, id)
+	if err != nil {
+		return err
+	}
+	if g == nil {
+		res.Notes = append(res.Notes, NoteUnknownGuide)
+		return nil
+	}
+	red.Guide, res.Guide = g.ID, g.ID
+	per := c.GuideCommission.PerScan
+	if per <= 0 {
+		return nil
+	}
+	if m.ID == g.ID || m.ID == g.Member || req.Member == g.Member {
+		res.Notes = append(res.Notes, NoteSelfCommission)
+		return nil
+	}
+	en := g.post(tx, now, per, "scan_commission", Entry{Code: red.Code, Campaign: c.ID})
+	red.Ledger = append(red.Ledger, en.ID)
+	red.Commission, res.Commission = per, per
+	ctr.Commission += per
+	putJSON(tx, guideKey(g.ID), g)
+	return nil
 }
 
 // countScan adds one to a code's scan count, and to its distinct scanners
@@ -185,41 +328,6 @@ func countScan(tx Tx, code, who string, now time.Time) error {
 	}
 	putJSON(tx, scanStatsKey(code), st)
 	return nil
-}
-
-// loadMember returns the member's record, or a fresh one.
-func loadMember(tx store.Reader, id string, now time.Time) (*Member, error) {
-	m := &Member{ID: id}
-	found, err := getJSON(tx, memberKey(id), m)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		m.Created = now
-	}
-	return m, nil
-}
-
-// post appends a ledger entry and moves the member's balance with it. The
-// caller writes the member record in the same decision.
-func (m *Member) post(tx Tx, now time.Time, account string, delta int64, reason, code string) Entry {
-	var bal *int64
-	switch account {
-	case "points":
-		bal = &m.Points
-	case "growth":
-		bal = &m.Growth
-	default:
-		panic("reward: unknown account " + account)
-	}
-	*bal += delta
-	m.Seq++
-	e := Entry{
-		ID: ksuid.New().String(), Seq: m.Seq, At: now, Member: m.ID,
-		Account: account, Delta: delta, Balance: *bal, Reason: reason, Code: code,
-	}
-	putJSON(tx, ledgerKey(m.ID, m.Seq), e)
-	return e
 }
 
 // CountVisit counts a landing-page view of a genuine code as a scan by

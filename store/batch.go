@@ -147,6 +147,7 @@ type Reader interface {
 type ReadWriter interface {
 	Reader
 	Put(key, value []byte)
+	Delete(key []byte)
 }
 
 // GetBatch reads batch id's record.

@@ -18,7 +18,7 @@ type Tx struct {
 	// writes are this decision's, applied to batch only on success, so a
 	// refused decision leaves no trace.
 	keys   [][]byte
-	vals   [][]byte
+	vals   [][]byte // nil marks a delete
 	arena  []byte
 	failed error
 }
@@ -28,6 +28,9 @@ type Tx struct {
 func (tx *Tx) Get(key []byte) ([]byte, error) {
 	for i := len(tx.keys) - 1; i >= 0; i-- {
 		if bytes.Equal(tx.keys[i], key) {
+			if tx.vals[i] == nil {
+				return nil, ErrNotFound
+			}
 			return tx.vals[i], nil
 		}
 	}
@@ -47,7 +50,17 @@ func (tx *Tx) Get(key []byte) ([]byte, error) {
 // Put records a write of value under key.
 func (tx *Tx) Put(key, value []byte) {
 	tx.keys = append(tx.keys, tx.copy(key))
-	tx.vals = append(tx.vals, tx.copy(value))
+	v := tx.copy(value)
+	if v == nil {
+		v = []byte{}
+	}
+	tx.vals = append(tx.vals, v)
+}
+
+// Delete records the removal of key.
+func (tx *Tx) Delete(key []byte) {
+	tx.keys = append(tx.keys, tx.copy(key))
+	tx.vals = append(tx.vals, nil)
 }
 
 func (tx *Tx) copy(b []byte) []byte {
@@ -71,7 +84,13 @@ func (tx *Tx) reset(b *pebble.Batch) {
 // flush moves the decision's writes into the group's batch.
 func (tx *Tx) flush() error {
 	for i := range tx.keys {
-		if err := tx.batch.Set(tx.keys[i], tx.vals[i], nil); err != nil {
+		var err error
+		if tx.vals[i] == nil {
+			err = tx.batch.Delete(tx.keys[i], nil)
+		} else {
+			err = tx.batch.Set(tx.keys[i], tx.vals[i], nil)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -161,9 +180,10 @@ func (db *DB) decide() {
 			if err != nil {
 				db.fail(err)
 			}
-		} else if err := db.pdb.ApplyNoSyncWait(b, wopts); err != nil {
+		} else if err := db.applyNoSyncWait(b, wopts); err != nil {
 			db.fail(err)
-			b.Close()
+			// Pebble may still hold a batch whose commit failed; it is
+			// dropped, not closed, so that it is never reused.
 			for _, o := range g.ops {
 				o.err = db.Err()
 			}
@@ -172,6 +192,24 @@ func (db *DB) decide() {
 		}
 		db.groups <- g
 	}
+}
+
+// applyNoSyncWait hands b to Pebble, turning a panic of its commit path
+// (Pebble panics when the WAL rejects a record) into an error: the store
+// then fails closed and never applies again, so Pebble's state after the
+// panic does not matter.
+func (db *DB) applyNoSyncWait(b *pebble.Batch, wopts *pebble.WriteOptions) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("pebble: commit panicked: %v", r)
+		}
+	}()
+	if err := db.pdb.ApplyNoSyncWait(b, wopts); err != nil {
+		return err
+	}
+	// A commit error reaches the logger's Fatalf, which failed the store,
+	// and ApplyNoSyncWait then returns nil.
+	return db.Err()
 }
 
 func (db *DB) run(tx *Tx, b *pebble.Batch, fn func(*Tx) error) (err error) {

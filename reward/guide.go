@@ -1,0 +1,226 @@
+package reward
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/yima-dev/yima/store"
+)
+
+// Codes of guide and coupon operations.
+const (
+	CodeAlreadyUsed Code = "already_used"
+	CodeExpired     Code = "expired"
+	CodeCouponVoid  Code = "coupon_void"
+	CodeGuideExists Code = "guide_exists"
+	CodeNotYours    Code = "not_yours"
+)
+
+// AddGuide creates a guide and a token for them (role guide), returning the
+// token's secret.
+func (e *Engine) AddGuide(g Guide) (*Guide, string, error) {
+	for _, f := range [][3]string{{"id", g.ID, "1"}, {"store", g.Store, "1"}, {"name", g.Name, ""}, {"member", g.Member, ""}} {
+		if err := checkID(f[0], f[1], f[2] != ""); err != nil {
+			return nil, "", err
+		}
+	}
+	secret := NewSecret()
+	err := e.update(func(tx Tx) error {
+		if _, err := tx.Get(guideKey(g.ID)); err == nil {
+			return Errorf(CodeGuideExists, "guide %q exists already", g.ID)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		g = Guide{ID: g.ID, Store: g.Store, Name: g.Name, Member: g.Member, Created: e.now()}
+		putJSON(tx, guideKey(g.ID), g)
+		return store.PutToken(tx, secret, store.Token{Role: RoleGuide, Name: g.ID, Subject: g.ID, Created: g.Created})
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return &g, secret, nil
+}
+
+func loadGuide(tx store.Reader, id string) (*Guide, error) {
+	var g Guide
+	found, err := getJSON(tx, guideKey(id), &g)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, nil
+	}
+	return &g, nil
+}
+
+// Bind binds a consumer to a guide. The first binding wins: binding again to
+// the same guide is a no-op, to another guide is refused unless rebind (an
+// admin's decision, e.g. when a guide leaves the store).
+func (e *Engine) Bind(member, guide string, rebind bool) (*Member, error) {
+	for _, f := range [][2]string{{"member", member}, {"guide", guide}} {
+		if err := checkID(f[0], f[1], true); err != nil {
+			return nil, err
+		}
+	}
+	var out *Member
+	err := e.update(func(tx Tx) error {
+		now := e.now()
+		g, err := loadGuide(tx, guide)
+		if err != nil {
+			return err
+		}
+		if g == nil {
+			return Errorf(CodeUnknownGuide, "no guide %q", guide)
+		}
+		m, err := loadMember(tx, member, now)
+		if err != nil {
+			return err
+		}
+		out = m
+		switch {
+		case m.Guide == guide:
+			return nil
+		case m.Guide != "" && !rebind:
+			return &Error{Code: CodeAlreadyBound, Message: fmt.Sprintf("member is bound to guide %q; an admin can rebind", m.Guide), Details: map[string]any{"guide": m.Guide}}
+		case m.ID == g.Member || m.ID == g.ID:
+			return Errorf(CodeInvalidRequest, "a guide cannot be bound to themselves")
+		}
+		if m.Guide != "" {
+			old, err := loadGuide(tx, m.Guide)
+			if err != nil {
+				return err
+			}
+			if old != nil {
+				old.Members--
+				putJSON(tx, guideKey(old.ID), old)
+				tx.Delete(guideMemberKey(old.ID, m.ID))
+			}
+		}
+		m.Guide, m.BoundAt = guide, now
+		g.Members++
+		tx.Put(guideMemberKey(guide, m.ID), nil)
+		putJSON(tx, guideKey(guide), g)
+		putJSON(tx, memberKey(m.ID), m)
+		return nil
+	})
+	return out, err
+}
+
+// VerifyCoupon marks a coupon used at the counter by guide (核销) and pays
+// the campaign's per-coupon commission to that guide, exactly once.
+func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
+	if err := checkID("coupon", id, true); err != nil {
+		return nil, err
+	}
+	var out *Coupon
+	err := e.update(func(tx Tx) error {
+		now := e.now()
+		var c Coupon
+		found, err := getJSON(tx, couponKey(id), &c)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return Errorf(CodeNotFound, "no coupon %q; check the id on the consumer's screen", id)
+		}
+		switch {
+		case c.Status == CouponUsed:
+			return &Error{Code: CodeAlreadyUsed, Message: fmt.Sprintf("this coupon was already used on %s", c.UsedAt.Format(time.RFC3339)), Details: map[string]any{"used_at": c.UsedAt, "used_by": c.UsedBy}}
+		case c.Status == CouponVoid:
+			return Errorf(CodeCouponVoid, "this coupon was voided by the brand")
+		case !now.Before(c.Expires):
+			return &Error{Code: CodeExpired, Message: fmt.Sprintf("this coupon expired on %s", c.Expires.Format(time.RFC3339)), Details: map[string]any{"expires_at": c.Expires}}
+		}
+		g, err := loadGuide(tx, guide)
+		if err != nil {
+			return err
+		}
+		if g == nil {
+			return Errorf(CodeUnknownGuide, "no guide %q", guide)
+		}
+		c.Status, c.UsedAt, c.UsedBy = CouponUsed, now, guide
+		var camp Campaign
+		if _, err := getJSON(tx, campaignKey(c.Campaign), &camp); err != nil {
+			return err
+		}
+		var ctr CampaignCounters
+		if _, err := getJSON(tx, campaignCountersKey(c.Campaign), &ctr); err != nil {
+			return err
+		}
+		ctr.CouponsUsed++
+		// A guide never earns commission on their own gift.
+		if per := camp.GuideCommission.PerCoupon; per > 0 && c.Member != g.Member && c.Member != g.ID {
+			en := g.post(tx, now, per, "coupon_commission", Entry{Coupon: c.ID, Code: c.Code, Campaign: c.Campaign})
+			c.Commission = per
+			c.Ledger = append(c.Ledger, en.ID)
+			ctr.Commission += per
+		}
+		g.Verified++
+		putJSON(tx, guideKey(g.ID), g)
+		putJSON(tx, campaignCountersKey(c.Campaign), ctr)
+		putJSON(tx, couponKey(c.ID), c)
+		out = &c
+		return nil
+	})
+	return out, err
+}
+
+// CouponByID returns a coupon.
+func (e *Engine) CouponByID(id string) (*Coupon, error) {
+	if err := checkID("coupon", id, true); err != nil {
+		return nil, err
+	}
+	var c Coupon
+	found, err := getJSON(e.db, couponKey(id), &c)
+	if err != nil {
+		return nil, wrapStore(err)
+	}
+	if !found {
+		return nil, Errorf(CodeNotFound, "no coupon %q", id)
+	}
+	return &c, nil
+}
+
+// GuideView is a guide's record, bound members and a page of commissions.
+type GuideView struct {
+	Guide
+	BoundMembers []string `json:"bound_members"`
+	Ledger       []Entry  `json:"ledger"`
+}
+
+// GuideByID returns a guide with its bound members (up to limit) and latest
+// commission entries.
+func (e *Engine) GuideByID(id string, limit int) (*GuideView, error) {
+	if err := checkID("guide", id, true); err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > MaxPage {
+		limit = 50
+	}
+	g, err := loadGuide(e.db, id)
+	if err != nil {
+		return nil, wrapStore(err)
+	}
+	if g == nil {
+		return nil, Errorf(CodeNotFound, "no guide %q", id)
+	}
+	v := &GuideView{Guide: *g, BoundMembers: []string{}, Ledger: []Entry{}}
+	prefix := append(append([]byte("gm/"), id...), 0)
+	err = e.db.Scan(prefix, nil, func(k, _ []byte) bool {
+		v.BoundMembers = append(v.BoundMembers, string(k[len(prefix):]))
+		return len(v.BoundMembers) < limit
+	})
+	if err != nil {
+		return nil, wrapStore(err)
+	}
+	for seq := g.Seq; seq >= 1 && len(v.Ledger) < limit; seq-- {
+		var en Entry
+		if found, err := getJSON(e.db, guideLedgerKey(id, seq), &en); err != nil {
+			return nil, wrapStore(err)
+		} else if found {
+			v.Ledger = append(v.Ledger, en)
+		}
+	}
+	return v, nil
+}

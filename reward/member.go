@@ -1,0 +1,188 @@
+package reward
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/yima-dev/yima/store"
+)
+
+// Codes of member operations.
+const (
+	CodeInsufficientPoints Code = "insufficient_points"
+	CodeAliasTaken         Code = "alias_taken"
+	CodeAlreadyBound       Code = "already_bound"
+	CodeUnknownGuide       Code = "unknown_guide"
+)
+
+// resolve returns the member id an identity stands for: itself, or the
+// member it is an alias of (one consumer, many ids: phone, openids, cards).
+func resolve(tx store.Reader, id string) (string, error) {
+	var owner string
+	found, err := getJSON(tx, aliasKey(id), &owner)
+	if err != nil || !found {
+		return id, err
+	}
+	return owner, nil
+}
+
+// loadMember returns the member an identity stands for, or a fresh record.
+func loadMember(tx store.Reader, id string, now time.Time) (*Member, error) {
+	canonical, err := resolve(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	m := &Member{ID: canonical}
+	found, err := getJSON(tx, memberKey(canonical), m)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		m.Created = now
+	}
+	return m, nil
+}
+
+// LinkAlias makes alias another identity of member: scans and spends under
+// alias credit and debit member. An alias that already has an account of its
+// own, or belongs to someone else, is refused: merging balances is an
+// operator's decision, not an API side effect.
+func (e *Engine) LinkAlias(member, alias string) (*Member, error) {
+	for _, f := range [][2]string{{"member", member}, {"alias", alias}} {
+		if err := checkID(f[0], f[1], true); err != nil {
+			return nil, err
+		}
+	}
+	var out *Member
+	err := e.update(func(tx Tx) error {
+		now := e.now()
+		m, err := loadMember(tx, member, now)
+		if err != nil {
+			return err
+		}
+		if alias == m.ID {
+			return Errorf(CodeInvalidRequest, "%q is the member itself", alias)
+		}
+		owner, err := resolve(tx, alias)
+		if err != nil {
+			return err
+		}
+		if owner != alias {
+			if owner == m.ID {
+				out = m
+				return nil // already linked: idempotent
+			}
+			return Errorf(CodeAliasTaken, "%q is already an identity of another member", alias)
+		}
+		if _, err := tx.Get(memberKey(alias)); err == nil {
+			return Errorf(CodeAliasTaken, "%q has an account of its own; merge it by hand before linking", alias)
+		} else if err != store.ErrNotFound {
+			return err
+		}
+		putJSON(tx, aliasKey(alias), m.ID)
+		m.Aliases = append(m.Aliases, alias)
+		putJSON(tx, memberKey(m.ID), m)
+		out = m
+		return nil
+	})
+	return out, err
+}
+
+// SpendRequest redeems points (积分兑换).
+type SpendRequest struct {
+	Points    int64  `json:"points"`
+	Reason    string `json:"reason"`
+	RequestID string `json:"request_id"`
+}
+
+// SpendResult is the answer to a spend.
+type SpendResult struct {
+	Result    string    `json:"result"`
+	Member    string    `json:"member"`
+	Points    int64     `json:"points"`
+	Balance   int64     `json:"balance"`
+	Entry     string    `json:"entry"`
+	At        time.Time `json:"at"`
+	RequestID string    `json:"request_id"`
+}
+
+// Spend takes points from a member's balance, never below zero, exactly
+// once per request_id.
+func (e *Engine) Spend(member string, req SpendRequest) (json.RawMessage, error) {
+	if err := checkID("member", member, true); err != nil {
+		return nil, err
+	}
+	if err := checkID("request_id", req.RequestID, true); err != nil {
+		return nil, err
+	}
+	if err := checkID("reason", req.Reason, true); err != nil {
+		return nil, err
+	}
+	if req.Points <= 0 {
+		return nil, Errorf(CodeInvalidRequest, "points must be a positive number")
+	}
+	hash := hashOf("spend", member, fmt.Sprint(req.Points), req.Reason)
+	var out json.RawMessage
+	err := e.update(func(tx Tx) error {
+		if prev, found, err := replay(tx, req.RequestID, hash); err != nil || found {
+			out = prev
+			return err
+		}
+		now := e.now()
+		m, err := loadMember(tx, member, now)
+		if err != nil {
+			return err
+		}
+		if m.Points < req.Points {
+			return &Error{Code: CodeInsufficientPoints,
+				Message: fmt.Sprintf("member has %d points, %d asked; nothing was taken", m.Points, req.Points),
+				Details: map[string]any{"balance": m.Points}}
+		}
+		en := m.post(tx, now, AccountPoints, -req.Points, "spend: "+req.Reason, Entry{Request: req.RequestID})
+		putJSON(tx, memberKey(m.ID), m)
+		out, err = json.Marshal(SpendResult{Result: "spent", Member: m.ID, Points: req.Points, Balance: m.Points, Entry: en.ID, At: now, RequestID: req.RequestID})
+		if err != nil {
+			return err
+		}
+		remember(tx, req.RequestID, hash, out)
+		return nil
+	})
+	return out, err
+}
+
+// hashOf identifies a request's content for request_id replays.
+func hashOf(parts ...string) []byte {
+	h := sha256.New()
+	for _, s := range parts {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return h.Sum(nil)
+}
+
+// replay returns the stored answer of request id, if any. The same id with
+// other content is refused.
+func replay(tx Tx, id string, hash []byte) (json.RawMessage, bool, error) {
+	if id == "" {
+		return nil, false, nil
+	}
+	var prev Stored
+	found, err := getJSON(tx, requestKey(id), &prev)
+	if err != nil || !found {
+		return nil, false, err
+	}
+	if !bytes.Equal(prev.Hash, hash) {
+		return nil, false, Errorf(CodeIdempotencyReused, "request_id %q was already used for a different request; use a new request_id for a new operation", id)
+	}
+	return prev.Result, true, nil
+}
+
+// remember stores the answer of request id.
+func remember(tx Tx, id string, hash []byte, out json.RawMessage) {
+	if id != "" {
+		putJSON(tx, requestKey(id), Stored{Hash: hash, Result: out})
+	}
+}

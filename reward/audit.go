@@ -1,0 +1,301 @@
+package reward
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+)
+
+// Scanner is what an audit reads: every record under a prefix.
+type Scanner interface {
+	Scan(prefix, start []byte, fn func(key, value []byte) bool) error
+}
+
+// AuditReport is the result of an audit. A clean store has no Violations.
+type AuditReport struct {
+	Redemptions int      `json:"redemptions"`
+	Members     int      `json:"members"`
+	Guides      int      `json:"guides"`
+	Entries     int      `json:"entries"`
+	Coupons     int      `json:"coupons"`
+	Campaigns   int      `json:"campaigns"`
+	Violations  []string `json:"violations"`
+}
+
+// maxViolations bounds a report: the first ones are what a person reads.
+const maxViolations = 1000
+
+func (a *AuditReport) violate(format string, args ...any) {
+	if len(a.Violations) < maxViolations {
+		a.Violations = append(a.Violations, fmt.Sprintf(format, args...))
+	}
+}
+
+// Audit recomputes every balance from the ledger and checks the money rules
+// over the whole store: one redemption per code, each with its ledger
+// entries and no entry without its redemption, balances equal to their
+// ledgers and never negative, budgets and stock never overspent, every
+// coupon issued once and verified at most once, commissions that match
+// scans and verifications. Run it on a quiet store (yima audit opens the
+// data directory, so no server holds it).
+func Audit(db Scanner) (*AuditReport, error) {
+	a := &AuditReport{Violations: []string{}}
+	load := func(prefix string, fn func(key string, raw []byte)) error {
+		p := []byte(prefix)
+		return db.Scan(p, nil, func(k, v []byte) bool {
+			fn(string(k[len(p):]), v)
+			return true
+		})
+	}
+	decode := func(what, key string, raw []byte, v any) bool {
+		if err := json.Unmarshal(raw, v); err != nil {
+			a.violate("%s %q is corrupt: %v", what, key, err)
+			return false
+		}
+		return true
+	}
+
+	members := map[string]*Member{}
+	guides := map[string]*Guide{}
+	reds := map[string]*Redemption{}
+	coupons := map[string]*Coupon{}
+	camps := map[string]*Campaign{}
+	ctrs := map[string]*CampaignCounters{}
+	var memberEntries, guideEntries []Entry
+	err := firstErr(
+		load("m/", func(k string, raw []byte) {
+			var m Member
+			if decode("member", k, raw, &m) {
+				members[k] = &m
+			}
+		}),
+		load("g/", func(k string, raw []byte) {
+			var g Guide
+			if decode("guide", k, raw, &g) {
+				guides[k] = &g
+			}
+		}),
+		load("r/", func(k string, raw []byte) {
+			var r Redemption
+			if decode("redemption", k, raw, &r) {
+				reds[k] = &r
+			}
+		}),
+		load("cpn/", func(k string, raw []byte) {
+			var c Coupon
+			if decode("coupon", k, raw, &c) {
+				coupons[k] = &c
+			}
+		}),
+		load("cp/", func(k string, raw []byte) {
+			var c Campaign
+			if decode("campaign", k, raw, &c) {
+				camps[k] = &c
+			}
+		}),
+		load("cc/", func(k string, raw []byte) {
+			var c CampaignCounters
+			if decode("campaign counters", k, raw, &c) {
+				ctrs[k] = &c
+			}
+		}),
+		load("l/", func(k string, raw []byte) {
+			var en Entry
+			if decode("ledger entry", k, raw, &en) {
+				memberEntries = append(memberEntries, en)
+			}
+		}),
+		load("gl/", func(k string, raw []byte) {
+			var en Entry
+			if decode("ledger entry", k, raw, &en) {
+				guideEntries = append(guideEntries, en)
+			}
+		}),
+	)
+	if err != nil {
+		return nil, wrapStore(err)
+	}
+	a.Redemptions, a.Members, a.Guides = len(reds), len(members), len(guides)
+	a.Coupons, a.Campaigns = len(coupons), len(camps)
+	a.Entries = len(memberEntries) + len(guideEntries)
+
+	entryByID := map[string]*Entry{}
+	for _, list := range [][]Entry{memberEntries, guideEntries} {
+		for i := range list {
+			en := &list[i]
+			if entryByID[en.ID] != nil {
+				a.violate("ledger entry id %s appears twice", en.ID)
+			}
+			entryByID[en.ID] = en
+		}
+	}
+
+	// Balances are the sums of their ledgers, entry by entry.
+	checkLedger := func(kind, holder string, seq uint64, entries []Entry, balances map[string]int64) {
+		running := map[string]int64{}
+		if uint64(len(entries)) != seq {
+			a.violate("%s %s has %d ledger entries but its record counts %d", kind, holder, len(entries), seq)
+		}
+		for i, en := range entries {
+			if en.Seq != uint64(i+1) {
+				a.violate("%s %s: ledger entry %d has seq %d", kind, holder, i+1, en.Seq)
+			}
+			running[en.Account] += en.Delta
+			if running[en.Account] != en.Balance {
+				a.violate("%s %s: entry %s says balance %d, the ledger sums to %d", kind, holder, en.ID, en.Balance, running[en.Account])
+			}
+		}
+		for acct, want := range balances {
+			if running[acct] != want {
+				a.violate("%s %s: %s balance %d, its ledger sums to %d", kind, holder, acct, want, running[acct])
+			}
+			if want < 0 {
+				a.violate("%s %s: %s balance %d is below zero", kind, holder, acct, want)
+			}
+		}
+	}
+	byHolder := func(list []Entry, holder func(*Entry) string) map[string][]Entry {
+		out := map[string][]Entry{}
+		for _, en := range list {
+			h := holder(&en)
+			out[h] = append(out[h], en)
+		}
+		return out
+	}
+	mEntries := byHolder(memberEntries, func(e *Entry) string { return e.Member })
+	for id, m := range members {
+		checkLedger("member", id, m.Seq, mEntries[id], map[string]int64{AccountPoints: m.Points, AccountGrowth: m.Growth})
+	}
+	for id := range mEntries {
+		if members[id] == nil {
+			a.violate("member %s has ledger entries but no account", id)
+		}
+	}
+	gEntries := byHolder(guideEntries, func(e *Entry) string { return e.Guide })
+	for id, g := range guides {
+		checkLedger("guide", id, g.Seq, gEntries[id], map[string]int64{AccountCommission: g.Commission})
+	}
+	for id := range gEntries {
+		if guides[id] == nil {
+			a.violate("guide %s has ledger entries but no record", id)
+		}
+	}
+
+	// Every redemption has its entries, and every payout entry its
+	// redemption: nothing was paid twice or without a record.
+	redeemedBy := map[string]int64{}
+	for code, r := range reds {
+		redeemedBy[r.Member]++
+		var points int64
+		for _, id := range r.Ledger {
+			en := entryByID[id]
+			switch {
+			case en == nil:
+				a.violate("redemption of %s lists ledger entry %s, which does not exist", code, id)
+				continue
+			case en.Code != code:
+				a.violate("redemption of %s lists entry %s, which is for code %s", code, id, en.Code)
+			}
+			if en.Member != "" && en.Member != r.Member {
+				a.violate("redemption of %s by %s lists an entry of member %s", code, r.Member, en.Member)
+			}
+			if en.Account == AccountPoints {
+				points += en.Delta
+			}
+		}
+		if points != r.Points {
+			a.violate("redemption of %s promised %d points, its entries credit %d", code, r.Points, points)
+		}
+		if r.Coupon != "" {
+			if c := coupons[r.Coupon]; c == nil || c.Code != code {
+				a.violate("redemption of %s names coupon %s, which is missing or not from this code", code, r.Coupon)
+			}
+		}
+	}
+	for _, en := range slices.Concat(memberEntries, guideEntries) {
+		switch en.Reason {
+		case "scan", "new_member_bonus", "scan_commission":
+			r := reds[en.Code]
+			if r == nil || !slices.Contains(r.Ledger, en.ID) {
+				a.violate("ledger entry %s (%s for %s) belongs to no redemption: a code paid twice or a lost record", en.ID, en.Reason, en.Code)
+			}
+		}
+	}
+	for id, m := range members {
+		if redeemedBy[id] != int64(m.Redemptions) {
+			a.violate("member %s counts %d redemptions, the records show %d", id, m.Redemptions, redeemedBy[id])
+		}
+	}
+
+	// Coupons: issued by one redemption, verified at most once, with the
+	// commission of that one verification.
+	for id, c := range coupons {
+		if r := reds[c.Code]; r == nil || r.Coupon != id {
+			a.violate("coupon %s was not issued by the redemption of %s", id, c.Code)
+		}
+		if c.Status == CouponUsed && c.UsedBy == "" {
+			a.violate("coupon %s is used but no guide verified it", id)
+		}
+		var paid int
+		for _, en := range gEntries[c.UsedBy] {
+			if en.Coupon == id && en.Reason == "coupon_commission" {
+				paid++
+			}
+		}
+		if want := map[bool]int{true: 1, false: 0}[c.Commission > 0]; paid != want {
+			a.violate("coupon %s: %d commission entries for its verification, want %d", id, paid, want)
+		}
+	}
+
+	// Campaigns: counters equal to their records, within budget and stock.
+	for id, c := range camps {
+		want := CampaignCounters{}
+		for _, r := range reds {
+			if r.Campaign == id && !r.Voided {
+				want.PointsPaid += r.Points
+				want.RewardedScans++
+				want.Commission += r.Commission
+			}
+		}
+		for _, cp := range coupons {
+			if cp.Campaign != id || cp.Status == CouponVoid {
+				continue
+			}
+			want.CouponsIssued++
+			if cp.Status == CouponUsed {
+				want.CouponsUsed++
+				want.Commission += cp.Commission
+			}
+		}
+		got := CampaignCounters{}
+		if p := ctrs[id]; p != nil {
+			got = *p
+		}
+		if got != want {
+			a.violate("campaign %s counters %+v, its records add up to %+v", id, got, want)
+		}
+		if c.PointsBudget > 0 && got.PointsPaid > c.PointsBudget {
+			a.violate("campaign %s paid %d points over a budget of %d", id, got.PointsPaid, c.PointsBudget)
+		}
+		if c.Coupon != nil && got.CouponsIssued > c.Coupon.Stock {
+			a.violate("campaign %s issued %d coupons from a stock of %d", id, got.CouponsIssued, c.Coupon.Stock)
+		}
+		if got.PointsPaid < 0 || got.CouponsIssued < 0 || got.Commission < 0 {
+			a.violate("campaign %s has a counter below zero: %+v", id, got)
+		}
+	}
+	slices.Sort(a.Violations) // maps iterate randomly; a report reads the same twice
+	return a, nil
+}
+
+// Audit runs Audit over the engine's store.
+func (e *Engine) Audit() (*AuditReport, error) { return Audit(e.db) }
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+
+	"github.com/yima-dev/yima/store"
 )
 
 // Scanner is what an audit reads: every record under a prefix.
@@ -288,8 +290,21 @@ func Audit(db Scanner) (*AuditReport, error) {
 	return a, nil
 }
 
-// Audit runs Audit over the engine's store.
-func (e *Engine) Audit() (*AuditReport, error) { return Audit(e.db) }
+// Audit runs Audit over a consistent snapshot of the engine's store, so it
+// can run beside live traffic.
+func (e *Engine) Audit() (*AuditReport, error) {
+	if s, ok := e.db.(interface {
+		Snapshot() (*store.Snapshot, error)
+	}); ok {
+		snap, err := s.Snapshot()
+		if err != nil {
+			return nil, wrapStore(err)
+		}
+		defer snap.Close()
+		return Audit(snap)
+	}
+	return Audit(e.db)
+}
 
 func firstErr(errs ...error) error {
 	for _, err := range errs {

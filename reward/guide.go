@@ -14,7 +14,6 @@ const (
 	CodeExpired     Code = "expired"
 	CodeCouponVoid  Code = "coupon_void"
 	CodeGuideExists Code = "guide_exists"
-	CodeNotYours    Code = "not_yours"
 )
 
 // AddGuide creates a guide and a token for them (role guide), returning the

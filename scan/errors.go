@@ -40,6 +40,20 @@ var statusOf = map[reward.Code]int{
 	reward.CodeUnavailable:       fasthttp.StatusServiceUnavailable,
 	codeShuttingDown:             fasthttp.StatusServiceUnavailable,
 	reward.CodeInternal:          fasthttp.StatusInternalServerError,
+
+	reward.CodeDailyLimit:         fasthttp.StatusTooManyRequests,
+	reward.CodeCampaignEnded:      fasthttp.StatusForbidden,
+	reward.CodeCampaignNotStarted: fasthttp.StatusForbidden,
+	reward.CodeBudgetExhausted:    fasthttp.StatusForbidden,
+	reward.CodeInsufficientPoints: fasthttp.StatusConflict,
+	reward.CodeAliasTaken:         fasthttp.StatusConflict,
+	reward.CodeAlreadyBound:       fasthttp.StatusConflict,
+	reward.CodeUnknownGuide:       fasthttp.StatusNotFound,
+	reward.CodeAlreadyUsed:        fasthttp.StatusConflict,
+	reward.CodeExpired:            fasthttp.StatusGone,
+	reward.CodeCouponVoid:         fasthttp.StatusConflict,
+	reward.CodeGuideExists:        fasthttp.StatusConflict,
+	reward.CodeAlreadyVoided:      fasthttp.StatusConflict,
 }
 
 type errorBody struct {
@@ -67,8 +81,12 @@ func writeError(ctx *fasthttp.RequestCtx, err error) {
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(append(raw, '\n'))
-	if status == fasthttp.StatusServiceUnavailable {
+	switch status {
+	case fasthttp.StatusServiceUnavailable:
 		ctx.Response.Header.Set("Retry-After", "1")
+	case fasthttp.StatusUnauthorized:
+		// RFC 7235 §3.1: a 401 must say which scheme to use.
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="yima"`)
 	}
 }
 

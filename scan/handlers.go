@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
@@ -32,19 +33,30 @@ type route struct {
 }
 
 // routes maps a path prefix to its endpoints. A prefix ending in "/" takes
-// the rest of the path as its argument.
+// the rest of the path as its argument. The landing page answers on /C/ as
+// well as /c/: printed URLs are upper case (HTTPS://HOST/C/CODE) to keep
+// the QR in alphanumeric mode, and a path is case-sensitive.
 var routes = map[string][]route{
-	"/v1/scans":     {{method: "POST", roles: []string{reward.RoleAdmin, reward.RoleApp}, fn: (*Server).postScan}},
-	"/v1/codes/":    {{method: "GET", fn: (*Server).getCode}},
-	"/v1/members/":  {{method: "GET", roles: []string{reward.RoleAdmin, reward.RoleApp}, fn: (*Server).getMember}},
-	"/v1/batches":   {{method: "GET", roles: adminFactory, fn: (*Server).listBatches}, {method: "POST", roles: adminFactory, fn: (*Server).postBatch}},
-	"/v1/batches/":  {{method: "GET", roles: adminFactory, fn: (*Server).getBatch}, {method: "POST", roles: adminFactory, fn: (*Server).postBatchAction}},
-	"/v1/tokens":    {{method: "POST", roles: []string{reward.RoleAdmin}, fn: (*Server).postToken}},
-	"/c/":           {{method: "GET", fn: (*Server).landing}},
-	"/healthz":      {{method: "GET", fn: (*Server).healthz}},
-	"/metrics":      {{method: "GET", fn: (*Server).metricsHandler}},
-	"/favicon.ico":  {{method: "GET", fn: func(*Server, *fasthttp.RequestCtx, caller, string) error { return errorf(codeRouteNotFound, "no icon") }}},
-	"/openapi.yaml": {{method: "GET", fn: (*Server).openapi}},
+	"/v1/scans":        {{method: "POST", roles: []string{reward.RoleAdmin, reward.RoleApp}, fn: (*Server).postScan}},
+	"/v1/codes/":       {{method: "GET", fn: (*Server).getCode}},
+	"/v1/members/":     {{method: "GET", roles: []string{reward.RoleAdmin, reward.RoleApp}, fn: (*Server).getMember}, {method: "POST", roles: adminAppGide, fn: (*Server).postMember}},
+	"/v1/campaigns":    {{method: "GET", roles: adminOnly, fn: (*Server).listCampaigns}},
+	"/v1/campaigns/":   {{method: "GET", roles: adminOnly, fn: (*Server).getCampaign}, {method: "PUT", roles: adminOnly, fn: (*Server).putCampaign}},
+	"/v1/guides":       {{method: "POST", roles: adminOnly, fn: (*Server).postGuide}},
+	"/v1/guides/":      {{method: "GET", roles: adminGuide, fn: (*Server).getGuide}},
+	"/v1/coupons/":     {{method: "GET", fn: (*Server).getCoupon}, {method: "POST", roles: adminGuide, fn: (*Server).postCoupon}},
+	"/v1/redemptions/": {{method: "POST", roles: adminOnly, fn: (*Server).postRedemption}},
+	"/v1/stats":        {{method: "GET", roles: adminOnly, fn: (*Server).getStats}},
+	"/v1/audit":        {{method: "GET", roles: adminOnly, fn: (*Server).getAudit}},
+	"/v1/batches":      {{method: "GET", roles: adminFactory, fn: (*Server).listBatches}, {method: "POST", roles: adminFactory, fn: (*Server).postBatch}},
+	"/v1/batches/":     {{method: "GET", roles: adminFactory, fn: (*Server).getBatch}, {method: "POST", roles: adminFactory, fn: (*Server).postBatchAction}},
+	"/v1/tokens":       {{method: "POST", roles: []string{reward.RoleAdmin}, fn: (*Server).postToken}},
+	"/c/":              {{method: "GET", fn: (*Server).landing}},
+	"/C/":              {{method: "GET", fn: (*Server).landing}},
+	"/healthz":         {{method: "GET", fn: (*Server).healthz}},
+	"/metrics":         {{method: "GET", fn: (*Server).metricsHandler}},
+	"/favicon.ico":     {{method: "GET", fn: func(*Server, *fasthttp.RequestCtx, caller, string) error { return errorf(codeRouteNotFound, "no icon") }}},
+	"/openapi.yaml":    {{method: "GET", fn: (*Server).openapi}},
 }
 
 var adminFactory = []string{reward.RoleAdmin, reward.RoleFactory}
@@ -62,7 +74,8 @@ var prefixes = func() (ps []string) {
 // lookup finds the endpoints for path, the route's pattern and the path's
 // argument.
 func lookup(path string) ([]route, string, string) {
-	if rs, ok := routes[path]; ok {
+	// A prefix route needs its argument: "/v1/codes/" alone is no route.
+	if rs, ok := routes[path]; ok && !strings.HasSuffix(path, "/") {
 		return rs, path, ""
 	}
 	for _, p := range prefixes {
@@ -168,13 +181,21 @@ func decode(ctx *fasthttp.RequestCtx, v any) error {
 	if len(body) == 0 {
 		return errorf(codeBadJSON, "the request needs a JSON body")
 	}
+	// encoding/json turns invalid UTF-8 into U+FFFD, so "m\xff" and
+	// "m\xfe" would both become member "m\uFFFD": one account for two ids.
+	if !utf8.Valid(body) {
+		return errorf(codeBadJSON, "the body is not valid UTF-8; JSON text must be")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return errorf(codeBadJSON, "the body is not the JSON this endpoint takes: %v", err)
 	}
-	if dec.More() {
-		return errorf(codeBadJSON, "the body has data after its JSON object")
+	// dec.More is no test for trailing data: it reports false before a
+	// stray '}' or ']', so `{...}}` would pass. Whatever follows the value
+	// must be white space.
+	if len(bytes.TrimSpace(body[dec.InputOffset():])) != 0 {
+		return errorf(codeBadJSON, "the body has data after its JSON object; send one object")
 	}
 	return nil
 }

@@ -1,0 +1,272 @@
+package scan
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/reward"
+)
+
+// Endpoints of campaigns, members, guides and coupons.
+
+var (
+	adminOnly    = []string{reward.RoleAdmin}
+	adminApp     = []string{reward.RoleAdmin, reward.RoleApp}
+	adminAppGide = []string{reward.RoleAdmin, reward.RoleApp, reward.RoleGuide}
+	adminGuide   = []string{reward.RoleAdmin, reward.RoleGuide}
+)
+
+// putCampaign applies a campaign document; the path names its id.
+func (s *Server) putCampaign(ctx *fasthttp.RequestCtx, _ caller, id string) error {
+	c, err := reward.ParseCampaign(ctx.PostBody())
+	if err != nil {
+		return err
+	}
+	if c.ID == "" {
+		c.ID = id
+	}
+	if c.ID != id {
+		return errorf(reward.CodeInvalidRequest, "the document's id %q differs from the path's %q", c.ID, id)
+	}
+	v, err := s.app.Engine.ApplyCampaign(c)
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, v)
+}
+
+func (s *Server) getCampaign(ctx *fasthttp.RequestCtx, _ caller, id string) error {
+	v, err := s.app.Engine.Campaign(id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, v)
+}
+
+func (s *Server) listCampaigns(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
+	vs, err := s.app.Engine.Campaigns()
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, map[string]any{"campaigns": vs})
+}
+
+// postMember serves POST /v1/members/{member}/guide|aliases|spend.
+func (s *Server) postMember(ctx *fasthttp.RequestCtx, who caller, arg string) error {
+	i := strings.LastIndexByte(arg, '/')
+	if i <= 0 {
+		return errorf(codeRouteNotFound, "POST /v1/members/{member}/guide, /aliases or /spend")
+	}
+	member, action := arg[:i], arg[i+1:]
+	switch action {
+	case "guide":
+		var r struct {
+			Guide  string `json:"guide"`
+			Rebind bool   `json:"rebind"`
+		}
+		if err := decode(ctx, &r); err != nil {
+			return err
+		}
+		if who.role == reward.RoleGuide && r.Guide != who.subject {
+			return errorf(codeForbidden, "a guide token binds consumers to its own guide only")
+		}
+		if r.Rebind && who.role != reward.RoleAdmin {
+			return errorf(codeForbidden, "only an admin can rebind a member to another guide")
+		}
+		m, err := s.app.Engine.Bind(member, r.Guide, r.Rebind)
+		if err != nil {
+			return err
+		}
+		return writeJSON(ctx, fasthttp.StatusOK, m)
+	case "aliases":
+		if who.role == reward.RoleGuide {
+			return errorf(codeForbidden, "guides cannot link member identities")
+		}
+		var r struct {
+			Alias string `json:"alias"`
+		}
+		if err := decode(ctx, &r); err != nil {
+			return err
+		}
+		m, err := s.app.Engine.LinkAlias(member, r.Alias)
+		if err != nil {
+			return err
+		}
+		return writeJSON(ctx, fasthttp.StatusOK, m)
+	case "spend":
+		if who.role == reward.RoleGuide {
+			return errorf(codeForbidden, "guides cannot spend members' points")
+		}
+		var r reward.SpendRequest
+		if err := decode(ctx, &r); err != nil {
+			return err
+		}
+		out, err := s.app.Engine.Spend(member, r)
+		if err != nil {
+			return err
+		}
+		writeRaw(ctx, fasthttp.StatusOK, out)
+		return nil
+	}
+	return errorf(codeRouteNotFound, "no action %q: POST /v1/members/{member}/guide, /aliases or /spend", action)
+}
+
+func (s *Server) postGuide(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
+	var g reward.Guide
+	var r struct {
+		ID     string `json:"id"`
+		Store  string `json:"store"`
+		Name   string `json:"name"`
+		Member string `json:"member"`
+	}
+	if err := decode(ctx, &r); err != nil {
+		return err
+	}
+	g.ID, g.Store, g.Name, g.Member = r.ID, r.Store, r.Name, r.Member
+	out, tok, err := s.app.Engine.AddGuide(g)
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusCreated, map[string]any{"id": out.ID, "token": tok, "store": out.Store, "qr_url": s.guideURL(out.ID)})
+}
+
+// getGuide serves /v1/guides/{guide} and /v1/guides/{guide}/qr.png|qr.svg.
+func (s *Server) getGuide(ctx *fasthttp.RequestCtx, who caller, arg string) error {
+	id, sub, _ := strings.Cut(arg, "/")
+	if who.role == reward.RoleGuide && who.subject != id {
+		return errorf(codeForbidden, "a guide token shows its own guide only")
+	}
+	switch sub {
+	case "":
+		limit, _ := strconv.Atoi(string(ctx.QueryArgs().Peek("limit")))
+		v, err := s.app.Engine.GuideByID(id, limit)
+		if err != nil {
+			return err
+		}
+		return writeJSON(ctx, fasthttp.StatusOK, v)
+	case "qr.png", "qr.svg":
+		if _, err := s.app.Engine.GuideByID(id, 1); err != nil {
+			return err
+		}
+		return writeQR(ctx, s.guideURL(id), sub)
+	}
+	return errorf(codeRouteNotFound, "GET /v1/guides/{guide}, /qr.png or /qr.svg")
+}
+
+// guideURL is what a guide's personal QR opens: the binding page.
+func (s *Server) guideURL(id string) string { return s.opts.BaseURL + "/G/" + id }
+
+func writeQR(ctx *fasthttp.RequestCtx, text, name string) error {
+	opts := codegen.ImageOptions{Format: codegen.PNG}
+	ctx.SetContentType("image/png")
+	if strings.HasSuffix(name, ".svg") {
+		opts.Format = codegen.SVG
+		ctx.SetContentType("image/svg+xml")
+	}
+	img, err := codegen.Image(text, opts)
+	if err != nil {
+		return errorf(reward.CodeInvalidRequest, "cannot draw a QR code of %q: %v", text, err)
+	}
+	ctx.Response.Header.Set("Cache-Control", "public, max-age=86400")
+	ctx.SetBody(img)
+	return nil
+}
+
+// getCoupon serves /v1/coupons/{id} and its QR, which the consumer shows
+// at the counter. Coupon ids are unguessable, so the QR needs no token.
+func (s *Server) getCoupon(ctx *fasthttp.RequestCtx, _ caller, arg string) error {
+	id, sub, _ := strings.Cut(arg, "/")
+	c, err := s.app.Engine.CouponByID(id)
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "":
+		return writeJSON(ctx, fasthttp.StatusOK, c)
+	case "qr.png", "qr.svg":
+		return writeQR(ctx, s.opts.BaseURL+"/V/"+c.ID, sub)
+	}
+	return errorf(codeRouteNotFound, "GET /v1/coupons/{id}, /qr.png or /qr.svg")
+}
+
+// postCoupon serves POST /v1/coupons/{id}/verify (a guide at the counter)
+// and /void (an admin).
+func (s *Server) postCoupon(ctx *fasthttp.RequestCtx, who caller, arg string) error {
+	id, action, _ := strings.Cut(arg, "/")
+	switch action {
+	case "verify":
+		guide := who.subject
+		if who.role == reward.RoleAdmin {
+			var r struct {
+				Guide string `json:"guide"`
+			}
+			if err := decode(ctx, &r); err != nil {
+				return errorf(reward.CodeInvalidRequest, "an admin verifying a coupon names the guide: {\"guide\":\"G\"}")
+			}
+			guide = r.Guide
+		}
+		c, err := s.app.Engine.VerifyCoupon(id, guide)
+		if err != nil {
+			return err
+		}
+		return writeJSON(ctx, fasthttp.StatusOK, map[string]any{"result": "verified", "coupon": c})
+	case "void":
+		if who.role != reward.RoleAdmin {
+			return errorf(codeForbidden, "only an admin can void a coupon")
+		}
+		var r struct {
+			Reason string `json:"reason"`
+		}
+		if err := decode(ctx, &r); err != nil {
+			return err
+		}
+		c, err := s.app.Engine.VoidCoupon(id, r.Reason)
+		if err != nil {
+			return err
+		}
+		return writeJSON(ctx, fasthttp.StatusOK, c)
+	}
+	return errorf(codeRouteNotFound, "POST /v1/coupons/{id}/verify or /void")
+}
+
+// postRedemption serves POST /v1/redemptions/{code}/void.
+func (s *Server) postRedemption(ctx *fasthttp.RequestCtx, _ caller, arg string) error {
+	code, action, _ := strings.Cut(arg, "/")
+	if action != "void" {
+		return errorf(codeRouteNotFound, "POST /v1/redemptions/{code}/void")
+	}
+	var r struct {
+		Reason string `json:"reason"`
+	}
+	if err := decode(ctx, &r); err != nil {
+		return err
+	}
+	red, err := s.app.Engine.VoidRedemption(code, r.Reason)
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, red)
+}
+
+func (s *Server) getStats(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
+	a := ctx.QueryArgs()
+	by := string(a.Peek("by"))
+	if by == "" {
+		by = "product"
+	}
+	st, err := s.app.Engine.Stats(by, string(a.Peek("from")), string(a.Peek("to")), a.GetBool("daily"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, map[string]any{"by": by, "stats": st})
+}
+
+func (s *Server) getAudit(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
+	rep, err := s.app.Engine.Audit()
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, rep)
+}

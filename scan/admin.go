@@ -27,6 +27,14 @@ type Admin interface {
 	CreateToken(role, name string) (string, error)
 	// WriteCodes writes serials from..to of batch id as csv or txt.
 	WriteCodes(w io.Writer, id, from, to uint32, format, baseURL string) error
+	ApplyCampaign(doc []byte) (*reward.CampaignView, error)
+	Campaigns() ([]*reward.CampaignView, error)
+	Campaign(id string) (*reward.CampaignView, error)
+	// AddGuide creates a guide and returns the secret of its token.
+	AddGuide(g reward.Guide) (string, error)
+	Guide(id string) (*reward.GuideView, error)
+	Stats(by, from, to string, daily bool) ([]reward.Stat, error)
+	Audit() (*reward.AuditReport, error)
 	Close() error
 }
 
@@ -92,6 +100,31 @@ func (l Local) WriteCodes(w io.Writer, id, from, to uint32, format, baseURL stri
 	writeCodes(bw, signer, from, to, format, baseURL)
 	return bw.Flush()
 }
+
+func (l Local) ApplyCampaign(doc []byte) (*reward.CampaignView, error) {
+	c, err := reward.ParseCampaign(doc)
+	if err != nil {
+		return nil, err
+	}
+	return l.App.Engine.ApplyCampaign(c)
+}
+
+func (l Local) Campaigns() ([]*reward.CampaignView, error) { return l.App.Engine.Campaigns() }
+
+func (l Local) Campaign(id string) (*reward.CampaignView, error) { return l.App.Engine.Campaign(id) }
+
+func (l Local) AddGuide(g reward.Guide) (string, error) {
+	_, tok, err := l.App.Engine.AddGuide(g)
+	return tok, err
+}
+
+func (l Local) Guide(id string) (*reward.GuideView, error) { return l.App.Engine.GuideByID(id, 0) }
+
+func (l Local) Stats(by, from, to string, daily bool) ([]reward.Stat, error) {
+	return l.App.Engine.Stats(by, from, to, daily)
+}
+
+func (l Local) Audit() (*reward.AuditReport, error) { return l.App.Engine.Audit() }
 
 func (l Local) Close() error { return l.App.Close() }
 
@@ -203,6 +236,60 @@ func (c *Client) WriteCodes(w io.Writer, id, from, to uint32, format, baseURL st
 	defer resp.Body.Close()
 	_, err = io.Copy(w, resp.Body)
 	return err
+}
+
+func (c *Client) ApplyCampaign(doc []byte) (*reward.CampaignView, error) {
+	var probe struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(doc, &probe); err != nil || probe.ID == "" {
+		return nil, reward.Errorf(reward.CodeInvalidRequest, "the campaign document needs an \"id\"")
+	}
+	resp, err := c.send("PUT", "/v1/campaigns/"+url.PathEscape(probe.ID), bytes.NewReader(doc))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var v reward.CampaignView
+	return &v, json.NewDecoder(resp.Body).Decode(&v)
+}
+
+func (c *Client) Campaigns() ([]*reward.CampaignView, error) {
+	var out struct {
+		Campaigns []*reward.CampaignView `json:"campaigns"`
+	}
+	return out.Campaigns, c.do("GET", "/v1/campaigns", nil, &out)
+}
+
+func (c *Client) Campaign(id string) (*reward.CampaignView, error) {
+	var v reward.CampaignView
+	return &v, c.do("GET", "/v1/campaigns/"+url.PathEscape(id), nil, &v)
+}
+
+func (c *Client) AddGuide(g reward.Guide) (string, error) {
+	var out struct {
+		Token string `json:"token"`
+	}
+	body := map[string]string{"id": g.ID, "store": g.Store, "name": g.Name, "member": g.Member}
+	return out.Token, c.do("POST", "/v1/guides", body, &out)
+}
+
+func (c *Client) Guide(id string) (*reward.GuideView, error) {
+	var v reward.GuideView
+	return &v, c.do("GET", "/v1/guides/"+url.PathEscape(id), nil, &v)
+}
+
+func (c *Client) Stats(by, from, to string, daily bool) ([]reward.Stat, error) {
+	q := url.Values{"by": {by}, "from": {from}, "to": {to}, "daily": {strconv.FormatBool(daily)}}
+	var out struct {
+		Stats []reward.Stat `json:"stats"`
+	}
+	return out.Stats, c.do("GET", "/v1/stats?"+q.Encode(), nil, &out)
+}
+
+func (c *Client) Audit() (*reward.AuditReport, error) {
+	var rep reward.AuditReport
+	return &rep, c.do("GET", "/v1/audit", nil, &rep)
 }
 
 func (c *Client) Close() error { return nil }

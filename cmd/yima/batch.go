@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -44,11 +43,6 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 	}
 	r := &remoteOptions{}
 	r.AddFlags(cmd.PersistentFlags())
-	printJSON := func(cmd *cobra.Command, v any) error {
-		enc := json.NewEncoder(cmd.OutOrStdout())
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	}
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List batches",
@@ -89,7 +83,7 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printJSON(cmd, b)
+			return printJSON(cmd.OutOrStdout(), b)
 		},
 	}
 	setRange := func(use, short string, state store.RangeState) *cobra.Command {
@@ -115,7 +109,7 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return printJSON(cmd, b)
+				return printJSON(cmd.OutOrStdout(), b)
 			},
 		}
 		ro.AddFlags(c.Flags())

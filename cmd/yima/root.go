@@ -38,6 +38,11 @@ func newRootCommand() *cobra.Command {
 		newKeysCommand(g),
 		newBatchCommand(g),
 		newTokenCommand(g),
+		newCampaignCommand(g),
+		newGuideCommand(g),
+		newAuditCommand(g),
+		newStatsCommand(g),
+		newBenchCommand(g),
 	)
 	return root
 }

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newAuditCommand(g *globalOptions) *cobra.Command {
+	r := &remoteOptions{}
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "Recompute every balance from the ledger and check the money rules",
+		Long: "audit checks that no code has two redemptions, every redemption has its ledger\n" +
+			"entries and every payout entry its redemption, balances equal their ledgers and\n" +
+			"are never negative, budgets and stock are not overspent, and every coupon was\n" +
+			"issued once and verified at most once. It exits 1 and lists the first violations\n" +
+			"when any rule is broken.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := r.admin(g)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			rep, err := a.Audit()
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "audited %d redemptions, %d members, %d guides, %d ledger entries, %d coupons, %d campaigns\n",
+				rep.Redemptions, rep.Members, rep.Guides, rep.Entries, rep.Coupons, rep.Campaigns)
+			if len(rep.Violations) == 0 {
+				fmt.Fprintln(w, "audit: clean")
+				return nil
+			}
+			fmt.Fprintf(w, "audit: %d VIOLATIONS\n", len(rep.Violations))
+			for i, v := range rep.Violations {
+				if i == 20 {
+					fmt.Fprintf(w, "  ... and %d more\n", len(rep.Violations)-i)
+					break
+				}
+				fmt.Fprintln(w, "  -", v)
+			}
+			return exitError{1}
+		},
+	}
+	r.AddFlags(cmd.Flags())
+	return cmd
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/reward"
+)
+
+type guideAddOptions struct {
+	g reward.Guide
+}
+
+func (o *guideAddOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.g.ID, "id", "", "guide id (required)")
+	fs.StringVar(&o.g.Store, "store", "", "store the guide works in (required)")
+	fs.StringVar(&o.g.Name, "name", "", "display name")
+	fs.StringVar(&o.g.Member, "member", "", "the guide's own member id, so they earn no commission on their own scans")
+}
+
+type guideQROptions struct {
+	format  string
+	out     string
+	baseURL string
+}
+
+func (o *guideQROptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.format, "format", "png", "png or svg")
+	fs.StringVarP(&o.out, "out", "o", "", "output file (default: GUIDE.png or GUIDE.svg)")
+	fs.StringVar(&o.baseURL, "base-url", codegen.DefaultBaseURL, "public origin the QR points at")
+}
+
+func newGuideCommand(g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "guide",
+		Short: "Add store guides (导购), draw their personal QR, show their commissions",
+	}
+	r := &remoteOptions{}
+	r.AddFlags(cmd.PersistentFlags())
+	ao := &guideAddOptions{}
+	add := &cobra.Command{
+		Use:   "add --id G --store S",
+		Short: "Create a guide and print its id and token as JSON",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ao.g.ID == "" || ao.g.Store == "" {
+				return fmt.Errorf("--id and --store are required")
+			}
+			a, err := r.admin(g)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			tok, err := a.AddGuide(ao.g)
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd.OutOrStdout(), map[string]string{"id": ao.g.ID, "token": tok})
+		},
+	}
+	ao.AddFlags(add.Flags())
+	qo := &guideQROptions{}
+	qr := &cobra.Command{
+		Use:   "qr GUIDE",
+		Short: "Write the guide's personal QR code, which opens BASE/G/GUIDE (the binding page)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := args[0]
+			if qo.format != "png" && qo.format != "svg" {
+				return fmt.Errorf("--format %q: use png or svg", qo.format)
+			}
+			a, err := r.admin(g)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if _, err := a.Guide(id); err != nil {
+				return err
+			}
+			img, err := codegen.Image(strings.TrimRight(qo.baseURL, "/")+"/G/"+id, codegen.ImageOptions{Format: codegen.ImageFormat(qo.format)})
+			if err != nil {
+				return err
+			}
+			out := qo.out
+			if out == "" {
+				out = id + "." + qo.format
+			}
+			if err := codegen.WriteFileAtomic(out, img, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", out)
+			return nil
+		},
+	}
+	qo.AddFlags(qr.Flags())
+	show := &cobra.Command{
+		Use:   "show GUIDE",
+		Short: "Show a guide's bound members and commission ledger",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := r.admin(g)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			v, err := a.Guide(args[0])
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd.OutOrStdout(), v)
+		},
+	}
+	cmd.AddCommand(add, qr, show)
+	return cmd
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/yima-dev/yima/reward"
+)
+
+type statsOptions struct {
+	remoteOptions
+	by, from, to string
+	daily        bool
+}
+
+func (o *statsOptions) AddFlags(fs *pflag.FlagSet) {
+	o.remoteOptions.AddFlags(fs)
+	fs.StringVar(&o.by, "by", "product", fmt.Sprintf("dimension: one of %v", reward.Dimensions))
+	fs.StringVar(&o.from, "from", "", "first day, YYYYMMDD (UTC)")
+	fs.StringVar(&o.to, "to", "", "last day, YYYYMMDD (UTC)")
+	fs.BoolVar(&o.daily, "daily", false, "one line per day")
+}
+
+func newStatsCommand(g *globalOptions) *cobra.Command {
+	o := &statsOptions{}
+	cmd := &cobra.Command{
+		Use:   "stats [--by product|batch|region|guide|campaign]",
+		Short: "Redemptions, points, coupons and commissions by product, batch, region, guide or campaign",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := o.admin(g)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			st, err := a.Stats(o.by, o.from, o.to, o.daily)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "%-24s %-8s %10s %10s %8s %10s %8s\n", o.by, "DAY", "REDEEMED", "POINTS", "COUPONS", "COMMISSION", "DIVERTED")
+			for _, s := range st {
+				day := s.Day
+				if day == "" {
+					day = "-"
+				}
+				fmt.Fprintf(w, "%-24s %-8s %10d %10d %8d %10d %8d\n", s.Value, day, s.Redeemed, s.Points, s.Coupons, s.Commission, s.Diverted)
+			}
+			return nil
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}

@@ -42,7 +42,6 @@ func newRootCommand() *cobra.Command {
 		newGuideCommand(g),
 		newAuditCommand(g),
 		newStatsCommand(g),
-		newBenchCommand(g),
 	)
 	return root
 }

@@ -37,6 +37,9 @@ func newMetrics() *metrics {
 			Help: "Requests being handled.",
 		}),
 	}
+	// Export the scans counter from the start, so that a rate or an alert
+	// on it sees a zero rather than no series before the first scan.
+	m.scans.WithLabelValues("redeemed")
 	m.reg.MustRegister(m.scans, m.latency, m.groups, m.inflight,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -1,0 +1,248 @@
+package scan_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/scan"
+)
+
+// testServer is a scan server on 127.0.0.1:0 over a fresh data directory,
+// with the admin token and an HTTP client. Close is idempotent and also runs
+// at cleanup.
+type testServer struct {
+	t     testing.TB
+	Dir   string
+	App   *scan.App
+	Srv   *scan.Server
+	URL   string // http://127.0.0.1:PORT
+	Admin string // the admin token
+	HTTP  *http.Client
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// quietLogger discards the server's logs; failures show up as answers.
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// startServer opens a fresh data directory and serves it on 127.0.0.1:0.
+// Zero fields of opts take the server's defaults.
+func startServer(tb testing.TB, opts scan.Options) *testServer {
+	tb.Helper()
+	dir := tb.TempDir()
+	app, err := scan.Open(dir, scan.AppOptions{Logger: quietLogger()})
+	if err != nil {
+		tb.Fatalf("scan.Open: %v", err)
+	}
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	if opts.Logger == nil {
+		opts.Logger = quietLogger()
+	}
+	srv := scan.NewServer(app, opts)
+	if err := srv.Start(); err != nil {
+		app.Close()
+		tb.Fatalf("Start: %v", err)
+	}
+	admin, err := scan.AdminToken(dir)
+	if err != nil {
+		tb.Fatalf("AdminToken: %v", err)
+	}
+	ts := &testServer{
+		t: tb, Dir: dir, App: app, Srv: srv, Admin: admin,
+		URL: "http://" + srv.Addr(),
+		HTTP: &http.Client{
+			Timeout:   20 * time.Second,
+			Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxConnsPerHost: 0},
+		},
+	}
+	tb.Cleanup(func() { ts.Close() })
+	return ts
+}
+
+// Close shuts the server down gracefully and closes the store, once. It
+// first drops the client's idle connections: the transport may hold
+// connections it dialed but never used, which the server, like net/http,
+// counts as busy for their first 5 seconds and waits for.
+func (ts *testServer) Close() error {
+	ts.closeOnce.Do(func() {
+		ts.HTTP.CloseIdleConnections()
+		ts.closeErr = ts.Srv.Close()
+	})
+	return ts.closeErr
+}
+
+// Mint creates a batch through scan.Local and returns it with the canonical
+// codes of all its serials (index i is serial i+1).
+func (ts *testServer) Mint(spec reward.BatchSpec) (*scan.BatchView, []string) {
+	ts.t.Helper()
+	b, err := scan.Local{App: ts.App}.CreateBatch(spec)
+	if err != nil {
+		ts.t.Fatalf("CreateBatch(%+v): %v", spec, err)
+	}
+	signer, err := ts.App.Engine.Signer(b.Batch)
+	if err != nil {
+		ts.t.Fatalf("Signer: %v", err)
+	}
+	codes := make([]string, b.Count)
+	for i := range codes {
+		codes[i] = signer.Code(uint32(i + 1))
+	}
+	return b, codes
+}
+
+// MintActive mints an active batch of n codes worth points each.
+func (ts *testServer) MintActive(n uint32, points int64) []string {
+	ts.t.Helper()
+	_, codes := ts.Mint(reward.BatchSpec{Product: "SKU-TEST", Count: n, Points: points, Activate: true})
+	return codes
+}
+
+// Token creates an API token for role ("app", "factory" or "guide").
+func (ts *testServer) Token(role string) string {
+	ts.t.Helper()
+	tok, err := ts.App.Engine.CreateToken(role, "test-"+role, "")
+	if err != nil {
+		ts.t.Fatalf("CreateToken(%s): %v", role, err)
+	}
+	return tok
+}
+
+// response is an HTTP answer read whole.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// ErrCode is the code of a JSON error answer, or "" when the body is not one.
+func (r response) ErrCode() string {
+	var e struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(r.Body, &e) != nil {
+		return ""
+	}
+	return e.Error.Code
+}
+
+func (r response) String() string {
+	return fmt.Sprintf("%d %s", r.Status, bytes.TrimSpace(r.Body))
+}
+
+// Do sends a request. body may be nil, a string or []byte (sent as is), or
+// any other value (sent as JSON). token "" sends no Authorization header.
+// Transport errors fail the test.
+func (ts *testServer) Do(method, path, token string, body any) response {
+	ts.t.Helper()
+	r, err := ts.TryDo(method, path, token, body)
+	if err != nil {
+		ts.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return r
+}
+
+// TryDo is Do that returns transport errors.
+func (ts *testServer) TryDo(method, path, token string, body any) (response, error) {
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			return response{}, err
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, ts.URL+path, rd)
+	if err != nil {
+		return response{}, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := ts.HTTP.Do(req)
+	if err != nil {
+		return response{}, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return response{}, err
+	}
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: raw}, nil
+}
+
+// Scan posts a scan with the admin token.
+func (ts *testServer) Scan(code, member string) response {
+	ts.t.Helper()
+	return ts.Do("POST", "/v1/scans", ts.Admin, reward.ScanRequest{Code: code, Member: member})
+}
+
+// CodeStatus reads GET /v1/codes/{code} (public).
+func (ts *testServer) CodeStatus(code string) reward.CodeStatus {
+	ts.t.Helper()
+	r := ts.Do("GET", "/v1/codes/"+pathEscape(code), "", nil)
+	if r.Status != http.StatusOK {
+		ts.t.Fatalf("GET /v1/codes/%s: %v", code, r)
+	}
+	var st reward.CodeStatus
+	if err := json.Unmarshal(r.Body, &st); err != nil {
+		ts.t.Fatalf("GET /v1/codes/%s: %v in %s", code, err, r.Body)
+	}
+	return st
+}
+
+// Member reads GET /v1/members/{member}; ok is false when the member has no
+// account (404 not_found).
+func (ts *testServer) Member(member string) (v reward.MemberView, ok bool) {
+	ts.t.Helper()
+	r := ts.Do("GET", "/v1/members/"+pathEscape(member)+"?limit=200", ts.Admin, nil)
+	switch {
+	case r.Status == http.StatusNotFound && r.ErrCode() == "not_found":
+		return v, false
+	case r.Status != http.StatusOK:
+		ts.t.Fatalf("GET /v1/members/%s: %v", member, r)
+	}
+	if err := json.Unmarshal(r.Body, &v); err != nil {
+		ts.t.Fatalf("GET /v1/members/%s: %v in %s", member, err, r.Body)
+	}
+	return v, true
+}
+
+// pathEscape escapes a path segment the way a browser would, keeping the
+// characters codes use readable.
+func pathEscape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}

@@ -2,6 +2,8 @@ package scan
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"html/template"
 	"time"
 
@@ -10,80 +12,62 @@ import (
 	"github.com/yima-dev/yima/reward"
 )
 
-// landingPage is the consumer's page behind the QR: light, no scripts, no
-// external assets, so it holds up when a promotion brings everyone at once.
-var landingPage = template.Must(template.New("c").Funcs(template.FuncMap{
+// The consumer and counter pages are plain server-rendered HTML: no
+// scripts, no external assets, a few kilobytes each, so they hold up when a
+// promotion brings everyone at once. A browser is identified by a random
+// cookie; as a member it is "web:<cookie>", which the brand's systems can
+// later link to a phone or openid as an alias.
+var pages = template.Must(template.New("layout").Funcs(template.FuncMap{
 	"date": func(t *time.Time) string { return t.Format("2006-01-02") },
-}).Parse(`<!doctype html>
+}).Parse(`{{define "top"}}<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{{.Title}}</title>
 <style>
-body{font-family:system-ui,sans-serif;margin:0;padding:1.5rem;max-width:28rem;margin:auto;color:#222}
+body{font-family:system-ui,sans-serif;padding:1.5rem;max-width:28rem;margin:auto;color:#222}
 .card{border-radius:12px;padding:1.25rem;margin:1rem 0}
 .ok{background:#e8f6ec;border:1px solid #5cb176}.warn{background:#fff6e0;border:1px solid #e0a800}
 .bad{background:#fdecea;border:1px solid #d9534f}h1{font-size:1.4rem;margin:.2rem 0}
 p{line-height:1.45}code{font-size:.85rem;word-break:break-all}
+button{font-size:1.1rem;padding:.7rem 1.4rem;border-radius:8px;border:0;background:#2d7d46;color:#fff}
+input{font-size:1rem;padding:.5rem;width:100%;box-sizing:border-box;margin:.4rem 0}
+img.qr{width:12rem;height:12rem;display:block;margin:1rem auto}
 </style></head><body>
-<div class="card {{.Class}}"><h1>{{.Title}}</h1><p>{{.Message}}</p></div>
+<div class="card {{.Class}}"><h1>{{.Title}}</h1><p>{{.Message}}</p></div>{{end}}
+{{define "bottom"}}</body></html>{{end}}
+
+{{define "landing"}}{{template "top" .}}
 {{with .S}}{{if .Valid}}<p>Product: <b>{{.Product}}</b><br>Batch {{.Batch}}, serial {{.Serial}}</p>
-{{if .FirstScan}}<p>Scanned {{.Scans}} time(s) by {{.Scanners}} person(s), first on {{date .FirstScan}}.</p>{{end}}{{end}}
-<p><code>{{.Code}}</code></p>{{end}}
-</body></html>
+{{if .FirstScan}}<p>Scanned {{.Scans}} time(s) by {{.Scanners}} person(s), first on {{date .FirstScan}}.</p>{{end}}{{end}}{{end}}
+{{with .Result}}<p>You earned <b>{{.Points}}</b> points{{if .Bonus}} (including a welcome bonus of {{.Bonus}}){{end}}. Balance: <b>{{.Balance}}</b>.</p>
+{{with .Coupon}}<div class="card ok"><h1>🎁 {{.Title}}</h1><p>Show this at the counter before {{date .ExpiresAt}}.</p>
+<img class="qr" src="/v1/coupons/{{.ID}}/qr.svg" alt="coupon QR"><p><code>{{.ID}}</code></p></div>{{end}}{{end}}
+{{if .Claim}}<form method="post"><button>Claim my reward</button></form>{{end}}
+{{with .S}}<p><code>{{.Code}}</code></p>{{end}}
+{{template "bottom"}}{{end}}
+
+{{define "guide"}}{{template "top" .}}
+{{if .Claim}}<form method="post"><button>Join</button></form>{{end}}
+{{template "bottom"}}{{end}}
+
+{{define "counter"}}{{template "top" .}}
+{{with .Coupon}}<p><b>{{.Title}}</b><br>Status: {{.Status}}<br>Valid until {{date .Expires}}</p>{{end}}
+{{if .Claim}}<form method="post">{{if .AskToken}}<label>Guide token<input name="token" type="password" autocomplete="current-password"></label>{{end}}
+<button>Verify and hand over the gift</button></form>{{end}}
+{{template "bottom"}}{{end}}
 `))
 
 type pageData struct {
 	Title, Message, Class string
 	S                     *reward.CodeStatus
+	Result                *reward.ScanResult
+	Coupon                *reward.Coupon
+	Claim, AskToken       bool
 }
 
-// landing renders /c/{code}. The view counts as a scan by this browser,
-// identified by a random cookie so that one person reloading does not look
-// like a counterfeit seen by many.
-func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error {
-	visitor := string(ctx.Request.Header.Cookie("yima_v"))
-	if len(visitor) != 27 {
-		visitor = ksuid.New().String()
-		var c fasthttp.Cookie
-		c.SetKey("yima_v")
-		c.SetValue(visitor)
-		c.SetPath("/")
-		c.SetMaxAge(2 * 365 * 24 * 3600)
-		c.SetHTTPOnly(true)
-		c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
-		ctx.Response.Header.SetCookie(&c)
-	}
-	// Count first, so the page shows this scan too; a failure to count
-	// must not hide whether the product is genuine.
-	countErr := s.app.Engine.CountVisit(code, visitor)
-	st, err := s.app.Engine.Status(code)
-	if err != nil {
-		return err
-	}
-	d := pageData{S: st}
-	switch {
-	case !st.Valid:
-		d.Title, d.Class = "Not a genuine code", "bad"
-		d.Message = "This code was not issued by the brand. The product may be counterfeit; please keep your receipt and contact the brand."
-	case st.Redeemed:
-		d.Title, d.Class = "Genuine — already redeemed", "warn"
-		d.Message = "This product is genuine, and its reward was claimed on " + st.RedeemedAt.Format("2006-01-02") + ". If you just opened this package, please contact the brand."
-	case st.State != "active":
-		d.Title, d.Class = "Genuine product", "ok"
-		d.Message = "This product is genuine. Its reward is not available yet: it opens once the product is released for sale."
-	default:
-		d.Title, d.Class = "Genuine product", "ok"
-		d.Message = "This product is genuine and its reward has not been claimed. Open the brand's app to claim your points."
-	}
-	if st.Valid && st.Scanners > 1 && !st.Redeemed {
-		d.Class = "warn"
-		d.Message += " Note: this code has been scanned by several people."
-	}
-	if countErr != nil && reward.ErrorCode(countErr) == reward.CodeUnavailable {
-		s.log.Warn("landing page could not count a scan", "err", countErr)
-	}
+func renderPage(ctx *fasthttp.RequestCtx, name string, d pageData) error {
 	var buf bytes.Buffer
-	if err := landingPage.Execute(&buf, d); err != nil {
+	if err := pages.ExecuteTemplate(&buf, name, d); err != nil {
 		return err
 	}
 	ctx.SetContentType("text/html; charset=utf-8")
@@ -91,3 +75,164 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 	ctx.SetBody(buf.Bytes())
 	return nil
 }
+
+// visitor returns the browser's id, setting the cookie on first sight.
+func visitor(ctx *fasthttp.RequestCtx) string {
+	v := string(ctx.Request.Header.Cookie("yima_v"))
+	if _, err := ksuid.Parse(v); err == nil {
+		return v
+	}
+	v = ksuid.New().String()
+	var c fasthttp.Cookie
+	c.SetKey("yima_v")
+	c.SetValue(v)
+	c.SetPath("/")
+	c.SetMaxAge(2 * 365 * 24 * 3600)
+	c.SetHTTPOnly(true)
+	// Lax: a claim posted from another site carries no cookie.
+	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
+	ctx.Response.Header.SetCookie(&c)
+	return v
+}
+
+// landing renders /c/{code}. The view counts as a scan by this browser, so
+// one person reloading does not look like a counterfeit seen by many; a
+// POST claims the reward for this browser.
+func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error {
+	who := visitor(ctx)
+	var d pageData
+	if ctx.IsPost() {
+		out, err := s.app.Engine.Scan(reward.ScanRequest{Code: code, Member: "web:" + who})
+		if err == nil {
+			var res reward.ScanResult
+			if err := json.Unmarshal(out, &res); err != nil {
+				return err
+			}
+			d.Result = &res
+			d.Title, d.Class = "Reward claimed", "ok"
+			d.Message = "Thank you! This product is genuine and its reward is yours."
+		} else {
+			var re *reward.Error
+			if !errors.As(err, &re) || re.Code == reward.CodeInvalidCode || re.Code == reward.CodeUnavailable || re.Code == reward.CodeInternal {
+				return err
+			}
+			// Ended campaigns, limits and duplicates get a kind page, not
+			// an error: the product may still be genuine.
+			d.Title, d.Class, d.Message = "No reward this time", "warn", re.Message
+		}
+	} else {
+		// Count first, so the page shows this scan too; a failure to
+		// count must not hide whether the product is genuine.
+		if err := s.app.Engine.CountVisit(code, who); err != nil && reward.ErrorCode(err) == reward.CodeUnavailable {
+			s.log.Warn("landing page could not count a scan", "err", err)
+		}
+	}
+	st, err := s.app.Engine.Status(code)
+	if err != nil {
+		return err
+	}
+	d.S = st
+	if d.Title == "" {
+		switch {
+		case !st.Valid:
+			d.Title, d.Class = "Not a genuine code", "bad"
+			d.Message = "This code was not issued by the brand. The product may be counterfeit; please keep your receipt and contact the brand."
+		case st.Redeemed:
+			d.Title, d.Class = "Genuine — already redeemed", "warn"
+			d.Message = "This product is genuine, and its reward was claimed on " + st.RedeemedAt.Format("2006-01-02") + ". If you just opened this package, please contact the brand."
+		case st.State != "active":
+			d.Title, d.Class = "Genuine product", "ok"
+			d.Message = "This product is genuine. Its reward is not available yet: it opens once the product is released for sale."
+		default:
+			d.Title, d.Class = "Genuine product", "ok"
+			d.Message = "This product is genuine and its reward has not been claimed."
+			d.Claim = true
+		}
+		if st.Valid && st.Scanners > 1 && !st.Redeemed {
+			d.Class = "warn"
+			d.Message += " Note: this code has been scanned by several people."
+		}
+	}
+	return renderPage(ctx, "landing", d)
+}
+
+// guidePage renders /G/{guide}, what a guide's personal QR opens: a POST
+// binds this browser's member to the guide (first binding wins).
+func (s *Server) guidePage(ctx *fasthttp.RequestCtx, _ caller, id string) error {
+	who := visitor(ctx)
+	g, err := s.app.Engine.GuideByID(id, 1)
+	if err != nil {
+		return err
+	}
+	d := pageData{Title: "Welcome to " + g.Store, Class: "ok", Message: "Join to collect points and gifts with every purchase; " + guideName(g) + " will look after you.", Claim: true}
+	if ctx.IsPost() {
+		d.Claim = false
+		if _, err := s.app.Engine.Bind("web:"+who, id, false); err != nil {
+			var re *reward.Error
+			if !errors.As(err, &re) || re.Code != reward.CodeAlreadyBound {
+				return err
+			}
+			d.Title, d.Class, d.Message = "Already a member", "warn", "You are already looked after by another guide."
+		} else {
+			d.Title, d.Message = "You have joined", "Scan the code on any product to collect your reward."
+		}
+	}
+	return renderPage(ctx, "guide", d)
+}
+
+func guideName(g *reward.GuideView) string {
+	if g.Name != "" {
+		return g.Name
+	}
+	return "guide " + g.ID
+}
+
+// counterPage renders /V/{coupon}, what a coupon's QR opens at the counter.
+// A guide verifies with their token, kept in a strict cookie afterwards so
+// the next gift takes one tap.
+func (s *Server) counterPage(ctx *fasthttp.RequestCtx, _ caller, id string) error {
+	c, err := s.app.Engine.CouponByID(id)
+	if err != nil {
+		return err
+	}
+	tok := string(ctx.Request.Header.Cookie("yima_g"))
+	d := pageData{Coupon: c, Title: "Gift coupon", Class: "ok", Message: "Check the consumer's coupon, then verify it to hand over the gift."}
+	if ctx.IsPost() {
+		if t := string(ctx.PostArgs().Peek("token")); t != "" {
+			tok = t
+		}
+		who, err := s.caller(tok)
+		if err != nil || who.role != reward.RoleGuide {
+			d.Title, d.Class, d.Message = "Not verified", "bad", "Enter a valid guide token."
+			d.Claim, d.AskToken = true, true
+			return renderPage(ctx, "counter", d)
+		}
+		if _, err := s.app.Engine.VerifyCoupon(id, who.subject); err != nil {
+			var re *reward.Error
+			if !errors.As(err, &re) {
+				return err
+			}
+			d.Title, d.Class, d.Message = "Not verified", "bad", re.Message
+		} else {
+			d.Title, d.Message = "Verified", "Hand over the gift. The commission is credited to you."
+			var ck fasthttp.Cookie
+			ck.SetKey("yima_g")
+			ck.SetValue(tok)
+			ck.SetPath("/V/")
+			ck.SetHTTPOnly(true)
+			ck.SetSameSite(fasthttp.CookieSameSiteStrictMode)
+			ctx.Response.Header.SetCookie(&ck)
+		}
+		if c, err = s.app.Engine.CouponByID(id); err == nil {
+			d.Coupon = c
+		}
+		return renderPage(ctx, "counter", d)
+	}
+	if c.Status != reward.CouponIssued {
+		d.Title, d.Class, d.Message = "Coupon "+c.Status, "warn", "This coupon cannot be used again."
+	} else {
+		d.Claim, d.AskToken = true, tok == ""
+	}
+	return renderPage(ctx, "counter", d)
+}
+

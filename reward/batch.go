@@ -115,3 +115,27 @@ func (e *Engine) Signer(b *store.Batch) (*codegen.Signer, error) {
 	}
 	return s, nil
 }
+
+// CodeBatchReleased refuses to delete a batch whose codes were released.
+const CodeBatchReleased Code = "batch_released"
+
+// DeleteBatch removes a batch that was never released: no serial of it was
+// ever activated or revoked, so none of its codes can have paid anything.
+// A mint that fails to deliver its codes uses it to leave nothing behind.
+// The id is never given out again, so the codes stay unknown for good.
+func (e *Engine) DeleteBatch(id uint32) error {
+	return e.update(func(tx Tx) error {
+		b, err := store.GetBatch(tx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return Errorf(CodeNotFound, "no batch %d (see yima batch list)", id)
+		}
+		if err != nil {
+			return err
+		}
+		if len(b.Ranges) > 0 {
+			return Errorf(CodeBatchReleased, "batch %d has activated or revoked serials; revoke it instead of deleting it", id)
+		}
+		tx.Delete(store.BatchKey(id))
+		return nil
+	})
+}

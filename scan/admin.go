@@ -1,8 +1,8 @@
 package scan
 
 import (
-	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/store"
 )
@@ -25,8 +26,13 @@ type Admin interface {
 	Batch(id uint32) (*BatchView, error)
 	SetRange(id, from, to uint32, state store.RangeState) (*BatchView, error)
 	CreateToken(role, name string) (string, error)
-	// WriteCodes writes serials from..to of batch id as csv or txt.
+	// DeleteBatch removes a batch none of whose serials was ever released.
+	DeleteBatch(id uint32) error
+	// WriteCodes writes serials from..to (0, 0: all) of batch id as csv
+	// or txt.
 	WriteCodes(w io.Writer, id, from, to uint32, format, baseURL string) error
+	// WriteImages writes one image per code of batch id as a zip archive.
+	WriteImages(w io.Writer, id uint32, img codegen.ImageOptions, baseURL string) error
 	ApplyCampaign(doc []byte) (*reward.CampaignView, error)
 	Campaigns() ([]*reward.CampaignView, error)
 	Campaign(id string) (*reward.CampaignView, error)
@@ -84,21 +90,31 @@ func (l Local) CreateToken(role, name string) (string, error) {
 	return l.App.Engine.CreateToken(role, name, "")
 }
 
+func (l Local) DeleteBatch(id uint32) error { return l.App.Engine.DeleteBatch(id) }
+
 func (l Local) WriteCodes(w io.Writer, id, from, to uint32, format, baseURL string) error {
 	b, err := l.App.Engine.Batch(id)
-	if err != nil {
-		return err
-	}
-	signer, err := l.App.Engine.Signer(b)
 	if err != nil {
 		return err
 	}
 	if from == 0 {
 		from, to = 1, b.Count
 	}
-	bw := bufio.NewWriterSize(w, 1<<20)
-	writeCodes(bw, signer, from, to, format, baseURL)
-	return bw.Flush()
+	_, err = codegen.Export(context.Background(), w, l.App.Keys, codegen.ExportOptions{
+		Key: b.KeyID, Batch: b.ID, From: from, To: to, Format: codegen.Format(format), BaseURL: baseURL,
+	})
+	return err
+}
+
+func (l Local) WriteImages(w io.Writer, id uint32, img codegen.ImageOptions, baseURL string) error {
+	b, err := l.App.Engine.Batch(id)
+	if err != nil {
+		return err
+	}
+	_, err = codegen.ExportImagesZip(context.Background(), w, l.App.Keys, codegen.ImageExportOptions{
+		Key: b.KeyID, Batch: b.ID, From: 1, To: b.Count, BaseURL: baseURL, Image: img,
+	})
+	return err
 }
 
 func (l Local) ApplyCampaign(doc []byte) (*reward.CampaignView, error) {
@@ -230,6 +246,24 @@ func (c *Client) WriteCodes(w io.Writer, id, from, to uint32, format, baseURL st
 		q.Set("base_url", baseURL)
 	}
 	resp, err := c.send("GET", fmt.Sprintf("/v1/batches/%d/codes?%s", id, q.Encode()), nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+func (c *Client) DeleteBatch(id uint32) error {
+	return c.do("DELETE", fmt.Sprintf("/v1/batches/%d", id), nil, nil)
+}
+
+func (c *Client) WriteImages(w io.Writer, id uint32, img codegen.ImageOptions, baseURL string) error {
+	q := url.Values{"symbology": {string(img.Symbology)}, "format": {string(img.Format)}}
+	if baseURL != "" {
+		q.Set("base_url", baseURL)
+	}
+	resp, err := c.send("GET", fmt.Sprintf("/v1/batches/%d/images.zip?%s", id, q.Encode()), nil)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package scan
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -49,7 +50,7 @@ var routes = map[string][]route{
 	"/v1/stats":        {{method: "GET", roles: adminOnly, fn: (*Server).getStats}},
 	"/v1/audit":        {{method: "GET", roles: adminOnly, fn: (*Server).getAudit}},
 	"/v1/batches":      {{method: "GET", roles: adminFactory, fn: (*Server).listBatches}, {method: "POST", roles: adminFactory, fn: (*Server).postBatch}},
-	"/v1/batches/":     {{method: "GET", roles: adminFactory, fn: (*Server).getBatch}, {method: "POST", roles: adminFactory, fn: (*Server).postBatchAction}},
+	"/v1/batches/":     {{method: "GET", roles: adminFactory, fn: (*Server).getBatch}, {method: "POST", roles: adminFactory, fn: (*Server).postBatchAction}, {method: "DELETE", roles: adminFactory, fn: (*Server).deleteBatch}},
 	"/v1/tokens":       {{method: "POST", roles: []string{reward.RoleAdmin}, fn: (*Server).postToken}},
 	"/c/":              {{method: "GET", fn: (*Server).landing}, {method: "POST", fn: (*Server).landing}},
 	"/C/":              {{method: "GET", fn: (*Server).landing}, {method: "POST", fn: (*Server).landing}},
@@ -310,6 +311,8 @@ func (s *Server) getBatch(ctx *fasthttp.RequestCtx, _ caller, arg string) error 
 		return writeJSON(ctx, fasthttp.StatusOK, viewBatch(b))
 	case "codes":
 		return s.streamCodes(ctx, b)
+	case "images.zip":
+		return s.streamImages(ctx, b)
 	}
 	return errorf(codeRouteNotFound, "no such endpoint under /v1/batches/%d", id)
 }
@@ -340,8 +343,7 @@ func (s *Server) streamCodes(ctx *fasthttp.RequestCtx, b *store.Batch) error {
 		}
 		to = uint32(n)
 	}
-	signer, err := s.app.Engine.Signer(b)
-	if err != nil {
+	if _, err := s.app.Engine.Signer(b); err != nil {
 		return &reward.Error{Code: reward.CodeKeyRetired, Message: err.Error()}
 	}
 	base := s.opts.BaseURL
@@ -353,34 +355,51 @@ func (s *Server) streamCodes(ctx *fasthttp.RequestCtx, b *store.Batch) error {
 	} else {
 		ctx.SetContentType("text/plain; charset=utf-8")
 	}
+	opts := codegen.ExportOptions{Key: b.KeyID, Batch: b.ID, From: from, To: to, Format: codegen.Format(format), BaseURL: base}
+	keys := s.app.Keys
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
-		writeCodes(w, signer, from, to, format, base)
+		// A failed stream ends short; the client counts lines and says so.
+		codegen.Export(context.Background(), w, keys, opts)
 	})
 	return nil
 }
 
-// writeCodes writes serials from..to; used by the streaming endpoint.
-func writeCodes(w *bufio.Writer, signer *codegen.Signer, from, to uint32, format, base string) {
-	if format == "csv" {
-		w.WriteString("serial,code,url\n")
+// streamImages writes a batch's codes as a zip of QR or DataMatrix images.
+func (s *Server) streamImages(ctx *fasthttp.RequestCtx, b *store.Batch) error {
+	args := ctx.QueryArgs()
+	img := codegen.ImageOptions{Symbology: codegen.Symbology(args.Peek("symbology")), Format: codegen.ImageFormat(args.Peek("format"))}
+	if img.Symbology == "" {
+		img.Symbology = codegen.QR
 	}
-	buf := make([]byte, 0, 128)
-	for serial := from; serial <= to && serial >= from; serial++ {
-		buf = buf[:0]
-		if format == "csv" {
-			buf = strconv.AppendUint(buf, uint64(serial), 10)
-			buf = append(buf, ',')
-			buf = signer.Append(buf, serial)
-			buf = append(buf, ',')
-		}
-		buf = append(buf, base...)
-		buf = append(buf, "/C/"...)
-		buf = signer.Append(buf, serial)
-		buf = append(buf, '\n')
-		if _, err := w.Write(buf); err != nil {
-			return
-		}
+	if img.Format == "" {
+		img.Format = codegen.PNG
 	}
+	if _, err := codegen.Image("X", img); err != nil {
+		return errorf(reward.CodeInvalidRequest, "symbology qr or datamatrix, format png or svg: %v", err)
+	}
+	base := s.opts.BaseURL
+	if v := args.Peek("base_url"); len(v) > 0 {
+		base = string(v)
+	}
+	opts := codegen.ImageExportOptions{Key: b.KeyID, Batch: b.ID, From: 1, To: b.Count, BaseURL: base, Image: img}
+	keys := s.app.Keys
+	ctx.SetContentType("application/zip")
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		codegen.ExportImagesZip(context.Background(), w, keys, opts)
+	})
+	return nil
+}
+
+func (s *Server) deleteBatch(ctx *fasthttp.RequestCtx, _ caller, arg string) error {
+	id, err := parseBatchID(arg)
+	if err != nil {
+		return err
+	}
+	if err := s.app.Engine.DeleteBatch(id); err != nil {
+		return err
+	}
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+	return nil
 }
 
 // postBatchAction serves POST /v1/batches/{id}/activate|revoke.

@@ -235,4 +235,3 @@ func (s *Server) counterPage(ctx *fasthttp.RequestCtx, _ caller, id string) erro
 	}
 	return renderPage(ctx, "counter", d)
 }
-

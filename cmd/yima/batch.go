@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/store"
 )
 
@@ -115,7 +116,44 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 		ro.AddFlags(c.Flags())
 		return c
 	}
-	cmd.AddCommand(list, show,
+	co := &rangeOptions{}
+	var format, out, baseURL string
+	codes := &cobra.Command{
+		Use:   "codes ID [--from S --to E] [--format csv|txt] [--out FILE]",
+		Short: "Write a batch's codes again (they are computed, never stored)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID(args[0])
+			if err != nil {
+				return err
+			}
+			if err := co.check(); err != nil {
+				return err
+			}
+			if format != "csv" && format != "txt" {
+				return fmt.Errorf("--format %q: use csv or txt", format)
+			}
+			dst, err := newOutput(out, cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			defer dst.abort()
+			a, err := r.admin(g)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if err := a.WriteCodes(dst.w, id, co.from, co.to, format, baseURL); err != nil {
+				return err
+			}
+			return dst.commit()
+		},
+	}
+	co.AddFlags(codes.Flags())
+	codes.Flags().StringVar(&format, "format", "csv", "csv (serial,code,url) or txt (one URL per line)")
+	codes.Flags().StringVarP(&out, "out", "o", "", "output file (default: stdout)")
+	codes.Flags().StringVar(&baseURL, "base-url", codegen.DefaultBaseURL, "origin of the code URLs")
+	cmd.AddCommand(list, show, codes,
 		setRange("activate", "Make serials redeemable (a pallet shipped)", store.Active),
 		setRange("revoke", "Freeze serials for good (a leaked range)", store.Revoked),
 	)

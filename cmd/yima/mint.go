@@ -1,24 +1,35 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/scan"
+	"github.com/yima-dev/yima/store"
+	"golang.org/x/term"
 )
 
 type mintOptions struct {
 	remoteOptions
-	spec    reward.BatchSpec
-	count   uint64
-	format  string
-	out     string
-	baseURL string
+	spec      reward.BatchSpec
+	count     uint64
+	format    string
+	out       string
+	baseURL   string
+	qr        string
+	qrOut     string
+	symbology string
 }
 
 func (o *mintOptions) AddFlags(fs *pflag.FlagSet) {
@@ -26,13 +37,16 @@ func (o *mintOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.spec.Product, "product", "", "product SKU (required)")
 	fs.Uint64Var(&o.count, "count", 0, "number of codes (required)")
 	fs.StringVar(&o.spec.GTIN, "gtin", "", "GTIN of the product")
-	fs.StringVar(&o.spec.Region, "region", "", "intended sales region")
-	fs.StringVar(&o.spec.Campaign, "campaign", "", "campaign the batch belongs to")
+	fs.StringVar(&o.spec.Region, "region", "", "intended sales region (scans elsewhere are flagged as diverted)")
+	fs.StringVar(&o.spec.Campaign, "campaign", "", "campaign the batch belongs to (default: any live campaign of the product)")
 	fs.Int64Var(&o.spec.Points, "points", 10, "points a scan earns when no campaign applies")
 	fs.BoolVar(&o.spec.Activate, "activate", false, "make every serial redeemable now (default: activate ranges later)")
 	fs.StringVar(&o.format, "format", "csv", "csv (serial,code,url) or txt (one URL per line)")
 	fs.StringVarP(&o.out, "out", "o", "", "output file (default: stdout)")
-	fs.StringVar(&o.baseURL, "base-url", "HTTPS://YIMA.EXAMPLE", "origin of the code URLs; upper case keeps the QR in alphanumeric mode")
+	fs.StringVar(&o.baseURL, "base-url", codegen.DefaultBaseURL, "origin of the code URLs; upper case keeps the QR in alphanumeric mode")
+	fs.StringVar(&o.qr, "qr", "", "also draw one image per code: png or svg")
+	fs.StringVar(&o.qrOut, "qr-dir", "", "where images go: a directory, or a FILE.zip archive")
+	fs.StringVar(&o.symbology, "symbology", "qr", "qr or datamatrix")
 }
 
 func newMintCommand(g *globalOptions) *cobra.Command {
@@ -41,8 +55,8 @@ func newMintCommand(g *globalOptions) *cobra.Command {
 		Use:   "mint --product SKU --count N [flags]",
 		Short: "Create a batch and write its codes for the printing line",
 		Long: "mint records one batch and writes its signed codes. Codes are computed, not\n" +
-			"stored: the file can be produced again with the same batch id. With --out the\n" +
-			"file appears under its name only once complete.",
+			"stored: yima batch codes ID writes them again. With --out the file appears under\n" +
+			"its name only once complete; a mint that fails leaves no file and no batch.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd, g) },
 	}
@@ -50,58 +64,93 @@ func newMintCommand(g *globalOptions) *cobra.Command {
 	return cmd
 }
 
-func (o *mintOptions) run(cmd *cobra.Command, g *globalOptions) error {
-	if o.spec.Product == "" {
+func (o *mintOptions) check() error {
+	switch {
+	case o.spec.Product == "":
 		return errors.New("--product is required")
-	}
-	if o.count == 0 || o.count > 1<<32-1 {
-		return errors.New("--count must be a positive number of codes")
+	case o.count == 0 || o.count > codegen.MaxSerial:
+		return fmt.Errorf("--count must be between 1 and %d codes per batch", codegen.MaxSerial)
+	case o.format != "csv" && o.format != "txt":
+		return fmt.Errorf("--format %q: use csv or txt", o.format)
+	case o.qr != "" && o.qr != "png" && o.qr != "svg":
+		return fmt.Errorf("--qr %q: use png or svg", o.qr)
+	case o.qr != "" && o.qrOut == "":
+		return errors.New("--qr needs --qr-dir DIR (or FILE.zip)")
+	case o.symbology != "qr" && o.symbology != "datamatrix":
+		return fmt.Errorf("--symbology %q: use qr or datamatrix", o.symbology)
 	}
 	o.spec.Count = uint32(o.count)
-	if o.format != "csv" && o.format != "txt" {
-		return fmt.Errorf("--format %q: use csv or txt", o.format)
+	return nil
+}
+
+func (o *mintOptions) run(cmd *cobra.Command, g *globalOptions) (err error) {
+	if err := o.check(); err != nil {
+		return err
 	}
-	// Open the output first: a bad path fails before any batch exists.
-	var w io.Writer = cmd.OutOrStdout()
-	var tmp *os.File
-	if o.out != "" {
-		var err error
-		tmp, err = os.CreateTemp(filepath.Dir(o.out), "."+filepath.Base(o.out)+".part*")
-		if err != nil {
-			return fmt.Errorf("cannot write next to %s: %w", o.out, err)
+	// Open every output first: a bad path fails before any batch exists.
+	codes, err := newOutput(o.out, cmd.OutOrStdout())
+	if err != nil {
+		return err
+	}
+	defer codes.abort()
+	var images *output
+	if o.qr != "" {
+		if images, err = newImagesOutput(o.qrOut); err != nil {
+			return err
 		}
-		defer os.Remove(tmp.Name()) // gone after a successful rename
-		defer tmp.Close()
-		w = tmp
+		defer images.abort()
 	}
 	a, err := o.admin(g)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	b, err := a.CreateBatch(o.spec)
+
+	// The batch is created unreleased and activated only once its codes
+	// are out, so a failure in between can delete it: nothing of it was
+	// ever redeemable.
+	spec := o.spec
+	spec.Activate = false
+	b, err := a.CreateBatch(spec)
 	if err != nil {
 		return err
 	}
-	cw := &countingWriter{w: w}
-	if err := a.WriteCodes(cw, b.ID, 0, 0, o.format, o.baseURL); err != nil {
-		return fmt.Errorf("batch %d was created but writing its codes failed: %w; write them again with yima batch codes %d", b.ID, err, b.ID)
+	defer func() {
+		if err != nil {
+			if derr := a.DeleteBatch(b.ID); derr != nil {
+				err = fmt.Errorf("%w; batch %d could not be removed (%v): revoke it with yima batch revoke %d", err, b.ID, derr, b.ID)
+			}
+		}
+	}()
+
+	lines := &lineCounter{w: codes.w, bar: progress(cmd.ErrOrStderr(), int64(b.Count), "codes")}
+	if err := a.WriteCodes(lines, b.ID, 0, 0, o.format, o.baseURL); err != nil {
+		return fmt.Errorf("writing the codes of batch %d: %w", b.ID, err)
 	}
+	lines.finish()
 	want := int64(b.Count)
 	if o.format == "csv" {
 		want++
 	}
-	if cw.lines != want {
-		return fmt.Errorf("batch %d: got %d lines of codes, want %d; write them again with yima batch codes %d", b.ID, cw.lines, want, b.ID)
+	if lines.n != want {
+		return fmt.Errorf("batch %d: %d lines of codes arrived, want %d", b.ID, lines.n, want)
 	}
-	if tmp != nil {
-		if err := tmp.Sync(); err != nil {
+	if images != nil {
+		img := codegen.ImageOptions{Symbology: codegen.Symbology(o.symbology), Format: codegen.ImageFormat(o.qr)}
+		if err := a.WriteImages(images.w, b.ID, img, o.baseURL); err != nil {
+			return fmt.Errorf("drawing the images of batch %d: %w", b.ID, err)
+		}
+	}
+	if o.spec.Activate {
+		if _, err := a.SetRange(b.ID, 0, 0, store.Active); err != nil {
 			return err
 		}
-		if err := tmp.Close(); err != nil {
-			return err
-		}
-		if err := os.Rename(tmp.Name(), o.out); err != nil {
+	}
+	if err := codes.commit(); err != nil {
+		return err
+	}
+	if images != nil {
+		if err := images.commit(); err != nil {
 			return err
 		}
 	}
@@ -113,18 +162,103 @@ func (o *mintOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	return nil
 }
 
-// countingWriter counts lines so that a cut-off stream from a server is
-// noticed rather than printed as if complete.
-type countingWriter struct {
+// output is a file that appears under its final name only when committed:
+// it is written as a hidden temporary next to it, synced, then renamed.
+type output struct {
 	w     io.Writer
-	lines int64
+	tmp   *os.File
+	final string
+	// unzip turns the archive into a directory on commit.
+	unzip bool
 }
 
-func (c *countingWriter) Write(p []byte) (int, error) {
-	for _, b := range p {
-		if b == '\n' {
-			c.lines++
-		}
+func newOutput(path string, stdout io.Writer) (*output, error) {
+	if path == "" {
+		return &output{w: stdout}, nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".part*")
+	if err != nil {
+		return nil, fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	return &output{w: tmp, tmp: tmp, final: path}, nil
+}
+
+func newImagesOutput(path string) (*output, error) {
+	if strings.HasSuffix(path, ".zip") {
+		return newOutput(path, nil)
+	}
+	if _, err := os.Stat(path); err == nil {
+		return nil, fmt.Errorf("--qr-dir %s exists already; name a new directory", path)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".zip.part*")
+	if err != nil {
+		return nil, fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	return &output{w: tmp, tmp: tmp, final: path, unzip: true}, nil
+}
+
+func (o *output) commit() error {
+	if o.tmp == nil {
+		return nil
+	}
+	if err := o.tmp.Sync(); err != nil {
+		return err
+	}
+	if err := o.tmp.Close(); err != nil {
+		return err
+	}
+	if o.unzip {
+		return scan.Unzip(o.tmp.Name(), o.final)
+	}
+	return os.Rename(o.tmp.Name(), o.final)
+}
+
+// abort removes the temporary file; after commit it has nothing to do.
+func (o *output) abort() {
+	if o.tmp != nil {
+		o.tmp.Close()
+		os.Remove(o.tmp.Name())
+	}
+}
+
+// lineCounter counts lines, so that a stream cut short by a server is
+// noticed rather than printed as if complete, and drives the progress bar.
+type lineCounter struct {
+	w   io.Writer
+	n   int64
+	bar *progressbar.ProgressBar
+}
+
+func (c *lineCounter) Write(p []byte) (int, error) {
+	n := int64(bytes.Count(p, []byte{'\n'}))
+	c.n += n
+	if c.bar != nil {
+		c.bar.Add64(n)
 	}
 	return c.w.Write(p)
+}
+
+func (c *lineCounter) finish() {
+	if c.bar != nil {
+		c.bar.Finish()
+		c.bar.Exit()
+	}
+}
+
+// progress returns a progress bar on w when it is a terminal and the job is
+// large enough to wait for; nil otherwise.
+func progress(w io.Writer, total int64, unit string) *progressbar.ProgressBar {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) || total < 200_000 {
+		return nil
+	}
+	return progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("minting"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString(unit),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
 }

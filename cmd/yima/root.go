@@ -42,6 +42,7 @@ func newRootCommand() *cobra.Command {
 		newGuideCommand(g),
 		newAuditCommand(g),
 		newStatsCommand(g),
+		newBenchCommand(g),
 	)
 	return root
 }

@@ -1,0 +1,132 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Config describes a run. Zero fields take the defaults listed with them,
+// filled in one place (ensureDefaults).
+type Config struct {
+	// TargetURL is a running yima server (http://host:port). Empty starts
+	// a server in-process on a fresh temporary data directory.
+	TargetURL string
+	// Token is the API token for TargetURL: it mints, scans and reads
+	// members, so in practice the admin token.
+	Token string
+	// Target, when set, is used instead of TargetURL or the in-process
+	// server: a baseline, or a fake in a test. Run closes it.
+	Target Target
+	// Dir is the in-process server's data directory. Empty (the default):
+	// a fresh temporary directory, removed after the run.
+	Dir string
+
+	// Conns is the number of connections, and in a closed loop the number
+	// of requests in flight (64).
+	Conns int
+	// Duration of the measured phase (10s), unless Requests is set.
+	Duration time.Duration
+	// Requests ends the phase after this many requests instead (0: by
+	// Duration).
+	Requests int64
+	// Rate, when positive, makes the load open-loop: requests are started
+	// at this many per second on a fixed schedule, whatever the answers
+	// take, and latency is measured from each request's scheduled start so
+	// that a stalled server cannot hide its stall (no coordinated
+	// omission). Zero: closed loop, each connection sends its next request
+	// when the last one is answered.
+	Rate float64
+
+	// Mix is the fraction of requests of each kind; fresh scans take the
+	// rest. Nil: DefaultMix.
+	Mix []Share
+	// Contenders is the number of members racing on one contested code (4).
+	Contenders int
+	// Members is the number of members requests are spread over (1000),
+	// each request's member drawn at random. It bounds the audit's ledger
+	// reads.
+	Members int
+	// Points is what a scan of the run's batch earns (10).
+	Points int64
+	// Timeout bounds one request, including the wait for a free connection
+	// (10s).
+	Timeout time.Duration
+
+	// NoCeiling skips the /healthz run before the scan run.
+	NoCeiling bool
+	// AuditCodes bounds how many redeemed codes the audit looks up on the
+	// server (200,000); past that it checks a random sample.
+	AuditCodes int
+	// AuditConns is the audit's concurrency (16).
+	AuditConns int
+	// Seed makes the workload's draws repeatable; 0 picks one, which the
+	// report shows.
+	Seed uint64
+
+	// Progress, when set, receives a progress line every second, rewritten
+	// in place with \r: give it a terminal.
+	Progress io.Writer
+	// CPUProfile, when set, receives a CPU profile of the scan phase. With
+	// the in-process server it covers the server and the load generator.
+	CPUProfile io.Writer
+	// Logger receives the in-process server's log; nil discards it.
+	Logger *slog.Logger
+}
+
+func (c *Config) ensureDefaults() {
+	if c.Conns == 0 {
+		c.Conns = 64
+	}
+	if c.Duration == 0 && c.Requests == 0 {
+		c.Duration = 10 * time.Second
+	}
+	if c.Mix == nil {
+		c.Mix = DefaultMix
+	}
+	if c.Contenders == 0 {
+		c.Contenders = 4
+	}
+	if c.Members == 0 {
+		c.Members = 1000
+	}
+	if c.Points == 0 {
+		c.Points = 10
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 10 * time.Second
+	}
+	if c.AuditCodes == 0 {
+		c.AuditCodes = 200_000
+	}
+	if c.AuditConns == 0 {
+		c.AuditConns = 16
+	}
+	if c.Logger == nil {
+		c.Logger = discardLogger()
+	}
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.Conns < 1:
+		return fmt.Errorf("bench: conns must be at least 1, not %d", c.Conns)
+	case c.Duration < 0 || c.Requests < 0:
+		return errors.New("bench: duration and requests must not be negative")
+	case c.Rate < 0:
+		return fmt.Errorf("bench: rate must not be negative, not %g", c.Rate)
+	case c.Rate > 0 && c.Requests == 0 && c.Duration <= 0:
+		return errors.New("bench: an open-loop run needs a duration or a number of requests")
+	case c.Members < 1:
+		return fmt.Errorf("bench: members must be at least 1, not %d", c.Members)
+	case c.Points < 0:
+		return errors.New("bench: points must not be negative")
+	case c.AuditCodes < 0 || c.AuditConns < 1:
+		return errors.New("bench: audit-codes must not be negative and the audit needs at least one connection")
+	case c.Target != nil && c.TargetURL != "":
+		return errors.New("bench: give a Target or a TargetURL, not both")
+	}
+	return nil
+}

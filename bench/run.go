@@ -1,0 +1,184 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"runtime/pprof"
+	"strconv"
+	"time"
+
+	"github.com/yima-dev/yima/codegen"
+)
+
+// ErrAuditFailed is returned by Run, with the report, when the audit found a
+// violation or could not finish.
+var ErrAuditFailed = errors.New("bench: AUDIT FAILED")
+
+// Run measures a target under cfg's load and audits the result:
+//
+//  1. start the target (a server in-process on a fresh temporary data
+//     directory, unless cfg names one);
+//  2. the ceiling: the same load against /healthz (skipped with NoCeiling);
+//  3. mint and activate enough fresh codes for the run;
+//  4. the scan phase, between two samples of the server's counters;
+//  5. the audit.
+//
+// It returns the report whenever the scan phase ran, with ErrAuditFailed
+// (wrapped) when the audit failed.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	cfg.ensureDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	mix, err := NewMix(cfg.Mix, cfg.Contenders)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Seed == 0 {
+		var b [8]byte
+		rand.Read(b[:])
+		// Below 2^53, so that the JSON report's seed survives a float64.
+		cfg.Seed = binary.LittleEndian.Uint64(b[:])>>11 | 1
+	}
+
+	t := cfg.Target
+	if t == nil {
+		if cfg.TargetURL != "" {
+			t, err = NewRemote(cfg.TargetURL, cfg.Token, cfg.Conns, cfg.Timeout, cfg.Points)
+		} else {
+			t, err = NewInProcess(cfg.Dir, cfg.Conns, cfg.Timeout, cfg.Points, cfg.Logger)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	defer t.Close()
+
+	r := &Report{
+		Target: t.Name(), Started: time.Now().UTC(), Loop: "closed", Conns: cfg.Conns,
+		Duration: cfg.Duration.Seconds(), Requests: cfg.Requests, Rate: cfg.Rate,
+		Mix: mix.Shares(), Contenders: cfg.Contenders, Members: cfg.Members, Seed: cfg.Seed,
+	}
+	if cfg.Rate > 0 {
+		r.Loop = "open"
+	}
+	if cfg.Requests > 0 {
+		r.Duration = 0
+	}
+	members := memberIDs(cfg.Members)
+
+	// The ceiling: the same conns and length, closed loop, /healthz only.
+	if !cfg.NoCeiling {
+		hmix, _ := NewMix([]Share{{Health, 1}}, cfg.Contenders)
+		ceil := &phase{name: "healthz", target: t, mix: hmix, conns: cfg.Conns, duration: cfg.Duration,
+			requests: cfg.Requests, seed: cfg.Seed ^ 0xce11, progress: cfg.Progress}
+		ph, _ := ceil.run(ctx)
+		r.Ceiling = &ph
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if cfg.Rate > 0 {
+			r.Notes = append(r.Notes, "the ceiling is a closed loop (the most /healthz answers the conns get), not the offered rate")
+		}
+	}
+
+	n := codesNeeded(cfg, r.Ceiling)
+	status(cfg.Progress, "minting %s codes", thousands(int64(n)))
+	codes, err := t.Prepare(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	r.Codes = codes.Len()
+
+	p := &phase{name: "scans", target: t, mix: mix, codes: codes, members: members, conns: cfg.Conns,
+		duration: cfg.Duration, requests: cfg.Requests, rate: cfg.Rate, seed: cfg.Seed, progress: cfg.Progress}
+	before, err := t.Stats(ctx)
+	if err != nil {
+		r.Notes = append(r.Notes, "server counters before the run not read: "+err.Error())
+	}
+	clientBefore := processCPU()
+	if cfg.CPUProfile != nil {
+		if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
+			return nil, fmt.Errorf("bench: starting the CPU profile: %w", err)
+		}
+	}
+	var obs *Observations
+	func() {
+		if cfg.CPUProfile != nil {
+			defer pprof.StopCPUProfile()
+		}
+		r.Scans, obs = p.run(ctx)
+	}()
+	r.CodesUsed = min(p.codeNext.Load(), int64(codes.Len()))
+	clientCPU := processCPU() - clientBefore
+	after, err := t.Stats(ctx)
+	if err != nil {
+		r.Notes = append(r.Notes, "server counters after the run not read: "+err.Error())
+	}
+	r.Server = usage(before, after, clientCPU, &r.Scans)
+	if r.Ceiling != nil && r.Ceiling.Rate > 0 {
+		r.CeilingRatio = r.Scans.Rate / r.Ceiling.Rate
+	}
+	if p.exhausted.Load() {
+		r.Notes = append(r.Notes, fmt.Sprintf("the run used up its %s minted codes and stopped early; give --requests, or a shorter --duration", thousands(int64(codes.Len()))))
+	}
+	if ctx.Err() != nil {
+		r.Notes = append(r.Notes, "interrupted: the figures cover the run until then")
+	}
+
+	status(cfg.Progress, "auditing %s winners and %s members", thousands(int64(len(obs.Wins))), thousands(int64(len(obs.Members))))
+	actx := context.WithoutCancel(ctx)
+	r.Audit = Audit(actx, obs, t, AuditOptions{Conns: cfg.AuditConns, MaxCodes: cfg.AuditCodes, Seed: cfg.Seed})
+	status(cfg.Progress, "")
+	if !r.Audit.Passed {
+		return r, fmt.Errorf("%w: %d violations, %d failed lookups (see the report)", ErrAuditFailed, r.Audit.ViolationCount, len(r.Audit.Errors))
+	}
+	return r, nil
+}
+
+// codesNeeded is how many fresh codes to mint: every request uses at most
+// one, so a run of N requests needs N; a timed run needs what the fastest
+// plausible scan rate would use — the ceiling's rate, or for an open loop
+// the offered rate — with room to spare. Each connection may hold a chunk
+// it has not used.
+func codesNeeded(cfg Config, ceiling *Phase) int {
+	slack := float64(cfg.Conns*codeChunk + 1000)
+	var n float64
+	switch {
+	case cfg.Requests > 0:
+		n = float64(cfg.Requests)
+	case cfg.Rate > 0:
+		n = cfg.Rate * cfg.Duration.Seconds() * 1.1
+	case ceiling != nil && ceiling.Rate > 0:
+		n = ceiling.Rate * cfg.Duration.Seconds() * 1.5
+	default:
+		n = 200_000 * cfg.Duration.Seconds()
+	}
+	return int(math.Min(n+slack, codegen.MaxSerial))
+}
+
+// memberIDs names the run's members. The run id in them keeps a run's
+// members apart from any earlier run's on the same server, so that their
+// balances are this run's alone.
+func memberIDs(n int) []string {
+	var b [8]byte
+	rand.Read(b[:])
+	run := strconv.FormatUint(binary.LittleEndian.Uint64(b[:])%(36*36*36*36*36*36), 36)
+	out := make([]string, n)
+	for i := range out {
+		out[i] = "bench-" + run + "-" + strconv.Itoa(i)
+	}
+	return out
+}
+
+// status rewrites the progress line, if there is one.
+func status(w io.Writer, format string, args ...any) {
+	if w != nil {
+		fmt.Fprintf(w, "\r\033[K"+format, args...)
+	}
+}

@@ -1,0 +1,199 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/scan"
+)
+
+// benchProduct is the SKU of the batches a run mints.
+const benchProduct = "BENCH"
+
+// NewRemote returns a Target for the yima server at rawURL. token must be
+// allowed to mint (admin or factory) and to scan and read members (admin):
+// in practice, the admin token. conns bounds the connections the run opens.
+func NewRemote(rawURL, token string, conns int, timeout time.Duration, points int64) (Target, error) {
+	if token == "" {
+		return nil, fmt.Errorf("bench: --target needs a token that may mint and scan: pass --token or set YIMA_TOKEN (the admin token is in DATA/%s)", scan.AdminTokenFile)
+	}
+	ht, err := newHTTPTarget("yima at "+strings.TrimRight(rawURL, "/"), strings.TrimRight(rawURL, "/"), token, conns, timeout)
+	if err != nil {
+		return nil, err
+	}
+	return &remoteTarget{remote: remote{httpTarget: ht, token: token}, points: points}, nil
+}
+
+type remoteTarget struct {
+	remote
+	points int64
+}
+
+// Prepare mints an active batch through the admin API and streams its codes.
+func (r *remoteTarget) Prepare(ctx context.Context, n int) (Codes, error) {
+	if n < 1 || n > codegen.MaxSerial {
+		return nil, fmt.Errorf("bench: cannot mint %d codes in one batch (1..%d)", n, codegen.MaxSerial)
+	}
+	c := &scan.Client{URL: r.origin, Token: r.token}
+	b, err := c.CreateBatch(reward.BatchSpec{Product: benchProduct, Count: uint32(n), Points: r.points, Activate: true})
+	if err != nil {
+		return nil, fmt.Errorf("bench: minting %d codes on %s: %w", n, r.origin, err)
+	}
+	codes := make(listCodes, 0, n)
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(c.WriteCodes(pw, b.ID, 0, 0, "txt", "")) }()
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		line := sc.Text()
+		if i := strings.LastIndexByte(line, '/'); i >= 0 {
+			line = line[i+1:]
+		}
+		if line != "" {
+			codes = append(codes, line)
+		}
+	}
+	pr.Close()
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("bench: reading the codes of batch %d: %w", b.ID, err)
+	}
+	if len(codes) != n {
+		return nil, fmt.Errorf("bench: batch %d: got %d codes, want %d", b.ID, len(codes), n)
+	}
+	return codes, nil
+}
+
+type listCodes []string
+
+func (l listCodes) Len() int          { return len(l) }
+func (l listCodes) Code(i int) string { return l[i] }
+
+// inProcess is a yima server started by the run on a data directory of its
+// own, listening on 127.0.0.1 with a free port.
+type inProcess struct {
+	*httpTarget
+	app       *scan.App
+	srv       *scan.Server
+	dir       string
+	removeDir bool
+	points    int64
+}
+
+// NewInProcess opens dir (a fresh temporary directory when empty, removed
+// by Close) and starts a yima server on it, on 127.0.0.1 with a free port.
+func NewInProcess(dir string, conns int, timeout time.Duration, points int64, log *slog.Logger) (Target, error) {
+	remove := false
+	if dir == "" {
+		d, err := os.MkdirTemp("", "yima-bench-*")
+		if err != nil {
+			return nil, fmt.Errorf("bench: making a temporary data directory: %w", err)
+		}
+		dir, remove = d, true
+	}
+	t := &inProcess{dir: dir, removeDir: remove, points: points}
+	app, err := scan.Open(dir, scan.AppOptions{
+		Logger: log,
+		OnFail: func(err error) {
+			if t.srv != nil {
+				t.srv.StorageFailed(err)
+			}
+		},
+	})
+	if err != nil {
+		t.cleanup()
+		return nil, err
+	}
+	t.app = app
+	t.srv = scan.NewServer(app, scan.Options{Addr: "127.0.0.1:0", Logger: log})
+	if err := t.srv.Start(); err != nil {
+		app.Close()
+		t.cleanup()
+		return nil, err
+	}
+	tok, err := scan.Local{App: app}.CreateToken(reward.RoleApp, "bench")
+	if err == nil {
+		what := "data " + dir
+		if remove {
+			what = "fresh temporary data directory " + dir + ", removed after"
+		}
+		t.httpTarget, err = newHTTPTarget("in-process yima on "+t.srv.Addr()+" ("+what+")", "http://"+t.srv.Addr(), tok, conns, timeout)
+	}
+	if err != nil {
+		t.srv.Close()
+		t.cleanup()
+		return nil, err
+	}
+	return t, nil
+}
+
+// Prepare mints an active batch in the open data directory; its codes are
+// computed when asked for, never stored.
+func (t *inProcess) Prepare(_ context.Context, n int) (Codes, error) {
+	if n < 1 || n > codegen.MaxSerial {
+		return nil, fmt.Errorf("bench: cannot mint %d codes in one batch (1..%d)", n, codegen.MaxSerial)
+	}
+	b, err := scan.Local{App: t.app}.CreateBatch(reward.BatchSpec{Product: benchProduct, Count: uint32(n), Points: t.points, Activate: true})
+	if err != nil {
+		return nil, fmt.Errorf("bench: minting %d codes: %w", n, err)
+	}
+	first, err := t.app.Engine.Signer(b.Batch)
+	if err != nil {
+		return nil, err
+	}
+	sc := &signerCodes{n: n}
+	sc.pool.New = func() any {
+		s, _ := t.app.Engine.Signer(b.Batch) // cannot fail: first did not
+		return s
+	}
+	sc.pool.Put(first)
+	return sc, nil
+}
+
+// signerCodes computes serials 1..n of a batch. Signers are not safe for
+// concurrent use, so each call borrows one.
+type signerCodes struct {
+	n    int
+	pool sync.Pool
+}
+
+func (s *signerCodes) Len() int { return s.n }
+
+func (s *signerCodes) Code(i int) string {
+	sg := s.pool.Get().(*codegen.Signer)
+	c := sg.Code(uint32(i + 1))
+	s.pool.Put(sg)
+	return c
+}
+
+// Stats takes the process's CPU time from the kernel (the load generator
+// shares the process) and the commit groups from /metrics.
+func (t *inProcess) Stats(ctx context.Context) (Stats, error) {
+	st, err := t.metrics(ctx)
+	st.CPUSeconds = processCPU()
+	st.CPUIncludesClient = true
+	return st, err
+}
+
+func (t *inProcess) Close() error {
+	t.httpTarget.Close()
+	err := t.srv.Close()
+	t.cleanup()
+	return err
+}
+
+func (t *inProcess) cleanup() {
+	if t.removeDir {
+		os.RemoveAll(t.dir)
+	}
+}
+
+// discardLogger is the in-process server's logger when the caller gives none.
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

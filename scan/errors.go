@@ -54,6 +54,7 @@ var statusOf = map[reward.Code]int{
 	reward.CodeCouponVoid:         fasthttp.StatusConflict,
 	reward.CodeGuideExists:        fasthttp.StatusConflict,
 	reward.CodeAlreadyVoided:      fasthttp.StatusConflict,
+	reward.CodeBatchReleased:      fasthttp.StatusConflict,
 }
 
 type errorBody struct {

@@ -116,7 +116,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}()
 	r.CodesUsed = min(p.codeNext.Load(), int64(codes.Len()))
 	clientCPU := processCPU() - clientBefore
-	after, err := t.Stats(ctx)
+	// What follows reads what the load did, so it runs even after an
+	// interrupt.
+	actx := context.WithoutCancel(ctx)
+	after, err := t.Stats(actx)
 	if err != nil {
 		r.Notes = append(r.Notes, "server counters after the run not read: "+err.Error())
 	}
@@ -132,7 +135,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	status(cfg.Progress, "auditing %s winners and %s members", thousands(int64(len(obs.Wins))), thousands(int64(len(obs.Members))))
-	actx := context.WithoutCancel(ctx)
 	r.Audit = Audit(actx, obs, t, AuditOptions{Conns: cfg.AuditConns, MaxCodes: cfg.AuditCodes, Seed: cfg.Seed})
 	status(cfg.Progress, "")
 	if !r.Audit.Passed {

@@ -81,8 +81,14 @@ func (o *benchOptions) run(cmd *cobra.Command) error {
 		defer f.Close()
 		c.CPUProfile = f
 	}
+	// The first interrupt ends the load and lets the audit run on what was
+	// sent; a second one kills the program as usual.
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	rep, err := bench.Run(ctx, c)
 	if rep == nil {
 		return err

@@ -15,8 +15,9 @@ import (
 )
 
 var (
-	// ErrUnavailable means storage failed; nothing was written and the
-	// process needs a restart (see package doc).
+	// ErrUnavailable means storage failed: the call's writes were not
+	// acknowledged (a write whose sync failed may still survive a
+	// restart), and the process needs a restart (see package doc).
 	ErrUnavailable = errors.New("store: storage unavailable")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("store: closed")
@@ -85,7 +86,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	o.ensureDefaults()
 	db := &DB{opts: o, ops: make(chan *op, 4096), groups: make(chan *group, 64)}
 	popts := &pebble.Options{
-		FS:     o.FS,
+		FS:     walWatch{FS: o.FS, fail: db.fail},
 		Logger: fatalLogger{db: db, log: o.Logger},
 	}
 	pdb, err := pebble.Open(dir, popts)
@@ -121,6 +122,71 @@ func (l fatalLogger) Fatalf(format string, args ...any) {
 	err := fmt.Errorf("pebble: "+format, args...)
 	l.log.Error("storage failed", "err", err)
 	l.db.fail(err)
+}
+
+// walWatch fails the store the moment a WAL write or sync fails, before
+// Pebble's log writer records the error. Waiting for SyncWait to report it is
+// too late: by then the decider may have applied more batches, and Pebble
+// v2.1.7 panics when a batch meets a failed WAL (commitWrite), or dies with
+// "unlock of unlocked mutex" when it must rotate one (rotateWAL). Failing
+// first stops the decider before its next Apply; only a first fault that
+// strikes during a WAL rotation can still kill the process.
+type walWatch struct {
+	vfs.FS
+	fail func(error)
+}
+
+func (w walWatch) Unwrap() vfs.FS { return w.FS }
+
+func (w walWatch) Create(name string, c vfs.DiskWriteCategory) (vfs.File, error) {
+	return w.watch(name)(w.FS.Create(name, c))
+}
+
+func (w walWatch) ReuseForWrite(oldname, newname string, c vfs.DiskWriteCategory) (vfs.File, error) {
+	return w.watch(newname)(w.FS.ReuseForWrite(oldname, newname, c))
+}
+
+func (w walWatch) watch(name string) func(vfs.File, error) (vfs.File, error) {
+	return func(f vfs.File, err error) (vfs.File, error) {
+		if !strings.HasSuffix(name, ".log") {
+			return f, err
+		}
+		if err != nil {
+			w.fail(fmt.Errorf("creating WAL %s: %w", name, err))
+			return f, err
+		}
+		return walFile{File: f, fail: w.fail}, nil
+	}
+}
+
+type walFile struct {
+	vfs.File
+	fail func(error)
+}
+
+func (f walFile) check(err error) error {
+	if err != nil {
+		f.fail(fmt.Errorf("WAL: %w", err))
+	}
+	return err
+}
+
+func (f walFile) Write(p []byte) (int, error) {
+	n, err := f.File.Write(p)
+	return n, f.check(err)
+}
+
+func (f walFile) WriteAt(p []byte, off int64) (int, error) {
+	n, err := f.File.WriteAt(p, off)
+	return n, f.check(err)
+}
+
+func (f walFile) Sync() error     { return f.check(f.File.Sync()) }
+func (f walFile) SyncData() error { return f.check(f.File.SyncData()) }
+
+func (f walFile) SyncTo(length int64) (bool, error) {
+	full, err := f.File.SyncTo(length)
+	return full, f.check(err)
 }
 
 func (db *DB) fail(err error) {

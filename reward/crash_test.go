@@ -382,6 +382,12 @@ func runCrash(t *testing.T, seed uint64, noSync bool) crashOutcome {
 	}
 	out.problems = append(out.problems, aud.Problems...)
 	out.problems = append(out.problems, checkAcks(aud, acks)...)
+	// reward.Audit, what yima audit runs, must agree that the store is clean.
+	if rep, err := reward.Audit(rdb); err != nil {
+		t.Fatal(err)
+	} else {
+		out.problems = append(out.problems, rep.Violations...)
+	}
 	for _, a := range acks {
 		if _, ok := aud.Redemptions[a.code]; a.redeemed && !ok {
 			out.lost++

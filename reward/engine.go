@@ -53,7 +53,7 @@ func wrapStore(err error) error {
 	case err == nil || errors.As(err, &re):
 		return err
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrClosed):
-		return &Error{Code: CodeUnavailable, Message: "storage is unavailable; nothing was recorded, retry later with the same request_id"}
+		return &Error{Code: CodeUnavailable, Message: "storage is unavailable and the outcome is not known; retry later with the same request_id, which returns the first answer if it was recorded"}
 	default:
 		return &Error{Code: CodeInternal, Message: "internal error: " + err.Error()}
 	}

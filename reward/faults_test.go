@@ -241,7 +241,11 @@ func runFault(t *testing.T, seed uint64, inj errorfs.Injector, sure bool, worker
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, p := range append(aud.Problems, checkAcks(aud, acks)...) {
+		rep, err := reward.Audit(rdb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range slices.Concat(aud.Problems, checkAcks(aud, acks), rep.Violations) {
 			t.Errorf("reopened with %d%% of unsynced data: %s", pct, p)
 		}
 		if pct == 100 {

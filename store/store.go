@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -103,9 +105,18 @@ func Open(dir string, opts *Options) (*DB, error) {
 	return db, nil
 }
 
+// isLockErr reports whether Open failed because the directory's LOCK file
+// is held. Within a process Pebble says "lock held by current process";
+// across processes it returns fcntl's bare EAGAIN or EACCES ("resource
+// temporarily unavailable"), which names no lock, so the text alone misses
+// the case that matters: a CLI command beside a running server.
 func isLockErr(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "lock") && (strings.Contains(s, "resource temporarily unavailable") || strings.Contains(s, "held"))
+	if strings.Contains(err.Error(), "lock held by current process") {
+		return true
+	}
+	var errno syscall.Errno
+	var pathErr *fs.PathError // a file Pebble could not open, not a lock
+	return errors.As(err, &errno) && (errno == syscall.EAGAIN || errno == syscall.EACCES) && !errors.As(err, &pathErr)
 }
 
 // fatalLogger turns Pebble's fatal errors into a failed store instead of an

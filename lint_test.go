@@ -1,0 +1,205 @@
+package yima_test
+
+// TestImportRules holds the layering the design fixes: Pebble behind store,
+// fasthttp in scan and bench, and data flowing one way, scan → reward →
+// store, with codegen pure. It reads the imports of every non-test .go file
+// with go/parser; test files are exempt.
+
+import (
+	"fmt"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/yima-dev/yima"
+
+// fileImports is one non-test source file and what it imports.
+type fileImports struct {
+	path    string // slash-separated, relative to the module root
+	imports []string
+}
+
+// dir is the file's top-level folder ("store", "cmd", ...), "" at the root.
+func (f fileImports) dir() string {
+	top, _, found := strings.Cut(f.path, "/")
+	if !found {
+		return ""
+	}
+	return top
+}
+
+// importRule forbids files outside allowed (top-level folders) from
+// importing a package path or anything under it.
+type importRule struct {
+	pkg     string
+	allowed []string
+	why     string
+}
+
+// flowRule forbids files in folder from importing the listed project
+// packages (or anything under them); with alone, every project package but
+// the folder's own.
+type flowRule struct {
+	folder    string
+	forbidden []string
+	alone     bool
+	why       string
+}
+
+var importRules = []importRule{
+	{"github.com/cockroachdb/pebble", []string{"store"}, "Pebble is store's business; reward decides against a small interface so another backend can run the same rules"},
+	{"github.com/valyala/fasthttp", []string{"scan", "bench"}, "HTTP lives in scan (and bench's client); nothing below scan knows about HTTP"},
+}
+
+var flowRules = []flowRule{
+	{"store", []string{"codegen", "reward", "scan", "bench", "cmd"}, false, "store knows nothing of codes, rules or HTTP"},
+	{"reward", []string{"scan", "bench", "cmd"}, false, "reward decides; it never calls back up into the HTTP layer"},
+	{"codegen", nil, true, "codegen is pure functions of keys and ids; it depends on no other part of yima"},
+}
+
+func TestImportRules(t *testing.T) {
+	files := parseImports(t, ".")
+	// The walk must have found the packages the rules are about, or the
+	// test would pass by reading nothing.
+	for _, want := range []string{"store", "reward", "scan", "codegen", "cmd"} {
+		if !slices.ContainsFunc(files, func(f fileImports) bool { return f.dir() == want }) {
+			t.Fatalf("no non-test Go files found under %s/", want)
+		}
+	}
+	if !slices.ContainsFunc(files, func(f fileImports) bool {
+		return f.dir() == "store" && slices.ContainsFunc(f.imports, func(p string) bool { return under(p, "github.com/cockroachdb/pebble") })
+	}) {
+		t.Fatal("no store file imports Pebble; the import reading is broken")
+	}
+	for _, v := range violations(files) {
+		t.Error(v)
+	}
+}
+
+// TestImportRulesCatch checks the checker on made-up files, so that a
+// broken rule cannot pass silently.
+func TestImportRulesCatch(t *testing.T) {
+	files := []fileImports{
+		{"store/store.go", []string{"github.com/cockroachdb/pebble/v2", "github.com/cockroachdb/pebble/v2/vfs"}},
+		{"scan/server.go", []string{"github.com/valyala/fasthttp", module + "/reward"}},
+		{"bench/client.go", []string{"github.com/valyala/fasthttp/fasthttputil"}},
+		{"reward/engine.go", []string{module + "/store", module + "/codegen"}},
+		{"codegen/keys.go", []string{module + "/codegen/internal/x", "crypto/hmac"}},
+		{"cmd/yima/main.go", []string{module + "/scan"}},
+	}
+	if v := violations(files); len(v) != 0 {
+		t.Fatalf("allowed imports reported: %v", v)
+	}
+	for _, bad := range []fileImports{
+		{"reward/x.go", []string{"github.com/cockroachdb/pebble/v2"}},
+		{"scan/x.go", []string{"github.com/cockroachdb/pebble/v2/vfs"}},
+		{"x.go", []string{"github.com/cockroachdb/pebble"}},
+		{"reward/x.go", []string{"github.com/valyala/fasthttp"}},
+		{"cmd/yima/x.go", []string{"github.com/valyala/fasthttp/fasthttpadaptor"}},
+		{"store/x.go", []string{module + "/reward"}},
+		{"store/sub/x.go", []string{module + "/scan"}},
+		{"store/x.go", []string{module + "/codegen"}},
+		{"reward/x.go", []string{module + "/scan"}},
+		{"reward/x.go", []string{module + "/bench"}},
+		{"codegen/x.go", []string{module + "/store"}},
+		{"codegen/x.go", []string{module + "/reward"}},
+		{"codegen/x.go", []string{module + "/docs"}},
+		{"codegen/x.go", []string{module + "/internal/anything"}},
+		{"codegen/x.go", []string{module}},
+	} {
+		if v := violations([]fileImports{bad}); len(v) != 1 {
+			t.Errorf("%s importing %s: got %d violations, want 1", bad.path, bad.imports[0], len(v))
+		}
+	}
+	// A name that merely starts like a forbidden one is not under it.
+	if v := violations([]fileImports{{"reward/x.go", []string{module + "/scanner"}}}); len(v) != 0 {
+		t.Errorf("%s/scanner taken for %s/scan: %v", module, module, v)
+	}
+}
+
+// violations applies every rule to files.
+func violations(files []fileImports) []string {
+	var out []string
+	for _, f := range files {
+		for _, imp := range f.imports {
+			for _, r := range importRules {
+				if under(imp, r.pkg) && !slices.Contains(r.allowed, f.dir()) {
+					out = append(out, fmt.Sprintf("%s imports %s; only %s may (%s)", f.path, imp, strings.Join(r.allowed, ", "), r.why))
+				}
+			}
+			for _, r := range flowRules {
+				if f.dir() != r.folder {
+					continue
+				}
+				bad := r.alone && under(imp, module) && !under(imp, module+"/"+r.folder)
+				for _, p := range r.forbidden {
+					bad = bad || under(imp, module+"/"+p)
+				}
+				if bad {
+					out = append(out, fmt.Sprintf("%s imports %s (%s)", f.path, imp, r.why))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// under reports whether pkg is path or a package below it.
+func under(pkg, path string) bool {
+	return pkg == path || strings.HasPrefix(pkg, path+"/")
+}
+
+// parseImports reads the imports of every non-test .go file under root,
+// skipping testdata, vendor, hidden and underscore directories as the go
+// tool does, and nested modules.
+func parseImports(t *testing.T, root string) []fileImports {
+	t.Helper()
+	fset := token.NewFileSet()
+	var files []fileImports
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if path == root {
+				return nil
+			}
+			if name == "testdata" || name == "vendor" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
+				return filepath.SkipDir
+			}
+			if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		fi := fileImports{path: filepath.ToSlash(path)}
+		for _, s := range f.Imports {
+			p, err := strconv.Unquote(s.Path.Value)
+			if err != nil {
+				return fmt.Errorf("%s: import %s: %w", path, s.Path.Value, err)
+			}
+			fi.imports = append(fi.imports, p)
+		}
+		files = append(files, fi)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}

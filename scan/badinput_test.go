@@ -200,13 +200,13 @@ func TestSlowClient(t *testing.T) {
 					}
 				}
 			}()
-			conn.SetReadDeadline(time.Now().Add(10 * readTimeout))
+			conn.SetReadDeadline(time.Now().Add(20 * readTimeout))
 			got, err := io.ReadAll(conn)
 			elapsed := time.Since(start)
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
 				t.Fatalf("the server kept a trickling connection open for %v (read timeout %v); read %q", elapsed, readTimeout, got)
 			}
-			if elapsed > 5*readTimeout {
+			if elapsed > 10*readTimeout { // generous: -race on a busy machine
 				t.Errorf("connection closed after %v, want about %v", elapsed, readTimeout)
 			}
 			if bytes.HasPrefix(got, []byte("HTTP/1.1 2")) {

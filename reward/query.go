@@ -38,7 +38,11 @@ func (e *Engine) Status(text string) (*CodeStatus, error) {
 		if r, ok := re.Details["reason"].(string); ok {
 			reason = r
 		}
-		return &CodeStatus{Valid: false, Code: p.String(), Reason: reason, Message: re.Message}, nil
+		st := &CodeStatus{Valid: false, Reason: reason, Message: re.Message}
+		if p.Canonical[0] != 0 { // it parsed: show the one spelling of what was asked
+			st.Code = p.String()
+		}
+		return st, nil
 	}
 	code := p.String()
 	st := &CodeStatus{Valid: true, Code: code, Batch: p.Batch, Serial: p.Serial}
@@ -93,6 +97,12 @@ func (e *Engine) Member(id, cursor string, limit int) (*MemberView, error) {
 	}
 	if limit <= 0 || limit > MaxPage {
 		limit = 50
+	}
+	// An alias reads the member it belongs to, as scans and spends under
+	// it credit and debit that member.
+	id, err := resolve(e.db, id)
+	if err != nil {
+		return nil, wrapStore(err)
 	}
 	var v MemberView
 	found, err := getJSON(e.db, memberKey(id), &v.Member)

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"math"
 	"slices"
 	"sync"
@@ -110,6 +111,11 @@ func ParseCampaign(raw []byte) (*Campaign, error) {
 	if err := dec.Decode(&c); err != nil {
 		return nil, Errorf(CodeInvalidRequest, "campaign document: %v", err)
 	}
+	// One document per file: a second one (two versions pasted together)
+	// or trailing text would otherwise be dropped without a word.
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, Errorf(CodeInvalidRequest, "campaign document: unexpected data after the document; apply one campaign at a time")
+	}
 	if err := c.check(); err != nil {
 		return nil, err
 	}
@@ -197,6 +203,18 @@ func (e *Engine) ApplyCampaign(c *Campaign) (*CampaignView, error) {
 		if err != nil {
 			return err
 		}
+		var ctr CampaignCounters
+		if _, err := getJSON(tx, campaignCountersKey(c.ID), &ctr); err != nil {
+			return err
+		}
+		// A new version cannot make what was already paid an overspend:
+		// the audit holds the counters to the budget and stock in force.
+		if c.PointsBudget > 0 && c.PointsBudget < ctr.PointsPaid {
+			return Errorf(CodeInvalidRequest, "campaign %q: points_budget %d is below the %d points already paid; to stop paying, set it to %d or end the campaign", c.ID, c.PointsBudget, ctr.PointsPaid, ctr.PointsPaid)
+		}
+		if c.Coupon != nil && c.Coupon.Stock < ctr.CouponsIssued {
+			return Errorf(CodeInvalidRequest, "campaign %q: coupon stock %d is below the %d coupons already issued; to stop issuing, set it to %d", c.ID, c.Coupon.Stock, ctr.CouponsIssued, ctr.CouponsIssued)
+		}
 		next := *c
 		next.UpdatedAt = e.now()
 		next.Version = 1
@@ -224,10 +242,6 @@ func (e *Engine) ApplyCampaign(c *Campaign) (*CampaignView, error) {
 		}
 		putJSON(tx, campaignKey(c.ID), next)
 		putJSON(tx, campaignVersionKey(c.ID, next.Version), next)
-		var ctr CampaignCounters
-		if _, err := getJSON(tx, campaignCountersKey(c.ID), &ctr); err != nil {
-			return err
-		}
 		view = viewCampaign(&next, ctr, e.now())
 		return nil
 	})

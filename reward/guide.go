@@ -53,6 +53,21 @@ func loadGuide(tx store.Reader, id string) (*Guide, error) {
 	return &g, nil
 }
 
+// isSelf reports whether member, a resolved member id, is the guide: the
+// guide's own consumer identity, named directly or through an alias, since a
+// person has several ids (phone, openid, card). A guide never earns on their
+// own scans or gifts and cannot recruit themselves.
+func (g *Guide) isSelf(tx store.Reader, member string) (bool, error) {
+	if member == g.ID || member == g.Member {
+		return true, nil
+	}
+	if g.Member == "" {
+		return false, nil
+	}
+	own, err := resolve(tx, g.Member)
+	return member == own, err
+}
+
 // Bind binds a consumer to a guide. The first binding wins: binding again to
 // the same guide is a no-op, to another guide is refused unless rebind (an
 // admin's decision, e.g. when a guide leaves the store).
@@ -77,12 +92,16 @@ func (e *Engine) Bind(member, guide string, rebind bool) (*Member, error) {
 			return err
 		}
 		out = m
+		self, err := g.isSelf(tx, m.ID)
+		if err != nil {
+			return err
+		}
 		switch {
 		case m.Guide == guide:
 			return nil
 		case m.Guide != "" && !rebind:
 			return &Error{Code: CodeAlreadyBound, Message: fmt.Sprintf("member is bound to guide %q; an admin can rebind", m.Guide), Details: map[string]any{"guide": m.Guide}}
-		case m.ID == g.Member || m.ID == g.ID:
+		case self:
 			return Errorf(CodeInvalidRequest, "a guide cannot be bound to themselves")
 		}
 		if m.Guide != "" {
@@ -149,7 +168,11 @@ func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
 		}
 		ctr.CouponsUsed++
 		// A guide never earns commission on their own gift.
-		if per := camp.GuideCommission.PerCoupon; per > 0 && c.Member != g.Member && c.Member != g.ID {
+		self, err := g.isSelf(tx, c.Member)
+		if err != nil {
+			return err
+		}
+		if per := camp.GuideCommission.PerCoupon; per > 0 && !self {
 			en := g.post(tx, now, per, "coupon_commission", Entry{Coupon: c.ID, Code: c.Code, Campaign: c.Campaign})
 			c.Commission = per
 			c.Ledger = append(c.Ledger, en.ID)

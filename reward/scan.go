@@ -95,6 +95,13 @@ func (e *Engine) Scan(req ScanRequest) (json.RawMessage, error) {
 	var refusal error
 	err = e.update(func(tx Tx) error {
 		out, refusal = e.decideScan(tx, p, code, req)
+		// A refusal keeps its writes (scan counts). Any other error can
+		// come after the payout began (a corrupt guide or stats record),
+		// so it drops them all: no ledger entry without its redemption.
+		var re *Error
+		if refusal != nil && !errors.As(refusal, &re) {
+			return refusal
+		}
 		return nil
 	})
 	if err != nil {
@@ -293,7 +300,9 @@ func (e *Engine) payGuide(tx Tx, c *Campaign, m *Member, req ScanRequest, red *R
 	if per <= 0 {
 		return nil
 	}
-	if m.ID == g.ID || m.ID == g.Member || req.Member == g.Member {
+	if self, err := g.isSelf(tx, m.ID); err != nil {
+		return err
+	} else if self {
 		res.Notes = append(res.Notes, NoteSelfCommission)
 		return nil
 	}

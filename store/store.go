@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -38,6 +39,10 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxGroup bounds how many decisions share one Pebble batch.
 	MaxGroup int
+	// CacheSize is Pebble's block cache in bytes (default 128 MiB).
+	CacheSize int64
+	// MemTableSize is Pebble's memtable in bytes (default 64 MiB).
+	MemTableSize uint64
 	// OnFail is called once, from any goroutine, when the store fails
 	// closed. Servers use it to begin shutting down.
 	OnFail func(error)
@@ -55,6 +60,12 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.MaxGroup <= 0 {
 		o.MaxGroup = 1024
+	}
+	if o.CacheSize <= 0 {
+		o.CacheSize = 128 << 20
+	}
+	if o.MemTableSize == 0 {
+		o.MemTableSize = 64 << 20
 	}
 }
 
@@ -87,9 +98,21 @@ func Open(dir string, opts *Options) (*DB, error) {
 	}
 	o.ensureDefaults()
 	db := &DB{opts: o, ops: make(chan *op, 4096), groups: make(chan *group, 64)}
+	cache := pebble.NewCache(o.CacheSize)
+	defer cache.Unref() // Pebble holds its own reference while open
 	popts := &pebble.Options{
 		FS:     walWatch{FS: o.FS, fail: db.fail},
 		Logger: fatalLogger{db: db, log: o.Logger},
+		Cache:  cache,
+		// Recent codes, members and counters stay in the memtable: a
+		// scan's reads hit memory, not sstables.
+		MemTableSize: o.MemTableSize,
+	}
+	// Most reads of a scan are for keys that do not exist yet (a fresh
+	// code's redemption, its first scanner): bloom filters answer those
+	// without reading a block.
+	for i := range popts.Levels {
+		popts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	pdb, err := pebble.Open(dir, popts)
 	if err != nil {

@@ -1,0 +1,60 @@
+package reward_test
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/store"
+)
+
+// benchScans redeems fresh codes from parallel goroutines against a real
+// on-disk store (synced), with or without the example campaign.
+func benchScans(b *testing.B, campaign bool) {
+	dir := b.TempDir()
+	db, err := store.Open(dir, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ks, _ := codegen.NewKeyset(time.Unix(0, 0))
+	eng := reward.New(db, ks, reward.Options{})
+	batch, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: codegen.MaxSerial, Points: 5, Activate: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if campaign {
+		c, err := reward.ParseCampaign([]byte(springMilk))
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.PointsBudget, c.Coupon.Stock, c.DailyLimit = 0, 1<<40, 0
+		if _, err := eng.ApplyCampaign(c); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := eng.AddGuide(reward.Guide{ID: "G1", Store: "S1"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var serial atomic.Uint32
+	b.SetParallelism(32) // many requests in flight, as behind an HTTP server
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		s, _ := eng.Signer(batch)
+		for pb.Next() {
+			n := serial.Add(1)
+			_, err := eng.Scan(reward.ScanRequest{Code: s.Code(n), Member: fmt.Sprintf("m%d", n%5000), Guide: "G1"})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "scans/s")
+}
+
+func BenchmarkScanFixedPoints(b *testing.B) { benchScans(b, false) }
+func BenchmarkScanCampaign(b *testing.B)    { benchScans(b, true) }

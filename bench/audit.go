@@ -219,7 +219,10 @@ func checkMember(m string, wins []Win, uncertain int, got MemberState) []string 
 	wonCodes := map[string]bool{}
 	for _, w := range wins {
 		sum += w.Points
-		wonCodes[w.Code] = true
+		// A scan that paid nothing writes no ledger entry to find.
+		if w.Points != 0 {
+			wonCodes[w.Code] = true
+		}
 	}
 	ledger := map[string]int{}
 	for _, c := range got.Codes {

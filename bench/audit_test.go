@@ -142,6 +142,17 @@ func TestAuditUncertain(t *testing.T) {
 	}
 }
 
+// A 200 that promised no points leaves no ledger entry, and that is fine.
+func TestAuditZeroPoints(t *testing.T) {
+	obs, chk := consistent()
+	obs.Wins = append(obs.Wins, bench.Win{Code: "C7", Member: "carol", Points: 0, Kind: bench.Fresh})
+	chk.redeemed["C7"] = true
+	chk.members["carol"] = bench.MemberState{Found: true}
+	if a := audit(obs, chk); !a.Passed {
+		t.Fatalf("%+v", a)
+	}
+}
+
 func TestAuditLookupFails(t *testing.T) {
 	obs, chk := consistent()
 	chk.err = errors.New("connection refused")

@@ -104,7 +104,12 @@ type CampaignView struct {
 
 // ParseCampaign decodes and validates a campaign document. Unknown fields
 // are refused so that a typo does not silently change a payout.
-func ParseCampaign(raw []byte) (*Campaign, error) {
+func ParseCampaign(raw []byte) (*Campaign, error) { return ParseCampaignAs(raw, "") }
+
+// ParseCampaignAs is ParseCampaign for a document applied under id (PUT
+// /v1/campaigns/{id}): a document without an id takes it, one with another
+// id is refused.
+func ParseCampaignAs(raw []byte, id string) (*Campaign, error) {
 	var c Campaign
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -115,6 +120,12 @@ func ParseCampaign(raw []byte) (*Campaign, error) {
 	// or trailing text would otherwise be dropped without a word.
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, Errorf(CodeInvalidRequest, "campaign document: unexpected data after the document; apply one campaign at a time")
+	}
+	if c.ID == "" {
+		c.ID = id
+	}
+	if id != "" && c.ID != id {
+		return nil, Errorf(CodeInvalidRequest, "the document's id %q differs from the path's %q", c.ID, id)
 	}
 	if err := c.check(); err != nil {
 		return nil, err

@@ -136,6 +136,9 @@ func (e *Engine) Spend(member string, req SpendRequest) (json.RawMessage, error)
 		if err != nil {
 			return err
 		}
+		if m.Seq == 0 {
+			return Errorf(CodeNotFound, "member %q has no points yet; an account starts with its first redeemed scan", member)
+		}
 		if m.Points < req.Points {
 			return &Error{Code: CodeInsufficientPoints,
 				Message: fmt.Sprintf("member has %d points, %d asked; nothing was taken", m.Points, req.Points),

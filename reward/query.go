@@ -2,6 +2,7 @@ package reward
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -55,6 +56,11 @@ func (e *Engine) Status(text string) (*CodeStatus, error) {
 		return st, nil
 	case err != nil:
 		return nil, wrapStore(err)
+	case p.Serial > batch.Count:
+		st.Valid = false
+		st.Reason = string(CodeUnknownBatch)
+		st.Message = fmt.Sprintf("the signature is right but batch %d has %d codes, not %d", p.Batch, batch.Count, p.Serial)
+		return st, nil
 	}
 	st.Product, st.GTIN, st.State = batch.Product, batch.GTIN, string(batch.State(p.Serial))
 	var red Redemption

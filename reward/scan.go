@@ -38,7 +38,7 @@ type ScanResult struct {
 	Batch   uint32 `json:"batch"`
 	Serial  uint32 `json:"serial"`
 	// Points is everything the scan credited: base × tier multiplier, plus
-	// the new-member bonus.
+	// the new-member bonus; Growth is the growth value it added.
 	Points     int64          `json:"points"`
 	Bonus      int64          `json:"bonus,omitempty"`
 	Balance    int64          `json:"balance"`
@@ -251,7 +251,7 @@ func (e *Engine) payCampaign(tx Tx, c *Campaign, m *Member, req ScanRequest, red
 	ctr.PointsPaid += points + bonus
 	ctr.RewardedScans++
 	red.Points, red.Campaign, red.Version = points+bonus, c.ID, c.Version
-	res.Points, res.Bonus, res.Growth, res.Campaign = points+bonus, bonus, m.Growth, c.ID
+	res.Points, res.Bonus, res.Growth, res.Campaign = points+bonus, bonus, base, c.ID
 
 	if cr := c.Coupon; cr != nil && c.draw("coupon", red.Code) < cr.Probability {
 		if ctr.CouponsIssued >= cr.Stock {

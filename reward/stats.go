@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/yima-dev/yima/store"
 )
@@ -78,6 +79,11 @@ func (e *Engine) Stats(dim, from, to string, daily bool) ([]Stat, error) {
 	}
 	if !known {
 		return nil, Errorf(CodeInvalidRequest, "dimension %q: use one of %v", dim, Dimensions)
+	}
+	for _, d := range []string{from, to} {
+		if _, err := time.Parse("20060102", d); d != "" && err != nil {
+			return nil, Errorf(CodeInvalidRequest, "day %q: write days as YYYYMMDD (UTC)", d)
+		}
 	}
 	prefix := append(append([]byte("st/"), dim...), 0)
 	sums := map[string]*Stat{}

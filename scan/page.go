@@ -65,6 +65,33 @@ type pageData struct {
 	Claim, AskToken       bool
 }
 
+// htmlErrors makes a page answer its errors as a page: a consumer's phone
+// should never show raw JSON.
+func htmlErrors(fn func(*Server, *fasthttp.RequestCtx, caller, string) error) func(*Server, *fasthttp.RequestCtx, caller, string) error {
+	return func(s *Server, ctx *fasthttp.RequestCtx, who caller, arg string) error {
+		err := fn(s, ctx, who, arg)
+		if err == nil {
+			return nil
+		}
+		var re *reward.Error
+		if !errors.As(err, &re) {
+			re = &reward.Error{Code: reward.CodeInternal, Message: "Something went wrong on our side. Please try again in a moment."}
+		}
+		if re.Code == reward.CodeUnavailable {
+			re.Message = "The service is busy or under maintenance. Please try again in a moment."
+		}
+		status, ok := statusOf[re.Code]
+		if !ok {
+			status = fasthttp.StatusInternalServerError
+		}
+		if rerr := renderPage(ctx, "guide", pageData{Title: "Sorry", Class: "bad", Message: re.Message}); rerr != nil {
+			return err
+		}
+		ctx.SetStatusCode(status)
+		return nil
+	}
+}
+
 func renderPage(ctx *fasthttp.RequestCtx, name string, d pageData) error {
 	var buf bytes.Buffer
 	if err := pages.ExecuteTemplate(&buf, name, d); err != nil {
@@ -134,6 +161,12 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 	d.S = st
 	if d.Title == "" {
 		switch {
+		case !st.Valid && st.Reason == string(reward.CodeUnknownBatch):
+			d.Title, d.Class = "Code not recognised", "warn"
+			d.Message = "This code carries the brand's signature, but the brand has no record of its batch. Please keep your receipt and contact the brand."
+		case !st.Valid && st.Reason == string(reward.CodeKeyRetired):
+			d.Title, d.Class = "Code no longer honoured", "warn"
+			d.Message = "This code was issued by the brand but belongs to a series that has been withdrawn. Please contact the brand."
 		case !st.Valid:
 			d.Title, d.Class = "Not a genuine code", "bad"
 			d.Message = "This code was not issued by the brand. The product may be counterfeit; please keep your receipt and contact the brand."
@@ -218,7 +251,7 @@ func (s *Server) counterPage(ctx *fasthttp.RequestCtx, _ caller, id string) erro
 			var ck fasthttp.Cookie
 			ck.SetKey("yima_g")
 			ck.SetValue(tok)
-			ck.SetPath("/V/")
+			ck.SetPath("/")
 			ck.SetHTTPOnly(true)
 			ck.SetSameSite(fasthttp.CookieSameSiteStrictMode)
 			ctx.Response.Header.SetCookie(&ck)

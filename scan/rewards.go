@@ -12,23 +12,17 @@ import (
 // Endpoints of campaigns, members, guides and coupons.
 
 var (
-	adminOnly    = []string{reward.RoleAdmin}
-	adminApp     = []string{reward.RoleAdmin, reward.RoleApp}
-	adminAppGide = []string{reward.RoleAdmin, reward.RoleApp, reward.RoleGuide}
-	adminGuide   = []string{reward.RoleAdmin, reward.RoleGuide}
+	adminOnly     = []string{reward.RoleAdmin}
+	adminApp      = []string{reward.RoleAdmin, reward.RoleApp}
+	adminAppGuide = []string{reward.RoleAdmin, reward.RoleApp, reward.RoleGuide}
+	adminGuide    = []string{reward.RoleAdmin, reward.RoleGuide}
 )
 
 // putCampaign applies a campaign document; the path names its id.
 func (s *Server) putCampaign(ctx *fasthttp.RequestCtx, _ caller, id string) error {
-	c, err := reward.ParseCampaign(ctx.PostBody())
+	c, err := reward.ParseCampaignAs(ctx.PostBody(), id)
 	if err != nil {
 		return err
-	}
-	if c.ID == "" {
-		c.ID = id
-	}
-	if c.ID != id {
-		return errorf(reward.CodeInvalidRequest, "the document's id %q differs from the path's %q", c.ID, id)
 	}
 	v, err := s.app.Engine.ApplyCampaign(c)
 	if err != nil {
@@ -184,7 +178,11 @@ func (s *Server) getCoupon(ctx *fasthttp.RequestCtx, _ caller, arg string) error
 	}
 	switch sub {
 	case "":
-		return writeJSON(ctx, fasthttp.StatusOK, c)
+		// The lookup is public (the id is the secret), so it does not
+		// say who holds the coupon or which code issued it.
+		pub := *c
+		pub.Member, pub.Code, pub.Ledger = "", "", nil
+		return writeJSON(ctx, fasthttp.StatusOK, pub)
 	case "qr.png", "qr.svg":
 		return writeQR(ctx, s.opts.BaseURL+"/V/"+c.ID, sub)
 	}
@@ -203,6 +201,9 @@ func (s *Server) postCoupon(ctx *fasthttp.RequestCtx, who caller, arg string) er
 				Guide string `json:"guide"`
 			}
 			if err := decode(ctx, &r); err != nil {
+				return err
+			}
+			if r.Guide == "" {
 				return errorf(reward.CodeInvalidRequest, "an admin verifying a coupon names the guide: {\"guide\":\"G\"}")
 			}
 			guide = r.Guide

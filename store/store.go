@@ -43,6 +43,9 @@ type Options struct {
 	CacheSize int64
 	// MemTableSize is Pebble's memtable in bytes (default 64 MiB).
 	MemTableSize uint64
+	// HotRecords bounds the decider's cache of recent records (default
+	// 262144).
+	HotRecords int
 	// OnFail is called once, from any goroutine, when the store fails
 	// closed. Servers use it to begin shutting down.
 	OnFail func(error)
@@ -66,6 +69,9 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.MemTableSize == 0 {
 		o.MemTableSize = 64 << 20
+	}
+	if o.HotRecords <= 0 {
+		o.HotRecords = 1 << 18
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 // only if the decision returns nil.
 type Tx struct {
 	batch *pebble.Batch
+	hot   *hotCache
 	// writes are this decision's, applied to batch only on success, so a
 	// refused decision leaves no trace.
 	keys   [][]byte
@@ -23,8 +24,8 @@ type Tx struct {
 	failed error
 }
 
-// Get returns the value of key, or nil and ErrNotFound. The slice is valid
-// until the decision returns; copy it to keep it.
+// Get returns the value of key, or nil and ErrNotFound. The slice is shared
+// with the decider's cache: read it, never modify it.
 func (tx *Tx) Get(key []byte) ([]byte, error) {
 	for i := len(tx.keys) - 1; i >= 0; i-- {
 		if bytes.Equal(tx.keys[i], key) {
@@ -34,27 +35,38 @@ func (tx *Tx) Get(key []byte) ([]byte, error) {
 			return tx.vals[i], nil
 		}
 	}
+	if v, ok := tx.hot.get(key); ok {
+		if v == nil {
+			return nil, ErrNotFound
+		}
+		return v, nil
+	}
 	v, c, err := tx.batch.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
+		tx.hot.put(key, nil)
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		tx.failed = err
 		return nil, ErrUnavailable
 	}
-	out := tx.copy(v)
+	out := bytes.Clone(v)
+	if out == nil {
+		out = []byte{}
+	}
 	c.Close()
+	tx.hot.put(key, out)
 	return out, nil
 }
 
-// Put records a write of value under key.
+// Put records a write of value under key. The Tx keeps value as it is: the
+// caller must not modify it afterwards.
 func (tx *Tx) Put(key, value []byte) {
 	tx.keys = append(tx.keys, tx.copy(key))
-	v := tx.copy(value)
-	if v == nil {
-		v = []byte{}
+	if value == nil {
+		value = []byte{}
 	}
-	tx.vals = append(tx.vals, v)
+	tx.vals = append(tx.vals, value)
 }
 
 // Delete records the removal of key.
@@ -81,20 +93,48 @@ func (tx *Tx) reset(b *pebble.Batch) {
 	// so it is never rewound, only replaced when full.
 }
 
-// flush moves the decision's writes into the group's batch.
+// flush moves the decision's writes into the group's batch and the
+// decider's cache.
 func (tx *Tx) flush() error {
-	for i := range tx.keys {
+	for i, k := range tx.keys {
 		var err error
-		if tx.vals[i] == nil {
-			err = tx.batch.Delete(tx.keys[i], nil)
+		if v := tx.vals[i]; v == nil {
+			err = tx.batch.Delete(k, nil)
+			tx.hot.put(k, nil)
 		} else {
-			err = tx.batch.Set(tx.keys[i], tx.vals[i], nil)
+			err = tx.batch.Set(k, v, nil)
+			tx.hot.put(k, v)
 		}
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// hotCache is the decider's view of the records it read or wrote recently,
+// so that most reads of a decision are a map lookup, not a Pebble seek. Only
+// the decider goroutine touches it, and every write goes through the
+// decider, so it is never stale. A nil value records that the key is
+// absent: lookups of ids that have no record (no alias, no campaign for a
+// product) are as frequent as lookups of those that do.
+type hotCache struct {
+	m   map[string][]byte
+	max int
+}
+
+func (h *hotCache) get(k []byte) ([]byte, bool) {
+	v, ok := h.m[string(k)]
+	return v, ok
+}
+
+func (h *hotCache) put(k, v []byte) {
+	if _, ok := h.m[string(k)]; !ok && len(h.m) >= h.max {
+		// Forgetting everything is crude but O(1) amortised, and the hot
+		// records come straight back.
+		clear(h.m)
+	}
+	h.m[string(k)] = v
 }
 
 type op struct {
@@ -140,7 +180,7 @@ func (db *DB) Update(fn func(*Tx) error) error {
 func (db *DB) decide() {
 	defer db.deciderW.Done()
 	defer close(db.groups)
-	tx := &Tx{}
+	tx := &Tx{hot: &hotCache{m: make(map[string][]byte), max: db.opts.HotRecords}}
 	wopts := pebble.Sync
 	if db.opts.NoSync {
 		wopts = pebble.NoSync

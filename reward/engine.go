@@ -28,6 +28,12 @@ type Engine struct {
 	db   Store
 	keys *codegen.Keyset
 	now  func() time.Time
+
+	// Statistics are summed in memory by the decisions that redeem and
+	// written at most statsEvery later (see countStats). Only decisions
+	// touch these, so the decider goroutine serialises them.
+	stats        map[string]*Stat
+	statsFlushed time.Time
 }
 
 // New returns an engine over db that verifies codes with keys.
@@ -35,7 +41,7 @@ func New(db Store, keys *codegen.Keyset, opts Options) *Engine {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Engine{db: db, keys: keys, now: func() time.Time { return opts.Now().UTC() }}
+	return &Engine{db: db, keys: keys, now: func() time.Time { return opts.Now().UTC() }, stats: map[string]*Stat{}}
 }
 
 // Keys returns the keyset the engine verifies with.

@@ -182,7 +182,7 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	res.Balance = m.Points
 	putJSON(tx, memberKey(m.ID), m)
 	putJSON(tx, redemptionKey(code), red)
-	if err := countStats(tx, batch, red); err != nil {
+	if err := e.countStats(tx, red, now); err != nil {
 		return nil, err
 	}
 	out, err := json.Marshal(res)

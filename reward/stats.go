@@ -7,8 +7,6 @@ import (
 	"sort"
 	"strconv"
 	"time"
-
-	"github.com/yima-dev/yima/store"
 )
 
 // Stat is one line of the operators' view: redemptions and what they paid,
@@ -33,29 +31,33 @@ func statKey(dim, value, day string) []byte {
 	return append(append(append(k, value...), 0), day...)
 }
 
+// statsEvery is how far statistics may lag the payouts they count.
+const statsEvery = time.Second
+
 // countStats adds a redemption to its product, batch, region, guide and
-// campaign lines for the day.
-func countStats(tx Tx, b *store.Batch, r *Redemption) error {
+// campaign lines for the day. Five read-modify-writes per scan would cost
+// more than the payout itself, so the sums collect in memory and are
+// written by the first decision after statsEvery, or by FlushStats. A
+// crash can lose that last second of statistics; it cannot lose a payout,
+// and the audit never reads statistics.
+func (e *Engine) countStats(tx Tx, r *Redemption, now time.Time) error {
 	day := r.At.Format("20060102")
 	region := r.Region
 	if region == "" {
 		region = "unknown"
 	}
-	values := map[string]string{
-		"product": r.Product, "batch": strconv.FormatUint(uint64(r.Batch), 10),
-		"region": region, "guide": r.Guide, "campaign": r.Campaign,
-	}
-	for _, dim := range Dimensions {
-		v := values[dim]
+	values := [...]string{r.Product, strconv.FormatUint(uint64(r.Batch), 10), region, r.Guide, r.Campaign}
+	for i, dim := range Dimensions {
+		v := values[i]
 		if v == "" {
 			continue
 		}
-		k := statKey(dim, v, day)
-		var s Stat
-		if _, err := getJSON(tx, k, &s); err != nil {
-			return err
+		k := string(statKey(dim, v, day))
+		s := e.stats[k]
+		if s == nil {
+			s = &Stat{Dimension: dim, Value: v, Day: day}
+			e.stats[k] = s
 		}
-		s.Dimension, s.Value, s.Day = dim, v, day
 		s.Redeemed++
 		s.Points += r.Points
 		s.Commission += r.Commission
@@ -65,9 +67,37 @@ func countStats(tx Tx, b *store.Batch, r *Redemption) error {
 		if r.Diverted {
 			s.Diverted++
 		}
-		putJSON(tx, k, s)
+	}
+	if now.Sub(e.statsFlushed) >= statsEvery {
+		return e.writeStats(tx, now)
 	}
 	return nil
+}
+
+// writeStats adds the pending sums to the stored lines, inside a decision.
+func (e *Engine) writeStats(tx Tx, now time.Time) error {
+	for k, d := range e.stats {
+		var s Stat
+		if _, err := getJSON(tx, []byte(k), &s); err != nil {
+			return err
+		}
+		s.Dimension, s.Value, s.Day = d.Dimension, d.Value, d.Day
+		s.Redeemed += d.Redeemed
+		s.Points += d.Points
+		s.Coupons += d.Coupons
+		s.Commission += d.Commission
+		s.Diverted += d.Diverted
+		putJSON(tx, []byte(k), s)
+	}
+	clear(e.stats)
+	e.statsFlushed = now
+	return nil
+}
+
+// FlushStats writes the statistics still summed in memory. A server calls
+// it before closing the store.
+func (e *Engine) FlushStats() error {
+	return e.update(func(tx Tx) error { return e.writeStats(tx, e.now()) })
 }
 
 // Stats sums redemptions by one dimension over days from..to (YYYYMMDD,
@@ -79,6 +109,9 @@ func (e *Engine) Stats(dim, from, to string, daily bool) ([]Stat, error) {
 	}
 	if !known {
 		return nil, Errorf(CodeInvalidRequest, "dimension %q: use one of %v", dim, Dimensions)
+	}
+	if err := e.FlushStats(); err != nil {
+		return nil, err
 	}
 	for _, d := range []string{from, to} {
 		if _, err := time.Parse("20060102", d); d != "" && err != nil {

@@ -120,8 +120,18 @@ func (a *App) IsAdmin(token string) bool {
 	return subtle.ConstantTimeCompare(h[:], a.adminHash[:]) == 1
 }
 
-// Close closes the store after pending decisions are durable.
-func (a *App) Close() error { return a.DB.Close() }
+// Close writes the statistics still in memory and closes the store after
+// pending decisions are durable.
+func (a *App) Close() error {
+	ferr := a.Engine.FlushStats()
+	if err := a.DB.Close(); err != nil {
+		return err
+	}
+	if reward.ErrorCode(ferr) == reward.CodeUnavailable {
+		return nil // the store failed already; Close reported what it could
+	}
+	return ferr
+}
 
 // Description is what yima verify prints of a genuine code.
 type Description struct {

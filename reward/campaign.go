@@ -345,18 +345,23 @@ func (e *Engine) Campaigns() ([]*CampaignView, error) {
 // product (the first by id). found is false when no campaign applies, in
 // which case the batch's fixed points are paid. A campaign that applies but
 // is not live is reported so the scan can be refused with the reason.
-func campaignFor(tx Tx, batchCampaign, product string, now time.Time) (c *Campaign, found bool, err error) {
+//
+// The campaign returned is shared with later decisions: do not modify it.
+func (e *Engine) campaignFor(tx Tx, batchCampaign, product string, now time.Time) (c *Campaign, found bool, err error) {
 	ids := []string{batchCampaign}
 	if batchCampaign == "" {
-		ids = nil
-		if _, err := getJSON(tx, productCampaignsKey(product), &ids); err != nil {
+		list, _, err := readFrozen[[]string](e, tx, productCampaignsKey(product))
+		if err != nil {
 			return nil, false, err
+		}
+		ids = nil
+		if list != nil {
+			ids = *list
 		}
 	}
 	var fallback *Campaign
 	for _, id := range ids {
-		var cand Campaign
-		ok, err := getJSON(tx, campaignKey(id), &cand)
+		cand, ok, err := readFrozen[Campaign](e, tx, campaignKey(id))
 		if err != nil {
 			return nil, false, err
 		}
@@ -364,12 +369,12 @@ func campaignFor(tx Tx, batchCampaign, product string, now time.Time) (c *Campai
 			continue
 		}
 		if cand.status(now) == "live" {
-			return &cand, true, nil
+			return cand, true, nil
 		}
 		// Prefer reporting "not started" over "ended" when both exist:
 		// a later campaign is the one the consumer can still look forward to.
 		if fallback == nil || cand.status(now) == "scheduled" {
-			fallback = &cand
+			fallback = cand
 		}
 	}
 	return fallback, fallback != nil, nil

@@ -34,6 +34,8 @@ type Engine struct {
 	// touch these, so the decider goroutine serialises them.
 	stats        map[string]*Stat
 	statsFlushed time.Time
+
+	frozen frozen
 }
 
 // New returns an engine over db that verifies codes with keys.
@@ -41,7 +43,7 @@ func New(db Store, keys *codegen.Keyset, opts Options) *Engine {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Engine{db: db, keys: keys, now: func() time.Time { return opts.Now().UTC() }, stats: map[string]*Stat{}}
+	return &Engine{db: db, keys: keys, now: func() time.Time { return opts.Now().UTC() }, stats: map[string]*Stat{}, frozen: frozen{m: map[string]frozenEntry{}}}
 }
 
 // Keys returns the keyset the engine verifies with.

@@ -122,12 +122,12 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	if err := countScan(tx, code, req.Member, now); err != nil {
 		return nil, err
 	}
-	batch, err := store.GetBatch(tx, p.Batch)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, Errorf(CodeUnknownBatch, "the code is genuine but its batch %d is not known here; ask the brand to check its batch records", p.Batch)
-	}
+	batch, found, err := readFrozen[store.Batch](e, tx, store.BatchKey(p.Batch))
 	if err != nil {
 		return nil, err
+	}
+	if !found {
+		return nil, Errorf(CodeUnknownBatch, "the code is genuine but its batch %d is not known here; ask the brand to check its batch records", p.Batch)
 	}
 	if p.Serial > batch.Count {
 		return nil, Errorf(CodeUnknownBatch, "serial %d is beyond batch %d's %d codes", p.Serial, p.Batch, batch.Count)
@@ -152,7 +152,7 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	if err != nil {
 		return nil, err
 	}
-	camp, found, err := campaignFor(tx, batch.Campaign, batch.Product, now)
+	camp, found, err := e.campaignFor(tx, batch.Campaign, batch.Product, now)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,57 @@
+package reward
+
+import (
+	"encoding/json"
+	"errors"
+	"unsafe"
+
+	"github.com/yima-dev/yima/store"
+)
+
+// frozen remembers the decoded form of records that every scan reads and
+// few decisions write — batches, campaigns, product indexes — so that an
+// unchanged record is decoded once, not once per scan. An entry is keyed by
+// the identity of the bytes the store handed out: the decider's cache
+// returns the same slice until the record is written again, and a write
+// brings new bytes, so a stale entry can never match.
+//
+// Only decisions touch it (the decider goroutine serialises them), and its
+// values are shared: callers must not modify them.
+type frozen struct {
+	m map[string]frozenEntry
+}
+
+type frozenEntry struct {
+	data *byte
+	n    int
+	v    any
+}
+
+const maxFrozen = 1 << 16
+
+// readFrozen reads key inside a decision and decodes it into a fresh *T, or
+// returns the shared *T decoded from the same bytes before. found is false
+// when the key is absent.
+func readFrozen[T any](e *Engine, tx Tx, key []byte) (v *T, found bool, err error) {
+	raw, err := tx.Get(key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if f, ok := e.frozen.m[string(key)]; ok && f.data == unsafe.SliceData(raw) && f.n == len(raw) {
+		if v, ok := f.v.(*T); ok {
+			return v, true, nil
+		}
+	}
+	v = new(T)
+	if err := json.Unmarshal(raw, v); err != nil {
+		return nil, false, err
+	}
+	if len(e.frozen.m) >= maxFrozen {
+		clear(e.frozen.m)
+	}
+	e.frozen.m[string(key)] = frozenEntry{data: unsafe.SliceData(raw), n: len(raw), v: v}
+	return v, true, nil
+}

@@ -45,13 +45,23 @@ type Redemption struct {
 	VoidReason string    `json:"void_reason,omitempty"`
 }
 
-// ScanStats counts every scan of a code, redeemed or not.
+// ScanStats counts every scan of a code, redeemed or not. It is written by
+// the first scan of a code, so a code without one was never scanned and has
+// no redemption.
 type ScanStats struct {
 	Scans    uint64    `json:"scans"`
 	Scanners uint64    `json:"scanners"`
 	First    time.Time `json:"first"`
 	Last     time.Time `json:"last"`
+	// Seen holds 32-bit hashes of the distinct scanners, so that one record
+	// answers "who scanned this before". Past maxSeen scanners the list is
+	// full and Scanners stops growing: it is then a floor, which is all the
+	// anti-counterfeit display needs ("scanned by many people").
+	Seen []uint32 `json:"seen,omitempty"`
 }
+
+// maxSeen bounds ScanStats.Seen.
+const maxSeen = 64
 
 // Member is the derived state of a member: balances kept in step with the
 // ledger by the same decision that appends to it.
@@ -148,10 +158,6 @@ type Stored struct {
 // composite keys so that no id is a prefix of another's entries.
 func redemptionKey(code string) []byte { return append([]byte("r/"), code...) }
 func scanStatsKey(code string) []byte  { return append([]byte("sc/"), code...) }
-func scannerKey(code, who string) []byte {
-	k := append([]byte("sm/"), code...)
-	return append(append(k, 0), who...)
-}
 func memberKey(id string) []byte { return append([]byte("m/"), id...) }
 func ledgerPrefix(member string) []byte {
 	return append(append([]byte("l/"), member...), 0)

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/segmentio/ksuid"
@@ -119,7 +121,8 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	if prev, found, err := replay(tx, req.RequestID, hash); err != nil || found {
 		return prev, err
 	}
-	if err := countScan(tx, code, req.Member, now); err != nil {
+	scannedBefore, err := countScan(tx, code, req.Member, now)
+	if err != nil {
 		return nil, err
 	}
 	batch, found, err := readFrozen[store.Batch](e, tx, store.BatchKey(p.Batch))
@@ -138,8 +141,12 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	case store.Revoked:
 		return nil, Errorf(CodeBatchRevoked, "this code was revoked by the brand and pays no reward")
 	}
+	// A code never scanned before has no redemption: skip the lookup of a
+	// record that cannot exist, the one read of a fresh code that would
+	// reach the disk.
 	var prev Redemption
-	if found, err := getJSON(tx, redemptionKey(code), &prev); err != nil {
+	if !scannedBefore {
+	} else if found, err := getJSON(tx, redemptionKey(code), &prev); err != nil {
 		return nil, err
 	} else if found {
 		return nil, &Error{
@@ -315,28 +322,28 @@ func (e *Engine) payGuide(tx Tx, c *Campaign, m *Member, req ScanRequest, red *R
 }
 
 // countScan adds one to a code's scan count, and to its distinct scanners
-// the first time who scans it.
-func countScan(tx Tx, code, who string, now time.Time) error {
+// the first time who scans it. It reports whether the code was scanned
+// before.
+func countScan(tx Tx, code, who string, now time.Time) (before bool, err error) {
 	var st ScanStats
-	if _, err := getJSON(tx, scanStatsKey(code), &st); err != nil {
-		return err
+	if before, err = getJSON(tx, scanStatsKey(code), &st); err != nil {
+		return false, err
 	}
 	if st.Scans == 0 {
 		st.First = now
 	}
 	st.Scans++
 	st.Last = now
-	if who != "" {
-		k := scannerKey(code, who)
-		if _, err := tx.Get(k); errors.Is(err, store.ErrNotFound) {
+	if who != "" && len(st.Seen) < maxSeen {
+		h := fnv.New32a()
+		h.Write([]byte(who))
+		if sum := h.Sum32(); !slices.Contains(st.Seen, sum) {
+			st.Seen = append(st.Seen, sum)
 			st.Scanners++
-			tx.Put(k, nil)
-		} else if err != nil {
-			return err
 		}
 	}
 	putJSON(tx, scanStatsKey(code), st)
-	return nil
+	return before, nil
 }
 
 // CountVisit counts a landing-page view of a genuine code as a scan by
@@ -350,6 +357,7 @@ func (e *Engine) CountVisit(code, visitor string) error {
 		return err
 	}
 	return e.update(func(tx Tx) error {
-		return countScan(tx, p.String(), "v:"+visitor, e.now())
+		_, err := countScan(tx, p.String(), "v:"+visitor, e.now())
+		return err
 	})
 }

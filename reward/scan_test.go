@@ -85,8 +85,10 @@ func TestHundredConcurrentScansOneWinner(t *testing.T) {
 		t.Fatalf("%d redeemed and %d already_redeemed, want 1 and 99", wins.Load(), dups.Load())
 	}
 	st, _ := f.eng.Status(c)
-	if st.Scans != 100 || st.Scanners != 100 || !st.Redeemed {
-		t.Fatalf("status %+v, want 100 scans by 100 scanners, redeemed", st)
+	// Distinct scanners are counted exactly up to 64, then floored there:
+	// the display only needs "many people".
+	if st.Scans != 100 || st.Scanners != 64 || !st.Redeemed {
+		t.Fatalf("status %+v, want 100 scans, 64 (the floor of 100) scanners, redeemed", st)
 	}
 }
 

@@ -35,7 +35,9 @@ func TestScanBadInput(t *testing.T) {
 		}
 		return r
 	}, good)
-	cyrillic := strings.NewReplacer("A", "А", "B", "В", "E", "Е", "K", "К", "M", "М", "H", "Н", "P", "Р", "C", "С", "T", "Т", "X", "Х").Replace(good)
+	// Cyrillic О for the digit 0 too: every code's header has zeros, so the
+	// look-alike differs whatever letters the random key produced.
+	cyrillic := strings.NewReplacer("0", "О", "A", "А", "B", "В", "E", "Е", "K", "К", "M", "М", "H", "Н", "P", "Р", "C", "С", "T", "Т", "X", "Х").Replace(good)
 	if fullwidth == good || cyrillic == good {
 		t.Fatalf("look-alike of %s is not different: %s %s", good, fullwidth, cyrillic)
 	}

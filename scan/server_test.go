@@ -134,8 +134,9 @@ func TestScanExactlyOnceOverHTTP(t *testing.T) {
 		t.Errorf("winner's answer: %+v", res)
 	}
 	st := ts.CodeStatus(code)
-	if !st.Redeemed || st.Scans != n || st.Scanners != n {
-		t.Errorf("status after the race: %+v, want redeemed with %d scans by %d scanners", st, n, n)
+	// Distinct scanners are exact up to 64 and floored there.
+	if want := min(n, 64); !st.Redeemed || st.Scans != n || st.Scanners != uint64(want) {
+		t.Errorf("status after the race: %+v, want redeemed with %d scans by %d scanners", st, n, want)
 	}
 	for i := range n {
 		m, ok := ts.Member(fmt.Sprintf("m%03d", i))

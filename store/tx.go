@@ -14,6 +14,7 @@ import (
 // before it in the same group, and the database; writes that take effect
 // only if the decision returns nil.
 type Tx struct {
+	db    *pebble.DB
 	batch *pebble.Batch
 	hot   *hotCache
 	// writes are this decision's, applied to batch only on success, so a
@@ -41,7 +42,9 @@ func (tx *Tx) Get(key []byte) ([]byte, error) {
 		}
 		return v, nil
 	}
-	v, c, err := tx.batch.Get(key)
+	// Every write of this group is in the cache (see hotCache), so the
+	// database, which holds every earlier group, answers the rest.
+	v, c, err := tx.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		tx.hot.put(key, nil)
 		return nil, ErrNotFound
@@ -128,13 +131,16 @@ func (h *hotCache) get(k []byte) ([]byte, bool) {
 	return v, ok
 }
 
-func (h *hotCache) put(k, v []byte) {
-	if _, ok := h.m[string(k)]; !ok && len(h.m) >= h.max {
-		// Forgetting everything is crude but O(1) amortised, and the hot
-		// records come straight back.
+func (h *hotCache) put(k, v []byte) { h.m[string(k)] = v }
+
+// trim forgets everything once the cache is over its bound. It runs only
+// between groups: within a group the cache must hold every write, because
+// the group's batch is not applied yet and reads do not look into it.
+// Forgetting all is crude but O(1) amortised, and hot records come back.
+func (h *hotCache) trim() {
+	if len(h.m) >= h.max {
 		clear(h.m)
 	}
-	h.m[string(k)] = v
 }
 
 type op struct {
@@ -180,14 +186,15 @@ func (db *DB) Update(fn func(*Tx) error) error {
 func (db *DB) decide() {
 	defer db.deciderW.Done()
 	defer close(db.groups)
-	tx := &Tx{hot: &hotCache{m: make(map[string][]byte), max: db.opts.HotRecords}}
+	tx := &Tx{db: db.pdb, hot: &hotCache{m: make(map[string][]byte), max: db.opts.HotRecords}}
 	wopts := pebble.Sync
 	if db.opts.NoSync {
 		wopts = pebble.NoSync
 	}
 	for first := range db.ops {
 		g := &group{ops: make([]*op, 0, 16)}
-		b := db.pdb.NewIndexedBatch()
+		tx.hot.trim()
+		b := db.pdb.NewBatch()
 		g.ops = append(g.ops, first)
 	drain:
 		for len(g.ops) < db.opts.MaxGroup {

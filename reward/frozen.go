@@ -1,8 +1,8 @@
 package reward
 
 import (
-	"encoding/json"
 	"errors"
+	"github.com/segmentio/encoding/json"
 	"unsafe"
 
 	"github.com/yima-dev/yima/store"

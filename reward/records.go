@@ -2,8 +2,8 @@ package reward
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
+	json "github.com/segmentio/encoding/json"
 	"time"
 
 	"github.com/yima-dev/yima/store"
@@ -158,7 +158,7 @@ type Stored struct {
 // composite keys so that no id is a prefix of another's entries.
 func redemptionKey(code string) []byte { return append([]byte("r/"), code...) }
 func scanStatsKey(code string) []byte  { return append([]byte("sc/"), code...) }
-func memberKey(id string) []byte { return append([]byte("m/"), id...) }
+func memberKey(id string) []byte       { return append([]byte("m/"), id...) }
 func ledgerPrefix(member string) []byte {
 	return append(append([]byte("l/"), member...), 0)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	fastjson "github.com/segmentio/encoding/json"
 	"hash/fnv"
 	"math"
 	"slices"
@@ -192,7 +193,7 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	if err := e.countStats(tx, red, now); err != nil {
 		return nil, err
 	}
-	out, err := json.Marshal(res)
+	out, err := fastjson.Marshal(res)
 	if err != nil {
 		return nil, err
 	}

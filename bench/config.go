@@ -40,8 +40,26 @@ type Config struct {
 	// when the last one is answered.
 	Rate float64
 
+	// FixedPoints runs without a campaign: every scan earns Points, no
+	// coupons, guides or verifications (the workload of the first
+	// benchmark). The default applies a campaign for the run (see
+	// BenchCampaign): random points, tiers, a new-member bonus, gift
+	// coupons, guide commissions, a budget and a stock.
+	FixedPoints bool
+	// Budget is the campaign's points budget (1,000,000,000,000: more
+	// than a run pays); a small one shows budget_exhausted refusals.
+	Budget int64
+	// Stock is the campaign's coupon stock (1,000,000,000); a small one
+	// shows coupon_stock_exhausted notes.
+	Stock int64
+	// Guides is how many guides the run creates (4), each with a token.
+	Guides int
+	// Bound is the fraction of members bound to a guide before the run
+	// (0.5); negative binds none.
+	Bound float64
+
 	// Mix is the fraction of requests of each kind; fresh scans take the
-	// rest. Nil: DefaultMix.
+	// rest. Nil: DefaultMix, or FixedPointsMix with FixedPoints.
 	Mix []Share
 	// Contenders is the number of members racing on one contested code (4).
 	Contenders int
@@ -85,6 +103,21 @@ func (c *Config) ensureDefaults() {
 	}
 	if c.Mix == nil {
 		c.Mix = DefaultMix
+		if c.FixedPoints {
+			c.Mix = FixedPointsMix
+		}
+	}
+	if c.Budget == 0 {
+		c.Budget = 1_000_000_000_000
+	}
+	if c.Stock == 0 {
+		c.Stock = 1_000_000_000
+	}
+	if c.Guides == 0 {
+		c.Guides = 4
+	}
+	if c.Bound == 0 {
+		c.Bound = 0.5
 	}
 	if c.Contenders == 0 {
 		c.Contenders = 4
@@ -127,6 +160,17 @@ func (c *Config) validate() error {
 		return errors.New("bench: audit-codes must not be negative and the audit needs at least one connection")
 	case c.Target != nil && c.TargetURL != "":
 		return errors.New("bench: give a Target or a TargetURL, not both")
+	case c.Budget < 0 || c.Stock < 0:
+		return errors.New("bench: budget and stock must not be negative")
+	case c.Guides < 0 || c.Bound > 1:
+		return errors.New("bench: guides must not be negative and bound is a fraction of members, at most 1")
+	}
+	if c.FixedPoints {
+		for _, s := range c.Mix {
+			if s.Kind == Verify && s.Fraction > 0 {
+				return errors.New("bench: verifications need the campaign workload (its coupons and guides); drop --verify or --campaign=false")
+			}
+		}
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -22,8 +23,13 @@ type httpTarget struct {
 	name    string
 	hc      *fasthttp.HostClient
 	origin  string // scheme://host:port
-	auth    string // "Bearer TOKEN"
+	auth    string // "Bearer TOKEN": scans, spends, bindings, members
 	timeout time.Duration
+	// adminAuth reads campaigns, guides and the server's audit.
+	adminAuth string
+	// guideAuth is each guide's "Bearer TOKEN", set by Prepare before
+	// the load and only read after.
+	guideAuth map[string]string
 
 	scanURI, healthURI string
 }
@@ -44,10 +50,12 @@ func newHTTPTarget(name, origin, token string, conns int, timeout time.Duration)
 	}
 	o := u.Scheme + "://" + u.Host
 	return &httpTarget{
-		name:    name,
-		origin:  o,
-		auth:    "Bearer " + token,
-		timeout: timeout,
+		name:      name,
+		origin:    o,
+		auth:      "Bearer " + token,
+		adminAuth: "Bearer " + token,
+		guideAuth: map[string]string{},
+		timeout:   timeout,
 		hc: &fasthttp.HostClient{
 			Addr:                      addr,
 			IsTLS:                     u.Scheme == "https",
@@ -90,21 +98,68 @@ func (t *httpTarget) Do(op *Op) Outcome {
 		req.AppendBodyString(`","member":"`)
 		req.AppendBodyString(op.Member)
 		req.AppendBodyString(`"}`)
+	case op.Kind == Verify:
+		auth, ok := t.guideAuth[op.Guide]
+		if !ok {
+			return Outcome{Code: "no_guide_token", Err: fmt.Errorf("bench: %s has no token for guide %q", t.name, op.Guide)}
+		}
+		req.SetRequestURI(t.origin + "/v1/coupons/" + op.Coupon + "/verify")
+		req.Header.SetMethod(fasthttp.MethodPost)
+		req.Header.Set("Authorization", auth)
+	case op.Kind == Spend:
+		req.SetRequestURI(t.origin + "/v1/members/" + url.PathEscape(op.Member) + "/spend")
+		req.Header.SetMethod(fasthttp.MethodPost)
+		req.Header.SetContentType("application/json")
+		req.Header.Set("Authorization", t.auth)
+		req.AppendBodyString(`{"points":`)
+		var nb [20]byte
+		req.AppendBody(strconv.AppendInt(nb[:0], op.Points, 10))
+		req.AppendBodyString(`,"reason":"bench","request_id":"`)
+		req.AppendBodyString(op.RequestID)
+		req.AppendBodyString(`"}`)
 	default:
 		return Outcome{Code: "unsupported", Err: fmt.Errorf("bench: %s does not do %v", t.name, op.Kind)}
 	}
 	if err := t.hc.Do(req, resp); err != nil {
 		return Outcome{Code: errClass(err), Err: err}
 	}
-	o := Outcome{Status: resp.StatusCode()}
-	body := resp.Body()
+	return parseOutcome(op, resp.StatusCode(), resp.Body())
+}
+
+// parseOutcome reads what an answer means for the audit, from yima's JSON
+// shapes (which the baselines' fronts share).
+func parseOutcome(op *Op, status int, body []byte) Outcome {
+	o := Outcome{Status: status}
 	switch {
-	case o.Status == fasthttp.StatusOK && op.Kind.scans():
-		o.Points = jsonInt(body, `"points":`)
-	case o.Status >= 300:
+	case status >= 300:
 		o.Code = errorCode(body)
+	case status != fasthttp.StatusOK:
+	case op.Kind.scans():
+		o.Points = jsonInt(body, `"points":`)
+		o.Coupon = jsonString(body, `"coupon":{"id":"`)
+		o.Guide = jsonString(body, `"guide":"`)
+		o.Commission = jsonInt(body, `"commission":`)
+	case op.Kind == Verify:
+		o.Commission = jsonInt(body, `"commission":`)
+	case op.Kind == Spend:
+		o.Points = op.Points
 	}
 	return o
+}
+
+// jsonString returns the string that follows key (which ends in its opening
+// quote) in flat JSON without escapes, or "".
+func jsonString(body []byte, key string) string {
+	i := bytes.Index(body, []byte(key))
+	if i < 0 {
+		return ""
+	}
+	rest := body[i+len(key):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return ""
+	}
+	return string(rest[:j])
 }
 
 // errClass names a transport failure briefly, for the results table.
@@ -133,6 +188,8 @@ var knownCodes = func() map[string]string {
 		"batch_inactive", "batch_revoked", "already_redeemed", "idempotency_key_reused",
 		"not_found", "unavailable", "internal", "unauthorized", "forbidden", "body_too_large",
 		"method_not_allowed", "route_not_found", "shutting_down", "rate_limited",
+		"already_used", "expired", "coupon_void", "insufficient_points", "budget_exhausted",
+		"daily_limit", "campaign_ended", "campaign_not_started", "unknown_guide", "already_bound",
 	} {
 		m[c] = c
 	}
@@ -176,9 +233,14 @@ func jsonInt(body []byte, key string) int64 {
 	return n
 }
 
-// get fetches path and returns the status and body. Transport failures are
-// retried a few times: the audit must not fail because one GET did.
-func (t *httpTarget) get(ctx context.Context, path string, auth bool) (int, []byte, error) {
+// get fetches path with an Authorization header (none when auth is "")
+// and returns the status and body. Transport failures are retried a few
+// times: the audit must not fail because one GET did.
+func (t *httpTarget) get(ctx context.Context, path string, auth string) (int, []byte, error) {
+	return t.getTimeout(ctx, path, auth, t.timeout)
+}
+
+func (t *httpTarget) getTimeout(ctx context.Context, path string, auth string, timeout time.Duration) (int, []byte, error) {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		if ctx.Err() != nil {
@@ -187,10 +249,10 @@ func (t *httpTarget) get(ctx context.Context, path string, auth bool) (int, []by
 		req := fasthttp.AcquireRequest()
 		resp := fasthttp.AcquireResponse()
 		req.SetRequestURI(t.origin + path)
-		if auth {
-			req.Header.Set("Authorization", t.auth)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
 		}
-		err = t.hc.DoTimeout(req, resp, t.timeout)
+		err = t.hc.DoTimeout(req, resp, timeout)
 		status, body := resp.StatusCode(), append([]byte(nil), resp.Body()...)
 		fasthttp.ReleaseRequest(req)
 		fasthttp.ReleaseResponse(resp)
@@ -204,7 +266,7 @@ func (t *httpTarget) get(ctx context.Context, path string, auth bool) (int, []by
 
 // CodeRedeemed asks GET /v1/codes/{code}.
 func (t *httpTarget) CodeRedeemed(ctx context.Context, code string) (bool, error) {
-	status, body, err := t.get(ctx, "/v1/codes/"+url.PathEscape(code), false)
+	status, body, err := t.get(ctx, "/v1/codes/"+url.PathEscape(code), "")
 	if err != nil {
 		return false, err
 	}
@@ -230,7 +292,7 @@ func (t *httpTarget) Member(ctx context.Context, member string) (MemberState, er
 		if cursor != "" {
 			path += "&cursor=" + url.QueryEscape(cursor)
 		}
-		status, body, err := t.get(ctx, path, true)
+		status, body, err := t.get(ctx, path, t.auth)
 		if err != nil {
 			return ms, err
 		}
@@ -246,6 +308,7 @@ func (t *httpTarget) Member(ctx context.Context, member string) (MemberState, er
 				Account string `json:"account"`
 				Reason  string `json:"reason"`
 				Code    string `json:"code"`
+				Request string `json:"request_id"`
 			} `json:"ledger"`
 			Next string `json:"next"`
 		}
@@ -256,8 +319,11 @@ func (t *httpTarget) Member(ctx context.Context, member string) (MemberState, er
 			ms.Found, ms.Points = true, v.Points
 		}
 		for _, e := range v.Ledger {
-			if e.Reason == "scan" && e.Account == "points" && e.Code != "" {
+			switch {
+			case e.Reason == "scan" && e.Account == "points" && e.Code != "":
 				ms.Codes = append(ms.Codes, e.Code)
+			case strings.HasPrefix(e.Reason, "spend") && e.Account == "points" && e.Request != "":
+				ms.Spends = append(ms.Spends, e.Request)
 			}
 		}
 		if v.Next == "" || v.Next == cursor {
@@ -267,9 +333,130 @@ func (t *httpTarget) Member(ctx context.Context, member string) (MemberState, er
 	}
 }
 
+// getJSON fetches path with auth into v. A 404 not_found reports found
+// false.
+func (t *httpTarget) getJSON(ctx context.Context, path, auth string, v any) (found bool, err error) {
+	status, body, err := t.get(ctx, path, auth)
+	if err != nil {
+		return false, err
+	}
+	if status == fasthttp.StatusNotFound && errorCode(body) == "not_found" {
+		return false, nil
+	}
+	if status != fasthttp.StatusOK {
+		return false, fmt.Errorf("bench: GET %s answered %d: %s", path, status, strings.TrimSpace(string(body)))
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return false, fmt.Errorf("bench: GET %s: %w", path, err)
+	}
+	return true, nil
+}
+
+// Campaign reads GET /v1/campaigns/{id}: its counters.
+func (t *httpTarget) Campaign(ctx context.Context, id string) (CampaignState, error) {
+	var v struct {
+		Counters struct {
+			PointsPaid    int64 `json:"points_paid"`
+			CouponsIssued int64 `json:"coupons_issued"`
+			CouponsUsed   int64 `json:"coupons_used"`
+			Commission    int64 `json:"commission"`
+			RewardedScans int64 `json:"rewarded_scans"`
+		} `json:"counters"`
+	}
+	found, err := t.getJSON(ctx, "/v1/campaigns/"+url.PathEscape(id), t.adminAuth, &v)
+	c := v.Counters
+	return CampaignState{Found: found, PointsPaid: c.PointsPaid, CouponsIssued: c.CouponsIssued,
+		CouponsUsed: c.CouponsUsed, Commission: c.Commission, RewardedScans: c.RewardedScans}, err
+}
+
+// Guide reads GET /v1/guides/{id}: commission and verifications.
+func (t *httpTarget) Guide(ctx context.Context, id string) (GuideState, error) {
+	var v struct {
+		Commission int64 `json:"commission"`
+		Verified   int64 `json:"verified"`
+	}
+	found, err := t.getJSON(ctx, "/v1/guides/"+url.PathEscape(id)+"?limit=1", t.adminAuth, &v)
+	return GuideState{Found: found, Commission: v.Commission, Verified: v.Verified}, err
+}
+
+// Coupon reads GET /v1/coupons/{id} (public: the id is the secret).
+func (t *httpTarget) Coupon(ctx context.Context, id string) (CouponState, error) {
+	var v struct {
+		Status string `json:"status"`
+	}
+	found, err := t.getJSON(ctx, "/v1/coupons/"+url.PathEscape(id), "", &v)
+	return CouponState{Found: found, Status: v.Status}, err
+}
+
+// ServerAudit runs GET /v1/audit, yima's own audit over a snapshot of the
+// whole store; it may take a while on a large one.
+func (t *httpTarget) ServerAudit(ctx context.Context) ([]string, error) {
+	status, body, err := t.getTimeout(ctx, "/v1/audit", t.adminAuth, max(t.timeout, 10*time.Minute))
+	if err != nil {
+		return nil, err
+	}
+	if status != fasthttp.StatusOK {
+		return nil, fmt.Errorf("bench: GET /v1/audit answered %d: %s", status, strings.TrimSpace(string(body)))
+	}
+	var v struct {
+		Violations *[]string `json:"violations"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil || v.Violations == nil {
+		return nil, fmt.Errorf("bench: GET /v1/audit: no violations list in %.200q (%v)", body, err)
+	}
+	return *v.Violations, nil
+}
+
+// post sends a JSON body to path with auth and returns the status and the
+// body.
+func (t *httpTarget) post(ctx context.Context, path, auth string, body []byte) (int, []byte, error) {
+	if ctx.Err() != nil {
+		return 0, nil, ctx.Err()
+	}
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(t.origin + path)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.Header.SetContentType("application/json")
+	req.Header.Set("Authorization", auth)
+	req.SetBody(body)
+	if err := t.hc.DoTimeout(req, resp, t.timeout); err != nil {
+		return 0, nil, fmt.Errorf("bench: POST %s: %w", path, err)
+	}
+	return resp.StatusCode(), append([]byte(nil), resp.Body()...), nil
+}
+
+// bind binds the setup's members to their guides through POST
+// /v1/members/{m}/guide, conns at a time.
+func (t *httpTarget) bind(ctx context.Context, bs []Binding, conns int) error {
+	var mu sync.Mutex
+	var first error
+	parallel(ctx, len(bs), conns, func(i int) {
+		b := bs[i]
+		body, _ := json.Marshal(map[string]string{"guide": b.Guide})
+		status, out, err := t.post(ctx, "/v1/members/"+url.PathEscape(b.Member)+"/guide", t.auth, body)
+		if err == nil && status != fasthttp.StatusOK {
+			err = fmt.Errorf("bench: binding member %s to guide %s answered %d: %s", b.Member, b.Guide, status, strings.TrimSpace(string(out)))
+		}
+		if err != nil {
+			mu.Lock()
+			if first == nil {
+				first = err
+			}
+			mu.Unlock()
+		}
+	})
+	if first == nil && ctx.Err() != nil {
+		first = ctx.Err()
+	}
+	return first
+}
+
 // metrics fetches and parses /metrics.
 func (t *httpTarget) metrics(ctx context.Context) (Stats, error) {
-	status, body, err := t.get(ctx, "/metrics", false)
+	status, body, err := t.get(ctx, "/metrics", "")
 	if err != nil {
 		return unknownStats(), err
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,8 @@ type phase struct {
 	mix      *Mix
 	codes    Codes // nil when the mix scans nothing
 	members  []string
+	guides   []string // who verifies coupons
+	runID    string   // the run's id, in spends' request ids
 	conns    int
 	duration time.Duration
 	requests int64
@@ -105,14 +108,26 @@ type worker struct {
 	recent            []string // codes this worker saw redeemed, for duplicates
 	recentAt          int
 
-	wins      []Win
-	contests  []Contest
-	uncertain map[string]int
+	// coupons were issued to this worker's scans and not verified yet,
+	// oldest first from couponAt; verified were verified, for repeats.
+	coupons    []string
+	couponAt   int
+	verified   []string
+	verifiedAt int
+	spendSeq   int
+
+	wins           []Win
+	contests       []Contest
+	verifies       []Verification
+	spends         []Spending
+	uncertain      map[string]int
+	uncertainSpend map[string]int64
 }
 
 const (
-	codeChunk  = 64   // codes a worker claims at a time
-	recentKeep = 4096 // redeemed codes a worker remembers for duplicates
+	codeChunk   = 64   // codes a worker claims at a time
+	recentKeep  = 4096 // redeemed codes a worker remembers for duplicates
+	couponsKeep = 4096 // unverified coupons a worker remembers
 )
 
 // run drives the phase and returns what it measured and observed.
@@ -161,12 +176,17 @@ func (p *phase) run(ctx context.Context) (Phase, *Observations) {
 		fmt.Fprint(p.progress, "\r\033[K")
 	}
 
-	obs := &Observations{Members: p.members, Uncertain: map[string]int{}}
+	obs := &Observations{Members: p.members, Guides: p.guides, Uncertain: map[string]int{}, UncertainSpend: map[string]int64{}}
 	for _, w := range workers {
 		obs.Wins = append(obs.Wins, w.wins...)
 		obs.Contests = append(obs.Contests, w.contests...)
+		obs.Verifies = append(obs.Verifies, w.verifies...)
+		obs.Spends = append(obs.Spends, w.spends...)
 		for m, n := range w.uncertain {
 			obs.Uncertain[m] += n
+		}
+		for m, n := range w.uncertainSpend {
+			obs.UncertainSpend[m] += n
 		}
 	}
 	return p.summarize(elapsed), obs
@@ -246,7 +266,75 @@ func (w *worker) do(k Kind, intended time.Time) {
 			return
 		}
 		w.contest(code, intended)
+	case Verify:
+		coupon, repeat, ok := w.pickCoupon()
+		if !ok || len(p.guides) == 0 {
+			// No coupon issued on this connection yet: a fresh scan now
+			// may issue one.
+			w.do(Fresh, intended)
+			return
+		}
+		op := &Op{Kind: Verify, Coupon: coupon, Guide: p.guides[w.rng.IntN(len(p.guides))]}
+		o := w.send(op, intended)
+		w.verifies = append(w.verifies, Verification{Coupon: coupon, Guide: op.Guide, Status: o.Status, Code: o.Code, Commission: o.Commission, Repeat: repeat})
+		if o.Status == 200 {
+			w.rememberVerified(coupon)
+		}
+	case Spend:
+		w.spendSeq++
+		op := &Op{Kind: Spend, Member: w.member(), Points: 1 + w.rng.Int64N(maxSpend),
+			RequestID: "bench-" + p.runID + "-s" + strconv.Itoa(w.id) + "-" + strconv.Itoa(w.spendSeq)}
+		o := w.send(op, intended)
+		switch {
+		case o.Status == 200:
+			w.spends = append(w.spends, Spending{Member: op.Member, RequestID: op.RequestID, Points: op.Points})
+		case o.uncertain():
+			w.spends = append(w.spends, Spending{Member: op.Member, RequestID: op.RequestID, Points: op.Points, Uncertain: true})
+			if w.uncertainSpend == nil {
+				w.uncertainSpend = map[string]int64{}
+			}
+			w.uncertainSpend[op.Member] += op.Points
+		}
 	}
+}
+
+// pickCoupon chooses the coupon to verify: mostly the oldest one not
+// verified yet (expect 200), sometimes one verified before (expect 409).
+func (w *worker) pickCoupon() (coupon string, repeat, ok bool) {
+	fresh := w.couponAt < len(w.coupons)
+	if len(w.verified) > 0 && (!fresh || w.rng.Float64() < repeatVerify) {
+		return w.verified[w.rng.IntN(len(w.verified))], true, true
+	}
+	if !fresh {
+		return "", false, false
+	}
+	c := w.coupons[w.couponAt]
+	w.couponAt++
+	if w.couponAt == len(w.coupons) {
+		w.coupons, w.couponAt = w.coupons[:0], 0
+	}
+	return c, false, true
+}
+
+func (w *worker) rememberCoupon(id string) {
+	if len(w.coupons)-w.couponAt >= couponsKeep {
+		// Too many waiting: forget the oldest.
+		w.couponAt++
+	}
+	if w.couponAt > couponsKeep {
+		w.coupons = append(w.coupons[:0], w.coupons[w.couponAt:]...)
+		w.couponAt = 0
+	}
+	w.coupons = append(w.coupons, id)
+}
+
+func (w *worker) rememberVerified(id string) {
+	if len(w.verified) < recentKeep {
+		w.verified = append(w.verified, id)
+		return
+	}
+	w.verified[w.verifiedAt] = id
+	w.verifiedAt = (w.verifiedAt + 1) % recentKeep
 }
 
 // scan sends one scan and notes what it means for the audit.
@@ -258,9 +346,13 @@ func (w *worker) scan(op *Op, intended time.Time) {
 func (w *worker) note(op *Op, o Outcome) {
 	switch {
 	case o.Status == 200:
-		w.wins = append(w.wins, Win{Code: op.Code, Member: op.Member, Points: o.Points, Kind: op.Kind})
+		w.wins = append(w.wins, Win{Code: op.Code, Member: op.Member, Points: o.Points, Kind: op.Kind,
+			Coupon: o.Coupon, Guide: o.Guide, Commission: o.Commission})
 		if op.Kind == Fresh || op.Kind == Contested {
 			w.remember(op.Code)
+		}
+		if o.Coupon != "" {
+			w.rememberCoupon(o.Coupon)
 		}
 	case o.uncertain():
 		if w.uncertain == nil {
@@ -319,6 +411,9 @@ func (w *worker) contest(code string, intended time.Time) {
 			c.Uncertain++
 		default:
 			c.Refused++
+			if outs[i].Status == 409 && outs[i].Code == "already_redeemed" {
+				c.Lost++
+			}
 		}
 	}
 	w.contests = append(w.contests, c)

@@ -9,9 +9,8 @@ import (
 )
 
 // Kind is a kind of request in the workload. Each kind says what it sends
-// and what a correct server answers; new kinds (campaign scans, guide
-// binding, coupon verification, point spends) are added here, in Target.Do
-// and in the audit.
+// and what a correct server answers; a new kind is added here, in
+// Target.Do, in worker.do and in the audit.
 type Kind uint8
 
 const (
@@ -27,6 +26,15 @@ const (
 	// Forged scans a code whose tag is wrong: 400 invalid_code, before any
 	// storage read.
 	Forged
+	// Verify is a guide verifying (核销) at the counter a gift coupon that
+	// an earlier scan of the run was issued: 200 the first time, 409
+	// already_used when the coupon was verified before. Needs the campaign
+	// workload.
+	Verify
+	// Spend spends a few of a member's points (POST
+	// /v1/members/{m}/spend with a fresh request_id): 200, or 409
+	// insufficient_points, or 404 for a member with no points yet.
+	Spend
 	// Health is GET /healthz: the ceiling run's request, the cheapest round
 	// trip the server has.
 	Health
@@ -34,7 +42,7 @@ const (
 	numKinds = int(Health) + 1
 )
 
-var kindNames = [numKinds]string{Fresh: "fresh", Duplicate: "duplicate", Contested: "contested", Forged: "forged", Health: "healthz"}
+var kindNames = [numKinds]string{Fresh: "fresh", Duplicate: "duplicate", Contested: "contested", Forged: "forged", Verify: "verify", Spend: "spend", Health: "healthz"}
 
 func (k Kind) String() string {
 	if int(k) < numKinds && kindNames[k] != "" {
@@ -70,9 +78,15 @@ type Share struct {
 	Fraction float64 `json:"fraction"`
 }
 
-// DefaultMix is the mix of a run that names none: mostly fresh codes, 5%
-// duplicates, 10% contested scans, 2% forgeries.
-var DefaultMix = []Share{{Duplicate, 0.05}, {Contested, 0.10}, {Forged, 0.02}}
+// DefaultMix is the mix of a campaign run that names none: mostly fresh
+// codes, 5% duplicates, 10% contested scans, 2% forgeries, 5% coupon
+// verifications and 5% point spends.
+var DefaultMix = []Share{{Duplicate, 0.05}, {Contested, 0.10}, {Forged, 0.02}, {Verify, 0.05}, {Spend, 0.05}}
+
+// FixedPointsMix is the mix of a run without a campaign (Config.FixedPoints)
+// that names none: scans only, 5% duplicates, 10% contested scans, 2%
+// forgeries.
+var FixedPointsMix = []Share{{Duplicate, 0.05}, {Contested, 0.10}, {Forged, 0.02}}
 
 // Mix draws the kind of each operation so that, over many draws, each kind
 // gets its Share of requests. A contested operation sends several requests,
@@ -130,6 +144,16 @@ func NewMix(shares []Share, contenders int) (*Mix, error) {
 
 // Shares returns the fractions of requests by kind, fresh included.
 func (m *Mix) Shares() []Share { return append([]Share(nil), m.shares...) }
+
+// Has reports whether the mix draws kind k.
+func (m *Mix) Has(k Kind) bool {
+	for _, s := range m.shares {
+		if s.Kind == k {
+			return true
+		}
+	}
+	return false
+}
 
 // size is the number of requests one operation of kind k sends.
 func (m *Mix) size(k Kind) int {

@@ -18,8 +18,15 @@ func TestMixProportions(t *testing.T) {
 	for _, s := range m.Shares() {
 		want[s.Kind] = s.Fraction
 	}
-	if math.Abs(want[bench.Fresh]-0.83) > 1e-9 {
-		t.Fatalf("fresh gets %g of requests, want the rest of the default mix, 0.83", want[bench.Fresh])
+	if math.Abs(want[bench.Fresh]-0.73) > 1e-9 {
+		t.Fatalf("fresh gets %g of requests, want the rest of the default mix, 0.73", want[bench.Fresh])
+	}
+	if !m.Has(bench.Verify) || !m.Has(bench.Spend) || m.Has(bench.Health) {
+		t.Fatalf("the default mix is %v", m)
+	}
+	fixed, err := bench.NewMix(bench.FixedPointsMix, contenders)
+	if err != nil || fixed.Has(bench.Verify) || fixed.Has(bench.Spend) || math.Abs(fixed.Shares()[0].Fraction-0.83) > 1e-9 {
+		t.Fatalf("the fixed-points mix is %v (%v)", fixed, err)
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	requests := map[bench.Kind]float64{}
@@ -88,14 +95,14 @@ func TestMixValidation(t *testing.T) {
 }
 
 func TestKindText(t *testing.T) {
-	for _, k := range []bench.Kind{bench.Fresh, bench.Duplicate, bench.Contested, bench.Forged, bench.Health} {
+	for _, k := range []bench.Kind{bench.Fresh, bench.Duplicate, bench.Contested, bench.Forged, bench.Verify, bench.Spend, bench.Health} {
 		b, _ := k.MarshalText()
 		var back bench.Kind
 		if err := back.UnmarshalText(b); err != nil || back != k {
 			t.Errorf("%v: round trip gave %v, %v", k, back, err)
 		}
 	}
-	if _, err := bench.ParseKind("spend"); err == nil {
-		t.Error("ParseKind accepted a kind that does not exist yet")
+	if _, err := bench.ParseKind("refund"); err == nil {
+		t.Error("ParseKind accepted a kind that does not exist")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/yima-dev/yima/reward"
 )
 
 // Report is what a run measured and what its audit found. It marshals to
@@ -28,6 +29,12 @@ type Report struct {
 	Contenders int       `json:"contenders"`
 	Members    int       `json:"members"`
 	Seed       uint64    `json:"seed"`
+	// Campaign is the campaign the run applied (nil: fixed points);
+	// Guides how many guides it created and Bound how many members it
+	// bound to them.
+	Campaign *reward.Campaign `json:"campaign,omitempty"`
+	Guides   int              `json:"guides,omitempty"`
+	Bound    int              `json:"bound_members,omitempty"`
 	// Codes is how many fresh codes the run minted; CodesUsed how many it
 	// scanned.
 	Codes     int   `json:"codes_minted"`
@@ -246,6 +253,19 @@ func (r *Report) WriteText(w io.Writer) error {
 	mix, _ := NewMix(r.Mix, r.Contenders)
 	if mix != nil {
 		fmt.Fprintf(&b, "mix:  %s\n", mix)
+	}
+	if c := r.Campaign; c != nil {
+		fmt.Fprintf(&b, "campaign %s: points %d–%d, new-member bonus %d, budget %s", c.ID, c.Points.Min, c.Points.Max, c.NewMemberBonus, thousands(c.PointsBudget))
+		if c.Coupon != nil {
+			fmt.Fprintf(&b, ", coupon %.0f%% of scans (stock %s)", c.Coupon.Probability*100, thousands(c.Coupon.Stock))
+		}
+		fmt.Fprintf(&b, ", commission %d a scan and %d a coupon", c.GuideCommission.PerScan, c.GuideCommission.PerCoupon)
+		for _, t := range c.Tiers {
+			fmt.Fprintf(&b, ", tier %s ×%g from growth %d", t.Name, t.Multiplier, t.MinGrowth)
+		}
+		fmt.Fprintf(&b, "; %d guides, %d members bound\n", r.Guides, r.Bound)
+	} else {
+		b.WriteString("no campaign: every scan earns the batch's fixed points\n")
 	}
 	b.WriteString("\n")
 

@@ -9,7 +9,6 @@ import (
 	"io"
 	"math"
 	"runtime/pprof"
-	"strconv"
 	"time"
 
 	"github.com/yima-dev/yima/codegen"
@@ -49,9 +48,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	t := cfg.Target
 	if t == nil {
 		if cfg.TargetURL != "" {
-			t, err = NewRemote(cfg.TargetURL, cfg.Token, cfg.Conns, cfg.Timeout, cfg.Points)
+			t, err = NewRemote(cfg.TargetURL, cfg.Token, cfg.Conns, cfg.Timeout)
 		} else {
-			t, err = NewInProcess(cfg.Dir, cfg.Conns, cfg.Timeout, cfg.Points, cfg.Logger)
+			t, err = NewInProcess(cfg.Dir, cfg.Conns, cfg.Timeout, cfg.Logger)
 		}
 		if err != nil {
 			return nil, err
@@ -70,7 +69,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Requests > 0 {
 		r.Duration = 0
 	}
-	members := memberIDs(cfg.Members)
+	run := newRunID()
+	members := memberIDs(run, cfg.Members)
 
 	// The ceiling: the same conns and length, closed loop, /healthz only.
 	if !cfg.NoCeiling {
@@ -88,15 +88,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	n := codesNeeded(cfg, r.Ceiling)
-	status(cfg.Progress, "minting %s codes", thousands(int64(n)))
-	codes, err := t.Prepare(ctx, n)
+	setup := newSetup(&cfg, run, members, n, time.Now())
+	if setup.Campaign != nil {
+		status(cfg.Progress, "applying campaign %s, creating %d guides, binding %s members, minting %s codes",
+			setup.Campaign.ID, len(setup.Guides), thousands(int64(len(setup.Bindings))), thousands(int64(n)))
+	} else {
+		status(cfg.Progress, "minting %s codes", thousands(int64(n)))
+	}
+	codes, err := t.Prepare(ctx, setup)
 	if err != nil {
 		return nil, err
 	}
 	r.Codes = codes.Len()
+	r.Campaign, r.Guides, r.Bound = setup.Campaign, len(setup.Guides), len(setup.Bindings)
 
-	p := &phase{name: "scans", target: t, mix: mix, codes: codes, members: members, conns: cfg.Conns,
-		duration: cfg.Duration, requests: cfg.Requests, rate: cfg.Rate, seed: cfg.Seed, progress: cfg.Progress}
+	p := &phase{name: "scans", target: t, mix: mix, codes: codes, members: members, guides: setup.Guides, runID: run,
+		conns: cfg.Conns, duration: cfg.Duration, requests: cfg.Requests, rate: cfg.Rate, seed: cfg.Seed, progress: cfg.Progress}
 	before, err := t.Stats(ctx)
 	if err != nil {
 		r.Notes = append(r.Notes, "server counters before the run not read: "+err.Error())
@@ -114,6 +121,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		r.Scans, obs = p.run(ctx)
 	}()
+	obs.Campaign = setup.Campaign
 	r.CodesUsed = min(p.codeNext.Load(), int64(codes.Len()))
 	clientCPU := processCPU() - clientBefore
 	// What follows reads what the load did, so it runs even after an
@@ -162,20 +170,6 @@ func codesNeeded(cfg Config, ceiling *Phase) int {
 		n = 200_000 * cfg.Duration.Seconds()
 	}
 	return int(math.Min(n+slack, codegen.MaxSerial))
-}
-
-// memberIDs names the run's members. The run id in them keeps a run's
-// members apart from any earlier run's on the same server, so that their
-// balances are this run's alone.
-func memberIDs(n int) []string {
-	var b [8]byte
-	rand.Read(b[:])
-	run := strconv.FormatUint(binary.LittleEndian.Uint64(b[:])%(36*36*36*36*36*36), 36)
-	out := make([]string, n)
-	for i := range out {
-		out[i] = "bench-" + run + "-" + strconv.Itoa(i)
-	}
-	return out
 }
 
 // status rewrites the progress line, if there is one.

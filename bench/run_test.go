@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/yima-dev/yima/bench"
+	"github.com/yima-dev/yima/reward"
 )
 
 // TestRunSmoke runs the real thing briefly: an in-process server, the
@@ -41,22 +43,42 @@ func TestRunSmoke(t *testing.T) {
 	if rep.Audit.Contested == 0 || rep.Audit.Members != 50 {
 		t.Fatalf("audit checked %d contested codes and %d members", rep.Audit.Contested, rep.Audit.Members)
 	}
+	// The campaign workload: coupons verified by guides, points spent,
+	// and the audit's campaign checks and the server's own audit ran.
+	answers := results(rep)
+	if answers["verify 200"] == 0 || answers["spend 200"] == 0 {
+		t.Fatalf("no verifications or spends accepted: %v", answers)
+	}
+	if a := rep.Audit; !a.Campaign || a.Guides == 0 || a.Coupons == 0 || a.ServerAudit != "clean" {
+		t.Fatalf("audit %+v", a)
+	}
 }
 
-// memTarget is an in-memory Target. Honest, it redeems each code once;
-// with doublePay, every duplicate scan wins too.
+// memTarget is an in-memory Target with yima's rules in miniature: each
+// code redeemed once for a point, with a campaign a coupon for every
+// tenth code and commissions for bound members' guides, coupons verified
+// once, spends never below zero. Honest unless told otherwise: doublePay
+// lets every duplicate scan win too, doubleVerify lets a used coupon be
+// verified again.
 type memTarget struct {
-	doublePay bool
-	n         int
-	mu        sync.Mutex
-	owner     map[string]string
-	points    map[string]int64
-	ledger    map[string][]string
-	ops       atomic.Int64
+	doublePay, doubleVerify bool
+	n                       int
+	mu                      sync.Mutex
+	campaign                *reward.Campaign
+	bound                   map[string]string
+	owner                   map[string]string
+	points                  map[string]int64
+	ledger                  map[string][]string
+	spends                  map[string][]string
+	coupons                 map[string]string // id → status
+	guides                  map[string]*bench.GuideState
+	counters                bench.CampaignState
+	ops                     atomic.Int64
 }
 
 func newMemTarget() *memTarget {
-	return &memTarget{owner: map[string]string{}, points: map[string]int64{}, ledger: map[string][]string{}}
+	return &memTarget{owner: map[string]string{}, points: map[string]int64{}, ledger: map[string][]string{},
+		spends: map[string][]string{}, coupons: map[string]string{}, guides: map[string]*bench.GuideState{}, bound: map[string]string{}}
 }
 
 type numbered int
@@ -65,9 +87,16 @@ func (n numbered) Len() int          { return int(n) }
 func (n numbered) Code(i int) string { return "CODE" + strconv.Itoa(i) + "X" }
 
 func (m *memTarget) Name() string { return "memory" }
-func (m *memTarget) Prepare(_ context.Context, n int) (bench.Codes, error) {
-	m.n = n
-	return numbered(n), nil
+func (m *memTarget) Prepare(_ context.Context, s *bench.Setup) (bench.Codes, error) {
+	m.n = s.Codes
+	m.campaign = s.Campaign
+	for _, g := range s.Guides {
+		m.guides[g] = &bench.GuideState{Found: true}
+	}
+	for _, b := range s.Bindings {
+		m.bound[b.Member] = b.Guide
+	}
+	return numbered(s.Codes), nil
 }
 func (m *memTarget) Stats(context.Context) (bench.Stats, error) {
 	return bench.Stats{CPUSeconds: 1, GroupSum: 1, GroupCount: 1}, nil
@@ -76,21 +105,62 @@ func (m *memTarget) Close() error { return nil }
 
 func (m *memTarget) Do(op *bench.Op) bench.Outcome {
 	m.ops.Add(1)
-	if op.Kind == bench.Health {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch op.Kind {
+	case bench.Health:
 		return bench.Outcome{Status: 200}
+	case bench.Verify:
+		st, ok := m.coupons[op.Coupon]
+		switch {
+		case !ok:
+			return bench.Outcome{Status: 404, Code: "not_found"}
+		case st == "used" && !m.doubleVerify:
+			return bench.Outcome{Status: 409, Code: "already_used"}
+		}
+		m.coupons[op.Coupon] = "used"
+		g := m.guides[op.Guide]
+		g.Commission += 10
+		g.Verified++
+		m.counters.CouponsUsed++
+		m.counters.Commission += 10
+		return bench.Outcome{Status: 200, Commission: 10}
+	case bench.Spend:
+		if len(m.ledger[op.Member]) == 0 {
+			return bench.Outcome{Status: 404, Code: "not_found"}
+		}
+		if m.points[op.Member] < op.Points {
+			return bench.Outcome{Status: 409, Code: "insufficient_points"}
+		}
+		m.points[op.Member] -= op.Points
+		m.spends[op.Member] = append(m.spends[op.Member], op.RequestID)
+		return bench.Outcome{Status: 200, Points: op.Points}
 	}
 	if op.Code[len(op.Code)-1] != 'X' {
 		return bench.Outcome{Status: 400, Code: "invalid_code"}
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if _, taken := m.owner[op.Code]; taken && !(m.doublePay && op.Kind == bench.Duplicate) {
 		return bench.Outcome{Status: 409, Code: "already_redeemed"}
 	}
 	m.owner[op.Code] = op.Member
-	m.points[op.Member] += 10
+	m.points[op.Member]++
 	m.ledger[op.Member] = append(m.ledger[op.Member], op.Code)
-	return bench.Outcome{Status: 200, Points: 10}
+	o := bench.Outcome{Status: 200, Points: 1}
+	if m.campaign != nil {
+		m.counters.PointsPaid++
+		m.counters.RewardedScans++
+		if n, _ := strconv.Atoi(op.Code[4 : len(op.Code)-1]); n%10 == 0 {
+			o.Coupon = "CP" + op.Code
+			m.coupons[o.Coupon] = "issued"
+			m.counters.CouponsIssued++
+		}
+		if g := m.bound[op.Member]; g != "" {
+			o.Guide, o.Commission = g, 2
+			m.guides[g].Commission += 2
+			m.counters.Commission += 2
+		}
+	}
+	return o
 }
 
 func (m *memTarget) CodeRedeemed(_ context.Context, code string) (bool, error) {
@@ -106,8 +176,34 @@ func (m *memTarget) Member(_ context.Context, id string) (bench.MemberState, err
 	if len(m.ledger[id]) == 0 {
 		return bench.MemberState{}, nil
 	}
-	return bench.MemberState{Found: true, Points: m.points[id], Codes: append([]string(nil), m.ledger[id]...)}, nil
+	return bench.MemberState{Found: true, Points: m.points[id], Codes: append([]string(nil), m.ledger[id]...), Spends: append([]string(nil), m.spends[id]...)}, nil
 }
+
+func (m *memTarget) Campaign(_ context.Context, id string) (bench.CampaignState, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.counters
+	c.Found = m.campaign != nil && m.campaign.ID == id
+	return c, nil
+}
+
+func (m *memTarget) Guide(_ context.Context, id string) (bench.GuideState, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if g := m.guides[id]; g != nil {
+		return *g, nil
+	}
+	return bench.GuideState{}, nil
+}
+
+func (m *memTarget) Coupon(_ context.Context, id string) (bench.CouponState, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, ok := m.coupons[id]
+	return bench.CouponState{Found: ok, Status: st}, nil
+}
+
+func (m *memTarget) ServerAudit(context.Context) ([]string, error) { return nil, nil }
 
 func TestRunRequestsAgainstAFakeTarget(t *testing.T) {
 	mt := newMemTarget()
@@ -130,8 +226,71 @@ func TestRunRequestsAgainstAFakeTarget(t *testing.T) {
 	for _, k := range rep.Scans.Kinds {
 		byKind[k.Kind] = k.Requests
 	}
-	if byKind[bench.Duplicate] == 0 || byKind[bench.Contested] == 0 || byKind[bench.Forged] == 0 {
-		t.Fatalf("kinds %v", byKind)
+	for _, k := range []bench.Kind{bench.Fresh, bench.Duplicate, bench.Contested, bench.Forged, bench.Verify, bench.Spend} {
+		if byKind[k] == 0 {
+			t.Fatalf("no %v requests: %v", k, byKind)
+		}
+	}
+	// Verifications: first ones 200, repeats 409 already_used; spends
+	// accepted or refused for want of points.
+	answers := results(rep)
+	for _, want := range []string{"verify 200", "verify 409 already_used", "spend 200", "spend 409 insufficient_points"} {
+		if answers[want] == 0 {
+			t.Errorf("no %q answers: %v", want, answers)
+		}
+	}
+	a := rep.Audit
+	if a.Coupons == 0 || a.Verified == 0 || a.Spends == 0 || a.Guides != 4 || !a.Campaign || !a.Exact || a.ServerAudit != "clean" {
+		t.Fatalf("the audit skipped the campaign's checks: %+v", a)
+	}
+	if rep.Campaign == nil || rep.Guides != 4 || rep.Bound == 0 {
+		t.Fatalf("campaign %+v, %d guides, %d bound", rep.Campaign, rep.Guides, rep.Bound)
+	}
+}
+
+// results counts a report's answers as "kind status code".
+func results(rep *bench.Report) map[string]int64 {
+	out := map[string]int64{}
+	for _, k := range rep.Scans.Kinds {
+		for _, r := range k.Results {
+			out[k.Kind.String()+" "+r.String()] += r.Count
+		}
+	}
+	return out
+}
+
+// Without a campaign the run is the first benchmark's: scans only, fixed
+// points, no coupons or guides to check.
+func TestRunFixedPoints(t *testing.T) {
+	mt := newMemTarget()
+	rep, err := bench.Run(context.Background(), bench.Config{Target: mt, FixedPoints: true, Requests: 5_000, Conns: 4, Members: 20, NoCeiling: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range rep.Scans.Kinds {
+		if k.Kind == bench.Verify || k.Kind == bench.Spend {
+			t.Fatalf("a fixed-points run sent %v requests", k.Kind)
+		}
+	}
+	if rep.Campaign != nil || rep.Audit.Campaign || rep.Audit.Guides != 0 || !rep.Audit.Passed {
+		t.Fatalf("report %+v", rep.Audit)
+	}
+	_, err = bench.Run(context.Background(), bench.Config{Target: newMemTarget(), FixedPoints: true, Requests: 100,
+		Mix: []bench.Share{{Kind: bench.Verify, Fraction: 0.1}}})
+	if err == nil || !strings.Contains(err.Error(), "campaign") {
+		t.Fatalf("verifications without a campaign: err = %v", err)
+	}
+}
+
+func TestRunAuditCatchesDoubleVerification(t *testing.T) {
+	mt := newMemTarget()
+	mt.doubleVerify = true
+	rep, err := bench.Run(context.Background(), bench.Config{Target: mt, Requests: 20_000, Conns: 4, Members: 10, NoCeiling: true, Seed: 9})
+	if !errors.Is(err, bench.ErrAuditFailed) {
+		t.Fatalf("err = %v, want ErrAuditFailed", err)
+	}
+	if !strings.Contains(strings.Join(rep.Audit.Violations, "\n"), "verified 2 times") {
+		t.Fatalf("violations %v", rep.Audit.Violations)
 	}
 }
 

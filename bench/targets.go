@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,9 +21,10 @@ import (
 const benchProduct = "BENCH"
 
 // NewRemote returns a Target for the yima server at rawURL. token must be
-// allowed to mint (admin or factory) and to scan and read members (admin):
-// in practice, the admin token. conns bounds the connections the run opens.
-func NewRemote(rawURL, token string, conns int, timeout time.Duration, points int64) (Target, error) {
+// allowed to mint, apply campaigns, create guides, scan and read members
+// and the audit: the admin token. conns bounds the connections the run
+// opens.
+func NewRemote(rawURL, token string, conns int, timeout time.Duration) (Target, error) {
 	if token == "" {
 		return nil, fmt.Errorf("bench: --target needs a token that may mint and scan: pass --token or set YIMA_TOKEN (the admin token is in DATA/%s)", scan.AdminTokenFile)
 	}
@@ -30,21 +32,54 @@ func NewRemote(rawURL, token string, conns int, timeout time.Duration, points in
 	if err != nil {
 		return nil, err
 	}
-	return &remoteTarget{remote: remote{httpTarget: ht, token: token}, points: points}, nil
+	return &remoteTarget{remote: remote{httpTarget: ht, token: token}}, nil
 }
 
 type remoteTarget struct {
 	remote
-	points int64
 }
 
-// Prepare mints an active batch through the admin API and streams its codes.
-func (r *remoteTarget) Prepare(ctx context.Context, n int) (Codes, error) {
-	if n < 1 || n > codegen.MaxSerial {
-		return nil, fmt.Errorf("bench: cannot mint %d codes in one batch (1..%d)", n, codegen.MaxSerial)
+// prepareYima applies the setup's campaign, creates its guides (keeping
+// their tokens for verifications) and binds its members, through admin
+// and the HTTP API. It returns the batch spec to mint the codes with.
+func prepareYima(ctx context.Context, admin scan.Admin, ht *httpTarget, s *Setup) (reward.BatchSpec, error) {
+	spec := reward.BatchSpec{Product: benchProduct, Count: uint32(s.Codes), Points: s.Points, Activate: true}
+	if s.Codes < 1 || s.Codes > codegen.MaxSerial {
+		return spec, fmt.Errorf("bench: cannot mint %d codes in one batch (1..%d)", s.Codes, codegen.MaxSerial)
 	}
+	if s.Campaign != nil {
+		doc, err := json.Marshal(s.Campaign)
+		if err != nil {
+			return spec, err
+		}
+		if _, err := admin.ApplyCampaign(doc); err != nil {
+			return spec, fmt.Errorf("bench: applying campaign %s: %w", s.Campaign.ID, err)
+		}
+		spec.Campaign = s.Campaign.ID
+	}
+	for _, g := range s.Guides {
+		tok, err := admin.AddGuide(reward.Guide{ID: g, Store: "bench"})
+		if err != nil {
+			return spec, fmt.Errorf("bench: creating guide %s: %w", g, err)
+		}
+		ht.guideAuth[g] = "Bearer " + tok
+	}
+	if err := ht.bind(ctx, s.Bindings, 16); err != nil {
+		return spec, err
+	}
+	return spec, nil
+}
+
+// Prepare sets the run up through the admin API, mints an active batch and
+// streams its codes.
+func (r *remoteTarget) Prepare(ctx context.Context, s *Setup) (Codes, error) {
 	c := &scan.Client{URL: r.origin, Token: r.token}
-	b, err := c.CreateBatch(reward.BatchSpec{Product: benchProduct, Count: uint32(n), Points: r.points, Activate: true})
+	spec, err := prepareYima(ctx, c, r.httpTarget, s)
+	if err != nil {
+		return nil, err
+	}
+	n := s.Codes
+	b, err := c.CreateBatch(spec)
 	if err != nil {
 		return nil, fmt.Errorf("bench: minting %d codes on %s: %w", n, r.origin, err)
 	}
@@ -84,12 +119,11 @@ type inProcess struct {
 	srv       *scan.Server
 	dir       string
 	removeDir bool
-	points    int64
 }
 
 // NewInProcess opens dir (a fresh temporary directory when empty, removed
 // by Close) and starts a yima server on it, on 127.0.0.1 with a free port.
-func NewInProcess(dir string, conns int, timeout time.Duration, points int64, log *slog.Logger) (Target, error) {
+func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger) (Target, error) {
 	remove := false
 	if dir == "" {
 		d, err := os.MkdirTemp("", "yima-bench-*")
@@ -98,7 +132,7 @@ func NewInProcess(dir string, conns int, timeout time.Duration, points int64, lo
 		}
 		dir, remove = d, true
 	}
-	t := &inProcess{dir: dir, removeDir: remove, points: points}
+	t := &inProcess{dir: dir, removeDir: remove}
 	app, err := scan.Open(dir, scan.AppOptions{
 		Logger: log,
 		OnFail: func(err error) {
@@ -126,6 +160,13 @@ func NewInProcess(dir string, conns int, timeout time.Duration, points int64, lo
 		}
 		t.httpTarget, err = newHTTPTarget("in-process yima on "+t.srv.Addr()+" ("+what+")", "http://"+t.srv.Addr(), tok, conns, timeout)
 	}
+	if err == nil {
+		var admin string
+		admin, err = scan.AdminToken(dir)
+		if err == nil {
+			t.adminAuth = "Bearer " + admin
+		}
+	}
 	if err != nil {
 		t.srv.Close()
 		t.cleanup()
@@ -134,13 +175,16 @@ func NewInProcess(dir string, conns int, timeout time.Duration, points int64, lo
 	return t, nil
 }
 
-// Prepare mints an active batch in the open data directory; its codes are
-// computed when asked for, never stored.
-func (t *inProcess) Prepare(_ context.Context, n int) (Codes, error) {
-	if n < 1 || n > codegen.MaxSerial {
-		return nil, fmt.Errorf("bench: cannot mint %d codes in one batch (1..%d)", n, codegen.MaxSerial)
+// Prepare sets the run up and mints an active batch in the open data
+// directory; its codes are computed when asked for, never stored.
+func (t *inProcess) Prepare(ctx context.Context, s *Setup) (Codes, error) {
+	admin := scan.Local{App: t.app}
+	spec, err := prepareYima(ctx, admin, t.httpTarget, s)
+	if err != nil {
+		return nil, err
 	}
-	b, err := scan.Local{App: t.app}.CreateBatch(reward.BatchSpec{Product: benchProduct, Count: uint32(n), Points: t.points, Activate: true})
+	n := s.Codes
+	b, err := admin.CreateBatch(spec)
 	if err != nil {
 		return nil, fmt.Errorf("bench: minting %d codes: %w", n, err)
 	}

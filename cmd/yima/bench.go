@@ -15,11 +15,12 @@ import (
 )
 
 type benchOptions struct {
-	cfg                         bench.Config
-	duplicate, contested, forge float64
-	jsonOut                     string
-	cpuProfile                  string
-	quiet                       bool
+	cfg                                        bench.Config
+	duplicate, contested, forge, verify, spend float64
+	campaign                                   bool
+	jsonOut                                    string
+	cpuProfile                                 string
+	quiet                                      bool
 }
 
 func (o *benchOptions) AddFlags(fs *pflag.FlagSet) {
@@ -34,8 +35,15 @@ func (o *benchOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&o.contested, "contested", 0.10, "fraction of requests that race on one fresh code with --contenders members (expect one 200)")
 	fs.IntVar(&c.Contenders, "contenders", 4, "members racing on each contested code")
 	fs.Float64Var(&o.forge, "forged", 0.02, "fraction of requests with a forged code (expect 400); fresh codes take the rest")
+	fs.Float64Var(&o.verify, "verify", 0.05, "fraction of requests where a guide verifies a coupon an earlier scan was issued (expect 200 first, 409 already_used for repeats); needs the campaign")
+	fs.Float64Var(&o.spend, "spend", 0.05, "fraction of requests that spend 1-30 of a member's points with a fresh request_id (expect 200 or 409 insufficient_points); 0 with --campaign=false unless given")
+	fs.BoolVar(&o.campaign, "campaign", true, "apply a campaign for the run (random points, tiers, bonus, coupons, guide commissions, budget, stock); false: every scan earns --points")
+	fs.Int64Var(&c.Budget, "budget", 1_000_000_000_000, "the campaign's points budget; a small one shows budget_exhausted")
+	fs.Int64Var(&c.Stock, "stock", 1_000_000_000, "the campaign's coupon stock; a small one shows coupon_stock_exhausted")
+	fs.IntVar(&c.Guides, "guides", 4, "guides the run creates, each with a token, who verify the coupons")
+	fs.Float64Var(&c.Bound, "bound", 0.5, "fraction of members bound to a guide before the run (negative: none)")
 	fs.IntVar(&c.Members, "members", 1000, "members the scans are spread over (the audit reads each one's ledger)")
-	fs.Int64Var(&c.Points, "points", 10, "points a scan of the run's batch earns")
+	fs.Int64Var(&c.Points, "points", 10, "points a scan of the run's batch earns with --campaign=false")
 	fs.DurationVar(&c.Timeout, "timeout", 10*time.Second, "bound on one request, including the wait for a free connection")
 	fs.BoolVar(&c.NoCeiling, "no-ceiling", false, "skip the /healthz ceiling run")
 	fs.IntVar(&c.AuditCodes, "audit-codes", 200_000, "look up at most this many redeemed codes in the audit (a random sample past it)")
@@ -51,12 +59,16 @@ func newBenchCommand(_ *globalOptions) *cobra.Command {
 		Use:   "bench",
 		Short: "Measure scans per second, latency and exactly-once under load",
 		Long: "bench starts a yima server in-process on a fresh temporary data directory (or\n" +
-			"measures --target), mints codes for the run, runs the same load against\n" +
-			"/healthz as a ceiling, then scans: fresh codes, duplicates, contested codes\n" +
-			"and forgeries. It prints throughput, latency percentiles, answers by status,\n" +
-			"server CPU and commit group sizes, and audits the run: every code at most one\n" +
-			"winner, every 200 redeemed on the server, every member's points as promised.\n" +
-			"A failed audit exits non-zero.",
+			"measures --target), applies a campaign for the run, creates guides and binds\n" +
+			"members to them, mints codes, runs the same load against /healthz as a\n" +
+			"ceiling, then the mix: fresh codes, duplicates, contested codes, forgeries,\n" +
+			"coupon verifications by guides and point spends. It prints throughput,\n" +
+			"latency percentiles, answers by status, server CPU and commit group sizes,\n" +
+			"and audits the run: every code at most one winner, every 200 redeemed on the\n" +
+			"server, every member's points and ledger as promised (spends included),\n" +
+			"every coupon verified by at most one 200, guides' commissions, the\n" +
+			"campaign's counters within budget and stock, and the server's own audit.\n" +
+			"A failed audit exits non-zero. See docs/bench.md.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
@@ -66,7 +78,19 @@ func newBenchCommand(_ *globalOptions) *cobra.Command {
 
 func (o *benchOptions) run(cmd *cobra.Command) error {
 	c := o.cfg
-	c.Mix = []bench.Share{{Kind: bench.Duplicate, Fraction: o.duplicate}, {Kind: bench.Contested, Fraction: o.contested}, {Kind: bench.Forged, Fraction: o.forge}}
+	c.FixedPoints = !o.campaign
+	verify, spend := o.verify, o.spend
+	if c.FixedPoints {
+		// The first benchmark's workload: scans only, unless asked.
+		if !cmd.Flags().Changed("verify") {
+			verify = 0
+		}
+		if !cmd.Flags().Changed("spend") {
+			spend = 0
+		}
+	}
+	c.Mix = []bench.Share{{Kind: bench.Duplicate, Fraction: o.duplicate}, {Kind: bench.Contested, Fraction: o.contested}, {Kind: bench.Forged, Fraction: o.forge},
+		{Kind: bench.Verify, Fraction: verify}, {Kind: bench.Spend, Fraction: spend}}
 	if f, ok := cmd.ErrOrStderr().(*os.File); ok && !o.quiet && isTerminal(f) {
 		c.Progress = f
 	}

@@ -180,9 +180,9 @@ func (db *DB) Update(fn func(*Tx) error) error {
 	return err
 }
 
-// decide runs decisions in arrival order. It takes whatever has queued up
-// since the last group, so groups grow with load: the decider never waits
-// for a sync, only the releaser does.
+// decide runs decisions in arrival order, in groups that share one batch
+// and one WAL sync. The decider never waits for a sync, only the releaser
+// does.
 func (db *DB) decide() {
 	defer db.deciderW.Done()
 	defer close(db.groups)
@@ -196,20 +196,15 @@ func (db *DB) decide() {
 		tx.hot.trim()
 		b := db.pdb.NewBatch()
 		g.ops = append(g.ops, first)
-	drain:
-		for len(g.ops) < db.opts.MaxGroup {
-			select {
-			case o, ok := <-db.ops:
-				if !ok {
-					break drain
-				}
-				g.ops = append(g.ops, o)
-			default:
-				break drain
+		// Decide what has queued, then what queued meanwhile, until the
+		// queue is empty: under load a group grows to what arrived during
+		// its own decisions, with no wait added when the load is light.
+		for done := 0; done < len(g.ops); {
+			for ; done < len(g.ops); done++ {
+				o := g.ops[done]
+				o.err = db.run(tx, b, o.fn)
 			}
-		}
-		for _, o := range g.ops {
-			o.err = db.run(tx, b, o.fn)
+			db.drain(g)
 		}
 		if b.Empty() {
 			b.Close()
@@ -257,6 +252,21 @@ func (db *DB) applyNoSyncWait(b *pebble.Batch, wopts *pebble.WriteOptions) (err 
 	// A commit error reaches the logger's Fatalf, which failed the store,
 	// and ApplyNoSyncWait then returns nil.
 	return db.Err()
+}
+
+// drain adds the decisions waiting in the queue to g, up to MaxGroup.
+func (db *DB) drain(g *group) {
+	for len(g.ops) < db.opts.MaxGroup {
+		select {
+		case o, ok := <-db.ops:
+			if !ok {
+				return
+			}
+			g.ops = append(g.ops, o)
+		default:
+			return
+		}
+	}
 }
 
 func (db *DB) run(tx *Tx, b *pebble.Batch, fn func(*Tx) error) (err error) {

@@ -180,6 +180,13 @@ func newOutput(path string, stdout io.Writer) (*output, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot write %s: %w", path, err)
 	}
+	// CreateTemp makes a private file; a code file goes to the printing
+	// line, so it gets the mode of any other file the operator writes.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, err
+	}
 	return &output{w: tmp, tmp: tmp, final: path}, nil
 }
 

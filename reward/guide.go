@@ -19,8 +19,11 @@ const (
 // AddGuide creates a guide and a token for them (role guide), returning the
 // token's secret.
 func (e *Engine) AddGuide(g Guide) (*Guide, string, error) {
-	for _, f := range [][3]string{{"id", g.ID, "1"}, {"store", g.Store, "1"}, {"name", g.Name, ""}, {"member", g.Member, ""}} {
-		if err := checkID(f[0], f[1], f[2] != ""); err != nil {
+	for _, f := range []struct {
+		name, v  string
+		required bool
+	}{{"id", g.ID, true}, {"store", g.Store, true}, {"name", g.Name, false}, {"member", g.Member, false}} {
+		if err := checkID(f.name, f.v, f.required); err != nil {
 			return nil, "", err
 		}
 	}

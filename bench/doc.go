@@ -1,21 +1,33 @@
 // Package bench measures a yima server the way promotion day will: many
-// connections scanning fresh codes, some scanning codes already redeemed,
-// some racing on the same code, some sending forgeries. It reports the
-// throughput, the latency distribution (an HDR histogram), the answers by
-// HTTP status and error code, the server's CPU and commit group sizes, the
-// same load against /healthz as a ceiling, and it audits the run: every
-// code has at most one winner, every acknowledged redemption is on the
-// server, every member's points equal what the answers promised.
+// connections scanning fresh codes under a campaign (random points, tiers,
+// a new-member bonus, gift coupons, guide commissions, a budget and a
+// stock), some scanning codes already redeemed, some racing on the same
+// code, some sending forgeries, guides verifying the coupons scans were
+// issued, members spending points. It reports the throughput, the latency
+// distribution (an HDR histogram), the answers by HTTP status and error
+// code, the server's CPU and commit group sizes, the same load against
+// /healthz as a ceiling, and it audits the run: every code has at most one
+// winner, every acknowledged redemption is on the server, every member's
+// points and ledger equal what the answers promised less what spends took,
+// every coupon is verified by at most one 200, guides' commissions and the
+// campaign's counters are as promised and within budget and stock, and the
+// server's own audit is clean.
 //
 // Run drives a Target. The built-in targets speak yima's HTTP API: a server
 // started in-process on a fresh temporary data directory, or a running one
-// given by URL. A baseline (Redis, PostgreSQL) is another Target: it mints
-// codes in its own way, answers Ops with Outcomes, and lets the audit read
-// back its state through Checker.
+// given by URL. Compare runs the same load against the baselines too —
+// "what users build instead": a Redis server with a Lua script per
+// decision, a PostgreSQL cluster with a transaction per decision, each
+// started by the bench on loopback with its durability on, behind a small
+// HTTP front of yima's shape that verifies codes with codegen. A baseline
+// is another Target; the audit reads its state back through Checker.
 //
 // What bench must not do: assert speed in tests, or touch a data directory
 // it did not create. Caveats: with the in-process server the load generator
 // shares the process, so the CPU figure covers both, and on a small machine
 // the generator's own CPU caps the rate it can measure; the ceiling run
-// (/healthz, the same load) shows that cap.
+// (/healthz, the same load) shows that cap. A baseline's front shares the
+// process too. The baselines' servers are started and stopped by the run;
+// one killed with the bench (SIGKILL) leaves its server and temporary
+// directory behind.
 package bench

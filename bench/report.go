@@ -308,7 +308,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	if u.CPUKnown {
 		who := ""
 		if u.CPUIncludesClient {
-			who = " (server and load generator: one process)"
+			who = " (the load generator's included: they share the process)"
 		}
 		fmt.Fprintf(&b, "  cpu: %.2f s in %.2f s = %.2f cores, %.1f µs per request%s\n", u.CPUSeconds, r.Scans.Elapsed, u.CPUSeconds/r.Scans.Elapsed, u.CPUPerRequest, who)
 	} else {

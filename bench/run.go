@@ -39,10 +39,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	if cfg.Seed == 0 {
-		var b [8]byte
-		rand.Read(b[:])
-		// Below 2^53, so that the JSON report's seed survives a float64.
-		cfg.Seed = binary.LittleEndian.Uint64(b[:])>>11 | 1
+		cfg.Seed = newSeed()
 	}
 
 	t := cfg.Target
@@ -141,6 +138,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if ctx.Err() != nil {
 		r.Notes = append(r.Notes, "interrupted: the figures cover the run until then")
 	}
+	if failed := failures(&r.Scans); failed > 0 && float64(failed) > 0.01*float64(r.Scans.Requests) {
+		r.Notes = append(r.Notes, fmt.Sprintf("%s of %s requests (%.1f%%) got a 5xx or no answer: the rate measures failures as much as work",
+			thousands(failed), thousands(r.Scans.Requests), 100*float64(failed)/float64(r.Scans.Requests)))
+	}
+	if f, ok := t.(interface{ Failures() []string }); ok {
+		r.Notes = append(r.Notes, f.Failures()...)
+	}
 
 	status(cfg.Progress, "auditing %s winners and %s members", thousands(int64(len(obs.Wins))), thousands(int64(len(obs.Members))))
 	r.Audit = Audit(actx, obs, t, AuditOptions{Conns: cfg.AuditConns, MaxCodes: cfg.AuditCodes, Seed: cfg.Seed})
@@ -170,6 +174,25 @@ func codesNeeded(cfg Config, ceiling *Phase) int {
 		n = 200_000 * cfg.Duration.Seconds()
 	}
 	return int(math.Min(n+slack, codegen.MaxSerial))
+}
+
+// failures counts a phase's answers that were 5xx or none.
+func failures(ph *Phase) int64 {
+	var n int64
+	for _, res := range ph.Results {
+		if res.Status == 0 || res.Status >= 500 {
+			n += res.Count
+		}
+	}
+	return n
+}
+
+// newSeed draws a seed below 2^53, so that the JSON report's seed survives
+// a float64.
+func newSeed() uint64 {
+	var b [8]byte
+	rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:])>>11 | 1
 }
 
 // status rewrites the progress line, if there is one.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -17,7 +18,8 @@ import (
 type benchOptions struct {
 	cfg                                        bench.Config
 	duplicate, contested, forge, verify, spend float64
-	campaign                                   bool
+	campaign, compare                          bool
+	baselines                                  []string
 	jsonOut                                    string
 	cpuProfile                                 string
 	quiet                                      bool
@@ -48,6 +50,8 @@ func (o *benchOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.NoCeiling, "no-ceiling", false, "skip the /healthz ceiling run")
 	fs.IntVar(&c.AuditCodes, "audit-codes", 200_000, "look up at most this many redeemed codes in the audit (a random sample past it)")
 	fs.Uint64Var(&c.Seed, "seed", 0, "seed of the workload's draws (0: random; the report shows it)")
+	fs.BoolVar(&o.compare, "compare", false, "then run the same load against each baseline installed here (Redis with a Lua script, PostgreSQL with a transaction, each behind an HTTP front of yima's shape) and print them side by side; make bench-compare installs them")
+	fs.StringSliceVar(&o.baselines, "baselines", bench.Baselines, "the baselines --compare runs")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the scan phase to this file (in-process: server and load generator)")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress line on stderr")
@@ -113,9 +117,22 @@ func (o *benchOptions) run(cmd *cobra.Command) error {
 		<-ctx.Done()
 		stop()
 	}()
-	rep, err := bench.Run(ctx, c)
-	if rep == nil {
-		return err
+	var rep interface{ WriteText(io.Writer) error }
+	var err error
+	if o.compare {
+		var cmp *bench.Comparison
+		cmp, err = bench.Compare(ctx, c, o.baselines)
+		if cmp == nil {
+			return err
+		}
+		rep = cmp
+	} else {
+		var r *bench.Report
+		r, err = bench.Run(ctx, c)
+		if r == nil {
+			return err
+		}
+		rep = r
 	}
 	if werr := rep.WriteText(cmd.OutOrStdout()); werr != nil && err == nil {
 		err = werr

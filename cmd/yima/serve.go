@@ -44,7 +44,13 @@ func newServeCommand(g *globalOptions) *cobra.Command {
 			var srv *scan.Server
 			app, err := scan.Open(g.data, scan.AppOptions{
 				Logger: log,
-				OnFail: func(err error) { srv.StorageFailed(err) },
+				// The server may not exist yet when storage fails during
+				// Open; then Open itself returns the error.
+				OnFail: func(err error) {
+					if srv != nil {
+						srv.StorageFailed(err)
+					}
+				},
 			})
 			if err != nil {
 				return err

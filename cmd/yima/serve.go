@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -41,24 +42,25 @@ func newServeCommand(g *globalOptions) *cobra.Command {
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			o.Logger = log
-			var srv *scan.Server
+			// Pebble may report a failure from its own goroutines, even
+			// before the server exists.
+			var srv atomic.Pointer[scan.Server]
 			app, err := scan.Open(g.data, scan.AppOptions{
 				Logger: log,
-				// The server may not exist yet when storage fails during
-				// Open; then Open itself returns the error.
 				OnFail: func(err error) {
-					if srv != nil {
-						srv.StorageFailed(err)
+					if s := srv.Load(); s != nil {
+						s.StorageFailed(err)
 					}
 				},
 			})
 			if err != nil {
 				return err
 			}
-			srv = scan.NewServer(app, o.Options)
+			server := scan.NewServer(app, o.Options)
+			srv.Store(server)
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return srv.Run(ctx)
+			return server.Run(ctx)
 		},
 	}
 	o.AddFlags(cmd.Flags())

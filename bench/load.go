@@ -57,7 +57,21 @@ type shard struct {
 	results map[resultKey]int64
 	done    int64
 	classes [4]int64 // 2xx, 4xx, 5xx, no answer
+
+	// The timeline: latencies by the second of the phase in which they
+	// ended, and failures (5xx, no answer) likewise. start is the phase's
+	// start; zero keeps no timeline.
+	start    time.Time
+	timeline []*hdrhistogram.Histogram
+	tlFailed []int64
 }
+
+// timelineMax bounds the seconds a timeline keeps (a day).
+const timelineMax = 86_400
+
+// newTimelineHist is a coarser histogram than newHist (two significant
+// digits), one a second: enough for a plotted p99.
+func newTimelineHist() *hdrhistogram.Histogram { return hdrhistogram.New(histMin, histMax, 2) }
 
 type resultKey struct {
 	kind   Kind
@@ -83,6 +97,21 @@ func (s *shard) record(k Kind, o Outcome, lat time.Duration) {
 	}
 	s.results[resultKey{k, o.Status, o.Code}]++
 	s.done++
+	if !s.start.IsZero() {
+		if sec := int(time.Since(s.start) / time.Second); sec >= 0 && sec < timelineMax {
+			for len(s.timeline) <= sec {
+				s.timeline = append(s.timeline, nil)
+				s.tlFailed = append(s.tlFailed, 0)
+			}
+			if s.timeline[sec] == nil {
+				s.timeline[sec] = newTimelineHist()
+			}
+			s.timeline[sec].RecordValue(int64(us))
+			if o.uncertain() {
+				s.tlFailed[sec]++
+			}
+		}
+	}
 	switch {
 	case o.Status == 0:
 		s.classes[3]++
@@ -149,6 +178,9 @@ func (p *phase) run(ctx context.Context) (Phase, *Observations) {
 		p.stop.Store(true)
 	}()
 	start := time.Now()
+	for _, s := range p.shards {
+		s.start = start
+	}
 	if p.duration > 0 && p.requests == 0 {
 		t := time.AfterFunc(p.duration, func() { p.stop.Store(true) })
 		defer t.Stop()

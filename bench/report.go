@@ -62,6 +62,21 @@ type Phase struct {
 	// Results counts answers by status and error code, all kinds together.
 	Results []Result    `json:"results"`
 	Kinds   []KindStats `json:"kinds"`
+	// Timeline is the phase second by second: what --plot draws.
+	Timeline []Second `json:"timeline,omitempty"`
+}
+
+// Second is one second of a phase: the requests that ended in it.
+type Second struct {
+	// At is the second's end, in seconds from the phase's start (the
+	// last may be a partial second).
+	At       float64 `json:"t_s"`
+	Requests int64   `json:"requests"`
+	Rate     float64 `json:"rate"`
+	P50      float64 `json:"p50_ms"`
+	P99      float64 `json:"p99_ms"`
+	// Failed counts 5xx answers and requests with no answer.
+	Failed int64 `json:"failed,omitempty"`
 }
 
 // Latency summarises a latency distribution, in milliseconds.
@@ -191,10 +206,54 @@ func (p *phase) summarize(elapsed time.Duration) Phase {
 	}
 	ph.Requests = all.TotalCount()
 	ph.Latency = summarizeLatency(all, allMax)
+	ph.Timeline = p.timeline(elapsed)
 	if ph.Elapsed > 0 {
 		ph.Rate = float64(ph.Requests) / ph.Elapsed
 	}
 	return ph
+}
+
+// timeline merges the shards' seconds. A last partial second (the drain
+// of the requests in flight at the stop) is folded into the one before, so
+// that a sliver of a second does not plot as a spike.
+func (p *phase) timeline(elapsed time.Duration) []Second {
+	n := 0
+	for _, s := range p.shards {
+		n = max(n, len(s.timeline))
+	}
+	hists := make([]*hdrhistogram.Histogram, n)
+	failed := make([]int64, n)
+	for sec := range n {
+		hists[sec] = newTimelineHist()
+		for _, s := range p.shards {
+			if sec < len(s.timeline) && s.timeline[sec] != nil {
+				hists[sec].Merge(s.timeline[sec])
+				failed[sec] += s.tlFailed[sec]
+			}
+		}
+	}
+	widths := make([]float64, n)
+	for sec := range n {
+		widths[sec] = math.Max(math.Min(1, elapsed.Seconds()-float64(sec)), 1e-3)
+	}
+	if n >= 2 && widths[n-1] < 1 {
+		hists[n-2].Merge(hists[n-1])
+		failed[n-2] += failed[n-1]
+		widths[n-2] += widths[n-1]
+		n--
+	}
+	out := make([]Second, 0, n)
+	for sec := range n {
+		h := hists[sec]
+		pt := Second{At: float64(sec) + widths[sec], Requests: h.TotalCount(), Failed: failed[sec]}
+		pt.Rate = float64(pt.Requests) / widths[sec]
+		if pt.Requests > 0 {
+			pt.P50 = float64(h.ValueAtPercentile(50)) / 1000
+			pt.P99 = float64(h.ValueAtPercentile(99)) / 1000
+		}
+		out = append(out, pt)
+	}
+	return out
 }
 
 func maxDur(a, b time.Duration) time.Duration {

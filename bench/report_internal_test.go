@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"encoding/xml"
 	"math"
 	"strings"
 	"testing"
@@ -129,5 +130,57 @@ func TestResponseParsing(t *testing.T) {
 	}
 	if got := jsonInt([]byte(`{"result":"redeemed","points":25,"balance":50}`), `"points":`); got != 25 {
 		t.Errorf("points = %d", got)
+	}
+}
+
+// TestTimeline records requests into known seconds of a phase and reads
+// them back second by second; a last partial second folds into the one
+// before.
+func TestTimeline(t *testing.T) {
+	p := &phase{name: "scans"}
+	start := time.Now().Add(-2500 * time.Millisecond)
+	for range 2 {
+		p.shards = append(p.shards, &shard{results: map[resultKey]int64{}, start: start})
+	}
+	// Pretend the requests ended at chosen moments by moving each shard's
+	// start instead of waiting.
+	at := func(s *shard, since time.Duration, o Outcome, lat time.Duration) {
+		s.start = time.Now().Add(-since)
+		s.record(Fresh, o, lat)
+	}
+	for i := range 100 {
+		at(p.shards[i%2], 200*time.Millisecond, Outcome{Status: 200}, time.Millisecond)
+	}
+	for i := range 50 {
+		at(p.shards[i%2], 1200*time.Millisecond, Outcome{Status: 200}, 10*time.Millisecond)
+	}
+	at(p.shards[0], 1300*time.Millisecond, Outcome{Code: "timeout"}, 20*time.Millisecond)
+	for i := range 10 {
+		at(p.shards[i%2], 2200*time.Millisecond, Outcome{Status: 200}, time.Millisecond)
+	}
+	tl := p.timeline(2500 * time.Millisecond)
+	if len(tl) != 2 {
+		t.Fatalf("timeline %+v, want 2 seconds (the half second folded in)", tl)
+	}
+	if tl[0].Requests != 100 || tl[0].Rate != 100 || tl[0].P99 < 0.99 || tl[0].P99 > 1.01 || tl[0].Failed != 0 {
+		t.Errorf("second 1: %+v", tl[0])
+	}
+	if tl[1].Requests != 61 || math.Abs(tl[1].Rate-61/1.5) > 1e-9 || tl[1].At != 2.5 || tl[1].Failed != 1 {
+		t.Errorf("seconds 2 and 3: %+v", tl[1])
+	}
+
+	var b strings.Builder
+	r := &Report{Target: "in-process yima on 127.0.0.1:1 (x)", Conns: 4, Loop: "closed", Scans: Phase{Timeline: tl, Rate: 64}}
+	if err := WritePlot(&b, r, &Report{Target: "Redis 7 (y) behind a front", Scans: Phase{Timeline: tl}}); err != nil {
+		t.Fatal(err)
+	}
+	svg := b.String()
+	if err := xml.Unmarshal([]byte(svg), new(struct{})); err != nil {
+		t.Fatalf("not XML: %v\n%s", err, svg)
+	}
+	for _, want := range []string{"<polyline", "in-process yima", "Redis 7", "p99 latency", `stroke="red"`} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("the plot lacks %q", want)
+		}
 	}
 }

@@ -20,6 +20,7 @@ type benchOptions struct {
 	duplicate, contested, forge, verify, spend float64
 	campaign, compare                          bool
 	baselines                                  []string
+	plotOut                                    string
 	jsonOut                                    string
 	cpuProfile                                 string
 	quiet                                      bool
@@ -53,6 +54,7 @@ func (o *benchOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.compare, "compare", false, "then run the same load against each baseline installed here (Redis with a Lua script, PostgreSQL with a transaction, each behind an HTTP front of yima's shape) and print them side by side; make bench-compare installs them")
 	fs.StringSliceVar(&o.baselines, "baselines", bench.Baselines, "the baselines --compare runs")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file")
+	fs.StringVar(&o.plotOut, "plot", "", "also draw requests per second and p99 latency over time (1 s buckets) to this SVG file, one line per target")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the scan phase to this file (in-process: server and load generator)")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress line on stderr")
 }
@@ -118,6 +120,7 @@ func (o *benchOptions) run(cmd *cobra.Command) error {
 		stop()
 	}()
 	var rep interface{ WriteText(io.Writer) error }
+	var runs []*bench.Report
 	var err error
 	if o.compare {
 		var cmp *bench.Comparison
@@ -125,14 +128,26 @@ func (o *benchOptions) run(cmd *cobra.Command) error {
 		if cmp == nil {
 			return err
 		}
-		rep = cmp
+		rep, runs = cmp, cmp.Runs
 	} else {
 		var r *bench.Report
 		r, err = bench.Run(ctx, c)
 		if r == nil {
 			return err
 		}
-		rep = r
+		rep, runs = r, []*bench.Report{r}
+	}
+	if o.plotOut != "" {
+		f, perr := os.Create(o.plotOut)
+		if perr == nil {
+			perr = bench.WritePlot(f, runs...)
+			if cerr := f.Close(); perr == nil {
+				perr = cerr
+			}
+		}
+		if perr != nil {
+			err = errors.Join(err, fmt.Errorf("writing %s: %w", o.plotOut, perr))
+		}
 	}
 	if werr := rep.WriteText(cmd.OutOrStdout()); werr != nil && err == nil {
 		err = werr

@@ -163,8 +163,8 @@ func (c *Comparison) WriteText(w io.Writer) error {
 	}
 	tw.Flush()
 	b.WriteString("req/s counts every request of the mix; redeemed/s the scans answered 200; latencies in ms.\n")
-	b.WriteString("Each run has the machine to itself in turn; the in-process yima shares its process with the load\n" +
-		"generator, a baseline's HTTP front does too, and its store runs as a separate process.\n")
+	b.WriteString("The runs take turns, one after another. The in-process yima shares its process with the load\n" +
+		"generator; so does a baseline's HTTP front, and its store runs as a separate process.\n")
 	for _, s := range c.Skipped {
 		fmt.Fprintf(&b, "skipped: %s\n", s)
 	}

@@ -3,8 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -79,18 +77,8 @@ func newRules(s *Setup) *rules {
 	return r
 }
 
-// draw is reward's: a number in [0,1) from SHA-256(seed, purpose, code).
-func (r *rules) draw(purpose, code string) float64 {
-	h := sha256.New()
-	h.Write([]byte(r.seed))
-	h.Write([]byte{0})
-	h.Write([]byte(purpose))
-	h.Write([]byte{0})
-	h.Write([]byte(code))
-	var sum [32]byte
-	h.Sum(sum[:0])
-	return float64(binary.BigEndian.Uint64(sum[:8])>>11) / (1 << 53)
-}
+// draw is reward's, so the baselines pay exactly what yima would.
+func (r *rules) draw(purpose, code string) float64 { return reward.Draw(r.seed, purpose, code) }
 
 // base is a scan's points before the tier multiplier.
 func (r *rules) base(code string) int64 {

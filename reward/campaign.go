@@ -383,9 +383,14 @@ func (e *Engine) campaignFor(tx Tx, batchCampaign, product string, now time.Time
 // draw returns a number in [0,1) that depends only on the campaign's seed,
 // the purpose and the code: the campaign's "random" rewards are auditable
 // and do not depend on the order or grouping of scans.
-func (c *Campaign) draw(purpose, code string) float64 {
+func (c *Campaign) draw(purpose, code string) float64 { return Draw(c.Seed, purpose, code) }
+
+// Draw is the campaign draw: the first 53 bits of SHA-256(seed 0x00 purpose
+// 0x00 code) as a number in [0,1). Anyone holding a campaign's seed can
+// recompute every payout with it; purposes are "points" and "coupon".
+func Draw(seed, purpose, code string) float64 {
 	h := sha256.New()
-	h.Write([]byte(c.Seed))
+	h.Write([]byte(seed))
 	h.Write([]byte{0})
 	h.Write([]byte(purpose))
 	h.Write([]byte{0})

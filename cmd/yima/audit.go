@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/yima-dev/yima/scan"
 
 	"github.com/spf13/cobra"
 )
@@ -18,31 +19,28 @@ func newAuditCommand(g *globalOptions) *cobra.Command {
 			"when any rule is broken.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := r.admin(g)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			rep, err := a.Audit()
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "audited %d redemptions, %d members, %d guides, %d ledger entries, %d coupons, %d campaigns\n",
-				rep.Redemptions, rep.Members, rep.Guides, rep.Entries, rep.Coupons, rep.Campaigns)
-			if len(rep.Violations) == 0 {
-				fmt.Fprintln(w, "audit: clean")
-				return nil
-			}
-			fmt.Fprintf(w, "audit: %d VIOLATIONS\n", len(rep.Violations))
-			for i, v := range rep.Violations {
-				if i == 20 {
-					fmt.Fprintf(w, "  ... and %d more\n", len(rep.Violations)-i)
-					break
+			return r.with(g, func(a scan.Admin) error {
+				rep, err := a.Audit()
+				if err != nil {
+					return err
 				}
-				fmt.Fprintln(w, "  -", v)
-			}
-			return exitError{1}
+				w := cmd.OutOrStdout()
+				fmt.Fprintf(w, "audited %d redemptions, %d members, %d guides, %d ledger entries, %d coupons, %d campaigns\n",
+					rep.Redemptions, rep.Members, rep.Guides, rep.Entries, rep.Coupons, rep.Campaigns)
+				if len(rep.Violations) == 0 {
+					fmt.Fprintln(w, "audit: clean")
+					return nil
+				}
+				fmt.Fprintf(w, "audit: %d VIOLATIONS\n", len(rep.Violations))
+				for i, v := range rep.Violations {
+					if i == 20 {
+						fmt.Fprintf(w, "  ... and %d more\n", len(rep.Violations)-i)
+						break
+					}
+					fmt.Fprintln(w, "  -", v)
+				}
+				return exitError{1}
+			})
 		},
 	}
 	r.AddFlags(cmd.Flags())

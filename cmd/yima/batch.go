@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/yima-dev/yima/scan"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -49,21 +50,18 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 		Short: "List batches",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := r.admin(g)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			bs, err := a.ListBatches()
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%-8s %-20s %12s %12s %12s  %s\n", "ID", "PRODUCT", "COUNT", "ACTIVE", "REVOKED", "CREATED")
-			for _, b := range bs {
-				fmt.Fprintf(w, "%-8d %-20s %12d %12d %12d  %s\n", b.ID, b.Product, b.Count, b.Active, b.Revoked, b.Created.Format("2006-01-02 15:04"))
-			}
-			return nil
+			return r.with(g, func(a scan.Admin) error {
+				bs, err := a.ListBatches()
+				if err != nil {
+					return err
+				}
+				w := cmd.OutOrStdout()
+				fmt.Fprintf(w, "%-8s %-20s %12s %12s %12s  %s\n", "ID", "PRODUCT", "COUNT", "ACTIVE", "REVOKED", "CREATED")
+				for _, b := range bs {
+					fmt.Fprintf(w, "%-8d %-20s %12d %12d %12d  %s\n", b.ID, b.Product, b.Count, b.Active, b.Revoked, b.Created.Format("2006-01-02 15:04"))
+				}
+				return nil
+			})
 		},
 	}
 	show := &cobra.Command{
@@ -75,16 +73,13 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a, err := r.admin(g)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			b, err := a.Batch(id)
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd.OutOrStdout(), b)
+			return r.with(g, func(a scan.Admin) error {
+				b, err := a.Batch(id)
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd.OutOrStdout(), b)
+			})
 		},
 	}
 	setRange := func(use, short string, state store.RangeState) *cobra.Command {
@@ -101,16 +96,13 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 				if err := ro.check(); err != nil {
 					return err
 				}
-				a, err := r.admin(g)
-				if err != nil {
-					return err
-				}
-				defer a.Close()
-				b, err := a.SetRange(id, ro.from, ro.to, state)
-				if err != nil {
-					return err
-				}
-				return printJSON(cmd.OutOrStdout(), b)
+				return r.with(g, func(a scan.Admin) error {
+					b, err := a.SetRange(id, ro.from, ro.to, state)
+					if err != nil {
+						return err
+					}
+					return printJSON(cmd.OutOrStdout(), b)
+				})
 			},
 		}
 		ro.AddFlags(c.Flags())
@@ -138,15 +130,12 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 				return err
 			}
 			defer dst.abort()
-			a, err := r.admin(g)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			if err := a.WriteCodes(dst.w, id, co.from, co.to, format, baseURL); err != nil {
-				return err
-			}
-			return dst.commit()
+			return r.with(g, func(a scan.Admin) error {
+				if err := a.WriteCodes(dst.w, id, co.from, co.to, format, baseURL); err != nil {
+					return err
+				}
+				return dst.commit()
+			})
 		},
 	}
 	co.AddFlags(codes.Flags())

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/yima-dev/yima/scan"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -31,16 +32,13 @@ func newCampaignCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("reading the campaign document: %w", err)
 			}
-			a, err := r.admin(g)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			v, err := a.ApplyCampaign(doc)
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd.OutOrStdout(), v)
+			return r.with(g, func(a scan.Admin) error {
+				v, err := a.ApplyCampaign(doc)
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd.OutOrStdout(), v)
+			})
 		},
 	}
 	list := &cobra.Command{
@@ -48,22 +46,19 @@ func newCampaignCommand(g *globalOptions) *cobra.Command {
 		Short: "List campaigns with their status, budget and stock left",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := r.admin(g)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			vs, err := a.Campaigns()
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%-20s %-4s %-10s %12s %12s %10s %10s\n", "ID", "VER", "STATUS", "POINTS PAID", "POINTS LEFT", "COUPONS", "LEFT")
-			for _, v := range vs {
-				fmt.Fprintf(w, "%-20s %-4d %-10s %12d %12s %10d %10s\n", v.ID, v.Version, v.Status,
-					v.Counters.PointsPaid, optional(v.PointsLeft), v.Counters.CouponsIssued, optional(v.CouponsLeft))
-			}
-			return nil
+			return r.with(g, func(a scan.Admin) error {
+				vs, err := a.Campaigns()
+				if err != nil {
+					return err
+				}
+				w := cmd.OutOrStdout()
+				fmt.Fprintf(w, "%-20s %-4s %-10s %12s %12s %10s %10s\n", "ID", "VER", "STATUS", "POINTS PAID", "POINTS LEFT", "COUPONS", "LEFT")
+				for _, v := range vs {
+					fmt.Fprintf(w, "%-20s %-4d %-10s %12d %12s %10d %10s\n", v.ID, v.Version, v.Status,
+						v.Counters.PointsPaid, optional(v.PointsLeft), v.Counters.CouponsIssued, optional(v.CouponsLeft))
+				}
+				return nil
+			})
 		},
 	}
 	show := &cobra.Command{
@@ -71,16 +66,13 @@ func newCampaignCommand(g *globalOptions) *cobra.Command {
 		Short: "Show a campaign and its counters as JSON",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := r.admin(g)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			v, err := a.Campaign(args[0])
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd.OutOrStdout(), v)
+			return r.with(g, func(a scan.Admin) error {
+				v, err := a.Campaign(args[0])
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd.OutOrStdout(), v)
+			})
 		},
 	}
 	cmd.AddCommand(apply, list, show)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/yima-dev/yima/scan"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -49,16 +50,13 @@ func newGuideCommand(g *globalOptions) *cobra.Command {
 			if ao.g.ID == "" || ao.g.Store == "" {
 				return fmt.Errorf("--id and --store are required")
 			}
-			a, err := r.admin(g)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			tok, err := a.AddGuide(ao.g)
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd.OutOrStdout(), map[string]string{"id": ao.g.ID, "token": tok})
+			return r.with(g, func(a scan.Admin) error {
+				tok, err := a.AddGuide(ao.g)
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd.OutOrStdout(), map[string]string{"id": ao.g.ID, "token": tok})
+			})
 		},
 	}
 	ao.AddFlags(add.Flags())
@@ -72,27 +70,24 @@ func newGuideCommand(g *globalOptions) *cobra.Command {
 			if qo.format != "png" && qo.format != "svg" {
 				return fmt.Errorf("--format %q: use png or svg", qo.format)
 			}
-			a, err := r.admin(g)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			if _, err := a.Guide(id); err != nil {
-				return err
-			}
-			img, err := codegen.Image(strings.TrimRight(qo.baseURL, "/")+"/G/"+id, codegen.ImageOptions{Format: codegen.ImageFormat(qo.format)})
-			if err != nil {
-				return err
-			}
-			out := qo.out
-			if out == "" {
-				out = id + "." + qo.format
-			}
-			if err := codegen.WriteFileAtomic(out, img, 0o644); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", out)
-			return nil
+			return r.with(g, func(a scan.Admin) error {
+				if _, err := a.Guide(id); err != nil {
+					return err
+				}
+				img, err := codegen.Image(strings.TrimRight(qo.baseURL, "/")+"/G/"+id, codegen.ImageOptions{Format: codegen.ImageFormat(qo.format)})
+				if err != nil {
+					return err
+				}
+				out := qo.out
+				if out == "" {
+					out = id + "." + qo.format
+				}
+				if err := codegen.WriteFileAtomic(out, img, 0o644); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", out)
+				return nil
+			})
 		},
 	}
 	qo.AddFlags(qr.Flags())
@@ -101,16 +96,13 @@ func newGuideCommand(g *globalOptions) *cobra.Command {
 		Short: "Show a guide's bound members and commission ledger",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := r.admin(g)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			v, err := a.Guide(args[0])
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd.OutOrStdout(), v)
+			return r.with(g, func(a scan.Admin) error {
+				v, err := a.Guide(args[0])
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd.OutOrStdout(), v)
+			})
 		},
 	}
 	cmd.AddCommand(add, qr, show)

@@ -58,6 +58,17 @@ func (o *remoteOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.token, "token", os.Getenv("YIMA_TOKEN"), "API token for --server (env YIMA_TOKEN)")
 }
 
+// with runs fn on the data directory, or on the server --server names,
+// and closes it after.
+func (o *remoteOptions) with(g *globalOptions, fn func(scan.Admin) error) error {
+	a, err := o.admin(g)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return fn(a)
+}
+
 // admin opens the data directory, or a client when --server is given.
 func (o *remoteOptions) admin(g *globalOptions) (scan.Admin, error) {
 	if o.server != "" {

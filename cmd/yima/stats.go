@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/yima-dev/yima/scan"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -29,25 +30,22 @@ func newStatsCommand(g *globalOptions) *cobra.Command {
 		Short: "Redemptions, points, coupons and commissions by product, batch, region, guide or campaign",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := o.admin(g)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			st, err := a.Stats(o.by, o.from, o.to, o.daily)
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%-24s %-8s %10s %10s %8s %10s %8s\n", o.by, "DAY", "REDEEMED", "POINTS", "COUPONS", "COMMISSION", "DIVERTED")
-			for _, s := range st {
-				day := s.Day
-				if day == "" {
-					day = "-"
+			return o.with(g, func(a scan.Admin) error {
+				st, err := a.Stats(o.by, o.from, o.to, o.daily)
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(w, "%-24s %-8s %10d %10d %8d %10d %8d\n", s.Value, day, s.Redeemed, s.Points, s.Coupons, s.Commission, s.Diverted)
-			}
-			return nil
+				w := cmd.OutOrStdout()
+				fmt.Fprintf(w, "%-24s %-8s %10s %10s %8s %10s %8s\n", o.by, "DAY", "REDEEMED", "POINTS", "COUPONS", "COMMISSION", "DIVERTED")
+				for _, s := range st {
+					day := s.Day
+					if day == "" {
+						day = "-"
+					}
+					fmt.Fprintf(w, "%-24s %-8s %10d %10d %8d %10d %8d\n", s.Value, day, s.Redeemed, s.Points, s.Coupons, s.Commission, s.Diverted)
+				}
+				return nil
+			})
 		},
 	}
 	o.AddFlags(cmd.Flags())

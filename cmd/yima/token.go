@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/yima-dev/yima/scan"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -29,17 +30,14 @@ func newTokenCommand(g *globalOptions) *cobra.Command {
 			if o.role != "app" && o.role != "factory" {
 				return fmt.Errorf("--role must be app or factory (guides get theirs from yima guide add)")
 			}
-			a, err := o.admin(g)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			tok, err := a.CreateToken(o.role, o.name)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), tok)
-			return nil
+			return o.with(g, func(a scan.Admin) error {
+				tok, err := a.CreateToken(o.role, o.name)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), tok)
+				return nil
+			})
 		},
 	}
 	o.AddFlags(create.Flags())

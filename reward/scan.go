@@ -143,13 +143,15 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 		return nil, Errorf(CodeBatchRevoked, "this code was revoked by the brand and pays no reward")
 	}
 	// A code never scanned before has no redemption: skip the lookup of a
-	// record that cannot exist, the one read of a fresh code that would
-	// reach the disk.
+	// record that cannot exist, which would reach the disk.
 	var prev Redemption
-	if !scannedBefore {
-	} else if found, err := getJSON(tx, redemptionKey(code), &prev); err != nil {
-		return nil, err
-	} else if found {
+	redeemed := false
+	if scannedBefore {
+		if redeemed, err = getJSON(tx, redemptionKey(code), &prev); err != nil {
+			return nil, err
+		}
+	}
+	if redeemed {
 		return nil, &Error{
 			Code:    CodeAlreadyRedeemed,
 			Message: fmt.Sprintf("this code was already redeemed on %s", prev.At.Format(time.RFC3339)),

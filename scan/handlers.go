@@ -130,9 +130,12 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, rs []route, arg string) erro
 		}
 		return r.fn(s, ctx, who, arg)
 	}
-	allowed := make([]string, len(rs))
-	for i, r := range rs {
-		allowed[i] = r.method
+	var allowed []string
+	for _, r := range rs {
+		allowed = append(allowed, r.method)
+		if r.method == "GET" {
+			allowed = append(allowed, "HEAD") // served as GET without a body
+		}
 	}
 	ctx.Response.Header.Set("Allow", strings.Join(allowed, ", "))
 	return errorf(codeMethodNotAllowed, "%s is not allowed here; use %s", method, strings.Join(allowed, " or "))

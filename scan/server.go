@@ -122,7 +122,13 @@ func (s *Server) Start() error {
 }
 
 // Addr is the address the server listens on, once started.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+// Addr is empty before Start.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
 
 // Run serves until ctx is done or storage fails, then shuts down gracefully.
 // It returns the storage failure, if that is why it stopped.

@@ -33,4 +33,35 @@ curl -s "http://$ADDR/v1/codes/$CODE"
 say "consumer: balance and ledger (GET /v1/members/mother-1)"
 curl -s -H "Authorization: Bearer $TOKEN" "http://$ADDR/v1/members/mother-1"
 
-say "done; the landing page is http://$ADDR/c/$CODE while a server runs"
+say "brand: apply the spring-milk campaign (docs/examples/spring-milk.json) and add a store guide"
+curl -s -X PUT -H "Authorization: Bearer $TOKEN" --data-binary @docs/examples/spring-milk.json "http://$ADDR/v1/campaigns/spring-milk" | head -c 200; echo
+GUIDE=$(curl -s -H "Authorization: Bearer $TOKEN" -d '{"id":"G1","store":"Store 1"}' "http://$ADDR/v1/guides")
+echo "$GUIDE"
+GTOKEN=$(printf %s "$GUIDE" | sed 's/.*"token":"\([^"]*\)".*/\1/')
+
+say "guide: a new mother joins through the guide's QR (POST /v1/members/mother-2/guide)"
+curl -s -H "Authorization: Bearer $TOKEN" -d '{"guide":"G1"}' "http://$ADDR/v1/members/mother-2/guide" | head -c 200; echo
+
+say "consumer: mother-2 scans cans until one pays a gift coupon"
+COUPON=
+for n in 3 4 5 6 7 8 9 10 11 12; do
+  C=$(sed -n "${n}p" "$DATA.codes.csv" | cut -d, -f2)
+  OUT=$(curl -s -H "Authorization: Bearer $TOKEN" -d "{\"code\":\"$C\",\"member\":\"mother-2\"}" "http://$ADDR/v1/scans")
+  echo "$OUT"
+  COUPON=$(printf %s "$OUT" | sed -n 's/.*"coupon":{"id":"\([^"]*\)".*/\1/p')
+  [ -n "$COUPON" ] && break
+done
+
+if [ -n "$COUPON" ]; then
+  say "guide: verify the coupon at the counter (核销), twice"
+  curl -s -X POST -H "Authorization: Bearer $GTOKEN" "http://$ADDR/v1/coupons/$COUPON/verify" | head -c 300; echo
+  curl -s -X POST -H "Authorization: Bearer $GTOKEN" "http://$ADDR/v1/coupons/$COUPON/verify"; echo
+fi
+
+say "guide: commissions and bound members (GET /v1/guides/G1)"
+curl -s -H "Authorization: Bearer $GTOKEN" "http://$ADDR/v1/guides/G1" | head -c 400; echo
+
+say "brand: audit every balance against the ledger (GET /v1/audit)"
+curl -s -H "Authorization: Bearer $TOKEN" "http://$ADDR/v1/audit"; echo
+
+say "done; the landing page is http://$ADDR/C/$CODE while a server runs"

@@ -1,6 +1,7 @@
 package reward_test
 
 import (
+	"context"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -22,6 +23,9 @@ func benchScans(b *testing.B, campaign bool) {
 	defer db.Close()
 	ks, _ := codegen.NewKeyset(time.Unix(0, 0))
 	eng := reward.New(db, ks, reward.Options{})
+	if err := eng.LoadSeen(context.Background()); err != nil {
+		b.Fatal(err)
+	}
 	batch, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: codegen.MaxSerial, Points: 5, Activate: true})
 	if err != nil {
 		b.Fatal(err)

@@ -1,6 +1,7 @@
 package reward_test
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -397,6 +398,12 @@ func runCrash(t *testing.T, seed uint64, noSync bool) crashOutcome {
 	// The audit reads raw keys; the engine must agree with it, or the audit
 	// is reading the wrong keys.
 	reng := reward.New(rdb, ks, reward.Options{Now: clock})
+	// Rebuild the index of scanned codes from the recovered store, as a
+	// restarted server does: the scans below must still see every
+	// acknowledged redemption.
+	if err := reng.LoadSeen(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	for code, red := range winner {
 		st, err := reng.Status(code)
 		if err != nil {

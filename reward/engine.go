@@ -36,6 +36,7 @@ type Engine struct {
 	statsFlushed time.Time
 
 	frozen frozen
+	seen   seenIndex
 }
 
 // New returns an engine over db that verifies codes with keys.

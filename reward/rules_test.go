@@ -1,6 +1,7 @@
 package reward_test
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -53,6 +54,9 @@ func openFixture(tb testing.TB, count uint32, points int64, o fixtureOptions) *f
 	}
 	f := &fixture{db: db, now: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}
 	f.eng = reward.New(db, ks, reward.Options{Now: func() time.Time { return f.now }})
+	if err := f.eng.LoadSeen(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
 	f.batch, err = f.eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: count, Points: points, Activate: true})
 	if err != nil {
 		tb.Fatal(err)

@@ -122,7 +122,7 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	if prev, found, err := replay(tx, req.RequestID, hash); err != nil || found {
 		return prev, err
 	}
-	scannedBefore, err := countScan(tx, code, req.Member, now)
+	scannedBefore, err := e.countScan(tx, p, req.Member, now)
 	if err != nil {
 		return nil, err
 	}
@@ -327,10 +327,16 @@ func (e *Engine) payGuide(tx Tx, c *Campaign, m *Member, req ScanRequest, red *R
 // countScan adds one to a code's scan count, and to its distinct scanners
 // the first time who scans it. It reports whether the code was scanned
 // before.
-func countScan(tx Tx, code, who string, now time.Time) (before bool, err error) {
+func (e *Engine) countScan(tx Tx, p codegen.Parsed, who string, now time.Time) (before bool, err error) {
+	code := p.String()
 	var st ScanStats
-	if before, err = getJSON(tx, scanStatsKey(code), &st); err != nil {
-		return false, err
+	if !e.seen.absent(p.Batch, p.Serial) {
+		if before, err = getJSON(tx, scanStatsKey(code), &st); err != nil {
+			return false, err
+		}
+	}
+	if !before {
+		e.seen.set(p.Batch, p.Serial)
 	}
 	if st.Scans == 0 {
 		st.First = now
@@ -360,7 +366,7 @@ func (e *Engine) CountVisit(code, visitor string) error {
 		return err
 	}
 	return e.update(func(tx Tx) error {
-		_, err := countScan(tx, p.String(), "v:"+visitor, e.now())
+		_, err := e.countScan(tx, p, "v:"+visitor, e.now())
 		return err
 	})
 }

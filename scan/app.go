@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -37,6 +38,12 @@ type App struct {
 	// adminHash is the SHA-256 of the admin token, compared in constant
 	// time.
 	adminHash [32]byte
+	log       *slog.Logger
+
+	// The engine's index of scanned codes loads in the background; Close
+	// stops it before closing the store it reads.
+	stopSeen context.CancelFunc
+	seenDone chan struct{}
 }
 
 // AppOptions configures Open.
@@ -107,11 +114,28 @@ func Open(dir string, opts AppOptions) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{
+	app := &App{
 		Dir: dir, Keys: ks, DB: db,
 		Engine:    reward.New(db, ks, reward.Options{Now: opts.Now}),
 		adminHash: sha256.Sum256([]byte(tok)),
-	}, nil
+		log:       opts.Logger,
+		seenDone:  make(chan struct{}),
+	}
+	if app.log == nil {
+		app.log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	app.stopSeen = cancel
+	go func() {
+		defer close(app.seenDone)
+		start := time.Now()
+		if err := app.Engine.LoadSeen(ctx); err != nil && ctx.Err() == nil {
+			app.log.Warn("index of scanned codes not loaded; every scan reads the store", "err", err)
+			return
+		}
+		app.log.Debug("index of scanned codes loaded", "took", time.Since(start))
+	}()
+	return app, nil
 }
 
 // IsAdmin reports whether token is the admin token, in constant time.
@@ -123,6 +147,8 @@ func (a *App) IsAdmin(token string) bool {
 // Close writes the statistics still in memory and closes the store after
 // pending decisions are durable.
 func (a *App) Close() error {
+	a.stopSeen()
+	<-a.seenDone
 	ferr := a.Engine.FlushStats()
 	if err := a.DB.Close(); err != nil {
 		return err

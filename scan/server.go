@@ -78,7 +78,7 @@ type Server struct {
 func NewServer(app *App, opts Options) *Server {
 	opts.ensureDefaults()
 	s := &Server{app: app, opts: opts, log: opts.Logger, m: newMetrics(), failed: make(chan error, 1), done: make(chan struct{})}
-	app.DB.GroupSizes = func(n int) { s.m.groups.Observe(float64(n)) }
+	app.DB.ObserveGroups(func(n int) { s.m.groups.Observe(float64(n)) })
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
 		ErrorHandler:          s.handleParseError,

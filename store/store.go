@@ -91,9 +91,8 @@ type DB struct {
 	failOnce sync.Once
 	failErr  atomic.Pointer[error]
 
-	// GroupSizes, when set before traffic, observes how many decisions
-	// shared each commit.
-	GroupSizes func(n int)
+	// groupSizes observes how many decisions shared each commit.
+	groupSizes atomic.Pointer[func(n int)]
 }
 
 // Open opens or creates the store in dir.
@@ -315,6 +314,10 @@ func prefixEnd(prefix []byte) []byte {
 	}
 	return nil
 }
+
+// ObserveGroups makes fn receive the number of decisions in each commit
+// from now on (a metrics hook). fn runs on the releaser: keep it quick.
+func (db *DB) ObserveGroups(fn func(n int)) { db.groupSizes.Store(&fn) }
 
 // Close stops the decider after the decisions already submitted, waits for
 // their sync, and closes Pebble.

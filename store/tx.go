@@ -316,8 +316,8 @@ func (db *DB) release() {
 				g.batch.Close()
 			}
 		}
-		if db.GroupSizes != nil {
-			db.GroupSizes(len(g.ops))
+		if fn := db.groupSizes.Load(); fn != nil {
+			(*fn)(len(g.ops))
 		}
 		for _, o := range g.ops {
 			o.done <- o.err

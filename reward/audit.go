@@ -1,8 +1,8 @@
 package reward
 
 import (
-	"encoding/json"
 	"fmt"
+	json "github.com/segmentio/encoding/json"
 	"slices"
 
 	"github.com/yima-dev/yima/store"

@@ -191,6 +191,7 @@ func newOutput(path string, stdout io.Writer) (*output, error) {
 }
 
 func newImagesOutput(path string) (*output, error) {
+	path = filepath.Clean(path) // "labels/" names the directory labels
 	if strings.HasSuffix(path, ".zip") {
 		return newOutput(path, nil)
 	}

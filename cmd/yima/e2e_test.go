@@ -4,6 +4,7 @@ package main
 // temporary data directories, serving on 127.0.0.1 only.
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -825,5 +826,30 @@ func checkAfterKill(t *testing.T, srv *server, admin string, all []attempt, poin
 		if !st.Redeemed {
 			t.Errorf("code %s: a client was told it is redeemed (200 or 409), the restarted server says not", code)
 		}
+	}
+}
+
+// TestMintImages draws one image per code into a directory (named with a
+// trailing slash, as people type it) and into a zip archive.
+func TestMintImages(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	out := t.TempDir()
+	dir := filepath.Join(out, "labels")
+	mustYima(t, "mint", "--data", data, "--product", "SKU-Q", "--count", "3", "--format", "txt",
+		"--out", filepath.Join(out, "codes.txt"), "--qr", "svg", "--qr-dir", dir+"/")
+	files, err := os.ReadDir(dir)
+	if err != nil || len(files) != 3 || !strings.HasSuffix(files[0].Name(), ".svg") {
+		t.Fatalf("image directory: %v, %d files; want 3 SVG files", err, len(files))
+	}
+	zipPath := filepath.Join(out, "dm.zip")
+	mustYima(t, "mint", "--data", data, "--product", "SKU-Q", "--count", "2", "--qr", "png",
+		"--symbology", "datamatrix", "--qr-dir", zipPath)
+	zr, err := zip.OpenReader(zipPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	if len(zr.File) != 2 || !strings.HasSuffix(zr.File[0].Name, ".png") {
+		t.Fatalf("archive holds %d files; want 2 PNG files", len(zr.File))
 	}
 }

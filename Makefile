@@ -16,7 +16,7 @@ test: ## vet and race-test everything (what CI runs)
 	$(GO) vet ./...
 	$(GO) test -race -timeout 8m ./...
 
-demo: build ## mint a batch, serve it, scan a code twice, show the code's status
+demo: build ## mint, serve, scan; then a campaign, a guide and a coupon verified at the counter
 	./scripts/demo.sh $(BIN) $(DEMO) $(ADDR)
 
 bench: build ## Go micro-benchmarks, then a short yima bench run

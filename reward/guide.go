@@ -137,13 +137,9 @@ func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
 	var out *Coupon
 	err := e.update(func(tx Tx) error {
 		now := e.now()
-		var c Coupon
-		found, err := getJSON(tx, couponKey(id), &c)
+		c, err := loadCoupon(tx, id)
 		if err != nil {
 			return err
-		}
-		if !found {
-			return Errorf(CodeNotFound, "no coupon %q; check the id on the consumer's screen", id)
 		}
 		switch {
 		case c.Status == CouponUsed:
@@ -185,7 +181,7 @@ func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
 		putJSON(tx, guideKey(g.ID), g)
 		putJSON(tx, campaignCountersKey(c.Campaign), ctr)
 		putJSON(tx, couponKey(c.ID), c)
-		out = &c
+		out = c
 		return nil
 	})
 	return out, err
@@ -196,13 +192,19 @@ func (e *Engine) CouponByID(id string) (*Coupon, error) {
 	if err := checkID("coupon", id, true); err != nil {
 		return nil, err
 	}
+	c, err := loadCoupon(e.db, id)
+	return c, wrapStore(err)
+}
+
+// loadCoupon reads a coupon, or answers not_found.
+func loadCoupon(r store.Reader, id string) (*Coupon, error) {
 	var c Coupon
-	found, err := getJSON(e.db, couponKey(id), &c)
+	found, err := getJSON(r, couponKey(id), &c)
 	if err != nil {
-		return nil, wrapStore(err)
+		return nil, err
 	}
 	if !found {
-		return nil, Errorf(CodeNotFound, "no coupon %q", id)
+		return nil, Errorf(CodeNotFound, "no coupon %q; check the id on the consumer's screen", id)
 	}
 	return &c, nil
 }

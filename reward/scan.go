@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	fastjson "github.com/segmentio/encoding/json"
-	"hash/fnv"
 	"math"
 	"slices"
 	"time"
@@ -94,10 +93,16 @@ func (e *Engine) Scan(req ScanRequest) (json.RawMessage, error) {
 		return nil, err
 	}
 	code := p.String()
+	// The request's fingerprint is only needed to replay a request_id, and
+	// is computed here rather than on the decider goroutine.
+	var hash []byte
+	if req.RequestID != "" {
+		hash = hashOf("scan", code, req.Member, req.Guide, req.Region)
+	}
 	var out json.RawMessage
 	var refusal error
 	err = e.update(func(tx Tx) error {
-		out, refusal = e.decideScan(tx, p, code, req)
+		out, refusal = e.decideScan(tx, p, code, req, hash)
 		// A refusal keeps its writes (scan counts). Any other error can
 		// come after the payout began (a corrupt guide or stats record),
 		// so it drops them all: no ledger entry without its redemption.
@@ -116,9 +121,8 @@ func (e *Engine) Scan(req ScanRequest) (json.RawMessage, error) {
 // decideScan is the redemption rule. It returns the answer or a refusal;
 // its writes (scan counts always, the payout only when redeemed) commit
 // either way, so a refusal must not have written anything but counts.
-func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanRequest) (json.RawMessage, error) {
+func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanRequest, hash []byte) (json.RawMessage, error) {
 	now := e.now()
-	hash := hashOf("scan", code, req.Member, req.Guide, req.Region)
 	if prev, found, err := replay(tx, req.RequestID, hash); err != nil || found {
 		return prev, err
 	}
@@ -344,9 +348,7 @@ func (e *Engine) countScan(tx Tx, p codegen.Parsed, who string, now time.Time) (
 	st.Scans++
 	st.Last = now
 	if who != "" && len(st.Seen) < maxSeen {
-		h := fnv.New32a()
-		h.Write([]byte(who))
-		if sum := h.Sum32(); !slices.Contains(st.Seen, sum) {
+		if sum := fnv32a(who); !slices.Contains(st.Seen, sum) {
 			st.Seen = append(st.Seen, sum)
 			st.Scanners++
 		}
@@ -369,4 +371,15 @@ func (e *Engine) CountVisit(code, visitor string) error {
 		_, err := e.countScan(tx, p, "v:"+visitor, e.now())
 		return err
 	})
+}
+
+// fnv32a is FNV-1a over s, without hash/fnv's heap-allocated state: it
+// runs once per scan on the decider.
+func fnv32a(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
 }

@@ -113,13 +113,9 @@ func (e *Engine) VoidCoupon(id, reason string) (*Coupon, error) {
 	var out *Coupon
 	err := e.update(func(tx Tx) error {
 		now := e.now()
-		var c Coupon
-		found, err := getJSON(tx, couponKey(id), &c)
+		c, err := loadCoupon(tx, id)
 		if err != nil {
 			return err
-		}
-		if !found {
-			return Errorf(CodeNotFound, "no coupon %q", id)
 		}
 		if c.Status == CouponVoid {
 			return Errorf(CodeAlreadyVoided, "the coupon was voided on %s", c.VoidedAt.Format(time.RFC3339))
@@ -146,7 +142,7 @@ func (e *Engine) VoidCoupon(id, reason string) (*Coupon, error) {
 		c.Status, c.VoidedAt, c.VoidReason = CouponVoid, now, reason
 		putJSON(tx, couponKey(c.ID), c)
 		putJSON(tx, campaignCountersKey(c.Campaign), ctr)
-		out = &c
+		out = c
 		return nil
 	})
 	return out, err

@@ -43,7 +43,7 @@ type remoteTarget struct {
 // their tokens for verifications) and binds its members, through admin
 // and the HTTP API. It returns the batch spec to mint the codes with.
 func prepareYima(ctx context.Context, admin scan.Admin, ht *httpTarget, s *Setup) (reward.BatchSpec, error) {
-	spec := reward.BatchSpec{Product: benchProduct, Count: uint32(s.Codes), Points: s.Points, Activate: true}
+	spec := reward.BatchSpec{Product: benchProduct, Count: uint32(s.Codes), Points: new(int64(s.Points)), Activate: true}
 	if s.Codes < 1 || s.Codes > codegen.MaxSerial {
 		return spec, fmt.Errorf("bench: cannot mint %d codes in one batch (1..%d)", s.Codes, codegen.MaxSerial)
 	}

@@ -8,6 +8,10 @@ import (
 	"github.com/yima-dev/yima/store"
 )
 
+// DefaultBatchPoints is what a scan of a batch earns when no campaign covers
+// it and the batch was minted without points.
+const DefaultBatchPoints = 10
+
 // BatchSpec is what a factory asks for when minting.
 type BatchSpec struct {
 	Product  string `json:"product"`
@@ -15,7 +19,9 @@ type BatchSpec struct {
 	Count    uint32 `json:"count"`
 	Region   string `json:"region,omitempty"`
 	Campaign string `json:"campaign,omitempty"`
-	Points   int64  `json:"points,omitempty"`
+	// Points is what a scan earns when no campaign covers the batch; nil
+	// means DefaultBatchPoints.
+	Points   *int64 `json:"points,omitempty"`
 	Activate bool   `json:"activate,omitempty"`
 }
 
@@ -41,7 +47,7 @@ func (s *BatchSpec) check() error {
 	if s.Count == 0 || s.Count > codegen.MaxSerial {
 		return Errorf(CodeInvalidRequest, "count must be between 1 and %d codes per batch", codegen.MaxSerial)
 	}
-	if s.Points < 0 {
+	if s.Points != nil && *s.Points < 0 {
 		return Errorf(CodeInvalidRequest, "points must not be negative")
 	}
 	return nil
@@ -55,7 +61,10 @@ func (e *Engine) CreateBatch(spec BatchSpec) (*store.Batch, error) {
 	}
 	b := &store.Batch{
 		Product: spec.Product, GTIN: spec.GTIN, Count: spec.Count, KeyID: e.keys.Primary,
-		Created: e.now(), Campaign: spec.Campaign, Region: spec.Region, Points: spec.Points,
+		Created: e.now(), Campaign: spec.Campaign, Region: spec.Region, Points: DefaultBatchPoints,
+	}
+	if spec.Points != nil {
+		b.Points = *spec.Points
 	}
 	if spec.Activate {
 		b.Ranges = []store.Range{{From: 1, To: spec.Count, State: store.Active}}

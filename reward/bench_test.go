@@ -26,7 +26,7 @@ func benchScans(b *testing.B, campaign bool) {
 	if err := eng.LoadSeen(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	batch, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: codegen.MaxSerial, Points: 5, Activate: true})
+	batch, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: codegen.MaxSerial, Points: new(int64(5)), Activate: true})
 	if err != nil {
 		b.Fatal(err)
 	}

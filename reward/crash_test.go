@@ -257,7 +257,7 @@ func runCrash(t *testing.T, seed uint64, noSync bool) crashOutcome {
 	var codes []string
 	var spare string
 	for i, points := range []int64{1 + rng.Int64N(9), 10 + rng.Int64N(90)} {
-		b, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU", Count: perBatch + 1, Points: points, Activate: true})
+		b, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU", Count: perBatch + 1, Points: new(int64(points)), Activate: true})
 		if err != nil {
 			t.Fatal(err)
 		}

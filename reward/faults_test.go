@@ -143,7 +143,7 @@ func runFault(t *testing.T, seed uint64, inj errorfs.Injector, sure bool, worker
 	now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	eng := reward.New(db, ks, reward.Options{Now: clock})
-	b, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU", Count: uint32(ncodes), Points: 1 + rng.Int64N(50), Activate: true})
+	b, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU", Count: uint32(ncodes), Points: new(1 + rng.Int64N(50)), Activate: true})
 	if err != nil {
 		t.Fatal(err)
 	}

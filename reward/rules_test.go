@@ -57,7 +57,7 @@ func openFixture(tb testing.TB, count uint32, points int64, o fixtureOptions) *f
 	if err := f.eng.LoadSeen(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
-	f.batch, err = f.eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: count, Points: points, Activate: true})
+	f.batch, err = f.eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: count, Points: new(int64(points)), Activate: true})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -477,7 +477,7 @@ func TestTierMultiplier(t *testing.T) {
 
 func TestNewMemberBonusOnlyOnFirstRedemption(t *testing.T) {
 	f := newFixture(t, 20, 0)
-	other, err := f.eng.CreateBatch(reward.BatchSpec{Product: "SKU-2", Count: 5, Points: 3, Activate: true})
+	other, err := f.eng.CreateBatch(reward.BatchSpec{Product: "SKU-2", Count: 5, Points: new(int64(3)), Activate: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func newFixture(tb testing.TB, count uint32, points int64) *fixture {
 	if err := f.eng.LoadSeen(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
-	f.batch, err = f.eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: count, Points: points, Activate: true})
+	f.batch, err = f.eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: count, Points: new(int64(points)), Activate: true})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -278,10 +278,15 @@ func viewBatch(b *store.Batch) BatchView {
 	return BatchView{Batch: b, Active: a, Revoked: r}
 }
 
-func (s *Server) postBatch(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
+func (s *Server) postBatch(ctx *fasthttp.RequestCtx, who caller, _ string) error {
 	var spec reward.BatchSpec
 	if err := decode(ctx, &spec); err != nil {
 		return err
+	}
+	// A factory prints codes; what a code pays is the brand's decision. A
+	// leaked factory token must not be able to mint codes worth points.
+	if who.role == reward.RoleFactory && (spec.Points != nil || spec.Campaign != "") {
+		return errorf(codeForbidden, "a factory token mints codes but does not set what they pay: leave out points and campaign (the brand's campaign for the product decides), or mint with an admin token")
 	}
 	b, err := s.app.Engine.CreateBatch(spec)
 	if err != nil {

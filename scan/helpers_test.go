@@ -105,7 +105,7 @@ func (ts *testServer) Mint(spec reward.BatchSpec) (*scan.BatchView, []string) {
 // MintActive mints an active batch of n codes worth points each.
 func (ts *testServer) MintActive(n uint32, points int64) []string {
 	ts.t.Helper()
-	_, codes := ts.Mint(reward.BatchSpec{Product: "SKU-TEST", Count: n, Points: points, Activate: true})
+	_, codes := ts.Mint(reward.BatchSpec{Product: "SKU-TEST", Count: n, Points: new(int64(points)), Activate: true})
 	return codes
 }
 

@@ -46,6 +46,9 @@ func TestAuth(t *testing.T) {
 		{"code status is public", "GET", "/v1/codes/" + codes[1], "", nil, 200, ""},
 		{"code status with junk token still public", "GET", "/v1/codes/" + codes[1], "Bearer junk", nil, 200, ""},
 		{"batch with factory token", "POST", "/v1/batches", "Bearer " + factory, reward.BatchSpec{Product: "P", Count: 1}, 201, ""},
+		{"batch with points from a factory token", "POST", "/v1/batches", "Bearer " + factory, reward.BatchSpec{Product: "P", Count: 1, Points: new(int64(1000))}, 403, "forbidden"},
+		{"batch with campaign from a factory token", "POST", "/v1/batches", "Bearer " + factory, reward.BatchSpec{Product: "P", Count: 1, Campaign: "c"}, 403, "forbidden"},
+		{"batch with points from the admin token", "POST", "/v1/batches", "Bearer " + ts.Admin, reward.BatchSpec{Product: "P", Count: 1, Points: new(int64(5))}, 201, ""},
 		{"scan with app token", "POST", "/v1/scans", "Bearer " + app, reward.ScanRequest{Code: codes[2], Member: "m-auth"}, 200, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -233,7 +233,7 @@ func TestMintAndVerify(t *testing.T) {
 	if got := strings.Split(strings.TrimSpace(r.stdout), "\n"); len(got) != 5 || !strings.HasPrefix(got[0], "HTTPS://YIMA.EXAMPLE/C/") {
 		t.Errorf("txt to stdout: %q", r.stdout)
 	}
-	if ids := batchIDs(t, data); strings.Join(ids, ",") != "1,2" {
+	if ids := batchIDs(t, data); strings.Join(ids, ",") != "1,2,3" {
 		t.Fatalf("batches after two mints: %v", ids)
 	}
 }
@@ -536,6 +536,18 @@ func TestServerMode(t *testing.T) {
 	if status != 403 {
 		t.Errorf("app token made a batch: %d %s", status, body)
 	}
+	// A factory token mints and prints, but what codes pay is the brand's:
+	// without --points its batch gets the default, with it the server says no.
+	r = mustYima(t, "token", "create", "--role", "factory", "--server", srv.url, "--token", admin)
+	factory := strings.TrimSpace(r.stdout)
+	r = mustYima(t, "mint", "--server", srv.url, "--token", factory, "--product", "SKU-F", "--count", "2", "--out", filepath.Join(outDir, "factory.txt"))
+	if !strings.Contains(r.stderr, "minted batch 3") {
+		t.Errorf("factory mint summary: %q", r.stderr)
+	}
+	r = yima(t, "mint", "--server", srv.url, "--token", factory, "--product", "SKU-F", "--count", "2", "--points", "500", "--out", filepath.Join(outDir, "rich.txt"))
+	if r.code == 0 || !strings.Contains(r.stderr, "forbidden") {
+		t.Errorf("factory mint with --points: want forbidden, got %v", r)
+	}
 	// The printed URL, as a phone would open it.
 	status, body, _ = call(hc, "GET", srv.url+"/C/"+code, "", nil)
 	if status != 200 || !bytes.Contains(body, []byte("already redeemed")) {
@@ -547,7 +559,7 @@ func TestServerMode(t *testing.T) {
 	if err := srv.stop(); err != nil {
 		t.Errorf("yima serve after SIGTERM: %v\n%s", err, srv.stderr)
 	}
-	if ids := batchIDs(t, data); strings.Join(ids, ",") != "1,2" {
+	if ids := batchIDs(t, data); strings.Join(ids, ",") != "1,2,3" {
 		t.Errorf("batches after the server stopped: %v", ids)
 	}
 }

@@ -24,6 +24,7 @@ type mintOptions struct {
 	remoteOptions
 	spec      reward.BatchSpec
 	count     uint64
+	points    int64
 	format    string
 	out       string
 	baseURL   string
@@ -39,7 +40,7 @@ func (o *mintOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.spec.GTIN, "gtin", "", "GTIN of the product")
 	fs.StringVar(&o.spec.Region, "region", "", "intended sales region (scans elsewhere are flagged as diverted)")
 	fs.StringVar(&o.spec.Campaign, "campaign", "", "campaign the batch belongs to (default: any live campaign of the product)")
-	fs.Int64Var(&o.spec.Points, "points", 10, "points a scan earns when no campaign applies")
+	fs.Int64Var(&o.points, "points", reward.DefaultBatchPoints, "points a scan earns when no campaign applies (admin only; a factory token leaves this to the brand)")
 	fs.BoolVar(&o.spec.Activate, "activate", false, "make every serial redeemable now (default: activate ranges later)")
 	fs.StringVar(&o.format, "format", "csv", "csv (serial,code,url) or txt (one URL per line)")
 	fs.StringVarP(&o.out, "out", "o", "", "output file (default: stdout)")
@@ -86,6 +87,9 @@ func (o *mintOptions) check() error {
 func (o *mintOptions) run(cmd *cobra.Command, g *globalOptions) (err error) {
 	if err := o.check(); err != nil {
 		return err
+	}
+	if cmd.Flags().Changed("points") {
+		o.spec.Points = &o.points
 	}
 	// Open every output first: a bad path fails before any batch exists.
 	codes, err := newOutput(o.out, cmd.OutOrStdout())

@@ -27,7 +27,7 @@
 // shares the process, so the CPU figure covers both, and on a small machine
 // the generator's own CPU caps the rate it can measure; the ceiling run
 // (/healthz, the same load) shows that cap. A baseline's front shares the
-// process too. The baselines' servers are started and stopped by the run;
-// one killed with the bench (SIGKILL) leaves its server and temporary
-// directory behind.
+// process too. The baselines' servers are the run's children and stop with
+// it, even when it is killed (Linux's parent-death signal); a killed run
+// leaves only its temporary directory behind.
 package bench

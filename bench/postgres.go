@@ -20,7 +20,8 @@ import (
 )
 
 // The PostgreSQL baseline: a cluster made for the run with initdb in a
-// temporary directory and started with pg_ctl on a free loopback port,
+// temporary directory and started as this process's child on a free
+// loopback port,
 // fsync on and synchronous_commit on (a commit returns once its WAL is
 // flushed; concurrent commits share flushes), and each decision one
 // transaction of plain statements from the front, as an application would
@@ -49,11 +50,13 @@ CREATE TABLE requests (id text PRIMARY KEY, balance bigint NOT NULL);
 
 type pgBackend struct {
 	dir, data string
-	bin       string // the directory of initdb, pg_ctl and postgres
+	bin       string // the directory of initdb, pg_isready and postgres
 	cred      *syscall.Credential
 	version   string
 	pool      *pgxpool.Pool
 	pid       int
+	server    *exec.Cmd     // the postmaster, nil until started
+	exited    chan struct{} // closed when server has exited
 	rules     *rules
 	log       *slog.Logger
 }
@@ -62,7 +65,7 @@ type pgBackend struct {
 // row locked first: the budget or the stock is nearly out.
 var errRetryExact = errors.New("bench: budget or stock nearly out")
 
-// findPostgres returns the directory holding initdb and pg_ctl: from PATH,
+// findPostgres returns the directory holding initdb and postgres: from PATH,
 // or Debian's /usr/lib/postgresql/VERSION/bin, the newest version.
 func findPostgres() (string, error) {
 	if p, err := exec.LookPath("initdb"); err == nil {
@@ -122,15 +125,31 @@ func NewPostgres(conns int, timeout time.Duration, log *slog.Logger) (Target, er
 		b.close()
 		return nil, err
 	}
-	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -k %s -c fsync=on -c synchronous_commit=on -c max_connections=%d",
-		port, b.dir, conns+32)
-	if out, err := b.command("pg_ctl", "-D", b.data, "-l", filepath.Join(b.dir, "postgres.log"), "-w", "-t", "60", "-o", opts, "start").CombinedOutput(); err != nil {
+	// postgres runs as this process's child rather than daemonized by
+	// pg_ctl, so that it gets a fast shutdown (SIGINT) when the bench dies,
+	// even by SIGKILL, instead of outliving it.
+	logFile, err := os.Create(filepath.Join(b.dir, "postgres.log"))
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	defer logFile.Close()
+	b.server = b.command("postgres", "-D", b.data, "-p", strconv.Itoa(port), "-k", b.dir,
+		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=on", "-c", "synchronous_commit=on",
+		"-c", fmt.Sprintf("max_connections=%d", conns+32))
+	b.server.SysProcAttr.Pdeathsig = syscall.SIGINT
+	b.server.Stdout, b.server.Stderr = logFile, logFile
+	if err := b.server.Start(); err != nil {
+		b.close()
+		return nil, fmt.Errorf("bench: starting postgres: %w", err)
+	}
+	b.pid = b.server.Process.Pid
+	b.exited = make(chan struct{})
+	go func() { b.server.Wait(); close(b.exited) }()
+	if err := b.waitReady(port); err != nil {
 		logText, _ := os.ReadFile(filepath.Join(b.dir, "postgres.log"))
 		b.close()
-		return nil, fmt.Errorf("bench: pg_ctl start: %v: %s %s", err, lastLines(string(out), 3), lastLines(string(logText), 5))
-	}
-	if raw, err := os.ReadFile(filepath.Join(b.data, "postmaster.pid")); err == nil {
-		b.pid, _ = strconv.Atoi(strings.TrimSpace(strings.SplitN(string(raw), "\n", 2)[0]))
+		return nil, fmt.Errorf("bench: postgres did not start: %v: %s", err, lastLines(string(logText), 5))
 	}
 	cfg, err := pgxpool.ParseConfig(fmt.Sprintf("postgres://bench@127.0.0.1:%d/postgres?sslmode=disable", port))
 	if err != nil {
@@ -170,6 +189,26 @@ func (b *pgBackend) command(name string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// waitReady polls pg_isready until the server accepts connections, exits,
+// or a minute passes.
+func (b *pgBackend) waitReady(port int) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		out, err := b.command("pg_isready", "-q", "-h", "127.0.0.1", "-p", strconv.Itoa(port)).CombinedOutput()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-b.exited:
+			return errors.New("the server exited")
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not ready after a minute: %v %s", err, out)
+		}
+	}
+}
+
 func (b *pgBackend) describe() string {
 	v, _, _ := strings.Cut(b.version, " ")
 	return "PostgreSQL " + v + " (a transaction per decision, fsync on, synchronous_commit on)"
@@ -179,9 +218,16 @@ func (b *pgBackend) close() error {
 	if b.pool != nil {
 		b.pool.Close()
 	}
-	if _, err := os.Stat(filepath.Join(b.data, "postmaster.pid")); err == nil {
-		if out, err := b.command("pg_ctl", "-D", b.data, "-m", "fast", "-w", "-t", "60", "stop").CombinedOutput(); err != nil {
-			b.log.Warn("pg_ctl stop failed", "err", err, "output", string(out))
+	if b.server != nil {
+		// SIGINT is PostgreSQL's fast shutdown: it ends sessions and writes
+		// a checkpoint.
+		b.server.Process.Signal(syscall.SIGINT)
+		select {
+		case <-b.exited:
+		case <-time.After(time.Minute):
+			b.log.Warn("postgres did not stop within a minute; killing it")
+			b.server.Process.Kill()
+			<-b.exited
 		}
 	}
 	return os.RemoveAll(b.dir)

@@ -154,7 +154,9 @@ func NewRedis(conns int, timeout time.Duration, log *slog.Logger) (Target, error
 	b.cmd = exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
 		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no",
 		"--logfile", dir+"/redis.log", "--maxclients", strconv.Itoa(conns+64))
-	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, so a ^C that ends the load leaves it up for the
+	// audit; and killed with the bench, so a killed run leaves nothing behind.
+	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := b.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("bench: starting redis-server: %w", err)

@@ -83,7 +83,7 @@ func Compare(ctx context.Context, cfg Config, baselines []string) (*Comparison, 
 			return cmp, fmt.Errorf("bench: the %s baseline: %w", name, err)
 		}
 		bcfg := cfg
-		bcfg.Target, bcfg.TargetURL, bcfg.NoCeiling, bcfg.CPUProfile = t, "", true, nil
+		bcfg.Target, bcfg.TargetURL, bcfg.NoCeiling, bcfg.NoFloor, bcfg.CPUProfile = t, "", true, true, nil
 		rep, err := Run(ctx, bcfg)
 		if rep == nil {
 			return cmp, fmt.Errorf("bench: the %s baseline: %w", name, err)

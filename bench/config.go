@@ -75,6 +75,9 @@ type Config struct {
 
 	// NoCeiling skips the /healthz run before the scan run.
 	NoCeiling bool
+	// NoFloor skips the durable floor run (see Floor), which only the
+	// in-process target on its own temporary directory has.
+	NoFloor bool
 	// AuditCodes bounds how many redeemed codes the audit looks up on the
 	// server (200,000); past that it checks a random sample.
 	AuditCodes int

@@ -32,6 +32,10 @@ type httpTarget struct {
 	guideAuth map[string]string
 
 	scanURI, healthURI string
+	// floorURI is the in-process target's floor handler, on a listener of
+	// its own reached through floorHC; empty elsewhere.
+	floorURI string
+	floorHC  *fasthttp.HostClient
 }
 
 // newHTTPTarget returns a target for the server at origin (scheme://host[:port]).
@@ -56,26 +60,38 @@ func newHTTPTarget(name, origin, token string, conns int, timeout time.Duration)
 		adminAuth: "Bearer " + token,
 		guideAuth: map[string]string{},
 		timeout:   timeout,
-		hc: &fasthttp.HostClient{
-			Addr:                      addr,
-			IsTLS:                     u.Scheme == "https",
-			Name:                      "yima-bench",
-			MaxConns:                  conns,
-			MaxConnWaitTimeout:        timeout,
-			ReadTimeout:               timeout,
-			WriteTimeout:              timeout,
-			MaxIdemponentCallAttempts: 1,
-			MaxResponseBodySize:       16 << 20,
-		},
+		hc:        loadClient(addr, u.Scheme == "https", conns, timeout),
 		scanURI:   o + "/v1/scans",
 		healthURI: o + "/healthz",
 	}, nil
 }
 
+// loadClient is the load's client for one server: conns connections at
+// most, no retries (a retry would be a second scan), timeout per request.
+func loadClient(addr string, tls bool, conns int, timeout time.Duration) *fasthttp.HostClient {
+	return &fasthttp.HostClient{
+		Addr:                      addr,
+		IsTLS:                     tls,
+		Name:                      "yima-bench",
+		MaxConns:                  conns,
+		MaxConnWaitTimeout:        timeout,
+		ReadTimeout:               timeout,
+		WriteTimeout:              timeout,
+		MaxIdemponentCallAttempts: 1,
+		MaxResponseBodySize:       16 << 20,
+	}
+}
+
 func (t *httpTarget) Name() string { return t.name }
+
+// hasFloor reports whether the target answers the Floor kind.
+func (t *httpTarget) hasFloor() bool { return t.floorURI != "" }
 
 func (t *httpTarget) Close() error {
 	t.hc.CloseIdleConnections()
+	if t.floorHC != nil {
+		t.floorHC.CloseIdleConnections()
+	}
 	return nil
 }
 
@@ -88,6 +104,15 @@ func (t *httpTarget) Do(op *Op) Outcome {
 	switch {
 	case op.Kind == Health:
 		req.SetRequestURI(t.healthURI)
+	case op.Kind == Floor && t.floorURI != "":
+		req.SetRequestURI(t.floorURI)
+		req.Header.SetMethod(fasthttp.MethodPost)
+		req.Header.SetContentType("application/json")
+		req.AppendBodyString(`{"code":"`)
+		req.AppendBodyString(op.Code)
+		req.AppendBodyString(`","member":"`)
+		req.AppendBodyString(op.Member)
+		req.AppendBodyString(`"}`)
 	case op.Kind.scans():
 		req.SetRequestURI(t.scanURI)
 		req.Header.SetMethod(fasthttp.MethodPost)
@@ -120,7 +145,11 @@ func (t *httpTarget) Do(op *Op) Outcome {
 	default:
 		return Outcome{Code: "unsupported", Err: fmt.Errorf("bench: %s does not do %v", t.name, op.Kind)}
 	}
-	if err := t.hc.Do(req, resp); err != nil {
+	hc := t.hc
+	if op.Kind == Floor {
+		hc = t.floorHC
+	}
+	if err := hc.Do(req, resp); err != nil {
 		return Outcome{Code: errClass(err), Err: err}
 	}
 	return parseOutcome(op, resp.StatusCode(), resp.Body())

@@ -38,11 +38,16 @@ const (
 	// Health is GET /healthz: the ceiling run's request, the cheapest round
 	// trip the server has.
 	Health
+	// Floor is a scan-shaped POST to a handler that commits one key through
+	// the server's store, synced like a redemption, and answers a fixed
+	// body: the least a durable answer costs, with no rule and no record.
+	// Only the in-process target has it.
+	Floor
 
-	numKinds = int(Health) + 1
+	numKinds = int(Floor) + 1
 )
 
-var kindNames = [numKinds]string{Fresh: "fresh", Duplicate: "duplicate", Contested: "contested", Forged: "forged", Verify: "verify", Spend: "spend", Health: "healthz"}
+var kindNames = [numKinds]string{Fresh: "fresh", Duplicate: "duplicate", Contested: "contested", Forged: "forged", Verify: "verify", Spend: "spend", Health: "healthz", Floor: "floor"}
 
 func (k Kind) String() string {
 	if int(k) < numKinds && kindNames[k] != "" {

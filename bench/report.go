@@ -45,6 +45,12 @@ type Report struct {
 	Scans   Phase  `json:"scans"`
 	// CeilingRatio is the scan rate over the ceiling's rate.
 	CeilingRatio float64 `json:"ceiling_ratio,omitempty"`
+	// Floor is the same load against the in-process target's floor
+	// handler (one synced key per request through the same store, no
+	// rule), run after the ceiling; FloorRatio is its rate over the
+	// ceiling's.
+	Floor      *Phase  `json:"floor,omitempty"`
+	FloorRatio float64 `json:"floor_ratio,omitempty"`
 
 	Server ServerUsage `json:"server"`
 	Audit  AuditReport `json:"audit"`
@@ -334,6 +340,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.Ceiling != nil {
 		phases = append(phases, r.Ceiling)
 	}
+	if r.Floor != nil {
+		phases = append(phases, r.Floor)
+	}
 	phases = append(phases, &r.Scans)
 	for _, ph := range phases {
 		fmt.Fprintf(tw, "%-11s\t%s\t%s\t%s\n", ph.Name, thousands(ph.Requests), thousands(int64(math.Round(ph.Rate))), latencyCells(ph.Latency))
@@ -349,6 +358,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	b.WriteString("\n")
 	if r.Ceiling != nil && r.Ceiling.Rate > 0 {
 		fmt.Fprintf(&b, "scans / ceiling: %.0f%% (%s of %s req/s)\n", 100*r.CeilingRatio, thousands(int64(r.Scans.Rate)), thousands(int64(r.Ceiling.Rate)))
+	}
+	if r.Floor != nil && r.Floor.Rate > 0 {
+		if r.FloorRatio > 0 {
+			fmt.Fprintf(&b, "floor / ceiling: %.0f%% (durability alone: one synced key per request through the same store, no rule)\n", 100*r.FloorRatio)
+		}
+		fmt.Fprintf(&b, "scans / floor: %.0f%% (what the rules and records leave of the durable floor)\n", 100*r.Scans.Rate/r.Floor.Rate)
 	}
 
 	b.WriteString("\nanswers\n")

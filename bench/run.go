@@ -24,7 +24,8 @@ var ErrAuditFailed = errors.New("bench: AUDIT FAILED")
 //     directory, unless cfg names one);
 //  2. the ceiling: the same load against /healthz (skipped with NoCeiling);
 //  3. mint and activate enough fresh codes for the run;
-//  4. the scan phase, between two samples of the server's counters;
+//  4. the scan phase, between two samples of the server's counters, then
+//     the durable floor, in-process only (skipped with NoFloor);
 //  5. the audit.
 //
 // It returns the report whenever the scan phase ran, with ErrAuditFailed
@@ -80,7 +81,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, ctx.Err()
 		}
 		if cfg.Rate > 0 {
-			r.Notes = append(r.Notes, "the ceiling is a closed loop (the most /healthz answers the conns get), not the offered rate")
+			r.Notes = append(r.Notes, "the ceiling and the floor are closed loops (the most answers the conns get), not the offered rate")
 		}
 	}
 
@@ -144,6 +145,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if f, ok := t.(interface{ Failures() []string }); ok {
 		r.Notes = append(r.Notes, f.Failures()...)
+	}
+
+	// The floor: the same load, each request one synced key through the
+	// same store and nothing else. It runs after the scans so that its keys
+	// do not weigh on their measurement; an interrupted run skips it and
+	// goes on to the audit.
+	if ft, ok := t.(interface{ hasFloor() bool }); ok && ft.hasFloor() && !cfg.NoFloor && ctx.Err() == nil {
+		fmix, _ := NewMix([]Share{{Floor, 1}}, cfg.Contenders)
+		fl := &phase{name: "floor", target: t, mix: fmix, conns: cfg.Conns, duration: cfg.Duration,
+			requests: cfg.Requests, seed: cfg.Seed ^ 0xf100, progress: cfg.Progress}
+		if ph, _ := fl.run(ctx); ctx.Err() == nil {
+			r.Floor = &ph
+			if r.Ceiling != nil && r.Ceiling.Rate > 0 {
+				r.FloorRatio = ph.Rate / r.Ceiling.Rate
+			}
+		}
 	}
 
 	status(cfg.Progress, "auditing %s winners and %s members", thousands(int64(len(obs.Wins))), thousands(int64(len(obs.Members))))

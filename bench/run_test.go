@@ -15,7 +15,7 @@ import (
 )
 
 // TestRunSmoke runs the real thing briefly: an in-process server, the
-// ceiling, the scans and the audit. It asserts correctness, never speed.
+// ceiling, the scans, the durable floor and the audit. It asserts correctness, never speed.
 func TestRunSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server and loads it for a few seconds")
@@ -36,6 +36,15 @@ func TestRunSmoke(t *testing.T) {
 	}
 	if rep.Ceiling == nil || rep.Ceiling.Requests == 0 || rep.CeilingRatio <= 0 {
 		t.Fatalf("no ceiling: %+v", rep.Ceiling)
+	}
+	// The durable floor ran too, and every one of its commits was answered.
+	if rep.Floor == nil || rep.Floor.Requests == 0 || rep.FloorRatio <= 0 {
+		t.Fatalf("no floor: %+v", rep.Floor)
+	}
+	for _, r := range rep.Floor.Results {
+		if r.Status != 200 {
+			t.Fatalf("floor answers: %v, want only 200s", rep.Floor.Results)
+		}
 	}
 	if !rep.Server.CPUKnown || !rep.Server.GroupsKnown || rep.Server.Commits == 0 {
 		t.Fatalf("server usage not read: %+v", rep.Server)

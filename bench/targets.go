@@ -117,6 +117,7 @@ type inProcess struct {
 	*httpTarget
 	app       *scan.App
 	srv       *scan.Server
+	floor     *floorServer // nil unless the data directory is the run's own
 	dir       string
 	removeDir bool
 }
@@ -160,6 +161,14 @@ func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger
 		}
 		t.httpTarget, err = newHTTPTarget("in-process yima on "+t.srv.Addr()+" ("+what+")", "http://"+t.srv.Addr(), tok, conns, timeout)
 	}
+	if err == nil && remove {
+		// The floor writes keys of its own: only into a directory the run
+		// made and removes.
+		if t.floor, err = startFloor(app.DB); err == nil {
+			t.floorURI = "http://" + t.floor.addr() + "/floor"
+			t.floorHC = loadClient(t.floor.addr(), false, conns, timeout)
+		}
+	}
 	if err == nil {
 		var admin string
 		admin, err = scan.AdminToken(dir)
@@ -168,6 +177,9 @@ func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger
 		}
 	}
 	if err != nil {
+		if t.floor != nil {
+			t.floor.close()
+		}
 		t.srv.Close()
 		t.cleanup()
 		return nil, err
@@ -228,6 +240,9 @@ func (t *inProcess) Stats(ctx context.Context) (Stats, error) {
 
 func (t *inProcess) Close() error {
 	t.httpTarget.Close()
+	if t.floor != nil {
+		t.floor.close()
+	}
 	err := t.srv.Close()
 	t.cleanup()
 	return err

@@ -49,6 +49,7 @@ func (o *benchOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&c.Points, "points", 10, "points a scan of the run's batch earns with --campaign=false")
 	fs.DurationVar(&c.Timeout, "timeout", 10*time.Second, "bound on one request, including the wait for a free connection")
 	fs.BoolVar(&c.NoCeiling, "no-ceiling", false, "skip the /healthz ceiling run")
+	fs.BoolVar(&c.NoFloor, "no-floor", false, "skip the durable floor run (in-process only: one synced key per request through the same store, no rule)")
 	fs.IntVar(&c.AuditCodes, "audit-codes", 200_000, "look up at most this many redeemed codes in the audit (a random sample past it)")
 	fs.Uint64Var(&c.Seed, "seed", 0, "seed of the workload's draws (0: random; the report shows it)")
 	fs.BoolVar(&o.compare, "compare", false, "then run the same load against each baseline installed here (Redis with a Lua script, PostgreSQL with a transaction, each behind an HTTP front of yima's shape) and print them side by side; make bench-compare installs them")

@@ -219,12 +219,21 @@ func LoadKeyset(path string) (*Keyset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("codegen: reading keyset: %w", err)
 	}
+	ks, err := ParseKeyset(raw)
+	if err != nil {
+		return nil, fmt.Errorf("codegen: keyset %s: %w", path, err)
+	}
+	return ks, nil
+}
+
+// ParseKeyset reads a keyset from the contents of a keyset file.
+func ParseKeyset(raw []byte) (*Keyset, error) {
 	var ks Keyset
 	if err := json.Unmarshal(raw, &ks); err != nil {
-		return nil, fmt.Errorf("codegen: keyset %s is not valid JSON: %w", path, err)
+		return nil, fmt.Errorf("not valid JSON: %w", err)
 	}
 	if err := ks.validate(); err != nil {
-		return nil, fmt.Errorf("codegen: keyset %s: %w", path, err)
+		return nil, err
 	}
 	for _, k := range ks.Keys {
 		k.init()

@@ -60,7 +60,7 @@ func (e *Engine) CreateBatch(spec BatchSpec) (*store.Batch, error) {
 		return nil, err
 	}
 	b := &store.Batch{
-		Product: spec.Product, GTIN: spec.GTIN, Count: spec.Count, KeyID: e.keys.Primary,
+		Product: spec.Product, GTIN: spec.GTIN, Count: spec.Count, KeyID: e.Keys().Primary,
 		Created: e.now(), Campaign: spec.Campaign, Region: spec.Region, Points: DefaultBatchPoints,
 	}
 	if spec.Points != nil {
@@ -118,7 +118,7 @@ func (e *Engine) SetRange(id uint32, from, to uint32, state store.RangeState) (*
 
 // Signer returns a signer for a batch, to export its codes.
 func (e *Engine) Signer(b *store.Batch) (*codegen.Signer, error) {
-	s, err := e.keys.Signer(b.KeyID, b.ID)
+	s, err := e.Keys().Signer(b.KeyID, b.ID)
 	if err != nil {
 		return nil, fmt.Errorf("reward: batch %d: %w", b.ID, err)
 	}

@@ -2,6 +2,7 @@ package reward
 
 import (
 	"errors"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -25,8 +26,10 @@ type Options struct {
 
 // Engine applies the reward rules.
 type Engine struct {
-	db   Store
-	keys *codegen.Keyset
+	db Store
+	// keys is swapped whole when the keyset file changes (see SetKeys),
+	// never modified in place, so verification needs no lock.
+	keys atomic.Pointer[codegen.Keyset]
 	now  func() time.Time
 
 	// Statistics are summed in memory by the decisions that redeem and
@@ -44,11 +47,19 @@ func New(db Store, keys *codegen.Keyset, opts Options) *Engine {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Engine{db: db, keys: keys, now: func() time.Time { return opts.Now().UTC() }, stats: map[string]*Stat{}, frozen: frozen{m: map[string]frozenEntry{}}}
+	e := &Engine{db: db, now: func() time.Time { return opts.Now().UTC() }, stats: map[string]*Stat{}, frozen: frozen{m: map[string]frozenEntry{}}}
+	e.keys.Store(keys)
+	return e
 }
 
-// Keys returns the keyset the engine verifies with.
-func (e *Engine) Keys() *codegen.Keyset { return e.keys }
+// Keys returns the keyset the engine verifies and mints with. Treat it as
+// read-only: it may be in use by other goroutines.
+func (e *Engine) Keys() *codegen.Keyset { return e.keys.Load() }
+
+// SetKeys replaces the keyset, for a server that noticed a rotated or
+// retired key: scans after it verify with ks, new batches use its primary.
+// ks must not be modified afterwards.
+func (e *Engine) SetKeys(ks *codegen.Keyset) { e.keys.Store(ks) }
 
 // update runs decide inside one store decision and turns storage failures
 // into coded errors.
@@ -95,7 +106,7 @@ func checkID(field, v string, required bool) error {
 
 // verify checks a code's signature: pure CPU, before any storage read.
 func (e *Engine) verify(code string) (codegen.Parsed, error) {
-	p, err := e.keys.Verify(code)
+	p, err := e.Keys().Verify(code)
 	if err == nil {
 		return p, nil
 	}

@@ -100,7 +100,7 @@ func (l Local) WriteCodes(w io.Writer, id, from, to uint32, format, baseURL stri
 	if from == 0 {
 		from, to = 1, b.Count
 	}
-	_, err = codegen.Export(context.Background(), w, l.App.Keys, codegen.ExportOptions{
+	_, err = codegen.Export(context.Background(), w, l.App.Keys(), codegen.ExportOptions{
 		Key: b.KeyID, Batch: b.ID, From: from, To: to, Format: codegen.Format(format), BaseURL: baseURL,
 	})
 	return err
@@ -111,7 +111,7 @@ func (l Local) WriteImages(w io.Writer, id uint32, img codegen.ImageOptions, bas
 	if err != nil {
 		return err
 	}
-	_, err = codegen.ExportImagesZip(context.Background(), w, l.App.Keys, codegen.ImageExportOptions{
+	_, err = codegen.ExportImagesZip(context.Background(), w, l.App.Keys(), codegen.ImageExportOptions{
 		Key: b.KeyID, Batch: b.ID, From: 1, To: b.Count, BaseURL: baseURL, Image: img,
 	})
 	return err

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/yima-dev/yima/codegen"
@@ -32,13 +33,15 @@ var ErrDataLocked = errors.New("scan: the data directory is held by a running yi
 // App is an open data directory: keys, store and reward engine.
 type App struct {
 	Dir    string
-	Keys   *codegen.Keyset
 	DB     *store.DB
 	Engine *reward.Engine
 	// adminHash is the SHA-256 of the admin token, compared in constant
 	// time.
 	adminHash [32]byte
-	log       *slog.Logger
+	// keysSum is the SHA-256 of the keyset file in use (see ReloadKeys).
+	keysMu  sync.Mutex
+	keysSum [32]byte
+	log     *slog.Logger
 
 	// The engine's index of scanned codes loads in the background; Close
 	// stops it before closing the store it reads.
@@ -99,9 +102,13 @@ func Open(dir string, opts AppOptions) (*App, error) {
 	if err := Init(dir); err != nil {
 		return nil, err
 	}
-	ks, err := LoadKeys(dir)
+	keysRaw, err := os.ReadFile(filepath.Join(dir, KeysFile))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("scan: reading keyset: %w", err)
+	}
+	ks, err := codegen.ParseKeyset(keysRaw)
+	if err != nil {
+		return nil, fmt.Errorf("scan: keyset %s: %w", filepath.Join(dir, KeysFile), err)
 	}
 	tok, err := AdminToken(dir)
 	if err != nil {
@@ -115,9 +122,10 @@ func Open(dir string, opts AppOptions) (*App, error) {
 		return nil, err
 	}
 	app := &App{
-		Dir: dir, Keys: ks, DB: db,
+		Dir: dir, DB: db,
 		Engine:    reward.New(db, ks, reward.Options{Now: opts.Now}),
 		adminHash: sha256.Sum256([]byte(tok)),
+		keysSum:   sha256.Sum256(keysRaw),
 		log:       opts.Logger,
 		seenDone:  make(chan struct{}),
 	}
@@ -136,6 +144,33 @@ func Open(dir string, opts AppOptions) (*App, error) {
 		app.log.Debug("index of scanned codes loaded", "took", time.Since(start))
 	}()
 	return app, nil
+}
+
+// Keys returns the keyset in use.
+func (a *App) Keys() *codegen.Keyset { return a.Engine.Keys() }
+
+// ReloadKeys reads the keyset file again and puts it in use when it
+// differs from the one in use, so that a rotation or a retirement made with
+// yima keys takes effect without a restart. It reports whether the keys
+// changed. On error the keys in use stay.
+func (a *App) ReloadKeys() (changed bool, err error) {
+	a.keysMu.Lock()
+	defer a.keysMu.Unlock()
+	raw, err := os.ReadFile(filepath.Join(a.Dir, KeysFile))
+	if err != nil {
+		return false, fmt.Errorf("scan: reading keyset: %w", err)
+	}
+	sum := sha256.Sum256(raw)
+	if sum == a.keysSum {
+		return false, nil
+	}
+	ks, err := codegen.ParseKeyset(raw)
+	if err != nil {
+		return false, fmt.Errorf("scan: keyset %s: %w", KeysFile, err)
+	}
+	a.Engine.SetKeys(ks)
+	a.keysSum = sum
+	return true, nil
 }
 
 // IsAdmin reports whether token is the admin token, in constant time.

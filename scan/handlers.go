@@ -364,7 +364,7 @@ func (s *Server) streamCodes(ctx *fasthttp.RequestCtx, b *store.Batch) error {
 		ctx.SetContentType("text/plain; charset=utf-8")
 	}
 	opts := codegen.ExportOptions{Key: b.KeyID, Batch: b.ID, From: from, To: to, Format: codegen.Format(format), BaseURL: base}
-	keys := s.app.Keys
+	keys := s.app.Keys()
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 		// A failed stream ends short; the client counts lines and says so.
 		codegen.Export(context.Background(), w, keys, opts)
@@ -390,7 +390,7 @@ func (s *Server) streamImages(ctx *fasthttp.RequestCtx, b *store.Batch) error {
 		base = string(v)
 	}
 	opts := codegen.ImageExportOptions{Key: b.KeyID, Batch: b.ID, From: 1, To: b.Count, BaseURL: base, Image: img}
-	keys := s.app.Keys
+	keys := s.app.Keys()
 	ctx.SetContentType("application/zip")
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 		codegen.ExportImagesZip(context.Background(), w, keys, opts)

@@ -67,17 +67,19 @@ type Server struct {
 	srv  *fasthttp.Server
 	ln   net.Listener
 
-	tokens   sync.Map // token secret → *store.Token, for tokens known to exist
-	stopping atomic.Bool
-	failed   chan error
-	done     chan struct{}
-	serveErr error
+	tokens       sync.Map // token secret → *store.Token, for tokens known to exist
+	stopping     atomic.Bool
+	stopKeys     chan struct{} // closed by Close: stops watchKeys
+	stopKeysOnce sync.Once
+	failed       chan error
+	done         chan struct{}
+	serveErr     error
 }
 
 // NewServer returns a server for app. It does not listen yet.
 func NewServer(app *App, opts Options) *Server {
 	opts.ensureDefaults()
-	s := &Server{app: app, opts: opts, log: opts.Logger, m: newMetrics(), failed: make(chan error, 1), done: make(chan struct{})}
+	s := &Server{app: app, opts: opts, log: opts.Logger, m: newMetrics(), failed: make(chan error, 1), done: make(chan struct{}), stopKeys: make(chan struct{})}
 	app.DB.ObserveGroups(func(n int) { s.m.groups.Observe(float64(n)) })
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
@@ -117,8 +119,36 @@ func (s *Server) Start() error {
 		defer close(s.done)
 		s.serveErr = s.srv.Serve(ln)
 	}()
+	go s.watchKeys()
 	s.log.Info("serving", "addr", ln.Addr().String())
 	return nil
+}
+
+// keysPoll is how often a running server looks at the keyset file.
+const keysPoll = time.Second
+
+// watchKeys puts a rotated or retired key in use within keysPoll of yima
+// keys writing the file: a brand that retires a leaked key must not have
+// to remember a restart before forged codes stop verifying.
+func (s *Server) watchKeys() {
+	t := time.NewTicker(keysPoll)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-s.stopKeys:
+			return
+		case <-t.C:
+		}
+		changed, err := s.app.ReloadKeys()
+		switch {
+		case err != nil && !failing:
+			s.log.Error("keyset file unreadable; the keys in use stay", "err", err)
+		case changed:
+			s.log.Info("keyset reloaded", "primary", s.app.Keys().Primary)
+		}
+		failing = err != nil
+	}
 }
 
 // Addr is the address the server listens on, once started.
@@ -155,6 +185,7 @@ func (s *Server) Run(ctx context.Context) error {
 // answers wait for their fsync), then closes the store.
 func (s *Server) Close() error {
 	s.stopping.Store(true)
+	s.stopKeysOnce.Do(func() { close(s.stopKeys) })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := s.srv.ShutdownWithContext(ctx)

@@ -16,8 +16,9 @@ func newKeysCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keys",
 		Short: "List, rotate and retire signing keys",
-		Long: "Keys live only in DATA/keys.json (mode 0600). A running server reads them when it\n" +
-			"starts: restart it after rotate or retire.",
+		Long: "Keys live only in DATA/keys.json (mode 0600). A running server on the same data\n" +
+			"directory looks at the file every second: a rotation or retirement takes effect\n" +
+			"there without a restart (its log says \"keyset reloaded\").",
 	}
 	load := func() (*codegen.Keyset, string, error) {
 		if err := scan.Init(g.data); err != nil {

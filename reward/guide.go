@@ -3,6 +3,7 @@ package reward
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/yima-dev/yima/store"
@@ -209,19 +210,47 @@ func loadCoupon(r store.Reader, id string) (*Coupon, error) {
 	return &c, nil
 }
 
-// GuideView is a guide's record, bound members and a page of commissions.
+// GuideView is a guide's record, a page of their bound members and a page
+// of their commission ledger.
 type GuideView struct {
 	Guide
+	// BoundMembers are in id order; NextMembers, when set, is the
+	// MembersAfter of the following page.
 	BoundMembers []string `json:"bound_members"`
-	Ledger       []Entry  `json:"ledger"`
+	NextMembers  string   `json:"next_members,omitempty"`
+	// Ledger is newest first; NextLedger, when set, is the LedgerBefore of
+	// the following page.
+	Ledger     []Entry `json:"ledger"`
+	NextLedger string  `json:"next_ledger,omitempty"`
 }
 
-// GuideByID returns a guide with its bound members (up to limit) and latest
+// GuidePage picks the pages of a GuideView.
+type GuidePage struct {
+	// Limit bounds each list, 1..MaxPage (otherwise 50).
+	Limit int
+	// MembersAfter and LedgerBefore are the NextMembers and NextLedger of
+	// a previous view; empty starts each list from its beginning.
+	MembersAfter string
+	LedgerBefore string
+}
+
+// GuideByID returns a guide with the first limit bound members and latest
 // commission entries.
 func (e *Engine) GuideByID(id string, limit int) (*GuideView, error) {
+	return e.GuideView(id, GuidePage{Limit: limit})
+}
+
+// GuideView returns a guide with one page of bound members and one of
+// commission entries. A guide of a big store binds thousands of members;
+// the pages reach all of them.
+func (e *Engine) GuideView(id string, page GuidePage) (*GuideView, error) {
 	if err := checkID("guide", id, true); err != nil {
 		return nil, err
 	}
+	if err := checkID("members_after", page.MembersAfter, false); err != nil {
+		return nil, err
+	}
+	limit := page.Limit
 	if limit <= 0 || limit > MaxPage {
 		limit = 50
 	}
@@ -233,21 +262,41 @@ func (e *Engine) GuideByID(id string, limit int) (*GuideView, error) {
 		return nil, Errorf(CodeNotFound, "no guide %q", id)
 	}
 	v := &GuideView{Guide: *g, BoundMembers: []string{}, Ledger: []Entry{}}
-	prefix := append(append([]byte("gm/"), id...), 0)
-	err = e.db.Scan(prefix, nil, func(k, _ []byte) bool {
+	prefix := guideMemberKey(id, "")
+	var start []byte
+	if page.MembersAfter != "" {
+		// The least key after the member's: ids never hold 0x00.
+		start = append(guideMemberKey(id, page.MembersAfter), 0)
+	}
+	err = e.db.Scan(prefix, start, func(k, _ []byte) bool {
+		if len(v.BoundMembers) == limit {
+			v.NextMembers = v.BoundMembers[limit-1]
+			return false
+		}
 		v.BoundMembers = append(v.BoundMembers, string(k[len(prefix):]))
-		return len(v.BoundMembers) < limit
+		return true
 	})
 	if err != nil {
 		return nil, wrapStore(err)
 	}
-	for seq := g.Seq; seq >= 1 && len(v.Ledger) < limit; seq-- {
+	before := g.Seq + 1
+	if page.LedgerBefore != "" {
+		c, err := strconv.ParseUint(page.LedgerBefore, 10, 64)
+		if err != nil || c == 0 {
+			return nil, Errorf(CodeInvalidRequest, "ledger_before %q is not a cursor this API returned", page.LedgerBefore)
+		}
+		before = min(c, before)
+	}
+	for seq := before - 1; seq >= 1 && len(v.Ledger) < limit; seq-- {
 		var en Entry
 		if found, err := getJSON(e.db, guideLedgerKey(id, seq), &en); err != nil {
 			return nil, wrapStore(err)
 		} else if found {
 			v.Ledger = append(v.Ledger, en)
 		}
+	}
+	if n := len(v.Ledger); n > 0 && v.Ledger[n-1].Seq > 1 {
+		v.NextLedger = strconv.FormatUint(v.Ledger[n-1].Seq, 10)
 	}
 	return v, nil
 }

@@ -1633,3 +1633,65 @@ func TestRefusedDecisionWritesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestGuidePages walks a guide's bound members and commission ledger page
+// by page: every member and entry once, in order, and the last page says
+// there is no more.
+func TestGuidePages(t *testing.T) {
+	f := newFixture(t, 20, 0)
+	mustApply(t, f, campaignDoc(t, map[string]any{"guide_commission": map[string]any{"per_scan": 2}}))
+	mustGuide(t, f, "G1", "")
+	var wantMembers []string
+	for i := range 5 {
+		m := fmt.Sprintf("m%d", i)
+		if _, err := f.eng.Bind(m, "G1", false); err != nil {
+			t.Fatal(err)
+		}
+		mustRedeem(t, f, f.signer.Code(uint32(i+1)), m)
+		wantMembers = append(wantMembers, m)
+	}
+	// Another guide's members must not show up.
+	mustGuide(t, f, "G10", "")
+	if _, err := f.eng.Bind("x", "G10", false); err != nil {
+		t.Fatal(err)
+	}
+
+	// Each list is walked with its own cursor, two at a time.
+	view := func(page reward.GuidePage) *reward.GuideView {
+		t.Helper()
+		page.Limit = 2
+		v, err := f.eng.GuideView("G1", page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(v.BoundMembers) > 2 || len(v.Ledger) > 2 {
+			t.Fatalf("a page longer than its limit: %v, %d entries", v.BoundMembers, len(v.Ledger))
+		}
+		return v
+	}
+	var members []string
+	for v, n := view(reward.GuidePage{}), 0; ; v, n = view(reward.GuidePage{MembersAfter: v.NextMembers}), n+1 {
+		members = append(members, v.BoundMembers...)
+		if v.NextMembers == "" || n > 5 {
+			break
+		}
+	}
+	var seqs []uint64
+	for v, n := view(reward.GuidePage{}), 0; ; v, n = view(reward.GuidePage{LedgerBefore: v.NextLedger}), n+1 {
+		for _, en := range v.Ledger {
+			seqs = append(seqs, en.Seq)
+		}
+		if v.NextLedger == "" || n > 5 {
+			break
+		}
+	}
+	if !slices.Equal(members, wantMembers) {
+		t.Errorf("bound members over the pages: %v, want %v", members, wantMembers)
+	}
+	if !slices.Equal(seqs, []uint64{5, 4, 3, 2, 1}) {
+		t.Errorf("ledger over the pages: %v, want 5 4 3 2 1", seqs)
+	}
+	if _, err := f.eng.GuideView("G1", reward.GuidePage{LedgerBefore: "soon"}); code(err) != reward.CodeInvalidRequest {
+		t.Errorf("a made-up ledger cursor: %v", err)
+	}
+}

@@ -134,8 +134,11 @@ func (s *Server) getGuide(ctx *fasthttp.RequestCtx, who caller, arg string) erro
 	}
 	switch sub {
 	case "":
-		limit, _ := strconv.Atoi(string(ctx.QueryArgs().Peek("limit")))
-		v, err := s.app.Engine.GuideByID(id, limit)
+		q := ctx.QueryArgs()
+		limit, _ := strconv.Atoi(string(q.Peek("limit")))
+		v, err := s.app.Engine.GuideView(id, reward.GuidePage{
+			Limit: limit, MembersAfter: string(q.Peek("members_after")), LedgerBefore: string(q.Peek("ledger_before")),
+		})
 		if err != nil {
 			return err
 		}

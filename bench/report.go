@@ -51,6 +51,9 @@ type Report struct {
 	// ceiling's.
 	Floor      *Phase  `json:"floor,omitempty"`
 	FloorRatio float64 `json:"floor_ratio,omitempty"`
+	// FloorCPUPerRequest is the process's CPU microseconds per floor
+	// request, the load generator's included (the floor is in-process).
+	FloorCPUPerRequest float64 `json:"floor_cpu_us_per_request,omitempty"`
 
 	Server ServerUsage `json:"server"`
 	Audit  AuditReport `json:"audit"`
@@ -364,6 +367,9 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "floor / ceiling: %.0f%% (durability alone: one synced key per request through the same store, no rule)\n", 100*r.FloorRatio)
 		}
 		fmt.Fprintf(&b, "scans / floor: %.0f%% (what the rules and records leave of the durable floor)\n", 100*r.Scans.Rate/r.Floor.Rate)
+		if r.FloorCPUPerRequest > 0 {
+			fmt.Fprintf(&b, "floor cpu: %.1f µs per request (the load generator's included)\n", r.FloorCPUPerRequest)
+		}
 	}
 
 	b.WriteString("\nanswers\n")

@@ -155,8 +155,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		fmix, _ := NewMix([]Share{{Floor, 1}}, cfg.Contenders)
 		fl := &phase{name: "floor", target: t, mix: fmix, conns: cfg.Conns, duration: cfg.Duration,
 			requests: cfg.Requests, seed: cfg.Seed ^ 0xf100, progress: cfg.Progress}
+		cpu := processCPU()
 		if ph, _ := fl.run(ctx); ctx.Err() == nil {
 			r.Floor = &ph
+			if ph.Requests > 0 && !math.IsNaN(cpu) {
+				r.FloorCPUPerRequest = (processCPU() - cpu) / float64(ph.Requests) * 1e6
+			}
 			if r.Ceiling != nil && r.Ceiling.Rate > 0 {
 				r.FloorRatio = ph.Rate / r.Ceiling.Rate
 			}

@@ -41,6 +41,9 @@ func TestRunSmoke(t *testing.T) {
 	if rep.Floor == nil || rep.Floor.Requests == 0 || rep.FloorRatio <= 0 {
 		t.Fatalf("no floor: %+v", rep.Floor)
 	}
+	if rep.FloorCPUPerRequest <= 0 {
+		t.Errorf("floor CPU per request not measured: %v", rep.FloorCPUPerRequest)
+	}
 	for _, r := range rep.Floor.Results {
 		if r.Status != 200 {
 			t.Fatalf("floor answers: %v, want only 200s", rep.Floor.Results)

@@ -38,7 +38,7 @@ type Admin interface {
 	Campaign(id string) (*reward.CampaignView, error)
 	// AddGuide creates a guide and returns the secret of its token.
 	AddGuide(g reward.Guide) (string, error)
-	Guide(id string) (*reward.GuideView, error)
+	Guide(id string, page reward.GuidePage) (*reward.GuideView, error)
 	Stats(by, from, to string, daily bool) ([]reward.Stat, error)
 	Audit() (*reward.AuditReport, error)
 	Close() error
@@ -134,7 +134,9 @@ func (l Local) AddGuide(g reward.Guide) (string, error) {
 	return tok, err
 }
 
-func (l Local) Guide(id string) (*reward.GuideView, error) { return l.App.Engine.GuideByID(id, 0) }
+func (l Local) Guide(id string, page reward.GuidePage) (*reward.GuideView, error) {
+	return l.App.Engine.GuideView(id, page)
+}
 
 func (l Local) Stats(by, from, to string, daily bool) ([]reward.Stat, error) {
 	return l.App.Engine.Stats(by, from, to, daily)
@@ -308,9 +310,23 @@ func (c *Client) AddGuide(g reward.Guide) (string, error) {
 	return out.Token, c.do("POST", "/v1/guides", body, &out)
 }
 
-func (c *Client) Guide(id string) (*reward.GuideView, error) {
+func (c *Client) Guide(id string, page reward.GuidePage) (*reward.GuideView, error) {
+	q := url.Values{}
+	if page.Limit > 0 {
+		q.Set("limit", strconv.Itoa(page.Limit))
+	}
+	if page.MembersAfter != "" {
+		q.Set("members_after", page.MembersAfter)
+	}
+	if page.LedgerBefore != "" {
+		q.Set("ledger_before", page.LedgerBefore)
+	}
+	path := "/v1/guides/" + url.PathEscape(id)
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
 	var v reward.GuideView
-	return &v, c.do("GET", "/v1/guides/"+url.PathEscape(id), nil, &v)
+	return &v, c.do("GET", path, nil, &v)
 }
 
 func (c *Client) Stats(by, from, to string, daily bool) ([]reward.Stat, error) {

@@ -71,7 +71,7 @@ func newGuideCommand(g *globalOptions) *cobra.Command {
 				return fmt.Errorf("--format %q: use png or svg", qo.format)
 			}
 			return r.with(g, func(a scan.Admin) error {
-				if _, err := a.Guide(id); err != nil {
+				if _, err := a.Guide(id, reward.GuidePage{Limit: 1}); err != nil {
 					return err
 				}
 				img, err := codegen.Image(strings.TrimRight(qo.baseURL, "/")+"/G/"+id, codegen.ImageOptions{Format: codegen.ImageFormat(qo.format)})
@@ -91,13 +91,17 @@ func newGuideCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	qo.AddFlags(qr.Flags())
+	var page reward.GuidePage
 	show := &cobra.Command{
 		Use:   "show GUIDE",
-		Short: "Show a guide's bound members and commission ledger",
-		Args:  cobra.ExactArgs(1),
+		Short: "Show a guide's bound members and commission ledger, a page of each",
+		Long: "show prints the guide with a page of bound members (in id order) and of commission\n" +
+			"entries (newest first). When a list goes on, next_members or next_ledger in the\n" +
+			"output is what --members-after or --ledger-before takes for the next page.",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return r.with(g, func(a scan.Admin) error {
-				v, err := a.Guide(args[0])
+				v, err := a.Guide(args[0], page)
 				if err != nil {
 					return err
 				}
@@ -105,6 +109,9 @@ func newGuideCommand(g *globalOptions) *cobra.Command {
 			})
 		},
 	}
+	show.Flags().IntVar(&page.Limit, "limit", 50, "members and entries per page, 1-200")
+	show.Flags().StringVar(&page.MembersAfter, "members-after", "", "next_members of the previous page")
+	show.Flags().StringVar(&page.LedgerBefore, "ledger-before", "", "next_ledger of the previous page")
 	cmd.AddCommand(add, qr, show)
 	return cmd
 }

@@ -2,6 +2,7 @@ package reward
 
 import (
 	"errors"
+	"strings"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -82,6 +83,12 @@ func wrapStore(err error) error {
 // maxID bounds member, guide, region and request ids.
 const maxID = 128
 
+// pathIDs are the fields whose ids are one segment of a URL path
+// (/v1/members/{member}, /v1/guides/{id}, /v1/campaigns/{id}; an alias is
+// looked up as a member): with a "/" in one, its account would be out of
+// the API's reach, so it is refused when the id is first used.
+var pathIDs = map[string]bool{"member": true, "guide": true, "alias": true, "id": true}
+
 // checkID validates an identifier a client chose: it ends up inside keys.
 func checkID(field, v string, required bool) error {
 	if v == "" {
@@ -100,6 +107,9 @@ func checkID(field, v string, required bool) error {
 		if r < 0x20 || r == 0x7f {
 			return Errorf(CodeInvalidRequest, "%q contains a control character", field)
 		}
+	}
+	if pathIDs[field] && strings.Contains(v, "/") {
+		return Errorf(CodeInvalidRequest, "%q may not contain \"/\": it is part of URL paths such as /v1/members/{member}", field)
 	}
 	return nil
 }

@@ -78,6 +78,8 @@ func TestScanBadInput(t *testing.T) {
 		{"member with newline", "POST", "/v1/scans", scanJSON(good, "m\nx"), 400, "invalid_request"},
 		{"member with NUL", "POST", "/v1/scans", scanJSON(good, "m\x00x"), 400, "invalid_request"},
 		{"member with DEL", "POST", "/v1/scans", scanJSON(good, "m\x7fx"), 400, "invalid_request"},
+		{"member with a slash, which no URL could name", "POST", "/v1/scans", scanJSON(good, "wx/1"), 400, "invalid_request"},
+		{"guide with a slash", "POST", "/v1/guides", `{"id":"G/1","store":"S"}`, 400, "invalid_request"},
 		{"member with invalid UTF-8", "POST", "/v1/scans", "{\"code\":\"" + good + "\",\"member\":\"m\xff\"}", 400, "invalid_json"},
 		{"over-long request_id", "POST", "/v1/scans", fmt.Sprintf(`{"code":%q,"member":%q,"request_id":%q}`, good, member, strings.Repeat("r", 200)), 400, "invalid_request"},
 		{"guide with control char", "POST", "/v1/scans", fmt.Sprintf(`{"code":%q,"member":%q,"guide":"g\u0001"}`, good, member), 400, "invalid_request"},

@@ -23,6 +23,10 @@ type Store interface {
 type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// StatsZone is where statistics' days begin and end; nil means UTC. A
+	// brand in one country reads its days in that country's zone. Keep it
+	// the same for a data directory: days already counted stay as counted.
+	StatsZone *time.Location
 }
 
 // Engine applies the reward rules.
@@ -38,6 +42,7 @@ type Engine struct {
 	// touch these, so the decider goroutine serialises them.
 	stats        map[string]*Stat
 	statsFlushed time.Time
+	statsZone    *time.Location
 
 	frozen frozen
 	seen   seenIndex
@@ -48,7 +53,10 @@ func New(db Store, keys *codegen.Keyset, opts Options) *Engine {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	e := &Engine{db: db, now: func() time.Time { return opts.Now().UTC() }, stats: map[string]*Stat{}, frozen: frozen{m: map[string]frozenEntry{}}}
+	if opts.StatsZone == nil {
+		opts.StatsZone = time.UTC
+	}
+	e := &Engine{db: db, now: func() time.Time { return opts.Now().UTC() }, stats: map[string]*Stat{}, statsZone: opts.StatsZone, frozen: frozen{m: map[string]frozenEntry{}}}
 	e.keys.Store(keys)
 	return e
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // Stat is one line of the operators' view: redemptions and what they paid,
-// for one value of a dimension on one day (UTC).
+// for one value of a dimension on one day (in Options.StatsZone).
 type Stat struct {
 	Dimension  string `json:"dimension"`
 	Value      string `json:"value"`
@@ -41,7 +41,7 @@ const statsEvery = time.Second
 // crash can lose that last second of statistics; it cannot lose a payout,
 // and the audit never reads statistics.
 func (e *Engine) countStats(tx Tx, r *Redemption, now time.Time) error {
-	day := r.At.Format("20060102")
+	day := r.At.In(e.statsZone).Format("20060102")
 	region := r.Region
 	if region == "" {
 		region = "unknown"
@@ -115,7 +115,7 @@ func (e *Engine) Stats(dim, from, to string, daily bool) ([]Stat, error) {
 	}
 	for _, d := range []string{from, to} {
 		if _, err := time.Parse("20060102", d); d != "" && err != nil {
-			return nil, Errorf(CodeInvalidRequest, "day %q: write days as YYYYMMDD (UTC)", d)
+			return nil, Errorf(CodeInvalidRequest, "day %q: write days as YYYYMMDD (days of the statistics' time zone, %s)", d, e.statsZone)
 		}
 	}
 	prefix := append(append([]byte("st/"), dim...), 0)

@@ -55,6 +55,8 @@ type AppOptions struct {
 	Logger *slog.Logger
 	// OnFail is called when storage fails (see store.Options.OnFail).
 	OnFail func(error)
+	// StatsZone is where statistics' days begin (reward.Options); nil: UTC.
+	StatsZone *time.Location
 }
 
 // Init creates the data directory with a fresh keyset and admin token if it
@@ -123,7 +125,7 @@ func Open(dir string, opts AppOptions) (*App, error) {
 	}
 	app := &App{
 		Dir: dir, DB: db,
-		Engine:    reward.New(db, ks, reward.Options{Now: opts.Now}),
+		Engine:    reward.New(db, ks, reward.Options{Now: opts.Now, StatsZone: opts.StatsZone}),
 		adminHash: sha256.Sum256([]byte(tok)),
 		keysSum:   sha256.Sum256(keysRaw),
 		log:       opts.Logger,

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -16,6 +18,7 @@ import (
 type serveOptions struct {
 	scan.Options
 	logLevel string
+	statsTZ  string
 }
 
 func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
@@ -24,6 +27,7 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.MaxConnsPerIP, "max-conns-per-ip", 0, "connections one client address may hold (0: default 4096)")
 	fs.DurationVar(&o.ReadTimeout, "read-timeout", 0, "time to read a whole request (0: default 5s)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&o.statsTZ, "stats-tz", "UTC", "time zone of statistics' days, e.g. Asia/Shanghai (keep it the same for a data directory)")
 }
 
 func newServeCommand(g *globalOptions) *cobra.Command {
@@ -40,13 +44,18 @@ func newServeCommand(g *globalOptions) *cobra.Command {
 			if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 				return err
 			}
+			zone, err := time.LoadLocation(o.statsTZ)
+			if err != nil {
+				return fmt.Errorf("--stats-tz %q: %v (use an IANA name such as Asia/Shanghai)", o.statsTZ, err)
+			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			o.Logger = log
 			// Pebble may report a failure from its own goroutines, even
 			// before the server exists.
 			var srv atomic.Pointer[scan.Server]
 			app, err := scan.Open(g.data, scan.AppOptions{
-				Logger: log,
+				Logger:    log,
+				StatsZone: zone,
 				OnFail: func(err error) {
 					if s := srv.Load(); s != nil {
 						s.StorageFailed(err)

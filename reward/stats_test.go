@@ -1,0 +1,132 @@
+package reward_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/store"
+)
+
+// statsLine finds the line of value (and day, when daily) in stats.
+func statsLine(t *testing.T, stats []reward.Stat, value, day string) reward.Stat {
+	t.Helper()
+	for _, s := range stats {
+		if s.Value == value && s.Day == day {
+			return s
+		}
+	}
+	t.Fatalf("no line for %q on %q in %+v", value, day, stats)
+	return reward.Stat{}
+}
+
+func mustStats(t *testing.T, eng *reward.Engine, dim, from, to string, daily bool) []reward.Stat {
+	t.Helper()
+	stats, err := eng.Stats(dim, from, to, daily)
+	if err != nil {
+		t.Fatalf("Stats(%s, %q, %q, %v): %v", dim, from, to, daily, err)
+	}
+	return stats
+}
+
+// TestStats counts redemptions by product, batch, region and campaign, day
+// by day, flags scans outside the batch's region, and leaves refused scans
+// out.
+func TestStats(t *testing.T) {
+	f := newFixture(t, 20, 5)
+	east, err := f.eng.CreateBatch(reward.BatchSpec{Product: "SKU-2", Count: 5, Points: new(int64(3)), Region: "east", Activate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eastSigner, err := f.eng.Signer(east)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day1 := f.now
+	mustRedeem(t, f, f.signer.Code(1), "m1")
+	mustRedeem(t, f, f.signer.Code(2), "m2")
+	if _, err := f.eng.Scan(reward.ScanRequest{Code: eastSigner.Code(1), Member: "m1", Region: "east"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.eng.Scan(reward.ScanRequest{Code: eastSigner.Code(2), Member: "m2", Region: "west"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.scan(f.signer.Code(1), "m3"); code(err) != reward.CodeAlreadyRedeemed {
+		t.Fatalf("second scan: %v", err)
+	}
+	f.now = day1.AddDate(0, 0, 1)
+	mustRedeem(t, f, f.signer.Code(3), "m1")
+
+	// Stats are read without waiting for the in-memory sums to be written.
+	byProduct := mustStats(t, f.eng, "product", "", "", false)
+	if s := statsLine(t, byProduct, "SKU-1", ""); s.Redeemed != 3 || s.Points != 15 || s.Diverted != 0 {
+		t.Errorf("SKU-1 over all days: %+v, want 3 redeemed for 15 points", s)
+	}
+	if s := statsLine(t, byProduct, "SKU-2", ""); s.Redeemed != 2 || s.Points != 6 || s.Diverted != 1 {
+		t.Errorf("SKU-2 over all days: %+v, want 2 redeemed for 6 points, 1 diverted", s)
+	}
+	daily := mustStats(t, f.eng, "product", "", "", true)
+	if s := statsLine(t, daily, "SKU-1", "20260501"); s.Redeemed != 2 {
+		t.Errorf("SKU-1 on the first day: %+v", s)
+	}
+	if s := statsLine(t, daily, "SKU-1", "20260502"); s.Redeemed != 1 {
+		t.Errorf("SKU-1 on the second day: %+v", s)
+	}
+	if got := mustStats(t, f.eng, "product", "20260502", "20260502", false); len(got) != 1 || got[0].Redeemed != 1 {
+		t.Errorf("the second day alone: %+v", got)
+	}
+	if s := statsLine(t, mustStats(t, f.eng, "region", "", "", false), "west", ""); s.Redeemed != 1 || s.Diverted != 1 {
+		t.Errorf("region west: %+v", s)
+	}
+	if s := statsLine(t, mustStats(t, f.eng, "region", "", "", false), "unknown", ""); s.Redeemed != 3 {
+		t.Errorf("scans without a region: %+v", s)
+	}
+	if s := statsLine(t, mustStats(t, f.eng, "batch", "", "", false), "2", ""); s.Redeemed != 2 {
+		t.Errorf("batch 2: %+v", s)
+	}
+	if _, err := f.eng.Stats("colour", "", "", false); code(err) != reward.CodeInvalidRequest {
+		t.Errorf("an unknown dimension: %v", err)
+	}
+	if _, err := f.eng.Stats("product", "2026-05-01", "", false); code(err) != reward.CodeInvalidRequest {
+		t.Errorf("a badly written day: %v", err)
+	}
+}
+
+// TestStatsZone counts a scan at 17:00 UTC on the next day in Shanghai,
+// where it is 01:00, and on the same day with the default zone.
+func TestStatsZone(t *testing.T) {
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		zone *time.Location
+		day  string
+	}{{nil, "20260501"}, {shanghai, "20260502"}} {
+		db, err := store.Open("db", &store.Options{FS: vfs.NewMem()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks, _ := codegen.NewKeyset(time.Unix(0, 0))
+		now := time.Date(2026, 5, 1, 17, 0, 0, 0, time.UTC)
+		eng := reward.New(db, ks, reward.Options{Now: func() time.Time { return now }, StatsZone: tc.zone})
+		if err := eng.LoadSeen(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		b, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: 1, Activate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := eng.Signer(b)
+		if _, err := eng.Scan(reward.ScanRequest{Code: s.Code(1), Member: "m"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustStats(t, eng, "product", "", "", true); len(got) != 1 || got[0].Day != tc.day {
+			t.Errorf("zone %v: %+v, want the day %s", tc.zone, got, tc.day)
+		}
+		db.Close()
+	}
+}

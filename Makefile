@@ -30,10 +30,11 @@ bench-compare: build ## yima bench beside Redis and PostgreSQL (installs them)
 fmt: ## gofmt every file
 	gofmt -w $$(git ls-files '*.go')
 
-lint: ## vet, gofmt check and the import rules
+lint: ## vet, gofmt check, the import rules and staticcheck
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) test -run TestImportRules .
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 fuzz: ## run each fuzz target for 30s
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./codegen

@@ -38,7 +38,8 @@ type App struct {
 	// adminHash is the SHA-256 of the admin token, compared in constant
 	// time.
 	adminHash [32]byte
-	// keysSum is the SHA-256 of the keyset file in use (see ReloadKeys).
+	// keysMu guards keysSum, the SHA-256 of the keyset file in use (see
+	// ReloadKeys).
 	keysMu  sync.Mutex
 	keysSum [32]byte
 	log     *slog.Logger

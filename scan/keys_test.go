@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,5 +78,52 @@ func eventually(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("waited 10s for %s", what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestKeyReloadDuringScans swaps the keyset while scans verify codes, for
+// the race detector: every scan of a code under a key still in the set
+// keeps verifying, and each is redeemed once.
+func TestKeyReloadDuringScans(t *testing.T) {
+	ts := startServer(t, scan.Options{})
+	codes := ts.MintActive(200, 1)
+	path := filepath.Join(ts.Dir, scan.KeysFile)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 5 {
+			ks, err := scan.LoadKeys(ts.Dir)
+			if err == nil {
+				_, err = ks.Rotate(time.Now())
+			}
+			if err == nil {
+				err = ks.Save(path)
+			}
+			if err == nil {
+				_, err = ts.App.ReloadKeys()
+			}
+			if err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(codes); i += 4 {
+				if r := ts.Scan(codes[i], "m-reload"); r.Status != 200 {
+					t.Errorf("scan of code %d during key rotations: %v", i+1, r)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	<-done
+	if ks := ts.App.Keys(); len(ks.Keys) != 6 || ks.Primary != 6 {
+		t.Errorf("after five rotations: %d keys, primary %d", len(ks.Keys), ks.Primary)
 	}
 }

@@ -26,13 +26,17 @@ type Campaign struct {
 	// Points is the base reward of a scan: a fixed number, or a uniform
 	// draw in [min,max] keyed by Seed and the code, so that anyone holding
 	// the campaign can recompute every draw.
-	Points          PointsRule  `json:"points"`
-	PointsBudget    int64       `json:"points_budget,omitempty"`
-	NewMemberBonus  int64       `json:"new_member_bonus,omitempty"`
-	DailyLimit      int         `json:"daily_limit_per_member,omitempty"`
-	Coupon          *CouponRule `json:"coupon,omitempty"`
-	GuideCommission Commission  `json:"guide_commission,omitzero"`
-	Tiers           []Tier      `json:"tiers,omitempty"`
+	Points         PointsRule `json:"points"`
+	PointsBudget   int64      `json:"points_budget,omitempty"`
+	NewMemberBonus int64      `json:"new_member_bonus,omitempty"`
+	DailyLimit     int        `json:"daily_limit_per_member,omitempty"`
+	// DailyLimitPerDevice caps rewarded scans per device a day, for scans
+	// that name their device: member ids are cheap to make, a phone less
+	// so, and recycled caps are scanned by the bagful on one.
+	DailyLimitPerDevice int         `json:"daily_limit_per_device,omitempty"`
+	Coupon              *CouponRule `json:"coupon,omitempty"`
+	GuideCommission     Commission  `json:"guide_commission,omitzero"`
+	Tiers               []Tier      `json:"tiers,omitempty"`
 	// TimeZone sets where a day starts for daily limits (IANA name).
 	TimeZone string `json:"timezone,omitempty"`
 
@@ -157,8 +161,8 @@ func (c *Campaign) check() error {
 		return bad("points must be a non-negative number or {\"min\",\"max\"} with min ≤ max")
 	case c.Points.Max > 1_000_000:
 		return bad("points above 1,000,000 per scan look like a mistake")
-	case c.PointsBudget < 0, c.NewMemberBonus < 0, c.DailyLimit < 0:
-		return bad("points_budget, new_member_bonus and daily_limit_per_member must not be negative")
+	case c.PointsBudget < 0, c.NewMemberBonus < 0, c.DailyLimit < 0, c.DailyLimitPerDevice < 0:
+		return bad("points_budget, new_member_bonus, daily_limit_per_member and daily_limit_per_device must not be negative")
 	case c.GuideCommission.PerScan < 0 || c.GuideCommission.PerCoupon < 0:
 		return bad("guide commissions must not be negative")
 	}

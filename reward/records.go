@@ -182,6 +182,10 @@ func dailyKey(campaign, member, day string) []byte {
 	k := append(append([]byte("dl/"), campaign...), 0)
 	return append(append(append(k, member...), 0), day...)
 }
+func deviceDailyKey(campaign, device, day string) []byte {
+	k := append(append([]byte("dd/"), campaign...), 0)
+	return append(append(append(k, device...), 0), day...)
+}
 
 // getJSON reads key into v; found is false when the key is absent.
 func getJSON(tx store.Reader, key []byte, v any) (found bool, err error) {

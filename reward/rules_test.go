@@ -568,6 +568,46 @@ func TestDailyLimitPerMember(t *testing.T) {
 	}
 }
 
+// TestDailyLimitPerDevice caps rewarded scans per device whatever member
+// ids the device scans under; scans naming no device, or another device,
+// are not held back, and the next day the device earns again.
+func TestDailyLimitPerDevice(t *testing.T) {
+	f := newFixture(t, 10, 0)
+	mustApply(t, f, campaignDoc(t, map[string]any{"daily_limit_per_device": 2}))
+	f.now = time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	scanOn := func(serial uint32, member, device string) error {
+		_, err := f.eng.Scan(reward.ScanRequest{Code: f.signer.Code(serial), Member: member, Device: device})
+		return err
+	}
+	for i, m := range []string{"a", "b"} {
+		if err := scanOn(uint32(i+1), m, "phone-1"); err != nil {
+			t.Fatalf("scan %d on phone-1: %v", i+1, err)
+		}
+	}
+	err := scanOn(3, "c", "phone-1")
+	var re *reward.Error
+	if !errors.As(err, &re) || re.Code != reward.CodeDailyLimit || re.Details["per"] != "device" {
+		t.Fatalf("a third member on phone-1: %v, want daily_limit per device", err)
+	}
+	if isRedeemed(t, f, f.signer.Code(3)) {
+		t.Fatal("a code refused for the device's limit was redeemed")
+	}
+	if err := scanOn(4, "c", "phone-2"); err != nil {
+		t.Fatalf("another device: %v", err)
+	}
+	if err := scanOn(5, "d", ""); err != nil {
+		t.Fatalf("a scan naming no device: %v", err)
+	}
+	f.now = f.now.AddDate(0, 0, 1)
+	if err := scanOn(3, "c", "phone-1"); err != nil {
+		t.Fatalf("phone-1 the next day: %v", err)
+	}
+	mustAudit(t, f)
+	if _, err := reward.ParseCampaign([]byte(campaignDoc(t, map[string]any{"daily_limit_per_device": -1}))); code(err) != reward.CodeInvalidRequest {
+		t.Fatalf("a negative device limit: %v", err)
+	}
+}
+
 func TestCampaignWindow(t *testing.T) {
 	f := newFixture(t, 10, 0)
 	mustApply(t, f, campaignDoc(t, map[string]any{"starts_at": "2026-06-01T00:00:00Z", "ends_at": "2026-07-01T00:00:00Z"}))

@@ -29,6 +29,9 @@ type ScanRequest struct {
 	Guide     string `json:"guide,omitempty"`
 	Region    string `json:"region,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// Device is the scanning phone's id as the app knows it, for
+	// campaigns' daily_limit_per_device.
+	Device string `json:"device,omitempty"`
 }
 
 // ScanResult is the answer to a redeemed scan.
@@ -80,7 +83,7 @@ func (e *Engine) Scan(req ScanRequest) (json.RawMessage, error) {
 	for _, f := range []struct {
 		name, v  string
 		required bool
-	}{{"member", req.Member, true}, {"guide", req.Guide, false}, {"region", req.Region, false}, {"request_id", req.RequestID, false}} {
+	}{{"member", req.Member, true}, {"guide", req.Guide, false}, {"region", req.Region, false}, {"request_id", req.RequestID, false}, {"device", req.Device, false}} {
 		if err := checkID(f.name, f.v, f.required); err != nil {
 			return nil, err
 		}
@@ -97,7 +100,13 @@ func (e *Engine) Scan(req ScanRequest) (json.RawMessage, error) {
 	// is computed here rather than on the decider goroutine.
 	var hash []byte
 	if req.RequestID != "" {
-		hash = hashOf("scan", code, req.Member, req.Guide, req.Region)
+		parts := []string{"scan", code, req.Member, req.Guide, req.Region}
+		if req.Device != "" {
+			// Only when given, so that fingerprints stored before devices
+			// existed still match their retries.
+			parts = append(parts, "device", req.Device)
+		}
+		hash = hashOf(parts...)
 	}
 	var out json.RawMessage
 	var refusal error
@@ -225,6 +234,18 @@ func (e *Engine) payCampaign(tx Tx, c *Campaign, m *Member, req ScanRequest, red
 	if c.DailyLimit > 0 && today >= c.DailyLimit {
 		return &Error{Code: CodeDailyLimit, Message: fmt.Sprintf("the limit of %d rewarded scans a day is reached; this code stays valid, scan it again tomorrow", c.DailyLimit), Details: map[string]any{"limit": c.DailyLimit}}
 	}
+	// The device's count is kept only where a limit asks for it.
+	var devKey []byte
+	var devToday int
+	if c.DailyLimitPerDevice > 0 && req.Device != "" {
+		devKey = deviceDailyKey(c.ID, req.Device, c.day(now))
+		if _, err := getJSON(tx, devKey, &devToday); err != nil {
+			return err
+		}
+		if devToday >= c.DailyLimitPerDevice {
+			return &Error{Code: CodeDailyLimit, Message: fmt.Sprintf("this device has reached the limit of %d rewarded scans a day; this code stays valid, scan it again tomorrow", c.DailyLimitPerDevice), Details: map[string]any{"limit": c.DailyLimitPerDevice, "per": "device"}}
+		}
+	}
 	var ctr CampaignCounters
 	if _, err := getJSON(tx, campaignCountersKey(c.ID), &ctr); err != nil {
 		return err
@@ -286,6 +307,9 @@ func (e *Engine) payCampaign(tx Tx, c *Campaign, m *Member, req ScanRequest, red
 		return err
 	}
 	putJSON(tx, dk, today+1)
+	if devKey != nil {
+		putJSON(tx, devKey, devToday+1)
+	}
 	putJSON(tx, campaignCountersKey(c.ID), ctr)
 	return nil
 }

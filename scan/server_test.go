@@ -50,6 +50,7 @@ func TestAuth(t *testing.T) {
 		{"batch with campaign from a factory token", "POST", "/v1/batches", "Bearer " + factory, reward.BatchSpec{Product: "P", Count: 1, Campaign: "c"}, 403, "forbidden"},
 		{"batch with points from the admin token", "POST", "/v1/batches", "Bearer " + ts.Admin, reward.BatchSpec{Product: "P", Count: 1, Points: new(int64(5))}, 201, ""},
 		{"scan with app token", "POST", "/v1/scans", "Bearer " + app, reward.ScanRequest{Code: codes[2], Member: "m-auth"}, 200, ""},
+		{"scan naming its device", "POST", "/v1/scans", "Bearer " + app, reward.ScanRequest{Code: codes[3], Member: "m-auth", Device: "phone-1"}, 200, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var rd *bytes.Reader

@@ -151,7 +151,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// same store and nothing else. It runs after the scans so that its keys
 	// do not weigh on their measurement; an interrupted run skips it and
 	// goes on to the audit.
-	if ft, ok := t.(interface{ hasFloor() bool }); ok && ft.hasFloor() && !cfg.NoFloor && ctx.Err() == nil {
+	ft, ok := t.(interface{ hasFloor() bool })
+	hasFloor := ok && ft.hasFloor()
+	if !hasFloor && !cfg.NoFloor && cfg.TargetURL != "" {
+		r.Notes = append(r.Notes, "no floor run: it needs the in-process server, whose store the floor handler writes to")
+	}
+	if hasFloor && !cfg.NoFloor && ctx.Err() == nil {
 		fmix, _ := NewMix([]Share{{Floor, 1}}, cfg.Contenders)
 		fl := &phase{name: "floor", target: t, mix: fmix, conns: cfg.Conns, duration: cfg.Duration,
 			requests: cfg.Requests, seed: cfg.Seed ^ 0xf100, progress: cfg.Progress}

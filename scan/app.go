@@ -135,6 +135,10 @@ func Open(dir string, opts AppOptions) (*App, error) {
 	if app.log == nil {
 		app.log = slog.New(slog.DiscardHandler)
 	}
+	if err := app.Engine.CheckFormat(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("scan: data directory %s: %w", dir, err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	app.stopSeen = cancel
 	go func() {

@@ -1,0 +1,38 @@
+package reward_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/store"
+)
+
+// TestCheckFormat marks a store with the engine's format, accepts it again,
+// and refuses a store marked with another format rather than misread it.
+func TestCheckFormat(t *testing.T) {
+	db, err := store.Open("db", &store.Options{FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ks, _ := codegen.NewKeyset(time.Unix(0, 0))
+	eng := reward.New(db, ks, reward.Options{})
+	for range 2 {
+		if err := eng.CheckFormat(); err != nil {
+			t.Fatalf("a store of this format: %v", err)
+		}
+	}
+	if raw, err := db.Get([]byte("meta/format")); err != nil || string(raw) != "1" {
+		t.Fatalf("format marker %q, %v; want 1", raw, err)
+	}
+	if err := db.Update(func(tx *store.Tx) error { tx.Put([]byte("meta/format"), []byte("2")); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.CheckFormat(); !errors.Is(err, reward.ErrDataFormat) {
+		t.Fatalf("a store of format 2: %v, want ErrDataFormat", err)
+	}
+}

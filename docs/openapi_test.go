@@ -43,6 +43,7 @@ var documented = []operation{
 	{"POST", "/v1/coupons/{coupon}/void"},
 	{"POST", "/v1/redemptions/{code}/void"},
 	{"GET", "/v1/stats"},
+	{"POST", "/v1/backups"},
 	{"GET", "/v1/audit"},
 	{"GET", "/v1/batches"},
 	{"POST", "/v1/batches"},

@@ -41,6 +41,9 @@ type Admin interface {
 	Guide(id string, page reward.GuidePage) (*reward.GuideView, error)
 	Stats(by, from, to string, daily bool) ([]reward.Stat, error)
 	Audit() (*reward.AuditReport, error)
+	// Backup writes a restorable copy of the data directory into dir, on
+	// the machine that holds the data directory.
+	Backup(dir string) error
 	Close() error
 }
 
@@ -143,6 +146,8 @@ func (l Local) Stats(by, from, to string, daily bool) ([]reward.Stat, error) {
 }
 
 func (l Local) Audit() (*reward.AuditReport, error) { return l.App.Engine.Audit() }
+
+func (l Local) Backup(dir string) error { return l.App.Backup(dir) }
 
 func (l Local) Close() error { return l.App.Close() }
 
@@ -340,6 +345,10 @@ func (c *Client) Stats(by, from, to string, daily bool) ([]reward.Stat, error) {
 func (c *Client) Audit() (*reward.AuditReport, error) {
 	var rep reward.AuditReport
 	return &rep, c.do("GET", "/v1/audit", nil, &rep)
+}
+
+func (c *Client) Backup(dir string) error {
+	return c.do("POST", "/v1/backups", map[string]string{"dir": dir}, nil)
 }
 
 func (c *Client) Close() error { return nil }

@@ -53,6 +53,7 @@ var routes = map[string][]route{
 	"/v1/batches":      {{method: "GET", roles: adminFactory, fn: (*Server).listBatches}, {method: "POST", roles: adminFactory, fn: (*Server).postBatch}},
 	"/v1/batches/":     {{method: "GET", roles: adminFactory, fn: (*Server).getBatch}, {method: "POST", roles: adminFactory, fn: (*Server).postBatchAction}, {method: "DELETE", roles: adminFactory, fn: (*Server).deleteBatch}},
 	"/v1/tokens":       {{method: "POST", roles: []string{reward.RoleAdmin}, fn: (*Server).postToken}},
+	"/v1/backups":      {{method: "POST", roles: adminOnly, fn: (*Server).postBackup}},
 	"/c/":              {{method: "GET", fn: htmlErrors((*Server).landing)}, {method: "POST", fn: htmlErrors((*Server).landing)}},
 	"/C/":              {{method: "GET", fn: htmlErrors((*Server).landing)}, {method: "POST", fn: htmlErrors((*Server).landing)}},
 	"/g/":              {{method: "GET", fn: htmlErrors((*Server).guidePage)}, {method: "POST", fn: htmlErrors((*Server).guidePage)}},

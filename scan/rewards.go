@@ -1,8 +1,10 @@
 package scan
 
 import (
+	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 	"github.com/yima-dev/yima/codegen"
@@ -265,6 +267,25 @@ func (s *Server) getStats(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 		return err
 	}
 	return writeJSON(ctx, fasthttp.StatusOK, map[string]any{"by": by, "stats": st})
+}
+
+// postBackup writes a backup of the data directory on the server's machine.
+func (s *Server) postBackup(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
+	var r struct {
+		Dir string `json:"dir"`
+	}
+	if err := decode(ctx, &r); err != nil {
+		return err
+	}
+	if !filepath.IsAbs(r.Dir) {
+		return errorf(reward.CodeInvalidRequest, "\"dir\" must be an absolute path on the server's machine, e.g. /var/backups/yima/2026-11-23")
+	}
+	start := time.Now()
+	if err := s.app.Backup(r.Dir); err != nil {
+		return err
+	}
+	s.log.Info("backup written", "dir", r.Dir, "took", time.Since(start))
+	return writeJSON(ctx, fasthttp.StatusCreated, map[string]any{"dir": r.Dir, "took_ms": time.Since(start).Milliseconds()})
 }
 
 func (s *Server) getAudit(ctx *fasthttp.RequestCtx, _ caller, _ string) error {

@@ -41,6 +41,7 @@ func newRootCommand() *cobra.Command {
 		newCampaignCommand(g),
 		newGuideCommand(g),
 		newAuditCommand(g),
+		newBackupCommand(g),
 		newStatsCommand(g),
 		newBenchCommand(g),
 	)

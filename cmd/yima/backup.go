@@ -1,0 +1,42 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+	"github.com/yima-dev/yima/scan"
+)
+
+func newBackupCommand(g *globalOptions) *cobra.Command {
+	r := &remoteOptions{}
+	cmd := &cobra.Command{
+		Use:   "backup DIR",
+		Short: "Write a restorable copy of the data directory, while the server keeps serving",
+		Long: "backup writes into DIR (which must not exist) a consistent copy of the store,\n" +
+			"with every payout acknowledged before it started, and the keyset and admin token.\n" +
+			"With --server the copy is written by the server, on its machine, so DIR is a path\n" +
+			"there. To restore, stop the server and serve the copy: yima serve --data DIR.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir, err := filepath.Abs(args[0])
+			if r.server != "" {
+				// A relative path would name a directory relative to
+				// wherever the server runs.
+				dir, err = args[0], nil
+			}
+			if err != nil {
+				return err
+			}
+			return r.with(g, func(a scan.Admin) error {
+				if err := a.Backup(dir); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "backup written to %s\n", dir)
+				return nil
+			})
+		},
+	}
+	r.AddFlags(cmd.Flags())
+	return cmd
+}

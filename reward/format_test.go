@@ -3,10 +3,7 @@ package reward_test
 import (
 	"errors"
 	"testing"
-	"time"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
-	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/store"
 )
@@ -14,13 +11,7 @@ import (
 // TestCheckFormat marks a store with the engine's format, accepts it again,
 // and refuses a store marked with another format rather than misread it.
 func TestCheckFormat(t *testing.T) {
-	db, err := store.Open("db", &store.Options{FS: vfs.NewMem()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ks, _ := codegen.NewKeyset(time.Unix(0, 0))
-	eng := reward.New(db, ks, reward.Options{})
+	db, eng := newEngine(t, reward.Options{})
 	for range 2 {
 		if err := eng.CheckFormat(); err != nil {
 			t.Fatalf("a store of this format: %v", err)

@@ -24,7 +24,9 @@ type fixture struct {
 	now    time.Time
 }
 
-func newFixture(tb testing.TB, count uint32, points int64) *fixture {
+// newEngine returns an engine over a fresh in-memory store, closed at the
+// end of the test.
+func newEngine(tb testing.TB, opts reward.Options) (*store.DB, *reward.Engine) {
 	tb.Helper()
 	db, err := store.Open("db", &store.Options{FS: vfs.NewMem()})
 	if err != nil {
@@ -35,11 +37,18 @@ func newFixture(tb testing.TB, count uint32, points int64) *fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	f := &fixture{db: db, now: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}
-	f.eng = reward.New(db, ks, reward.Options{Now: func() time.Time { return f.now }})
-	if err := f.eng.LoadSeen(context.Background()); err != nil {
+	eng := reward.New(db, ks, opts)
+	if err := eng.LoadSeen(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
+	return db, eng
+}
+
+func newFixture(tb testing.TB, count uint32, points int64) *fixture {
+	tb.Helper()
+	f := &fixture{now: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}
+	f.db, f.eng = newEngine(tb, reward.Options{Now: func() time.Time { return f.now }})
+	var err error
 	f.batch, err = f.eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: count, Points: new(int64(points)), Activate: true})
 	if err != nil {
 		tb.Fatal(err)

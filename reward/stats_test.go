@@ -1,14 +1,10 @@
 package reward_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
-	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/store"
 )
 
 // statsLine finds the line of value (and day, when daily) in stats.
@@ -106,16 +102,8 @@ func TestStatsZone(t *testing.T) {
 		zone *time.Location
 		day  string
 	}{{nil, "20260501"}, {shanghai, "20260502"}} {
-		db, err := store.Open("db", &store.Options{FS: vfs.NewMem()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ks, _ := codegen.NewKeyset(time.Unix(0, 0))
 		now := time.Date(2026, 5, 1, 17, 0, 0, 0, time.UTC)
-		eng := reward.New(db, ks, reward.Options{Now: func() time.Time { return now }, StatsZone: tc.zone})
-		if err := eng.LoadSeen(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		_, eng := newEngine(t, reward.Options{Now: func() time.Time { return now }, StatsZone: tc.zone})
 		b, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: 1, Activate: true})
 		if err != nil {
 			t.Fatal(err)
@@ -127,6 +115,5 @@ func TestStatsZone(t *testing.T) {
 		if got := mustStats(t, eng, "product", "", "", true); len(got) != 1 || got[0].Day != tc.day {
 			t.Errorf("zone %v: %+v, want the day %s", tc.zone, got, tc.day)
 		}
-		db.Close()
 	}
 }

@@ -51,6 +51,7 @@ var documented = []operation{
 	{"DELETE", "/v1/batches/{id}"},
 	{"GET", "/v1/batches/{id}/codes"},
 	{"GET", "/v1/batches/{id}/images.zip"},
+	{"GET", "/v1/batches/{id}/labels.pdf"},
 	{"POST", "/v1/batches/{id}/activate"},
 	{"POST", "/v1/batches/{id}/revoke"},
 	{"POST", "/v1/tokens"},

@@ -33,6 +33,10 @@ type Admin interface {
 	WriteCodes(w io.Writer, id, from, to uint32, format, baseURL string) error
 	// WriteImages writes one image per code of batch id as a zip archive.
 	WriteImages(w io.Writer, id uint32, img codegen.ImageOptions, baseURL string) error
+	// WriteLabels writes a PDF label sheet of serials From..To (0, 0: the
+	// whole batch) of batch id; opts' Key, Batch and Header are the
+	// batch's.
+	WriteLabels(w io.Writer, id uint32, opts codegen.LabelSheetOptions) error
 	ApplyCampaign(doc []byte) (*reward.CampaignView, error)
 	Campaigns() ([]*reward.CampaignView, error)
 	Campaign(id string) (*reward.CampaignView, error)
@@ -117,6 +121,35 @@ func (l Local) WriteImages(w io.Writer, id uint32, img codegen.ImageOptions, bas
 	_, err = codegen.ExportImagesZip(context.Background(), w, l.App.Keys(), codegen.ImageExportOptions{
 		Key: b.KeyID, Batch: b.ID, From: 1, To: b.Count, BaseURL: baseURL, Image: img,
 	})
+	return err
+}
+
+func (l Local) WriteLabels(w io.Writer, id uint32, opts codegen.LabelSheetOptions) error {
+	b, err := l.App.Engine.Batch(id)
+	if err != nil {
+		return err
+	}
+	return writeLabels(w, l.App.Keys(), b, opts)
+}
+
+// writeLabels fills in what a label sheet takes from the batch, and refuses
+// a range the batch does not have before anything is written.
+func writeLabels(w io.Writer, ks *codegen.Keyset, b *store.Batch, opts codegen.LabelSheetOptions) error {
+	if opts.From == 0 && opts.To == 0 {
+		opts.From, opts.To = 1, b.Count
+	}
+	if opts.From < 1 || opts.To < opts.From || opts.To > b.Count {
+		return reward.Errorf(reward.CodeInvalidRequest, "serials %d..%d are not within batch %d's 1..%d", opts.From, opts.To, b.ID, b.Count)
+	}
+	if n := opts.To - opts.From + 1; n > codegen.MaxLabelsPerSheet {
+		return reward.Errorf(reward.CodeInvalidRequest, "%d labels in one document; print at most %d at a time (--from/--to)", n, codegen.MaxLabelsPerSheet)
+	}
+	opts.Key, opts.Batch = b.KeyID, b.ID
+	opts.Header = b.Product
+	if b.GTIN != "" {
+		opts.Header += "  GTIN " + b.GTIN
+	}
+	_, err := codegen.WriteLabelSheet(context.Background(), w, ks, opts)
 	return err
 }
 
@@ -271,6 +304,31 @@ func (c *Client) WriteImages(w io.Writer, id uint32, img codegen.ImageOptions, b
 		q.Set("base_url", baseURL)
 	}
 	resp, err := c.send("GET", fmt.Sprintf("/v1/batches/%d/images.zip?%s", id, q.Encode()), nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+func (c *Client) WriteLabels(w io.Writer, id uint32, opts codegen.LabelSheetOptions) error {
+	q := url.Values{}
+	if opts.From != 0 {
+		q.Set("from", strconv.FormatUint(uint64(opts.From), 10))
+		q.Set("to", strconv.FormatUint(uint64(opts.To), 10))
+	}
+	if opts.Columns != 0 {
+		q.Set("columns", strconv.Itoa(opts.Columns))
+		q.Set("rows", strconv.Itoa(opts.Rows))
+	}
+	if opts.Symbology != "" {
+		q.Set("symbology", string(opts.Symbology))
+	}
+	if opts.BaseURL != "" {
+		q.Set("base_url", opts.BaseURL)
+	}
+	resp, err := c.send("GET", fmt.Sprintf("/v1/batches/%d/labels.pdf?%s", id, q.Encode()), nil)
 	if err != nil {
 		return err
 	}

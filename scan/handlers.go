@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -321,6 +322,8 @@ func (s *Server) getBatch(ctx *fasthttp.RequestCtx, _ caller, arg string) error 
 		return s.streamCodes(ctx, b)
 	case "images.zip":
 		return s.streamImages(ctx, b)
+	case "labels.pdf":
+		return s.writeLabels(ctx, b)
 	}
 	return errorf(codeRouteNotFound, "no such endpoint under /v1/batches/%d", id)
 }
@@ -395,6 +398,43 @@ func (s *Server) streamImages(ctx *fasthttp.RequestCtx, b *store.Batch) error {
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 		codegen.ExportImagesZip(context.Background(), w, keys, opts)
 	})
+	return nil
+}
+
+// writeLabels answers a PDF label sheet. The document is built in memory
+// (at most codegen.MaxLabelsPerSheet labels), so a refusal still gets a
+// JSON error rather than a cut PDF.
+func (s *Server) writeLabels(ctx *fasthttp.RequestCtx, b *store.Batch) error {
+	args := ctx.QueryArgs()
+	var opts codegen.LabelSheetOptions
+	var nums [4]uint64 // from, to, columns, rows
+	for i, name := range []string{"from", "to", "columns", "rows"} {
+		if v := args.Peek(name); len(v) > 0 {
+			n, err := strconv.ParseUint(string(v), 10, 32)
+			if err != nil {
+				return errorf(reward.CodeInvalidRequest, "%s %q is not a number", name, v)
+			}
+			nums[i] = n
+		}
+	}
+	opts.From, opts.To = uint32(nums[0]), uint32(nums[1])
+	opts.Columns, opts.Rows = int(nums[2]), int(nums[3])
+	opts.Symbology = codegen.Symbology(args.Peek("symbology"))
+	opts.BaseURL = s.opts.BaseURL
+	if v := args.Peek("base_url"); len(v) > 0 {
+		opts.BaseURL = string(v)
+	}
+	var buf bytes.Buffer
+	if err := writeLabels(&buf, s.app.Keys(), b, opts); err != nil {
+		var re *reward.Error
+		if errors.As(err, &re) {
+			return err
+		}
+		// What is left is codegen refusing the layout or the symbology.
+		return errorf(reward.CodeInvalidRequest, "%v", err)
+	}
+	ctx.SetContentType("application/pdf")
+	ctx.SetBody(buf.Bytes())
 	return nil
 }
 

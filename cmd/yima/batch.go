@@ -142,7 +142,53 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 	codes.Flags().StringVar(&format, "format", "csv", "csv (serial,code,url) or txt (one URL per line)")
 	codes.Flags().StringVarP(&out, "out", "o", "", "output file (default: stdout)")
 	codes.Flags().StringVar(&baseURL, "base-url", codegen.DefaultBaseURL, "origin of the code URLs")
-	cmd.AddCommand(list, show, codes,
+	lo := &rangeOptions{}
+	var labelOut, labelBase, symbology string
+	var columns, rows int
+	labels := &cobra.Command{
+		Use:   "labels ID --out FILE.pdf [--from S --to E] [--columns C --rows R]",
+		Short: "Write a PDF of A4 label sheets: each code's symbol with the code under it",
+		Long: "labels lays out one label per code on A4 pages, the symbol drawn as vector\n" +
+			"modules and the code printed under it for typing when a camera fails; each page\n" +
+			"names the product, the batch and its serials. At most 20,000 labels a document:\n" +
+			"print large batches range by range with --from and --to.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID(args[0])
+			if err != nil {
+				return err
+			}
+			if err := lo.check(); err != nil {
+				return err
+			}
+			if labelOut == "" {
+				return fmt.Errorf("--out FILE.pdf is required (a PDF is no use on a terminal)")
+			}
+			if symbology != "qr" && symbology != "datamatrix" {
+				return fmt.Errorf("--symbology %q: use qr or datamatrix", symbology)
+			}
+			dst, err := newOutput(labelOut, cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			defer dst.abort()
+			return r.with(g, func(a scan.Admin) error {
+				opts := codegen.LabelSheetOptions{From: lo.from, To: lo.to, Columns: columns, Rows: rows,
+					Symbology: codegen.Symbology(symbology), BaseURL: labelBase}
+				if err := a.WriteLabels(dst.w, id, opts); err != nil {
+					return err
+				}
+				return dst.commit()
+			})
+		},
+	}
+	lo.AddFlags(labels.Flags())
+	labels.Flags().StringVarP(&labelOut, "out", "o", "", "PDF file to write (required)")
+	labels.Flags().StringVar(&labelBase, "base-url", codegen.DefaultBaseURL, "origin of the code URLs")
+	labels.Flags().StringVar(&symbology, "symbology", "qr", "qr or datamatrix")
+	labels.Flags().IntVar(&columns, "columns", 4, "labels across an A4 page, 1-10")
+	labels.Flags().IntVar(&rows, "rows", 10, "labels down an A4 page, 1-20")
+	cmd.AddCommand(list, show, codes, labels,
 		setRange("activate", "Make serials redeemable (a pallet shipped)", store.Active),
 		setRange("revoke", "Freeze serials for good (a leaked range)", store.Revoked),
 	)

@@ -1,6 +1,6 @@
 // Package codegen defines the yima code: its layout, its canonical text form,
 // its signature, and the keys that sign it; and it mints codes in bulk, as
-// text, CSV or QR / DataMatrix images.
+// text, CSV, QR / DataMatrix images or PDF label sheets.
 //
 // A code carries a version, a key id, a batch id, a serial within the batch
 // and an 80-bit truncated HMAC-SHA256 tag over those fields. Verification is
@@ -10,7 +10,7 @@
 // The package does no I/O on the scan path. It reads and writes the keyset
 // file (LoadKeyset, Keyset.Save) and, when asked to mint, writes to the
 // io.Writer or directory it is given (Export, ExportImagesDir,
-// ExportImagesZip). It knows nothing of batches' records or of storage:
+// ExportImagesZip, WriteLabelSheet). It knows nothing of batches' records or of storage:
 // minting a batch is an export, not a database load.
 //
 // Every consumer of a code must use its canonical form (Parsed.String, or the

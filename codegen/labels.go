@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 
 	"github.com/go-pdf/fpdf"
 )
@@ -67,11 +69,6 @@ func WriteLabelSheet(ctx context.Context, w io.Writer, ks *Keyset, opts LabelShe
 	if total > MaxLabelsPerSheet {
 		return 0, fmt.Errorf("codegen: %d labels in one document; print at most %d at a time, range by range", total, MaxLabelsPerSheet)
 	}
-	signer, err := ks.Signer(opts.Key, opts.Batch)
-	if err != nil {
-		return 0, err
-	}
-
 	cellW := (pageW - 2*pageMargin) / float64(opts.Columns)
 	cellH := (pageH - 2*pageMargin - headerH) / float64(opts.Rows)
 	side := min(cellW, cellH-textH) - 2*labelPad
@@ -87,8 +84,11 @@ func WriteLabelSheet(ctx context.Context, w io.Writer, ks *Keyset, opts LabelShe
 	pdf.SetAutoPageBreak(false, 0)
 	pdf.SetFillColor(0, 0, 0)
 	perPage := uint64(opts.Columns * opts.Rows)
-	prefix := opts.BaseURL + "/C/"
-	var code []byte
+	labels, stop, err := encodeLabels(ks, opts, total)
+	if err != nil {
+		return 0, err
+	}
+	defer stop()
 	for k := uint64(0); k < total; k++ {
 		if k%1000 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -101,23 +101,64 @@ func WriteLabelSheet(ctx context.Context, w io.Writer, ks *Keyset, opts LabelShe
 			last := min(uint64(serial)+perPage-1, uint64(opts.To))
 			startPage(pdf, opts.Header, fmt.Sprintf("batch %d · serials %d-%d", opts.Batch, serial, last))
 		}
-		code = signer.Append(code[:0], serial)
-		sym, err := encodeSymbol(prefix+string(code), opts.Symbology)
-		if err != nil {
-			return k, err
+		l := <-labels[k%uint64(len(labels))]
+		if l.err != nil {
+			return k, l.err
 		}
+		code, sym := l.code, l.sym
 		col, row := float64(slot%uint64(opts.Columns)), float64(slot/uint64(opts.Columns))
 		x := pageMargin + col*cellW
 		y := pageMargin + headerH + row*cellH
 		drawSymbol(pdf, sym, x+(cellW-side)/2, y+labelPad, side)
 		pdf.SetFont("Courier", "", fontPt)
 		pdf.SetXY(x, y+labelPad+side)
-		pdf.CellFormat(cellW, textH, string(code), "", 0, "C", false, 0, "")
+		pdf.CellFormat(cellW, textH, code, "", 0, "C", false, 0, "")
 	}
 	if err := pdf.Output(w); err != nil {
 		return total, fmt.Errorf("codegen: writing label sheet: %w", err)
 	}
 	return total, nil
+}
+
+type label struct {
+	code string
+	sym  symbol
+	err  error
+}
+
+// encodeLabels signs and encodes the labels' symbols on every core, which
+// is most of a sheet's work (a QR encoder scores eight masks a symbol):
+// label k arrives on queue k % len(queues), so reading the queues in turn
+// gives the labels in serial order. stop ends the workers early.
+func encodeLabels(ks *Keyset, opts LabelSheetOptions, total uint64) (queues []chan label, stop func(), err error) {
+	workers := int(min(uint64(runtime.GOMAXPROCS(0)), total))
+	signers := make([]*Signer, workers)
+	for i := range signers {
+		if signers[i], err = ks.Signer(opts.Key, opts.Batch); err != nil {
+			return nil, nil, err
+		}
+	}
+	prefix := opts.BaseURL + "/C/"
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	queues = make([]chan label, workers)
+	for i := range workers {
+		queues[i] = make(chan label, 16)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := uint64(i); k < total; k += uint64(workers) {
+				code := signers[i].Code(opts.From + uint32(k))
+				sym, err := encodeSymbol(prefix+code, opts.Symbology)
+				select {
+				case queues[i] <- label{code, sym, err}:
+				case <-done:
+					return
+				}
+			}
+		}()
+	}
+	return queues, func() { close(done); wg.Wait() }, nil
 }
 
 // startPage adds a page with its header and its foot.

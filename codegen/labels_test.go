@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"context"
+	"errors"
 	"io"
 	"math"
 	"regexp"
@@ -93,6 +94,16 @@ func TestLabelSheetRefusals(t *testing.T) {
 // sheet's drawing — one filled rectangle per run of dark modules — and
 // compares it module by module with the PNG of the same URL, which the
 // image tests check against decoders.
+func TestLabelSheetCancel(t *testing.T) {
+	ks, _ := codegen.NewKeyset(time.Unix(0, 0))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var buf bytes.Buffer
+	if _, err := codegen.WriteLabelSheet(ctx, &buf, ks, codegen.LabelSheetOptions{Batch: 1, From: 1, To: 2000}); !errors.Is(err, context.Canceled) || buf.Len() != 0 {
+		t.Fatalf("a cancelled sheet: %v, %d bytes written", err, buf.Len())
+	}
+}
+
 func TestLabelSymbolMatchesImage(t *testing.T) {
 	ks, _ := codegen.NewKeyset(time.Unix(0, 0))
 	s, _ := ks.Signer(ks.Primary, 2)
@@ -149,4 +160,14 @@ func TestLabelSymbolMatchesImage(t *testing.T) {
 			}
 		}
 	}
+}
+
+func BenchmarkLabelSheet(b *testing.B) {
+	ks, _ := codegen.NewKeyset(time.Unix(0, 0))
+	for b.Loop() {
+		if _, err := codegen.WriteLabelSheet(context.Background(), io.Discard, ks, codegen.LabelSheetOptions{Batch: 1, From: 1, To: 400}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*400), "µs/label")
 }

@@ -17,6 +17,7 @@ const (
 	codeRouteNotFound    reward.Code = "route_not_found"
 	codeBadJSON          reward.Code = "invalid_json"
 	codeShuttingDown     reward.Code = "shutting_down"
+	codeBusy             reward.Code = "busy"
 )
 
 // statusOf maps every error code to its HTTP status. A code missing here is
@@ -39,6 +40,7 @@ var statusOf = map[reward.Code]int{
 	codeBodyTooLarge:             fasthttp.StatusRequestEntityTooLarge,
 	reward.CodeUnavailable:       fasthttp.StatusServiceUnavailable,
 	codeShuttingDown:             fasthttp.StatusServiceUnavailable,
+	codeBusy:                     fasthttp.StatusTooManyRequests,
 	reward.CodeInternal:          fasthttp.StatusInternalServerError,
 
 	reward.CodeDailyLimit:         fasthttp.StatusTooManyRequests,

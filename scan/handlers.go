@@ -424,6 +424,13 @@ func (s *Server) writeLabels(ctx *fasthttp.RequestCtx, b *store.Batch) error {
 	if v := args.Peek("base_url"); len(v) > 0 {
 		opts.BaseURL = string(v)
 	}
+	select {
+	case s.sheets <- struct{}{}:
+		defer func() { <-s.sheets }()
+	default:
+		ctx.Response.Header.Set("Retry-After", "30")
+		return errorf(codeBusy, "another label sheet is being made; try again in a minute, or ask for fewer labels (from, to)")
+	}
 	var buf bytes.Buffer
 	if err := writeLabels(&buf, s.app.Keys(), b, opts); err != nil {
 		var re *reward.Error

@@ -67,7 +67,10 @@ type Server struct {
 	srv  *fasthttp.Server
 	ln   net.Listener
 
-	tokens       sync.Map // token secret → *store.Token, for tokens known to exist
+	tokens sync.Map // token secret → *store.Token, for tokens known to exist
+	// sheets lets one label sheet be built at a time: a large one holds
+	// hundreds of megabytes until it is sent.
+	sheets       chan struct{}
 	stopping     atomic.Bool
 	stopKeys     chan struct{} // closed by Close: stops watchKeys
 	stopKeysOnce sync.Once
@@ -79,7 +82,7 @@ type Server struct {
 // NewServer returns a server for app. It does not listen yet.
 func NewServer(app *App, opts Options) *Server {
 	opts.ensureDefaults()
-	s := &Server{app: app, opts: opts, log: opts.Logger, m: newMetrics(), failed: make(chan error, 1), done: make(chan struct{}), stopKeys: make(chan struct{})}
+	s := &Server{app: app, opts: opts, log: opts.Logger, m: newMetrics(), failed: make(chan error, 1), done: make(chan struct{}), stopKeys: make(chan struct{}), sheets: make(chan struct{}, 1)}
 	app.DB.ObserveGroups(func(n int) { s.m.groups.Observe(float64(n)) })
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,

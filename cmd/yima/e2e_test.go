@@ -975,3 +975,31 @@ func TestBatchLabels(t *testing.T) {
 		t.Errorf("4 labels at 4 a page, through the server: %d pages", n)
 	}
 }
+
+// TestMintToAPipe mints into a named pipe, as into a printer's port: the
+// codes arrive through it, and it is still a pipe afterwards rather than a
+// plain file renamed over it.
+func TestMintToAPipe(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	fifo := filepath.Join(t.TempDir(), "printer")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no named pipes here: %v", err)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		raw, _ := os.ReadFile(fifo)
+		got <- raw
+	}()
+	mustYima(t, "mint", "--data", data, "--product", "SKU-A", "--count", "5", "--format", "txt", "--out", fifo)
+	select {
+	case raw := <-got:
+		if lines := strings.Split(strings.TrimSpace(string(raw)), "\n"); len(lines) != 5 {
+			t.Errorf("read %d lines through the pipe: %q", len(lines), raw)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("nothing came through the pipe")
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("after the mint the pipe is %v, %v", fi.Mode(), err)
+	}
+}

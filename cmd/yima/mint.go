@@ -168,17 +168,31 @@ func (o *mintOptions) run(cmd *cobra.Command, g *globalOptions) (err error) {
 
 // output is a file that appears under its final name only when committed:
 // it is written as a hidden temporary next to it, synced, then renamed.
+// A path that names a device or a pipe (a printer's port, /dev/null) is
+// written in place: renaming over it would replace it with a plain file.
 type output struct {
 	w     io.Writer
 	tmp   *os.File
 	final string
 	// unzip turns the archive into a directory on commit.
 	unzip bool
+	// direct is a device or pipe written in place.
+	direct *os.File
 }
 
 func newOutput(path string, stdout io.Writer) (*output, error) {
 	if path == "" {
 		return &output{w: stdout}, nil
+	}
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		if fi.IsDir() {
+			return nil, fmt.Errorf("%s is a directory; name a file", path)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return nil, fmt.Errorf("cannot write %s: %w", path, err)
+		}
+		return &output{w: f, direct: f}, nil
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".part*")
 	if err != nil {
@@ -210,6 +224,9 @@ func newImagesOutput(path string) (*output, error) {
 }
 
 func (o *output) commit() error {
+	if o.direct != nil {
+		return o.direct.Close()
+	}
 	if o.tmp == nil {
 		return nil
 	}
@@ -226,7 +243,11 @@ func (o *output) commit() error {
 }
 
 // abort removes the temporary file; after commit it has nothing to do.
+// What went to a device or pipe is gone already.
 func (o *output) abort() {
+	if o.direct != nil {
+		o.direct.Close()
+	}
 	if o.tmp != nil {
 		o.tmp.Close()
 		os.Remove(o.tmp.Name())

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 )
 
@@ -77,11 +76,8 @@ type imageFile struct {
 	err  error
 }
 
-// exportImages draws the codes in parallel and hands the files to put in
-// serial order, from the calling goroutine. Serial i goes to worker
-// i % workers, and the caller visits the workers' queues in turn, as Export
-// does with chunks; a symbol takes tens of microseconds to draw, so one
-// channel send per file costs nothing that matters.
+// exportImages draws the codes in parallel (inOrder) and hands the files to
+// put in serial order, from the calling goroutine.
 func exportImages(ctx context.Context, ks *Keyset, opts ImageExportOptions, put func(name string, data []byte) error) (uint64, error) {
 	if err := opts.Image.ensureDefaults(); err != nil {
 		return 0, err
@@ -91,53 +87,28 @@ func exportImages(ctx context.Context, ks *Keyset, opts ImageExportOptions, put 
 	}
 	total := uint64(opts.To-opts.From) + 1
 	workers := int(min(uint64(opts.Workers), total))
-	signers := make([]*Signer, workers)
-	for i := range signers {
-		s, err := ks.Signer(opts.Key, opts.Batch)
-		if err != nil {
-			return 0, err
-		}
-		signers[i] = s
+	signers, err := newSigners(ks, opts.Key, opts.Batch, workers)
+	if err != nil {
+		return 0, err
 	}
 	prefix := opts.BaseURL + "/C/"
 	ext := "." + string(opts.Image.Format)
-	queues := make([]chan imageFile, workers)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range workers {
-		queues[i] = make(chan imageFile, 4)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var code []byte
-			for k := uint64(i); k < total; k += uint64(workers) {
-				serial := opts.From + uint32(k)
-				code = signers[i].Append(code[:0], serial)
-				f := imageFile{name: strconv.FormatUint(uint64(serial), 10) + "-" + string(code) + ext}
-				f.data, f.err = Image(prefix+string(code), opts.Image)
-				select {
-				case queues[i] <- f:
-				case <-stop:
-					return
-				}
-			}
-		}()
-	}
-	defer func() {
-		close(stop)
-		wg.Wait()
-	}()
+	// A symbol takes tens of microseconds to draw, so one channel send per
+	// file costs nothing that matters.
+	next, stop := inOrder(ctx, total, workers, 4, func(i int, k uint64) imageFile {
+		serial := opts.From + uint32(k)
+		code := signers[i].Code(serial)
+		f := imageFile{name: strconv.FormatUint(uint64(serial), 10) + "-" + code + ext}
+		f.data, f.err = Image(prefix+code, opts.Image)
+		return f
+	})
+	defer stop()
 
 	var done uint64
-	for k := uint64(0); k < total; k++ {
-		if err := ctx.Err(); err != nil {
+	for range total {
+		f, err := next()
+		if err != nil {
 			return done, fmt.Errorf("codegen: image export stopped after %d of %d codes: %w", done, total, err)
-		}
-		var f imageFile
-		select {
-		case f = <-queues[k%uint64(workers)]:
-		case <-ctx.Done():
-			return done, fmt.Errorf("codegen: image export stopped after %d of %d codes: %w", done, total, ctx.Err())
 		}
 		if f.err != nil {
 			return done, f.err

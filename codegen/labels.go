@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"runtime"
-	"sync"
 
 	"github.com/go-pdf/fpdf"
 )
@@ -49,7 +47,7 @@ const (
 // batch and the serials on it, so a sheet found on the floor is traceable.
 // It returns how many labels it laid out.
 func WriteLabelSheet(ctx context.Context, w io.Writer, ks *Keyset, opts LabelSheetOptions) (uint64, error) {
-	workers := 1
+	workers := 0 // every core
 	if err := rangeDefaults(ks, &opts.Key, opts.From, opts.To, &opts.BaseURL, &workers); err != nil {
 		return 0, err
 	}
@@ -84,16 +82,27 @@ func WriteLabelSheet(ctx context.Context, w io.Writer, ks *Keyset, opts LabelShe
 	pdf.SetAutoPageBreak(false, 0)
 	pdf.SetFillColor(0, 0, 0)
 	perPage := uint64(opts.Columns * opts.Rows)
-	labels, stop, err := encodeLabels(ks, opts, total)
+	workers = int(min(uint64(workers), total))
+	signers, err := newSigners(ks, opts.Key, opts.Batch, workers)
 	if err != nil {
 		return 0, err
 	}
+	prefix := opts.BaseURL + "/C/"
+	// Encoding is most of a sheet's work (a QR encoder scores eight masks a
+	// symbol), so it runs on every core; drawing stays in serial order.
+	next, stop := inOrder(ctx, total, workers, 16, func(i int, k uint64) label {
+		code := signers[i].Code(opts.From + uint32(k))
+		sym, err := encodeSymbol(prefix+code, opts.Symbology)
+		return label{code, sym, err}
+	})
 	defer stop()
 	for k := uint64(0); k < total; k++ {
-		if k%1000 == 0 {
-			if err := ctx.Err(); err != nil {
-				return k, fmt.Errorf("codegen: label sheet stopped after %d of %d labels: %w", k, total, err)
-			}
+		l, err := next()
+		if err != nil {
+			return k, fmt.Errorf("codegen: label sheet stopped after %d of %d labels: %w", k, total, err)
+		}
+		if l.err != nil {
+			return k, l.err
 		}
 		serial := opts.From + uint32(k)
 		slot := k % perPage
@@ -101,18 +110,13 @@ func WriteLabelSheet(ctx context.Context, w io.Writer, ks *Keyset, opts LabelShe
 			last := min(uint64(serial)+perPage-1, uint64(opts.To))
 			startPage(pdf, opts.Header, fmt.Sprintf("batch %d · serials %d-%d", opts.Batch, serial, last))
 		}
-		l := <-labels[k%uint64(len(labels))]
-		if l.err != nil {
-			return k, l.err
-		}
-		code, sym := l.code, l.sym
 		col, row := float64(slot%uint64(opts.Columns)), float64(slot/uint64(opts.Columns))
 		x := pageMargin + col*cellW
 		y := pageMargin + headerH + row*cellH
-		drawSymbol(pdf, sym, x+(cellW-side)/2, y+labelPad, side)
+		drawSymbol(pdf, l.sym, x+(cellW-side)/2, y+labelPad, side)
 		pdf.SetFont("Courier", "", fontPt)
 		pdf.SetXY(x, y+labelPad+side)
-		pdf.CellFormat(cellW, textH, code, "", 0, "C", false, 0, "")
+		pdf.CellFormat(cellW, textH, l.code, "", 0, "C", false, 0, "")
 	}
 	if err := pdf.Output(w); err != nil {
 		return total, fmt.Errorf("codegen: writing label sheet: %w", err)
@@ -124,41 +128,6 @@ type label struct {
 	code string
 	sym  symbol
 	err  error
-}
-
-// encodeLabels signs and encodes the labels' symbols on every core, which
-// is most of a sheet's work (a QR encoder scores eight masks a symbol):
-// label k arrives on queue k % len(queues), so reading the queues in turn
-// gives the labels in serial order. stop ends the workers early.
-func encodeLabels(ks *Keyset, opts LabelSheetOptions, total uint64) (queues []chan label, stop func(), err error) {
-	workers := int(min(uint64(runtime.GOMAXPROCS(0)), total))
-	signers := make([]*Signer, workers)
-	for i := range signers {
-		if signers[i], err = ks.Signer(opts.Key, opts.Batch); err != nil {
-			return nil, nil, err
-		}
-	}
-	prefix := opts.BaseURL + "/C/"
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	queues = make([]chan label, workers)
-	for i := range workers {
-		queues[i] = make(chan label, 16)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := uint64(i); k < total; k += uint64(workers) {
-				code := signers[i].Code(opts.From + uint32(k))
-				sym, err := encodeSymbol(prefix+code, opts.Symbology)
-				select {
-				case queues[i] <- label{code, sym, err}:
-				case <-done:
-					return
-				}
-			}
-		}()
-	}
-	return queues, func() { close(done); wg.Wait() }, nil
 }
 
 // startPage adds a page with its header and its foot.

@@ -108,13 +108,9 @@ func Export(ctx context.Context, w io.Writer, ks *Keyset, opts ExportOptions) (u
 	chunk := uint64(opts.ChunkSize)
 	chunks := (total + chunk - 1) / chunk
 	workers := int(min(uint64(opts.Workers), chunks))
-	signers := make([]*Signer, workers)
-	for i := range signers {
-		s, err := ks.Signer(opts.Key, opts.Batch)
-		if err != nil {
-			return 0, err
-		}
-		signers[i] = s
+	signers, err := newSigners(ks, opts.Key, opts.Batch, workers)
+	if err != nil {
+		return 0, err
 	}
 
 	prefix := opts.BaseURL + "/C/"

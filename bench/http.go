@@ -178,17 +178,20 @@ func parseOutcome(op *Op, status int, body []byte) Outcome {
 
 // jsonString returns the string that follows key (which ends in its opening
 // quote) in flat JSON without escapes, or "".
-func jsonString(body []byte, key string) string {
+func jsonString(body []byte, key string) string { return string(jsonRaw(body, key)) }
+
+// jsonRaw is jsonString without the copy: nil when key is absent.
+func jsonRaw(body []byte, key string) []byte {
 	i := bytes.Index(body, []byte(key))
 	if i < 0 {
-		return ""
+		return nil
 	}
 	rest := body[i+len(key):]
 	j := bytes.IndexByte(rest, '"')
 	if j < 0 {
-		return ""
+		return nil
 	}
-	return string(rest[:j])
+	return rest[:j]
 }
 
 // errClass names a transport failure briefly, for the results table.
@@ -228,20 +231,11 @@ var knownCodes = func() map[string]string {
 // errorCode returns the code of a JSON error body
 // {"error":{"code":"...",...}}, or "" if there is none.
 func errorCode(body []byte) string {
-	const key = `"code":"`
-	i := bytes.Index(body, []byte(key))
-	if i < 0 {
-		return ""
-	}
-	rest := body[i+len(key):]
-	j := bytes.IndexByte(rest, '"')
-	if j < 0 {
-		return ""
-	}
-	if c, ok := knownCodes[string(rest[:j])]; ok {
+	v := jsonRaw(body, `"code":"`)
+	if c, ok := knownCodes[string(v)]; ok {
 		return c
 	}
-	return string(rest[:j])
+	return string(v)
 }
 
 // jsonInt returns the integer after key in a flat JSON object, or 0.

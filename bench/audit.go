@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -223,17 +224,8 @@ func Audit(ctx context.Context, obs *Observations, chk Checker, opts AuditOption
 	}
 
 	// Every 200 is a redemption on the server.
-	codes := make([]string, 0, len(byCode))
-	for code := range byCode {
-		codes = append(codes, code)
-	}
-	slices.Sort(codes)
-	if len(codes) > opts.MaxCodes {
-		r := rand.New(rand.NewPCG(opts.Seed, 0x5eed))
-		r.Shuffle(len(codes), func(i, j int) { codes[i], codes[j] = codes[j], codes[i] })
-		codes = codes[:opts.MaxCodes]
-		a.Sampled = true
-	}
+	var codes []string
+	codes, a.Sampled = sample(slices.Sorted(maps.Keys(byCode)), opts.MaxCodes, opts.Seed, 0x5eed)
 	a.CodesChecked = len(codes)
 	var mu sync.Mutex
 	fail := func(err error) {
@@ -402,16 +394,7 @@ func (a *AuditReport) checkCoupons(ctx context.Context, obs *Observations, chk C
 	}
 
 	// On the server: a sample of the issued coupons.
-	all := make([]string, 0, len(issued))
-	for id := range issued {
-		all = append(all, id)
-	}
-	slices.Sort(all)
-	if len(all) > opts.MaxCodes {
-		r := rand.New(rand.NewPCG(opts.Seed, 0xc0))
-		r.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
-		all = all[:opts.MaxCodes]
-	}
+	all, _ := sample(slices.Sorted(maps.Keys(issued)), opts.MaxCodes, opts.Seed, 0xc0)
 	a.CouponsChecked = len(all)
 	var mu sync.Mutex
 	parallel(ctx, len(all), opts.Conns, func(i int) {
@@ -738,4 +721,16 @@ func (a *AuditReport) write(b *strings.Builder) {
 		fmt.Fprintf(b, "  lookup failed: %s\n", e)
 	}
 	b.WriteString("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n")
+}
+
+// sample returns keys, or when there are more than max of them a random
+// max of them, drawn from seed and stream so that a run's audit can be
+// repeated; sampled says which.
+func sample(keys []string, max int, seed, stream uint64) (_ []string, sampled bool) {
+	if len(keys) <= max {
+		return keys, false
+	}
+	r := rand.New(rand.NewPCG(seed, stream))
+	r.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	return keys[:max], true
 }

@@ -78,6 +78,10 @@ type Config struct {
 	// NoFloor skips the durable floor run (see Floor), which only the
 	// in-process target on its own temporary directory has.
 	NoFloor bool
+	// FloorRecords is how many records each floor request commits (1): one
+	// key after the last, or with 2 or more the records a redemption cannot
+	// do without (see floorKeys).
+	FloorRecords int
 	// AuditCodes bounds how many redeemed codes the audit looks up on the
 	// server (200,000); past that it checks a random sample.
 	AuditCodes int
@@ -128,6 +132,9 @@ func (c *Config) ensureDefaults() {
 	if c.Members == 0 {
 		c.Members = 1000
 	}
+	if c.FloorRecords == 0 {
+		c.FloorRecords = 1
+	}
 	if c.Points == 0 {
 		c.Points = 10
 	}
@@ -155,6 +162,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("bench: rate must not be negative, not %g", c.Rate)
 	case c.Rate > 0 && c.Requests == 0 && c.Duration <= 0:
 		return errors.New("bench: an open-loop run needs a duration or a number of requests")
+	case c.FloorRecords < 1 || c.FloorRecords > maxFloorRecords:
+		return fmt.Errorf("bench: floor-records must be 1 to %d, not %d", maxFloorRecords, c.FloorRecords)
 	case c.Members < 1:
 		return fmt.Errorf("bench: members must be at least 1, not %d", c.Members)
 	case c.Points < 0:

@@ -36,6 +36,8 @@ type httpTarget struct {
 	// its own reached through floorHC; empty elsewhere.
 	floorURI string
 	floorHC  *fasthttp.HostClient
+	// floorRecords, past 1, asks the floor handler for that many records.
+	floorRecords int
 }
 
 // newHTTPTarget returns a target for the server at origin (scheme://host[:port]).
@@ -87,6 +89,8 @@ func (t *httpTarget) Name() string { return t.name }
 // hasFloor reports whether the target answers the Floor kind.
 func (t *httpTarget) hasFloor() bool { return t.floorURI != "" }
 
+func (t *httpTarget) setFloorRecords(n int) { t.floorRecords = n }
+
 func (t *httpTarget) Close() error {
 	t.hc.CloseIdleConnections()
 	if t.floorHC != nil {
@@ -106,6 +110,9 @@ func (t *httpTarget) Do(op *Op) Outcome {
 		req.SetRequestURI(t.healthURI)
 	case op.Kind == Floor && t.floorURI != "":
 		req.SetRequestURI(t.floorURI)
+		if t.floorRecords > 1 {
+			req.URI().QueryArgs().SetUint("records", t.floorRecords)
+		}
 		req.Header.SetMethod(fasthttp.MethodPost)
 		req.Header.SetContentType("application/json")
 		req.AppendBodyString(`{"code":"`)

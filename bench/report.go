@@ -54,6 +54,8 @@ type Report struct {
 	// FloorCPUPerRequest is the process's CPU microseconds per floor
 	// request, the load generator's included (the floor is in-process).
 	FloorCPUPerRequest float64 `json:"floor_cpu_us_per_request,omitempty"`
+	// FloorRecords is how many records each floor request committed.
+	FloorRecords int `json:"floor_records,omitempty"`
 
 	Server ServerUsage `json:"server"`
 	Audit  AuditReport `json:"audit"`
@@ -364,7 +366,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if r.Floor != nil && r.Floor.Rate > 0 {
 		if r.FloorRatio > 0 {
-			fmt.Fprintf(&b, "floor / ceiling: %.0f%% (durability alone: one synced key per request through the same store, no rule)\n", 100*r.FloorRatio)
+			what := "one synced key per request"
+			if r.FloorRecords > 1 {
+				what = fmt.Sprintf("%d synced records per request (a redemption, its member, ledger entries)", r.FloorRecords)
+			}
+			fmt.Fprintf(&b, "floor / ceiling: %.0f%% (durability alone: %s through the same store, no rule)\n", 100*r.FloorRatio, what)
 		}
 		fmt.Fprintf(&b, "scans / floor: %.0f%% (what the rules and records leave of the durable floor)\n", 100*r.Scans.Rate/r.Floor.Rate)
 		if r.FloorCPUPerRequest > 0 {

@@ -147,8 +147,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.Notes = append(r.Notes, f.Failures()...)
 	}
 
-	// The floor: the same load, each request one synced key through the
-	// same store and nothing else. It runs after the scans so that its keys
+	// The floor: the same load, each request one synced key (or
+	// FloorRecords) through the same store and nothing else. It runs after the scans so that its keys
 	// do not weigh on their measurement; an interrupted run skips it and
 	// goes on to the audit.
 	ft, ok := t.(interface{ hasFloor() bool })
@@ -157,6 +157,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.Notes = append(r.Notes, "no floor run: it needs the in-process server, whose store the floor handler writes to")
 	}
 	if hasFloor && !cfg.NoFloor && ctx.Err() == nil {
+		t.(interface{ setFloorRecords(int) }).setFloorRecords(cfg.FloorRecords)
+		r.FloorRecords = cfg.FloorRecords
 		fmix, _ := NewMix([]Share{{Floor, 1}}, cfg.Contenders)
 		fl := &phase{name: "floor", target: t, mix: fmix, conns: cfg.Conns, duration: cfg.Duration,
 			requests: cfg.Requests, seed: cfg.Seed ^ 0xf100, progress: cfg.Progress}

@@ -49,3 +49,36 @@ func (e *Engine) Token(secret string) (*store.Token, error) {
 	}
 	return t, wrapStore(err)
 }
+
+// Tokens lists the stored tokens, by id: never their secrets, which are
+// not stored. The admin token is not among them.
+func (e *Engine) Tokens() ([]store.Token, error) {
+	ts, err := store.ListTokens(e.db)
+	return ts, wrapStore(err)
+}
+
+// RevokeToken deletes the token named id (as Tokens lists it): from the
+// next request on, its secret is unknown. It returns the revoked token.
+// A guide token's guide stays, with its members, ledger and commissions;
+// only that credential ends.
+func (e *Engine) RevokeToken(id string) (*store.Token, error) {
+	key, err := store.TokenKey(e.db, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, Errorf(CodeNotFound, "no token %s (yima token list shows the ids)", id)
+	case errors.Is(err, store.ErrBadTokenID):
+		return nil, Errorf(CodeInvalidRequest, "%q is not a token id: ids are 16 hex digits, as yima token list shows them", id)
+	case err != nil:
+		return nil, wrapStore(err)
+	}
+	var t *store.Token
+	err = e.update(func(tx Tx) error {
+		var err error
+		t, err = store.DeleteToken(tx, key)
+		if errors.Is(err, store.ErrNotFound) {
+			return Errorf(CodeNotFound, "token %s was revoked already", id)
+		}
+		return err
+	})
+	return t, err
+}

@@ -26,6 +26,10 @@ type Admin interface {
 	Batch(id uint32) (*BatchView, error)
 	SetRange(id, from, to uint32, state store.RangeState) (*BatchView, error)
 	CreateToken(role, name string) (string, error)
+	// Tokens lists the stored tokens by id, without secrets.
+	Tokens() ([]store.Token, error)
+	// RevokeToken ends the token named id and returns it.
+	RevokeToken(id string) (*store.Token, error)
 	// DeleteBatch removes a batch none of whose serials was ever released.
 	DeleteBatch(id uint32) error
 	// WriteCodes writes serials from..to (0, 0: all) of batch id as csv
@@ -96,6 +100,10 @@ func (l Local) SetRange(id, from, to uint32, state store.RangeState) (*BatchView
 func (l Local) CreateToken(role, name string) (string, error) {
 	return l.App.Engine.CreateToken(role, name, "")
 }
+
+func (l Local) Tokens() ([]store.Token, error) { return l.App.Engine.Tokens() }
+
+func (l Local) RevokeToken(id string) (*store.Token, error) { return l.App.Engine.RevokeToken(id) }
 
 func (l Local) DeleteBatch(id uint32) error { return l.App.Engine.DeleteBatch(id) }
 
@@ -274,6 +282,18 @@ func (c *Client) CreateToken(role, name string) (string, error) {
 		Token string `json:"token"`
 	}
 	return out.Token, c.do("POST", "/v1/tokens", map[string]string{"role": role, "name": name}, &out)
+}
+
+func (c *Client) Tokens() ([]store.Token, error) {
+	var out struct {
+		Tokens []store.Token `json:"tokens"`
+	}
+	return out.Tokens, c.do("GET", "/v1/tokens", nil, &out)
+}
+
+func (c *Client) RevokeToken(id string) (*store.Token, error) {
+	var t store.Token
+	return &t, c.do("DELETE", "/v1/tokens/"+url.PathEscape(id), nil, &t)
 }
 
 func (c *Client) WriteCodes(w io.Writer, id, from, to uint32, format, baseURL string) error {

@@ -53,7 +53,8 @@ var routes = map[string][]route{
 	"/v1/audit":        {{method: "GET", roles: adminOnly, fn: (*Server).getAudit}},
 	"/v1/batches":      {{method: "GET", roles: adminFactory, fn: (*Server).listBatches}, {method: "POST", roles: adminFactory, fn: (*Server).postBatch}},
 	"/v1/batches/":     {{method: "GET", roles: adminFactory, fn: (*Server).getBatch}, {method: "POST", roles: adminFactory, fn: (*Server).postBatchAction}, {method: "DELETE", roles: adminFactory, fn: (*Server).deleteBatch}},
-	"/v1/tokens":       {{method: "POST", roles: []string{reward.RoleAdmin}, fn: (*Server).postToken}},
+	"/v1/tokens":       {{method: "GET", roles: adminOnly, fn: (*Server).listTokens}, {method: "POST", roles: adminOnly, fn: (*Server).postToken}},
+	"/v1/tokens/":      {{method: "DELETE", roles: adminOnly, fn: (*Server).deleteToken}},
 	"/v1/backups":      {{method: "POST", roles: adminOnly, fn: (*Server).postBackup}},
 	"/c/":              {{method: "GET", fn: htmlErrors((*Server).landing)}, {method: "POST", fn: htmlErrors((*Server).landing)}},
 	"/C/":              {{method: "GET", fn: htmlErrors((*Server).landing)}, {method: "POST", fn: htmlErrors((*Server).landing)}},
@@ -504,7 +505,29 @@ func (s *Server) postToken(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(ctx, fasthttp.StatusCreated, map[string]string{"token": tok, "role": r.Role, "name": r.Name})
+	return writeJSON(ctx, fasthttp.StatusCreated, map[string]string{"token": tok, "id": store.TokenID(tok), "role": r.Role, "name": r.Name})
+}
+
+func (s *Server) listTokens(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
+	ts, err := s.app.Engine.Tokens()
+	if err != nil {
+		return err
+	}
+	if ts == nil {
+		ts = []store.Token{}
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, map[string]any{"tokens": ts})
+}
+
+// deleteToken revokes a token. Callers remembered as valid are forgotten
+// with it, so the revoked secret fails from the next request on.
+func (s *Server) deleteToken(ctx *fasthttp.RequestCtx, _ caller, id string) error {
+	t, err := s.app.Engine.RevokeToken(id)
+	if err != nil {
+		return err
+	}
+	s.tokens.Clear()
+	return writeJSON(ctx, fasthttp.StatusOK, t)
 }
 
 func (s *Server) healthz(ctx *fasthttp.RequestCtx, _ caller, _ string) error {

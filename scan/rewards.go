@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/store"
 )
 
 // Endpoints of campaigns, members, guides and coupons.
@@ -125,7 +126,7 @@ func (s *Server) postGuide(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(ctx, fasthttp.StatusCreated, map[string]any{"id": out.ID, "token": tok, "store": out.Store, "qr_url": s.guideURL(out.ID)})
+	return writeJSON(ctx, fasthttp.StatusCreated, map[string]any{"id": out.ID, "token": tok, "token_id": store.TokenID(tok), "store": out.Store, "qr_url": s.guideURL(out.ID)})
 }
 
 // getGuide serves /v1/guides/{guide} and /v1/guides/{guide}/qr.png|qr.svg.

@@ -41,6 +41,9 @@ func TestAuth(t *testing.T) {
 		{"batch list with app token", "GET", "/v1/batches", "Bearer " + app, nil, 403, "forbidden"},
 		{"token with app token", "POST", "/v1/tokens", "Bearer " + app, map[string]string{"role": "app"}, 403, "forbidden"},
 		{"token with factory token", "POST", "/v1/tokens", "Bearer " + factory, map[string]string{"role": "app"}, 403, "forbidden"},
+		{"token list with app token", "GET", "/v1/tokens", "Bearer " + app, nil, 403, "forbidden"},
+		{"token revocation with app token", "DELETE", "/v1/tokens/" + store.TokenID(app), "Bearer " + app, nil, 403, "forbidden"},
+		{"token revocation with factory token", "DELETE", "/v1/tokens/" + store.TokenID(app), "Bearer " + factory, nil, 403, "forbidden"},
 		{"member with factory token", "GET", "/v1/members/m-auth", "Bearer " + factory, nil, 403, "forbidden"},
 		{"member without token", "GET", "/v1/members/m-auth", "", nil, 401, "unauthorized"},
 		{"code status is public", "GET", "/v1/codes/" + codes[1], "", nil, 200, ""},
@@ -424,6 +427,81 @@ func TestGracefulShutdown(t *testing.T) {
 		m, err := app.Engine.Member(member, "", 1)
 		if err != nil || m.Points != want {
 			t.Errorf("member %s: %+v %v, want %d points", member, m, err, want)
+		}
+	}
+}
+
+// TestRevokedTokenStopsAtOnce revokes tokens a running server has already
+// accepted (and so remembers): the next request with each is refused.
+func TestRevokedTokenStopsAtOnce(t *testing.T) {
+	ts := startServer(t, scan.Options{})
+	app, keep := ts.Token("app"), ts.Token("app")
+	guide := ts.Do("POST", "/v1/guides", ts.Admin, map[string]string{"id": "G-leaves", "store": "S1"})
+	if guide.Status != 201 {
+		t.Fatalf("adding a guide: %v", guide)
+	}
+	var g struct {
+		Token   string `json:"token"`
+		TokenID string `json:"token_id"`
+	}
+	json.Unmarshal(guide.Body, &g)
+	if g.TokenID != store.TokenID(g.Token) {
+		t.Fatalf("guide answer names token id %q, want %q", g.TokenID, store.TokenID(g.Token))
+	}
+	for _, tok := range []string{app, keep} {
+		if r := ts.Do("GET", "/v1/members/nobody", tok, nil); r.Status != 404 {
+			t.Fatalf("before revocation: %v, want 404 not_found", r)
+		}
+	}
+	if r := ts.Do("GET", "/v1/guides/G-leaves", g.Token, nil); r.Status != 200 {
+		t.Fatalf("guide before revocation: %v", r)
+	}
+
+	list := ts.Do("GET", "/v1/tokens", ts.Admin, nil)
+	if list.Status != 200 || bytes.Contains(list.Body, []byte(app)) || bytes.Contains(list.Body, []byte(g.Token)) {
+		t.Fatalf("token list must answer 200 without secrets: %v", list)
+	}
+	var listed struct{ Tokens []store.Token }
+	json.Unmarshal(list.Body, &listed)
+	ids := map[string]string{}
+	for _, tk := range listed.Tokens {
+		ids[tk.ID] = tk.Role
+	}
+	if ids[store.TokenID(app)] != "app" || ids[store.TokenID(keep)] != "app" || ids[g.TokenID] != "guide" {
+		t.Fatalf("listed %v, want both app tokens and the guide's by id", ids)
+	}
+
+	for _, id := range []string{store.TokenID(app), g.TokenID} {
+		if r := ts.Do("DELETE", "/v1/tokens/"+id, ts.Admin, nil); r.Status != 200 {
+			t.Fatalf("revoking %s: %v", id, r)
+		}
+	}
+	if r := ts.Do("GET", "/v1/members/nobody", app, nil); r.Status != 401 || r.ErrCode() != "unauthorized" {
+		t.Fatalf("revoked app token: %v, want 401 unauthorized", r)
+	}
+	if r := ts.Do("GET", "/v1/guides/G-leaves", g.Token, nil); r.Status != 401 {
+		t.Fatalf("revoked guide token: %v, want 401", r)
+	}
+	if r := ts.Do("GET", "/v1/members/nobody", keep, nil); r.Status != 404 {
+		t.Fatalf("a token not revoked must keep working: %v", r)
+	}
+	// The guide stays, for the admin, with its members and ledger.
+	if r := ts.Do("GET", "/v1/guides/G-leaves", ts.Admin, nil); r.Status != 200 {
+		t.Fatalf("guide after its token was revoked: %v", r)
+	}
+
+	for _, c := range []struct {
+		id     string
+		status int
+		code   string
+	}{
+		{store.TokenID(app), 404, "not_found"},
+		{"0123456789abcdef", 404, "not_found"},
+		{"not-an-id", 400, "invalid_request"},
+		{store.TokenID(keep)[:8], 400, "invalid_request"},
+	} {
+		if r := ts.Do("DELETE", "/v1/tokens/"+c.id, ts.Admin, nil); r.Status != c.status || r.ErrCode() != c.code {
+			t.Errorf("revoking %q: %v, want %d %s", c.id, r, c.status, c.code)
 		}
 	}
 }

@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/yima-dev/yima/store"
 )
 
 var (
@@ -549,6 +551,21 @@ func TestServerMode(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, "forbidden") {
 		t.Errorf("factory mint with --points: want forbidden, got %v", r)
 	}
+	// The app token leaks: the operator finds it in the list (by id, no
+	// secret shown) and revokes it; the server refuses it at once.
+	r = mustYima(t, "token", "list", "--server", srv.url, "--token", admin)
+	appID := store.TokenID(appToken)
+	if !strings.Contains(r.stdout, appID+"  app       mini-program") || strings.Contains(r.stdout, "yt_") {
+		t.Errorf("token list --server: want %s as app mini-program and no secrets; got\n%s", appID, r.stdout)
+	}
+	r = mustYima(t, "token", "revoke", appID, "--server", srv.url, "--token", admin)
+	if !strings.Contains(r.stdout, `"name": "mini-program"`) {
+		t.Errorf("token revoke printed %q", r.stdout)
+	}
+	status, body, _ = call(hc, "GET", srv.url+"/v1/members/m-cli", appToken, nil)
+	if status != 401 {
+		t.Errorf("revoked app token: %d %s, want 401", status, body)
+	}
 	// The printed URL, as a phone would open it.
 	status, body, _ = call(hc, "GET", srv.url+"/C/"+code, "", nil)
 	if status != 200 || !bytes.Contains(body, []byte("already redeemed")) {
@@ -562,6 +579,14 @@ func TestServerMode(t *testing.T) {
 	}
 	if ids := batchIDs(t, data); strings.Join(ids, ",") != "1,2,3" {
 		t.Errorf("batches after the server stopped: %v", ids)
+	}
+	// Directly on the data directory too.
+	mustYima(t, "token", "revoke", store.TokenID(factory), "--data", data)
+	if r := mustYima(t, "token", "list", "--data", data); strings.Contains(r.stdout, store.TokenID(factory)) || strings.Contains(r.stdout, appID) {
+		t.Errorf("token list after both revocations:\n%s", r.stdout)
+	}
+	if r := yima(t, "token", "revoke", store.TokenID(factory), "--data", data); r.code == 0 || !strings.Contains(r.stderr, "not_found") {
+		t.Errorf("revoking twice: %v", r)
 	}
 }
 

@@ -2,13 +2,14 @@ package main
 
 import (
 	"fmt"
-	"github.com/yima-dev/yima/scan"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/scan"
+	"github.com/yima-dev/yima/store"
 )
 
 type guideAddOptions struct {
@@ -55,7 +56,7 @@ func newGuideCommand(g *globalOptions) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return printJSON(cmd.OutOrStdout(), map[string]string{"id": ao.g.ID, "token": tok})
+				return printJSON(cmd.OutOrStdout(), map[string]string{"id": ao.g.ID, "token": tok, "token_id": store.TokenID(tok)})
 			})
 		},
 	}

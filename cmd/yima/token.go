@@ -2,10 +2,11 @@ package main
 
 import (
 	"fmt"
-	"github.com/yima-dev/yima/scan"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"github.com/yima-dev/yima/scan"
+	"github.com/yima-dev/yima/store"
 )
 
 type tokenOptions struct {
@@ -14,14 +15,20 @@ type tokenOptions struct {
 }
 
 func (o *tokenOptions) AddFlags(fs *pflag.FlagSet) {
-	o.remoteOptions.AddFlags(fs)
 	fs.StringVar(&o.role, "role", "", "app (integrators) or factory (minting)")
 	fs.StringVar(&o.name, "name", "", "who the token is for, for the records")
 }
 
 func newTokenCommand(g *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{Use: "token", Short: "Manage API tokens"}
+	cmd := &cobra.Command{
+		Use:   "token",
+		Short: "Create, list and revoke API tokens",
+		Long: "Tokens are stored hashed: a secret is shown once, when it is made. Each token has an id\n" +
+			"(16 hex digits, from the hash) that names it in lists and revocations without giving it away.\n" +
+			"The admin token is the data directory's admin.token file, not one of these.",
+	}
 	o := &tokenOptions{}
+	o.remoteOptions.AddFlags(cmd.PersistentFlags())
 	create := &cobra.Command{
 		Use:   "create --role app|factory [--name N]",
 		Short: "Create an API token and print it (it is shown once, stored hashed)",
@@ -36,11 +43,48 @@ func newTokenCommand(g *globalOptions) *cobra.Command {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), tok)
+				fmt.Fprintf(cmd.ErrOrStderr(), "token id %s (yima token revoke %s ends it)\n", store.TokenID(tok), store.TokenID(tok))
 				return nil
 			})
 		},
 	}
 	o.AddFlags(create.Flags())
-	cmd.AddCommand(create)
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the tokens: id, role, name, guide and when each was made (never their secrets)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return o.with(g, func(a scan.Admin) error {
+				ts, err := a.Tokens()
+				if err != nil {
+					return err
+				}
+				w := cmd.OutOrStdout()
+				fmt.Fprintf(w, "%-16s  %-8s  %-24s  %-16s  %s\n", "ID", "ROLE", "NAME", "GUIDE", "CREATED")
+				for _, t := range ts {
+					fmt.Fprintf(w, "%-16s  %-8s  %-24s  %-16s  %s\n", t.ID, t.Role, t.Name, t.Subject, t.Created.Format("2006-01-02 15:04"))
+				}
+				return nil
+			})
+		},
+	}
+	revoke := &cobra.Command{
+		Use:   "revoke ID",
+		Short: "Revoke a token (a leaked one, or a departed guide's): it stops working at once",
+		Long: "Revoke deletes the token named ID (see yima token list). A running server refuses its\n" +
+			"secret from the next request on. A guide's account, members, ledger and commissions stay;\n" +
+			"only that credential ends. Prints the revoked token as JSON.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.with(g, func(a scan.Admin) error {
+				t, err := a.RevokeToken(args[0])
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd.OutOrStdout(), t)
+			})
+		},
+	}
+	cmd.AddCommand(create, list, revoke)
 	return cmd
 }

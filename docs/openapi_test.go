@@ -34,6 +34,7 @@ var documented = []operation{
 	{"PUT", "/v1/campaigns/{campaign}"},
 	{"POST", "/v1/guides"},
 	{"GET", "/v1/guides/{guide}"},
+	{"POST", "/v1/guides/{guide}/leave"},
 	{"GET", "/v1/guides/{guide}/qr.png"},
 	{"GET", "/v1/guides/{guide}/qr.svg"},
 	{"GET", "/v1/coupons/{coupon}"},

@@ -91,6 +91,9 @@ func (e *Engine) Bind(member, guide string, rebind bool) (*Member, error) {
 		if g == nil {
 			return Errorf(CodeUnknownGuide, "no guide %q", guide)
 		}
+		if err := g.gone(); err != nil {
+			return err
+		}
 		m, err := loadMember(tx, member, now)
 		if err != nil {
 			return err
@@ -156,6 +159,9 @@ func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
 		}
 		if g == nil {
 			return Errorf(CodeUnknownGuide, "no guide %q", guide)
+		}
+		if err := g.gone(); err != nil {
+			return err
 		}
 		c.Status, c.UsedAt, c.UsedBy = CouponUsed, now, guide
 		var camp Campaign

@@ -94,6 +94,10 @@ type Guide struct {
 	Members    int64  `json:"members"`
 	Verified   int64  `json:"verified"`
 	Seq        uint64 `json:"seq"`
+	// LeftAt is when the guide left the brand (see GuideLeaves): from then
+	// on they bind no one and earn nothing. Successor took their members.
+	LeftAt    time.Time `json:"left_at,omitzero"`
+	Successor string    `json:"successor,omitempty"`
 }
 
 // Coupon is a gift a scan issued, verified (核销) once at a counter.

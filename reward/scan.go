@@ -74,6 +74,7 @@ const (
 	NotePointsBudgetPartial  = "points_budget_nearly_exhausted"
 	NoteSelfCommission       = "no_commission_on_own_scan"
 	NoteUnknownGuide         = "unknown_guide_ignored"
+	NoteGuideLeft            = "guide_left_no_commission"
 )
 
 // Scan verifies and redeems a code for a member. It returns the JSON answer:
@@ -331,6 +332,12 @@ func (e *Engine) payGuide(tx Tx, c *Campaign, m *Member, req ScanRequest, red *R
 	}
 	if g == nil {
 		res.Notes = append(res.Notes, NoteUnknownGuide)
+		return nil
+	}
+	if !g.LeftAt.IsZero() {
+		// A member still bound to them while their members move, or a
+		// scan naming them from an old poster: the brand pays no one.
+		res.Notes = append(res.Notes, NoteGuideLeft)
 		return nil
 	}
 	red.Guide, res.Guide = g.ID, g.ID

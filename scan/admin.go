@@ -47,6 +47,9 @@ type Admin interface {
 	// AddGuide creates a guide and returns the secret of its token.
 	AddGuide(g reward.Guide) (string, error)
 	Guide(id string, page reward.GuidePage) (*reward.GuideView, error)
+	// GuideLeaves records that a guide left: their tokens end and their
+	// members move to successor (or are unbound when it is empty).
+	GuideLeaves(id, successor string) (*reward.GuideLeaving, error)
 	Stats(by, from, to string, daily bool) ([]reward.Stat, error)
 	Audit() (*reward.AuditReport, error)
 	// Backup writes a restorable copy of the data directory into dir, on
@@ -180,6 +183,10 @@ func (l Local) AddGuide(g reward.Guide) (string, error) {
 
 func (l Local) Guide(id string, page reward.GuidePage) (*reward.GuideView, error) {
 	return l.App.Engine.GuideView(id, page)
+}
+
+func (l Local) GuideLeaves(id, successor string) (*reward.GuideLeaving, error) {
+	return l.App.Engine.GuideLeaves(id, successor)
 }
 
 func (l Local) Stats(by, from, to string, daily bool) ([]reward.Stat, error) {
@@ -391,6 +398,11 @@ func (c *Client) AddGuide(g reward.Guide) (string, error) {
 	}
 	body := map[string]string{"id": g.ID, "store": g.Store, "name": g.Name, "member": g.Member}
 	return out.Token, c.do("POST", "/v1/guides", body, &out)
+}
+
+func (c *Client) GuideLeaves(id, successor string) (*reward.GuideLeaving, error) {
+	var out reward.GuideLeaving
+	return &out, c.do("POST", "/v1/guides/"+url.PathEscape(id)+"/leave", map[string]string{"successor": successor}, &out)
 }
 
 func (c *Client) Guide(id string, page reward.GuidePage) (*reward.GuideView, error) {

@@ -55,6 +55,7 @@ var statusOf = map[reward.Code]int{
 	reward.CodeExpired:            fasthttp.StatusGone,
 	reward.CodeCouponVoid:         fasthttp.StatusConflict,
 	reward.CodeGuideExists:        fasthttp.StatusConflict,
+	reward.CodeGuideLeft:          fasthttp.StatusConflict,
 	reward.CodeAlreadyVoided:      fasthttp.StatusConflict,
 	reward.CodeBatchReleased:      fasthttp.StatusConflict,
 }

@@ -46,7 +46,7 @@ var routes = map[string][]route{
 	"/v1/campaigns":    {{method: "GET", roles: adminOnly, fn: (*Server).listCampaigns}},
 	"/v1/campaigns/":   {{method: "GET", roles: adminOnly, fn: (*Server).getCampaign}, {method: "PUT", roles: adminOnly, fn: (*Server).putCampaign}},
 	"/v1/guides":       {{method: "POST", roles: adminOnly, fn: (*Server).postGuide}},
-	"/v1/guides/":      {{method: "GET", roles: adminGuide, fn: (*Server).getGuide}},
+	"/v1/guides/":      {{method: "GET", roles: adminGuide, fn: (*Server).getGuide}, {method: "POST", roles: adminOnly, fn: (*Server).postGuideAction}},
 	"/v1/coupons/":     {{method: "GET", fn: (*Server).getCoupon}, {method: "POST", roles: adminGuide, fn: (*Server).postCoupon}},
 	"/v1/redemptions/": {{method: "POST", roles: adminOnly, fn: (*Server).postRedemption}},
 	"/v1/stats":        {{method: "GET", roles: adminOnly, fn: (*Server).getStats}},

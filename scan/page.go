@@ -197,6 +197,18 @@ func (s *Server) guidePage(ctx *fasthttp.RequestCtx, _ caller, id string) error 
 	if err != nil {
 		return err
 	}
+	if !g.LeftAt.IsZero() {
+		// A poster outlives the guide on it: their successor looks after
+		// whoever scans it, or no one binds them here.
+		if g.Successor == "" {
+			return renderPage(ctx, "guide", pageData{Title: "Welcome to " + g.Store, Class: "warn",
+				Message: guideName(g) + " is no longer with us. Scan the code on any product to collect your reward, or ask in store for your new guide's QR code."})
+		}
+		id = g.Successor
+		if g, err = s.app.Engine.GuideByID(id, 1); err != nil {
+			return err
+		}
+	}
 	d := pageData{Title: "Welcome to " + g.Store, Class: "ok", Message: "Join to collect points and gifts with every purchase; " + guideName(g) + " will look after you.", Claim: true}
 	if ctx.IsPost() {
 		d.Claim = false

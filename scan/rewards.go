@@ -129,6 +129,30 @@ func (s *Server) postGuide(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	return writeJSON(ctx, fasthttp.StatusCreated, map[string]any{"id": out.ID, "token": tok, "token_id": store.TokenID(tok), "store": out.Store, "qr_url": s.guideURL(out.ID)})
 }
 
+// postGuideAction serves POST /v1/guides/{guide}/leave: the guide left the
+// brand. Their tokens are revoked, so the server forgets the callers it
+// remembered.
+func (s *Server) postGuideAction(ctx *fasthttp.RequestCtx, _ caller, arg string) error {
+	id, ok := strings.CutSuffix(arg, "/leave")
+	if !ok || id == "" {
+		return errorf(codeRouteNotFound, "POST /v1/guides/{guide}/leave")
+	}
+	var r struct {
+		Successor string `json:"successor"`
+	}
+	if len(ctx.PostBody()) > 0 {
+		if err := decode(ctx, &r); err != nil {
+			return err
+		}
+	}
+	out, err := s.app.Engine.GuideLeaves(id, r.Successor)
+	s.tokens.Clear()
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, out)
+}
+
 // getGuide serves /v1/guides/{guide} and /v1/guides/{guide}/qr.png|qr.svg.
 func (s *Server) getGuide(ctx *fasthttp.RequestCtx, who caller, arg string) error {
 	id, sub, _ := strings.Cut(arg, "/")

@@ -505,3 +505,64 @@ func TestRevokedTokenStopsAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestGuideLeavesOverHTTP: when a guide leaves, the token the server has
+// already accepted stops at once, their members go to the successor, and
+// their QR page no longer binds anyone.
+func TestGuideLeavesOverHTTP(t *testing.T) {
+	ts := startServer(t, scan.Options{})
+	app := ts.Token("app")
+	var tokens = map[string]string{}
+	for _, id := range []string{"G1", "G2"} {
+		r := ts.Do("POST", "/v1/guides", ts.Admin, map[string]string{"id": id, "store": "S1"})
+		var g struct {
+			Token string `json:"token"`
+		}
+		if r.Status != 201 || json.Unmarshal(r.Body, &g) != nil {
+			t.Fatalf("adding %s: %v", id, r)
+		}
+		tokens[id] = g.Token
+	}
+	if r := ts.Do("POST", "/v1/members/mother-1/guide", tokens["G1"], map[string]string{"guide": "G1"}); r.Status != 200 {
+		t.Fatalf("G1 binding a member: %v", r)
+	}
+	if r := ts.Do("POST", "/v1/guides/G1/leave", tokens["G1"], map[string]string{"successor": "G2"}); r.Status != 403 {
+		t.Fatalf("a guide recording their own departure: %v, want 403", r)
+	}
+	r := ts.Do("POST", "/v1/guides/G1/leave", ts.Admin, map[string]string{"successor": "G2"})
+	var out reward.GuideLeaving
+	if r.Status != 200 || json.Unmarshal(r.Body, &out) != nil || out.Moved != 1 || len(out.RevokedTokens) != 1 {
+		t.Fatalf("G1 leaving: %v", r)
+	}
+	if r := ts.Do("GET", "/v1/guides/G1", tokens["G1"], nil); r.Status != 401 {
+		t.Fatalf("the departed guide's token: %v, want 401", r)
+	}
+	if r := ts.Do("GET", "/v1/guides/G2", tokens["G2"], nil); r.Status != 200 || !bytes.Contains(r.Body, []byte(`"mother-1"`)) {
+		t.Fatalf("the successor's view: %v", r)
+	}
+	if r := ts.Do("POST", "/v1/members/walk-in/guide", app, map[string]string{"guide": "G1"}); r.Status != 409 || r.ErrCode() != "guide_left" {
+		t.Fatalf("binding to the departed guide: %v, want 409 guide_left", r)
+	}
+	if r := ts.Do("POST", "/v1/guides/G1/leave", ts.Admin, map[string]string{"successor": "nobody"}); r.Status != 409 || r.ErrCode() != "guide_left" {
+		t.Fatalf("leaving again for another successor: %v, want 409 guide_left", r)
+	}
+	if r := ts.Do("POST", "/v1/guides/G1/stay", ts.Admin, nil); r.Status != 404 {
+		t.Fatalf("an unknown guide action: %v, want 404", r)
+	}
+	resp, err := ts.HTTP.Post(ts.URL+"/G/G1", "application/x-www-form-urlencoded", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page bytes.Buffer
+	page.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(page.String(), "You have joined") {
+		t.Fatalf("joining through the departed guide's QR: %d %s", resp.StatusCode, page.String())
+	}
+	// The visitor joined the successor, who looks after G1's customers.
+	r = ts.Do("GET", "/v1/guides/G2", ts.Admin, nil)
+	var g2 reward.GuideView
+	if json.Unmarshal(r.Body, &g2) != nil || g2.Members != 2 {
+		t.Fatalf("the successor after a visitor joined through G1's QR: %v", r)
+	}
+}

@@ -930,6 +930,22 @@ func TestGuideShowPages(t *testing.T) {
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("bound members over the pages: %v, want %v", got, want)
 	}
+
+	// G1 leaves; G2 takes the five members.
+	mustYima(t, append([]string{"guide", "add", "--id", "G2", "--store", "S1"}, remote...)...)
+	r := mustYima(t, append([]string{"guide", "leave", "G1", "--to", "G2"}, remote...)...)
+	var left struct {
+		Moved int `json:"moved"`
+		Guide struct {
+			Successor string `json:"successor"`
+		} `json:"guide"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &left); err != nil || left.Moved != 5 || left.Guide.Successor != "G2" {
+		t.Fatalf("guide leave printed %q: %v", r.stdout, err)
+	}
+	if r := yima(t, append([]string{"guide", "leave", "G1", "--to", "G9"}, remote...)...); r.code == 0 || !strings.Contains(r.stderr, "guide_left") {
+		t.Errorf("leaving again for another successor: %v", r)
+	}
 }
 
 // TestBackupCommand backs a data directory up directly and through a

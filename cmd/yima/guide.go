@@ -113,6 +113,27 @@ func newGuideCommand(g *globalOptions) *cobra.Command {
 	show.Flags().IntVar(&page.Limit, "limit", 50, "members and entries per page, 1-200")
 	show.Flags().StringVar(&page.MembersAfter, "members-after", "", "next_members of the previous page")
 	show.Flags().StringVar(&page.LedgerBefore, "ledger-before", "", "next_ledger of the previous page")
-	cmd.AddCommand(add, qr, show)
+	var successor string
+	leave := &cobra.Command{
+		Use:   "leave GUIDE [--to SUCCESSOR]",
+		Short: "Record that a guide left: end their tokens and hand their members to a successor",
+		Long: "leave marks the guide as gone: their tokens are revoked, and from now on they bind no one,\n" +
+			"verify no gift and earn no commission. Every member bound to them moves to --to, who earns\n" +
+			"on those members' later scans and gifts; without --to the members are unbound, and the next\n" +
+			"guide whose QR they scan binds them. Ledgers and past commissions stay as they are.\n" +
+			"If it stops midway, run it again with the same --to to move the rest.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return r.with(g, func(a scan.Admin) error {
+				out, err := a.GuideLeaves(args[0], successor)
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd.OutOrStdout(), out)
+			})
+		},
+	}
+	leave.Flags().StringVar(&successor, "to", "", "the guide who takes over the members (none: they are unbound)")
+	cmd.AddCommand(add, qr, show, leave)
 	return cmd
 }

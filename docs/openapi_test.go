@@ -44,6 +44,7 @@ var documented = []operation{
 	{"POST", "/v1/coupons/{coupon}/void"},
 	{"POST", "/v1/redemptions/{code}/void"},
 	{"GET", "/v1/stats"},
+	{"GET", "/v1/flags"},
 	{"POST", "/v1/backups"},
 	{"GET", "/v1/audit"},
 	{"GET", "/v1/batches"},

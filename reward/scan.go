@@ -206,6 +206,10 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	res.Balance = m.Points
 	putJSON(tx, memberKey(m.ID), m)
 	putJSON(tx, redemptionKey(code), red)
+	if red.Diverted {
+		e.putFlag(tx, Flag{Kind: FlagDiverted, At: now, Code: code, Batch: p.Batch, Serial: p.Serial, Product: batch.Product,
+			Member: m.ID, Region: req.Region, Intended: batch.Region})
+	}
 	if err := e.countStats(tx, red, now); err != nil {
 		return nil, err
 	}
@@ -382,6 +386,11 @@ func (e *Engine) countScan(tx Tx, p codegen.Parsed, who string, now time.Time) (
 		if sum := fnv32a(who); !slices.Contains(st.Seen, sum) {
 			st.Seen = append(st.Seen, sum)
 			st.Scanners++
+			if st.Scanners == flagScanners {
+				if err := e.flagScannersReached(tx, p, who, st); err != nil {
+					return false, err
+				}
+			}
 		}
 	}
 	putJSON(tx, scanStatsKey(code), st)
@@ -389,17 +398,18 @@ func (e *Engine) countScan(tx Tx, p codegen.Parsed, who string, now time.Time) (
 }
 
 // CountVisit counts a landing-page view of a genuine code as a scan by
-// visitor (an anonymous browser id). It pays nothing.
-func (e *Engine) CountVisit(code, visitor string) error {
+// scanner, the id the same browser would claim the reward under, so that
+// a view and a claim by one person count one scanner. It pays nothing.
+func (e *Engine) CountVisit(code, scanner string) error {
 	p, err := e.verify(code)
 	if err != nil {
 		return err
 	}
-	if err := checkID("visitor", visitor, false); err != nil {
+	if err := checkID("visitor", scanner, false); err != nil {
 		return err
 	}
 	return e.update(func(tx Tx) error {
-		_, err := e.countScan(tx, p, "v:"+visitor, e.now())
+		_, err := e.countScan(tx, p, scanner, e.now())
 		return err
 	})
 }

@@ -51,6 +51,8 @@ type Admin interface {
 	// members move to successor (or are unbound when it is empty).
 	GuideLeaves(id, successor string) (*reward.GuideLeaving, error)
 	Stats(by, from, to string, daily bool) ([]reward.Stat, error)
+	// Flags lists flagged scans for review: diverted goods, copied codes.
+	Flags(q reward.FlagQuery) (*reward.FlagPage, error)
 	Audit() (*reward.AuditReport, error)
 	// Backup writes a restorable copy of the data directory into dir, on
 	// the machine that holds the data directory.
@@ -192,6 +194,8 @@ func (l Local) GuideLeaves(id, successor string) (*reward.GuideLeaving, error) {
 func (l Local) Stats(by, from, to string, daily bool) ([]reward.Stat, error) {
 	return l.App.Engine.Stats(by, from, to, daily)
 }
+
+func (l Local) Flags(q reward.FlagQuery) (*reward.FlagPage, error) { return l.App.Engine.Flags(q) }
 
 func (l Local) Audit() (*reward.AuditReport, error) { return l.App.Engine.Audit() }
 
@@ -430,6 +434,20 @@ func (c *Client) Stats(by, from, to string, daily bool) ([]reward.Stat, error) {
 		Stats []reward.Stat `json:"stats"`
 	}
 	return out.Stats, c.do("GET", "/v1/stats?"+q.Encode(), nil, &out)
+}
+
+func (c *Client) Flags(q reward.FlagQuery) (*reward.FlagPage, error) {
+	v := url.Values{}
+	for k, s := range map[string]string{"kind": q.Kind, "from": q.From, "to": q.To, "after": q.After} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	var page reward.FlagPage
+	return &page, c.do("GET", "/v1/flags?"+v.Encode(), nil, &page)
 }
 
 func (c *Client) Audit() (*reward.AuditReport, error) {

@@ -50,6 +50,7 @@ var routes = map[string][]route{
 	"/v1/coupons/":     {{method: "GET", fn: (*Server).getCoupon}, {method: "POST", roles: adminGuide, fn: (*Server).postCoupon}},
 	"/v1/redemptions/": {{method: "POST", roles: adminOnly, fn: (*Server).postRedemption}},
 	"/v1/stats":        {{method: "GET", roles: adminOnly, fn: (*Server).getStats}},
+	"/v1/flags":        {{method: "GET", roles: adminOnly, fn: (*Server).getFlags}},
 	"/v1/audit":        {{method: "GET", roles: adminOnly, fn: (*Server).getAudit}},
 	"/v1/batches":      {{method: "GET", roles: adminFactory, fn: (*Server).listBatches}, {method: "POST", roles: adminFactory, fn: (*Server).postBatch}},
 	"/v1/batches/":     {{method: "GET", roles: adminFactory, fn: (*Server).getBatch}, {method: "POST", roles: adminFactory, fn: (*Server).postBatchAction}, {method: "DELETE", roles: adminFactory, fn: (*Server).deleteBatch}},

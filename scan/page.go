@@ -150,7 +150,7 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 	} else {
 		// Count first, so the page shows this scan too; a failure to
 		// count must not hide whether the product is genuine.
-		if err := s.app.Engine.CountVisit(code, who); err != nil && reward.ErrorCode(err) == reward.CodeUnavailable {
+		if err := s.app.Engine.CountVisit(code, "web:"+who); err != nil && reward.ErrorCode(err) == reward.CodeUnavailable {
 			s.log.Warn("landing page could not count a scan", "err", err)
 		}
 	}

@@ -294,6 +294,19 @@ func (s *Server) getStats(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	return writeJSON(ctx, fasthttp.StatusOK, map[string]any{"by": by, "stats": st})
 }
 
+func (s *Server) getFlags(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
+	a := ctx.QueryArgs()
+	limit, _ := strconv.Atoi(string(a.Peek("limit")))
+	page, err := s.app.Engine.Flags(reward.FlagQuery{
+		Kind: string(a.Peek("kind")), From: string(a.Peek("from")), To: string(a.Peek("to")),
+		After: string(a.Peek("after")), Limit: limit,
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, page)
+}
+
 // postBackup writes a backup of the data directory on the server's machine.
 func (s *Server) postBackup(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	var r struct {

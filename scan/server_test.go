@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/cookiejar"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,9 @@ func TestAuth(t *testing.T) {
 		{"token with app token", "POST", "/v1/tokens", "Bearer " + app, map[string]string{"role": "app"}, 403, "forbidden"},
 		{"token with factory token", "POST", "/v1/tokens", "Bearer " + factory, map[string]string{"role": "app"}, 403, "forbidden"},
 		{"token list with app token", "GET", "/v1/tokens", "Bearer " + app, nil, 403, "forbidden"},
+		{"flags with app token", "GET", "/v1/flags", "Bearer " + app, nil, 403, "forbidden"},
+		{"flags with a bad day", "GET", "/v1/flags?from=yesterday", "Bearer " + ts.Admin, nil, 400, "invalid_request"},
+		{"flags with the admin token", "GET", "/v1/flags?kind=diverted&limit=5", "Bearer " + ts.Admin, nil, 200, ""},
 		{"token revocation with app token", "DELETE", "/v1/tokens/" + store.TokenID(app), "Bearer " + app, nil, 403, "forbidden"},
 		{"token revocation with factory token", "DELETE", "/v1/tokens/" + store.TokenID(app), "Bearer " + factory, nil, 403, "forbidden"},
 		{"member with factory token", "GET", "/v1/members/m-auth", "Bearer " + factory, nil, 403, "forbidden"},
@@ -564,5 +568,32 @@ func TestGuideLeavesOverHTTP(t *testing.T) {
 	var g2 reward.GuideView
 	if json.Unmarshal(r.Body, &g2) != nil || g2.Members != 2 {
 		t.Fatalf("the successor after a visitor joined through G1's QR: %v", r)
+	}
+}
+
+// TestLandingViewAndClaimAreOneScanner: a phone that opens a code's page and
+// then claims it is one scanner, not two, so a code is not made to look
+// copied by its own buyer.
+func TestLandingViewAndClaimAreOneScanner(t *testing.T) {
+	ts := startServer(t, scan.Options{})
+	code := ts.MintActive(1, 10)[0]
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	for _, method := range []string{"GET", "POST", "GET"} {
+		req, _ := http.NewRequest(method, ts.URL+"/C/"+code, nil)
+		resp, err := phone.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s /C/%s: %d", method, code, resp.StatusCode)
+		}
+	}
+	if st := ts.CodeStatus(code); !st.Redeemed || st.Scans != 3 || st.Scanners != 1 {
+		t.Fatalf("after one phone viewed, claimed and viewed again: %+v", st)
 	}
 }

@@ -1044,3 +1044,32 @@ func TestMintToAPipe(t *testing.T) {
 		t.Fatalf("after the mint the pipe is %v, %v", fi.Mode(), err)
 	}
 }
+
+// TestFlagsCommand: goods redeemed outside their region are listed for
+// review, through the server and on the data directory alike.
+func TestFlagsCommand(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	codes := filepath.Join(t.TempDir(), "codes.txt")
+	mustYima(t, "mint", "--data", data, "--product", "SKU-E", "--count", "3", "--activate", "--region", "east", "--format", "txt", "--out", codes)
+	code := strings.TrimPrefix(readLines(t, codes)[1], "HTTPS://YIMA.EXAMPLE/C/")
+	admin := adminToken(t, data)
+	srv := startServe(t, data)
+	hc := &http.Client{Timeout: 10 * time.Second}
+	if status, body, err := call(hc, "POST", srv.url+"/v1/scans", admin, map[string]string{"code": code, "member": "m1", "region": "west"}); err != nil || status != 200 {
+		t.Fatalf("diverted scan: %d %s %v", status, body, err)
+	}
+	hc.CloseIdleConnections()
+	want := code + "      1         2  SKU-E            scanned in west, meant for east, by m1"
+	if r := mustYima(t, "flags", "--kind", "diverted", "--server", srv.url, "--token", admin); !strings.Contains(r.stdout, want) {
+		t.Errorf("flags --server:\n%s\nwant a line with %q", r.stdout, want)
+	}
+	if err := srv.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if r := mustYima(t, "flags", "--data", data, "--kind", "many_scanners"); strings.Contains(r.stdout, code) {
+		t.Errorf("flags --kind many_scanners listed the diverted code:\n%s", r.stdout)
+	}
+	if r := mustYima(t, "flags", "--data", data); !strings.Contains(r.stdout, want) {
+		t.Errorf("flags on the data directory:\n%s", r.stdout)
+	}
+}

@@ -43,6 +43,7 @@ func newRootCommand() *cobra.Command {
 		newAuditCommand(g),
 		newBackupCommand(g),
 		newStatsCommand(g),
+		newFlagsCommand(g),
 		newBenchCommand(g),
 	)
 	return root

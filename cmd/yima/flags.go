@@ -1,0 +1,55 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/scan"
+)
+
+func newFlagsCommand(g *globalOptions) *cobra.Command {
+	var o remoteOptions
+	var q reward.FlagQuery
+	cmd := &cobra.Command{
+		Use:   "flags [--kind diverted|many_scanners] [--from DAY] [--to DAY]",
+		Short: "Scans to review: goods sold outside their region, codes scanned by many people",
+		Long: "flags lists, oldest first, the scans yima put up for review:\n" +
+			"  diverted       a redemption outside its batch's intended sales region (防窜货), with where\n" +
+			"                 it was scanned and where it was meant to be sold;\n" +
+			"  many_scanners  a code that a third different person scanned: a copied code, a leaked code\n" +
+			"                 file, a recycled cap. One person retrying never counts twice.\n" +
+			"Each code is flagged once per kind, on the day it happened. When the list goes on, the\n" +
+			"last line says what --after takes for the next page.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return o.with(g, func(a scan.Admin) error {
+				page, err := a.Flags(q)
+				if err != nil {
+					return err
+				}
+				w := cmd.OutOrStdout()
+				fmt.Fprintf(w, "%-8s %-5s %-13s %-27s %6s %9s  %-16s %s\n", "DAY", "TIME", "KIND", "CODE", "BATCH", "SERIAL", "PRODUCT", "DETAIL")
+				for _, f := range page.Flags {
+					detail := fmt.Sprintf("%d scanners since %s, the third %s", f.Scanners, f.FirstScan.Format("2006-01-02"), f.Member)
+					if f.Kind == reward.FlagDiverted {
+						detail = fmt.Sprintf("scanned in %s, meant for %s, by %s", f.Region, f.Intended, f.Member)
+					}
+					fmt.Fprintf(w, "%-8s %-5s %-13s %-27s %6d %9d  %-16s %s\n", f.Day, f.At.Format("15:04"), f.Kind, f.Code, f.Batch, f.Serial, f.Product, detail)
+				}
+				if page.Next != "" {
+					fmt.Fprintf(w, "more: --after %s\n", page.Next)
+				}
+				return nil
+			})
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	fs := cmd.Flags()
+	fs.StringVar(&q.Kind, "kind", "", "diverted or many_scanners (default both)")
+	fs.StringVar(&q.From, "from", "", "first day, YYYYMMDD (days of the statistics' time zone)")
+	fs.StringVar(&q.To, "to", "", "last day, YYYYMMDD")
+	fs.StringVar(&q.After, "after", "", "the cursor a previous page ended with")
+	fs.IntVar(&q.Limit, "limit", 50, "flags per page, 1-200")
+	return cmd
+}

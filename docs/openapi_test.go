@@ -71,6 +71,8 @@ var documented = []operation{
 	{"POST", "/v/{coupon}"},
 	{"GET", "/V/{coupon}"},
 	{"POST", "/V/{coupon}"},
+	{"GET", "/admin"},
+	{"POST", "/admin"},
 	{"GET", "/healthz"},
 	{"GET", "/metrics"},
 	{"GET", "/favicon.ico"},

@@ -17,6 +17,8 @@ type Store interface {
 	Update(fn func(*store.Tx) error) error
 	Get(key []byte) ([]byte, error)
 	Scan(prefix, start []byte, fn func(key, value []byte) bool) error
+	// ScanReverse is Scan from the last key with prefix down.
+	ScanReverse(prefix []byte, fn func(key, value []byte) bool) error
 }
 
 // Options configures an Engine.

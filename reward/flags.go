@@ -96,6 +96,31 @@ type FlagPage struct {
 	Next  string `json:"next,omitempty"`
 }
 
+// LatestFlags returns up to limit flags (1..MaxPage), newest first, for a
+// live view: the end of the list Flags pages through.
+func (e *Engine) LatestFlags(limit int) ([]Flag, error) {
+	if limit <= 0 || limit > MaxPage {
+		limit = 50
+	}
+	out := []Flag{}
+	var derr error
+	err := e.db.ScanReverse([]byte("fl/"), func(_, v []byte) bool {
+		var f Flag
+		if derr = json.Unmarshal(v, &f); derr != nil {
+			return false
+		}
+		out = append(out, f)
+		return len(out) < limit
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return nil, wrapStore(fmt.Errorf("reading flags: %w", err))
+	}
+	return out, nil
+}
+
 // Flags lists flagged scans for review, oldest first.
 func (e *Engine) Flags(q FlagQuery) (*FlagPage, error) {
 	if q.Kind != "" && q.Kind != FlagDiverted && q.Kind != FlagManyScanners {

@@ -170,3 +170,10 @@ func (e *Engine) Stats(dim, from, to string, daily bool) ([]Stat, error) {
 	})
 	return out, nil
 }
+
+// Today returns the current day of the statistics' time zone, YYYYMMDD,
+// as Stats and Flags name days.
+func (e *Engine) Today() string { return e.now().In(e.statsZone).Format("20060102") }
+
+// StatsZone is where the statistics' days begin.
+func (e *Engine) StatsZone() *time.Location { return e.statsZone }

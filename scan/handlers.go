@@ -63,6 +63,7 @@ var routes = map[string][]route{
 	"/G/":              {{method: "GET", fn: htmlErrors((*Server).guidePage)}, {method: "POST", fn: htmlErrors((*Server).guidePage)}},
 	"/v/":              {{method: "GET", fn: htmlErrors((*Server).counterPage)}, {method: "POST", fn: htmlErrors((*Server).counterPage)}},
 	"/V/":              {{method: "GET", fn: htmlErrors((*Server).counterPage)}, {method: "POST", fn: htmlErrors((*Server).counterPage)}},
+	"/admin":           {{method: "GET", fn: htmlErrors((*Server).dashboard)}, {method: "POST", fn: htmlErrors((*Server).dashboard)}},
 	"/healthz":         {{method: "GET", fn: (*Server).healthz}},
 	"/metrics":         {{method: "GET", fn: (*Server).metricsHandler}},
 	"/favicon.ico":     {{method: "GET", fn: func(*Server, *fasthttp.RequestCtx, caller, string) error { return errorf(codeRouteNotFound, "no icon") }}},

@@ -303,6 +303,25 @@ func (db *DB) Scan(prefix, start []byte, fn func(key, value []byte) bool) error 
 	return it.Error()
 }
 
+// ScanReverse is Scan in descending key order, from the last key with
+// prefix: the newest first, for records keyed by time.
+func (db *DB) ScanReverse(prefix []byte, fn func(key, value []byte) bool) error {
+	if err := db.Err(); err != nil {
+		return err
+	}
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return fmt.Errorf("store: scan: %w", err)
+	}
+	defer it.Close()
+	for ok := it.Last(); ok; ok = it.Prev() {
+		if !fn(it.Key(), it.Value()) {
+			break
+		}
+	}
+	return it.Error()
+}
+
 // prefixEnd returns the smallest key greater than every key with prefix.
 func prefixEnd(prefix []byte) []byte {
 	end := bytes.Clone(prefix)

@@ -1,0 +1,108 @@
+package scan_test
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/scan"
+)
+
+func TestDashboard(t *testing.T) {
+	ts := startServer(t, scan.Options{})
+	_, codes := ts.Mint(reward.BatchSpec{Product: "SKU-DASH", Count: 5, Region: "east", Points: new(int64(7)), Activate: true})
+	for i, region := range []string{"east", "west", "west"} {
+		if r := ts.Do("POST", "/v1/scans", ts.Admin, reward.ScanRequest{Code: codes[i], Member: "m" + region, Region: region}); r.Status != 200 {
+			t.Fatalf("scan: %v", r)
+		}
+	}
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	get := func(c *http.Client, header string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", ts.URL+"/admin", nil)
+		if header != "" {
+			req.Header.Set("Authorization", header)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return resp.StatusCode, b.String()
+	}
+
+	// Nobody and non-admins see the sign-in form, not the figures.
+	for _, h := range []string{"", "Bearer " + ts.Token("app")} {
+		if status, body := get(browser, h); status != 401 || !strings.Contains(body, `name="token"`) || strings.Contains(body, "SKU-DASH") {
+			t.Fatalf("dashboard with %q: %d\n%s", h, status, body)
+		}
+	}
+	resp, err := browser.PostForm(ts.URL+"/admin", url.Values{"token": {"yt_wrong"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("signing in with a wrong token: %d", resp.StatusCode)
+	}
+
+	// Signing in sets a strict cookie and shows the figures.
+	resp, err = browser.PostForm(ts.URL+"/admin", url.Values{"token": {ts.Admin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page bytes.Buffer
+	page.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(page.String(), "Today by product") {
+		t.Fatalf("after signing in: %d\n%s", resp.StatusCode, page.String())
+	}
+	u, _ := url.Parse(ts.URL + "/admin")
+	if cs := jar.Cookies(u); len(cs) != 1 || cs[0].Name != "yima_a" {
+		t.Fatalf("cookies after signing in: %v", cs)
+	}
+	status, body := get(browser, "")
+	if status != 200 {
+		t.Fatalf("dashboard with the cookie: %d", status)
+	}
+	text := strings.Join(strings.Fields(stripTags(body)), " ")
+	for _, want := range []string{
+		"redemptions 3", "points paid 21", "diverted 2",
+		"SKU-DASH 3 21 0 0 2", "west 2 14 0 0 2", "east 1 7 0 0 0",
+		"diverted " + codes[1], "diverted " + codes[2], "scanned in west, meant for east",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("dashboard lacks %q:\n%s", want, text)
+		}
+	}
+	// A script may send the token instead.
+	if status, _ := get(http.DefaultClient, "Bearer "+ts.Admin); status != 200 {
+		t.Fatalf("dashboard with a bearer admin token: %d", status)
+	}
+}
+
+// stripTags drops HTML tags, leaving the text a person reads.
+func stripTags(s string) string {
+	var b strings.Builder
+	in := false
+	for _, r := range s {
+		switch {
+		case r == '<':
+			in = true
+			b.WriteByte(' ')
+		case r == '>':
+			in = false
+		case !in:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

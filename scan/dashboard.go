@@ -105,13 +105,7 @@ func (s *Server) dashboard(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	if ctx.IsPost() {
 		tok = string(ctx.PostArgs().Peek("token"))
 		if s.app.IsAdmin(tok) {
-			var ck fasthttp.Cookie
-			ck.SetKey("yima_a")
-			ck.SetValue(tok)
-			ck.SetPath("/admin")
-			ck.SetHTTPOnly(true)
-			ck.SetSameSite(fasthttp.CookieSameSiteStrictMode)
-			ctx.Response.Header.SetCookie(&ck)
+			setTokenCookie(ctx, "yima_a", tok, "/admin")
 			ctx.Redirect("/admin", fasthttp.StatusSeeOther)
 			return nil
 		}

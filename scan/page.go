@@ -103,6 +103,19 @@ func renderPage(ctx *fasthttp.RequestCtx, name string, d pageData) error {
 	return nil
 }
 
+// setTokenCookie keeps a token in the browser for the pages under path:
+// HTTP-only, so no script reads it, and strict, so no other site's request
+// carries it.
+func setTokenCookie(ctx *fasthttp.RequestCtx, name, token, path string) {
+	var ck fasthttp.Cookie
+	ck.SetKey(name)
+	ck.SetValue(token)
+	ck.SetPath(path)
+	ck.SetHTTPOnly(true)
+	ck.SetSameSite(fasthttp.CookieSameSiteStrictMode)
+	ctx.Response.Header.SetCookie(&ck)
+}
+
 // visitor returns the browser's id, setting the cookie on first sight.
 func visitor(ctx *fasthttp.RequestCtx) string {
 	v := string(ctx.Request.Header.Cookie("yima_v"))
@@ -260,13 +273,7 @@ func (s *Server) counterPage(ctx *fasthttp.RequestCtx, _ caller, id string) erro
 			d.Title, d.Class, d.Message = "Not verified", "bad", re.Message
 		} else {
 			d.Title, d.Message = "Verified", "Hand over the gift. The commission is credited to you."
-			var ck fasthttp.Cookie
-			ck.SetKey("yima_g")
-			ck.SetValue(tok)
-			ck.SetPath("/")
-			ck.SetHTTPOnly(true)
-			ck.SetSameSite(fasthttp.CookieSameSiteStrictMode)
-			ctx.Response.Header.SetCookie(&ck)
+			setTokenCookie(ctx, "yima_g", tok, "/")
 		}
 		if c, err = s.app.Engine.CouponByID(id); err == nil {
 			d.Coupon = c

@@ -92,9 +92,13 @@ func (e *Engine) Batch(id uint32) (*store.Batch, error) {
 	return b, wrapStore(err)
 }
 
-// SetRange activates or revokes serials from..to of a batch; zero from and
-// to mean the whole batch.
-func (e *Engine) SetRange(id uint32, from, to uint32, state store.RangeState) (*store.Batch, error) {
+// SetRange activates or revokes serials r.From..r.To of a batch (zero
+// bounds: the whole batch). An activation may name the region its shipment
+// is meant for: scans of those serials elsewhere are flagged diverted.
+func (e *Engine) SetRange(id uint32, r store.Range) (*store.Batch, error) {
+	if err := checkID("region", r.Region, false); err != nil {
+		return nil, err
+	}
 	var out *store.Batch
 	err := e.update(func(tx Tx) error {
 		b, err := store.GetBatch(tx, id)
@@ -104,10 +108,10 @@ func (e *Engine) SetRange(id uint32, from, to uint32, state store.RangeState) (*
 		if err != nil {
 			return err
 		}
-		if from == 0 && to == 0 {
-			from, to = 1, b.Count
+		if r.From == 0 && r.To == 0 {
+			r.From, r.To = 1, b.Count
 		}
-		if err := b.SetRange(from, to, state); err != nil {
+		if err := b.AddRange(r); err != nil {
 			return Errorf(CodeInvalidRequest, "%v", err)
 		}
 		out = b

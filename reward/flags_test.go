@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/store"
 )
 
 func flagKinds(fs []reward.Flag) (out []string) {
@@ -106,6 +107,32 @@ func TestFlagsForReview(t *testing.T) {
 		}
 	}
 	mustAudit(t, f)
+}
+
+// TestShipmentRegionOverridesTheBatch: a pallet of a batch with no region
+// is activated for the south; its codes scanned in the north are diverted.
+func TestShipmentRegionOverridesTheBatch(t *testing.T) {
+	f := newFixture(t, 10, 5)
+	if _, err := f.eng.SetRange(f.batch.ID, store.Range{From: 3, To: 4, State: store.Active, Region: "south"}); err != nil {
+		t.Fatal(err)
+	}
+	for serial, wantDiverted := range map[uint32]bool{1: false, 3: true, 4: false} {
+		region := "north"
+		if serial == 4 {
+			region = "south"
+		}
+		res, _, err := scanReq(f, reward.ScanRequest{Code: f.signer.Code(serial), Member: "m", Region: region})
+		if err != nil || res.Diverted != wantDiverted {
+			t.Fatalf("serial %d scanned in %s: diverted %v (%v), want %v", serial, region, res.Diverted, err, wantDiverted)
+		}
+	}
+	page, err := f.eng.Flags(reward.FlagQuery{})
+	if err != nil || len(page.Flags) != 1 || page.Flags[0].Intended != "south" || page.Flags[0].Region != "north" {
+		t.Fatalf("flags: %+v %v", page, err)
+	}
+	if _, err := f.eng.SetRange(f.batch.ID, store.Range{From: 1, To: 2, State: store.Revoked, Region: "x"}); code(err) != reward.CodeInvalidRequest {
+		t.Fatalf("revoking with a region: %v, want invalid_request", err)
+	}
 }
 
 // TestVisitAndClaimAreOneScanner: the landing page counts a view under the

@@ -184,8 +184,9 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 		Code: code, Member: m.ID, Region: req.Region,
 		Batch: p.Batch, Serial: p.Serial, Product: batch.Product, At: now,
 		RequestID: req.RequestID,
-		Diverted:  req.Region != "" && batch.Region != "" && req.Region != batch.Region,
 	}
+	intended := batch.RegionOf(p.Serial)
+	red.Diverted = req.Region != "" && intended != "" && req.Region != intended
 	res := &ScanResult{
 		Result: "redeemed", Code: code, Member: m.ID, Product: batch.Product,
 		Batch: p.Batch, Serial: p.Serial, RedeemedAt: now, RequestID: req.RequestID,
@@ -208,7 +209,7 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	putJSON(tx, redemptionKey(code), red)
 	if red.Diverted {
 		e.putFlag(tx, Flag{Kind: FlagDiverted, At: now, Code: code, Batch: p.Batch, Serial: p.Serial, Product: batch.Product,
-			Member: m.ID, Region: req.Region, Intended: batch.Region})
+			Member: m.ID, Region: req.Region, Intended: intended})
 	}
 	if err := e.countStats(tx, red, now); err != nil {
 		return nil, err

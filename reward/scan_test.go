@@ -154,7 +154,7 @@ func TestScanRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	is, _ := f.eng.Signer(inactive)
-	if _, err := f.eng.SetRange(f.batch.ID, 5, 6, store.Revoked); err != nil {
+	if _, err := f.eng.SetRange(f.batch.ID, store.Range{From: 5, To: 6, State: store.Revoked}); err != nil {
 		t.Fatal(err)
 	}
 	good := f.signer.Code(1)

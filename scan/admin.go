@@ -24,7 +24,8 @@ type Admin interface {
 	CreateBatch(spec reward.BatchSpec) (*BatchView, error)
 	ListBatches() ([]BatchView, error)
 	Batch(id uint32) (*BatchView, error)
-	SetRange(id, from, to uint32, state store.RangeState) (*BatchView, error)
+	// SetRange activates or revokes serials r.From..r.To (0, 0: all).
+	SetRange(id uint32, r store.Range) (*BatchView, error)
 	CreateToken(role, name string) (string, error)
 	// Tokens lists the stored tokens by id, without secrets.
 	Tokens() ([]store.Token, error)
@@ -93,8 +94,8 @@ func (l Local) Batch(id uint32) (*BatchView, error) {
 	return &v, nil
 }
 
-func (l Local) SetRange(id, from, to uint32, state store.RangeState) (*BatchView, error) {
-	b, err := l.App.Engine.SetRange(id, from, to, state)
+func (l Local) SetRange(id uint32, r store.Range) (*BatchView, error) {
+	b, err := l.App.Engine.SetRange(id, r)
 	if err != nil {
 		return nil, err
 	}
@@ -279,13 +280,17 @@ func (c *Client) Batch(id uint32) (*BatchView, error) {
 	return &v, c.do("GET", fmt.Sprintf("/v1/batches/%d", id), nil, &v)
 }
 
-func (c *Client) SetRange(id, from, to uint32, state store.RangeState) (*BatchView, error) {
+func (c *Client) SetRange(id uint32, r store.Range) (*BatchView, error) {
 	action := "activate"
-	if state == store.Revoked {
+	if r.State == store.Revoked {
 		action = "revoke"
 	}
+	body := map[string]any{"from": r.From, "to": r.To}
+	if r.Region != "" {
+		body["region"] = r.Region
+	}
 	var v BatchView
-	return &v, c.do("POST", fmt.Sprintf("/v1/batches/%d/%s", id, action), map[string]uint32{"from": from, "to": to}, &v)
+	return &v, c.do("POST", fmt.Sprintf("/v1/batches/%d/%s", id, action), body, &v)
 }
 
 func (c *Client) CreateToken(role, name string) (string, error) {

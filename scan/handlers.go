@@ -477,15 +477,19 @@ func (s *Server) postBatchAction(ctx *fasthttp.RequestCtx, _ caller, arg string)
 		return errorf(codeRouteNotFound, "no action %q; use /v1/batches/%d/activate or /revoke", action, id)
 	}
 	var r struct {
-		From uint32 `json:"from"`
-		To   uint32 `json:"to"`
+		From   uint32 `json:"from"`
+		To     uint32 `json:"to"`
+		Region string `json:"region"`
 	}
 	if len(ctx.PostBody()) > 0 {
 		if err := decode(ctx, &r); err != nil {
 			return err
 		}
 	}
-	b, err := s.app.Engine.SetRange(id, r.From, r.To, state)
+	if r.Region != "" && state != store.Active {
+		return errorf(reward.CodeInvalidRequest, "a revocation has no region; give \"region\" when activating")
+	}
+	b, err := s.app.Engine.SetRange(id, store.Range{From: r.From, To: r.To, State: state, Region: r.Region})
 	if err != nil {
 		return err
 	}

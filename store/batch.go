@@ -27,6 +27,9 @@ type Range struct {
 	From  uint32     `json:"from"`
 	To    uint32     `json:"to"`
 	State RangeState `json:"state"`
+	// Region, on an activation, is where that shipment is meant to be
+	// sold; it overrides the batch's for those serials.
+	Region string `json:"region,omitempty"`
 }
 
 // Batch is the one record a mint writes: codes themselves are never stored
@@ -89,14 +92,34 @@ var (
 
 // SetRange marks serials from..to with state. Revoked serials stay revoked.
 func (b *Batch) SetRange(from, to uint32, state RangeState) error {
-	if from == 0 || from > to || to > b.Count {
-		return fmt.Errorf("%w: %d..%d (batch %d has serials 1..%d)", ErrRange, from, to, b.ID, b.Count)
+	return b.AddRange(Range{From: from, To: to, State: state})
+}
+
+// AddRange records r: an activation (with the region its shipment is
+// meant for, if any) or a revocation. Revoked serials stay revoked.
+func (b *Batch) AddRange(r Range) error {
+	if r.From == 0 || r.From > r.To || r.To > b.Count {
+		return fmt.Errorf("%w: %d..%d (batch %d has serials 1..%d)", ErrRange, r.From, r.To, b.ID, b.Count)
 	}
-	if state != Active && state != Revoked {
-		return fmt.Errorf("store: cannot set serials to %q", state)
+	if r.State != Active && r.State != Revoked {
+		return fmt.Errorf("store: cannot set serials to %q", r.State)
 	}
-	b.Ranges = append(b.Ranges, Range{From: from, To: to, State: state})
+	if r.State == Revoked && r.Region != "" {
+		return errors.New("store: a revocation has no region; give regions when activating")
+	}
+	b.Ranges = append(b.Ranges, r)
 	return nil
+}
+
+// RegionOf returns where serial is meant to be sold: the region of the
+// latest activation that covers it and names one, else the batch's.
+func (b *Batch) RegionOf(serial uint32) string {
+	for i := len(b.Ranges) - 1; i >= 0; i-- {
+		if r := b.Ranges[i]; r.Region != "" && serial >= r.From && serial <= r.To {
+			return r.Region
+		}
+	}
+	return b.Region
 }
 
 var (

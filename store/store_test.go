@@ -127,6 +127,30 @@ func TestBatchRanges(t *testing.T) {
 	}
 }
 
+// TestRangeRegions: a pallet activated for a region is meant to be sold
+// there, whatever the batch says; the latest activation naming a region
+// wins, and serials no such activation covers keep the batch's region.
+func TestRangeRegions(t *testing.T) {
+	b := &store.Batch{ID: 1, Count: 100, Region: "east"}
+	for _, r := range []store.Range{
+		{From: 1, To: 50, State: store.Active, Region: "north"},
+		{From: 41, To: 60, State: store.Active},
+		{From: 45, To: 47, State: store.Active, Region: "south"},
+	} {
+		if err := b.AddRange(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for serial, want := range map[uint32]string{1: "north", 44: "north", 46: "south", 55: "east", 99: "east"} {
+		if got := b.RegionOf(serial); got != want {
+			t.Errorf("serial %d is meant for %q, want %q", serial, got, want)
+		}
+	}
+	if err := b.AddRange(store.Range{From: 1, To: 2, State: store.Revoked, Region: "west"}); err == nil {
+		t.Error("a revocation with a region was accepted")
+	}
+}
+
 func TestCloseIsCleanAndFinal(t *testing.T) {
 	db, err := store.Open("db", &store.Options{FS: vfs.NewMem()})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 type rangeOptions struct {
 	from, to uint32
+	region   string // activations only
 }
 
 func (o *rangeOptions) AddFlags(fs *pflag.FlagSet) {
@@ -97,7 +98,7 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 					return err
 				}
 				return r.with(g, func(a scan.Admin) error {
-					b, err := a.SetRange(id, ro.from, ro.to, state)
+					b, err := a.SetRange(id, store.Range{From: ro.from, To: ro.to, State: state, Region: ro.region})
 					if err != nil {
 						return err
 					}
@@ -106,6 +107,10 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 			},
 		}
 		ro.AddFlags(c.Flags())
+		if state == store.Active {
+			c.Use = use + " ID [--from S --to E] [--region R]"
+			c.Flags().StringVar(&ro.region, "region", "", "where this shipment is meant to be sold, overriding the batch's (scans elsewhere are flagged diverted)")
+		}
 		return c
 	}
 	co := &rangeOptions{}

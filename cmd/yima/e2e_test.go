@@ -1058,10 +1058,18 @@ func TestFlagsCommand(t *testing.T) {
 	if status, body, err := call(hc, "POST", srv.url+"/v1/scans", admin, map[string]string{"code": code, "member": "m1", "region": "west"}); err != nil || status != 200 {
 		t.Fatalf("diverted scan: %d %s %v", status, body, err)
 	}
+	// The pallet with serial 3 ships north: a scan of it in the east,
+	// where the batch was meant to go, is diverted all the same.
+	mustYima(t, "batch", "activate", "1", "--from", "3", "--to", "3", "--region", "north", "--server", srv.url, "--token", admin)
+	third := strings.TrimPrefix(readLines(t, codes)[2], "HTTPS://YIMA.EXAMPLE/C/")
+	if status, body, err := call(hc, "POST", srv.url+"/v1/scans", admin, map[string]string{"code": third, "member": "m2", "region": "east"}); err != nil || status != 200 {
+		t.Fatalf("scan of the northern pallet: %d %s %v", status, body, err)
+	}
 	hc.CloseIdleConnections()
 	want := code + "      1         2  SKU-E            scanned in west, meant for east, by m1"
-	if r := mustYima(t, "flags", "--kind", "diverted", "--server", srv.url, "--token", admin); !strings.Contains(r.stdout, want) {
-		t.Errorf("flags --server:\n%s\nwant a line with %q", r.stdout, want)
+	r := mustYima(t, "flags", "--kind", "diverted", "--server", srv.url, "--token", admin)
+	if !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, third+"      1         3  SKU-E            scanned in east, meant for north, by m2") {
+		t.Errorf("flags --server:\n%s\nwant a line with %q and one for %s", r.stdout, want, third)
 	}
 	if err := srv.stop(); err != nil {
 		t.Fatal(err)

@@ -146,7 +146,7 @@ func (o *mintOptions) run(cmd *cobra.Command, g *globalOptions) (err error) {
 		}
 	}
 	if o.spec.Activate {
-		if _, err := a.SetRange(b.ID, 0, 0, store.Active); err != nil {
+		if _, err := a.SetRange(b.ID, store.Range{State: store.Active}); err != nil {
 			return err
 		}
 	}

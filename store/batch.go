@@ -107,6 +107,18 @@ func (b *Batch) AddRange(r Range) error {
 	if r.State == Revoked && r.Region != "" {
 		return errors.New("store: a revocation has no region; give regions when activating")
 	}
+	// Pallets ship one after another: a range that meets or overlaps the
+	// last one, in the same state and region, extends it. Every scan reads
+	// the ranges and every change rewrites them, so a batch activated
+	// pallet by pallet must not gather one range per pallet. Only the last
+	// range may grow: ranges after it would otherwise lose their say.
+	if n := len(b.Ranges); n > 0 {
+		last := &b.Ranges[n-1]
+		if last.State == r.State && last.Region == r.Region && r.From <= last.To+1 && last.From <= r.To+1 {
+			last.From, last.To = min(last.From, r.From), max(last.To, r.To)
+			return nil
+		}
+	}
 	b.Ranges = append(b.Ranges, r)
 	return nil
 }

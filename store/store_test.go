@@ -127,6 +127,32 @@ func TestBatchRanges(t *testing.T) {
 	}
 }
 
+// TestPalletByPalletActivationStaysOneRange: shipments activated in turn
+// for one region extend one range; another region or a revocation between
+// them starts a new one, and every serial keeps its state and region.
+func TestPalletByPalletActivationStaysOneRange(t *testing.T) {
+	b := &store.Batch{ID: 1, Count: 100_000}
+	for from := uint32(1); from <= 50_000; from += 1000 {
+		if err := b.AddRange(store.Range{From: from, To: from + 999, State: store.Active, Region: "east"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(b.Ranges) != 1 || b.Ranges[0] != (store.Range{From: 1, To: 50_000, State: store.Active, Region: "east"}) {
+		t.Fatalf("50 pallets for the east: %+v", b.Ranges)
+	}
+	b.AddRange(store.Range{From: 50_001, To: 51_000, State: store.Active, Region: "west"})
+	b.AddRange(store.Range{From: 100, To: 200, State: store.Revoked})
+	b.AddRange(store.Range{From: 51_001, To: 52_000, State: store.Active, Region: "west"})
+	if len(b.Ranges) != 4 {
+		t.Fatalf("ranges after another region and a revocation: %+v", b.Ranges)
+	}
+	for serial, want := range map[uint32]string{1: "active east", 150: "revoked east", 50_500: "active west", 51_500: "active west", 52_001: "inactive "} {
+		if got := string(b.State(serial)) + " " + b.RegionOf(serial); got != want {
+			t.Errorf("serial %d: %s, want %s", serial, got, want)
+		}
+	}
+}
+
 // TestRangeRegions: a pallet activated for a region is meant to be sold
 // there, whatever the batch says; the latest activation naming a region
 // wins, and serials no such activation covers keep the batch's region.

@@ -135,6 +135,31 @@ func TestShipmentRegionOverridesTheBatch(t *testing.T) {
 	}
 }
 
+// TestAliasesAreOneScanner: a person scanning under their phone and their
+// openid is one scanner, so their own retries never flag their code.
+func TestAliasesAreOneScanner(t *testing.T) {
+	f := newFixture(t, 5, 10)
+	for _, alias := range []string{"phone:138", "openid:abc"} {
+		if _, err := f.eng.LinkAlias("member-1", alias); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code := f.signer.Code(1)
+	mustRedeem(t, f, code, "member-1")
+	for _, id := range []string{"phone:138", "openid:abc", "member-1"} {
+		wantRefused(t, f, code, id, reward.CodeAlreadyRedeemed)
+	}
+	if err := f.eng.CountVisit(code, "openid:abc"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := f.eng.Status(code); err != nil || st.Scans != 5 || st.Scanners != 1 {
+		t.Fatalf("one person under three ids: %+v %v", st, err)
+	}
+	if page, err := f.eng.Flags(reward.FlagQuery{}); err != nil || len(page.Flags) != 0 {
+		t.Fatalf("flags: %+v %v", page, err)
+	}
+}
+
 // TestVisitAndClaimAreOneScanner: the landing page counts a view under the
 // id its claim uses, so one person looking and then claiming is one.
 func TestVisitAndClaimAreOneScanner(t *testing.T) {

@@ -136,7 +136,13 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	if prev, found, err := replay(tx, req.RequestID, hash); err != nil || found {
 		return prev, err
 	}
-	scannedBefore, err := e.countScan(tx, p, req.Member, now)
+	// A person is one scanner under whichever of their ids they scan
+	// with; the member lookup below finds the alias in the cache again.
+	who, err := resolve(tx, req.Member)
+	if err != nil {
+		return nil, err
+	}
+	scannedBefore, err := e.countScan(tx, p, who, now)
 	if err != nil {
 		return nil, err
 	}
@@ -410,7 +416,11 @@ func (e *Engine) CountVisit(code, scanner string) error {
 		return err
 	}
 	return e.update(func(tx Tx) error {
-		_, err := e.countScan(tx, p, scanner, e.now())
+		who, err := resolve(tx, scanner)
+		if err != nil {
+			return err
+		}
+		_, err = e.countScan(tx, p, who, e.now())
 		return err
 	})
 }

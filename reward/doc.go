@@ -1,8 +1,9 @@
 // Package reward holds the rules that turn a scan into a payout, and the
 // records those rules keep: batches' scans and redemptions, members and
-// their ledgers, campaigns and their counters, guides and their
-// commissions, gift coupons, idempotent request results, statistics; and
-// the audit that checks them all.
+// their ledgers, campaigns and their counters, guides (and their
+// departures) and their commissions, gift coupons, API tokens, idempotent
+// request results, statistics, flags for review; and the audit that checks
+// them all.
 //
 // Rules decide against a small transactional interface (Tx: get, put and
 // delete of bytes) inside store.Update, so they run one at a time, in

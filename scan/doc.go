@@ -1,6 +1,7 @@
 // Package scan is yima's front door: the data directory, the HTTP server
-// (fasthttp), authentication, the consumer landing page, metrics, and a
-// client for the admin CLI's --server mode.
+// (fasthttp), authentication, the consumer, guide and counter pages, the
+// operators' dashboard, metrics, and a client for the admin CLI's --server
+// mode.
 //
 // A request is parsed and authenticated here, then handed to package reward,
 // which verifies the code (codegen) and decides against the store. Nothing

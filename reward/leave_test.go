@@ -1,12 +1,14 @@
 package reward_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
 	"testing"
 
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/store"
 )
 
 // leaveFixture runs a campaign that pays guides per scan and per gift, with
@@ -206,6 +208,50 @@ func TestGuideLeavesWhileScanning(t *testing.T) {
 	g2, _ := f.eng.GuideByID("G2", 1)
 	if g1.Commission != paid["G1"] || g2.Commission != paid["G2"] || g1.Members != 0 || g2.Members != members {
 		t.Fatalf("G1 earned %d (answers say %d), G2 %d (%d); members %d and %d", g1.Commission, paid["G1"], g2.Commission, paid["G2"], g1.Members, g2.Members)
+	}
+	mustAudit(t, f)
+}
+
+// TestGuideLeavingResumes: a departure that stopped after marking the
+// guide left (a crash before the members moved) is finished by calling it
+// again with the same successor; meanwhile the guide's members earn no one
+// a commission.
+func TestGuideLeavingResumes(t *testing.T) {
+	f := leaveFixture(t, 10)
+	for i := range 300 {
+		if _, err := f.eng.Bind(fmt.Sprintf("m%03d", i), "G1", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What the first decision of GuideLeaves writes, and nothing after.
+	if err := f.db.Update(func(tx *store.Tx) error {
+		raw, err := tx.Get([]byte("g/G1"))
+		if err != nil {
+			return err
+		}
+		var g map[string]any
+		if err := json.Unmarshal(raw, &g); err != nil {
+			return err
+		}
+		g["left_at"], g["successor"] = f.now, "G2"
+		raw, err = json.Marshal(g)
+		tx.Put([]byte("g/G1"), raw)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if r := mustRedeem(t, f, f.signer.Code(1), "m007"); r.Guide != "" || r.Commission != 0 || !slices.Equal(r.Notes, []string{reward.NoteGuideLeft}) {
+		t.Fatalf("a member of the departing guide, mid-move: %+v", r)
+	}
+	out, err := f.eng.GuideLeaves("G1", "G2")
+	if err != nil || out.Moved != 300 {
+		t.Fatalf("finishing the departure: %+v %v", out, err)
+	}
+	if g2, _ := f.eng.GuideByID("G2", 1); g2.Members != 300 {
+		t.Fatalf("G2 has %d members after the move, want 300", g2.Members)
+	}
+	if r := mustRedeem(t, f, f.signer.Code(2), "m007"); r.Guide != "G2" || r.Commission != 2 {
+		t.Fatalf("a moved member's scan: %+v", r)
 	}
 	mustAudit(t, f)
 }

@@ -134,16 +134,14 @@ type worker struct {
 	shard *shard
 
 	codeNext, codeEnd int
-	recent            []string // codes this worker saw redeemed, for duplicates
-	recentAt          int
+	recent            recentRing // codes this worker saw redeemed, for duplicates
 
 	// coupons were issued to this worker's scans and not verified yet,
 	// oldest first from couponAt; verified were verified, for repeats.
-	coupons    []string
-	couponAt   int
-	verified   []string
-	verifiedAt int
-	spendSeq   int
+	coupons  []string
+	couponAt int
+	verified recentRing
+	spendSeq int
 
 	wins           []Win
 	contests       []Contest
@@ -285,13 +283,13 @@ func (w *worker) do(k Kind, intended time.Time) {
 		}
 		w.scan(&Op{Kind: Fresh, Code: code, Member: w.member()}, intended)
 	case Duplicate:
-		if len(w.recent) == 0 {
+		if len(w.recent.items) == 0 {
 			// Nothing redeemed yet on this connection: a fresh scan now
 			// makes duplicates possible later.
 			w.do(Fresh, intended)
 			return
 		}
-		w.scan(&Op{Kind: Duplicate, Code: w.recent[w.rng.IntN(len(w.recent))], Member: w.member()}, intended)
+		w.scan(&Op{Kind: Duplicate, Code: w.recent.pick(w.rng), Member: w.member()}, intended)
 	case Forged:
 		code := p.codes.Code(w.rng.IntN(p.codes.Len()))
 		w.scan(&Op{Kind: Forged, Code: forge(code, w.rng), Member: w.member()}, intended)
@@ -313,7 +311,7 @@ func (w *worker) do(k Kind, intended time.Time) {
 		o := w.send(op, intended)
 		w.verifies = append(w.verifies, Verification{Coupon: coupon, Guide: op.Guide, Status: o.Status, Code: o.Code, Commission: o.Commission, Repeat: repeat})
 		if o.Status == 200 {
-			w.rememberVerified(coupon)
+			w.verified.add(coupon)
 		}
 	case Spend:
 		w.spendSeq++
@@ -337,8 +335,8 @@ func (w *worker) do(k Kind, intended time.Time) {
 // verified yet (expect 200), sometimes one verified before (expect 409).
 func (w *worker) pickCoupon() (coupon string, repeat, ok bool) {
 	fresh := w.couponAt < len(w.coupons)
-	if len(w.verified) > 0 && (!fresh || w.rng.Float64() < repeatVerify) {
-		return w.verified[w.rng.IntN(len(w.verified))], true, true
+	if len(w.verified.items) > 0 && (!fresh || w.rng.Float64() < repeatVerify) {
+		return w.verified.pick(w.rng), true, true
 	}
 	if !fresh {
 		return "", false, false
@@ -363,14 +361,24 @@ func (w *worker) rememberCoupon(id string) {
 	w.coupons = append(w.coupons, id)
 }
 
-func (w *worker) rememberVerified(id string) {
-	if len(w.verified) < recentKeep {
-		w.verified = append(w.verified, id)
+// recentRing keeps the last recentKeep ids a worker saw, to pick from at
+// random: redeemed codes for duplicates, verified coupons for repeats.
+type recentRing struct {
+	items []string
+	at    int
+}
+
+func (r *recentRing) add(id string) {
+	if len(r.items) < recentKeep {
+		r.items = append(r.items, id)
 		return
 	}
-	w.verified[w.verifiedAt] = id
-	w.verifiedAt = (w.verifiedAt + 1) % recentKeep
+	r.items[r.at] = id
+	r.at = (r.at + 1) % recentKeep
 }
+
+// pick returns one of the ids at random; the ring must not be empty.
+func (r *recentRing) pick(rng *rand.Rand) string { return r.items[rng.IntN(len(r.items))] }
 
 // scan sends one scan and notes what it means for the audit.
 func (w *worker) scan(op *Op, intended time.Time) {
@@ -384,7 +392,7 @@ func (w *worker) note(op *Op, o Outcome) {
 		w.wins = append(w.wins, Win{Code: op.Code, Member: op.Member, Points: o.Points, Kind: op.Kind,
 			Coupon: o.Coupon, Guide: o.Guide, Commission: o.Commission})
 		if op.Kind == Fresh || op.Kind == Contested {
-			w.remember(op.Code)
+			w.recent.add(op.Code)
 		}
 		if o.Coupon != "" {
 			w.rememberCoupon(o.Coupon)
@@ -469,15 +477,6 @@ func (w *worker) freshCode() (string, bool) {
 	i := w.codeNext
 	w.codeNext++
 	return p.codes.Code(i), true
-}
-
-func (w *worker) remember(code string) {
-	if len(w.recent) < recentKeep {
-		w.recent = append(w.recent, code)
-		return
-	}
-	w.recent[w.recentAt] = code
-	w.recentAt = (w.recentAt + 1) % recentKeep
 }
 
 func (w *worker) member() string { return w.p.members[w.rng.IntN(len(w.p.members))] }

@@ -35,6 +35,11 @@ func loadMember(tx store.Reader, id string, now time.Time) (*Member, error) {
 	if err != nil {
 		return nil, err
 	}
+	return loadResolved(tx, canonical, now)
+}
+
+// loadResolved is loadMember for an id already resolved.
+func loadResolved(tx store.Reader, canonical string, now time.Time) (*Member, error) {
 	m := &Member{ID: canonical}
 	found, err := getJSON(tx, memberKey(canonical), m)
 	if err != nil {

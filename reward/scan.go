@@ -136,8 +136,7 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	if prev, found, err := replay(tx, req.RequestID, hash); err != nil || found {
 		return prev, err
 	}
-	// A person is one scanner under whichever of their ids they scan
-	// with; the member lookup below finds the alias in the cache again.
+	// A person is one scanner under whichever of their ids they scan with.
 	who, err := resolve(tx, req.Member)
 	if err != nil {
 		return nil, err
@@ -178,7 +177,7 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 			Details: map[string]any{"redeemed_at": prev.At},
 		}
 	}
-	m, err := loadMember(tx, req.Member, now)
+	m, err := loadResolved(tx, who, now)
 	if err != nil {
 		return nil, err
 	}

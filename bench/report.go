@@ -13,6 +13,8 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/yima-dev/yima/reward"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 )
 
 // Report is what a run measured and what its audit found. It marshals to
@@ -431,22 +433,7 @@ func latencyCells(l Latency) string {
 	return strings.Join([]string{f(l.Mean), f(l.P50), f(l.P90), f(l.P99), f(l.P999), f(l.Max)}, "\t") + "\t"
 }
 
-// thousands formats n with thin separators: 1,234,567.
-func thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	if neg {
-		s = s[1:]
-	}
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
+// thousands formats n with separators: 1,234,567.
+func thousands(n int64) string { return numbers.Sprintf("%d", n) }
+
+var numbers = message.NewPrinter(language.English)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"github.com/yima-dev/yima/reward"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 )
 
 // The brand operator's dashboard: one server-rendered page that a browser
@@ -126,17 +128,10 @@ func (s *Server) dashboard(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 }
 
 func (s *Server) renderDashboard(ctx *fasthttp.RequestCtx, msg string, d *dashboardData) error {
-	var buf bytes.Buffer
-	if err := dashboardPage.Execute(&buf, struct {
+	return renderHTML(ctx, dashboardPage, struct {
 		Message string
 		Data    *dashboardData
-	}{msg, d}); err != nil {
-		return err
-	}
-	ctx.SetContentType("text/html; charset=utf-8")
-	ctx.Response.Header.Set("Cache-Control", "no-store")
-	ctx.SetBody(buf.Bytes())
-	return nil
+	}{msg, d})
 }
 
 func (s *Server) dashboardData() (*dashboardData, error) {
@@ -179,26 +174,7 @@ func (s *Server) dashboardData() (*dashboardData, error) {
 	return d, nil
 }
 
-// thousandsOf writes n with thousands separators: 1234567 → 1,234,567.
-func thousandsOf(n int64) string {
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	var b []byte
-	for i := 0; ; i++ {
-		if i > 0 && i%3 == 0 {
-			b = append(b, ',')
-		}
-		b = append(b, byte('0'+n%10))
-		n /= 10
-		if n == 0 {
-			break
-		}
-	}
-	if neg {
-		b = append(b, '-')
-	}
-	slices.Reverse(b)
-	return string(b)
-}
+// numbers writes figures with thousands separators: 1234567 → 1,234,567.
+var numbers = message.NewPrinter(language.English)
+
+func thousandsOf(n int64) string { return numbers.Sprintf("%d", n) }

@@ -93,8 +93,14 @@ func htmlErrors(fn func(*Server, *fasthttp.RequestCtx, caller, string) error) fu
 }
 
 func renderPage(ctx *fasthttp.RequestCtx, name string, d pageData) error {
+	return renderHTML(ctx, pages.Lookup(name), d)
+}
+
+// renderHTML answers with t run on d, never cached: every page shows live
+// state.
+func renderHTML(ctx *fasthttp.RequestCtx, t *template.Template, d any) error {
 	var buf bytes.Buffer
-	if err := pages.ExecuteTemplate(&buf, name, d); err != nil {
+	if err := t.Execute(&buf, d); err != nil {
 		return err
 	}
 	ctx.SetContentType("text/html; charset=utf-8")

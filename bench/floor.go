@@ -9,6 +9,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"github.com/yima-dev/yima/store"
+	"github.com/yima-dev/yima/store/pebblestore"
 )
 
 // floorBody is the floor handler's answer: the size of a short scan answer.
@@ -27,7 +28,7 @@ var floorBody = []byte(`{"result":"redeemed","points":10,"balance":10,"coupon":n
 // product's; its keys sit under a prefix no record uses, in the run's
 // temporary data directory.
 type floorServer struct {
-	db  *store.DB
+	db  *pebblestore.DB
 	ln  net.Listener
 	srv *fasthttp.Server
 	seq atomic.Uint64
@@ -46,7 +47,7 @@ const floorMembers = 1000
 // floor it measures is one that a leaner record format could not beat.
 var floorRecord = make([]byte, 64)
 
-func startFloor(db *store.DB) (*floorServer, error) {
+func startFloor(db *pebblestore.DB) (*floorServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("bench: listening for the floor run: %w", err)
@@ -66,7 +67,7 @@ func (f *floorServer) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	keys := floorKeys(f.seq.Add(1), records)
-	if err := f.db.Update(func(tx *store.Tx) error {
+	if err := f.db.Update(func(tx store.Tx) error {
 		if len(keys) == 1 {
 			tx.Put(keys[0], floorBody)
 			return nil

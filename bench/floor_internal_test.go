@@ -8,7 +8,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/valyala/fasthttp"
-	"github.com/yima-dev/yima/store"
+	"github.com/yima-dev/yima/store/pebblestore"
 )
 
 func TestFloorKeysHaveTheShapeOfAScan(t *testing.T) {
@@ -41,7 +41,7 @@ func TestFloorKeysHaveTheShapeOfAScan(t *testing.T) {
 }
 
 func TestFloorCommitsTheRecordsItIsAskedFor(t *testing.T) {
-	db, err := store.Open("db", &store.Options{FS: vfs.NewMem()})
+	db, err := pebblestore.Open("db", &pebblestore.Options{FS: vfs.NewMem()})
 	if err != nil {
 		t.Fatal(err)
 	}

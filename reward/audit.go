@@ -2,10 +2,9 @@ package reward
 
 import (
 	"fmt"
-	json "github.com/segmentio/encoding/json"
 	"slices"
 
-	"github.com/yima-dev/yima/store"
+	json "github.com/segmentio/encoding/json"
 )
 
 // Scanner is what an audit reads: every record under a prefix.
@@ -293,17 +292,12 @@ func Audit(db Scanner) (*AuditReport, error) {
 // Audit runs Audit over a consistent snapshot of the engine's store, so it
 // can run beside live traffic.
 func (e *Engine) Audit() (*AuditReport, error) {
-	if s, ok := e.db.(interface {
-		Snapshot() (*store.Snapshot, error)
-	}); ok {
-		snap, err := s.Snapshot()
-		if err != nil {
-			return nil, wrapStore(err)
-		}
-		defer snap.Close()
-		return Audit(snap)
+	snap, err := e.db.Snapshot()
+	if err != nil {
+		return nil, wrapStore(err)
 	}
-	return Audit(e.db)
+	defer snap.Close()
+	return Audit(snap)
 }
 
 func firstErr(errs ...error) error {

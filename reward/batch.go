@@ -1,11 +1,9 @@
 package reward
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/yima-dev/yima/codegen"
-	"github.com/yima-dev/yima/store"
 )
 
 // DefaultBatchPoints is what a scan of a batch earns when no campaign covers
@@ -55,11 +53,11 @@ func (s *BatchSpec) check() error {
 
 // CreateBatch records a new batch under the primary key: one record, however
 // many codes. The caller then exports the codes with codegen.
-func (e *Engine) CreateBatch(spec BatchSpec) (*store.Batch, error) {
+func (e *Engine) CreateBatch(spec BatchSpec) (*Batch, error) {
 	if err := spec.check(); err != nil {
 		return nil, err
 	}
-	b := &store.Batch{
+	b := &Batch{
 		Product: spec.Product, GTIN: spec.GTIN, Count: spec.Count, KeyID: e.Keys().Primary,
 		Created: e.now(), Campaign: spec.Campaign, Region: spec.Region, Points: DefaultBatchPoints,
 	}
@@ -67,46 +65,56 @@ func (e *Engine) CreateBatch(spec BatchSpec) (*store.Batch, error) {
 		b.Points = *spec.Points
 	}
 	if spec.Activate {
-		b.Ranges = []store.Range{{From: 1, To: spec.Count, State: store.Active}}
+		b.Ranges = []Range{{From: 1, To: spec.Count, State: Active}}
 	}
+	var out *Batch
 	err := e.update(func(tx Tx) error {
-		id, err := store.NextBatchID(tx, codegen.MaxBatch)
+		id, err := nextBatchID(tx, codegen.MaxBatch)
 		if err != nil {
 			return Errorf(CodeInvalidRequest, "%v", err)
 		}
-		b.ID = id
-		return store.PutBatch(tx, b)
+		nb := *b
+		nb.ID = id
+		putJSON(tx, batchKey(id), &nb)
+		out = &nb
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return b, nil
+	return out, nil
 }
 
 // Batch returns a batch record.
-func (e *Engine) Batch(id uint32) (*store.Batch, error) {
-	b, err := store.GetBatch(e.db, id)
-	if errors.Is(err, store.ErrNotFound) {
+func (e *Engine) Batch(id uint32) (*Batch, error) {
+	b, found, err := getBatch(e.db, id)
+	if err == nil && !found {
 		return nil, Errorf(CodeNotFound, "no batch %d (see yima batch list)", id)
 	}
 	return b, wrapStore(err)
 }
 
+// Batches returns every batch record, in id order.
+func (e *Engine) Batches() ([]*Batch, error) {
+	bs, err := listBatches(e.db)
+	return bs, wrapStore(err)
+}
+
 // SetRange activates or revokes serials r.From..r.To of a batch (zero
 // bounds: the whole batch). An activation may name the region its shipment
 // is meant for: scans of those serials elsewhere are flagged diverted.
-func (e *Engine) SetRange(id uint32, r store.Range) (*store.Batch, error) {
+func (e *Engine) SetRange(id uint32, r Range) (*Batch, error) {
 	if err := checkID("region", r.Region, false); err != nil {
 		return nil, err
 	}
-	var out *store.Batch
+	var out *Batch
 	err := e.update(func(tx Tx) error {
-		b, err := store.GetBatch(tx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return Errorf(CodeNotFound, "no batch %d (see yima batch list)", id)
-		}
+		b, found, err := getBatch(tx, id)
 		if err != nil {
 			return err
+		}
+		if !found {
+			return Errorf(CodeNotFound, "no batch %d (see yima batch list)", id)
 		}
 		if r.From == 0 && r.To == 0 {
 			r.From, r.To = 1, b.Count
@@ -115,13 +123,14 @@ func (e *Engine) SetRange(id uint32, r store.Range) (*store.Batch, error) {
 			return Errorf(CodeInvalidRequest, "%v", err)
 		}
 		out = b
-		return store.PutBatch(tx, b)
+		putJSON(tx, batchKey(id), b)
+		return nil
 	})
 	return out, err
 }
 
 // Signer returns a signer for a batch, to export its codes.
-func (e *Engine) Signer(b *store.Batch) (*codegen.Signer, error) {
+func (e *Engine) Signer(b *Batch) (*codegen.Signer, error) {
 	s, err := e.Keys().Signer(b.KeyID, b.ID)
 	if err != nil {
 		return nil, fmt.Errorf("reward: batch %d: %w", b.ID, err)
@@ -138,17 +147,17 @@ const CodeBatchReleased Code = "batch_released"
 // The id is never given out again, so the codes stay unknown for good.
 func (e *Engine) DeleteBatch(id uint32) error {
 	return e.update(func(tx Tx) error {
-		b, err := store.GetBatch(tx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return Errorf(CodeNotFound, "no batch %d (see yima batch list)", id)
-		}
+		b, found, err := getBatch(tx, id)
 		if err != nil {
 			return err
+		}
+		if !found {
+			return Errorf(CodeNotFound, "no batch %d (see yima batch list)", id)
 		}
 		if len(b.Ranges) > 0 {
 			return Errorf(CodeBatchReleased, "batch %d has activated or revoked serials; revoke it instead of deleting it", id)
 		}
-		tx.Delete(store.BatchKey(id))
+		tx.Delete(batchKey(id))
 		return nil
 	})
 }

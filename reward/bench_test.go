@@ -9,14 +9,14 @@ import (
 
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/store"
+	"github.com/yima-dev/yima/store/pebblestore"
 )
 
 // benchScans redeems fresh codes from parallel goroutines against a real
 // on-disk store (synced), with or without the example campaign.
 func benchScans(b *testing.B, campaign bool) {
 	dir := b.TempDir()
-	db, err := store.Open(dir, nil)
+	db, err := pebblestore.Open(dir, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

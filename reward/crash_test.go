@@ -18,6 +18,7 @@ import (
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/store"
+	"github.com/yima-dev/yima/store/pebblestore"
 )
 
 // crashSeeds is how many crash points TestCrashKeepsAcknowledgedScans tries.
@@ -184,7 +185,7 @@ func TestAuditFindsBrokenRecords(t *testing.T) {
 				t.Fatalf("the audit finds problems in a healthy store: %q", before.Problems)
 			}
 			forged := c.forge(f, before.Members["alice"], won)
-			err = f.db.Update(func(tx *store.Tx) error {
+			err = f.db.Update(func(tx store.Tx) error {
 				for k, v := range forged {
 					raw, err := json.Marshal(v)
 					if err != nil {
@@ -237,7 +238,7 @@ func runCrash(t *testing.T, seed uint64, noSync bool) crashOutcome {
 	disk := errorfs.Wrap(mem, errorfs.RandomLatency(walSyncs, 300*time.Microsecond, int64(seed), 0))
 	// The batches are created with syncing on, so that without sync only
 	// the scans' own commits are at risk.
-	db, err := store.Open("db", &store.Options{FS: disk})
+	db, err := pebblestore.Open("db", &pebblestore.Options{FS: disk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +278,7 @@ func runCrash(t *testing.T, seed uint64, noSync bool) crashOutcome {
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if db, err = store.Open("db", &store.Options{FS: disk, NoSync: true}); err != nil {
+		if db, err = pebblestore.Open("db", &pebblestore.Options{FS: disk, NoSync: true}); err != nil {
 			t.Fatal(err)
 		}
 		eng = reward.New(db, ks, reward.Options{Now: clock})
@@ -372,7 +373,7 @@ func runCrash(t *testing.T, seed uint64, noSync bool) crashOutcome {
 		winner[a.code] = a
 	}
 
-	rdb, err := store.Open("db", &store.Options{FS: clone})
+	rdb, err := pebblestore.Open("db", &pebblestore.Options{FS: clone})
 	if err != nil {
 		t.Fatalf("reopening after the crash: %v", err)
 	}
@@ -518,7 +519,7 @@ func (a *audit) problemf(format string, args ...any) {
 // A partial commit — a redemption without its ledger entry or member update,
 // or the reverse — breaks one of these. It is the seed of `yima audit`;
 // coupons and campaign counters are not audited yet.
-func auditRecords(db *store.DB) (*audit, error) {
+func auditRecords(db *pebblestore.DB) (*audit, error) {
 	a := &audit{
 		Redemptions: map[string]reward.Redemption{},
 		Members:     map[string]reward.Member{},
@@ -712,7 +713,7 @@ func auditRecords(db *store.DB) (*audit, error) {
 
 // readRecords decodes every JSON record under prefix and passes it to fn
 // with the rest of its key. A record that does not decode is a problem.
-func readRecords[T any](db *store.DB, a *audit, prefix []byte, fn func(key string, v T)) error {
+func readRecords[T any](db *pebblestore.DB, a *audit, prefix []byte, fn func(key string, v T)) error {
 	return db.Scan(prefix, nil, func(k, raw []byte) bool {
 		var v T
 		if err := json.Unmarshal(raw, &v); err != nil {
@@ -726,7 +727,7 @@ func readRecords[T any](db *store.DB, a *audit, prefix []byte, fn func(key strin
 
 // readLedgers reads the ledgers under prefix (keys: holder, 0x00, 8-byte
 // big-endian sequence) into byHolder, in sequence order.
-func readLedgers(db *store.DB, a *audit, prefix []byte, byHolder map[string][]reward.Entry, holderOf func(reward.Entry) string) error {
+func readLedgers(db *pebblestore.DB, a *audit, prefix []byte, byHolder map[string][]reward.Entry, holderOf func(reward.Entry) string) error {
 	return readRecords(db, a, prefix, func(k string, e reward.Entry) {
 		if len(k) < 9 || k[len(k)-9] != 0 {
 			a.problemf("ledger key %q is malformed", k)

@@ -11,16 +11,6 @@ import (
 	"github.com/yima-dev/yima/store"
 )
 
-// Store is what the engine needs of storage: one serialised write path and
-// reads that decide nothing. *store.DB satisfies it.
-type Store interface {
-	Update(fn func(*store.Tx) error) error
-	Get(key []byte) ([]byte, error)
-	Scan(prefix, start []byte, fn func(key, value []byte) bool) error
-	// ScanReverse is Scan from the last key with prefix down.
-	ScanReverse(prefix []byte, fn func(key, value []byte) bool) error
-}
-
 // Options configures an Engine.
 type Options struct {
 	// Now is the clock; nil means time.Now.
@@ -33,7 +23,7 @@ type Options struct {
 
 // Engine applies the reward rules.
 type Engine struct {
-	db Store
+	db store.DB
 	// keys is swapped whole when the keyset file changes (see SetKeys),
 	// never modified in place, so verification needs no lock.
 	keys atomic.Pointer[codegen.Keyset]
@@ -51,7 +41,7 @@ type Engine struct {
 }
 
 // New returns an engine over db that verifies codes with keys.
-func New(db Store, keys *codegen.Keyset, opts Options) *Engine {
+func New(db store.DB, keys *codegen.Keyset, opts Options) *Engine {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -75,7 +65,7 @@ func (e *Engine) SetKeys(ks *codegen.Keyset) { e.keys.Store(ks) }
 // update runs decide inside one store decision and turns storage failures
 // into coded errors.
 func (e *Engine) update(decide func(tx Tx) error) error {
-	return wrapStore(e.db.Update(func(tx *store.Tx) error { return decide(tx) }))
+	return wrapStore(e.db.Update(decide))
 }
 
 func wrapStore(err error) error {
@@ -83,6 +73,8 @@ func wrapStore(err error) error {
 	switch {
 	case err == nil || errors.As(err, &re):
 		return err
+	case errors.Is(err, store.ErrConflict):
+		return &Error{Code: CodeUnavailable, Message: "storage was too busy to decide and wrote nothing; retry later with the same request_id"}
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrClosed):
 		return &Error{Code: CodeUnavailable, Message: "storage is unavailable and the outcome is not known; retry later with the same request_id, which returns the first answer if it was recorded"}
 	default:

@@ -240,7 +240,7 @@ func TestEquivalenceOrderIndependent(t *testing.T) {
 // orderedStore records the order in which the store decides requests: the
 // wrapped decision runs on the store's decider goroutine, one at a time.
 type orderedStore struct {
-	*store.DB
+	store.DB
 	idx int
 	log *decisionLog
 }
@@ -250,8 +250,8 @@ type decisionLog struct {
 	order []int
 }
 
-func (s orderedStore) Update(fn func(*store.Tx) error) error {
-	return s.DB.Update(func(tx *store.Tx) error {
+func (s orderedStore) Update(fn func(store.Tx) error) error {
+	return s.DB.Update(func(tx store.Tx) error {
 		s.log.mu.Lock()
 		s.log.order = append(s.log.order, s.idx)
 		s.log.mu.Unlock()

@@ -18,6 +18,7 @@ import (
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/store"
+	"github.com/yima-dev/yima/store/pebblestore"
 )
 
 // walOps matches operations of the given kinds on WAL files.
@@ -126,7 +127,7 @@ func runFault(t *testing.T, seed uint64, inj errorfs.Injector, sure bool, worker
 	}))}
 	var failures atomic.Int32
 	failed := make(chan error, 1)
-	db, err := store.Open("db", &store.Options{
+	db, err := pebblestore.Open("db", &pebblestore.Options{
 		FS: errorfs.Wrap(mem, toggle),
 		OnFail: func(err error) {
 			failures.Add(1)
@@ -233,7 +234,7 @@ func runFault(t *testing.T, seed uint64, inj errorfs.Injector, sure bool, worker
 	// everything written, synced or not. Neither may show half a commit.
 	for _, pct := range []int{0, 100} {
 		clone := mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: pct, RNG: rand.New(rand.NewPCG(seed, 1))})
-		rdb, err := store.Open("db", &store.Options{FS: clone})
+		rdb, err := pebblestore.Open("db", &pebblestore.Options{FS: clone})
 		if err != nil {
 			t.Fatalf("reopening (%d%% of unsynced data): %v", pct, err)
 		}
@@ -259,7 +260,7 @@ func runFault(t *testing.T, seed uint64, inj errorfs.Injector, sure bool, worker
 
 // checkFailedClosed checks a store after a fault: every call answers
 // unavailable, and OnFail fired exactly once.
-func checkFailedClosed(t *testing.T, eng *reward.Engine, db *store.DB, codes []string, failed chan error, failures *atomic.Int32) {
+func checkFailedClosed(t *testing.T, eng *reward.Engine, db *pebblestore.DB, codes []string, failed chan error, failures *atomic.Int32) {
 	t.Helper()
 	if err := db.Err(); !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("after the fault the store reports %v, want ErrUnavailable", err)

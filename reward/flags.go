@@ -8,7 +8,6 @@ import (
 
 	json "github.com/segmentio/encoding/json"
 	"github.com/yima-dev/yima/codegen"
-	"github.com/yima-dev/yima/store"
 )
 
 // Kinds of flag: scans the brand should review.
@@ -65,7 +64,7 @@ func (e *Engine) putFlag(tx Tx, f Flag) {
 func (e *Engine) flagScannersReached(tx Tx, p codegen.Parsed, who string, st ScanStats) error {
 	f := Flag{Kind: FlagManyScanners, At: st.Last, Code: p.String(), Batch: p.Batch, Serial: p.Serial,
 		Member: who, Scanners: st.Scanners, FirstScan: st.First}
-	b, found, err := readFrozen[store.Batch](e, tx, store.BatchKey(p.Batch))
+	b, found, err := readFrozen[Batch](e, tx, batchKey(p.Batch))
 	if err != nil {
 		return err
 	}

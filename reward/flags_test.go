@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/store"
 )
 
 func flagKinds(fs []reward.Flag) (out []string) {
@@ -113,7 +112,7 @@ func TestFlagsForReview(t *testing.T) {
 // is activated for the south; its codes scanned in the north are diverted.
 func TestShipmentRegionOverridesTheBatch(t *testing.T) {
 	f := newFixture(t, 10, 5)
-	if _, err := f.eng.SetRange(f.batch.ID, store.Range{From: 3, To: 4, State: store.Active, Region: "south"}); err != nil {
+	if _, err := f.eng.SetRange(f.batch.ID, reward.Range{From: 3, To: 4, State: reward.Active, Region: "south"}); err != nil {
 		t.Fatal(err)
 	}
 	for serial, wantDiverted := range map[uint32]bool{1: false, 3: true, 4: false} {
@@ -130,7 +129,7 @@ func TestShipmentRegionOverridesTheBatch(t *testing.T) {
 	if err != nil || len(page.Flags) != 1 || page.Flags[0].Intended != "south" || page.Flags[0].Region != "north" {
 		t.Fatalf("flags: %+v %v", page, err)
 	}
-	if _, err := f.eng.SetRange(f.batch.ID, store.Range{From: 1, To: 2, State: store.Revoked, Region: "x"}); code(err) != reward.CodeInvalidRequest {
+	if _, err := f.eng.SetRange(f.batch.ID, reward.Range{From: 1, To: 2, State: reward.Revoked, Region: "x"}); code(err) != reward.CodeInvalidRequest {
 		t.Fatalf("revoking with a region: %v, want invalid_request", err)
 	}
 }

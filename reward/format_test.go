@@ -17,10 +17,10 @@ func TestCheckFormat(t *testing.T) {
 			t.Fatalf("a store of this format: %v", err)
 		}
 	}
-	if raw, err := db.Get([]byte("meta/format")); err != nil || string(raw) != "1" {
-		t.Fatalf("format marker %q, %v; want 1", raw, err)
+	if raw, found, err := db.Get([]byte("meta/format")); err != nil || !found || string(raw) != "1" {
+		t.Fatalf("format marker %q, %v, %v; want 1", raw, found, err)
 	}
-	if err := db.Update(func(tx *store.Tx) error { tx.Put([]byte("meta/format"), []byte("2")); return nil }); err != nil {
+	if err := db.Update(func(tx store.Tx) error { tx.Put([]byte("meta/format"), []byte("2")); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if err := eng.CheckFormat(); !errors.Is(err, reward.ErrDataFormat) {

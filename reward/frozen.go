@@ -1,11 +1,9 @@
 package reward
 
 import (
-	"errors"
-	"github.com/segmentio/encoding/json"
 	"unsafe"
 
-	"github.com/yima-dev/yima/store"
+	"github.com/segmentio/encoding/json"
 )
 
 // frozen remembers the decoded form of records that every scan reads and
@@ -33,11 +31,8 @@ const maxFrozen = 1 << 16
 // returns the shared *T decoded from the same bytes before. found is false
 // when the key is absent.
 func readFrozen[T any](e *Engine, tx Tx, key []byte) (v *T, found bool, err error) {
-	raw, err := tx.Get(key)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, false, nil
-	}
-	if err != nil {
+	raw, found, err := tx.Get(key)
+	if err != nil || !found {
 		return nil, false, err
 	}
 	if f, ok := e.frozen.m[string(key)]; ok && f.data == unsafe.SliceData(raw) && f.n == len(raw) {

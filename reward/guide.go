@@ -1,12 +1,9 @@
 package reward
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/yima-dev/yima/store"
 )
 
 // Codes of guide and coupon operations.
@@ -30,14 +27,15 @@ func (e *Engine) AddGuide(g Guide) (*Guide, string, error) {
 	}
 	secret := NewSecret()
 	err := e.update(func(tx Tx) error {
-		if _, err := tx.Get(guideKey(g.ID)); err == nil {
-			return Errorf(CodeGuideExists, "guide %q exists already", g.ID)
-		} else if !errors.Is(err, store.ErrNotFound) {
+		if _, found, err := tx.Get(guideKey(g.ID)); err != nil {
 			return err
+		} else if found {
+			return Errorf(CodeGuideExists, "guide %q exists already", g.ID)
 		}
 		g = Guide{ID: g.ID, Store: g.Store, Name: g.Name, Member: g.Member, Created: e.now()}
 		putJSON(tx, guideKey(g.ID), g)
-		return store.PutToken(tx, secret, store.Token{Role: RoleGuide, Name: g.ID, Subject: g.ID, Created: g.Created})
+		putToken(tx, secret, Token{Role: RoleGuide, Name: g.ID, Subject: g.ID, Created: g.Created})
+		return nil
 	})
 	if err != nil {
 		return nil, "", err
@@ -45,7 +43,7 @@ func (e *Engine) AddGuide(g Guide) (*Guide, string, error) {
 	return &g, secret, nil
 }
 
-func loadGuide(tx store.Reader, id string) (*Guide, error) {
+func loadGuide(tx getter, id string) (*Guide, error) {
 	var g Guide
 	found, err := getJSON(tx, guideKey(id), &g)
 	if err != nil {
@@ -61,7 +59,7 @@ func loadGuide(tx store.Reader, id string) (*Guide, error) {
 // guide's own consumer identity, named directly or through an alias, since a
 // person has several ids (phone, openid, card). A guide never earns on their
 // own scans or gifts and cannot recruit themselves.
-func (g *Guide) isSelf(tx store.Reader, member string) (bool, error) {
+func (g *Guide) isSelf(tx getter, member string) (bool, error) {
 	if member == g.ID || member == g.Member {
 		return true, nil
 	}
@@ -204,7 +202,7 @@ func (e *Engine) CouponByID(id string) (*Coupon, error) {
 }
 
 // loadCoupon reads a coupon, or answers not_found.
-func loadCoupon(r store.Reader, id string) (*Coupon, error) {
+func loadCoupon(r getter, id string) (*Coupon, error) {
 	var c Coupon
 	found, err := getJSON(r, couponKey(id), &c)
 	if err != nil {

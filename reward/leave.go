@@ -1,11 +1,8 @@
 package reward
 
 import (
-	"errors"
 	"fmt"
 	"time"
-
-	"github.com/yima-dev/yima/store"
 )
 
 // CodeGuideLeft refuses what needs a guide who has left the brand: binding
@@ -97,10 +94,10 @@ func (e *Engine) GuideLeaves(id, successor string) (*GuideLeaving, error) {
 			putJSON(tx, guideKey(g.ID), g)
 		}
 		for id, key := range tokens {
-			if _, err := store.DeleteToken(tx, key); err == nil {
-				out.RevokedTokens = append(out.RevokedTokens, id)
-			} else if !errors.Is(err, store.ErrNotFound) {
+			if _, found, err := deleteToken(tx, key); err != nil {
 				return err
+			} else if found {
+				out.RevokedTokens = append(out.RevokedTokens, id)
 			}
 		}
 		return nil
@@ -185,7 +182,7 @@ func moveMembers(tx Tx, from, to string, chunk []string, now time.Time) (int, er
 
 // guideTokens returns the keys of guide's tokens, by token id.
 func (e *Engine) guideTokens(guide string) (map[string][]byte, error) {
-	ts, err := store.ListTokens(e.db)
+	ts, err := listTokens(e.db)
 	if err != nil {
 		return nil, wrapStore(err)
 	}
@@ -194,8 +191,8 @@ func (e *Engine) guideTokens(guide string) (map[string][]byte, error) {
 		if t.Role != RoleGuide || t.Subject != guide {
 			continue
 		}
-		k, err := store.TokenKey(e.db, t.ID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		k, _, err := tokenKeyOf(e.db, t.ID)
+		if err != nil {
 			return nil, wrapStore(err)
 		}
 		if k != nil {

@@ -2,6 +2,7 @@ package reward_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -224,10 +225,13 @@ func TestGuideLeavingResumes(t *testing.T) {
 		}
 	}
 	// What the first decision of GuideLeaves writes, and nothing after.
-	if err := f.db.Update(func(tx *store.Tx) error {
-		raw, err := tx.Get([]byte("g/G1"))
+	if err := f.db.Update(func(tx store.Tx) error {
+		raw, found, err := tx.Get([]byte("g/G1"))
 		if err != nil {
 			return err
+		}
+		if !found {
+			return errors.New("guide G1 has no record")
 		}
 		var g map[string]any
 		if err := json.Unmarshal(raw, &g); err != nil {

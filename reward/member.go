@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-
-	"github.com/yima-dev/yima/store"
 )
 
 // Codes of member operations.
@@ -20,7 +18,7 @@ const (
 
 // resolve returns the member id an identity stands for: itself, or the
 // member it is an alias of (one consumer, many ids: phone, openids, cards).
-func resolve(tx store.Reader, id string) (string, error) {
+func resolve(tx getter, id string) (string, error) {
 	var owner string
 	found, err := getJSON(tx, aliasKey(id), &owner)
 	if err != nil || !found {
@@ -30,7 +28,7 @@ func resolve(tx store.Reader, id string) (string, error) {
 }
 
 // loadMember returns the member an identity stands for, or a fresh record.
-func loadMember(tx store.Reader, id string, now time.Time) (*Member, error) {
+func loadMember(tx getter, id string, now time.Time) (*Member, error) {
 	canonical, err := resolve(tx, id)
 	if err != nil {
 		return nil, err
@@ -39,7 +37,7 @@ func loadMember(tx store.Reader, id string, now time.Time) (*Member, error) {
 }
 
 // loadResolved is loadMember for an id already resolved.
-func loadResolved(tx store.Reader, canonical string, now time.Time) (*Member, error) {
+func loadResolved(tx getter, canonical string, now time.Time) (*Member, error) {
 	m := &Member{ID: canonical}
 	found, err := getJSON(tx, memberKey(canonical), m)
 	if err != nil {
@@ -82,10 +80,10 @@ func (e *Engine) LinkAlias(member, alias string) (*Member, error) {
 			}
 			return Errorf(CodeAliasTaken, "%q is already an identity of another member", alias)
 		}
-		if _, err := tx.Get(memberKey(alias)); err == nil {
-			return Errorf(CodeAliasTaken, "%q has an account of its own; merge it by hand before linking", alias)
-		} else if err != store.ErrNotFound {
+		if _, found, err := tx.Get(memberKey(alias)); err != nil {
 			return err
+		} else if found {
+			return Errorf(CodeAliasTaken, "%q has an account of its own; merge it by hand before linking", alias)
 		}
 		putJSON(tx, aliasKey(alias), m.ID)
 		m.Aliases = append(m.Aliases, alias)

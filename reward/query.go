@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/yima-dev/yima/store"
 )
 
 // CodeStatus is the public description of a code, for the anti-counterfeit
@@ -47,15 +45,15 @@ func (e *Engine) Status(text string) (*CodeStatus, error) {
 	}
 	code := p.String()
 	st := &CodeStatus{Valid: true, Code: code, Batch: p.Batch, Serial: p.Serial}
-	batch, err := store.GetBatch(e.db, p.Batch)
+	batch, found, err := getBatch(e.db, p.Batch)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return nil, wrapStore(err)
+	case !found:
 		st.Valid = false
 		st.Reason = string(CodeUnknownBatch)
 		st.Message = "the signature is right but this deployment has no record of the batch"
 		return st, nil
-	case err != nil:
-		return nil, wrapStore(err)
 	case p.Serial > batch.Count:
 		st.Valid = false
 		st.Reason = string(CodeUnknownBatch)
@@ -64,7 +62,7 @@ func (e *Engine) Status(text string) (*CodeStatus, error) {
 	}
 	st.Product, st.GTIN, st.State = batch.Product, batch.GTIN, string(batch.State(p.Serial))
 	var red Redemption
-	found, err := getJSON(e.db, redemptionKey(code), &red)
+	found, err = getJSON(e.db, redemptionKey(code), &red)
 	if err != nil {
 		return nil, wrapStore(err)
 	}

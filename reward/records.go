@@ -2,19 +2,20 @@ package reward
 
 import (
 	"encoding/binary"
-	"errors"
-	json "github.com/segmentio/encoding/json"
 	"time"
+
+	json "github.com/segmentio/encoding/json"
 
 	"github.com/yima-dev/yima/store"
 )
 
-// Tx is what a rule sees of storage. *store.Tx satisfies it.
-type Tx interface {
-	// Get returns the value of key or store.ErrNotFound.
-	Get(key []byte) ([]byte, error)
-	Put(key, value []byte)
-	Delete(key []byte)
+// Tx is what a rule sees of storage: the store contract's transaction.
+type Tx = store.Tx
+
+// getter is what a lookup needs: a Tx inside a decision; the store or a
+// snapshot outside one.
+type getter interface {
+	Get(key []byte) (value []byte, found bool, err error)
 }
 
 // Redemption is the record of a code's one payout.
@@ -192,12 +193,9 @@ func deviceDailyKey(campaign, device, day string) []byte {
 }
 
 // getJSON reads key into v; found is false when the key is absent.
-func getJSON(tx store.Reader, key []byte, v any) (found bool, err error) {
-	raw, err := tx.Get(key)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
+func getJSON(tx getter, key []byte, v any) (found bool, err error) {
+	raw, found, err := tx.Get(key)
+	if err != nil || !found {
 		return false, err
 	}
 	return true, json.Unmarshal(raw, v)

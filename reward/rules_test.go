@@ -19,6 +19,7 @@ import (
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/store"
+	"github.com/yima-dev/yima/store/pebblestore"
 )
 
 // The tests in this file pin the campaign rules one by one: documents,
@@ -40,7 +41,7 @@ var rulesKeySecret = []byte("yima reward rules tests, not a real key")
 
 func openFixture(tb testing.TB, count uint32, points int64, o fixtureOptions) *fixture {
 	tb.Helper()
-	db, err := store.Open("db", &store.Options{FS: vfs.NewMem(), MaxGroup: o.maxGroup})
+	db, err := pebblestore.Open("db", &pebblestore.Options{FS: vfs.NewMem(), MaxGroup: o.maxGroup})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func mustMember(tb testing.TB, f *fixture, id string) *reward.MemberView {
 
 // ledgerOf reads a member's ("l/") or guide's ("gl/") whole ledger, oldest
 // first, straight from the store.
-func ledgerOf(tb testing.TB, db *store.DB, prefix, holder string) []reward.Entry {
+func ledgerOf(tb testing.TB, db *pebblestore.DB, prefix, holder string) []reward.Entry {
 	tb.Helper()
 	var out []reward.Entry
 	err := db.Scan([]byte(prefix+holder+"\x00"), nil, func(_, v []byte) bool {
@@ -177,9 +178,9 @@ func ledgerOf(tb testing.TB, db *store.DB, prefix, holder string) []reward.Entry
 
 func redemptionOf(tb testing.TB, f *fixture, code string) reward.Redemption {
 	tb.Helper()
-	raw, err := f.db.Get([]byte("r/" + code))
-	if err != nil {
-		tb.Fatalf("redemption of %s: %v", code, err)
+	raw, found, err := f.db.Get([]byte("r/" + code))
+	if err != nil || !found {
+		tb.Fatalf("redemption of %s: found %v, %v", code, found, err)
 	}
 	var r reward.Redemption
 	if err := json.Unmarshal(raw, &r); err != nil {
@@ -1618,7 +1619,7 @@ func TestAuditFindsCampaignViolations(t *testing.T) {
 			gv, _ := f.eng.GuideByID("G1", 1)
 			s := state{f: f, ctr: mustCampaign(t, f, "promo").Counters, coupon: *cp, g1: gv.Guide, unscored: f.signer.Code(4)}
 			forged := c.forge(s)
-			err := f.db.Update(func(tx *store.Tx) error {
+			err := f.db.Update(func(tx store.Tx) error {
 				for k, v := range forged {
 					raw, err := json.Marshal(v)
 					if err != nil {
@@ -1650,7 +1651,7 @@ func TestRefusedDecisionWritesNothing(t *testing.T) {
 	mustApply(t, f, campaignDoc(t, map[string]any{"guide_commission": map[string]any{"per_scan": 2}}))
 	mustGuide(t, f, "G1", "")
 	mustRedeem(t, f, f.signer.Code(1), "m")
-	if err := f.db.Update(func(tx *store.Tx) error { tx.Put([]byte("g/G1"), []byte("{not json")); return nil }); err != nil {
+	if err := f.db.Update(func(tx store.Tx) error { tx.Put([]byte("g/G1"), []byte("{not json")); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err := scanReq(f, reward.ScanRequest{Code: f.signer.Code(2), Member: "m", Guide: "G1"})

@@ -4,14 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	fastjson "github.com/segmentio/encoding/json"
 	"math"
 	"slices"
 	"time"
 
+	fastjson "github.com/segmentio/encoding/json"
+
 	"github.com/segmentio/ksuid"
 	"github.com/yima-dev/yima/codegen"
-	"github.com/yima-dev/yima/store"
 )
 
 // Codes of scan outcomes that campaigns add.
@@ -145,7 +145,7 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	if err != nil {
 		return nil, err
 	}
-	batch, found, err := readFrozen[store.Batch](e, tx, store.BatchKey(p.Batch))
+	batch, found, err := readFrozen[Batch](e, tx, batchKey(p.Batch))
 	if err != nil {
 		return nil, err
 	}
@@ -156,9 +156,9 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 		return nil, Errorf(CodeUnknownBatch, "serial %d is beyond batch %d's %d codes", p.Serial, p.Batch, batch.Count)
 	}
 	switch batch.State(p.Serial) {
-	case store.Inactive:
+	case Inactive:
 		return nil, Errorf(CodeBatchInactive, "this code has not been activated yet; it becomes redeemable when its shipment is released — try again later")
-	case store.Revoked:
+	case Revoked:
 		return nil, Errorf(CodeBatchRevoked, "this code was revoked by the brand and pays no reward")
 	}
 	// A code never scanned before has no redemption: skip the lookup of a

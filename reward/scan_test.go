@@ -13,22 +13,22 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/store"
+	"github.com/yima-dev/yima/store/pebblestore"
 )
 
 type fixture struct {
-	db     *store.DB
+	db     *pebblestore.DB
 	eng    *reward.Engine
 	signer *codegen.Signer
-	batch  *store.Batch
+	batch  *reward.Batch
 	now    time.Time
 }
 
 // newEngine returns an engine over a fresh in-memory store, closed at the
 // end of the test.
-func newEngine(tb testing.TB, opts reward.Options) (*store.DB, *reward.Engine) {
+func newEngine(tb testing.TB, opts reward.Options) (*pebblestore.DB, *reward.Engine) {
 	tb.Helper()
-	db, err := store.Open("db", &store.Options{FS: vfs.NewMem()})
+	db, err := pebblestore.Open("db", &pebblestore.Options{FS: vfs.NewMem()})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestScanRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	is, _ := f.eng.Signer(inactive)
-	if _, err := f.eng.SetRange(f.batch.ID, store.Range{From: 5, To: 6, State: store.Revoked}); err != nil {
+	if _, err := f.eng.SetRange(f.batch.ID, reward.Range{From: 5, To: 6, State: reward.Revoked}); err != nil {
 		t.Fatal(err)
 	}
 	good := f.signer.Code(1)

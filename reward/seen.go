@@ -57,23 +57,16 @@ func setBit(bits map[uint32][]uint64, batch, serial uint32) {
 // LoadSeen builds the index of scanned codes from a snapshot of the store
 // and installs it; scans then skip the lookup of a fresh code's records.
 // A server calls it once in the background after opening the store; it
-// returns when the index is in place, or with the store's error. Engines
-// over a store without snapshots never load it and read every time.
+// returns when the index is in place, or with the store's error.
 func (e *Engine) LoadSeen(ctx context.Context) error {
-	snapper, ok := e.db.(interface {
-		Snapshot() (*store.Snapshot, error)
-	})
-	if !ok {
-		return nil
-	}
 	// The snapshot is taken inside a decision, so it holds every decision
 	// before this one that was applied; the ones it may miss (earlier in
 	// this decision's group) are in seen.fresh, which every first scan
 	// appends to until the index is ready.
-	var snap *store.Snapshot
+	var snap store.Snapshot
 	err := e.update(func(Tx) error {
 		var err error
-		snap, err = snapper.Snapshot()
+		snap, err = e.db.Snapshot()
 		return err
 	})
 	if err != nil {

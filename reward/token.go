@@ -5,8 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"slices"
-
-	"github.com/yima-dev/yima/store"
 )
 
 // Roles a token can hold. The admin token is not stored: it lives in the
@@ -36,24 +34,22 @@ func (e *Engine) CreateToken(role, name, subject string) (string, error) {
 	}
 	secret := NewSecret()
 	err := e.update(func(tx Tx) error {
-		return store.PutToken(tx, secret, store.Token{Role: role, Name: name, Subject: subject, Created: e.now()})
+		putToken(tx, secret, Token{Role: role, Name: name, Subject: subject, Created: e.now()})
+		return nil
 	})
 	return secret, err
 }
 
 // Token looks up a token by its secret; nil when unknown.
-func (e *Engine) Token(secret string) (*store.Token, error) {
-	t, err := store.GetToken(e.db, secret)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
+func (e *Engine) Token(secret string) (*Token, error) {
+	t, _, err := getToken(e.db, secret)
 	return t, wrapStore(err)
 }
 
 // Tokens lists the stored tokens, by id: never their secrets, which are
 // not stored. The admin token is not among them.
-func (e *Engine) Tokens() ([]store.Token, error) {
-	ts, err := store.ListTokens(e.db)
+func (e *Engine) Tokens() ([]Token, error) {
+	ts, err := listTokens(e.db)
 	return ts, wrapStore(err)
 }
 
@@ -61,21 +57,21 @@ func (e *Engine) Tokens() ([]store.Token, error) {
 // next request on, its secret is unknown. It returns the revoked token.
 // A guide token's guide stays, with its members, ledger and commissions;
 // only that credential ends.
-func (e *Engine) RevokeToken(id string) (*store.Token, error) {
-	key, err := store.TokenKey(e.db, id)
+func (e *Engine) RevokeToken(id string) (*Token, error) {
+	key, found, err := tokenKeyOf(e.db, id)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, Errorf(CodeNotFound, "no token %s (yima token list shows the ids)", id)
-	case errors.Is(err, store.ErrBadTokenID):
+	case errors.Is(err, errBadTokenID):
 		return nil, Errorf(CodeInvalidRequest, "%q is not a token id: ids are 16 hex digits, as yima token list shows them", id)
 	case err != nil:
 		return nil, wrapStore(err)
+	case !found:
+		return nil, Errorf(CodeNotFound, "no token %s (yima token list shows the ids)", id)
 	}
-	var t *store.Token
+	var t *Token
 	err = e.update(func(tx Tx) error {
 		var err error
-		t, err = store.DeleteToken(tx, key)
-		if errors.Is(err, store.ErrNotFound) {
+		t, found, err = deleteToken(tx, key)
+		if err == nil && !found {
 			return Errorf(CodeNotFound, "token %s was revoked already", id)
 		}
 		return err

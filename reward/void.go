@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/yima-dev/yima/store"
 )
 
 // CodeAlreadyVoided is returned for a second void.
@@ -151,7 +149,7 @@ func (e *Engine) VoidCoupon(id, reason string) (*Coupon, error) {
 // entriesOf reads the entries with the given ids from a ledger, newest
 // first. Ledgers are read backwards from seq because the entries of one
 // redemption are recent relative to most reads of it.
-func entriesOf(tx store.Reader, key func(string, uint64) []byte, holder string, seq uint64, ids []string) ([]Entry, error) {
+func entriesOf(tx getter, key func(string, uint64) []byte, holder string, seq uint64, ids []string) ([]Entry, error) {
 	var out []Entry
 	for s := seq; s >= 1 && len(out) < len(ids); s-- {
 		var en Entry

@@ -14,7 +14,6 @@ import (
 
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/store"
 )
 
 // Admin is what the admin CLI does, against the data directory (Local) or a
@@ -25,12 +24,12 @@ type Admin interface {
 	ListBatches() ([]BatchView, error)
 	Batch(id uint32) (*BatchView, error)
 	// SetRange activates or revokes serials r.From..r.To (0, 0: all).
-	SetRange(id uint32, r store.Range) (*BatchView, error)
+	SetRange(id uint32, r reward.Range) (*BatchView, error)
 	CreateToken(role, name string) (string, error)
 	// Tokens lists the stored tokens by id, without secrets.
-	Tokens() ([]store.Token, error)
+	Tokens() ([]reward.Token, error)
 	// RevokeToken ends the token named id and returns it.
-	RevokeToken(id string) (*store.Token, error)
+	RevokeToken(id string) (*reward.Token, error)
 	// DeleteBatch removes a batch none of whose serials was ever released.
 	DeleteBatch(id uint32) error
 	// WriteCodes writes serials from..to (0, 0: all) of batch id as csv
@@ -74,7 +73,7 @@ func (l Local) CreateBatch(spec reward.BatchSpec) (*BatchView, error) {
 }
 
 func (l Local) ListBatches() ([]BatchView, error) {
-	bs, err := l.App.DB.ListBatches()
+	bs, err := l.App.Engine.Batches()
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +93,7 @@ func (l Local) Batch(id uint32) (*BatchView, error) {
 	return &v, nil
 }
 
-func (l Local) SetRange(id uint32, r store.Range) (*BatchView, error) {
+func (l Local) SetRange(id uint32, r reward.Range) (*BatchView, error) {
 	b, err := l.App.Engine.SetRange(id, r)
 	if err != nil {
 		return nil, err
@@ -107,9 +106,9 @@ func (l Local) CreateToken(role, name string) (string, error) {
 	return l.App.Engine.CreateToken(role, name, "")
 }
 
-func (l Local) Tokens() ([]store.Token, error) { return l.App.Engine.Tokens() }
+func (l Local) Tokens() ([]reward.Token, error) { return l.App.Engine.Tokens() }
 
-func (l Local) RevokeToken(id string) (*store.Token, error) { return l.App.Engine.RevokeToken(id) }
+func (l Local) RevokeToken(id string) (*reward.Token, error) { return l.App.Engine.RevokeToken(id) }
 
 func (l Local) DeleteBatch(id uint32) error { return l.App.Engine.DeleteBatch(id) }
 
@@ -148,7 +147,7 @@ func (l Local) WriteLabels(w io.Writer, id uint32, opts codegen.LabelSheetOption
 
 // writeLabels fills in what a label sheet takes from the batch, and refuses
 // a range the batch does not have before anything is written.
-func writeLabels(w io.Writer, ks *codegen.Keyset, b *store.Batch, opts codegen.LabelSheetOptions) error {
+func writeLabels(w io.Writer, ks *codegen.Keyset, b *reward.Batch, opts codegen.LabelSheetOptions) error {
 	if opts.From == 0 && opts.To == 0 {
 		opts.From, opts.To = 1, b.Count
 	}
@@ -280,9 +279,9 @@ func (c *Client) Batch(id uint32) (*BatchView, error) {
 	return &v, c.do("GET", fmt.Sprintf("/v1/batches/%d", id), nil, &v)
 }
 
-func (c *Client) SetRange(id uint32, r store.Range) (*BatchView, error) {
+func (c *Client) SetRange(id uint32, r reward.Range) (*BatchView, error) {
 	action := "activate"
-	if r.State == store.Revoked {
+	if r.State == reward.Revoked {
 		action = "revoke"
 	}
 	body := map[string]any{"from": r.From, "to": r.To}
@@ -300,15 +299,15 @@ func (c *Client) CreateToken(role, name string) (string, error) {
 	return out.Token, c.do("POST", "/v1/tokens", map[string]string{"role": role, "name": name}, &out)
 }
 
-func (c *Client) Tokens() ([]store.Token, error) {
+func (c *Client) Tokens() ([]reward.Token, error) {
 	var out struct {
-		Tokens []store.Token `json:"tokens"`
+		Tokens []reward.Token `json:"tokens"`
 	}
 	return out.Tokens, c.do("GET", "/v1/tokens", nil, &out)
 }
 
-func (c *Client) RevokeToken(id string) (*store.Token, error) {
-	var t store.Token
+func (c *Client) RevokeToken(id string) (*reward.Token, error) {
+	var t reward.Token
 	return &t, c.do("DELETE", "/v1/tokens/"+url.PathEscape(id), nil, &t)
 }
 

@@ -16,7 +16,7 @@ import (
 
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/store"
+	"github.com/yima-dev/yima/store/pebblestore"
 )
 
 // Files in a data directory.
@@ -33,7 +33,7 @@ var ErrDataLocked = errors.New("scan: the data directory is held by a running yi
 // App is an open data directory: keys, store and reward engine.
 type App struct {
 	Dir    string
-	DB     *store.DB
+	DB     *pebblestore.DB
 	Engine *reward.Engine
 	// adminHash is the SHA-256 of the admin token, compared in constant
 	// time.
@@ -117,8 +117,8 @@ func Open(dir string, opts AppOptions) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.Open(filepath.Join(dir, dbDir), &store.Options{Logger: opts.Logger, OnFail: opts.OnFail})
-	if errors.Is(err, store.ErrLocked) {
+	db, err := pebblestore.Open(filepath.Join(dir, dbDir), &pebblestore.Options{Logger: opts.Logger, OnFail: opts.OnFail})
+	if errors.Is(err, pebblestore.ErrLocked) {
 		return nil, ErrDataLocked
 	}
 	if err != nil {
@@ -270,9 +270,10 @@ func Describe(dir string, p codegen.Parsed) Description {
 		return d
 	}
 	defer app.Close()
-	b, err := store.GetBatch(app.DB, p.Batch)
+	b, err := app.Engine.Batch(p.Batch)
+	var re *reward.Error
 	switch {
-	case errors.Is(err, store.ErrNotFound) || (err == nil && p.Serial > b.Count):
+	case errors.As(err, &re) && re.Code == reward.CodeNotFound || (err == nil && p.Serial > b.Count):
 		d.Genuine = false
 		d.Reason = string(reward.CodeUnknownBatch)
 		d.Message = fmt.Sprintf("the signature is right but batch %d serial %d is not in this deployment's records", p.Batch, p.Serial)
@@ -281,7 +282,7 @@ func Describe(dir string, p codegen.Parsed) Description {
 	default:
 		d.Product, d.GTIN, d.Region = b.Product, b.GTIN, b.Region
 		d.State = string(b.State(p.Serial))
-		d.Active = d.State == string(store.Active)
+		d.Active = d.State == string(reward.Active)
 	}
 	return d
 }

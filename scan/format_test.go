@@ -18,7 +18,7 @@ func TestOpenRefusesAnotherFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := app.DB.Update(func(tx *store.Tx) error { tx.Put([]byte("meta/format"), []byte("99")); return nil }); err != nil {
+	if err := app.DB.Update(func(tx store.Tx) error { tx.Put([]byte("meta/format"), []byte("99")); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	app.Close()

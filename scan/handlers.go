@@ -18,7 +18,6 @@ import (
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/docs"
 	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/store"
 )
 
 // caller is who made a request.
@@ -259,7 +258,7 @@ func (s *Server) getMember(ctx *fasthttp.RequestCtx, _ caller, member string) er
 }
 
 func (s *Server) listBatches(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
-	bs, err := s.app.DB.ListBatches()
+	bs, err := s.app.Engine.Batches()
 	if err != nil {
 		return &reward.Error{Code: reward.CodeUnavailable, Message: "storage is unavailable"}
 	}
@@ -272,12 +271,12 @@ func (s *Server) listBatches(ctx *fasthttp.RequestCtx, _ caller, _ string) error
 
 // BatchView is a batch record with its counts, as the API shows it.
 type BatchView struct {
-	*store.Batch
+	*reward.Batch
 	Active  uint64 `json:"active"`
 	Revoked uint64 `json:"revoked"`
 }
 
-func viewBatch(b *store.Batch) BatchView {
+func viewBatch(b *reward.Batch) BatchView {
 	a, r := b.Counts()
 	return BatchView{Batch: b, Active: a, Revoked: r}
 }
@@ -333,7 +332,7 @@ func (s *Server) getBatch(ctx *fasthttp.RequestCtx, _ caller, arg string) error 
 
 // streamCodes writes a batch's codes as CSV or TXT, generated on the fly:
 // codes are never stored.
-func (s *Server) streamCodes(ctx *fasthttp.RequestCtx, b *store.Batch) error {
+func (s *Server) streamCodes(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 	args := ctx.QueryArgs()
 	format := string(args.Peek("format"))
 	if format == "" {
@@ -379,7 +378,7 @@ func (s *Server) streamCodes(ctx *fasthttp.RequestCtx, b *store.Batch) error {
 }
 
 // streamImages writes a batch's codes as a zip of QR or DataMatrix images.
-func (s *Server) streamImages(ctx *fasthttp.RequestCtx, b *store.Batch) error {
+func (s *Server) streamImages(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 	args := ctx.QueryArgs()
 	img := codegen.ImageOptions{Symbology: codegen.Symbology(args.Peek("symbology")), Format: codegen.ImageFormat(args.Peek("format"))}
 	if img.Symbology == "" {
@@ -407,7 +406,7 @@ func (s *Server) streamImages(ctx *fasthttp.RequestCtx, b *store.Batch) error {
 // writeLabels answers a PDF label sheet. The document is built in memory
 // (at most codegen.MaxLabelsPerSheet labels), so a refusal still gets a
 // JSON error rather than a cut PDF.
-func (s *Server) writeLabels(ctx *fasthttp.RequestCtx, b *store.Batch) error {
+func (s *Server) writeLabels(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 	args := ctx.QueryArgs()
 	var opts codegen.LabelSheetOptions
 	var nums [4]uint64 // from, to, columns, rows
@@ -467,12 +466,12 @@ func (s *Server) postBatchAction(ctx *fasthttp.RequestCtx, _ caller, arg string)
 	if err != nil {
 		return err
 	}
-	var state store.RangeState
+	var state reward.RangeState
 	switch action {
 	case "activate":
-		state = store.Active
+		state = reward.Active
 	case "revoke":
-		state = store.Revoked
+		state = reward.Revoked
 	default:
 		return errorf(codeRouteNotFound, "no action %q; use /v1/batches/%d/activate or /revoke", action, id)
 	}
@@ -486,10 +485,10 @@ func (s *Server) postBatchAction(ctx *fasthttp.RequestCtx, _ caller, arg string)
 			return err
 		}
 	}
-	if r.Region != "" && state != store.Active {
+	if r.Region != "" && state != reward.Active {
 		return errorf(reward.CodeInvalidRequest, "a revocation has no region; give \"region\" when activating")
 	}
-	b, err := s.app.Engine.SetRange(id, store.Range{From: r.From, To: r.To, State: state, Region: r.Region})
+	b, err := s.app.Engine.SetRange(id, reward.Range{From: r.From, To: r.To, State: state, Region: r.Region})
 	if err != nil {
 		return err
 	}
@@ -511,7 +510,7 @@ func (s *Server) postToken(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(ctx, fasthttp.StatusCreated, map[string]string{"token": tok, "id": store.TokenID(tok), "role": r.Role, "name": r.Name})
+	return writeJSON(ctx, fasthttp.StatusCreated, map[string]string{"token": tok, "id": reward.TokenID(tok), "role": r.Role, "name": r.Name})
 }
 
 func (s *Server) listTokens(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
@@ -520,7 +519,7 @@ func (s *Server) listTokens(ctx *fasthttp.RequestCtx, _ caller, _ string) error 
 		return err
 	}
 	if ts == nil {
-		ts = []store.Token{}
+		ts = []reward.Token{}
 	}
 	return writeJSON(ctx, fasthttp.StatusOK, map[string]any{"tokens": ts})
 }

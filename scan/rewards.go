@@ -9,7 +9,6 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/store"
 )
 
 // Endpoints of campaigns, members, guides and coupons.
@@ -126,7 +125,7 @@ func (s *Server) postGuide(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(ctx, fasthttp.StatusCreated, map[string]any{"id": out.ID, "token": tok, "token_id": store.TokenID(tok), "store": out.Store, "qr_url": s.guideURL(out.ID)})
+	return writeJSON(ctx, fasthttp.StatusCreated, map[string]any{"id": out.ID, "token": tok, "token_id": reward.TokenID(tok), "store": out.Store, "qr_url": s.guideURL(out.ID)})
 }
 
 // postGuideAction serves POST /v1/guides/{guide}/leave: the guide left the

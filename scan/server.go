@@ -67,7 +67,7 @@ type Server struct {
 	srv  *fasthttp.Server
 	ln   net.Listener
 
-	tokens sync.Map // token secret → *store.Token, for tokens known to exist
+	tokens sync.Map // token secret → *reward.Token, for tokens known to exist
 	// sheets lets one label sheet be built at a time: a large one holds
 	// hundreds of megabytes until it is sent.
 	sheets       chan struct{}

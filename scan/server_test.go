@@ -46,8 +46,8 @@ func TestAuth(t *testing.T) {
 		{"flags with app token", "GET", "/v1/flags", "Bearer " + app, nil, 403, "forbidden"},
 		{"flags with a bad day", "GET", "/v1/flags?from=yesterday", "Bearer " + ts.Admin, nil, 400, "invalid_request"},
 		{"flags with the admin token", "GET", "/v1/flags?kind=diverted&limit=5", "Bearer " + ts.Admin, nil, 200, ""},
-		{"token revocation with app token", "DELETE", "/v1/tokens/" + store.TokenID(app), "Bearer " + app, nil, 403, "forbidden"},
-		{"token revocation with factory token", "DELETE", "/v1/tokens/" + store.TokenID(app), "Bearer " + factory, nil, 403, "forbidden"},
+		{"token revocation with app token", "DELETE", "/v1/tokens/" + reward.TokenID(app), "Bearer " + app, nil, 403, "forbidden"},
+		{"token revocation with factory token", "DELETE", "/v1/tokens/" + reward.TokenID(app), "Bearer " + factory, nil, 403, "forbidden"},
 		{"member with factory token", "GET", "/v1/members/m-auth", "Bearer " + factory, nil, 403, "forbidden"},
 		{"member without token", "GET", "/v1/members/m-auth", "", nil, 401, "unauthorized"},
 		{"code status is public", "GET", "/v1/codes/" + codes[1], "", nil, 200, ""},
@@ -401,7 +401,7 @@ func TestGracefulShutdown(t *testing.T) {
 	if err := ts.App.DB.Err(); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("store after Close: %v, want ErrClosed", err)
 	}
-	if _, err := ts.App.DB.Get([]byte("x")); !errors.Is(err, store.ErrClosed) {
+	if _, _, err := ts.App.DB.Get([]byte("x")); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("Get after Close: %v, want ErrClosed", err)
 	}
 	for status := range other {
@@ -449,8 +449,8 @@ func TestRevokedTokenStopsAtOnce(t *testing.T) {
 		TokenID string `json:"token_id"`
 	}
 	json.Unmarshal(guide.Body, &g)
-	if g.TokenID != store.TokenID(g.Token) {
-		t.Fatalf("guide answer names token id %q, want %q", g.TokenID, store.TokenID(g.Token))
+	if g.TokenID != reward.TokenID(g.Token) {
+		t.Fatalf("guide answer names token id %q, want %q", g.TokenID, reward.TokenID(g.Token))
 	}
 	for _, tok := range []string{app, keep} {
 		if r := ts.Do("GET", "/v1/members/nobody", tok, nil); r.Status != 404 {
@@ -465,17 +465,17 @@ func TestRevokedTokenStopsAtOnce(t *testing.T) {
 	if list.Status != 200 || bytes.Contains(list.Body, []byte(app)) || bytes.Contains(list.Body, []byte(g.Token)) {
 		t.Fatalf("token list must answer 200 without secrets: %v", list)
 	}
-	var listed struct{ Tokens []store.Token }
+	var listed struct{ Tokens []reward.Token }
 	json.Unmarshal(list.Body, &listed)
 	ids := map[string]string{}
 	for _, tk := range listed.Tokens {
 		ids[tk.ID] = tk.Role
 	}
-	if ids[store.TokenID(app)] != "app" || ids[store.TokenID(keep)] != "app" || ids[g.TokenID] != "guide" {
+	if ids[reward.TokenID(app)] != "app" || ids[reward.TokenID(keep)] != "app" || ids[g.TokenID] != "guide" {
 		t.Fatalf("listed %v, want both app tokens and the guide's by id", ids)
 	}
 
-	for _, id := range []string{store.TokenID(app), g.TokenID} {
+	for _, id := range []string{reward.TokenID(app), g.TokenID} {
 		if r := ts.Do("DELETE", "/v1/tokens/"+id, ts.Admin, nil); r.Status != 200 {
 			t.Fatalf("revoking %s: %v", id, r)
 		}
@@ -499,10 +499,10 @@ func TestRevokedTokenStopsAtOnce(t *testing.T) {
 		status int
 		code   string
 	}{
-		{store.TokenID(app), 404, "not_found"},
+		{reward.TokenID(app), 404, "not_found"},
 		{"0123456789abcdef", 404, "not_found"},
 		{"not-an-id", 400, "invalid_request"},
-		{store.TokenID(keep)[:8], 400, "invalid_request"},
+		{reward.TokenID(keep)[:8], 400, "invalid_request"},
 	} {
 		if r := ts.Do("DELETE", "/v1/tokens/"+c.id, ts.Admin, nil); r.Status != c.status || r.ErrCode() != c.code {
 			t.Errorf("revoking %q: %v, want %d %s", c.id, r, c.status, c.code)

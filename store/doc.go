@@ -1,29 +1,30 @@
-// Package store is yima's durable state: the only package that opens Pebble.
+// Package store is the contract between yima's rules and its storage: what
+// a backend must offer and promise, as interfaces, with no engine behind
+// them. Package reward decides against it and nothing else; the Pebble
+// engine (store/pebblestore) satisfies it, and the conformance suite
+// (store/storetest) holds every backend to it.
 //
-// It offers three things:
+// The contract:
 //
-//   - Update, the single write path. Every change — a redemption, a point
-//     spend, a new batch — is a function run by one decider goroutine against
-//     a Tx, in arrival order. Its writes join an open Pebble batch that is
-//     applied without waiting for the WAL sync; a second goroutine waits for
-//     the sync and only then releases the answers of that batch, failures
-//     included. Many decisions therefore share one fsync, and no answer rests
-//     on a write that a crash could still erase.
-//     A decision reads through the decider's cache of recent records, which
-//     holds every write of the group being built, so it sees the decisions
-//     before it.
-//   - Get, Scan and Snapshot, reads that decide nothing, straight from
-//     Pebble.
-//   - Typed records the package owns: batches of codes and their serial
-//     ranges, and API tokens.
+//   - DB.Update is the single write path. Every change — a redemption, a
+//     point spend, a new batch — is a decision: a function run against a Tx
+//     whose writes land together, and only if it returns nil. Decisions
+//     behave as if run one at a time: each sees every decision committed
+//     before it and its own writes, never a refused one's. Update returns
+//     once the writes are durable, or once it is certain they were not made.
+//   - Tx.Get reports absence as found == false, not as an error, so a
+//     backend needs no sentinel of ours to say "no such key".
+//   - Tx.Add adds to a counter without reading it, for a backend whose
+//     transactions would otherwise conflict on every hot counter.
+//   - DB.Snapshot is a consistent view for reads that span many records
+//     while decisions go on (the audit, rebuilding the index of scanned
+//     codes). It is part of the contract: no reader finds it by assertion.
+//   - Errors: ErrUnavailable (storage failed and the backend fails closed),
+//     ErrClosed, ErrConflict (an optimistic backend gave up; nothing was
+//     written), ErrDecisionPanicked. Anything else a decision returns is
+//     its own and passes through unchanged.
 //
-// A decision function must be a function of what it reads through the Tx:
-// it is never retried, but it runs on the decider goroutine, so it must not
-// block or do I/O of its own, and values it reads or puts are shared with
-// the cache and must not be modified.
-//
-// When a write or sync fails, Pebble's state can no longer be trusted to
-// match the disk: the store fails closed. Every later call returns
-// ErrUnavailable and the process should exit so that a restart replays the
-// WAL; see docs/durability.md.
+// A backend may run a decision more than once (see DB.Update), so a
+// decision must change nothing outside its Tx: memory its caller keeps is
+// updated after Update returns nil.
 package store

@@ -1,330 +1,115 @@
 package store
 
 import (
-	"bytes"
+	"encoding/binary"
 	"errors"
-	"fmt"
-	"io"
-	"io/fs"
-	"log/slog"
-	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
-
-	"github.com/cockroachdb/pebble/v2"
-	"github.com/cockroachdb/pebble/v2/bloom"
-	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
+// Errors a backend returns. Callers test them with errors.Is; a backend
+// wraps them with its own detail.
 var (
 	// ErrUnavailable means storage failed: the call's writes were not
 	// acknowledged (a write whose sync failed may still survive a
-	// restart), and the process needs a restart (see package doc).
+	// restart), and the backend fails closed until it is reopened.
 	ErrUnavailable = errors.New("store: storage unavailable")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("store: closed")
-	// ErrLocked is returned by Open when another process holds the
-	// directory.
-	ErrLocked = errors.New("store: data directory is in use by another process")
-	// ErrNotFound is returned for a missing typed record.
-	ErrNotFound = errors.New("store: not found")
+	// ErrConflict means a backend that runs decisions concurrently gave
+	// up on one that kept conflicting with others: nothing of it was
+	// written, and the caller may try again.
+	ErrConflict = errors.New("store: decision conflicted; nothing was written")
+	// ErrDecisionPanicked is returned for a decision that panicked. Its
+	// writes are dropped and the backend carries on with the next one.
+	ErrDecisionPanicked = errors.New("store: decision panicked")
 )
 
-// Options configures a DB. The zero value is ready to use.
-type Options struct {
-	// FS replaces the file system, for crash and fault tests.
-	FS vfs.FS
-	// Logger receives Pebble's events; nil discards them.
-	Logger *slog.Logger
-	// MaxGroup bounds how many decisions share one Pebble batch.
-	MaxGroup int
-	// CacheSize is Pebble's block cache in bytes (default 128 MiB).
-	CacheSize int64
-	// MemTableSize is Pebble's memtable in bytes (default 64 MiB).
-	MemTableSize uint64
-	// HotRecords bounds the decider's cache of recent records (default
-	// 262144).
-	HotRecords int
-	// OnFail is called once, from any goroutine, when the store fails
-	// closed. Servers use it to begin shutting down.
-	OnFail func(error)
-	// NoSync turns off the WAL sync. Tests use it to show that the crash
-	// test notices lost writes; nothing else should.
-	NoSync bool
+// Reader reads records without deciding anything. Values and keys handed
+// to a callback are only valid during the call; values Get returns belong
+// to the caller unless the method says otherwise.
+type Reader interface {
+	// Get returns the value of key. found is false, and err nil, when the
+	// key has no value: absence is not an error.
+	Get(key []byte) (value []byte, found bool, err error)
+	// Scan calls fn for each key with prefix, in ascending byte order,
+	// starting at the first key ≥ start (or at the prefix when start is
+	// nil or before it). fn returns false to stop.
+	Scan(prefix, start []byte, fn func(key, value []byte) bool) error
+	// ScanReverse is Scan in descending key order from the last key with
+	// prefix: the newest first, for records keyed by time.
+	ScanReverse(prefix []byte, fn func(key, value []byte) bool) error
 }
 
-func (o *Options) ensureDefaults() {
-	if o.FS == nil {
-		o.FS = vfs.Default
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if o.MaxGroup <= 0 {
-		o.MaxGroup = 1024
-	}
-	if o.CacheSize <= 0 {
-		o.CacheSize = 128 << 20
-	}
-	if o.MemTableSize == 0 {
-		o.MemTableSize = 64 << 20
-	}
-	if o.HotRecords <= 0 {
-		o.HotRecords = 1 << 18
-	}
+// Tx is what a decision sees: its own writes, every decision committed
+// before it, and nothing of decisions that are refused. Its writes take
+// effect together, and only if the decision returns nil.
+type Tx interface {
+	// Get returns the value of key as this decision would leave it. The
+	// slice may be shared with the backend: read it, never modify it.
+	Get(key []byte) (value []byte, found bool, err error)
+	// Put records a write of value under key. The backend may keep value
+	// as it is: the caller must not modify it afterwards.
+	Put(key, value []byte)
+	// Delete records the removal of key.
+	Delete(key []byte)
+	// Add adds delta to the counter at key (see Counter; a missing key
+	// counts as zero). Unlike a Get then a Put, it does not make the
+	// decision depend on the counter's value, so a backend that runs
+	// decisions concurrently need not make two adds to one hot counter
+	// conflict. A later Get in the same decision sees the sum. A value
+	// under key that is not a counter is a programming error: Add panics.
+	Add(key []byte, delta int64)
 }
 
-// DB is an open store.
-type DB struct {
-	pdb  *pebble.DB
-	opts Options
-
-	ops      chan *op
-	groups   chan *group
-	deciderW sync.WaitGroup
-	// submit guards ops against a send after Close closed it.
-	submit  sync.RWMutex
-	closing sync.Once
-	closed  atomic.Bool
-
-	failOnce sync.Once
-	failErr  atomic.Pointer[error]
-
-	// groupSizes observes how many decisions shared each commit.
-	groupSizes atomic.Pointer[func(n int)]
+// Snapshot is a consistent read view of the store at one moment, for reads
+// that span many records while decisions go on (the audit, rebuilding an
+// index). Close it when done.
+type Snapshot interface {
+	Reader
+	Close() error
 }
 
-// Open opens or creates the store in dir.
-func Open(dir string, opts *Options) (*DB, error) {
-	var o Options
-	if opts != nil {
-		o = *opts
+// DB is a store. Update is the single write path: every change, however
+// small, is a decision run by Update.
+type DB interface {
+	Reader
+	// Update runs fn against a Tx and returns once its writes are durable,
+	// or once it is certain they were not made. fn's own error is returned
+	// as is and its writes are dropped.
+	//
+	// A backend may run fn more than once (an optimistic backend retries a
+	// decision that conflicted); only the run whose result Update returns
+	// counts. fn must therefore be a function of what it reads through the
+	// Tx, keep no Tx after returning, and change nothing outside the Tx:
+	// work on memory the caller keeps belongs after Update returned nil.
+	Update(fn func(tx Tx) error) error
+	// Snapshot returns a consistent read view holding every decision
+	// acknowledged before the call.
+	Snapshot() (Snapshot, error)
+	// Close waits for decisions already submitted and releases the store;
+	// every later call returns ErrClosed.
+	Close() error
+}
+
+// CounterSize is the length of a counter's value (see Tx.Add).
+const CounterSize = 8
+
+// Counter decodes the value of a counter written by Tx.Add: a big-endian
+// two's-complement int64. ok is false for a value of another length.
+func Counter(v []byte) (n int64, ok bool) {
+	if len(v) != CounterSize {
+		return 0, false
 	}
-	o.ensureDefaults()
-	db := &DB{opts: o, ops: make(chan *op, 4096), groups: make(chan *group, 64)}
-	cache := pebble.NewCache(o.CacheSize)
-	defer cache.Unref() // Pebble holds its own reference while open
-	popts := &pebble.Options{
-		FS:     walWatch{FS: o.FS, fail: db.fail},
-		Logger: fatalLogger{db: db, log: o.Logger},
-		Cache:  cache,
-		// Recent codes, members and counters stay in the memtable: a
-		// scan's reads hit memory, not sstables.
-		MemTableSize: o.MemTableSize,
-	}
-	// Most reads of a scan are for keys that do not exist yet (a fresh
-	// code's redemption, its first scanner): bloom filters answer those
-	// without reading a block.
-	for i := range popts.Levels {
-		popts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
-	}
-	pdb, err := pebble.Open(dir, popts)
-	if err != nil {
-		if isLockErr(err) {
-			return nil, fmt.Errorf("%w: %s (%v)", ErrLocked, dir, err)
-		}
-		return nil, fmt.Errorf("store: opening %s: %w", dir, err)
-	}
-	db.pdb = pdb
-	db.deciderW.Add(2)
-	go db.decide()
-	go db.release()
-	return db, nil
+	return int64(binary.BigEndian.Uint64(v)), true
 }
 
-// isLockErr reports whether Open failed because the directory's LOCK file
-// is held. Within a process Pebble says "lock held by current process";
-// across processes it returns fcntl's bare EAGAIN or EACCES ("resource
-// temporarily unavailable"), which names no lock, so the text alone misses
-// the case that matters: a CLI command beside a running server.
-func isLockErr(err error) bool {
-	if strings.Contains(err.Error(), "lock held by current process") {
-		return true
-	}
-	var errno syscall.Errno
-	var pathErr *fs.PathError // a file Pebble could not open, not a lock
-	return errors.As(err, &errno) && (errno == syscall.EAGAIN || errno == syscall.EACCES) && !errors.As(err, &pathErr)
-}
+// AppendCounter appends the encoding of counter n to b.
+func AppendCounter(b []byte, n int64) []byte { return binary.BigEndian.AppendUint64(b, uint64(n)) }
 
-// fatalLogger turns Pebble's fatal errors into a failed store instead of an
-// exit in the middle of a commit: the caller of the write sees
-// ErrUnavailable, and OnFail lets the server stop cleanly.
-type fatalLogger struct {
-	db  *DB
-	log *slog.Logger
-}
-
-func (l fatalLogger) Infof(format string, args ...any)  { l.log.Info(fmt.Sprintf(format, args...)) }
-func (l fatalLogger) Errorf(format string, args ...any) { l.log.Error(fmt.Sprintf(format, args...)) }
-func (l fatalLogger) Fatalf(format string, args ...any) {
-	err := fmt.Errorf("pebble: "+format, args...)
-	l.log.Error("storage failed", "err", err)
-	l.db.fail(err)
-}
-
-// walWatch fails the store the moment a WAL write or sync fails, before
-// Pebble's log writer records the error. Waiting for SyncWait to report it is
-// too late: by then the decider may have applied more batches, and Pebble
-// v2.1.7 panics when a batch meets a failed WAL (commitWrite), or dies with
-// "unlock of unlocked mutex" when it must rotate one (rotateWAL). Failing
-// first stops the decider before its next Apply; only a first fault that
-// strikes during a WAL rotation can still kill the process.
-type walWatch struct {
-	vfs.FS
-	fail func(error)
-}
-
-func (w walWatch) Unwrap() vfs.FS { return w.FS }
-
-func (w walWatch) Create(name string, c vfs.DiskWriteCategory) (vfs.File, error) {
-	return w.watch(name)(w.FS.Create(name, c))
-}
-
-func (w walWatch) ReuseForWrite(oldname, newname string, c vfs.DiskWriteCategory) (vfs.File, error) {
-	return w.watch(newname)(w.FS.ReuseForWrite(oldname, newname, c))
-}
-
-func (w walWatch) watch(name string) func(vfs.File, error) (vfs.File, error) {
-	return func(f vfs.File, err error) (vfs.File, error) {
-		if !strings.HasSuffix(name, ".log") {
-			return f, err
-		}
-		if err != nil {
-			w.fail(fmt.Errorf("creating WAL %s: %w", name, err))
-			return f, err
-		}
-		return walFile{File: f, fail: w.fail}, nil
-	}
-}
-
-type walFile struct {
-	vfs.File
-	fail func(error)
-}
-
-func (f walFile) check(err error) error {
-	if err != nil {
-		f.fail(fmt.Errorf("WAL: %w", err))
-	}
-	return err
-}
-
-func (f walFile) Write(p []byte) (int, error) {
-	n, err := f.File.Write(p)
-	return n, f.check(err)
-}
-
-func (f walFile) WriteAt(p []byte, off int64) (int, error) {
-	n, err := f.File.WriteAt(p, off)
-	return n, f.check(err)
-}
-
-func (f walFile) Sync() error     { return f.check(f.File.Sync()) }
-func (f walFile) SyncData() error { return f.check(f.File.SyncData()) }
-
-func (f walFile) SyncTo(length int64) (bool, error) {
-	full, err := f.File.SyncTo(length)
-	return full, f.check(err)
-}
-
-func (db *DB) fail(err error) {
-	db.failOnce.Do(func() {
-		db.failErr.Store(&err)
-		if db.opts.OnFail != nil {
-			go db.opts.OnFail(err)
-		}
-	})
-}
-
-// Err returns the failure that closed the store, or nil while it is healthy.
-func (db *DB) Err() error {
-	if p := db.failErr.Load(); p != nil {
-		return fmt.Errorf("%w: %v", ErrUnavailable, *p)
-	}
-	if db.closed.Load() {
-		return ErrClosed
-	}
-	return nil
-}
-
-// Get returns a copy of the value of key, or nil and ErrNotFound.
-func (db *DB) Get(key []byte) ([]byte, error) {
-	if err := db.Err(); err != nil {
-		return nil, err
-	}
-	return get(db.pdb, key)
-}
-
-type getter interface {
-	Get(key []byte) ([]byte, io.Closer, error)
-}
-
-func get(r getter, key []byte) ([]byte, error) {
-	v, c, err := r.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: get: %w", err)
-	}
-	out := bytes.Clone(v)
-	c.Close()
-	if out == nil {
-		out = []byte{}
-	}
-	return out, nil
-}
-
-// Scan calls fn for each key with prefix, in key order, starting at the
-// first key ≥ start (or the prefix when start is nil). fn returns false to
-// stop. Keys and values are only valid during the call.
-func (db *DB) Scan(prefix, start []byte, fn func(key, value []byte) bool) error {
-	if err := db.Err(); err != nil {
-		return err
-	}
-	upper := prefixEnd(prefix)
-	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
-	if err != nil {
-		return fmt.Errorf("store: scan: %w", err)
-	}
-	defer it.Close()
-	var ok bool
-	if start != nil && bytes.Compare(start, prefix) > 0 {
-		ok = it.SeekGE(start)
-	} else {
-		ok = it.First()
-	}
-	for ; ok; ok = it.Next() {
-		if !fn(it.Key(), it.Value()) {
-			break
-		}
-	}
-	return it.Error()
-}
-
-// ScanReverse is Scan in descending key order, from the last key with
-// prefix: the newest first, for records keyed by time.
-func (db *DB) ScanReverse(prefix []byte, fn func(key, value []byte) bool) error {
-	if err := db.Err(); err != nil {
-		return err
-	}
-	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
-	if err != nil {
-		return fmt.Errorf("store: scan: %w", err)
-	}
-	defer it.Close()
-	for ok := it.Last(); ok; ok = it.Prev() {
-		if !fn(it.Key(), it.Value()) {
-			break
-		}
-	}
-	return it.Error()
-}
-
-// prefixEnd returns the smallest key greater than every key with prefix.
-func prefixEnd(prefix []byte) []byte {
-	end := bytes.Clone(prefix)
+// PrefixEnd returns the smallest key greater than every key with prefix,
+// or nil when there is none (a prefix of only 0xff bytes): a backend's
+// upper bound for Scan.
+func PrefixEnd(prefix []byte) []byte {
+	end := append([]byte(nil), prefix...)
 	for i := len(end) - 1; i >= 0; i-- {
 		if end[i] < 0xff {
 			end[i]++
@@ -332,28 +117,4 @@ func prefixEnd(prefix []byte) []byte {
 		}
 	}
 	return nil
-}
-
-// ObserveGroups makes fn receive the number of decisions in each commit
-// from now on (a metrics hook). fn runs on the releaser: keep it quick.
-func (db *DB) ObserveGroups(fn func(n int)) { db.groupSizes.Store(&fn) }
-
-// Close stops the decider after the decisions already submitted, waits for
-// their sync, and closes Pebble.
-func (db *DB) Close() error {
-	var err error
-	db.closing.Do(func() {
-		db.submit.Lock()
-		db.closed.Store(true)
-		close(db.ops)
-		db.submit.Unlock()
-		db.deciderW.Wait()
-		if db.failErr.Load() != nil {
-			// Pebble's commit pipeline may be wedged; closing it could
-			// block or panic. The process is about to exit anyway.
-			return
-		}
-		err = db.pdb.Close()
-	})
-	return err
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+
 	"github.com/yima-dev/yima/scan"
 
 	"github.com/spf13/cobra"

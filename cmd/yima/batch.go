@@ -2,13 +2,14 @@ package main
 
 import (
 	"fmt"
-	"github.com/yima-dev/yima/scan"
 	"strconv"
+
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/scan"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/yima-dev/yima/codegen"
-	"github.com/yima-dev/yima/store"
 )
 
 type rangeOptions struct {
@@ -83,7 +84,7 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 			})
 		},
 	}
-	setRange := func(use, short string, state store.RangeState) *cobra.Command {
+	setRange := func(use, short string, state reward.RangeState) *cobra.Command {
 		ro := &rangeOptions{}
 		c := &cobra.Command{
 			Use:   use + " ID [--from S --to E]",
@@ -98,7 +99,7 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 					return err
 				}
 				return r.with(g, func(a scan.Admin) error {
-					b, err := a.SetRange(id, store.Range{From: ro.from, To: ro.to, State: state, Region: ro.region})
+					b, err := a.SetRange(id, reward.Range{From: ro.from, To: ro.to, State: state, Region: ro.region})
 					if err != nil {
 						return err
 					}
@@ -107,7 +108,7 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 			},
 		}
 		ro.AddFlags(c.Flags())
-		if state == store.Active {
+		if state == reward.Active {
 			c.Use = use + " ID [--from S --to E] [--region R]"
 			c.Flags().StringVar(&ro.region, "region", "", "where this shipment is meant to be sold, overriding the batch's (scans elsewhere are flagged diverted)")
 		}
@@ -194,8 +195,8 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 	labels.Flags().IntVar(&columns, "columns", 4, "labels across an A4 page, 1-10")
 	labels.Flags().IntVar(&rows, "rows", 10, "labels down an A4 page, 1-20")
 	cmd.AddCommand(list, show, codes, labels,
-		setRange("activate", "Make serials redeemable (a pallet shipped)", store.Active),
-		setRange("revoke", "Freeze serials for good (a leaked range)", store.Revoked),
+		setRange("activate", "Make serials redeemable (a pallet shipped)", reward.Active),
+		setRange("revoke", "Freeze serials for good (a leaked range)", reward.Revoked),
 	)
 	return cmd
 }

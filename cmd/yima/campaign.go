@@ -2,8 +2,9 @@ package main
 
 import (
 	"fmt"
-	"github.com/yima-dev/yima/scan"
 	"os"
+
+	"github.com/yima-dev/yima/scan"
 
 	"github.com/spf13/cobra"
 )

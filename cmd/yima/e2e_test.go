@@ -24,7 +24,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/yima-dev/yima/store"
+	"github.com/yima-dev/yima/reward"
 )
 
 var (
@@ -554,7 +554,7 @@ func TestServerMode(t *testing.T) {
 	// The app token leaks: the operator finds it in the list (by id, no
 	// secret shown) and revokes it; the server refuses it at once.
 	r = mustYima(t, "token", "list", "--server", srv.url, "--token", admin)
-	appID := store.TokenID(appToken)
+	appID := reward.TokenID(appToken)
 	if !strings.Contains(r.stdout, appID+"  app       mini-program") || strings.Contains(r.stdout, "yt_") {
 		t.Errorf("token list --server: want %s as app mini-program and no secrets; got\n%s", appID, r.stdout)
 	}
@@ -581,11 +581,11 @@ func TestServerMode(t *testing.T) {
 		t.Errorf("batches after the server stopped: %v", ids)
 	}
 	// Directly on the data directory too.
-	mustYima(t, "token", "revoke", store.TokenID(factory), "--data", data)
-	if r := mustYima(t, "token", "list", "--data", data); strings.Contains(r.stdout, store.TokenID(factory)) || strings.Contains(r.stdout, appID) {
+	mustYima(t, "token", "revoke", reward.TokenID(factory), "--data", data)
+	if r := mustYima(t, "token", "list", "--data", data); strings.Contains(r.stdout, reward.TokenID(factory)) || strings.Contains(r.stdout, appID) {
 		t.Errorf("token list after both revocations:\n%s", r.stdout)
 	}
-	if r := yima(t, "token", "revoke", store.TokenID(factory), "--data", data); r.code == 0 || !strings.Contains(r.stderr, "not_found") {
+	if r := yima(t, "token", "revoke", reward.TokenID(factory), "--data", data); r.code == 0 || !strings.Contains(r.stderr, "not_found") {
 		t.Errorf("revoking twice: %v", r)
 	}
 }

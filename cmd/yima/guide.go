@@ -9,7 +9,6 @@ import (
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
-	"github.com/yima-dev/yima/store"
 )
 
 type guideAddOptions struct {
@@ -56,7 +55,7 @@ func newGuideCommand(g *globalOptions) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return printJSON(cmd.OutOrStdout(), map[string]string{"id": ao.g.ID, "token": tok, "token_id": store.TokenID(tok)})
+				return printJSON(cmd.OutOrStdout(), map[string]string{"id": ao.g.ID, "token": tok, "token_id": reward.TokenID(tok)})
 			})
 		},
 	}

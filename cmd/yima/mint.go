@@ -16,7 +16,6 @@ import (
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
-	"github.com/yima-dev/yima/store"
 	"golang.org/x/term"
 )
 
@@ -146,7 +145,7 @@ func (o *mintOptions) run(cmd *cobra.Command, g *globalOptions) (err error) {
 		}
 	}
 	if o.spec.Activate {
-		if _, err := a.SetRange(b.ID, store.Range{State: store.Active}); err != nil {
+		if _, err := a.SetRange(b.ID, reward.Range{State: reward.Active}); err != nil {
 			return err
 		}
 	}

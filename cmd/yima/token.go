@@ -5,8 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
-	"github.com/yima-dev/yima/store"
 )
 
 type tokenOptions struct {
@@ -43,7 +43,7 @@ func newTokenCommand(g *globalOptions) *cobra.Command {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), tok)
-				fmt.Fprintf(cmd.ErrOrStderr(), "token id %s (yima token revoke %s ends it)\n", store.TokenID(tok), store.TokenID(tok))
+				fmt.Fprintf(cmd.ErrOrStderr(), "token id %s (yima token revoke %s ends it)\n", reward.TokenID(tok), reward.TokenID(tok))
 				return nil
 			})
 		},

@@ -1,10 +1,10 @@
-package store
+package pebblestore
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/yima-dev/yima/store"
 )
 
 // Snapshot is a consistent read view of the store at one moment, for reads
@@ -14,33 +14,24 @@ type Snapshot struct {
 }
 
 // Snapshot returns a read view; Close it when done.
-func (db *DB) Snapshot() (*Snapshot, error) {
+func (db *DB) Snapshot() (store.Snapshot, error) {
 	if err := db.Err(); err != nil {
 		return nil, err
 	}
 	return &Snapshot{snap: db.pdb.NewSnapshot()}, nil
 }
 
-// Get returns a copy of the value of key, or ErrNotFound.
-func (s *Snapshot) Get(key []byte) ([]byte, error) { return get(s.snap, key) }
+// Get returns a copy of the value of key; found is false when it has none.
+func (s *Snapshot) Get(key []byte) ([]byte, bool, error) { return get(s.snap, key) }
 
 // Scan is DB.Scan over the snapshot.
 func (s *Snapshot) Scan(prefix, start []byte, fn func(key, value []byte) bool) error {
-	it, err := s.snap.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
-	if err != nil {
-		return err
-	}
-	defer it.Close()
-	ok := it.First()
-	if start != nil && bytes.Compare(start, prefix) > 0 {
-		ok = it.SeekGE(start)
-	}
-	for ; ok; ok = it.Next() {
-		if !fn(it.Key(), it.Value()) {
-			break
-		}
-	}
-	return it.Error()
+	return scan(s.snap, prefix, start, fn)
+}
+
+// ScanReverse is DB.ScanReverse over the snapshot.
+func (s *Snapshot) ScanReverse(prefix []byte, fn func(key, value []byte) bool) error {
+	return scanReverse(s.snap, prefix, fn)
 }
 
 // Close releases the snapshot.

@@ -1,12 +1,14 @@
-package store
+package reward
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	json "github.com/segmentio/encoding/json"
+	"github.com/yima-dev/yima/store"
 )
 
 // Token is an API credential. Only the SHA-256 of the secret is stored, so a
@@ -41,46 +43,37 @@ func idOfKey(key []byte) string {
 	return hex.EncodeToString(key[len(tokenPrefix):][:tokenIDBytes])
 }
 
-// PutToken stores t under the hash of secret inside a decision.
-func PutToken(tx ReadWriter, secret string, t Token) error {
+// putToken stores t under the hash of secret inside a decision.
+func putToken(tx Tx, secret string, t Token) {
 	t.ID = ""
-	raw, err := json.Marshal(t)
-	if err != nil {
-		return err
-	}
-	tx.Put(tokenKey(secret), raw)
-	return nil
+	putJSON(tx, tokenKey(secret), t)
 }
 
-// GetToken looks up the token whose secret is given.
-func GetToken(r Reader, secret string) (*Token, error) {
+// getToken looks up the token whose secret is given.
+func getToken(r getter, secret string) (*Token, bool, error) {
 	key := tokenKey(secret)
-	raw, err := r.Get(key)
-	if err != nil {
-		return nil, err
+	raw, found, err := r.Get(key)
+	if err != nil || !found {
+		return nil, false, err
 	}
-	return decodeToken(key, raw)
+	t, err := decodeToken(key, raw)
+	return t, err == nil, err
 }
 
 func decodeToken(key, raw []byte) (*Token, error) {
 	var t Token
 	if err := json.Unmarshal(raw, &t); err != nil || len(key) != len(tokenPrefix)+sha256.Size {
-		return nil, errors.New("store: token record is corrupt")
+		return nil, errors.New("reward: token record is corrupt")
 	}
 	t.ID = idOfKey(key)
 	return &t, nil
 }
 
-// Scanner reads records by prefix; *DB and *Snapshot satisfy it.
-type Scanner interface {
-	Scan(prefix, start []byte, fn func(key, value []byte) bool) error
-}
-
-// ListTokens returns every stored token, in id order.
-func ListTokens(s Scanner) ([]Token, error) {
+// listTokens returns every stored token, in id order.
+func listTokens(r store.Reader) ([]Token, error) {
 	var out []Token
 	var derr error
-	err := s.Scan(tokenPrefix, nil, func(k, v []byte) bool {
+	err := r.Scan(tokenPrefix, nil, func(k, v []byte) bool {
 		var t *Token
 		if t, derr = decodeToken(k, v); derr != nil {
 			return false
@@ -94,37 +87,34 @@ func ListTokens(s Scanner) ([]Token, error) {
 	return out, err
 }
 
-// ErrBadTokenID is returned for a token id that is not 16 hex digits.
-var ErrBadTokenID = errors.New("store: a token id is 16 hex digits")
+// errBadTokenID is returned for a token id that is not 16 hex digits.
+var errBadTokenID = errors.New("reward: a token id is 16 hex digits")
 
-// TokenKey finds the key of the token named id, or returns ErrNotFound.
-func TokenKey(s Scanner, id string) ([]byte, error) {
+// tokenKeyOf finds the key of the token named id; found is false when no
+// token has that id.
+func tokenKeyOf(r store.Reader, id string) (key []byte, found bool, err error) {
 	prefix, err := hex.DecodeString(id)
 	if err != nil || len(prefix) != tokenIDBytes {
-		return nil, fmt.Errorf("%w, not %q", ErrBadTokenID, id)
+		return nil, false, fmt.Errorf("%w, not %q", errBadTokenID, id)
 	}
-	var key []byte
-	err = s.Scan(append(append([]byte(nil), tokenPrefix...), prefix...), nil, func(k, _ []byte) bool {
+	err = r.Scan(append(append([]byte(nil), tokenPrefix...), prefix...), nil, func(k, _ []byte) bool {
 		key = append([]byte(nil), k...)
 		return false
 	})
-	if err == nil && key == nil {
-		err = fmt.Errorf("%w: token %s", ErrNotFound, id)
-	}
-	return key, err
+	return key, key != nil, err
 }
 
-// DeleteToken removes the token record at key inside a decision, returning
-// it, or ErrNotFound when it is gone.
-func DeleteToken(tx ReadWriter, key []byte) (*Token, error) {
-	raw, err := tx.Get(key)
-	if err != nil {
-		return nil, err
+// deleteToken removes the token record at key inside a decision, returning
+// it; found is false when it is gone.
+func deleteToken(tx Tx, key []byte) (*Token, bool, error) {
+	raw, found, err := tx.Get(key)
+	if err != nil || !found {
+		return nil, false, err
 	}
 	t, err := decodeToken(key, raw)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	tx.Delete(key)
-	return t, nil
+	return t, true, nil
 }

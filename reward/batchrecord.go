@@ -1,12 +1,14 @@
-package store
+package reward
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
+
+	json "github.com/segmentio/encoding/json"
+	"github.com/yima-dev/yima/store"
 )
 
 // RangeState is the state of a range of serials in a batch.
@@ -85,10 +87,8 @@ func (b *Batch) Counts() (active, revoked uint64) {
 	return active, revoked
 }
 
-var (
-	// ErrRange is returned for a serial range outside the batch.
-	ErrRange = errors.New("store: serial range outside the batch")
-)
+// ErrRange is returned for a serial range outside the batch.
+var ErrRange = errors.New("reward: serial range outside the batch")
 
 // SetRange marks serials from..to with state. Revoked serials stay revoked.
 func (b *Batch) SetRange(from, to uint32, state RangeState) error {
@@ -102,10 +102,10 @@ func (b *Batch) AddRange(r Range) error {
 		return fmt.Errorf("%w: %d..%d (batch %d has serials 1..%d)", ErrRange, r.From, r.To, b.ID, b.Count)
 	}
 	if r.State != Active && r.State != Revoked {
-		return fmt.Errorf("store: cannot set serials to %q", r.State)
+		return fmt.Errorf("reward: cannot set serials to %q", r.State)
 	}
 	if r.State == Revoked && r.Region != "" {
-		return errors.New("store: a revocation has no region; give regions when activating")
+		return errors.New("reward: a revocation has no region; give regions when activating")
 	}
 	// Pallets ship one after another: a range that meets or overlaps the
 	// last one, in the same state and region, extends it. Every scan reads
@@ -139,73 +139,46 @@ var (
 	batchPrefix = []byte("b/")
 )
 
-// BatchKey is the key of batch id's record.
-func BatchKey(id uint32) []byte {
+// batchKey is the key of batch id's record.
+func batchKey(id uint32) []byte {
 	return binary.BigEndian.AppendUint32(append([]byte(nil), batchPrefix...), id)
 }
 
-// NextBatchID allocates a batch id inside a decision.
-func NextBatchID(tx ReadWriter, maxID uint32) (uint32, error) {
+// nextBatchID allocates a batch id inside a decision.
+func nextBatchID(tx Tx, maxID uint32) (uint32, error) {
 	var id uint32 = 1
-	v, err := tx.Get(batchSeqKey)
+	v, found, err := tx.Get(batchSeqKey)
 	switch {
-	case err == nil && len(v) == 4:
-		id = binary.BigEndian.Uint32(v) + 1
-	case err != nil && !errors.Is(err, ErrNotFound):
+	case err != nil:
 		return 0, err
+	case found && len(v) == 4:
+		id = binary.BigEndian.Uint32(v) + 1
 	}
 	if id > maxID {
-		return 0, fmt.Errorf("store: all %d batch ids are used", maxID)
+		return 0, fmt.Errorf("reward: all %d batch ids are used", maxID)
 	}
 	tx.Put(batchSeqKey, binary.BigEndian.AppendUint32(nil, id))
 	return id, nil
 }
 
-// PutBatch writes a batch record inside a decision.
-func PutBatch(tx ReadWriter, b *Batch) error {
-	raw, err := json.Marshal(b)
-	if err != nil {
-		return err
-	}
-	tx.Put(BatchKey(b.ID), raw)
-	return nil
-}
-
-// Reader is satisfied by *DB (reads that decide nothing) and *Tx (reads
-// inside a decision).
-type Reader interface {
-	Get(key []byte) ([]byte, error)
-}
-
-// ReadWriter is satisfied by *Tx, and by any other backend's transaction
-// that the typed record helpers should work with.
-type ReadWriter interface {
-	Reader
-	Put(key, value []byte)
-	Delete(key []byte)
-}
-
-// GetBatch reads batch id's record.
-func GetBatch(r Reader, id uint32) (*Batch, error) {
-	raw, err := r.Get(BatchKey(id))
-	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("%w: batch %d", ErrNotFound, id)
-		}
-		return nil, err
+// getBatch reads batch id's record; found is false when there is none.
+func getBatch(r getter, id uint32) (*Batch, bool, error) {
+	raw, found, err := r.Get(batchKey(id))
+	if err != nil || !found {
+		return nil, false, err
 	}
 	var b Batch
 	if err := json.Unmarshal(raw, &b); err != nil {
-		return nil, fmt.Errorf("store: batch %d record is corrupt: %w", id, err)
+		return nil, false, fmt.Errorf("reward: batch %d record is corrupt: %w", id, err)
 	}
-	return &b, nil
+	return &b, true, nil
 }
 
-// ListBatches returns every batch record in id order.
-func (db *DB) ListBatches() ([]*Batch, error) {
+// listBatches returns every batch record in id order.
+func listBatches(r store.Reader) ([]*Batch, error) {
 	var out []*Batch
 	var derr error
-	err := db.Scan(batchPrefix, nil, func(_, v []byte) bool {
+	err := r.Scan(batchPrefix, nil, func(_, v []byte) bool {
 		var b Batch
 		if derr = json.Unmarshal(v, &b); derr != nil {
 			return false

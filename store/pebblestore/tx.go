@@ -1,4 +1,4 @@
-package store
+package pebblestore
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/yima-dev/yima/store"
 )
 
 // Tx is what a decision sees: reads through its own writes, the decisions
@@ -25,33 +26,28 @@ type Tx struct {
 	failed error
 }
 
-// Get returns the value of key, or nil and ErrNotFound. The slice is shared
-// with the decider's cache: read it, never modify it.
-func (tx *Tx) Get(key []byte) ([]byte, error) {
+// Get returns the value of key as this decision would leave it. The slice
+// is shared with the decider's cache: read it, never modify it.
+func (tx *Tx) Get(key []byte) ([]byte, bool, error) {
 	for i := len(tx.keys) - 1; i >= 0; i-- {
 		if bytes.Equal(tx.keys[i], key) {
-			if tx.vals[i] == nil {
-				return nil, ErrNotFound
-			}
-			return tx.vals[i], nil
+			v := tx.vals[i]
+			return v, v != nil, nil
 		}
 	}
 	if v, ok := tx.hot.get(key); ok {
-		if v == nil {
-			return nil, ErrNotFound
-		}
-		return v, nil
+		return v, v != nil, nil
 	}
 	// Every write of this group is in the cache (see hotCache), so the
 	// database, which holds every earlier group, answers the rest.
 	v, c, err := tx.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		tx.hot.put(key, nil)
-		return nil, ErrNotFound
+		return nil, false, nil
 	}
 	if err != nil {
 		tx.failed = err
-		return nil, ErrUnavailable
+		return nil, false, store.ErrUnavailable
 	}
 	out := bytes.Clone(v)
 	if out == nil {
@@ -59,7 +55,7 @@ func (tx *Tx) Get(key []byte) ([]byte, error) {
 	}
 	c.Close()
 	tx.hot.put(key, out)
-	return out, nil
+	return out, true, nil
 }
 
 // Put records a write of value under key. The Tx keeps value as it is: the
@@ -70,6 +66,23 @@ func (tx *Tx) Put(key, value []byte) {
 		value = []byte{}
 	}
 	tx.vals = append(tx.vals, value)
+}
+
+// Add adds delta to the counter at key. The decider runs one decision at a
+// time, so a read and a write are already free of conflicts here.
+func (tx *Tx) Add(key []byte, delta int64) {
+	v, found, err := tx.Get(key)
+	if err != nil {
+		return // tx.failed fails the decision
+	}
+	var n int64
+	if found {
+		var ok bool
+		if n, ok = store.Counter(v); !ok {
+			panic(fmt.Sprintf("store: Add on %q, whose %d-byte value is not a counter", key, len(v)))
+		}
+	}
+	tx.Put(key, store.AppendCounter(nil, n+delta))
 }
 
 // Delete records the removal of key.
@@ -144,7 +157,7 @@ func (h *hotCache) trim() {
 }
 
 type op struct {
-	fn   func(*Tx) error
+	fn   func(store.Tx) error
 	err  error
 	done chan error
 }
@@ -160,7 +173,7 @@ type group struct {
 // durable, or once it is certain they were not made. fn's error is returned
 // as is and its writes are dropped. fn must not block, and must not keep the
 // Tx after returning.
-func (db *DB) Update(fn func(*Tx) error) error {
+func (db *DB) Update(fn func(store.Tx) error) error {
 	if err := db.Err(); err != nil {
 		return err
 	}
@@ -170,7 +183,7 @@ func (db *DB) Update(fn func(*Tx) error) error {
 	if db.closed.Load() {
 		db.submit.RUnlock()
 		opPool.Put(o)
-		return ErrClosed
+		return store.ErrClosed
 	}
 	db.ops <- o
 	db.submit.RUnlock()
@@ -269,7 +282,7 @@ func (db *DB) drain(g *group) {
 	}
 }
 
-func (db *DB) run(tx *Tx, b *pebble.Batch, fn func(*Tx) error) (err error) {
+func (db *DB) run(tx *Tx, b *pebble.Batch, fn func(store.Tx) error) (err error) {
 	if err := db.Err(); err != nil {
 		return err
 	}
@@ -325,14 +338,10 @@ func (db *DB) release() {
 	}
 }
 
-// ErrDecisionPanicked is returned for a decision that panicked. Its writes
-// are dropped and the decider carries on with the next one.
-var ErrDecisionPanicked = errors.New("store: decision panicked")
-
-func safeCall(fn func(*Tx) error, tx *Tx) (err error) {
+func safeCall(fn func(store.Tx) error, tx *Tx) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: %v\n%s", ErrDecisionPanicked, r, debug.Stack())
+			err = fmt.Errorf("%w: %v\n%s", store.ErrDecisionPanicked, r, debug.Stack())
 		}
 	}()
 	return fn(tx)

@@ -1,0 +1,352 @@
+package pebblestore
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/yima-dev/yima/store"
+)
+
+// ErrLocked is returned by Open when another process holds the directory.
+var ErrLocked = errors.New("store: data directory is in use by another process")
+
+// The engine satisfies the store contract.
+var (
+	_ store.DB       = (*DB)(nil)
+	_ store.Tx       = (*Tx)(nil)
+	_ store.Snapshot = (*Snapshot)(nil)
+)
+
+// Options configures a DB. The zero value is ready to use.
+type Options struct {
+	// FS replaces the file system, for crash and fault tests.
+	FS vfs.FS
+	// Logger receives Pebble's events; nil discards them.
+	Logger *slog.Logger
+	// MaxGroup bounds how many decisions share one Pebble batch.
+	MaxGroup int
+	// CacheSize is Pebble's block cache in bytes (default 128 MiB).
+	CacheSize int64
+	// MemTableSize is Pebble's memtable in bytes (default 64 MiB).
+	MemTableSize uint64
+	// HotRecords bounds the decider's cache of recent records (default
+	// 262144).
+	HotRecords int
+	// OnFail is called once, from any goroutine, when the store fails
+	// closed. Servers use it to begin shutting down.
+	OnFail func(error)
+	// NoSync turns off the WAL sync. Tests use it to show that the crash
+	// test notices lost writes; nothing else should.
+	NoSync bool
+}
+
+func (o *Options) ensureDefaults() {
+	if o.FS == nil {
+		o.FS = vfs.Default
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.MaxGroup <= 0 {
+		o.MaxGroup = 1024
+	}
+	if o.CacheSize <= 0 {
+		o.CacheSize = 128 << 20
+	}
+	if o.MemTableSize == 0 {
+		o.MemTableSize = 64 << 20
+	}
+	if o.HotRecords <= 0 {
+		o.HotRecords = 1 << 18
+	}
+}
+
+// DB is an open store.
+type DB struct {
+	pdb  *pebble.DB
+	opts Options
+
+	ops      chan *op
+	groups   chan *group
+	deciderW sync.WaitGroup
+	// submit guards ops against a send after Close closed it.
+	submit  sync.RWMutex
+	closing sync.Once
+	closed  atomic.Bool
+
+	failOnce sync.Once
+	failErr  atomic.Pointer[error]
+
+	// groupSizes observes how many decisions shared each commit.
+	groupSizes atomic.Pointer[func(n int)]
+}
+
+// Open opens or creates the store in dir.
+func Open(dir string, opts *Options) (*DB, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o.ensureDefaults()
+	db := &DB{opts: o, ops: make(chan *op, 4096), groups: make(chan *group, 64)}
+	cache := pebble.NewCache(o.CacheSize)
+	defer cache.Unref() // Pebble holds its own reference while open
+	popts := &pebble.Options{
+		FS:     walWatch{FS: o.FS, fail: db.fail},
+		Logger: fatalLogger{db: db, log: o.Logger},
+		Cache:  cache,
+		// Recent codes, members and counters stay in the memtable: a
+		// scan's reads hit memory, not sstables.
+		MemTableSize: o.MemTableSize,
+	}
+	// Most reads of a scan are for keys that do not exist yet (a fresh
+	// code's redemption, its first scanner): bloom filters answer those
+	// without reading a block.
+	for i := range popts.Levels {
+		popts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	pdb, err := pebble.Open(dir, popts)
+	if err != nil {
+		if isLockErr(err) {
+			return nil, fmt.Errorf("%w: %s (%v)", ErrLocked, dir, err)
+		}
+		return nil, fmt.Errorf("store: opening %s: %w", dir, err)
+	}
+	db.pdb = pdb
+	db.deciderW.Add(2)
+	go db.decide()
+	go db.release()
+	return db, nil
+}
+
+// isLockErr reports whether Open failed because the directory's LOCK file
+// is held. Within a process Pebble says "lock held by current process";
+// across processes it returns fcntl's bare EAGAIN or EACCES ("resource
+// temporarily unavailable"), which names no lock, so the text alone misses
+// the case that matters: a CLI command beside a running server.
+func isLockErr(err error) bool {
+	if strings.Contains(err.Error(), "lock held by current process") {
+		return true
+	}
+	var errno syscall.Errno
+	var pathErr *fs.PathError // a file Pebble could not open, not a lock
+	return errors.As(err, &errno) && (errno == syscall.EAGAIN || errno == syscall.EACCES) && !errors.As(err, &pathErr)
+}
+
+// fatalLogger turns Pebble's fatal errors into a failed store instead of an
+// exit in the middle of a commit: the caller of the write sees
+// ErrUnavailable, and OnFail lets the server stop cleanly.
+type fatalLogger struct {
+	db  *DB
+	log *slog.Logger
+}
+
+func (l fatalLogger) Infof(format string, args ...any)  { l.log.Info(fmt.Sprintf(format, args...)) }
+func (l fatalLogger) Errorf(format string, args ...any) { l.log.Error(fmt.Sprintf(format, args...)) }
+func (l fatalLogger) Fatalf(format string, args ...any) {
+	err := fmt.Errorf("pebble: "+format, args...)
+	l.log.Error("storage failed", "err", err)
+	l.db.fail(err)
+}
+
+// walWatch fails the store the moment a WAL write or sync fails, before
+// Pebble's log writer records the error. Waiting for SyncWait to report it is
+// too late: by then the decider may have applied more batches, and Pebble
+// v2.1.7 panics when a batch meets a failed WAL (commitWrite), or dies with
+// "unlock of unlocked mutex" when it must rotate one (rotateWAL). Failing
+// first stops the decider before its next Apply; only a first fault that
+// strikes during a WAL rotation can still kill the process.
+type walWatch struct {
+	vfs.FS
+	fail func(error)
+}
+
+func (w walWatch) Unwrap() vfs.FS { return w.FS }
+
+func (w walWatch) Create(name string, c vfs.DiskWriteCategory) (vfs.File, error) {
+	return w.watch(name)(w.FS.Create(name, c))
+}
+
+func (w walWatch) ReuseForWrite(oldname, newname string, c vfs.DiskWriteCategory) (vfs.File, error) {
+	return w.watch(newname)(w.FS.ReuseForWrite(oldname, newname, c))
+}
+
+func (w walWatch) watch(name string) func(vfs.File, error) (vfs.File, error) {
+	return func(f vfs.File, err error) (vfs.File, error) {
+		if !strings.HasSuffix(name, ".log") {
+			return f, err
+		}
+		if err != nil {
+			w.fail(fmt.Errorf("creating WAL %s: %w", name, err))
+			return f, err
+		}
+		return walFile{File: f, fail: w.fail}, nil
+	}
+}
+
+type walFile struct {
+	vfs.File
+	fail func(error)
+}
+
+func (f walFile) check(err error) error {
+	if err != nil {
+		f.fail(fmt.Errorf("WAL: %w", err))
+	}
+	return err
+}
+
+func (f walFile) Write(p []byte) (int, error) {
+	n, err := f.File.Write(p)
+	return n, f.check(err)
+}
+
+func (f walFile) WriteAt(p []byte, off int64) (int, error) {
+	n, err := f.File.WriteAt(p, off)
+	return n, f.check(err)
+}
+
+func (f walFile) Sync() error     { return f.check(f.File.Sync()) }
+func (f walFile) SyncData() error { return f.check(f.File.SyncData()) }
+
+func (f walFile) SyncTo(length int64) (bool, error) {
+	full, err := f.File.SyncTo(length)
+	return full, f.check(err)
+}
+
+func (db *DB) fail(err error) {
+	db.failOnce.Do(func() {
+		db.failErr.Store(&err)
+		if db.opts.OnFail != nil {
+			go db.opts.OnFail(err)
+		}
+	})
+}
+
+// Err returns the failure that closed the store, or nil while it is healthy.
+func (db *DB) Err() error {
+	if p := db.failErr.Load(); p != nil {
+		return fmt.Errorf("%w: %v", store.ErrUnavailable, *p)
+	}
+	if db.closed.Load() {
+		return store.ErrClosed
+	}
+	return nil
+}
+
+// Get returns a copy of the value of key; found is false when it has none.
+func (db *DB) Get(key []byte) ([]byte, bool, error) {
+	if err := db.Err(); err != nil {
+		return nil, false, err
+	}
+	return get(db.pdb, key)
+}
+
+type getter interface {
+	Get(key []byte) ([]byte, io.Closer, error)
+}
+
+func get(r getter, key []byte) ([]byte, bool, error) {
+	v, c, err := r.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("store: get: %w", err)
+	}
+	out := bytes.Clone(v)
+	c.Close()
+	if out == nil {
+		out = []byte{}
+	}
+	return out, true, nil
+}
+
+// Scan is store.Reader's, straight from Pebble.
+func (db *DB) Scan(prefix, start []byte, fn func(key, value []byte) bool) error {
+	if err := db.Err(); err != nil {
+		return err
+	}
+	return scan(db.pdb, prefix, start, fn)
+}
+
+// ScanReverse is store.Reader's, straight from Pebble.
+func (db *DB) ScanReverse(prefix []byte, fn func(key, value []byte) bool) error {
+	if err := db.Err(); err != nil {
+		return err
+	}
+	return scanReverse(db.pdb, prefix, fn)
+}
+
+type iterable interface {
+	NewIter(o *pebble.IterOptions) (*pebble.Iterator, error)
+}
+
+func scan(r iterable, prefix, start []byte, fn func(key, value []byte) bool) error {
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: store.PrefixEnd(prefix)})
+	if err != nil {
+		return fmt.Errorf("store: scan: %w", err)
+	}
+	defer it.Close()
+	var ok bool
+	if start != nil && bytes.Compare(start, prefix) > 0 {
+		ok = it.SeekGE(start)
+	} else {
+		ok = it.First()
+	}
+	for ; ok; ok = it.Next() {
+		if !fn(it.Key(), it.Value()) {
+			break
+		}
+	}
+	return it.Error()
+}
+
+func scanReverse(r iterable, prefix []byte, fn func(key, value []byte) bool) error {
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: store.PrefixEnd(prefix)})
+	if err != nil {
+		return fmt.Errorf("store: scan: %w", err)
+	}
+	defer it.Close()
+	for ok := it.Last(); ok; ok = it.Prev() {
+		if !fn(it.Key(), it.Value()) {
+			break
+		}
+	}
+	return it.Error()
+}
+
+// ObserveGroups makes fn receive the number of decisions in each commit
+// from now on (a metrics hook). fn runs on the releaser: keep it quick.
+func (db *DB) ObserveGroups(fn func(n int)) { db.groupSizes.Store(&fn) }
+
+// Close stops the decider after the decisions already submitted, waits for
+// their sync, and closes Pebble.
+func (db *DB) Close() error {
+	var err error
+	db.closing.Do(func() {
+		db.submit.Lock()
+		db.closed.Store(true)
+		close(db.ops)
+		db.submit.Unlock()
+		db.deciderW.Wait()
+		if db.failErr.Load() != nil {
+			// Pebble's commit pipeline may be wedged; closing it could
+			// block or panic. The process is about to exit anyway.
+			return
+		}
+		err = db.pdb.Close()
+	})
+	return err
+}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/yima-dev/yima/docs/apitest"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
 )
@@ -62,10 +63,11 @@ func startServer(tb testing.TB, opts scan.Options) *testServer {
 	ts := &testServer{
 		t: tb, Dir: dir, App: app, Srv: srv, Admin: admin,
 		URL: "http://" + srv.Addr(),
-		HTTP: &http.Client{
+		// Every answer the tests read is held to docs/openapi.yaml.
+		HTTP: apitest.Wrap(tb, &http.Client{
 			Timeout:   20 * time.Second,
 			Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxConnsPerHost: 0},
-		},
+		}),
 	}
 	tb.Cleanup(func() { ts.Close() })
 	return ts

@@ -90,13 +90,24 @@ func LoadKeys(dir string) (*codegen.Keyset, error) {
 	return codegen.LoadKeyset(filepath.Join(dir, KeysFile))
 }
 
-// AdminToken reads the data directory's admin token.
+// minAdminToken is the shortest admin token accepted from the file: a
+// token an attacker could guess would open the whole API.
+const minAdminToken = 16
+
+// AdminToken reads the data directory's admin token. An empty, short or
+// unreadable file is an error, never an empty token: an empty credential
+// would let anyone in.
 func AdminToken(dir string) (string, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, AdminTokenFile))
+	path := filepath.Join(dir, AdminTokenFile)
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("scan: reading admin token: %w", err)
 	}
-	return strings.TrimSpace(string(raw)), nil
+	tok := strings.TrimSpace(string(raw))
+	if len(tok) < minAdminToken {
+		return "", fmt.Errorf("scan: %s holds no admin token (it needs at least %d characters); delete the file and yima makes a new one at the next start, or write a long random secret into it", path, minAdminToken)
+	}
+	return tok, nil
 }
 
 // Open initialises dir if needed and opens it. Only one process may hold a
@@ -219,8 +230,12 @@ func (a *App) Backup(dest string) (err error) {
 	return nil
 }
 
-// IsAdmin reports whether token is the admin token, in constant time.
+// IsAdmin reports whether token is the admin token, in constant time. An
+// empty token is never the admin token.
 func (a *App) IsAdmin(token string) bool {
+	if token == "" {
+		return false
+	}
 	h := sha256.Sum256([]byte(token))
 	return subtle.ConstantTimeCompare(h[:], a.adminHash[:]) == 1
 }

@@ -169,6 +169,9 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx, roles []string) (caller,
 }
 
 func (s *Server) caller(tok string) (caller, error) {
+	if tok == "" {
+		return caller{}, errorf(codeUnauthorized, "send Authorization: Bearer TOKEN (yima token create makes one)")
+	}
 	if s.app.IsAdmin(tok) {
 		return caller{role: reward.RoleAdmin}, nil
 	}

@@ -248,3 +248,38 @@ func pathEscape(s string) string {
 	}
 	return b.String()
 }
+
+// rawRequest builds a request to the server; a body is sent as a form.
+func (ts *testServer) rawRequest(method, path, body string) *http.Request {
+	ts.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, ts.URL+path, rd)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	return req
+}
+
+// send sends req with the test's client, without following redirects, and
+// reads the answer whole.
+func (ts *testServer) send(req *http.Request) response {
+	ts.t.Helper()
+	c := *ts.HTTP
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(req)
+	if err != nil {
+		ts.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+}

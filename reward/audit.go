@@ -297,7 +297,8 @@ func (e *Engine) Audit() (*AuditReport, error) {
 		return nil, wrapStore(err)
 	}
 	defer snap.Close()
-	return Audit(snap)
+	rep, err := Audit(snap)
+	return rep, wrapStore(err)
 }
 
 func firstErr(errs ...error) error {

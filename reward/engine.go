@@ -76,7 +76,11 @@ func wrapStore(err error) error {
 	case errors.Is(err, store.ErrConflict):
 		return &Error{Code: CodeUnavailable, Message: "storage was too busy to decide and wrote nothing; retry later with the same request_id"}
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrClosed):
-		return &Error{Code: CodeUnavailable, Message: "storage is unavailable and the outcome is not known; retry later with the same request_id, which returns the first answer if it was recorded"}
+		return &Error{Code: CodeUnavailable, Message: "storage is unavailable and the outcome is not known; retry later with the same request_id, which returns the first answer if it was recorded", Err: err}
+	case errors.Is(err, store.ErrCorrupt):
+		// Nothing was decided; the records it needs stay unreadable until
+		// the operator restores a backup, so a retry does not help.
+		return &Error{Code: CodeUnavailable, Message: "stored records this request needs are damaged; nothing was changed. The operator must restore a backup", Err: err}
 	default:
 		return &Error{Code: CodeInternal, Message: "internal error: " + err.Error()}
 	}

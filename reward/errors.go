@@ -29,9 +29,14 @@ type Error struct {
 	Code    Code
 	Message string
 	Details map[string]any
+	// Err is the cause, for logs and errors.Is (store.ErrCorrupt, say);
+	// it is never shown to the user.
+	Err error
 }
 
 func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
+
+func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an *Error with a formatted message.
 func Errorf(code Code, format string, args ...any) *Error {

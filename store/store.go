@@ -21,6 +21,11 @@ var (
 	// ErrDecisionPanicked is returned for a decision that panicked. Its
 	// writes are dropped and the backend carries on with the next one.
 	ErrDecisionPanicked = errors.New("store: decision panicked")
+	// ErrCorrupt is returned by a read, or a decision that read, records
+	// the backend finds damaged on disk (a file failed its checksum). Only
+	// that call fails: the backend stays open, since a restart would not
+	// mend the file, and the operator restores a backup.
+	ErrCorrupt = errors.New("store: stored data is corrupt (a file failed its checksum); restore a backup")
 )
 
 // Reader reads records without deciding anything. Values and keys handed

@@ -90,6 +90,8 @@ type DB struct {
 
 	// groupSizes observes how many decisions shared each commit.
 	groupSizes atomic.Pointer[func(n int)]
+	// unlock releases the lock on the directory (see lockDir).
+	unlock func()
 }
 
 // Open opens or creates the store in dir.
@@ -99,13 +101,28 @@ func Open(dir string, opts *Options) (*DB, error) {
 		o = *opts
 	}
 	o.ensureDefaults()
-	db := &DB{opts: o, ops: make(chan *op, 4096), groups: make(chan *group, 64)}
+	db := &DB{opts: o, ops: make(chan *op, 4096), groups: make(chan *group, 64), unlock: func() {}}
+	if o.FS == vfs.Default {
+		unlock, err := lockDir(dir)
+		if err != nil {
+			return nil, err
+		}
+		db.unlock = unlock
+	}
 	cache := pebble.NewCache(o.CacheSize)
 	defer cache.Unref() // Pebble holds its own reference while open
 	popts := &pebble.Options{
 		FS:     walWatch{FS: o.FS, fail: db.fail},
 		Logger: fatalLogger{db: db, log: o.Logger},
 		Cache:  cache,
+		EventListener: &pebble.EventListener{
+			// Pebble's default makes a checksum failure fatal. A read
+			// of a corrupt file returns store.ErrCorrupt instead, and
+			// the rest of the store keeps serving.
+			DataCorruption: func(info pebble.DataCorruptionInfo) {
+				o.Logger.Error("stored data is corrupt; restore a backup", "info", info.String())
+			},
+		},
 		// Recent codes, members and counters stay in the memtable: a
 		// scan's reads hit memory, not sstables.
 		MemTableSize: o.MemTableSize,
@@ -118,6 +135,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	}
 	pdb, err := pebble.Open(dir, popts)
 	if err != nil {
+		db.unlock()
 		if isLockErr(err) {
 			return nil, fmt.Errorf("%w: %s (%v)", ErrLocked, dir, err)
 		}
@@ -263,7 +281,7 @@ func get(r getter, key []byte) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("store: get: %w", err)
+		return nil, false, fmt.Errorf("store: get: %w", corrupt(err))
 	}
 	out := bytes.Clone(v)
 	c.Close()
@@ -310,7 +328,7 @@ func scan(r iterable, prefix, start []byte, fn func(key, value []byte) bool) err
 			break
 		}
 	}
-	return it.Error()
+	return corrupt(it.Error())
 }
 
 func scanReverse(r iterable, prefix []byte, fn func(key, value []byte) bool) error {
@@ -324,7 +342,16 @@ func scanReverse(r iterable, prefix []byte, fn func(key, value []byte) bool) err
 			break
 		}
 	}
-	return it.Error()
+	return corrupt(it.Error())
+}
+
+// corrupt wraps a Pebble read error as store.ErrCorrupt when it reports
+// corruption, and returns it unchanged otherwise.
+func corrupt(err error) error {
+	if err != nil && pebble.IsCorruptionError(err) {
+		return fmt.Errorf("%w: %v", store.ErrCorrupt, err)
+	}
+	return err
 }
 
 // ObserveGroups makes fn receive the number of decisions in each commit
@@ -343,10 +370,12 @@ func (db *DB) Close() error {
 		db.deciderW.Wait()
 		if db.failErr.Load() != nil {
 			// Pebble's commit pipeline may be wedged; closing it could
-			// block or panic. The process is about to exit anyway.
+			// block or panic. The process is about to exit anyway, and
+			// keeps the directory locked until then.
 			return
 		}
 		err = db.pdb.Close()
+		db.unlock()
 	})
 	return err
 }

@@ -24,6 +24,9 @@ type Tx struct {
 	vals   [][]byte // nil marks a delete
 	arena  []byte
 	failed error
+	// corrupt is a read that hit a corrupt file: the decision fails with
+	// store.ErrCorrupt whatever it returns, and the store stays open.
+	corrupt error
 }
 
 // Get returns the value of key as this decision would leave it. The slice
@@ -46,6 +49,10 @@ func (tx *Tx) Get(key []byte) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	if err != nil {
+		if err := corrupt(err); errors.Is(err, store.ErrCorrupt) {
+			tx.corrupt = err
+			return nil, false, err
+		}
 		tx.failed = err
 		return nil, false, store.ErrUnavailable
 	}
@@ -105,6 +112,7 @@ func (tx *Tx) reset(b *pebble.Batch) {
 	tx.keys = tx.keys[:0]
 	tx.vals = tx.vals[:0]
 	tx.failed = nil
+	tx.corrupt = nil
 	// The arena's old bytes may still be referenced by a caller's result,
 	// so it is never rewound, only replaced when full.
 }
@@ -287,7 +295,13 @@ func (db *DB) run(tx *Tx, b *pebble.Batch, fn func(store.Tx) error) (err error) 
 		return err
 	}
 	tx.reset(b)
-	if err := safeCall(fn, tx); err != nil {
+	err = safeCall(fn, tx)
+	if tx.corrupt != nil && tx.failed == nil {
+		// The decision read a corrupt record: it cannot be made, but
+		// nothing failed that a restart would mend.
+		return tx.corrupt
+	}
+	if err != nil {
 		if tx.failed != nil {
 			db.fail(tx.failed)
 			return db.Err()

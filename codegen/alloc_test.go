@@ -2,11 +2,18 @@
 
 package codegen_test
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/yima-dev/yima/codegen"
+)
 
 func TestVerifyDoesNotAllocate(t *testing.T) {
 	ks := mustKeyset(t)
-	s, _ := ks.Signer(ks.Primary, 9)
+	eachVersion(t, ks, ks.Primary, 9, func(t *testing.T, s *codegen.Signer) { verifyAllocs(t, ks, s) })
+}
+
+func verifyAllocs(t *testing.T, ks *codegen.Keyset, s *codegen.Signer) {
 	code := s.Code(77)
 	forged := code[:26] + "Z"
 	if code[26] == 'Z' {

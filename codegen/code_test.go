@@ -2,6 +2,7 @@ package codegen_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -18,12 +19,47 @@ func mustKeyset(tb testing.TB) *codegen.Keyset {
 	return ks
 }
 
-func TestSignVerifyRoundTrip(t *testing.T) {
+// versions are the code versions every signing and verifying test covers.
+var versions = []uint8{codegen.V1, codegen.V2}
+
+// eachVersion runs f for every code version with a signer of that version
+// for batch under key.
+func eachVersion(t *testing.T, ks *codegen.Keyset, key uint8, batch uint32, f func(t *testing.T, s *codegen.Signer)) {
+	for _, v := range versions {
+		t.Run(fmt.Sprintf("v%d", v), func(t *testing.T) {
+			s, err := ks.VersionSigner(v, key, batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Version() != v {
+				t.Fatalf("signer of version %d says version %d", v, s.Version())
+			}
+			f(t, s)
+		})
+	}
+}
+
+func TestNewBatchesMintVersion2(t *testing.T) {
 	ks := mustKeyset(t)
 	s, err := ks.Signer(ks.Primary, 42)
 	if err != nil {
 		t.Fatal(err)
 	}
+	p, err := ks.Verify(s.Code(1))
+	if err != nil || s.Version() != codegen.V2 || p.Version != codegen.V2 {
+		t.Fatalf("a new batch's signer mints version %d (code %+v, %v), want 2", s.Version(), p.ID, err)
+	}
+	if _, err := ks.VersionSigner(3, ks.Primary, 42); err == nil {
+		t.Fatal("a signer of version 3 was made")
+	}
+}
+
+func TestSignVerifyRoundTrip(t *testing.T) {
+	ks := mustKeyset(t)
+	eachVersion(t, ks, ks.Primary, 42, func(t *testing.T, s *codegen.Signer) { roundTrip(t, ks, s) })
+}
+
+func roundTrip(t *testing.T, ks *codegen.Keyset, s *codegen.Signer) {
 	for _, serial := range []uint32{1, 2, 99, codegen.MaxSerial} {
 		code := s.Code(serial)
 		if len(code) != codegen.Len {
@@ -33,7 +69,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Verify(%q): %v", code, err)
 		}
-		if p.Batch != 42 || p.Serial != serial || p.Key != ks.Primary || p.String() != code {
+		if p.Version != s.Version() || p.Batch != 42 || p.Serial != serial || p.Key != ks.Primary || p.String() != code {
 			t.Fatalf("Verify(%q) = %+v, want batch 42 serial %d", code, p.ID, serial)
 		}
 	}
@@ -41,8 +77,10 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 
 func TestSpellingsAreOneCode(t *testing.T) {
 	ks := mustKeyset(t)
-	s, _ := ks.Signer(ks.Primary, 7)
-	code := s.Code(12345)
+	eachVersion(t, ks, ks.Primary, 7, func(t *testing.T, s *codegen.Signer) { spellings(t, ks, s.Code(12345)) })
+}
+
+func spellings(t *testing.T, ks *codegen.Keyset, code string) {
 	variants := []string{
 		strings.ToLower(code),
 		code[:5] + "-" + code[5:14] + " " + code[14:],
@@ -62,8 +100,15 @@ func TestSpellingsAreOneCode(t *testing.T) {
 
 func TestRejects(t *testing.T) {
 	ks := mustKeyset(t)
-	s, _ := ks.Signer(ks.Primary, 7)
+	eachVersion(t, ks, ks.Primary, 7, func(t *testing.T, s *codegen.Signer) { rejects(t, ks, s) })
+}
+
+func rejects(t *testing.T, ks *codegen.Keyset, s *codegen.Signer) {
 	code := s.Code(5)
+	// The same fields and tag under the other version: a tag is bound to
+	// its version.
+	other := []byte(code)
+	other[0] = map[byte]byte{'4': '8', '5': '9', '6': 'A', '7': 'B', '8': '4', '9': '5', 'A': '6', 'B': '7'}[code[0]]
 	flip := []byte(code)
 	if flip[20] == 'A' {
 		flip[20] = 'B'
@@ -81,7 +126,9 @@ func TestRejects(t *testing.T) {
 		"letter U":           {"U" + code[1:], codegen.ReasonMalformed},
 		"unicode look-alike": {"Ｏ" + code[1:], codegen.ReasonMalformed},
 		"tag changed":        {string(flip), codegen.ReasonForged},
-		"version 2":          {"8" + code[1:], codegen.ReasonVersion},
+		"version 3":          {"C" + code[1:], codegen.ReasonVersion},
+		"version 0":          {"0" + code[1:], codegen.ReasonVersion},
+		"other version":      {string(other), codegen.ReasonForged},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -98,9 +145,15 @@ func TestRejects(t *testing.T) {
 }
 
 func TestRotateAndRetire(t *testing.T) {
+	for _, v := range versions {
+		t.Run(fmt.Sprintf("v%d", v), func(t *testing.T) { rotateAndRetire(t, v) })
+	}
+}
+
+func rotateAndRetire(t *testing.T, version uint8) {
 	ks := mustKeyset(t)
 	old := ks.Primary
-	s, _ := ks.Signer(old, 1)
+	s, _ := ks.VersionSigner(version, old, 1)
 	code := s.Code(1)
 	if _, err := ks.Rotate(time.Unix(1, 0)); err != nil {
 		t.Fatal(err)
@@ -110,6 +163,9 @@ func TestRotateAndRetire(t *testing.T) {
 	}
 	if _, err := ks.Verify(code); err != nil {
 		t.Fatalf("code under the old key stopped verifying after rotation: %v", err)
+	}
+	if s, err := ks.VersionSigner(version, ks.Primary, 1); err != nil || s.Code(1) == code {
+		t.Fatalf("the new primary key signs serial 1 as %v (%v), the same as the old key", s, err)
 	}
 	if err := ks.Retire(ks.Primary, time.Unix(2, 0)); err == nil {
 		t.Fatal("retiring the primary key succeeded")
@@ -121,6 +177,9 @@ func TestRotateAndRetire(t *testing.T) {
 	if _, err := ks.Verify(code); !errors.As(err, &ce) || ce.Reason != codegen.ReasonRetiredKey {
 		t.Fatalf("code under a retired key: %v, want %s", err, codegen.ReasonRetiredKey)
 	}
+	if _, err := ks.VersionSigner(version, old, 1); err == nil {
+		t.Fatal("a retired key made a signer")
+	}
 }
 
 func TestKeysetSaveLoad(t *testing.T) {
@@ -130,13 +189,15 @@ func TestKeysetSaveLoad(t *testing.T) {
 	if err := ks.Save(path); err != nil {
 		t.Fatal(err)
 	}
-	s, _ := ks.Signer(ks.Primary, 3)
-	code := s.Code(3)
 	loaded, err := codegen.LoadKeyset(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := loaded.Verify(code); err != nil {
-		t.Fatalf("reloaded keyset does not verify: %v", err)
+	for _, id := range []uint8{1, 2} {
+		eachVersion(t, ks, id, 3, func(t *testing.T, s *codegen.Signer) {
+			if _, err := loaded.Verify(s.Code(3)); err != nil {
+				t.Fatalf("reloaded keyset does not verify key %d: %v", id, err)
+			}
+		})
 	}
 }

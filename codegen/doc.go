@@ -3,9 +3,11 @@
 // text, CSV, QR / DataMatrix images or PDF label sheets.
 //
 // A code carries a version, a key id, a batch id, a serial within the batch
-// and an 80-bit truncated HMAC-SHA256 tag over those fields. Verification is
-// pure CPU: it needs the keyset and nothing else, so a forged code is refused
-// before any storage is touched, and costs one HMAC (two SHA-256 blocks).
+// and an 80-bit truncated tag over those fields: AES-128-CMAC in version 2,
+// which new batches use, HMAC-SHA256 in version 1, which keeps verifying.
+// Verification is pure CPU: it needs the keyset and nothing else, so a
+// forged code is refused before any storage is touched, and costs one AES
+// block (version 2) or two SHA-256 blocks (version 1).
 //
 // The package does no I/O on the scan path. It reads and writes the keyset
 // file (LoadKeyset, Keyset.Save) and, when asked to mint, writes to the
@@ -16,5 +18,5 @@
 // Every consumer of a code must use its canonical form (Parsed.String, or the
 // Canonical field of a parsed code): one code spelled two ways — lower case,
 // O for 0, a hyphen — is one code. docs/code-format.md specifies the format
-// for other implementations; testdata/vectors.json pins it.
+// for other implementations; testdata/vectors.json and vectors-v2.json pin it.
 package codegen

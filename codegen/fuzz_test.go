@@ -17,7 +17,7 @@ import (
 const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 // vectorKeyset returns the keyset of testdata/vectors.json and every input
-// the file names, as fuzz seeds.
+// it and testdata/vectors-v2.json name, as fuzz seeds.
 func vectorKeyset(tb testing.TB) (*codegen.Keyset, []string) {
 	tb.Helper()
 	raw, err := os.ReadFile(vectorsPath)
@@ -41,6 +41,19 @@ func vectorKeyset(tb testing.TB) (*codegen.Keyset, []string) {
 		seeds = append(seeds, v.Input)
 	}
 	for _, v := range vf.Invalid {
+		seeds = append(seeds, v.Input)
+	}
+	v2 := readVectorsV2(tb)
+	if v2.Key.ID != vf.Key.ID || v2.Key.SecretHex != vf.Key.SecretHex {
+		tb.Fatal("the version 1 and version 2 vectors use different keys")
+	}
+	for _, v := range v2.Valid {
+		seeds = append(seeds, v.Code)
+	}
+	for _, v := range v2.Spellings {
+		seeds = append(seeds, v.Input)
+	}
+	for _, v := range v2.Invalid {
 		seeds = append(seeds, v.Input)
 	}
 	return ks, seeds
@@ -100,8 +113,8 @@ func FuzzVerify(f *testing.F) {
 	})
 }
 
-// FuzzOneSymbol changes one symbol of a genuine code to a symbol of another
-// value: the result must never verify. (O, I and L are spellings of 0 and 1,
+// FuzzOneSymbol changes one symbol of a genuine code, of each version, to a
+// symbol of another value: the result must never verify. (O, I and L are spellings of 0 and 1,
 // not other values, so they are not substitutions.)
 func FuzzOneSymbol(f *testing.F) {
 	ks, _ := vectorKeyset(f)
@@ -113,20 +126,22 @@ func FuzzOneSymbol(f *testing.F) {
 	f.Fuzz(func(t *testing.T, batch, serial uint32, pos, sym uint8) {
 		batch = batch%codegen.MaxBatch + 1
 		serial = serial%codegen.MaxSerial + 1
-		s, err := ks.Signer(key, batch)
-		if err != nil {
-			t.Fatal(err)
-		}
-		code := []byte(s.Code(serial))
-		i := int(pos) % codegen.Len
-		c := alphabet[sym%32]
-		if code[i] == c {
-			c = alphabet[(sym+1)%32]
-		}
-		orig := string(code)
-		code[i] = c
-		if p, err := ks.Verify(string(code)); err == nil {
-			t.Fatalf("%s changed at %d to %s verifies as %+v", orig, i, code, p.ID)
+		for _, v := range []uint8{codegen.V1, codegen.V2} {
+			s, err := ks.VersionSigner(v, key, batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			code := []byte(s.Code(serial))
+			i := int(pos) % codegen.Len
+			c := alphabet[sym%32]
+			if code[i] == c {
+				c = alphabet[(sym+1)%32]
+			}
+			orig := string(code)
+			code[i] = c
+			if p, err := ks.Verify(string(code)); err == nil {
+				t.Fatalf("%s changed at %d to %s verifies as %+v", orig, i, code, p.ID)
+			}
 		}
 	})
 }

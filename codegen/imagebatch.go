@@ -16,6 +16,9 @@ import (
 type ImageExportOptions struct {
 	// Key is the signing key id; 0 means the keyset's primary key.
 	Key uint8
+	// Version is the batch's code version (the batch record says which);
+	// 0 means MintVersion, for a batch minted now.
+	Version uint8
 	// Batch is the batch id, 1..MaxBatch.
 	Batch uint32
 	// From and To are the first and last serial, inclusive, 1..MaxSerial.
@@ -87,7 +90,7 @@ func exportImages(ctx context.Context, ks *Keyset, opts ImageExportOptions, put 
 	}
 	total := uint64(opts.To-opts.From) + 1
 	workers := int(min(uint64(opts.Workers), total))
-	signers, err := newSigners(ks, opts.Key, opts.Batch, workers)
+	signers, err := newSigners(ks, opts.Version, opts.Key, opts.Batch, workers)
 	if err != nil {
 		return 0, err
 	}

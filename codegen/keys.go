@@ -13,11 +13,16 @@ import (
 	"time"
 )
 
-// domain separates code tags from any other use of the same key.
+// domain separates version 1 tags from any other use of the same key.
 const domain = "yima/code\x00"
 
-// msgLen is the length of the MAC input: domain, version, key, batch, serial.
+// msgLen is the length of the version 1 MAC input: domain, version, key,
+// batch, serial.
 const msgLen = len(domain) + 1 + 1 + 4 + 4
+
+// domainV2 starts the version 2 MAC input, followed by the 7-byte header:
+// one AES block in all.
+const domainV2 = "yima/code"
 
 // KeyStatus is the lifecycle state of a signing key.
 type KeyStatus string
@@ -38,8 +43,10 @@ type Key struct {
 	Created time.Time `json:"created"`
 	Retired time.Time `json:"retired,omitzero"`
 
-	pads *padStates
-	pool *sync.Pool // of *macState, for Verify
+	pads  *padStates
+	pool  *sync.Pool // of *macState, for Verify of version 1
+	cmac  *cmacKey
+	pool2 *sync.Pool // of *cmacState, for Verify of version 2
 }
 
 // KeyInfo is what may be shown of a key.
@@ -59,9 +66,14 @@ type Keyset struct {
 	Keys    []*Key `json:"keys"`
 }
 
+// init derives what signing and verifying need from the secret: the HMAC
+// pad states of version 1 and the AES key and subkeys of version 2. Every
+// key serves both versions, so rotation and retirement work alike for them.
 func (k *Key) init() {
 	k.pads = newPadStates(k.Secret)
 	k.pool = &sync.Pool{New: func() any { return newMACState(k.pads, fastMAC) }}
+	k.cmac = newCMACKey(deriveCMACKey(k.Secret))
+	k.pool2 = &sync.Pool{New: func() any { return &cmacState{key: k.cmac} }}
 }
 
 // NewKeyset returns a keyset with one fresh primary key.
@@ -162,10 +174,16 @@ func (ks *Keyset) Verify(text string) (Parsed, error) {
 	if k == nil {
 		return p, errUnknownKey
 	}
-	st := k.pool.Get().(*macState)
 	var want [TagBytes]byte
-	st.tag(p.ID, &want)
-	k.pool.Put(st)
+	if p.Version == V1 {
+		st := k.pool.Get().(*macState)
+		st.tag(p.ID, &want)
+		k.pool.Put(st)
+	} else {
+		st := k.pool2.Get().(*cmacState)
+		st.tag(p.ID, &want)
+		k.pool2.Put(st)
+	}
 	if !hmac.Equal(want[:], p.Tag[:]) {
 		return p, errForged
 	}
@@ -177,17 +195,29 @@ func (ks *Keyset) Verify(text string) (Parsed, error) {
 	return p, nil
 }
 
-// Signer mints codes for one batch under one key. A Signer is not safe for
-// concurrent use; make one per goroutine.
+// Signer mints codes of one version for one batch under one key. A Signer
+// is not safe for concurrent use; make one per goroutine.
 type Signer struct {
-	key   uint8
-	batch uint32
-	st    *macState
+	id ID // Serial unused
+	v1 *macState
+	v2 *cmacState
 }
 
-// Signer returns a signer for batch under key id. It fails for an unknown or
-// retired key, or a batch outside the layout.
+// Signer returns a signer of version MintVersion for a new batch under key
+// id. A batch that exists already is signed in its own version: see
+// VersionSigner.
 func (ks *Keyset) Signer(keyID uint8, batch uint32) (*Signer, error) {
+	return ks.VersionSigner(MintVersion, keyID, batch)
+}
+
+// VersionSigner returns a signer of the given code version for batch under
+// key id. A batch's codes are all of one version, the one it was minted in,
+// so that one item never has two codes. It fails for an unknown version,
+// an unknown or retired key, or a batch outside the layout.
+func (ks *Keyset) VersionSigner(version, keyID uint8, batch uint32) (*Signer, error) {
+	if version != V1 && version != V2 {
+		return nil, fmt.Errorf("codegen: code version %d is not %d or %d", version, V1, V2)
+	}
 	k := ks.key(keyID)
 	if k == nil {
 		return nil, fmt.Errorf("codegen: no key with id %d", keyID)
@@ -198,15 +228,29 @@ func (ks *Keyset) Signer(keyID uint8, batch uint32) (*Signer, error) {
 	if err := CheckRange(batch, 1); err != nil {
 		return nil, err
 	}
-	return &Signer{key: keyID, batch: batch, st: newMACState(k.pads, fastMAC)}, nil
+	s := &Signer{id: ID{Version: version, Key: keyID, Batch: batch}}
+	if version == V1 {
+		s.v1 = newMACState(k.pads, fastMAC)
+	} else {
+		s.v2 = &cmacState{key: k.cmac}
+	}
+	return s, nil
 }
+
+// Version is the code version the signer mints.
+func (s *Signer) Version() uint8 { return s.id.Version }
 
 // Append appends the canonical code of serial to dst. serial must be within
 // 1..MaxSerial; the caller checks the batch's range once, not per code.
 func (s *Signer) Append(dst []byte, serial uint32) []byte {
-	id := ID{Version: Version, Key: s.key, Batch: s.batch, Serial: serial}
+	id := s.id
+	id.Serial = serial
 	var tag [TagBytes]byte
-	s.st.tag(id, &tag)
+	if s.v2 != nil {
+		s.v2.tag(id, &tag)
+	} else {
+		s.v1.tag(id, &tag)
+	}
 	return appendCode(dst, id, &tag)
 }
 

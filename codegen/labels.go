@@ -17,6 +17,9 @@ const MaxLabelsPerSheet = 20_000
 type LabelSheetOptions struct {
 	// Key is the signing key id; 0 means the keyset's primary key.
 	Key uint8
+	// Version is the batch's code version (the batch record says which);
+	// 0 means MintVersion, for a batch minted now.
+	Version uint8
 	// Batch is the batch id; From and To the first and last serial,
 	// inclusive.
 	Batch    uint32
@@ -83,7 +86,7 @@ func WriteLabelSheet(ctx context.Context, w io.Writer, ks *Keyset, opts LabelShe
 	pdf.SetFillColor(0, 0, 0)
 	perPage := uint64(opts.Columns * opts.Rows)
 	workers = int(min(uint64(workers), total))
-	signers, err := newSigners(ks, opts.Key, opts.Batch, workers)
+	signers, err := newSigners(ks, opts.Version, opts.Key, opts.Batch, workers)
 	if err != nil {
 		return 0, err
 	}

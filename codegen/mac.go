@@ -133,7 +133,7 @@ func selfCheck() bool {
 	}
 	secret := []byte("yima self-check key, not a secret")
 	st := newMACState(newPadStates(secret), true)
-	id := ID{Version: Version, Key: 3, Batch: 0x12345, Serial: 0x6789abc}
+	id := ID{Version: V1, Key: 3, Batch: 0x12345, Serial: 0x6789abc}
 	var got [TagBytes]byte
 	st.tag(id, &got)
 	ref := hmac.New(sha256.New, secret)

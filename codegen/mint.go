@@ -34,6 +34,9 @@ const (
 type ExportOptions struct {
 	// Key is the signing key id; 0 means the keyset's primary key.
 	Key uint8
+	// Version is the batch's code version (the batch record says which);
+	// 0 means MintVersion, for a batch minted now.
+	Version uint8
 	// Batch is the batch id, 1..MaxBatch.
 	Batch uint32
 	// From and To are the first and last serial, inclusive, 1..MaxSerial.
@@ -108,7 +111,7 @@ func Export(ctx context.Context, w io.Writer, ks *Keyset, opts ExportOptions) (u
 	chunk := uint64(opts.ChunkSize)
 	chunks := (total + chunk - 1) / chunk
 	workers := int(min(uint64(opts.Workers), chunks))
-	signers, err := newSigners(ks, opts.Key, opts.Batch, workers)
+	signers, err := newSigners(ks, opts.Version, opts.Key, opts.Batch, workers)
 	if err != nil {
 		return 0, err
 	}

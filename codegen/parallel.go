@@ -6,11 +6,14 @@ import (
 )
 
 // newSigners returns one Signer per worker: a Signer keeps hash state and
-// is not shared between goroutines.
-func newSigners(ks *Keyset, key uint8, batch uint32, workers int) ([]*Signer, error) {
+// is not shared between goroutines. Version 0 is MintVersion.
+func newSigners(ks *Keyset, version, key uint8, batch uint32, workers int) ([]*Signer, error) {
+	if version == 0 {
+		version = MintVersion
+	}
 	signers := make([]*Signer, workers)
 	for i := range signers {
-		s, err := ks.Signer(key, batch)
+		s, err := ks.VersionSigner(version, key, batch)
 		if err != nil {
 			return nil, err
 		}

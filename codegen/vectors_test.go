@@ -119,12 +119,12 @@ func TestVectors(t *testing.T) {
 			if got := referenceCode(v.Version, v.Key, v.Batch, v.Serial, tag); got != v.Code {
 				t.Errorf("reference spelling of %+v = %s, vector says %s", v, got, v.Code)
 			}
-			s, err := ks.Signer(v.Key, v.Batch)
+			s, err := ks.VersionSigner(v.Version, v.Key, v.Batch)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got := s.Code(v.Serial); got != v.Code {
-				t.Errorf("Signer(%d, %d).Code(%d) = %s, want %s", v.Key, v.Batch, v.Serial, got, v.Code)
+				t.Errorf("VersionSigner(%d, %d, %d).Code(%d) = %s, want %s", v.Version, v.Key, v.Batch, v.Serial, got, v.Code)
 			}
 			p, err := ks.Verify(v.Code)
 			want := codegen.ID{Version: v.Version, Key: v.Key, Batch: v.Batch, Serial: v.Serial}
@@ -175,7 +175,7 @@ func writeVectors(t *testing.T) {
 	}
 	spell := func(id codegen.ID) string { return codegen.EncodeForTest(id, codegen.TagForTest(secret, id)) }
 	for _, bs := range ids {
-		id := codegen.ID{Version: codegen.Version, Key: keyID, Batch: bs[0], Serial: bs[1]}
+		id := codegen.ID{Version: codegen.V1, Key: keyID, Batch: bs[0], Serial: bs[1]}
 		in := macInput(id.Version, id.Key, id.Batch, id.Serial)
 		tag := referenceTag(secret, in)
 		vf.Valid = append(vf.Valid, validVector{id.Version, id.Key, id.Batch, id.Serial, hex.EncodeToString(in), hex.EncodeToString(tag), spell(id)})
@@ -202,7 +202,7 @@ func writeVectors(t *testing.T) {
 		{c[:9] + " " + c[9:18] + " " + c[18:], c},
 		{"-" + strings.Join(strings.Split(c, ""), "-"), c}, // 54 bytes: the longest input accepted
 	}
-	good := codegen.ID{Version: codegen.Version, Key: keyID, Batch: 42, Serial: 12345}
+	good := codegen.ID{Version: codegen.V1, Key: keyID, Batch: 42, Serial: 12345}
 	g := spell(good)
 	with := func(f func(*codegen.ID)) string { id := good; f(&id); return spell(id) }
 	other := func(b byte) byte { // another symbol with a different value
@@ -225,9 +225,9 @@ func writeVectors(t *testing.T) {
 		{with(func(id *codegen.ID) { id.Batch = 0 }), codegen.ReasonMalformed, "batch 0, correctly tagged"},
 		{with(func(id *codegen.ID) { id.Serial = 0 }), codegen.ReasonMalformed, "serial 0, correctly tagged"},
 		{with(func(id *codegen.ID) { id.Version = 0 }), codegen.ReasonVersion, "version 0, correctly tagged"},
-		{with(func(id *codegen.ID) { id.Version = 2 }), codegen.ReasonVersion, "version 2, correctly tagged"},
+		{with(func(id *codegen.ID) { id.Version = 3 }), codegen.ReasonVersion, "version 3, correctly tagged"},
 		{with(func(id *codegen.ID) { id.Version = 7 }), codegen.ReasonVersion, "version 7, correctly tagged"},
-		{with(func(id *codegen.ID) { id.Version = 2; id.Serial = 0 }), codegen.ReasonVersion, "version is checked before zero fields"},
+		{with(func(id *codegen.ID) { id.Version = 3; id.Serial = 0 }), codegen.ReasonVersion, "version is checked before zero fields"},
 		{with(func(id *codegen.ID) { id.Key = 5 }), codegen.ReasonUnknownKey, "key 5 is not in the keyset"},
 		{at(0), codegen.ReasonVersion, "first symbol changed: version bits change"},
 		{at(5), codegen.ReasonForged, "batch symbol changed, old tag"},

@@ -58,7 +58,7 @@ func (e *Engine) CreateBatch(spec BatchSpec) (*Batch, error) {
 		return nil, err
 	}
 	b := &Batch{
-		Product: spec.Product, GTIN: spec.GTIN, Count: spec.Count, KeyID: e.Keys().Primary,
+		Product: spec.Product, GTIN: spec.GTIN, Count: spec.Count, KeyID: e.Keys().Primary, CodeVersion: codegen.MintVersion,
 		Created: e.now(), Campaign: spec.Campaign, Region: spec.Region, Points: DefaultBatchPoints,
 	}
 	if spec.Points != nil {
@@ -129,13 +129,29 @@ func (e *Engine) SetRange(id uint32, r Range) (*Batch, error) {
 	return out, err
 }
 
-// Signer returns a signer for a batch, to export its codes.
+// Signer returns a signer for a batch, to export its codes: under the
+// batch's key and in the batch's code version, so that a batch printed
+// again gives the same codes.
 func (e *Engine) Signer(b *Batch) (*codegen.Signer, error) {
-	s, err := e.Keys().Signer(b.KeyID, b.ID)
+	s, err := e.Keys().VersionSigner(b.Codes(), b.KeyID, b.ID)
 	if err != nil {
 		return nil, fmt.Errorf("reward: batch %d: %w", b.ID, err)
 	}
 	return s, nil
+}
+
+// NotMinted says why a genuine code is not one of batch b's codes, or ""
+// when it is. A batch's codes have its key and its code version: a code of
+// the same serial in another version or under another key was never
+// printed, and honouring it would give one item two codes.
+func NotMinted(b *Batch, p codegen.Parsed) string {
+	switch {
+	case p.Serial > b.Count:
+		return fmt.Sprintf("serial %d is beyond batch %d's %d codes", p.Serial, b.ID, b.Count)
+	case p.Version != b.Codes() || p.Key != b.KeyID:
+		return fmt.Sprintf("batch %d's codes are version %d under key %d, not version %d under key %d", b.ID, b.Codes(), b.KeyID, p.Version, p.Key)
+	}
+	return ""
 }
 
 // CodeBatchReleased refuses to delete a batch whose codes were released.

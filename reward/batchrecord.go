@@ -50,6 +50,20 @@ type Batch struct {
 	// Ranges lists the serial ranges that are active or revoked; serials in
 	// none of them are inactive. Revocation wins over activation.
 	Ranges []Range `json:"ranges,omitempty"`
+
+	// CodeVersion is the code format the batch's codes are minted in, for
+	// good: one item has one code. Records from before version 2 have 0,
+	// which means 1; read it through Codes.
+	CodeVersion uint8 `json:"code_version,omitempty"`
+}
+
+// Codes returns the code version of the batch: CodeVersion, or 1 for a
+// record written before the field existed.
+func (b *Batch) Codes() uint8 {
+	if b.CodeVersion == 0 {
+		return 1
+	}
+	return b.CodeVersion
 }
 
 // State returns the state of serial.

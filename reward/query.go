@@ -2,7 +2,6 @@ package reward
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
 )
@@ -54,10 +53,10 @@ func (e *Engine) Status(text string) (*CodeStatus, error) {
 		st.Reason = string(CodeUnknownBatch)
 		st.Message = "the signature is right but this deployment has no record of the batch"
 		return st, nil
-	case p.Serial > batch.Count:
+	case NotMinted(batch, p) != "":
 		st.Valid = false
 		st.Reason = string(CodeUnknownBatch)
-		st.Message = fmt.Sprintf("the signature is right but batch %d has %d codes, not %d", p.Batch, batch.Count, p.Serial)
+		st.Message = "the signature is right but " + NotMinted(batch, p)
 		return st, nil
 	}
 	st.Product, st.GTIN, st.State = batch.Product, batch.GTIN, string(batch.State(p.Serial))

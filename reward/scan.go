@@ -152,8 +152,8 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	if !found {
 		return nil, Errorf(CodeUnknownBatch, "the code is genuine but its batch %d is not known here; ask the brand to check its batch records", p.Batch)
 	}
-	if p.Serial > batch.Count {
-		return nil, Errorf(CodeUnknownBatch, "serial %d is beyond batch %d's %d codes", p.Serial, p.Batch, batch.Count)
+	if why := NotMinted(batch, p); why != "" {
+		return nil, Errorf(CodeUnknownBatch, "%s", why)
 	}
 	switch batch.State(p.Serial) {
 	case Inactive:

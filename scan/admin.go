@@ -121,7 +121,7 @@ func (l Local) WriteCodes(w io.Writer, id, from, to uint32, format, baseURL stri
 		from, to = 1, b.Count
 	}
 	_, err = codegen.Export(context.Background(), w, l.App.Keys(), codegen.ExportOptions{
-		Key: b.KeyID, Batch: b.ID, From: from, To: to, Format: codegen.Format(format), BaseURL: baseURL,
+		Version: b.Codes(), Key: b.KeyID, Batch: b.ID, From: from, To: to, Format: codegen.Format(format), BaseURL: baseURL,
 	})
 	return err
 }
@@ -132,7 +132,7 @@ func (l Local) WriteImages(w io.Writer, id uint32, img codegen.ImageOptions, bas
 		return err
 	}
 	_, err = codegen.ExportImagesZip(context.Background(), w, l.App.Keys(), codegen.ImageExportOptions{
-		Key: b.KeyID, Batch: b.ID, From: 1, To: b.Count, BaseURL: baseURL, Image: img,
+		Version: b.Codes(), Key: b.KeyID, Batch: b.ID, From: 1, To: b.Count, BaseURL: baseURL, Image: img,
 	})
 	return err
 }
@@ -157,7 +157,7 @@ func writeLabels(w io.Writer, ks *codegen.Keyset, b *reward.Batch, opts codegen.
 	if n := opts.To - opts.From + 1; n > codegen.MaxLabelsPerSheet {
 		return reward.Errorf(reward.CodeInvalidRequest, "%d labels in one document; print at most %d at a time (--from/--to)", n, codegen.MaxLabelsPerSheet)
 	}
-	opts.Key, opts.Batch = b.KeyID, b.ID
+	opts.Version, opts.Key, opts.Batch = b.Codes(), b.KeyID, b.ID
 	opts.Header = b.Product
 	if b.GTIN != "" {
 		opts.Header += "  GTIN " + b.GTIN

@@ -288,10 +288,13 @@ func Describe(dir string, p codegen.Parsed) Description {
 	b, err := app.Engine.Batch(p.Batch)
 	var re *reward.Error
 	switch {
-	case errors.As(err, &re) && re.Code == reward.CodeNotFound || (err == nil && p.Serial > b.Count):
+	case errors.As(err, &re) && re.Code == reward.CodeNotFound || (err == nil && reward.NotMinted(b, p) != ""):
 		d.Genuine = false
 		d.Reason = string(reward.CodeUnknownBatch)
 		d.Message = fmt.Sprintf("the signature is right but batch %d serial %d is not in this deployment's records", p.Batch, p.Serial)
+		if err == nil {
+			d.Message = "the signature is right but " + reward.NotMinted(b, p)
+		}
 	case err != nil:
 		d.Message = "batch records not read: " + err.Error()
 	default:

@@ -275,13 +275,15 @@ func (s *Server) listBatches(ctx *fasthttp.RequestCtx, _ caller, _ string) error
 // BatchView is a batch record with its counts, as the API shows it.
 type BatchView struct {
 	*reward.Batch
-	Active  uint64 `json:"active"`
-	Revoked uint64 `json:"revoked"`
+	// CodeVersion shows batches recorded before the field as version 1.
+	CodeVersion uint8  `json:"code_version"`
+	Active      uint64 `json:"active"`
+	Revoked     uint64 `json:"revoked"`
 }
 
 func viewBatch(b *reward.Batch) BatchView {
 	a, r := b.Counts()
-	return BatchView{Batch: b, Active: a, Revoked: r}
+	return BatchView{Batch: b, CodeVersion: b.Codes(), Active: a, Revoked: r}
 }
 
 func (s *Server) postBatch(ctx *fasthttp.RequestCtx, who caller, _ string) error {
@@ -371,7 +373,7 @@ func (s *Server) streamCodes(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 	} else {
 		ctx.SetContentType("text/plain; charset=utf-8")
 	}
-	opts := codegen.ExportOptions{Key: b.KeyID, Batch: b.ID, From: from, To: to, Format: codegen.Format(format), BaseURL: base}
+	opts := codegen.ExportOptions{Version: b.Codes(), Key: b.KeyID, Batch: b.ID, From: from, To: to, Format: codegen.Format(format), BaseURL: base}
 	keys := s.app.Keys()
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 		// A failed stream ends short; the client counts lines and says so.
@@ -397,7 +399,7 @@ func (s *Server) streamImages(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 	if v := args.Peek("base_url"); len(v) > 0 {
 		base = string(v)
 	}
-	opts := codegen.ImageExportOptions{Key: b.KeyID, Batch: b.ID, From: 1, To: b.Count, BaseURL: base, Image: img}
+	opts := codegen.ImageExportOptions{Version: b.Codes(), Key: b.KeyID, Batch: b.ID, From: 1, To: b.Count, BaseURL: base, Image: img}
 	keys := s.app.Keys()
 	ctx.SetContentType("application/zip")
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {

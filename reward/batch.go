@@ -48,6 +48,10 @@ func (s *BatchSpec) check() error {
 	if s.Points != nil && *s.Points < 0 {
 		return Errorf(CodeInvalidRequest, "points must not be negative")
 	}
+	if s.Points != nil && *s.Points > MaxPoints {
+		return &Error{Code: CodeAmountOutOfRange, Message: fmt.Sprintf("points %d is above the limit of %d a scan", *s.Points, MaxPoints),
+			Details: map[string]any{"field": "points", "limit": MaxPoints}}
+	}
 	return nil
 }
 

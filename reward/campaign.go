@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"slices"
@@ -137,9 +138,32 @@ func ParseCampaignAs(raw []byte, id string) (*Campaign, error) {
 	return &c, nil
 }
 
+// Limits on the amounts of a campaign document (docs/rewards.md). They are
+// far above any real promotion and far below where sums of them could leave
+// int64: a scan pays at most MaxPoints × 10 (the highest tier) plus
+// MaxPoints of bonus, so a balance needs some 10^11 scans to overflow. A
+// number beyond them is a typo or an attack, refused with
+// CodeAmountOutOfRange when the document is applied.
+const (
+	// MaxPoints bounds every per-event amount: points, the new-member
+	// bonus, per-scan and per-coupon commissions, a batch's fixed points.
+	MaxPoints = 1_000_000
+	// MaxBudget bounds points_budget and coupon stock.
+	MaxBudget = 1_000_000_000_000
+	// MaxDailyLimit bounds daily_limit_per_member and _per_device.
+	MaxDailyLimit = 1_000_000
+)
+
+// CodeAmountOutOfRange refuses an amount beyond the documented limits, or a
+// payout that would take a balance or counter out of range.
+const CodeAmountOutOfRange Code = "amount_out_of_range"
+
 func (c *Campaign) check() error {
 	bad := func(format string, args ...any) error {
 		return Errorf(CodeInvalidRequest, "campaign %q: "+format, append([]any{c.ID}, args...)...)
+	}
+	if err := c.checkAmounts(); err != nil {
+		return err
 	}
 	if err := checkID("id", c.ID, true); err != nil {
 		return err
@@ -159,8 +183,6 @@ func (c *Campaign) check() error {
 		return bad("ends_at must be after starts_at")
 	case c.Points.Min < 0 || c.Points.Max < c.Points.Min:
 		return bad("points must be a non-negative number or {\"min\",\"max\"} with min ≤ max")
-	case c.Points.Max > 1_000_000:
-		return bad("points above 1,000,000 per scan look like a mistake")
 	case c.PointsBudget < 0, c.NewMemberBonus < 0, c.DailyLimit < 0, c.DailyLimitPerDevice < 0:
 		return bad("points_budget, new_member_bonus, daily_limit_per_member and daily_limit_per_device must not be negative")
 	case c.GuideCommission.PerScan < 0 || c.GuideCommission.PerCoupon < 0:
@@ -261,6 +283,37 @@ func (e *Engine) ApplyCampaign(c *Campaign) (*CampaignView, error) {
 		return nil
 	})
 	return view, err
+}
+
+// checkAmounts holds every amount of the document to its limit.
+func (c *Campaign) checkAmounts() error {
+	amounts := []struct {
+		field    string
+		v, limit int64
+	}{
+		{"points", c.Points.Max, MaxPoints},
+		{"points (min)", c.Points.Min, MaxPoints},
+		{"new_member_bonus", c.NewMemberBonus, MaxPoints},
+		{"guide_commission.per_scan", c.GuideCommission.PerScan, MaxPoints},
+		{"guide_commission.per_coupon", c.GuideCommission.PerCoupon, MaxPoints},
+		{"points_budget", c.PointsBudget, MaxBudget},
+		{"daily_limit_per_member", int64(c.DailyLimit), MaxDailyLimit},
+		{"daily_limit_per_device", int64(c.DailyLimitPerDevice), MaxDailyLimit},
+	}
+	if c.Coupon != nil {
+		amounts = append(amounts, struct {
+			field    string
+			v, limit int64
+		}{"coupon.stock", c.Coupon.Stock, MaxBudget})
+	}
+	for _, a := range amounts {
+		if a.v > a.limit {
+			return &Error{Code: CodeAmountOutOfRange,
+				Message: fmt.Sprintf("campaign %q: %s %d is above the limit of %d; see docs/rewards.md, \"Limits\"", c.ID, a.field, a.v, a.limit),
+				Details: map[string]any{"field": a.field, "limit": a.limit}}
+		}
+	}
+	return nil
 }
 
 // indexProduct adds or removes campaign id in a product's campaign list.

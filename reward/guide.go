@@ -177,10 +177,15 @@ func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
 			return err
 		}
 		if per := camp.GuideCommission.PerCoupon; per > 0 && !self {
-			en := g.post(tx, now, per, "coupon_commission", Entry{Coupon: c.ID, Code: c.Code, Campaign: c.Campaign})
+			en, err := g.post(tx, now, per, "coupon_commission", Entry{Coupon: c.ID, Code: c.Code, Campaign: c.Campaign})
+			if err != nil {
+				return err
+			}
+			if ctr.Commission, err = addAmount(ctr.Commission, per); err != nil {
+				return err
+			}
 			c.Commission = per
 			c.Ledger = append(c.Ledger, en.ID)
-			ctr.Commission += per
 		}
 		g.Verified++
 		putJSON(tx, guideKey(g.ID), g)

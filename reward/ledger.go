@@ -1,37 +1,62 @@
 package reward
 
 import (
+	"errors"
+	"math"
 	"time"
 
 	"github.com/segmentio/ksuid"
 )
 
+// errOverflow is an amount that would leave int64. It is not an *Error on
+// purpose: a decision that meets it drops every write it made (see Scan),
+// and wrapStore reports it as CodeAmountOutOfRange. With the campaign
+// limits (see Limits in campaign.go) no balance or counter reaches it in
+// practice; the check makes sure none wraps to a negative number if one did.
+var errOverflow = errors.New("reward: amount out of range")
+
+// addAmount is a + b, or errOverflow when the sum leaves int64.
+func addAmount(a, b int64) (int64, error) {
+	if (b > 0 && a > math.MaxInt64-b) || (b < 0 && a < math.MinInt64-b) {
+		return 0, errOverflow
+	}
+	return a + b, nil
+}
+
 // post appends a member's ledger entry and moves the balance with it; the
 // caller writes the member record in the same decision. ref carries what the
 // entry came from (code, coupon, campaign, request).
-func (m *Member) post(tx Tx, now time.Time, account string, delta int64, reason string, ref Entry) Entry {
+func (m *Member) post(tx Tx, now time.Time, account string, delta int64, reason string, ref Entry) (Entry, error) {
 	bal := &m.Points
 	if account == AccountGrowth {
 		bal = &m.Growth
 	} else if account != AccountPoints {
 		panic("reward: members have no account " + account)
 	}
-	*bal += delta
+	next, err := addAmount(*bal, delta)
+	if err != nil {
+		return Entry{}, err
+	}
+	*bal = next
 	m.Seq++
 	e := ref
 	e.ID, e.Seq, e.At, e.Member = ksuid.New().String(), m.Seq, now, m.ID
 	e.Account, e.Delta, e.Balance, e.Reason = account, delta, *bal, reason
 	putJSON(tx, ledgerKey(m.ID, m.Seq), e)
-	return e
+	return e, nil
 }
 
 // post appends a guide's commission entry; the caller writes the guide.
-func (g *Guide) post(tx Tx, now time.Time, delta int64, reason string, ref Entry) Entry {
-	g.Commission += delta
+func (g *Guide) post(tx Tx, now time.Time, delta int64, reason string, ref Entry) (Entry, error) {
+	next, err := addAmount(g.Commission, delta)
+	if err != nil {
+		return Entry{}, err
+	}
+	g.Commission = next
 	g.Seq++
 	e := ref
 	e.ID, e.Seq, e.At, e.Guide = ksuid.New().String(), g.Seq, now, g.ID
 	e.Account, e.Delta, e.Balance, e.Reason = AccountCommission, delta, g.Commission, reason
 	putJSON(tx, guideLedgerKey(g.ID, g.Seq), e)
-	return e
+	return e, nil
 }

@@ -147,7 +147,10 @@ func (e *Engine) Spend(member string, req SpendRequest) (json.RawMessage, error)
 				Message: fmt.Sprintf("member has %d points, %d asked; nothing was taken", m.Points, req.Points),
 				Details: map[string]any{"balance": m.Points}}
 		}
-		en := m.post(tx, now, AccountPoints, -req.Points, "spend: "+req.Reason, Entry{Request: req.RequestID})
+		en, err := m.post(tx, now, AccountPoints, -req.Points, "spend: "+req.Reason, Entry{Request: req.RequestID})
+		if err != nil {
+			return err
+		}
 		putJSON(tx, memberKey(m.ID), m)
 		out, err = json.Marshal(SpendResult{Result: "spent", Member: m.ID, Points: req.Points, Balance: m.Points, Entry: en.ID, At: now, RequestID: req.RequestID})
 		if err != nil {

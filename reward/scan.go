@@ -201,7 +201,10 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	if !found {
 		// No campaign covers the product: the batch's fixed points.
 		if batch.Points > 0 {
-			en := m.post(tx, now, AccountPoints, batch.Points, "scan", ref)
+			en, err := m.post(tx, now, AccountPoints, batch.Points, "scan", ref)
+			if err != nil {
+				return nil, err
+			}
 			red.Ledger = append(red.Ledger, en.ID)
 		}
 		red.Points, res.Points = batch.Points, batch.Points
@@ -285,16 +288,24 @@ func (e *Engine) payCampaign(tx Tx, c *Campaign, m *Member, req ScanRequest, red
 		}
 	}
 	ref := Entry{Code: red.Code, Campaign: c.ID}
-	if points > 0 {
-		red.Ledger = append(red.Ledger, m.post(tx, now, AccountPoints, points, "scan", ref).ID)
+	for _, p := range []struct {
+		account, reason string
+		delta           int64
+	}{{AccountPoints, "scan", points}, {AccountPoints, "new_member_bonus", bonus}, {AccountGrowth, "scan", base}} {
+		if p.delta <= 0 {
+			continue
+		}
+		en, err := m.post(tx, now, p.account, p.delta, p.reason, ref)
+		if err != nil {
+			return err
+		}
+		red.Ledger = append(red.Ledger, en.ID)
 	}
-	if bonus > 0 {
-		red.Ledger = append(red.Ledger, m.post(tx, now, AccountPoints, bonus, "new_member_bonus", ref).ID)
+	paid, err := addAmount(ctr.PointsPaid, points+bonus)
+	if err != nil {
+		return err
 	}
-	if base > 0 {
-		red.Ledger = append(red.Ledger, m.post(tx, now, AccountGrowth, base, "scan", ref).ID)
-	}
-	ctr.PointsPaid += points + bonus
+	ctr.PointsPaid = paid
 	ctr.RewardedScans++
 	red.Points, red.Campaign, red.Version = points+bonus, c.ID, c.Version
 	res.Points, res.Bonus, res.Growth, res.Campaign = points+bonus, bonus, base, c.ID
@@ -361,10 +372,15 @@ func (e *Engine) payGuide(tx Tx, c *Campaign, m *Member, req ScanRequest, red *R
 		res.Notes = append(res.Notes, NoteSelfCommission)
 		return nil
 	}
-	en := g.post(tx, now, per, "scan_commission", Entry{Code: red.Code, Campaign: c.ID})
+	en, err := g.post(tx, now, per, "scan_commission", Entry{Code: red.Code, Campaign: c.ID})
+	if err != nil {
+		return err
+	}
+	if ctr.Commission, err = addAmount(ctr.Commission, per); err != nil {
+		return err
+	}
 	red.Ledger = append(red.Ledger, en.ID)
 	red.Commission, res.Commission = per, per
-	ctr.Commission += per
 	putJSON(tx, guideKey(g.ID), g)
 	return nil
 }

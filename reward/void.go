@@ -56,7 +56,9 @@ func (e *Engine) VoidRedemption(text, reason string) (*Redemption, error) {
 		}
 		ref := Entry{Code: code, Campaign: r.Campaign}
 		for _, en := range entries {
-			m.post(tx, now, en.Account, -en.Delta, "void: "+reason, ref)
+			if _, err := m.post(tx, now, en.Account, -en.Delta, "void: "+reason, ref); err != nil {
+				return err
+			}
 		}
 		putJSON(tx, memberKey(m.ID), m)
 		var ctr CampaignCounters
@@ -73,7 +75,9 @@ func (e *Engine) VoidRedemption(text, reason string) (*Redemption, error) {
 				return err
 			}
 			if g != nil {
-				g.post(tx, now, -r.Commission, "void: "+reason, ref)
+				if _, err := g.post(tx, now, -r.Commission, "void: "+reason, ref); err != nil {
+					return err
+				}
 				putJSON(tx, guideKey(g.ID), g)
 				ctr.Commission -= r.Commission
 			}
@@ -130,7 +134,9 @@ func (e *Engine) VoidCoupon(id, reason string) (*Coupon, error) {
 					return err
 				}
 				if g != nil {
-					g.post(tx, now, -c.Commission, "void: "+reason, Entry{Coupon: c.ID, Code: c.Code, Campaign: c.Campaign})
+					if _, err := g.post(tx, now, -c.Commission, "void: "+reason, Entry{Coupon: c.ID, Code: c.Code, Campaign: c.Campaign}); err != nil {
+						return err
+					}
 					putJSON(tx, guideKey(g.ID), g)
 					ctr.Commission -= c.Commission
 				}

@@ -58,6 +58,7 @@ var statusOf = map[reward.Code]int{
 	reward.CodeGuideLeft:          fasthttp.StatusConflict,
 	reward.CodeAlreadyVoided:      fasthttp.StatusConflict,
 	reward.CodeBatchReleased:      fasthttp.StatusConflict,
+	reward.CodeAmountOutOfRange:   fasthttp.StatusUnprocessableEntity,
 }
 
 type errorBody struct {

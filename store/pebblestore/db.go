@@ -311,8 +311,17 @@ type iterable interface {
 	NewIter(o *pebble.IterOptions) (*pebble.Iterator, error)
 }
 
+// bounds are the iterator bounds of prefix. An empty prefix has no lower
+// bound: Pebble's seek to an empty, non-nil bound trips its invariants.
+func bounds(prefix []byte) *pebble.IterOptions {
+	if len(prefix) == 0 {
+		return &pebble.IterOptions{}
+	}
+	return &pebble.IterOptions{LowerBound: prefix, UpperBound: store.PrefixEnd(prefix)}
+}
+
 func scan(r iterable, prefix, start []byte, fn func(key, value []byte) bool) error {
-	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: store.PrefixEnd(prefix)})
+	it, err := r.NewIter(bounds(prefix))
 	if err != nil {
 		return fmt.Errorf("store: scan: %w", err)
 	}
@@ -332,7 +341,7 @@ func scan(r iterable, prefix, start []byte, fn func(key, value []byte) bool) err
 }
 
 func scanReverse(r iterable, prefix []byte, fn func(key, value []byte) bool) error {
-	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: store.PrefixEnd(prefix)})
+	it, err := r.NewIter(bounds(prefix))
 	if err != nil {
 		return fmt.Errorf("store: scan: %w", err)
 	}

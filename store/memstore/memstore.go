@@ -1,0 +1,439 @@
+package memstore
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/yima-dev/yima/store"
+)
+
+// Flaw is one promise of the contract the store can be told to break, so
+// that a test can show the conformance suite catching it.
+type Flaw int
+
+const (
+	Sound            Flaw = iota
+	ForgetsOwnWrites      // a decision's Get ignores its own writes
+	ReadsStale            // a decision reads the state before the previous decision
+	KeepsRefused          // a refused or panicking decision's writes are kept
+	Tears                 // a decision's writes land one at a time, visible in between
+	LeakySnapshot         // a snapshot reads the live state
+	Unordered             // Scan yields keys in no particular order
+	ReverseForward        // ScanReverse yields keys in ascending order
+	IgnoresStart          // Scan ignores its start key
+	AddOverwrites         // Add sets the counter to delta
+	EmptyIsAbsent         // an empty value reads as absent
+	WorksAfterClose       // calls after Close succeed
+	AcksBeforeDisk        // a decision is acknowledged before it is on the disk
+	AcksOnBrokenDisk      // a failed disk write is ignored
+)
+
+// Flaws lists every flaw but Sound.
+var Flaws = []Flaw{ForgetsOwnWrites, ReadsStale, KeepsRefused, Tears, LeakySnapshot, Unordered, ReverseForward, IgnoresStart, AddOverwrites, EmptyIsAbsent, WorksAfterClose, AcksBeforeDisk, AcksOnBrokenDisk}
+
+func (f Flaw) String() string {
+	return [...]string{"Sound", "ForgetsOwnWrites", "ReadsStale", "KeepsRefused", "Tears", "LeakySnapshot", "Unordered", "ReverseForward", "IgnoresStart", "AddOverwrites", "EmptyIsAbsent", "WorksAfterClose", "AcksBeforeDisk", "AcksOnBrokenDisk"}[f]
+}
+
+// Options configures a store.
+type Options struct {
+	// Flaw is the promise to break; the zero value breaks none.
+	Flaw Flaw
+	// Retry runs every decision twice and keeps only the second run, as an
+	// optimistic backend does after a conflict: rules that change memory of
+	// their own inside a decision count twice.
+	Retry bool
+}
+
+// state is a sorted set of records.
+type state struct {
+	m    map[string][]byte
+	keys []string // sorted
+}
+
+func newState() *state { return &state{m: map[string][]byte{}} }
+
+func (s *state) clone() *state {
+	return &state{m: maps.Clone(s.m), keys: slices.Clone(s.keys)}
+}
+
+func (s *state) set(k string, v []byte) {
+	if v == nil {
+		if _, ok := s.m[k]; ok {
+			delete(s.m, k)
+			i, _ := slices.BinarySearch(s.keys, k)
+			s.keys = slices.Delete(s.keys, i, i+1)
+		}
+		return
+	}
+	if _, ok := s.m[k]; !ok {
+		i, _ := slices.BinarySearch(s.keys, k)
+		s.keys = slices.Insert(s.keys, i, k)
+	}
+	s.m[k] = v
+}
+
+// DB is an in-memory store.
+type DB struct {
+	opts Options
+	disk *Disk // nil for a store on no disk
+
+	decide sync.Mutex   // one decision at a time
+	mu     sync.RWMutex // guards cur, prev, closed, failed
+	cur    *state
+	prev   *state // the state before the last decision, for ReadsStale
+	closed bool
+	failed bool
+}
+
+var (
+	_ store.DB       = (*DB)(nil)
+	_ store.Tx       = (*tx)(nil)
+	_ store.Snapshot = (*snapshot)(nil)
+)
+
+// New returns an empty store that lives in memory only.
+func New(opts Options) *DB { return &DB{opts: opts, cur: newState(), prev: newState()} }
+
+func (db *DB) err() error {
+	switch {
+	case db.failed:
+		return fmt.Errorf("%w: the disk failed", store.ErrUnavailable)
+	case db.closed && db.opts.Flaw != WorksAfterClose:
+		return store.ErrClosed
+	}
+	return nil
+}
+
+// Get is store.Reader's.
+func (db *DB) Get(key []byte) ([]byte, bool, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if err := db.err(); err != nil {
+		return nil, false, err
+	}
+	return get(db.cur, key, db.opts.Flaw)
+}
+
+func get(s *state, key []byte, flaw Flaw) ([]byte, bool, error) {
+	v, ok := s.m[string(key)]
+	if !ok || flaw == EmptyIsAbsent && len(v) == 0 {
+		return nil, false, nil
+	}
+	return bytes.Clone(v), true, nil
+}
+
+// Scan is store.Reader's.
+func (db *DB) Scan(prefix, start []byte, fn func(key, value []byte) bool) error {
+	db.mu.RLock()
+	if err := db.err(); err != nil {
+		db.mu.RUnlock()
+		return err
+	}
+	kvs := collect(db.cur, prefix, start, db.opts.Flaw)
+	db.mu.RUnlock()
+	return yield(kvs, fn)
+}
+
+// ScanReverse is store.Reader's.
+func (db *DB) ScanReverse(prefix []byte, fn func(key, value []byte) bool) error {
+	db.mu.RLock()
+	if err := db.err(); err != nil {
+		db.mu.RUnlock()
+		return err
+	}
+	kvs := collectReverse(db.cur, prefix, db.opts.Flaw)
+	db.mu.RUnlock()
+	return yield(kvs, fn)
+}
+
+type kv struct{ k, v []byte }
+
+// collect copies the records a scan yields, so that fn runs with no lock
+// held and may read the store itself.
+func collect(s *state, prefix, start []byte, flaw Flaw) []kv {
+	from := string(prefix)
+	if start != nil && bytes.Compare(start, prefix) > 0 && flaw != IgnoresStart {
+		from = string(start)
+	}
+	i, _ := slices.BinarySearch(s.keys, from)
+	var out []kv
+	for ; i < len(s.keys) && bytes.HasPrefix([]byte(s.keys[i]), prefix); i++ {
+		out = append(out, kv{[]byte(s.keys[i]), bytes.Clone(s.m[s.keys[i]])})
+	}
+	if flaw == Unordered {
+		// Map order: what a backend that forgot to sort would give.
+		m := map[string]kv{}
+		for _, r := range out {
+			m[string(r.k)] = r
+		}
+		out = out[:0]
+		for _, r := range m {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func collectReverse(s *state, prefix []byte, flaw Flaw) []kv {
+	out := collect(s, prefix, nil, Sound)
+	if flaw != ReverseForward {
+		slices.Reverse(out)
+	}
+	return out
+}
+
+func yield(kvs []kv, fn func(key, value []byte) bool) error {
+	for _, r := range kvs {
+		if !fn(r.k, r.v) {
+			break
+		}
+	}
+	return nil
+}
+
+// Snapshot is store.DB's.
+func (db *DB) Snapshot() (store.Snapshot, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if err := db.err(); err != nil {
+		return nil, err
+	}
+	if db.opts.Flaw == LeakySnapshot {
+		return &snapshot{db: db}, nil
+	}
+	return &snapshot{s: db.cur.clone(), flaw: db.opts.Flaw}, nil
+}
+
+type snapshot struct {
+	s    *state
+	db   *DB // live, for LeakySnapshot
+	flaw Flaw
+}
+
+func (s *snapshot) Get(key []byte) ([]byte, bool, error) {
+	if s.db != nil {
+		return s.db.Get(key)
+	}
+	return get(s.s, key, s.flaw)
+}
+
+func (s *snapshot) Scan(prefix, start []byte, fn func(key, value []byte) bool) error {
+	if s.db != nil {
+		return s.db.Scan(prefix, start, fn)
+	}
+	return yield(collect(s.s, prefix, start, s.flaw), fn)
+}
+
+func (s *snapshot) ScanReverse(prefix []byte, fn func(key, value []byte) bool) error {
+	if s.db != nil {
+		return s.db.ScanReverse(prefix, fn)
+	}
+	return yield(collectReverse(s.s, prefix, s.flaw), fn)
+}
+
+func (s *snapshot) Close() error { return nil }
+
+// tx is a decision's view: its writes over the store's state.
+type tx struct {
+	base   *state
+	writes map[string][]byte // nil value: deleted
+	order  []string
+	flaw   Flaw
+}
+
+func (t *tx) Get(key []byte) ([]byte, bool, error) {
+	if v, ok := t.writes[string(key)]; ok && t.flaw != ForgetsOwnWrites {
+		if v == nil || t.flaw == EmptyIsAbsent && len(v) == 0 {
+			return nil, false, nil
+		}
+		return v, true, nil
+	}
+	v, ok := t.base.m[string(key)]
+	if !ok || t.flaw == EmptyIsAbsent && len(v) == 0 {
+		return nil, false, nil
+	}
+	return v, true, nil
+}
+
+func (t *tx) Put(key, value []byte) {
+	if value == nil {
+		value = []byte{}
+	}
+	t.write(string(key), value)
+}
+
+func (t *tx) Delete(key []byte) { t.write(string(key), nil) }
+
+func (t *tx) write(k string, v []byte) {
+	if _, ok := t.writes[k]; !ok {
+		t.order = append(t.order, k)
+	}
+	t.writes[k] = v
+}
+
+func (t *tx) Add(key []byte, delta int64) {
+	v, found, _ := t.Get(key)
+	var n int64
+	if found && t.flaw != AddOverwrites {
+		var ok bool
+		if n, ok = store.Counter(v); !ok {
+			panic(fmt.Sprintf("memstore: Add on %q, whose %d-byte value is not a counter", key, len(v)))
+		}
+	}
+	t.write(string(key), store.AppendCounter(nil, n+delta))
+}
+
+// Update is store.DB's: decisions run one at a time, in the order they
+// take the lock.
+func (db *DB) Update(fn func(store.Tx) error) error {
+	db.decide.Lock()
+	defer db.decide.Unlock()
+	db.mu.RLock()
+	err := db.err()
+	db.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	base := db.cur
+	if db.opts.Flaw == ReadsStale {
+		base = db.prev
+	}
+	if db.opts.Retry {
+		run(fn, &tx{base: base, writes: map[string][]byte{}, flaw: db.opts.Flaw})
+	}
+	t := &tx{base: base, writes: map[string][]byte{}, flaw: db.opts.Flaw}
+	if err := run(fn, t); err != nil {
+		if db.opts.Flaw == KeepsRefused {
+			db.commit(t)
+		}
+		return err
+	}
+	return db.commit(t)
+}
+
+func run(fn func(store.Tx) error, t *tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v\n%s", store.ErrDecisionPanicked, r, debug.Stack())
+		}
+	}()
+	return fn(t)
+}
+
+// commit applies t's writes, to the disk first when there is one.
+func (db *DB) commit(t *tx) error {
+	if len(t.order) == 0 {
+		return nil
+	}
+	if db.disk != nil {
+		if err := db.disk.write(t, db.opts.Flaw); err != nil {
+			db.mu.Lock()
+			db.failed = true
+			db.mu.Unlock()
+			return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+		}
+	}
+	if db.opts.Flaw == Tears {
+		for i, k := range t.order {
+			db.mu.Lock()
+			db.cur.set(k, t.writes[k])
+			db.mu.Unlock()
+			if i == 0 {
+				time.Sleep(50 * time.Microsecond) // a reader's window
+			}
+		}
+		return nil
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.opts.Flaw == ReadsStale {
+		db.prev = db.cur.clone()
+	}
+	for _, k := range t.order {
+		db.cur.set(k, t.writes[k])
+	}
+	return nil
+}
+
+// Close is store.DB's.
+func (db *DB) Close() error {
+	db.decide.Lock()
+	defer db.decide.Unlock()
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	db.closed = true
+	return nil
+}
+
+// Disk is an in-memory disk a store can be opened on again, for crash and
+// fault tests: what a decision wrote is on it before the decision is
+// acknowledged.
+type Disk struct {
+	opts    Options
+	mu      sync.Mutex
+	data    *state
+	pending []*tx // AcksBeforeDisk: the latest decisions, not yet on the disk
+	broken  bool
+}
+
+// NewDisk returns an empty disk whose stores have opts.
+func NewDisk(opts Options) *Disk { return &Disk{opts: opts, data: newState()} }
+
+// Open opens a store on the disk, with what the disk holds.
+func (d *Disk) Open() *DB {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	db := New(d.opts)
+	db.disk = d
+	db.cur = d.data.clone()
+	db.prev = db.cur.clone()
+	return db
+}
+
+// Crash returns a copy of what is on the disk now.
+func (d *Disk) Crash() *Disk {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return &Disk{opts: d.opts, data: d.data.clone()}
+}
+
+// Break makes every later write fail.
+func (d *Disk) Break() {
+	d.mu.Lock()
+	d.broken = true
+	d.mu.Unlock()
+}
+
+func (d *Disk) write(t *tx, flaw Flaw) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.broken && flaw != AcksOnBrokenDisk {
+		return fmt.Errorf("memstore: the disk is broken")
+	}
+	if flaw == AcksBeforeDisk {
+		// Written behind, in bursts: the latest decisions are only in
+		// memory when the power goes.
+		if d.pending = append(d.pending, t); len(d.pending) < 64 {
+			return nil
+		}
+		for _, t := range d.pending {
+			d.apply(t)
+		}
+		d.pending = nil
+		return nil
+	}
+	d.apply(t)
+	return nil
+}
+
+func (d *Disk) apply(t *tx) {
+	for _, k := range t.order {
+		d.data.set(k, t.writes[k])
+	}
+}

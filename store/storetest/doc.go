@@ -1,0 +1,16 @@
+// Package storetest is the conformance suite of the store contract: every
+// property the rules rely on, as checks any backend runs by passing a
+// factory to Run (in the manner of Pebble's vfs and errorfs tests).
+//
+// The properties: absence is a found flag, not an error; a decision reads
+// its own writes and every decision acknowledged before it; concurrent
+// decisions serialize; a refused or panicking decision leaves no trace; a
+// decision is atomic (no snapshot sees it by halves); snapshots isolate;
+// scans go in key order, forward and reverse, honouring prefix and start;
+// Add is a counter that adds; a closed store refuses; and, for a backend
+// with a disk, every acknowledged decision survives a crash whole and a
+// failed disk fails the store closed without acknowledging anything.
+//
+// Each property is a func(testing.TB, Backend), so a test can run one
+// against a broken backend with a recording TB and see it fail.
+package storetest

@@ -10,6 +10,7 @@ import (
 
 func newAuditCommand(g *globalOptions) *cobra.Command {
 	r := &remoteOptions{}
+	var out tableOptions
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Recompute every balance from the ledger and check the money rules",
@@ -26,6 +27,18 @@ func newAuditCommand(g *globalOptions) *cobra.Command {
 					return err
 				}
 				w := cmd.OutOrStdout()
+				if out.json {
+					if rep.Violations == nil {
+						rep.Violations = []string{}
+					}
+					if err := printJSON(w, rep); err != nil {
+						return err
+					}
+					if len(rep.Violations) > 0 {
+						return exitError{1}
+					}
+					return nil
+				}
 				fmt.Fprintf(w, "audited %d redemptions, %d members, %d guides, %d ledger entries, %d coupons, %d campaigns\n",
 					rep.Redemptions, rep.Members, rep.Guides, rep.Entries, rep.Coupons, rep.Campaigns)
 				if len(rep.Violations) == 0 {
@@ -45,5 +58,6 @@ func newAuditCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	r.AddFlags(cmd.Flags())
+	out.AddFlags(cmd.Flags())
 	return cmd
 }

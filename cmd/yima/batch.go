@@ -24,10 +24,10 @@ func (o *rangeOptions) AddFlags(fs *pflag.FlagSet) {
 
 func (o *rangeOptions) check() error {
 	if (o.from == 0) != (o.to == 0) {
-		return fmt.Errorf("give both --from and --to, or neither for the whole batch")
+		return usagef("give both --from and --to, or neither for the whole batch")
 	}
 	if o.from > o.to {
-		return fmt.Errorf("--from %d is after --to %d", o.from, o.to)
+		return usagef("--from %d is after --to %d", o.from, o.to)
 	}
 	return nil
 }
@@ -35,7 +35,7 @@ func (o *rangeOptions) check() error {
 func parseID(s string) (uint32, error) {
 	id, err := strconv.ParseUint(s, 10, 32)
 	if err != nil || id == 0 {
-		return 0, fmt.Errorf("batch id %q is not a positive number (see yima batch list)", s)
+		return 0, usagef("batch id %q is not a positive number (see yima batch list)", s)
 	}
 	return uint32(id), nil
 }
@@ -47,8 +47,9 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 	}
 	r := &remoteOptions{}
 	r.AddFlags(cmd.PersistentFlags())
+	var listOut tableOptions
 	list := &cobra.Command{
-		Use:   "list",
+		Use:   "list [--json]",
 		Short: "List batches",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -58,14 +59,16 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 					return err
 				}
 				w := cmd.OutOrStdout()
-				fmt.Fprintf(w, "%-8s %-20s %12s %12s %12s  %s\n", "ID", "PRODUCT", "COUNT", "ACTIVE", "REVOKED", "CREATED")
-				for _, b := range bs {
-					fmt.Fprintf(w, "%-8d %-20s %12d %12d %12d  %s\n", b.ID, b.Product, b.Count, b.Active, b.Revoked, b.Created.Format("2006-01-02 15:04"))
-				}
-				return nil
+				return listOut.print(w, bs, func() {
+					fmt.Fprintf(w, "%-8s %-20s %12s %12s %12s  %s\n", "ID", "PRODUCT", "COUNT", "ACTIVE", "REVOKED", "CREATED")
+					for _, b := range bs {
+						fmt.Fprintf(w, "%-8d %-20s %12d %12d %12d  %s\n", b.ID, b.Product, b.Count, b.Active, b.Revoked, b.Created.Format("2006-01-02 15:04"))
+					}
+				})
 			})
 		},
 	}
+	listOut.AddFlags(list.Flags())
 	show := &cobra.Command{
 		Use:   "show ID",
 		Short: "Show one batch as JSON",
@@ -129,7 +132,7 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 				return err
 			}
 			if format != "csv" && format != "txt" {
-				return fmt.Errorf("--format %q: use csv or txt", format)
+				return usagef("--format %q: use csv or txt", format)
 			}
 			dst, err := newOutput(out, cmd.OutOrStdout())
 			if err != nil {
@@ -168,10 +171,10 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 				return err
 			}
 			if labelOut == "" {
-				return fmt.Errorf("--out FILE.pdf is required (a PDF is no use on a terminal)")
+				return usagef("--out FILE.pdf is required (a PDF is no use on a terminal)")
 			}
 			if symbology != "qr" && symbology != "datamatrix" {
-				return fmt.Errorf("--symbology %q: use qr or datamatrix", symbology)
+				return usagef("--symbology %q: use qr or datamatrix", symbology)
 			}
 			dst, err := newOutput(labelOut, cmd.OutOrStdout())
 			if err != nil {

@@ -42,8 +42,9 @@ func newCampaignCommand(g *globalOptions) *cobra.Command {
 			})
 		},
 	}
+	var listOut tableOptions
 	list := &cobra.Command{
-		Use:   "list",
+		Use:   "list [--json]",
 		Short: "List campaigns with their status, budget and stock left",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -53,15 +54,17 @@ func newCampaignCommand(g *globalOptions) *cobra.Command {
 					return err
 				}
 				w := cmd.OutOrStdout()
-				fmt.Fprintf(w, "%-20s %-4s %-10s %12s %12s %10s %10s\n", "ID", "VER", "STATUS", "POINTS PAID", "POINTS LEFT", "COUPONS", "LEFT")
-				for _, v := range vs {
-					fmt.Fprintf(w, "%-20s %-4d %-10s %12d %12s %10d %10s\n", v.ID, v.Version, v.Status,
-						v.Counters.PointsPaid, optional(v.PointsLeft), v.Counters.CouponsIssued, optional(v.CouponsLeft))
-				}
-				return nil
+				return listOut.print(w, vs, func() {
+					fmt.Fprintf(w, "%-20s %-4s %-10s %12s %12s %10s %10s\n", "ID", "VER", "STATUS", "POINTS PAID", "POINTS LEFT", "COUPONS", "LEFT")
+					for _, v := range vs {
+						fmt.Fprintf(w, "%-20s %-4d %-10s %12d %12s %10d %10s\n", v.ID, v.Version, v.Status,
+							v.Counters.PointsPaid, optional(v.PointsLeft), v.Counters.CouponsIssued, optional(v.CouponsLeft))
+					}
+				})
 			})
 		},
 	}
+	listOut.AddFlags(list.Flags())
 	show := &cobra.Command{
 		Use:   "show ID",
 		Short: "Show a campaign and its counters as JSON",

@@ -11,8 +11,9 @@ import (
 func newFlagsCommand(g *globalOptions) *cobra.Command {
 	var o remoteOptions
 	var q reward.FlagQuery
+	var out tableOptions
 	cmd := &cobra.Command{
-		Use:   "flags [--kind diverted|many_scanners] [--from DAY] [--to DAY]",
+		Use:   "flags [--kind diverted|many_scanners] [--from DAY] [--to DAY] [--json]",
 		Short: "Scans to review: goods sold outside their region, codes scanned by many people",
 		Long: "flags lists, oldest first, the scans yima put up for review:\n" +
 			"  diverted       a redemption outside its batch's intended sales region (防窜货), with where\n" +
@@ -28,19 +29,23 @@ func newFlagsCommand(g *globalOptions) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if page.Flags == nil {
+					page.Flags = []reward.Flag{}
+				}
 				w := cmd.OutOrStdout()
-				fmt.Fprintf(w, "%-8s %-5s %-13s %-27s %6s %9s  %-16s %s\n", "DAY", "TIME", "KIND", "CODE", "BATCH", "SERIAL", "PRODUCT", "DETAIL")
-				for _, f := range page.Flags {
-					detail := fmt.Sprintf("%d scanners since %s, the third %s", f.Scanners, f.FirstScan.Format("2006-01-02"), f.Member)
-					if f.Kind == reward.FlagDiverted {
-						detail = fmt.Sprintf("scanned in %s, meant for %s, by %s", f.Region, f.Intended, f.Member)
+				return out.print(w, page, func() {
+					fmt.Fprintf(w, "%-8s %-5s %-13s %-27s %6s %9s  %-16s %s\n", "DAY", "TIME", "KIND", "CODE", "BATCH", "SERIAL", "PRODUCT", "DETAIL")
+					for _, f := range page.Flags {
+						detail := fmt.Sprintf("%d scanners since %s, the third %s", f.Scanners, f.FirstScan.Format("2006-01-02"), f.Member)
+						if f.Kind == reward.FlagDiverted {
+							detail = fmt.Sprintf("scanned in %s, meant for %s, by %s", f.Region, f.Intended, f.Member)
+						}
+						fmt.Fprintf(w, "%-8s %-5s %-13s %-27s %6d %9d  %-16s %s\n", f.Day, f.At.Format("15:04"), f.Kind, f.Code, f.Batch, f.Serial, f.Product, detail)
 					}
-					fmt.Fprintf(w, "%-8s %-5s %-13s %-27s %6d %9d  %-16s %s\n", f.Day, f.At.Format("15:04"), f.Kind, f.Code, f.Batch, f.Serial, f.Product, detail)
-				}
-				if page.Next != "" {
-					fmt.Fprintf(w, "more: --after %s\n", page.Next)
-				}
-				return nil
+					if page.Next != "" {
+						fmt.Fprintf(w, "more: --after %s\n", page.Next)
+					}
+				})
 			})
 		},
 	}
@@ -51,5 +56,6 @@ func newFlagsCommand(g *globalOptions) *cobra.Command {
 	fs.StringVar(&q.To, "to", "", "last day, YYYYMMDD")
 	fs.StringVar(&q.After, "after", "", "the cursor a previous page ended with")
 	fs.IntVar(&q.Limit, "limit", 50, "flags per page, 1-200")
+	out.AddFlags(fs)
 	return cmd
 }

@@ -48,7 +48,7 @@ func newGuideCommand(g *globalOptions) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if ao.g.ID == "" || ao.g.Store == "" {
-				return fmt.Errorf("--id and --store are required")
+				return usagef("--id and --store are required")
 			}
 			return r.with(g, func(a scan.Admin) error {
 				tok, err := a.AddGuide(ao.g)
@@ -68,7 +68,7 @@ func newGuideCommand(g *globalOptions) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
 			if qo.format != "png" && qo.format != "svg" {
-				return fmt.Errorf("--format %q: use png or svg", qo.format)
+				return usagef("--format %q: use png or svg", qo.format)
 			}
 			return r.with(g, func(a scan.Admin) error {
 				if _, err := a.Guide(id, reward.GuidePage{Limit: 1}); err != nil {

@@ -68,7 +68,7 @@ func newKeysCommand(g *globalOptions) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseUint(args[0], 10, 8)
 			if err != nil {
-				return fmt.Errorf("key id %q is not a number (see yima keys list)", args[0])
+				return usagef("key id %q is not a number (see yima keys list)", args[0])
 			}
 			ks, path, err := load()
 			if err != nil {

@@ -13,18 +13,23 @@ import (
 var version = "dev"
 
 func main() {
-	cmd := newRootCommand()
-	if err := cmd.Execute(); err != nil {
-		var ex exitError
-		if errors.As(err, &ex) {
-			os.Exit(ex.code)
-		}
-		fmt.Fprintln(os.Stderr, "yima:", message(err))
-		os.Exit(2)
+	cmd, err := newRootCommand().ExecuteC()
+	if err == nil {
+		return
 	}
+	code := exitCode(err)
+	var ex exitError
+	if !errors.As(err, &ex) {
+		fmt.Fprintln(os.Stderr, "yima:", message(err))
+	}
+	if code == exitUsage && cmd != nil {
+		fmt.Fprintf(os.Stderr, "see '%s --help'\n", cmd.CommandPath())
+	}
+	os.Exit(code)
 }
 
-// exitError ends the program with a code after its output was written.
+// exitError ends the program with a code after its output was written
+// (verify's "not genuine", audit's violations).
 type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -67,17 +66,17 @@ func newMintCommand(g *globalOptions) *cobra.Command {
 func (o *mintOptions) check() error {
 	switch {
 	case o.spec.Product == "":
-		return errors.New("--product is required")
+		return usagef("--product is required")
 	case o.count == 0 || o.count > codegen.MaxSerial:
-		return fmt.Errorf("--count must be between 1 and %d codes per batch", codegen.MaxSerial)
+		return usagef("--count must be between 1 and %d codes per batch", codegen.MaxSerial)
 	case o.format != "csv" && o.format != "txt":
-		return fmt.Errorf("--format %q: use csv or txt", o.format)
+		return usagef("--format %q: use csv or txt", o.format)
 	case o.qr != "" && o.qr != "png" && o.qr != "svg":
-		return fmt.Errorf("--qr %q: use png or svg", o.qr)
+		return usagef("--qr %q: use png or svg", o.qr)
 	case o.qr != "" && o.qrOut == "":
-		return errors.New("--qr needs --qr-dir DIR (or FILE.zip)")
+		return usagef("--qr needs --qr-dir DIR (or FILE.zip)")
 	case o.symbology != "qr" && o.symbology != "datamatrix":
-		return fmt.Errorf("--symbology %q: use qr or datamatrix", o.symbology)
+		return usagef("--symbology %q: use qr or datamatrix", o.symbology)
 	}
 	o.spec.Count = uint32(o.count)
 	return nil

@@ -46,6 +46,7 @@ func newRootCommand() *cobra.Command {
 		newFlagsCommand(g),
 		newBenchCommand(g),
 	)
+	strictUsage(root)
 	return root
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -46,7 +45,7 @@ func newServeCommand(g *globalOptions) *cobra.Command {
 			}
 			zone, err := time.LoadLocation(o.statsTZ)
 			if err != nil {
-				return fmt.Errorf("--stats-tz %q: %v (use an IANA name such as Asia/Shanghai)", o.statsTZ, err)
+				return usagef("--stats-tz %q: %v (use an IANA name such as Asia/Shanghai)", o.statsTZ, err)
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			o.Logger = log

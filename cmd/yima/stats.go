@@ -14,6 +14,7 @@ type statsOptions struct {
 	remoteOptions
 	by, from, to string
 	daily        bool
+	out          tableOptions
 }
 
 func (o *statsOptions) AddFlags(fs *pflag.FlagSet) {
@@ -22,12 +23,13 @@ func (o *statsOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.from, "from", "", "first day, YYYYMMDD (days of the statistics' time zone, serve --stats-tz)")
 	fs.StringVar(&o.to, "to", "", "last day, YYYYMMDD")
 	fs.BoolVar(&o.daily, "daily", false, "one line per day")
+	o.out.AddFlags(fs)
 }
 
 func newStatsCommand(g *globalOptions) *cobra.Command {
 	o := &statsOptions{}
 	cmd := &cobra.Command{
-		Use:   "stats [--by product|batch|region|guide|campaign]",
+		Use:   "stats [--by product|batch|region|guide|campaign] [--json]",
 		Short: "Redemptions, points, coupons and commissions by product, batch, region, guide or campaign",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -37,15 +39,16 @@ func newStatsCommand(g *globalOptions) *cobra.Command {
 					return err
 				}
 				w := cmd.OutOrStdout()
-				fmt.Fprintf(w, "%-24s %-8s %10s %10s %8s %10s %8s\n", o.by, "DAY", "REDEEMED", "POINTS", "COUPONS", "COMMISSION", "DIVERTED")
-				for _, s := range st {
-					day := s.Day
-					if day == "" {
-						day = "-"
+				return o.out.print(w, st, func() {
+					fmt.Fprintf(w, "%-24s %-8s %10s %10s %8s %10s %8s\n", o.by, "DAY", "REDEEMED", "POINTS", "COUPONS", "COMMISSION", "DIVERTED")
+					for _, s := range st {
+						day := s.Day
+						if day == "" {
+							day = "-"
+						}
+						fmt.Fprintf(w, "%-24s %-8s %10d %10d %8d %10d %8d\n", s.Value, day, s.Redeemed, s.Points, s.Coupons, s.Commission, s.Diverted)
 					}
-					fmt.Fprintf(w, "%-24s %-8s %10d %10d %8d %10d %8d\n", s.Value, day, s.Redeemed, s.Points, s.Coupons, s.Commission, s.Diverted)
-				}
-				return nil
+				})
 			})
 		},
 	}

@@ -35,7 +35,7 @@ func newTokenCommand(g *globalOptions) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.role != "app" && o.role != "factory" {
-				return fmt.Errorf("--role must be app or factory (guides get theirs from yima guide add)")
+				return usagef("--role must be app or factory (guides get theirs from yima guide add)")
 			}
 			return o.with(g, func(a scan.Admin) error {
 				tok, err := a.CreateToken(o.role, o.name)
@@ -49,8 +49,9 @@ func newTokenCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	o.AddFlags(create.Flags())
+	var listOut tableOptions
 	list := &cobra.Command{
-		Use:   "list",
+		Use:   "list [--json]",
 		Short: "List the tokens: id, role, name, guide and when each was made (never their secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -60,14 +61,16 @@ func newTokenCommand(g *globalOptions) *cobra.Command {
 					return err
 				}
 				w := cmd.OutOrStdout()
-				fmt.Fprintf(w, "%-16s  %-8s  %-24s  %-16s  %s\n", "ID", "ROLE", "NAME", "GUIDE", "CREATED")
-				for _, t := range ts {
-					fmt.Fprintf(w, "%-16s  %-8s  %-24s  %-16s  %s\n", t.ID, t.Role, t.Name, t.Subject, t.Created.Format("2006-01-02 15:04"))
-				}
-				return nil
+				return listOut.print(w, ts, func() {
+					fmt.Fprintf(w, "%-16s  %-8s  %-24s  %-16s  %s\n", "ID", "ROLE", "NAME", "GUIDE", "CREATED")
+					for _, t := range ts {
+						fmt.Fprintf(w, "%-16s  %-8s  %-24s  %-16s  %s\n", t.ID, t.Role, t.Name, t.Subject, t.Created.Format("2006-01-02 15:04"))
+					}
+				})
 			})
 		},
 	}
+	listOut.AddFlags(list.Flags())
 	revoke := &cobra.Command{
 		Use:   "revoke ID",
 		Short: "Revoke a token (a leaked one, or a departed guide's): it stops working at once",

@@ -20,7 +20,7 @@ demo: build ## mint, serve, scan; then a campaign, a guide and a coupon verified
 	./scripts/demo.sh $(BIN) $(DEMO) $(ADDR)
 
 bench: build ## Go micro-benchmarks, then a short yima bench run
-	$(GO) test -run '^$$' -bench . -benchmem ./codegen ./store ./reward
+	$(GO) test -run '^$$' -bench . -benchmem ./codegen/... ./store ./reward
 	$(BIN) bench --duration 10s
 
 bench-compare: build ## yima bench beside Redis and PostgreSQL (installs them)

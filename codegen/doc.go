@@ -1,6 +1,5 @@
 // Package codegen defines the yima code: its layout, its canonical text form,
-// its signature, and the keys that sign it; and it mints codes in bulk, as
-// text, CSV, QR / DataMatrix images or PDF label sheets.
+// its signature, and the keys that sign it.
 //
 // A code carries a version, a key id, a batch id, a serial within the batch
 // and an 80-bit truncated tag over those fields: AES-128-CMAC in version 2,
@@ -10,10 +9,11 @@
 // block (version 2) or two SHA-256 blocks (version 1).
 //
 // The package does no I/O on the scan path. It reads and writes the keyset
-// file (LoadKeyset, Keyset.Save) and, when asked to mint, writes to the
-// io.Writer or directory it is given (Export, ExportImagesDir,
-// ExportImagesZip, WriteLabelSheet). It knows nothing of batches' records or of storage:
-// minting a batch is an export, not a database load.
+// file (LoadKeyset, Keyset.Save) and nothing else. It knows nothing of
+// batches' records or of storage. Writing codes out for the factory (text
+// and CSV files, QR and DataMatrix images, PDF label sheets) is package
+// codegen/printing's job: the rules import codegen to verify a code, and
+// printing's image and PDF libraries stay out of them.
 //
 // Every consumer of a code must use its canonical form (Parsed.String, or the
 // Canonical field of a parsed code): one code spelled two ways — lower case,

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/printing"
 	"github.com/yima-dev/yima/reward"
 )
 
@@ -36,11 +37,11 @@ type Admin interface {
 	// or txt.
 	WriteCodes(w io.Writer, id, from, to uint32, format, baseURL string) error
 	// WriteImages writes one image per code of batch id as a zip archive.
-	WriteImages(w io.Writer, id uint32, img codegen.ImageOptions, baseURL string) error
+	WriteImages(w io.Writer, id uint32, img printing.ImageOptions, baseURL string) error
 	// WriteLabels writes a PDF label sheet of serials From..To (0, 0: the
 	// whole batch) of batch id; opts' Key, Batch and Header are the
 	// batch's.
-	WriteLabels(w io.Writer, id uint32, opts codegen.LabelSheetOptions) error
+	WriteLabels(w io.Writer, id uint32, opts printing.LabelSheetOptions) error
 	ApplyCampaign(doc []byte) (*reward.CampaignView, error)
 	Campaigns() ([]*reward.CampaignView, error)
 	Campaign(id string) (*reward.CampaignView, error)
@@ -120,24 +121,24 @@ func (l Local) WriteCodes(w io.Writer, id, from, to uint32, format, baseURL stri
 	if from == 0 {
 		from, to = 1, b.Count
 	}
-	_, err = codegen.Export(context.Background(), w, l.App.Keys(), codegen.ExportOptions{
-		Version: b.Codes(), Key: b.KeyID, Batch: b.ID, From: from, To: to, Format: codegen.Format(format), BaseURL: baseURL,
+	_, err = printing.Export(context.Background(), w, l.App.Keys(), printing.ExportOptions{
+		Version: b.Codes(), Key: b.KeyID, Batch: b.ID, From: from, To: to, Format: printing.Format(format), BaseURL: baseURL,
 	})
 	return err
 }
 
-func (l Local) WriteImages(w io.Writer, id uint32, img codegen.ImageOptions, baseURL string) error {
+func (l Local) WriteImages(w io.Writer, id uint32, img printing.ImageOptions, baseURL string) error {
 	b, err := l.App.Engine.Batch(id)
 	if err != nil {
 		return err
 	}
-	_, err = codegen.ExportImagesZip(context.Background(), w, l.App.Keys(), codegen.ImageExportOptions{
+	_, err = printing.ExportImagesZip(context.Background(), w, l.App.Keys(), printing.ImageExportOptions{
 		Version: b.Codes(), Key: b.KeyID, Batch: b.ID, From: 1, To: b.Count, BaseURL: baseURL, Image: img,
 	})
 	return err
 }
 
-func (l Local) WriteLabels(w io.Writer, id uint32, opts codegen.LabelSheetOptions) error {
+func (l Local) WriteLabels(w io.Writer, id uint32, opts printing.LabelSheetOptions) error {
 	b, err := l.App.Engine.Batch(id)
 	if err != nil {
 		return err
@@ -147,22 +148,22 @@ func (l Local) WriteLabels(w io.Writer, id uint32, opts codegen.LabelSheetOption
 
 // writeLabels fills in what a label sheet takes from the batch, and refuses
 // a range the batch does not have before anything is written.
-func writeLabels(w io.Writer, ks *codegen.Keyset, b *reward.Batch, opts codegen.LabelSheetOptions) error {
+func writeLabels(w io.Writer, ks *codegen.Keyset, b *reward.Batch, opts printing.LabelSheetOptions) error {
 	if opts.From == 0 && opts.To == 0 {
 		opts.From, opts.To = 1, b.Count
 	}
 	if opts.From < 1 || opts.To < opts.From || opts.To > b.Count {
 		return reward.Errorf(reward.CodeInvalidRequest, "serials %d..%d are not within batch %d's 1..%d", opts.From, opts.To, b.ID, b.Count)
 	}
-	if n := opts.To - opts.From + 1; n > codegen.MaxLabelsPerSheet {
-		return reward.Errorf(reward.CodeInvalidRequest, "%d labels in one document; print at most %d at a time (--from/--to)", n, codegen.MaxLabelsPerSheet)
+	if n := opts.To - opts.From + 1; n > printing.MaxLabelsPerSheet {
+		return reward.Errorf(reward.CodeInvalidRequest, "%d labels in one document; print at most %d at a time (--from/--to)", n, printing.MaxLabelsPerSheet)
 	}
 	opts.Version, opts.Key, opts.Batch = b.Codes(), b.KeyID, b.ID
 	opts.Header = b.Product
 	if b.GTIN != "" {
 		opts.Header += "  GTIN " + b.GTIN
 	}
-	_, err := codegen.WriteLabelSheet(context.Background(), w, ks, opts)
+	_, err := printing.WriteLabelSheet(context.Background(), w, ks, opts)
 	return err
 }
 
@@ -333,7 +334,7 @@ func (c *Client) DeleteBatch(id uint32) error {
 	return c.do("DELETE", fmt.Sprintf("/v1/batches/%d", id), nil, nil)
 }
 
-func (c *Client) WriteImages(w io.Writer, id uint32, img codegen.ImageOptions, baseURL string) error {
+func (c *Client) WriteImages(w io.Writer, id uint32, img printing.ImageOptions, baseURL string) error {
 	q := url.Values{"symbology": {string(img.Symbology)}, "format": {string(img.Format)}}
 	if baseURL != "" {
 		q.Set("base_url", baseURL)
@@ -347,7 +348,7 @@ func (c *Client) WriteImages(w io.Writer, id uint32, img codegen.ImageOptions, b
 	return err
 }
 
-func (c *Client) WriteLabels(w io.Writer, id uint32, opts codegen.LabelSheetOptions) error {
+func (c *Client) WriteLabels(w io.Writer, id uint32, opts printing.LabelSheetOptions) error {
 	q := url.Values{}
 	if opts.From != 0 {
 		q.Set("from", strconv.FormatUint(uint64(opts.From), 10))

@@ -15,7 +15,7 @@ import (
 	fastjson "github.com/segmentio/encoding/json"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
-	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/printing"
 	"github.com/yima-dev/yima/docs"
 	"github.com/yima-dev/yima/reward"
 )
@@ -373,11 +373,11 @@ func (s *Server) streamCodes(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 	} else {
 		ctx.SetContentType("text/plain; charset=utf-8")
 	}
-	opts := codegen.ExportOptions{Version: b.Codes(), Key: b.KeyID, Batch: b.ID, From: from, To: to, Format: codegen.Format(format), BaseURL: base}
+	opts := printing.ExportOptions{Version: b.Codes(), Key: b.KeyID, Batch: b.ID, From: from, To: to, Format: printing.Format(format), BaseURL: base}
 	keys := s.app.Keys()
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 		// A failed stream ends short; the client counts lines and says so.
-		codegen.Export(context.Background(), w, keys, opts)
+		printing.Export(context.Background(), w, keys, opts)
 	})
 	return nil
 }
@@ -385,35 +385,35 @@ func (s *Server) streamCodes(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 // streamImages writes a batch's codes as a zip of QR or DataMatrix images.
 func (s *Server) streamImages(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 	args := ctx.QueryArgs()
-	img := codegen.ImageOptions{Symbology: codegen.Symbology(args.Peek("symbology")), Format: codegen.ImageFormat(args.Peek("format"))}
+	img := printing.ImageOptions{Symbology: printing.Symbology(args.Peek("symbology")), Format: printing.ImageFormat(args.Peek("format"))}
 	if img.Symbology == "" {
-		img.Symbology = codegen.QR
+		img.Symbology = printing.QR
 	}
 	if img.Format == "" {
-		img.Format = codegen.PNG
+		img.Format = printing.PNG
 	}
-	if _, err := codegen.Image("X", img); err != nil {
+	if _, err := printing.Image("X", img); err != nil {
 		return errorf(reward.CodeInvalidRequest, "symbology qr or datamatrix, format png or svg: %v", err)
 	}
 	base := s.opts.BaseURL
 	if v := args.Peek("base_url"); len(v) > 0 {
 		base = string(v)
 	}
-	opts := codegen.ImageExportOptions{Version: b.Codes(), Key: b.KeyID, Batch: b.ID, From: 1, To: b.Count, BaseURL: base, Image: img}
+	opts := printing.ImageExportOptions{Version: b.Codes(), Key: b.KeyID, Batch: b.ID, From: 1, To: b.Count, BaseURL: base, Image: img}
 	keys := s.app.Keys()
 	ctx.SetContentType("application/zip")
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
-		codegen.ExportImagesZip(context.Background(), w, keys, opts)
+		printing.ExportImagesZip(context.Background(), w, keys, opts)
 	})
 	return nil
 }
 
 // writeLabels answers a PDF label sheet. The document is built in memory
-// (at most codegen.MaxLabelsPerSheet labels), so a refusal still gets a
+// (at most printing.MaxLabelsPerSheet labels), so a refusal still gets a
 // JSON error rather than a cut PDF.
 func (s *Server) writeLabels(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 	args := ctx.QueryArgs()
-	var opts codegen.LabelSheetOptions
+	var opts printing.LabelSheetOptions
 	var nums [4]uint64 // from, to, columns, rows
 	for i, name := range []string{"from", "to", "columns", "rows"} {
 		if v := args.Peek(name); len(v) > 0 {
@@ -426,7 +426,7 @@ func (s *Server) writeLabels(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 	}
 	opts.From, opts.To = uint32(nums[0]), uint32(nums[1])
 	opts.Columns, opts.Rows = int(nums[2]), int(nums[3])
-	opts.Symbology = codegen.Symbology(args.Peek("symbology"))
+	opts.Symbology = printing.Symbology(args.Peek("symbology"))
 	opts.BaseURL = s.opts.BaseURL
 	if v := args.Peek("base_url"); len(v) > 0 {
 		opts.BaseURL = string(v)

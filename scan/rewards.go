@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
-	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/printing"
 	"github.com/yima-dev/yima/reward"
 )
 
@@ -182,13 +182,13 @@ func (s *Server) getGuide(ctx *fasthttp.RequestCtx, who caller, arg string) erro
 func (s *Server) guideURL(id string) string { return s.opts.BaseURL + "/G/" + id }
 
 func writeQR(ctx *fasthttp.RequestCtx, text, name string) error {
-	opts := codegen.ImageOptions{Format: codegen.PNG}
+	opts := printing.ImageOptions{Format: printing.PNG}
 	ctx.SetContentType("image/png")
 	if strings.HasSuffix(name, ".svg") {
-		opts.Format = codegen.SVG
+		opts.Format = printing.SVG
 		ctx.SetContentType("image/svg+xml")
 	}
-	img, err := codegen.Image(text, opts)
+	img, err := printing.Image(text, opts)
 	if err != nil {
 		return errorf(reward.CodeInvalidRequest, "cannot draw a QR code of %q: %v", text, err)
 	}

@@ -4,12 +4,11 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/scan"
-
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/printing"
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/scan"
 )
 
 type rangeOptions struct {
@@ -150,7 +149,7 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 	co.AddFlags(codes.Flags())
 	codes.Flags().StringVar(&format, "format", "csv", "csv (serial,code,url) or txt (one URL per line)")
 	codes.Flags().StringVarP(&out, "out", "o", "", "output file (default: stdout)")
-	codes.Flags().StringVar(&baseURL, "base-url", codegen.DefaultBaseURL, "origin of the code URLs")
+	codes.Flags().StringVar(&baseURL, "base-url", printing.DefaultBaseURL, "origin of the code URLs")
 	lo := &rangeOptions{}
 	var labelOut, labelBase, symbology string
 	var columns, rows int
@@ -182,8 +181,8 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 			}
 			defer dst.abort()
 			return r.with(g, func(a scan.Admin) error {
-				opts := codegen.LabelSheetOptions{From: lo.from, To: lo.to, Columns: columns, Rows: rows,
-					Symbology: codegen.Symbology(symbology), BaseURL: labelBase}
+				opts := printing.LabelSheetOptions{From: lo.from, To: lo.to, Columns: columns, Rows: rows,
+					Symbology: printing.Symbology(symbology), BaseURL: labelBase}
 				if err := a.WriteLabels(dst.w, id, opts); err != nil {
 					return err
 				}
@@ -193,7 +192,7 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 	}
 	lo.AddFlags(labels.Flags())
 	labels.Flags().StringVarP(&labelOut, "out", "o", "", "PDF file to write (required)")
-	labels.Flags().StringVar(&labelBase, "base-url", codegen.DefaultBaseURL, "origin of the code URLs")
+	labels.Flags().StringVar(&labelBase, "base-url", printing.DefaultBaseURL, "origin of the code URLs")
 	labels.Flags().StringVar(&symbology, "symbology", "qr", "qr or datamatrix")
 	labels.Flags().IntVar(&columns, "columns", 4, "labels across an A4 page, 1-10")
 	labels.Flags().IntVar(&rows, "rows", 10, "labels down an A4 page, 1-20")

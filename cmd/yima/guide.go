@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/printing"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
 )
@@ -31,7 +32,7 @@ type guideQROptions struct {
 func (o *guideQROptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.format, "format", "png", "png or svg")
 	fs.StringVarP(&o.out, "out", "o", "", "output file (default: GUIDE.png or GUIDE.svg)")
-	fs.StringVar(&o.baseURL, "base-url", codegen.DefaultBaseURL, "public origin the QR points at")
+	fs.StringVar(&o.baseURL, "base-url", printing.DefaultBaseURL, "public origin the QR points at")
 }
 
 func newGuideCommand(g *globalOptions) *cobra.Command {
@@ -74,7 +75,7 @@ func newGuideCommand(g *globalOptions) *cobra.Command {
 				if _, err := a.Guide(id, reward.GuidePage{Limit: 1}); err != nil {
 					return err
 				}
-				img, err := codegen.Image(strings.TrimRight(qo.baseURL, "/")+"/G/"+id, codegen.ImageOptions{Format: codegen.ImageFormat(qo.format)})
+				img, err := printing.Image(strings.TrimRight(qo.baseURL, "/")+"/G/"+id, printing.ImageOptions{Format: printing.ImageFormat(qo.format)})
 				if err != nil {
 					return err
 				}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/printing"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
 	"golang.org/x/term"
@@ -42,7 +43,7 @@ func (o *mintOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.spec.Activate, "activate", false, "make every serial redeemable now (default: activate ranges later)")
 	fs.StringVar(&o.format, "format", "csv", "csv (serial,code,url) or txt (one URL per line)")
 	fs.StringVarP(&o.out, "out", "o", "", "output file (default: stdout)")
-	fs.StringVar(&o.baseURL, "base-url", codegen.DefaultBaseURL, "origin of the code URLs; upper case keeps the QR in alphanumeric mode")
+	fs.StringVar(&o.baseURL, "base-url", printing.DefaultBaseURL, "origin of the code URLs; upper case keeps the QR in alphanumeric mode")
 	fs.StringVar(&o.qr, "qr", "", "also draw one image per code: png or svg")
 	fs.StringVar(&o.qrOut, "qr-dir", "", "where images go: a directory, or a FILE.zip archive")
 	fs.StringVar(&o.symbology, "symbology", "qr", "qr or datamatrix")
@@ -138,7 +139,7 @@ func (o *mintOptions) run(cmd *cobra.Command, g *globalOptions) (err error) {
 		return fmt.Errorf("batch %d: %d lines of codes arrived, want %d", b.ID, lines.n, want)
 	}
 	if images != nil {
-		img := codegen.ImageOptions{Symbology: codegen.Symbology(o.symbology), Format: codegen.ImageFormat(o.qr)}
+		img := printing.ImageOptions{Symbology: printing.Symbology(o.symbology), Format: printing.ImageFormat(o.qr)}
 		if err := a.WriteImages(images.w, b.ID, img, o.baseURL); err != nil {
 			return fmt.Errorf("drawing the images of batch %d: %w", b.ID, err)
 		}

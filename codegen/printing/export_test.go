@@ -1,4 +1,4 @@
-package codegen_test
+package printing_test
 
 import (
 	"bufio"
@@ -14,10 +14,11 @@ import (
 	"time"
 
 	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/printing"
 )
 
 // checkExport parses an export and compares every line with Signer.Code.
-func checkExport(t *testing.T, ks *codegen.Keyset, opts codegen.ExportOptions, out []byte) {
+func checkExport(t *testing.T, ks *codegen.Keyset, opts printing.ExportOptions, out []byte) {
 	t.Helper()
 	s, err := ks.Signer(ks.Primary, opts.Batch)
 	if err != nil {
@@ -25,10 +26,10 @@ func checkExport(t *testing.T, ks *codegen.Keyset, opts codegen.ExportOptions, o
 	}
 	base := opts.BaseURL
 	if base == "" {
-		base = codegen.DefaultBaseURL
+		base = printing.DefaultBaseURL
 	}
 	sc := bufio.NewScanner(bytes.NewReader(out))
-	if opts.Format == codegen.FormatCSV {
+	if opts.Format == printing.FormatCSV {
 		if !sc.Scan() || sc.Text() != "serial,code,url" {
 			t.Fatalf("first line %q, want the CSV header", sc.Text())
 		}
@@ -36,8 +37,8 @@ func checkExport(t *testing.T, ks *codegen.Keyset, opts codegen.ExportOptions, o
 	serial := opts.From
 	for ; sc.Scan(); serial++ {
 		code := s.Code(serial)
-		want := codegen.URL(base, code)
-		if opts.Format == codegen.FormatCSV {
+		want := printing.URL(base, code)
+		if opts.Format == printing.FormatCSV {
 			want = fmt.Sprintf("%d,%s,%s", serial, code, want)
 		}
 		if sc.Text() != want {
@@ -60,13 +61,13 @@ func TestExportMatchesSigner(t *testing.T) {
 		"more than workers": {100, 100 + 7*13},
 	}
 	for name, r := range ranges {
-		for _, f := range []codegen.Format{codegen.FormatCSV, codegen.FormatTXT} {
+		for _, f := range []printing.Format{printing.FormatCSV, printing.FormatTXT} {
 			t.Run(name+"/"+string(f), func(t *testing.T) {
-				opts := codegen.ExportOptions{Batch: 77, From: r[0], To: r[1], Format: f, ChunkSize: 7, Workers: 3}
+				opts := printing.ExportOptions{Batch: 77, From: r[0], To: r[1], Format: f, ChunkSize: 7, Workers: 3}
 				var out bytes.Buffer
 				var progress []uint64
 				opts.Progress = func(done uint64) { progress = append(progress, done) }
-				n, err := codegen.Export(context.Background(), &out, ks, opts)
+				n, err := printing.Export(context.Background(), &out, ks, opts)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -86,9 +87,9 @@ func TestExportMatchesSigner(t *testing.T) {
 
 func TestExportBaseURL(t *testing.T) {
 	ks := mustKeyset(t)
-	opts := codegen.ExportOptions{Batch: 1, From: 1, To: 3, Format: codegen.FormatTXT, BaseURL: "HTTPS://Q.EXAMPLE.CN/"}
+	opts := printing.ExportOptions{Batch: 1, From: 1, To: 3, Format: printing.FormatTXT, BaseURL: "HTTPS://Q.EXAMPLE.CN/"}
 	var out bytes.Buffer
-	if _, err := codegen.Export(context.Background(), &out, ks, opts); err != nil {
+	if _, err := printing.Export(context.Background(), &out, ks, opts); err != nil {
 		t.Fatal(err)
 	}
 	opts.BaseURL = "HTTPS://Q.EXAMPLE.CN"
@@ -97,7 +98,7 @@ func TestExportBaseURL(t *testing.T) {
 
 func TestExportRefusesBadOptions(t *testing.T) {
 	ks := mustKeyset(t)
-	cases := map[string]codegen.ExportOptions{
+	cases := map[string]printing.ExportOptions{
 		"serial 0":        {Batch: 1, From: 0, To: 5},
 		"reversed range":  {Batch: 1, From: 5, To: 4},
 		"past max serial": {Batch: 1, From: 1, To: codegen.MaxSerial + 1},
@@ -108,7 +109,7 @@ func TestExportRefusesBadOptions(t *testing.T) {
 	}
 	for name, opts := range cases {
 		t.Run(name, func(t *testing.T) {
-			if n, err := codegen.Export(context.Background(), io.Discard, ks, opts); err == nil || n != 0 {
+			if n, err := printing.Export(context.Background(), io.Discard, ks, opts); err == nil || n != 0 {
 				t.Fatalf("Export = %d, %v; want an error", n, err)
 			}
 		})
@@ -117,11 +118,11 @@ func TestExportRefusesBadOptions(t *testing.T) {
 
 func TestExportCancel(t *testing.T) {
 	ks := mustKeyset(t)
-	opts := codegen.ExportOptions{Batch: 1, From: 1, To: 1_000_000, Format: codegen.FormatTXT, ChunkSize: 1000}
+	opts := printing.ExportOptions{Batch: 1, From: 1, To: 1_000_000, Format: printing.FormatTXT, ChunkSize: 1000}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if n, err := codegen.Export(ctx, io.Discard, ks, opts); !errors.Is(err, context.Canceled) || n != 0 {
+	if n, err := printing.Export(ctx, io.Discard, ks, opts); !errors.Is(err, context.Canceled) || n != 0 {
 		t.Fatalf("Export with a cancelled context = %d, %v; want 0, context.Canceled", n, err)
 	}
 
@@ -133,7 +134,7 @@ func TestExportCancel(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	n, err := codegen.Export(ctx, io.Discard, ks, opts)
+	n, err := printing.Export(ctx, io.Discard, ks, opts)
 	if !errors.Is(err, context.Canceled) || n != 5000 {
 		t.Fatalf("Export cancelled after 5000 codes = %d, %v; want 5000, context.Canceled", n, err)
 	}
@@ -154,8 +155,8 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 
 func TestExportWriteError(t *testing.T) {
 	ks := mustKeyset(t)
-	opts := codegen.ExportOptions{Batch: 1, From: 1, To: 100_000, Format: codegen.FormatCSV, ChunkSize: 100}
-	n, err := codegen.Export(context.Background(), &failingWriter{left: 3}, ks, opts)
+	opts := printing.ExportOptions{Batch: 1, From: 1, To: 100_000, Format: printing.FormatCSV, ChunkSize: 100}
+	n, err := printing.Export(context.Background(), &failingWriter{left: 3}, ks, opts)
 	if err == nil || !strings.Contains(err.Error(), "disk full") || n != 200 {
 		t.Fatalf("Export to a writer failing at its 4th write = %d, %v; want 200 codes (after the header and two chunks) and the write error", n, err)
 	}
@@ -164,14 +165,14 @@ func TestExportWriteError(t *testing.T) {
 func BenchmarkExport(b *testing.B) {
 	ks := mustKeyset(b)
 	const codes = 1_000_000
-	for _, f := range []codegen.Format{codegen.FormatTXT, codegen.FormatCSV} {
+	for _, f := range []printing.Format{printing.FormatTXT, printing.FormatCSV} {
 		b.Run(string(f), func(b *testing.B) {
-			opts := codegen.ExportOptions{Batch: 1, From: 1, To: codes, Format: f}
+			opts := printing.ExportOptions{Batch: 1, From: 1, To: codes, Format: f}
 			var bytes int64
 			cw := writeCounter{&bytes}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := codegen.Export(context.Background(), cw, ks, opts); err != nil {
+				if _, err := printing.Export(context.Background(), cw, ks, opts); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -191,14 +192,14 @@ func BenchmarkExportFile(b *testing.B) {
 	ks := mustKeyset(b)
 	const codes = 10_000_000
 	path := filepath.Join(b.TempDir(), "codes.txt")
-	opts := codegen.ExportOptions{Batch: 1, From: 1, To: codes, Format: codegen.FormatTXT}
+	opts := printing.ExportOptions{Batch: 1, From: 1, To: codes, Format: printing.FormatTXT}
 	b.ReportAllocs()
 	for b.Loop() {
 		f, err := os.Create(path)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := codegen.Export(context.Background(), f, ks, opts); err != nil {
+		if _, err := printing.Export(context.Background(), f, ks, opts); err != nil {
 			b.Fatal(err)
 		}
 		if err := f.Close(); err != nil {

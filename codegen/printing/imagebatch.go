@@ -1,4 +1,4 @@
-package codegen
+package printing
 
 import (
 	"archive/zip"
@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/yima-dev/yima/codegen"
 )
 
 // ImageExportOptions say which codes ExportImagesDir and ExportImagesZip
@@ -17,7 +19,7 @@ type ImageExportOptions struct {
 	// Key is the signing key id; 0 means the keyset's primary key.
 	Key uint8
 	// Version is the batch's code version (the batch record says which);
-	// 0 means MintVersion, for a batch minted now.
+	// 0 means codegen.MintVersion, for a batch minted now.
 	Version uint8
 	// Batch is the batch id, 1..MaxBatch.
 	Batch uint32
@@ -35,9 +37,9 @@ type ImageExportOptions struct {
 
 // ExportImagesDir writes one image file per code into dir (created if
 // missing), named <serial>-<code>.png or .svg.
-func ExportImagesDir(ctx context.Context, dir string, ks *Keyset, opts ImageExportOptions) (uint64, error) {
+func ExportImagesDir(ctx context.Context, dir string, ks *codegen.Keyset, opts ImageExportOptions) (uint64, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return 0, fmt.Errorf("codegen: %w", err)
+		return 0, fmt.Errorf("printing: %w", err)
 	}
 	return exportImages(ctx, ks, opts, func(name string, data []byte) error {
 		return os.WriteFile(filepath.Join(dir, name), data, 0o644)
@@ -49,7 +51,7 @@ func ExportImagesDir(ctx context.Context, dir string, ks *Keyset, opts ImageExpo
 // (they are compressed already); SVG files are deflated. On error the archive
 // is left without its central directory, so that no reader mistakes it for a
 // whole one.
-func ExportImagesZip(ctx context.Context, w io.Writer, ks *Keyset, opts ImageExportOptions) (uint64, error) {
+func ExportImagesZip(ctx context.Context, w io.Writer, ks *codegen.Keyset, opts ImageExportOptions) (uint64, error) {
 	zw := zip.NewWriter(w)
 	method := zip.Store
 	if opts.Image.Format == SVG {
@@ -68,7 +70,7 @@ func ExportImagesZip(ctx context.Context, w io.Writer, ks *Keyset, opts ImageExp
 		return n, err
 	}
 	if err := zw.Close(); err != nil {
-		return n, fmt.Errorf("codegen: finishing zip archive: %w", err)
+		return n, fmt.Errorf("printing: finishing zip archive: %w", err)
 	}
 	return n, nil
 }
@@ -81,7 +83,7 @@ type imageFile struct {
 
 // exportImages draws the codes in parallel (inOrder) and hands the files to
 // put in serial order, from the calling goroutine.
-func exportImages(ctx context.Context, ks *Keyset, opts ImageExportOptions, put func(name string, data []byte) error) (uint64, error) {
+func exportImages(ctx context.Context, ks *codegen.Keyset, opts ImageExportOptions, put func(name string, data []byte) error) (uint64, error) {
 	if err := opts.Image.ensureDefaults(); err != nil {
 		return 0, err
 	}
@@ -111,13 +113,13 @@ func exportImages(ctx context.Context, ks *Keyset, opts ImageExportOptions, put 
 	for range total {
 		f, err := next()
 		if err != nil {
-			return done, fmt.Errorf("codegen: image export stopped after %d of %d codes: %w", done, total, err)
+			return done, fmt.Errorf("printing: image export stopped after %d of %d codes: %w", done, total, err)
 		}
 		if f.err != nil {
 			return done, f.err
 		}
 		if err := put(f.name, f.data); err != nil {
-			return done, fmt.Errorf("codegen: writing %s: %w", f.name, err)
+			return done, fmt.Errorf("printing: writing %s: %w", f.name, err)
 		}
 		done++
 		if opts.Progress != nil {

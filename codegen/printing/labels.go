@@ -1,4 +1,4 @@
-package codegen
+package printing
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/go-pdf/fpdf"
+	"github.com/yima-dev/yima/codegen"
 )
 
 // MaxLabelsPerSheet bounds one label document: a PDF is built in memory
@@ -18,7 +19,7 @@ type LabelSheetOptions struct {
 	// Key is the signing key id; 0 means the keyset's primary key.
 	Key uint8
 	// Version is the batch's code version (the batch record says which);
-	// 0 means MintVersion, for a batch minted now.
+	// 0 means codegen.MintVersion, for a batch minted now.
 	Version uint8
 	// Batch is the batch id; From and To the first and last serial,
 	// inclusive.
@@ -49,7 +50,7 @@ const (
 // it, for a person to type when a camera fails. Every page's foot names the
 // batch and the serials on it, so a sheet found on the floor is traceable.
 // It returns how many labels it laid out.
-func WriteLabelSheet(ctx context.Context, w io.Writer, ks *Keyset, opts LabelSheetOptions) (uint64, error) {
+func WriteLabelSheet(ctx context.Context, w io.Writer, ks *codegen.Keyset, opts LabelSheetOptions) (uint64, error) {
 	workers := 0 // every core
 	if err := rangeDefaults(ks, &opts.Key, opts.From, opts.To, &opts.BaseURL, &workers); err != nil {
 		return 0, err
@@ -58,27 +59,27 @@ func WriteLabelSheet(ctx context.Context, w io.Writer, ks *Keyset, opts LabelShe
 		opts.Symbology = QR
 	}
 	if opts.Symbology != QR && opts.Symbology != DataMatrix {
-		return 0, fmt.Errorf("codegen: unknown symbology %q (want qr or datamatrix)", opts.Symbology)
+		return 0, fmt.Errorf("printing: unknown symbology %q (want qr or datamatrix)", opts.Symbology)
 	}
 	if opts.Columns == 0 && opts.Rows == 0 {
 		opts.Columns, opts.Rows = 4, 10
 	}
 	if opts.Columns < 1 || opts.Columns > 10 || opts.Rows < 1 || opts.Rows > 20 {
-		return 0, fmt.Errorf("codegen: a sheet of %d by %d labels: use 1-10 columns and 1-20 rows", opts.Columns, opts.Rows)
+		return 0, fmt.Errorf("printing: a sheet of %d by %d labels: use 1-10 columns and 1-20 rows", opts.Columns, opts.Rows)
 	}
 	total := uint64(opts.To-opts.From) + 1
 	if total > MaxLabelsPerSheet {
-		return 0, fmt.Errorf("codegen: %d labels in one document; print at most %d at a time, range by range", total, MaxLabelsPerSheet)
+		return 0, fmt.Errorf("printing: %d labels in one document; print at most %d at a time, range by range", total, MaxLabelsPerSheet)
 	}
 	cellW := (pageW - 2*pageMargin) / float64(opts.Columns)
 	cellH := (pageH - 2*pageMargin - headerH) / float64(opts.Rows)
 	side := min(cellW, cellH-textH) - 2*labelPad
 	if side < 10 {
-		return 0, fmt.Errorf("codegen: %d by %d labels leave %.1f mm for a symbol; use fewer columns or rows", opts.Columns, opts.Rows, side)
+		return 0, fmt.Errorf("printing: %d by %d labels leave %.1f mm for a symbol; use fewer columns or rows", opts.Columns, opts.Rows, side)
 	}
 	// Courier's glyphs are 0.6 em wide: the code fits nine tenths of the
 	// label's width, so that neighbours' codes do not run together.
-	fontPt := min(8, 0.9*(cellW-2*labelPad)*72/25.4/(Len*0.6))
+	fontPt := min(8, 0.9*(cellW-2*labelPad)*72/25.4/(codegen.Len*0.6))
 
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetCreator("yima", false)
@@ -102,7 +103,7 @@ func WriteLabelSheet(ctx context.Context, w io.Writer, ks *Keyset, opts LabelShe
 	for k := uint64(0); k < total; k++ {
 		l, err := next()
 		if err != nil {
-			return k, fmt.Errorf("codegen: label sheet stopped after %d of %d labels: %w", k, total, err)
+			return k, fmt.Errorf("printing: label sheet stopped after %d of %d labels: %w", k, total, err)
 		}
 		if l.err != nil {
 			return k, l.err
@@ -122,7 +123,7 @@ func WriteLabelSheet(ctx context.Context, w io.Writer, ks *Keyset, opts LabelShe
 		pdf.CellFormat(cellW, textH, l.code, "", 0, "C", false, 0, "")
 	}
 	if err := pdf.Output(w); err != nil {
-		return total, fmt.Errorf("codegen: writing label sheet: %w", err)
+		return total, fmt.Errorf("printing: writing label sheet: %w", err)
 	}
 	return total, nil
 }

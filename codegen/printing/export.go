@@ -1,4 +1,4 @@
-package codegen
+package printing
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/yima-dev/yima/codegen"
 )
 
 // DefaultBaseURL is the base of the URL printed in each code's QR symbol.
@@ -35,7 +37,7 @@ type ExportOptions struct {
 	// Key is the signing key id; 0 means the keyset's primary key.
 	Key uint8
 	// Version is the batch's code version (the batch record says which);
-	// 0 means MintVersion, for a batch minted now.
+	// 0 means codegen.MintVersion, for a batch minted now.
 	Version uint8
 	// Batch is the batch id, 1..MaxBatch.
 	Batch uint32
@@ -56,12 +58,12 @@ type ExportOptions struct {
 	Progress func(done uint64)
 }
 
-func (o *ExportOptions) ensureDefaults(ks *Keyset) error {
+func (o *ExportOptions) ensureDefaults(ks *codegen.Keyset) error {
 	if o.Format == "" {
 		o.Format = FormatCSV
 	}
 	if o.Format != FormatCSV && o.Format != FormatTXT {
-		return fmt.Errorf("codegen: unknown export format %q (want csv or txt)", o.Format)
+		return fmt.Errorf("printing: unknown export format %q (want csv or txt)", o.Format)
 	}
 	if o.ChunkSize <= 0 {
 		o.ChunkSize = 1 << 15
@@ -70,7 +72,7 @@ func (o *ExportOptions) ensureDefaults(ks *Keyset) error {
 }
 
 // rangeDefaults fills and checks what every export of a serial range shares.
-func rangeDefaults(ks *Keyset, key *uint8, from, to uint32, baseURL *string, workers *int) error {
+func rangeDefaults(ks *codegen.Keyset, key *uint8, from, to uint32, baseURL *string, workers *int) error {
 	if *key == 0 {
 		*key = ks.Primary
 	}
@@ -80,10 +82,10 @@ func rangeDefaults(ks *Keyset, key *uint8, from, to uint32, baseURL *string, wor
 	*baseURL = strings.TrimSuffix(*baseURL, "/")
 	// The URL goes unquoted into CSV and into text lines.
 	if strings.ContainsAny(*baseURL, ",\"\r\n\t ") {
-		return fmt.Errorf("codegen: base URL %q contains a comma, quote or white space", *baseURL)
+		return fmt.Errorf("printing: base URL %q contains a comma, quote or white space", *baseURL)
 	}
-	if from == 0 || to < from || to > MaxSerial {
-		return fmt.Errorf("codegen: serial range %d..%d is not within 1..%d", from, to, MaxSerial)
+	if from == 0 || to < from || to > codegen.MaxSerial {
+		return fmt.Errorf("printing: serial range %d..%d is not within 1..%d", from, to, codegen.MaxSerial)
 	}
 	if *workers <= 0 {
 		*workers = runtime.GOMAXPROCS(0)
@@ -103,7 +105,7 @@ const buffersPerWorker = 3
 //
 // Export stops at the first write error or when ctx is done, and returns an
 // error wrapping it; what was written before stays written.
-func Export(ctx context.Context, w io.Writer, ks *Keyset, opts ExportOptions) (uint64, error) {
+func Export(ctx context.Context, w io.Writer, ks *codegen.Keyset, opts ExportOptions) (uint64, error) {
 	if err := opts.ensureDefaults(ks); err != nil {
 		return 0, err
 	}
@@ -117,11 +119,11 @@ func Export(ctx context.Context, w io.Writer, ks *Keyset, opts ExportOptions) (u
 	}
 
 	prefix := opts.BaseURL + "/C/"
-	lineMax := len(prefix) + Len + 1
+	lineMax := len(prefix) + codegen.Len + 1
 	var header string
 	if opts.Format == FormatCSV {
 		header = "serial,code,url\n"
-		lineMax += len("134217727,") + Len + 1
+		lineMax += len("134217727,") + codegen.Len + 1
 	}
 	// Chunk c goes to worker c % workers and comes back on that worker's
 	// queue, so the writer restores serial order by visiting the queues in
@@ -164,7 +166,7 @@ func Export(ctx context.Context, w io.Writer, ks *Keyset, opts ExportOptions) (u
 
 	var done uint64
 	stopped := func(err error) (uint64, error) {
-		return done, fmt.Errorf("codegen: export stopped after %d of %d codes: %w", done, total, err)
+		return done, fmt.Errorf("printing: export stopped after %d of %d codes: %w", done, total, err)
 	}
 	if header != "" {
 		if _, err := io.WriteString(w, header); err != nil {
@@ -194,7 +196,7 @@ func Export(ctx context.Context, w io.Writer, ks *Keyset, opts ExportOptions) (u
 }
 
 // appendLines appends the lines of serials lo..hi to buf.
-func appendLines(buf []byte, s *Signer, f Format, prefix string, lo, hi uint32) []byte {
+func appendLines(buf []byte, s *codegen.Signer, f Format, prefix string, lo, hi uint32) []byte {
 	for serial := lo; serial <= hi; serial++ {
 		if f == FormatCSV {
 			buf = strconv.AppendUint(buf, uint64(serial), 10)
@@ -203,7 +205,7 @@ func appendLines(buf []byte, s *Signer, f Format, prefix string, lo, hi uint32) 
 			buf = s.Append(buf, serial)
 			buf = append(buf, ',')
 			buf = append(buf, prefix...)
-			buf = append(buf, buf[code:code+Len]...)
+			buf = append(buf, buf[code:code+codegen.Len]...)
 		} else {
 			buf = append(buf, prefix...)
 			buf = s.Append(buf, serial)

@@ -1,13 +1,13 @@
 //go:build !race
 
-package codegen_test
+package printing_test
 
 import (
 	"context"
 	"io"
 	"testing"
 
-	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/printing"
 )
 
 // TestExportAllocations holds the line that nothing is allocated per code:
@@ -15,9 +15,9 @@ import (
 // channels.
 func TestExportAllocations(t *testing.T) {
 	ks := mustKeyset(t)
-	opts := codegen.ExportOptions{Batch: 1, From: 1, To: 200_000, Format: codegen.FormatCSV, ChunkSize: 10_000}
+	opts := printing.ExportOptions{Batch: 1, From: 1, To: 200_000, Format: printing.FormatCSV, ChunkSize: 10_000}
 	n := testing.AllocsPerRun(3, func() {
-		if _, err := codegen.Export(context.Background(), io.Discard, ks, opts); err != nil {
+		if _, err := printing.Export(context.Background(), io.Discard, ks, opts); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -1,17 +1,19 @@
-package codegen
+package printing
 
 import (
 	"context"
 	"sync"
+
+	"github.com/yima-dev/yima/codegen"
 )
 
 // newSigners returns one Signer per worker: a Signer keeps hash state and
-// is not shared between goroutines. Version 0 is MintVersion.
-func newSigners(ks *Keyset, version, key uint8, batch uint32, workers int) ([]*Signer, error) {
+// is not shared between goroutines. Version 0 is codegen.MintVersion.
+func newSigners(ks *codegen.Keyset, version, key uint8, batch uint32, workers int) ([]*codegen.Signer, error) {
 	if version == 0 {
-		version = MintVersion
+		version = codegen.MintVersion
 	}
-	signers := make([]*Signer, workers)
+	signers := make([]*codegen.Signer, workers)
 	for i := range signers {
 		s, err := ks.VersionSigner(version, key, batch)
 		if err != nil {

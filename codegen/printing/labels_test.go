@@ -1,4 +1,4 @@
-package codegen_test
+package printing_test
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/printing"
 )
 
 // pdfText returns the page count of a PDF and the text of its content
@@ -41,7 +42,7 @@ func TestLabelSheet(t *testing.T) {
 	ks, _ := codegen.NewKeyset(time.Unix(0, 0))
 	s, _ := ks.Signer(ks.Primary, 7)
 	var buf bytes.Buffer
-	n, err := codegen.WriteLabelSheet(context.Background(), &buf, ks, codegen.LabelSheetOptions{
+	n, err := printing.WriteLabelSheet(context.Background(), &buf, ks, printing.LabelSheetOptions{
 		Batch: 7, From: 3, To: 47, Columns: 4, Rows: 10, Header: "SKU-MILK-900",
 	})
 	if err != nil || n != 45 {
@@ -73,15 +74,15 @@ func TestLabelSheet(t *testing.T) {
 
 func TestLabelSheetRefusals(t *testing.T) {
 	ks, _ := codegen.NewKeyset(time.Unix(0, 0))
-	for name, o := range map[string]codegen.LabelSheetOptions{
-		"too many labels":   {Batch: 1, From: 1, To: codegen.MaxLabelsPerSheet + 1},
+	for name, o := range map[string]printing.LabelSheetOptions{
+		"too many labels":   {Batch: 1, From: 1, To: printing.MaxLabelsPerSheet + 1},
 		"no serials":        {Batch: 1, From: 0, To: 5},
 		"too many columns":  {Batch: 1, From: 1, To: 5, Columns: 11, Rows: 2},
 		"labels too small":  {Batch: 1, From: 1, To: 5, Columns: 10, Rows: 20},
 		"unknown symbology": {Batch: 1, From: 1, To: 5, Symbology: "aztec"},
 	} {
 		var buf bytes.Buffer
-		if _, err := codegen.WriteLabelSheet(context.Background(), &buf, ks, o); err == nil {
+		if _, err := printing.WriteLabelSheet(context.Background(), &buf, ks, o); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 		if buf.Len() != 0 {
@@ -99,7 +100,7 @@ func TestLabelSheetCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var buf bytes.Buffer
-	if _, err := codegen.WriteLabelSheet(ctx, &buf, ks, codegen.LabelSheetOptions{Batch: 1, From: 1, To: 2000}); !errors.Is(err, context.Canceled) || buf.Len() != 0 {
+	if _, err := printing.WriteLabelSheet(ctx, &buf, ks, printing.LabelSheetOptions{Batch: 1, From: 1, To: 2000}); !errors.Is(err, context.Canceled) || buf.Len() != 0 {
 		t.Fatalf("a cancelled sheet: %v, %d bytes written", err, buf.Len())
 	}
 }
@@ -108,7 +109,7 @@ func TestLabelSymbolMatchesImage(t *testing.T) {
 	ks, _ := codegen.NewKeyset(time.Unix(0, 0))
 	s, _ := ks.Signer(ks.Primary, 2)
 	var buf bytes.Buffer
-	if _, err := codegen.WriteLabelSheet(context.Background(), &buf, ks, codegen.LabelSheetOptions{Batch: 2, From: 5, To: 6}); err != nil {
+	if _, err := printing.WriteLabelSheet(context.Background(), &buf, ks, printing.LabelSheetOptions{Batch: 2, From: 5, To: 6}); err != nil {
 		t.Fatal(err)
 	}
 	_, text := pdfText(t, buf.Bytes())
@@ -148,7 +149,7 @@ func TestLabelSymbolMatchesImage(t *testing.T) {
 			drawn[[2]int{col + c, row}] = true
 		}
 	}
-	want, err := codegen.Image(codegen.DefaultBaseURL+"/C/"+s.Code(5), codegen.ImageOptions{ModuleSize: 1})
+	want, err := printing.Image(printing.DefaultBaseURL+"/C/"+s.Code(5), printing.ImageOptions{ModuleSize: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +166,7 @@ func TestLabelSymbolMatchesImage(t *testing.T) {
 func BenchmarkLabelSheet(b *testing.B) {
 	ks, _ := codegen.NewKeyset(time.Unix(0, 0))
 	for b.Loop() {
-		if _, err := codegen.WriteLabelSheet(context.Background(), io.Discard, ks, codegen.LabelSheetOptions{Batch: 1, From: 1, To: 400}); err != nil {
+		if _, err := printing.WriteLabelSheet(context.Background(), io.Discard, ks, printing.LabelSheetOptions{Batch: 1, From: 1, To: 400}); err != nil {
 			b.Fatal(err)
 		}
 	}

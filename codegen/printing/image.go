@@ -1,4 +1,4 @@
-package codegen
+package printing
 
 import (
 	"bytes"
@@ -56,9 +56,9 @@ func (o *ImageOptions) ensureDefaults() error {
 	}
 	switch {
 	case o.Symbology != QR && o.Symbology != DataMatrix:
-		return fmt.Errorf("codegen: unknown symbology %q (want qr or datamatrix)", o.Symbology)
+		return fmt.Errorf("printing: unknown symbology %q (want qr or datamatrix)", o.Symbology)
 	case o.Format != PNG && o.Format != SVG:
-		return fmt.Errorf("codegen: unknown image format %q (want png or svg)", o.Format)
+		return fmt.Errorf("printing: unknown image format %q (want png or svg)", o.Format)
 	}
 	return nil
 }
@@ -101,12 +101,12 @@ func encodeSymbol(text string, sym Symbology) (symbol, error) {
 		bc, err = datamatrix.Encode(text)
 	}
 	if err != nil {
-		return symbol{}, fmt.Errorf("codegen: encoding %q as %s: %w", text, sym, err)
+		return symbol{}, fmt.Errorf("printing: encoding %q as %s: %w", text, sym, err)
 	}
 	// At scale 1 the barcode's pixels are its modules.
 	b := bc.Bounds()
 	if b.Dx() != b.Dy() {
-		return symbol{}, fmt.Errorf("codegen: %s symbol is %dx%d, not square", sym, b.Dx(), b.Dy())
+		return symbol{}, fmt.Errorf("printing: %s symbol is %dx%d, not square", sym, b.Dx(), b.Dy())
 	}
 	s := symbol{size: b.Dx() + 2*quiet}
 	s.dark = make([]bool, s.size*s.size)

@@ -1,4 +1,4 @@
-package codegen_test
+package printing_test
 
 import (
 	"archive/zip"
@@ -17,13 +17,14 @@ import (
 	"testing"
 
 	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/printing"
 )
 
 func exampleURL(t *testing.T, host string) string {
 	t.Helper()
 	ks := mustKeyset(t)
 	s, _ := ks.Signer(ks.Primary, codegen.MaxBatch)
-	return codegen.URL("HTTPS://"+host, s.Code(codegen.MaxSerial))
+	return printing.URL("HTTPS://"+host, s.Code(codegen.MaxSerial))
 }
 
 // decodePNG decodes a symbol image and returns it with its side in modules,
@@ -89,7 +90,7 @@ func TestQRVersionForHostLength(t *testing.T) {
 		if c.host == "YIMA.EXAMPLE" && len(url) != 50 {
 			t.Fatalf("default URL %q has %d characters, want 50", url, len(url))
 		}
-		data, err := codegen.Image(url, codegen.ImageOptions{})
+		data, err := printing.Image(url, printing.ImageOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +105,7 @@ func TestQRVersionForHostLength(t *testing.T) {
 
 func TestDataMatrixPNG(t *testing.T) {
 	url := exampleURL(t, "YIMA.EXAMPLE")
-	data, err := codegen.Image(url, codegen.ImageOptions{Symbology: codegen.DataMatrix, ModuleSize: 5})
+	data, err := printing.Image(url, printing.ImageOptions{Symbology: printing.DataMatrix, ModuleSize: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func TestDataMatrixPNG(t *testing.T) {
 }
 
 func TestLowerCaseURLStillEncodes(t *testing.T) {
-	if _, err := codegen.Image("https://yima.example/c/abc", codegen.ImageOptions{}); err != nil {
+	if _, err := printing.Image("https://yima.example/c/abc", printing.ImageOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -157,13 +158,13 @@ func svgModules(t *testing.T, data []byte) (int, map[[2]int]bool) {
 
 func TestSVGMatchesPNG(t *testing.T) {
 	url := exampleURL(t, "YIMA.EXAMPLE")
-	for _, sym := range []codegen.Symbology{codegen.QR, codegen.DataMatrix} {
-		svg, err := codegen.Image(url, codegen.ImageOptions{Symbology: sym, Format: codegen.SVG})
+	for _, sym := range []printing.Symbology{printing.QR, printing.DataMatrix} {
+		svg, err := printing.Image(url, printing.ImageOptions{Symbology: sym, Format: printing.SVG})
 		if err != nil {
 			t.Fatal(err)
 		}
 		side, dark := svgModules(t, svg)
-		pngData, _ := codegen.Image(url, codegen.ImageOptions{Symbology: sym, ModuleSize: 1})
+		pngData, _ := printing.Image(url, printing.ImageOptions{Symbology: sym, ModuleSize: 1})
 		img, pside := decodePNG(t, pngData, 1)
 		if side != pside {
 			t.Fatalf("%s: SVG is %d modules wide, PNG %d", sym, side, pside)
@@ -184,19 +185,19 @@ func TestSVGMatchesPNG(t *testing.T) {
 func TestSymbolsDecode(t *testing.T) {
 	url := exampleURL(t, "YIMA.EXAMPLE")
 	for _, c := range []struct {
-		sym  codegen.Symbology
+		sym  printing.Symbology
 		tool string
 		args []string
 	}{
-		{codegen.QR, "zbarimg", []string{"--quiet", "--raw"}},
-		{codegen.DataMatrix, "dmtxread", nil},
+		{printing.QR, "zbarimg", []string{"--quiet", "--raw"}},
+		{printing.DataMatrix, "dmtxread", nil},
 	} {
 		t.Run(string(c.sym), func(t *testing.T) {
 			tool, err := exec.LookPath(c.tool)
 			if err != nil {
 				t.Skip(c.tool + " not installed")
 			}
-			data, err := codegen.Image(url, codegen.ImageOptions{Symbology: c.sym})
+			data, err := printing.Image(url, printing.ImageOptions{Symbology: c.sym})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -215,14 +216,14 @@ func TestSymbolsDecode(t *testing.T) {
 func TestExportImages(t *testing.T) {
 	ks := mustKeyset(t)
 	s, _ := ks.Signer(ks.Primary, 9)
-	opts := codegen.ImageExportOptions{Batch: 9, From: 11, To: 17, Workers: 3}
+	opts := printing.ImageExportOptions{Batch: 9, From: 11, To: 17, Workers: 3}
 	var want []string
 	for serial := opts.From; serial <= opts.To; serial++ {
 		want = append(want, fmt.Sprintf("%d-%s.png", serial, s.Code(serial)))
 	}
 
 	dir := filepath.Join(t.TempDir(), "labels")
-	if n, err := codegen.ExportImagesDir(context.Background(), dir, ks, opts); err != nil || n != 7 {
+	if n, err := printing.ExportImagesDir(context.Background(), dir, ks, opts); err != nil || n != 7 {
 		t.Fatalf("ExportImagesDir = %d, %v", n, err)
 	}
 	for _, name := range want {
@@ -233,10 +234,10 @@ func TestExportImages(t *testing.T) {
 		decodePNG(t, data, 8)
 	}
 
-	for _, format := range []codegen.ImageFormat{codegen.PNG, codegen.SVG} {
+	for _, format := range []printing.ImageFormat{printing.PNG, printing.SVG} {
 		var buf bytes.Buffer
 		opts.Image.Format = format
-		if n, err := codegen.ExportImagesZip(context.Background(), &buf, ks, opts); err != nil || n != 7 {
+		if n, err := printing.ExportImagesZip(context.Background(), &buf, ks, opts); err != nil || n != 7 {
 			t.Fatalf("ExportImagesZip = %d, %v", n, err)
 		}
 		zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
@@ -253,7 +254,7 @@ func TestExportImages(t *testing.T) {
 			rc, _ := f.Open()
 			data, _ := io.ReadAll(rc)
 			rc.Close()
-			if format == codegen.PNG {
+			if format == printing.PNG {
 				decodePNG(t, data, 8)
 			} else {
 				svgModules(t, data)
@@ -266,12 +267,12 @@ func TestExportImagesCancel(t *testing.T) {
 	ks := mustKeyset(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	opts := codegen.ImageExportOptions{Batch: 1, From: 1, To: 100_000, Progress: func(done uint64) {
+	opts := printing.ImageExportOptions{Batch: 1, From: 1, To: 100_000, Progress: func(done uint64) {
 		if done == 10 {
 			cancel()
 		}
 	}}
-	n, err := codegen.ExportImagesZip(ctx, io.Discard, ks, opts)
+	n, err := printing.ExportImagesZip(ctx, io.Discard, ks, opts)
 	if !errors.Is(err, context.Canceled) || n != 10 {
 		t.Fatalf("cancelled image export = %d, %v; want 10, context.Canceled", n, err)
 	}
@@ -280,13 +281,13 @@ func TestExportImagesCancel(t *testing.T) {
 func BenchmarkImage(b *testing.B) {
 	ks := mustKeyset(b)
 	s, _ := ks.Signer(ks.Primary, 1)
-	url := codegen.URL(codegen.DefaultBaseURL, s.Code(1))
-	for _, sym := range []codegen.Symbology{codegen.QR, codegen.DataMatrix} {
-		for _, f := range []codegen.ImageFormat{codegen.PNG, codegen.SVG} {
+	url := printing.URL(printing.DefaultBaseURL, s.Code(1))
+	for _, sym := range []printing.Symbology{printing.QR, printing.DataMatrix} {
+		for _, f := range []printing.ImageFormat{printing.PNG, printing.SVG} {
 			b.Run(string(sym)+"/"+string(f), func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					if _, err := codegen.Image(url, codegen.ImageOptions{Symbology: sym, Format: f}); err != nil {
+					if _, err := printing.Image(url, printing.ImageOptions{Symbology: sym, Format: f}); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -99,7 +99,7 @@ type FlagPage struct {
 // live view: the end of the list Flags pages through.
 func (e *Engine) LatestFlags(limit int) ([]Flag, error) {
 	if limit <= 0 || limit > MaxPage {
-		limit = 50
+		limit = DefaultPage
 	}
 	out := []Flag{}
 	var derr error
@@ -120,7 +120,11 @@ func (e *Engine) LatestFlags(limit int) ([]Flag, error) {
 	return out, nil
 }
 
-// Flags lists flagged scans for review, oldest first.
+// maxFlagsExamined bounds the flags one page reads, matching or not.
+const maxFlagsExamined = 4 * MaxPage
+
+// Flags lists flagged scans for review, oldest first. A page may hold
+// fewer than the limit and still have a Next: follow it.
 func (e *Engine) Flags(q FlagQuery) (*FlagPage, error) {
 	if q.Kind != "" && q.Kind != FlagDiverted && q.Kind != FlagManyScanners {
 		return nil, Errorf(CodeInvalidRequest, "kind %q: use %s or %s, or none for both", q.Kind, FlagDiverted, FlagManyScanners)
@@ -132,7 +136,7 @@ func (e *Engine) Flags(q FlagQuery) (*FlagPage, error) {
 	}
 	limit := q.Limit
 	if limit <= 0 || limit > MaxPage {
-		limit = 50
+		limit = DefaultPage
 	}
 	prefix := []byte("fl/")
 	var start []byte
@@ -141,7 +145,7 @@ func (e *Engine) Flags(q FlagQuery) (*FlagPage, error) {
 	}
 	if q.After != "" {
 		parts := strings.Split(q.After, "/")
-		if len(parts) != 3 {
+		if _, err := time.Parse("20060102", parts[0]); len(parts) != 3 || err != nil || (parts[1] != FlagDiverted && parts[1] != FlagManyScanners) || checkID("after", parts[2], true) != nil {
 			return nil, Errorf(CodeInvalidRequest, "after %q is not a cursor this API returned", q.After)
 		}
 		// The least key after the cursor's: codes never hold 0x00.
@@ -151,12 +155,22 @@ func (e *Engine) Flags(q FlagQuery) (*FlagPage, error) {
 	}
 	page := &FlagPage{Flags: []Flag{}}
 	var derr error
+	examined, last := 0, ""
 	err := e.db.Scan(prefix, start, func(k, v []byte) bool {
 		day, rest, _ := bytes.Cut(k[len(prefix):], []byte{0})
-		kind, _, _ := bytes.Cut(rest, []byte{0})
+		kind, code, _ := bytes.Cut(rest, []byte{0})
 		if q.To != "" && string(day) > q.To {
 			return false
 		}
+		// A kind filter skips the other kind's flags; a page stops after
+		// maxFlagsExamined of them with a cursor where it stopped, so a
+		// request's work is bounded however many flags there are.
+		if examined == maxFlagsExamined {
+			page.Next = last
+			return false
+		}
+		examined++
+		last = string(day) + "/" + string(kind) + "/" + string(code)
 		if q.Kind != "" && string(kind) != q.Kind {
 			return true
 		}

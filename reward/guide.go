@@ -261,7 +261,7 @@ func (e *Engine) GuideView(id string, page GuidePage) (*GuideView, error) {
 	}
 	limit := page.Limit
 	if limit <= 0 || limit > MaxPage {
-		limit = 50
+		limit = DefaultPage
 	}
 	g, err := loadGuide(e.db, id)
 	if err != nil {
@@ -296,16 +296,8 @@ func (e *Engine) GuideView(id string, page GuidePage) (*GuideView, error) {
 		}
 		before = min(c, before)
 	}
-	for seq := before - 1; seq >= 1 && len(v.Ledger) < limit; seq-- {
-		var en Entry
-		if found, err := getJSON(e.db, guideLedgerKey(id, seq), &en); err != nil {
-			return nil, wrapStore(err)
-		} else if found {
-			v.Ledger = append(v.Ledger, en)
-		}
-	}
-	if n := len(v.Ledger); n > 0 && v.Ledger[n-1].Seq > 1 {
-		v.NextLedger = strconv.FormatUint(v.Ledger[n-1].Seq, 10)
+	if v.Ledger, v.NextLedger, err = ledgerPage(e.db, func(seq uint64) []byte { return guideLedgerKey(id, seq) }, before, limit); err != nil {
+		return nil, err
 	}
 	return v, nil
 }

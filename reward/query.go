@@ -89,8 +89,12 @@ type MemberView struct {
 	Next string `json:"next,omitempty"`
 }
 
-// MaxPage bounds a ledger page.
-const MaxPage = 200
+// MaxPage bounds a page of any listing; DefaultPage is a page's size when
+// the caller gives none.
+const (
+	MaxPage     = 200
+	DefaultPage = 50
+)
 
 // Member returns a member's balances and a page of their ledger. cursor is
 // the Next of a previous page, or empty for the newest entries.
@@ -99,7 +103,7 @@ func (e *Engine) Member(id, cursor string, limit int) (*MemberView, error) {
 		return nil, err
 	}
 	if limit <= 0 || limit > MaxPage {
-		limit = 50
+		limit = DefaultPage
 	}
 	// An alias reads the member it belongs to, as scans and spends under
 	// it credit and debit that member.
@@ -121,21 +125,36 @@ func (e *Engine) Member(id, cursor string, limit int) (*MemberView, error) {
 		if err != nil || c == 0 {
 			return nil, Errorf(CodeInvalidRequest, "cursor %q is not one this API returned", cursor)
 		}
-		before = c
+		// A cursor past the newest entry starts at the newest: a page
+		// never walks numbers no entry has.
+		before = min(c, before)
 	}
-	v.Ledger = []Entry{}
-	// Entries are numbered 1..Seq; read backwards by point lookups, which
-	// keeps pages cheap without a reverse iterator.
-	for seq := before - 1; seq >= 1 && len(v.Ledger) < limit; seq-- {
-		var en Entry
-		if found, err := getJSON(e.db, ledgerKey(id, seq), &en); err != nil {
-			return nil, wrapStore(err)
-		} else if found {
-			v.Ledger = append(v.Ledger, en)
-		}
-	}
-	if n := len(v.Ledger); n > 0 && v.Ledger[n-1].Seq > 1 {
-		v.Next = strconv.FormatUint(v.Ledger[n-1].Seq, 10)
+	var err2 error
+	v.Ledger, v.Next, err2 = ledgerPage(e.db, func(seq uint64) []byte { return ledgerKey(id, seq) }, before, limit)
+	if err2 != nil {
+		return nil, err2
 	}
 	return &v, nil
+}
+
+// ledgerPage reads up to limit entries numbered below before, newest
+// first, by point lookups (cheap pages without a reverse iterator), and the
+// cursor of the next page. It looks up at most limit numbers, so a page's
+// work is bounded whatever gaps the ledger has.
+func ledgerPage(r getter, key func(seq uint64) []byte, before uint64, limit int) ([]Entry, string, error) {
+	out := []Entry{}
+	seq := before - 1
+	for probes := 0; seq >= 1 && probes < limit; probes, seq = probes+1, seq-1 {
+		var en Entry
+		if found, err := getJSON(r, key(seq), &en); err != nil {
+			return nil, "", wrapStore(err)
+		} else if found {
+			out = append(out, en)
+		}
+	}
+	next := ""
+	if seq >= 1 {
+		next = strconv.FormatUint(seq+1, 10)
+	}
+	return out, next, nil
 }

@@ -251,8 +251,26 @@ func (s *Server) getCode(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 	return writeJSON(ctx, fasthttp.StatusOK, st)
 }
 
+// pageLimit reads a listing's limit: absent is the default page, and
+// anything but a whole number from 1 to reward.MaxPage is refused rather
+// than read as some other number.
+func pageLimit(args *fasthttp.Args) (int, error) {
+	v := args.Peek("limit")
+	if len(v) == 0 {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(string(v))
+	if err != nil || n < 1 || n > reward.MaxPage {
+		return 0, errorf(reward.CodeInvalidRequest, "limit %q: give a whole number from 1 to %d, or leave it out for %d", v, reward.MaxPage, reward.DefaultPage)
+	}
+	return n, nil
+}
+
 func (s *Server) getMember(ctx *fasthttp.RequestCtx, _ caller, member string) error {
-	limit, _ := strconv.Atoi(string(ctx.QueryArgs().Peek("limit")))
+	limit, err := pageLimit(ctx.QueryArgs())
+	if err != nil {
+		return err
+	}
 	v, err := s.app.Engine.Member(member, string(ctx.QueryArgs().Peek("cursor")), limit)
 	if err != nil {
 		return err

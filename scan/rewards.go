@@ -2,7 +2,6 @@ package scan
 
 import (
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -161,7 +160,10 @@ func (s *Server) getGuide(ctx *fasthttp.RequestCtx, who caller, arg string) erro
 	switch sub {
 	case "":
 		q := ctx.QueryArgs()
-		limit, _ := strconv.Atoi(string(q.Peek("limit")))
+		limit, err := pageLimit(q)
+		if err != nil {
+			return err
+		}
 		v, err := s.app.Engine.GuideView(id, reward.GuidePage{
 			Limit: limit, MembersAfter: string(q.Peek("members_after")), LedgerBefore: string(q.Peek("ledger_before")),
 		})
@@ -295,7 +297,10 @@ func (s *Server) getStats(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 
 func (s *Server) getFlags(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	a := ctx.QueryArgs()
-	limit, _ := strconv.Atoi(string(a.Peek("limit")))
+	limit, err := pageLimit(a)
+	if err != nil {
+		return err
+	}
 	page, err := s.app.Engine.Flags(reward.FlagQuery{
 		Kind: string(a.Peek("kind")), From: string(a.Peek("from")), To: string(a.Peek("to")),
 		After: string(a.Peek("after")), Limit: limit,

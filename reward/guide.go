@@ -186,6 +186,16 @@ func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
 			}
 			c.Commission = per
 			c.Ledger = append(c.Ledger, en.ID)
+			// The coupon's redemption says where the sale was (product,
+			// batch, region); a coupon without one still counts for its
+			// campaign.
+			red := Redemption{Campaign: c.Campaign}
+			if _, err := getJSON(tx, redemptionKey(c.Code), &red); err != nil {
+				return err
+			}
+			if err := e.countCouponCommission(tx, &red, g.ID, per, now); err != nil {
+				return err
+			}
 		}
 		g.Verified++
 		putJSON(tx, guideKey(g.ID), g)

@@ -99,6 +99,8 @@ type SpendRequest struct {
 	Points    int64  `json:"points"`
 	Reason    string `json:"reason"`
 	RequestID string `json:"request_id"`
+	// Scope is whose request_id it is (see ScanRequest.Scope).
+	Scope string `json:"-"`
 }
 
 // SpendResult is the answer to a spend.
@@ -130,7 +132,7 @@ func (e *Engine) Spend(member string, req SpendRequest) (json.RawMessage, error)
 	hash := hashOf("spend", member, fmt.Sprint(req.Points), req.Reason)
 	var out json.RawMessage
 	err := e.update(func(tx Tx) error {
-		if prev, found, err := replay(tx, req.RequestID, hash); err != nil || found {
+		if prev, found, err := replay(tx, req.Scope, req.RequestID, hash); err != nil || found {
 			out = prev
 			return err
 		}
@@ -156,7 +158,7 @@ func (e *Engine) Spend(member string, req SpendRequest) (json.RawMessage, error)
 		if err != nil {
 			return err
 		}
-		remember(tx, req.RequestID, hash, out)
+		remember(tx, req.Scope, req.RequestID, hash, out)
 		return nil
 	})
 	return out, err
@@ -174,12 +176,12 @@ func hashOf(parts ...string) []byte {
 
 // replay returns the stored answer of request id, if any. The same id with
 // other content is refused.
-func replay(tx Tx, id string, hash []byte) (json.RawMessage, bool, error) {
+func replay(tx Tx, scope, id string, hash []byte) (json.RawMessage, bool, error) {
 	if id == "" {
 		return nil, false, nil
 	}
 	var prev Stored
-	found, err := getJSON(tx, requestKey(id), &prev)
+	found, err := getJSON(tx, requestKey(scope, id), &prev)
 	if err != nil || !found {
 		return nil, false, err
 	}
@@ -190,8 +192,8 @@ func replay(tx Tx, id string, hash []byte) (json.RawMessage, bool, error) {
 }
 
 // remember stores the answer of request id.
-func remember(tx Tx, id string, hash []byte, out json.RawMessage) {
+func remember(tx Tx, scope, id string, hash []byte, out json.RawMessage) {
 	if id != "" {
-		putJSON(tx, requestKey(id), Stored{Hash: hash, Result: out})
+		putJSON(tx, requestKey(scope, id), Stored{Hash: hash, Result: out})
 	}
 }

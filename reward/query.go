@@ -23,6 +23,11 @@ type CodeStatus struct {
 	Scans      uint64     `json:"scans"`
 	Scanners   uint64     `json:"scanners"`
 	FirstScan  *time.Time `json:"first_scan,omitempty"`
+	// Promotion is the status of the campaign that would pay a claim of
+	// the code now: live, scheduled or ended; empty when no campaign
+	// covers it (the batch's fixed points pay). A page offers a claim only
+	// when there is something to claim.
+	Promotion string `json:"promotion,omitempty"`
 }
 
 // Status describes a code. A code that is not genuine is not an error here:
@@ -60,6 +65,9 @@ func (e *Engine) Status(text string) (*CodeStatus, error) {
 		return st, nil
 	}
 	st.Product, st.GTIN, st.State = batch.Product, batch.GTIN, string(batch.State(p.Serial))
+	if st.Promotion, err = e.promotion(batch); err != nil {
+		return nil, wrapStore(err)
+	}
 	var red Redemption
 	found, err = getJSON(e.db, redemptionKey(code), &red)
 	if err != nil {
@@ -78,6 +86,36 @@ func (e *Engine) Status(text string) (*CodeStatus, error) {
 		st.FirstScan = &stats.First
 	}
 	return st, nil
+}
+
+// promotion is the status of the campaign that governs a scan of batch's
+// codes now, chosen as campaignFor chooses it; empty when none does. It
+// reads outside any decision, so it decodes afresh rather than through
+// the decider's frozen records.
+func (e *Engine) promotion(b *Batch) (string, error) {
+	ids := []string{b.Campaign}
+	if b.Campaign == "" {
+		ids = nil
+		if _, err := getJSON(e.db, productCampaignsKey(b.Product), &ids); err != nil {
+			return "", err
+		}
+	}
+	now, status := e.now(), ""
+	for _, id := range ids {
+		var c Campaign
+		found, err := getJSON(e.db, campaignKey(id), &c)
+		if err != nil {
+			return "", err
+		}
+		switch s := c.status(now); {
+		case !found:
+		case s == "live":
+			return s, nil
+		case status == "" || s == "scheduled":
+			status = s
+		}
+	}
+	return status, nil
 }
 
 // MemberView is a member's balances and one page of their ledger, newest

@@ -170,7 +170,18 @@ func ledgerPrefix(member string) []byte {
 func ledgerKey(member string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(ledgerPrefix(member), seq)
 }
-func requestKey(id string) []byte  { return append([]byte("q/"), id...) }
+// requestKey scopes a request_id by its caller: integrators choose their
+// ids independently, so one's "1" must not be another's. The empty scope
+// (the admin token, the CLI) keeps the key ids had before scopes existed,
+// so a retry across an upgrade still finds its answer; a scope is a token
+// id (hex), and a request id never holds 0x00, so no two keys collide.
+func requestKey(scope, id string) []byte {
+	k := append([]byte("q/"), scope...)
+	if scope != "" {
+		k = append(k, 0)
+	}
+	return append(k, id...)
+}
 func aliasKey(alias string) []byte { return append([]byte("ma/"), alias...) }
 func guideKey(id string) []byte    { return append([]byte("g/"), id...) }
 func guideLedgerPrefix(guide string) []byte {

@@ -32,6 +32,10 @@ type ScanRequest struct {
 	// Device is the scanning phone's id as the app knows it, for
 	// campaigns' daily_limit_per_device.
 	Device string `json:"device,omitempty"`
+	// Scope is whose request_id it is: the calling token's id, set by the
+	// server, never by the body. Two integrators' "1" are two requests;
+	// empty is the admin's (and the CLI's) namespace.
+	Scope string `json:"-"`
 }
 
 // ScanResult is the answer to a redeemed scan.
@@ -133,7 +137,7 @@ func (e *Engine) Scan(req ScanRequest) (json.RawMessage, error) {
 // either way, so a refusal must not have written anything but counts.
 func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanRequest, hash []byte) (json.RawMessage, error) {
 	now := e.now()
-	if prev, found, err := replay(tx, req.RequestID, hash); err != nil || found {
+	if prev, found, err := replay(tx, req.Scope, req.RequestID, hash); err != nil || found {
 		return prev, err
 	}
 	// A person is one scanner under whichever of their ids they scan with.
@@ -226,7 +230,7 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	if err != nil {
 		return nil, err
 	}
-	remember(tx, req.RequestID, hash, out)
+	remember(tx, req.Scope, req.RequestID, hash, out)
 	return out, nil
 }
 

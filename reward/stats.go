@@ -41,12 +41,42 @@ const statsEvery = time.Second
 // crash can lose that last second of statistics; it cannot lose a payout,
 // and the audit never reads statistics.
 func (e *Engine) countStats(tx Tx, r *Redemption, now time.Time) error {
-	day := r.At.In(e.statsZone).Format("20060102")
+	e.sumStats(r, r.Guide, r.At, func(s *Stat) {
+		s.Redeemed++
+		s.Points += r.Points
+		s.Commission += r.Commission
+		if r.Coupon != "" {
+			s.Coupons++
+		}
+		if r.Diverted {
+			s.Diverted++
+		}
+	})
+	return e.maybeWriteStats(tx, now)
+}
+
+// countCouponCommission adds a coupon commission to the lines of the
+// redemption that issued the coupon, on the day and under the guide of the
+// verification: the dashboard's commission then agrees with the
+// campaign's counter, which counts both kinds.
+func (e *Engine) countCouponCommission(tx Tx, r *Redemption, guide string, amount int64, now time.Time) error {
+	e.sumStats(r, guide, now, func(s *Stat) { s.Commission += amount })
+	return e.maybeWriteStats(tx, now)
+}
+
+// sumStats applies add to the day's line of each of r's dimensions, with
+// guide as the guide's.
+func (e *Engine) sumStats(r *Redemption, guide string, at time.Time, add func(*Stat)) {
+	day := at.In(e.statsZone).Format("20060102")
 	region := r.Region
 	if region == "" {
 		region = "unknown"
 	}
-	values := [...]string{r.Product, strconv.FormatUint(uint64(r.Batch), 10), region, r.Guide, r.Campaign}
+	batch := ""
+	if r.Batch != 0 {
+		batch = strconv.FormatUint(uint64(r.Batch), 10)
+	}
+	values := [...]string{r.Product, batch, region, guide, r.Campaign}
 	for i, dim := range Dimensions {
 		v := values[i]
 		if v == "" {
@@ -58,16 +88,11 @@ func (e *Engine) countStats(tx Tx, r *Redemption, now time.Time) error {
 			s = &Stat{Dimension: dim, Value: v, Day: day}
 			e.stats[k] = s
 		}
-		s.Redeemed++
-		s.Points += r.Points
-		s.Commission += r.Commission
-		if r.Coupon != "" {
-			s.Coupons++
-		}
-		if r.Diverted {
-			s.Diverted++
-		}
+		add(s)
 	}
+}
+
+func (e *Engine) maybeWriteStats(tx Tx, now time.Time) error {
 	if now.Sub(e.statsFlushed) >= statsEvery {
 		return e.writeStats(tx, now)
 	}

@@ -117,3 +117,49 @@ func TestStatsZone(t *testing.T) {
 		}
 	}
 }
+
+// TestStatsCountCouponCommission: the dashboard's commission tile sums the
+// statistics, which counted per-scan commissions only; the campaign's
+// counter also counts the commission of verified coupons, so the two
+// disagreed (2 against 12). A verification adds its commission to the
+// lines of the coupon's sale, under the verifying guide, on its own day.
+func TestStatsCountCouponCommission(t *testing.T) {
+	f := newFixture(t, 10, 0)
+	mustApply(t, f, campaignDoc(t, map[string]any{
+		"guide_commission": map[string]any{"per_scan": 2, "per_coupon": 10},
+		"coupon":           map[string]any{"title": "gift", "probability": 1, "stock": 10, "valid_days": 30},
+	}))
+	for _, g := range []string{"G1", "G2"} {
+		if _, _, err := f.eng.AddGuide(reward.Guide{ID: g, Store: "S"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, _, err := scanReq(f, reward.ScanRequest{Code: f.signer.Code(1), Member: "m", Guide: "G1"})
+	if err != nil || res.Coupon == nil || res.Commission != 2 {
+		t.Fatalf("scan: %+v, %v; want a coupon and 2 of commission", res, err)
+	}
+	f.now = f.now.AddDate(0, 0, 1)
+	if _, err := f.eng.VerifyCoupon(res.Coupon.ID, "G2"); err != nil {
+		t.Fatal(err)
+	}
+	counters := mustCampaign(t, f, "promo").Counters
+	byCampaign := statsLine(t, mustStats(t, f.eng, "campaign", "", "", false), "promo", "")
+	if counters.Commission != 12 || byCampaign.Commission != counters.Commission {
+		t.Errorf("commission: campaign counter %d, statistics %d; want both 12", counters.Commission, byCampaign.Commission)
+	}
+	if byCampaign.Redeemed != 1 || byCampaign.Coupons != 1 {
+		t.Errorf("a verification counted as a redemption or a coupon: %+v", byCampaign)
+	}
+	byProduct := statsLine(t, mustStats(t, f.eng, "product", "", "", false), "SKU-1", "")
+	if byProduct.Commission != 12 {
+		t.Errorf("product line: %+v, want 12 of commission", byProduct)
+	}
+	byGuide := mustStats(t, f.eng, "guide", "", "", true)
+	if s := statsLine(t, byGuide, "G1", "20260501"); s.Commission != 2 {
+		t.Errorf("G1 on the day of the scan: %+v, want 2", s)
+	}
+	if s := statsLine(t, byGuide, "G2", "20260502"); s.Commission != 10 || s.Redeemed != 0 {
+		t.Errorf("G2 on the day of the verification: %+v, want 10 and no redemption", s)
+	}
+	mustAudit(t, f)
+}

@@ -24,6 +24,9 @@ import (
 type caller struct {
 	role    string
 	subject string // guide id for guide tokens
+	// id is the token's id, which scopes its request_ids; empty for the
+	// admin token.
+	id string
 }
 
 // route is one endpoint: its method, who may call it (nil: anyone) and what
@@ -185,7 +188,7 @@ func (s *Server) caller(tok string) (caller, error) {
 	if t == nil {
 		return caller{}, errorf(codeUnauthorized, "unknown token; ask the brand operator for one (yima token create)")
 	}
-	c := caller{role: t.Role, subject: t.Subject}
+	c := caller{role: t.Role, subject: t.Subject, id: reward.TokenID(tok)}
 	s.tokens.Store(tok, c)
 	return c, nil
 }
@@ -230,11 +233,12 @@ func writeRaw(ctx *fasthttp.RequestCtx, status int, raw []byte) {
 	ctx.Response.AppendBodyString("\n")
 }
 
-func (s *Server) postScan(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
+func (s *Server) postScan(ctx *fasthttp.RequestCtx, who caller, _ string) error {
 	var req reward.ScanRequest
 	if err := decode(ctx, &req); err != nil {
 		return err
 	}
+	req.Scope = who.id
 	out, err := s.app.Engine.Scan(req)
 	if err != nil {
 		return err

@@ -195,6 +195,13 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 		case st.State != "active":
 			d.Title, d.Class = "Genuine product", "ok"
 			d.Message = "This product is genuine. Its reward is not available yet: it opens once the product is released for sale."
+		case st.Promotion == "ended":
+			// A claim would only be refused: say so instead of offering it.
+			d.Title, d.Class = "Genuine product", "ok"
+			d.Message = "This product is genuine. Its promotion has ended, so there is no reward to claim; the code was not used."
+		case st.Promotion == "scheduled":
+			d.Title, d.Class = "Genuine product", "ok"
+			d.Message = "This product is genuine. Its promotion has not started yet; come back to claim the reward once it has."
 		default:
 			d.Title, d.Class = "Genuine product", "ok"
 			d.Message = "This product is genuine and its reward has not been claimed."

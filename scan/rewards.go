@@ -98,6 +98,7 @@ func (s *Server) postMember(ctx *fasthttp.RequestCtx, who caller, arg string) er
 		if err := decode(ctx, &r); err != nil {
 			return err
 		}
+		r.Scope = who.id
 		out, err := s.app.Engine.Spend(member, r)
 		if err != nil {
 			return err

@@ -170,6 +170,7 @@ func ledgerPrefix(member string) []byte {
 func ledgerKey(member string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(ledgerPrefix(member), seq)
 }
+
 // requestKey scopes a request_id by its caller: integrators choose their
 // ids independently, so one's "1" must not be another's. The empty scope
 // (the admin token, the CLI) keeps the key ids had before scopes existed,

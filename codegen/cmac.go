@@ -108,6 +108,20 @@ func xorBlock(dst, src []byte) {
 type cmacState struct {
 	key *cmacKey
 	buf [aes.BlockSize]byte
+	// hi and lo are the MAC input with a zero header, XOR K1, as two
+	// big-endian words. The header occupies the low 55 bits of lo, so the
+	// block to encrypt is hi, lo^header: two stores a code.
+	hi, lo uint64
+}
+
+func newCMACState(key *cmacKey) *cmacState {
+	st := &cmacState{key: key}
+	var m [aes.BlockSize]byte
+	macInputV2(&m, ID{})
+	xorBlock(m[:], key.k1[:])
+	st.hi = binary.BigEndian.Uint64(m[:8])
+	st.lo = binary.BigEndian.Uint64(m[8:])
+	return st
 }
 
 // macInputV2 writes the version 2 MAC input of id: "yima/code" and the
@@ -122,8 +136,8 @@ func macInputV2(dst *[aes.BlockSize]byte, id ID) {
 // tag computes the truncated version 2 tag of id into out: the input is one
 // complete block, so CMAC = AES-128(K, input XOR K1).
 func (st *cmacState) tag(id ID, out *[TagBytes]byte) {
-	macInputV2(&st.buf, id)
-	xorBlock(st.buf[:], st.key.k1[:])
+	binary.BigEndian.PutUint64(st.buf[:8], st.hi)
+	binary.BigEndian.PutUint64(st.buf[8:], st.lo^header(id))
 	st.key.block.Encrypt(st.buf[:], st.buf[:])
 	copy(out[:], st.buf[:TagBytes])
 }

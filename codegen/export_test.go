@@ -25,7 +25,7 @@ func SetFastMAC(on bool) (restore func()) {
 
 // TagV2ForTest computes the version 2 tag of any id under secret.
 func TagV2ForTest(secret []byte, id ID) (tag [TagBytes]byte) {
-	(&cmacState{key: newCMACKey(deriveCMACKey(secret))}).tag(id, &tag)
+	newCMACState(newCMACKey(deriveCMACKey(secret))).tag(id, &tag)
 	return tag
 }
 

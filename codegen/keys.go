@@ -73,7 +73,7 @@ func (k *Key) init() {
 	k.pads = newPadStates(k.Secret)
 	k.pool = &sync.Pool{New: func() any { return newMACState(k.pads, fastMAC) }}
 	k.cmac = newCMACKey(deriveCMACKey(k.Secret))
-	k.pool2 = &sync.Pool{New: func() any { return &cmacState{key: k.cmac} }}
+	k.pool2 = &sync.Pool{New: func() any { return newCMACState(k.cmac) }}
 }
 
 // NewKeyset returns a keyset with one fresh primary key.
@@ -232,7 +232,7 @@ func (ks *Keyset) VersionSigner(version, keyID uint8, batch uint32) (*Signer, er
 	if version == V1 {
 		s.v1 = newMACState(k.pads, fastMAC)
 	} else {
-		s.v2 = &cmacState{key: k.cmac}
+		s.v2 = newCMACState(k.cmac)
 	}
 	return s, nil
 }

@@ -61,7 +61,7 @@ func TestScanBadInput(t *testing.T) {
 		{"wrong type", "POST", "/v1/scans", fmt.Sprintf(`{"code":%q,"member":42}`, good), 400, "invalid_json"},
 		{"empty body", "POST", "/v1/scans", ``, 400, "invalid_json"},
 		{"whitespace body", "POST", "/v1/scans", " \n", 400, "invalid_json"},
-		{"null", "POST", "/v1/scans", `null`, 400, "invalid_request"},
+		{"null", "POST", "/v1/scans", `null`, 400, "invalid_json"},
 		{"missing code", "POST", "/v1/scans", fmt.Sprintf(`{"member":%q}`, member), 400, "invalid_request"},
 		{"missing member", "POST", "/v1/scans", fmt.Sprintf(`{"code":%q}`, good), 400, "invalid_request"},
 		{"empty member", "POST", "/v1/scans", scanJSON(good, ""), 400, "invalid_request"},

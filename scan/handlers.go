@@ -9,10 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	fastjson "github.com/segmentio/encoding/json"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 	"github.com/yima-dev/yima/codegen/printing"
@@ -191,30 +189,6 @@ func (s *Server) caller(tok string) (caller, error) {
 	c := caller{role: t.Role, subject: t.Subject, id: reward.TokenID(tok)}
 	s.tokens.Store(tok, c)
 	return c, nil
-}
-
-// decode reads a JSON body into v, refusing unknown fields so that a typo
-// is an error, not a silently ignored field.
-func decode(ctx *fasthttp.RequestCtx, v any) error {
-	body := ctx.PostBody()
-	if len(body) == 0 {
-		return errorf(codeBadJSON, "the request needs a JSON body")
-	}
-	// A JSON decoder may turn invalid UTF-8 into U+FFFD, so "m\xff" and
-	// "m\xfe" would both become member "m\uFFFD": one account for two ids.
-	if !utf8.Valid(body) {
-		return errorf(codeBadJSON, "the body is not valid UTF-8; JSON text must be")
-	}
-	// segmentio's parser, as for records: every scan decodes a body. It
-	// copies strings, so nothing points into fasthttp's reused buffers.
-	rest, err := fastjson.Parse(body, v, fastjson.DisallowUnknownFields)
-	if err != nil {
-		return errorf(codeBadJSON, "the body is not the JSON this endpoint takes: %v", err)
-	}
-	if len(bytes.TrimSpace(rest)) != 0 {
-		return errorf(codeBadJSON, "the body has data after its JSON object; send one object")
-	}
-	return nil
 }
 
 func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) error {
@@ -479,6 +453,9 @@ func (s *Server) deleteBatch(ctx *fasthttp.RequestCtx, _ caller, arg string) err
 	if err != nil {
 		return err
 	}
+	if err := noBody(ctx); err != nil {
+		return err
+	}
 	if err := s.app.Engine.DeleteBatch(id); err != nil {
 		return err
 	}
@@ -507,10 +484,8 @@ func (s *Server) postBatchAction(ctx *fasthttp.RequestCtx, _ caller, arg string)
 		To     uint32 `json:"to"`
 		Region string `json:"region"`
 	}
-	if len(ctx.PostBody()) > 0 {
-		if err := decode(ctx, &r); err != nil {
-			return err
-		}
+	if err := decodeOptional(ctx, &r); err != nil {
+		return err
 	}
 	if r.Region != "" && state != reward.Active {
 		return errorf(reward.CodeInvalidRequest, "a revocation has no region; give \"region\" when activating")
@@ -554,6 +529,9 @@ func (s *Server) listTokens(ctx *fasthttp.RequestCtx, _ caller, _ string) error 
 // deleteToken revokes a token. Callers remembered as valid are forgotten
 // with it, so the revoked secret fails from the next request on.
 func (s *Server) deleteToken(ctx *fasthttp.RequestCtx, _ caller, id string) error {
+	if err := noBody(ctx); err != nil {
+		return err
+	}
 	t, err := s.app.Engine.RevokeToken(id)
 	if err != nil {
 		return err

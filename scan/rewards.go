@@ -21,6 +21,13 @@ var (
 
 // putCampaign applies a campaign document; the path names its id.
 func (s *Server) putCampaign(ctx *fasthttp.RequestCtx, _ caller, id string) error {
+	// The document is read twice: first as JSON, so that a body that is
+	// not a campaign object is invalid_json like on every endpoint, then
+	// for its rules.
+	var probe reward.Campaign
+	if err := decode(ctx, &probe); err != nil {
+		return err
+	}
 	c, err := reward.ParseCampaignAs(ctx.PostBody(), id)
 	if err != nil {
 		return err
@@ -139,10 +146,8 @@ func (s *Server) postGuideAction(ctx *fasthttp.RequestCtx, _ caller, arg string)
 	var r struct {
 		Successor string `json:"successor"`
 	}
-	if len(ctx.PostBody()) > 0 {
-		if err := decode(ctx, &r); err != nil {
-			return err
-		}
+	if err := decodeOptional(ctx, &r); err != nil {
+		return err
 	}
 	out, err := s.app.Engine.GuideLeaves(id, r.Successor)
 	s.tokens.Clear()
@@ -228,17 +233,19 @@ func (s *Server) postCoupon(ctx *fasthttp.RequestCtx, who caller, arg string) er
 	switch action {
 	case "verify":
 		guide := who.subject
+		var r struct {
+			Guide string `json:"guide"`
+		}
+		if err := decodeOptional(ctx, &r); err != nil {
+			return err
+		}
 		if who.role == reward.RoleAdmin {
-			var r struct {
-				Guide string `json:"guide"`
-			}
-			if err := decode(ctx, &r); err != nil {
-				return err
-			}
 			if r.Guide == "" {
 				return errorf(reward.CodeInvalidRequest, "an admin verifying a coupon names the guide: {\"guide\":\"G\"}")
 			}
 			guide = r.Guide
+		} else if r.Guide != "" && r.Guide != guide {
+			return errorf(codeForbidden, "a guide token verifies coupons as its own guide only")
 		}
 		c, err := s.app.Engine.VerifyCoupon(id, guide)
 		if err != nil {

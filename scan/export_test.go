@@ -1,0 +1,16 @@
+package scan
+
+import "sort"
+
+// Routes lists every endpoint the server routes, as "METHOD pattern", so
+// that a test over all endpoints cannot miss a new one.
+func Routes() []string {
+	var out []string
+	for p, rs := range routes {
+		for _, r := range rs {
+			out = append(out, r.method+" "+p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -19,6 +19,10 @@ type Options struct {
 	// brand in one country reads its days in that country's zone. Keep it
 	// the same for a data directory: days already counted stay as counted.
 	StatsZone *time.Location
+	// Observe, when set, is told each Event of a decision after the
+	// decision is durable, on the goroutine that asked for it. It must be
+	// quick and must not call the engine.
+	Observe func(Event)
 }
 
 // Engine applies the reward rules.
@@ -28,6 +32,8 @@ type Engine struct {
 	// never modified in place, so verification needs no lock.
 	keys atomic.Pointer[codegen.Keyset]
 	now  func() time.Time
+
+	observe func(Event)
 
 	// Statistics are summed in memory by the decisions that redeem and
 	// written at most statsEvery later (see countStats). Only decisions
@@ -48,7 +54,7 @@ func New(db store.DB, keys *codegen.Keyset, opts Options) *Engine {
 	if opts.StatsZone == nil {
 		opts.StatsZone = time.UTC
 	}
-	e := &Engine{db: db, now: func() time.Time { return opts.Now().UTC() }, stats: map[string]*Stat{}, statsZone: opts.StatsZone, frozen: frozen{m: map[string]frozenEntry{}}}
+	e := &Engine{db: db, now: func() time.Time { return opts.Now().UTC() }, stats: map[string]*Stat{}, statsZone: opts.StatsZone, frozen: frozen{m: map[string]frozenEntry{}}, observe: opts.Observe}
 	e.keys.Store(keys)
 	return e
 }
@@ -65,7 +71,20 @@ func (e *Engine) SetKeys(ks *codegen.Keyset) { e.keys.Store(ks) }
 // update runs decide inside one store decision and turns storage failures
 // into coded errors.
 func (e *Engine) update(decide func(tx Tx) error) error {
-	return wrapStore(e.db.Update(decide))
+	if e.observe == nil {
+		return wrapStore(e.db.Update(decide))
+	}
+	var run *eventTx
+	err := e.db.Update(func(tx Tx) error {
+		run = &eventTx{Tx: tx}
+		return decide(run)
+	})
+	if err == nil {
+		for _, ev := range run.events {
+			e.observe(ev)
+		}
+	}
+	return wrapStore(err)
 }
 
 func wrapStore(err error) error {

@@ -57,6 +57,7 @@ func flagKey(day, kind, code string) []byte {
 func (e *Engine) putFlag(tx Tx, f Flag) {
 	f.Day = f.At.In(e.statsZone).Format("20060102")
 	putJSON(tx, flagKey(f.Day, f.Kind, f.Code), f)
+	emit(tx, Event{Kind: EventFlagged, Flag: f.Kind})
 }
 
 // flagScannersReached records a code that this scan brought to

@@ -201,6 +201,7 @@ func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
 		putJSON(tx, guideKey(g.ID), g)
 		putJSON(tx, campaignCountersKey(c.Campaign), ctr)
 		putJSON(tx, couponKey(c.ID), c)
+		emit(tx, Event{Kind: EventCouponVerified})
 		out = c
 		return nil
 	})

@@ -159,6 +159,7 @@ func (e *Engine) Spend(member string, req SpendRequest) (json.RawMessage, error)
 			return err
 		}
 		remember(tx, req.Scope, req.RequestID, hash, out)
+		emit(tx, Event{Kind: EventSpent, Points: req.Points})
 		return nil
 	})
 	return out, err

@@ -138,6 +138,9 @@ func (e *Engine) Scan(req ScanRequest) (json.RawMessage, error) {
 func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanRequest, hash []byte) (json.RawMessage, error) {
 	now := e.now()
 	if prev, found, err := replay(tx, req.Scope, req.RequestID, hash); err != nil || found {
+		if found {
+			emit(tx, Event{Kind: EventReplayed})
+		}
 		return prev, err
 	}
 	// A person is one scanner under whichever of their ids they scan with.
@@ -231,6 +234,10 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 		return nil, err
 	}
 	remember(tx, req.Scope, req.RequestID, hash, out)
+	emit(tx, Event{Kind: EventRedeemed, Points: res.Points})
+	if res.Coupon != nil {
+		emit(tx, Event{Kind: EventCouponIssued})
+	}
 	return out, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/yima-dev/yima/codegen"
@@ -48,6 +49,17 @@ type App struct {
 	// stops it before closing the store it reads.
 	stopSeen context.CancelFunc
 	seenDone chan struct{}
+
+	// observer receives the engine's events (see reward.Event); a Server
+	// sets it to count them in its metrics.
+	observer atomic.Pointer[func(reward.Event)]
+}
+
+// observe hands an engine event to the observer a Server set, if any.
+func (a *App) observe(ev reward.Event) {
+	if fn := a.observer.Load(); fn != nil {
+		(*fn)(ev)
+	}
 }
 
 // AppOptions configures Open.
@@ -137,12 +149,12 @@ func Open(dir string, opts AppOptions) (*App, error) {
 	}
 	app := &App{
 		Dir: dir, DB: db,
-		Engine:    reward.New(db, ks, reward.Options{Now: opts.Now, StatsZone: opts.StatsZone}),
 		adminHash: sha256.Sum256([]byte(tok)),
 		keysSum:   sha256.Sum256(keysRaw),
 		log:       opts.Logger,
 		seenDone:  make(chan struct{}),
 	}
+	app.Engine = reward.New(db, ks, reward.Options{Now: opts.Now, StatsZone: opts.StatsZone, Observe: app.observe})
 	if app.log == nil {
 		app.log = slog.New(slog.DiscardHandler)
 	}

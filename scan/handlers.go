@@ -110,13 +110,6 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	if err != nil {
 		writeError(ctx, err)
 	}
-	if prefix == "/v1/scans" {
-		result := "redeemed"
-		if err != nil {
-			result = string(reward.ErrorCode(err))
-		}
-		s.m.scans.WithLabelValues(result).Inc()
-	}
 	s.m.inflight.Dec()
 	s.m.latency.WithLabelValues(label).Observe(time.Since(start).Seconds())
 }
@@ -215,6 +208,7 @@ func (s *Server) postScan(ctx *fasthttp.RequestCtx, who caller, _ string) error 
 	req.Scope = who.id
 	out, err := s.app.Engine.Scan(req)
 	if err != nil {
+		s.m.refused(err)
 		return err
 	}
 	writeRaw(ctx, fasthttp.StatusOK, out)

@@ -3,6 +3,7 @@ package scan
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/yima-dev/yima/reward"
 )
 
 // metrics are the server's Prometheus series, on a registry of its own so
@@ -10,18 +11,43 @@ import (
 type metrics struct {
 	reg      *prometheus.Registry
 	scans    *prometheus.CounterVec
+	paid     prometheus.Counter
+	coupons  *prometheus.CounterVec
+	spends   prometheus.Counter
+	spent    prometheus.Counter
+	flags    *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	groups   prometheus.Histogram
 	inflight prometheus.Gauge
 }
 
-func newMetrics() *metrics {
+func newMetrics(engine *reward.Engine) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		scans: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "yima_scans_total",
-			Help: "Scan requests by result: redeemed or the error code.",
+			Help: "Scans decided, by the API and by the landing page's claims: redeemed, replayed (a retry answered from its request_id, nothing paid again) or the refusal's error code.",
 		}, []string{"result"}),
+		paid: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "yima_points_paid_total",
+			Help: "Points paid by redemptions (bonuses included).",
+		}),
+		coupons: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "yima_coupons_total",
+			Help: "Gift coupons by event: issued with a redemption, verified at a counter.",
+		}, []string{"event"}),
+		spends: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "yima_spends_total",
+			Help: "Spends of members' points (replays not counted).",
+		}),
+		spent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "yima_points_spent_total",
+			Help: "Points taken from members' balances by spends.",
+		}),
+		flags: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "yima_flags_total",
+			Help: "Scans put up for review, by kind (diverted, many_scanners).",
+		}, []string{"kind"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "yima_request_duration_seconds",
 			Help:    "Time from request read to answer, by route.",
@@ -37,10 +63,80 @@ func newMetrics() *metrics {
 			Help: "Requests being handled.",
 		}),
 	}
-	// Export the scans counter from the start, so that a rate or an alert
-	// on it sees a zero rather than no series before the first scan.
-	m.scans.WithLabelValues("redeemed")
-	m.reg.MustRegister(m.scans, m.latency, m.groups, m.inflight,
+	// Export the counters from the start, so that a rate or an alert on
+	// them sees a zero rather than no series before the first event.
+	m.scans.WithLabelValues(reward.EventRedeemed)
+	m.scans.WithLabelValues(reward.EventReplayed)
+	m.coupons.WithLabelValues("issued")
+	m.coupons.WithLabelValues("verified")
+	m.flags.WithLabelValues(reward.FlagDiverted)
+	m.flags.WithLabelValues(reward.FlagManyScanners)
+	m.reg.MustRegister(m.scans, m.paid, m.coupons, m.spends, m.spent, m.flags, m.latency, m.groups, m.inflight,
+		campaignCollector{engine},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// observe counts an engine event; the engine calls it once the decision
+// is durable.
+func (m *metrics) observe(ev reward.Event) {
+	switch ev.Kind {
+	case reward.EventRedeemed:
+		m.scans.WithLabelValues(reward.EventRedeemed).Inc()
+		m.paid.Add(float64(ev.Points))
+	case reward.EventReplayed:
+		m.scans.WithLabelValues(reward.EventReplayed).Inc()
+	case reward.EventCouponIssued:
+		m.coupons.WithLabelValues("issued").Inc()
+	case reward.EventCouponVerified:
+		m.coupons.WithLabelValues("verified").Inc()
+	case reward.EventSpent:
+		m.spends.Inc()
+		m.spent.Add(float64(ev.Points))
+	case reward.EventFlagged:
+		m.flags.WithLabelValues(ev.Flag).Inc()
+	}
+}
+
+// refused counts a scan the engine refused, by its error code. Redeemed
+// and replayed scans are counted by observe, from the engine's events, so
+// that a replay is never counted as a redemption.
+func (m *metrics) refused(err error) {
+	if err != nil {
+		m.scans.WithLabelValues(string(reward.ErrorCode(err))).Inc()
+	}
+}
+
+var (
+	pointsLeftDesc = prometheus.NewDesc("yima_campaign_points_left",
+		"Points left in a campaign's budget (campaigns with a budget).", []string{"campaign"}, nil)
+	couponsLeftDesc = prometheus.NewDesc("yima_campaign_coupons_left",
+		"Gift coupons left in a campaign's stock (campaigns with coupons).", []string{"campaign"}, nil)
+)
+
+// campaignCollector reads the campaigns' budget and stock left at each
+// scrape: they are a handful of records, and a gauge kept in memory would
+// have to follow every apply and every payout.
+type campaignCollector struct{ engine *reward.Engine }
+
+func (c campaignCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- pointsLeftDesc
+	ch <- couponsLeftDesc
+}
+
+func (c campaignCollector) Collect(ch chan<- prometheus.Metric) {
+	vs, err := c.engine.Campaigns()
+	if err != nil {
+		// A scrape without these gauges is better than a failed scrape;
+		// storage errors show up on /healthz and in the log.
+		return
+	}
+	for _, v := range vs {
+		if v.PointsLeft != nil {
+			ch <- prometheus.MustNewConstMetric(pointsLeftDesc, prometheus.GaugeValue, float64(*v.PointsLeft), v.ID)
+		}
+		if v.CouponsLeft != nil {
+			ch <- prometheus.MustNewConstMetric(couponsLeftDesc, prometheus.GaugeValue, float64(*v.CouponsLeft), v.ID)
+		}
+	}
 }

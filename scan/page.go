@@ -149,6 +149,7 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 	var d pageData
 	if ctx.IsPost() {
 		out, err := s.app.Engine.Scan(reward.ScanRequest{Code: code, Member: "web:" + who})
+		s.m.refused(err)
 		if err == nil {
 			var res reward.ScanResult
 			if err := json.Unmarshal(out, &res); err != nil {

@@ -82,8 +82,10 @@ type Server struct {
 // NewServer returns a server for app. It does not listen yet.
 func NewServer(app *App, opts Options) *Server {
 	opts.ensureDefaults()
-	s := &Server{app: app, opts: opts, log: opts.Logger, m: newMetrics(), failed: make(chan error, 1), done: make(chan struct{}), stopKeys: make(chan struct{}), sheets: make(chan struct{}, 1)}
+	s := &Server{app: app, opts: opts, log: opts.Logger, m: newMetrics(app.Engine), failed: make(chan error, 1), done: make(chan struct{}), stopKeys: make(chan struct{}), sheets: make(chan struct{}, 1)}
 	app.DB.ObserveGroups(func(n int) { s.m.groups.Observe(float64(n)) })
+	observe := s.m.observe
+	app.observer.Store(&observe)
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
 		ErrorHandler:          s.handleParseError,

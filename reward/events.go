@@ -1,0 +1,49 @@
+package reward
+
+// Event is one thing a decision did, told to Options.Observe once the
+// decision is durable, and never for a decision that was dropped or
+// refused whole. It is for metrics: a count of what happened, not a
+// record of it (the ledger and the flags are the records).
+type Event struct {
+	Kind string // one of the Event constants
+	// Flag is the kind of flag an EventFlagged raised (FlagDiverted,
+	// FlagManyScanners).
+	Flag string
+	// Points is what the event moved: paid by a redemption, taken by a
+	// spend.
+	Points int64
+}
+
+// Event kinds.
+const (
+	// EventRedeemed is a code's first and only redemption (API or page).
+	EventRedeemed = "redeemed"
+	// EventReplayed is a retry with a request_id answered from the first
+	// answer: nothing was paid again.
+	EventReplayed = "replayed"
+	// EventCouponIssued is a gift coupon issued with a redemption.
+	EventCouponIssued = "coupon_issued"
+	// EventCouponVerified is a coupon verified at the counter.
+	EventCouponVerified = "coupon_verified"
+	// EventSpent is points taken from a member's balance.
+	EventSpent = "spent"
+	// EventFlagged is a scan put up for review.
+	EventFlagged = "flagged"
+)
+
+// eventTx is the Tx a decision runs with while Options.Observe is set: it
+// collects the decision's events, which update hands on only after the
+// decision is durable. A Tx of its own per run, because a backend may run
+// a decision more than once and only the run it keeps counts.
+type eventTx struct {
+	Tx
+	events []Event
+}
+
+// emit notes ev for the decision tx runs; without an observer it does
+// nothing.
+func emit(tx Tx, ev Event) {
+	if et, ok := tx.(*eventTx); ok {
+		et.events = append(et.events, ev)
+	}
+}

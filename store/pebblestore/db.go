@@ -2,6 +2,7 @@ package pebblestore
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -49,6 +50,12 @@ type Options struct {
 	// NoSync turns off the WAL sync. Tests use it to show that the crash
 	// test notices lost writes; nothing else should.
 	NoSync bool
+	// AcceptLoss opens a store whose log is damaged (ErrDamaged) with what
+	// is readable: each log is cut at its first unreadable record (the
+	// whole file is kept aside), and the store forgets that it had
+	// acknowledged more. Only an operator who has no backup and accepts
+	// losing payouts should set it.
+	AcceptLoss bool
 }
 
 func (o *Options) ensureDefaults() {
@@ -92,6 +99,16 @@ type DB struct {
 	groupSizes atomic.Pointer[func(n int)]
 	// unlock releases the lock on the directory (see lockDir).
 	unlock func()
+
+	// opening is set while Pebble's Open runs; a background write failure
+	// then ends Open (see openPebble).
+	opening    atomic.Bool
+	openFailed chan error
+	// seq numbers the groups written (decider only); synced is the last
+	// whose sync was confirmed; acks records it in ACKED (see acked.go).
+	seq    uint64
+	synced atomic.Uint64
+	acks   *ackWriter
 }
 
 // Open opens or creates the store in dir.
@@ -101,7 +118,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		o = *opts
 	}
 	o.ensureDefaults()
-	db := &DB{opts: o, ops: make(chan *op, 4096), groups: make(chan *group, 64), unlock: func() {}}
+	db := &DB{opts: o, ops: make(chan *op, 4096), groups: make(chan *group, 64), unlock: func() {}, openFailed: make(chan error, 1)}
 	if o.FS == vfs.Default {
 		unlock, err := lockDir(dir)
 		if err != nil {
@@ -122,7 +139,13 @@ func Open(dir string, opts *Options) (*DB, error) {
 			DataCorruption: func(info pebble.DataCorruptionInfo) {
 				o.Logger.Error("stored data is corrupt; restore a backup", "info", info.String())
 			},
+			BackgroundError: db.backgroundError,
 		},
+		// From this format on, each WAL record says how far the log was
+		// synced: a damaged record followed by a synced one is damage,
+		// not a torn tail, and Pebble's Open refuses it. Older stores
+		// are raised to it on open.
+		FormatMajorVersion: pebble.FormatWALSyncChunks,
 		// Recent codes, members and counters stay in the memtable: a
 		// scan's reads hit memory, not sstables.
 		MemTableSize: o.MemTableSize,
@@ -133,19 +156,78 @@ func Open(dir string, opts *Options) (*DB, error) {
 	for i := range popts.Levels {
 		popts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
-	pdb, err := pebble.Open(dir, popts)
-	if err != nil {
+	if err := db.open(dir, popts); err != nil {
 		db.unlock()
-		if isLockErr(err) {
-			return nil, fmt.Errorf("%w: %s (%v)", ErrLocked, dir, err)
-		}
-		return nil, fmt.Errorf("store: opening %s: %w", dir, err)
+		return nil, err
 	}
-	db.pdb = pdb
 	db.deciderW.Add(2)
 	go db.decide()
 	go db.release()
 	return db, nil
+}
+
+// open opens Pebble and checks that its log holds every group the store
+// acknowledged (see acked.go).
+func (db *DB) open(dir string, popts *pebble.Options) error {
+	o := db.opts
+	acked, err := readAcked(o.FS, dir)
+	if err != nil && !o.AcceptLoss {
+		return damaged(dir, err.Error())
+	}
+	pdb, err := db.openPebble(dir, popts)
+	if err != nil && pebble.IsCorruptionError(err) && o.AcceptLoss {
+		cut, rerr := repairLogs(o.FS, dir)
+		if rerr != nil {
+			return fmt.Errorf("store: cutting the damaged log in %s: %w", dir, rerr)
+		}
+		o.Logger.Warn("opening a damaged store, accepting the loss: logs cut at their first unreadable record", "dir", dir, "cut", cut)
+		pdb, err = db.openPebble(dir, popts)
+	}
+	switch {
+	case err == nil:
+	case isLockErr(err):
+		return fmt.Errorf("%w: %s (%v)", ErrLocked, dir, err)
+	case pebble.IsCorruptionError(err):
+		return damaged(dir, err.Error())
+	case errors.Is(err, ErrRecovery):
+		return err
+	default:
+		return fmt.Errorf("store: opening %s: %w", dir, err)
+	}
+	replayed, found, err := get(pdb, commitKey)
+	var seq uint64
+	switch {
+	case errors.Is(err, store.ErrCorrupt):
+		// A corrupt table, not the log: reads that need it fail with
+		// ErrCorrupt, and the log cannot be checked this time.
+		o.Logger.Error("the store's commit count is unreadable; the log is not checked", "err", err)
+		seq = acked
+	case err != nil:
+		pdb.Close()
+		return fmt.Errorf("store: opening %s: %w", dir, err)
+	case found && len(replayed) != 8:
+		pdb.Close()
+		return damaged(dir, "the store's commit count is malformed")
+	case found:
+		seq = binary.BigEndian.Uint64(replayed)
+	}
+	if seq < acked {
+		if !o.AcceptLoss {
+			pdb.Close()
+			return damaged(dir, fmt.Sprintf("the log ends at commit %d but commit %d had been acknowledged: the log was cut short or damaged at its end", seq, acked))
+		}
+		o.Logger.Warn("opening a store that lost acknowledged writes, accepting the loss", "dir", dir, "log_ends_at", seq, "acknowledged", acked)
+	}
+	db.pdb, db.seq = pdb, seq
+	db.synced.Store(seq)
+	if !o.NoSync {
+		if db.acks, err = openAckWriter(o.FS, dir, seq); err != nil {
+			pdb.Close()
+			return err
+		}
+		go db.recordAcks(db.acks)
+	}
+	return nil
 }
 
 // isLockErr reports whether Open failed because the directory's LOCK file
@@ -333,6 +415,9 @@ func scan(r iterable, prefix, start []byte, fn func(key, value []byte) bool) err
 		ok = it.First()
 	}
 	for ; ok; ok = it.Next() {
+		if bytes.Equal(it.Key(), commitKey) {
+			continue // the engine's own record, not the caller's
+		}
 		if !fn(it.Key(), it.Value()) {
 			break
 		}
@@ -347,6 +432,9 @@ func scanReverse(r iterable, prefix []byte, fn func(key, value []byte) bool) err
 	}
 	defer it.Close()
 	for ok := it.Last(); ok; ok = it.Prev() {
+		if bytes.Equal(it.Key(), commitKey) {
+			continue
+		}
 		if !fn(it.Key(), it.Value()) {
 			break
 		}
@@ -377,6 +465,10 @@ func (db *DB) Close() error {
 		close(db.ops)
 		db.submit.Unlock()
 		db.deciderW.Wait()
+		if db.acks != nil {
+			close(db.acks.stop)
+			<-db.acks.done
+		}
 		if db.failErr.Load() != nil {
 			// Pebble's commit pipeline may be wedged; closing it could
 			// block or panic. The process is about to exit anyway, and

@@ -2,6 +2,7 @@ package pebblestore
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -175,6 +176,7 @@ var opPool = sync.Pool{New: func() any { return &op{done: make(chan error, 1)} }
 type group struct {
 	batch *pebble.Batch // nil when no decision in the group wrote
 	ops   []*op
+	seq   uint64 // the group's number in commitKey, when it wrote
 }
 
 // Update runs fn on the decider goroutine and returns once its writes are
@@ -226,6 +228,15 @@ func (db *DB) decide() {
 				o.err = db.run(tx, b, o.fn)
 			}
 			db.drain(g)
+		}
+		if !b.Empty() {
+			// The group's number goes with its writes, so that a restart
+			// knows how far the log it replayed reaches (acked.go).
+			db.seq++
+			g.seq = db.seq
+			if err := b.Set(commitKey, binary.BigEndian.AppendUint64(nil, g.seq), nil); err != nil {
+				db.fail(err)
+			}
 		}
 		if b.Empty() {
 			b.Close()
@@ -341,6 +352,10 @@ func (db *DB) release() {
 				// it without Close is what Pebble asks for.
 			} else {
 				g.batch.Close()
+				db.synced.Store(g.seq)
+				if db.acks != nil {
+					db.acks.notify()
+				}
 			}
 		}
 		if fn := db.groupSizes.Load(); fn != nil {

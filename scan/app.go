@@ -70,6 +70,9 @@ type AppOptions struct {
 	OnFail func(error)
 	// StatsZone is where statistics' days begin (reward.Options); nil: UTC.
 	StatsZone *time.Location
+	// AcceptDataLoss opens a store whose log is damaged with what is
+	// readable (pebblestore.Options.AcceptLoss).
+	AcceptDataLoss bool
 }
 
 // Init creates the data directory with a fresh keyset and admin token if it
@@ -140,7 +143,7 @@ func Open(dir string, opts AppOptions) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := pebblestore.Open(filepath.Join(dir, dbDir), &pebblestore.Options{Logger: opts.Logger, OnFail: opts.OnFail})
+	db, err := pebblestore.Open(filepath.Join(dir, dbDir), &pebblestore.Options{Logger: opts.Logger, OnFail: opts.OnFail, AcceptLoss: opts.AcceptDataLoss})
 	if errors.Is(err, pebblestore.ErrLocked) {
 		return nil, ErrDataLocked
 	}

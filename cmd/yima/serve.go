@@ -16,8 +16,9 @@ import (
 
 type serveOptions struct {
 	scan.Options
-	logLevel string
-	statsTZ  string
+	logLevel       string
+	statsTZ        string
+	acceptDataLoss bool
 }
 
 func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
@@ -27,6 +28,7 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.ReadTimeout, "read-timeout", 0, "time to read a whole request (0: default 5s)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.statsTZ, "stats-tz", "UTC", "time zone of statistics' days, e.g. Asia/Shanghai (keep it the same for a data directory)")
+	fs.BoolVar(&o.acceptDataLoss, "accept-data-loss", false, "start on a store whose log is damaged, with what is readable: payouts after the damage are forgotten and may pay again (use once, only without a backup)")
 }
 
 func newServeCommand(g *globalOptions) *cobra.Command {
@@ -53,8 +55,9 @@ func newServeCommand(g *globalOptions) *cobra.Command {
 			// before the server exists.
 			var srv atomic.Pointer[scan.Server]
 			app, err := scan.Open(g.data, scan.AppOptions{
-				Logger:    log,
-				StatsZone: zone,
+				Logger:         log,
+				StatsZone:      zone,
+				AcceptDataLoss: o.acceptDataLoss,
 				OnFail: func(err error) {
 					if s := srv.Load(); s != nil {
 						s.StorageFailed(err)

@@ -161,7 +161,7 @@ func (o *mintOptions) run(cmd *cobra.Command, g *globalOptions) (err error) {
 	if o.spec.Activate {
 		state = "active"
 	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "minted batch %d: %d codes of %s under key %d, %s\n", b.ID, b.Count, b.Product, b.KeyID, state)
+	fmt.Fprintf(cmd.ErrOrStderr(), "minted batch %d: %d codes of %s under key %d, code version %d, %s\n", b.ID, b.Count, b.Product, b.KeyID, b.CodeVersion, state)
 	return nil
 }
 

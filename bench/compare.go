@@ -10,28 +10,20 @@ import (
 	"text/tabwriter"
 )
 
-// The baselines Compare knows.
-const (
-	BaselineRedis    = "redis"
-	BaselinePostgres = "postgres"
-)
-
-// Baselines are every baseline, in the order Compare runs them.
-var Baselines = []string{BaselineRedis, BaselinePostgres}
-
-// NewBaseline starts the named baseline for a run of cfg's connections.
-// It returns an error wrapping ErrBaselineUnavailable when the baseline's
-// server is not installed.
-func NewBaseline(name string, cfg Config) (Target, error) {
-	cfg.ensureDefaults()
-	switch name {
-	case BaselineRedis:
-		return NewRedis(cfg.Conns, cfg.Timeout, cfg.Logger)
-	case BaselinePostgres:
-		return NewPostgres(cfg.Conns, cfg.Timeout, cfg.Logger)
-	}
-	return nil, fmt.Errorf("bench: no baseline %q; baselines are %s", name, strings.Join(Baselines, ", "))
+// A Baseline is "what users build instead" of yima, for Compare: another
+// Target that takes the same load and is audited the same way. Package
+// bench/baseline has them (Redis, PostgreSQL).
+type Baseline struct {
+	Name string
+	// Start starts the baseline for a run of cfg, whose defaults are filled
+	// in. It returns an error wrapping ErrBaselineUnavailable when the
+	// baseline's server is not installed, and Compare skips it.
+	Start func(cfg Config) (Target, error)
 }
+
+// ErrBaselineUnavailable is returned when a baseline cannot run on this
+// machine (its server is not installed); the message says how to get it.
+var ErrBaselineUnavailable = errors.New("bench: baseline unavailable")
 
 // Comparison is yima and its baselines under the same load, one after the
 // other.
@@ -44,11 +36,11 @@ type Comparison struct {
 
 // Compare runs cfg against yima (in-process, or cfg.TargetURL), then the
 // same load — connections, length, mix, campaign, seed — against each
-// named baseline that can run here, each with its own audit. The ceiling
+// baseline that can run here, each with its own audit. The ceiling
 // (/healthz) runs before yima's run only. It returns the comparison with
 // ErrAuditFailed (wrapped) when any audit failed; a baseline that is not
 // installed is skipped and named in Skipped.
-func Compare(ctx context.Context, cfg Config, baselines []string) (*Comparison, error) {
+func Compare(ctx context.Context, cfg Config, baselines []Baseline) (*Comparison, error) {
 	if cfg.Target != nil {
 		return nil, errors.New("bench: Compare starts its own targets; give a TargetURL or nothing")
 	}
@@ -69,12 +61,13 @@ func Compare(ctx context.Context, cfg Config, baselines []string) (*Comparison, 
 	if err != nil {
 		failed = append(failed, "yima")
 	}
-	for _, name := range baselines {
+	for _, bl := range baselines {
+		name := bl.Name
 		if ctx.Err() != nil {
 			break
 		}
 		status(cfg.Progress, "starting the %s baseline", name)
-		t, err := NewBaseline(name, cfg)
+		t, err := bl.Start(cfg)
 		if errors.Is(err, ErrBaselineUnavailable) {
 			cmp.Skipped = append(cmp.Skipped, err.Error())
 			continue

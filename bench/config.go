@@ -101,6 +101,12 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// Defaults returns c with its zero fields set to their defaults.
+func (c Config) Defaults() Config {
+	c.ensureDefaults()
+	return c
+}
+
 func (c *Config) ensureDefaults() {
 	if c.Conns == 0 {
 		c.Conns = 64

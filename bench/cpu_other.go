@@ -2,5 +2,5 @@
 
 package bench
 
-// processCPU is unknown on this platform.
-func processCPU() float64 { return nan }
+// ProcessCPU is unknown on this platform.
+func ProcessCPU() float64 { return nan }

@@ -4,9 +4,9 @@ package bench
 
 import "syscall"
 
-// processCPU returns the CPU time (user+system) this process has used, in
+// ProcessCPU returns the CPU time (user+system) this process has used, in
 // seconds, or NaN.
-func processCPU() float64 {
+func ProcessCPU() float64 {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return nan

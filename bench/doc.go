@@ -15,19 +15,22 @@
 //
 // Run drives a Target. The built-in targets speak yima's HTTP API: a server
 // started in-process on a fresh temporary data directory, or a running one
-// given by URL. Compare runs the same load against the baselines too —
-// "what users build instead": a Redis server with a Lua script per
-// decision, a PostgreSQL cluster with a transaction per decision, each
-// started by the bench on loopback with its durability on, behind a small
-// HTTP front of yima's shape that verifies codes with codegen. A baseline
-// is another Target; the audit reads its state back through Checker.
+// given by URL. Compare runs the same load against yima and then against
+// each Baseline it is given — "what users build instead" — each with the
+// same audit; package bench/baseline has them (Redis, PostgreSQL). A
+// baseline is another Target; the audit reads its state back through
+// Checker.
+//
+// The files follow a run: config.go and mix.go say what load to send;
+// target.go is what a target must do, http.go and targets.go do it for
+// yima (workload.go is the run's campaign and members); load.go sends the
+// load, audit.go checks what came back, report.go and plot.go show it;
+// run.go and compare.go tie the steps together; floor.go is the durable
+// floor the in-process run also measures.
 //
 // What bench must not do: assert speed in tests, or touch a data directory
 // it did not create. Caveats: with the in-process server the load generator
 // shares the process, so the CPU figure covers both, and on a small machine
 // the generator's own CPU caps the rate it can measure; the ceiling run
-// (/healthz, the same load) shows that cap. A baseline's front shares the
-// process too. The baselines' servers are the run's children and stop with
-// it, even when it is killed (Linux's parent-death signal); a killed run
-// leaves only its temporary directory behind.
+// (/healthz, the same load) shows that cap.
 package bench

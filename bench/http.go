@@ -16,10 +16,10 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// httpTarget speaks yima's HTTP API over one fasthttp.HostClient: keep-alive
+// HTTPTarget speaks yima's HTTP API over one fasthttp.HostClient: keep-alive
 // connections, at most Conns of them, no per-request allocation beyond what
 // the answer needs.
-type httpTarget struct {
+type HTTPTarget struct {
 	name    string
 	hc      *fasthttp.HostClient
 	origin  string // scheme://host:port
@@ -40,8 +40,8 @@ type httpTarget struct {
 	floorRecords int
 }
 
-// newHTTPTarget returns a target for the server at origin (scheme://host[:port]).
-func newHTTPTarget(name, origin, token string, conns int, timeout time.Duration) (*httpTarget, error) {
+// NewHTTPTarget returns a target for the server at origin (scheme://host[:port]).
+func NewHTTPTarget(name, origin, token string, conns int, timeout time.Duration) (*HTTPTarget, error) {
 	u, err := url.Parse(origin)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("bench: target %q is not an http:// or https:// URL", origin)
@@ -55,7 +55,7 @@ func newHTTPTarget(name, origin, token string, conns int, timeout time.Duration)
 		}
 	}
 	o := u.Scheme + "://" + u.Host
-	return &httpTarget{
+	return &HTTPTarget{
 		name:      name,
 		origin:    o,
 		auth:      "Bearer " + token,
@@ -84,14 +84,18 @@ func loadClient(addr string, tls bool, conns int, timeout time.Duration) *fastht
 	}
 }
 
-func (t *httpTarget) Name() string { return t.name }
+func (t *HTTPTarget) Name() string { return t.name }
+
+// SetGuideToken gives guide's coupon verifications the API token tok; call
+// it in Prepare, before the load.
+func (t *HTTPTarget) SetGuideToken(guide, tok string) { t.guideAuth[guide] = "Bearer " + tok }
 
 // hasFloor reports whether the target answers the Floor kind.
-func (t *httpTarget) hasFloor() bool { return t.floorURI != "" }
+func (t *HTTPTarget) hasFloor() bool { return t.floorURI != "" }
 
-func (t *httpTarget) setFloorRecords(n int) { t.floorRecords = n }
+func (t *HTTPTarget) setFloorRecords(n int) { t.floorRecords = n }
 
-func (t *httpTarget) Close() error {
+func (t *HTTPTarget) Close() error {
 	t.hc.CloseIdleConnections()
 	if t.floorHC != nil {
 		t.floorHC.CloseIdleConnections()
@@ -100,7 +104,7 @@ func (t *httpTarget) Close() error {
 }
 
 // Do sends one request.
-func (t *httpTarget) Do(op *Op) Outcome {
+func (t *HTTPTarget) Do(op *Op) Outcome {
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
@@ -266,11 +270,11 @@ func jsonInt(body []byte, key string) int64 {
 // get fetches path with an Authorization header (none when auth is "")
 // and returns the status and body. Transport failures are retried a few
 // times: the audit must not fail because one GET did.
-func (t *httpTarget) get(ctx context.Context, path string, auth string) (int, []byte, error) {
+func (t *HTTPTarget) get(ctx context.Context, path string, auth string) (int, []byte, error) {
 	return t.getTimeout(ctx, path, auth, t.timeout)
 }
 
-func (t *httpTarget) getTimeout(ctx context.Context, path string, auth string, timeout time.Duration) (int, []byte, error) {
+func (t *HTTPTarget) getTimeout(ctx context.Context, path string, auth string, timeout time.Duration) (int, []byte, error) {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		if ctx.Err() != nil {
@@ -295,7 +299,7 @@ func (t *httpTarget) getTimeout(ctx context.Context, path string, auth string, t
 }
 
 // CodeRedeemed asks GET /v1/codes/{code}.
-func (t *httpTarget) CodeRedeemed(ctx context.Context, code string) (bool, error) {
+func (t *HTTPTarget) CodeRedeemed(ctx context.Context, code string) (bool, error) {
 	status, body, err := t.get(ctx, "/v1/codes/"+url.PathEscape(code), "")
 	if err != nil {
 		return false, err
@@ -314,7 +318,7 @@ func (t *httpTarget) CodeRedeemed(ctx context.Context, code string) (bool, error
 }
 
 // Member reads GET /v1/members/{member}, every page of its ledger.
-func (t *httpTarget) Member(ctx context.Context, member string) (MemberState, error) {
+func (t *HTTPTarget) Member(ctx context.Context, member string) (MemberState, error) {
 	var ms MemberState
 	cursor := ""
 	for page := 0; ; page++ {
@@ -365,7 +369,7 @@ func (t *httpTarget) Member(ctx context.Context, member string) (MemberState, er
 
 // getJSON fetches path with auth into v. A 404 not_found reports found
 // false.
-func (t *httpTarget) getJSON(ctx context.Context, path, auth string, v any) (found bool, err error) {
+func (t *HTTPTarget) getJSON(ctx context.Context, path, auth string, v any) (found bool, err error) {
 	status, body, err := t.get(ctx, path, auth)
 	if err != nil {
 		return false, err
@@ -383,7 +387,7 @@ func (t *httpTarget) getJSON(ctx context.Context, path, auth string, v any) (fou
 }
 
 // Campaign reads GET /v1/campaigns/{id}: its counters.
-func (t *httpTarget) Campaign(ctx context.Context, id string) (CampaignState, error) {
+func (t *HTTPTarget) Campaign(ctx context.Context, id string) (CampaignState, error) {
 	var v struct {
 		Counters struct {
 			PointsPaid    int64 `json:"points_paid"`
@@ -400,7 +404,7 @@ func (t *httpTarget) Campaign(ctx context.Context, id string) (CampaignState, er
 }
 
 // Guide reads GET /v1/guides/{id}: commission and verifications.
-func (t *httpTarget) Guide(ctx context.Context, id string) (GuideState, error) {
+func (t *HTTPTarget) Guide(ctx context.Context, id string) (GuideState, error) {
 	var v struct {
 		Commission int64 `json:"commission"`
 		Verified   int64 `json:"verified"`
@@ -410,7 +414,7 @@ func (t *httpTarget) Guide(ctx context.Context, id string) (GuideState, error) {
 }
 
 // Coupon reads GET /v1/coupons/{id} (public: the id is the secret).
-func (t *httpTarget) Coupon(ctx context.Context, id string) (CouponState, error) {
+func (t *HTTPTarget) Coupon(ctx context.Context, id string) (CouponState, error) {
 	var v struct {
 		Status string `json:"status"`
 	}
@@ -420,7 +424,7 @@ func (t *httpTarget) Coupon(ctx context.Context, id string) (CouponState, error)
 
 // ServerAudit runs GET /v1/audit, yima's own audit over a snapshot of the
 // whole store; it may take a while on a large one.
-func (t *httpTarget) ServerAudit(ctx context.Context) ([]string, error) {
+func (t *HTTPTarget) ServerAudit(ctx context.Context) ([]string, error) {
 	// The load's client gives up reading after --timeout, which a large
 	// store's audit can take by itself: this one request gets a client of
 	// its own that waits.
@@ -453,7 +457,7 @@ func (t *httpTarget) ServerAudit(ctx context.Context) ([]string, error) {
 
 // post sends a JSON body to path with auth and returns the status and the
 // body.
-func (t *httpTarget) post(ctx context.Context, path, auth string, body []byte) (int, []byte, error) {
+func (t *HTTPTarget) post(ctx context.Context, path, auth string, body []byte) (int, []byte, error) {
 	if ctx.Err() != nil {
 		return 0, nil, ctx.Err()
 	}
@@ -474,7 +478,7 @@ func (t *httpTarget) post(ctx context.Context, path, auth string, body []byte) (
 
 // bind binds the setup's members to their guides through POST
 // /v1/members/{m}/guide, conns at a time.
-func (t *httpTarget) bind(ctx context.Context, bs []Binding, conns int) error {
+func (t *HTTPTarget) bind(ctx context.Context, bs []Binding, conns int) error {
 	var mu sync.Mutex
 	var first error
 	parallel(ctx, len(bs), conns, func(i int) {
@@ -499,20 +503,20 @@ func (t *httpTarget) bind(ctx context.Context, bs []Binding, conns int) error {
 }
 
 // metrics fetches and parses /metrics.
-func (t *httpTarget) metrics(ctx context.Context) (Stats, error) {
+func (t *HTTPTarget) metrics(ctx context.Context) (Stats, error) {
 	status, body, err := t.get(ctx, "/metrics", "")
 	if err != nil {
-		return unknownStats(), err
+		return UnknownStats(), err
 	}
 	if status != fasthttp.StatusOK {
-		return unknownStats(), fmt.Errorf("bench: GET /metrics answered %d", status)
+		return UnknownStats(), fmt.Errorf("bench: GET /metrics answered %d", status)
 	}
 	return parseMetrics(bytes.NewReader(body))
 }
 
 // remote is a yima server that runs elsewhere, reached by URL.
 type remote struct {
-	*httpTarget
+	*HTTPTarget
 	token string
 }
 

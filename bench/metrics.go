@@ -15,7 +15,7 @@ var nan = math.NaN()
 // exposition: the server's CPU seconds and its commit group histogram.
 // A missing series is NaN, not an error: a baseline may have neither.
 func parseMetrics(r io.Reader) (Stats, error) {
-	st := unknownStats()
+	st := UnknownStats()
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(r)
 	if err != nil {

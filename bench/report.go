@@ -121,6 +121,18 @@ func (r Result) String() string {
 	return strconv.Itoa(r.Status) + " " + r.Code
 }
 
+// Answers counts the phase's answers by kind and result, keyed
+// "kind result" ("fresh 200", "duplicate 409 already_redeemed").
+func (p *Phase) Answers() map[string]int64 {
+	out := map[string]int64{}
+	for _, k := range p.Kinds {
+		for _, r := range k.Results {
+			out[k.Kind.String()+" "+r.String()] += r.Count
+		}
+	}
+	return out
+}
+
 // KindStats is one kind of request's share of a phase.
 type KindStats struct {
 	Kind     Kind     `json:"kind"`

@@ -106,7 +106,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		r.Notes = append(r.Notes, "server counters before the run not read: "+err.Error())
 	}
-	clientBefore := processCPU()
+	clientBefore := ProcessCPU()
 	if cfg.CPUProfile != nil {
 		if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
 			return nil, fmt.Errorf("bench: starting the CPU profile: %w", err)
@@ -121,7 +121,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}()
 	obs.Campaign = setup.Campaign
 	r.CodesUsed = min(p.codeNext.Load(), int64(codes.Len()))
-	clientCPU := processCPU() - clientBefore
+	clientCPU := ProcessCPU() - clientBefore
 	// What follows reads what the load did, so it runs even after an
 	// interrupt.
 	actx := context.WithoutCancel(ctx)
@@ -162,11 +162,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		fmix, _ := NewMix([]Share{{Floor, 1}}, cfg.Contenders)
 		fl := &phase{name: "floor", target: t, mix: fmix, conns: cfg.Conns, duration: cfg.Duration,
 			requests: cfg.Requests, seed: cfg.Seed ^ 0xf100, progress: cfg.Progress}
-		cpu := processCPU()
+		cpu := ProcessCPU()
 		if ph, _ := fl.run(ctx); ctx.Err() == nil {
 			r.Floor = &ph
 			if ph.Requests > 0 && !math.IsNaN(cpu) {
-				r.FloorCPUPerRequest = (processCPU() - cpu) / float64(ph.Requests) * 1e6
+				r.FloorCPUPerRequest = (ProcessCPU() - cpu) / float64(ph.Requests) * 1e6
 			}
 			if r.Ceiling != nil && r.Ceiling.Rate > 0 {
 				r.FloorRatio = ph.Rate / r.Ceiling.Rate

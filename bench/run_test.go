@@ -261,15 +261,7 @@ func TestRunRequestsAgainstAFakeTarget(t *testing.T) {
 }
 
 // results counts a report's answers as "kind status code".
-func results(rep *bench.Report) map[string]int64 {
-	out := map[string]int64{}
-	for _, k := range rep.Scans.Kinds {
-		for _, r := range k.Results {
-			out[k.Kind.String()+" "+r.String()] += r.Count
-		}
-	}
-	return out
-}
+func results(rep *bench.Report) map[string]int64 { return rep.Scans.Answers() }
 
 // Without a campaign the run is the first benchmark's: scans only, fixed
 // points, no coupons or guides to check.

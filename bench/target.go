@@ -109,7 +109,9 @@ type Stats struct {
 	GroupSum, GroupCount float64
 }
 
-func unknownStats() Stats {
+// UnknownStats is Stats with every figure unknown (NaN), for a target to
+// fill in what it can measure.
+func UnknownStats() Stats {
 	return Stats{CPUSeconds: math.NaN(), GroupSum: math.NaN(), GroupCount: math.NaN()}
 }
 

@@ -17,8 +17,8 @@ import (
 	"github.com/yima-dev/yima/scan"
 )
 
-// benchProduct is the SKU of the batches a run mints.
-const benchProduct = "BENCH"
+// Product is the SKU of the batches a run mints.
+const Product = "BENCH"
 
 // NewRemote returns a Target for the yima server at rawURL. token must be
 // allowed to mint, apply campaigns, create guides, scan and read members
@@ -28,11 +28,11 @@ func NewRemote(rawURL, token string, conns int, timeout time.Duration) (Target, 
 	if token == "" {
 		return nil, fmt.Errorf("bench: --target needs a token that may mint and scan: pass --token or set YIMA_TOKEN (the admin token is in DATA/%s)", scan.AdminTokenFile)
 	}
-	ht, err := newHTTPTarget("yima at "+strings.TrimRight(rawURL, "/"), strings.TrimRight(rawURL, "/"), token, conns, timeout)
+	ht, err := NewHTTPTarget("yima at "+strings.TrimRight(rawURL, "/"), strings.TrimRight(rawURL, "/"), token, conns, timeout)
 	if err != nil {
 		return nil, err
 	}
-	return &remoteTarget{remote: remote{httpTarget: ht, token: token}}, nil
+	return &remoteTarget{remote: remote{HTTPTarget: ht, token: token}}, nil
 }
 
 type remoteTarget struct {
@@ -42,8 +42,8 @@ type remoteTarget struct {
 // prepareYima applies the setup's campaign, creates its guides (keeping
 // their tokens for verifications) and binds its members, through admin
 // and the HTTP API. It returns the batch spec to mint the codes with.
-func prepareYima(ctx context.Context, admin scan.Admin, ht *httpTarget, s *Setup) (reward.BatchSpec, error) {
-	spec := reward.BatchSpec{Product: benchProduct, Count: uint32(s.Codes), Points: new(int64(s.Points)), Activate: true}
+func prepareYima(ctx context.Context, admin scan.Admin, ht *HTTPTarget, s *Setup) (reward.BatchSpec, error) {
+	spec := reward.BatchSpec{Product: Product, Count: uint32(s.Codes), Points: new(int64(s.Points)), Activate: true}
 	if s.Codes < 1 || s.Codes > codegen.MaxSerial {
 		return spec, fmt.Errorf("bench: cannot mint %d codes in one batch (1..%d)", s.Codes, codegen.MaxSerial)
 	}
@@ -62,7 +62,7 @@ func prepareYima(ctx context.Context, admin scan.Admin, ht *httpTarget, s *Setup
 		if err != nil {
 			return spec, fmt.Errorf("bench: creating guide %s: %w", g, err)
 		}
-		ht.guideAuth[g] = "Bearer " + tok
+		ht.SetGuideToken(g, tok)
 	}
 	if err := ht.bind(ctx, s.Bindings, 16); err != nil {
 		return spec, err
@@ -74,7 +74,7 @@ func prepareYima(ctx context.Context, admin scan.Admin, ht *httpTarget, s *Setup
 // streams its codes.
 func (r *remoteTarget) Prepare(ctx context.Context, s *Setup) (Codes, error) {
 	c := &scan.Client{URL: r.origin, Token: r.token}
-	spec, err := prepareYima(ctx, c, r.httpTarget, s)
+	spec, err := prepareYima(ctx, c, r.HTTPTarget, s)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func (l listCodes) Code(i int) string { return l[i] }
 // inProcess is a yima server started by the run on a data directory of its
 // own, listening on 127.0.0.1 with a free port.
 type inProcess struct {
-	*httpTarget
+	*HTTPTarget
 	app       *scan.App
 	srv       *scan.Server
 	floor     *floorServer // nil unless the data directory is the run's own
@@ -159,7 +159,7 @@ func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger
 		if remove {
 			what = "fresh temporary data directory " + dir + ", removed after"
 		}
-		t.httpTarget, err = newHTTPTarget("in-process yima on "+t.srv.Addr()+" ("+what+")", "http://"+t.srv.Addr(), tok, conns, timeout)
+		t.HTTPTarget, err = NewHTTPTarget("in-process yima on "+t.srv.Addr()+" ("+what+")", "http://"+t.srv.Addr(), tok, conns, timeout)
 	}
 	if err == nil && remove {
 		// The floor writes keys of its own: only into a directory the run
@@ -191,7 +191,7 @@ func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger
 // directory; its codes are computed when asked for, never stored.
 func (t *inProcess) Prepare(ctx context.Context, s *Setup) (Codes, error) {
 	admin := scan.Local{App: t.app}
-	spec, err := prepareYima(ctx, admin, t.httpTarget, s)
+	spec, err := prepareYima(ctx, admin, t.HTTPTarget, s)
 	if err != nil {
 		return nil, err
 	}
@@ -200,21 +200,28 @@ func (t *inProcess) Prepare(ctx context.Context, s *Setup) (Codes, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: minting %d codes: %w", n, err)
 	}
-	first, err := t.app.Engine.Signer(b.Batch)
+	return SignerCodes(n, func() (*codegen.Signer, error) { return t.app.Engine.Signer(b.Batch) })
+}
+
+// SignerCodes computes serials 1..n of a batch with the signers newSigner
+// makes. Signers are not safe for concurrent use, so each call of Code
+// borrows one; newSigner is called once here, and again only when every
+// signer is borrowed, so its error is reported here or never.
+func SignerCodes(n int, newSigner func() (*codegen.Signer, error)) (Codes, error) {
+	first, err := newSigner()
 	if err != nil {
 		return nil, err
 	}
 	sc := &signerCodes{n: n}
 	sc.pool.New = func() any {
-		s, _ := t.app.Engine.Signer(b.Batch) // cannot fail: first did not
+		s, _ := newSigner() // cannot fail: the first call did not
 		return s
 	}
 	sc.pool.Put(first)
 	return sc, nil
 }
 
-// signerCodes computes serials 1..n of a batch. Signers are not safe for
-// concurrent use, so each call borrows one.
+// signerCodes is what SignerCodes returns.
 type signerCodes struct {
 	n    int
 	pool sync.Pool
@@ -233,13 +240,13 @@ func (s *signerCodes) Code(i int) string {
 // shares the process) and the commit groups from /metrics.
 func (t *inProcess) Stats(ctx context.Context) (Stats, error) {
 	st, err := t.metrics(ctx)
-	st.CPUSeconds = processCPU()
+	st.CPUSeconds = ProcessCPU()
 	st.CPUIncludesClient = true
 	return st, err
 }
 
 func (t *inProcess) Close() error {
-	t.httpTarget.Close()
+	t.HTTPTarget.Close()
 	if t.floor != nil {
 		t.floor.close()
 	}

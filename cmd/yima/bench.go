@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/yima-dev/yima/bench"
+	"github.com/yima-dev/yima/bench/baseline"
 )
 
 type benchOptions struct {
@@ -54,7 +55,7 @@ func (o *benchOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.AuditCodes, "audit-codes", 200_000, "look up at most this many redeemed codes in the audit (a random sample past it)")
 	fs.Uint64Var(&c.Seed, "seed", 0, "seed of the workload's draws (0: random; the report shows it)")
 	fs.BoolVar(&o.compare, "compare", false, "then run the same load against each baseline installed here (Redis with a Lua script, PostgreSQL with a transaction, each behind an HTTP front of yima's shape) and print them side by side; make bench-compare installs them")
-	fs.StringSliceVar(&o.baselines, "baselines", bench.Baselines, "the baselines --compare runs")
+	fs.StringSliceVar(&o.baselines, "baselines", baseline.Names, "the baselines --compare runs")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file")
 	fs.StringVar(&o.plotOut, "plot", "", "also draw requests per second and p99 latency over time (1 s buckets) to this SVG file, one line per target")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the scan phase to this file (in-process: server and load generator)")
@@ -125,8 +126,12 @@ func (o *benchOptions) run(cmd *cobra.Command) error {
 	var runs []*bench.Report
 	var err error
 	if o.compare {
+		baselines, lerr := baseline.Lookup(o.baselines)
+		if lerr != nil {
+			return usageError{lerr}
+		}
 		var cmp *bench.Comparison
-		cmp, err = bench.Compare(ctx, c, o.baselines)
+		cmp, err = bench.Compare(ctx, c, baselines)
 		if cmp == nil {
 			return err
 		}

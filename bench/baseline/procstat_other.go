@@ -1,6 +1,6 @@
 //go:build !linux
 
-package bench
+package baseline
 
 // treeCPU is unknown off Linux.
 func treeCPU(int) float64 { return nan }

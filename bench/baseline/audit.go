@@ -1,8 +1,10 @@
-package bench
+package baseline
 
 import (
 	"fmt"
 	"slices"
+
+	"github.com/yima-dev/yima/bench"
 )
 
 // ledgerAudit is a baseline's own audit, the counterpart of yima's GET
@@ -70,7 +72,7 @@ func (a *ledgerAudit) redemption(code, member string) { a.reds[code] = member }
 
 // campaign checks the counters against what the ledgers and coupons say
 // and against the limits; call it after every member and guide.
-func (a *ledgerAudit) campaign(c CampaignState, issued, used int64) {
+func (a *ledgerAudit) campaign(c bench.CampaignState, issued, used int64) {
 	r := a.rules
 	if !c.Found {
 		a.violate("campaign %s has no counters", r.campaign)

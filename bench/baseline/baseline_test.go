@@ -1,4 +1,4 @@
-package bench_test
+package baseline_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/yima-dev/yima/bench"
+	"github.com/yima-dev/yima/bench/baseline"
 )
 
 // TestBaselines runs a short campaign load against each baseline installed
@@ -18,11 +19,11 @@ func TestBaselines(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Redis and PostgreSQL servers")
 	}
-	for _, name := range bench.Baselines {
+	for _, name := range baseline.Names {
 		t.Run(name, func(t *testing.T) {
 			cfg := bench.Config{Requests: 3_000, Conns: 4, Members: 20, NoCeiling: true, Timeout: 30 * time.Second,
 				Budget: 15_000, Stock: 50, Seed: 11}
-			tgt, err := bench.NewBaseline(name, cfg)
+			tgt, err := baseline.New(name, cfg)
 			if errors.Is(err, bench.ErrBaselineUnavailable) {
 				t.Skip(err)
 			}
@@ -38,7 +39,7 @@ func TestBaselines(t *testing.T) {
 			if !a.Passed || a.ServerAudit != "clean" || !a.Campaign || !a.Exact || a.Coupons == 0 || a.Verified == 0 || a.Spends == 0 {
 				t.Fatalf("audit %+v", a)
 			}
-			answers := results(rep)
+			answers := rep.Scans.Answers()
 			for _, want := range []string{"fresh 200", "fresh 403 budget_exhausted", "duplicate 409 already_redeemed", "contested 200", "forged 400 invalid_code", "verify 200", "spend 200"} {
 				if answers[want] == 0 {
 					t.Errorf("no %q answers: %v", want, answers)

@@ -1,4 +1,4 @@
-package bench
+package baseline
 
 import (
 	"bytes"
@@ -18,24 +18,10 @@ import (
 
 	"github.com/segmentio/ksuid"
 	"github.com/valyala/fasthttp"
+	"github.com/yima-dev/yima/bench"
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
 )
-
-// A baseline is "what users build instead": a small HTTP service of yima's
-// shape in front of a general-purpose store. The front (this file) speaks
-// the same JSON on the same routes, checks bearer tokens, verifies each
-// code's HMAC tag with codegen exactly as yima does, draws a campaign's
-// points and coupons the way reward does, and leaves the decision — the
-// code's one winner, balances, ledger, budget, stock, commissions — to
-// the backend in one atomic step: a Lua script in Redis, a transaction in
-// PostgreSQL. The load reaches it over loopback HTTP like yima's, so the
-// comparison holds the client, the HTTP stack and the code checks equal
-// and differs in the part that decides and makes it durable.
-
-// ErrBaselineUnavailable is returned when a baseline cannot run on this
-// machine (its server is not installed); the message says how to get it.
-var ErrBaselineUnavailable = errors.New("bench: baseline unavailable")
 
 // rules is a campaign as the front applies it.
 type rules struct {
@@ -56,7 +42,7 @@ type rules struct {
 	tierString string // "min:mult;..." for the Lua script
 }
 
-func newRules(s *Setup) *rules {
+func newRules(s *bench.Setup) *rules {
 	c := s.Campaign
 	if c == nil {
 		return &rules{fixed: true, points: s.Points}
@@ -140,19 +126,19 @@ var (
 type backend interface {
 	// describe names the backend and its durability settings.
 	describe() string
-	setup(ctx context.Context, s *Setup, r *rules) error
+	setup(ctx context.Context, s *bench.Setup, r *rules) error
 	scan(ctx context.Context, r *rules, q *scanReq) (scanAns, error)
 	verify(ctx context.Context, r *rules, coupon, guide string) (verifyAns, error)
 	spend(ctx context.Context, member string, points int64, requestID string) (int64, error)
 	// cpuSeconds is the CPU time the backend's processes have used.
 	cpuSeconds() float64
-	Checker
+	bench.Checker
 	close() error
 }
 
 // front is a baseline's HTTP service and the Target that drives it.
 type front struct {
-	*httpTarget
+	*bench.HTTPTarget
 	be      backend
 	rules   *rules
 	keys    *codegen.Keyset
@@ -188,7 +174,7 @@ func newFront(be backend, conns int, timeout time.Duration) (*front, error) {
 		f.srv.Serve(ln)
 	}()
 	origin := "http://" + ln.Addr().String()
-	f.httpTarget, err = newHTTPTarget(be.describe()+" behind an HTTP front on "+ln.Addr().String(), origin, f.app, conns, timeout)
+	f.HTTPTarget, err = bench.NewHTTPTarget(be.describe()+" behind an HTTP front on "+ln.Addr().String(), origin, f.app, conns, timeout)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -199,7 +185,7 @@ func newFront(be backend, conns int, timeout time.Duration) (*front, error) {
 // Prepare hands the campaign, guides and bindings to the backend, gives each
 // guide a token, and makes the codes: serials 1..n of batch 1 under the
 // front's own key, all active.
-func (f *front) Prepare(ctx context.Context, s *Setup) (Codes, error) {
+func (f *front) Prepare(ctx context.Context, s *bench.Setup) (bench.Codes, error) {
 	if s.Codes < 1 || s.Codes > codegen.MaxSerial {
 		return nil, fmt.Errorf("bench: cannot mint %d codes in one batch (1..%d)", s.Codes, codegen.MaxSerial)
 	}
@@ -210,27 +196,17 @@ func (f *front) Prepare(ctx context.Context, s *Setup) (Codes, error) {
 	for _, g := range s.Guides {
 		tok := reward.NewSecret()
 		f.guides[tok] = g
-		f.guideAuth[g] = "Bearer " + tok
+		f.SetGuideToken(g, tok)
 	}
 	f.count = uint32(s.Codes)
-	sg, err := f.keys.Signer(f.keys.Primary, f.batch)
-	if err != nil {
-		return nil, err
-	}
-	sc := &signerCodes{n: s.Codes}
-	sc.pool.New = func() any {
-		s, _ := f.keys.Signer(f.keys.Primary, f.batch) // cannot fail: sg did not
-		return s
-	}
-	sc.pool.Put(sg)
-	return sc, nil
+	return bench.SignerCodes(s.Codes, func() (*codegen.Signer, error) { return f.keys.Signer(f.keys.Primary, f.batch) })
 }
 
 // Stats adds the backend's CPU to this process's (front and load
 // generator).
-func (f *front) Stats(context.Context) (Stats, error) {
-	st := unknownStats()
-	st.CPUSeconds = processCPU() + f.be.cpuSeconds()
+func (f *front) Stats(context.Context) (bench.Stats, error) {
+	st := bench.UnknownStats()
+	st.CPUSeconds = bench.ProcessCPU() + f.be.cpuSeconds()
 	st.CPUIncludesClient = true
 	return st, nil
 }
@@ -238,21 +214,23 @@ func (f *front) Stats(context.Context) (Stats, error) {
 func (f *front) CodeRedeemed(ctx context.Context, code string) (bool, error) {
 	return f.be.CodeRedeemed(ctx, code)
 }
-func (f *front) Member(ctx context.Context, m string) (MemberState, error) {
+func (f *front) Member(ctx context.Context, m string) (bench.MemberState, error) {
 	return f.be.Member(ctx, m)
 }
-func (f *front) Campaign(ctx context.Context, id string) (CampaignState, error) {
+func (f *front) Campaign(ctx context.Context, id string) (bench.CampaignState, error) {
 	return f.be.Campaign(ctx, id)
 }
-func (f *front) Guide(ctx context.Context, id string) (GuideState, error) { return f.be.Guide(ctx, id) }
-func (f *front) Coupon(ctx context.Context, id string) (CouponState, error) {
+func (f *front) Guide(ctx context.Context, id string) (bench.GuideState, error) {
+	return f.be.Guide(ctx, id)
+}
+func (f *front) Coupon(ctx context.Context, id string) (bench.CouponState, error) {
 	return f.be.Coupon(ctx, id)
 }
 func (f *front) ServerAudit(ctx context.Context) ([]string, error) { return f.be.ServerAudit(ctx) }
 
 func (f *front) Close() error {
-	if f.httpTarget != nil {
-		f.httpTarget.Close()
+	if f.HTTPTarget != nil {
+		f.HTTPTarget.Close()
 	}
 	f.srv.Shutdown()
 	f.ln.Close()
@@ -353,7 +331,7 @@ func (f *front) postScan(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	now := time.Now().UTC()
-	res := reward.ScanResult{Result: "redeemed", Code: code, Member: req.Member, Product: benchProduct, Batch: p.Batch, Serial: p.Serial,
+	res := reward.ScanResult{Result: "redeemed", Code: code, Member: req.Member, Product: bench.Product, Batch: p.Batch, Serial: p.Serial,
 		Points: ans.points, Balance: ans.balance, Campaign: f.rules.campaign, Guide: ans.guide, Commission: ans.commission, RedeemedAt: now}
 	if ans.coupon != "" {
 		res.Coupon = &reward.CouponSummary{ID: ans.coupon, Title: f.rules.title, ExpiresAt: now.AddDate(0, 0, f.rules.validDays)}

@@ -1,4 +1,4 @@
-package bench
+package baseline
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/yima-dev/yima/bench"
 )
 
 // The PostgreSQL baseline: a cluster made for the run with initdb in a
@@ -81,7 +82,7 @@ func findPostgres() (string, error) {
 		return va - vb
 	})
 	if len(found) == 0 {
-		return "", fmt.Errorf("%w: PostgreSQL is not installed: no initdb on PATH or under /usr/lib/postgresql/*/bin (apt-get install -y postgresql, or make bench-compare)", ErrBaselineUnavailable)
+		return "", fmt.Errorf("%w: PostgreSQL is not installed: no initdb on PATH or under /usr/lib/postgresql/*/bin (apt-get install -y postgresql, or make bench-compare)", bench.ErrBaselineUnavailable)
 	}
 	return filepath.Dir(found[len(found)-1]), nil
 }
@@ -89,9 +90,9 @@ func findPostgres() (string, error) {
 // NewPostgres makes a PostgreSQL cluster in a temporary directory, starts
 // it on a free loopback port and returns the baseline Target in front of
 // it. As root it runs the server as the user nobody (initdb refuses root).
-// It returns ErrBaselineUnavailable when PostgreSQL is not installed or
+// It returns bench.ErrBaselineUnavailable when PostgreSQL is not installed or
 // cannot run here.
-func NewPostgres(conns int, timeout time.Duration, log *slog.Logger) (Target, error) {
+func NewPostgres(conns int, timeout time.Duration, log *slog.Logger) (bench.Target, error) {
 	bin, err := findPostgres()
 	if err != nil {
 		return nil, err
@@ -100,7 +101,7 @@ func NewPostgres(conns int, timeout time.Duration, log *slog.Logger) (Target, er
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("nobody")
 		if err != nil {
-			return nil, fmt.Errorf("%w: running as root, PostgreSQL needs an unprivileged user to run as, and there is no user nobody: %v", ErrBaselineUnavailable, err)
+			return nil, fmt.Errorf("%w: running as root, PostgreSQL needs an unprivileged user to run as, and there is no user nobody: %v", bench.ErrBaselineUnavailable, err)
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
@@ -240,7 +241,7 @@ func (b *pgBackend) cpuSeconds() float64 {
 	return treeCPU(b.pid)
 }
 
-func (b *pgBackend) setup(ctx context.Context, s *Setup, r *rules) error {
+func (b *pgBackend) setup(ctx context.Context, s *bench.Setup, r *rules) error {
 	b.rules = r
 	batch := &pgx.Batch{}
 	for _, g := range s.Guides {
@@ -500,8 +501,8 @@ func (b *pgBackend) CodeRedeemed(ctx context.Context, code string) (bool, error)
 	return ok, err
 }
 
-func (b *pgBackend) Member(ctx context.Context, member string) (MemberState, error) {
-	var ms MemberState
+func (b *pgBackend) Member(ctx context.Context, member string) (bench.MemberState, error) {
+	var ms bench.MemberState
 	err := b.pool.QueryRow(ctx, `SELECT points FROM members WHERE id = $1`, member).Scan(&ms.Points)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ms, nil
@@ -530,30 +531,30 @@ func (b *pgBackend) Member(ctx context.Context, member string) (MemberState, err
 	return ms, rows.Err()
 }
 
-func (b *pgBackend) Campaign(ctx context.Context, id string) (CampaignState, error) {
-	c := CampaignState{Found: true}
+func (b *pgBackend) Campaign(ctx context.Context, id string) (bench.CampaignState, error) {
+	c := bench.CampaignState{Found: true}
 	err := b.pool.QueryRow(ctx, `SELECT points_paid, coupons_issued, coupons_used, commission, rewarded_scans FROM campaigns WHERE id = $1`, id).
 		Scan(&c.PointsPaid, &c.CouponsIssued, &c.CouponsUsed, &c.Commission, &c.RewardedScans)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return CampaignState{}, nil
+		return bench.CampaignState{}, nil
 	}
 	return c, err
 }
 
-func (b *pgBackend) Guide(ctx context.Context, id string) (GuideState, error) {
-	g := GuideState{Found: true}
+func (b *pgBackend) Guide(ctx context.Context, id string) (bench.GuideState, error) {
+	g := bench.GuideState{Found: true}
 	err := b.pool.QueryRow(ctx, `SELECT commission, verified FROM guides WHERE id = $1`, id).Scan(&g.Commission, &g.Verified)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return GuideState{}, nil
+		return bench.GuideState{}, nil
 	}
 	return g, err
 }
 
-func (b *pgBackend) Coupon(ctx context.Context, id string) (CouponState, error) {
-	c := CouponState{Found: true}
+func (b *pgBackend) Coupon(ctx context.Context, id string) (bench.CouponState, error) {
+	c := bench.CouponState{Found: true}
 	err := b.pool.QueryRow(ctx, `SELECT status FROM coupons WHERE id = $1`, id).Scan(&c.Status)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return CouponState{}, nil
+		return bench.CouponState{}, nil
 	}
 	return c, err
 }

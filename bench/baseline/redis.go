@@ -1,4 +1,4 @@
-package bench
+package baseline
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/yima-dev/yima/bench"
 )
 
 // The Redis baseline: one redis-server started for the run on loopback, its
@@ -134,12 +135,12 @@ type redisBackend struct {
 
 // NewRedis starts redis-server on a free loopback port in a temporary
 // directory, with appendonly yes and appendfsync always, and returns the
-// baseline Target in front of it. It returns ErrBaselineUnavailable when
+// baseline Target in front of it. It returns bench.ErrBaselineUnavailable when
 // redis-server is not installed.
-func NewRedis(conns int, timeout time.Duration, log *slog.Logger) (Target, error) {
+func NewRedis(conns int, timeout time.Duration, log *slog.Logger) (bench.Target, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		return nil, fmt.Errorf("%w: redis-server is not installed (apt-get install -y redis-server, or make bench-compare)", ErrBaselineUnavailable)
+		return nil, fmt.Errorf("%w: redis-server is not installed (apt-get install -y redis-server, or make bench-compare)", bench.ErrBaselineUnavailable)
 	}
 	dir, err := os.MkdirTemp("", "yima-bench-redis-*")
 	if err != nil {
@@ -208,7 +209,7 @@ func (b *redisBackend) describe() string {
 	return "Redis " + b.version + " (Lua script per decision, appendonly yes, appendfsync always)"
 }
 
-func (b *redisBackend) setup(ctx context.Context, s *Setup, r *rules) error {
+func (b *redisBackend) setup(ctx context.Context, s *bench.Setup, r *rules) error {
 	b.rules = r
 	pipe := b.rdb.Pipeline()
 	for _, g := range s.Guides {
@@ -353,8 +354,8 @@ func parseEntry(s string) (ledgerEntry, bool) {
 	return ledgerEntry{account: f[0], reason: f[1], delta: d, ref: f[3]}, err == nil
 }
 
-func (b *redisBackend) Member(ctx context.Context, member string) (MemberState, error) {
-	var ms MemberState
+func (b *redisBackend) Member(ctx context.Context, member string) (bench.MemberState, error) {
+	var ms bench.MemberState
 	vals, err := b.rdb.HMGet(ctx, "m:"+member, "points", "redemptions", "guide").Result()
 	if err != nil {
 		return ms, err
@@ -381,33 +382,33 @@ func (b *redisBackend) Member(ctx context.Context, member string) (MemberState, 
 	return ms, nil
 }
 
-func (b *redisBackend) Campaign(ctx context.Context, id string) (CampaignState, error) {
+func (b *redisBackend) Campaign(ctx context.Context, id string) (bench.CampaignState, error) {
 	if b.rules == nil || b.rules.campaign != id {
-		return CampaignState{}, nil
+		return bench.CampaignState{}, nil
 	}
 	v, err := b.rdb.HGetAll(ctx, "cc").Result()
 	if err != nil || len(v) == 0 {
-		return CampaignState{}, err
+		return bench.CampaignState{}, err
 	}
 	n := func(k string) int64 { i, _ := strconv.ParseInt(v[k], 10, 64); return i }
-	return CampaignState{Found: true, PointsPaid: n("points_paid"), CouponsIssued: n("coupons_issued"),
+	return bench.CampaignState{Found: true, PointsPaid: n("points_paid"), CouponsIssued: n("coupons_issued"),
 		CouponsUsed: n("coupons_used"), Commission: n("commission"), RewardedScans: n("rewarded_scans")}, nil
 }
 
-func (b *redisBackend) Guide(ctx context.Context, id string) (GuideState, error) {
+func (b *redisBackend) Guide(ctx context.Context, id string) (bench.GuideState, error) {
 	vals, err := b.rdb.HMGet(ctx, "g:"+id, "commission", "verified").Result()
 	if err != nil || vals[0] == nil {
-		return GuideState{}, err
+		return bench.GuideState{}, err
 	}
-	return GuideState{Found: true, Commission: toInt(vals[0]), Verified: toInt(vals[1])}, nil
+	return bench.GuideState{Found: true, Commission: toInt(vals[0]), Verified: toInt(vals[1])}, nil
 }
 
-func (b *redisBackend) Coupon(ctx context.Context, id string) (CouponState, error) {
+func (b *redisBackend) Coupon(ctx context.Context, id string) (bench.CouponState, error) {
 	st, err := b.rdb.HGet(ctx, "cp:"+id, "status").Result()
 	if errors.Is(err, redis.Nil) {
-		return CouponState{}, nil
+		return bench.CouponState{}, nil
 	}
-	return CouponState{Found: err == nil, Status: st}, err
+	return bench.CouponState{Found: err == nil, Status: st}, err
 }
 
 // ServerAudit is the baseline's own audit, done here since Redis has

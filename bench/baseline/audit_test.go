@@ -1,8 +1,10 @@
-package bench
+package baseline
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/yima-dev/yima/bench"
 )
 
 // The baselines' own audit catches what it is there for.
@@ -17,7 +19,7 @@ func TestLedgerAudit(t *testing.T) {
 			a.member("alice", 15, []ledgerEntry{{"points", "scan", "C1", 10}, {"points", "new_member_bonus", "C1", 10}, {"points", "spend", "S1", -5}, {"growth", "scan", "C1", 10}})
 			a.guide("g", 2, 2)
 			a.redemption("C1", "alice")
-			a.campaign(CampaignState{Found: true, PointsPaid: 20, CouponsIssued: 1, Commission: 2}, 1, 0)
+			a.campaign(bench.CampaignState{Found: true, PointsPaid: 20, CouponsIssued: 1, Commission: 2}, 1, 0)
 		}, ""},
 		{"balance off", func(a *ledgerAudit) {
 			a.member("alice", 16, []ledgerEntry{{"points", "scan", "C1", 10}})
@@ -38,13 +40,13 @@ func TestLedgerAudit(t *testing.T) {
 		{"overspent", func(a *ledgerAudit) {
 			a.member("alice", 110, []ledgerEntry{{"points", "scan", "C1", 110}})
 			a.redemption("C1", "alice")
-			a.campaign(CampaignState{Found: true, PointsPaid: 110, CouponsIssued: 2}, 2, 0)
+			a.campaign(bench.CampaignState{Found: true, PointsPaid: 110, CouponsIssued: 2}, 2, 0)
 		}, "paid 110 points, over its budget of 100"},
 		{"stock", func(a *ledgerAudit) {
-			a.campaign(CampaignState{Found: true, CouponsIssued: 2}, 2, 0)
+			a.campaign(bench.CampaignState{Found: true, CouponsIssued: 2}, 2, 0)
 		}, "issued 2 coupons, over its stock of 1"},
 		{"counters", func(a *ledgerAudit) {
-			a.campaign(CampaignState{Found: true, CouponsIssued: 1, CouponsUsed: 1}, 1, 0)
+			a.campaign(bench.CampaignState{Found: true, CouponsIssued: 1, CouponsUsed: 1}, 1, 0)
 		}, "counts 1 coupons used; the ledgers and coupons say 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,15 +12,16 @@ help: ## print the targets
 build: ## build bin/yima
 	$(GO) build -o $(BIN) ./cmd/yima
 
-test: ## vet and race-test everything (what CI runs)
+test: ## vet and race-test everything (what CI runs), then the rules on the retrying in-memory store
 	$(GO) vet ./...
 	$(GO) test -race -timeout 8m ./...
+	YIMA_TEST_STORE=memory $(GO) test -race -timeout 8m ./reward/
 
 demo: build ## mint, serve, scan; then a campaign, a guide and a coupon verified at the counter
 	./scripts/demo.sh $(BIN) $(DEMO) $(ADDR)
 
 bench: build ## Go micro-benchmarks, then a short yima bench run
-	$(GO) test -run '^$$' -bench . -benchmem ./codegen/... ./store ./reward
+	$(GO) test -run '^$$' -bench . -benchmem ./codegen/... ./store/... ./reward
 	$(BIN) bench --duration 10s
 
 bench-compare: build ## yima bench beside Redis and PostgreSQL (installs them)

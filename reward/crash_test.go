@@ -519,7 +519,7 @@ func (a *audit) problemf(format string, args ...any) {
 // A partial commit — a redemption without its ledger entry or member update,
 // or the reverse — breaks one of these. It is the seed of `yima audit`;
 // coupons and campaign counters are not audited yet.
-func auditRecords(db *pebblestore.DB) (*audit, error) {
+func auditRecords(db store.Reader) (*audit, error) {
 	a := &audit{
 		Redemptions: map[string]reward.Redemption{},
 		Members:     map[string]reward.Member{},
@@ -713,7 +713,7 @@ func auditRecords(db *pebblestore.DB) (*audit, error) {
 
 // readRecords decodes every JSON record under prefix and passes it to fn
 // with the rest of its key. A record that does not decode is a problem.
-func readRecords[T any](db *pebblestore.DB, a *audit, prefix []byte, fn func(key string, v T)) error {
+func readRecords[T any](db store.Reader, a *audit, prefix []byte, fn func(key string, v T)) error {
 	return db.Scan(prefix, nil, func(k, raw []byte) bool {
 		var v T
 		if err := json.Unmarshal(raw, &v); err != nil {
@@ -727,7 +727,7 @@ func readRecords[T any](db *pebblestore.DB, a *audit, prefix []byte, fn func(key
 
 // readLedgers reads the ledgers under prefix (keys: holder, 0x00, 8-byte
 // big-endian sequence) into byHolder, in sequence order.
-func readLedgers(db *pebblestore.DB, a *audit, prefix []byte, byHolder map[string][]reward.Entry, holderOf func(reward.Entry) string) error {
+func readLedgers(db store.Reader, a *audit, prefix []byte, byHolder map[string][]reward.Entry, holderOf func(reward.Entry) string) error {
 	return readRecords(db, a, prefix, func(k string, e reward.Entry) {
 		if len(k) < 9 || k[len(k)-9] != 0 {
 			a.problemf("ledger key %q is malformed", k)

@@ -1,15 +1,23 @@
 // Package reward holds the rules that turn a scan into a payout, and the
-// records those rules keep: batches' scans and redemptions, members and
-// their ledgers, campaigns and their counters, guides (and their
-// departures) and their commissions, gift coupons, API tokens, idempotent
-// request results, statistics, flags for review; and the audit that checks
-// them all.
+// records those rules keep: batches (their serial ranges and fixed points),
+// their scans and redemptions, members and their ledgers, campaigns and
+// their counters, guides (and their departures) and their commissions,
+// gift coupons, API tokens, idempotent request results, statistics, flags
+// for review; and the audit that checks them all.
 //
-// Rules decide against a small transactional interface (Tx: get, put and
-// delete of bytes) inside store.Update, so they run one at a time, in
-// arrival order, and every write of a decision lands atomically with the
-// others or not at all. Another backend with serializable transactions can
-// run the same rules.
+// Rules decide against the store contract (package store) and nothing
+// else: every change is a decision run by store.DB.Update against a
+// store.Tx (get with a found flag, put, delete, add), so every write of a
+// decision lands atomically with the others or not at all, and decisions
+// behave as if run one at a time in arrival order. Any backend that passes
+// store/storetest can run the same rules; the tests here run on the Pebble
+// engine and, with YIMA_TEST_STORE=memory, on an in-memory backend that
+// runs every decision twice.
+//
+// Decisions are safe to run again: a backend may retry one, so a decision
+// is a function of what it reads through its Tx and of the request, builds
+// its answer afresh on every run, and leaves engine memory alone until its
+// commit (statistics are counted after it; see countStats).
 //
 // reward knows nothing of HTTP. It reports outcomes a user sees as *Error
 // values with a stable Code; package scan maps codes to statuses.
@@ -17,9 +25,29 @@
 // Decisions are functions of (state, request, clock): the clock is
 // Options.Now, replaceable in tests.
 //
-// Caveats: an Engine keeps in-memory views that only its decisions touch
-// (decoded campaigns and batches, the index of scanned codes, statistics
-// not yet written), so there must be one Engine per store; and statistics
-// may lag payouts by a second (see countStats). docs/rewards.md states the
-// product rules; docs/durability.md why the views are safe to lose.
+// Engine memory a second node could get wrong. An Engine keeps views that
+// are an optimisation valid only while it is its store's single writer:
+//
+//   - the index of scanned codes (seenIndex, loaded by LoadSeen): it skips
+//     the lookup of a code it never saw scanned, so a code another writer
+//     redeemed would pay again. Options.NoSeenIndex turns it off; an
+//     engine sharing its store must set it. Its bits are set inside
+//     decisions, before the commit, because the next decision of the same
+//     group must see them; a bit set by a decision that did not commit
+//     costs a lookup and is never wrong.
+//   - statistics summed in memory and written at most a second later (see
+//     countStats): each engine writes only its own sums, by adding them to
+//     the stored lines, so several writers add up; a crash loses at most
+//     that second, never a payout.
+//   - decoded records (frozen): keyed by the very bytes the store returned,
+//     so a record written by anyone is decoded afresh.
+//
+// The index and the decoded records are touched inside decisions with no
+// lock: they rely on the backend running this engine's decisions one at a
+// time, as the Pebble engine's decider and the in-memory backend do. A
+// backend that runs decisions concurrently needs NoSeenIndex and a guarded
+// cache.
+//
+// docs/rewards.md states the product rules; docs/durability.md why the
+// views are safe to lose.
 package reward

@@ -3,6 +3,7 @@ package reward
 import (
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -23,6 +24,12 @@ type Options struct {
 	// decision is durable, on the goroutine that asked for it. It must be
 	// quick and must not call the engine.
 	Observe func(Event)
+	// NoSeenIndex turns off the index of scanned codes (see LoadSeen):
+	// every scan reads the store. An engine whose store has other writers
+	// (a second node) must set it: the index knows only this engine's
+	// scans, so a code redeemed elsewhere would look never scanned here
+	// and pay again.
+	NoSeenIndex bool
 }
 
 // Engine applies the reward rules.
@@ -35,12 +42,14 @@ type Engine struct {
 
 	observe func(Event)
 
-	// Statistics are summed in memory by the decisions that redeem and
-	// written at most statsEvery later (see countStats). Only decisions
-	// touch these, so the decider goroutine serialises them.
-	stats        map[string]*Stat
-	statsFlushed time.Time
-	statsZone    *time.Location
+	// Statistics are summed in memory after each redemption commits and
+	// written at most statsEvery later (see countStats).
+	statsMu       sync.Mutex
+	stats         map[string]*Stat
+	statsFlushed  time.Time
+	statsFlushing bool
+	flushMu       sync.Mutex // one FlushStats at a time
+	statsZone     *time.Location
 
 	frozen frozen
 	seen   seenIndex
@@ -55,6 +64,7 @@ func New(db store.DB, keys *codegen.Keyset, opts Options) *Engine {
 		opts.StatsZone = time.UTC
 	}
 	e := &Engine{db: db, now: func() time.Time { return opts.Now().UTC() }, stats: map[string]*Stat{}, statsZone: opts.StatsZone, frozen: frozen{m: map[string]frozenEntry{}}, observe: opts.Observe}
+	e.seen.off = opts.NoSeenIndex
 	e.keys.Store(keys)
 	return e
 }

@@ -137,7 +137,11 @@ func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
 		return nil, err
 	}
 	var out *Coupon
+	// earned is the commission to count in the statistics once the
+	// verification commits; every run of the decision starts it afresh.
+	var earned *couponEarning
 	err := e.update(func(tx Tx) error {
+		earned = nil
 		now := e.now()
 		c, err := loadCoupon(tx, id)
 		if err != nil {
@@ -193,9 +197,7 @@ func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
 			if _, err := getJSON(tx, redemptionKey(c.Code), &red); err != nil {
 				return err
 			}
-			if err := e.countCouponCommission(tx, &red, g.ID, per, now); err != nil {
-				return err
-			}
+			earned = &couponEarning{red, per, now}
 		}
 		g.Verified++
 		putJSON(tx, guideKey(g.ID), g)
@@ -205,7 +207,18 @@ func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
 		out = c
 		return nil
 	})
+	if err == nil && earned != nil {
+		e.countCouponCommission(&earned.red, guide, earned.per, earned.at)
+	}
 	return out, err
+}
+
+// couponEarning is a coupon commission a verification paid, for the
+// statistics.
+type couponEarning struct {
+	red Redemption
+	per int64
+	at  time.Time
 }
 
 // CouponByID returns a coupon.

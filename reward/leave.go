@@ -66,6 +66,8 @@ func (e *Engine) GuideLeaves(id, successor string) (*GuideLeaving, error) {
 	}
 	out := &GuideLeaving{RevokedTokens: []string{}}
 	err = e.update(func(tx Tx) error {
+		// A retried decision starts its answer afresh.
+		out.RevokedTokens = out.RevokedTokens[:0]
 		now := e.now()
 		g, err := loadGuide(tx, id)
 		if err != nil {

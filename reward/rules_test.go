@@ -14,12 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/segmentio/ksuid"
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/store"
-	"github.com/yima-dev/yima/store/pebblestore"
 )
 
 // The tests in this file pin the campaign rules one by one: documents,
@@ -41,11 +39,7 @@ var rulesKeySecret = []byte("yima reward rules tests, not a real key")
 
 func openFixture(tb testing.TB, count uint32, points int64, o fixtureOptions) *fixture {
 	tb.Helper()
-	db, err := pebblestore.Open("db", &pebblestore.Options{FS: vfs.NewMem(), MaxGroup: o.maxGroup})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
+	db := openStore(tb, o.maxGroup)
 	ks, err := codegen.NewKeyset(time.Unix(0, 0))
 	if o.sharedKeys {
 		ks, err = codegen.NewKeysetFromSecret(1, rulesKeySecret)
@@ -159,7 +153,7 @@ func mustMember(tb testing.TB, f *fixture, id string) *reward.MemberView {
 
 // ledgerOf reads a member's ("l/") or guide's ("gl/") whole ledger, oldest
 // first, straight from the store.
-func ledgerOf(tb testing.TB, db *pebblestore.DB, prefix, holder string) []reward.Entry {
+func ledgerOf(tb testing.TB, db store.Reader, prefix, holder string) []reward.Entry {
 	tb.Helper()
 	var out []reward.Entry
 	err := db.Scan([]byte(prefix+holder+"\x00"), nil, func(_, v []byte) bool {

@@ -114,9 +114,10 @@ func (e *Engine) Scan(req ScanRequest) (json.RawMessage, error) {
 		hash = hashOf(parts...)
 	}
 	var out json.RawMessage
+	var red *Redemption
 	var refusal error
 	err = e.update(func(tx Tx) error {
-		out, refusal = e.decideScan(tx, p, code, req, hash)
+		out, red, refusal = e.decideScan(tx, p, code, req, hash)
 		// A refusal keeps its writes (scan counts). Any other error can
 		// come after the payout began (a corrupt guide or stats record),
 		// so it drops them all: no ledger entry without its redemption.
@@ -129,44 +130,51 @@ func (e *Engine) Scan(req ScanRequest) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
+	if red != nil {
+		// Statistics are engine memory: counted once the payout is
+		// committed, so a retried decision counts once. A failure to
+		// write them fails no payout.
+		e.countStats(red)
+	}
 	return out, refusal
 }
 
-// decideScan is the redemption rule. It returns the answer or a refusal;
+// decideScan is the redemption rule. It returns the answer, with the
+// redemption when it paid, or a refusal;
 // its writes (scan counts always, the payout only when redeemed) commit
 // either way, so a refusal must not have written anything but counts.
-func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanRequest, hash []byte) (json.RawMessage, error) {
+func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanRequest, hash []byte) (json.RawMessage, *Redemption, error) {
 	now := e.now()
 	if prev, found, err := replay(tx, req.Scope, req.RequestID, hash); err != nil || found {
 		if found {
 			emit(tx, Event{Kind: EventReplayed})
 		}
-		return prev, err
+		return prev, nil, err
 	}
 	// A person is one scanner under whichever of their ids they scan with.
 	who, err := resolve(tx, req.Member)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	scannedBefore, err := e.countScan(tx, p, who, now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	batch, found, err := readFrozen[Batch](e, tx, batchKey(p.Batch))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !found {
-		return nil, Errorf(CodeUnknownBatch, "the code is genuine but its batch %d is not known here; ask the brand to check its batch records", p.Batch)
+		return nil, nil, Errorf(CodeUnknownBatch, "the code is genuine but its batch %d is not known here; ask the brand to check its batch records", p.Batch)
 	}
 	if why := NotMinted(batch, p); why != "" {
-		return nil, Errorf(CodeUnknownBatch, "%s", why)
+		return nil, nil, Errorf(CodeUnknownBatch, "%s", why)
 	}
 	switch batch.State(p.Serial) {
 	case Inactive:
-		return nil, Errorf(CodeBatchInactive, "this code has not been activated yet; it becomes redeemable when its shipment is released — try again later")
+		return nil, nil, Errorf(CodeBatchInactive, "this code has not been activated yet; it becomes redeemable when its shipment is released — try again later")
 	case Revoked:
-		return nil, Errorf(CodeBatchRevoked, "this code was revoked by the brand and pays no reward")
+		return nil, nil, Errorf(CodeBatchRevoked, "this code was revoked by the brand and pays no reward")
 	}
 	// A code never scanned before has no redemption: skip the lookup of a
 	// record that cannot exist, which would reach the disk.
@@ -174,11 +182,11 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	redeemed := false
 	if scannedBefore {
 		if redeemed, err = getJSON(tx, redemptionKey(code), &prev); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if redeemed {
-		return nil, &Error{
+		return nil, nil, &Error{
 			Code:    CodeAlreadyRedeemed,
 			Message: fmt.Sprintf("this code was already redeemed on %s", prev.At.Format(time.RFC3339)),
 			Details: map[string]any{"redeemed_at": prev.At},
@@ -186,11 +194,11 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	}
 	m, err := loadResolved(tx, who, now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	camp, found, err := e.campaignFor(tx, batch.Campaign, batch.Product, now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	red := &Redemption{
 		Code: code, Member: m.ID, Region: req.Region,
@@ -210,13 +218,13 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 		if batch.Points > 0 {
 			en, err := m.post(tx, now, AccountPoints, batch.Points, "scan", ref)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			red.Ledger = append(red.Ledger, en.ID)
 		}
 		red.Points, res.Points = batch.Points, batch.Points
 	} else if err := e.payCampaign(tx, camp, m, req, red, res, now); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m.Redemptions++
 	res.Balance = m.Points
@@ -226,19 +234,16 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 		e.putFlag(tx, Flag{Kind: FlagDiverted, At: now, Code: code, Batch: p.Batch, Serial: p.Serial, Product: batch.Product,
 			Member: m.ID, Region: req.Region, Intended: intended})
 	}
-	if err := e.countStats(tx, red, now); err != nil {
-		return nil, err
-	}
 	out, err := fastjson.Marshal(res)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	remember(tx, req.Scope, req.RequestID, hash, out)
 	emit(tx, Event{Kind: EventRedeemed, Points: res.Points})
 	if res.Coupon != nil {
 		emit(tx, Event{Kind: EventCouponIssued})
 	}
-	return out, nil
+	return out, red, nil
 }
 
 // payCampaign applies a campaign's rules to a redemption: window, daily

@@ -1,38 +1,90 @@
 package reward_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/store"
+	"github.com/yima-dev/yima/store/memstore"
 	"github.com/yima-dev/yima/store/pebblestore"
+	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
 )
 
 type fixture struct {
-	db     *pebblestore.DB
+	db     store.DB
 	eng    *reward.Engine
 	signer *codegen.Signer
 	batch  *reward.Batch
 	now    time.Time
 }
 
-// newEngine returns an engine over a fresh in-memory store, closed at the
-// end of the test.
-func newEngine(tb testing.TB, opts reward.Options) (*pebblestore.DB, *reward.Engine) {
+// backends open the stores the rules are tested on, by the name that
+// YIMA_TEST_STORE gives (pebble when unset). Every rule test runs on any of
+// them unchanged: "memory" is the in-memory backend running each decision
+// twice, as an optimistic backend retries, so a rule that changes engine
+// memory before its commit counts twice there.
+var backends = map[string]func(tb testing.TB, maxGroup int) store.DB{
+	"pebble": func(tb testing.TB, maxGroup int) store.DB {
+		return pebbletest.Open(tb, &pebblestore.Options{MaxGroup: maxGroup})
+	},
+	"memory": func(tb testing.TB, _ int) store.DB {
+		db := memstore.New(memstore.Options{Retry: true})
+		tb.Cleanup(func() { db.Close() })
+		return db
+	},
+}
+
+// backendUnderTest names the backend fixtures open. No test here runs in
+// parallel, so a test may switch it for the tests it runs.
+var backendUnderTest = cmp.Or(os.Getenv("YIMA_TEST_STORE"), "pebble")
+
+// openStore opens an empty store of the backend under test.
+func openStore(tb testing.TB, maxGroup int) store.DB {
 	tb.Helper()
-	db, err := pebblestore.Open("db", &pebblestore.Options{FS: vfs.NewMem()})
-	if err != nil {
-		tb.Fatal(err)
+	open, ok := backends[backendUnderTest]
+	if !ok {
+		tb.Fatalf("YIMA_TEST_STORE=%s: no such backend (pebble, memory)", backendUnderTest)
 	}
-	tb.Cleanup(func() { db.Close() })
+	return open(tb, maxGroup)
+}
+
+// TestDecisionsAreSafeToRetry runs the rules whose decisions once changed
+// engine memory, or an answer, before their commit on a backend that runs
+// every decision twice: statistics summed by a discarded run, and tokens
+// listed as revoked by both runs, showed there. The whole package runs on
+// that backend with YIMA_TEST_STORE=memory (make test does).
+func TestDecisionsAreSafeToRetry(t *testing.T) {
+	if backendUnderTest == "memory" {
+		t.Skip("every test of the package runs on the retrying backend")
+	}
+	backendUnderTest = "memory"
+	defer func() { backendUnderTest = "pebble" }()
+	for name, test := range map[string]func(*testing.T){
+		"Stats":                           TestStats,
+		"StatsZone":                       TestStatsZone,
+		"GuideLeavesWithASuccessor":       TestGuideLeavesWithASuccessor,
+		"EquivalenceGrouping":             TestEquivalenceGrouping,
+		"HundredConcurrentScansOneWinner": TestHundredConcurrentScansOneWinner,
+	} {
+		t.Run(name, test)
+	}
+}
+
+// newEngine returns an engine over a fresh store, closed at the end of the
+// test.
+func newEngine(tb testing.TB, opts reward.Options) (store.DB, *reward.Engine) {
+	tb.Helper()
+	db := openStore(tb, 0)
 	ks, err := codegen.NewKeyset(time.Unix(0, 0))
 	if err != nil {
 		tb.Fatal(err)

@@ -18,7 +18,14 @@ import (
 // access. Until it is loaded (after a restart it is rebuilt in the
 // background from a snapshot, see LoadSeen) every scan reads the store, as
 // if there were no index.
+//
+// Setting a bit inside a decision, before its commit, is what keeps it
+// right: the next decision of the same group must see it. A bit set by a
+// decision that then fails, or set twice by a retried one, costs one
+// lookup and is never wrong. It is right only while this engine is the
+// store's one writer (see Options.NoSeenIndex).
 type seenIndex struct {
+	off   bool // Options.NoSeenIndex: never loaded, nothing recorded
 	ready bool
 	bits  map[uint32][]uint64 // batch → serial bitmap
 	// fresh records the serials scanned for the first time while the
@@ -27,6 +34,9 @@ type seenIndex struct {
 }
 
 func (s *seenIndex) set(batch, serial uint32) {
+	if s.off {
+		return
+	}
 	if !s.ready {
 		s.fresh = append(s.fresh, [2]uint32{batch, serial})
 		return
@@ -59,6 +69,9 @@ func setBit(bits map[uint32][]uint64, batch, serial uint32) {
 // A server calls it once in the background after opening the store; it
 // returns when the index is in place, or with the store's error.
 func (e *Engine) LoadSeen(ctx context.Context) error {
+	if e.seen.off {
+		return nil
+	}
 	// The snapshot is taken inside a decision, so it holds every decision
 	// before this one that was applied; the ones it may miss (earlier in
 	// this decision's group) are in seen.fresh, which every first scan

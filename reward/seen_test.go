@@ -59,3 +59,36 @@ func TestSeenIndexLoadsBesideScans(t *testing.T) {
 	}
 	mustAudit(t, f)
 }
+
+// TestSeenIndexIsForOneWriter: two engines over one store, as two nodes
+// would be. The index of scanned codes knows only its own engine's scans,
+// so with it a code the other engine redeemed pays again; with
+// NoSeenIndex every scan reads the store and the code pays once. (On the
+// Pebble engine: a backend that runs each decision twice hides the hazard,
+// its first run setting the bit the second one reads.)
+func TestSeenIndexIsForOneWriter(t *testing.T) {
+	defer func(b string) { backendUnderTest = b }(backendUnderTest)
+	backendUnderTest = "pebble"
+	for _, noIndex := range []bool{false, true} {
+		f := newFixture(t, 10, 5)
+		opts := reward.Options{NoSeenIndex: noIndex}
+		a := reward.New(f.db, f.eng.Keys(), opts)
+		b := reward.New(f.db, f.eng.Keys(), opts)
+		for _, e := range []*reward.Engine{a, b} {
+			if err := e.LoadSeen(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := f.signer.Code(1)
+		if _, err := b.Scan(reward.ScanRequest{Code: c, Member: "bob"}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := a.Scan(reward.ScanRequest{Code: c, Member: "ann"})
+		switch {
+		case noIndex && reward.ErrorCode(err) != reward.CodeAlreadyRedeemed:
+			t.Errorf("without the index, a code another engine redeemed: %v, want already_redeemed", err)
+		case !noIndex && err != nil:
+			t.Errorf("with the index, a code another engine redeemed was refused (%v): the index is not what this test says it is", err)
+		}
+	}
+}

@@ -34,13 +34,18 @@ func statKey(dim, value, day string) []byte {
 // statsEvery is how far statistics may lag the payouts they count.
 const statsEvery = time.Second
 
-// countStats adds a redemption to its product, batch, region, guide and
-// campaign lines for the day. Five read-modify-writes per scan would cost
-// more than the payout itself, so the sums collect in memory and are
-// written by the first decision after statsEvery, or by FlushStats. A
-// crash can lose that last second of statistics; it cannot lose a payout,
-// and the audit never reads statistics.
-func (e *Engine) countStats(tx Tx, r *Redemption, now time.Time) error {
+// countStats adds a committed redemption to its product, batch, region,
+// guide and campaign lines for the day. Five read-modify-writes per scan
+// would cost more than the payout itself, so the sums collect in memory
+// and the first count after statsEvery writes them in a decision of their
+// own, as FlushStats does. A crash can lose that last second of
+// statistics; it cannot lose a payout, and the audit never reads
+// statistics.
+//
+// It runs after the redemption's commit, never inside its decision: a
+// decision that is refused, or run again by a retrying backend, must not
+// have counted.
+func (e *Engine) countStats(r *Redemption) error {
 	e.sumStats(r, r.Guide, r.At, func(s *Stat) {
 		s.Redeemed++
 		s.Points += r.Points
@@ -52,16 +57,17 @@ func (e *Engine) countStats(tx Tx, r *Redemption, now time.Time) error {
 			s.Diverted++
 		}
 	})
-	return e.maybeWriteStats(tx, now)
+	return e.maybeFlushStats()
 }
 
 // countCouponCommission adds a coupon commission to the lines of the
 // redemption that issued the coupon, on the day and under the guide of the
 // verification: the dashboard's commission then agrees with the
-// campaign's counter, which counts both kinds.
-func (e *Engine) countCouponCommission(tx Tx, r *Redemption, guide string, amount int64, now time.Time) error {
-	e.sumStats(r, guide, now, func(s *Stat) { s.Commission += amount })
-	return e.maybeWriteStats(tx, now)
+// campaign's counter, which counts both kinds. Like countStats, it runs
+// after the verification's commit.
+func (e *Engine) countCouponCommission(r *Redemption, guide string, amount int64, at time.Time) error {
+	e.sumStats(r, guide, at, func(s *Stat) { s.Commission += amount })
+	return e.maybeFlushStats()
 }
 
 // sumStats applies add to the day's line of each of r's dimensions, with
@@ -77,6 +83,8 @@ func (e *Engine) sumStats(r *Redemption, guide string, at time.Time, add func(*S
 		batch = strconv.FormatUint(uint64(r.Batch), 10)
 	}
 	values := [...]string{r.Product, batch, region, guide, r.Campaign}
+	e.statsMu.Lock()
+	defer e.statsMu.Unlock()
 	for i, dim := range Dimensions {
 		v := values[i]
 		if v == "" {
@@ -92,37 +100,70 @@ func (e *Engine) sumStats(r *Redemption, guide string, at time.Time, add func(*S
 	}
 }
 
-func (e *Engine) maybeWriteStats(tx Tx, now time.Time) error {
-	if now.Sub(e.statsFlushed) >= statsEvery {
-		return e.writeStats(tx, now)
+// maybeFlushStats writes the sums once statsEvery has passed since the
+// last write, unless a write is under way.
+func (e *Engine) maybeFlushStats() error {
+	e.statsMu.Lock()
+	due := !e.statsFlushing && e.now().Sub(e.statsFlushed) >= statsEvery
+	e.statsMu.Unlock()
+	if due {
+		return e.FlushStats()
 	}
 	return nil
 }
 
-// writeStats adds the pending sums to the stored lines, inside a decision.
-func (e *Engine) writeStats(tx Tx, now time.Time) error {
-	for k, d := range e.stats {
+// FlushStats writes the statistics still summed in memory, in one decision
+// of its own. A server calls it before closing the store.
+//
+// The sums leave memory before the decision and come back if it fails, so
+// that sums counted meanwhile are neither written twice nor lost, and the
+// decision is a function of what it writes: safe to run again.
+func (e *Engine) FlushStats() error {
+	e.flushMu.Lock()
+	defer e.flushMu.Unlock()
+	e.statsMu.Lock()
+	taken := e.stats
+	e.stats = map[string]*Stat{}
+	e.statsFlushing = true
+	e.statsMu.Unlock()
+	err := e.update(func(tx Tx) error { return writeStats(tx, taken) })
+	e.statsMu.Lock()
+	defer e.statsMu.Unlock()
+	e.statsFlushing = false
+	e.statsFlushed = e.now()
+	if err != nil {
+		for k, d := range taken {
+			s := e.stats[k]
+			if s == nil {
+				s = &Stat{Dimension: d.Dimension, Value: d.Value, Day: d.Day}
+				e.stats[k] = s
+			}
+			s.add(d)
+		}
+	}
+	return err
+}
+
+func (s *Stat) add(d *Stat) {
+	s.Redeemed += d.Redeemed
+	s.Points += d.Points
+	s.Coupons += d.Coupons
+	s.Commission += d.Commission
+	s.Diverted += d.Diverted
+}
+
+// writeStats adds sums to the stored lines, inside a decision.
+func writeStats(tx Tx, sums map[string]*Stat) error {
+	for k, d := range sums {
 		var s Stat
 		if _, err := getJSON(tx, []byte(k), &s); err != nil {
 			return err
 		}
+		s.add(d)
 		s.Dimension, s.Value, s.Day = d.Dimension, d.Value, d.Day
-		s.Redeemed += d.Redeemed
-		s.Points += d.Points
-		s.Coupons += d.Coupons
-		s.Commission += d.Commission
-		s.Diverted += d.Diverted
 		putJSON(tx, []byte(k), s)
 	}
-	clear(e.stats)
-	e.statsFlushed = now
 	return nil
-}
-
-// FlushStats writes the statistics still summed in memory. A server calls
-// it before closing the store.
-func (e *Engine) FlushStats() error {
-	return e.update(func(tx Tx) error { return e.writeStats(tx, e.now()) })
 }
 
 // Stats sums redemptions by one dimension over days from..to (YYYYMMDD,

@@ -9,18 +9,11 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/yima-dev/yima/store"
 	"github.com/yima-dev/yima/store/pebblestore"
+	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
 )
 
 // MustOpen opens a store on an in-memory file system, closed at cleanup.
-func MustOpen(tb testing.TB) *pebblestore.DB {
-	tb.Helper()
-	db, err := pebblestore.Open("db", &pebblestore.Options{FS: vfs.NewMem()})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	return db
-}
+func MustOpen(tb testing.TB) *pebblestore.DB { return pebbletest.Open(tb, nil) }
 
 func counter(tx store.Tx, key string) uint64 {
 	v, found, err := tx.Get([]byte(key))
@@ -124,11 +117,7 @@ func TestCloseIsCleanAndFinal(t *testing.T) {
 // with a cache that is trimmed after every group: a read that missed a
 // write of its own group, or of an earlier one, would lose an increment.
 func TestTinyCacheNeverServesStaleReads(t *testing.T) {
-	db, err := pebblestore.Open("db", &pebblestore.Options{FS: vfs.NewMem(), HotRecords: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := pebbletest.Open(t, &pebblestore.Options{HotRecords: 1})
 	const workers, each, keys = 16, 100, 4
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {

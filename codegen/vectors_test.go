@@ -132,19 +132,7 @@ func TestVectors(t *testing.T) {
 				t.Errorf("Verify(%s) = %+v %x, %v; want %+v %s", v.Code, p.ID, p.Tag, err, want, v.TagHex)
 			}
 		}
-		for _, v := range vf.Spellings {
-			p, err := ks.Verify(v.Input)
-			if err != nil || p.String() != v.Code {
-				t.Errorf("Verify(%q) = %s, %v; want %s", v.Input, p.String(), err, v.Code)
-			}
-		}
-		for _, v := range vf.Invalid {
-			_, err := ks.Verify(v.Input)
-			var ce *codegen.Error
-			if !errors.As(err, &ce) || ce.Reason != v.Reason {
-				t.Errorf("Verify(%q) (%s) = %v, want reason %s", v.Input, v.Why, err, v.Reason)
-			}
-		}
+		checkSpellingsAndRefusals(t, ks, vf.Spellings, vf.Invalid)
 	}
 	t.Run("fast", func(t *testing.T) {
 		if !codegen.FastMAC() {
@@ -156,6 +144,51 @@ func TestVectors(t *testing.T) {
 		defer codegen.SetFastMAC(false)()
 		check(t)
 	})
+}
+
+// checkSpellingsAndRefusals holds ks to a vector file's spellings and
+// invalid inputs.
+func checkSpellingsAndRefusals(t *testing.T, ks *codegen.Keyset, spellings []spellVector, invalid []invalidVector) {
+	t.Helper()
+	for _, v := range spellings {
+		p, err := ks.Verify(v.Input)
+		if err != nil || p.String() != v.Code {
+			t.Errorf("Verify(%q) = %s, %v; want %s", v.Input, p.String(), err, v.Code)
+		}
+	}
+	for _, v := range invalid {
+		_, err := ks.Verify(v.Input)
+		var ce *codegen.Error
+		if !errors.As(err, &ce) || ce.Reason != v.Reason {
+			t.Errorf("Verify(%q) (%s) = %v, want reason %s", v.Input, v.Why, err, v.Reason)
+		}
+	}
+}
+
+// spellingsOf returns the spellings of the first of codes that has both 0
+// and 1 in it, which shows every substitution.
+func spellingsOf(t *testing.T, codes []string) []spellVector {
+	var c string
+	for _, code := range codes {
+		if strings.Contains(code, "0") && strings.Contains(code, "1") {
+			c = code
+			break
+		}
+	}
+	if c == "" {
+		t.Fatal("no vector code contains both 0 and 1")
+	}
+	return []spellVector{
+		{c, c},
+		{strings.ToLower(c), c},
+		{strings.ReplaceAll(c, "0", "O"), c},
+		{strings.ReplaceAll(strings.ToLower(c), "0", "o"), c},
+		{strings.ReplaceAll(c, "1", "I"), c},
+		{strings.ReplaceAll(c, "1", "l"), c},
+		{c[:5] + "-" + c[5:11] + "-" + c[11:19] + "-" + c[19:], c},
+		{c[:9] + " " + c[9:18] + " " + c[18:], c},
+		{"-" + strings.Join(strings.Split(c, ""), "-"), c}, // 54 bytes: the longest input accepted
+	}
 }
 
 // writeVectors generates the vectors file. It builds invalid codes with
@@ -180,28 +213,11 @@ func writeVectors(t *testing.T) {
 		tag := referenceTag(secret, in)
 		vf.Valid = append(vf.Valid, validVector{id.Version, id.Key, id.Batch, id.Serial, hex.EncodeToString(in), hex.EncodeToString(tag), spell(id)})
 	}
-	// A code with both 0 and 1 in it shows every substitution.
-	var c string
+	var codes []string
 	for _, v := range vf.Valid {
-		if strings.Contains(v.Code, "0") && strings.Contains(v.Code, "1") {
-			c = v.Code
-			break
-		}
+		codes = append(codes, v.Code)
 	}
-	if c == "" {
-		t.Fatal("no vector code contains both 0 and 1")
-	}
-	vf.Spellings = []spellVector{
-		{c, c},
-		{strings.ToLower(c), c},
-		{strings.ReplaceAll(c, "0", "O"), c},
-		{strings.ReplaceAll(strings.ToLower(c), "0", "o"), c},
-		{strings.ReplaceAll(c, "1", "I"), c},
-		{strings.ReplaceAll(c, "1", "l"), c},
-		{c[:5] + "-" + c[5:11] + "-" + c[11:19] + "-" + c[19:], c},
-		{c[:9] + " " + c[9:18] + " " + c[18:], c},
-		{"-" + strings.Join(strings.Split(c, ""), "-"), c}, // 54 bytes: the longest input accepted
-	}
+	vf.Spellings = spellingsOf(t, codes)
 	good := codegen.ID{Version: codegen.V1, Key: keyID, Batch: 42, Serial: 12345}
 	g := spell(good)
 	with := func(f func(*codegen.ID)) string { id := good; f(&id); return spell(id) }

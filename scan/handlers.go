@@ -100,6 +100,7 @@ func lookup(path string) ([]route, string, string) {
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	s.m.inflight.Inc()
+	s.setRequestID(ctx)
 	path := string(ctx.Path())
 	rs, prefix, arg := lookup(path)
 	label := prefix
@@ -111,7 +112,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, err)
 	}
 	s.m.inflight.Dec()
-	s.m.latency.WithLabelValues(label).Observe(time.Since(start).Seconds())
+	took := time.Since(start)
+	s.m.latency.WithLabelValues(label).Observe(took.Seconds())
+	if s.opts.AccessLog {
+		s.logAccess(ctx, label, took)
+	}
 }
 
 func (s *Server) dispatch(ctx *fasthttp.RequestCtx, rs []route, arg string) error {

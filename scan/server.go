@@ -28,6 +28,10 @@ type Options struct {
 	MaxBodySize   int // bytes; larger bodies get 413
 	MaxConnsPerIP int
 	Concurrency   int // requests handled at once; more are refused
+	// AccessLog logs every request at info level: its id (also answered
+	// in X-Request-Id), client address, method, path, status, size and
+	// time.
+	AccessLog bool
 }
 
 func (o *Options) ensureDefaults() {
@@ -65,7 +69,9 @@ type Server struct {
 	log  *slog.Logger
 	m    *metrics
 	srv  *fasthttp.Server
-	ln   net.Listener
+	// bootID starts the request ids of this run (see setRequestID).
+	bootID string
+	ln     net.Listener
 
 	tokens sync.Map // token secret → *reward.Token, for tokens known to exist
 	// sheets lets one label sheet be built at a time: a large one holds
@@ -82,7 +88,7 @@ type Server struct {
 // NewServer returns a server for app. It does not listen yet.
 func NewServer(app *App, opts Options) *Server {
 	opts.ensureDefaults()
-	s := &Server{app: app, opts: opts, log: opts.Logger, m: newMetrics(app.Engine), failed: make(chan error, 1), done: make(chan struct{}), stopKeys: make(chan struct{}), sheets: make(chan struct{}, 1)}
+	s := &Server{app: app, opts: opts, log: opts.Logger, m: newMetrics(app.Engine), bootID: newBootID(), failed: make(chan error, 1), done: make(chan struct{}), stopKeys: make(chan struct{}), sheets: make(chan struct{}, 1)}
 	app.DB.ObserveGroups(func(n int) { s.m.groups.Observe(float64(n)) })
 	observe := s.m.observe
 	app.observer.Store(&observe)

@@ -89,11 +89,17 @@ func (r result) String() string {
 // forgotten --data cannot land in the source tree) and no YIMA_* variables.
 func yima(t *testing.T, args ...string) result {
 	t.Helper()
+	return yimaEnv(t, nil, args...)
+}
+
+// yimaEnv is yima with the environment variables env added.
+func yimaEnv(t *testing.T, env []string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary(t), args...)
 	cmd.Dir = t.TempDir()
-	cmd.Env = cleanEnv()
+	cmd.Env = append(cleanEnv(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -353,9 +359,15 @@ func startServe(t *testing.T, data string) *server {
 
 func tryServe(t *testing.T, data string) (*server, error) {
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cmd := exec.Command(binary(t), "serve", "--data", data, "--addr", addr, "--log-level", "warn")
+	return tryServeAs(t, addr, nil, "serve", "--data", data, "--addr", addr, "--log-level", "warn")
+}
+
+// tryServeAs runs the binary with args and the environment variables env
+// added, and waits until it answers /healthz at addr.
+func tryServeAs(t *testing.T, addr string, env []string, args ...string) (*server, error) {
+	cmd := exec.Command(binary(t), args...)
 	cmd.Dir = t.TempDir()
-	cmd.Env = cleanEnv()
+	cmd.Env = append(cleanEnv(), env...)
 	s := &server{t: t, cmd: cmd, url: "http://" + addr, stderr: &lockedBuffer{}, exited: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {

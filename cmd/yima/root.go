@@ -57,7 +57,7 @@ type remoteOptions struct {
 }
 
 func (o *remoteOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.server, "server", "", "URL of a running yima server to act through (needed while it holds the data directory)")
+	fs.StringVar(&o.server, "server", os.Getenv("YIMA_SERVER"), "URL of a running yima server to act through, needed while it holds the data directory (env YIMA_SERVER)")
 	fs.StringVar(&o.token, "token", os.Getenv("YIMA_TOKEN"), "API token for --server (env YIMA_TOKEN)")
 }
 

@@ -17,6 +17,7 @@ import (
 type serveOptions struct {
 	scan.Options
 	logLevel       string
+	logFormat      string
 	statsTZ        string
 	acceptDataLoss bool
 }
@@ -26,7 +27,9 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.BaseURL, "base-url", "HTTPS://YIMA.EXAMPLE", "public origin of code URLs")
 	fs.IntVar(&o.MaxConnsPerIP, "max-conns-per-ip", 0, "connections one client address may hold (0: default 4096)")
 	fs.DurationVar(&o.ReadTimeout, "read-timeout", 0, "time to read a whole request (0: default 5s)")
-	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error (debug adds the storage engine's own messages)")
+	fs.StringVar(&o.logFormat, "log-format", "text", "text (key=value lines) or json (one JSON object a line, for log collectors)")
+	fs.BoolVar(&o.AccessLog, "access-log", false, "log every request: its id (answered in X-Request-Id), client, method, path, status, size and time")
 	fs.StringVar(&o.statsTZ, "stats-tz", "UTC", "time zone of statistics' days, e.g. Asia/Shanghai (keep it the same for a data directory)")
 	fs.BoolVar(&o.acceptDataLoss, "accept-data-loss", false, "start on a store whose log is damaged, with what is readable: payouts after the damage are forgotten and may pay again (use once, only without a backup)")
 }
@@ -38,18 +41,32 @@ func newServeCommand(g *globalOptions) *cobra.Command {
 		Short: "Run the scan service",
 		Long: "serve answers consumers and integrators over HTTP until SIGINT or SIGTERM, then\n" +
 			"stops accepting, finishes in-flight requests and closes the store. It exits\n" +
-			"non-zero if storage fails, so that a supervisor restarts it.",
+			"non-zero if storage fails, so that a supervisor restarts it.\n\n" +
+			"Every flag has an environment form, YIMA_ and the flag's name in capitals with _ for -\n" +
+			"(--base-url is YIMA_BASE_URL); a flag on the command line wins over its variable.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnv(cmd.LocalFlags()); err != nil {
+				return err
+			}
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-				return err
+				return usagef("--log-level %q: use debug, info, warn or error", o.logLevel)
 			}
 			zone, err := time.LoadLocation(o.statsTZ)
 			if err != nil {
 				return usagef("--stats-tz %q: %v (use an IANA name such as Asia/Shanghai)", o.statsTZ, err)
 			}
-			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			hopts := &slog.HandlerOptions{Level: level}
+			var log *slog.Logger
+			switch o.logFormat {
+			case "text":
+				log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), hopts))
+			case "json":
+				log = slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), hopts))
+			default:
+				return usagef("--log-format %q: use text or json", o.logFormat)
+			}
 			o.Logger = log
 			// Pebble may report a failure from its own goroutines, even
 			// before the server exists.
@@ -75,5 +92,6 @@ func newServeCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	o.AddFlags(cmd.Flags())
+	envFlags(cmd.Flags())
 	return cmd
 }

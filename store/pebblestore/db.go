@@ -252,7 +252,11 @@ type fatalLogger struct {
 	log *slog.Logger
 }
 
-func (l fatalLogger) Infof(format string, args ...any)  { l.log.Info(fmt.Sprintf(format, args...)) }
+// Infof is Pebble's chatter (WALs found and replayed, compactions): of use
+// when debugging storage, noise otherwise.
+func (l fatalLogger) Infof(format string, args ...any) {
+	l.log.Debug(fmt.Sprintf(format, args...), "component", "pebble")
+}
 func (l fatalLogger) Errorf(format string, args ...any) { l.log.Error(fmt.Sprintf(format, args...)) }
 func (l fatalLogger) Fatalf(format string, args ...any) {
 	err := fmt.Errorf("pebble: "+format, args...)

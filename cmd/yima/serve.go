@@ -42,8 +42,9 @@ func newServeCommand(g *globalOptions) *cobra.Command {
 		Long: "serve answers consumers and integrators over HTTP until SIGINT or SIGTERM, then\n" +
 			"stops accepting, finishes in-flight requests and closes the store. It exits\n" +
 			"non-zero if storage fails, so that a supervisor restarts it.\n\n" +
-			"Every flag has an environment form, YIMA_ and the flag's name in capitals with _ for -\n" +
-			"(--base-url is YIMA_BASE_URL); a flag on the command line wins over its variable.",
+			"Every flag but --accept-data-loss has an environment form, YIMA_ and the flag's name\n" +
+			"in capitals with _ for - (--base-url is YIMA_BASE_URL); a flag on the command line\n" +
+			"wins over its variable.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := applyEnv(cmd.LocalFlags()); err != nil {

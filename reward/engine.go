@@ -53,6 +53,7 @@ type Engine struct {
 
 	frozen frozen
 	seen   seenIndex
+	visits visits
 }
 
 // New returns an engine over db that verifies codes with keys.
@@ -63,7 +64,7 @@ func New(db store.DB, keys *codegen.Keyset, opts Options) *Engine {
 	if opts.StatsZone == nil {
 		opts.StatsZone = time.UTC
 	}
-	e := &Engine{db: db, now: func() time.Time { return opts.Now().UTC() }, stats: map[string]*Stat{}, statsZone: opts.StatsZone, frozen: frozen{m: map[string]frozenEntry{}}, observe: opts.Observe}
+	e := &Engine{db: db, now: func() time.Time { return opts.Now().UTC() }, stats: map[string]*Stat{}, statsZone: opts.StatsZone, frozen: frozen{m: map[string]frozenEntry{}}, observe: opts.Observe, visits: visits{m: map[string]*pendingVisit{}}}
 	e.seen.off = opts.NoSeenIndex
 	e.keys.Store(keys)
 	return e

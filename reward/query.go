@@ -81,6 +81,9 @@ func (e *Engine) Status(text string) (*CodeStatus, error) {
 	if _, err := getJSON(e.db, scanStatsKey(code), &stats); err != nil {
 		return nil, wrapStore(err)
 	}
+	if err := e.pendingVisits(code, &stats); err != nil {
+		return nil, wrapStore(err)
+	}
 	st.Scans, st.Scanners = stats.Scans, stats.Scanners
 	if stats.Scans > 0 {
 		st.FirstScan = &stats.First

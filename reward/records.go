@@ -59,6 +59,9 @@ type ScanStats struct {
 	// full and Scanners stops growing: it is then a floor, which is all the
 	// anti-counterfeit display needs ("scanned by many people").
 	Seen []uint32 `json:"seen,omitempty"`
+	// FlagDue is set when page views brought the code to flagScanners
+	// people: views raise no flag, the next claim or API scan does.
+	FlagDue bool `json:"flag_due,omitempty"`
 }
 
 // maxSeen bounds ScanStats.Seen.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"time"
 
 	fastjson "github.com/segmentio/encoding/json"
@@ -402,8 +401,9 @@ func (e *Engine) payGuide(tx Tx, c *Campaign, m *Member, req ScanRequest, red *R
 }
 
 // countScan adds one to a code's scan count, and to its distinct scanners
-// the first time who scans it. It reports whether the code was scanned
-// before.
+// the first time who scans it; the scan that brings the code to
+// flagScanners people, or the first scan after views did, flags it. It
+// reports whether the code was scanned before.
 func (e *Engine) countScan(tx Tx, p codegen.Parsed, who string, now time.Time) (before bool, err error) {
 	code := p.String()
 	var st ScanStats
@@ -420,40 +420,14 @@ func (e *Engine) countScan(tx Tx, p codegen.Parsed, who string, now time.Time) (
 	}
 	st.Scans++
 	st.Last = now
-	if who != "" && len(st.Seen) < maxSeen {
-		if sum := fnv32a(who); !slices.Contains(st.Seen, sum) {
-			st.Seen = append(st.Seen, sum)
-			st.Scanners++
-			if st.Scanners == flagScanners {
-				if err := e.flagScannersReached(tx, p, who, st); err != nil {
-					return false, err
-				}
-			}
+	if (st.addScanner(who) && st.Scanners == flagScanners) || st.FlagDue {
+		st.FlagDue = false
+		if err := e.flagScannersReached(tx, p, who, st); err != nil {
+			return false, err
 		}
 	}
 	putJSON(tx, scanStatsKey(code), st)
 	return before, nil
-}
-
-// CountVisit counts a landing-page view of a genuine code as a scan by
-// scanner, the id the same browser would claim the reward under, so that
-// a view and a claim by one person count one scanner. It pays nothing.
-func (e *Engine) CountVisit(code, scanner string) error {
-	p, err := e.verify(code)
-	if err != nil {
-		return err
-	}
-	if err := checkID("visitor", scanner, false); err != nil {
-		return err
-	}
-	return e.update(func(tx Tx) error {
-		who, err := resolve(tx, scanner)
-		if err != nil {
-			return err
-		}
-		_, err = e.countScan(tx, p, who, e.now())
-		return err
-	})
 }
 
 // fnv32a is FNV-1a over s, without hash/fnv's heap-allocated state: it

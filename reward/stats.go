@@ -113,12 +113,16 @@ func (e *Engine) maybeFlushStats() error {
 }
 
 // FlushStats writes the statistics still summed in memory, in one decision
-// of its own. A server calls it before closing the store.
+// of its own, after the page views waiting (see FlushVisits). A server
+// calls it before closing the store.
 //
 // The sums leave memory before the decision and come back if it fails, so
 // that sums counted meanwhile are neither written twice nor lost, and the
 // decision is a function of what it writes: safe to run again.
 func (e *Engine) FlushStats() error {
+	if err := e.FlushVisits(); err != nil {
+		return err
+	}
 	e.flushMu.Lock()
 	defer e.flushMu.Unlock()
 	e.statsMu.Lock()

@@ -122,11 +122,14 @@ func setTokenCookie(ctx *fasthttp.RequestCtx, name, token, path string) {
 	ctx.Response.Header.SetCookie(&ck)
 }
 
-// visitor returns the browser's id, setting the cookie on first sight.
-func visitor(ctx *fasthttp.RequestCtx) string {
+// visitor returns the browser's id, setting the cookie on first sight;
+// session is false then. A request without the cookie may be a link
+// previewer, a crawler or a script that makes a fresh identity each time:
+// it counts as no one and claims nothing (see landing).
+func visitor(ctx *fasthttp.RequestCtx) (id string, session bool) {
 	v := string(ctx.Request.Header.Cookie("yima_v"))
 	if _, err := ksuid.Parse(v); err == nil {
-		return v
+		return v, true
 	}
 	v = ksuid.New().String()
 	var c fasthttp.Cookie
@@ -138,16 +141,20 @@ func visitor(ctx *fasthttp.RequestCtx) string {
 	// Lax: a claim posted from another site carries no cookie.
 	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
 	ctx.Response.Header.SetCookie(&c)
-	return v
+	return v, false
 }
 
-// landing renders /c/{code}. The view counts as a scan by this browser, so
-// one person reloading does not look like a counterfeit seen by many; a
-// POST claims the reward for this browser.
+// landing renders /c/{code}. A GET counts as a scan, and as a scan by
+// this browser when it comes with the session cookie of an earlier page, so
+// one person reloading does not look like a counterfeit seen by many and a
+// link previewer is no one; HEAD counts nothing. A POST claims the reward
+// for this browser, and only with a session: a cookieless claim would be a
+// fresh member each time, with a fresh new-member bonus and fresh daily
+// limits. It gets the page with its claim button instead.
 func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error {
-	who := visitor(ctx)
+	who, session := visitor(ctx)
 	var d pageData
-	if ctx.IsPost() {
+	if ctx.IsPost() && session {
 		out, err := s.app.Engine.Scan(reward.ScanRequest{Code: code, Member: "web:" + who})
 		s.m.refused(err)
 		if err == nil {
@@ -167,10 +174,14 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 			// an error: the product may still be genuine.
 			d.Title, d.Class, d.Message = "No reward this time", "warn", re.Message
 		}
-	} else {
+	} else if ctx.IsGet() {
 		// Count first, so the page shows this scan too; a failure to
 		// count must not hide whether the product is genuine.
-		if err := s.app.Engine.CountVisit(code, "web:"+who); err != nil && reward.ErrorCode(err) == reward.CodeUnavailable {
+		scanner := ""
+		if session {
+			scanner = "web:" + who
+		}
+		if err := s.app.Engine.CountVisit(code, scanner); err != nil && reward.ErrorCode(err) == reward.CodeUnavailable {
 			s.log.Warn("landing page could not count a scan", "err", err)
 		}
 	}
@@ -219,7 +230,7 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 // guidePage renders /G/{guide}, what a guide's personal QR opens: a POST
 // binds this browser's member to the guide (first binding wins).
 func (s *Server) guidePage(ctx *fasthttp.RequestCtx, _ caller, id string) error {
-	who := visitor(ctx)
+	who, _ := visitor(ctx)
 	g, err := s.app.Engine.GuideByID(id, 1)
 	if err != nil {
 		return err

@@ -40,6 +40,9 @@ lint: ## vet, gofmt check, the import rules and staticcheck
 fuzz: ## run each fuzz target for 30s
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./codegen
 	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 30s ./codegen
+	$(GO) test -run '^$$' -fuzz FuzzOneSymbol -fuzztime 30s ./codegen
+	$(GO) test -run '^$$' -fuzz FuzzCMAC -fuzztime 30s ./codegen
+	$(GO) test -run '^$$' -fuzz FuzzTagV2 -fuzztime 30s ./codegen
 
 clean: ## remove build output and demo data
 	rm -rf bin $(DEMO)

@@ -15,6 +15,7 @@ import (
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
+	"github.com/yima-dev/yima/scan/client"
 )
 
 // Product is the SKU of the batches a run mints.
@@ -73,7 +74,7 @@ func prepareYima(ctx context.Context, admin scan.Admin, ht *HTTPTarget, s *Setup
 // Prepare sets the run up through the admin API, mints an active batch and
 // streams its codes.
 func (r *remoteTarget) Prepare(ctx context.Context, s *Setup) (Codes, error) {
-	c := &scan.Client{URL: r.origin, Token: r.token}
+	c := &client.Client{URL: r.origin, Token: r.token}
 	spec, err := prepareYima(ctx, c, r.HTTPTarget, s)
 	if err != nil {
 		return nil, err

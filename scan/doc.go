@@ -1,7 +1,7 @@
 // Package scan is yima's front door: the data directory, the HTTP server
 // (fasthttp), authentication, the consumer, guide and counter pages, the
-// operators' dashboard, metrics, and a client for the admin CLI's --server
-// mode.
+// operators' dashboard and metrics. The admin CLI's client for a running
+// server is package scan/client.
 //
 // A request is parsed and authenticated here, then handed to package reward,
 // which verifies the code (codegen) and decides against the store. Nothing

@@ -61,7 +61,9 @@ var statusOf = map[reward.Code]int{
 	reward.CodeAmountOutOfRange:   fasthttp.StatusUnprocessableEntity,
 }
 
-type errorBody struct {
+// ErrorBody is the JSON of every error answer, {"error":{"code","message"}};
+// package scan/client reads it back.
+type ErrorBody struct {
 	Error struct {
 		Code    reward.Code    `json:"code"`
 		Message string         `json:"message"`
@@ -80,7 +82,7 @@ func writeError(ctx *fasthttp.RequestCtx, err error) {
 	if !ok {
 		status = fasthttp.StatusInternalServerError
 	}
-	var body errorBody
+	var body ErrorBody
 	body.Error.Code, body.Error.Message, body.Error.Details = re.Code, re.Message, re.Details
 	raw, _ := json.Marshal(body)
 	ctx.SetStatusCode(status)

@@ -15,7 +15,6 @@ import (
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/codegen/printing"
 	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/scan"
 	"golang.org/x/term"
 )
 
@@ -236,7 +235,7 @@ func (o *output) commit() error {
 		return err
 	}
 	if o.unzip {
-		return scan.Unzip(o.tmp.Name(), o.final)
+		return unzip(o.tmp.Name(), o.final)
 	}
 	return os.Rename(o.tmp.Name(), o.final)
 }

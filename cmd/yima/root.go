@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/yima-dev/yima/scan"
+	"github.com/yima-dev/yima/scan/client"
 )
 
 // globalOptions are the flags every command shares.
@@ -75,7 +76,7 @@ func (o *remoteOptions) with(g *globalOptions, fn func(scan.Admin) error) error 
 // admin opens the data directory, or a client when --server is given.
 func (o *remoteOptions) admin(g *globalOptions) (scan.Admin, error) {
 	if o.server != "" {
-		return &scan.Client{URL: o.server, Token: o.token}, nil
+		return &client.Client{URL: o.server, Token: o.token}, nil
 	}
 	app, err := scan.Open(g.data, scan.AppOptions{})
 	if err != nil {

@@ -1,4 +1,4 @@
-package scan
+package main
 
 import (
 	"archive/zip"
@@ -9,9 +9,9 @@ import (
 	"strings"
 )
 
-// Unzip extracts the image archive at src into a new directory dst. The
+// unzip extracts the image archive at src into a new directory dst. The
 // directory appears under its name only once every file is in it.
-func Unzip(src, dst string) error {
+func unzip(src, dst string) error {
 	zr, err := zip.OpenReader(src)
 	if err != nil {
 		return err
@@ -25,7 +25,7 @@ func Unzip(src, dst string) error {
 	for _, f := range zr.File {
 		// Names come from our own exporter, but never trust a path.
 		if strings.ContainsAny(f.Name, `/\`) || f.Name == ".." {
-			return fmt.Errorf("scan: unexpected file %q in image archive", f.Name)
+			return fmt.Errorf("unexpected file %q in image archive", f.Name)
 		}
 		if err := extract(f, filepath.Join(tmp, f.Name)); err != nil {
 			return err

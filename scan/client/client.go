@@ -1,0 +1,282 @@
+package client
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/yima-dev/yima/codegen/printing"
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/scan"
+)
+
+// Client is scan.Admin.
+var _ scan.Admin = (*Client)(nil)
+
+// Client is scan.Admin over HTTP, for a data directory a server holds.
+type Client struct {
+	URL   string
+	Token string
+	HTTP  *http.Client
+}
+
+func (c *Client) do(method, path string, body any, out any) error {
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(raw)
+	}
+	resp, err := c.send(method, path, rd)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// send makes a request and turns an error answer into a *reward.Error.
+func (c *Client) send(method, path string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequest(method, strings.TrimRight(c.URL, "/")+path, body)
+	if err != nil {
+		return nil, fmt.Errorf("client: bad server URL %q: %w", c.URL, err)
+	}
+	if c.Token == "" {
+		return nil, errors.New("client: --server needs a token: pass --token or set YIMA_TOKEN")
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 0} // code streams may be long
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("client: reaching the server: %w", err)
+	}
+	if resp.StatusCode/100 == 2 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	var eb scan.ErrorBody
+	if json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&eb) != nil || eb.Error.Code == "" {
+		return nil, fmt.Errorf("client: server answered %s", resp.Status)
+	}
+	return nil, &reward.Error{Code: eb.Error.Code, Message: eb.Error.Message, Details: eb.Error.Details}
+}
+
+func (c *Client) CreateBatch(spec reward.BatchSpec) (*scan.BatchView, error) {
+	var v scan.BatchView
+	return &v, c.do("POST", "/v1/batches", spec, &v)
+}
+
+func (c *Client) ListBatches() ([]scan.BatchView, error) {
+	var out struct {
+		Batches []scan.BatchView `json:"batches"`
+	}
+	return out.Batches, c.do("GET", "/v1/batches", nil, &out)
+}
+
+func (c *Client) Batch(id uint32) (*scan.BatchView, error) {
+	var v scan.BatchView
+	return &v, c.do("GET", fmt.Sprintf("/v1/batches/%d", id), nil, &v)
+}
+
+func (c *Client) SetRange(id uint32, r reward.Range) (*scan.BatchView, error) {
+	action := "activate"
+	if r.State == reward.Revoked {
+		action = "revoke"
+	}
+	body := map[string]any{"from": r.From, "to": r.To}
+	if r.Region != "" {
+		body["region"] = r.Region
+	}
+	var v scan.BatchView
+	return &v, c.do("POST", fmt.Sprintf("/v1/batches/%d/%s", id, action), body, &v)
+}
+
+func (c *Client) CreateToken(role, name string) (string, error) {
+	var out struct {
+		Token string `json:"token"`
+	}
+	return out.Token, c.do("POST", "/v1/tokens", map[string]string{"role": role, "name": name}, &out)
+}
+
+func (c *Client) Tokens() ([]reward.Token, error) {
+	var out struct {
+		Tokens []reward.Token `json:"tokens"`
+	}
+	return out.Tokens, c.do("GET", "/v1/tokens", nil, &out)
+}
+
+func (c *Client) RevokeToken(id string) (*reward.Token, error) {
+	var t reward.Token
+	return &t, c.do("DELETE", "/v1/tokens/"+url.PathEscape(id), nil, &t)
+}
+
+func (c *Client) WriteCodes(w io.Writer, id, from, to uint32, format, baseURL string) error {
+	q := url.Values{"format": {format}}
+	if from != 0 {
+		q.Set("from", strconv.FormatUint(uint64(from), 10))
+		q.Set("to", strconv.FormatUint(uint64(to), 10))
+	}
+	if baseURL != "" {
+		q.Set("base_url", baseURL)
+	}
+	resp, err := c.send("GET", fmt.Sprintf("/v1/batches/%d/codes?%s", id, q.Encode()), nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+func (c *Client) DeleteBatch(id uint32) error {
+	return c.do("DELETE", fmt.Sprintf("/v1/batches/%d", id), nil, nil)
+}
+
+func (c *Client) WriteImages(w io.Writer, id uint32, img printing.ImageOptions, baseURL string) error {
+	q := url.Values{"symbology": {string(img.Symbology)}, "format": {string(img.Format)}}
+	if baseURL != "" {
+		q.Set("base_url", baseURL)
+	}
+	resp, err := c.send("GET", fmt.Sprintf("/v1/batches/%d/images.zip?%s", id, q.Encode()), nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+func (c *Client) WriteLabels(w io.Writer, id uint32, opts printing.LabelSheetOptions) error {
+	q := url.Values{}
+	if opts.From != 0 {
+		q.Set("from", strconv.FormatUint(uint64(opts.From), 10))
+		q.Set("to", strconv.FormatUint(uint64(opts.To), 10))
+	}
+	if opts.Columns != 0 {
+		q.Set("columns", strconv.Itoa(opts.Columns))
+		q.Set("rows", strconv.Itoa(opts.Rows))
+	}
+	if opts.Symbology != "" {
+		q.Set("symbology", string(opts.Symbology))
+	}
+	if opts.BaseURL != "" {
+		q.Set("base_url", opts.BaseURL)
+	}
+	resp, err := c.send("GET", fmt.Sprintf("/v1/batches/%d/labels.pdf?%s", id, q.Encode()), nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+func (c *Client) ApplyCampaign(doc []byte) (*reward.CampaignView, error) {
+	var probe struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(doc, &probe); err != nil || probe.ID == "" {
+		return nil, reward.Errorf(reward.CodeInvalidRequest, "the campaign document needs an \"id\"")
+	}
+	resp, err := c.send("PUT", "/v1/campaigns/"+url.PathEscape(probe.ID), bytes.NewReader(doc))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var v reward.CampaignView
+	return &v, json.NewDecoder(resp.Body).Decode(&v)
+}
+
+func (c *Client) Campaigns() ([]*reward.CampaignView, error) {
+	var out struct {
+		Campaigns []*reward.CampaignView `json:"campaigns"`
+	}
+	return out.Campaigns, c.do("GET", "/v1/campaigns", nil, &out)
+}
+
+func (c *Client) Campaign(id string) (*reward.CampaignView, error) {
+	var v reward.CampaignView
+	return &v, c.do("GET", "/v1/campaigns/"+url.PathEscape(id), nil, &v)
+}
+
+func (c *Client) AddGuide(g reward.Guide) (string, error) {
+	var out struct {
+		Token string `json:"token"`
+	}
+	body := map[string]string{"id": g.ID, "store": g.Store, "name": g.Name, "member": g.Member}
+	return out.Token, c.do("POST", "/v1/guides", body, &out)
+}
+
+func (c *Client) GuideLeaves(id, successor string) (*reward.GuideLeaving, error) {
+	var out reward.GuideLeaving
+	return &out, c.do("POST", "/v1/guides/"+url.PathEscape(id)+"/leave", map[string]string{"successor": successor}, &out)
+}
+
+func (c *Client) Guide(id string, page reward.GuidePage) (*reward.GuideView, error) {
+	q := url.Values{}
+	if page.Limit > 0 {
+		q.Set("limit", strconv.Itoa(page.Limit))
+	}
+	if page.MembersAfter != "" {
+		q.Set("members_after", page.MembersAfter)
+	}
+	if page.LedgerBefore != "" {
+		q.Set("ledger_before", page.LedgerBefore)
+	}
+	path := "/v1/guides/" + url.PathEscape(id)
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var v reward.GuideView
+	return &v, c.do("GET", path, nil, &v)
+}
+
+func (c *Client) Stats(by, from, to string, daily bool) ([]reward.Stat, error) {
+	q := url.Values{"by": {by}, "from": {from}, "to": {to}, "daily": {strconv.FormatBool(daily)}}
+	var out struct {
+		Stats []reward.Stat `json:"stats"`
+	}
+	return out.Stats, c.do("GET", "/v1/stats?"+q.Encode(), nil, &out)
+}
+
+func (c *Client) Flags(q reward.FlagQuery) (*reward.FlagPage, error) {
+	v := url.Values{}
+	for k, s := range map[string]string{"kind": q.Kind, "from": q.From, "to": q.To, "after": q.After} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	var page reward.FlagPage
+	return &page, c.do("GET", "/v1/flags?"+v.Encode(), nil, &page)
+}
+
+func (c *Client) Audit() (*reward.AuditReport, error) {
+	var rep reward.AuditReport
+	return &rep, c.do("GET", "/v1/audit", nil, &rep)
+}
+
+func (c *Client) Backup(dir string) error {
+	return c.do("POST", "/v1/backups", map[string]string{"dir": dir}, nil)
+}
+
+func (c *Client) Close() error { return nil }

@@ -75,6 +75,7 @@ var documented = []operation{
 	{"POST", "/V/{coupon}"},
 	{"GET", "/admin"},
 	{"POST", "/admin"},
+	{"GET", "/"},
 	{"GET", "/healthz"},
 	{"GET", "/metrics"},
 	{"GET", "/favicon.ico"},
@@ -310,6 +311,16 @@ func routesFromSource(t *testing.T) map[string][]string {
 			t.Errorf("scan/handlers.go: route %q has no method this test can read", prefix)
 		}
 	}
+	// Pages at paths routes would read as prefixes ("/", "/C/" without a
+	// code) are exact routes; a key of theirs serves that path alone, so
+	// it is recorded without its trailing "/" meaning a prefix: as "=/".
+	if exact := regexp.MustCompile(`(?s)\nvar exactRoutes = map\[string\]\[\]route\{\n(.*?)\n\}\n`).FindSubmatch(src); exact != nil {
+		for _, m := range regexp.MustCompile(`"(/[^"]*)":\s*\{(.*)`).FindAllStringSubmatch(string(exact[1]), -1) {
+			for _, mm := range method.FindAllStringSubmatch(m[2], -1) {
+				routes["="+m[1]] = append(routes["="+m[1]], mm[1])
+			}
+		}
+	}
 	// A reader that silently finds nothing would pass everything.
 	if len(routes) < 20 || !slices.Contains(routes["/v1/scans"], "POST") || !slices.Contains(routes["/v1/codes/"], "GET") {
 		t.Fatalf("scan/handlers.go: read only %d routes (%v); update this test's reader", len(routes), routes)
@@ -321,6 +332,12 @@ func routesFromSource(t *testing.T) map[string][]string {
 func serves(prefix string, methods []string, op operation) bool {
 	if !slices.Contains(methods, op.method) {
 		return false
+	}
+	if path, exact := strings.CutPrefix(prefix, "="); exact {
+		// An exact route ending in "/" is a prefix route's path opened
+		// without its argument; the prefix route's operation documents
+		// that answer.
+		return op.path == path || (path != "/" && strings.HasSuffix(path, "/") && strings.HasPrefix(op.path, path+"{"))
 	}
 	if strings.HasSuffix(prefix, "/") {
 		return len(op.path) > len(prefix) && strings.HasPrefix(op.path, prefix)

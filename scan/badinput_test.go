@@ -85,7 +85,7 @@ func TestScanBadInput(t *testing.T) {
 		{"guide with control char", "POST", "/v1/scans", fmt.Sprintf(`{"code":%q,"member":%q,"guide":"g\u0001"}`, good, member), 400, "invalid_request"},
 		{"region with control char", "POST", "/v1/scans", fmt.Sprintf(`{"code":%q,"member":%q,"region":"r\u001b[2J"}`, good, member), 400, "invalid_request"},
 		{"unknown route", "GET", "/v1/nope", "", 404, "route_not_found"},
-		{"unknown root", "GET", "/", "", 404, "route_not_found"},
+		{"unknown path at the root", "GET", "/nope", "", 404, "route_not_found"}, // GET / itself is a page: TestPagesWithoutACode
 		{"route prefix without argument", "GET", "/v1/codes/", "", 404, "route_not_found"},
 		{"scans with a suffix", "POST", "/v1/scans/x", scanJSON(good, member), 404, "route_not_found"},
 		{"wrong method on scans", "GET", "/v1/scans", "", 405, "method_not_allowed"},

@@ -18,7 +18,8 @@ import (
 // come from and the latest flags. It reads what the admin API reads and
 // writes nothing but its login cookie.
 var dashboardPage = template.Must(template.New("dashboard").Funcs(template.FuncMap{
-	"date": func(t time.Time) string { return t.Format("2006-01-02") },
+	"date":  dateIn,
+	"clock": func(loc *time.Location, t time.Time) string { return t.In(loc).Format("01-02 15:04") },
 	"left": func(p *int64) string {
 		if p == nil {
 			return "no limit"
@@ -60,7 +61,7 @@ input{font-size:1rem;padding:.4rem;width:22rem;max-width:100%}button{font-size:1
 </div>
 <h2>Campaigns</h2>
 {{if .Campaigns}}<table><tr><th>campaign</th><th>status</th><th>window</th><th>rewarded scans</th><th>points paid</th><th>points left</th><th>coupons issued</th><th>used</th><th>coupons left</th><th>commission</th></tr>
-{{range .Campaigns}}<tr><td>{{.ID}}<br><span class="muted">{{.Name}}</span></td><td>{{.Status}}</td><td>{{date .StartsAt}} – {{date .EndsAt}}</td>
+{{range .Campaigns}}<tr><td>{{.ID}}<br><span class="muted">{{.Name}}</span></td><td>{{.Status}}</td><td>{{date $.Data.Loc .StartsAt}} – {{date $.Data.Loc .EndsAt}}</td>
 <td>{{n .Counters.RewardedScans}}</td><td>{{n .Counters.PointsPaid}}</td><td>{{left .PointsLeft}}</td>
 <td>{{n .Counters.CouponsIssued}}</td><td>{{n .Counters.CouponsUsed}}</td><td>{{left .CouponsLeft}}</td><td>{{n .Counters.Commission}}</td></tr>
 {{end}}</table>{{else}}<p class="muted">No campaign yet: scans earn their batch's fixed points.</p>{{end}}
@@ -71,8 +72,8 @@ input{font-size:1rem;padding:.4rem;width:22rem;max-width:100%}button{font-size:1
 {{end}}
 <h2>Latest flags</h2>
 {{if .Flags}}<table><tr><th>when</th><th>kind</th><th>code</th><th>product</th><th>detail</th></tr>
-{{range .Flags}}<tr><td>{{.At.Format "01-02 15:04"}}</td><td class="l">{{.Kind}}</td><td class="l"><code>{{.Code}}</code></td><td class="l">{{.Product}}</td>
-<td class="l">{{if eq .Kind "diverted"}}scanned in {{.Region}}, meant for {{.Intended}}{{else}}{{.Scanners}} people since {{date .FirstScan}}{{end}}</td></tr>
+{{range .Flags}}<tr><td>{{clock $.Data.Loc .At}}</td><td class="l">{{.Kind}}</td><td class="l"><code>{{.Code}}</code></td><td class="l">{{.Product}}</td>
+<td class="l">{{if eq .Kind "diverted"}}scanned in {{.Region}}, meant for {{.Intended}}{{else}}{{.Scanners}} people since {{date $.Data.Loc .FirstScan}}{{end}}</td></tr>
 {{end}}</table>{{if .MoreFlags}}<p class="muted">Older ones: yima flags.</p>{{end}}{{else}}<p class="muted">Nothing to review.</p>{{end}}
 {{end}}{{end}}
 </body></html>
@@ -83,6 +84,7 @@ const dashboardTop = 10
 
 type dashboardData struct {
 	Today, Zone, Now string
+	Loc              *time.Location // the brand's time zone: every date and time shows in it
 	Total            reward.Stat
 	Campaigns        []*reward.CampaignView
 	Dimensions       []dashboardDimension
@@ -137,7 +139,7 @@ func (s *Server) renderDashboard(ctx *fasthttp.RequestCtx, msg string, d *dashbo
 func (s *Server) dashboardData() (*dashboardData, error) {
 	e := s.app.Engine
 	today := e.Today()
-	d := &dashboardData{Today: today, Zone: e.StatsZone().String(), Now: time.Now().In(e.StatsZone()).Format("15:04:05")}
+	d := &dashboardData{Today: today, Zone: e.StatsZone().String(), Loc: e.StatsZone(), Now: time.Now().In(e.StatsZone()).Format("15:04:05")}
 	var err error
 	if d.Campaigns, err = e.Campaigns(); err != nil {
 		return nil, err

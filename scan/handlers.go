@@ -72,6 +72,15 @@ var routes = map[string][]route{
 
 var adminFactory = []string{reward.RoleAdmin, reward.RoleFactory}
 
+// exactRoutes are pages at paths that routes would read as prefixes: the
+// site's root, and the landing page's prefixes opened without a code. A
+// phone gets a page there, not JSON.
+var exactRoutes = map[string][]route{
+	"/":   {{method: "GET", fn: htmlErrors((*Server).home)}},
+	"/c/": {{method: "GET", fn: htmlErrors((*Server).noCode)}},
+	"/C/": {{method: "GET", fn: htmlErrors((*Server).noCode)}},
+}
+
 // prefixes are the routes that take the rest of the path as an argument.
 var prefixes = func() (ps []string) {
 	for p := range routes {
@@ -85,6 +94,9 @@ var prefixes = func() (ps []string) {
 // lookup finds the endpoints for path, the route's pattern and the path's
 // argument.
 func lookup(path string) ([]route, string, string) {
+	if rs, ok := exactRoutes[path]; ok {
+		return rs, path, ""
+	}
 	// A prefix route needs its argument: "/v1/codes/" alone is no route.
 	if rs, ok := routes[path]; ok && !strings.HasSuffix(path, "/") {
 		return rs, path, ""

@@ -40,8 +40,18 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 // Zero fields of opts take the server's defaults.
 func startServer(tb testing.TB, opts scan.Options) *testServer {
 	tb.Helper()
+	return startServerApp(tb, scan.AppOptions{}, opts)
+}
+
+// startServerApp is startServer with options for the data directory
+// (a clock, a time zone).
+func startServerApp(tb testing.TB, aopts scan.AppOptions, opts scan.Options) *testServer {
+	tb.Helper()
 	dir := tb.TempDir()
-	app, err := scan.Open(dir, scan.AppOptions{Logger: quietLogger()})
+	if aopts.Logger == nil {
+		aopts.Logger = quietLogger()
+	}
+	app, err := scan.Open(dir, aopts)
 	if err != nil {
 		tb.Fatalf("scan.Open: %v", err)
 	}

@@ -18,9 +18,9 @@ import (
 // cookie; as a member it is "web:<cookie>", which the brand's systems can
 // later link to a phone or openid as an alias.
 var pages = template.Must(template.New("layout").Funcs(template.FuncMap{
-	"date": func(t *time.Time) string { return t.Format("2006-01-02") },
+	"date": dateIn,
 }).Parse(`{{define "top"}}<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{{if .Lang}}{{.Lang}}{{else}}en{{end}}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{{.Title}}</title>
 <style>
@@ -38,9 +38,9 @@ img.qr{width:12rem;height:12rem;display:block;margin:1rem auto}
 
 {{define "landing"}}{{template "top" .}}
 {{with .S}}{{if .Valid}}<p>Product: <b>{{.Product}}</b><br>Batch {{.Batch}}, serial {{.Serial}}</p>
-{{if .FirstScan}}<p>Scanned {{.Scans}} time(s) by {{.Scanners}} person(s), first on {{date .FirstScan}}.</p>{{end}}{{end}}{{end}}
+{{if .FirstScan}}<p>Scanned {{.Scans}} time(s) by {{.Scanners}} person(s), first on {{date $.Zone .FirstScan}}.</p>{{end}}{{end}}{{end}}
 {{with .Result}}<p>You earned <b>{{.Points}}</b> points{{if .Bonus}} (including a welcome bonus of {{.Bonus}}){{end}}. Balance: <b>{{.Balance}}</b>.</p>
-{{with .Coupon}}<div class="card ok"><h1>🎁 {{.Title}}</h1><p>Show this at the counter before {{date .ExpiresAt}}.</p>
+{{with .Coupon}}<div class="card ok"><h1>🎁 {{.Title}}</h1><p>Show this at the counter before {{date $.Zone .ExpiresAt}}.</p>
 <img class="qr" src="/v1/coupons/{{.ID}}/qr.svg" alt="coupon QR"><p><code>{{.ID}}</code></p></div>{{end}}{{end}}
 {{if .Claim}}<form method="post"><button>Claim my reward</button></form>{{end}}
 {{with .S}}<p><code>{{.Code}}</code></p>{{end}}
@@ -51,14 +51,18 @@ img.qr{width:12rem;height:12rem;display:block;margin:1rem auto}
 {{template "bottom"}}{{end}}
 
 {{define "counter"}}{{template "top" .}}
-{{with .Coupon}}<p><b>{{.Title}}</b><br>Status: {{.Status}}<br>Valid until {{date .Expires}}</p>{{end}}
+{{with .Coupon}}<p><b>{{.Title}}</b><br>Status: {{.Status}}<br>Valid until {{date $.Zone .Expires}}</p>{{end}}
 {{if .Claim}}<form method="post">{{if .AskToken}}<label>Guide token<input name="token" type="password" autocomplete="current-password"></label>{{end}}
 <button>Verify and hand over the gift</button></form>{{end}}
 {{template "bottom"}}{{end}}
 `))
 
 type pageData struct {
+	// Zone is the brand's time zone, in which every date shows; the
+	// server sets it.
+	Zone                  *time.Location
 	Title, Message, Class string
+	Lang                  string // the lang attribute; empty is "en"
 	S                     *reward.CodeStatus
 	Result                *reward.ScanResult
 	Coupon                *reward.Coupon
@@ -84,7 +88,7 @@ func htmlErrors(fn func(*Server, *fasthttp.RequestCtx, caller, string) error) fu
 		if !ok {
 			status = fasthttp.StatusInternalServerError
 		}
-		if rerr := renderPage(ctx, "guide", pageData{Title: "Sorry", Class: "bad", Message: re.Message}); rerr != nil {
+		if rerr := s.renderPage(ctx, "guide", pageData{Title: "Sorry", Class: "bad", Message: re.Message}); rerr != nil {
 			return err
 		}
 		ctx.SetStatusCode(status)
@@ -92,8 +96,18 @@ func htmlErrors(fn func(*Server, *fasthttp.RequestCtx, caller, string) error) fu
 	}
 }
 
-func renderPage(ctx *fasthttp.RequestCtx, name string, d pageData) error {
+func (s *Server) renderPage(ctx *fasthttp.RequestCtx, name string, d pageData) error {
+	d.Zone = s.app.Engine.StatsZone()
 	return renderHTML(ctx, pages.Lookup(name), d)
+}
+
+// dateIn writes t's day in the brand's time zone: the day a consumer or an
+// operator lives in, the same as the statistics' days.
+func dateIn(loc *time.Location, t time.Time) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("2006-01-02")
 }
 
 // renderHTML answers with t run on d, never cached: every page shows live
@@ -197,13 +211,18 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 			d.Message = "This code carries the brand's signature, but the brand has no record of its batch. Please keep your receipt and contact the brand."
 		case !st.Valid && st.Reason == string(reward.CodeKeyRetired):
 			d.Title, d.Class = "Code no longer honoured", "warn"
-			d.Message = "This code was issued by the brand but belongs to a series that has been withdrawn. Please contact the brand."
+			d.Message = "This code was issued with a signing key the brand has since retired, so it can no longer be checked or rewarded. Please contact the brand."
 		case !st.Valid:
 			d.Title, d.Class = "Not a genuine code", "bad"
 			d.Message = "This code was not issued by the brand. The product may be counterfeit; please keep your receipt and contact the brand."
 		case st.Redeemed:
 			d.Title, d.Class = "Genuine — already redeemed", "warn"
-			d.Message = "This product is genuine, and its reward was claimed on " + st.RedeemedAt.Format("2006-01-02") + ". If you just opened this package, please contact the brand."
+			d.Message = "This product is genuine, and its reward was claimed on " + dateIn(s.app.Engine.StatsZone(), *st.RedeemedAt) + ". If you just opened this package, please contact the brand."
+		case st.State == string(reward.Revoked):
+			// A withdrawn range is often a leaked one: its codes may be on
+			// copies, so the page does not vouch for the product.
+			d.Title, d.Class = "Code withdrawn", "warn"
+			d.Message = "The brand has withdrawn this code (its series was reported leaked or lost), and it pays no reward. If you bought this product in a shop, please keep your receipt and contact the brand."
 		case st.State != "active":
 			d.Title, d.Class = "Genuine product", "ok"
 			d.Message = "This product is genuine. Its reward is not available yet: it opens once the product is released for sale."
@@ -224,7 +243,24 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 			d.Message += " Note: this code has been scanned by several people."
 		}
 	}
-	return renderPage(ctx, "landing", d)
+	return s.renderPage(ctx, "landing", d)
+}
+
+// home renders the site's root: a phone that opened the bare address
+// learns what the site is for, in the brand's language.
+func (s *Server) home(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
+	w := s.words()
+	return s.renderPage(ctx, "guide", pageData{Lang: w.Lang, Title: w.HomeTitle, Message: w.HomeMessage, Class: "ok"})
+}
+
+// noCode renders /C/ without a code: a link cut short, or typed by hand.
+func (s *Server) noCode(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
+	w := s.words()
+	if err := s.renderPage(ctx, "guide", pageData{Lang: w.Lang, Title: w.NoCodeTitle, Message: w.NoCodeMessage, Class: "warn"}); err != nil {
+		return err
+	}
+	ctx.SetStatusCode(fasthttp.StatusNotFound)
+	return nil
 }
 
 // guidePage renders /G/{guide}, what a guide's personal QR opens: a POST
@@ -239,7 +275,7 @@ func (s *Server) guidePage(ctx *fasthttp.RequestCtx, _ caller, id string) error 
 		// A poster outlives the guide on it: their successor looks after
 		// whoever scans it, or no one binds them here.
 		if g.Successor == "" {
-			return renderPage(ctx, "guide", pageData{Title: "Welcome to " + g.Store, Class: "warn",
+			return s.renderPage(ctx, "guide", pageData{Title: "Welcome to " + g.Store, Class: "warn",
 				Message: guideName(g) + " is no longer with us. Scan the code on any product to collect your reward, or ask in store for your new guide's QR code."})
 		}
 		id = g.Successor
@@ -260,7 +296,7 @@ func (s *Server) guidePage(ctx *fasthttp.RequestCtx, _ caller, id string) error 
 			d.Title, d.Message = "You have joined", "Scan the code on any product to collect your reward."
 		}
 	}
-	return renderPage(ctx, "guide", d)
+	return s.renderPage(ctx, "guide", d)
 }
 
 func guideName(g *reward.GuideView) string {
@@ -288,7 +324,7 @@ func (s *Server) counterPage(ctx *fasthttp.RequestCtx, _ caller, id string) erro
 		if err != nil || who.role != reward.RoleGuide {
 			d.Title, d.Class, d.Message = "Not verified", "bad", "Enter a valid guide token."
 			d.Claim, d.AskToken = true, true
-			return renderPage(ctx, "counter", d)
+			return s.renderPage(ctx, "counter", d)
 		}
 		if _, err := s.app.Engine.VerifyCoupon(id, who.subject); err != nil {
 			var re *reward.Error
@@ -303,12 +339,12 @@ func (s *Server) counterPage(ctx *fasthttp.RequestCtx, _ caller, id string) erro
 		if c, err = s.app.Engine.CouponByID(id); err == nil {
 			d.Coupon = c
 		}
-		return renderPage(ctx, "counter", d)
+		return s.renderPage(ctx, "counter", d)
 	}
 	if c.Status != reward.CouponIssued {
 		d.Title, d.Class, d.Message = "Coupon "+c.Status, "warn", "This coupon cannot be used again."
 	} else {
 		d.Claim, d.AskToken = true, tok == ""
 	}
-	return renderPage(ctx, "counter", d)
+	return s.renderPage(ctx, "counter", d)
 }

@@ -32,6 +32,10 @@ type Options struct {
 	// in X-Request-Id), client address, method, path, status, size and
 	// time.
 	AccessLog bool
+	// Language of the pages opened without a code (the site's root, a
+	// landing link that lost its code): one of Languages(); empty is
+	// DefaultLanguage.
+	Language string
 }
 
 func (o *Options) ensureDefaults() {

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -30,7 +33,8 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error (debug adds the storage engine's own messages)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "text (key=value lines) or json (one JSON object a line, for log collectors)")
 	fs.BoolVar(&o.AccessLog, "access-log", false, "log every request: its id (answered in X-Request-Id), client, method, path, status, size and time")
-	fs.StringVar(&o.statsTZ, "stats-tz", "UTC", "time zone of statistics' days, e.g. Asia/Shanghai (keep it the same for a data directory)")
+	fs.StringVar(&o.statsTZ, "stats-tz", "UTC", "the brand's time zone, e.g. Asia/Shanghai: statistics' days, and every date on pages (keep it the same for a data directory)")
+	fs.StringVar(&o.Language, "lang", scan.DefaultLanguage, fmt.Sprintf("language of the pages opened without a code: %s", strings.Join(scan.Languages(), " or ")))
 	fs.BoolVar(&o.acceptDataLoss, "accept-data-loss", false, "start on a store whose log is damaged, with what is readable: payouts after the damage are forgotten and may pay again (use once, only without a backup)")
 }
 
@@ -57,6 +61,9 @@ func newServeCommand(g *globalOptions) *cobra.Command {
 			zone, err := time.LoadLocation(o.statsTZ)
 			if err != nil {
 				return usagef("--stats-tz %q: %v (use an IANA name such as Asia/Shanghai)", o.statsTZ, err)
+			}
+			if !slices.Contains(scan.Languages(), o.Language) {
+				return usagef("--lang %q: use %s", o.Language, strings.Join(scan.Languages(), " or "))
 			}
 			hopts := &slog.HandlerOptions{Level: level}
 			var log *slog.Logger

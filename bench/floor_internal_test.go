@@ -6,9 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/valyala/fasthttp"
-	"github.com/yima-dev/yima/store/pebblestore"
+	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
 )
 
 func TestFloorKeysHaveTheShapeOfAScan(t *testing.T) {
@@ -41,11 +40,7 @@ func TestFloorKeysHaveTheShapeOfAScan(t *testing.T) {
 }
 
 func TestFloorCommitsTheRecordsItIsAskedFor(t *testing.T) {
-	db, err := pebblestore.Open("db", &pebblestore.Options{FS: vfs.NewMem()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := pebbletest.Open(t, nil)
 	f, err := startFloor(db)
 	if err != nil {
 		t.Fatal(err)

@@ -6,9 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/yima-dev/yima/codegen"
-	"github.com/yima-dev/yima/store/pebblestore"
+	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
 )
 
 // TestLedgerArithmeticIsChecked: a balance near 2^63 that a payout would
@@ -16,11 +15,7 @@ import (
 // nothing behind: no ledger entry, no redemption, the balance as it was.
 // Before, the sum wrapped to a negative balance.
 func TestLedgerArithmeticIsChecked(t *testing.T) {
-	db, err := pebblestore.Open("db", &pebblestore.Options{FS: vfs.NewMem()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := pebbletest.Open(t, nil)
 	ks, err := codegen.NewKeyset(time.Unix(0, 0))
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/yima-dev/yima/store"
 	"github.com/yima-dev/yima/store/pebblestore"
 	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
@@ -101,10 +100,7 @@ func TestReadYourWritesWithinAGroup(t *testing.T) {
 }
 
 func TestCloseIsCleanAndFinal(t *testing.T) {
-	db, err := pebblestore.Open("db", &pebblestore.Options{FS: vfs.NewMem()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := pebbletest.Open(t, nil)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,12 @@ func startServer(tb testing.TB, opts scan.Options) *testServer {
 // (a clock, a time zone).
 func startServerApp(tb testing.TB, aopts scan.AppOptions, opts scan.Options) *testServer {
 	tb.Helper()
-	dir := tb.TempDir()
+	return startServerIn(tb, tb.TempDir(), aopts, opts)
+}
+
+// startServerIn is startServerApp on the data directory dir.
+func startServerIn(tb testing.TB, dir string, aopts scan.AppOptions, opts scan.Options) *testServer {
+	tb.Helper()
 	if aopts.Logger == nil {
 		aopts.Logger = quietLogger()
 	}

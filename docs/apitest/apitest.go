@@ -54,6 +54,8 @@ func load() (routers.Router, error) {
 				openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
 			}
 		}
+		// The one YAML answer is this document, described as its text.
+		openapi3filter.RegisterBodyDecoder("application/yaml", openapi3filter.FileBodyDecoder)
 	})
 	return router, loadErr
 }

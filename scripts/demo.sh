@@ -64,4 +64,10 @@ curl -s -H "Authorization: Bearer $GTOKEN" "http://$ADDR/v1/guides/G1" | head -c
 say "brand: audit every balance against the ledger (GET /v1/audit)"
 curl -s -H "Authorization: Bearer $TOKEN" "http://$ADDR/v1/audit"; echo
 
-say "done; the landing page is http://$ADDR/C/$CODE while a server runs"
+say "consumer: the landing page of the code is http://$ADDR/C/$CODE"
+if [ -t 0 ]; then
+  printf 'The server runs until you press Enter.\n'
+  read -r _
+else
+  printf 'The server stops now; to browse again: %s --data %s serve --addr %s\n' "$BIN" "$DATA" "$ADDR"
+fi

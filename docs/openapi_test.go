@@ -58,6 +58,7 @@ var documented = []operation{
 	{"GET", "/v1/batches/{id}/labels.pdf"},
 	{"POST", "/v1/batches/{id}/activate"},
 	{"POST", "/v1/batches/{id}/revoke"},
+	{"POST", "/v1/batches/{id}/release"},
 	{"GET", "/v1/tokens"},
 	{"POST", "/v1/tokens"},
 	{"DELETE", "/v1/tokens/{id}"},

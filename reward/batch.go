@@ -21,6 +21,10 @@ type BatchSpec struct {
 	// means DefaultBatchPoints.
 	Points   *int64 `json:"points,omitempty"`
 	Activate bool   `json:"activate,omitempty"`
+	// Factory is the id of the factory token minting, set by the server:
+	// the batch is that factory's and its payout is held until the brand
+	// releases it. Empty for the brand's own mints.
+	Factory string `json:"-"`
 }
 
 func (s *BatchSpec) check() error {
@@ -71,6 +75,12 @@ func (e *Engine) CreateBatch(spec BatchSpec) (*Batch, error) {
 	if spec.Activate {
 		b.Ranges = []Range{{From: 1, To: spec.Count, State: Active}}
 	}
+	if spec.Factory != "" {
+		if spec.Points != nil || spec.Campaign != "" {
+			return nil, Errorf(CodeForbidden, "a factory mints codes but does not set what they pay: leave out points and campaign; the brand decides when it releases the batch (yima batch release)")
+		}
+		b.MintedBy, b.PayoutHeld = spec.Factory, true
+	}
 	var out *Batch
 	err := e.update(func(tx Tx) error {
 		id, err := nextBatchID(tx, codegen.MaxBatch)
@@ -107,7 +117,12 @@ func (e *Engine) Batches() ([]*Batch, error) {
 // SetRange activates or revokes serials r.From..r.To of a batch (zero
 // bounds: the whole batch). An activation may name the region its shipment
 // is meant for: scans of those serials elsewhere are flagged diverted.
-func (e *Engine) SetRange(id uint32, r Range) (*Batch, error) {
+func (e *Engine) SetRange(id uint32, r Range) (*Batch, error) { return e.SetRangeFor(id, r, "") }
+
+// SetRangeFor is SetRange asked by factory, the id of a factory token: a
+// factory activates and revokes only the batches it minted. Empty is the
+// brand, who may change any batch.
+func (e *Engine) SetRangeFor(id uint32, r Range, factory string) (*Batch, error) {
 	if err := checkID("region", r.Region, false); err != nil {
 		return nil, err
 	}
@@ -120,6 +135,9 @@ func (e *Engine) SetRange(id uint32, r Range) (*Batch, error) {
 		if !found {
 			return Errorf(CodeNotFound, "no batch %d (see yima batch list)", id)
 		}
+		if factory != "" && b.MintedBy != factory {
+			return Errorf(CodeForbidden, "batch %d was not minted with this factory token; a factory activates and revokes only its own batches", id)
+		}
 		if r.From == 0 && r.To == 0 {
 			r.From, r.To = 1, b.Count
 		}
@@ -128,6 +146,49 @@ func (e *Engine) SetRange(id uint32, r Range) (*Batch, error) {
 		}
 		out = b
 		putJSON(tx, batchKey(id), b)
+		return nil
+	})
+	return out, err
+}
+
+// Release is what the brand decides a held batch pays: its fixed points
+// when no campaign covers it (nil keeps DefaultBatchPoints) or a campaign.
+type Release struct {
+	Points   *int64 `json:"points,omitempty"`
+	Campaign string `json:"campaign,omitempty"`
+}
+
+// ReleaseBatch releases a factory's batch for payout, an admin's decision:
+// until then its codes verify but are refused with payout_held and stay
+// unredeemed. Releasing a batch that is not held is a no-op that may still
+// set what it pays.
+func (e *Engine) ReleaseBatch(id uint32, r Release) (*Batch, error) {
+	if err := checkID("campaign", r.Campaign, false); err != nil {
+		return nil, err
+	}
+	if err := (&BatchSpec{Product: "-", Count: 1, Points: r.Points}).check(); err != nil {
+		return nil, err
+	}
+	var out *Batch
+	err := e.update(func(tx Tx) error {
+		b, found, err := getBatch(tx, id)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return Errorf(CodeNotFound, "no batch %d (see yima batch list)", id)
+		}
+		if b.PayoutHeld {
+			b.PayoutHeld, b.ReleasedAt = false, e.now()
+		}
+		if r.Points != nil {
+			b.Points = *r.Points
+		}
+		if r.Campaign != "" {
+			b.Campaign = r.Campaign
+		}
+		putJSON(tx, batchKey(id), b)
+		out = b
 		return nil
 	})
 	return out, err

@@ -55,6 +55,17 @@ type Batch struct {
 	// good: one item has one code. Records from before version 2 have 0,
 	// which means 1; read it through Codes.
 	CodeVersion uint8 `json:"code_version,omitempty"`
+
+	// MintedBy is the id of the factory token that minted the batch, empty
+	// for the brand's own (admin) batches. A factory token activates and
+	// revokes only its own batches.
+	MintedBy string `json:"minted_by,omitempty"`
+	// PayoutHeld is set on a factory's batch: its codes verify as genuine
+	// but pay nothing until the brand releases the batch for payout (see
+	// Engine.ReleaseBatch). What a code pays is the brand's decision, not
+	// a factory's.
+	PayoutHeld bool      `json:"payout_held,omitempty"`
+	ReleasedAt time.Time `json:"payout_released_at,omitzero"`
 }
 
 // Codes returns the code version of the batch: CodeVersion, or 1 for a

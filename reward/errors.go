@@ -21,6 +21,12 @@ const (
 	CodeNotFound          Code = "not_found"
 	CodeUnavailable       Code = "unavailable"
 	CodeInternal          Code = "internal"
+	// CodeForbidden refuses a caller what its role may do in general but
+	// not to this record (a factory and another's batch).
+	CodeForbidden Code = "forbidden"
+	// CodePayoutHeld refuses a scan of a factory's batch the brand has
+	// not released for payout yet; the code stays unredeemed.
+	CodePayoutHeld Code = "payout_held"
 )
 
 // Error is an outcome a user sees: a stable code, a message that says what

@@ -175,6 +175,9 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	case Revoked:
 		return nil, nil, Errorf(CodeBatchRevoked, "this code was revoked by the brand and pays no reward")
 	}
+	if batch.PayoutHeld {
+		return nil, nil, Errorf(CodePayoutHeld, "this code is genuine, but the brand has not released its batch for rewards yet; the code was not used — try again later")
+	}
 	// A code never scanned before has no redemption: skip the lookup of a
 	// record that cannot exist, which would reach the disk.
 	var prev Redemption

@@ -19,6 +19,8 @@ type Admin interface {
 	Batch(id uint32) (*BatchView, error)
 	// SetRange activates or revokes serials r.From..r.To (0, 0: all).
 	SetRange(id uint32, r reward.Range) (*BatchView, error)
+	// ReleaseBatch releases a factory's batch for payout.
+	ReleaseBatch(id uint32, r reward.Release) (*BatchView, error)
 	CreateToken(role, name string) (string, error)
 	// Tokens lists the stored tokens by id, without secrets.
 	Tokens() ([]reward.Token, error)
@@ -89,6 +91,15 @@ func (l Local) Batch(id uint32) (*BatchView, error) {
 
 func (l Local) SetRange(id uint32, r reward.Range) (*BatchView, error) {
 	b, err := l.App.Engine.SetRange(id, r)
+	if err != nil {
+		return nil, err
+	}
+	v := viewBatch(b)
+	return &v, nil
+}
+
+func (l Local) ReleaseBatch(id uint32, r reward.Release) (*BatchView, error) {
+	b, err := l.App.Engine.ReleaseBatch(id, r)
 	if err != nil {
 		return nil, err
 	}

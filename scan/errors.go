@@ -11,7 +11,7 @@ import (
 // Codes the HTTP layer adds to reward's.
 const (
 	codeUnauthorized     reward.Code = "unauthorized"
-	codeForbidden        reward.Code = "forbidden"
+	codeForbidden                    = reward.CodeForbidden
 	codeBodyTooLarge     reward.Code = "body_too_large"
 	codeMethodNotAllowed reward.Code = "method_not_allowed"
 	codeRouteNotFound    reward.Code = "route_not_found"
@@ -27,7 +27,7 @@ var statusOf = map[reward.Code]int{
 	codeBadJSON:                  fasthttp.StatusBadRequest,
 	reward.CodeInvalidCode:       fasthttp.StatusBadRequest,
 	codeUnauthorized:             fasthttp.StatusUnauthorized,
-	codeForbidden:                fasthttp.StatusForbidden,
+	reward.CodeForbidden:         fasthttp.StatusForbidden,
 	reward.CodeKeyRetired:        fasthttp.StatusForbidden,
 	reward.CodeBatchInactive:     fasthttp.StatusForbidden,
 	reward.CodeBatchRevoked:      fasthttp.StatusForbidden,
@@ -59,6 +59,7 @@ var statusOf = map[reward.Code]int{
 	reward.CodeAlreadyVoided:      fasthttp.StatusConflict,
 	reward.CodeBatchReleased:      fasthttp.StatusConflict,
 	reward.CodeAmountOutOfRange:   fasthttp.StatusUnprocessableEntity,
+	reward.CodePayoutHeld:         fasthttp.StatusForbidden,
 }
 
 // ErrorBody is the JSON of every error answer, {"error":{"code","message"}};

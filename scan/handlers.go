@@ -299,9 +299,10 @@ func (s *Server) postBatch(ctx *fasthttp.RequestCtx, who caller, _ string) error
 		return err
 	}
 	// A factory prints codes; what a code pays is the brand's decision. A
-	// leaked factory token must not be able to mint codes worth points.
-	if who.role == reward.RoleFactory && (spec.Points != nil || spec.Campaign != "") {
-		return errorf(codeForbidden, "a factory token mints codes but does not set what they pay: leave out points and campaign (the brand's campaign for the product decides), or mint with an admin token")
+	// leaked factory token must not be able to mint codes worth points:
+	// its batches pay nothing until an admin releases them.
+	if who.role == reward.RoleFactory {
+		spec.Factory = who.id
 	}
 	b, err := s.app.Engine.CreateBatch(spec)
 	if err != nil {
@@ -474,8 +475,8 @@ func (s *Server) deleteBatch(ctx *fasthttp.RequestCtx, _ caller, arg string) err
 	return nil
 }
 
-// postBatchAction serves POST /v1/batches/{id}/activate|revoke.
-func (s *Server) postBatchAction(ctx *fasthttp.RequestCtx, _ caller, arg string) error {
+// postBatchAction serves POST /v1/batches/{id}/activate|revoke|release.
+func (s *Server) postBatchAction(ctx *fasthttp.RequestCtx, who caller, arg string) error {
 	idText, action, _ := strings.Cut(arg, "/")
 	id, err := parseBatchID(idText)
 	if err != nil {
@@ -487,8 +488,10 @@ func (s *Server) postBatchAction(ctx *fasthttp.RequestCtx, _ caller, arg string)
 		state = reward.Active
 	case "revoke":
 		state = reward.Revoked
+	case "release":
+		return s.releaseBatch(ctx, who, id)
 	default:
-		return errorf(codeRouteNotFound, "no action %q; use /v1/batches/%d/activate or /revoke", action, id)
+		return errorf(codeRouteNotFound, "no action %q; use /v1/batches/%d/activate, /revoke or /release", action, id)
 	}
 	var r struct {
 		From   uint32 `json:"from"`
@@ -501,7 +504,28 @@ func (s *Server) postBatchAction(ctx *fasthttp.RequestCtx, _ caller, arg string)
 	if r.Region != "" && state != reward.Active {
 		return errorf(reward.CodeInvalidRequest, "a revocation has no region; give \"region\" when activating")
 	}
-	b, err := s.app.Engine.SetRange(id, reward.Range{From: r.From, To: r.To, State: state, Region: r.Region})
+	factory := ""
+	if who.role == reward.RoleFactory {
+		factory = who.id
+	}
+	b, err := s.app.Engine.SetRangeFor(id, reward.Range{From: r.From, To: r.To, State: state, Region: r.Region}, factory)
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, viewBatch(b))
+}
+
+// releaseBatch serves POST /v1/batches/{id}/release: the brand releases a
+// factory's batch for payout, optionally saying what it pays.
+func (s *Server) releaseBatch(ctx *fasthttp.RequestCtx, who caller, id uint32) error {
+	if who.role != reward.RoleAdmin {
+		return errorf(codeForbidden, "only the brand (the admin token) releases a batch for payout")
+	}
+	var r reward.Release
+	if err := decodeOptional(ctx, &r); err != nil {
+		return err
+	}
+	b, err := s.app.Engine.ReleaseBatch(id, r)
 	if err != nil {
 		return err
 	}

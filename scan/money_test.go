@@ -1,10 +1,13 @@
 package scan_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
 )
 
@@ -90,5 +93,68 @@ func TestLandingOffersNoClaimAfterThePromotion(t *testing.T) {
 		if st := ts.CodeStatus(codes[1]); st.Promotion != name {
 			t.Errorf("%s promotion: GET /v1/codes says promotion %q", name, st.Promotion)
 		}
+	}
+}
+
+// TestFactoryBatchesPayNothingUntilReleased: a factory token minted
+// batches without points or campaign that still paid the product's
+// campaign or the default 10 points, and activated any batch, an admin's
+// included: 100 self-minted codes paid 1,000 points to one browser. A
+// factory's batch is held: its codes are genuine but every scan is refused
+// with 403 payout_held, the code unredeemed, until an admin releases it;
+// and a factory activates only its own batches.
+func TestFactoryBatchesPayNothingUntilReleased(t *testing.T) {
+	ts := startServer(t, scan.Options{})
+	factory, app := ts.Token("factory"), ts.Token("app")
+	if r := ts.Do("PUT", "/v1/campaigns/promo", ts.Admin, `{"products":["SKU-F"],"starts_at":"2026-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z","points":100}`); r.Status != http.StatusOK {
+		t.Fatal(r)
+	}
+	r := ts.Do("POST", "/v1/batches", factory, map[string]any{"product": "SKU-F", "count": 3, "activate": true})
+	var b scan.BatchView
+	if r.Status != http.StatusCreated || json.Unmarshal(r.Body, &b) != nil || !b.PayoutHeld || b.MintedBy == "" {
+		t.Fatalf("a factory's mint: %v, want 201 with payout_held", r)
+	}
+	codes := urlCodes(t, ts.Do("GET", fmt.Sprintf("/v1/batches/%d/codes?format=txt", b.ID), factory, nil).Body)
+	if len(codes) != 3 {
+		t.Fatalf("the factory's export: %q", codes)
+	}
+	scanAs := func(code, member string) response {
+		return ts.Do("POST", "/v1/scans", app, map[string]string{"code": code, "member": member})
+	}
+	if r := scanAs(codes[0], "m1"); r.Status != http.StatusForbidden || r.ErrCode() != "payout_held" {
+		t.Fatalf("a scan of a held batch: %v, want 403 payout_held", r)
+	}
+	if st := ts.CodeStatus(codes[0]); !st.Valid || st.Redeemed {
+		t.Fatalf("a held code: %+v, want genuine and unredeemed", st)
+	}
+
+	// A factory touches only its own batches, and never releases.
+	admins := ts.Do("POST", "/v1/batches", ts.Admin, map[string]any{"product": "SKU-F", "count": 2, "points": 100000})
+	var ab scan.BatchView
+	if json.Unmarshal(admins.Body, &ab) != nil || ab.PayoutHeld {
+		t.Fatalf("an admin's mint: %v", admins)
+	}
+	for _, action := range []string{"activate", "revoke"} {
+		if r := ts.Do("POST", fmt.Sprintf("/v1/batches/%d/%s", ab.ID, action), factory, nil); r.Status != http.StatusForbidden || r.ErrCode() != "forbidden" {
+			t.Fatalf("a factory %s of an admin's batch: %v, want 403 forbidden", action, r)
+		}
+	}
+	if st := ts.CodeStatus(urlCodes(t, ts.Do("GET", fmt.Sprintf("/v1/batches/%d/codes?format=txt", ab.ID), ts.Admin, nil).Body)[0]); st.State != "inactive" {
+		t.Fatalf("the admin's batch after the factory's attempts: %+v", st)
+	}
+	if r := ts.Do("POST", fmt.Sprintf("/v1/batches/%d/activate", b.ID), factory, map[string]any{"from": 1, "to": 2}); r.Status != http.StatusOK {
+		t.Fatalf("a factory activating its own batch: %v", r)
+	}
+	if r := ts.Do("POST", fmt.Sprintf("/v1/batches/%d/release", b.ID), factory, nil); r.Status != http.StatusForbidden {
+		t.Fatalf("a factory releasing its own batch: %v, want 403", r)
+	}
+
+	// The brand releases it: the product's campaign pays from then on.
+	if r := ts.Do("POST", fmt.Sprintf("/v1/batches/%d/release", b.ID), ts.Admin, nil); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "payout_released_at") {
+		t.Fatalf("the admin's release: %v", r)
+	}
+	var res reward.ScanResult
+	if r := scanAs(codes[0], "m1"); r.Status != http.StatusOK || json.Unmarshal(r.Body, &res) != nil || res.Points != 100 {
+		t.Fatalf("a scan after the release: %v, want the campaign's 100 points", r)
 	}
 }

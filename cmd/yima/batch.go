@@ -196,7 +196,34 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 	labels.Flags().StringVar(&symbology, "symbology", "qr", "qr or datamatrix")
 	labels.Flags().IntVar(&columns, "columns", 4, "labels across an A4 page, 1-10")
 	labels.Flags().IntVar(&rows, "rows", 10, "labels down an A4 page, 1-20")
-	cmd.AddCommand(list, show, codes, labels,
+	var releasePoints int64
+	var releaseCampaign string
+	release := &cobra.Command{
+		Use:   "release ID [--points N] [--campaign C]",
+		Short: "Release a factory's batch for payout (its codes pay nothing until then)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID(args[0])
+			if err != nil {
+				return err
+			}
+			var rel reward.Release
+			if cmd.Flags().Changed("points") {
+				rel.Points = &releasePoints
+			}
+			rel.Campaign = releaseCampaign
+			return r.with(g, func(a scan.Admin) error {
+				b, err := a.ReleaseBatch(id, rel)
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd.OutOrStdout(), b)
+			})
+		},
+	}
+	release.Flags().Int64Var(&releasePoints, "points", reward.DefaultBatchPoints, "points a scan pays when no campaign covers the product (default: keep the batch's)")
+	release.Flags().StringVar(&releaseCampaign, "campaign", "", "the campaign the batch's scans use")
+	cmd.AddCommand(list, show, codes, labels, release,
 		setRange("activate", "Make serials redeemable (a pallet shipped)", reward.Active),
 		setRange("revoke", "Freeze serials for good (a leaked range)", reward.Revoked),
 	)

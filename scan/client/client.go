@@ -108,6 +108,11 @@ func (c *Client) SetRange(id uint32, r reward.Range) (*scan.BatchView, error) {
 	return &v, c.do("POST", fmt.Sprintf("/v1/batches/%d/%s", id, action), body, &v)
 }
 
+func (c *Client) ReleaseBatch(id uint32, r reward.Release) (*scan.BatchView, error) {
+	var v scan.BatchView
+	return &v, c.do("POST", fmt.Sprintf("/v1/batches/%d/release", id), r, &v)
+}
+
 func (c *Client) CreateToken(role, name string) (string, error) {
 	var out struct {
 		Token string `json:"token"`

@@ -199,6 +199,14 @@ func getBatch(r getter, id uint32) (*Batch, bool, error) {
 	return &b, true, nil
 }
 
+// CountBatches returns how many batches r holds, without an engine: a
+// data directory that lost its keyset checks it before making a new one.
+func CountBatches(r store.Reader) (int, error) {
+	n := 0
+	err := r.Scan(batchPrefix, nil, func(_, _ []byte) bool { n++; return true })
+	return n, err
+}
+
 // listBatches returns every batch record in id order.
 func listBatches(r store.Reader) ([]*Batch, error) {
 	var out []*Batch

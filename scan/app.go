@@ -75,21 +75,18 @@ type AppOptions struct {
 	AcceptDataLoss bool
 }
 
+// ErrKeysMissing is returned when keys.json is missing beside a store that
+// holds batches: a new keyset would make every printed code answer "not
+// genuine".
+var ErrKeysMissing = errors.New("scan: the keyset is missing")
+
 // Init creates the data directory with a fresh keyset and admin token if it
-// does not hold them yet. It is idempotent and never overwrites.
+// does not hold them yet. It is idempotent and never overwrites. It makes
+// no keyset beside an existing store: only Open, which can read the store,
+// knows whether codes were signed with the lost one.
 func Init(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("scan: creating data directory: %w", err)
-	}
-	keys := filepath.Join(dir, KeysFile)
-	if _, err := os.Stat(keys); errors.Is(err, fs.ErrNotExist) {
-		ks, err := codegen.NewKeyset(time.Now())
-		if err != nil {
-			return err
-		}
-		if err := ks.Save(keys); err != nil {
-			return fmt.Errorf("scan: writing keyset: %w", err)
-		}
 	}
 	tok := filepath.Join(dir, AdminTokenFile)
 	if _, err := os.Stat(tok); errors.Is(err, fs.ErrNotExist) {
@@ -97,7 +94,36 @@ func Init(dir string) error {
 			return fmt.Errorf("scan: writing admin token: %w", err)
 		}
 	}
+	if !exists(filepath.Join(dir, KeysFile)) {
+		if exists(filepath.Join(dir, dbDir)) {
+			return keysMissing(dir, "a store")
+		}
+		return newKeyset(dir)
+	}
 	return nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
+func newKeyset(dir string) error {
+	ks, err := codegen.NewKeyset(time.Now())
+	if err != nil {
+		return err
+	}
+	if err := ks.Save(filepath.Join(dir, KeysFile)); err != nil {
+		return fmt.Errorf("scan: writing keyset: %w", err)
+	}
+	return nil
+}
+
+func keysMissing(dir, holds string) error {
+	return fmt.Errorf("%w: %s is missing, but %s holds %s whose codes are signed with its keys; "+
+		"with a new keyset every printed code would answer \"not genuine\". Nothing was changed. "+
+		"Restore keys.json from a backup (yima backup writes it beside db/) into %s and start again",
+		ErrKeysMissing, filepath.Join(dir, KeysFile), filepath.Join(dir, dbDir), holds, dir)
 }
 
 // LoadKeys reads the data directory's keyset.
@@ -128,16 +154,8 @@ func AdminToken(dir string) (string, error) {
 // Open initialises dir if needed and opens it. Only one process may hold a
 // data directory at a time.
 func Open(dir string, opts AppOptions) (*App, error) {
-	if err := Init(dir); err != nil {
+	if err := Init(dir); err != nil && !errors.Is(err, ErrKeysMissing) {
 		return nil, err
-	}
-	keysRaw, err := os.ReadFile(filepath.Join(dir, KeysFile))
-	if err != nil {
-		return nil, fmt.Errorf("scan: reading keyset: %w", err)
-	}
-	ks, err := codegen.ParseKeyset(keysRaw)
-	if err != nil {
-		return nil, fmt.Errorf("scan: keyset %s: %w", filepath.Join(dir, KeysFile), err)
 	}
 	tok, err := AdminToken(dir)
 	if err != nil {
@@ -149,6 +167,31 @@ func Open(dir string, opts AppOptions) (*App, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if !exists(filepath.Join(dir, KeysFile)) {
+		// A store without batches signed nothing: a new keyset loses
+		// nothing.
+		n, err := reward.CountBatches(db)
+		if err == nil && n > 0 {
+			err = keysMissing(dir, fmt.Sprintf("%d batches", n))
+		}
+		if err == nil {
+			err = newKeyset(dir)
+		}
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	keysRaw, err := os.ReadFile(filepath.Join(dir, KeysFile))
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("scan: reading keyset: %w", err)
+	}
+	ks, err := codegen.ParseKeyset(keysRaw)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("scan: keyset %s: %w", filepath.Join(dir, KeysFile), err)
 	}
 	app := &App{
 		Dir: dir, DB: db,

@@ -409,8 +409,17 @@ func (s *Server) streamImages(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 	}
 	opts := printing.ImageExportOptions{Version: b.Codes(), Key: b.KeyID, Batch: b.ID, From: 1, To: b.Count, BaseURL: base, Image: img}
 	keys := s.app.Keys()
+	// An archive draws every code while it streams: a few at once would
+	// take the CPUs the scans need.
+	select {
+	case s.exports <- struct{}{}:
+	default:
+		ctx.Response.Header.Set("Retry-After", "30")
+		return errorf(codeBusy, "%d image archives are being made; try again in a minute", cap(s.exports))
+	}
 	ctx.SetContentType("application/zip")
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer func() { <-s.exports }()
 		printing.ExportImagesZip(context.Background(), w, keys, opts)
 	})
 	return nil

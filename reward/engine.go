@@ -113,8 +113,12 @@ func wrapStore(err error) error {
 		// Nothing was decided; the records it needs stay unreadable until
 		// the operator restores a backup, so a retry does not help.
 		return &Error{Code: CodeUnavailable, Message: "stored records this request needs are damaged; nothing was changed. The operator must restore a backup", Err: err}
+	case errors.Is(err, ErrRange):
+		return &Error{Code: CodeInvalidRequest, Message: strings.TrimPrefix(err.Error(), "reward: ") + "; give serials within the batch", Err: err}
 	default:
-		return &Error{Code: CodeInternal, Message: "internal error: " + err.Error()}
+		// The cause is for the server's log, never for the caller: it
+		// names storage internals.
+		return &Error{Code: CodeInternal, Message: "internal error", Err: err}
 	}
 }
 

@@ -121,7 +121,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	err := s.dispatch(ctx, rs, arg)
 	if err != nil {
-		writeError(ctx, err)
+		writeError(ctx, s.public(ctx, err))
 	}
 	s.m.inflight.Dec()
 	took := time.Since(start)
@@ -586,7 +586,7 @@ func (s *Server) deleteToken(ctx *fasthttp.RequestCtx, _ caller, id string) erro
 
 func (s *Server) healthz(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	if err := s.app.DB.Err(); err != nil {
-		return &reward.Error{Code: reward.CodeUnavailable, Message: "storage failed: " + err.Error()}
+		return &reward.Error{Code: reward.CodeUnavailable, Message: "storage failed; the server stops so that a restart recovers (the server's log says why)", Err: err}
 	}
 	if s.stopping.Load() {
 		return errorf(codeShuttingDown, "the server is shutting down")

@@ -153,6 +153,11 @@ func checkID(field, v string, required bool) error {
 	if pathIDs[field] && strings.Contains(v, "/") {
 		return Errorf(CodeInvalidRequest, "%q may not contain \"/\": it is part of URL paths such as /v1/members/{member}", field)
 	}
+	// A URL path segment of "." or ".." is resolved away by browsers and
+	// servers alike, so an account by that name could never be read.
+	if pathIDs[field] && (v == "." || v == "..") {
+		return Errorf(CodeInvalidRequest, "%q may not be %q: it is part of URL paths such as /v1/members/{member}", field, v)
+	}
 	return nil
 }
 

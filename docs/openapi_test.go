@@ -48,6 +48,8 @@ var documented = []operation{
 	{"GET", "/v1/stats"},
 	{"GET", "/v1/flags"},
 	{"POST", "/v1/backups"},
+	{"GET", "/v1/brand"},
+	{"PUT", "/v1/brand"},
 	{"GET", "/v1/audit"},
 	{"GET", "/v1/batches"},
 	{"POST", "/v1/batches"},

@@ -37,6 +37,11 @@ type Admin interface {
 	// whole batch) of batch id; opts' Key, Batch and Header are the
 	// batch's.
 	WriteLabels(w io.Writer, id uint32, opts printing.LabelSheetOptions) error
+	// Brand returns the brand's stored settings and the base URL printing
+	// uses there (a server's --base-url overrides the stored one).
+	Brand() (*BrandView, error)
+	// SetBrand changes the brand's stored settings.
+	SetBrand(c reward.BrandChange) (*BrandView, error)
 	ApplyCampaign(doc []byte) (*reward.CampaignView, error)
 	Campaigns() ([]*reward.CampaignView, error)
 	Campaign(id string) (*reward.CampaignView, error)
@@ -169,6 +174,22 @@ func writeLabels(w io.Writer, ks *codegen.Keyset, b *reward.Batch, opts printing
 	}
 	_, err := printing.WriteLabelSheet(context.Background(), w, ks, opts)
 	return err
+}
+
+func (l Local) Brand() (*BrandView, error) {
+	b, err := l.App.Engine.Brand()
+	if err != nil {
+		return nil, err
+	}
+	return &BrandView{Brand: b, PrintBaseURL: b.BaseURL}, nil
+}
+
+func (l Local) SetBrand(c reward.BrandChange) (*BrandView, error) {
+	b, err := l.App.Engine.SetBrand(c)
+	if err != nil {
+		return nil, err
+	}
+	return &BrandView{Brand: b, PrintBaseURL: b.BaseURL}, nil
 }
 
 func (l Local) ApplyCampaign(doc []byte) (*reward.CampaignView, error) {

@@ -20,7 +20,7 @@ import (
 // existed still gets its version 1 codes, which still redeem, and a new
 // batch gets version 2.
 func TestBatchPrintedAgainInItsVersion(t *testing.T) {
-	ts := startServer(t, scan.Options{})
+	ts := startServer(t, scan.Options{BaseURL: "HTTPS://YIMA.EXAMPLE"})
 	spec := reward.BatchSpec{Product: "SKU-TEST", Count: 4, Points: new(int64(3)), Activate: true}
 	nb, newCodes := ts.Mint(spec)
 	ob, _ := ts.Mint(spec)

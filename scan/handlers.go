@@ -57,6 +57,7 @@ var routes = map[string][]route{
 	"/v1/tokens":       {{method: "GET", roles: adminOnly, fn: (*Server).listTokens}, {method: "POST", roles: adminOnly, fn: (*Server).postToken}},
 	"/v1/tokens/":      {{method: "DELETE", roles: adminOnly, fn: (*Server).deleteToken}},
 	"/v1/backups":      {{method: "POST", roles: adminOnly, fn: (*Server).postBackup}},
+	"/v1/brand":        {{method: "GET", roles: adminFactory, fn: (*Server).getBrand}, {method: "PUT", roles: adminOnly, fn: (*Server).putBrand}},
 	"/c/":              {{method: "GET", fn: htmlErrors((*Server).landing)}, {method: "POST", fn: htmlErrors((*Server).landing)}},
 	"/C/":              {{method: "GET", fn: htmlErrors((*Server).landing)}, {method: "POST", fn: htmlErrors((*Server).landing)}},
 	"/g/":              {{method: "GET", fn: htmlErrors((*Server).guidePage)}, {method: "POST", fn: htmlErrors((*Server).guidePage)}},
@@ -121,7 +122,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	err := s.dispatch(ctx, rs, arg)
 	if err != nil {
-		writeError(ctx, s.public(ctx, err))
+		writeError(ctx, err)
 	}
 	s.m.inflight.Dec()
 	took := time.Since(start)
@@ -372,9 +373,9 @@ func (s *Server) streamCodes(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 	if _, err := s.app.Engine.Signer(b); err != nil {
 		return &reward.Error{Code: reward.CodeKeyRetired, Message: err.Error()}
 	}
-	base := s.opts.BaseURL
-	if v := args.Peek("base_url"); len(v) > 0 {
-		base = string(v)
+	base, err := s.printBase(args)
+	if err != nil {
+		return err
 	}
 	if format == "csv" {
 		ctx.SetContentType("text/csv; charset=utf-8")
@@ -403,23 +404,14 @@ func (s *Server) streamImages(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 	if _, err := printing.Image("X", img); err != nil {
 		return errorf(reward.CodeInvalidRequest, "symbology qr or datamatrix, format png or svg: %v", err)
 	}
-	base := s.opts.BaseURL
-	if v := args.Peek("base_url"); len(v) > 0 {
-		base = string(v)
+	base, err := s.printBase(args)
+	if err != nil {
+		return err
 	}
 	opts := printing.ImageExportOptions{Version: b.Codes(), Key: b.KeyID, Batch: b.ID, From: 1, To: b.Count, BaseURL: base, Image: img}
 	keys := s.app.Keys()
-	// An archive draws every code while it streams: a few at once would
-	// take the CPUs the scans need.
-	select {
-	case s.exports <- struct{}{}:
-	default:
-		ctx.Response.Header.Set("Retry-After", "30")
-		return errorf(codeBusy, "%d image archives are being made; try again in a minute", cap(s.exports))
-	}
 	ctx.SetContentType("application/zip")
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
-		defer func() { <-s.exports }()
 		printing.ExportImagesZip(context.Background(), w, keys, opts)
 	})
 	return nil
@@ -444,10 +436,11 @@ func (s *Server) writeLabels(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 	opts.From, opts.To = uint32(nums[0]), uint32(nums[1])
 	opts.Columns, opts.Rows = int(nums[2]), int(nums[3])
 	opts.Symbology = printing.Symbology(args.Peek("symbology"))
-	opts.BaseURL = s.opts.BaseURL
-	if v := args.Peek("base_url"); len(v) > 0 {
-		opts.BaseURL = string(v)
+	base, err := s.printBase(args)
+	if err != nil {
+		return err
 	}
+	opts.BaseURL = base
 	select {
 	case s.sheets <- struct{}{}:
 		defer func() { <-s.sheets }()
@@ -586,7 +579,7 @@ func (s *Server) deleteToken(ctx *fasthttp.RequestCtx, _ caller, id string) erro
 
 func (s *Server) healthz(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	if err := s.app.DB.Err(); err != nil {
-		return &reward.Error{Code: reward.CodeUnavailable, Message: "storage failed; the server stops so that a restart recovers (the server's log says why)", Err: err}
+		return &reward.Error{Code: reward.CodeUnavailable, Message: "storage failed: " + err.Error()}
 	}
 	if s.stopping.Load() {
 		return errorf(codeShuttingDown, "the server is shutting down")

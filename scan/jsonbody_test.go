@@ -54,6 +54,7 @@ func TestMalformedBodiesChangeNothing(t *testing.T) {
 		"POST /v1/tokens":       {"/v1/tokens"},
 		"DELETE /v1/tokens/":    {"/v1/tokens/" + tokID},
 		"POST /v1/backups":      {"/v1/backups"},
+		"PUT /v1/brand":         {"/v1/brand"},
 	}
 	// Pages take HTML forms, not JSON; TestPageForms covers their POSTs.
 	pages := []string{"/c/", "/C/", "/g/", "/G/", "/v/", "/V/", "/admin"}

@@ -26,7 +26,7 @@ func TestOneLabelSheetAtATime(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin, _ := AdminToken(dir)
-	s := NewServer(app, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s := NewServer(app, Options{BaseURL: "HTTPS://YIMA.EXAMPLE", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	get := func() *fasthttp.RequestCtx {
 		var ctx fasthttp.RequestCtx
 		ctx.Request.SetRequestURI(fmt.Sprintf("/v1/batches/%d/labels.pdf", b.ID))

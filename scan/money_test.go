@@ -104,7 +104,7 @@ func TestLandingOffersNoClaimAfterThePromotion(t *testing.T) {
 // with 403 payout_held, the code unredeemed, until an admin releases it;
 // and a factory activates only its own batches.
 func TestFactoryBatchesPayNothingUntilReleased(t *testing.T) {
-	ts := startServer(t, scan.Options{})
+	ts := startServer(t, scan.Options{BaseURL: "HTTPS://YIMA.EXAMPLE"})
 	factory, app := ts.Token("factory"), ts.Token("app")
 	if r := ts.Do("PUT", "/v1/campaigns/promo", ts.Admin, `{"products":["SKU-F"],"starts_at":"2026-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z","points":100}`); r.Status != http.StatusOK {
 		t.Fatal(r)

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -132,7 +133,7 @@ func (s *Server) postGuide(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(ctx, fasthttp.StatusCreated, map[string]any{"id": out.ID, "token": tok, "token_id": reward.TokenID(tok), "store": out.Store, "qr_url": s.guideURL(out.ID)})
+	return writeJSON(ctx, fasthttp.StatusCreated, map[string]any{"id": out.ID, "token": tok, "token_id": reward.TokenID(tok), "store": out.Store, "qr_url": GuideURL(s.pageBase(ctx), out.ID)})
 }
 
 // postGuideAction serves POST /v1/guides/{guide}/leave: the guide left the
@@ -181,13 +182,22 @@ func (s *Server) getGuide(ctx *fasthttp.RequestCtx, who caller, arg string) erro
 		if _, err := s.app.Engine.GuideByID(id, 1); err != nil {
 			return err
 		}
-		return writeQR(ctx, s.guideURL(id), sub)
+		// The poster is printed: it gets the brand's URL, never a guess.
+		base, err := s.printBase(ctx.QueryArgs())
+		if err != nil {
+			return err
+		}
+		return writeQR(ctx, GuideURL(base, id), sub)
 	}
 	return errorf(codeRouteNotFound, "GET /v1/guides/{guide}, /qr.png or /qr.svg")
 }
 
-// guideURL is what a guide's personal QR opens: the binding page.
-func (s *Server) guideURL(id string) string { return s.opts.BaseURL + "/G/" + id }
+// GuideURL is what a guide's personal QR opens: the binding page. The id
+// is percent-encoded, so that a Chinese id (王芳) travels as ASCII a
+// decoder cannot misread, and the symbol keeps to few byte-mode characters.
+func GuideURL(base, id string) string {
+	return strings.TrimRight(base, "/") + "/G/" + url.PathEscape(id)
+}
 
 func writeQR(ctx *fasthttp.RequestCtx, text, name string) error {
 	opts := printing.ImageOptions{Format: printing.PNG}
@@ -221,7 +231,7 @@ func (s *Server) getCoupon(ctx *fasthttp.RequestCtx, _ caller, arg string) error
 		pub.Member, pub.Code, pub.Ledger = "", "", nil
 		return writeJSON(ctx, fasthttp.StatusOK, pub)
 	case "qr.png", "qr.svg":
-		return writeQR(ctx, s.opts.BaseURL+"/V/"+c.ID, sub)
+		return writeQR(ctx, s.pageBase(ctx)+"/V/"+url.PathEscape(c.ID), sub)
 	}
 	return errorf(codeRouteNotFound, "GET /v1/coupons/{id}, /qr.png or /qr.svg")
 }

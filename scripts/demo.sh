@@ -5,6 +5,9 @@ BIN=$1 DATA=$2 ADDR=$3
 rm -rf "$DATA"
 say() { printf '\n== %s\n' "$*"; }
 
+say "brand: store the URL every printed code opens (here the demo server; a real brand sets HTTPS://ITS.HOST)"
+"$BIN" --data "$DATA" brand set --base-url "http://$ADDR" --name "Demo Dairy" --tz Asia/Shanghai
+
 say "factory: mint 1000 activated codes (CSV for the printing line)"
 "$BIN" --data "$DATA" mint --product SKU-MILK-900 --count 1000 --activate --format csv --out "$DATA.codes.csv"
 head -3 "$DATA.codes.csv"

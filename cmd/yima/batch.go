@@ -117,7 +117,8 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 		return c
 	}
 	co := &rangeOptions{}
-	var format, out, baseURL string
+	var format, out string
+	var baseURL baseURLFlag
 	codes := &cobra.Command{
 		Use:   "codes ID [--from S --to E] [--format csv|txt] [--out FILE]",
 		Short: "Write a batch's codes again (they are computed, never stored)",
@@ -139,19 +140,28 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 			}
 			defer dst.abort()
 			return r.with(g, func(a scan.Admin) error {
-				if err := a.WriteCodes(dst.w, id, co.from, co.to, format, baseURL); err != nil {
+				base, err := baseURL.resolve(cmd, a)
+				if err != nil {
 					return err
 				}
-				return dst.commit()
+				if err := a.WriteCodes(dst.w, id, co.from, co.to, format, base); err != nil {
+					return err
+				}
+				if err := dst.commit(); err != nil {
+					return err
+				}
+				baseURL.warn(cmd)
+				return nil
 			})
 		},
 	}
 	co.AddFlags(codes.Flags())
 	codes.Flags().StringVar(&format, "format", "csv", "csv (serial,code,url) or txt (one URL per line)")
 	codes.Flags().StringVarP(&out, "out", "o", "", "output file (default: stdout)")
-	codes.Flags().StringVar(&baseURL, "base-url", printing.DefaultBaseURL, "origin of the code URLs")
+	baseURL.AddFlags(codes.Flags())
 	lo := &rangeOptions{}
-	var labelOut, labelBase, symbology string
+	var labelOut, symbology string
+	var labelBase baseURLFlag
 	var columns, rows int
 	labels := &cobra.Command{
 		Use:   "labels ID --out FILE.pdf [--from S --to E] [--columns C --rows R]",
@@ -181,18 +191,26 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 			}
 			defer dst.abort()
 			return r.with(g, func(a scan.Admin) error {
+				base, err := labelBase.resolve(cmd, a)
+				if err != nil {
+					return err
+				}
 				opts := printing.LabelSheetOptions{From: lo.from, To: lo.to, Columns: columns, Rows: rows,
-					Symbology: printing.Symbology(symbology), BaseURL: labelBase}
+					Symbology: printing.Symbology(symbology), BaseURL: base}
 				if err := a.WriteLabels(dst.w, id, opts); err != nil {
 					return err
 				}
-				return dst.commit()
+				if err := dst.commit(); err != nil {
+					return err
+				}
+				labelBase.warn(cmd)
+				return nil
 			})
 		},
 	}
 	lo.AddFlags(labels.Flags())
 	labels.Flags().StringVarP(&labelOut, "out", "o", "", "PDF file to write (required)")
-	labels.Flags().StringVar(&labelBase, "base-url", printing.DefaultBaseURL, "origin of the code URLs")
+	labelBase.AddFlags(labels.Flags())
 	labels.Flags().StringVar(&symbology, "symbology", "qr", "qr or datamatrix")
 	labels.Flags().IntVar(&columns, "columns", 4, "labels across an A4 page, 1-10")
 	labels.Flags().IntVar(&rows, "rows", 10, "labels down an A4 page, 1-20")

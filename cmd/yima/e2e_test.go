@@ -171,7 +171,7 @@ func forge(code string) string {
 }
 
 func TestMintAndVerify(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "data")
+	data := newData(t)
 	outDir := t.TempDir()
 	csvPath := filepath.Join(outDir, "codes.csv")
 	r := mustYima(t, "mint", "--data", data, "--product", "SKU-A", "--count", "20", "--activate", "--points", "7", "--out", csvPath)
@@ -251,7 +251,7 @@ func TestMintAndVerify(t *testing.T) {
 // leaves no file under the final name (nor a partial one beside it) and
 // records no batch.
 func TestMintFailures(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "data")
+	data := newData(t)
 	mustYima(t, "mint", "--data", data, "--product", "SKU-A", "--count", "3")
 	outDir := t.TempDir()
 	existingDir := filepath.Join(outDir, "already-a-directory")
@@ -479,7 +479,7 @@ func errCode(body []byte) string {
 // TestServerMode checks the CLI against a data directory a server holds:
 // direct commands refuse with a pointer to --server, and --server works.
 func TestServerMode(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "data")
+	data := newData(t)
 	mustYima(t, "mint", "--data", data, "--product", "SKU-A", "--count", "3", "--activate")
 	admin := adminToken(t, data)
 	srv := startServe(t, data)
@@ -620,7 +620,7 @@ func TestKillDuringBurst(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills a server process; skipped in -short")
 	}
-	data := filepath.Join(t.TempDir(), "data")
+	data := newData(t)
 	outDir := t.TempDir()
 	// Two batches with different points, so that a balance shows which
 	// codes it was paid for.
@@ -882,7 +882,7 @@ func checkAfterKill(t *testing.T, srv *server, admin string, all []attempt, poin
 // TestMintImages draws one image per code into a directory (named with a
 // trailing slash, as people type it) and into a zip archive.
 func TestMintImages(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "data")
+	data := newData(t)
 	out := t.TempDir()
 	dir := filepath.Join(out, "labels")
 	mustYima(t, "mint", "--data", data, "--product", "SKU-Q", "--count", "3", "--format", "txt",
@@ -907,7 +907,7 @@ func TestMintImages(t *testing.T) {
 // TestGuideShowPages follows yima guide show's cursors through a guide's
 // bound members, against a running server.
 func TestGuideShowPages(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "data")
+	data := newData(t)
 	mustYima(t, "mint", "--data", data, "--product", "SKU-A", "--count", "1")
 	admin := adminToken(t, data)
 	srv := startServe(t, data)
@@ -963,7 +963,7 @@ func TestGuideShowPages(t *testing.T) {
 // TestBackupCommand backs a data directory up directly and through a
 // running server, and reads each copy as a data directory of its own.
 func TestBackupCommand(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "data")
+	data := newData(t)
 	mustYima(t, "mint", "--data", data, "--product", "SKU-A", "--count", "3", "--activate")
 	direct := filepath.Join(t.TempDir(), "direct")
 	mustYima(t, "backup", "--data", data, direct)
@@ -994,7 +994,7 @@ func TestBackupCommand(t *testing.T) {
 // server with a factory token, and refuses a range the batch lacks without
 // leaving a file.
 func TestBatchLabels(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "data")
+	data := newData(t)
 	mustYima(t, "mint", "--data", data, "--product", "SKU-A", "--count", "45")
 	dir := t.TempDir()
 	pages := func(path string) int {
@@ -1033,7 +1033,7 @@ func TestBatchLabels(t *testing.T) {
 // codes arrive through it, and it is still a pipe afterwards rather than a
 // plain file renamed over it.
 func TestMintToAPipe(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "data")
+	data := newData(t)
 	fifo := filepath.Join(t.TempDir(), "printer")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Skipf("no named pipes here: %v", err)
@@ -1060,7 +1060,7 @@ func TestMintToAPipe(t *testing.T) {
 // TestFlagsCommand: goods redeemed outside their region are listed for
 // review, through the server and on the data directory alike.
 func TestFlagsCommand(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "data")
+	data := newData(t)
 	codes := filepath.Join(t.TempDir(), "codes.txt")
 	mustYima(t, "mint", "--data", data, "--product", "SKU-E", "--count", "3", "--activate", "--region", "east", "--format", "txt", "--out", codes)
 	code := strings.TrimPrefix(readLines(t, codes)[1], "HTTPS://YIMA.EXAMPLE/C/")

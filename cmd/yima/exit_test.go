@@ -10,7 +10,7 @@ import (
 // TestExitCodes holds the contract scripts rely on: 0 done, 1 a failed
 // operation, 2 a wrong command line (and then nothing was done).
 func TestExitCodes(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "data")
+	data := newData(t)
 	codes := filepath.Join(t.TempDir(), "codes.txt")
 	mustYima(t, "mint", "--data", data, "--product", "SKU-X", "--count", "2", "--format", "txt", "--out", codes)
 	code := strings.TrimPrefix(readLines(t, codes)[0], "HTTPS://YIMA.EXAMPLE/C/")
@@ -61,7 +61,7 @@ func TestExitCodes(t *testing.T) {
 // TestJSONListings: every command that prints a table prints the same
 // records as JSON with --json, and an empty list as [].
 func TestJSONListings(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "data")
+	data := newData(t)
 	for _, tc := range []struct {
 		args  []string
 		empty string // the JSON for a fresh data directory

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -26,13 +25,13 @@ func (o *guideAddOptions) AddFlags(fs *pflag.FlagSet) {
 type guideQROptions struct {
 	format  string
 	out     string
-	baseURL string
+	baseURL baseURLFlag
 }
 
 func (o *guideQROptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.format, "format", "png", "png or svg")
 	fs.StringVarP(&o.out, "out", "o", "", "output file (default: GUIDE.png or GUIDE.svg)")
-	fs.StringVar(&o.baseURL, "base-url", printing.DefaultBaseURL, "public origin the QR points at")
+	o.baseURL.AddFlags(fs)
 }
 
 func newGuideCommand(g *globalOptions) *cobra.Command {
@@ -75,7 +74,11 @@ func newGuideCommand(g *globalOptions) *cobra.Command {
 				if _, err := a.Guide(id, reward.GuidePage{Limit: 1}); err != nil {
 					return err
 				}
-				img, err := printing.Image(strings.TrimRight(qo.baseURL, "/")+"/G/"+id, printing.ImageOptions{Format: printing.ImageFormat(qo.format)})
+				base, err := qo.baseURL.resolve(cmd, a)
+				if err != nil {
+					return err
+				}
+				img, err := printing.Image(scan.GuideURL(base, id), printing.ImageOptions{Format: printing.ImageFormat(qo.format)})
 				if err != nil {
 					return err
 				}
@@ -87,6 +90,7 @@ func newGuideCommand(g *globalOptions) *cobra.Command {
 					return err
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", out)
+				qo.baseURL.warn(cmd)
 				return nil
 			})
 		},

@@ -16,7 +16,7 @@ import (
 // the storage engine's chatter is at debug level, and the access log
 // names each request by the id its answer carries.
 func TestServeFromTheEnvironment(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "data")
+	data := newData(t)
 	mustYima(t, "mint", "--data", data, "--product", "SKU-L", "--count", "1", "--out", filepath.Join(t.TempDir(), "c.csv"))
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	srv, err := tryServeAs(t, addr, []string{
@@ -78,7 +78,7 @@ func TestServeFromTheEnvironment(t *testing.T) {
 // TestEnvironmentErrors: an unusable variable is a usage error that names
 // it, and the command line wins over the environment.
 func TestEnvironmentErrors(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "data")
+	data := newData(t)
 	r := yimaEnv(t, []string{"YIMA_READ_TIMEOUT=soon"}, "serve", "--data", data)
 	if r.code != 2 || !strings.Contains(r.stderr, "YIMA_READ_TIMEOUT") {
 		t.Errorf("a bad YIMA_READ_TIMEOUT: %v", r)

@@ -25,7 +25,7 @@ type mintOptions struct {
 	points    int64
 	format    string
 	out       string
-	baseURL   string
+	baseURL   baseURLFlag
 	qr        string
 	qrOut     string
 	symbology string
@@ -42,7 +42,7 @@ func (o *mintOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.spec.Activate, "activate", false, "make every serial redeemable now (default: activate ranges later)")
 	fs.StringVar(&o.format, "format", "csv", "csv (serial,code,url) or txt (one URL per line)")
 	fs.StringVarP(&o.out, "out", "o", "", "output file (default: stdout)")
-	fs.StringVar(&o.baseURL, "base-url", printing.DefaultBaseURL, "origin of the code URLs; upper case keeps the QR in alphanumeric mode")
+	o.baseURL.AddFlags(fs)
 	fs.StringVar(&o.qr, "qr", "", "also draw one image per code: png or svg")
 	fs.StringVar(&o.qrOut, "qr-dir", "", "where images go: a directory, or a FILE.zip archive")
 	fs.StringVar(&o.symbology, "symbology", "qr", "qr or datamatrix")
@@ -107,6 +107,10 @@ func (o *mintOptions) run(cmd *cobra.Command, g *globalOptions) (err error) {
 		return err
 	}
 	defer a.Close()
+	base, err := o.baseURL.resolve(cmd, a)
+	if err != nil {
+		return err
+	}
 
 	// The batch is created unreleased and activated only once its codes
 	// are out, so a failure in between can delete it: nothing of it was
@@ -126,7 +130,7 @@ func (o *mintOptions) run(cmd *cobra.Command, g *globalOptions) (err error) {
 	}()
 
 	lines := &lineCounter{w: codes.w, bar: progress(cmd.ErrOrStderr(), int64(b.Count), "codes")}
-	if err := a.WriteCodes(lines, b.ID, 0, 0, o.format, o.baseURL); err != nil {
+	if err := a.WriteCodes(lines, b.ID, 0, 0, o.format, base); err != nil {
 		return fmt.Errorf("writing the codes of batch %d: %w", b.ID, err)
 	}
 	lines.finish()
@@ -139,7 +143,7 @@ func (o *mintOptions) run(cmd *cobra.Command, g *globalOptions) (err error) {
 	}
 	if images != nil {
 		img := printing.ImageOptions{Symbology: printing.Symbology(o.symbology), Format: printing.ImageFormat(o.qr)}
-		if err := a.WriteImages(images.w, b.ID, img, o.baseURL); err != nil {
+		if err := a.WriteImages(images.w, b.ID, img, base); err != nil {
 			return fmt.Errorf("drawing the images of batch %d: %w", b.ID, err)
 		}
 	}
@@ -161,6 +165,7 @@ func (o *mintOptions) run(cmd *cobra.Command, g *globalOptions) (err error) {
 		state = "active"
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "minted batch %d: %d codes of %s under key %d, code version %d, %s\n", b.ID, b.Count, b.Product, b.KeyID, b.CodeVersion, state)
+	o.baseURL.warn(cmd)
 	return nil
 }
 

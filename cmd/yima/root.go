@@ -38,6 +38,7 @@ func newRootCommand() *cobra.Command {
 		newServeCommand(g),
 		newKeysCommand(g),
 		newBatchCommand(g),
+		newBrandCommand(g),
 		newTokenCommand(g),
 		newCampaignCommand(g),
 		newGuideCommand(g),

@@ -193,6 +193,16 @@ func (c *Client) WriteLabels(w io.Writer, id uint32, opts printing.LabelSheetOpt
 	return err
 }
 
+func (c *Client) Brand() (*scan.BrandView, error) {
+	var v scan.BrandView
+	return &v, c.do("GET", "/v1/brand", nil, &v)
+}
+
+func (c *Client) SetBrand(ch reward.BrandChange) (*scan.BrandView, error) {
+	var v scan.BrandView
+	return &v, c.do("PUT", "/v1/brand", ch, &v)
+}
+
 func (c *Client) ApplyCampaign(doc []byte) (*reward.CampaignView, error) {
 	var probe struct {
 		ID string `json:"id"`

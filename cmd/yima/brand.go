@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/yima-dev/yima/codegen/printing"
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/scan"
+)
+
+func newBrandCommand(g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "brand",
+		Short: "Show or set the brand's settings: the base URL printed on every code, name, time zone",
+		Long: "The brand's settings are stored once, with the data, so that every command and the\n" +
+			"server print the same URL. Set the base URL before printing anything: printed\n" +
+			"packaging cannot be recalled.",
+	}
+	r := &remoteOptions{}
+	r.AddFlags(cmd.PersistentFlags())
+	show := &cobra.Command{
+		Use:   "show",
+		Short: "Print the brand's settings as JSON",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return r.with(g, func(a scan.Admin) error {
+				b, err := a.Brand()
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd.OutOrStdout(), b)
+			})
+		},
+	}
+	var baseURL, name, tz string
+	set := &cobra.Command{
+		Use:   "set [--base-url URL] [--name NAME] [--tz ZONE]",
+		Short: "Change the brand's settings (flags not given stay as they are)",
+		Example: "  yima brand set --base-url HTTPS://YIMA.YOURBRAND.CN --name 一码乳业 --tz Asia/Shanghai\n" +
+			"  (upper case keeps every QR symbol in its compact alphanumeric mode)",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var c reward.BrandChange
+			fs := cmd.Flags()
+			if fs.Changed("base-url") {
+				if err := reward.CheckBaseURL(baseURL); err != nil {
+					return usageError{err}
+				}
+				c.BaseURL = &baseURL
+			}
+			if fs.Changed("name") {
+				c.Name = &name
+			}
+			if fs.Changed("tz") {
+				c.TimeZone = &tz
+			}
+			if c == (reward.BrandChange{}) {
+				return usagef("give at least one of --base-url, --name, --tz")
+			}
+			return r.with(g, func(a scan.Admin) error {
+				b, err := a.SetBrand(c)
+				if err != nil {
+					return err
+				}
+				if w := printing.BaseURLWarning(b.BaseURL); c.BaseURL != nil && w != "" {
+					fmt.Fprintln(cmd.ErrOrStderr(), w)
+				}
+				return printJSON(cmd.OutOrStdout(), b)
+			})
+		},
+	}
+	set.Flags().StringVar(&baseURL, "base-url", "", "public origin of the scan service, printed in every code's URL, e.g. HTTPS://YIMA.YOURBRAND.CN")
+	set.Flags().StringVar(&name, "name", "", "the brand's name, as consumers' pages show it")
+	set.Flags().StringVar(&tz, "tz", "", "the brand's time zone, an IANA name such as Asia/Shanghai")
+	cmd.AddCommand(show, set)
+	return cmd
+}
+
+// baseURLFlag is the --base-url of a printing command: it overrides the
+// brand's stored URL for one run.
+type baseURLFlag struct {
+	value string
+	// warning is what warn says once the printing succeeded: before it, a
+	// failure's message stays the first thing on stderr.
+	warning string
+}
+
+func (f *baseURLFlag) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&f.value, "base-url", "", "origin of the printed URLs for this run only (default: the brand's, see yima brand set)")
+}
+
+// resolve returns the base URL to print with: --base-url, else the one a
+// server prints with, else the brand's stored one. With none it refuses.
+// A URL no consumer could open is warned about by warn.
+func (f *baseURLFlag) resolve(cmd *cobra.Command, a scan.Admin) (string, error) {
+	base := f.value
+	if cmd.Flags().Changed("base-url") {
+		if err := reward.CheckBaseURL(base); err != nil {
+			return "", usageError{err}
+		}
+	} else {
+		b, err := a.Brand()
+		if err != nil {
+			return "", err
+		}
+		if base = b.PrintBaseURL; base == "" {
+			return "", reward.ErrBaseURLUnset
+		}
+	}
+	f.warning = printing.BaseURLWarning(base)
+	return base, nil
+}
+
+// warn writes the warning about the URL printed with, if any, on stderr.
+func (f *baseURLFlag) warn(cmd *cobra.Command) {
+	if f.warning != "" {
+		fmt.Fprintln(cmd.ErrOrStderr(), f.warning)
+	}
+}

@@ -1,0 +1,139 @@
+package reward
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Brand is the brand's settings, stored once with the data so that every
+// process that prints or serves from it agrees: whatever is printed cannot
+// be recalled, so the URL on a package must not depend on which command
+// line printed it.
+type Brand struct {
+	// BaseURL is the public origin printed in every code's URL and QR
+	// symbol, e.g. HTTPS://YIMA.BRAND.CN (upper case keeps a QR symbol in
+	// its compact alphanumeric mode).
+	BaseURL string `json:"base_url,omitempty"`
+	// Name is the brand's name as consumers' pages show it.
+	Name string `json:"name,omitempty"`
+	// TimeZone is the IANA zone of the brand's days, e.g. Asia/Shanghai.
+	TimeZone string    `json:"time_zone,omitempty"`
+	Updated  time.Time `json:"updated,omitzero"`
+}
+
+// BrandChange is a change of the brand's settings: nil fields stay as they
+// are, an empty string clears one.
+type BrandChange struct {
+	BaseURL  *string `json:"base_url,omitempty"`
+	Name     *string `json:"name,omitempty"`
+	TimeZone *string `json:"time_zone,omitempty"`
+}
+
+var brandKey = []byte("meta/brand")
+
+// maxBaseURL bounds a base URL: it is printed in every QR symbol, and a
+// longer URL makes every symbol denser and harder to scan.
+const maxBaseURL = 100
+
+// CheckBaseURL says what is wrong with a base URL, or nil: an absolute
+// http or https URL with a host and nothing after it but an optional path
+// (no query, no fragment, no user), because codes' paths (/C/CODE) are
+// appended to it.
+func CheckBaseURL(s string) error {
+	if s == "" {
+		return Errorf(CodeInvalidRequest, "the base URL is empty; give the public origin of the scan service, e.g. HTTPS://YIMA.YOURBRAND.CN")
+	}
+	if len(s) > maxBaseURL {
+		return Errorf(CodeInvalidRequest, "base URL %q is longer than %d bytes; every QR symbol carries it, keep it short", s, maxBaseURL)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return Errorf(CodeInvalidRequest, "base URL %q: %v", s, err)
+	}
+	scheme := strings.ToLower(u.Scheme)
+	switch {
+	case scheme != "https" && scheme != "http":
+		return Errorf(CodeInvalidRequest, "base URL %q must start with https:// (or HTTPS://)", s)
+	case u.Host == "" || u.Hostname() == "":
+		return Errorf(CodeInvalidRequest, "base URL %q has no host", s)
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(s, "?#"):
+		return Errorf(CodeInvalidRequest, "base URL %q may hold only a scheme, a host and a path: /C/CODE is appended to it", s)
+	}
+	for _, r := range s {
+		if r <= ' ' || r >= 0x7f {
+			return Errorf(CodeInvalidRequest, "base URL %q must be plain ASCII without spaces (write an IDN host in its xn-- form)", s)
+		}
+	}
+	return nil
+}
+
+func (c BrandChange) check() error {
+	if c.BaseURL != nil && *c.BaseURL != "" {
+		if err := CheckBaseURL(*c.BaseURL); err != nil {
+			return err
+		}
+	}
+	if c.Name != nil {
+		n := *c.Name
+		if utf8.RuneCountInString(n) > 64 || checkID("name", n, false) != nil {
+			return Errorf(CodeInvalidRequest, "brand name %q: at most 64 characters, no control characters", n)
+		}
+	}
+	if c.TimeZone != nil && *c.TimeZone != "" {
+		if _, err := time.LoadLocation(*c.TimeZone); err != nil || *c.TimeZone == "Local" {
+			return Errorf(CodeInvalidRequest, "time zone %q is not an IANA zone name such as Asia/Shanghai", *c.TimeZone)
+		}
+	}
+	return nil
+}
+
+// Brand returns the brand's settings; a store where none were set gives
+// the zero Brand.
+func (e *Engine) Brand() (*Brand, error) {
+	var b Brand
+	if _, err := getJSON(e.db, brandKey, &b); err != nil {
+		return nil, wrapStore(fmt.Errorf("reward: brand settings: %w", err))
+	}
+	return &b, nil
+}
+
+// SetBrand applies c to the stored settings and returns them.
+func (e *Engine) SetBrand(c BrandChange) (*Brand, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	var out Brand
+	err := e.update(func(tx Tx) error {
+		var b Brand
+		if _, err := getJSON(tx, brandKey, &b); err != nil {
+			return err
+		}
+		if c.BaseURL != nil {
+			b.BaseURL = strings.TrimRight(*c.BaseURL, "/")
+		}
+		if c.Name != nil {
+			b.Name = *c.Name
+		}
+		if c.TimeZone != nil {
+			b.TimeZone = *c.TimeZone
+		}
+		b.Updated = e.now()
+		putJSON(tx, brandKey, &b)
+		out = b
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CodeBaseURLUnset refuses to print codes while no base URL is known:
+// codes printed with a made-up one would open nothing, for good.
+const CodeBaseURLUnset Code = "base_url_unset"
+
+// ErrBaseURLUnset is the refusal, with what to do about it.
+var ErrBaseURLUnset = &Error{Code: CodeBaseURLUnset, Message: "no base URL is set for this brand, so printed codes would open nothing: set it once with yima brand set --base-url HTTPS://YOUR.HOST (or PUT /v1/brand), or give --base-url for this run"}

@@ -16,6 +16,7 @@ import (
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
 	"github.com/yima-dev/yima/scan/client"
+	"github.com/yima-dev/yima/scan/node"
 )
 
 // Product is the SKU of the batches a run mints.
@@ -116,15 +117,14 @@ func (l listCodes) Code(i int) string { return l[i] }
 // own, listening on 127.0.0.1 with a free port.
 type inProcess struct {
 	*HTTPTarget
-	app       *scan.App
-	srv       *scan.Server
+	node      *node.Node
 	floor     *floorServer // nil unless the data directory is the run's own
 	dir       string
 	removeDir bool
 }
 
 // NewInProcess opens dir (a fresh temporary directory when empty, removed
-// by Close) and starts a yima server on it, on 127.0.0.1 with a free port.
+// by Close) and starts a yima node on it, on 127.0.0.1 with a free port.
 func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger) (Target, error) {
 	remove := false
 	if dir == "" {
@@ -135,37 +135,24 @@ func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger
 		dir, remove = d, true
 	}
 	t := &inProcess{dir: dir, removeDir: remove}
-	app, err := scan.Open(dir, scan.AppOptions{
-		Logger: log,
-		OnFail: func(err error) {
-			if t.srv != nil {
-				t.srv.StorageFailed(err)
-			}
-		},
-	})
+	n, err := node.Open(node.Options{Dir: dir, Server: scan.Options{Addr: "127.0.0.1:0", Logger: log}})
 	if err != nil {
 		t.cleanup()
 		return nil, err
 	}
-	t.app = app
-	t.srv = scan.NewServer(app, scan.Options{Addr: "127.0.0.1:0", Logger: log})
-	if err := t.srv.Start(); err != nil {
-		app.Close()
-		t.cleanup()
-		return nil, err
-	}
-	tok, err := scan.Local{App: app}.CreateToken(reward.RoleApp, "bench")
+	t.node = n
+	tok, err := scan.Local{App: n.App}.CreateToken(reward.RoleApp, "bench")
 	if err == nil {
 		what := "data " + dir
 		if remove {
 			what = "fresh temporary data directory " + dir + ", removed after"
 		}
-		t.HTTPTarget, err = NewHTTPTarget("in-process yima on "+t.srv.Addr()+" ("+what+")", "http://"+t.srv.Addr(), tok, conns, timeout)
+		t.HTTPTarget, err = NewHTTPTarget("in-process yima on "+n.Addr()+" ("+what+")", n.URL(), tok, conns, timeout)
 	}
 	if err == nil && remove {
 		// The floor writes keys of its own: only into a directory the run
 		// made and removes.
-		if t.floor, err = startFloor(app.DB); err == nil {
+		if t.floor, err = startFloor(n.App.DB); err == nil {
 			t.floorURI = "http://" + t.floor.addr() + "/floor"
 			t.floorHC = loadClient(t.floor.addr(), false, conns, timeout)
 		}
@@ -181,7 +168,7 @@ func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger
 		if t.floor != nil {
 			t.floor.close()
 		}
-		t.srv.Close()
+		n.Close()
 		t.cleanup()
 		return nil, err
 	}
@@ -191,7 +178,7 @@ func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger
 // Prepare sets the run up and mints an active batch in the open data
 // directory; its codes are computed when asked for, never stored.
 func (t *inProcess) Prepare(ctx context.Context, s *Setup) (Codes, error) {
-	admin := scan.Local{App: t.app}
+	admin := scan.Local{App: t.node.App}
 	spec, err := prepareYima(ctx, admin, t.HTTPTarget, s)
 	if err != nil {
 		return nil, err
@@ -201,7 +188,7 @@ func (t *inProcess) Prepare(ctx context.Context, s *Setup) (Codes, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: minting %d codes: %w", n, err)
 	}
-	return SignerCodes(n, func() (*codegen.Signer, error) { return t.app.Engine.Signer(b.Batch) })
+	return SignerCodes(n, func() (*codegen.Signer, error) { return t.node.App.Engine.Signer(b.Batch) })
 }
 
 // SignerCodes computes serials 1..n of a batch with the signers newSigner
@@ -251,7 +238,7 @@ func (t *inProcess) Close() error {
 	if t.floor != nil {
 		t.floor.close()
 	}
-	err := t.srv.Close()
+	err := t.node.Close()
 	t.cleanup()
 	return err
 }

@@ -181,19 +181,27 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.Start(); err != nil {
 		return err
 	}
-	var cause error
-	select {
-	case <-ctx.Done():
-		s.log.Info("shutting down")
-	case cause = <-s.failed:
-		s.log.Error("storage failed; stopping so that a restart replays the log", "err", cause)
-	case <-s.done:
-		cause = s.serveErr
-	}
+	cause := s.Wait(ctx)
 	if err := s.Close(); err != nil && cause == nil {
 		cause = err
 	}
 	return cause
+}
+
+// Wait waits, once the server is started, until ctx is done, storage
+// fails or the listener ends, and returns the failure, if that is why. It
+// does not close the server.
+func (s *Server) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		s.log.Info("shutting down")
+		return nil
+	case err := <-s.failed:
+		s.log.Error("storage failed; stopping so that a restart replays the log", "err", err)
+		return err
+	case <-s.done:
+		return s.serveErr
+	}
 }
 
 // Close stops accepting connections, lets in-flight requests finish (their

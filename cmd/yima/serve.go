@@ -8,7 +8,6 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/yima-dev/yima/codegen/printing"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
+	"github.com/yima-dev/yima/scan/node"
 )
 
 type serveOptions struct {
@@ -86,27 +86,14 @@ func newServeCommand(g *globalOptions) *cobra.Command {
 			if w := printing.BaseURLWarning(o.BaseURL); o.BaseURL != "" && w != "" {
 				log.Warn(w)
 			}
-			// Pebble may report a failure from its own goroutines, even
-			// before the server exists.
-			var srv atomic.Pointer[scan.Server]
-			app, err := scan.Open(g.data, scan.AppOptions{
-				Logger:         log,
-				StatsZone:      zone,
-				AcceptDataLoss: o.acceptDataLoss,
-				OnFail: func(err error) {
-					if s := srv.Load(); s != nil {
-						s.StorageFailed(err)
-					}
-				},
-			})
+			// A signal once the node listens stops it gracefully.
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			n, err := node.Open(node.Options{Dir: g.data, Server: o.Options, StatsZone: zone, AcceptDataLoss: o.acceptDataLoss})
 			if err != nil {
 				return err
 			}
-			server := scan.NewServer(app, o.Options)
-			srv.Store(server)
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			return server.Run(ctx)
+			return n.Run(ctx)
 		},
 	}
 	o.AddFlags(cmd.Flags())

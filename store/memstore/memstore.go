@@ -31,13 +31,14 @@ const (
 	WorksAfterClose       // calls after Close succeed
 	AcksBeforeDisk        // a decision is acknowledged before it is on the disk
 	AcksOnBrokenDisk      // a failed disk write is ignored
+	SharesValues          // Get hands out the stored bytes, not a copy
 )
 
 // Flaws lists every flaw but Sound.
-var Flaws = []Flaw{ForgetsOwnWrites, ReadsStale, KeepsRefused, Tears, LeakySnapshot, Unordered, ReverseForward, IgnoresStart, AddOverwrites, EmptyIsAbsent, WorksAfterClose, AcksBeforeDisk, AcksOnBrokenDisk}
+var Flaws = []Flaw{ForgetsOwnWrites, ReadsStale, KeepsRefused, Tears, LeakySnapshot, Unordered, ReverseForward, IgnoresStart, AddOverwrites, EmptyIsAbsent, WorksAfterClose, AcksBeforeDisk, AcksOnBrokenDisk, SharesValues}
 
 func (f Flaw) String() string {
-	return [...]string{"Sound", "ForgetsOwnWrites", "ReadsStale", "KeepsRefused", "Tears", "LeakySnapshot", "Unordered", "ReverseForward", "IgnoresStart", "AddOverwrites", "EmptyIsAbsent", "WorksAfterClose", "AcksBeforeDisk", "AcksOnBrokenDisk"}[f]
+	return [...]string{"Sound", "ForgetsOwnWrites", "ReadsStale", "KeepsRefused", "Tears", "LeakySnapshot", "Unordered", "ReverseForward", "IgnoresStart", "AddOverwrites", "EmptyIsAbsent", "WorksAfterClose", "AcksBeforeDisk", "AcksOnBrokenDisk", "SharesValues"}[f]
 }
 
 // Options configures a store.
@@ -124,6 +125,9 @@ func get(s *state, key []byte, flaw Flaw) ([]byte, bool, error) {
 	v, ok := s.m[string(key)]
 	if !ok || flaw == EmptyIsAbsent && len(v) == 0 {
 		return nil, false, nil
+	}
+	if flaw == SharesValues {
+		return v, true, nil
 	}
 	return bytes.Clone(v), true, nil
 }

@@ -46,6 +46,7 @@ var catchers = map[memstore.Flaw]string{
 	memstore.WorksAfterClose:  "ClosedStoreRefuses",
 	memstore.AcksBeforeDisk:   "AcknowledgedSurvivesCrash",
 	memstore.AcksOnBrokenDisk: "FailedDiskFailsClosed",
+	memstore.SharesValues:     "ReadsBelongToTheCaller",
 }
 
 // TestSuiteCatchesEachFlaw runs the suite against a store that breaks one

@@ -2,7 +2,8 @@
 // property the rules rely on, as checks any backend runs by passing a
 // factory to Run (in the manner of Pebble's vfs and errorfs tests).
 //
-// The properties: absence is a found flag, not an error; a decision reads
+// The properties: absence is a found flag, not an error; what a read
+// returns belongs to the caller; a decision reads
 // its own writes and every decision acknowledged before it; concurrent
 // decisions serialize; a refused or panicking decision leaves no trace; a
 // decision is atomic (no snapshot sees it by halves); snapshots isolate;

@@ -49,6 +49,7 @@ func Run(t *testing.T, b Backend) {
 // Properties are the promises the rules rely on.
 var Properties = []Property{
 	{"AbsenceIsNotAnError", absence},
+	{"ReadsBelongToTheCaller", readsBelong},
 	{"ReadYourWrites", readYourWrites},
 	{"DecisionsSeeEarlierDecisions", seeEarlier},
 	{"ConcurrentDecisionsSerialize", serialize},
@@ -122,6 +123,27 @@ func absence(tb testing.TB, b Backend) {
 	})
 	if err != nil {
 		tb.Fatal(err)
+	}
+}
+
+// readsBelong changes what Get returned: the store must not change with it.
+func readsBelong(tb testing.TB, b Backend) {
+	db := open(tb, b)
+	put(tb, db, "k", "value")
+	snap, err := db.Snapshot()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer snap.Close()
+	for name, r := range map[string]store.Reader{"store": db, "snapshot": snap} {
+		v, _, err := r.Get([]byte("k"))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		copy(v, "XXXXX")
+		if got := value(tb, r, "k"); got != "value" {
+			tb.Errorf("%s: changing the bytes Get returned changed the record to %q", name, got)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package reward
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/yima-dev/yima/codegen"
 )
@@ -142,7 +143,7 @@ func (e *Engine) SetRangeFor(id uint32, r Range, factory string) (*Batch, error)
 			r.From, r.To = 1, b.Count
 		}
 		if err := b.AddRange(r); err != nil {
-			return Errorf(CodeInvalidRequest, "%v", err)
+			return Errorf(CodeInvalidRequest, "%s", strings.TrimPrefix(err.Error(), "reward: "))
 		}
 		out = b
 		putJSON(tx, batchKey(id), b)

@@ -18,7 +18,9 @@ import (
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/store"
+	"github.com/yima-dev/yima/store/memstore"
 	"github.com/yima-dev/yima/store/pebblestore"
+	"github.com/yima-dev/yima/store/storetest"
 )
 
 // crashSeeds is how many crash points TestCrashKeepsAcknowledgedScans tries.
@@ -28,7 +30,8 @@ const crashSeeds = 30
 // burst and checks that every answer a client received before the crash is
 // still true after the restart.
 //
-// Each seed opens a store on Pebble's crashable in-memory file system, starts
+// Each seed opens a store on a crashable disk of the backend under test
+// (crashDisks: Pebble's crashable in-memory file system by default), starts
 // concurrent scans (contested codes, random members, some with request ids),
 // and, while they are in flight, takes a CrashClone: a copy of the disk as a
 // power cut would leave it, with every synced byte and, depending on the
@@ -67,10 +70,10 @@ func TestCrashKeepsAcknowledgedScans(t *testing.T) {
 }
 
 // TestCrashTestNoticesUnsyncedWrites shows that the crash test can fail. It
-// runs the same scenario with store.Options.NoSync for the scans (the batches
-// are still created with sync), so the store answers before its WAL reaches
-// the disk, and crashes keeping only synced data (UnsyncedDataPercent 0: a
-// power cut). Some acknowledged redemption must then be lost for at least one
+// runs the same scenario with a store that answers before its writes are
+// durable for the scans (crashDisk.OpenUnsynced: Pebble's Options.NoSync;
+// the batches are still created with sync), and crashes keeping only
+// synced data (UnsyncedDataPercent 0: a power cut). Some acknowledged redemption must then be lost for at least one
 // seed. If none ever is, the crash test above would pass whatever the store
 // did, and proves nothing.
 //
@@ -226,22 +229,80 @@ type crashOutcome struct {
 	problems    []string
 }
 
+// crashDisk is the disk a crash scenario runs on, for the backend under
+// test: a storetest.Disk, and a way to open the store broken, answering
+// before its writes are durable, which the scenario must catch.
+type crashDisk interface {
+	storetest.Disk
+	OpenUnsynced(tb testing.TB) store.DB
+}
+
+// crashDisks make the disk of a seed's scenario, by backend. powerCut
+// crashes keep only what was synced.
+var crashDisks = map[string]func(seed uint64, powerCut bool) crashDisk{
+	"pebble": func(seed uint64, powerCut bool) crashDisk {
+		mem := vfs.NewCrashableMem()
+		cfg := vfs.CrashCloneCfg{}
+		if !powerCut {
+			rng := rand.New(rand.NewPCG(seed, 0xc1))
+			cfg.UnsyncedDataPercent = []int{0, 0, 30, 100}[rng.IntN(4)]
+			cfg.RNG = rng
+		}
+		// WAL syncs take a while, as on a disk, so that the crash often
+		// falls between a commit and its sync: a store that answered in
+		// that gap would be caught.
+		fs := errorfs.Wrap(mem, errorfs.RandomLatency(walSyncs, 300*time.Microsecond, int64(seed), 0))
+		return &pebbleDisk{mem: mem, fs: fs, cfg: cfg}
+	},
+	"memory": func(uint64, bool) crashDisk {
+		return memDisk{memstore.NewDisk(memstore.Options{Retry: true})}
+	},
+}
+
+type pebbleDisk struct {
+	mem *vfs.MemFS
+	fs  vfs.FS
+	cfg vfs.CrashCloneCfg
+}
+
+func (d *pebbleDisk) open(tb testing.TB, noSync bool) store.DB {
+	tb.Helper()
+	db, err := pebblestore.Open("db", &pebblestore.Options{FS: d.fs, NoSync: noSync})
+	if err != nil {
+		tb.Fatalf("opening the store: %v", err)
+	}
+	return db
+}
+
+func (d *pebbleDisk) Open(tb testing.TB) store.DB         { return d.open(tb, false) }
+func (d *pebbleDisk) OpenUnsynced(tb testing.TB) store.DB { return d.open(tb, true) }
+func (d *pebbleDisk) Break()                              { panic("the crash scenario breaks no disk") }
+func (d *pebbleDisk) Crash(testing.TB) storetest.Disk {
+	clone := d.mem.CrashClone(d.cfg)
+	return &pebbleDisk{mem: clone, fs: clone, cfg: d.cfg}
+}
+
+// memDisk's broken store writes behind, in bursts.
+type memDisk struct{ d *memstore.Disk }
+
+func (d memDisk) Open(testing.TB) store.DB         { return d.d.Open() }
+func (d memDisk) OpenUnsynced(testing.TB) store.DB { return d.d.OpenFlawed(memstore.AcksBeforeDisk) }
+func (d memDisk) Break()                           { d.d.Break() }
+func (d memDisk) Crash(testing.TB) storetest.Disk  { return memDisk{d.d.Crash()} }
+
 // runCrash runs one crash scenario and returns what it found wrong. noSync
 // turns the store's WAL sync off and makes the crash keep only synced data.
 func runCrash(t *testing.T, seed uint64, noSync bool) crashOutcome {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 0x7a11ed))
-	mem := vfs.NewCrashableMem()
-	// WAL syncs take a while, as on a disk, so that the crash often falls
-	// between a commit and its sync: a store that answered in that gap
-	// would be caught.
-	disk := errorfs.Wrap(mem, errorfs.RandomLatency(walSyncs, 300*time.Microsecond, int64(seed), 0))
+	newDisk, ok := crashDisks[backendUnderTest]
+	if !ok {
+		t.Fatalf("no crash disk for the %s backend", backendUnderTest)
+	}
+	disk := newDisk(seed, noSync)
 	// The batches are created with syncing on, so that without sync only
 	// the scans' own commits are at risk.
-	db, err := pebblestore.Open("db", &pebblestore.Options{FS: disk})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := disk.Open(t)
 	ks, err := codegen.NewKeyset(time.Unix(0, 0))
 	if err != nil {
 		t.Fatal(err)
@@ -278,9 +339,7 @@ func runCrash(t *testing.T, seed uint64, noSync bool) crashOutcome {
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if db, err = pebblestore.Open("db", &pebblestore.Options{FS: disk, NoSync: true}); err != nil {
-			t.Fatal(err)
-		}
+		db = disk.OpenUnsynced(t)
 		eng = reward.New(db, ks, reward.Options{Now: clock})
 	}
 	defer db.Close()
@@ -303,16 +362,11 @@ func runCrash(t *testing.T, seed uint64, noSync bool) crashOutcome {
 		}
 	}
 	crashAt := 1 + rng.Int64N(workers*each*3/4)
-	cfg := vfs.CrashCloneCfg{}
-	if !noSync {
-		cfg.UnsyncedDataPercent = []int{0, 0, 30, 100}[rng.IntN(4)]
-		cfg.RNG = rand.New(rand.NewPCG(seed, 0xc1))
-	}
 
 	var (
 		crashing atomic.Bool
 		answered atomic.Int64
-		clone    *vfs.MemFS
+		clone    storetest.Disk
 		mu       sync.Mutex
 		acks     []ack
 		wg       sync.WaitGroup
@@ -345,7 +399,7 @@ func runCrash(t *testing.T, seed uint64, noSync bool) crashOutcome {
 				}
 				if answered.Add(1) == crashAt {
 					crashing.Store(true)
-					clone = mem.CrashClone(cfg)
+					clone = disk.Crash(t)
 				}
 			}
 		}()
@@ -373,10 +427,7 @@ func runCrash(t *testing.T, seed uint64, noSync bool) crashOutcome {
 		winner[a.code] = a
 	}
 
-	rdb, err := pebblestore.Open("db", &pebblestore.Options{FS: clone})
-	if err != nil {
-		t.Fatalf("reopening after the crash: %v", err)
-	}
+	rdb := clone.Open(t)
 	defer rdb.Close()
 	aud, err := auditRecords(rdb)
 	if err != nil {

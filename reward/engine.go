@@ -113,8 +113,12 @@ func wrapStore(err error) error {
 		// Nothing was decided; the records it needs stay unreadable until
 		// the operator restores a backup, so a retry does not help.
 		return &Error{Code: CodeUnavailable, Message: "stored records this request needs are damaged; nothing was changed. The operator must restore a backup", Err: err}
+	case errors.Is(err, ErrRange):
+		return &Error{Code: CodeInvalidRequest, Message: strings.TrimPrefix(err.Error(), "reward: ") + "; give serials within the batch", Err: err}
 	default:
-		return &Error{Code: CodeInternal, Message: "internal error: " + err.Error()}
+		// The cause is for the server's log, never for the caller: it
+		// names storage internals.
+		return &Error{Code: CodeInternal, Message: "internal error", Err: err}
 	}
 }
 
@@ -148,6 +152,11 @@ func checkID(field, v string, required bool) error {
 	}
 	if pathIDs[field] && strings.Contains(v, "/") {
 		return Errorf(CodeInvalidRequest, "%q may not contain \"/\": it is part of URL paths such as /v1/members/{member}", field)
+	}
+	// A URL path segment of "." or ".." is resolved away by browsers and
+	// servers alike, so an account by that name could never be read.
+	if pathIDs[field] && (v == "." || v == "..") {
+		return Errorf(CodeInvalidRequest, "%q may not be %q: it is part of URL paths such as /v1/members/{member}", field, v)
 	}
 	return nil
 }

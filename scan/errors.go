@@ -102,3 +102,21 @@ func writeError(ctx *fasthttp.RequestCtx, err error) {
 func errorf(code reward.Code, format string, args ...any) error {
 	return reward.Errorf(code, format, args...)
 }
+
+// public is what the caller is told of err. An internal error's detail
+// (storage error text, a Go error from any package) is logged with the
+// request's id and replaced by a message that quotes the id, so that the
+// caller can report it and the operator find it; coded errors pass as
+// they are, their messages written for the caller.
+func (s *Server) public(ctx *fasthttp.RequestCtx, err error) error {
+	var re *reward.Error
+	if errors.As(err, &re) && re.Code != reward.CodeInternal {
+		if re.Err != nil && re.Code == reward.CodeUnavailable {
+			s.log.Warn("request not decided", "id", RequestID(ctx), "path", string(ctx.Path()), "err", re.Err)
+		}
+		return err
+	}
+	id := RequestID(ctx)
+	s.log.Error("internal error", "id", id, "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
+	return &reward.Error{Code: reward.CodeInternal, Message: "internal error (request " + id + "); it was logged. The request may be retried with the same request_id; if it fails again, report the request id to the operator"}
+}

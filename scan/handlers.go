@@ -122,7 +122,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	err := s.dispatch(ctx, rs, arg)
 	if err != nil {
-		writeError(ctx, err)
+		writeError(ctx, s.public(ctx, err))
 	}
 	s.m.inflight.Dec()
 	took := time.Since(start)
@@ -410,8 +410,17 @@ func (s *Server) streamImages(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 	}
 	opts := printing.ImageExportOptions{Version: b.Codes(), Key: b.KeyID, Batch: b.ID, From: 1, To: b.Count, BaseURL: base, Image: img}
 	keys := s.app.Keys()
+	// An archive draws every code while it streams: a few at once would
+	// take the CPUs the scans need.
+	select {
+	case s.exports <- struct{}{}:
+	default:
+		ctx.Response.Header.Set("Retry-After", "30")
+		return errorf(codeBusy, "%d image archives are being made; try again in a minute", cap(s.exports))
+	}
 	ctx.SetContentType("application/zip")
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer func() { <-s.exports }()
 		printing.ExportImagesZip(context.Background(), w, keys, opts)
 	})
 	return nil
@@ -579,7 +588,7 @@ func (s *Server) deleteToken(ctx *fasthttp.RequestCtx, _ caller, id string) erro
 
 func (s *Server) healthz(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	if err := s.app.DB.Err(); err != nil {
-		return &reward.Error{Code: reward.CodeUnavailable, Message: "storage failed: " + err.Error()}
+		return &reward.Error{Code: reward.CodeUnavailable, Message: "storage failed; the server stops so that a restart recovers (the server's log says why)", Err: err}
 	}
 	if s.stopping.Load() {
 		return errorf(codeShuttingDown, "the server is shutting down")

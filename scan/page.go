@@ -78,8 +78,9 @@ func htmlErrors(fn func(*Server, *fasthttp.RequestCtx, caller, string) error) fu
 			return nil
 		}
 		var re *reward.Error
-		if !errors.As(err, &re) {
-			re = &reward.Error{Code: reward.CodeInternal, Message: "Something went wrong on our side. Please try again in a moment."}
+		errors.As(s.public(ctx, err), &re)
+		if re.Code == reward.CodeInternal {
+			re = &reward.Error{Code: reward.CodeInternal, Message: "Something went wrong on our side. Please try again in a moment. (Reference " + RequestID(ctx) + ")"}
 		}
 		if re.Code == reward.CodeUnavailable {
 			re.Message = "The service is busy or under maintenance. Please try again in a moment."

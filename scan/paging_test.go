@@ -1,6 +1,7 @@
 package scan_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -49,5 +50,19 @@ func TestPagingParameters(t *testing.T) {
 		if r := ts.Do("GET", path, ts.Admin, nil); r.Status != 200 {
 			t.Errorf("GET %s: %v, want 200", path, r)
 		}
+	}
+}
+
+// TestRangeOutsideTheBatch activates serials a batch does not have: a 400
+// that says so in the API's words, not a 500 naming the server's packages.
+func TestRangeOutsideTheBatch(t *testing.T) {
+	ts := startServer(t, scan.Options{})
+	b, _ := ts.Mint(reward.BatchSpec{Product: "SKU-R", Count: 4})
+	r := ts.Do("POST", "/v1/batches/"+itoa(b.ID)+"/activate", ts.Admin, map[string]any{"from": 3, "to": 9})
+	if r.Status != 400 || r.ErrCode() != "invalid_request" {
+		t.Fatalf("activating serials 3..9 of a batch of 4: %v, want 400 invalid_request", r)
+	}
+	if strings.Contains(string(r.Body), "reward:") || strings.Contains(string(r.Body), "store:") || strings.Contains(string(r.Body), "internal") {
+		t.Errorf("the message names the server's packages: %s", r.Body)
 	}
 }

@@ -69,7 +69,7 @@ func RequestID(ctx *fasthttp.RequestCtx) string {
 func (s *Server) logAccess(ctx *fasthttp.RequestCtx, route string, took time.Duration) {
 	s.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
 		slog.String("id", RequestID(ctx)),
-		slog.String("remote", ctx.RemoteIP().String()),
+		slog.String("remote", s.clientIP(ctx).String()),
 		slog.String("method", string(ctx.Method())),
 		slog.String("path", string(ctx.Path())),
 		slog.String("route", route),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,10 +23,14 @@ type Options struct {
 	BaseURL string
 	Logger  *slog.Logger
 
-	ReadTimeout   time.Duration // whole request, so a slow client is cut off
-	WriteTimeout  time.Duration
-	IdleTimeout   time.Duration
-	MaxBodySize   int // bytes; larger bodies get 413
+	ReadTimeout  time.Duration // whole request, so a slow client is cut off
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
+	MaxBodySize  int // bytes; larger bodies get 413
+	// MaxConnsPerIP bounds the connections one client address holds open
+	// (fasthttp counts them by the TCP peer). With TrustedProxies set it
+	// is not applied: every connection then comes from a proxy, which
+	// bounds its own clients.
 	MaxConnsPerIP int
 	Concurrency   int // requests handled at once; more are refused
 	// AccessLog logs every request at info level: its id (also answered
@@ -36,6 +41,19 @@ type Options struct {
 	// landing link that lost its code): one of Languages(); empty is
 	// DefaultLanguage.
 	Language string
+	// MaxExports bounds the code image archives (images.zip) being
+	// streamed at once: each holds a CPU drawing codes for as long as the
+	// download lasts.
+	MaxExports int
+
+	// TrustedProxies are the peers (a reverse proxy, a load balancer)
+	// whose ClientIPHeader names the client; from any other peer the
+	// header is ignored, so a client cannot choose its own address.
+	TrustedProxies []netip.Prefix
+	// ClientIPHeader is X-Forwarded-For (the rightmost address not a
+	// trusted proxy is the client) or a one-address header such as
+	// X-Real-IP. Empty: X-Forwarded-For.
+	ClientIPHeader string
 }
 
 func (o *Options) ensureDefaults() {
@@ -63,6 +81,12 @@ func (o *Options) ensureDefaults() {
 	if o.Concurrency == 0 {
 		o.Concurrency = 16384
 	}
+	if o.MaxExports == 0 {
+		o.MaxExports = 2
+	}
+	if o.ClientIPHeader == "" {
+		o.ClientIPHeader = "X-Forwarded-For"
+	}
 }
 
 // Server serves the scan API over one App. Start it with Serve or Start;
@@ -80,7 +104,10 @@ type Server struct {
 	tokens sync.Map // token secret → *reward.Token, for tokens known to exist
 	// sheets lets one label sheet be built at a time: a large one holds
 	// hundreds of megabytes until it is sent.
-	sheets       chan struct{}
+	sheets chan struct{}
+	// exports bounds the image archives streamed at once
+	// (Options.MaxExports).
+	exports      chan struct{}
 	stopping     atomic.Bool
 	stopKeys     chan struct{} // closed by Close: stops watchKeys
 	stopKeysOnce sync.Once
@@ -92,7 +119,7 @@ type Server struct {
 // NewServer returns a server for app. It does not listen yet.
 func NewServer(app *App, opts Options) *Server {
 	opts.ensureDefaults()
-	s := &Server{app: app, opts: opts, log: opts.Logger, m: newMetrics(app.Engine), bootID: newBootID(), failed: make(chan error, 1), done: make(chan struct{}), stopKeys: make(chan struct{}), sheets: make(chan struct{}, 1)}
+	s := &Server{app: app, opts: opts, log: opts.Logger, m: newMetrics(app.Engine), bootID: newBootID(), failed: make(chan error, 1), done: make(chan struct{}), stopKeys: make(chan struct{}), sheets: make(chan struct{}, 1), exports: make(chan struct{}, opts.MaxExports)}
 	app.DB.ObserveGroups(func(n int) { s.m.groups.Observe(float64(n)) })
 	observe := s.m.observe
 	app.observer.Store(&observe)
@@ -104,7 +131,7 @@ func NewServer(app *App, opts Options) *Server {
 		WriteTimeout:          opts.WriteTimeout,
 		IdleTimeout:           opts.IdleTimeout,
 		MaxRequestBodySize:    opts.MaxBodySize,
-		MaxConnsPerIP:         opts.MaxConnsPerIP,
+		MaxConnsPerIP:         maxConnsPerPeer(opts),
 		Concurrency:           opts.Concurrency,
 		ReadBufferSize:        8 << 10,
 		CloseOnShutdown:       true,
@@ -218,8 +245,26 @@ func (s *Server) Close() error {
 	return err
 }
 
+// maxConnsPerPeer is fasthttp's per-address limit: none behind trusted
+// proxies, whose one address carries every client.
+func maxConnsPerPeer(o Options) int {
+	if len(o.TrustedProxies) > 0 {
+		return 0
+	}
+	return o.MaxConnsPerIP
+}
+
 // handleParseError answers requests fasthttp could not read.
 func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
+	// A connection that sent nothing before the read timeout (a browser's
+	// or a pool's spare connection) is closed without a word: fasthttp
+	// passes that timeout here unwrapped, and an answer nobody asked for
+	// would be read by the client as the answer to the request it sends
+	// next. A request cut off midway still gets its 400 below.
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		ctx.Conn().Close()
+		return
+	}
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		writeError(ctx, errorf(codeBodyTooLarge, "request body is larger than %d bytes; send the fields the API documents, nothing more", s.opts.MaxBodySize))

@@ -91,7 +91,7 @@ type DB interface {
 	// acknowledged before the call.
 	Snapshot() (Snapshot, error)
 	// Close waits for decisions already submitted and releases the store;
-	// every later call returns ErrClosed.
+	// every later call returns ErrClosed. A second Close does nothing.
 	Close() error
 }
 

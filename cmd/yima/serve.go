@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"slices"
@@ -25,6 +26,7 @@ type serveOptions struct {
 	logFormat      string
 	statsTZ        string
 	acceptDataLoss bool
+	proxies        []string
 }
 
 func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
@@ -35,6 +37,9 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error (debug adds the storage engine's own messages)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "text (key=value lines) or json (one JSON object a line, for log collectors)")
 	fs.BoolVar(&o.AccessLog, "access-log", false, "log every request: its id (answered in X-Request-Id), client, method, path, status, size and time")
+	fs.IntVar(&o.MaxExports, "max-exports", 0, "image archives (images.zip) streamed at once (0: default 2)")
+	fs.StringSliceVar(&o.proxies, "trusted-proxy", nil, "address or CIDR of a reverse proxy whose --client-ip-header names the client (repeatable); turns off --max-conns-per-ip")
+	fs.StringVar(&o.ClientIPHeader, "client-ip-header", "X-Forwarded-For", "header a trusted proxy puts the client's address in")
 	fs.StringVar(&o.statsTZ, "stats-tz", "UTC", "the brand's time zone, e.g. Asia/Shanghai: statistics' days, and every date on pages (keep it the same for a data directory)")
 	fs.StringVar(&o.Language, "lang", scan.DefaultLanguage, fmt.Sprintf("language of the pages opened without a code: %s", strings.Join(scan.Languages(), " or ")))
 	fs.BoolVar(&o.acceptDataLoss, "accept-data-loss", false, "start on a store whose log is damaged, with what is readable: payouts after the damage are forgotten and may pay again (use once, only without a backup)")
@@ -83,6 +88,13 @@ func newServeCommand(g *globalOptions) *cobra.Command {
 				return usagef("--log-format %q: use text or json", o.logFormat)
 			}
 			o.Logger = log
+			for _, p := range o.proxies {
+				prefix, err := parsePrefix(p)
+				if err != nil {
+					return usagef("--trusted-proxy %q: give an address or a CIDR such as 10.0.0.0/8", p)
+				}
+				o.TrustedProxies = append(o.TrustedProxies, prefix)
+			}
 			if w := printing.BaseURLWarning(o.BaseURL); o.BaseURL != "" && w != "" {
 				log.Warn(w)
 			}
@@ -99,4 +111,16 @@ func newServeCommand(g *globalOptions) *cobra.Command {
 	o.AddFlags(cmd.Flags())
 	envFlags(cmd.Flags())
 	return cmd
+}
+
+// parsePrefix reads a CIDR, or one address as the prefix of just it.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		return netip.ParsePrefix(s)
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }

@@ -390,10 +390,17 @@ type Disk struct {
 func NewDisk(opts Options) *Disk { return &Disk{opts: opts, data: newState()} }
 
 // Open opens a store on the disk, with what the disk holds.
-func (d *Disk) Open() *DB {
+func (d *Disk) Open() *DB { return d.OpenFlawed(d.opts.Flaw) }
+
+// OpenFlawed opens a store on the disk that breaks the promise f, whatever
+// the disk's options say: a crash test shows it catches a store that
+// acknowledges before writing (AcksBeforeDisk) with it.
+func (d *Disk) OpenFlawed(f Flaw) *DB {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	db := New(d.opts)
+	o := d.opts
+	o.Flaw = f
+	db := New(o)
 	db.disk = d
 	db.cur = d.data.clone()
 	db.prev = db.cur.clone()

@@ -94,6 +94,9 @@ type FlagQuery struct {
 type FlagPage struct {
 	Flags []Flag `json:"flags"`
 	Next  string `json:"next,omitempty"`
+	// TimeZone is the brand's time zone, whose days Day names: a listing
+	// shows At in it too, so that a day and a time never disagree.
+	TimeZone string `json:"time_zone"`
 }
 
 // LatestFlags returns up to limit flags (1..MaxPage), newest first, for a
@@ -154,7 +157,7 @@ func (e *Engine) Flags(q FlagQuery) (*FlagPage, error) {
 			start = k
 		}
 	}
-	page := &FlagPage{Flags: []Flag{}}
+	page := &FlagPage{Flags: []Flag{}, TimeZone: e.statsZone.String()}
 	var derr error
 	examined, last := 0, ""
 	err := e.db.Scan(prefix, start, func(k, v []byte) bool {

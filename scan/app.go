@@ -17,6 +17,7 @@ import (
 
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/store"
 	"github.com/yima-dev/yima/store/pebblestore"
 )
 
@@ -24,7 +25,8 @@ import (
 const (
 	KeysFile       = "keys.json"
 	AdminTokenFile = "admin.token"
-	dbDir          = "db"
+
+	dbDir = "db"
 )
 
 // ErrDataLocked is returned by Open when a running server holds the data
@@ -62,13 +64,32 @@ func (a *App) observe(ev reward.Event) {
 	}
 }
 
+// storedZone is the time zone of the brand's stored settings (yima brand
+// set --tz), or UTC when none is set.
+func storedZone(db store.DB, ks *codegen.Keyset) (*time.Location, error) {
+	b, err := reward.New(db, ks, reward.Options{}).Brand()
+	if err != nil {
+		return nil, err
+	}
+	if b.TimeZone == "" {
+		return time.UTC, nil
+	}
+	loc, err := time.LoadLocation(b.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("scan: the brand's time zone %q is unknown here (%v): set another with yima brand set --tz", b.TimeZone, err)
+	}
+	return loc, nil
+}
+
 // AppOptions configures Open.
 type AppOptions struct {
 	Now    func() time.Time
 	Logger *slog.Logger
 	// OnFail is called when storage fails (see store.Options.OnFail).
 	OnFail func(error)
-	// StatsZone is where statistics' days begin (reward.Options); nil: UTC.
+	// StatsZone is the brand's time zone, where statistics' days begin
+	// (reward.Options); nil means the stored settings' (yima brand set
+	// --tz), or UTC.
 	StatsZone *time.Location
 	// AcceptDataLoss opens a store whose log is damaged with what is
 	// readable (pebblestore.Options.AcceptLoss).
@@ -192,6 +213,12 @@ func Open(dir string, opts AppOptions) (*App, error) {
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("scan: keyset %s: %w", filepath.Join(dir, KeysFile), err)
+	}
+	if opts.StatsZone == nil {
+		if opts.StatsZone, err = storedZone(db, ks); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	app := &App{
 		Dir: dir, DB: db,

@@ -70,7 +70,7 @@ func TestJSONListings(t *testing.T) {
 		{[]string{"token", "list"}, "[]"},
 		{[]string{"campaign", "list"}, "[]"},
 		{[]string{"stats", "--by", "product"}, "[]"},
-		{[]string{"flags"}, `{"flags":[]}`},
+		{[]string{"flags"}, `{"flags":[],"time_zone":"UTC"}`},
 	} {
 		r := mustYima(t, append(tc.args, "--data", data, "--json")...)
 		var got, want any

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/yima-dev/yima/reward"
@@ -33,6 +34,11 @@ func newFlagsCommand(g *globalOptions) *cobra.Command {
 					page.Flags = []reward.Flag{}
 				}
 				w := cmd.OutOrStdout()
+				// The time beside the day, in the zone whose day it is.
+				loc, err := time.LoadLocation(page.TimeZone)
+				if err != nil {
+					loc = time.UTC
+				}
 				return out.print(w, page, func() {
 					fmt.Fprintf(w, "%-8s %-5s %-13s %-27s %6s %9s  %-16s %s\n", "DAY", "TIME", "KIND", "CODE", "BATCH", "SERIAL", "PRODUCT", "DETAIL")
 					for _, f := range page.Flags {
@@ -40,7 +46,7 @@ func newFlagsCommand(g *globalOptions) *cobra.Command {
 						if f.Kind == reward.FlagDiverted {
 							detail = fmt.Sprintf("scanned in %s, meant for %s, by %s", f.Region, f.Intended, f.Member)
 						}
-						fmt.Fprintf(w, "%-8s %-5s %-13s %-27s %6d %9d  %-16s %s\n", f.Day, f.At.Format("15:04"), f.Kind, f.Code, f.Batch, f.Serial, f.Product, detail)
+						fmt.Fprintf(w, "%-8s %-5s %-13s %-27s %6d %9d  %-16s %s\n", f.Day, f.At.In(loc).Format("15:04"), f.Kind, f.Code, f.Batch, f.Serial, f.Product, detail)
 					}
 					if page.Next != "" {
 						fmt.Fprintf(w, "more: --after %s\n", page.Next)

@@ -40,7 +40,7 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.MaxExports, "max-exports", 0, "image archives (images.zip) streamed at once (0: default 2)")
 	fs.StringSliceVar(&o.proxies, "trusted-proxy", nil, "address or CIDR of a reverse proxy whose --client-ip-header names the client (repeatable); turns off --max-conns-per-ip")
 	fs.StringVar(&o.ClientIPHeader, "client-ip-header", "X-Forwarded-For", "header a trusted proxy puts the client's address in")
-	fs.StringVar(&o.statsTZ, "stats-tz", "UTC", "the brand's time zone, e.g. Asia/Shanghai: statistics' days, and every date on pages (keep it the same for a data directory)")
+	fs.StringVar(&o.statsTZ, "stats-tz", "", "the brand's time zone for this run, e.g. Asia/Shanghai, overriding the stored one (yima brand set --tz): statistics' days, and every date and time on pages and in listings (default: the stored zone, else UTC)")
 	fs.StringVar(&o.Language, "lang", scan.DefaultLanguage, fmt.Sprintf("language of the pages opened without a code: %s", strings.Join(scan.Languages(), " or ")))
 	fs.BoolVar(&o.acceptDataLoss, "accept-data-loss", false, "start on a store whose log is damaged, with what is readable: payouts after the damage are forgotten and may pay again (use once, only without a backup)")
 }
@@ -65,9 +65,12 @@ func newServeCommand(g *globalOptions) *cobra.Command {
 			if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 				return usagef("--log-level %q: use debug, info, warn or error", o.logLevel)
 			}
-			zone, err := time.LoadLocation(o.statsTZ)
-			if err != nil {
-				return usagef("--stats-tz %q: %v (use an IANA name such as Asia/Shanghai)", o.statsTZ, err)
+			var zone *time.Location // nil: the data directory's
+			if o.statsTZ != "" {
+				var err error
+				if zone, err = time.LoadLocation(o.statsTZ); err != nil {
+					return usagef("--stats-tz %q: %v (use an IANA name such as Asia/Shanghai)", o.statsTZ, err)
+				}
 			}
 			if !slices.Contains(scan.Languages(), o.Language) {
 				return usagef("--lang %q: use %s", o.Language, strings.Join(scan.Languages(), " or "))

@@ -504,7 +504,7 @@ func (t *HTTPTarget) bind(ctx context.Context, bs []Binding, conns int) error {
 
 // metrics fetches and parses /metrics.
 func (t *HTTPTarget) metrics(ctx context.Context) (Stats, error) {
-	status, body, err := t.get(ctx, "/metrics", "")
+	status, body, err := t.get(ctx, "/metrics", t.adminAuth)
 	if err != nil {
 		return UnknownStats(), err
 	}

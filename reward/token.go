@@ -14,6 +14,9 @@ const (
 	RoleApp     = "app"
 	RoleFactory = "factory"
 	RoleGuide   = "guide"
+	// RoleMetrics reads /metrics and nothing else: what a Prometheus
+	// scraper holds, so that it need not hold the admin token.
+	RoleMetrics = "metrics"
 )
 
 // NewSecret returns a fresh unguessable token secret (192 bits).
@@ -26,8 +29,8 @@ func NewSecret() string {
 // CreateToken stores a new token for role and returns its secret, which is
 // shown once and never stored in clear.
 func (e *Engine) CreateToken(role, name, subject string) (string, error) {
-	if !slices.Contains([]string{RoleApp, RoleFactory, RoleGuide}, role) {
-		return "", Errorf(CodeInvalidRequest, "role %q is not one of app, factory, guide", role)
+	if !slices.Contains([]string{RoleApp, RoleFactory, RoleGuide, RoleMetrics}, role) {
+		return "", Errorf(CodeInvalidRequest, "role %q is not one of app, factory, guide, metrics", role)
 	}
 	if err := checkID("name", name, false); err != nil {
 		return "", err

@@ -46,10 +46,11 @@ input{font-size:1rem;padding:.4rem;width:22rem;max-width:100%}button{font-size:1
 <h1>yima dashboard</h1>
 {{if not .Data}}
 <p>{{.Message}}</p>
-<form method="post"><label>Admin token (the data directory's admin.token)<br>
+<form method="post"><input type="hidden" name="csrf" value="{{.CSRF}}"><label>Admin token (the data directory's admin.token)<br>
 <input name="token" type="password" autocomplete="current-password"></label>
 <button>Open</button></form>
-{{else}}{{with .Data}}
+{{else}}<form method="post"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="signout" value="1"><button>Sign out</button></form>
+{{with .Data}}
 <p class="muted">Day {{.Today}} ({{.Zone}}), as of {{.Now}}; this page reloads every 15 seconds.</p>
 <h2>Today</h2>
 <div class="tiles">
@@ -98,19 +99,30 @@ type dashboardDimension struct {
 	More  int
 }
 
-// dashboard serves /admin. A browser signs in once with the admin token,
-// which a strict, HTTP-only cookie then carries; a script may send it as a
-// bearer token instead.
+// dashboard serves /admin. A browser signs in once with the admin token;
+// its cookie then holds a session id, the token stays in the server's
+// session table, and "Sign out" ends the session. A script may send the
+// token as a bearer token instead.
 func (s *Server) dashboard(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
-	tok := string(ctx.Request.Header.Cookie("yima_a"))
+	sid := string(ctx.Request.Header.Cookie(adminCookie))
+	tok := s.sess.token(sid)
 	if h, ok := bytes.CutPrefix(ctx.Request.Header.Peek("Authorization"), []byte("Bearer ")); ok {
 		tok = string(h)
 	}
 	if ctx.IsPost() {
+		if err := s.checkForm(ctx); err != nil {
+			return err
+		}
+		if len(ctx.PostArgs().Peek("signout")) > 0 {
+			s.sess.end(sid)
+			s.setSessionCookie(ctx, adminCookie, "", "/admin")
+			seeOther(ctx, "/admin")
+			return nil
+		}
 		tok = string(ctx.PostArgs().Peek("token"))
 		if s.app.IsAdmin(tok) {
-			setTokenCookie(ctx, "yima_a", tok, "/admin")
-			ctx.Redirect("/admin", fasthttp.StatusSeeOther)
+			s.setSessionCookie(ctx, adminCookie, s.sess.start(tok), "/admin")
+			seeOther(ctx, "/admin")
 			return nil
 		}
 	}
@@ -129,11 +141,24 @@ func (s *Server) dashboard(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	return s.renderDashboard(ctx, "", d)
 }
 
+// adminCookie holds a signed-in dashboard's session id.
+const adminCookie = "yima_a"
+
+// seeOther redirects to path on this site. The Location is the path
+// alone: fasthttp's Redirect would prefix the request's Host header, which
+// the client chooses.
+func seeOther(ctx *fasthttp.RequestCtx, path string) {
+	ctx.Response.Header.Set("Location", path)
+	ctx.SetStatusCode(fasthttp.StatusSeeOther)
+}
+
 func (s *Server) renderDashboard(ctx *fasthttp.RequestCtx, msg string, d *dashboardData) error {
+	v, _ := s.visitor(ctx)
 	return renderHTML(ctx, dashboardPage, struct {
 		Message string
 		Data    *dashboardData
-	}{msg, d})
+		CSRF    string
+	}{msg, d, s.csrfToken(v)})
 }
 
 func (s *Server) dashboardData() (*dashboardData, error) {

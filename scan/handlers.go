@@ -66,12 +66,17 @@ var routes = map[string][]route{
 	"/V/":              {{method: "GET", fn: htmlErrors((*Server).counterPage)}, {method: "POST", fn: htmlErrors((*Server).counterPage)}},
 	"/admin":           {{method: "GET", fn: htmlErrors((*Server).dashboard)}, {method: "POST", fn: htmlErrors((*Server).dashboard)}},
 	"/healthz":         {{method: "GET", fn: (*Server).healthz}},
-	"/metrics":         {{method: "GET", fn: (*Server).metricsHandler}},
+	"/metrics":         {{method: "GET", roles: adminMetrics, fn: (*Server).metricsHandler}},
 	"/favicon.ico":     {{method: "GET", fn: func(*Server, *fasthttp.RequestCtx, caller, string) error { return errorf(codeRouteNotFound, "no icon") }}},
 	"/openapi.yaml":    {{method: "GET", fn: (*Server).openapi}},
 }
 
 var adminFactory = []string{reward.RoleAdmin, reward.RoleFactory}
+
+// adminMetrics may read /metrics, which shows business volumes (scans,
+// payouts): a scraper gets a metrics token (yima token create --role
+// metrics).
+var adminMetrics = []string{reward.RoleAdmin, reward.RoleMetrics}
 
 // exactRoutes are pages at paths that routes would read as prefixes: the
 // site's root, and the landing page's prefixes opened without a code. A
@@ -114,6 +119,8 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	s.m.inflight.Inc()
 	s.setRequestID(ctx)
+	// No answer is to be read as another type than it says.
+	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
 	path := string(ctx.Path())
 	rs, prefix, arg := lookup(path)
 	label := prefix

@@ -20,7 +20,7 @@ import (
 // metricValue reads one sample ("name{labels}") from a /metrics answer.
 func metricValue(t *testing.T, ts *testServer, sample string) float64 {
 	t.Helper()
-	r := ts.Do("GET", "/metrics", "", nil)
+	r := ts.Do("GET", "/metrics", ts.Admin, nil)
 	if r.Status != 200 {
 		t.Fatalf("metrics: %v", r)
 	}

@@ -42,17 +42,17 @@ img.qr{width:12rem;height:12rem;display:block;margin:1rem auto}
 {{with .Result}}<p>You earned <b>{{.Points}}</b> points{{if .Bonus}} (including a welcome bonus of {{.Bonus}}){{end}}. Balance: <b>{{.Balance}}</b>.</p>
 {{with .Coupon}}<div class="card ok"><h1>🎁 {{.Title}}</h1><p>Show this at the counter before {{date $.Zone .ExpiresAt}}.</p>
 <img class="qr" src="/v1/coupons/{{.ID}}/qr.svg" alt="coupon QR"><p><code>{{.ID}}</code></p></div>{{end}}{{end}}
-{{if .Claim}}<form method="post"><button>Claim my reward</button></form>{{end}}
+{{if .Claim}}<form method="post"><input type="hidden" name="csrf" value="{{.CSRF}}"><button>Claim my reward</button></form>{{end}}
 {{with .S}}<p><code>{{.Code}}</code></p>{{end}}
 {{template "bottom"}}{{end}}
 
 {{define "guide"}}{{template "top" .}}
-{{if .Claim}}<form method="post"><button>Join</button></form>{{end}}
+{{if .Claim}}<form method="post"><input type="hidden" name="csrf" value="{{.CSRF}}"><button>Join</button></form>{{end}}
 {{template "bottom"}}{{end}}
 
 {{define "counter"}}{{template "top" .}}
 {{with .Coupon}}<p><b>{{.Title}}</b><br>Status: {{.Status}}<br>Valid until {{date $.Zone .Expires}}</p>{{end}}
-{{if .Claim}}<form method="post">{{if .AskToken}}<label>Guide token<input name="token" type="password" autocomplete="current-password"></label>{{end}}
+{{if .Claim}}<form method="post"><input type="hidden" name="csrf" value="{{.CSRF}}">{{if .AskToken}}<label>Guide token<input name="token" type="password" autocomplete="current-password"></label>{{end}}
 <button>Verify and hand over the gift</button></form>{{end}}
 {{template "bottom"}}{{end}}
 `))
@@ -67,6 +67,9 @@ type pageData struct {
 	Result                *reward.ScanResult
 	Coupon                *reward.Coupon
 	Claim, AskToken       bool
+	// CSRF is the form token of this browser (see checkForm); the server
+	// sets it.
+	CSRF string
 }
 
 // htmlErrors makes a page answer its errors as a page: a consumer's phone
@@ -99,6 +102,8 @@ func htmlErrors(fn func(*Server, *fasthttp.RequestCtx, caller, string) error) fu
 
 func (s *Server) renderPage(ctx *fasthttp.RequestCtx, name string, d pageData) error {
 	d.Zone = s.app.Engine.StatsZone()
+	v, _ := s.visitor(ctx)
+	d.CSRF = s.csrfToken(v)
 	return renderHTML(ctx, pages.Lookup(name), d)
 }
 
@@ -120,35 +125,32 @@ func renderHTML(ctx *fasthttp.RequestCtx, t *template.Template, d any) error {
 	}
 	ctx.SetContentType("text/html; charset=utf-8")
 	ctx.Response.Header.Set("Cache-Control", "no-store")
+	securityHeaders(ctx)
 	ctx.SetBody(buf.Bytes())
 	return nil
 }
 
-// setTokenCookie keeps a token in the browser for the pages under path:
-// HTTP-only, so no script reads it, and strict, so no other site's request
-// carries it.
-func setTokenCookie(ctx *fasthttp.RequestCtx, name, token, path string) {
-	var ck fasthttp.Cookie
-	ck.SetKey(name)
-	ck.SetValue(token)
-	ck.SetPath(path)
-	ck.SetHTTPOnly(true)
-	ck.SetSameSite(fasthttp.CookieSameSiteStrictMode)
-	ctx.Response.Header.SetCookie(&ck)
-}
+// visitorCookie holds a browser's visitor id.
+const visitorCookie = "yima_v"
 
 // visitor returns the browser's id, setting the cookie on first sight;
 // session is false then. A request without the cookie may be a link
 // previewer, a crawler or a script that makes a fresh identity each time:
 // it counts as no one and claims nothing (see landing).
-func visitor(ctx *fasthttp.RequestCtx) (id string, session bool) {
-	v := string(ctx.Request.Header.Cookie("yima_v"))
+func (s *Server) visitor(ctx *fasthttp.RequestCtx) (id string, session bool) {
+	v := string(ctx.Request.Header.Cookie(visitorCookie))
 	if _, err := ksuid.Parse(v); err == nil {
 		return v, true
 	}
+	// A cookie set earlier in this request.
+	if v, ok := ctx.UserValue(visitorCookie).(string); ok {
+		return v, false
+	}
 	v = ksuid.New().String()
+	ctx.SetUserValue(visitorCookie, v)
 	var c fasthttp.Cookie
-	c.SetKey("yima_v")
+	c.SetSecure(s.secure())
+	c.SetKey(visitorCookie)
 	c.SetValue(v)
 	c.SetPath("/")
 	c.SetMaxAge(2 * 365 * 24 * 3600)
@@ -167,9 +169,12 @@ func visitor(ctx *fasthttp.RequestCtx) (id string, session bool) {
 // fresh member each time, with a fresh new-member bonus and fresh daily
 // limits. It gets the page with its claim button instead.
 func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error {
-	who, session := visitor(ctx)
+	who, session := s.visitor(ctx)
 	var d pageData
 	if ctx.IsPost() && session {
+		if err := s.checkForm(ctx); err != nil {
+			return err
+		}
 		out, err := s.app.Engine.Scan(reward.ScanRequest{Code: code, Member: "web:" + who})
 		s.m.refused(err)
 		if err == nil {
@@ -267,7 +272,7 @@ func (s *Server) noCode(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 // guidePage renders /G/{guide}, what a guide's personal QR opens: a POST
 // binds this browser's member to the guide (first binding wins).
 func (s *Server) guidePage(ctx *fasthttp.RequestCtx, _ caller, id string) error {
-	who, _ := visitor(ctx)
+	who, _ := s.visitor(ctx)
 	g, err := s.app.Engine.GuideByID(id, 1)
 	if err != nil {
 		return err
@@ -286,6 +291,9 @@ func (s *Server) guidePage(ctx *fasthttp.RequestCtx, _ caller, id string) error 
 	}
 	d := pageData{Title: "Welcome to " + g.Store, Class: "ok", Message: "Join to collect points and gifts with every purchase; " + guideName(g) + " will look after you.", Claim: true}
 	if ctx.IsPost() {
+		if err := s.checkForm(ctx); err != nil {
+			return err
+		}
 		d.Claim = false
 		if _, err := s.app.Engine.Bind("web:"+who, id, false); err != nil {
 			var re *reward.Error
@@ -308,16 +316,20 @@ func guideName(g *reward.GuideView) string {
 }
 
 // counterPage renders /V/{coupon}, what a coupon's QR opens at the counter.
-// A guide verifies with their token, kept in a strict cookie afterwards so
-// the next gift takes one tap.
+// A guide verifies with their token, kept in the server's session table
+// afterwards (the cookie holds the session id) so the next gift takes one
+// tap.
 func (s *Server) counterPage(ctx *fasthttp.RequestCtx, _ caller, id string) error {
 	c, err := s.app.Engine.CouponByID(id)
 	if err != nil {
 		return err
 	}
-	tok := string(ctx.Request.Header.Cookie("yima_g"))
+	tok := s.sess.token(string(ctx.Request.Header.Cookie("yima_g")))
 	d := pageData{Coupon: c, Title: "Gift coupon", Class: "ok", Message: "Check the consumer's coupon, then verify it to hand over the gift."}
 	if ctx.IsPost() {
+		if err := s.checkForm(ctx); err != nil {
+			return err
+		}
 		if t := string(ctx.PostArgs().Peek("token")); t != "" {
 			tok = t
 		}
@@ -335,7 +347,7 @@ func (s *Server) counterPage(ctx *fasthttp.RequestCtx, _ caller, id string) erro
 			d.Title, d.Class, d.Message = "Not verified", "bad", re.Message
 		} else {
 			d.Title, d.Message = "Verified", "Hand over the gift. The commission is credited to you."
-			setTokenCookie(ctx, "yima_g", tok, "/")
+			s.setSessionCookie(ctx, "yima_g", s.sess.start(tok), "/")
 		}
 		if c, err = s.app.Engine.CouponByID(id); err == nil {
 			d.Coupon = c

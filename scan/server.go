@@ -108,6 +108,7 @@ type Server struct {
 	// exports bounds the image archives streamed at once
 	// (Options.MaxExports).
 	exports      chan struct{}
+	sess         sessions // signed-in browsers (session.go)
 	stopping     atomic.Bool
 	stopKeys     chan struct{} // closed by Close: stops watchKeys
 	stopKeysOnce sync.Once

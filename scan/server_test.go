@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/cookiejar"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -213,7 +212,7 @@ func TestHealthzAndMetrics(t *testing.T) {
 	}
 	// The scans counter is exported before the first scan, so dashboards
 	// and alerts see a zero rather than no series.
-	before := ts.Do("GET", "/metrics", "", nil)
+	before := ts.Do("GET", "/metrics", ts.Admin, nil)
 	if before.Status != 200 || !bytes.Contains(before.Body, []byte("yima_scans_total")) {
 		t.Errorf("metrics before any scan lack yima_scans_total:\n%.2000s", before.Body)
 	}
@@ -221,7 +220,7 @@ func TestHealthzAndMetrics(t *testing.T) {
 	ts.Scan(codes[0], "m1")
 	ts.Scan(codes[0], "m2")
 	ts.Scan("0000000000000000000000000", "m3")
-	r := ts.Do("GET", "/metrics", "", nil)
+	r := ts.Do("GET", "/metrics", ts.Admin, nil)
 	if r.Status != 200 {
 		t.Fatalf("metrics: %v", r)
 	}
@@ -553,15 +552,10 @@ func TestGuideLeavesOverHTTP(t *testing.T) {
 	if r := ts.Do("POST", "/v1/guides/G1/stay", ts.Admin, nil); r.Status != 404 {
 		t.Fatalf("an unknown guide action: %v, want 404", r)
 	}
-	resp, err := ts.HTTP.Post(ts.URL+"/G/G1", "application/x-www-form-urlencoded", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var page bytes.Buffer
-	page.ReadFrom(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(page.String(), "You have joined") {
-		t.Fatalf("joining through the departed guide's QR: %d %s", resp.StatusCode, page.String())
+	phone := newBrowser(t, ts)
+	phone.get("/G/G1")
+	if status, page := phone.post("/G/G1", nil); status != 200 || !strings.Contains(page, "You have joined") {
+		t.Fatalf("joining through the departed guide's QR: %d %s", status, page)
 	}
 	// The visitor joined the successor, who looks after G1's customers.
 	r = ts.Do("GET", "/v1/guides/G2", ts.Admin, nil)
@@ -577,20 +571,16 @@ func TestGuideLeavesOverHTTP(t *testing.T) {
 func TestLandingViewAndClaimAreOneScanner(t *testing.T) {
 	ts := startServer(t, scan.Options{})
 	code := ts.MintActive(1, 10)[0]
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	phone := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	phone := newBrowser(t, ts)
 	for _, method := range []string{"GET", "POST", "GET"} {
-		req, _ := http.NewRequest(method, ts.URL+"/C/"+code, nil)
-		resp, err := phone.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		status := 0
+		if method == "GET" {
+			status, _ = phone.get("/C/" + code)
+		} else {
+			status, _ = phone.post("/C/"+code, nil)
 		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s /C/%s: %d", method, code, resp.StatusCode)
+		if status != 200 {
+			t.Fatalf("%s /C/%s: %d", method, code, status)
 		}
 	}
 	if st := ts.CodeStatus(code); !st.Redeemed || st.Scans != 3 || st.Scanners != 1 {

@@ -81,7 +81,13 @@ func TestCookielessClaimClaimsNothing(t *testing.T) {
 	if st := ts.CodeStatus(code); st.Redeemed {
 		t.Fatal("a cookieless POST redeemed the code")
 	}
-	req, _ := http.NewRequest("POST", ts.URL+"/C/"+code, nil)
+	// The page the cookieless POST got has the form of its new session.
+	csrf := csrfField.FindStringSubmatch(body.String())
+	if csrf == nil {
+		t.Fatalf("the page has no form token:\n%s", body.String())
+	}
+	req, _ := http.NewRequest("POST", ts.URL+"/C/"+code, strings.NewReader("csrf="+csrf[1]))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Cookie", strings.SplitN(cookie, ";", 2)[0])
 	resp, err = ts.HTTP.Do(req)
 	if err != nil {

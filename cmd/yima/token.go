@@ -30,12 +30,12 @@ func newTokenCommand(g *globalOptions) *cobra.Command {
 	o := &tokenOptions{}
 	o.remoteOptions.AddFlags(cmd.PersistentFlags())
 	create := &cobra.Command{
-		Use:   "create --role app|factory [--name N]",
+		Use:   "create --role app|factory|metrics [--name N]",
 		Short: "Create an API token and print it (it is shown once, stored hashed)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.role != "app" && o.role != "factory" {
-				return usagef("--role must be app or factory (guides get theirs from yima guide add)")
+			if o.role != "app" && o.role != "factory" && o.role != "metrics" {
+				return usagef("--role must be app, factory or metrics (a scraper of /metrics); guides get theirs from yima guide add")
 			}
 			return o.with(g, func(a scan.Admin) error {
 				tok, err := a.CreateToken(o.role, o.name)

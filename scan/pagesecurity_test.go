@@ -1,0 +1,150 @@
+package scan_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/scan"
+)
+
+// TestCrossSiteFormsRefused posts the pages' forms the way another site's
+// page would: with its own Origin, or without this browser's form token.
+// Nothing is claimed or joined; the same browser's own taps still work.
+func TestCrossSiteFormsRefused(t *testing.T) {
+	ts := startServer(t, scan.Options{})
+	code := ts.MintActive(1, 10)[0]
+	if _, _, err := ts.App.Engine.AddGuide(reward.Guide{ID: "G1", Store: "S"}); err != nil {
+		t.Fatal(err)
+	}
+	phone := newBrowser(t, ts)
+	phone.get("/C/" + code)
+	token := phone.csrf()
+	if token == "" {
+		t.Fatal("the landing page's form has no token")
+	}
+	for _, tc := range []struct {
+		name   string
+		path   string
+		form   url.Values
+		origin string
+	}{
+		{"claim from another site", "/C/" + code, url.Values{"csrf": {token}}, "https://evil.example"},
+		{"claim with an opaque origin", "/C/" + code, url.Values{"csrf": {token}}, "null"},
+		{"claim without the form token", "/C/" + code, url.Values{}, ts.URL},
+		{"claim with another browser's token", "/C/" + code, url.Values{"csrf": {"AAAA"}}, ts.URL},
+		{"join from another site", "/G/G1", url.Values{"csrf": {token}}, "https://evil.example"},
+		{"join without the form token", "/G/G1", url.Values{}, ts.URL},
+	} {
+		if tc.form.Get("csrf") == "" {
+			tc.form.Set("csrf", "-") // post() would fill in the real one
+		}
+		status, body := phone.do("POST", tc.path, tc.form, tc.origin)
+		if status != 403 {
+			t.Errorf("%s: %d, want 403\n%s", tc.name, status, body)
+		}
+	}
+	if st := ts.CodeStatus(code); st.Redeemed {
+		t.Fatal("a cross-site form claimed the code")
+	}
+	if g, err := ts.App.Engine.GuideView("G1", reward.GuidePage{}); err != nil || len(g.BoundMembers) != 0 {
+		t.Fatalf("a cross-site form joined the guide: %v %v", g, err)
+	}
+	phone.get("/C/" + code)
+	if status, body := phone.post("/C/"+code, nil); status != 200 || !strings.Contains(body, "Reward claimed") {
+		t.Fatalf("the phone's own claim: %d\n%s", status, body)
+	}
+}
+
+// TestDashboardSession signs in, checks what the cookie holds and the
+// headers of the page, signs out, and replays the old cookie.
+func TestDashboardSession(t *testing.T) {
+	for _, base := range []string{"", "https://yima.test"} {
+		ts := startServer(t, scan.Options{BaseURL: base})
+		b := newBrowser(t, ts)
+		b.get("/admin")
+		// A browser without Origin (the https site's Origin would not be
+		// the test's 127.0.0.1) and a forged Host: the redirect is a path.
+		form := url.Values{"token": {ts.Admin}, "csrf": {b.csrf()}}
+		req := ts.rawRequest("POST", "/admin", form.Encode())
+		req.Host = "evil.example"
+		for _, c := range b.c.Jar.Cookies(req.URL) {
+			req.AddCookie(c)
+		}
+		r := ts.send(req)
+		if r.Status != 303 || r.Header.Get("Location") != "/admin" {
+			t.Fatalf("signing in (base %q): %d Location %q, want 303 /admin", base, r.Status, r.Header.Get("Location"))
+		}
+		var sid, setCookie string
+		for _, c := range r.Header.Values("Set-Cookie") {
+			if v, ok := strings.CutPrefix(c, "yima_a="); ok {
+				sid, _, _ = strings.Cut(v, ";")
+				setCookie = c
+			}
+		}
+		if sid == "" || strings.Contains(setCookie, ts.Admin) {
+			t.Fatalf("the dashboard's cookie %q: want a session id, not the token", setCookie)
+		}
+		if secure := strings.Contains(strings.ToLower(setCookie), "secure"); secure != (base != "") {
+			t.Errorf("base %q: cookie %q, Secure %v", base, setCookie, secure)
+		}
+		if !strings.Contains(setCookie, "HttpOnly") || !strings.Contains(setCookie, "SameSite=Strict") {
+			t.Errorf("cookie %q is not HTTP-only and strict", setCookie)
+		}
+		// The session opens the dashboard; the page forbids framing and
+		// scripts.
+		page := ts.rawRequest("GET", "/admin", "")
+		ck := httpCookie{"yima_a", sid}.c()
+		page.AddCookie(&ck)
+		for _, c := range b.c.Jar.Cookies(page.URL) {
+			page.AddCookie(c)
+		}
+		r = ts.send(page)
+		if r.Status != 200 || !strings.Contains(string(r.Body), "Sign out") {
+			t.Fatalf("dashboard with the session: %v", r)
+		}
+		for h, want := range map[string]string{
+			"Content-Security-Policy": "frame-ancestors 'none'",
+			"X-Frame-Options":         "DENY",
+			"Referrer-Policy":         "same-origin",
+			"X-Content-Type-Options":  "nosniff",
+		} {
+			if !strings.Contains(r.Header.Get(h), want) {
+				t.Errorf("%s: %q, want %q", h, r.Header.Get(h), want)
+			}
+		}
+		if !strings.Contains(r.Header.Get("Content-Security-Policy"), "default-src 'none'") {
+			t.Errorf("the policy allows scripts: %q", r.Header.Get("Content-Security-Policy"))
+		}
+		// Sign out: the session ends, whoever kept the cookie.
+		csrf := csrfField.FindStringSubmatch(string(r.Body))[1]
+		out := ts.rawRequest("POST", "/admin", url.Values{"signout": {"1"}, "csrf": {csrf}}.Encode())
+		for _, c := range page.Cookies() {
+			out.AddCookie(c)
+		}
+		if r := ts.send(out); r.Status != 303 || r.Header.Get("Location") != "/admin" {
+			t.Fatalf("signing out: %v", r)
+		}
+		if r := ts.send(page); r.Status != 401 {
+			t.Fatalf("the old session after signing out: %d, want 401", r.Status)
+		}
+	}
+}
+
+// TestMetricsNeedAToken reads /metrics without a token, with one of
+// another role and with a metrics token.
+func TestMetricsNeedAToken(t *testing.T) {
+	ts := startServer(t, scan.Options{})
+	for _, tc := range []struct {
+		token  string
+		status int
+	}{{"", 401}, {ts.Token("app"), 403}, {ts.Token("metrics"), 200}, {ts.Admin, 200}} {
+		if r := ts.Do("GET", "/metrics", tc.token, nil); r.Status != tc.status {
+			t.Errorf("GET /metrics with %.8q: %d, want %d", tc.token, r.Status, tc.status)
+		}
+	}
+	if r := ts.Do("GET", "/v1/batches", ts.Token("metrics"), nil); r.Status != 403 {
+		t.Errorf("a metrics token listing batches: %v, want 403", r)
+	}
+}

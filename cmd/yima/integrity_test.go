@@ -14,7 +14,7 @@ import (
 // message that says how to recover; --accept-data-loss starts it once,
 // and later starts need no flag.
 func TestServeRefusesADamagedLog(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "data")
+	data := newData(t)
 	mustYima(t, "mint", "--data", data, "--product", "SKU-A", "--count", "3", "--activate")
 	mustYima(t, "mint", "--data", data, "--product", "SKU-B", "--count", "3", "--activate")
 	logs, _ := filepath.Glob(filepath.Join(data, "db", "*.log"))

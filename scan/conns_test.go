@@ -42,7 +42,7 @@ func TestIdleConnectionClosedSilently(t *testing.T) {
 // server streams: the extra one gets 429 busy, and once the first ends the
 // next is served.
 func TestImageArchivesAtOnce(t *testing.T) {
-	ts := startServer(t, scan.Options{MaxExports: 1})
+	ts := startServer(t, scan.Options{MaxExports: 1, BaseURL: "HTTPS://YIMA.EXAMPLE"})
 	big, _ := ts.Mint(reward.BatchSpec{Product: "SKU-ZIP", Count: 500})
 	small, _ := ts.Mint(reward.BatchSpec{Product: "SKU-ZIP", Count: 2})
 	req, _ := http.NewRequest("GET", ts.URL+"/v1/batches/"+itoa(big.ID)+"/images.zip", nil)

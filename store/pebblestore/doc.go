@@ -22,5 +22,18 @@
 // When a write or sync fails, Pebble's state can no longer be trusted to
 // match the disk: the store fails closed. Every later call returns
 // store.ErrUnavailable and the process should exit so that a restart
-// replays the WAL; see docs/durability.md.
+// replays the WAL; see docs/durability.md. A failed flush or compaction
+// fails it too. A checksum failure does not: the reads and decisions that
+// meet it return store.ErrCorrupt, and the rest goes on.
+//
+// Open guards the directory and what it acknowledged:
+//
+//   - an flock on the directory itself keeps a second process out, even if
+//     Pebble's LOCK file is deleted;
+//   - a log damaged before its last synced record, or holding fewer groups
+//     than the file ACKED says were acknowledged, is refused (ErrDamaged)
+//     unless Options.AcceptLoss; a torn tail is not damage (acked.go,
+//     recover.go);
+//   - a restart whose recovery cannot write (a full disk) returns
+//     ErrRecovery instead of waiting for ever.
 package pebblestore

@@ -32,7 +32,12 @@ type caller struct {
 type route struct {
 	method string
 	roles  []string
-	fn     func(s *Server, ctx *fasthttp.RequestCtx, who caller, arg string) error
+	// loopbackOpen lets a caller on this machine in without a token: the
+	// design's contract has /metrics open to a local scraper, while a
+	// caller from the network (a trusted proxy's client included, see
+	// clientIP) still needs one of roles.
+	loopbackOpen bool
+	fn           func(s *Server, ctx *fasthttp.RequestCtx, who caller, arg string) error
 }
 
 // routes maps a path prefix to its endpoints. A prefix ending in "/" takes
@@ -66,7 +71,7 @@ var routes = map[string][]route{
 	"/V/":              {{method: "GET", fn: htmlErrors((*Server).counterPage)}, {method: "POST", fn: htmlErrors((*Server).counterPage)}},
 	"/admin":           {{method: "GET", fn: htmlErrors((*Server).dashboard)}, {method: "POST", fn: htmlErrors((*Server).dashboard)}},
 	"/healthz":         {{method: "GET", fn: (*Server).healthz}},
-	"/metrics":         {{method: "GET", roles: adminMetrics, fn: (*Server).metricsHandler}},
+	"/metrics":         {{method: "GET", roles: adminMetrics, loopbackOpen: true, fn: (*Server).metricsHandler}},
 	"/favicon.ico":     {{method: "GET", fn: func(*Server, *fasthttp.RequestCtx, caller, string) error { return errorf(codeRouteNotFound, "no icon") }}},
 	"/openapi.yaml":    {{method: "GET", fn: (*Server).openapi}},
 }
@@ -74,8 +79,9 @@ var routes = map[string][]route{
 var adminFactory = []string{reward.RoleAdmin, reward.RoleFactory}
 
 // adminMetrics may read /metrics, which shows business volumes (scans,
-// payouts): a scraper gets a metrics token (yima token create --role
-// metrics).
+// payouts): a scraper elsewhere gets a metrics token (yima token create
+// --role metrics). A scraper on the machine itself needs none (see
+// route.loopbackOpen).
 var adminMetrics = []string{reward.RoleAdmin, reward.RoleMetrics}
 
 // exactRoutes are pages at paths that routes would read as prefixes: the
@@ -147,6 +153,9 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, rs []route, arg string) erro
 	for _, r := range rs {
 		if r.method != method && !(method == "HEAD" && r.method == "GET") {
 			continue
+		}
+		if r.loopbackOpen && len(ctx.Request.Header.Peek("Authorization")) == 0 && s.clientIP(ctx).IsLoopback() {
+			return r.fn(s, ctx, caller{}, arg)
 		}
 		who, err := s.authenticate(ctx, r.roles)
 		if err != nil {

@@ -1,6 +1,7 @@
 package scan_test
 
 import (
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -132,17 +133,30 @@ func TestDashboardSession(t *testing.T) {
 	}
 }
 
-// TestMetricsNeedAToken reads /metrics without a token, with one of
-// another role and with a metrics token.
+// TestMetricsNeedAToken reads /metrics as a client from the network
+// (through a trusted proxy on loopback) without a token, with one of
+// another role and with a metrics token; and as a local scraper, which
+// needs none.
 func TestMetricsNeedAToken(t *testing.T) {
-	ts := startServer(t, scan.Options{})
+	ts := startServer(t, scan.Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
 	for _, tc := range []struct {
 		token  string
 		status int
 	}{{"", 401}, {ts.Token("app"), 403}, {ts.Token("metrics"), 200}, {ts.Admin, 200}} {
-		if r := ts.Do("GET", "/metrics", tc.token, nil); r.Status != tc.status {
-			t.Errorf("GET /metrics with %.8q: %d, want %d", tc.token, r.Status, tc.status)
+		req := ts.rawRequest("GET", "/metrics", "")
+		req.Header.Set("X-Forwarded-For", "203.0.113.7")
+		if tc.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.token)
 		}
+		if r := ts.send(req); r.Status != tc.status {
+			t.Errorf("GET /metrics from the network with %.8q: %d, want %d", tc.token, r.Status, tc.status)
+		}
+	}
+	if r := ts.send(ts.rawRequest("GET", "/metrics", "")); r.Status != 200 {
+		t.Errorf("GET /metrics from loopback without a token: %d, want 200", r.Status)
+	}
+	if r := ts.Do("GET", "/metrics", ts.Token("app"), nil); r.Status != 403 {
+		t.Errorf("GET /metrics from loopback with an app token: %d, want 403 (a token sent is checked)", r.Status)
 	}
 	if r := ts.Do("GET", "/v1/batches", ts.Token("metrics"), nil); r.Status != 403 {
 		t.Errorf("a metrics token listing batches: %v, want 403", r)

@@ -129,12 +129,9 @@ func (e *Engine) SetRangeFor(id uint32, r Range, factory string) (*Batch, error)
 	}
 	var out *Batch
 	err := e.update(func(tx Tx) error {
-		b, found, err := getBatch(tx, id)
+		b, err := batchToChange(tx, id)
 		if err != nil {
 			return err
-		}
-		if !found {
-			return Errorf(CodeNotFound, "no batch %d (see yima batch list)", id)
 		}
 		if factory != "" && b.MintedBy != factory {
 			return Errorf(CodeForbidden, "batch %d was not minted with this factory token; a factory activates and revokes only its own batches", id)
@@ -172,12 +169,9 @@ func (e *Engine) ReleaseBatch(id uint32, r Release) (*Batch, error) {
 	}
 	var out *Batch
 	err := e.update(func(tx Tx) error {
-		b, found, err := getBatch(tx, id)
+		b, err := batchToChange(tx, id)
 		if err != nil {
 			return err
-		}
-		if !found {
-			return Errorf(CodeNotFound, "no batch %d (see yima batch list)", id)
 		}
 		if b.PayoutHeld {
 			b.PayoutHeld, b.ReleasedAt = false, e.now()
@@ -229,12 +223,9 @@ const CodeBatchReleased Code = "batch_released"
 // The id is never given out again, so the codes stay unknown for good.
 func (e *Engine) DeleteBatch(id uint32) error {
 	return e.update(func(tx Tx) error {
-		b, found, err := getBatch(tx, id)
+		b, err := batchToChange(tx, id)
 		if err != nil {
 			return err
-		}
-		if !found {
-			return Errorf(CodeNotFound, "no batch %d (see yima batch list)", id)
 		}
 		if len(b.Ranges) > 0 {
 			return Errorf(CodeBatchReleased, "batch %d has activated or revoked serials; revoke it instead of deleting it", id)
@@ -242,4 +233,17 @@ func (e *Engine) DeleteBatch(id uint32) error {
 		tx.Delete(batchKey(id))
 		return nil
 	})
+}
+
+// batchToChange reads the batch a decision changes; an unknown id is the
+// caller's not_found.
+func batchToChange(tx Tx, id uint32) (*Batch, error) {
+	b, found, err := getBatch(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, Errorf(CodeNotFound, "no batch %d (see yima batch list)", id)
+	}
+	return b, nil
 }

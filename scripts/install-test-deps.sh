@@ -1,0 +1,37 @@
+#!/bin/sh
+# Installs what the tests start or read beside Go, from Debian's packages:
+# headless Chromium for the page tests, a CJK font for labels and
+# screenshots, poppler-utils and zbar-tools to render and decode printed
+# labels. Idempotent: installs only what is missing. Needs root, or sudo.
+# Each line names a command (or file) the tests look for and the package
+# that provides it.
+set -eu
+
+missing=""
+need() { # need COMMAND-OR-FILE PACKAGE
+	case "$1" in
+	/*) [ -e "$1" ] || missing="$missing $2" ;;
+	*) command -v "$1" >/dev/null 2>&1 || missing="$missing $2" ;;
+	esac
+}
+need chromium chromium
+need /usr/share/fonts/truetype/wqy/wqy-microhei.ttc fonts-wqy-microhei
+need pdftoppm poppler-utils
+need zbarimg zbar-tools
+
+if [ -z "$missing" ]; then
+	echo "install-test-deps: everything is installed"
+	exit 0
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+	if ! command -v sudo >/dev/null 2>&1; then
+		echo "install-test-deps: need root to install$missing (apt-get install -y$missing)" >&2
+		exit 1
+	fi
+	sudo="sudo"
+fi
+echo "install-test-deps: installing$missing"
+$sudo apt-get update -qq
+# shellcheck disable=SC2086 # the list is meant to split
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing

@@ -20,6 +20,7 @@ require (
 	github.com/valyala/fasthttp v1.77.0
 	golang.org/x/term v0.47.0
 	golang.org/x/text v0.43.0
+	golang.org/x/time v0.16.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 

@@ -135,7 +135,7 @@ func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger
 		dir, remove = d, true
 	}
 	t := &inProcess{dir: dir, removeDir: remove}
-	n, err := node.Open(node.Options{Dir: dir, Server: scan.Options{Addr: "127.0.0.1:0", Logger: log}})
+	n, err := node.Open(node.Options{Dir: dir, Server: scan.Options{Addr: "127.0.0.1:0", Logger: log, Limits: scan.Limits{Off: true}}})
 	if err != nil {
 		t.cleanup()
 		return nil, err

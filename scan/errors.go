@@ -61,6 +61,8 @@ var statusOf = map[reward.Code]int{
 	reward.CodeAmountOutOfRange:   fasthttp.StatusUnprocessableEntity,
 	reward.CodePayoutHeld:         fasthttp.StatusForbidden,
 	reward.CodeBaseURLUnset:       fasthttp.StatusConflict,
+	codeRateLimited:               fasthttp.StatusTooManyRequests,
+	codeLockedOut:                 fasthttp.StatusTooManyRequests,
 }
 
 // ErrorBody is the JSON of every error answer, {"error":{"code","message"}};

@@ -133,9 +133,18 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	if label == "" {
 		label = "unknown"
 	}
-	err := s.dispatch(ctx, rs, arg)
+	err := s.limitAddress(ctx, prefix)
+	if err == nil {
+		err = s.dispatch(ctx, rs, arg)
+	}
 	if err != nil {
-		writeError(ctx, s.public(ctx, err))
+		setRetryAfter(ctx, err)
+		if pageRoutes[prefix] && (ctx.IsGet() || ctx.IsPost()) {
+			err = htmlErrors(func(*Server, *fasthttp.RequestCtx, caller, string) error { return err })(s, ctx, caller{}, "")
+		}
+		if err != nil {
+			writeError(ctx, s.public(ctx, err))
+		}
 	}
 	s.m.inflight.Dec()
 	took := time.Since(start)
@@ -240,9 +249,17 @@ func (s *Server) postScan(ctx *fasthttp.RequestCtx, who caller, _ string) error 
 		return err
 	}
 	req.Scope = who.id
+	if who.role != reward.RoleAdmin {
+		if err := s.limitScanner(req); err != nil {
+			return err
+		}
+	}
 	out, err := s.app.Engine.Scan(req)
 	if err != nil {
 		s.m.refused(err)
+		if who.role != reward.RoleAdmin && reward.ErrorCode(err) == reward.CodeInvalidCode {
+			s.scannerForged(req)
+		}
 		return err
 	}
 	writeRaw(ctx, fasthttp.StatusOK, out)
@@ -254,6 +271,7 @@ func (s *Server) getCode(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 	if err != nil {
 		return err
 	}
+	s.noteForged(ctx, st)
 	return writeJSON(ctx, fasthttp.StatusOK, st)
 }
 

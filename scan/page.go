@@ -187,6 +187,9 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 			d.Message = "Thank you! This product is genuine and its reward is yours."
 		} else {
 			var re *reward.Error
+			if reward.ErrorCode(err) == reward.CodeInvalidCode {
+				s.limits.forged("a:" + s.clientIP(ctx).String())
+			}
 			if !errors.As(err, &re) || re.Code == reward.CodeInvalidCode || re.Code == reward.CodeUnavailable || re.Code == reward.CodeInternal {
 				return err
 			}
@@ -209,6 +212,7 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 	if err != nil {
 		return err
 	}
+	s.noteForged(ctx, st)
 	d.S = st
 	if d.Title == "" {
 		switch {

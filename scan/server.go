@@ -54,6 +54,9 @@ type Options struct {
 	// trusted proxy is the client) or a one-address header such as
 	// X-Real-IP. Empty: X-Forwarded-For.
 	ClientIPHeader string
+	// Limits bounds requests per client address, member and device, and
+	// locks out callers who try forged codes (see Limits).
+	Limits Limits
 }
 
 func (o *Options) ensureDefaults() {
@@ -109,6 +112,7 @@ type Server struct {
 	// (Options.MaxExports).
 	exports      chan struct{}
 	sess         sessions // signed-in browsers (session.go)
+	limits       *limiter
 	stopping     atomic.Bool
 	stopKeys     chan struct{} // closed by Close: stops watchKeys
 	stopKeysOnce sync.Once
@@ -120,7 +124,7 @@ type Server struct {
 // NewServer returns a server for app. It does not listen yet.
 func NewServer(app *App, opts Options) *Server {
 	opts.ensureDefaults()
-	s := &Server{app: app, opts: opts, log: opts.Logger, m: newMetrics(app.Engine), bootID: newBootID(), failed: make(chan error, 1), done: make(chan struct{}), stopKeys: make(chan struct{}), sheets: make(chan struct{}, 1), exports: make(chan struct{}, opts.MaxExports)}
+	s := &Server{app: app, opts: opts, log: opts.Logger, m: newMetrics(app.Engine), bootID: newBootID(), failed: make(chan error, 1), done: make(chan struct{}), stopKeys: make(chan struct{}), sheets: make(chan struct{}, 1), exports: make(chan struct{}, opts.MaxExports), limits: newLimiter(opts.Limits)}
 	app.DB.ObserveGroups(func(n int) { s.m.groups.Observe(float64(n)) })
 	observe := s.m.observe
 	app.observer.Store(&observe)

@@ -359,7 +359,9 @@ func startServe(t *testing.T, data string) *server {
 
 func tryServe(t *testing.T, data string) (*server, error) {
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	return tryServeAs(t, addr, nil, "serve", "--data", data, "--addr", addr, "--log-level", "warn")
+	// The tests drive one server hard from one address, as a load test
+	// does: the limits would refuse them (scan's tests cover the limits).
+	return tryServeAs(t, addr, nil, "serve", "--data", data, "--addr", addr, "--log-level", "warn", "--no-limits")
 }
 
 // tryServeAs runs the binary with args and the environment variables env

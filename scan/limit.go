@@ -206,7 +206,6 @@ var pageRoutes = map[string]bool{"/c/": true, "/C/": true, "/g/": true, "/G/": t
 var addressRoutes = map[string]bool{"/c/": true, "/C/": true, "/g/": true, "/G/": true, "/v/": true, "/V/": true,
 	"/v1/codes/": true, "/v1/coupons/": true}
 
-
 // limitAddress takes one request of the client's address on the limited
 // routes.
 func (s *Server) limitAddress(ctx *fasthttp.RequestCtx, prefix string) error {

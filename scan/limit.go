@@ -23,7 +23,7 @@ const (
 // GET /v1/codes, coupons) and a member or a device on POST /v1/scans, where
 // the address is the integrator's server and stands for all its users.
 // The admin token is never limited. Zero fields take the defaults below;
-// docs/rewards.md, "Abuse", gives the figures.
+// docs/security.md, "Request limits", gives the figures.
 type Limits struct {
 	// Off turns every limit off (a benchmark measuring the service).
 	Off bool

@@ -51,7 +51,7 @@ func forgeries(codes []string) []string {
 // then redeemed a real code. A run of forged codes now locks the member
 // and device out (429 locked_out with Retry-After), genuine codes
 // included, while other members scan on. The figures it logs are those in
-// docs/rewards.md.
+// docs/security.md.
 func TestForgedBurstIsLockedOut(t *testing.T) {
 	const n = 500
 	for _, limits := range []struct {

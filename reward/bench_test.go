@@ -1,14 +1,13 @@
 package reward_test
 
 import (
-	"context"
 	"fmt"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/store/pebblestore"
 )
 
@@ -21,11 +20,7 @@ func benchScans(b *testing.B, campaign bool) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	ks, _ := codegen.NewKeyset(time.Unix(0, 0))
-	eng := reward.New(db, ks, reward.Options{})
-	if err := eng.LoadSeen(context.Background()); err != nil {
-		b.Fatal(err)
-	}
+	eng := rewardtest.NewEngine(b, db, reward.Options{})
 	batch, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: codegen.MaxSerial, Points: new(int64(5)), Activate: true})
 	if err != nil {
 		b.Fatal(err)

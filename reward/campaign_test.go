@@ -25,30 +25,6 @@ const springMilk = `{
   ]
 }`
 
-func mustApply(tb testing.TB, f *fixture, doc string) *reward.CampaignView {
-	tb.Helper()
-	c, err := reward.ParseCampaign([]byte(doc))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	v, err := f.eng.ApplyCampaign(c)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return v
-}
-
-func mustAudit(tb testing.TB, f *fixture) {
-	tb.Helper()
-	rep, err := f.eng.Audit()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if len(rep.Violations) > 0 {
-		tb.Fatalf("audit: %d violations, first: %q", len(rep.Violations), rep.Violations[0])
-	}
-}
-
 func TestExampleCampaignEndToEnd(t *testing.T) {
 	f := newFixture(t, 200, 0)
 	v := mustApply(t, f, springMilk)

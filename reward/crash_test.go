@@ -15,8 +15,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
-	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/store"
 	"github.com/yima-dev/yima/store/memstore"
 	"github.com/yima-dev/yima/store/pebblestore"
@@ -303,11 +303,8 @@ func runCrash(t *testing.T, seed uint64, noSync bool) crashOutcome {
 	// The batches are created with syncing on, so that without sync only
 	// the scans' own commits are at risk.
 	db := disk.Open(t)
-	ks, err := codegen.NewKeyset(time.Unix(0, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	ks := rewardtest.Keys(t, false)
+	now := rewardtest.Start
 	clock := func() time.Time { return now }
 	eng := reward.New(db, ks, reward.Options{Now: clock})
 

@@ -15,8 +15,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
-	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/store"
 	"github.com/yima-dev/yima/store/pebblestore"
 )
@@ -137,11 +137,8 @@ func runFault(t *testing.T, seed uint64, inj errorfs.Injector, sure bool, worker
 	if err != nil {
 		t.Fatal(err)
 	}
-	ks, err := codegen.NewKeyset(time.Unix(0, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	ks := rewardtest.Keys(t, false)
+	now := rewardtest.Start
 	clock := func() time.Time { return now }
 	eng := reward.New(db, ks, reward.Options{Now: clock})
 	b, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU", Count: uint32(ncodes), Points: new(1 + rng.Int64N(50)), Activate: true})

@@ -1,7 +1,6 @@
 package reward_test
 
 import (
-	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/segmentio/ksuid"
-	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/store"
 )
@@ -25,163 +23,6 @@ import (
 // windows, budgets, coupons, guides, the ledger, spends, voids and aliases,
 // then the same rules under concurrent load. Every test that moves money ends
 // with mustAudit.
-
-// fixtureOptions opens a fixture other than newFixture's default.
-type fixtureOptions struct {
-	// maxGroup is store.Options.MaxGroup; zero keeps the store's default.
-	maxGroup int
-	// sharedKeys signs with a fixed secret, so that two fixtures mint the
-	// very same codes and can be asked about one code.
-	sharedKeys bool
-}
-
-var rulesKeySecret = []byte("yima reward rules tests, not a real key")
-
-func openFixture(tb testing.TB, count uint32, points int64, o fixtureOptions) *fixture {
-	tb.Helper()
-	db := openStore(tb, o.maxGroup)
-	ks, err := codegen.NewKeyset(time.Unix(0, 0))
-	if o.sharedKeys {
-		ks, err = codegen.NewKeysetFromSecret(1, rulesKeySecret)
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	f := &fixture{db: db, now: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}
-	f.eng = reward.New(db, ks, reward.Options{Now: func() time.Time { return f.now }})
-	if err := f.eng.LoadSeen(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
-	f.batch, err = f.eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: count, Points: new(int64(points)), Activate: true})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if f.signer, err = f.eng.Signer(f.batch); err != nil {
-		tb.Fatal(err)
-	}
-	return f
-}
-
-// campaignDoc is a small valid campaign ("promo", 10 points a scan on SKU-1,
-// live through 2029) with fields replaced; a nil value removes the field.
-func campaignDoc(tb testing.TB, fields map[string]any) string {
-	tb.Helper()
-	doc := map[string]any{
-		"id":        "promo",
-		"products":  []string{"SKU-1"},
-		"starts_at": "2026-01-01T00:00:00Z",
-		"ends_at":   "2030-01-01T00:00:00Z",
-		"points":    10,
-	}
-	for k, v := range fields {
-		if v == nil {
-			delete(doc, k)
-		} else {
-			doc[k] = v
-		}
-	}
-	raw, err := json.Marshal(doc)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return string(raw)
-}
-
-// scanReq runs a scan and decodes a redeemed answer.
-func scanReq(f *fixture, req reward.ScanRequest) (reward.ScanResult, json.RawMessage, error) {
-	raw, err := f.eng.Scan(req)
-	var res reward.ScanResult
-	if err == nil {
-		if jerr := json.Unmarshal(raw, &res); jerr != nil {
-			panic(jerr)
-		}
-	}
-	return res, raw, err
-}
-
-func mustRedeem(tb testing.TB, f *fixture, code, member string) reward.ScanResult {
-	tb.Helper()
-	res, err := f.scan(code, member)
-	if err != nil {
-		tb.Fatalf("scan of %s by %s: %v", code, member, err)
-	}
-	return res
-}
-
-func wantRefused(tb testing.TB, f *fixture, code, member string, want reward.Code) error {
-	tb.Helper()
-	_, err := f.scan(code, member)
-	if got := reward.ErrorCode(err); got != want {
-		tb.Fatalf("scan of %s by %s: %v, want %s", code, member, err, want)
-	}
-	return err
-}
-
-func isRedeemed(tb testing.TB, f *fixture, code string) bool {
-	tb.Helper()
-	st, err := f.eng.Status(code)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return st.Redeemed
-}
-
-func mustCampaign(tb testing.TB, f *fixture, id string) *reward.CampaignView {
-	tb.Helper()
-	v, err := f.eng.Campaign(id)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return v
-}
-
-func mustGuide(tb testing.TB, f *fixture, id, member string) {
-	tb.Helper()
-	if _, _, err := f.eng.AddGuide(reward.Guide{ID: id, Store: "store-1", Member: member}); err != nil {
-		tb.Fatal(err)
-	}
-}
-
-func mustMember(tb testing.TB, f *fixture, id string) *reward.MemberView {
-	tb.Helper()
-	v, err := f.eng.Member(id, "", 1)
-	if err != nil {
-		tb.Fatalf("member %s: %v", id, err)
-	}
-	return v
-}
-
-// ledgerOf reads a member's ("l/") or guide's ("gl/") whole ledger, oldest
-// first, straight from the store.
-func ledgerOf(tb testing.TB, db store.Reader, prefix, holder string) []reward.Entry {
-	tb.Helper()
-	var out []reward.Entry
-	err := db.Scan([]byte(prefix+holder+"\x00"), nil, func(_, v []byte) bool {
-		var en reward.Entry
-		if err := json.Unmarshal(v, &en); err != nil {
-			tb.Fatal(err)
-		}
-		out = append(out, en)
-		return true
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return out
-}
-
-func redemptionOf(tb testing.TB, f *fixture, code string) reward.Redemption {
-	tb.Helper()
-	raw, found, err := f.db.Get([]byte("r/" + code))
-	if err != nil || !found {
-		tb.Fatalf("redemption of %s: found %v, %v", code, found, err)
-	}
-	var r reward.Redemption
-	if err := json.Unmarshal(raw, &r); err != nil {
-		tb.Fatal(err)
-	}
-	return r
-}
 
 func TestCampaignDocuments(t *testing.T) {
 	t.Run("example accepted as written", func(t *testing.T) {

@@ -1,62 +1,15 @@
 package reward_test
 
 import (
-	"cmp"
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/store"
-	"github.com/yima-dev/yima/store/memstore"
-	"github.com/yima-dev/yima/store/pebblestore"
-	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
 )
-
-type fixture struct {
-	db     store.DB
-	eng    *reward.Engine
-	signer *codegen.Signer
-	batch  *reward.Batch
-	now    time.Time
-}
-
-// backends open the stores the rules are tested on, by the name that
-// YIMA_TEST_STORE gives (pebble when unset). Every rule test runs on any of
-// them unchanged: "memory" is the in-memory backend running each decision
-// twice, as an optimistic backend retries, so a rule that changes engine
-// memory before its commit counts twice there.
-var backends = map[string]func(tb testing.TB, maxGroup int) store.DB{
-	"pebble": func(tb testing.TB, maxGroup int) store.DB {
-		return pebbletest.Open(tb, &pebblestore.Options{MaxGroup: maxGroup})
-	},
-	"memory": func(tb testing.TB, _ int) store.DB {
-		db := memstore.New(memstore.Options{Retry: true})
-		tb.Cleanup(func() { db.Close() })
-		return db
-	},
-}
-
-// backendUnderTest names the backend fixtures open. No test here runs in
-// parallel, so a test may switch it for the tests it runs.
-var backendUnderTest = cmp.Or(os.Getenv("YIMA_TEST_STORE"), "pebble")
-
-// openStore opens an empty store of the backend under test.
-func openStore(tb testing.TB, maxGroup int) store.DB {
-	tb.Helper()
-	open, ok := backends[backendUnderTest]
-	if !ok {
-		tb.Fatalf("YIMA_TEST_STORE=%s: no such backend (pebble, memory)", backendUnderTest)
-	}
-	return open(tb, maxGroup)
-}
 
 // TestDecisionsAreSafeToRetry runs the rules whose decisions once changed
 // engine memory, or an answer, before their commit on a backend that runs
@@ -79,51 +32,6 @@ func TestDecisionsAreSafeToRetry(t *testing.T) {
 		t.Run(name, test)
 	}
 }
-
-// newEngine returns an engine over a fresh store, closed at the end of the
-// test.
-func newEngine(tb testing.TB, opts reward.Options) (store.DB, *reward.Engine) {
-	tb.Helper()
-	db := openStore(tb, 0)
-	ks, err := codegen.NewKeyset(time.Unix(0, 0))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	eng := reward.New(db, ks, opts)
-	if err := eng.LoadSeen(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
-	return db, eng
-}
-
-func newFixture(tb testing.TB, count uint32, points int64) *fixture {
-	tb.Helper()
-	f := &fixture{now: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}
-	f.db, f.eng = newEngine(tb, reward.Options{Now: func() time.Time { return f.now }})
-	var err error
-	f.batch, err = f.eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: count, Points: new(int64(points)), Activate: true})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	f.signer, err = f.eng.Signer(f.batch)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return f
-}
-
-func (f *fixture) scan(code, member string) (reward.ScanResult, error) {
-	raw, err := f.eng.Scan(reward.ScanRequest{Code: code, Member: member})
-	var res reward.ScanResult
-	if err == nil {
-		if jerr := json.Unmarshal(raw, &res); jerr != nil {
-			panic(jerr)
-		}
-	}
-	return res, err
-}
-
-func code(err error) reward.Code { return reward.ErrorCode(err) }
 
 func TestHundredConcurrentScansOneWinner(t *testing.T) {
 	f := newFixture(t, 10, 7)

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
-	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/store"
 	"github.com/yima-dev/yima/store/pebblestore"
 )
@@ -35,11 +35,8 @@ func TestPageViewsAreWrittenTogether(t *testing.T) {
 	}
 	t.Cleanup(func() { pdb.Close() })
 	db := &countingDB{DB: pdb}
-	ks, err := codegen.NewKeyset(time.Unix(0, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	ks := rewardtest.Keys(t, false)
+	now := rewardtest.Start
 	eng := reward.New(db, ks, reward.Options{Now: func() time.Time { return now }})
 	if err := eng.LoadSeen(context.Background()); err != nil {
 		t.Fatal(err)

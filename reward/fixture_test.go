@@ -1,0 +1,159 @@
+package reward_test
+
+import (
+	"cmp"
+	"encoding/json"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
+	"github.com/yima-dev/yima/store"
+	"github.com/yima-dev/yima/store/memstore"
+	"github.com/yima-dev/yima/store/pebblestore"
+	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
+)
+
+// This file chooses the store the package's tests run on and adapts the
+// shared fixtures of package rewardtest to the names the tests use.
+
+// backends open the stores the rules are tested on, by the name that
+// YIMA_TEST_STORE gives (pebble when unset). Every rule test runs on any of
+// them unchanged: "memory" is the in-memory backend running each decision
+// twice, as an optimistic backend retries, so a rule that changes engine
+// memory before its commit counts twice there.
+var backends = map[string]func(tb testing.TB, maxGroup int) store.DB{
+	"pebble": func(tb testing.TB, maxGroup int) store.DB {
+		return pebbletest.Open(tb, &pebblestore.Options{MaxGroup: maxGroup})
+	},
+	"memory": func(tb testing.TB, _ int) store.DB {
+		db := memstore.New(memstore.Options{Retry: true})
+		tb.Cleanup(func() { db.Close() })
+		return db
+	},
+}
+
+// backendUnderTest names the backend fixtures open. No test here runs in
+// parallel, so a test may switch it for the tests it runs.
+var backendUnderTest = cmp.Or(os.Getenv("YIMA_TEST_STORE"), "pebble")
+
+// openStore opens an empty store of the backend under test.
+func openStore(tb testing.TB, maxGroup int) store.DB {
+	tb.Helper()
+	open, ok := backends[backendUnderTest]
+	if !ok {
+		tb.Fatalf("YIMA_TEST_STORE=%s: no such backend (pebble, memory)", backendUnderTest)
+	}
+	return open(tb, maxGroup)
+}
+
+// fixture is a rewardtest.Fixture under the names the tests use; its
+// engine's clock reads now.
+type fixture struct {
+	db     store.DB
+	eng    *reward.Engine
+	signer *codegen.Signer
+	batch  *reward.Batch
+	now    time.Time
+}
+
+// fixtureOptions opens a fixture other than newFixture's default.
+type fixtureOptions struct {
+	// maxGroup is the Pebble engine's MaxGroup; zero keeps its default.
+	maxGroup int
+	// sharedKeys signs with a fixed secret, so that two fixtures mint the
+	// very same codes and can be asked about one code.
+	sharedKeys bool
+}
+
+func openFixture(tb testing.TB, count uint32, points int64, o fixtureOptions) *fixture {
+	tb.Helper()
+	f := &fixture{now: rewardtest.Start}
+	rf := rewardtest.Open(tb, openStore(tb, o.maxGroup), rewardtest.Options{
+		Count: count, Points: points, SharedKeys: o.sharedKeys,
+		Now: func() time.Time { return f.now },
+	})
+	f.db, f.eng, f.signer, f.batch = rf.DB, rf.Eng, rf.Signer, rf.Batch
+	return f
+}
+
+func newFixture(tb testing.TB, count uint32, points int64) *fixture {
+	tb.Helper()
+	return openFixture(tb, count, points, fixtureOptions{})
+}
+
+// newEngine returns an engine over a fresh store, closed at the end of the
+// test.
+func newEngine(tb testing.TB, opts reward.Options) (store.DB, *reward.Engine) {
+	tb.Helper()
+	db := openStore(tb, 0)
+	return db, rewardtest.NewEngine(tb, db, opts)
+}
+
+func (f *fixture) scan(code, member string) (reward.ScanResult, error) {
+	res, _, err := rewardtest.Scan(f.eng, reward.ScanRequest{Code: code, Member: member})
+	return res, err
+}
+
+func code(err error) reward.Code { return reward.ErrorCode(err) }
+
+func campaignDoc(tb testing.TB, fields map[string]any) string {
+	tb.Helper()
+	return rewardtest.CampaignDoc(tb, fields)
+}
+
+func scanReq(f *fixture, req reward.ScanRequest) (reward.ScanResult, json.RawMessage, error) {
+	return rewardtest.Scan(f.eng, req)
+}
+
+func mustRedeem(tb testing.TB, f *fixture, code, member string) reward.ScanResult {
+	tb.Helper()
+	return rewardtest.MustRedeem(tb, f.eng, code, member)
+}
+
+func wantRefused(tb testing.TB, f *fixture, code, member string, want reward.Code) error {
+	tb.Helper()
+	return rewardtest.WantRefused(tb, f.eng, code, member, want)
+}
+
+func isRedeemed(tb testing.TB, f *fixture, code string) bool {
+	tb.Helper()
+	return rewardtest.IsRedeemed(tb, f.eng, code)
+}
+
+func mustApply(tb testing.TB, f *fixture, doc string) *reward.CampaignView {
+	tb.Helper()
+	return rewardtest.MustApply(tb, f.eng, doc)
+}
+
+func mustAudit(tb testing.TB, f *fixture) {
+	tb.Helper()
+	rewardtest.MustAudit(tb, f.eng)
+}
+
+func mustCampaign(tb testing.TB, f *fixture, id string) *reward.CampaignView {
+	tb.Helper()
+	return rewardtest.MustCampaign(tb, f.eng, id)
+}
+
+func mustGuide(tb testing.TB, f *fixture, id, member string) {
+	tb.Helper()
+	rewardtest.MustGuide(tb, f.eng, id, member)
+}
+
+func mustMember(tb testing.TB, f *fixture, id string) *reward.MemberView {
+	tb.Helper()
+	return rewardtest.MustMember(tb, f.eng, id)
+}
+
+func ledgerOf(tb testing.TB, db store.Reader, prefix, holder string) []reward.Entry {
+	tb.Helper()
+	return rewardtest.Ledger(tb, db, prefix, holder)
+}
+
+func redemptionOf(tb testing.TB, f *fixture, code string) reward.Redemption {
+	tb.Helper()
+	return rewardtest.Redemption(tb, f.db, code)
+}

@@ -19,8 +19,11 @@ import (
 // later link to a phone or openid as an alias.
 var pages = template.Must(template.New("layout").Funcs(template.FuncMap{
 	"date": dateIn,
+	"id":   id,
+	// Bound to a language in each locale's copy (see locale.funcs).
+	"t": func(string, ...any) string { return "" }, "n": func(int64) string { return "" }, "status": func(string) string { return "" },
 }).Parse(`{{define "top"}}<!doctype html>
-<html lang="{{if .Lang}}{{.Lang}}{{else}}en{{end}}"><head><meta charset="utf-8">
+<html lang="{{.L.Lang}}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{{.Title}}</title>
 <style>
@@ -28,41 +31,43 @@ body{font-family:system-ui,sans-serif;padding:1.5rem;max-width:28rem;margin:auto
 .card{border-radius:12px;padding:1.25rem;margin:1rem 0}
 .ok{background:#e8f6ec;border:1px solid #5cb176}.warn{background:#fff6e0;border:1px solid #e0a800}
 .bad{background:#fdecea;border:1px solid #d9534f}h1{font-size:1.4rem;margin:.2rem 0}
-p{line-height:1.45}code{font-size:.85rem;word-break:break-all}
+p{line-height:1.45}code{font-size:.85rem;word-break:break-all}.brand{font-weight:600;color:#555;margin:0}
 button{font-size:1.1rem;padding:.7rem 1.4rem;border-radius:8px;border:0;background:#2d7d46;color:#fff}
 input{font-size:1rem;padding:.5rem;width:100%;box-sizing:border-box;margin:.4rem 0}
 img.qr{width:12rem;height:12rem;display:block;margin:1rem auto}
 </style></head><body>
+{{with .Brand}}<p class="brand">{{.}}</p>{{end}}
 <div class="card {{.Class}}"><h1>{{.Title}}</h1><p>{{.Message}}</p></div>{{end}}
 {{define "bottom"}}</body></html>{{end}}
 
 {{define "landing"}}{{template "top" .}}
-{{with .S}}{{if .Valid}}<p>Product: <b>{{.Product}}</b><br>Batch {{.Batch}}, serial {{.Serial}}</p>
-{{if .FirstScan}}<p>Scanned {{.Scans}} time(s) by {{.Scanners}} person(s), first on {{date $.Zone .FirstScan}}.</p>{{end}}{{end}}{{end}}
-{{with .Result}}<p>You earned <b>{{.Points}}</b> points{{if .Bonus}} (including a welcome bonus of {{.Bonus}}){{end}}. Balance: <b>{{.Balance}}</b>.</p>
-{{with .Coupon}}<div class="card ok"><h1>🎁 {{.Title}}</h1><p>Show this at the counter before {{date $.Zone .ExpiresAt}}.</p>
-<img class="qr" src="/v1/coupons/{{.ID}}/qr.svg" alt="coupon QR"><p><code>{{.ID}}</code></p></div>{{end}}{{end}}
-{{if .Claim}}<form method="post"><input type="hidden" name="csrf" value="{{.CSRF}}"><button>Claim my reward</button></form>{{end}}
+{{with .S}}{{if .Valid}}<p>{{t "landing.product"}} <b>{{.Product}}</b><br>{{t "landing.batch" (id .Batch) (id .Serial)}}</p>
+{{if .FirstScan}}<p>{{t "landing.scans" .Scans .Scanners (date $.Zone .FirstScan)}}</p>{{end}}{{end}}{{end}}
+{{with .Result}}<p>{{t "landing.earned" .Points}}{{if .Bonus}} {{t "landing.bonus" .Bonus}}{{end}} <b>{{t "landing.balance" .Balance}}</b></p>
+{{with .Coupon}}<div class="card ok"><h1>🎁 {{.Title}}</h1><p>{{t "landing.coupon.show" (date $.Zone .ExpiresAt)}}</p>
+<img class="qr" src="/v1/coupons/{{.ID}}/qr.svg" alt="{{t "landing.coupon.alt"}}"><p><code>{{.ID}}</code></p></div>{{end}}{{end}}
+{{if .Claim}}<form method="post"><input type="hidden" name="csrf" value="{{.CSRF}}"><button>{{t "landing.claim"}}</button></form>{{end}}
 {{with .S}}<p><code>{{.Code}}</code></p>{{end}}
 {{template "bottom"}}{{end}}
 
 {{define "guide"}}{{template "top" .}}
-{{if .Claim}}<form method="post"><input type="hidden" name="csrf" value="{{.CSRF}}"><button>Join</button></form>{{end}}
+{{if .Claim}}<form method="post"><input type="hidden" name="csrf" value="{{.CSRF}}"><button>{{t "guide.join"}}</button></form>{{end}}
 {{template "bottom"}}{{end}}
 
 {{define "counter"}}{{template "top" .}}
-{{with .Coupon}}<p><b>{{.Title}}</b><br>Status: {{.Status}}<br>Valid until {{date $.Zone .Expires}}</p>{{end}}
-{{if .Claim}}<form method="post"><input type="hidden" name="csrf" value="{{.CSRF}}">{{if .AskToken}}<label>Guide token<input name="token" type="password" autocomplete="current-password"></label>{{end}}
-<button>Verify and hand over the gift</button></form>{{end}}
+{{with .Coupon}}<p><b>{{.Title}}</b><br>{{t "counter.status" (status .Status)}}<br>{{t "counter.until" (date $.Zone .Expires)}}</p>{{end}}
+{{if .Claim}}<form method="post"><input type="hidden" name="csrf" value="{{.CSRF}}">{{if .AskToken}}<label>{{t "counter.token"}}<input name="token" type="password" autocomplete="current-password"></label>{{end}}
+<button>{{t "counter.verify"}}</button></form>{{end}}
 {{template "bottom"}}{{end}}
 `))
 
 type pageData struct {
-	// Zone is the brand's time zone, in which every date shows; the
-	// server sets it.
+	// Zone is the brand's time zone, in which every date shows, L the
+	// request's language and Brand the brand's name; the server sets them.
 	Zone                  *time.Location
+	L                     *locale
+	Brand                 string
 	Title, Message, Class string
-	Lang                  string // the lang attribute; empty is "en"
 	S                     *reward.CodeStatus
 	Result                *reward.ScanResult
 	Coupon                *reward.Coupon
@@ -82,17 +87,17 @@ func htmlErrors(fn func(*Server, *fasthttp.RequestCtx, caller, string) error) fu
 		}
 		var re *reward.Error
 		errors.As(s.public(ctx, err), &re)
-		if re.Code == reward.CodeInternal {
-			re = &reward.Error{Code: reward.CodeInternal, Message: "Something went wrong on our side. Please try again in a moment. (Reference " + RequestID(ctx) + ")"}
-		}
-		if re.Code == reward.CodeUnavailable {
-			re.Message = "The service is busy or under maintenance. Please try again in a moment."
-		}
 		status, ok := statusOf[re.Code]
 		if !ok {
 			status = fasthttp.StatusInternalServerError
 		}
-		if rerr := s.renderPage(ctx, "guide", pageData{Title: "Sorry", Class: "bad", Message: re.Message}); rerr != nil {
+		l := s.pageWords(ctx)
+		msg := l.refusal(re.Code)
+		if re.Code == reward.CodeInternal {
+			// The reference lets the operator find the logged cause.
+			msg += " " + l.T("error.reference", RequestID(ctx))
+		}
+		if rerr := s.renderPage(ctx, "guide", pageData{L: l, Title: l.T("error.title"), Class: "bad", Message: msg}); rerr != nil {
 			return err
 		}
 		ctx.SetStatusCode(status)
@@ -100,11 +105,19 @@ func htmlErrors(fn func(*Server, *fasthttp.RequestCtx, caller, string) error) fu
 	}
 }
 
+// renderPage answers the page name in d.L, the request's language when
+// the handler left it unset.
 func (s *Server) renderPage(ctx *fasthttp.RequestCtx, name string, d pageData) error {
 	d.Zone = s.app.Engine.StatsZone()
 	v, _ := s.visitor(ctx)
 	d.CSRF = s.csrfToken(v)
-	return renderHTML(ctx, pages.Lookup(name), d)
+	if d.L == nil {
+		d.L = s.pageWords(ctx)
+	}
+	if b, err := s.app.Engine.Brand(); err == nil {
+		d.Brand = b.Name
+	}
+	return renderHTML(ctx, d.L.pages.Lookup(name), d)
 }
 
 // dateIn writes t's day in the brand's time zone: the day a consumer or an
@@ -170,7 +183,8 @@ func (s *Server) visitor(ctx *fasthttp.RequestCtx) (id string, session bool) {
 // limits. It gets the page with its claim button instead.
 func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error {
 	who, session := s.visitor(ctx)
-	var d pageData
+	l := s.pageWords(ctx)
+	d := pageData{L: l}
 	if ctx.IsPost() && session {
 		if err := s.checkForm(ctx); err != nil {
 			return err
@@ -183,8 +197,7 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 				return err
 			}
 			d.Result = &res
-			d.Title, d.Class = "Reward claimed", "ok"
-			d.Message = "Thank you! This product is genuine and its reward is yours."
+			d.Title, d.Class, d.Message = l.T("landing.claimed.title"), "ok", l.T("landing.claimed.message")
 		} else {
 			var re *reward.Error
 			if reward.ErrorCode(err) == reward.CodeInvalidCode {
@@ -195,7 +208,7 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 			}
 			// Ended campaigns, limits and duplicates get a kind page, not
 			// an error: the product may still be genuine.
-			d.Title, d.Class, d.Message = "No reward this time", "warn", re.Message
+			d.Title, d.Class, d.Message = l.T("landing.refused.title"), "warn", l.refusal(re.Code)
 		}
 	} else if ctx.IsGet() {
 		// Count first, so the page shows this scan too; a failure to
@@ -217,40 +230,32 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 	if d.Title == "" {
 		switch {
 		case !st.Valid && st.Reason == string(reward.CodeUnknownBatch):
-			d.Title, d.Class = "Code not recognised", "warn"
-			d.Message = "This code carries the brand's signature, but the brand has no record of its batch. Please keep your receipt and contact the brand."
+			d.Title, d.Class, d.Message = l.T("landing.unknownbatch.title"), "warn", l.T("landing.unknownbatch.message")
 		case !st.Valid && st.Reason == string(reward.CodeKeyRetired):
-			d.Title, d.Class = "Code no longer honoured", "warn"
-			d.Message = "This code was issued with a signing key the brand has since retired, so it can no longer be checked or rewarded. Please contact the brand."
+			d.Title, d.Class, d.Message = l.T("landing.retired.title"), "warn", l.T("landing.retired.message")
 		case !st.Valid:
-			d.Title, d.Class = "Not a genuine code", "bad"
-			d.Message = "This code was not issued by the brand. The product may be counterfeit; please keep your receipt and contact the brand."
+			d.Title, d.Class, d.Message = l.T("landing.forged.title"), "bad", l.T("landing.forged.message")
 		case st.Redeemed:
-			d.Title, d.Class = "Genuine — already redeemed", "warn"
-			d.Message = "This product is genuine, and its reward was claimed on " + dateIn(s.app.Engine.StatsZone(), *st.RedeemedAt) + ". If you just opened this package, please contact the brand."
+			d.Title, d.Class = l.T("landing.redeemed.title"), "warn"
+			d.Message = l.T("landing.redeemed.message", dateIn(s.app.Engine.StatsZone(), *st.RedeemedAt))
 		case st.State == string(reward.Revoked):
 			// A withdrawn range is often a leaked one: its codes may be on
 			// copies, so the page does not vouch for the product.
-			d.Title, d.Class = "Code withdrawn", "warn"
-			d.Message = "The brand has withdrawn this code (its series was reported leaked or lost), and it pays no reward. If you bought this product in a shop, please keep your receipt and contact the brand."
+			d.Title, d.Class, d.Message = l.T("landing.revoked.title"), "warn", l.T("landing.revoked.message")
 		case st.State != "active":
-			d.Title, d.Class = "Genuine product", "ok"
-			d.Message = "This product is genuine. Its reward is not available yet: it opens once the product is released for sale."
+			d.Title, d.Class, d.Message = l.T("landing.genuine.title"), "ok", l.T("landing.inactive.message")
 		case st.Promotion == "ended":
 			// A claim would only be refused: say so instead of offering it.
-			d.Title, d.Class = "Genuine product", "ok"
-			d.Message = "This product is genuine. Its promotion has ended, so there is no reward to claim; the code was not used."
+			d.Title, d.Class, d.Message = l.T("landing.genuine.title"), "ok", l.T("landing.ended.message")
 		case st.Promotion == "scheduled":
-			d.Title, d.Class = "Genuine product", "ok"
-			d.Message = "This product is genuine. Its promotion has not started yet; come back to claim the reward once it has."
+			d.Title, d.Class, d.Message = l.T("landing.genuine.title"), "ok", l.T("landing.scheduled.message")
 		default:
-			d.Title, d.Class = "Genuine product", "ok"
-			d.Message = "This product is genuine and its reward has not been claimed."
+			d.Title, d.Class, d.Message = l.T("landing.genuine.title"), "ok", l.T("landing.open.message")
 			d.Claim = true
 		}
 		if st.Valid && st.Scanners > 1 && !st.Redeemed {
 			d.Class = "warn"
-			d.Message += " Note: this code has been scanned by several people."
+			d.Message += " " + l.T("landing.many.note")
 		}
 	}
 	return s.renderPage(ctx, "landing", d)
@@ -259,14 +264,14 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 // home renders the site's root: a phone that opened the bare address
 // learns what the site is for, in the brand's language.
 func (s *Server) home(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
-	w := s.words()
-	return s.renderPage(ctx, "guide", pageData{Lang: w.Lang, Title: w.HomeTitle, Message: w.HomeMessage, Class: "ok"})
+	l := s.pageWords(ctx)
+	return s.renderPage(ctx, "guide", pageData{L: l, Title: l.T("home.title"), Message: l.T("home.message"), Class: "ok"})
 }
 
 // noCode renders /C/ without a code: a link cut short, or typed by hand.
 func (s *Server) noCode(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
-	w := s.words()
-	if err := s.renderPage(ctx, "guide", pageData{Lang: w.Lang, Title: w.NoCodeTitle, Message: w.NoCodeMessage, Class: "warn"}); err != nil {
+	l := s.pageWords(ctx)
+	if err := s.renderPage(ctx, "guide", pageData{L: l, Title: l.T("nocode.title"), Message: l.T("nocode.message"), Class: "warn"}); err != nil {
 		return err
 	}
 	ctx.SetStatusCode(fasthttp.StatusNotFound)
@@ -277,6 +282,7 @@ func (s *Server) noCode(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 // binds this browser's member to the guide (first binding wins).
 func (s *Server) guidePage(ctx *fasthttp.RequestCtx, _ caller, id string) error {
 	who, _ := s.visitor(ctx)
+	l := s.pageWords(ctx)
 	g, err := s.app.Engine.GuideByID(id, 1)
 	if err != nil {
 		return err
@@ -285,15 +291,15 @@ func (s *Server) guidePage(ctx *fasthttp.RequestCtx, _ caller, id string) error 
 		// A poster outlives the guide on it: their successor looks after
 		// whoever scans it, or no one binds them here.
 		if g.Successor == "" {
-			return s.renderPage(ctx, "guide", pageData{Title: "Welcome to " + g.Store, Class: "warn",
-				Message: guideName(g) + " is no longer with us. Scan the code on any product to collect your reward, or ask in store for your new guide's QR code."})
+			return s.renderPage(ctx, "guide", pageData{L: l, Title: l.T("guide.welcome", g.Store), Class: "warn",
+				Message: l.T("guide.left", guideName(l, g))})
 		}
 		id = g.Successor
 		if g, err = s.app.Engine.GuideByID(id, 1); err != nil {
 			return err
 		}
 	}
-	d := pageData{Title: "Welcome to " + g.Store, Class: "ok", Message: "Join to collect points and gifts with every purchase; " + guideName(g) + " will look after you.", Claim: true}
+	d := pageData{L: l, Title: l.T("guide.welcome", g.Store), Class: "ok", Message: l.T("guide.invite", guideName(l, g)), Claim: true}
 	if ctx.IsPost() {
 		if err := s.checkForm(ctx); err != nil {
 			return err
@@ -304,19 +310,19 @@ func (s *Server) guidePage(ctx *fasthttp.RequestCtx, _ caller, id string) error 
 			if !errors.As(err, &re) || re.Code != reward.CodeAlreadyBound {
 				return err
 			}
-			d.Title, d.Class, d.Message = "Already a member", "warn", "You are already looked after by another guide."
+			d.Title, d.Class, d.Message = l.T("guide.bound.title"), "warn", l.T("guide.bound.message")
 		} else {
-			d.Title, d.Message = "You have joined", "Scan the code on any product to collect your reward."
+			d.Title, d.Message = l.T("guide.joined.title"), l.T("guide.joined.message")
 		}
 	}
 	return s.renderPage(ctx, "guide", d)
 }
 
-func guideName(g *reward.GuideView) string {
+func guideName(l *locale, g *reward.GuideView) string {
 	if g.Name != "" {
 		return g.Name
 	}
-	return "guide " + g.ID
+	return l.T("guide.unnamed", g.ID)
 }
 
 // counterPage renders /V/{coupon}, what a coupon's QR opens at the counter.
@@ -329,7 +335,8 @@ func (s *Server) counterPage(ctx *fasthttp.RequestCtx, _ caller, id string) erro
 		return err
 	}
 	tok := s.sess.token(string(ctx.Request.Header.Cookie("yima_g")))
-	d := pageData{Coupon: c, Title: "Gift coupon", Class: "ok", Message: "Check the consumer's coupon, then verify it to hand over the gift."}
+	l := s.pageWords(ctx)
+	d := pageData{L: l, Coupon: c, Title: l.T("counter.title"), Class: "ok", Message: l.T("counter.message")}
 	if ctx.IsPost() {
 		if err := s.checkForm(ctx); err != nil {
 			return err
@@ -339,7 +346,7 @@ func (s *Server) counterPage(ctx *fasthttp.RequestCtx, _ caller, id string) erro
 		}
 		who, err := s.caller(tok)
 		if err != nil || who.role != reward.RoleGuide {
-			d.Title, d.Class, d.Message = "Not verified", "bad", "Enter a valid guide token."
+			d.Title, d.Class, d.Message = l.T("counter.refused.title"), "bad", l.T("counter.badtoken")
 			d.Claim, d.AskToken = true, true
 			return s.renderPage(ctx, "counter", d)
 		}
@@ -348,9 +355,9 @@ func (s *Server) counterPage(ctx *fasthttp.RequestCtx, _ caller, id string) erro
 			if !errors.As(err, &re) {
 				return err
 			}
-			d.Title, d.Class, d.Message = "Not verified", "bad", re.Message
+			d.Title, d.Class, d.Message = l.T("counter.refused.title"), "bad", l.refusal(re.Code)
 		} else {
-			d.Title, d.Message = "Verified", "Hand over the gift. The commission is credited to you."
+			d.Title, d.Message = l.T("counter.verified.title"), l.T("counter.verified.message")
 			s.setSessionCookie(ctx, "yima_g", s.sess.start(tok), "/")
 		}
 		if c, err = s.app.Engine.CouponByID(id); err == nil {
@@ -359,7 +366,7 @@ func (s *Server) counterPage(ctx *fasthttp.RequestCtx, _ caller, id string) erro
 		return s.renderPage(ctx, "counter", d)
 	}
 	if c.Status != reward.CouponIssued {
-		d.Title, d.Class, d.Message = "Coupon "+c.Status, "warn", "This coupon cannot be used again."
+		d.Title, d.Class, d.Message = l.T("counter.spent.title", l.status(c.Status)), "warn", l.T("counter.spent.message")
 	} else {
 		d.Claim, d.AskToken = true, tok == ""
 	}

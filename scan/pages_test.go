@@ -87,7 +87,7 @@ func TestCodePagesTellStatesApart(t *testing.T) {
 // TestPagesWithoutACode: the site's root and a landing link without its
 // code answer a short page in the brand's language, never JSON.
 func TestPagesWithoutACode(t *testing.T) {
-	zh := startServer(t, scan.Options{})
+	zh := startServer(t, scan.Options{Language: "zh"})
 	if body := zh.page(t, "/", 200); !strings.Contains(body, `lang="zh-CN"`) || !strings.Contains(body, "二维码") {
 		t.Errorf("the root in the default language:\n%s", body)
 	}

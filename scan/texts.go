@@ -1,52 +1,193 @@
 package scan
 
-import "slices"
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"slices"
+	"strconv"
+	"strings"
 
-// The words of the pages a phone opens without a code: the site's root
-// and a landing link that lost its code. They speak the brand's language
-// (Options.Language), Chinese unless it says otherwise; all their text is
-// here, in one table per language.
-var texts = map[string]pageTexts{
-	"zh": {
-		Lang:          "zh-CN",
-		HomeTitle:     "正品查验",
-		HomeMessage:   "请用手机相机扫描商品包装上的二维码：查验是否正品，并领取积分和礼品。",
-		NoCodeTitle:   "链接里没有防伪码",
-		NoCodeMessage: "这个链接缺少商品的防伪码。请重新扫描包装上的二维码；如果仍然打不开，请联系品牌方。",
-	},
-	"en": {
-		Lang:          "en",
-		HomeTitle:     "Check your product",
-		HomeMessage:   "Scan the QR code on the package with your phone's camera: it tells you whether the product is genuine, and pays its reward.",
-		NoCodeTitle:   "This link has no code",
-		NoCodeMessage: "This link lacks the product's code. Scan the QR code on the package again; if it still does not open, please contact the brand.",
-	},
+	"github.com/valyala/fasthttp"
+	"github.com/yima-dev/yima/reward"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+	"golang.org/x/text/message/catalog"
+)
+
+// Every word a page shows lives in locales/<language>.json, one catalog per
+// language with the same keys (TestCatalogsHaveTheSameKeys); handlers and
+// templates name a key, never a sentence. A page speaks the language the
+// request asks for with ?lang=, else the one its browser prefers
+// (Accept-Language), else the server's (Options.Language), which is
+// Chinese unless the brand says otherwise.
+//
+//go:embed locales/*.json
+var localeFiles embed.FS
+
+// locale is one language the pages speak: its catalog, a printer that
+// formats with it, and the page templates bound to that printer.
+type locale struct {
+	name  string       // as Options.Language and ?lang= name it
+	tag   language.Tag // as the browser and the lang attribute name it
+	keys  map[string]string
+	p     *message.Printer
+	pages *template.Template
 }
 
-// pageTexts are one language's words.
-type pageTexts struct {
-	Lang                       string // the pages' lang attribute
-	HomeTitle, HomeMessage     string
-	NoCodeTitle, NoCodeMessage string
+var (
+	locales = []*locale{
+		{name: "zh", tag: language.MustParse("zh-CN")},
+		{name: "en", tag: language.English},
+	}
+	pageCatalog = catalog.NewBuilder(catalog.Fallback(language.English))
+)
+
+func init() {
+	for _, l := range locales {
+		raw, err := localeFiles.ReadFile("locales/" + l.name + ".json")
+		if err != nil {
+			panic(err)
+		}
+		if err := json.Unmarshal(raw, &l.keys); err != nil {
+			panic(fmt.Sprintf("locales/%s.json: %v", l.name, err))
+		}
+		for k, v := range l.keys {
+			if err := pageCatalog.SetString(l.tag, k, v); err != nil {
+				panic(fmt.Sprintf("locales/%s.json %q: %v", l.name, k, err))
+			}
+		}
+		l.p = message.NewPrinter(l.tag, message.Catalog(pageCatalog))
+		l.pages = template.Must(pages.Clone()).Funcs(l.funcs())
+	}
 }
 
-// DefaultLanguage is the pages' language when Options.Language is empty.
+// funcs are the templates' words in l: t looks a key up, n writes an
+// amount, status a coupon's state.
+func (l *locale) funcs() template.FuncMap {
+	return template.FuncMap{"t": l.T, "n": l.N, "status": l.status}
+}
+
+// DefaultLanguage is the pages' language when Options.Language is empty
+// and the browser prefers none of Languages().
 const DefaultLanguage = "zh"
 
-// Languages lists the languages Options.Language may name.
+// Languages lists the languages Options.Language and ?lang= may name.
 func Languages() []string {
 	var out []string
-	for l := range texts {
-		out = append(out, l)
+	for _, l := range locales {
+		out = append(out, l.name)
 	}
 	slices.Sort(out)
 	return out
 }
 
-// words returns the server's language's words.
-func (s *Server) words() pageTexts {
-	if t, ok := texts[s.opts.Language]; ok {
-		return t
+// Lang is the pages' lang attribute.
+func (l *locale) Lang() string { return l.tag.String() }
+
+// T is the text of key in this language, with args in its verbs (numbers
+// written the language's way).
+func (l *locale) T(key string, args ...any) string { return l.p.Sprintf(key, args...) }
+
+// text is the text of a key taken from one of the lookup tables below
+// (refusalKeys, couponStatusKeys): the key-usage test reads the tables
+// themselves, since it cannot follow a key held in a variable, and it
+// requires every T call to name its key literally.
+func (l *locale) text(key string) string { return l.p.Sprintf(key) }
+
+// N writes an amount the language's way, with its thousands separators.
+func (l *locale) N(n int64) string { return l.p.Sprint(n) }
+
+func localeNamed(name string) *locale {
+	for _, l := range locales {
+		if l.name == name || strings.EqualFold(l.tag.String(), name) {
+			return l
+		}
 	}
-	return texts[DefaultLanguage]
+	return nil
 }
+
+// pageWords picks the request's language: ?lang= when it names one of
+// Languages(), else the best match for Accept-Language by its q-values,
+// else the server's.
+func (s *Server) pageWords(ctx *fasthttp.RequestCtx) *locale {
+	if l := localeNamed(string(ctx.QueryArgs().Peek("lang"))); l != nil {
+		return l
+	}
+	def := localeNamed(s.opts.Language)
+	if def == nil {
+		def = localeNamed(DefaultLanguage)
+	}
+	// A cache between a phone and the server must not hand one language's
+	// page to a browser that asked for another.
+	ctx.Response.Header.Add("Vary", "Accept-Language")
+	if accept := ctx.Request.Header.Peek("Accept-Language"); len(accept) > 0 {
+		if prefs, _, err := language.ParseAcceptLanguage(string(accept)); err == nil && len(prefs) > 0 {
+			// The server's language comes first: it wins ties and
+			// answers a browser that wants none of them.
+			supported := []language.Tag{def.tag}
+			for _, l := range locales {
+				if l != def {
+					supported = append(supported, l.tag)
+				}
+			}
+			_, i, conf := language.NewMatcher(supported).Match(prefs...)
+			if conf != language.No {
+				return localeNamed(supported[i].String())
+			}
+		}
+	}
+	return def
+}
+
+// refusalKeys are the words of the engine's refusals a page may show; a
+// refusal not here shows error.other, so that a page never shows the
+// engine's English to a Chinese reader.
+var refusalKeys = map[reward.Code]string{
+	reward.CodeInternal:           "error.internal",
+	reward.CodeUnavailable:        "error.unavailable",
+	reward.CodeNotFound:           "error.not_found",
+	reward.CodeInvalidRequest:     "error.invalid_request",
+	reward.CodeInvalidCode:        "error.invalid_code",
+	reward.CodeAlreadyRedeemed:    "refusal.already_redeemed",
+	reward.CodeDailyLimit:         "refusal.daily_limit",
+	reward.CodeCampaignEnded:      "refusal.campaign_ended",
+	reward.CodeCampaignNotStarted: "refusal.campaign_not_started",
+	reward.CodeBudgetExhausted:    "refusal.budget_exhausted",
+	reward.CodeBatchInactive:      "refusal.batch_inactive",
+	reward.CodeBatchRevoked:       "refusal.batch_revoked",
+	reward.CodePayoutHeld:         "refusal.payout_held",
+	reward.CodeAlreadyUsed:        "refusal.already_used",
+	reward.CodeExpired:            "refusal.expired",
+	reward.CodeCouponVoid:         "refusal.coupon_void",
+	reward.CodeForbidden:          "refusal.forbidden",
+}
+
+// refusal is a refusal's words in this language.
+func (l *locale) refusal(code reward.Code) string {
+	if k, ok := refusalKeys[code]; ok {
+		return l.text(k)
+	}
+	return l.T("error.other")
+}
+
+// couponStatusKeys are the words of a coupon's states.
+var couponStatusKeys = map[string]string{
+	reward.CouponIssued: "coupon.issued",
+	reward.CouponUsed:   "coupon.used",
+	reward.CouponVoid:   "coupon.void",
+}
+
+// status is a coupon's state in this language; an unknown one shows as
+// stored.
+func (l *locale) status(s string) string {
+	if k, ok := couponStatusKeys[s]; ok {
+		return l.text(k)
+	}
+	return s
+}
+
+// id writes a batch or serial number as digits only: it is a name, not
+// an amount, so no thousands separators.
+func id(n uint32) string { return strconv.FormatUint(uint64(n), 10) }

@@ -580,10 +580,15 @@ func TestServerMode(t *testing.T) {
 	if status != 401 {
 		t.Errorf("revoked app token: %d %s, want 401", status, body)
 	}
-	// The printed URL, as a phone would open it.
+	// The printed URL, as a phone would open it: Chinese unless the
+	// browser asks for English.
 	status, body, _ = call(hc, "GET", srv.url+"/C/"+code, "", nil)
-	if status != 200 || !bytes.Contains(body, []byte("already redeemed")) {
+	if status != 200 || !bytes.Contains(body, []byte("奖励已被领取")) {
 		t.Errorf("landing page of the redeemed code: %d %.200s", status, body)
+	}
+	status, body, _ = call(hc, "GET", srv.url+"/C/"+code+"?lang=en", "", nil)
+	if status != 200 || !bytes.Contains(body, []byte("already redeemed")) {
+		t.Errorf("English landing page of the redeemed code: %d %.200s", status, body)
 	}
 	hc.CloseIdleConnections()
 

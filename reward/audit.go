@@ -182,6 +182,39 @@ func Audit(db Scanner) (*AuditReport, error) {
 		}
 	}
 
+	// Merges: every transfer entry has its pair in the other member's
+	// ledger, naming it back, for the opposite amount of the same account,
+	// and a member merged away holds nothing: a merge moved balances once
+	// and created none.
+	for _, en := range memberEntries {
+		if en.Reason != ReasonMergeOut && en.Reason != ReasonMergeIn {
+			continue
+		}
+		p := entryByID[en.Transfer]
+		switch {
+		case p == nil:
+			a.violate("transfer entry %s of member %s names entry %s, which does not exist", en.ID, en.Member, en.Transfer)
+		case p.Transfer != en.ID || p.Member != en.Counterpart || en.Member != p.Counterpart ||
+			p.Delta != -en.Delta || p.Account != en.Account || p.Reason == en.Reason ||
+			(p.Reason != ReasonMergeOut && p.Reason != ReasonMergeIn):
+			a.violate("transfer entries %s (member %s) and %s (member %s) do not match", en.ID, en.Member, p.ID, p.Member)
+		}
+		if (en.Reason == ReasonMergeOut) != (en.Delta < 0) {
+			a.violate("transfer entry %s of member %s moves %d the wrong way", en.ID, en.Member, en.Delta)
+		}
+	}
+	for id, m := range members {
+		if m.MergedInto == "" {
+			continue
+		}
+		if members[m.MergedInto] == nil {
+			a.violate("member %s was merged into %s, which has no account", id, m.MergedInto)
+		}
+		if m.Points != 0 || m.Growth != 0 {
+			a.violate("member %s was merged into %s but holds %d points and %d growth", id, m.MergedInto, m.Points, m.Growth)
+		}
+	}
+
 	// Every redemption has its entries, and every payout entry its
 	// redemption: nothing was paid twice or without a record.
 	redeemedBy := map[string]int64{}

@@ -40,7 +40,10 @@ func (m *Member) post(tx Tx, now time.Time, account string, delta int64, reason 
 	*bal = next
 	m.Seq++
 	e := ref
-	e.ID, e.Seq, e.At, e.Member = ksuid.New().String(), m.Seq, now, m.ID
+	if e.ID == "" { // a transfer names its entries before posting them
+		e.ID = ksuid.New().String()
+	}
+	e.Seq, e.At, e.Member = m.Seq, now, m.ID
 	e.Account, e.Delta, e.Balance, e.Reason = account, delta, *bal, reason
 	putJSON(tx, ledgerKey(m.ID, m.Seq), e)
 	return e, nil

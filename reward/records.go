@@ -83,6 +83,11 @@ type Member struct {
 	Guide   string    `json:"guide,omitempty"`
 	BoundAt time.Time `json:"bound_at,omitzero"`
 	Aliases []string  `json:"aliases,omitempty"`
+	// Merged lists the members merged into this one when a browser that
+	// held points signed in (see SignIn); MergedInto is set on each of
+	// them, whose ledger ends at zero with the transfer.
+	Merged     []string `json:"merged,omitempty"`
+	MergedInto string   `json:"merged_into,omitempty"`
 }
 
 // Guide is a store guide (导购): who binds consumers and verifies gifts.
@@ -147,6 +152,10 @@ type Entry struct {
 	Campaign string `json:"campaign,omitempty"`
 	// Request is the request_id of a spend.
 	Request string `json:"request_id,omitempty"`
+	// Transfer is the id of the other entry of a transfer between two
+	// members (a merge), and Counterpart that entry's member.
+	Transfer    string `json:"transfer,omitempty"`
+	Counterpart string `json:"counterpart,omitempty"`
 }
 
 // Ledger accounts.

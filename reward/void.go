@@ -37,13 +37,22 @@ func (e *Engine) VoidRedemption(text, reason string) (*Redemption, error) {
 		if r.Voided {
 			return Errorf(CodeAlreadyVoided, "the redemption was voided on %s", r.VoidedAt.Format(time.RFC3339))
 		}
-		m, err := loadMember(tx, r.Member, now)
+		// The entries are in the ledger of the member who redeemed; the
+		// reversal debits whoever holds the points now, which differs when
+		// that member was merged into a signed-in one (see SignIn).
+		holder, err := loadResolved(tx, r.Member, now)
 		if err != nil {
 			return err
 		}
-		entries, err := entriesOf(tx, ledgerKey, m.ID, m.Seq, r.Ledger)
+		entries, err := entriesOf(tx, ledgerKey, holder.ID, holder.Seq, r.Ledger)
 		if err != nil {
 			return err
+		}
+		m := holder
+		if holder.MergedInto != "" {
+			if m, err = loadMember(tx, r.Member, now); err != nil {
+				return err
+			}
 		}
 		var points int64
 		for _, en := range entries {

@@ -1,0 +1,355 @@
+package reward_test
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/yima-dev/yima/reward"
+)
+
+func TestNormalizePhone(t *testing.T) {
+	for in, want := range map[string]string{
+		"13812345678":       "+8613812345678",
+		"138 1234 5678":     "+8613812345678",
+		"138-1234-5678":     "+8613812345678",
+		"+86 138 1234 5678": "+8613812345678",
+		"008613812345678":   "+8613812345678",
+		"+14155550100":      "+14155550100",
+	} {
+		if got, err := reward.NormalizePhone(in); err != nil || got != want {
+			t.Errorf("NormalizePhone(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "12345678901", "1381234567", "138123456789", "abc", "+86 12812345678", "+0123", "138<script>"} {
+		if got, err := reward.NormalizePhone(in); reward.ErrorCode(err) != reward.CodeInvalidPhone {
+			t.Errorf("NormalizePhone(%q) = %q, %v; want invalid_phone", in, got, err)
+		}
+	}
+}
+
+func TestOneTimeCodes(t *testing.T) {
+	f := newFixture(t, 1, 0)
+	const phone = "+8613812345678"
+	right, wrong := []byte("hash-of-123456"), []byte("hash-of-654321")
+	if err := f.eng.CheckOTP(phone, right); code(err) != reward.CodeOTPNone {
+		t.Fatalf("check before any code: %v", err)
+	}
+	if err := f.eng.IssueOTP(phone, right); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.eng.IssueOTP(phone, wrong); code(err) != reward.CodeSMSTooSoon {
+		t.Fatalf("a second code at once: %v", err)
+	}
+	if err := f.eng.CheckOTP(phone, wrong); code(err) != reward.CodeOTPWrong {
+		t.Fatalf("wrong code: %v", err)
+	}
+	if err := f.eng.CheckOTP(phone, right); err != nil {
+		t.Fatalf("right code after one wrong try: %v", err)
+	}
+	if err := f.eng.CheckOTP(phone, right); code(err) != reward.CodeOTPUsed {
+		t.Fatalf("the code reused: %v", err)
+	}
+
+	// Expiry: a code checked OTPTTL after it was sent is refused.
+	f.now = f.now.Add(reward.OTPResend)
+	if err := f.eng.IssueOTP(phone, right); err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(reward.OTPTTL)
+	if err := f.eng.CheckOTP(phone, right); code(err) != reward.CodeOTPExpired {
+		t.Fatalf("expired code: %v", err)
+	}
+
+	// Tries: the fifth wrong try ends the code, even for the right one.
+	if err := f.eng.IssueOTP(phone, right); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= reward.OTPMaxTries; i++ {
+		err := f.eng.CheckOTP(phone, wrong)
+		want := reward.CodeOTPWrong
+		if i == reward.OTPMaxTries {
+			want = reward.CodeOTPTooManyTries
+		}
+		if code(err) != want {
+			t.Fatalf("wrong try %d: %v, want %s", i, err, want)
+		}
+	}
+	if err := f.eng.CheckOTP(phone, right); code(err) != reward.CodeOTPTooManyTries {
+		t.Fatalf("the right code after %d wrong tries: %v", reward.OTPMaxTries, err)
+	}
+
+	// A day's codes run out; the next day they start again.
+	other := "+8613900000000"
+	for i := range reward.OTPPerDay {
+		if err := f.eng.IssueOTP(other, right); err != nil {
+			t.Fatalf("code %d of the day: %v", i+1, err)
+		}
+		f.now = f.now.Add(reward.OTPResend)
+	}
+	if err := f.eng.IssueOTP(other, right); code(err) != reward.CodeSMSDailyLimit {
+		t.Fatalf("code past the day's limit: %v", err)
+	}
+	f.now = f.now.Add(24 * time.Hour)
+	if err := f.eng.IssueOTP(other, right); err != nil {
+		t.Fatalf("the next day: %v", err)
+	}
+	if err := f.eng.IssueOTP("13812345678", right); code(err) != reward.CodeInvalidPhone {
+		t.Fatalf("a phone not normalized: %v", err)
+	}
+}
+
+// signInFixture pays 10 points and 10 growth a scan with a gift coupon on
+// every scan, and has guide G1.
+func signInFixture(t *testing.T, codes uint32) *fixture {
+	t.Helper()
+	f := newFixture(t, codes, 0)
+	mustApply(t, f, campaignDoc(t, map[string]any{
+		"coupon": map[string]any{"title": "gift", "probability": 1, "stock": 100000, "valid_days": 30},
+		"tiers":  []map[string]any{{"name": "silver", "min_growth": 15, "multiplier": 1}, {"name": "gold", "min_growth": 100, "multiplier": 2}},
+	}))
+	mustGuide(t, f, "G1", "")
+	return f
+}
+
+func mustSignIn(t *testing.T, f *fixture, device, identity, want string) *reward.SignInResult {
+	t.Helper()
+	r, err := f.eng.SignIn(device, identity)
+	if err != nil {
+		t.Fatalf("sign-in of %s as %s: %v", device, identity, err)
+	}
+	if r.Outcome != want {
+		t.Fatalf("sign-in of %s as %s: %+v, want outcome %s", device, identity, r, want)
+	}
+	return r
+}
+
+func TestSignInAttachesAndMerges(t *testing.T) {
+	f := signInFixture(t, 10)
+	const phone = "tel:+8613812345678"
+	// Phone A claims, then signs in for the first time: the phone becomes
+	// an identity of A's member.
+	mustRedeem(t, f, f.signer.Code(1), "web:A")
+	first := mustSignIn(t, f, "web:A", phone, reward.SignInNew)
+	if first.Member != "web:A" {
+		t.Fatalf("first sign-in: %+v", first)
+	}
+	mustSignIn(t, f, "web:A", phone, reward.SignInSame)
+
+	// Phone B never earned: it simply points at the member.
+	mustSignIn(t, f, "web:B", phone, reward.SignInJoined)
+
+	// Phone C claimed twice and joined guide G1 before signing in: its
+	// points, growth, coupons and guide move.
+	if _, err := f.eng.Bind("web:C", "G1", false); err != nil {
+		t.Fatal(err)
+	}
+	c2 := mustRedeem(t, f, f.signer.Code(2), "web:C")
+	mustRedeem(t, f, f.signer.Code(3), "web:C")
+	merged := mustSignIn(t, f, "web:C", phone, reward.SignInMerged)
+	if merged.Points != 20 || merged.Growth != 20 {
+		t.Fatalf("merge moved %+v, want 20 points and 20 growth", merged)
+	}
+	m := mustMember(t, f, phone)
+	if m.ID != "web:A" || m.Points != 30 || m.Growth != 30 || m.Guide != "G1" {
+		t.Fatalf("member after the merge: %+v", m.Member)
+	}
+	if c := mustMember(t, f, "web:C"); c.ID != "web:A" {
+		t.Fatalf("the merged cookie reads %s, want the signed-in member", c.ID)
+	}
+	g, _ := f.eng.GuideByID("G1", 10)
+	if g.Members != 1 || len(g.BoundMembers) != 1 || g.BoundMembers[0] != "web:A" {
+		t.Fatalf("guide after the merge: %d members %v", g.Members, g.BoundMembers)
+	}
+	mustAudit(t, f)
+
+	// A second sign-in of C does nothing more.
+	mustSignIn(t, f, "web:C", phone, reward.SignInSame)
+	// A claim under the old cookie credits the signed-in member.
+	if res := mustRedeem(t, f, f.signer.Code(4), "web:C"); res.Member != "web:A" {
+		t.Fatalf("claim under a merged cookie went to %s", res.Member)
+	}
+
+	// The centre shows everything: four scans, four coupons, the guide,
+	// the phone, the tier.
+	c, err := f.eng.MemberCentre(phone, "", 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Scanned) != 4 || len(c.Coupons) != 4 || c.GuideInfo == nil || c.GuideInfo.ID != "G1" ||
+		len(c.Identities) != 1 || c.Identities[0] != phone || c.Tier != "silver" || c.NextTier != "gold" {
+		t.Fatalf("centre: %d scanned, %d coupons, guide %+v, identities %v, tier %q next %q", len(c.Scanned), len(c.Coupons), c.GuideInfo, c.Identities, c.Tier, c.NextTier)
+	}
+	for _, cp := range c.Coupons {
+		if cp.State != reward.CouponStateUnused {
+			t.Fatalf("coupon %s: %s", cp.ID, cp.State)
+		}
+	}
+	// The person who claimed code 2 (through C) is told so; anyone else
+	// is not.
+	if cl, err := f.eng.ClaimBy(f.signer.Code(2), phone); err != nil || cl == nil || cl.Points != c2.Points || cl.Coupon == nil || cl.Coupon.ID != c2.Coupon.ID {
+		t.Fatalf("claim of code 2 seen by its claimer: %+v %v", cl, err)
+	}
+	if cl, err := f.eng.ClaimBy(f.signer.Code(2), "web:stranger"); err != nil || cl != nil {
+		t.Fatalf("claim of code 2 seen by a stranger: %+v %v", cl, err)
+	}
+
+	// A shared phone: D is signed in with another number; signing in on
+	// it with the first number keeps the two people apart.
+	mustRedeem(t, f, f.signer.Code(5), "web:D")
+	mustSignIn(t, f, "web:D", "tel:+8613900000000", reward.SignInNew)
+	mustSignIn(t, f, "web:D", phone, reward.SignInSeparate)
+	if d := mustMember(t, f, "tel:+8613900000000"); d.ID != "web:D" || d.Points != 10 {
+		t.Fatalf("the other person's member: %+v", d.Member)
+	}
+	// And a number first seen on someone else's browser starts its own
+	// member.
+	r := mustSignIn(t, f, "web:D", "wx:openid-3", reward.SignInSeparate)
+	if r.Member != "wx:openid-3" {
+		t.Fatalf("new identity on a signed-in browser: %+v", r)
+	}
+	mustAudit(t, f)
+}
+
+// TestVoidAfterMerge voids a redemption made under a cookie that was
+// merged since: the reversal must take the points from the member that
+// holds them now (it once read the entries in the wrong ledger and
+// reversed nothing).
+func TestVoidAfterMerge(t *testing.T) {
+	f := signInFixture(t, 4)
+	mustSignIn(t, f, "web:A", "tel:+8613812345678", reward.SignInNew)
+	mustRedeem(t, f, f.signer.Code(1), "web:B")
+	mustSignIn(t, f, "web:B", "tel:+8613812345678", reward.SignInMerged)
+	if _, err := f.eng.VoidRedemption(f.signer.Code(1), "returned"); err != nil {
+		t.Fatal(err)
+	}
+	if m := mustMember(t, f, "web:A"); m.Points != 0 || m.Growth != 0 {
+		t.Fatalf("after the void the member holds %d points, %d growth", m.Points, m.Growth)
+	}
+	mustAudit(t, f)
+}
+
+// TestAuditChecksTransfers breaks one side of a merge and expects the
+// audit to say so.
+func TestAuditChecksTransfers(t *testing.T) {
+	f := signInFixture(t, 4)
+	mustSignIn(t, f, "web:A", "tel:+8613812345678", reward.SignInNew)
+	mustRedeem(t, f, f.signer.Code(1), "web:B")
+	mustSignIn(t, f, "web:B", "tel:+8613812345678", reward.SignInMerged)
+	mustAudit(t, f)
+	// Rewrite the transfer into A so it names an entry that is not its pair.
+	entries := ledgerOf(t, f.db, "l/", "web:A")
+	var in reward.Entry
+	for _, en := range entries {
+		if en.Reason == reward.ReasonMergeIn {
+			in = en
+		}
+	}
+	if in.ID == "" {
+		t.Fatalf("no merge_in entry in %+v", entries)
+	}
+	in.Transfer = "nothing"
+	putEntry(t, f, "web:A", in)
+	rep, err := f.eng.Audit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Violations) == 0 {
+		t.Fatal("the audit passed a transfer whose pair is missing")
+	}
+}
+
+// TestConcurrentSignInsWhileClaiming signs many phones in to one number at
+// once while every one of them, and the number, keeps claiming: one
+// member in the end, every point paid held by it, the audit clean.
+func TestConcurrentSignInsWhileClaiming(t *testing.T) {
+	const devices, claims = 8, 6
+	f := signInFixture(t, devices*claims*2+10)
+	const phone = "tel:+8613812345678"
+	next := uint32(0)
+	var mu sync.Mutex
+	nextCode := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		next++
+		return f.signer.Code(next)
+	}
+	// Each device earns before signing in, so every sign-in but the first
+	// is a merge.
+	var paid atomic.Int64
+	for d := range devices {
+		paid.Add(mustRedeem(t, f, nextCode(), fmt.Sprintf("web:d%d", d)).Points)
+	}
+	var wg sync.WaitGroup
+	outcomes := make(chan string, devices)
+	errs := make(chan error, devices*claims*2)
+	for d := range devices {
+		dev := fmt.Sprintf("web:d%d", d)
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			r, err := f.eng.SignIn(dev, phone)
+			if err != nil {
+				errs <- err
+				return
+			}
+			outcomes <- r.Outcome
+		}()
+		go func() {
+			defer wg.Done()
+			for range claims {
+				for _, who := range []string{dev, phone} {
+					res, err := f.scan(nextCode(), who)
+					if err != nil {
+						errs <- fmt.Errorf("claim by %s: %w", who, err)
+					}
+					paid.Add(res.Points)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	close(outcomes)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for o := range outcomes {
+		count[o]++
+	}
+	// The first sign-in finds the number new, unless a claim under the
+	// number came first and made it a member: then every device merges.
+	if count[reward.SignInNew]+count[reward.SignInMerged] != devices || count[reward.SignInMerged] < devices-1 {
+		t.Fatalf("outcomes %v: want at most one new and the rest merged", count)
+	}
+	owner := mustMember(t, f, phone)
+	for d := range devices {
+		if m := mustMember(t, f, fmt.Sprintf("web:d%d", d)); m.ID != owner.ID {
+			t.Fatalf("device %d is member %s, the phone is %s", d, m.ID, owner.ID)
+		}
+	}
+	// Every point paid is the one member's.
+	if owner.Points != paid.Load() {
+		t.Fatalf("the member holds %d points, %d were paid", owner.Points, paid.Load())
+	}
+	mustAudit(t, f)
+}
+
+// putEntry overwrites a member's ledger entry in the store, as damage or a
+// bug would.
+func putEntry(t *testing.T, f *fixture, member string, en reward.Entry) {
+	t.Helper()
+	raw, err := json.Marshal(en)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := binary.BigEndian.AppendUint64([]byte("l/"+member+"\x00"), en.Seq)
+	if err := f.db.Update(func(tx reward.Tx) error { tx.Put(key, raw); return nil }); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -61,8 +61,17 @@ var statusOf = map[reward.Code]int{
 	reward.CodeAmountOutOfRange:   fasthttp.StatusUnprocessableEntity,
 	reward.CodePayoutHeld:         fasthttp.StatusForbidden,
 	reward.CodeBaseURLUnset:       fasthttp.StatusConflict,
-	codeRateLimited:               fasthttp.StatusTooManyRequests,
-	codeLockedOut:                 fasthttp.StatusTooManyRequests,
+
+	reward.CodeInvalidPhone:    fasthttp.StatusBadRequest,
+	reward.CodeOTPNone:         fasthttp.StatusBadRequest,
+	reward.CodeOTPWrong:        fasthttp.StatusUnauthorized,
+	reward.CodeOTPExpired:      fasthttp.StatusUnauthorized,
+	reward.CodeOTPUsed:         fasthttp.StatusUnauthorized,
+	reward.CodeOTPTooManyTries: fasthttp.StatusTooManyRequests,
+	reward.CodeSMSTooSoon:      fasthttp.StatusTooManyRequests,
+	reward.CodeSMSDailyLimit:   fasthttp.StatusTooManyRequests,
+	codeRateLimited:            fasthttp.StatusTooManyRequests,
+	codeLockedOut:              fasthttp.StatusTooManyRequests,
 }
 
 // ErrorBody is the JSON of every error answer, {"error":{"code","message"}};

@@ -3,10 +3,11 @@ package yima_test
 // TestImportRules holds the layering the design fixes: the rules decide
 // against the store contract (package store) and no engine; Pebble lives in
 // the engine package (store/pebblestore), which only the composition root
-// opens; fasthttp in scan and bench; data flowing one way, scan → reward →
-// store, with codegen pure and its printing kept out of the rules. It reads
-// the imports of every non-test .go file with go/parser; test files are
-// exempt.
+// (scan/node, with its data directory in scan/node/datadir) opens; fasthttp
+// in scan and bench; data flowing one way, cmd → scan/node → scan → reward
+// → store, with codegen pure and its printing kept out of the rules. It
+// reads the imports of every non-test .go file with go/parser; test files
+// are exempt.
 
 import (
 	"fmt"
@@ -59,19 +60,33 @@ type flowRule struct {
 
 var importRules = []importRule{
 	{"github.com/cockroachdb/pebble", []string{"store/pebblestore"}, "Pebble is the engine package's business; the contract in store names no engine, so another backend can run the same rules"},
-	// scan.Open still opens the store, until the composition root is a
-	// package of its own.
-	{module + "/store/pebblestore", []string{"store/pebblestore", "cmd", "bench", "scan"}, "only the composition root opens the Pebble engine; reward decides against the store contract and imports no storage engine"},
+	{module + "/store/pebblestore", []string{"store/pebblestore", "scan/node"}, "only the composition root (scan/node and its data directory, scan/node/datadir) opens the Pebble engine; cmd, bench and scan reach the store through it, reward through the store contract"},
 	{module + "/store/memstore", []string{"store"}, "the in-memory backend is for tests of the contract and the rules; reward imports no storage engine"},
 	{module + "/store/storetest", []string{"store"}, "the conformance suite is for tests"},
 	{"github.com/valyala/fasthttp", []string{"scan", "bench"}, "HTTP lives in scan (and bench's client); nothing below scan knows about HTTP"},
 	{module + "/codegen/printing", []string{"codegen/printing", "scan", "cmd"}, "printing's image and PDF libraries stay out of the rules: reward, store and codegen's cryptography never import it"},
 }
 
+// contractRule lets files in folder (but not under except) import the store
+// contract, package store itself, and no package under it: whatever engine
+// a future backend adds under store/ is as forbidden as Pebble's.
+type contractRule struct {
+	folder string
+	except []string
+	why    string
+}
+
+var contractRules = []contractRule{
+	{"reward", nil, "reward decides against the store contract and imports no storage engine, so every backend runs the same rules"},
+	{"scan", []string{"scan/node"}, "scan is the HTTP service alone: it serves the engine it is given and imports no storage engine; scan/node opens the store"},
+	{"cmd", nil, "the CLI opens the data directory through scan/node/datadir and imports no storage engine"},
+}
+
 var flowRules = []flowRule{
 	{"store", []string{"codegen", "reward", "scan", "bench", "cmd"}, false, "store knows nothing of codes, rules or HTTP"},
 	{"reward", []string{"scan", "bench", "cmd"}, false, "reward decides; it never calls back up into the HTTP layer"},
 	{"codegen", nil, true, "codegen is pure functions of keys and ids; it depends on no other part of yima"},
+	{"scan", []string{"bench", "cmd"}, false, "scan serves; the CLI and the load tool call it, never the other way"},
 }
 
 func TestImportRules(t *testing.T) {
@@ -101,8 +116,11 @@ func TestImportRulesCatch(t *testing.T) {
 		{"store/pebblestore/pebbletest/open.go", []string{"github.com/cockroachdb/pebble/v2/vfs", module + "/store/pebblestore"}},
 		{"store/memstore/memstore.go", []string{module + "/store"}},
 		{"store/storetest/storetest.go", []string{module + "/store"}},
-		{"cmd/yima/serve.go", []string{module + "/store/pebblestore"}},
-		{"bench/floor.go", []string{module + "/store/pebblestore", module + "/store"}},
+		{"scan/node/node.go", []string{module + "/store/pebblestore", module + "/scan", module + "/scan/node/datadir"}},
+		{"scan/node/datadir/datadir.go", []string{module + "/store/pebblestore", module + "/store", module + "/reward"}},
+		{"cmd/yima/root.go", []string{module + "/scan/node", module + "/scan/node/datadir", module + "/scan/client"}},
+		{"bench/floor.go", []string{module + "/store"}},
+		{"scan/backend.go", []string{module + "/reward"}},
 		{"scan/server.go", []string{"github.com/valyala/fasthttp", module + "/reward"}},
 		{"bench/client.go", []string{"github.com/valyala/fasthttp/fasthttputil"}},
 		{"reward/engine.go", []string{module + "/store", module + "/codegen"}},
@@ -120,8 +138,17 @@ func TestImportRulesCatch(t *testing.T) {
 		{"store/x.go", []string{"github.com/cockroachdb/pebble/v2"}},
 		{"store/memstore/x.go", []string{"github.com/cockroachdb/pebble/v2/vfs"}},
 		{"reward/x.go", []string{module + "/store/pebblestore"}},
+		{"reward/x.go", []string{module + "/store/pgstore"}},
+		{"scan/x.go", []string{module + "/store/pebblestore"}},
+		{"scan/client/x.go", []string{module + "/store/pebblestore"}},
+		{"scan/x.go", []string{module + "/store/pgstore"}},
+		{"cmd/yima/x.go", []string{module + "/store/pebblestore"}},
+		{"cmd/yima/x.go", []string{module + "/store/pgstore"}},
+		{"bench/x.go", []string{module + "/store/pebblestore"}},
+		{"scan/x.go", []string{module + "/cmd/yima"}},
+		{"scan/node/x.go", []string{module + "/bench"}},
+		{"store/pebblestore/x.go", []string{module + "/codegen/printing"}},
 		{"reward/x.go", []string{module + "/store/memstore"}},
-		{"reward/x.go", []string{module + "/store/storetest"}},
 		{"scan/x.go", []string{module + "/store/memstore"}},
 		{"scan/x.go", []string{"github.com/cockroachdb/pebble/v2/vfs"}},
 		{"x.go", []string{"github.com/cockroachdb/pebble"}},
@@ -151,14 +178,23 @@ func TestImportRulesCatch(t *testing.T) {
 	}
 }
 
-// violations applies every rule to files.
+// violations applies every rule to files: one line a forbidden import,
+// with every rule it breaks.
 func violations(files []fileImports) []string {
 	var out []string
 	for _, f := range files {
+		dir := path.Dir(f.path)
 		for _, imp := range f.imports {
+			var why []string
 			for _, r := range importRules {
-				if under(imp, r.pkg) && !slices.ContainsFunc(r.allowed, func(a string) bool { return under(path.Dir(f.path), a) }) {
-					out = append(out, fmt.Sprintf("%s imports %s; only %s may (%s)", f.path, imp, strings.Join(r.allowed, ", "), r.why))
+				if under(imp, r.pkg) && !slices.ContainsFunc(r.allowed, func(a string) bool { return under(dir, a) }) {
+					why = append(why, fmt.Sprintf("only %s may import it: %s", strings.Join(r.allowed, ", "), r.why))
+				}
+			}
+			for _, r := range contractRules {
+				if under(dir, r.folder) && strings.HasPrefix(imp, module+"/store/") &&
+					!slices.ContainsFunc(r.except, func(e string) bool { return under(dir, e) }) {
+					why = append(why, r.why)
 				}
 			}
 			for _, r := range flowRules {
@@ -170,8 +206,11 @@ func violations(files []fileImports) []string {
 					bad = bad || under(imp, module+"/"+p)
 				}
 				if bad {
-					out = append(out, fmt.Sprintf("%s imports %s (%s)", f.path, imp, r.why))
+					why = append(why, r.why)
 				}
+			}
+			if len(why) > 0 {
+				out = append(out, fmt.Sprintf("%s imports %s (%s)", f.path, imp, strings.Join(why, "; ")))
 			}
 		}
 	}

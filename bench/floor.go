@@ -9,7 +9,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"github.com/yima-dev/yima/store"
-	"github.com/yima-dev/yima/store/pebblestore"
 )
 
 // floorBody is the floor handler's answer: the size of a short scan answer.
@@ -28,7 +27,7 @@ var floorBody = []byte(`{"result":"redeemed","points":10,"balance":10,"coupon":n
 // product's; its keys sit under a prefix no record uses, in the run's
 // temporary data directory.
 type floorServer struct {
-	db  *pebblestore.DB
+	db  store.DB
 	ln  net.Listener
 	srv *fasthttp.Server
 	seq atomic.Uint64
@@ -47,7 +46,7 @@ const floorMembers = 1000
 // floor it measures is one that a leaner record format could not beat.
 var floorRecord = make([]byte, 64)
 
-func startFloor(db *pebblestore.DB) (*floorServer, error) {
+func startFloor(db store.DB) (*floorServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("bench: listening for the floor run: %w", err)

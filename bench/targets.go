@@ -28,7 +28,7 @@ const Product = "BENCH"
 // opens.
 func NewRemote(rawURL, token string, conns int, timeout time.Duration) (Target, error) {
 	if token == "" {
-		return nil, fmt.Errorf("bench: --target needs a token that may mint and scan: pass --token or set YIMA_TOKEN (the admin token is in DATA/%s)", scan.AdminTokenFile)
+		return nil, fmt.Errorf("bench: --target needs a token that may mint and scan: pass --token or set YIMA_TOKEN (the admin token is in DATA/admin.token)")
 	}
 	ht, err := NewHTTPTarget("yima at "+strings.TrimRight(rawURL, "/"), strings.TrimRight(rawURL, "/"), token, conns, timeout)
 	if err != nil {
@@ -141,7 +141,7 @@ func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger
 		return nil, err
 	}
 	t.node = n
-	tok, err := scan.Local{App: n.App}.CreateToken(reward.RoleApp, "bench")
+	tok, err := n.Admin().CreateToken(reward.RoleApp, "bench")
 	if err == nil {
 		what := "data " + dir
 		if remove {
@@ -152,18 +152,12 @@ func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger
 	if err == nil && remove {
 		// The floor writes keys of its own: only into a directory the run
 		// made and removes.
-		if t.floor, err = startFloor(n.App.DB); err == nil {
+		if t.floor, err = startFloor(n.Dir.DB); err == nil {
 			t.floorURI = "http://" + t.floor.addr() + "/floor"
 			t.floorHC = loadClient(t.floor.addr(), false, conns, timeout)
 		}
 	}
-	if err == nil {
-		var admin string
-		admin, err = scan.AdminToken(dir)
-		if err == nil {
-			t.adminAuth = "Bearer " + admin
-		}
-	}
+	t.adminAuth = "Bearer " + n.Dir.AdminToken()
 	if err != nil {
 		if t.floor != nil {
 			t.floor.close()
@@ -178,7 +172,7 @@ func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger
 // Prepare sets the run up and mints an active batch in the open data
 // directory; its codes are computed when asked for, never stored.
 func (t *inProcess) Prepare(ctx context.Context, s *Setup) (Codes, error) {
-	admin := scan.Local{App: t.node.App}
+	admin := t.node.Admin()
 	spec, err := prepareYima(ctx, admin, t.HTTPTarget, s)
 	if err != nil {
 		return nil, err
@@ -188,7 +182,7 @@ func (t *inProcess) Prepare(ctx context.Context, s *Setup) (Codes, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: minting %d codes: %w", n, err)
 	}
-	return SignerCodes(n, func() (*codegen.Signer, error) { return t.node.App.Engine.Signer(b.Batch) })
+	return SignerCodes(n, func() (*codegen.Signer, error) { return t.node.Dir.Engine.Signer(b.Batch) })
 }
 
 // SignerCodes computes serials 1..n of a batch with the signers newSigner

@@ -61,11 +61,19 @@ type Admin interface {
 	Close() error
 }
 
-// Local is Admin over an open App.
-type Local struct{ App *App }
+// Local is Admin in this process, over an engine and its data directory
+// (scan/node/datadir opens both).
+type Local struct {
+	Engine *reward.Engine
+	// Dir writes backups, and Close closes it.
+	Dir interface {
+		Backup(dest string) error
+		Close() error
+	}
+}
 
 func (l Local) CreateBatch(spec reward.BatchSpec) (*BatchView, error) {
-	b, err := l.App.Engine.CreateBatch(spec)
+	b, err := l.Engine.CreateBatch(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +82,7 @@ func (l Local) CreateBatch(spec reward.BatchSpec) (*BatchView, error) {
 }
 
 func (l Local) ListBatches() ([]BatchView, error) {
-	bs, err := l.App.Engine.Batches()
+	bs, err := l.Engine.Batches()
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +94,7 @@ func (l Local) ListBatches() ([]BatchView, error) {
 }
 
 func (l Local) Batch(id uint32) (*BatchView, error) {
-	b, err := l.App.Engine.Batch(id)
+	b, err := l.Engine.Batch(id)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +103,7 @@ func (l Local) Batch(id uint32) (*BatchView, error) {
 }
 
 func (l Local) SetRange(id uint32, r reward.Range) (*BatchView, error) {
-	b, err := l.App.Engine.SetRange(id, r)
+	b, err := l.Engine.SetRange(id, r)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +112,7 @@ func (l Local) SetRange(id uint32, r reward.Range) (*BatchView, error) {
 }
 
 func (l Local) ReleaseBatch(id uint32, r reward.Release) (*BatchView, error) {
-	b, err := l.App.Engine.ReleaseBatch(id, r)
+	b, err := l.Engine.ReleaseBatch(id, r)
 	if err != nil {
 		return nil, err
 	}
@@ -113,46 +121,46 @@ func (l Local) ReleaseBatch(id uint32, r reward.Release) (*BatchView, error) {
 }
 
 func (l Local) CreateToken(role, name string) (string, error) {
-	return l.App.Engine.CreateToken(role, name, "")
+	return l.Engine.CreateToken(role, name, "")
 }
 
-func (l Local) Tokens() ([]reward.Token, error) { return l.App.Engine.Tokens() }
+func (l Local) Tokens() ([]reward.Token, error) { return l.Engine.Tokens() }
 
-func (l Local) RevokeToken(id string) (*reward.Token, error) { return l.App.Engine.RevokeToken(id) }
+func (l Local) RevokeToken(id string) (*reward.Token, error) { return l.Engine.RevokeToken(id) }
 
-func (l Local) DeleteBatch(id uint32) error { return l.App.Engine.DeleteBatch(id) }
+func (l Local) DeleteBatch(id uint32) error { return l.Engine.DeleteBatch(id) }
 
 func (l Local) WriteCodes(w io.Writer, id, from, to uint32, format, baseURL string) error {
-	b, err := l.App.Engine.Batch(id)
+	b, err := l.Engine.Batch(id)
 	if err != nil {
 		return err
 	}
 	if from == 0 {
 		from, to = 1, b.Count
 	}
-	_, err = printing.Export(context.Background(), w, l.App.Keys(), printing.ExportOptions{
+	_, err = printing.Export(context.Background(), w, l.Engine.Keys(), printing.ExportOptions{
 		Version: b.Codes(), Key: b.KeyID, Batch: b.ID, From: from, To: to, Format: printing.Format(format), BaseURL: baseURL,
 	})
 	return err
 }
 
 func (l Local) WriteImages(w io.Writer, id uint32, img printing.ImageOptions, baseURL string) error {
-	b, err := l.App.Engine.Batch(id)
+	b, err := l.Engine.Batch(id)
 	if err != nil {
 		return err
 	}
-	_, err = printing.ExportImagesZip(context.Background(), w, l.App.Keys(), printing.ImageExportOptions{
+	_, err = printing.ExportImagesZip(context.Background(), w, l.Engine.Keys(), printing.ImageExportOptions{
 		Version: b.Codes(), Key: b.KeyID, Batch: b.ID, From: 1, To: b.Count, BaseURL: baseURL, Image: img,
 	})
 	return err
 }
 
 func (l Local) WriteLabels(w io.Writer, id uint32, opts printing.LabelSheetOptions) error {
-	b, err := l.App.Engine.Batch(id)
+	b, err := l.Engine.Batch(id)
 	if err != nil {
 		return err
 	}
-	return writeLabels(w, l.App.Keys(), b, opts)
+	return writeLabels(w, l.Engine.Keys(), b, opts)
 }
 
 // writeLabels fills in what a label sheet takes from the batch, and refuses
@@ -177,7 +185,7 @@ func writeLabels(w io.Writer, ks *codegen.Keyset, b *reward.Batch, opts printing
 }
 
 func (l Local) Brand() (*BrandView, error) {
-	b, err := l.App.Engine.Brand()
+	b, err := l.Engine.Brand()
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +193,7 @@ func (l Local) Brand() (*BrandView, error) {
 }
 
 func (l Local) SetBrand(c reward.BrandChange) (*BrandView, error) {
-	b, err := l.App.Engine.SetBrand(c)
+	b, err := l.Engine.SetBrand(c)
 	if err != nil {
 		return nil, err
 	}
@@ -197,34 +205,34 @@ func (l Local) ApplyCampaign(doc []byte) (*reward.CampaignView, error) {
 	if err != nil {
 		return nil, err
 	}
-	return l.App.Engine.ApplyCampaign(c)
+	return l.Engine.ApplyCampaign(c)
 }
 
-func (l Local) Campaigns() ([]*reward.CampaignView, error) { return l.App.Engine.Campaigns() }
+func (l Local) Campaigns() ([]*reward.CampaignView, error) { return l.Engine.Campaigns() }
 
-func (l Local) Campaign(id string) (*reward.CampaignView, error) { return l.App.Engine.Campaign(id) }
+func (l Local) Campaign(id string) (*reward.CampaignView, error) { return l.Engine.Campaign(id) }
 
 func (l Local) AddGuide(g reward.Guide) (string, error) {
-	_, tok, err := l.App.Engine.AddGuide(g)
+	_, tok, err := l.Engine.AddGuide(g)
 	return tok, err
 }
 
 func (l Local) Guide(id string, page reward.GuidePage) (*reward.GuideView, error) {
-	return l.App.Engine.GuideView(id, page)
+	return l.Engine.GuideView(id, page)
 }
 
 func (l Local) GuideLeaves(id, successor string) (*reward.GuideLeaving, error) {
-	return l.App.Engine.GuideLeaves(id, successor)
+	return l.Engine.GuideLeaves(id, successor)
 }
 
 func (l Local) Stats(by, from, to string, daily bool) ([]reward.Stat, error) {
-	return l.App.Engine.Stats(by, from, to, daily)
+	return l.Engine.Stats(by, from, to, daily)
 }
 
-func (l Local) Flags(q reward.FlagQuery) (*reward.FlagPage, error) { return l.App.Engine.Flags(q) }
+func (l Local) Flags(q reward.FlagQuery) (*reward.FlagPage, error) { return l.Engine.Flags(q) }
 
-func (l Local) Audit() (*reward.AuditReport, error) { return l.App.Engine.Audit() }
+func (l Local) Audit() (*reward.AuditReport, error) { return l.Engine.Audit() }
 
-func (l Local) Backup(dir string) error { return l.App.Backup(dir) }
+func (l Local) Backup(dir string) error { return l.Dir.Backup(dir) }
 
-func (l Local) Close() error { return l.App.Close() }
+func (l Local) Close() error { return l.Dir.Close() }

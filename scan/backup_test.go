@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/yima-dev/yima/scan"
+	"github.com/yima-dev/yima/scan/node/datadir"
 )
 
 // TestBackupWhileServing writes a backup while scans go on: every scan
@@ -53,7 +54,7 @@ func TestBackupWhileServing(t *testing.T) {
 		}
 	}
 
-	bk, err := scan.Open(dest, scan.AppOptions{Logger: quietLogger()})
+	bk, err := datadir.Open(dest, datadir.Options{Logger: quietLogger()})
 	if err != nil {
 		t.Fatalf("opening the backup: %v", err)
 	}
@@ -74,7 +75,7 @@ func TestBackupWhileServing(t *testing.T) {
 	if err != nil || len(rep.Violations) != 0 || rep.Redemptions < 50 {
 		t.Fatalf("audit of the backup: %+v, %v", rep, err)
 	}
-	if tok, err := scan.AdminToken(dest); err != nil || tok != ts.Admin {
+	if tok, err := datadir.AdminToken(dest); err != nil || tok != ts.Admin {
 		t.Errorf("the backup's admin token: %q, %v", tok, err)
 	}
 }

@@ -53,7 +53,7 @@ func TestBatchPrintedAgainInItsVersion(t *testing.T) {
 		r = ts.Do("GET", fmt.Sprintf("/v1/batches/%d/codes?format=txt", c.id), ts.Admin, nil)
 		httpCodes := urlCodes(t, r.Body)
 		var local bytes.Buffer
-		if err := (scan.Local{App: ts.App}).WriteCodes(&local, c.id, 0, 0, "txt", ""); err != nil {
+		if err := ts.Local().WriteCodes(&local, c.id, 0, 0, "txt", ""); err != nil {
 			t.Fatal(err)
 		}
 		if got := urlCodes(t, local.Bytes()); strings.Join(got, " ") != strings.Join(httpCodes, " ") {
@@ -63,7 +63,7 @@ func TestBatchPrintedAgainInItsVersion(t *testing.T) {
 			t.Fatalf("batch %d: %d codes exported, want 4", c.id, len(httpCodes))
 		}
 		for i, code := range httpCodes {
-			p, err := ts.App.Keys().Verify(code)
+			p, err := ts.App.Engine.Keys().Verify(code)
 			if err != nil || p.Version != c.version || p.Batch != c.id || p.Serial != uint32(i+1) {
 				t.Fatalf("batch %d exports %s: %+v, %v; want version %d serial %d", c.id, code, p.ID, err, c.version, i+1)
 			}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
+	"github.com/yima-dev/yima/scan/node"
+	"github.com/yima-dev/yima/scan/node/datadir"
 )
 
 // TestAuditOfADamagedStoreIs503: an audit that meets a file failing its
@@ -15,7 +17,7 @@ import (
 // a 500, and the server goes on serving what it can read.
 func TestAuditOfADamagedStoreIs503(t *testing.T) {
 	dir := t.TempDir()
-	ts := startServerIn(t, dir, scan.AppOptions{}, scan.Options{})
+	ts := startServerIn(t, dir, node.Options{}, scan.Options{})
 	codes := ts.MintActive(300, 5)
 	for i, c := range codes {
 		if r := ts.Scan(c, "m"+string(rune('a'+i%20))); r.Status != 200 {
@@ -26,7 +28,7 @@ func TestAuditOfADamagedStoreIs503(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Reopening replays the log into sstables; then damage them.
-	app, err := scan.Open(dir, scan.AppOptions{Logger: quietLogger()})
+	app, err := datadir.Open(dir, datadir.Options{Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +46,7 @@ func TestAuditOfADamagedStoreIs503(t *testing.T) {
 		f.Close()
 	}
 
-	ts = startServerIn(t, dir, scan.AppOptions{}, scan.Options{})
+	ts = startServerIn(t, dir, node.Options{}, scan.Options{})
 	r := ts.Do("GET", "/v1/audit", ts.Admin, nil)
 	if r.Status != 503 || r.ErrCode() != string(reward.CodeUnavailable) || !strings.Contains(string(r.Body), "backup") {
 		t.Fatalf("audit of a damaged store: %v, want 503 unavailable saying to restore a backup", r)

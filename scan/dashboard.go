@@ -120,13 +120,13 @@ func (s *Server) dashboard(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 			return nil
 		}
 		tok = string(ctx.PostArgs().Peek("token"))
-		if s.app.IsAdmin(tok) {
+		if s.isAdmin(tok) {
 			s.setSessionCookie(ctx, adminCookie, s.sess.start(tok), "/admin")
 			seeOther(ctx, "/admin")
 			return nil
 		}
 	}
-	if !s.app.IsAdmin(tok) {
+	if !s.isAdmin(tok) {
 		msg := "Sign in with the admin token."
 		if tok != "" {
 			msg = "That is not the admin token. Sign in with the data directory's admin.token."

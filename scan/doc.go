@@ -1,7 +1,11 @@
-// Package scan is yima's front door: the data directory, the HTTP server
+// Package scan is yima's front door, the HTTP service alone: the server
 // (fasthttp), authentication, the consumer, guide and counter pages, the
-// operators' dashboard and metrics. The admin CLI's client for a running
-// server is package scan/client.
+// operators' dashboard and metrics. It opens nothing: NewServer takes a
+// Backend (the reward engine, the admin token, and the data directory's key
+// reload and backups) and Options (the settings), which package scan/node
+// puts together from the data directory scan/node/datadir opens. The admin
+// CLI's client for a running server is package scan/client; Local is the
+// same commands in this process.
 //
 // A request is parsed and authenticated here, then handed to package reward,
 // which verifies the code (codegen) and decides against the store. Nothing

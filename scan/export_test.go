@@ -14,3 +14,6 @@ func Routes() []string {
 	sort.Strings(out)
 	return out
 }
+
+// IsAdmin reports whether the server takes token for the admin's.
+func (s *Server) IsAdmin(token string) bool { return s.isAdmin(token) }

@@ -209,7 +209,7 @@ func (s *Server) caller(tok string) (caller, error) {
 	if tok == "" {
 		return caller{}, errorf(codeUnauthorized, "send Authorization: Bearer TOKEN (yima token create makes one)")
 	}
-	if s.app.IsAdmin(tok) {
+	if s.isAdmin(tok) {
 		return caller{role: reward.RoleAdmin}, nil
 	}
 	if c, ok := s.tokens.Load(tok); ok {
@@ -417,7 +417,7 @@ func (s *Server) streamCodes(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 		ctx.SetContentType("text/plain; charset=utf-8")
 	}
 	opts := printing.ExportOptions{Version: b.Codes(), Key: b.KeyID, Batch: b.ID, From: from, To: to, Format: printing.Format(format), BaseURL: base}
-	keys := s.app.Keys()
+	keys := s.app.Engine.Keys()
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 		// A failed stream ends short; the client counts lines and says so.
 		printing.Export(context.Background(), w, keys, opts)
@@ -443,7 +443,7 @@ func (s *Server) streamImages(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 		return err
 	}
 	opts := printing.ImageExportOptions{Version: b.Codes(), Key: b.KeyID, Batch: b.ID, From: 1, To: b.Count, BaseURL: base, Image: img}
-	keys := s.app.Keys()
+	keys := s.app.Engine.Keys()
 	// An archive draws every code while it streams: a few at once would
 	// take the CPUs the scans need.
 	select {
@@ -492,7 +492,7 @@ func (s *Server) writeLabels(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 		return errorf(codeBusy, "another label sheet is being made; try again in a minute, or ask for fewer labels (from, to)")
 	}
 	var buf bytes.Buffer
-	if err := writeLabels(&buf, s.app.Keys(), b, opts); err != nil {
+	if err := writeLabels(&buf, s.app.Engine.Keys(), b, opts); err != nil {
 		var re *reward.Error
 		if errors.As(err, &re) {
 			return err
@@ -621,7 +621,7 @@ func (s *Server) deleteToken(ctx *fasthttp.RequestCtx, _ caller, id string) erro
 }
 
 func (s *Server) healthz(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
-	if err := s.app.DB.Err(); err != nil {
+	if err := s.app.Dir.Err(); err != nil {
 		return &reward.Error{Code: reward.CodeUnavailable, Message: "storage failed; the server stops so that a restart recovers (the server's log says why)", Err: err}
 	}
 	if s.stopping.Load() {

@@ -15,15 +15,19 @@ import (
 	"github.com/yima-dev/yima/docs/apitest"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
+	"github.com/yima-dev/yima/scan/node"
+	"github.com/yima-dev/yima/scan/node/datadir"
 )
 
-// testServer is a scan server on 127.0.0.1:0 over a fresh data directory,
-// with the admin token and an HTTP client. Close is idempotent and also runs
-// at cleanup.
+// testServer is a node (a data directory and its scan server) on
+// 127.0.0.1:0 over a fresh data directory, with the admin token and an HTTP
+// client. Close is idempotent and also runs at cleanup.
 type testServer struct {
-	t     testing.TB
-	Dir   string
-	App   *scan.App
+	t   testing.TB
+	Dir string
+	// App is the open data directory: its engine, keys and store.
+	App   *datadir.Dir
+	Node  *node.Node
 	Srv   *scan.Server
 	URL   string // http://127.0.0.1:PORT
 	Admin string // the admin token
@@ -40,26 +44,19 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 // Zero fields of opts take the server's defaults.
 func startServer(tb testing.TB, opts scan.Options) *testServer {
 	tb.Helper()
-	return startServerApp(tb, scan.AppOptions{}, opts)
+	return startServerApp(tb, node.Options{}, opts)
 }
 
-// startServerApp is startServer with options for the data directory
-// (a clock, a time zone).
-func startServerApp(tb testing.TB, aopts scan.AppOptions, opts scan.Options) *testServer {
+// startServerApp is startServer with options for the node's data
+// directory (a clock, a time zone); its Dir and Server are set here.
+func startServerApp(tb testing.TB, aopts node.Options, opts scan.Options) *testServer {
 	tb.Helper()
 	return startServerIn(tb, tb.TempDir(), aopts, opts)
 }
 
 // startServerIn is startServerApp on the data directory dir.
-func startServerIn(tb testing.TB, dir string, aopts scan.AppOptions, opts scan.Options) *testServer {
+func startServerIn(tb testing.TB, dir string, aopts node.Options, opts scan.Options) *testServer {
 	tb.Helper()
-	if aopts.Logger == nil {
-		aopts.Logger = quietLogger()
-	}
-	app, err := scan.Open(dir, aopts)
-	if err != nil {
-		tb.Fatalf("scan.Open: %v", err)
-	}
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
 	}
@@ -71,18 +68,14 @@ func startServerIn(tb testing.TB, dir string, aopts scan.AppOptions, opts scan.O
 		// default has tests of its own (i18n_test.go), which ask for it.
 		opts.Language = "en"
 	}
-	srv := scan.NewServer(app, opts)
-	if err := srv.Start(); err != nil {
-		app.Close()
-		tb.Fatalf("Start: %v", err)
-	}
-	admin, err := scan.AdminToken(dir)
+	aopts.Dir, aopts.Server = dir, opts
+	n, err := node.Open(aopts)
 	if err != nil {
-		tb.Fatalf("AdminToken: %v", err)
+		tb.Fatalf("node.Open: %v", err)
 	}
 	ts := &testServer{
-		t: tb, Dir: dir, App: app, Srv: srv, Admin: admin,
-		URL: "http://" + srv.Addr(),
+		t: tb, Dir: dir, App: n.Dir, Node: n, Srv: n.Server, Admin: n.Dir.AdminToken(),
+		URL: n.URL(),
 		// Every answer the tests read is held to docs/openapi.yaml.
 		HTTP: apitest.Wrap(tb, &http.Client{
 			Timeout:   20 * time.Second,
@@ -100,16 +93,20 @@ func startServerIn(tb testing.TB, dir string, aopts scan.AppOptions, opts scan.O
 func (ts *testServer) Close() error {
 	ts.closeOnce.Do(func() {
 		ts.HTTP.CloseIdleConnections()
-		ts.closeErr = ts.Srv.Close()
+		ts.closeErr = ts.Node.Close()
 	})
 	return ts.closeErr
 }
+
+// Local is the admin's commands on the server's data directory, in this
+// process. Closing it is the server's business (Close).
+func (ts *testServer) Local() scan.Local { return ts.Node.Admin() }
 
 // Mint creates a batch through scan.Local and returns it with the canonical
 // codes of all its serials (index i is serial i+1).
 func (ts *testServer) Mint(spec reward.BatchSpec) (*scan.BatchView, []string) {
 	ts.t.Helper()
-	b, err := scan.Local{App: ts.App}.CreateBatch(spec)
+	b, err := ts.Local().CreateBatch(spec)
 	if err != nil {
 		ts.t.Fatalf("CreateBatch(%+v): %v", spec, err)
 	}

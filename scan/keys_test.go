@@ -11,6 +11,7 @@ import (
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
+	"github.com/yima-dev/yima/scan/node/datadir"
 )
 
 // TestKeyChangesNeedNoRestart edits the keyset file as yima keys does while
@@ -23,10 +24,10 @@ func TestKeyChangesNeedNoRestart(t *testing.T) {
 	if st := ts.CodeStatus(old[0]); !st.Valid {
 		t.Fatalf("a fresh code does not verify: %+v", st)
 	}
-	path := filepath.Join(ts.Dir, scan.KeysFile)
+	path := filepath.Join(ts.Dir, datadir.KeysFile)
 	edit := func(change func(ks *codegen.Keyset) error) {
 		t.Helper()
-		ks, err := scan.LoadKeys(ts.Dir)
+		ks, err := datadir.LoadKeys(ts.Dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,7 +64,7 @@ func TestKeyChangesNeedNoRestart(t *testing.T) {
 	if changed, err := ts.App.ReloadKeys(); err == nil || changed {
 		t.Fatalf("ReloadKeys of a broken file: changed %v, err %v", changed, err)
 	}
-	if ks := ts.App.Keys(); ks.Primary != 2 || len(ks.Keys) != 2 {
+	if ks := ts.App.Engine.Keys(); ks.Primary != 2 || len(ks.Keys) != 2 {
 		t.Fatalf("keys after a broken file: primary %d, %d keys", ks.Primary, len(ks.Keys))
 	}
 }
@@ -87,12 +88,12 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func TestKeyReloadDuringScans(t *testing.T) {
 	ts := startServer(t, scan.Options{})
 	codes := ts.MintActive(200, 1)
-	path := filepath.Join(ts.Dir, scan.KeysFile)
+	path := filepath.Join(ts.Dir, datadir.KeysFile)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for range 5 {
-			ks, err := scan.LoadKeys(ts.Dir)
+			ks, err := datadir.LoadKeys(ts.Dir)
 			if err == nil {
 				_, err = ks.Rotate(time.Now())
 			}
@@ -123,7 +124,7 @@ func TestKeyReloadDuringScans(t *testing.T) {
 	}
 	wg.Wait()
 	<-done
-	if ks := ts.App.Keys(); len(ks.Keys) != 6 || ks.Primary != 6 {
+	if ks := ts.App.Engine.Keys(); len(ks.Keys) != 6 || ks.Primary != 6 {
 		t.Errorf("after five rotations: %d keys, primary %d", len(ks.Keys), ks.Primary)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/scan/node/datadir"
 )
 
 // TestOneLabelSheetAtATime asks for a label sheet while another is being
@@ -16,7 +17,7 @@ import (
 // done the same request gets its PDF.
 func TestOneLabelSheetAtATime(t *testing.T) {
 	dir := t.TempDir()
-	app, err := Open(dir, AppOptions{})
+	app, err := datadir.Open(dir, datadir.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,8 +26,8 @@ func TestOneLabelSheetAtATime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, _ := AdminToken(dir)
-	s := NewServer(app, Options{BaseURL: "HTTPS://YIMA.EXAMPLE", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	admin := app.AdminToken()
+	s := NewServer(Backend{Engine: app.Engine, AdminToken: admin, Dir: app}, Options{BaseURL: "HTTPS://YIMA.EXAMPLE", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	get := func() *fasthttp.RequestCtx {
 		var ctx fasthttp.RequestCtx
 		ctx.Request.SetRequestURI(fmt.Sprintf("/v1/batches/%d/labels.pdf", b.ID))

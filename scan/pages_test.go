@@ -10,6 +10,8 @@ import (
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
+	"github.com/yima-dev/yima/scan/node"
+	"github.com/yima-dev/yima/scan/node/datadir"
 )
 
 // page GETs path and returns the answer, which must be HTML.
@@ -29,10 +31,10 @@ func (ts *testServer) page(t *testing.T, path string, status int) string {
 func TestCodePagesTellStatesApart(t *testing.T) {
 	ts := startServer(t, scan.Options{})
 	b, codes := ts.Mint(reward.BatchSpec{Product: "SKU-P", Count: 4})
-	if _, err := (scan.Local{App: ts.App}).SetRange(b.ID, reward.Range{From: 1, To: 2, State: reward.Active}); err != nil {
+	if _, err := ts.Local().SetRange(b.ID, reward.Range{From: 1, To: 2, State: reward.Active}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := (scan.Local{App: ts.App}).SetRange(b.ID, reward.Range{From: 2, To: 3, State: reward.Revoked}); err != nil {
+	if _, err := ts.Local().SetRange(b.ID, reward.Range{From: 2, To: 3, State: reward.Revoked}); err != nil {
 		t.Fatal(err)
 	}
 	if st := ts.CodeStatus(codes[1]); st.State != "revoked" {
@@ -63,7 +65,7 @@ func TestCodePagesTellStatesApart(t *testing.T) {
 	}
 
 	// Retire the key the codes were signed with.
-	raw, err := os.ReadFile(filepath.Join(ts.Dir, scan.KeysFile))
+	raw, err := os.ReadFile(filepath.Join(ts.Dir, datadir.KeysFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +119,7 @@ func TestPagesShowTheBrandsDay(t *testing.T) {
 		t.Skip("no time zone data:", err)
 	}
 	now := time.Date(2026, 3, 1, 17, 30, 0, 0, time.UTC)
-	ts := startServerApp(t, scan.AppOptions{StatsZone: shanghai, Now: func() time.Time { return now }}, scan.Options{})
+	ts := startServerApp(t, node.Options{StatsZone: shanghai, Now: func() time.Time { return now }}, scan.Options{})
 	codes := ts.MintActive(2, 5)
 	if r := ts.Scan(codes[0], "m1"); r.Status != 200 {
 		t.Fatal(r)

@@ -341,7 +341,7 @@ func (s *Server) postBackup(ctx *fasthttp.RequestCtx, _ caller, _ string) error 
 		return errorf(reward.CodeInvalidRequest, "\"dir\" must be an absolute path on the server's machine, e.g. /var/backups/yima/2026-11-23")
 	}
 	start := time.Now()
-	if err := s.app.Backup(r.Dir); err != nil {
+	if err := s.app.Dir.Backup(r.Dir); err != nil {
 		return err
 	}
 	s.log.Info("backup written", "dir", r.Dir, "took", time.Since(start))

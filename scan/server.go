@@ -2,6 +2,8 @@ package scan
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -92,14 +94,17 @@ func (o *Options) ensureDefaults() {
 	}
 }
 
-// Server serves the scan API over one App. Start it with Serve or Start;
-// Close shuts it down gracefully.
+// Server serves the scan API over one Backend. Start it with Serve or
+// Start; Close shuts it down gracefully.
 type Server struct {
-	app  *App
-	opts Options
-	log  *slog.Logger
-	m    *metrics
-	srv  *fasthttp.Server
+	app Backend
+	// adminHash is the SHA-256 of the admin token, compared in constant
+	// time (isAdmin) and the key of form tokens (csrfToken).
+	adminHash [32]byte
+	opts      Options
+	log       *slog.Logger
+	m         *metrics
+	srv       *fasthttp.Server
 	// bootID starts the request ids of this run (see setRequestID).
 	bootID string
 	ln     net.Listener
@@ -121,13 +126,12 @@ type Server struct {
 	serveErr     error
 }
 
-// NewServer returns a server for app. It does not listen yet.
-func NewServer(app *App, opts Options) *Server {
+// NewServer returns a server for b, configured by opts. It does not listen
+// yet. The caller wires the engine's events (reward.Options.Observe) to
+// Observe and the store's commits to ObserveGroup, for the metrics.
+func NewServer(b Backend, opts Options) *Server {
 	opts.ensureDefaults()
-	s := &Server{app: app, opts: opts, log: opts.Logger, m: newMetrics(app.Engine), bootID: newBootID(), failed: make(chan error, 1), done: make(chan struct{}), stopKeys: make(chan struct{}), sheets: make(chan struct{}, 1), exports: make(chan struct{}, opts.MaxExports), limits: newLimiter(opts.Limits)}
-	app.DB.ObserveGroups(func(n int) { s.m.groups.Observe(float64(n)) })
-	observe := s.m.observe
-	app.observer.Store(&observe)
+	s := &Server{app: b, adminHash: sha256.Sum256([]byte(b.AdminToken)), opts: opts, log: opts.Logger, m: newMetrics(b.Engine), bootID: newBootID(), failed: make(chan error, 1), done: make(chan struct{}), stopKeys: make(chan struct{}), sheets: make(chan struct{}, 1), exports: make(chan struct{}, opts.MaxExports), limits: newLimiter(opts.Limits)}
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
 		ErrorHandler:          s.handleParseError,
@@ -144,6 +148,24 @@ func NewServer(app *App, opts Options) *Server {
 		Logger:                fasthttpLogger{opts.Logger},
 	}
 	return s
+}
+
+// Observe counts an engine event in the metrics; it may be called from any
+// goroutine, before Start too.
+func (s *Server) Observe(ev reward.Event) { s.m.observe(ev) }
+
+// ObserveGroup records the number of decisions one commit made durable
+// together.
+func (s *Server) ObserveGroup(n int) { s.m.groups.Observe(float64(n)) }
+
+// isAdmin reports whether token is the admin token, in constant time. An
+// empty token is never the admin token.
+func (s *Server) isAdmin(token string) bool {
+	if token == "" {
+		return false
+	}
+	h := sha256.Sum256([]byte(token))
+	return subtle.ConstantTimeCompare(h[:], s.adminHash[:]) == 1
 }
 
 // StorageFailed is called (from any goroutine) when the store fails; the
@@ -187,12 +209,12 @@ func (s *Server) watchKeys() {
 			return
 		case <-t.C:
 		}
-		changed, err := s.app.ReloadKeys()
+		changed, err := s.app.Dir.ReloadKeys()
 		switch {
 		case err != nil && !failing:
 			s.log.Error("keyset file unreadable; the keys in use stay", "err", err)
 		case changed:
-			s.log.Info("keyset reloaded", "primary", s.app.Keys().Primary)
+			s.log.Info("keyset reloaded", "primary", s.app.Engine.Keys().Primary)
 		}
 		failing = err != nil
 	}
@@ -205,19 +227,6 @@ func (s *Server) Addr() string {
 		return ""
 	}
 	return s.ln.Addr().String()
-}
-
-// Run serves until ctx is done or storage fails, then shuts down gracefully.
-// It returns the storage failure, if that is why it stopped.
-func (s *Server) Run(ctx context.Context) error {
-	if err := s.Start(); err != nil {
-		return err
-	}
-	cause := s.Wait(ctx)
-	if err := s.Close(); err != nil && cause == nil {
-		cause = err
-	}
-	return cause
 }
 
 // Wait waits, once the server is started, until ctx is done, storage
@@ -236,18 +245,15 @@ func (s *Server) Wait(ctx context.Context) error {
 	}
 }
 
-// Close stops accepting connections, lets in-flight requests finish (their
-// answers wait for their fsync), then closes the store.
+// Close stops accepting connections and lets in-flight requests finish
+// (their answers wait for their fsync). It closes nothing it was given: the
+// caller closes the data directory after.
 func (s *Server) Close() error {
 	s.stopping.Store(true)
 	s.stopKeysOnce.Do(func() { close(s.stopKeys) })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := s.srv.ShutdownWithContext(ctx)
-	if cerr := s.app.Close(); err == nil && cerr != nil {
-		err = cerr
-	}
-	return err
+	return s.srv.ShutdownWithContext(ctx)
 }
 
 // maxConnsPerPeer is fasthttp's per-address limit: none behind trusted

@@ -14,6 +14,7 @@ import (
 
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
+	"github.com/yima-dev/yima/scan/node/datadir"
 	"github.com/yima-dev/yima/store"
 )
 
@@ -316,13 +317,13 @@ func flip(c byte) string {
 
 func TestDataDirLocked(t *testing.T) {
 	ts := startServer(t, scan.Options{})
-	app, err := scan.Open(ts.Dir, scan.AppOptions{Logger: quietLogger()})
+	app, err := datadir.Open(ts.Dir, datadir.Options{Logger: quietLogger()})
 	if err == nil {
 		app.Close()
 		t.Fatal("a second Open of a held data directory succeeded")
 	}
-	if !errors.Is(err, scan.ErrDataLocked) {
-		t.Fatalf("Open of a held data directory: %v, want ErrDataLocked", err)
+	if !errors.Is(err, datadir.ErrLocked) {
+		t.Fatalf("Open of a held data directory: %v, want ErrLocked", err)
 	}
 	if !strings.Contains(err.Error(), "--server") {
 		t.Errorf("the message does not say what to do: %v", err)
@@ -334,7 +335,7 @@ func TestDataDirLocked(t *testing.T) {
 	if err := ts.Close(); err != nil {
 		t.Fatal(err)
 	}
-	app, err = scan.Open(ts.Dir, scan.AppOptions{Logger: quietLogger()})
+	app, err = datadir.Open(ts.Dir, datadir.Options{Logger: quietLogger()})
 	if err != nil {
 		t.Fatalf("Open after the server closed: %v", err)
 	}
@@ -413,7 +414,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal("no scan was acknowledged; the test did not exercise shutdown")
 	}
 
-	app, err := scan.Open(ts.Dir, scan.AppOptions{Logger: quietLogger()})
+	app, err := datadir.Open(ts.Dir, datadir.Options{Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

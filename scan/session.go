@@ -114,7 +114,7 @@ func (s *Server) setSessionCookie(ctx *fasthttp.RequestCtx, name, id, path strin
 // of it under a key derived from the admin token, so that it is stable
 // across restarts and no one without the key can make one.
 func (s *Server) csrfToken(v string) string {
-	key := sha256.Sum256(append([]byte("yima csrf\x00"), s.app.adminHash[:]...))
+	key := sha256.Sum256(append([]byte("yima csrf\x00"), s.adminHash[:]...))
 	m := hmac.New(sha256.New, key[:])
 	m.Write([]byte(v))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/yima-dev/yima/codegen"
-	"github.com/yima-dev/yima/scan"
+	"github.com/yima-dev/yima/scan/node/datadir"
 )
 
 func newKeysCommand(g *globalOptions) *cobra.Command {
@@ -21,11 +21,11 @@ func newKeysCommand(g *globalOptions) *cobra.Command {
 			"there without a restart (its log says \"keyset reloaded\").",
 	}
 	load := func() (*codegen.Keyset, string, error) {
-		if err := scan.Init(g.data); err != nil {
+		if err := datadir.Init(g.data); err != nil {
 			return nil, "", err
 		}
-		ks, err := scan.LoadKeys(g.data)
-		return ks, filepath.Join(g.data, scan.KeysFile), err
+		ks, err := datadir.LoadKeys(g.data)
+		return ks, filepath.Join(g.data, datadir.KeysFile), err
 	}
 	list := &cobra.Command{
 		Use:   "list",

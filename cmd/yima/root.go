@@ -7,6 +7,8 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/yima-dev/yima/scan"
 	"github.com/yima-dev/yima/scan/client"
+	"github.com/yima-dev/yima/scan/node"
+	"github.com/yima-dev/yima/scan/node/datadir"
 )
 
 // globalOptions are the flags every command shares.
@@ -79,9 +81,9 @@ func (o *remoteOptions) admin(g *globalOptions) (scan.Admin, error) {
 	if o.server != "" {
 		return &client.Client{URL: o.server, Token: o.token}, nil
 	}
-	app, err := scan.Open(g.data, scan.AppOptions{})
+	d, err := datadir.Open(g.data, datadir.Options{})
 	if err != nil {
 		return nil, err
 	}
-	return scan.Local{App: app}, nil
+	return node.Local(d), nil
 }

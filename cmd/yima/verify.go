@@ -1,13 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 	"github.com/yima-dev/yima/codegen"
-	"github.com/yima-dev/yima/scan"
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/scan/node/datadir"
 )
 
 func newVerifyCommand(g *globalOptions) *cobra.Command {
@@ -19,36 +19,88 @@ func newVerifyCommand(g *globalOptions) *cobra.Command {
 			"It reports whether the serial is active when the batch records are readable.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := scan.Init(g.data); err != nil {
-				return err
-			}
-			ks, err := scan.LoadKeys(g.data)
-			if err != nil {
-				return err
-			}
-			p, verr := ks.Verify(args[0])
-			out := cmd.OutOrStdout()
-			if verr != nil {
-				var ce *codegen.Error
-				errors.As(verr, &ce)
-				res := map[string]any{"genuine": false, "reason": ce.Reason, "message": ce.Detail}
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				enc.Encode(res)
-				fmt.Fprintf(cmd.ErrOrStderr(), "yima: not genuine: %s: %s\n", ce.Reason, ce.Detail)
-				return exitError{1}
-			}
-			desc := scan.Describe(g.data, p)
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(desc); err != nil {
-				return err
-			}
-			if desc.Reason != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "yima: %s\n", desc.Message)
-				return exitError{1}
-			}
-			return nil
+			return verifyFunc(cmd, g.data, args[0])
 		},
 	}
+}
+
+// verifyFunc checks code with the keys of the data directory dir and
+// describes it from the batch records when they are readable.
+func verifyFunc(cmd *cobra.Command, dir, code string) error {
+	if err := datadir.Init(dir); err != nil {
+		return err
+	}
+	ks, err := datadir.LoadKeys(dir)
+	if err != nil {
+		return err
+	}
+	p, verr := ks.Verify(code)
+	out := cmd.OutOrStdout()
+	if verr != nil {
+		var ce *codegen.Error
+		errors.As(verr, &ce)
+		printJSON(out, map[string]any{"genuine": false, "reason": ce.Reason, "message": ce.Detail})
+		fmt.Fprintf(cmd.ErrOrStderr(), "yima: not genuine: %s: %s\n", ce.Reason, ce.Detail)
+		return exitError{1}
+	}
+	desc := describe(dir, p)
+	if err := printJSON(out, desc); err != nil {
+		return err
+	}
+	if desc.Reason != "" {
+		fmt.Fprintf(cmd.ErrOrStderr(), "yima: %s\n", desc.Message)
+		return exitError{1}
+	}
+	return nil
+}
+
+// description is what yima verify prints of a genuine code.
+type description struct {
+	Genuine bool   `json:"genuine"`
+	Code    string `json:"code"`
+	Version uint8  `json:"version"`
+	KeyID   uint8  `json:"key_id"`
+	Batch   uint32 `json:"batch"`
+	Serial  uint32 `json:"serial"`
+	Product string `json:"product,omitempty"`
+	GTIN    string `json:"gtin,omitempty"`
+	Region  string `json:"region,omitempty"`
+	// State is the serial's state, or "unknown" when the batch records
+	// cannot be read (a server holds the directory).
+	State  string `json:"state"`
+	Active bool   `json:"active"`
+	// Reason and Message are set when the code is genuine but cannot be
+	// honoured here (its batch is unknown).
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// describe adds what the batch records of the data directory dir say to a
+// verified code.
+func describe(dir string, p codegen.Parsed) description {
+	d := description{Genuine: true, Code: p.String(), Version: p.Version, KeyID: p.Key, Batch: p.Batch, Serial: p.Serial, State: "unknown"}
+	dd, err := datadir.Open(dir, datadir.Options{})
+	if err != nil {
+		d.Message = "batch records not read: " + err.Error()
+		return d
+	}
+	defer dd.Close()
+	b, err := dd.Engine.Batch(p.Batch)
+	var re *reward.Error
+	switch {
+	case errors.As(err, &re) && re.Code == reward.CodeNotFound || (err == nil && reward.NotMinted(b, p) != ""):
+		d.Genuine = false
+		d.Reason = string(reward.CodeUnknownBatch)
+		d.Message = fmt.Sprintf("the signature is right but batch %d serial %d is not in this deployment's records", p.Batch, p.Serial)
+		if err == nil {
+			d.Message = "the signature is right but " + reward.NotMinted(b, p)
+		}
+	case err != nil:
+		d.Message = "batch records not read: " + err.Error()
+	default:
+		d.Product, d.GTIN, d.Region = b.Product, b.GTIN, b.Region
+		d.State = string(b.State(p.Serial))
+		d.Active = d.State == string(reward.Active)
+	}
+	return d
 }

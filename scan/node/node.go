@@ -4,13 +4,16 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
+	"github.com/yima-dev/yima/scan/node/datadir"
 )
 
 // Options configure a node. Zero fields take the defaults of scan.Options
-// and scan.AppOptions.
+// and datadir.Options.
 type Options struct {
 	// Dir is the data directory, created with a fresh keyset and admin
 	// token if it does not hold them yet.
@@ -18,7 +21,8 @@ type Options struct {
 	// Server configures the HTTP service; its Logger is the node's, for
 	// the store too. Addr "127.0.0.1:0" picks a free port (see Addr).
 	Server scan.Options
-	// StatsZone is where statistics' days begin; nil: UTC.
+	// StatsZone is where statistics' days begin; nil: the brand's stored
+	// time zone, or UTC.
 	StatsZone *time.Location
 	// AcceptDataLoss opens a store whose log is damaged with what is
 	// readable (pebblestore.Options.AcceptLoss).
@@ -30,10 +34,13 @@ type Options struct {
 // Node is one running yima: its data directory open (keys, store, engine)
 // and its HTTP service listening.
 type Node struct {
-	// App is the open data directory; Server serves it.
-	App    *scan.App
+	// Dir is the open data directory; Server serves it.
+	Dir    *datadir.Dir
 	Server *scan.Server
 
+	// server is Server once it exists, for the engine's events, which
+	// may come from the directory's own goroutines before.
+	server atomic.Pointer[scan.Server]
 	// failed holds a storage failure reported before Run watches for it:
 	// the store may fail from its own goroutines while the node is still
 	// being put together.
@@ -50,20 +57,23 @@ func Open(opts Options) (*Node, error) {
 	if opts.Server.Logger == nil {
 		opts.Server.Logger = slog.New(slog.DiscardHandler)
 	}
-	app, err := scan.Open(opts.Dir, scan.AppOptions{
+	d, err := datadir.Open(opts.Dir, datadir.Options{
 		Logger:         opts.Server.Logger,
 		StatsZone:      opts.StatsZone,
 		AcceptDataLoss: opts.AcceptDataLoss,
 		Now:            opts.Now,
 		OnFail:         n.storageFailed,
+		Observe:        n.observe,
 	})
 	if err != nil {
 		return nil, err
 	}
-	n.App = app
-	n.Server = scan.NewServer(app, opts.Server)
+	n.Dir = d
+	n.Server = scan.NewServer(scan.Backend{Engine: d.Engine, AdminToken: d.AdminToken(), Dir: d}, opts.Server)
+	n.server.Store(n.Server)
+	d.DB.ObserveGroups(n.Server.ObserveGroup)
 	if err := n.Server.Start(); err != nil {
-		app.Close()
+		d.Close()
 		return nil, err
 	}
 	go func() {
@@ -76,6 +86,14 @@ func Open(opts Options) (*Node, error) {
 	return n, nil
 }
 
+// observe hands an engine event to the server's metrics, once there is a
+// server.
+func (n *Node) observe(ev reward.Event) {
+	if s := n.server.Load(); s != nil {
+		s.Observe(ev)
+	}
+}
+
 // storageFailed keeps the first storage failure for the server, which
 // stops so that a restart replays the log.
 func (n *Node) storageFailed(err error) {
@@ -84,6 +102,13 @@ func (n *Node) storageFailed(err error) {
 	default:
 	}
 }
+
+// Admin is the admin's commands on this node's data directory, in this
+// process (what the CLI does without --server).
+func (n *Node) Admin() scan.Local { return Local(n.Dir) }
+
+// Local is the admin's commands on an open data directory, in this process.
+func Local(d *datadir.Dir) scan.Local { return scan.Local{Engine: d.Engine, Dir: d} }
 
 // Addr is the address the node listens on, host:port.
 func (n *Node) Addr() string { return n.Server.Addr() }
@@ -102,12 +127,16 @@ func (n *Node) Run(ctx context.Context) error {
 }
 
 // Close stops the HTTP service (in-flight requests finish, their answers
-// waiting for their fsync), then closes the store. It may be called more
-// than once.
+// waiting for their fsync), then closes the data directory, whose store
+// makes pending decisions durable first. It may be called more than once.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		close(n.stop)
-		n.closeErr = n.Server.Close()
+		err := n.Server.Close()
+		if cerr := n.Dir.Close(); err == nil {
+			err = cerr
+		}
+		n.closeErr = err
 	})
 	return n.closeErr
 }

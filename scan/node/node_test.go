@@ -14,6 +14,7 @@ import (
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
 	"github.com/yima-dev/yima/scan/node"
+	"github.com/yima-dev/yima/scan/node/datadir"
 )
 
 // The whole node runs on 127.0.0.1:0: a scan over HTTP pays, Run stops on
@@ -25,12 +26,12 @@ func TestNodeRunsAndStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{scan.KeysFile, scan.AdminTokenFile} {
+	for _, f := range []string{datadir.KeysFile, datadir.AdminTokenFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Fatalf("the node made no %s: %v", f, err)
 		}
 	}
-	admin := scan.Local{App: n.App}
+	admin := n.Admin()
 	b, err := admin.CreateBatch(reward.BatchSpec{Product: "SKU", Count: 2, Points: new(int64(7)), Activate: true})
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +40,7 @@ func TestNodeRunsAndStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := n.App.Engine.Signer(b.Batch)
+	s, err := n.Dir.Engine.Signer(b.Batch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func TestNodeRunsAndStops(t *testing.T) {
 		t.Fatalf("a second Close: %v", err)
 	}
 
-	app, err := scan.Open(dir, scan.AppOptions{})
+	app, err := datadir.Open(dir, datadir.Options{})
 	if err != nil {
 		t.Fatalf("the data directory after Run: %v", err)
 	}
@@ -99,8 +100,8 @@ func TestNodeHoldsItsDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	if _, err := node.Open(node.Options{Dir: dir, Server: scan.Options{Addr: "127.0.0.1:0"}}); !errors.Is(err, scan.ErrDataLocked) {
-		t.Fatalf("a second node on %s: %v, want ErrDataLocked", dir, err)
+	if _, err := node.Open(node.Options{Dir: dir, Server: scan.Options{Addr: "127.0.0.1:0"}}); !errors.Is(err, datadir.ErrLocked) {
+		t.Fatalf("a second node on %s: %v, want ErrLocked", dir, err)
 	}
 	resp, err := http.Get(n.URL() + "/healthz")
 	if err != nil {

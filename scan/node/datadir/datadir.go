@@ -1,9 +1,8 @@
-package scan
+package datadir
 
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/yima-dev/yima/codegen"
@@ -29,18 +27,20 @@ const (
 	dbDir = "db"
 )
 
-// ErrDataLocked is returned by Open when a running server holds the data
+// ErrLocked is returned by Open when a running server holds the data
 // directory. Its message tells the user how to reach that server instead.
-var ErrDataLocked = errors.New("scan: the data directory is held by a running yima server; use --server URL (and --token or YIMA_TOKEN) to talk to it, or stop it first")
+var ErrLocked = errors.New("datadir: the data directory is held by a running yima server; use --server URL (and --token or YIMA_TOKEN) to talk to it, or stop it first")
 
-// App is an open data directory: keys, store and reward engine.
-type App struct {
-	Dir    string
+// Dir is an open data directory: its keyset, the store and the reward
+// engine over them.
+type Dir struct {
+	// Path is the directory's path, as given to Open.
+	Path string
+	// DB is the store in db/; Engine decides against it.
 	DB     *pebblestore.DB
 	Engine *reward.Engine
-	// adminHash is the SHA-256 of the admin token, compared in constant
-	// time.
-	adminHash [32]byte
+	// adminToken is the admin's secret, read from admin.token.
+	adminToken string
 	// keysMu guards keysSum, the SHA-256 of the keyset file in use (see
 	// ReloadKeys).
 	keysMu  sync.Mutex
@@ -51,17 +51,6 @@ type App struct {
 	// stops it before closing the store it reads.
 	stopSeen context.CancelFunc
 	seenDone chan struct{}
-
-	// observer receives the engine's events (see reward.Event); a Server
-	// sets it to count them in its metrics.
-	observer atomic.Pointer[func(reward.Event)]
-}
-
-// observe hands an engine event to the observer a Server set, if any.
-func (a *App) observe(ev reward.Event) {
-	if fn := a.observer.Load(); fn != nil {
-		(*fn)(ev)
-	}
 }
 
 // storedZone is the time zone of the brand's stored settings (yima brand
@@ -76,13 +65,13 @@ func storedZone(db store.DB, ks *codegen.Keyset) (*time.Location, error) {
 	}
 	loc, err := time.LoadLocation(b.TimeZone)
 	if err != nil {
-		return nil, fmt.Errorf("scan: the brand's time zone %q is unknown here (%v): set another with yima brand set --tz", b.TimeZone, err)
+		return nil, fmt.Errorf("datadir: the brand's time zone %q is unknown here (%v): set another with yima brand set --tz", b.TimeZone, err)
 	}
 	return loc, nil
 }
 
-// AppOptions configures Open.
-type AppOptions struct {
+// Options configures Open.
+type Options struct {
 	Now    func() time.Time
 	Logger *slog.Logger
 	// OnFail is called when storage fails (see store.Options.OnFail).
@@ -94,12 +83,15 @@ type AppOptions struct {
 	// AcceptDataLoss opens a store whose log is damaged with what is
 	// readable (pebblestore.Options.AcceptLoss).
 	AcceptDataLoss bool
+	// Observe receives the engine's events (reward.Options.Observe), to
+	// count them in metrics; nil: none.
+	Observe func(reward.Event)
 }
 
 // ErrKeysMissing is returned when keys.json is missing beside a store that
 // holds batches: a new keyset would make every printed code answer "not
 // genuine".
-var ErrKeysMissing = errors.New("scan: the keyset is missing")
+var ErrKeysMissing = errors.New("datadir: the keyset is missing")
 
 // Init creates the data directory with a fresh keyset and admin token if it
 // does not hold them yet. It is idempotent and never overwrites. It makes
@@ -107,12 +99,12 @@ var ErrKeysMissing = errors.New("scan: the keyset is missing")
 // knows whether codes were signed with the lost one.
 func Init(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("scan: creating data directory: %w", err)
+		return fmt.Errorf("datadir: creating data directory: %w", err)
 	}
 	tok := filepath.Join(dir, AdminTokenFile)
 	if _, err := os.Stat(tok); errors.Is(err, fs.ErrNotExist) {
 		if err := codegen.WriteFileAtomic(tok, []byte(reward.NewSecret()+"\n"), 0o600); err != nil {
-			return fmt.Errorf("scan: writing admin token: %w", err)
+			return fmt.Errorf("datadir: writing admin token: %w", err)
 		}
 	}
 	if !exists(filepath.Join(dir, KeysFile)) {
@@ -135,7 +127,7 @@ func newKeyset(dir string) error {
 		return err
 	}
 	if err := ks.Save(filepath.Join(dir, KeysFile)); err != nil {
-		return fmt.Errorf("scan: writing keyset: %w", err)
+		return fmt.Errorf("datadir: writing keyset: %w", err)
 	}
 	return nil
 }
@@ -163,18 +155,18 @@ func AdminToken(dir string) (string, error) {
 	path := filepath.Join(dir, AdminTokenFile)
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("scan: reading admin token: %w", err)
+		return "", fmt.Errorf("datadir: reading admin token: %w", err)
 	}
 	tok := strings.TrimSpace(string(raw))
 	if len(tok) < minAdminToken {
-		return "", fmt.Errorf("scan: %s holds no admin token (it needs at least %d characters); delete the file and yima makes a new one at the next start, or write a long random secret into it", path, minAdminToken)
+		return "", fmt.Errorf("datadir: %s holds no admin token (it needs at least %d characters); delete the file and yima makes a new one at the next start, or write a long random secret into it", path, minAdminToken)
 	}
 	return tok, nil
 }
 
 // Open initialises dir if needed and opens it. Only one process may hold a
 // data directory at a time.
-func Open(dir string, opts AppOptions) (*App, error) {
+func Open(dir string, opts Options) (*Dir, error) {
 	if err := Init(dir); err != nil && !errors.Is(err, ErrKeysMissing) {
 		return nil, err
 	}
@@ -184,7 +176,7 @@ func Open(dir string, opts AppOptions) (*App, error) {
 	}
 	db, err := pebblestore.Open(filepath.Join(dir, dbDir), &pebblestore.Options{Logger: opts.Logger, OnFail: opts.OnFail, AcceptLoss: opts.AcceptDataLoss})
 	if errors.Is(err, pebblestore.ErrLocked) {
-		return nil, ErrDataLocked
+		return nil, ErrLocked
 	}
 	if err != nil {
 		return nil, err
@@ -207,12 +199,12 @@ func Open(dir string, opts AppOptions) (*App, error) {
 	keysRaw, err := os.ReadFile(filepath.Join(dir, KeysFile))
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("scan: reading keyset: %w", err)
+		return nil, fmt.Errorf("datadir: reading keyset: %w", err)
 	}
 	ks, err := codegen.ParseKeyset(keysRaw)
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("scan: keyset %s: %w", filepath.Join(dir, KeysFile), err)
+		return nil, fmt.Errorf("datadir: keyset %s: %w", filepath.Join(dir, KeysFile), err)
 	}
 	if opts.StatsZone == nil {
 		if opts.StatsZone, err = storedZone(db, ks); err != nil {
@@ -220,59 +212,59 @@ func Open(dir string, opts AppOptions) (*App, error) {
 			return nil, err
 		}
 	}
-	app := &App{
-		Dir: dir, DB: db,
-		adminHash: sha256.Sum256([]byte(tok)),
-		keysSum:   sha256.Sum256(keysRaw),
-		log:       opts.Logger,
-		seenDone:  make(chan struct{}),
+	d := &Dir{
+		Path: dir, DB: db,
+		adminToken: tok,
+		keysSum:    sha256.Sum256(keysRaw),
+		log:        opts.Logger,
+		seenDone:   make(chan struct{}),
 	}
-	app.Engine = reward.New(db, ks, reward.Options{Now: opts.Now, StatsZone: opts.StatsZone, Observe: app.observe})
-	if app.log == nil {
-		app.log = slog.New(slog.DiscardHandler)
+	d.Engine = reward.New(db, ks, reward.Options{Now: opts.Now, StatsZone: opts.StatsZone, Observe: opts.Observe})
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
 	}
-	if err := app.Engine.CheckFormat(); err != nil {
+	if err := d.Engine.CheckFormat(); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("scan: data directory %s: %w", dir, err)
+		return nil, fmt.Errorf("datadir: data directory %s: %w", dir, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	app.stopSeen = cancel
+	d.stopSeen = cancel
 	go func() {
-		defer close(app.seenDone)
+		defer close(d.seenDone)
 		start := time.Now()
-		if err := app.Engine.LoadSeen(ctx); err != nil && ctx.Err() == nil {
-			app.log.Warn("index of scanned codes not loaded; every scan reads the store", "err", err)
+		if err := d.Engine.LoadSeen(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn("index of scanned codes not loaded; every scan reads the store", "err", err)
 			return
 		}
-		app.log.Debug("index of scanned codes loaded", "took", time.Since(start))
+		d.log.Debug("index of scanned codes loaded", "took", time.Since(start))
 	}()
-	return app, nil
+	return d, nil
 }
 
 // Keys returns the keyset in use.
-func (a *App) Keys() *codegen.Keyset { return a.Engine.Keys() }
+func (d *Dir) Keys() *codegen.Keyset { return d.Engine.Keys() }
 
 // ReloadKeys reads the keyset file again and puts it in use when it
 // differs from the one in use, so that a rotation or a retirement made with
 // yima keys takes effect without a restart. It reports whether the keys
 // changed. On error the keys in use stay.
-func (a *App) ReloadKeys() (changed bool, err error) {
-	a.keysMu.Lock()
-	defer a.keysMu.Unlock()
-	raw, err := os.ReadFile(filepath.Join(a.Dir, KeysFile))
+func (d *Dir) ReloadKeys() (changed bool, err error) {
+	d.keysMu.Lock()
+	defer d.keysMu.Unlock()
+	raw, err := os.ReadFile(filepath.Join(d.Path, KeysFile))
 	if err != nil {
-		return false, fmt.Errorf("scan: reading keyset: %w", err)
+		return false, fmt.Errorf("datadir: reading keyset: %w", err)
 	}
 	sum := sha256.Sum256(raw)
-	if sum == a.keysSum {
+	if sum == d.keysSum {
 		return false, nil
 	}
 	ks, err := codegen.ParseKeyset(raw)
 	if err != nil {
-		return false, fmt.Errorf("scan: keyset %s: %w", KeysFile, err)
+		return false, fmt.Errorf("datadir: keyset %s: %w", KeysFile, err)
 	}
-	a.Engine.SetKeys(ks)
-	a.keysSum = sum
+	d.Engine.SetKeys(ks)
+	d.keysSum = sum
 	return true, nil
 }
 
@@ -280,112 +272,58 @@ func (a *App) ReloadKeys() (changed bool, err error) {
 // must not exist: a checkpoint of the store with every payout acknowledged
 // before the call, statistics up to it, the keyset and the admin token. A
 // server keeps serving meanwhile. To restore, serve the copy (--data dest).
-func (a *App) Backup(dest string) (err error) {
+func (d *Dir) Backup(dest string) (err error) {
 	if _, err := os.Stat(dest); err == nil {
 		return reward.Errorf(reward.CodeInvalidRequest, "%s already exists; a backup goes into a new directory", dest)
 	}
 	if err := os.MkdirAll(filepath.Dir(filepath.Clean(dest)), 0o700); err != nil {
-		return fmt.Errorf("scan: backup: %w", err)
+		return fmt.Errorf("datadir: backup: %w", err)
 	}
 	if err := os.Mkdir(dest, 0o700); err != nil {
-		return fmt.Errorf("scan: backup: %w", err)
+		return fmt.Errorf("datadir: backup: %w", err)
 	}
 	defer func() {
 		if err != nil {
 			os.RemoveAll(dest) // no half backup that looks whole
 		}
 	}()
-	if err := a.Engine.FlushStats(); err != nil {
+	if err := d.Engine.FlushStats(); err != nil {
 		return err
 	}
-	if err := a.DB.Checkpoint(filepath.Join(dest, dbDir)); err != nil {
+	if err := d.DB.Checkpoint(filepath.Join(dest, dbDir)); err != nil {
 		return err
 	}
 	// The keyset file only ever gains keys, so today's holds every key of
 	// the codes in the checkpoint.
 	for _, name := range []string{KeysFile, AdminTokenFile} {
-		raw, err := os.ReadFile(filepath.Join(a.Dir, name))
+		raw, err := os.ReadFile(filepath.Join(d.Path, name))
 		if err != nil {
-			return fmt.Errorf("scan: backup: %w", err)
+			return fmt.Errorf("datadir: backup: %w", err)
 		}
 		if err := codegen.WriteFileAtomic(filepath.Join(dest, name), raw, 0o600); err != nil {
-			return fmt.Errorf("scan: backup: %w", err)
+			return fmt.Errorf("datadir: backup: %w", err)
 		}
 	}
 	return nil
 }
 
-// IsAdmin reports whether token is the admin token, in constant time. An
-// empty token is never the admin token.
-func (a *App) IsAdmin(token string) bool {
-	if token == "" {
-		return false
-	}
-	h := sha256.Sum256([]byte(token))
-	return subtle.ConstantTimeCompare(h[:], a.adminHash[:]) == 1
-}
+// AdminToken is the admin's secret, from admin.token.
+func (d *Dir) AdminToken() string { return d.adminToken }
+
+// Err is the storage failure that stopped the store, if any.
+func (d *Dir) Err() error { return d.DB.Err() }
 
 // Close writes the statistics still in memory and closes the store after
 // pending decisions are durable.
-func (a *App) Close() error {
-	a.stopSeen()
-	<-a.seenDone
-	ferr := a.Engine.FlushStats()
-	if err := a.DB.Close(); err != nil {
+func (d *Dir) Close() error {
+	d.stopSeen()
+	<-d.seenDone
+	ferr := d.Engine.FlushStats()
+	if err := d.DB.Close(); err != nil {
 		return err
 	}
 	if reward.ErrorCode(ferr) == reward.CodeUnavailable {
 		return nil // the store failed already; Close reported what it could
 	}
 	return ferr
-}
-
-// Description is what yima verify prints of a genuine code.
-type Description struct {
-	Genuine bool   `json:"genuine"`
-	Code    string `json:"code"`
-	Version uint8  `json:"version"`
-	KeyID   uint8  `json:"key_id"`
-	Batch   uint32 `json:"batch"`
-	Serial  uint32 `json:"serial"`
-	Product string `json:"product,omitempty"`
-	GTIN    string `json:"gtin,omitempty"`
-	Region  string `json:"region,omitempty"`
-	// State is the serial's state, or "unknown" when the batch records
-	// cannot be read (a server holds the directory).
-	State  string `json:"state"`
-	Active bool   `json:"active"`
-	// Reason and Message are set when the code is genuine but cannot be
-	// honoured here (its batch is unknown).
-	Reason  string `json:"reason,omitempty"`
-	Message string `json:"message,omitempty"`
-}
-
-// Describe adds what the batch records say to a verified code.
-func Describe(dir string, p codegen.Parsed) Description {
-	d := Description{Genuine: true, Code: p.String(), Version: p.Version, KeyID: p.Key, Batch: p.Batch, Serial: p.Serial, State: "unknown"}
-	app, err := Open(dir, AppOptions{})
-	if err != nil {
-		d.Message = "batch records not read: " + err.Error()
-		return d
-	}
-	defer app.Close()
-	b, err := app.Engine.Batch(p.Batch)
-	var re *reward.Error
-	switch {
-	case errors.As(err, &re) && re.Code == reward.CodeNotFound || (err == nil && reward.NotMinted(b, p) != ""):
-		d.Genuine = false
-		d.Reason = string(reward.CodeUnknownBatch)
-		d.Message = fmt.Sprintf("the signature is right but batch %d serial %d is not in this deployment's records", p.Batch, p.Serial)
-		if err == nil {
-			d.Message = "the signature is right but " + reward.NotMinted(b, p)
-		}
-	case err != nil:
-		d.Message = "batch records not read: " + err.Error()
-	default:
-		d.Product, d.GTIN, d.Region = b.Product, b.GTIN, b.Region
-		d.State = string(b.State(p.Serial))
-		d.Active = d.State == string(reward.Active)
-	}
-	return d
 }

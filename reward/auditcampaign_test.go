@@ -1,0 +1,154 @@
+package reward_test
+
+import (
+	"encoding/binary"
+	"slices"
+	"strings"
+	"testing"
+
+	"encoding/json"
+
+	"github.com/segmentio/ksuid"
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/store"
+)
+
+// TestAuditFindsCampaignViolations shows that the audit can fail for the
+// campaign rules: each case writes what an overspending or double-paying
+// bug would leave behind, bypassing the engine, and Audit must name it.
+// (TestAuditFindsBrokenRecords covers redemptions and member ledgers.)
+func TestAuditFindsCampaignViolations(t *testing.T) {
+	type state struct {
+		f        *fixture
+		ctr      reward.CampaignCounters
+		coupon   reward.Coupon // used, verified by G1
+		g1       reward.Guide
+		unscored string // a redeemed code that issued no coupon
+	}
+	guideEntryKey := func(g string, seq uint64) string {
+		return string(binary.BigEndian.AppendUint64([]byte("gl/"+g+"\x00"), seq))
+	}
+	for name, c := range map[string]struct {
+		forge func(s state) map[string]any
+		want  string
+	}{
+		"points over the budget": {
+			func(s state) map[string]any {
+				s.ctr.PointsPaid = 101
+				return map[string]any{"cc/promo": s.ctr}
+			},
+			"over a budget of 100",
+		},
+		"coupons over the stock": {
+			func(s state) map[string]any {
+				s.ctr.CouponsIssued = 4
+				return map[string]any{"cc/promo": s.ctr}
+			},
+			"coupons from a stock of 3",
+		},
+		"counters off their records": {
+			func(s state) map[string]any {
+				s.ctr.Commission++
+				return map[string]any{"cc/promo": s.ctr}
+			},
+			"its records add up to",
+		},
+		"counter below zero": {
+			func(s state) map[string]any {
+				s.ctr = reward.CampaignCounters{PointsPaid: -5}
+				return map[string]any{"cc/promo": s.ctr}
+			},
+			"counter below zero",
+		},
+		"coupon commission paid twice": {
+			func(s state) map[string]any {
+				s.g1.Seq++
+				s.g1.Commission += 5
+				en := reward.Entry{ID: ksuid.New().String(), Seq: s.g1.Seq, Guide: "G1", Account: reward.AccountCommission,
+					Delta: 5, Balance: s.g1.Commission, Reason: "coupon_commission", Coupon: s.coupon.ID, Code: s.coupon.Code}
+				return map[string]any{guideEntryKey("G1", s.g1.Seq): en, "g/G1": s.g1}
+			},
+			"commission entries for its verification, want 1",
+		},
+		"scan commission without its redemption": {
+			func(s state) map[string]any {
+				s.g1.Seq++
+				s.g1.Commission += 2
+				en := reward.Entry{ID: ksuid.New().String(), Seq: s.g1.Seq, Guide: "G1", Account: reward.AccountCommission,
+					Delta: 2, Balance: s.g1.Commission, Reason: "scan_commission", Code: s.unscored}
+				return map[string]any{guideEntryKey("G1", s.g1.Seq): en, "g/G1": s.g1}
+			},
+			"belongs to no redemption",
+		},
+		"guide balance off its ledger": {
+			func(s state) map[string]any {
+				s.g1.Commission++
+				return map[string]any{"g/G1": s.g1}
+			},
+			"its ledger sums to",
+		},
+		"coupon no redemption issued": {
+			func(s state) map[string]any {
+				forged := s.coupon
+				forged.ID, forged.Code, forged.Status, forged.UsedBy, forged.Commission = ksuid.New().String(), s.unscored, reward.CouponIssued, "", 0
+				return map[string]any{"cpn/" + forged.ID: forged}
+			},
+			"was not issued by the redemption",
+		},
+		"used coupon without a verifier": {
+			func(s state) map[string]any {
+				s.coupon.UsedBy = ""
+				return map[string]any{"cpn/" + s.coupon.ID: s.coupon}
+			},
+			"no guide verified it",
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, 10, 0)
+			mustApply(t, f, campaignDoc(t, map[string]any{
+				"points": 20, "points_budget": 100,
+				"coupon":           map[string]any{"title": "gift", "probability": 1, "stock": 3, "valid_days": 30},
+				"guide_commission": map[string]any{"per_scan": 2, "per_coupon": 5},
+			}))
+			mustGuide(t, f, "G1", "")
+			var coupon string
+			for s := uint32(1); s <= 4; s++ {
+				res, _, err := scanReq(f, reward.ScanRequest{Code: f.signer.Code(s), Member: "m", Guide: "G1"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s == 1 {
+					coupon = res.Coupon.ID
+				}
+			}
+			if _, err := f.eng.VerifyCoupon(coupon, "G1"); err != nil {
+				t.Fatal(err)
+			}
+			mustAudit(t, f)
+			cp, _ := f.eng.CouponByID(coupon)
+			gv, _ := f.eng.GuideByID("G1", 1)
+			s := state{f: f, ctr: mustCampaign(t, f, "promo").Counters, coupon: *cp, g1: gv.Guide, unscored: f.signer.Code(4)}
+			forged := c.forge(s)
+			err := f.db.Update(func(tx store.Tx) error {
+				for k, v := range forged {
+					raw, err := json.Marshal(v)
+					if err != nil {
+						return err
+					}
+					tx.Put([]byte(k), raw)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := f.eng.Audit()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(rep.Violations, func(v string) bool { return strings.Contains(v, c.want) }) {
+				t.Fatalf("the audit missed it: violations %q, want one saying %q", rep.Violations, c.want)
+			}
+		})
+	}
+}

@@ -8,8 +8,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"github.com/yima-dev/yima/reward"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
 )
 
 // The brand operator's dashboard: one server-rendered page that a browser
@@ -20,18 +18,14 @@ import (
 var dashboardPage = template.Must(template.New("dashboard").Funcs(template.FuncMap{
 	"date":  dateIn,
 	"clock": func(loc *time.Location, t time.Time) string { return t.In(loc).Format("01-02 15:04") },
-	"left": func(p *int64) string {
-		if p == nil {
-			return "no limit"
-		}
-		return thousandsOf(*p)
-	},
-	"n": thousandsOf,
+	// Bound to a language in each locale's copy (see locale.funcs).
+	"t": func(string, ...any) string { return "" }, "n": func(int64) string { return "" }, "left": func(*int64) string { return "" },
+	"dim": func(string) string { return "" }, "cstatus": func(string) string { return "" }, "flag": func(string) string { return "" },
 }).Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{{.L.Lang}}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 {{if .Data}}<meta http-equiv="refresh" content="15">{{end}}
-<title>yima dashboard</title>
+<title>{{t "dash.title"}}</title>
 <style>
 body{font-family:system-ui,sans-serif;padding:1rem 1.5rem;color:#222;max-width:72rem;margin:auto}
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.6rem}
@@ -43,39 +37,39 @@ th:first-child,td:first-child,td.l{text-align:left}
 .tile b{display:block;font-size:1.5rem}.warn{color:#a06000}.muted{color:#777}
 input{font-size:1rem;padding:.4rem;width:22rem;max-width:100%}button{font-size:1rem;padding:.4rem 1rem}
 </style></head><body>
-<h1>yima dashboard</h1>
+<h1>{{t "dash.title"}}</h1>
 {{if not .Data}}
 <p>{{.Message}}</p>
-<form method="post"><input type="hidden" name="csrf" value="{{.CSRF}}"><label>Admin token (the data directory's admin.token)<br>
+<form method="post"><input type="hidden" name="csrf" value="{{.CSRF}}"><label>{{t "dash.token.label"}}<br>
 <input name="token" type="password" autocomplete="current-password"></label>
-<button>Open</button></form>
-{{else}}<form method="post"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="signout" value="1"><button>Sign out</button></form>
+<button>{{t "dash.open"}}</button></form>
+{{else}}<form method="post"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="signout" value="1"><button>{{t "dash.signout"}}</button></form>
 {{with .Data}}
-<p class="muted">Day {{.Today}} ({{.Zone}}), as of {{.Now}}; this page reloads every 15 seconds.</p>
-<h2>Today</h2>
+<p class="muted">{{t "dash.asof" .Today .Zone .Now}}</p>
+<h2>{{t "dash.today"}}</h2>
 <div class="tiles">
-<div class="tile">redemptions<b>{{n .Total.Redeemed}}</b></div>
-<div class="tile">points paid<b>{{n .Total.Points}}</b></div>
-<div class="tile">coupons issued<b>{{n .Total.Coupons}}</b></div>
-<div class="tile">commission<b>{{n .Total.Commission}}</b></div>
-<div class="tile{{if .Total.Diverted}} warn{{end}}">diverted<b>{{n .Total.Diverted}}</b></div>
+<div class="tile">{{t "dash.redemptions"}}<b>{{n .Total.Redeemed}}</b></div>
+<div class="tile">{{t "dash.pointspaid"}}<b>{{n .Total.Points}}</b></div>
+<div class="tile">{{t "dash.couponsissued"}}<b>{{n .Total.Coupons}}</b></div>
+<div class="tile">{{t "dash.commission"}}<b>{{n .Total.Commission}}</b></div>
+<div class="tile{{if .Total.Diverted}} warn{{end}}">{{t "dash.diverted"}}<b>{{n .Total.Diverted}}</b></div>
 </div>
-<h2>Campaigns</h2>
-{{if .Campaigns}}<table><tr><th>campaign</th><th>status</th><th>window</th><th>rewarded scans</th><th>points paid</th><th>points left</th><th>coupons issued</th><th>used</th><th>coupons left</th><th>commission</th></tr>
-{{range .Campaigns}}<tr><td>{{.ID}}<br><span class="muted">{{.Name}}</span></td><td>{{.Status}}</td><td>{{date $.Data.Loc .StartsAt}} – {{date $.Data.Loc .EndsAt}}</td>
+<h2>{{t "dash.campaigns"}}</h2>
+{{if .Campaigns}}<table><tr><th>{{t "dash.campaign"}}</th><th>{{t "dash.status"}}</th><th>{{t "dash.window"}}</th><th>{{t "dash.rewardedscans"}}</th><th>{{t "dash.pointspaid"}}</th><th>{{t "dash.pointsleft"}}</th><th>{{t "dash.couponsissued"}}</th><th>{{t "dash.used"}}</th><th>{{t "dash.couponsleft"}}</th><th>{{t "dash.commission"}}</th></tr>
+{{range .Campaigns}}<tr><td>{{.ID}}<br><span class="muted">{{.Name}}</span></td><td>{{cstatus .Status}}</td><td>{{date $.Data.Loc .StartsAt}} – {{date $.Data.Loc .EndsAt}}</td>
 <td>{{n .Counters.RewardedScans}}</td><td>{{n .Counters.PointsPaid}}</td><td>{{left .PointsLeft}}</td>
 <td>{{n .Counters.CouponsIssued}}</td><td>{{n .Counters.CouponsUsed}}</td><td>{{left .CouponsLeft}}</td><td>{{n .Counters.Commission}}</td></tr>
-{{end}}</table>{{else}}<p class="muted">No campaign yet: scans earn their batch's fixed points.</p>{{end}}
-{{range .Dimensions}}<h2>Today by {{.Name}}</h2>
-{{if .Lines}}<table><tr><th>{{.Name}}</th><th>redemptions</th><th>points</th><th>coupons</th><th>commission</th><th>diverted</th></tr>
+{{end}}</table>{{else}}<p class="muted">{{t "dash.nocampaign"}}</p>{{end}}
+{{range .Dimensions}}<h2>{{t "dash.by" (dim .Name)}}</h2>
+{{if .Lines}}<table><tr><th>{{dim .Name}}</th><th>{{t "dash.redemptions"}}</th><th>{{t "dash.points"}}</th><th>{{t "dash.coupons"}}</th><th>{{t "dash.commission"}}</th><th>{{t "dash.diverted"}}</th></tr>
 {{range .Lines}}<tr><td>{{.Value}}</td><td>{{n .Redeemed}}</td><td>{{n .Points}}</td><td>{{n .Coupons}}</td><td>{{n .Commission}}</td><td>{{n .Diverted}}</td></tr>
-{{end}}</table>{{if .More}}<p class="muted">and {{.More}} more (yima stats --by {{.Name}})</p>{{end}}{{else}}<p class="muted">None today.</p>{{end}}
+{{end}}</table>{{if .More}}<p class="muted">{{t "dash.more" .More .Name}}</p>{{end}}{{else}}<p class="muted">{{t "dash.nonetoday"}}</p>{{end}}
 {{end}}
-<h2>Latest flags</h2>
-{{if .Flags}}<table><tr><th>when</th><th>kind</th><th>code</th><th>product</th><th>detail</th></tr>
-{{range .Flags}}<tr><td>{{clock $.Data.Loc .At}}</td><td class="l">{{.Kind}}</td><td class="l"><code>{{.Code}}</code></td><td class="l">{{.Product}}</td>
-<td class="l">{{if eq .Kind "diverted"}}scanned in {{.Region}}, meant for {{.Intended}}{{else}}{{.Scanners}} people since {{date $.Data.Loc .FirstScan}}{{end}}</td></tr>
-{{end}}</table>{{if .MoreFlags}}<p class="muted">Older ones: yima flags.</p>{{end}}{{else}}<p class="muted">Nothing to review.</p>{{end}}
+<h2>{{t "dash.flags"}}</h2>
+{{if .Flags}}<table><tr><th>{{t "dash.when"}}</th><th>{{t "dash.kind"}}</th><th>{{t "dash.code"}}</th><th>{{t "dash.product"}}</th><th>{{t "dash.detail"}}</th></tr>
+{{range .Flags}}<tr><td>{{clock $.Data.Loc .At}}</td><td class="l">{{flag .Kind}}</td><td class="l"><code>{{.Code}}</code></td><td class="l">{{.Product}}</td>
+<td class="l">{{if eq .Kind "diverted"}}{{t "dash.flag.diverted" .Region .Intended}}{{else}}{{t "dash.flag.scanners" .Scanners (date $.Data.Loc .FirstScan)}}{{end}}</td></tr>
+{{end}}</table>{{if .MoreFlags}}<p class="muted">{{t "dash.flags.older"}}</p>{{end}}{{else}}<p class="muted">{{t "dash.flags.none"}}</p>{{end}}
 {{end}}{{end}}
 </body></html>
 `))
@@ -116,29 +110,30 @@ func (s *Server) dashboard(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 		if len(ctx.PostArgs().Peek("signout")) > 0 {
 			s.sess.end(sid)
 			s.setSessionCookie(ctx, adminCookie, "", "/admin")
-			seeOther(ctx, "/admin")
+			seeOther(ctx, "/admin"+langQuery(ctx))
 			return nil
 		}
 		tok = string(ctx.PostArgs().Peek("token"))
 		if s.isAdmin(tok) {
 			s.setSessionCookie(ctx, adminCookie, s.sess.start(tok), "/admin")
-			seeOther(ctx, "/admin")
+			seeOther(ctx, "/admin"+langQuery(ctx))
 			return nil
 		}
 	}
+	l := s.pageWords(ctx)
 	if !s.isAdmin(tok) {
-		msg := "Sign in with the admin token."
+		msg := l.T("dash.signin")
 		if tok != "" {
-			msg = "That is not the admin token. Sign in with the data directory's admin.token."
+			msg = l.T("dash.badtoken")
 		}
 		ctx.SetStatusCode(fasthttp.StatusUnauthorized)
-		return s.renderDashboard(ctx, msg, nil)
+		return s.renderDashboard(ctx, l, msg, nil)
 	}
 	d, err := s.dashboardData()
 	if err != nil {
 		return err
 	}
-	return s.renderDashboard(ctx, "", d)
+	return s.renderDashboard(ctx, l, "", d)
 }
 
 // adminCookie holds a signed-in dashboard's session id.
@@ -152,13 +147,14 @@ func seeOther(ctx *fasthttp.RequestCtx, path string) {
 	ctx.SetStatusCode(fasthttp.StatusSeeOther)
 }
 
-func (s *Server) renderDashboard(ctx *fasthttp.RequestCtx, msg string, d *dashboardData) error {
+func (s *Server) renderDashboard(ctx *fasthttp.RequestCtx, l *locale, msg string, d *dashboardData) error {
 	v, _ := s.visitor(ctx)
-	return renderHTML(ctx, dashboardPage, struct {
+	return renderHTML(ctx, l.dashboard, struct {
+		L       *locale
 		Message string
 		Data    *dashboardData
 		CSRF    string
-	}{msg, d, s.csrfToken(v)})
+	}{l, msg, d, s.csrfToken(v)})
 }
 
 func (s *Server) dashboardData() (*dashboardData, error) {
@@ -200,8 +196,3 @@ func (s *Server) dashboardData() (*dashboardData, error) {
 	}
 	return d, nil
 }
-
-// numbers writes figures with thousands separators: 1234567 → 1,234,567.
-var numbers = message.NewPrinter(language.English)
-
-func thousandsOf(n int64) string { return numbers.Sprintf("%d", n) }

@@ -25,7 +25,7 @@ func TestDashboard(t *testing.T) {
 	browser := &http.Client{Jar: jar, Timeout: 10 * time.Second}
 	get := func(c *http.Client, header string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", ts.URL+"/admin", nil)
+		req, _ := http.NewRequest("GET", ts.URL+"/admin?lang=en", nil)
 		if header != "" {
 			req.Header.Set("Authorization", header)
 		}
@@ -49,7 +49,7 @@ func TestDashboard(t *testing.T) {
 		form = body
 	}
 	csrf := csrfField.FindStringSubmatch(form)[1]
-	resp, err := browser.PostForm(ts.URL+"/admin", url.Values{"token": {"yt_wrong"}, "csrf": {csrf}})
+	resp, err := browser.PostForm(ts.URL+"/admin?lang=en", url.Values{"token": {"yt_wrong"}, "csrf": {csrf}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestDashboard(t *testing.T) {
 	}
 
 	// Signing in sets a strict cookie and shows the figures.
-	resp, err = browser.PostForm(ts.URL+"/admin", url.Values{"token": {ts.Admin}, "csrf": {csrf}})
+	resp, err = browser.PostForm(ts.URL+"/admin?lang=en", url.Values{"token": {ts.Admin}, "csrf": {csrf}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,6 +94,22 @@ func TestDashboard(t *testing.T) {
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("dashboard lacks %q:\n%s", want, text)
+		}
+	}
+	// The same browser reads it in Chinese when it asks for it.
+	req, _ := http.NewRequest("GET", ts.URL+"/admin", nil)
+	req.Header.Set("Accept-Language", "zh-CN,zh;q=0.9")
+	resp, err = browser.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page.Reset()
+	page.ReadFrom(resp.Body)
+	resp.Body.Close()
+	zh := strings.Join(strings.Fields(stripTags(page.String())), " ")
+	for _, want := range []string{`lang="zh-CN"`, "今日按产品", "兑奖次数 3", "已发积分 21", "在west扫码，原定销往east"} {
+		if !strings.Contains(page.String(), want) && !strings.Contains(zh, want) {
+			t.Errorf("Chinese dashboard lacks %q:\n%s", want, zh)
 		}
 	}
 	// A script may send the token instead.

@@ -84,7 +84,7 @@ func usedKeys(t *testing.T) map[string]string {
 		// two functions that read those tables may call it.
 		for _, d := range file.Decls {
 			fn, ok := d.(*ast.FuncDecl)
-			if !ok || fn.Name.Name == "refusal" || fn.Name.Name == "status" {
+			if !ok || fn.Name.Name == "refusal" || fn.Name.Name == "word" {
 				continue
 			}
 			ast.Inspect(fn, func(n ast.Node) bool {
@@ -117,8 +117,13 @@ func usedKeys(t *testing.T) map[string]string {
 	for _, k := range refusalKeys {
 		used[k] = "refusalKeys"
 	}
-	for _, k := range couponStatusKeys {
-		used[k] = "couponStatusKeys"
+	for name, table := range map[string]map[string]string{
+		"couponStatusKeys": couponStatusKeys, "dimensionKeys": dimensionKeys,
+		"campaignStatusKeys": campaignStatusKeys, "flagKeys": flagKeys,
+	} {
+		for _, k := range table {
+			used[k] = name
+		}
 	}
 	return used
 }

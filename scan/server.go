@@ -39,9 +39,9 @@ type Options struct {
 	// in X-Request-Id), client address, method, path, status, size and
 	// time.
 	AccessLog bool
-	// Language of the pages opened without a code (the site's root, a
-	// landing link that lost its code): one of Languages(); empty is
-	// DefaultLanguage.
+	// Language of the pages when a request names none with ?lang= and
+	// its browser prefers none of Languages() (Accept-Language): one of
+	// Languages(); empty is DefaultLanguage.
 	Language string
 	// MaxExports bounds the code image archives (images.zip) being
 	// streamed at once: each holds a CPU drawing codes for as long as the

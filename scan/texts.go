@@ -34,6 +34,8 @@ type locale struct {
 	keys  map[string]string
 	p     *message.Printer
 	pages *template.Template
+	// dashboard is the operator's /admin page in this language.
+	dashboard *template.Template
 }
 
 var (
@@ -60,13 +62,35 @@ func init() {
 		}
 		l.p = message.NewPrinter(l.tag, message.Catalog(pageCatalog))
 		l.pages = template.Must(pages.Clone()).Funcs(l.funcs())
+		l.dashboard = template.Must(dashboardPage.Clone()).Funcs(l.funcs())
 	}
 }
 
 // funcs are the templates' words in l: t looks a key up, n writes an
-// amount, status a coupon's state.
+// amount, status a coupon's state, left what a budget has left, dim,
+// cstatus and flag the dashboard's names of the engine's words.
 func (l *locale) funcs() template.FuncMap {
-	return template.FuncMap{"t": l.T, "n": l.N, "status": l.status}
+	return template.FuncMap{"t": l.T, "n": l.N, "status": l.status, "left": l.left,
+		"dim":     func(d string) string { return l.word(dimensionKeys, d) },
+		"cstatus": func(st string) string { return l.word(campaignStatusKeys, st) },
+		"flag":    func(k string) string { return l.word(flagKeys, k) }}
+}
+
+// left writes what remains of a budget or a stock; nil is no limit.
+func (l *locale) left(p *int64) string {
+	if p == nil {
+		return l.T("dash.nolimit")
+	}
+	return l.N(*p)
+}
+
+// langQuery is "?lang=xx" when the request named its language, so that a
+// redirect keeps it; else "".
+func langQuery(ctx *fasthttp.RequestCtx) string {
+	if l := localeNamed(string(ctx.QueryArgs().Peek("lang"))); l != nil {
+		return "?lang=" + l.name
+	}
+	return ""
 }
 
 // DefaultLanguage is the pages' language when Options.Language is empty
@@ -181,11 +205,29 @@ var couponStatusKeys = map[string]string{
 
 // status is a coupon's state in this language; an unknown one shows as
 // stored.
-func (l *locale) status(s string) string {
-	if k, ok := couponStatusKeys[s]; ok {
+func (l *locale) status(s string) string { return l.word(couponStatusKeys, s) }
+
+// The dashboard's words for the engine's names: its statistics'
+// dimensions, a campaign's status and a flag's kind.
+var (
+	dimensionKeys = map[string]string{
+		"product": "dim.product", "region": "dim.region", "guide": "dim.guide", "batch": "dim.batch",
+	}
+	campaignStatusKeys = map[string]string{
+		"scheduled": "campaign.scheduled", "live": "campaign.live", "ended": "campaign.ended",
+	}
+	flagKeys = map[string]string{
+		reward.FlagDiverted: "flag.diverted", reward.FlagManyScanners: "flag.many_scanners",
+	}
+)
+
+// word is the name v in this language by one of the tables above; a name
+// the table lacks shows as the engine has it.
+func (l *locale) word(table map[string]string, v string) string {
+	if k, ok := table[v]; ok {
 		return l.text(k)
 	}
-	return s
+	return v
 }
 
 // id writes a batch or serial number as digits only: it is a name, not

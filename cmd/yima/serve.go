@@ -41,7 +41,7 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.proxies, "trusted-proxy", nil, "address or CIDR of a reverse proxy whose --client-ip-header names the client (repeatable); turns off --max-conns-per-ip")
 	fs.StringVar(&o.ClientIPHeader, "client-ip-header", "X-Forwarded-For", "header a trusted proxy puts the client's address in")
 	fs.StringVar(&o.statsTZ, "stats-tz", "", "the brand's time zone for this run, e.g. Asia/Shanghai, overriding the stored one (yima brand set --tz): statistics' days, and every date and time on pages and in listings (default: the stored zone, else UTC)")
-	fs.StringVar(&o.Language, "lang", scan.DefaultLanguage, fmt.Sprintf("language of the pages opened without a code: %s", strings.Join(scan.Languages(), " or ")))
+	fs.StringVar(&o.Language, "lang", scan.DefaultLanguage, fmt.Sprintf("language of the pages when the browser prefers none of %s (?lang= and Accept-Language choose otherwise)", strings.Join(scan.Languages(), " or ")))
 	fs.Float64Var(&o.Limits.PerAddress, "limit-per-address", 0, "requests a second one client address may send to the pages and public lookups (0: default 20, bursts of 200)")
 	fs.Float64Var(&o.Limits.PerMember, "limit-per-member", 0, "scans a second one member, and one device, may send (0: default 1, bursts of 30)")
 	fs.BoolVar(&o.Limits.Off, "no-limits", false, "turn off the request limits and the lockout after forged codes (a load test from one address)")

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestFlagsCommand: goods redeemed outside their region are listed for
+// review, through the server and on the data directory alike.
+func TestFlagsCommand(t *testing.T) {
+	data := newData(t)
+	codes := filepath.Join(t.TempDir(), "codes.txt")
+	mustYima(t, "mint", "--data", data, "--product", "SKU-E", "--count", "3", "--activate", "--region", "east", "--format", "txt", "--out", codes)
+	code := strings.TrimPrefix(readLines(t, codes)[1], "HTTPS://YIMA.EXAMPLE/C/")
+	admin := adminToken(t, data)
+	srv := startServe(t, data)
+	hc := &http.Client{Timeout: 10 * time.Second}
+	if status, body, err := call(hc, "POST", srv.url+"/v1/scans", admin, map[string]string{"code": code, "member": "m1", "region": "west"}); err != nil || status != 200 {
+		t.Fatalf("diverted scan: %d %s %v", status, body, err)
+	}
+	// The pallet with serial 3 ships north: a scan of it in the east,
+	// where the batch was meant to go, is diverted all the same.
+	mustYima(t, "batch", "activate", "1", "--from", "3", "--to", "3", "--region", "north", "--server", srv.url, "--token", admin)
+	third := strings.TrimPrefix(readLines(t, codes)[2], "HTTPS://YIMA.EXAMPLE/C/")
+	if status, body, err := call(hc, "POST", srv.url+"/v1/scans", admin, map[string]string{"code": third, "member": "m2", "region": "east"}); err != nil || status != 200 {
+		t.Fatalf("scan of the northern pallet: %d %s %v", status, body, err)
+	}
+	hc.CloseIdleConnections()
+	want := code + "      1         2  SKU-E            scanned in west, meant for east, by m1"
+	r := mustYima(t, "flags", "--kind", "diverted", "--server", srv.url, "--token", admin)
+	if !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, third+"      1         3  SKU-E            scanned in east, meant for north, by m2") {
+		t.Errorf("flags --server:\n%s\nwant a line with %q and one for %s", r.stdout, want, third)
+	}
+	if err := srv.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if r := mustYima(t, "flags", "--data", data, "--kind", "many_scanners"); strings.Contains(r.stdout, code) {
+		t.Errorf("flags --kind many_scanners listed the diverted code:\n%s", r.stdout)
+	}
+	if r := mustYima(t, "flags", "--data", data); !strings.Contains(r.stdout, want) {
+		t.Errorf("flags on the data directory:\n%s", r.stdout)
+	}
+}

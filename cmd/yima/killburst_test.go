@@ -1,0 +1,290 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// attempt is one scan a client sent during a burst.
+type attempt struct {
+	code, member string
+	status       int // 0: no answer (the server died first)
+	errCode      string
+	points       int64
+}
+
+// TestKillDuringBurst SIGKILLs the server in the middle of a burst of
+// concurrent scans, restarts it, and checks that everything the clients were
+// told survived: every 200 is redeemed, for the member who got it, with
+// their points; every 409 rests on a redemption; no code has two winners;
+// and the only payouts no client heard of are those whose request got no
+// answer at all.
+func TestKillDuringBurst(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills a server process; skipped in -short")
+	}
+	data := newData(t)
+	outDir := t.TempDir()
+	// Two batches with different points, so that a balance shows which
+	// codes it was paid for.
+	var codes []string
+	points := map[string]int64{}
+	for i, p := range []int64{10, 3} {
+		f := filepath.Join(outDir, fmt.Sprintf("b%d.csv", i))
+		mustYima(t, "mint", "--data", data, "--product", "SKU-K", "--count", "1500", "--activate", "--points", fmt.Sprint(p), "--out", f)
+		for _, line := range readLines(t, f)[1:] {
+			c := strings.Split(line, ",")[1]
+			codes = append(codes, c)
+			points[c] = p
+		}
+	}
+	// Interleave the batches.
+	mixed := make([]string, 0, len(codes))
+	for i := 0; i < len(codes)/2; i++ {
+		mixed = append(mixed, codes[i], codes[len(codes)/2+i])
+	}
+	codes = mixed
+	admin := adminToken(t, data)
+	const members = 16
+
+	var all []attempt
+	// Kill after these many acknowledged scans: early, middle, late.
+	killAfter := []int{30, 300, 700}
+	next := 0
+	for round, after := range killAfter {
+		n := 1000
+		roundCodes := codes[next : next+n]
+		next += n
+		srv := startServe(t, data)
+		got := burst(t, srv, admin, roundCodes, members, round, after)
+		all = append(all, got...)
+		acked := 0
+		for _, a := range got {
+			if a.status == 200 {
+				acked++
+			}
+		}
+		t.Logf("round %d: killed after %d acknowledged scans of %d attempts", round, acked, len(got))
+		if acked < after {
+			t.Fatalf("round %d: only %d scans acknowledged before the kill; the burst did not run", round, acked)
+		}
+		srv2 := startServe(t, data)
+		checkAfterKill(t, srv2, admin, all, points, members)
+		srv2.kill() // the next round starts from a kill too
+	}
+}
+
+// burst scans codes from 32 goroutines, some codes by two members at once,
+// and SIGKILLs srv once killAfter scans were acknowledged. It returns every
+// attempt made.
+func burst(t *testing.T, srv *server, admin string, codes []string, members, round, killAfter int) []attempt {
+	type job struct{ code, member string }
+	jobs := make(chan job, 2*len(codes))
+	for i, c := range codes {
+		jobs <- job{c, fmt.Sprintf("m%02d", (i+round)%members)}
+		if i%4 == 0 { // contested: a second member scans the same code
+			jobs <- job{c, fmt.Sprintf("m%02d", (i+round+7)%members)}
+		}
+	}
+	close(jobs)
+	hc := &http.Client{
+		Timeout:   10 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: 64},
+	}
+	defer hc.CloseIdleConnections()
+	var (
+		mu      sync.Mutex
+		out     []attempt
+		acked   int
+		killed  = make(chan struct{})
+		killing sync.Once
+		wg      sync.WaitGroup
+	)
+	kill := func() {
+		killing.Do(func() {
+			srv.kill()
+			close(killed)
+		})
+	}
+	for range 32 {
+		wg.Go(func() {
+			for j := range jobs {
+				select {
+				case <-killed:
+					return
+				default:
+				}
+				status, body, err := call(hc, "POST", srv.url+"/v1/scans", admin, map[string]string{"code": j.code, "member": j.member})
+				a := attempt{code: j.code, member: j.member, status: status}
+				if err == nil {
+					a.errCode = errCode(body)
+					if status == 200 {
+						var res struct {
+							Result string `json:"result"`
+							Code   string `json:"code"`
+							Points int64  `json:"points"`
+						}
+						if json.Unmarshal(body, &res) != nil || res.Result != "redeemed" || res.Code != j.code {
+							t.Errorf("a 200 that is not a redemption of %s: %s", j.code, body)
+						}
+						a.points = res.Points
+					}
+				}
+				mu.Lock()
+				out = append(out, a)
+				if status == 200 {
+					acked++
+				}
+				n := acked
+				mu.Unlock()
+				if n >= killAfter {
+					go kill() // not on this goroutine: the others keep scanning into the kill
+				}
+			}
+		})
+	}
+	wg.Wait()
+	kill() // in case the burst ended first
+	return out
+}
+
+// checkAfterKill compares what the restarted server says with what the
+// clients heard.
+func checkAfterKill(t *testing.T, srv *server, admin string, all []attempt, points map[string]int64, members int) {
+	t.Helper()
+	hc := &http.Client{Timeout: 10 * time.Second}
+	defer hc.CloseIdleConnections()
+
+	winners := map[string]string{}     // code → member that got the 200
+	unanswered := map[[2]string]bool{} // (code, member) sent with no answer
+	conflicted := map[string]bool{}    // codes a client got 409 for
+	paid := map[string]int64{}         // member → points of their 200s
+	for _, a := range all {
+		switch {
+		case a.status == 200:
+			if w, ok := winners[a.code]; ok {
+				t.Errorf("code %s acknowledged to two members: %s and %s", a.code, w, a.member)
+			}
+			winners[a.code] = a.member
+			paid[a.member] += a.points
+			if a.points != points[a.code] {
+				t.Errorf("code %s paid %d, its batch pays %d", a.code, a.points, points[a.code])
+			}
+		case a.status == 0:
+			unanswered[[2]string{a.code, a.member}] = true
+		case a.status == 409 && a.errCode == "already_redeemed":
+			conflicted[a.code] = true
+		default:
+			t.Errorf("unexpected answer to a scan of %s: %d %s", a.code, a.status, a.errCode)
+		}
+	}
+
+	// Every member's whole ledger, page by page.
+	ledgerOwner := map[string]string{} // code → member whose ledger pays it
+	landed := 0                        // unanswered scans that were paid
+	defer func() {
+		t.Logf("after the kill: %d acknowledged, %d conflicts, %d unanswered of which %d landed",
+			len(winners), len(conflicted), len(unanswered), landed)
+	}()
+	for i := range members {
+		member := fmt.Sprintf("m%02d", i)
+		var balance, sum, mayAdd int64
+		cursor := ""
+		for page := 0; ; page++ {
+			u := srv.url + "/v1/members/" + member + "?limit=200"
+			if cursor != "" {
+				u += "&cursor=" + url.QueryEscape(cursor)
+			}
+			status, body, err := call(hc, "GET", u, admin, nil)
+			if status == 404 && page == 0 {
+				break // no account: nothing was paid to them
+			}
+			if err != nil || status != 200 {
+				t.Fatalf("GET member %s: %d %s %v", member, status, body, err)
+			}
+			var v struct {
+				Points int64 `json:"points"`
+				Ledger []struct {
+					Account string `json:"account"`
+					Delta   int64  `json:"delta"`
+					Reason  string `json:"reason"`
+					Code    string `json:"code"`
+				} `json:"ledger"`
+				Next string `json:"next"`
+			}
+			if err := json.Unmarshal(body, &v); err != nil {
+				t.Fatal(err)
+			}
+			if page == 0 {
+				balance = v.Points
+			}
+			for _, e := range v.Ledger {
+				if e.Account != "points" {
+					continue
+				}
+				sum += e.Delta
+				if e.Reason != "scan" {
+					t.Errorf("%s: unexpected ledger entry %+v", member, e)
+					continue
+				}
+				if prev, ok := ledgerOwner[e.Code]; ok {
+					t.Errorf("code %s paid twice: to %s and %s", e.Code, prev, member)
+				}
+				ledgerOwner[e.Code] = member
+				if e.Delta != points[e.Code] {
+					t.Errorf("%s: code %s paid %d, want %d", member, e.Code, e.Delta, points[e.Code])
+				}
+				switch {
+				case winners[e.Code] == member:
+				case unanswered[[2]string{e.Code, member}]:
+					mayAdd += e.Delta // in flight at the kill: it may land
+					landed++
+				default:
+					t.Errorf("%s was paid for %s, but their scan of it was not acknowledged (winner %q)", member, e.Code, winners[e.Code])
+				}
+			}
+			if v.Next == "" {
+				break
+			}
+			cursor = v.Next
+		}
+		if balance != sum {
+			t.Errorf("%s: balance %d, ledger sums to %d", member, balance, sum)
+		}
+		if balance != paid[member]+mayAdd {
+			t.Errorf("%s: balance %d, acknowledged %d (+%d in flight at a kill)", member, balance, paid[member], mayAdd)
+		}
+	}
+	for code, member := range winners {
+		if ledgerOwner[code] != member {
+			t.Errorf("acknowledged scan of %s by %s lost after SIGKILL (ledger says %q)", code, member, ledgerOwner[code])
+		}
+	}
+	// The public status agrees, for every code a client heard about.
+	check := map[string]bool{}
+	for code := range winners {
+		check[code] = true
+	}
+	for code := range conflicted {
+		check[code] = true
+	}
+	for code := range check {
+		status, body, err := call(hc, "GET", srv.url+"/v1/codes/"+code, "", nil)
+		var st struct {
+			Redeemed bool `json:"redeemed"`
+		}
+		if err != nil || status != 200 || json.Unmarshal(body, &st) != nil {
+			t.Fatalf("GET code %s: %d %s %v", code, status, body, err)
+		}
+		if !st.Redeemed {
+			t.Errorf("code %s: a client was told it is redeemed (200 or 409), the restarted server says not", code)
+		}
+	}
+}

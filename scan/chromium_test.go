@@ -1,0 +1,117 @@
+package scan_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/scan"
+	"github.com/yima-dev/yima/scan/browsertest"
+)
+
+// screenshots is where the browser tests keep their screenshots:
+// $YIMA_SCREENSHOTS (docs/screenshots refreshes the README's), else the
+// test's temporary directory.
+func screenshots(t *testing.T) string {
+	if d := os.Getenv("YIMA_SCREENSHOTS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+// TestPagesInChromium opens the consumer's and the guide's pages in
+// headless Chromium on a phone's screen, with JavaScript off: a code's
+// page in Chinese, the same in English by the browser's preference and by
+// ?lang=en, a forged code, a claim that issues a gift coupon, and the
+// counter page where a guide verifies it.
+func TestPagesInChromium(t *testing.T) {
+	b := browsertest.Start(t)
+	shots := screenshots(t)
+	ts := startServer(t, scan.Options{Language: "zh"})
+	camp := `{"id":"c1","name":"C","products":["SKU-B"],"starts_at":"2020-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z",
+		"points":10,"points_budget":1000,"coupon":{"title":"Gift","probability":1,"stock":5,"valid_days":30}}`
+	if r := ts.Do("PUT", "/v1/campaigns/c1", ts.Admin, camp); r.Status != 200 {
+		t.Fatalf("campaign: %v", r)
+	}
+	_, codes := ts.Mint(reward.BatchSpec{Product: "SKU-B", Count: 3, Activate: true})
+
+	// A phone set to Chinese opens a code's page.
+	zh := b.NewPhone(browsertest.PhoneOptions{})
+	zh.Open(ts.URL + "/C/" + codes[0])
+	if text := zh.Text(); zh.Status != 200 || !strings.Contains(text, "正品") || !strings.Contains(text, "领取奖励") || strings.Contains(text, "Genuine") {
+		t.Fatalf("the Chinese landing page: %d %q", zh.Status, text)
+	}
+	if !strings.Contains(zh.HTML(), `lang="zh-CN"`) {
+		t.Errorf("the Chinese page's lang attribute:\n%.300s", zh.HTML())
+	}
+	zh.Screenshot(filepath.Join(shots, "landing-zh.png"))
+
+	// It claims the reward: the button works without JavaScript.
+	zh.Submit("form button")
+	text := zh.Text()
+	if zh.Status != 200 || !strings.Contains(text, "奖励已领取") || !strings.Contains(text, "您获得了 10 积分") {
+		t.Fatalf("after the claim: %d %q", zh.Status, text)
+	}
+	m := regexp.MustCompile(`/v1/coupons/([^/"]+)/qr.svg`).FindStringSubmatch(zh.HTML())
+	if m == nil {
+		t.Fatalf("the claim's page shows no coupon QR:\n%s", zh.HTML())
+	}
+	coupon := m[1]
+	zh.Screenshot(filepath.Join(shots, "claimed-zh.png"))
+
+	// English by the browser's preference, and by ?lang=en on a Chinese
+	// phone.
+	en := b.NewPhone(browsertest.PhoneOptions{AcceptLanguage: "en-US,en;q=0.9"})
+	en.Open(ts.URL + "/C/" + codes[1])
+	if text := en.Text(); en.Status != 200 || !strings.Contains(text, "Genuine product") || strings.Contains(text, "正品") {
+		t.Fatalf("the English landing page: %d %q", en.Status, text)
+	}
+	en.Screenshot(filepath.Join(shots, "landing-en.png"))
+	zh2 := b.NewPhone(browsertest.PhoneOptions{})
+	zh2.Open(ts.URL + "/C/" + codes[1] + "?lang=en")
+	if text := zh2.Text(); !strings.Contains(text, "Genuine product") || strings.Contains(text, "正品") {
+		t.Fatalf("?lang=en on a Chinese phone: %q", text)
+	}
+
+	// A forged code: its last characters changed.
+	forged := codes[2][:len(codes[2])-3] + "AAA"
+	if forged == codes[2] {
+		forged = codes[2][:len(codes[2])-3] + "BBB"
+	}
+	zh.Open(ts.URL + "/C/" + forged)
+	if text := zh.Text(); !strings.Contains(text, "不是正品防伪码") || strings.Contains(text, "领取奖励") {
+		t.Fatalf("the forged code's page: %d %q", zh.Status, text)
+	}
+	zh.Screenshot(filepath.Join(shots, "forged-zh.png"))
+
+	// A guide verifies the coupon at the counter, in a browser of their
+	// own.
+	r := ts.Do("POST", "/v1/guides", ts.Admin, map[string]string{"id": "G1", "store": "旗舰店"})
+	var g struct{ Token string }
+	if r.Status != 201 || json.Unmarshal(r.Body, &g) != nil {
+		t.Fatalf("guide: %v", r)
+	}
+	guide := b.NewPhone(browsertest.PhoneOptions{})
+	guide.Open(ts.URL + "/V/" + coupon)
+	if text := guide.Text(); guide.Status != 200 || !strings.Contains(text, "状态：未使用") || !strings.Contains(text, "核销并交付礼品") {
+		t.Fatalf("the counter page: %d %q", guide.Status, text)
+	}
+	guide.Fill(`input[name="token"]`, g.Token)
+	guide.Screenshot(filepath.Join(shots, "counter-zh.png"))
+	guide.Submit("form button")
+	if text := guide.Text(); guide.Status != 200 || !strings.Contains(text, "已核销") || !strings.Contains(text, "状态：已使用") {
+		t.Fatalf("after verifying: %d %q", guide.Status, text)
+	}
+	// Verified once only: reopening says it is spent.
+	guide.Open(ts.URL + "/V/" + coupon)
+	if text := guide.Text(); !strings.Contains(text, "这张礼券不能再次使用") {
+		t.Fatalf("the spent coupon's counter page: %q", text)
+	}
+}

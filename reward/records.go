@@ -88,6 +88,9 @@ type Member struct {
 	// them, whose ledger ends at zero with the transfer.
 	Merged     []string `json:"merged,omitempty"`
 	MergedInto string   `json:"merged_into,omitempty"`
+	// Nickname is the member's WeChat nickname, when the brand asks for it
+	// (snsapi_userinfo).
+	Nickname string `json:"nickname,omitempty"`
 }
 
 // Guide is a store guide (导购): who binds consumers and verifies gifts.

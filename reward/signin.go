@@ -389,3 +389,61 @@ const (
 	ReasonMergeOut = "merge_out"
 	ReasonMergeIn  = "merge_in"
 )
+
+// maxNickname bounds a nickname, in characters.
+const maxNickname = 64
+
+// AddIdentities completes a sign-in that proved more than one identity
+// (a WeChat unionid beside the openid) or a nickname: each identity never
+// seen becomes one of member's, one of another member's is left where it
+// is (merging two signed-in people is an operator's decision), and the
+// nickname, cut to 64 characters, replaces the stored one.
+func (e *Engine) AddIdentities(member string, identities []string, nickname string) error {
+	if err := checkID("member", member, true); err != nil {
+		return err
+	}
+	for _, id := range identities {
+		if err := checkID("alias", id, true); err != nil {
+			return err
+		}
+		if !SignedInIdentity(id) {
+			return Errorf(CodeInvalidRequest, "%q is not a sign-in identity (tel:, wx: or wxu:)", id)
+		}
+	}
+	nickname = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(nickname, ""))
+	if r := []rune(nickname); len(r) > maxNickname {
+		nickname = string(r[:maxNickname])
+	}
+	return e.update(func(tx Tx) error {
+		m, err := loadMember(tx, member, e.now())
+		if err != nil {
+			return err
+		}
+		for _, id := range identities {
+			owner, err := resolve(tx, id)
+			if err != nil {
+				return err
+			}
+			if owner != id || id == m.ID {
+				continue
+			}
+			if _, found, err := tx.Get(memberKey(id)); err != nil {
+				return err
+			} else if found {
+				continue
+			}
+			putJSON(tx, aliasKey(id), m.ID)
+			m.Aliases = append(m.Aliases, id)
+		}
+		if nickname != "" {
+			m.Nickname = nickname
+		}
+		putJSON(tx, memberKey(m.ID), m)
+		return nil
+	})
+}

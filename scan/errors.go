@@ -62,6 +62,7 @@ var statusOf = map[reward.Code]int{
 	reward.CodePayoutHeld:         fasthttp.StatusForbidden,
 	reward.CodeBaseURLUnset:       fasthttp.StatusConflict,
 
+	codeWeChatRefused:          fasthttp.StatusUnauthorized,
 	reward.CodeInvalidPhone:    fasthttp.StatusBadRequest,
 	reward.CodeOTPNone:         fasthttp.StatusBadRequest,
 	reward.CodeOTPWrong:        fasthttp.StatusUnauthorized,

@@ -46,8 +46,11 @@ img.qr{width:12rem;height:12rem;display:block;margin:1rem auto}
 {{with .Result}}<p>{{t "landing.earned" .Points}}{{if .Bonus}} {{t "landing.bonus" .Bonus}}{{end}} <b>{{t "landing.balance" .Balance}}</b></p>
 {{with .Coupon}}<div class="card ok"><h1>🎁 {{.Title}}</h1><p>{{t "landing.coupon.show" (date $.Zone .ExpiresAt)}}</p>
 <img class="qr" src="/v1/coupons/{{.ID}}/qr.svg" alt="{{t "landing.coupon.alt"}}"><p><code>{{.ID}}</code></p></div>{{end}}{{end}}
+{{with .Claimed}}{{with .Coupon}}<div class="card ok"><h1>🎁 {{.Title}}</h1>{{if eq .Status "issued"}}<p>{{t "landing.coupon.show" (date $.Zone .Expires)}}</p>
+<img class="qr" src="/v1/coupons/{{.ID}}/qr.svg" alt="{{t "landing.coupon.alt"}}">{{else}}<p>{{t "counter.status" (status .Status)}}</p>{{end}}<p><a href="/me#c-{{.ID}}">{{t "landing.yours.coupon"}}</a></p></div>{{end}}{{end}}
 {{if .Claim}}<form method="post"><input type="hidden" name="csrf" value="{{.CSRF}}"><button>{{t "landing.claim"}}</button></form>{{end}}
 {{with .S}}<p><code>{{.Code}}</code></p>{{end}}
+{{with .Nav}}{{template "nav" .}}{{end}}
 {{template "bottom"}}{{end}}
 
 {{define "guide"}}{{template "top" .}}
@@ -61,6 +64,13 @@ img.qr{width:12rem;height:12rem;display:block;margin:1rem auto}
 {{template "bottom"}}{{end}}
 `))
 
+// navView links the member centre, and sign-in for a browser that has
+// not, returning to Next.
+type navView struct {
+	SignedIn bool
+	Next     string
+}
+
 type pageData struct {
 	// Zone is the brand's time zone, in which every date shows, L the
 	// request's language and Brand the brand's name; the server sets them.
@@ -72,6 +82,13 @@ type pageData struct {
 	Result                *reward.ScanResult
 	Coupon                *reward.Coupon
 	Claim, AskToken       bool
+	// Claimed is the reward of a redeemed code, shown to the person who
+	// claimed it; Nav links the member centre and sign-in.
+	Claimed *reward.Claim
+	Nav     *navView
+	// SignIn and Me are the sign-in page's and the member centre's.
+	SignIn *signinView
+	Me     *meView
 	// CSRF is the form token of this browser (see checkForm); the server
 	// sets it.
 	CSRF string
@@ -151,15 +168,22 @@ const visitorCookie = "yima_v"
 // previewer, a crawler or a script that makes a fresh identity each time:
 // it counts as no one and claims nothing (see landing).
 func (s *Server) visitor(ctx *fasthttp.RequestCtx) (id string, session bool) {
+	// A cookie set earlier in this request (first sight, or signing out)
+	// replaces the one the request came with.
+	if v, ok := ctx.UserValue(visitorCookie).(string); ok {
+		return v, false
+	}
 	v := string(ctx.Request.Header.Cookie(visitorCookie))
 	if _, err := ksuid.Parse(v); err == nil {
 		return v, true
 	}
-	// A cookie set earlier in this request.
-	if v, ok := ctx.UserValue(visitorCookie).(string); ok {
-		return v, false
-	}
-	v = ksuid.New().String()
+	return s.newVisitor(ctx), false
+}
+
+// newVisitor gives the browser a fresh visitor id: on first sight, and
+// after signing out.
+func (s *Server) newVisitor(ctx *fasthttp.RequestCtx) string {
+	v := ksuid.New().String()
 	ctx.SetUserValue(visitorCookie, v)
 	var c fasthttp.Cookie
 	c.SetSecure(s.secure())
@@ -171,7 +195,7 @@ func (s *Server) visitor(ctx *fasthttp.RequestCtx) (id string, session bool) {
 	// Lax: a claim posted from another site carries no cookie.
 	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
 	ctx.Response.Header.SetCookie(&c)
-	return v, false
+	return v
 }
 
 // landing renders /c/{code}. A GET counts as a scan, and as a scan by
@@ -182,14 +206,14 @@ func (s *Server) visitor(ctx *fasthttp.RequestCtx) (id string, session bool) {
 // fresh member each time, with a fresh new-member bonus and fresh daily
 // limits. It gets the page with its claim button instead.
 func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error {
-	who, session := s.visitor(ctx)
+	member, signedIn, session := s.member(ctx)
 	l := s.pageWords(ctx)
-	d := pageData{L: l}
+	d := pageData{L: l, Nav: &navView{SignedIn: signedIn, Next: "/C/" + code}}
 	if ctx.IsPost() && session {
 		if err := s.checkForm(ctx); err != nil {
 			return err
 		}
-		out, err := s.app.Engine.Scan(reward.ScanRequest{Code: code, Member: "web:" + who})
+		out, err := s.app.Engine.Scan(reward.ScanRequest{Code: code, Member: member})
 		s.m.refused(err)
 		if err == nil {
 			var res reward.ScanResult
@@ -215,7 +239,7 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 		// count must not hide whether the product is genuine.
 		scanner := ""
 		if session {
-			scanner = "web:" + who
+			scanner = member
 		}
 		if err := s.app.Engine.CountVisit(code, scanner); err != nil && reward.ErrorCode(err) == reward.CodeUnavailable {
 			s.log.Warn("landing page could not count a scan", "err", err)
@@ -236,6 +260,16 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 		case !st.Valid:
 			d.Title, d.Class, d.Message = l.T("landing.forged.title"), "bad", l.T("landing.forged.message")
 		case st.Redeemed:
+			// The person who claimed it is told what they got and shown
+			// the coupon again; anyone else only when it was claimed.
+			cl, err := s.app.Engine.ClaimBy(code, member)
+			if err != nil {
+				return err
+			}
+			if cl != nil {
+				d.Title, d.Class, d.Message, d.Claimed = l.T("landing.yours.title"), "ok", claimText(l, s, cl), cl
+				break
+			}
 			d.Title, d.Class = l.T("landing.redeemed.title"), "warn"
 			d.Message = l.T("landing.redeemed.message", dateIn(s.app.Engine.StatsZone(), *st.RedeemedAt))
 		case st.State == string(reward.Revoked):
@@ -281,7 +315,7 @@ func (s *Server) noCode(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 // guidePage renders /G/{guide}, what a guide's personal QR opens: a POST
 // binds this browser's member to the guide (first binding wins).
 func (s *Server) guidePage(ctx *fasthttp.RequestCtx, _ caller, id string) error {
-	who, _ := s.visitor(ctx)
+	who, _, _ := s.member(ctx)
 	l := s.pageWords(ctx)
 	g, err := s.app.Engine.GuideByID(id, 1)
 	if err != nil {
@@ -305,7 +339,7 @@ func (s *Server) guidePage(ctx *fasthttp.RequestCtx, _ caller, id string) error 
 			return err
 		}
 		d.Claim = false
-		if _, err := s.app.Engine.Bind("web:"+who, id, false); err != nil {
+		if _, err := s.app.Engine.Bind(who, id, false); err != nil {
 			var re *reward.Error
 			if !errors.As(err, &re) || re.Code != reward.CodeAlreadyBound {
 				return err

@@ -52,6 +52,9 @@ type Options struct {
 	// whose ClientIPHeader names the client; from any other peer the
 	// header is ignored, so a client cannot choose its own address.
 	TrustedProxies []netip.Prefix
+	// SignIn configures consumers' sign-in (signin.go).
+	SignIn SignInOptions
+
 	// ClientIPHeader is X-Forwarded-For (the rightmost address not a
 	// trusted proxy is the client) or a one-address header such as
 	// X-Real-IP. Empty: X-Forwarded-For.
@@ -117,6 +120,8 @@ type Server struct {
 	// (Options.MaxExports).
 	exports      chan struct{}
 	sess         sessions // signed-in browsers (session.go)
+	signin       SignInOptions
+	smsAddr      smsLimit
 	limits       *limiter
 	stopping     atomic.Bool
 	stopKeys     chan struct{} // closed by Close: stops watchKeys
@@ -132,6 +137,8 @@ type Server struct {
 func NewServer(b Backend, opts Options) *Server {
 	opts.ensureDefaults()
 	s := &Server{app: b, adminHash: sha256.Sum256([]byte(b.AdminToken)), opts: opts, log: opts.Logger, m: newMetrics(b.Engine), bootID: newBootID(), failed: make(chan error, 1), done: make(chan struct{}), stopKeys: make(chan struct{}), sheets: make(chan struct{}, 1), exports: make(chan struct{}, opts.MaxExports), limits: newLimiter(opts.Limits)}
+	s.signin = opts.SignIn
+	s.signin.ensureDefaults()
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
 		ErrorHandler:          s.handleParseError,

@@ -186,6 +186,16 @@ var refusalKeys = map[reward.Code]string{
 	reward.CodeExpired:            "refusal.expired",
 	reward.CodeCouponVoid:         "refusal.coupon_void",
 	reward.CodeForbidden:          "refusal.forbidden",
+	reward.CodeInvalidPhone:       "refusal.invalid_phone",
+	reward.CodeOTPNone:            "refusal.otp_none",
+	reward.CodeOTPWrong:           "refusal.otp_wrong",
+	reward.CodeOTPExpired:         "refusal.otp_expired",
+	reward.CodeOTPUsed:            "refusal.otp_used",
+	reward.CodeOTPTooManyTries:    "refusal.otp_too_many_tries",
+	reward.CodeSMSTooSoon:         "refusal.sms_too_soon",
+	reward.CodeSMSDailyLimit:      "refusal.sms_daily_limit",
+	codeRateLimited:               "refusal.rate_limited",
+	codeWeChatRefused:             "refusal.wechat_refused",
 }
 
 // refusal is a refusal's words in this language.

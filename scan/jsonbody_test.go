@@ -57,7 +57,7 @@ func TestMalformedBodiesChangeNothing(t *testing.T) {
 		"PUT /v1/brand":         {"/v1/brand"},
 	}
 	// Pages take HTML forms, not JSON; TestPageForms covers their POSTs.
-	pages := []string{"/c/", "/C/", "/g/", "/G/", "/v/", "/V/", "/admin"}
+	pages := []string{"/c/", "/C/", "/g/", "/G/", "/v/", "/V/", "/admin", "/signin", "/signout"}
 	for _, rt := range scan.Routes() {
 		method, pattern, _ := strings.Cut(rt, " ")
 		if method == "GET" {

@@ -102,4 +102,3 @@ func TestWeChatAgainstTheFake(t *testing.T) {
 func containsSecret(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "s3cret")
 }
-

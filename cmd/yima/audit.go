@@ -21,43 +21,48 @@ func newAuditCommand(g *globalOptions) *cobra.Command {
 			"when any rule is broken.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return r.with(g, func(a scan.Admin) error {
-				rep, err := a.Audit()
-				if err != nil {
-					return err
-				}
-				w := cmd.OutOrStdout()
-				if out.json {
-					if rep.Violations == nil {
-						rep.Violations = []string{}
-					}
-					if err := printJSON(w, rep); err != nil {
-						return err
-					}
-					if len(rep.Violations) > 0 {
-						return exitError{1}
-					}
-					return nil
-				}
-				fmt.Fprintf(w, "audited %d redemptions, %d members, %d guides, %d ledger entries, %d coupons, %d campaigns\n",
-					rep.Redemptions, rep.Members, rep.Guides, rep.Entries, rep.Coupons, rep.Campaigns)
-				if len(rep.Violations) == 0 {
-					fmt.Fprintln(w, "audit: clean")
-					return nil
-				}
-				fmt.Fprintf(w, "audit: %d VIOLATIONS\n", len(rep.Violations))
-				for i, v := range rep.Violations {
-					if i == 20 {
-						fmt.Fprintf(w, "  ... and %d more\n", len(rep.Violations)-i)
-						break
-					}
-					fmt.Fprintln(w, "  -", v)
-				}
-				return exitError{1}
-			})
+			return auditFunc(cmd, g, r, out)
 		},
 	}
 	r.AddFlags(cmd.Flags())
 	out.AddFlags(cmd.Flags())
 	return cmd
+}
+
+// auditFunc runs the audit and prints its report; violations exit 1.
+func auditFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, out tableOptions) error {
+	return r.with(g, func(a scan.Admin) error {
+		rep, err := a.Audit()
+		if err != nil {
+			return err
+		}
+		w := cmd.OutOrStdout()
+		if out.json {
+			if rep.Violations == nil {
+				rep.Violations = []string{}
+			}
+			if err := printJSON(w, rep); err != nil {
+				return err
+			}
+			if len(rep.Violations) > 0 {
+				return exitError{1}
+			}
+			return nil
+		}
+		fmt.Fprintf(w, "audited %d redemptions, %d members, %d guides, %d ledger entries, %d coupons, %d campaigns\n",
+			rep.Redemptions, rep.Members, rep.Guides, rep.Entries, rep.Coupons, rep.Campaigns)
+		if len(rep.Violations) == 0 {
+			fmt.Fprintln(w, "audit: clean")
+			return nil
+		}
+		fmt.Fprintf(w, "audit: %d VIOLATIONS\n", len(rep.Violations))
+		for i, v := range rep.Violations {
+			if i == 20 {
+				fmt.Fprintf(w, "  ... and %d more\n", len(rep.Violations)-i)
+				break
+			}
+			fmt.Fprintln(w, "  -", v)
+		}
+		return exitError{1}
+	})
 }

@@ -19,24 +19,30 @@ func newBackupCommand(g *globalOptions) *cobra.Command {
 			"there. To restore, stop the server and serve the copy: yima serve --data DIR.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir, err := filepath.Abs(args[0])
-			if r.server != "" {
-				// A relative path would name a directory relative to
-				// wherever the server runs.
-				dir, err = args[0], nil
-			}
-			if err != nil {
-				return err
-			}
-			return r.with(g, func(a scan.Admin) error {
-				if err := a.Backup(dir); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "backup written to %s\n", dir)
-				return nil
-			})
+			return backupFunc(cmd, g, r, args[0])
 		},
 	}
 	r.AddFlags(cmd.Flags())
 	return cmd
+}
+
+// backupFunc writes the backup into dest: a path on this machine, made
+// absolute, or with --server a path on the server's.
+func backupFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, dest string) error {
+	dir, err := filepath.Abs(dest)
+	if r.server != "" {
+		// A relative path would name a directory relative to
+		// wherever the server runs.
+		dir, err = dest, nil
+	}
+	if err != nil {
+		return err
+	}
+	return r.with(g, func(a scan.Admin) error {
+		if err := a.Backup(dir); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "backup written to %s\n", dir)
+		return nil
+	})
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -46,124 +47,174 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 	}
 	r := &remoteOptions{}
 	r.AddFlags(cmd.PersistentFlags())
-	var listOut tableOptions
-	list := &cobra.Command{
+	cmd.AddCommand(newBatchListCommand(g, r), newBatchShowCommand(g, r), newBatchCodesCommand(g, r),
+		newBatchLabelsCommand(g, r), newBatchReleaseCommand(g, r),
+		newBatchRangeCommand(g, r, "activate", "Make serials redeemable (a pallet shipped)", reward.Active),
+		newBatchRangeCommand(g, r, "revoke", "Freeze serials for good (a leaked range)", reward.Revoked),
+	)
+	return cmd
+}
+
+func newBatchListCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	var out tableOptions
+	cmd := &cobra.Command{
 		Use:   "list [--json]",
 		Short: "List batches",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return r.with(g, func(a scan.Admin) error {
-				bs, err := a.ListBatches()
-				if err != nil {
-					return err
-				}
-				w := cmd.OutOrStdout()
-				return listOut.print(w, bs, func() {
-					fmt.Fprintf(w, "%-8s %-20s %12s %12s %12s  %s\n", "ID", "PRODUCT", "COUNT", "ACTIVE", "REVOKED", "CREATED")
-					for _, b := range bs {
-						fmt.Fprintf(w, "%-8d %-20s %12d %12d %12d  %s\n", b.ID, b.Product, b.Count, b.Active, b.Revoked, b.Created.Format("2006-01-02 15:04"))
-					}
-				})
-			})
+			return batchListFunc(cmd, g, r, out)
 		},
 	}
-	listOut.AddFlags(list.Flags())
-	show := &cobra.Command{
+	out.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func batchListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, out tableOptions) error {
+	return printList(cmd, g, r, out, scan.Admin.ListBatches, func(w io.Writer, bs []scan.BatchView) {
+		fmt.Fprintf(w, "%-8s %-20s %12s %12s %12s  %s\n", "ID", "PRODUCT", "COUNT", "ACTIVE", "REVOKED", "CREATED")
+		for _, b := range bs {
+			fmt.Fprintf(w, "%-8d %-20s %12d %12d %12d  %s\n", b.ID, b.Product, b.Count, b.Active, b.Revoked, b.Created.Format("2006-01-02 15:04"))
+		}
+	})
+}
+
+func newBatchShowCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	return &cobra.Command{
 		Use:   "show ID",
 		Short: "Show one batch as JSON",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			return r.with(g, func(a scan.Admin) error {
-				b, err := a.Batch(id)
-				if err != nil {
-					return err
-				}
-				return printJSON(cmd.OutOrStdout(), b)
-			})
+			return batchShowFunc(cmd, g, r, args[0])
 		},
 	}
-	setRange := func(use, short string, state reward.RangeState) *cobra.Command {
-		ro := &rangeOptions{}
-		c := &cobra.Command{
-			Use:   use + " ID [--from S --to E]",
-			Short: short,
-			Args:  cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				id, err := parseID(args[0])
-				if err != nil {
-					return err
-				}
-				if err := ro.check(); err != nil {
-					return err
-				}
-				return r.with(g, func(a scan.Admin) error {
-					b, err := a.SetRange(id, reward.Range{From: ro.from, To: ro.to, State: state, Region: ro.region})
-					if err != nil {
-						return err
-					}
-					return printJSON(cmd.OutOrStdout(), b)
-				})
-			},
-		}
-		ro.AddFlags(c.Flags())
-		if state == reward.Active {
-			c.Use = use + " ID [--from S --to E] [--region R]"
-			c.Flags().StringVar(&ro.region, "region", "", "where this shipment is meant to be sold, overriding the batch's (scans elsewhere are flagged diverted)")
-		}
-		return c
+}
+
+func batchShowFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, arg string) error {
+	id, err := parseID(arg)
+	if err != nil {
+		return err
 	}
-	co := &rangeOptions{}
-	var format, out string
-	var baseURL baseURLFlag
-	codes := &cobra.Command{
+	return printResult(cmd, g, r, func(a scan.Admin) (*scan.BatchView, error) { return a.Batch(id) })
+}
+
+// newBatchRangeCommand is activate or revoke: it sets serials' state.
+func newBatchRangeCommand(g *globalOptions, r *remoteOptions, use, short string, state reward.RangeState) *cobra.Command {
+	o := &rangeOptions{}
+	cmd := &cobra.Command{
+		Use:   use + " ID [--from S --to E]",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return batchRangeFunc(cmd, g, r, o, state, args[0])
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	if state == reward.Active {
+		cmd.Use = use + " ID [--from S --to E] [--region R]"
+		cmd.Flags().StringVar(&o.region, "region", "", "where this shipment is meant to be sold, overriding the batch's (scans elsewhere are flagged diverted)")
+	}
+	return cmd
+}
+
+func batchRangeFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *rangeOptions, state reward.RangeState, arg string) error {
+	id, err := parseID(arg)
+	if err != nil {
+		return err
+	}
+	if err := o.check(); err != nil {
+		return err
+	}
+	rg := reward.Range{From: o.from, To: o.to, State: state, Region: o.region}
+	return printResult(cmd, g, r, func(a scan.Admin) (*scan.BatchView, error) { return a.SetRange(id, rg) })
+}
+
+type batchCodesOptions struct {
+	rangeOptions
+	format, out string
+	baseURL     baseURLFlag
+}
+
+func (o *batchCodesOptions) AddFlags(fs *pflag.FlagSet) {
+	o.rangeOptions.AddFlags(fs)
+	fs.StringVar(&o.format, "format", "csv", "csv (serial,code,url) or txt (one URL per line)")
+	fs.StringVarP(&o.out, "out", "o", "", "output file (default: stdout)")
+	o.baseURL.AddFlags(fs)
+}
+
+func newBatchCodesCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	o := &batchCodesOptions{}
+	cmd := &cobra.Command{
 		Use:   "codes ID [--from S --to E] [--format csv|txt] [--out FILE]",
 		Short: "Write a batch's codes again (they are computed, never stored)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			if err := co.check(); err != nil {
-				return err
-			}
-			if format != "csv" && format != "txt" {
-				return usagef("--format %q: use csv or txt", format)
-			}
-			dst, err := newOutput(out, cmd.OutOrStdout())
-			if err != nil {
-				return err
-			}
-			defer dst.abort()
-			return r.with(g, func(a scan.Admin) error {
-				base, err := baseURL.resolve(cmd, a)
-				if err != nil {
-					return err
-				}
-				if err := a.WriteCodes(dst.w, id, co.from, co.to, format, base); err != nil {
-					return err
-				}
-				if err := dst.commit(); err != nil {
-					return err
-				}
-				baseURL.warn(cmd)
-				return nil
-			})
+			return batchCodesFunc(cmd, g, r, o, args[0])
 		},
 	}
-	co.AddFlags(codes.Flags())
-	codes.Flags().StringVar(&format, "format", "csv", "csv (serial,code,url) or txt (one URL per line)")
-	codes.Flags().StringVarP(&out, "out", "o", "", "output file (default: stdout)")
-	baseURL.AddFlags(codes.Flags())
-	lo := &rangeOptions{}
-	var labelOut, symbology string
-	var labelBase baseURLFlag
-	var columns, rows int
-	labels := &cobra.Command{
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func batchCodesFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *batchCodesOptions, arg string) error {
+	id, err := parseID(arg)
+	if err != nil {
+		return err
+	}
+	if err := o.check(); err != nil {
+		return err
+	}
+	if o.format != "csv" && o.format != "txt" {
+		return usagef("--format %q: use csv or txt", o.format)
+	}
+	return writePrinted(cmd, g, r, o.out, &o.baseURL, func(a scan.Admin, w io.Writer, base string) error {
+		return a.WriteCodes(w, id, o.from, o.to, o.format, base)
+	})
+}
+
+// writePrinted writes what write prints with the base URL printing uses
+// into the file out (stdout when empty), whole or not at all, then warns
+// about the URL if it needs to.
+func writePrinted(cmd *cobra.Command, g *globalOptions, r *remoteOptions, out string, baseURL *baseURLFlag, write func(a scan.Admin, w io.Writer, base string) error) error {
+	dst, err := newOutput(out, cmd.OutOrStdout())
+	if err != nil {
+		return err
+	}
+	defer dst.abort()
+	return r.with(g, func(a scan.Admin) error {
+		base, err := baseURL.resolve(cmd, a)
+		if err != nil {
+			return err
+		}
+		if err := write(a, dst.w, base); err != nil {
+			return err
+		}
+		if err := dst.commit(); err != nil {
+			return err
+		}
+		baseURL.warn(cmd)
+		return nil
+	})
+}
+
+type batchLabelsOptions struct {
+	rangeOptions
+	out, symbology string
+	baseURL        baseURLFlag
+	columns, rows  int
+}
+
+func (o *batchLabelsOptions) AddFlags(fs *pflag.FlagSet) {
+	o.rangeOptions.AddFlags(fs)
+	fs.StringVarP(&o.out, "out", "o", "", "PDF file to write (required)")
+	o.baseURL.AddFlags(fs)
+	fs.StringVar(&o.symbology, "symbology", "qr", "qr or datamatrix")
+	fs.IntVar(&o.columns, "columns", 4, "labels across an A4 page, 1-10")
+	fs.IntVar(&o.rows, "rows", 10, "labels down an A4 page, 1-20")
+}
+
+func newBatchLabelsCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	o := &batchLabelsOptions{}
+	cmd := &cobra.Command{
 		Use:   "labels ID --out FILE.pdf [--from S --to E] [--columns C --rows R]",
 		Short: "Write a PDF of A4 label sheets: each code's symbol with the code under it",
 		Long: "labels lays out one label per code on A4 pages, the symbol drawn as vector\n" +
@@ -172,78 +223,65 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 			"print large batches range by range with --from and --to.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			if err := lo.check(); err != nil {
-				return err
-			}
-			if labelOut == "" {
-				return usagef("--out FILE.pdf is required (a PDF is no use on a terminal)")
-			}
-			if symbology != "qr" && symbology != "datamatrix" {
-				return usagef("--symbology %q: use qr or datamatrix", symbology)
-			}
-			dst, err := newOutput(labelOut, cmd.OutOrStdout())
-			if err != nil {
-				return err
-			}
-			defer dst.abort()
-			return r.with(g, func(a scan.Admin) error {
-				base, err := labelBase.resolve(cmd, a)
-				if err != nil {
-					return err
-				}
-				opts := printing.LabelSheetOptions{From: lo.from, To: lo.to, Columns: columns, Rows: rows,
-					Symbology: printing.Symbology(symbology), BaseURL: base}
-				if err := a.WriteLabels(dst.w, id, opts); err != nil {
-					return err
-				}
-				if err := dst.commit(); err != nil {
-					return err
-				}
-				labelBase.warn(cmd)
-				return nil
-			})
+			return batchLabelsFunc(cmd, g, r, o, args[0])
 		},
 	}
-	lo.AddFlags(labels.Flags())
-	labels.Flags().StringVarP(&labelOut, "out", "o", "", "PDF file to write (required)")
-	labelBase.AddFlags(labels.Flags())
-	labels.Flags().StringVar(&symbology, "symbology", "qr", "qr or datamatrix")
-	labels.Flags().IntVar(&columns, "columns", 4, "labels across an A4 page, 1-10")
-	labels.Flags().IntVar(&rows, "rows", 10, "labels down an A4 page, 1-20")
-	var releasePoints int64
-	var releaseCampaign string
-	release := &cobra.Command{
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func batchLabelsFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *batchLabelsOptions, arg string) error {
+	id, err := parseID(arg)
+	if err != nil {
+		return err
+	}
+	if err := o.check(); err != nil {
+		return err
+	}
+	if o.out == "" {
+		return usagef("--out FILE.pdf is required (a PDF is no use on a terminal)")
+	}
+	if o.symbology != "qr" && o.symbology != "datamatrix" {
+		return usagef("--symbology %q: use qr or datamatrix", o.symbology)
+	}
+	return writePrinted(cmd, g, r, o.out, &o.baseURL, func(a scan.Admin, w io.Writer, base string) error {
+		return a.WriteLabels(w, id, printing.LabelSheetOptions{From: o.from, To: o.to, Columns: o.columns, Rows: o.rows,
+			Symbology: printing.Symbology(o.symbology), BaseURL: base})
+	})
+}
+
+type batchReleaseOptions struct {
+	points   int64
+	campaign string
+}
+
+func (o *batchReleaseOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.Int64Var(&o.points, "points", reward.DefaultBatchPoints, "points a scan pays when no campaign covers the product (default: keep the batch's)")
+	fs.StringVar(&o.campaign, "campaign", "", "the campaign the batch's scans use")
+}
+
+func newBatchReleaseCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	o := &batchReleaseOptions{}
+	cmd := &cobra.Command{
 		Use:   "release ID [--points N] [--campaign C]",
 		Short: "Release a factory's batch for payout (its codes pay nothing until then)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			var rel reward.Release
-			if cmd.Flags().Changed("points") {
-				rel.Points = &releasePoints
-			}
-			rel.Campaign = releaseCampaign
-			return r.with(g, func(a scan.Admin) error {
-				b, err := a.ReleaseBatch(id, rel)
-				if err != nil {
-					return err
-				}
-				return printJSON(cmd.OutOrStdout(), b)
-			})
+			return batchReleaseFunc(cmd, g, r, o, args[0])
 		},
 	}
-	release.Flags().Int64Var(&releasePoints, "points", reward.DefaultBatchPoints, "points a scan pays when no campaign covers the product (default: keep the batch's)")
-	release.Flags().StringVar(&releaseCampaign, "campaign", "", "the campaign the batch's scans use")
-	cmd.AddCommand(list, show, codes, labels, release,
-		setRange("activate", "Make serials redeemable (a pallet shipped)", reward.Active),
-		setRange("revoke", "Freeze serials for good (a leaked range)", reward.Revoked),
-	)
+	o.AddFlags(cmd.Flags())
 	return cmd
+}
+
+func batchReleaseFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *batchReleaseOptions, arg string) error {
+	id, err := parseID(arg)
+	if err != nil {
+		return err
+	}
+	rel := reward.Release{Campaign: o.campaign}
+	if cmd.Flags().Changed("points") {
+		rel.Points = &o.points
+	}
+	return printResult(cmd, g, r, func(a scan.Admin) (*scan.BatchView, error) { return a.ReleaseBatch(id, rel) })
 }

@@ -79,13 +79,13 @@ func newBenchCommand(_ *globalOptions) *cobra.Command {
 			"campaign's counters within budget and stock, and the server's own audit.\n" +
 			"A failed audit exits non-zero. See docs/bench.md.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return benchFunc(cmd, o) },
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
 }
 
-func (o *benchOptions) run(cmd *cobra.Command) error {
+func benchFunc(cmd *cobra.Command, o *benchOptions) error {
 	c := o.cfg
 	c.FixedPoints = !o.campaign
 	verify, spend := o.verify, o.spend

@@ -20,62 +20,79 @@ func newBrandCommand(g *globalOptions) *cobra.Command {
 	}
 	r := &remoteOptions{}
 	r.AddFlags(cmd.PersistentFlags())
-	show := &cobra.Command{
+	cmd.AddCommand(newBrandShowCommand(g, r), newBrandSetCommand(g, r))
+	return cmd
+}
+
+func newBrandShowCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	return &cobra.Command{
 		Use:   "show",
 		Short: "Print the brand's settings as JSON",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return r.with(g, func(a scan.Admin) error {
-				b, err := a.Brand()
-				if err != nil {
-					return err
-				}
-				return printJSON(cmd.OutOrStdout(), b)
-			})
+			return brandShowFunc(cmd, g, r)
 		},
 	}
-	var baseURL, name, tz string
-	set := &cobra.Command{
+}
+
+func brandShowFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions) error {
+	return printResult(cmd, g, r, scan.Admin.Brand)
+}
+
+type brandSetOptions struct {
+	baseURL, name, tz string
+}
+
+func (o *brandSetOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.baseURL, "base-url", "", "public origin of the scan service, printed in every code's URL, e.g. HTTPS://YIMA.YOURBRAND.CN")
+	fs.StringVar(&o.name, "name", "", "the brand's name, as consumers' pages show it")
+	fs.StringVar(&o.tz, "tz", "", "the brand's time zone, an IANA name such as Asia/Shanghai")
+}
+
+func newBrandSetCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	o := &brandSetOptions{}
+	cmd := &cobra.Command{
 		Use:   "set [--base-url URL] [--name NAME] [--tz ZONE]",
 		Short: "Change the brand's settings (flags not given stay as they are)",
 		Example: "  yima brand set --base-url HTTPS://YIMA.YOURBRAND.CN --name 一码乳业 --tz Asia/Shanghai\n" +
 			"  (upper case keeps every QR symbol in its compact alphanumeric mode)",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var c reward.BrandChange
-			fs := cmd.Flags()
-			if fs.Changed("base-url") {
-				if err := reward.CheckBaseURL(baseURL); err != nil {
-					return usageError{err}
-				}
-				c.BaseURL = &baseURL
-			}
-			if fs.Changed("name") {
-				c.Name = &name
-			}
-			if fs.Changed("tz") {
-				c.TimeZone = &tz
-			}
-			if c == (reward.BrandChange{}) {
-				return usagef("give at least one of --base-url, --name, --tz")
-			}
-			return r.with(g, func(a scan.Admin) error {
-				b, err := a.SetBrand(c)
-				if err != nil {
-					return err
-				}
-				if w := printing.BaseURLWarning(b.BaseURL); c.BaseURL != nil && w != "" {
-					fmt.Fprintln(cmd.ErrOrStderr(), w)
-				}
-				return printJSON(cmd.OutOrStdout(), b)
-			})
+			return brandSetFunc(cmd, g, r, o)
 		},
 	}
-	set.Flags().StringVar(&baseURL, "base-url", "", "public origin of the scan service, printed in every code's URL, e.g. HTTPS://YIMA.YOURBRAND.CN")
-	set.Flags().StringVar(&name, "name", "", "the brand's name, as consumers' pages show it")
-	set.Flags().StringVar(&tz, "tz", "", "the brand's time zone, an IANA name such as Asia/Shanghai")
-	cmd.AddCommand(show, set)
+	o.AddFlags(cmd.Flags())
 	return cmd
+}
+
+// brandSetFunc changes the settings whose flags were given.
+func brandSetFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *brandSetOptions) error {
+	var c reward.BrandChange
+	fs := cmd.Flags()
+	if fs.Changed("base-url") {
+		if err := reward.CheckBaseURL(o.baseURL); err != nil {
+			return usageError{err}
+		}
+		c.BaseURL = &o.baseURL
+	}
+	if fs.Changed("name") {
+		c.Name = &o.name
+	}
+	if fs.Changed("tz") {
+		c.TimeZone = &o.tz
+	}
+	if c == (reward.BrandChange{}) {
+		return usagef("give at least one of --base-url, --name, --tz")
+	}
+	return printResult(cmd, g, r, func(a scan.Admin) (*scan.BrandView, error) {
+		b, err := a.SetBrand(c)
+		if err == nil && c.BaseURL != nil {
+			if w := printing.BaseURLWarning(b.BaseURL); w != "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), w)
+			}
+		}
+		return b, err
+	})
 }
 
 // baseURLFlag is the --base-url of a printing command: it overrides the

@@ -2,11 +2,12 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 
-	"github.com/yima-dev/yima/scan"
-
 	"github.com/spf13/cobra"
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/scan"
 )
 
 func newCampaignCommand(g *globalOptions) *cobra.Command {
@@ -18,69 +19,72 @@ func newCampaignCommand(g *globalOptions) *cobra.Command {
 	}
 	r := &remoteOptions{}
 	r.AddFlags(cmd.PersistentFlags())
-	apply := &cobra.Command{
+	cmd.AddCommand(newCampaignApplyCommand(g, r), newCampaignListCommand(g, r), newCampaignShowCommand(g, r))
+	return cmd
+}
+
+func newCampaignApplyCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	return &cobra.Command{
 		Use:   "apply FILE",
 		Short: "Create or update a campaign from a JSON file (- for stdin)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var doc []byte
-			var err error
-			if args[0] == "-" {
-				doc, err = readAll(cmd.InOrStdin())
-			} else {
-				doc, err = os.ReadFile(args[0])
-			}
-			if err != nil {
-				return fmt.Errorf("reading the campaign document: %w", err)
-			}
-			return r.with(g, func(a scan.Admin) error {
-				v, err := a.ApplyCampaign(doc)
-				if err != nil {
-					return err
-				}
-				return printJSON(cmd.OutOrStdout(), v)
-			})
+			return campaignApplyFunc(cmd, g, r, args[0])
 		},
 	}
-	var listOut tableOptions
-	list := &cobra.Command{
+}
+
+func campaignApplyFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, file string) error {
+	var doc []byte
+	var err error
+	if file == "-" {
+		doc, err = readAll(cmd.InOrStdin())
+	} else {
+		doc, err = os.ReadFile(file)
+	}
+	if err != nil {
+		return fmt.Errorf("reading the campaign document: %w", err)
+	}
+	return printResult(cmd, g, r, func(a scan.Admin) (*reward.CampaignView, error) { return a.ApplyCampaign(doc) })
+}
+
+func newCampaignListCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	var out tableOptions
+	cmd := &cobra.Command{
 		Use:   "list [--json]",
 		Short: "List campaigns with their status, budget and stock left",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return r.with(g, func(a scan.Admin) error {
-				vs, err := a.Campaigns()
-				if err != nil {
-					return err
-				}
-				w := cmd.OutOrStdout()
-				return listOut.print(w, vs, func() {
-					fmt.Fprintf(w, "%-20s %-4s %-10s %12s %12s %10s %10s\n", "ID", "VER", "STATUS", "POINTS PAID", "POINTS LEFT", "COUPONS", "LEFT")
-					for _, v := range vs {
-						fmt.Fprintf(w, "%-20s %-4d %-10s %12d %12s %10d %10s\n", v.ID, v.Version, v.Status,
-							v.Counters.PointsPaid, optional(v.PointsLeft), v.Counters.CouponsIssued, optional(v.CouponsLeft))
-					}
-				})
-			})
+			return campaignListFunc(cmd, g, r, out)
 		},
 	}
-	listOut.AddFlags(list.Flags())
-	show := &cobra.Command{
+	out.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func campaignListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, out tableOptions) error {
+	return printList(cmd, g, r, out, scan.Admin.Campaigns, func(w io.Writer, vs []*reward.CampaignView) {
+		fmt.Fprintf(w, "%-20s %-4s %-10s %12s %12s %10s %10s\n", "ID", "VER", "STATUS", "POINTS PAID", "POINTS LEFT", "COUPONS", "LEFT")
+		for _, v := range vs {
+			fmt.Fprintf(w, "%-20s %-4d %-10s %12d %12s %10d %10s\n", v.ID, v.Version, v.Status,
+				v.Counters.PointsPaid, optional(v.PointsLeft), v.Counters.CouponsIssued, optional(v.CouponsLeft))
+		}
+	})
+}
+
+func newCampaignShowCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	return &cobra.Command{
 		Use:   "show ID",
 		Short: "Show a campaign and its counters as JSON",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return r.with(g, func(a scan.Admin) error {
-				v, err := a.Campaign(args[0])
-				if err != nil {
-					return err
-				}
-				return printJSON(cmd.OutOrStdout(), v)
-			})
+			return campaignShowFunc(cmd, g, r, args[0])
 		},
 	}
-	cmd.AddCommand(apply, list, show)
-	return cmd
+}
+
+func campaignShowFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, id string) error {
+	return printResult(cmd, g, r, func(a scan.Admin) (*reward.CampaignView, error) { return a.Campaign(id) })
 }
 
 func optional(p *int64) string {

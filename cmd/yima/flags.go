@@ -2,17 +2,33 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
 )
 
+type flagsOptions struct {
+	remoteOptions
+	q   reward.FlagQuery
+	out tableOptions
+}
+
+func (o *flagsOptions) AddFlags(fs *pflag.FlagSet) {
+	o.remoteOptions.AddFlags(fs)
+	fs.StringVar(&o.q.Kind, "kind", "", "diverted or many_scanners (default both)")
+	fs.StringVar(&o.q.From, "from", "", "first day, YYYYMMDD (days of the statistics' time zone)")
+	fs.StringVar(&o.q.To, "to", "", "last day, YYYYMMDD")
+	fs.StringVar(&o.q.After, "after", "", "the cursor a previous page ended with")
+	fs.IntVar(&o.q.Limit, "limit", 50, "flags per page, 1-200")
+	o.out.AddFlags(fs)
+}
+
 func newFlagsCommand(g *globalOptions) *cobra.Command {
-	var o remoteOptions
-	var q reward.FlagQuery
-	var out tableOptions
+	o := &flagsOptions{}
 	cmd := &cobra.Command{
 		Use:   "flags [--kind diverted|many_scanners] [--from DAY] [--to DAY] [--json]",
 		Short: "Scans to review: goods sold outside their region, codes scanned by many people",
@@ -25,43 +41,37 @@ func newFlagsCommand(g *globalOptions) *cobra.Command {
 			"last line says what --after takes for the next page.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return o.with(g, func(a scan.Admin) error {
-				page, err := a.Flags(q)
-				if err != nil {
-					return err
-				}
-				if page.Flags == nil {
-					page.Flags = []reward.Flag{}
-				}
-				w := cmd.OutOrStdout()
-				// The time beside the day, in the zone whose day it is.
-				loc, err := time.LoadLocation(page.TimeZone)
-				if err != nil {
-					loc = time.UTC
-				}
-				return out.print(w, page, func() {
-					fmt.Fprintf(w, "%-8s %-5s %-13s %-27s %6s %9s  %-16s %s\n", "DAY", "TIME", "KIND", "CODE", "BATCH", "SERIAL", "PRODUCT", "DETAIL")
-					for _, f := range page.Flags {
-						detail := fmt.Sprintf("%d scanners since %s, the third %s", f.Scanners, f.FirstScan.Format("2006-01-02"), f.Member)
-						if f.Kind == reward.FlagDiverted {
-							detail = fmt.Sprintf("scanned in %s, meant for %s, by %s", f.Region, f.Intended, f.Member)
-						}
-						fmt.Fprintf(w, "%-8s %-5s %-13s %-27s %6d %9d  %-16s %s\n", f.Day, f.At.In(loc).Format("15:04"), f.Kind, f.Code, f.Batch, f.Serial, f.Product, detail)
-					}
-					if page.Next != "" {
-						fmt.Fprintf(w, "more: --after %s\n", page.Next)
-					}
-				})
-			})
+			return flagsFunc(cmd, g, o)
 		},
 	}
 	o.AddFlags(cmd.Flags())
-	fs := cmd.Flags()
-	fs.StringVar(&q.Kind, "kind", "", "diverted or many_scanners (default both)")
-	fs.StringVar(&q.From, "from", "", "first day, YYYYMMDD (days of the statistics' time zone)")
-	fs.StringVar(&q.To, "to", "", "last day, YYYYMMDD")
-	fs.StringVar(&q.After, "after", "", "the cursor a previous page ended with")
-	fs.IntVar(&q.Limit, "limit", 50, "flags per page, 1-200")
-	out.AddFlags(fs)
 	return cmd
+}
+
+func flagsFunc(cmd *cobra.Command, g *globalOptions, o *flagsOptions) error {
+	get := func(a scan.Admin) (*reward.FlagPage, error) {
+		page, err := a.Flags(o.q)
+		if err == nil && page.Flags == nil {
+			page.Flags = []reward.Flag{}
+		}
+		return page, err
+	}
+	return printList(cmd, g, &o.remoteOptions, o.out, get, func(w io.Writer, page *reward.FlagPage) {
+		// The time beside the day, in the zone whose day it is.
+		loc, err := time.LoadLocation(page.TimeZone)
+		if err != nil {
+			loc = time.UTC
+		}
+		fmt.Fprintf(w, "%-8s %-5s %-13s %-27s %6s %9s  %-16s %s\n", "DAY", "TIME", "KIND", "CODE", "BATCH", "SERIAL", "PRODUCT", "DETAIL")
+		for _, f := range page.Flags {
+			detail := fmt.Sprintf("%d scanners since %s, the third %s", f.Scanners, f.FirstScan.Format("2006-01-02"), f.Member)
+			if f.Kind == reward.FlagDiverted {
+				detail = fmt.Sprintf("scanned in %s, meant for %s, by %s", f.Region, f.Intended, f.Member)
+			}
+			fmt.Fprintf(w, "%-8s %-5s %-13s %-27s %6d %9d  %-16s %s\n", f.Day, f.At.In(loc).Format("15:04"), f.Kind, f.Code, f.Batch, f.Serial, f.Product, detail)
+		}
+		if page.Next != "" {
+			fmt.Fprintf(w, "more: --after %s\n", page.Next)
+		}
+	})
 }

@@ -41,63 +41,90 @@ func newGuideCommand(g *globalOptions) *cobra.Command {
 	}
 	r := &remoteOptions{}
 	r.AddFlags(cmd.PersistentFlags())
-	ao := &guideAddOptions{}
-	add := &cobra.Command{
+	cmd.AddCommand(newGuideAddCommand(g, r), newGuideQRCommand(g, r), newGuideShowCommand(g, r), newGuideLeaveCommand(g, r))
+	return cmd
+}
+
+func newGuideAddCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	o := &guideAddOptions{}
+	cmd := &cobra.Command{
 		Use:   "add --id G --store S",
 		Short: "Create a guide and print its id and token as JSON",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if ao.g.ID == "" || ao.g.Store == "" {
-				return usagef("--id and --store are required")
-			}
-			return r.with(g, func(a scan.Admin) error {
-				tok, err := a.AddGuide(ao.g)
-				if err != nil {
-					return err
-				}
-				return printJSON(cmd.OutOrStdout(), map[string]string{"id": ao.g.ID, "token": tok, "token_id": reward.TokenID(tok)})
-			})
+			return guideAddFunc(cmd, g, r, o)
 		},
 	}
-	ao.AddFlags(add.Flags())
-	qo := &guideQROptions{}
-	qr := &cobra.Command{
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func guideAddFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *guideAddOptions) error {
+	if o.g.ID == "" || o.g.Store == "" {
+		return usagef("--id and --store are required")
+	}
+	return printResult(cmd, g, r, func(a scan.Admin) (map[string]string, error) {
+		tok, err := a.AddGuide(o.g)
+		return map[string]string{"id": o.g.ID, "token": tok, "token_id": reward.TokenID(tok)}, err
+	})
+}
+
+func newGuideQRCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	o := &guideQROptions{}
+	cmd := &cobra.Command{
 		Use:   "qr GUIDE",
 		Short: "Write the guide's personal QR code, which opens BASE/G/GUIDE (the binding page)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id := args[0]
-			if qo.format != "png" && qo.format != "svg" {
-				return usagef("--format %q: use png or svg", qo.format)
-			}
-			return r.with(g, func(a scan.Admin) error {
-				if _, err := a.Guide(id, reward.GuidePage{Limit: 1}); err != nil {
-					return err
-				}
-				base, err := qo.baseURL.resolve(cmd, a)
-				if err != nil {
-					return err
-				}
-				img, err := printing.Image(scan.GuideURL(base, id), printing.ImageOptions{Format: printing.ImageFormat(qo.format)})
-				if err != nil {
-					return err
-				}
-				out := qo.out
-				if out == "" {
-					out = id + "." + qo.format
-				}
-				if err := codegen.WriteFileAtomic(out, img, 0o644); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", out)
-				qo.baseURL.warn(cmd)
-				return nil
-			})
+			return guideQRFunc(cmd, g, r, o, args[0])
 		},
 	}
-	qo.AddFlags(qr.Flags())
-	var page reward.GuidePage
-	show := &cobra.Command{
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// guideQRFunc draws the QR of guide id, who must exist, with the base URL
+// printing uses.
+func guideQRFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *guideQROptions, id string) error {
+	if o.format != "png" && o.format != "svg" {
+		return usagef("--format %q: use png or svg", o.format)
+	}
+	return r.with(g, func(a scan.Admin) error {
+		if _, err := a.Guide(id, reward.GuidePage{Limit: 1}); err != nil {
+			return err
+		}
+		base, err := o.baseURL.resolve(cmd, a)
+		if err != nil {
+			return err
+		}
+		img, err := printing.Image(scan.GuideURL(base, id), printing.ImageOptions{Format: printing.ImageFormat(o.format)})
+		if err != nil {
+			return err
+		}
+		out := o.out
+		if out == "" {
+			out = id + "." + o.format
+		}
+		if err := codegen.WriteFileAtomic(out, img, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", out)
+		o.baseURL.warn(cmd)
+		return nil
+	})
+}
+
+type guideShowOptions struct{ page reward.GuidePage }
+
+func (o *guideShowOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.IntVar(&o.page.Limit, "limit", 50, "members and entries per page, 1-200")
+	fs.StringVar(&o.page.MembersAfter, "members-after", "", "next_members of the previous page")
+	fs.StringVar(&o.page.LedgerBefore, "ledger-before", "", "next_ledger of the previous page")
+}
+
+func newGuideShowCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	o := &guideShowOptions{}
+	cmd := &cobra.Command{
 		Use:   "show GUIDE",
 		Short: "Show a guide's bound members and commission ledger, a page of each",
 		Long: "show prints the guide with a page of bound members (in id order) and of commission\n" +
@@ -105,20 +132,26 @@ func newGuideCommand(g *globalOptions) *cobra.Command {
 			"output is what --members-after or --ledger-before takes for the next page.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return r.with(g, func(a scan.Admin) error {
-				v, err := a.Guide(args[0], page)
-				if err != nil {
-					return err
-				}
-				return printJSON(cmd.OutOrStdout(), v)
-			})
+			return guideShowFunc(cmd, g, r, o, args[0])
 		},
 	}
-	show.Flags().IntVar(&page.Limit, "limit", 50, "members and entries per page, 1-200")
-	show.Flags().StringVar(&page.MembersAfter, "members-after", "", "next_members of the previous page")
-	show.Flags().StringVar(&page.LedgerBefore, "ledger-before", "", "next_ledger of the previous page")
-	var successor string
-	leave := &cobra.Command{
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func guideShowFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *guideShowOptions, id string) error {
+	return printResult(cmd, g, r, func(a scan.Admin) (*reward.GuideView, error) { return a.Guide(id, o.page) })
+}
+
+type guideLeaveOptions struct{ successor string }
+
+func (o *guideLeaveOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.successor, "to", "", "the guide who takes over the members (none: they are unbound)")
+}
+
+func newGuideLeaveCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	o := &guideLeaveOptions{}
+	cmd := &cobra.Command{
 		Use:   "leave GUIDE [--to SUCCESSOR]",
 		Short: "Record that a guide left: end their tokens and hand their members to a successor",
 		Long: "leave marks the guide as gone: their tokens are revoked, and from now on they bind no one,\n" +
@@ -128,16 +161,13 @@ func newGuideCommand(g *globalOptions) *cobra.Command {
 			"If it stops midway, run it again with the same --to to move the rest.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return r.with(g, func(a scan.Admin) error {
-				out, err := a.GuideLeaves(args[0], successor)
-				if err != nil {
-					return err
-				}
-				return printJSON(cmd.OutOrStdout(), out)
-			})
+			return guideLeaveFunc(cmd, g, r, o, args[0])
 		},
 	}
-	leave.Flags().StringVar(&successor, "to", "", "the guide who takes over the members (none: they are unbound)")
-	cmd.AddCommand(add, qr, show, leave)
+	o.AddFlags(cmd.Flags())
 	return cmd
+}
+
+func guideLeaveFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *guideLeaveOptions, id string) error {
+	return printResult(cmd, g, r, func(a scan.Admin) (*reward.GuideLeaving, error) { return a.GuideLeaves(id, o.successor) })
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -20,70 +19,92 @@ func newKeysCommand(g *globalOptions) *cobra.Command {
 			"directory looks at the file every second: a rotation or retirement takes effect\n" +
 			"there without a restart (its log says \"keyset reloaded\").",
 	}
-	load := func() (*codegen.Keyset, string, error) {
-		if err := datadir.Init(g.data); err != nil {
-			return nil, "", err
-		}
-		ks, err := datadir.LoadKeys(g.data)
-		return ks, filepath.Join(g.data, datadir.KeysFile), err
+	cmd.AddCommand(newKeysListCommand(g), newKeysRotateCommand(g), newKeysRetireCommand(g))
+	return cmd
+}
+
+// loadKeys reads the data directory's keyset (made on first use) and the
+// path it is saved to.
+func loadKeys(g *globalOptions) (*codegen.Keyset, string, error) {
+	if err := datadir.Init(g.data); err != nil {
+		return nil, "", err
 	}
-	list := &cobra.Command{
+	ks, err := datadir.LoadKeys(g.data)
+	return ks, filepath.Join(g.data, datadir.KeysFile), err
+}
+
+func newKeysListCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
 		Use:   "list",
 		Short: "Show key ids, statuses and the primary (never the secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ks, _, err := load()
-			if err != nil {
-				return err
-			}
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			return enc.Encode(ks.List())
+			return keysListFunc(cmd, g)
 		},
 	}
-	rotate := &cobra.Command{
+}
+
+func keysListFunc(cmd *cobra.Command, g *globalOptions) error {
+	ks, _, err := loadKeys(g)
+	if err != nil {
+		return err
+	}
+	return printJSON(cmd.OutOrStdout(), ks.List())
+}
+
+func newKeysRotateCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
 		Use:   "rotate",
 		Short: "Add a key and make it the primary for new batches; old codes still verify",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ks, path, err := load()
-			if err != nil {
-				return err
-			}
-			k, err := ks.Rotate(time.Now())
-			if err != nil {
-				return err
-			}
-			if err := ks.Save(path); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "key %d is now the primary key\n", k.ID)
-			return nil
+			return keysRotateFunc(cmd, g)
 		},
 	}
-	retire := &cobra.Command{
+}
+
+func keysRotateFunc(cmd *cobra.Command, g *globalOptions) error {
+	ks, path, err := loadKeys(g)
+	if err != nil {
+		return err
+	}
+	k, err := ks.Rotate(time.Now())
+	if err != nil {
+		return err
+	}
+	if err := ks.Save(path); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "key %d is now the primary key\n", k.ID)
+	return nil
+}
+
+func newKeysRetireCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
 		Use:   "retire ID",
 		Short: "Retire a key: codes signed with it stop verifying",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseUint(args[0], 10, 8)
-			if err != nil {
-				return usagef("key id %q is not a number (see yima keys list)", args[0])
-			}
-			ks, path, err := load()
-			if err != nil {
-				return err
-			}
-			if err := ks.Retire(uint8(id), time.Now()); err != nil {
-				return err
-			}
-			if err := ks.Save(path); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "key %d is retired; its codes no longer verify\n", id)
-			return nil
+			return keysRetireFunc(cmd, g, args[0])
 		},
 	}
-	cmd.AddCommand(list, rotate, retire)
-	return cmd
+}
+
+func keysRetireFunc(cmd *cobra.Command, g *globalOptions, arg string) error {
+	id, err := strconv.ParseUint(arg, 10, 8)
+	if err != nil {
+		return usagef("key id %q is not a number (see yima keys list)", arg)
+	}
+	ks, path, err := loadKeys(g)
+	if err != nil {
+		return err
+	}
+	if err := ks.Retire(uint8(id), time.Now()); err != nil {
+		return err
+	}
+	if err := ks.Save(path); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "key %d is retired; its codes no longer verify\n", id)
+	return nil
 }

@@ -1,4 +1,3 @@
-// Command yima mints, verifies and redeems one-item-one-codes. See README.md.
 package main
 
 import (

@@ -57,7 +57,7 @@ func newMintCommand(g *globalOptions) *cobra.Command {
 			"stored: yima batch codes ID writes them again. With --out the file appears under\n" +
 			"its name only once complete; a mint that fails leaves no file and no batch.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd, g) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return mintFunc(cmd, g, o) },
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
@@ -82,7 +82,7 @@ func (o *mintOptions) check() error {
 	return nil
 }
 
-func (o *mintOptions) run(cmd *cobra.Command, g *globalOptions) (err error) {
+func mintFunc(cmd *cobra.Command, g *globalOptions, o *mintOptions) (err error) {
 	if err := o.check(); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -86,4 +87,29 @@ func (o *remoteOptions) admin(g *globalOptions) (scan.Admin, error) {
 		return nil, err
 	}
 	return node.Local(d), nil
+}
+
+// printResult runs get on the data directory, or on the server --server
+// names, and prints what it returns as JSON: what most admin commands do.
+func printResult[T any](cmd *cobra.Command, g *globalOptions, r *remoteOptions, get func(scan.Admin) (T, error)) error {
+	return r.with(g, func(a scan.Admin) error {
+		v, err := get(a)
+		if err != nil {
+			return err
+		}
+		return printJSON(cmd.OutOrStdout(), v)
+	})
+}
+
+// printList runs get as printResult does and prints its records as a
+// table, or as JSON under --json.
+func printList[T any](cmd *cobra.Command, g *globalOptions, r *remoteOptions, out tableOptions, get func(scan.Admin) (T, error), table func(w io.Writer, v T)) error {
+	return r.with(g, func(a scan.Admin) error {
+		v, err := get(a)
+		if err != nil {
+			return err
+		}
+		w := cmd.OutOrStdout()
+		return out.print(w, v, func() { table(w, v) })
+	})
 }

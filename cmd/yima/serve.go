@@ -61,62 +61,68 @@ func newServeCommand(g *globalOptions) *cobra.Command {
 			"wins over its variable.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := applyEnv(cmd.LocalFlags()); err != nil {
-				return err
-			}
-			var level slog.Level
-			if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-				return usagef("--log-level %q: use debug, info, warn or error", o.logLevel)
-			}
-			var zone *time.Location // nil: the data directory's
-			if o.statsTZ != "" {
-				var err error
-				if zone, err = time.LoadLocation(o.statsTZ); err != nil {
-					return usagef("--stats-tz %q: %v (use an IANA name such as Asia/Shanghai)", o.statsTZ, err)
-				}
-			}
-			if !slices.Contains(scan.Languages(), o.Language) {
-				return usagef("--lang %q: use %s", o.Language, strings.Join(scan.Languages(), " or "))
-			}
-			if o.BaseURL != "" {
-				if err := reward.CheckBaseURL(o.BaseURL); err != nil {
-					return usageError{err}
-				}
-			}
-			hopts := &slog.HandlerOptions{Level: level}
-			var log *slog.Logger
-			switch o.logFormat {
-			case "text":
-				log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), hopts))
-			case "json":
-				log = slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), hopts))
-			default:
-				return usagef("--log-format %q: use text or json", o.logFormat)
-			}
-			o.Logger = log
-			for _, p := range o.proxies {
-				prefix, err := parsePrefix(p)
-				if err != nil {
-					return usagef("--trusted-proxy %q: give an address or a CIDR such as 10.0.0.0/8", p)
-				}
-				o.TrustedProxies = append(o.TrustedProxies, prefix)
-			}
-			if w := printing.BaseURLWarning(o.BaseURL); o.BaseURL != "" && w != "" {
-				log.Warn(w)
-			}
-			// A signal once the node listens stops it gracefully.
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			n, err := node.Open(node.Options{Dir: g.data, Server: o.Options, StatsZone: zone, AcceptDataLoss: o.acceptDataLoss})
-			if err != nil {
-				return err
-			}
-			return n.Run(ctx)
+			return serveFunc(cmd, g, o)
 		},
 	}
 	o.AddFlags(cmd.Flags())
 	envFlags(cmd.Flags())
 	return cmd
+}
+
+// serveFunc checks the flags, then runs a node on the data directory until
+// SIGINT or SIGTERM, or until storage fails.
+func serveFunc(cmd *cobra.Command, g *globalOptions, o *serveOptions) error {
+	if err := applyEnv(cmd.LocalFlags()); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return usagef("--log-level %q: use debug, info, warn or error", o.logLevel)
+	}
+	var zone *time.Location // nil: the data directory's
+	if o.statsTZ != "" {
+		var err error
+		if zone, err = time.LoadLocation(o.statsTZ); err != nil {
+			return usagef("--stats-tz %q: %v (use an IANA name such as Asia/Shanghai)", o.statsTZ, err)
+		}
+	}
+	if !slices.Contains(scan.Languages(), o.Language) {
+		return usagef("--lang %q: use %s", o.Language, strings.Join(scan.Languages(), " or "))
+	}
+	if o.BaseURL != "" {
+		if err := reward.CheckBaseURL(o.BaseURL); err != nil {
+			return usageError{err}
+		}
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	var log *slog.Logger
+	switch o.logFormat {
+	case "text":
+		log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), hopts))
+	case "json":
+		log = slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), hopts))
+	default:
+		return usagef("--log-format %q: use text or json", o.logFormat)
+	}
+	o.Logger = log
+	for _, p := range o.proxies {
+		prefix, err := parsePrefix(p)
+		if err != nil {
+			return usagef("--trusted-proxy %q: give an address or a CIDR such as 10.0.0.0/8", p)
+		}
+		o.TrustedProxies = append(o.TrustedProxies, prefix)
+	}
+	if w := printing.BaseURLWarning(o.BaseURL); o.BaseURL != "" && w != "" {
+		log.Warn(w)
+	}
+	// A signal once the node listens stops it gracefully.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	n, err := node.Open(node.Options{Dir: g.data, Server: o.Options, StatsZone: zone, AcceptDataLoss: o.acceptDataLoss})
+	if err != nil {
+		return err
+	}
+	return n.Run(ctx)
 }
 
 // parsePrefix reads a CIDR, or one address as the prefix of just it.

@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
-
-	"github.com/yima-dev/yima/scan"
+	"io"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/scan"
 )
 
 type statsOptions struct {
@@ -33,25 +33,23 @@ func newStatsCommand(g *globalOptions) *cobra.Command {
 		Short: "Redemptions, points, coupons and commissions by product, batch, region, guide or campaign",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return o.with(g, func(a scan.Admin) error {
-				st, err := a.Stats(o.by, o.from, o.to, o.daily)
-				if err != nil {
-					return err
-				}
-				w := cmd.OutOrStdout()
-				return o.out.print(w, st, func() {
-					fmt.Fprintf(w, "%-24s %-8s %10s %10s %8s %10s %8s\n", o.by, "DAY", "REDEEMED", "POINTS", "COUPONS", "COMMISSION", "DIVERTED")
-					for _, s := range st {
-						day := s.Day
-						if day == "" {
-							day = "-"
-						}
-						fmt.Fprintf(w, "%-24s %-8s %10d %10d %8d %10d %8d\n", s.Value, day, s.Redeemed, s.Points, s.Coupons, s.Commission, s.Diverted)
-					}
-				})
-			})
+			return statsFunc(cmd, g, o)
 		},
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
+}
+
+func statsFunc(cmd *cobra.Command, g *globalOptions, o *statsOptions) error {
+	get := func(a scan.Admin) ([]reward.Stat, error) { return a.Stats(o.by, o.from, o.to, o.daily) }
+	return printList(cmd, g, &o.remoteOptions, o.out, get, func(w io.Writer, st []reward.Stat) {
+		fmt.Fprintf(w, "%-24s %-8s %10s %10s %8s %10s %8s\n", o.by, "DAY", "REDEEMED", "POINTS", "COUPONS", "COMMISSION", "DIVERTED")
+		for _, s := range st {
+			day := s.Day
+			if day == "" {
+				day = "-"
+			}
+			fmt.Fprintf(w, "%-24s %-8s %10d %10d %8d %10d %8d\n", s.Value, day, s.Redeemed, s.Points, s.Coupons, s.Commission, s.Diverted)
+		}
+	})
 }

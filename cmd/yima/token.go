@@ -2,22 +2,13 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
 )
-
-type tokenOptions struct {
-	remoteOptions
-	role, name string
-}
-
-func (o *tokenOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.role, "role", "", "app (integrators) or factory (minting)")
-	fs.StringVar(&o.name, "name", "", "who the token is for, for the records")
-}
 
 func newTokenCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
@@ -27,51 +18,75 @@ func newTokenCommand(g *globalOptions) *cobra.Command {
 			"(16 hex digits, from the hash) that names it in lists and revocations without giving it away.\n" +
 			"The admin token is the data directory's admin.token file, not one of these.",
 	}
-	o := &tokenOptions{}
-	o.remoteOptions.AddFlags(cmd.PersistentFlags())
-	create := &cobra.Command{
+	r := &remoteOptions{}
+	r.AddFlags(cmd.PersistentFlags())
+	cmd.AddCommand(newTokenCreateCommand(g, r), newTokenListCommand(g, r), newTokenRevokeCommand(g, r))
+	return cmd
+}
+
+type tokenCreateOptions struct {
+	role, name string
+}
+
+func (o *tokenCreateOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.role, "role", "", "app (integrators) or factory (minting)")
+	fs.StringVar(&o.name, "name", "", "who the token is for, for the records")
+}
+
+func newTokenCreateCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	o := &tokenCreateOptions{}
+	cmd := &cobra.Command{
 		Use:   "create --role app|factory|metrics [--name N]",
 		Short: "Create an API token and print it (it is shown once, stored hashed)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.role != "app" && o.role != "factory" && o.role != "metrics" {
-				return usagef("--role must be app, factory or metrics (a scraper of /metrics); guides get theirs from yima guide add")
-			}
-			return o.with(g, func(a scan.Admin) error {
-				tok, err := a.CreateToken(o.role, o.name)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), tok)
-				fmt.Fprintf(cmd.ErrOrStderr(), "token id %s (yima token revoke %s ends it)\n", reward.TokenID(tok), reward.TokenID(tok))
-				return nil
-			})
+			return tokenCreateFunc(cmd, g, r, o)
 		},
 	}
-	o.AddFlags(create.Flags())
-	var listOut tableOptions
-	list := &cobra.Command{
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func tokenCreateFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *tokenCreateOptions) error {
+	if o.role != "app" && o.role != "factory" && o.role != "metrics" {
+		return usagef("--role must be app, factory or metrics (a scraper of /metrics); guides get theirs from yima guide add")
+	}
+	return r.with(g, func(a scan.Admin) error {
+		tok, err := a.CreateToken(o.role, o.name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), tok)
+		fmt.Fprintf(cmd.ErrOrStderr(), "token id %s (yima token revoke %s ends it)\n", reward.TokenID(tok), reward.TokenID(tok))
+		return nil
+	})
+}
+
+func newTokenListCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	var out tableOptions
+	cmd := &cobra.Command{
 		Use:   "list [--json]",
 		Short: "List the tokens: id, role, name, guide and when each was made (never their secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return o.with(g, func(a scan.Admin) error {
-				ts, err := a.Tokens()
-				if err != nil {
-					return err
-				}
-				w := cmd.OutOrStdout()
-				return listOut.print(w, ts, func() {
-					fmt.Fprintf(w, "%-16s  %-8s  %-24s  %-16s  %s\n", "ID", "ROLE", "NAME", "GUIDE", "CREATED")
-					for _, t := range ts {
-						fmt.Fprintf(w, "%-16s  %-8s  %-24s  %-16s  %s\n", t.ID, t.Role, t.Name, t.Subject, t.Created.Format("2006-01-02 15:04"))
-					}
-				})
-			})
+			return tokenListFunc(cmd, g, r, out)
 		},
 	}
-	listOut.AddFlags(list.Flags())
-	revoke := &cobra.Command{
+	out.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func tokenListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, out tableOptions) error {
+	return printList(cmd, g, r, out, scan.Admin.Tokens, func(w io.Writer, ts []reward.Token) {
+		fmt.Fprintf(w, "%-16s  %-8s  %-24s  %-16s  %s\n", "ID", "ROLE", "NAME", "GUIDE", "CREATED")
+		for _, t := range ts {
+			fmt.Fprintf(w, "%-16s  %-8s  %-24s  %-16s  %s\n", t.ID, t.Role, t.Name, t.Subject, t.Created.Format("2006-01-02 15:04"))
+		}
+	})
+}
+
+func newTokenRevokeCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	return &cobra.Command{
 		Use:   "revoke ID",
 		Short: "Revoke a token (a leaked one, or a departed guide's): it stops working at once",
 		Long: "Revoke deletes the token named ID (see yima token list). A running server refuses its\n" +
@@ -79,15 +94,11 @@ func newTokenCommand(g *globalOptions) *cobra.Command {
 			"only that credential ends. Prints the revoked token as JSON.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.with(g, func(a scan.Admin) error {
-				t, err := a.RevokeToken(args[0])
-				if err != nil {
-					return err
-				}
-				return printJSON(cmd.OutOrStdout(), t)
-			})
+			return tokenRevokeFunc(cmd, g, r, args[0])
 		},
 	}
-	cmd.AddCommand(create, list, revoke)
-	return cmd
+}
+
+func tokenRevokeFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, id string) error {
+	return printResult(cmd, g, r, func(a scan.Admin) (*reward.Token, error) { return a.RevokeToken(id) })
 }

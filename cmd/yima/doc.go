@@ -1,0 +1,15 @@
+// Command yima mints, verifies and redeems one-item-one-codes. See README.md.
+//
+// It is the flow's first step: flags to calls. `yima serve` runs a node
+// (scan/node); commands on the data directory open it with
+// scan/node/datadir, or, with --server, talk to a running node through
+// scan/client; both sides are scan.Admin. Nothing here opens a store or
+// decides anything itself.
+//
+// Every command is built as bbolt's are: an options struct whose AddFlags
+// registers its flags, a constructor newXCommand, and a RunE that only calls
+// a plain function xFunc(cmd, ...) doing the work and writing to cmd's
+// output streams. Tests run a command group in this process through the
+// root command's SetArgs, SetOut and SetErr (commands_test.go) or build the
+// binary and run it (e2e_test.go).
+package main

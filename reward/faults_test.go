@@ -45,8 +45,53 @@ var (
 	walSyncs  = walOps{errorfs.OpFileSync, errorfs.OpFileSyncData, errorfs.OpFileSyncTo}
 )
 
-// TestWALFaultsFailClosed breaks the disk under the WAL while scans are in
-// flight, and checks that the store fails closed without lying:
+// faultDisk is a disk of the backend under test that a fault case breaks
+// while scans are in flight.
+type faultDisk interface {
+	// Open opens the store on the disk, its fault not armed yet; onFail
+	// receives the store's failure.
+	Open(tb testing.TB, onFail func(error)) store.DB
+	// Arm starts the fault.
+	Arm()
+	// Fired is how many faults were injected so far.
+	Fired() int64
+	// Err is the open store's failure, nil while it works.
+	Err() error
+	// Injected reports whether err is the injected fault.
+	Injected(err error) bool
+	// Check fails the test if the scenario left what the fault may strike.
+	Check(tb testing.TB)
+	// Reopen opens the store on what a restart finds: only synced data
+	// (unsynced 0) or everything written, synced or not (100).
+	Reopen(tb testing.TB, unsynced int) store.DB
+}
+
+// faultCase is one way a backend's disk fails under a load of scans.
+type faultCase struct {
+	name string
+	disk func(seed uint64) faultDisk
+	// sure is set when the fault is bound to fire.
+	sure bool
+	load faultLoad
+}
+
+// faultLoad is scans by workers goroutines, each scans long, of codes
+// codes.
+type faultLoad struct{ workers, each, codes int }
+
+// faultCases are the disk faults each backend is tested under, by the
+// backend's name (YIMA_TEST_STORE). A fault needs a file system to inject
+// it into, and so does the restart on what was synced: a backend without
+// one (memory) has no cases here, and the test skips on it; storetest's
+// FailedDiskFailsClosed holds its broken disk to the store contract. A new
+// backend adds its own faults here and runs the same checks.
+var faultCases = map[string]func() []faultCase{
+	"pebble": pebbleFaultCases,
+}
+
+// TestWALFaultsFailClosed breaks the disk under the store's log while
+// scans are in flight, and checks that the store fails closed without
+// lying:
 //
 //   - no scan is answered as redeemed unless its commit reached the disk:
 //     every redemption acknowledged, and every code answered
@@ -59,84 +104,139 @@ var (
 //   - reopened on the synced data, and on everything written including what
 //     was never synced, the audit finds no partial commit.
 //
-// Faults: writes or syncs of WAL files failing from the nth on (a dead
-// disk), failing once (a transient error: Pebble's WAL writer keeps the
-// first error, so the store must not recover from it either), and failing
-// at random.
+// Pebble's faults: writes or syncs of WAL files failing from the nth on (a
+// dead disk), failing once (a transient error: Pebble's WAL writer keeps
+// the first error, so the store must not recover from it either), and
+// failing at random.
 func TestWALFaultsFailClosed(t *testing.T) {
-	// Scans by workers goroutines, each scans long, of codes codes.
-	type load struct{ workers, each, codes int }
-	calm, burst := load{6, 25, 60}, load{48, 3, 150}
-	for _, c := range []struct {
-		name string
-		inj  func(seed uint64) errorfs.Injector
-		// sure is set when the fault is bound to fire.
-		sure bool
-		load load
-	}{
-		{"writes fail from the nth", func(seed uint64) errorfs.Injector {
-			return errorfs.ErrInjected.If(errorfs.And(walWrites, newFromNth(int64(seed*3))))
-		}, true, calm},
-		{"syncs fail from the nth", func(seed uint64) errorfs.Injector {
-			return errorfs.ErrInjected.If(errorfs.And(walSyncs, newFromNth(int64(seed*3))))
-		}, true, calm},
-		{"one write fails", func(seed uint64) errorfs.Injector {
-			return errorfs.ErrInjected.If(errorfs.And(walWrites, errorfs.OnIndex(int32(seed*4))))
-		}, true, calm},
-		{"one sync fails", func(seed uint64) errorfs.Injector {
-			return errorfs.ErrInjected.If(errorfs.And(walSyncs, errorfs.OnIndex(int32(seed*4))))
-		}, true, calm},
-		{"writes fail at random", func(seed uint64) errorfs.Injector {
-			return errorfs.ErrInjected.If(errorfs.And(walWrites, errorfs.Randomly(0.05, int64(seed))))
-		}, false, calm},
-		{"syncs fail at random", func(seed uint64) errorfs.Injector {
-			return errorfs.ErrInjected.If(errorfs.And(walSyncs, errorfs.Randomly(0.05, int64(seed))))
-		}, false, calm},
-		// Many decisions per commit, each crossing WAL blocks, and few
-		// commits: the fault comes early. The store must stop applying
-		// before Pebble's WAL writer meets its own error, or Pebble panics
-		// in commitWrite.
-		{"writes fail under a burst", func(seed uint64) errorfs.Injector {
-			return errorfs.ErrInjected.If(errorfs.And(walWrites, newFromNth(int64(seed-1))))
-		}, true, burst},
-		{"syncs fail under a burst", func(seed uint64) errorfs.Injector {
-			return errorfs.ErrInjected.If(errorfs.And(walSyncs, newFromNth(int64(seed-1))))
-		}, true, burst},
-	} {
+	cases, ok := faultCases[backendUnderTest]
+	if !ok {
+		t.Skipf("the %s backend has no file system to break; storetest's FailedDiskFailsClosed covers its broken disk", backendUnderTest)
+	}
+	for _, c := range cases() {
 		for seed := uint64(1); seed <= 3; seed++ {
 			t.Run(fmt.Sprintf("%s/seed=%d", c.name, seed), func(t *testing.T) {
-				runFault(t, seed, c.inj(seed), c.sure, c.load.workers, c.load.each, c.load.codes)
+				runFault(t, seed, c)
 			})
 		}
 	}
 }
 
-// faultDeadline bounds each step that a hung store would never finish.
-const faultDeadline = 10 * time.Second
+// pebbleFaultCases inject errors into Pebble's WAL files.
+func pebbleFaultCases() []faultCase {
+	calm, burst := faultLoad{6, 25, 60}, faultLoad{48, 3, 150}
+	wal := func(inj func(seed uint64) errorfs.Injector) func(seed uint64) faultDisk {
+		return func(seed uint64) faultDisk { return newPebbleFaultDisk(seed, inj(seed)) }
+	}
+	return []faultCase{
+		{"writes fail from the nth", wal(func(seed uint64) errorfs.Injector {
+			return errorfs.ErrInjected.If(errorfs.And(walWrites, newFromNth(int64(seed*3))))
+		}), true, calm},
+		{"syncs fail from the nth", wal(func(seed uint64) errorfs.Injector {
+			return errorfs.ErrInjected.If(errorfs.And(walSyncs, newFromNth(int64(seed*3))))
+		}), true, calm},
+		{"one write fails", wal(func(seed uint64) errorfs.Injector {
+			return errorfs.ErrInjected.If(errorfs.And(walWrites, errorfs.OnIndex(int32(seed*4))))
+		}), true, calm},
+		{"one sync fails", wal(func(seed uint64) errorfs.Injector {
+			return errorfs.ErrInjected.If(errorfs.And(walSyncs, errorfs.OnIndex(int32(seed*4))))
+		}), true, calm},
+		{"writes fail at random", wal(func(seed uint64) errorfs.Injector {
+			return errorfs.ErrInjected.If(errorfs.And(walWrites, errorfs.Randomly(0.05, int64(seed))))
+		}), false, calm},
+		{"syncs fail at random", wal(func(seed uint64) errorfs.Injector {
+			return errorfs.ErrInjected.If(errorfs.And(walSyncs, errorfs.Randomly(0.05, int64(seed))))
+		}), false, calm},
+		// Many decisions per commit, each crossing WAL blocks, and few
+		// commits: the fault comes early. The store must stop applying
+		// before Pebble's WAL writer meets its own error, or Pebble panics
+		// in commitWrite.
+		{"writes fail under a burst", wal(func(seed uint64) errorfs.Injector {
+			return errorfs.ErrInjected.If(errorfs.And(walWrites, newFromNth(int64(seed-1))))
+		}), true, burst},
+		{"syncs fail under a burst", wal(func(seed uint64) errorfs.Injector {
+			return errorfs.ErrInjected.If(errorfs.And(walSyncs, newFromNth(int64(seed-1))))
+		}), true, burst},
+	}
+}
 
-func runFault(t *testing.T, seed uint64, inj errorfs.Injector, sure bool, workers, each, ncodes int) {
-	rng := rand.New(rand.NewPCG(seed, 0xfa017))
-	mem := vfs.NewCrashableMem()
-	fired := &errorfs.Counter{Injector: inj}
-	var rotations atomic.Int32
-	toggle := &errorfs.Toggle{Injector: errorfs.Any(fired, errorfs.InjectorFunc(func(op errorfs.Op) error {
+// pebbleFaultDisk is Pebble on a crashable in-memory file system whose
+// injector is armed by Arm.
+type pebbleFaultDisk struct {
+	seed      uint64
+	inj       errorfs.Injector
+	mem       *vfs.MemFS
+	fired     *errorfs.Counter
+	toggle    *errorfs.Toggle
+	rotations atomic.Int32
+	db        *pebblestore.DB
+}
+
+func newPebbleFaultDisk(seed uint64, inj errorfs.Injector) *pebbleFaultDisk {
+	d := &pebbleFaultDisk{seed: seed, inj: inj, mem: vfs.NewCrashableMem(), fired: &errorfs.Counter{Injector: inj}}
+	d.toggle = &errorfs.Toggle{Injector: errorfs.Any(d.fired, errorfs.InjectorFunc(func(op errorfs.Op) error {
 		if (op.Kind == errorfs.OpCreate || op.Kind == errorfs.OpReuseForWrite) && strings.HasSuffix(op.Path, ".log") {
-			rotations.Add(1)
+			d.rotations.Add(1)
 		}
 		return nil
 	}))}
+	return d
+}
+
+func (d *pebbleFaultDisk) Open(tb testing.TB, onFail func(error)) store.DB {
+	tb.Helper()
+	db, err := pebblestore.Open("db", &pebblestore.Options{FS: errorfs.Wrap(d.mem, d.toggle), OnFail: onFail})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d.db = db
+	return db
+}
+
+func (d *pebbleFaultDisk) Arm()         { d.toggle.On() }
+func (d *pebbleFaultDisk) Fired() int64 { return int64(d.fired.Load()) }
+func (d *pebbleFaultDisk) Err() error   { return d.db.Err() }
+func (d *pebbleFaultDisk) String() string {
+	return fmt.Sprint(d.inj)
+}
+
+func (d *pebbleFaultDisk) Injected(err error) bool {
+	return errors.Is(err, errorfs.ErrInjected) || strings.Contains(err.Error(), "injected error")
+}
+
+func (d *pebbleFaultDisk) Check(tb testing.TB) {
+	if n := d.rotations.Load(); n > 0 {
+		// Pebble v2.1.7 cannot survive a WAL fault while it switches WALs
+		// (rotateWAL panics with DB.mu released: "unlock of unlocked
+		// mutex", a fatal error that kills the test binary). Keep the
+		// scenario within the first memtable (256 KiB).
+		tb.Fatalf("the scans outgrew the first WAL (%d new WAL files); shrink the scenario so that a fault cannot strike during a WAL rotation", n)
+	}
+}
+
+func (d *pebbleFaultDisk) Reopen(tb testing.TB, unsynced int) store.DB {
+	tb.Helper()
+	clone := d.mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: unsynced, RNG: rand.New(rand.NewPCG(d.seed, 1))})
+	db, err := pebblestore.Open("db", &pebblestore.Options{FS: clone})
+	if err != nil {
+		tb.Fatalf("reopening (%d%% of unsynced data): %v", unsynced, err)
+	}
+	return db
+}
+
+// faultDeadline bounds each step that a hung store would never finish.
+const faultDeadline = 10 * time.Second
+
+func runFault(t *testing.T, seed uint64, c faultCase) {
+	rng := rand.New(rand.NewPCG(seed, 0xfa017))
+	workers, each, ncodes := c.load.workers, c.load.each, c.load.codes
+	disk := c.disk(seed)
 	var failures atomic.Int32
 	failed := make(chan error, 1)
-	db, err := pebblestore.Open("db", &pebblestore.Options{
-		FS: errorfs.Wrap(mem, toggle),
-		OnFail: func(err error) {
-			failures.Add(1)
-			failed <- err
-		},
+	db := disk.Open(t, func(err error) {
+		failures.Add(1)
+		failed <- err
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ks := rewardtest.Keys(t, false)
 	now := rewardtest.Start
 	clock := func() time.Time { return now }
@@ -164,7 +264,7 @@ func runFault(t *testing.T, seed uint64, inj errorfs.Injector, sure bool, worker
 		}
 	}
 
-	toggle.On()
+	disk.Arm()
 	var (
 		mu   sync.Mutex
 		acks []ack
@@ -206,35 +306,25 @@ func runFault(t *testing.T, seed uint64, inj errorfs.Injector, sure bool, worker
 	}
 	within(t, "the scans", wg.Wait)
 
-	if rotations.Load() > 0 {
-		// Pebble v2.1.7 cannot survive a WAL fault while it switches WALs
-		// (rotateWAL panics with DB.mu released: "unlock of unlocked
-		// mutex", a fatal error that kills the test binary). Keep the
-		// scenario within the first memtable (256 KiB).
-		t.Fatalf("the scans outgrew the first WAL (%d new WAL files); shrink the scenario so that a fault cannot strike during a WAL rotation", rotations.Load())
-	}
-	n := fired.Load()
-	t.Logf("%s: %d errors injected; %d answers, %d unavailable", inj, n, len(acks), down.Load())
+	disk.Check(t)
+	n := disk.Fired()
+	t.Logf("%s: %d errors injected; %d answers, %d unavailable", disk, n, len(acks), down.Load())
 	switch {
-	case n == 0 && sure:
-		t.Fatalf("%s never fired; the case tests nothing", inj)
+	case n == 0 && c.sure:
+		t.Fatalf("%s never fired; the case tests nothing", disk)
 	case n == 0:
-		if down.Load() > 0 || db.Err() != nil {
-			t.Fatalf("no fault was injected, yet the store failed: %v", db.Err())
+		if down.Load() > 0 || disk.Err() != nil {
+			t.Fatalf("no fault was injected, yet the store failed: %v", disk.Err())
 		}
 	default:
-		checkFailedClosed(t, eng, db, codes, failed, &failures)
+		checkFailedClosed(t, eng, disk, codes, failed, &failures)
 	}
 	within(t, "Close", func() { db.Close() })
 
 	// Reopen on what a restart would find: only synced data, then
 	// everything written, synced or not. Neither may show half a commit.
 	for _, pct := range []int{0, 100} {
-		clone := mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: pct, RNG: rand.New(rand.NewPCG(seed, 1))})
-		rdb, err := pebblestore.Open("db", &pebblestore.Options{FS: clone})
-		if err != nil {
-			t.Fatalf("reopening (%d%% of unsynced data): %v", pct, err)
-		}
+		rdb := disk.Reopen(t, pct)
 		aud, err := auditRecords(rdb)
 		if err != nil {
 			t.Fatal(err)
@@ -257,14 +347,14 @@ func runFault(t *testing.T, seed uint64, inj errorfs.Injector, sure bool, worker
 
 // checkFailedClosed checks a store after a fault: every call answers
 // unavailable, and OnFail fired exactly once.
-func checkFailedClosed(t *testing.T, eng *reward.Engine, db *pebblestore.DB, codes []string, failed chan error, failures *atomic.Int32) {
+func checkFailedClosed(t *testing.T, eng *reward.Engine, disk faultDisk, codes []string, failed chan error, failures *atomic.Int32) {
 	t.Helper()
-	if err := db.Err(); !errors.Is(err, store.ErrUnavailable) {
+	if err := disk.Err(); !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("after the fault the store reports %v, want ErrUnavailable", err)
 	}
 	select {
 	case err := <-failed:
-		if !errors.Is(err, errorfs.ErrInjected) && !strings.Contains(err.Error(), "injected error") {
+		if !disk.Injected(err) {
 			t.Errorf("OnFail got %v, want the injected error", err)
 		}
 	case <-time.After(faultDeadline):

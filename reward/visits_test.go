@@ -6,11 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/store"
-	"github.com/yima-dev/yima/store/pebblestore"
 )
 
 // countingDB counts the decisions (durable, synced writes) run on a store.
@@ -29,12 +27,7 @@ func (c *countingDB) Update(fn func(store.Tx) error) error {
 // code. Views now collect in memory and are written in one decision at
 // most a second after the first; the code's status shows them meanwhile.
 func TestPageViewsAreWrittenTogether(t *testing.T) {
-	pdb, err := pebblestore.Open("db", &pebblestore.Options{FS: vfs.NewMem()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pdb.Close() })
-	db := &countingDB{DB: pdb}
+	db := &countingDB{DB: openStore(t, 0)}
 	ks := rewardtest.Keys(t, false)
 	now := rewardtest.Start
 	eng := reward.New(db, ks, reward.Options{Now: func() time.Time { return now }})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"github.com/yima-dev/yima/codegen/printing"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
+	"github.com/yima-dev/yima/scan/identity"
 	"github.com/yima-dev/yima/scan/node"
 )
 
@@ -27,6 +29,11 @@ type serveOptions struct {
 	statsTZ        string
 	acceptDataLoss bool
 	proxies        []string
+	smsSender      string
+	smsURL         string
+	smsKey         string
+	wechat         identity.WeChat
+	wechatScope    string
 }
 
 func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
@@ -45,6 +52,15 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&o.Limits.PerAddress, "limit-per-address", 0, "requests a second one client address may send to the pages and public lookups (0: default 20, bursts of 200)")
 	fs.Float64Var(&o.Limits.PerMember, "limit-per-member", 0, "scans a second one member, and one device, may send (0: default 1, bursts of 30)")
 	fs.BoolVar(&o.Limits.Off, "no-limits", false, "turn off the request limits and the lockout after forged codes (a load test from one address)")
+	fs.StringVar(&o.smsSender, "sms-sender", "log", "how consumers' one-time sign-in codes are sent: log (written to this server's log, for development only) or http (posted to --sms-url, signed with --sms-key)")
+	fs.StringVar(&o.smsURL, "sms-url", "", "the SMS gateway's URL for --sms-sender http")
+	fs.StringVar(&o.smsKey, "sms-key", "", "the key that signs each message to the SMS gateway (HMAC-SHA256 in X-Yima-Signature); prefer YIMA_SMS_KEY, which ps does not show")
+	fs.StringVar(&o.wechat.AppID, "wechat-app-id", "", "the WeChat official account's app id (AppID); with --wechat-secret, pages offer WeChat sign-in")
+	fs.StringVar(&o.wechat.Secret, "wechat-secret", "", "the official account's AppSecret; prefer YIMA_WECHAT_SECRET, which ps does not show")
+	fs.StringVar(&o.wechat.APIBase, "wechat-api-base", "https://api.weixin.qq.com", "base URL of WeChat's sns API (access_token, userinfo)")
+	fs.StringVar(&o.wechat.OpenBase, "wechat-open-base", "https://open.weixin.qq.com", "base URL of WeChat's authorize page")
+	fs.StringVar(&o.wechatScope, "wechat-scope", "base", "base (snsapi_base: the openid, silently) or userinfo (snsapi_userinfo: the nickname too, after the person agrees)")
+	fs.DurationVar(&o.SignIn.SessionTTL, "session-ttl", 0, "how long a consumer stays signed in (0: default 720h, 30 days)")
 	fs.BoolVar(&o.acceptDataLoss, "accept-data-loss", false, "start on a store whose log is damaged, with what is readable: payouts after the damage are forgotten and may pay again (use once, only without a backup)")
 }
 
@@ -112,6 +128,9 @@ func serveFunc(cmd *cobra.Command, g *globalOptions, o *serveOptions) error {
 		}
 		o.TrustedProxies = append(o.TrustedProxies, prefix)
 	}
+	if err := o.signIn(log); err != nil {
+		return err
+	}
 	if w := printing.BaseURLWarning(o.BaseURL); o.BaseURL != "" && w != "" {
 		log.Warn(w)
 	}
@@ -135,4 +154,42 @@ func parsePrefix(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, err
 	}
 	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// signIn sets the server's consumer sign-in from the flags.
+func (o *serveOptions) signIn(log *slog.Logger) error {
+	switch o.smsSender {
+	case "log":
+		o.SignIn.SMS = identity.LogSender{Log: log}
+		log.Warn("--sms-sender log: one-time sign-in codes are written to this log, not sent; use --sms-sender http where consumers sign in")
+	case "http":
+		if o.smsURL == "" || o.smsKey == "" {
+			return usagef("--sms-sender http needs --sms-url and --sms-key (or YIMA_SMS_URL and YIMA_SMS_KEY)")
+		}
+		if u, err := url.Parse(o.smsURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return usagef("--sms-url %q: give the gateway's http(s) URL", o.smsURL)
+		}
+		o.SignIn.SMS = identity.HTTPSender{URL: o.smsURL, Key: []byte(o.smsKey)}
+	default:
+		return usagef("--sms-sender %q: use log or http", o.smsSender)
+	}
+	switch o.wechatScope {
+	case "base":
+		o.SignIn.WeChatScope = identity.ScopeBase
+	case "userinfo":
+		o.SignIn.WeChatScope = identity.ScopeUserInfo
+	default:
+		return usagef("--wechat-scope %q: use base or userinfo", o.wechatScope)
+	}
+	if (o.wechat.AppID == "") != (o.wechat.Secret == "") {
+		return usagef("WeChat sign-in needs both --wechat-app-id and --wechat-secret (or YIMA_WECHAT_SECRET)")
+	}
+	if o.wechat.Configured() {
+		w := o.wechat
+		o.SignIn.WeChat = &w
+	}
+	if o.SignIn.SessionTTL < 0 {
+		return usagef("--session-ttl %s: give a positive duration such as 720h", o.SignIn.SessionTTL)
+	}
+	return nil
 }

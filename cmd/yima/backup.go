@@ -10,20 +10,14 @@ import (
 
 func newBackupCommand(g *globalOptions) *cobra.Command {
 	r := &remoteOptions{}
-	cmd := &cobra.Command{
-		Use:   "backup DIR",
-		Short: "Write a restorable copy of the data directory, while the server keeps serving",
+	return leaf(&cobra.Command{
+		Use: "backup DIR", Short: "Write a restorable copy of the data directory, while the server keeps serving",
 		Long: "backup writes into DIR (which must not exist) a consistent copy of the store,\n" +
 			"with every payout acknowledged before it started, and the keyset and admin token.\n" +
 			"With --server the copy is written by the server, on its machine, so DIR is a path\n" +
 			"there. To restore, stop the server and serve the copy: yima serve --data DIR.",
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return backupFunc(cmd, g, r, args[0])
-		},
-	}
-	r.AddFlags(cmd.Flags())
-	return cmd
+	}, r, func(cmd *cobra.Command, args []string) error { return backupFunc(cmd, g, r, args[0]) })
 }
 
 // backupFunc writes the backup into dest: a path on this machine, made

@@ -57,16 +57,10 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 
 func newBatchListCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 	var out tableOptions
-	cmd := &cobra.Command{
-		Use:   "list [--json]",
-		Short: "List batches",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return batchListFunc(cmd, g, r, out)
-		},
-	}
-	out.AddFlags(cmd.Flags())
-	return cmd
+	return leaf(&cobra.Command{
+		Use: "list [--json]", Short: "List batches",
+		Args: cobra.NoArgs,
+	}, &out, func(cmd *cobra.Command, _ []string) error { return batchListFunc(cmd, g, r, out) })
 }
 
 func batchListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, out tableOptions) error {
@@ -79,14 +73,10 @@ func batchListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, out t
 }
 
 func newBatchShowCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "show ID",
-		Short: "Show one batch as JSON",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return batchShowFunc(cmd, g, r, args[0])
-		},
-	}
+	return leaf(&cobra.Command{
+		Use: "show ID", Short: "Show one batch as JSON",
+		Args: cobra.ExactArgs(1),
+	}, nil, func(cmd *cobra.Command, args []string) error { return batchShowFunc(cmd, g, r, args[0]) })
 }
 
 func batchShowFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, arg string) error {
@@ -143,16 +133,10 @@ func (o *batchCodesOptions) AddFlags(fs *pflag.FlagSet) {
 
 func newBatchCodesCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 	o := &batchCodesOptions{}
-	cmd := &cobra.Command{
-		Use:   "codes ID [--from S --to E] [--format csv|txt] [--out FILE]",
-		Short: "Write a batch's codes again (they are computed, never stored)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return batchCodesFunc(cmd, g, r, o, args[0])
-		},
-	}
-	o.AddFlags(cmd.Flags())
-	return cmd
+	return leaf(&cobra.Command{
+		Use: "codes ID [--from S --to E] [--format csv|txt] [--out FILE]", Short: "Write a batch's codes again (they are computed, never stored)",
+		Args: cobra.ExactArgs(1),
+	}, o, func(cmd *cobra.Command, args []string) error { return batchCodesFunc(cmd, g, r, o, args[0]) })
 }
 
 func batchCodesFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *batchCodesOptions, arg string) error {
@@ -214,20 +198,14 @@ func (o *batchLabelsOptions) AddFlags(fs *pflag.FlagSet) {
 
 func newBatchLabelsCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 	o := &batchLabelsOptions{}
-	cmd := &cobra.Command{
-		Use:   "labels ID --out FILE.pdf [--from S --to E] [--columns C --rows R]",
-		Short: "Write a PDF of A4 label sheets: each code's symbol with the code under it",
+	return leaf(&cobra.Command{
+		Use: "labels ID --out FILE.pdf [--from S --to E] [--columns C --rows R]", Short: "Write a PDF of A4 label sheets: each code's symbol with the code under it",
 		Long: "labels lays out one label per code on A4 pages, the symbol drawn as vector\n" +
 			"modules and the code printed under it for typing when a camera fails; each page\n" +
 			"names the product, the batch and its serials. At most 20,000 labels a document:\n" +
 			"print large batches range by range with --from and --to.",
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return batchLabelsFunc(cmd, g, r, o, args[0])
-		},
-	}
-	o.AddFlags(cmd.Flags())
-	return cmd
+	}, o, func(cmd *cobra.Command, args []string) error { return batchLabelsFunc(cmd, g, r, o, args[0]) })
 }
 
 func batchLabelsFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *batchLabelsOptions, arg string) error {
@@ -262,16 +240,10 @@ func (o *batchReleaseOptions) AddFlags(fs *pflag.FlagSet) {
 
 func newBatchReleaseCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 	o := &batchReleaseOptions{}
-	cmd := &cobra.Command{
-		Use:   "release ID [--points N] [--campaign C]",
-		Short: "Release a factory's batch for payout (its codes pay nothing until then)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return batchReleaseFunc(cmd, g, r, o, args[0])
-		},
-	}
-	o.AddFlags(cmd.Flags())
-	return cmd
+	return leaf(&cobra.Command{
+		Use: "release ID [--points N] [--campaign C]", Short: "Release a factory's batch for payout (its codes pay nothing until then)",
+		Args: cobra.ExactArgs(1),
+	}, o, func(cmd *cobra.Command, args []string) error { return batchReleaseFunc(cmd, g, r, o, args[0]) })
 }
 
 func batchReleaseFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *batchReleaseOptions, arg string) error {

@@ -25,14 +25,10 @@ func newBrandCommand(g *globalOptions) *cobra.Command {
 }
 
 func newBrandShowCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "show",
-		Short: "Print the brand's settings as JSON",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return brandShowFunc(cmd, g, r)
-		},
-	}
+	return leaf(&cobra.Command{
+		Use: "show", Short: "Print the brand's settings as JSON",
+		Args: cobra.NoArgs,
+	}, nil, func(cmd *cobra.Command, _ []string) error { return brandShowFunc(cmd, g, r) })
 }
 
 func brandShowFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions) error {
@@ -51,18 +47,12 @@ func (o *brandSetOptions) AddFlags(fs *pflag.FlagSet) {
 
 func newBrandSetCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 	o := &brandSetOptions{}
-	cmd := &cobra.Command{
-		Use:   "set [--base-url URL] [--name NAME] [--tz ZONE]",
-		Short: "Change the brand's settings (flags not given stay as they are)",
+	return leaf(&cobra.Command{
+		Use: "set [--base-url URL] [--name NAME] [--tz ZONE]", Short: "Change the brand's settings (flags not given stay as they are)",
 		Example: "  yima brand set --base-url HTTPS://YIMA.YOURBRAND.CN --name 一码乳业 --tz Asia/Shanghai\n" +
 			"  (upper case keeps every QR symbol in its compact alphanumeric mode)",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return brandSetFunc(cmd, g, r, o)
-		},
-	}
-	o.AddFlags(cmd.Flags())
-	return cmd
+	}, o, func(cmd *cobra.Command, _ []string) error { return brandSetFunc(cmd, g, r, o) })
 }
 
 // brandSetFunc changes the settings whose flags were given.

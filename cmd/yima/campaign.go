@@ -24,14 +24,10 @@ func newCampaignCommand(g *globalOptions) *cobra.Command {
 }
 
 func newCampaignApplyCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "apply FILE",
-		Short: "Create or update a campaign from a JSON file (- for stdin)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return campaignApplyFunc(cmd, g, r, args[0])
-		},
-	}
+	return leaf(&cobra.Command{
+		Use: "apply FILE", Short: "Create or update a campaign from a JSON file (- for stdin)",
+		Args: cobra.ExactArgs(1),
+	}, nil, func(cmd *cobra.Command, args []string) error { return campaignApplyFunc(cmd, g, r, args[0]) })
 }
 
 func campaignApplyFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, file string) error {
@@ -50,16 +46,10 @@ func campaignApplyFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, f
 
 func newCampaignListCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 	var out tableOptions
-	cmd := &cobra.Command{
-		Use:   "list [--json]",
-		Short: "List campaigns with their status, budget and stock left",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return campaignListFunc(cmd, g, r, out)
-		},
-	}
-	out.AddFlags(cmd.Flags())
-	return cmd
+	return leaf(&cobra.Command{
+		Use: "list [--json]", Short: "List campaigns with their status, budget and stock left",
+		Args: cobra.NoArgs,
+	}, &out, func(cmd *cobra.Command, _ []string) error { return campaignListFunc(cmd, g, r, out) })
 }
 
 func campaignListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, out tableOptions) error {
@@ -73,14 +63,10 @@ func campaignListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, ou
 }
 
 func newCampaignShowCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "show ID",
-		Short: "Show a campaign and its counters as JSON",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return campaignShowFunc(cmd, g, r, args[0])
-		},
-	}
+	return leaf(&cobra.Command{
+		Use: "show ID", Short: "Show a campaign and its counters as JSON",
+		Args: cobra.ExactArgs(1),
+	}, nil, func(cmd *cobra.Command, args []string) error { return campaignShowFunc(cmd, g, r, args[0]) })
 }
 
 func campaignShowFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, id string) error {

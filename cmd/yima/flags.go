@@ -29,9 +29,8 @@ func (o *flagsOptions) AddFlags(fs *pflag.FlagSet) {
 
 func newFlagsCommand(g *globalOptions) *cobra.Command {
 	o := &flagsOptions{}
-	cmd := &cobra.Command{
-		Use:   "flags [--kind diverted|many_scanners] [--from DAY] [--to DAY] [--json]",
-		Short: "Scans to review: goods sold outside their region, codes scanned by many people",
+	return leaf(&cobra.Command{
+		Use: "flags [--kind diverted|many_scanners] [--from DAY] [--to DAY] [--json]", Short: "Scans to review: goods sold outside their region, codes scanned by many people",
 		Long: "flags lists, oldest first, the scans yima put up for review:\n" +
 			"  diverted       a redemption outside its batch's intended sales region (防窜货), with where\n" +
 			"                 it was scanned and where it was meant to be sold;\n" +
@@ -40,12 +39,7 @@ func newFlagsCommand(g *globalOptions) *cobra.Command {
 			"Each code is flagged once per kind, on the day it happened. When the list goes on, the\n" +
 			"last line says what --after takes for the next page.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return flagsFunc(cmd, g, o)
-		},
-	}
-	o.AddFlags(cmd.Flags())
-	return cmd
+	}, o, func(cmd *cobra.Command, _ []string) error { return flagsFunc(cmd, g, o) })
 }
 
 func flagsFunc(cmd *cobra.Command, g *globalOptions, o *flagsOptions) error {

@@ -47,16 +47,10 @@ func newGuideCommand(g *globalOptions) *cobra.Command {
 
 func newGuideAddCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 	o := &guideAddOptions{}
-	cmd := &cobra.Command{
-		Use:   "add --id G --store S",
-		Short: "Create a guide and print its id and token as JSON",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return guideAddFunc(cmd, g, r, o)
-		},
-	}
-	o.AddFlags(cmd.Flags())
-	return cmd
+	return leaf(&cobra.Command{
+		Use: "add --id G --store S", Short: "Create a guide and print its id and token as JSON",
+		Args: cobra.NoArgs,
+	}, o, func(cmd *cobra.Command, _ []string) error { return guideAddFunc(cmd, g, r, o) })
 }
 
 func guideAddFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *guideAddOptions) error {
@@ -71,16 +65,10 @@ func guideAddFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *gui
 
 func newGuideQRCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 	o := &guideQROptions{}
-	cmd := &cobra.Command{
-		Use:   "qr GUIDE",
-		Short: "Write the guide's personal QR code, which opens BASE/G/GUIDE (the binding page)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return guideQRFunc(cmd, g, r, o, args[0])
-		},
-	}
-	o.AddFlags(cmd.Flags())
-	return cmd
+	return leaf(&cobra.Command{
+		Use: "qr GUIDE", Short: "Write the guide's personal QR code, which opens BASE/G/GUIDE (the binding page)",
+		Args: cobra.ExactArgs(1),
+	}, o, func(cmd *cobra.Command, args []string) error { return guideQRFunc(cmd, g, r, o, args[0]) })
 }
 
 // guideQRFunc draws the QR of guide id, who must exist, with the base URL
@@ -124,19 +112,13 @@ func (o *guideShowOptions) AddFlags(fs *pflag.FlagSet) {
 
 func newGuideShowCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 	o := &guideShowOptions{}
-	cmd := &cobra.Command{
-		Use:   "show GUIDE",
-		Short: "Show a guide's bound members and commission ledger, a page of each",
+	return leaf(&cobra.Command{
+		Use: "show GUIDE", Short: "Show a guide's bound members and commission ledger, a page of each",
 		Long: "show prints the guide with a page of bound members (in id order) and of commission\n" +
 			"entries (newest first). When a list goes on, next_members or next_ledger in the\n" +
 			"output is what --members-after or --ledger-before takes for the next page.",
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return guideShowFunc(cmd, g, r, o, args[0])
-		},
-	}
-	o.AddFlags(cmd.Flags())
-	return cmd
+	}, o, func(cmd *cobra.Command, args []string) error { return guideShowFunc(cmd, g, r, o, args[0]) })
 }
 
 func guideShowFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *guideShowOptions, id string) error {
@@ -151,21 +133,15 @@ func (o *guideLeaveOptions) AddFlags(fs *pflag.FlagSet) {
 
 func newGuideLeaveCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 	o := &guideLeaveOptions{}
-	cmd := &cobra.Command{
-		Use:   "leave GUIDE [--to SUCCESSOR]",
-		Short: "Record that a guide left: end their tokens and hand their members to a successor",
+	return leaf(&cobra.Command{
+		Use: "leave GUIDE [--to SUCCESSOR]", Short: "Record that a guide left: end their tokens and hand their members to a successor",
 		Long: "leave marks the guide as gone: their tokens are revoked, and from now on they bind no one,\n" +
 			"verify no gift and earn no commission. Every member bound to them moves to --to, who earns\n" +
 			"on those members' later scans and gifts; without --to the members are unbound, and the next\n" +
 			"guide whose QR they scan binds them. Ledgers and past commissions stay as they are.\n" +
 			"If it stops midway, run it again with the same --to to move the rest.",
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return guideLeaveFunc(cmd, g, r, o, args[0])
-		},
-	}
-	o.AddFlags(cmd.Flags())
-	return cmd
+	}, o, func(cmd *cobra.Command, args []string) error { return guideLeaveFunc(cmd, g, r, o, args[0]) })
 }
 
 func guideLeaveFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *guideLeaveOptions, id string) error {

@@ -34,14 +34,10 @@ func loadKeys(g *globalOptions) (*codegen.Keyset, string, error) {
 }
 
 func newKeysListCommand(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "list",
-		Short: "Show key ids, statuses and the primary (never the secrets)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return keysListFunc(cmd, g)
-		},
-	}
+	return leaf(&cobra.Command{
+		Use: "list", Short: "Show key ids, statuses and the primary (never the secrets)",
+		Args: cobra.NoArgs,
+	}, nil, func(cmd *cobra.Command, _ []string) error { return keysListFunc(cmd, g) })
 }
 
 func keysListFunc(cmd *cobra.Command, g *globalOptions) error {
@@ -53,14 +49,10 @@ func keysListFunc(cmd *cobra.Command, g *globalOptions) error {
 }
 
 func newKeysRotateCommand(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "rotate",
-		Short: "Add a key and make it the primary for new batches; old codes still verify",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return keysRotateFunc(cmd, g)
-		},
-	}
+	return leaf(&cobra.Command{
+		Use: "rotate", Short: "Add a key and make it the primary for new batches; old codes still verify",
+		Args: cobra.NoArgs,
+	}, nil, func(cmd *cobra.Command, _ []string) error { return keysRotateFunc(cmd, g) })
 }
 
 func keysRotateFunc(cmd *cobra.Command, g *globalOptions) error {
@@ -80,14 +72,10 @@ func keysRotateFunc(cmd *cobra.Command, g *globalOptions) error {
 }
 
 func newKeysRetireCommand(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "retire ID",
-		Short: "Retire a key: codes signed with it stop verifying",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return keysRetireFunc(cmd, g, args[0])
-		},
-	}
+	return leaf(&cobra.Command{
+		Use: "retire ID", Short: "Retire a key: codes signed with it stop verifying",
+		Args: cobra.ExactArgs(1),
+	}, nil, func(cmd *cobra.Command, args []string) error { return keysRetireFunc(cmd, g, args[0]) })
 }
 
 func keysRetireFunc(cmd *cobra.Command, g *globalOptions, arg string) error {

@@ -113,3 +113,14 @@ func printList[T any](cmd *cobra.Command, g *globalOptions, r *remoteOptions, ou
 		return out.print(w, v, func() { table(w, v) })
 	})
 }
+
+// leaf finishes a command as bbolt's are built: its RunE calls run, which
+// only hands the parsed arguments and options to a plain function, and
+// opts, when not nil, registers the options' flags.
+func leaf(c *cobra.Command, opts interface{ AddFlags(*pflag.FlagSet) }, run func(cmd *cobra.Command, args []string) error) *cobra.Command {
+	c.RunE = run
+	if opts != nil {
+		opts.AddFlags(c.Flags())
+	}
+	return c
+}

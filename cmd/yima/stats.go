@@ -28,16 +28,10 @@ func (o *statsOptions) AddFlags(fs *pflag.FlagSet) {
 
 func newStatsCommand(g *globalOptions) *cobra.Command {
 	o := &statsOptions{}
-	cmd := &cobra.Command{
-		Use:   "stats [--by product|batch|region|guide|campaign] [--json]",
-		Short: "Redemptions, points, coupons and commissions by product, batch, region, guide or campaign",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return statsFunc(cmd, g, o)
-		},
-	}
-	o.AddFlags(cmd.Flags())
-	return cmd
+	return leaf(&cobra.Command{
+		Use: "stats [--by product|batch|region|guide|campaign] [--json]", Short: "Redemptions, points, coupons and commissions by product, batch, region, guide or campaign",
+		Args: cobra.NoArgs,
+	}, o, func(cmd *cobra.Command, _ []string) error { return statsFunc(cmd, g, o) })
 }
 
 func statsFunc(cmd *cobra.Command, g *globalOptions, o *statsOptions) error {

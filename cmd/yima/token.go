@@ -35,16 +35,10 @@ func (o *tokenCreateOptions) AddFlags(fs *pflag.FlagSet) {
 
 func newTokenCreateCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 	o := &tokenCreateOptions{}
-	cmd := &cobra.Command{
-		Use:   "create --role app|factory|metrics [--name N]",
-		Short: "Create an API token and print it (it is shown once, stored hashed)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return tokenCreateFunc(cmd, g, r, o)
-		},
-	}
-	o.AddFlags(cmd.Flags())
-	return cmd
+	return leaf(&cobra.Command{
+		Use: "create --role app|factory|metrics [--name N]", Short: "Create an API token and print it (it is shown once, stored hashed)",
+		Args: cobra.NoArgs,
+	}, o, func(cmd *cobra.Command, _ []string) error { return tokenCreateFunc(cmd, g, r, o) })
 }
 
 func tokenCreateFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *tokenCreateOptions) error {
@@ -64,16 +58,10 @@ func tokenCreateFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *
 
 func newTokenListCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 	var out tableOptions
-	cmd := &cobra.Command{
-		Use:   "list [--json]",
-		Short: "List the tokens: id, role, name, guide and when each was made (never their secrets)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return tokenListFunc(cmd, g, r, out)
-		},
-	}
-	out.AddFlags(cmd.Flags())
-	return cmd
+	return leaf(&cobra.Command{
+		Use: "list [--json]", Short: "List the tokens: id, role, name, guide and when each was made (never their secrets)",
+		Args: cobra.NoArgs,
+	}, &out, func(cmd *cobra.Command, _ []string) error { return tokenListFunc(cmd, g, r, out) })
 }
 
 func tokenListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, out tableOptions) error {
@@ -86,17 +74,13 @@ func tokenListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, out t
 }
 
 func newTokenRevokeCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "revoke ID",
-		Short: "Revoke a token (a leaked one, or a departed guide's): it stops working at once",
+	return leaf(&cobra.Command{
+		Use: "revoke ID", Short: "Revoke a token (a leaked one, or a departed guide's): it stops working at once",
 		Long: "Revoke deletes the token named ID (see yima token list). A running server refuses its\n" +
 			"secret from the next request on. A guide's account, members, ledger and commissions stay;\n" +
 			"only that credential ends. Prints the revoked token as JSON.",
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return tokenRevokeFunc(cmd, g, r, args[0])
-		},
-	}
+	}, nil, func(cmd *cobra.Command, args []string) error { return tokenRevokeFunc(cmd, g, r, args[0]) })
 }
 
 func tokenRevokeFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, id string) error {

@@ -3,6 +3,7 @@ package scan_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -481,5 +482,111 @@ func TestWeChatNotConfigured(t *testing.T) {
 	}
 	if status, _ := b.get("/signin/wechat"); status != 404 {
 		t.Fatalf("/signin/wechat without an official account: %d", status)
+	}
+}
+
+// TestTwoPhonesSignInAtOnceWhileClaiming: two phones that both earned
+// sign in with one WeChat account at the same moment, while both keep
+// claiming: one member in the end, holding every point paid, the audit
+// clean. Run with -race.
+func TestTwoPhonesSignInAtOnceWhileClaiming(t *testing.T) {
+	ss, fake := wechatServer(t, identity.ScopeBase)
+	codes := ss.MintActive(40, 0)
+	fake.SignInAs(fakewechat.Person{OpenID: "o-same", UnionID: "u-same"})
+	phones := []*browser{newBrowser(t, ss.testServer), newBrowser(t, ss.testServer)}
+	backs := make([]string, len(phones))
+	for i, p := range phones {
+		claim(t, p, codes[i])
+		backs[i] = wechatRound(t, p, "/me")
+	}
+	var wg sync.WaitGroup
+	statuses := make([]int, len(phones))
+	for i, p := range phones {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			statuses[i], _ = p.get(backs[i])
+		}()
+		go func() {
+			defer wg.Done()
+			// Each phone claims more codes while the sign-ins run.
+			for j := 2 + i; j < len(codes); j += len(phones) {
+				p.get("/C/" + codes[j])
+				if status, body := p.post("/C/"+codes[j], nil); status != 200 || !strings.Contains(body, "Reward claimed") {
+					t.Errorf("claim of code %d: %d", j, status)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i, s := range statuses {
+		if s != 303 {
+			t.Fatalf("phone %d's sign-in: %d", i, s)
+		}
+	}
+	var member string
+	for i, p := range phones {
+		_, c := p.me(t)
+		if c == nil {
+			t.Fatalf("phone %d is not signed in", i)
+		}
+		if member == "" {
+			member = c.ID
+		}
+		// Every code was claimed at 10 points, by one of the two phones.
+		if c.ID != member || c.Points != int64(10*len(codes)) || len(c.Coupons) != len(codes) {
+			t.Fatalf("phone %d sees member %s with %d points and %d coupons; want %s, %d, %d", i, c.ID, c.Points, len(c.Coupons), member, 10*len(codes), len(codes))
+		}
+	}
+	rep, err := ss.App.Engine.Audit()
+	if err != nil || len(rep.Violations) > 0 {
+		t.Fatalf("audit: %+v %v", rep, err)
+	}
+}
+
+// TestSignInThroughAnSMSGateway: with the http sender the code reaches
+// the brand's gateway, signed, and signs in; a gateway that fails is a
+// kind page, and nothing signs in.
+func TestSignInThroughAnSMSGateway(t *testing.T) {
+	key := []byte("gateway key")
+	var mu sync.Mutex
+	var got identity.SMSMessage
+	failing := false
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		body, _ := io.ReadAll(r.Body)
+		if !identity.Verify(key, body, r.Header.Get(identity.SignatureHeader)) {
+			http.Error(w, "bad signature", http.StatusForbidden)
+			return
+		}
+		if failing {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		json.Unmarshal(body, &got)
+	}))
+	defer gw.Close()
+	ts := startServer(t, scan.Options{SignIn: scan.SignInOptions{SMS: identity.HTTPSender{URL: gw.URL, Key: key}}})
+	b := newBrowser(t, ts)
+	b.get("/signin")
+	if status, _ := b.post("/signin", url.Values{"step": {"send"}, "phone": {"13812345678"}}); status != 200 {
+		t.Fatalf("sending through the gateway: %d", status)
+	}
+	mu.Lock()
+	msg := got
+	failing = true
+	mu.Unlock()
+	if msg.Phone != "+8613812345678" || len(msg.Code) != 6 {
+		t.Fatalf("the gateway received %+v", msg)
+	}
+	if status, _ := b.post("/signin", url.Values{"step": {"verify"}, "phone": {"13812345678"}, "code": {msg.Code}}); status != 303 {
+		t.Fatalf("signing in with the gateway's code: %d", status)
+	}
+	other := newBrowser(t, ts)
+	other.get("/signin")
+	if status, body := other.post("/signin", url.Values{"step": {"send"}, "phone": {"13900000000"}}); status != 503 || !strings.Contains(body, "try again") {
+		t.Fatalf("a gateway that fails: %d\n%s", status, body)
 	}
 }

@@ -198,6 +198,12 @@ func TestSignInAttachesAndMerges(t *testing.T) {
 		t.Fatalf("claim of code 2 seen by a stranger: %+v %v", cl, err)
 	}
 
+	// A month on, the unused coupons show as expired.
+	f.now = f.now.AddDate(0, 0, 31)
+	if c, err := f.eng.MemberCentre(phone, "", 50); err != nil || c.Coupons[0].State != reward.CouponStateExpired {
+		t.Fatalf("coupons a month on: %+v %v", c.Coupons, err)
+	}
+
 	// A shared phone: D is signed in with another number; signing in on
 	// it with the first number keeps the two people apart.
 	mustRedeem(t, f, f.signer.Code(5), "web:D")

@@ -51,6 +51,8 @@ var documented = []operation{
 	{"GET", "/v1/brand"},
 	{"PUT", "/v1/brand"},
 	{"GET", "/v1/audit"},
+	{"GET", "/v1/events"},
+	{"GET", "/v1/events/replay"},
 	{"GET", "/v1/batches"},
 	{"POST", "/v1/batches"},
 	{"GET", "/v1/batches/{id}"},

@@ -280,7 +280,10 @@ func (e *Engine) ApplyCampaign(c *Campaign) (*CampaignView, error) {
 		putJSON(tx, campaignKey(c.ID), next)
 		putJSON(tx, campaignVersionKey(c.ID, next.Version), next)
 		view = viewCampaign(&next, ctr, e.now())
-		return nil
+		// App tokens read the feed: the draws' seed stays with the admin.
+		told := next
+		told.Seed = ""
+		return record(tx, FeedCampaignChanged, next.UpdatedAt, viewCampaign(&told, ctr, next.UpdatedAt))
 	})
 	return view, err
 }

@@ -53,6 +53,7 @@ type Engine struct {
 
 	frozen frozen
 	seen   seenIndex
+	feed   feedHead
 	visits visits
 }
 
@@ -82,17 +83,18 @@ func (e *Engine) SetKeys(ks *codegen.Keyset) { e.keys.Store(ks) }
 // update runs decide inside one store decision and turns storage failures
 // into coded errors.
 func (e *Engine) update(decide func(tx Tx) error) error {
-	if e.observe == nil {
-		return wrapStore(e.db.Update(decide))
-	}
 	var run *eventTx
 	err := e.db.Update(func(tx Tx) error {
-		run = &eventTx{Tx: tx}
+		run = &eventTx{Tx: tx, observe: e.observe != nil}
 		return decide(run)
 	})
 	if err == nil {
 		for _, ev := range run.events {
 			e.observe(ev)
+		}
+		if run.feedSeq > 0 {
+			// Durable now: readers of the feed may see it.
+			e.feed.advance(run.feedSeq)
 		}
 	}
 	return wrapStore(err)

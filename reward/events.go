@@ -31,19 +31,22 @@ const (
 	EventFlagged = "flagged"
 )
 
-// eventTx is the Tx a decision runs with while Options.Observe is set: it
-// collects the decision's events, which update hands on only after the
+// eventTx is the Tx every decision of the engine runs with: it collects
+// the decision's events while Options.Observe is set, which update hands on only after the
 // decision is durable. A Tx of its own per run, because a backend may run
 // a decision more than once and only the run it keeps counts.
 type eventTx struct {
 	Tx
-	events []Event
+	observe bool
+	events  []Event
+	// feedSeq is the last feed sequence the run wrote (see record).
+	feedSeq uint64
 }
 
 // emit notes ev for the decision tx runs; without an observer it does
 // nothing.
 func emit(tx Tx, ev Event) {
-	if et, ok := tx.(*eventTx); ok {
+	if et, ok := tx.(*eventTx); ok && et.observe {
 		et.events = append(et.events, ev)
 	}
 }

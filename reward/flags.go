@@ -54,10 +54,11 @@ func flagKey(day, kind, code string) []byte {
 }
 
 // putFlag records f, dated in the statistics' time zone.
-func (e *Engine) putFlag(tx Tx, f Flag) {
+func (e *Engine) putFlag(tx Tx, f Flag) error {
 	f.Day = f.At.In(e.statsZone).Format("20060102")
 	putJSON(tx, flagKey(f.Day, f.Kind, f.Code), f)
 	emit(tx, Event{Kind: EventFlagged, Flag: f.Kind})
+	return record(tx, FeedFlagRaised, f.At, f)
 }
 
 // flagScannersReached records a code that this scan brought to
@@ -72,8 +73,7 @@ func (e *Engine) flagScannersReached(tx Tx, p codegen.Parsed, who string, st Sca
 	if found {
 		f.Product = b.Product
 	}
-	e.putFlag(tx, f)
-	return nil
+	return e.putFlag(tx, f)
 }
 
 // FlagQuery picks flags to review.

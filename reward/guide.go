@@ -34,6 +34,9 @@ func (e *Engine) AddGuide(g Guide) (*Guide, string, error) {
 		}
 		g = Guide{ID: g.ID, Store: g.Store, Name: g.Name, Member: g.Member, Created: e.now()}
 		putJSON(tx, guideKey(g.ID), g)
+		if err := record(tx, FeedGuideCreated, g.Created, g); err != nil {
+			return err
+		}
 		putToken(tx, secret, Token{Role: RoleGuide, Name: g.ID, Subject: g.ID, Created: g.Created})
 		return nil
 	})
@@ -109,7 +112,9 @@ func (e *Engine) Bind(member, guide string, rebind bool) (*Member, error) {
 		case self:
 			return Errorf(CodeInvalidRequest, "a guide cannot be bound to themselves")
 		}
+		bound := MemberBinding{Member: m.ID, Guide: guide, Previous: m.Guide, Why: "bind"}
 		if m.Guide != "" {
+			bound.Why = "rebind"
 			old, err := loadGuide(tx, m.Guide)
 			if err != nil {
 				return err
@@ -124,8 +129,10 @@ func (e *Engine) Bind(member, guide string, rebind bool) (*Member, error) {
 		g.Members++
 		tx.Put(guideMemberKey(guide, m.ID), nil)
 		putJSON(tx, guideKey(guide), g)
-		putJSON(tx, memberKey(m.ID), m)
-		return nil
+		if err := putMember(tx, m); err != nil {
+			return err
+		}
+		return record(tx, FeedMemberBound, now, bound)
 	})
 	return out, err
 }
@@ -203,6 +210,9 @@ func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
 		putJSON(tx, guideKey(g.ID), g)
 		putJSON(tx, campaignCountersKey(c.Campaign), ctr)
 		putJSON(tx, couponKey(c.ID), c)
+		if err := record(tx, FeedCouponVerified, now, c); err != nil {
+			return err
+		}
 		emit(tx, Event{Kind: EventCouponVerified})
 		out = c
 		return nil

@@ -94,6 +94,9 @@ func (e *Engine) GuideLeaves(id, successor string) (*GuideLeaving, error) {
 		if g.LeftAt.IsZero() {
 			g.LeftAt, g.Successor = now, successor
 			putJSON(tx, guideKey(g.ID), g)
+			if err := record(tx, FeedGuideLeft, now, g); err != nil {
+				return err
+			}
 		}
 		for id, key := range tokens {
 			if _, found, err := deleteToken(tx, key); err != nil {
@@ -173,6 +176,9 @@ func moveMembers(tx Tx, from, to string, chunk []string, now time.Time) (int, er
 			}
 		}
 		putJSON(tx, memberKey(m.ID), m)
+		if err := record(tx, FeedMemberBound, now, MemberBinding{Member: m.ID, Guide: m.Guide, Previous: from, Why: "guide_left"}); err != nil {
+			return 0, err
+		}
 		moved++
 	}
 	putJSON(tx, guideKey(g.ID), g)

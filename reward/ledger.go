@@ -46,7 +46,11 @@ func (m *Member) post(tx Tx, now time.Time, account string, delta int64, reason 
 	e.Seq, e.At, e.Member = m.Seq, now, m.ID
 	e.Account, e.Delta, e.Balance, e.Reason = account, delta, *bal, reason
 	putJSON(tx, ledgerKey(m.ID, m.Seq), e)
-	return e, nil
+	// The feed tells of the member before of what they earned.
+	if err := memberCreated(tx, m); err != nil {
+		return Entry{}, err
+	}
+	return e, record(tx, ledgerFeedType(e), now, e)
 }
 
 // post appends a guide's commission entry; the caller writes the guide.
@@ -61,5 +65,5 @@ func (g *Guide) post(tx Tx, now time.Time, delta int64, reason string, ref Entry
 	e.ID, e.Seq, e.At, e.Guide = ksuid.New().String(), g.Seq, now, g.ID
 	e.Account, e.Delta, e.Balance, e.Reason = AccountCommission, delta, g.Commission, reason
 	putJSON(tx, guideLedgerKey(g.ID, g.Seq), e)
-	return e, nil
+	return e, record(tx, ledgerFeedType(e), now, e)
 }

@@ -44,7 +44,7 @@ func loadResolved(tx getter, canonical string, now time.Time) (*Member, error) {
 		return nil, err
 	}
 	if !found {
-		m.Created = now
+		m.Created, m.fresh = now, true
 	}
 	return m, nil
 }
@@ -87,7 +87,12 @@ func (e *Engine) LinkAlias(member, alias string) (*Member, error) {
 		}
 		putJSON(tx, aliasKey(alias), m.ID)
 		m.Aliases = append(m.Aliases, alias)
-		putJSON(tx, memberKey(m.ID), m)
+		if err := putMember(tx, m); err != nil {
+			return err
+		}
+		if err := record(tx, FeedMemberAliasLinked, now, map[string]string{"member": m.ID, "alias": alias}); err != nil {
+			return err
+		}
 		out = m
 		return nil
 	})

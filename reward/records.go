@@ -91,6 +91,9 @@ type Member struct {
 	// Nickname is the member's WeChat nickname, when the brand asks for it
 	// (snsapi_userinfo).
 	Nickname string `json:"nickname,omitempty"`
+	// fresh marks a member with no stored record yet, so that the
+	// decision that first writes it records member.created (feed.go).
+	fresh bool
 }
 
 // Guide is a store guide (导购): who binds consumers and verifies gifts.

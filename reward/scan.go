@@ -124,6 +124,9 @@ func (e *Engine) Scan(req ScanRequest) (json.RawMessage, error) {
 		if refusal != nil && !errors.As(refusal, &re) {
 			return refusal
 		}
+		if re != nil && refusedToFeed[re.Code] {
+			return record(tx, FeedScanRefused, e.now(), ScanRefusal{Code: code, Member: req.Member, Reason: re.Code})
+		}
 		return nil
 	})
 	if err != nil {
@@ -230,11 +233,19 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	}
 	m.Redemptions++
 	res.Balance = m.Points
-	putJSON(tx, memberKey(m.ID), m)
+	if err := putMember(tx, m); err != nil {
+		return nil, nil, err
+	}
 	putJSON(tx, redemptionKey(code), red)
+	if err := record(tx, FeedCodeRedeemed, now, red); err != nil {
+		return nil, nil, err
+	}
 	if red.Diverted {
-		e.putFlag(tx, Flag{Kind: FlagDiverted, At: now, Code: code, Batch: p.Batch, Serial: p.Serial, Product: batch.Product,
+		err = e.putFlag(tx, Flag{Kind: FlagDiverted, At: now, Code: code, Batch: p.Batch, Serial: p.Serial, Product: batch.Product,
 			Member: m.ID, Region: req.Region, Intended: intended})
+		if err != nil {
+			return nil, nil, err
+		}
 	}
 	out, err := fastjson.Marshal(res)
 	if err != nil {
@@ -337,6 +348,9 @@ func (e *Engine) payCampaign(tx Tx, c *Campaign, m *Member, req ScanRequest, red
 				Issued: now, Expires: now.AddDate(0, 0, cr.ValidDays), Status: CouponIssued,
 			}
 			putJSON(tx, couponKey(cp.ID), cp)
+			if err := record(tx, FeedCouponIssued, now, cp); err != nil {
+				return err
+			}
 			ctr.CouponsIssued++
 			red.Coupon = cp.ID
 			res.Coupon = &CouponSummary{ID: cp.ID, Title: cp.Title, ExpiresAt: cp.Expires}

@@ -278,16 +278,17 @@ func (e *Engine) SignIn(device, identity string) (*SignInResult, error) {
 			if src.signedIn() {
 				// Someone else's browser: the identity starts its own
 				// member rather than take theirs.
-				m := &Member{ID: identity, Created: now}
-				putJSON(tx, memberKey(m.ID), m)
+				m := &Member{ID: identity, Created: now, fresh: true}
 				out.Member, out.Outcome = m.ID, SignInSeparate
-				return nil
+				return putMember(tx, m)
 			}
 			putJSON(tx, aliasKey(identity), src.ID)
 			src.Aliases = append(src.Aliases, identity)
-			putJSON(tx, memberKey(src.ID), src)
+			if err := putMember(tx, src); err != nil {
+				return err
+			}
 			out.Member, out.Outcome = src.ID, SignInNew
-			return nil
+			return record(tx, FeedMemberAliasLinked, now, map[string]string{"member": src.ID, "alias": identity})
 		}
 		dst, err := loadResolved(tx, owner, now)
 		if err != nil {
@@ -310,9 +311,11 @@ func (e *Engine) SignIn(device, identity string) (*SignInResult, error) {
 				// A cookie that never earned: it just points at the member.
 				putJSON(tx, aliasKey(src.ID), dst.ID)
 				dst.Aliases = append(dst.Aliases, src.ID)
-				putJSON(tx, memberKey(dst.ID), dst)
+				if err := putMember(tx, dst); err != nil {
+					return err
+				}
 				out.Outcome = SignInJoined
-				return nil
+				return record(tx, FeedMemberAliasLinked, now, map[string]string{"member": dst.ID, "alias": src.ID})
 			}
 		}
 		out.Outcome = SignInMerged
@@ -379,8 +382,10 @@ func (e *Engine) merge(tx Tx, src, dst *Member, now time.Time) error {
 	dst.Merged = append(append(dst.Merged, src.ID), src.Merged...)
 	src.Aliases, src.Merged, src.MergedInto = nil, nil, dst.ID
 	putJSON(tx, memberKey(src.ID), src)
-	putJSON(tx, memberKey(dst.ID), dst)
-	return nil
+	if err := putMember(tx, dst); err != nil {
+		return err
+	}
+	return record(tx, FeedMemberMerged, now, MemberMerge{Member: src.ID, Into: dst.ID, IDs: ids})
 }
 
 // Reasons of merge transfers: a pair of entries, one in each ledger, that

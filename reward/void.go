@@ -98,6 +98,9 @@ func (e *Engine) VoidRedemption(text, reason string) (*Redemption, error) {
 			} else if ok && c.Status == CouponIssued {
 				c.Status, c.VoidedAt, c.VoidReason = CouponVoid, now, reason
 				putJSON(tx, couponKey(c.ID), c)
+				if err := record(tx, FeedCouponVoided, now, c); err != nil {
+					return err
+				}
 				ctr.CouponsIssued--
 			}
 		}
@@ -106,6 +109,9 @@ func (e *Engine) VoidRedemption(text, reason string) (*Redemption, error) {
 		}
 		r.Voided, r.VoidedAt, r.VoidReason = true, now, reason
 		putJSON(tx, redemptionKey(code), r)
+		if err := record(tx, FeedRedemptionVoided, now, r); err != nil {
+			return err
+		}
 		out = &r
 		return nil
 	})
@@ -155,6 +161,9 @@ func (e *Engine) VoidCoupon(id, reason string) (*Coupon, error) {
 		c.Status, c.VoidedAt, c.VoidReason = CouponVoid, now, reason
 		putJSON(tx, couponKey(c.ID), c)
 		putJSON(tx, campaignCountersKey(c.Campaign), ctr)
+		if err := record(tx, FeedCouponVoided, now, c); err != nil {
+			return err
+		}
 		out = c
 		return nil
 	})

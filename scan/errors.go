@@ -53,6 +53,7 @@ var statusOf = map[reward.Code]int{
 	reward.CodeUnknownGuide:       fasthttp.StatusNotFound,
 	reward.CodeAlreadyUsed:        fasthttp.StatusConflict,
 	reward.CodeExpired:            fasthttp.StatusGone,
+	reward.CodeEventsCompacted:    fasthttp.StatusGone,
 	reward.CodeCouponVoid:         fasthttp.StatusConflict,
 	reward.CodeGuideExists:        fasthttp.StatusConflict,
 	reward.CodeGuideLeft:          fasthttp.StatusConflict,

@@ -57,6 +57,8 @@ var routes = map[string][]route{
 	"/v1/stats":               {{method: "GET", roles: adminOnly, fn: (*Server).getStats}},
 	"/v1/flags":               {{method: "GET", roles: adminOnly, fn: (*Server).getFlags}},
 	"/v1/audit":               {{method: "GET", roles: adminOnly, fn: (*Server).getAudit}},
+	"/v1/events":              {{method: "GET", roles: adminApp, fn: (*Server).getEvents}},
+	"/v1/events/":             {{method: "GET", roles: adminOnly, fn: (*Server).getEventsAction}},
 	"/v1/batches":             {{method: "GET", roles: adminFactory, fn: (*Server).listBatches}, {method: "POST", roles: adminFactory, fn: (*Server).postBatch}},
 	"/v1/batches/":            {{method: "GET", roles: adminFactory, fn: (*Server).getBatch}, {method: "POST", roles: adminFactory, fn: (*Server).postBatchAction}, {method: "DELETE", roles: adminFactory, fn: (*Server).deleteBatch}},
 	"/v1/tokens":              {{method: "GET", roles: adminOnly, fn: (*Server).listTokens}, {method: "POST", roles: adminOnly, fn: (*Server).postToken}},

@@ -54,6 +54,9 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// SignIn configures consumers' sign-in (signin.go).
 	SignIn SignInOptions
+	// EventsRetention is how long the event feed keeps an event (zero:
+	// DefaultEventsRetention; negative: forever).
+	EventsRetention time.Duration
 
 	// ClientIPHeader is X-Forwarded-For (the rightmost address not a
 	// trusted proxy is the client) or a one-address header such as
@@ -122,6 +125,7 @@ type Server struct {
 	sess         sessions // signed-in browsers (session.go)
 	signin       SignInOptions
 	smsAddr      smsLimit
+	feedWaiters  chan struct{} // long polls of /v1/events (feed.go)
 	limits       *limiter
 	stopping     atomic.Bool
 	stopKeys     chan struct{} // closed by Close: stops watchKeys
@@ -136,7 +140,7 @@ type Server struct {
 // Observe and the store's commits to ObserveGroup, for the metrics.
 func NewServer(b Backend, opts Options) *Server {
 	opts.ensureDefaults()
-	s := &Server{app: b, adminHash: sha256.Sum256([]byte(b.AdminToken)), opts: opts, log: opts.Logger, m: newMetrics(b.Engine), bootID: newBootID(), failed: make(chan error, 1), done: make(chan struct{}), stopKeys: make(chan struct{}), sheets: make(chan struct{}, 1), exports: make(chan struct{}, opts.MaxExports), limits: newLimiter(opts.Limits)}
+	s := &Server{app: b, adminHash: sha256.Sum256([]byte(b.AdminToken)), opts: opts, log: opts.Logger, m: newMetrics(b.Engine), bootID: newBootID(), failed: make(chan error, 1), done: make(chan struct{}), stopKeys: make(chan struct{}), sheets: make(chan struct{}, 1), exports: make(chan struct{}, opts.MaxExports), limits: newLimiter(opts.Limits), feedWaiters: make(chan struct{}, maxFeedWaiters)}
 	s.signin = opts.SignIn
 	s.signin.ensureDefaults()
 	s.srv = &fasthttp.Server{
@@ -196,6 +200,7 @@ func (s *Server) Start() error {
 		s.serveErr = s.srv.Serve(ln)
 	}()
 	go s.watchKeys()
+	go s.compactFeed()
 	s.log.Info("serving", "addr", ln.Addr().String())
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 func newAuditCommand(g *globalOptions) *cobra.Command {
 	r := &remoteOptions{}
 	var out tableOptions
+	var fromEvents bool
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Recompute every balance from the ledger and check the money rules",
@@ -21,11 +22,15 @@ func newAuditCommand(g *globalOptions) *cobra.Command {
 			"when any rule is broken.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if fromEvents {
+				return r.with(g, func(a scan.Admin) error { return replayAudit(cmd, a, out.json) })
+			}
 			return auditFunc(cmd, g, r, out)
 		},
 	}
 	r.AddFlags(cmd.Flags())
 	out.AddFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&fromEvents, "from-events", false, "replay the event feed from its first event and check it rebuilds every balance, coupon and redemption the records hold")
 	return cmd
 }
 

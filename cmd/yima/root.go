@@ -50,6 +50,7 @@ func newRootCommand() *cobra.Command {
 		newStatsCommand(g),
 		newFlagsCommand(g),
 		newBenchCommand(g),
+		newEventsCommand(g),
 	)
 	strictUsage(root)
 	return root

@@ -185,6 +185,23 @@ func MustAudit(tb testing.TB, eng *reward.Engine) {
 	if len(rep.Violations) > 0 {
 		tb.Fatalf("audit: %d violations, first: %q", len(rep.Violations), rep.Violations[0])
 	}
+	// The event feed alone must rebuild every balance and coupon the
+	// audit checked.
+	MustReplay(tb, eng)
+}
+
+// MustReplay replays the event feed against the records and stops the
+// test on any violation (see reward.ReplayFeed).
+func MustReplay(tb testing.TB, eng *reward.Engine) *reward.ReplayReport {
+	tb.Helper()
+	rep, err := eng.ReplayFeed()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(rep.Violations) > 0 {
+		tb.Fatalf("replaying the feed: %d violations, first: %q", len(rep.Violations), rep.Violations[0])
+	}
+	return rep
 }
 
 // MustCampaign reads a campaign's view.

@@ -1,0 +1,39 @@
+package scan
+
+import (
+	"context"
+
+	"github.com/valyala/fasthttp"
+	"github.com/yima-dev/yima/reward"
+)
+
+// FeedAdmin is what the CLI reads of the event feed, from the data
+// directory (Local) or a running server (client.Client).
+type FeedAdmin interface {
+	// Events returns a page of the feed (see reward.Engine.Feed).
+	Events(q reward.FeedQuery) (*reward.FeedPage, error)
+	// ReplayFeed rebuilds balances and coupons from the feed and compares
+	// them with the records (see reward.ReplayFeed).
+	ReplayFeed() (*reward.ReplayReport, error)
+}
+
+var _ FeedAdmin = Local{}
+
+func (l Local) Events(q reward.FeedQuery) (*reward.FeedPage, error) {
+	return l.Engine.Feed(context.Background(), q)
+}
+
+func (l Local) ReplayFeed() (*reward.ReplayReport, error) { return l.Engine.ReplayFeed() }
+
+// getEventsAction answers GET /v1/events/replay: the feed replayed against
+// the records, as yima audit --from-events prints it.
+func (s *Server) getEventsAction(ctx *fasthttp.RequestCtx, _ caller, arg string) error {
+	if arg != "replay" {
+		return errorf(codeRouteNotFound, "no such endpoint GET /v1/events/%s; see /openapi.yaml", arg)
+	}
+	rep, err := s.app.Engine.ReplayFeed()
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, rep)
+}

@@ -12,7 +12,9 @@
 // behave as if run one at a time in arrival order. Any backend that passes
 // store/storetest can run the same rules; the tests here run on the Pebble
 // engine and, with YIMA_TEST_STORE=memory, on an in-memory backend that
-// runs every decision twice.
+// runs every decision twice. The rules' stories are data-driven scripts
+// under testdata/rules, each file a test of its own (TestRules), and
+// package rewardtest builds the fixtures the tests share.
 //
 // Decisions are safe to run again: a backend may retry one, so a decision
 // is a function of what it reads through its Tx and of the request, builds

@@ -180,10 +180,10 @@ func TestServerMode(t *testing.T) {
 
 	// Directly on the data directory too.
 	t.Run("token revoke on the data directory", func(t *testing.T) {
-		need(t, factory != "" && appToken != "", "the factory and app tokens")
-		appID := reward.TokenID(appToken)
+		need(t, factory != "", "the factory token")
 		mustYima(t, "token", "revoke", reward.TokenID(factory), "--data", data)
-		if r := mustYima(t, "token", "list", "--data", data); strings.Contains(r.stdout, reward.TokenID(factory)) || strings.Contains(r.stdout, appID) {
+		r := mustYima(t, "token", "list", "--data", data)
+		if strings.Contains(r.stdout, reward.TokenID(factory)) || (appToken != "" && strings.Contains(r.stdout, reward.TokenID(appToken))) {
 			t.Errorf("token list after both revocations:\n%s", r.stdout)
 		}
 		if r := yima(t, "token", "revoke", reward.TokenID(factory), "--data", data); r.code == 0 || !strings.Contains(r.stderr, "not_found") {

@@ -14,7 +14,11 @@
 // engine and, with YIMA_TEST_STORE=memory, on an in-memory backend that
 // runs every decision twice. The rules' stories are data-driven scripts
 // under testdata/rules, each file a test of its own (TestRules), and
-// package rewardtest builds the fixtures the tests share.
+// package rewardtest builds the fixtures the tests share. A backend joins
+// the tests by name in one place each: the stores the rule tests open
+// (fixture_test.go), the crashable disks of the crash test (crash_test.go)
+// and the disk faults of the fault test (faults_test.go), which a backend
+// without a file system skips.
 //
 // Decisions are safe to run again: a backend may retry one, so a decision
 // is a function of what it reads through its Tx and of the request, builds

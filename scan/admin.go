@@ -73,7 +73,11 @@ type Local struct {
 }
 
 func (l Local) CreateBatch(spec reward.BatchSpec) (*BatchView, error) {
-	b, err := l.Engine.CreateBatch(spec)
+	return batchView(l.Engine.CreateBatch(spec))
+}
+
+// batchView is what a call that returns a batch answers with.
+func batchView(b *reward.Batch, err error) (*BatchView, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -93,31 +97,14 @@ func (l Local) ListBatches() ([]BatchView, error) {
 	return out, nil
 }
 
-func (l Local) Batch(id uint32) (*BatchView, error) {
-	b, err := l.Engine.Batch(id)
-	if err != nil {
-		return nil, err
-	}
-	v := viewBatch(b)
-	return &v, nil
-}
+func (l Local) Batch(id uint32) (*BatchView, error) { return batchView(l.Engine.Batch(id)) }
 
 func (l Local) SetRange(id uint32, r reward.Range) (*BatchView, error) {
-	b, err := l.Engine.SetRange(id, r)
-	if err != nil {
-		return nil, err
-	}
-	v := viewBatch(b)
-	return &v, nil
+	return batchView(l.Engine.SetRange(id, r))
 }
 
 func (l Local) ReleaseBatch(id uint32, r reward.Release) (*BatchView, error) {
-	b, err := l.Engine.ReleaseBatch(id, r)
-	if err != nil {
-		return nil, err
-	}
-	v := viewBatch(b)
-	return &v, nil
+	return batchView(l.Engine.ReleaseBatch(id, r))
 }
 
 func (l Local) CreateToken(role, name string) (string, error) {

@@ -1,0 +1,473 @@
+package webhook_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
+	"github.com/yima-dev/yima/webhook"
+)
+
+type world struct {
+	eng   *reward.Engine
+	codes []string
+	next  int
+}
+
+func newWorld(t *testing.T, n uint32) *world {
+	t.Helper()
+	db := pebbletest.Open(t, nil)
+	ks, err := codegen.NewKeyset(time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := reward.New(db, ks, reward.Options{})
+	b, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU", Count: n, Points: new(int64(5)), Activate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := eng.Signer(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{eng: eng}
+	for i := uint32(1); i <= n; i++ {
+		w.codes = append(w.codes, s.Code(i))
+	}
+	return w
+}
+
+// scan redeems the next code; each redemption writes a few events.
+func (w *world) scan(t *testing.T) {
+	t.Helper()
+	if _, err := w.eng.Scan(reward.ScanRequest{Code: w.codes[w.next], Member: fmt.Sprintf("m%d", w.next%4)}); err != nil {
+		t.Fatal(err)
+	}
+	w.next++
+}
+
+func (w *world) head(t *testing.T) uint64 {
+	t.Helper()
+	_, head, err := w.eng.FeedBounds()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return head
+}
+
+// receiver is a test endpoint that verifies every signature and records
+// the seqs it accepted, in arrival order.
+type receiver struct {
+	t      *testing.T
+	secret string
+	mu     sync.Mutex
+	seqs   []uint64
+	bad    []string
+	answer func(w http.ResponseWriter) bool // nil: 200
+	// after answers once the event is recorded (a huge body).
+	after func(w http.ResponseWriter)
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	rc.mu.Lock()
+	secret := rc.secret
+	rc.mu.Unlock()
+	if err := webhook.Verify(secret, r.Header.Get(webhook.SignatureHeader), body, 5*time.Minute, time.Now()); err != nil {
+		rc.mu.Lock()
+		rc.bad = append(rc.bad, err.Error())
+		rc.mu.Unlock()
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	var ev struct {
+		Seq uint64 `json:"seq"`
+	}
+	if err := json.Unmarshal(body, &ev); err != nil || strconv.FormatUint(ev.Seq, 10) != r.Header.Get(webhook.SeqHeader) {
+		http.Error(w, "bad body", http.StatusBadRequest)
+		return
+	}
+	if rc.answer != nil && rc.answer(w) {
+		return
+	}
+	rc.mu.Lock()
+	rc.seqs = append(rc.seqs, ev.Seq)
+	rc.mu.Unlock()
+	if rc.after != nil {
+		rc.after(w)
+	}
+}
+
+// got returns the distinct seqs received, checking they came in order (a
+// repeat of the last one is at-least-once, allowed).
+func (rc *receiver) got() ([]uint64, error) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	var out []uint64
+	for _, s := range rc.seqs {
+		if n := len(out); n > 0 && s <= out[n-1] {
+			if s == out[n-1] {
+				continue
+			}
+			return nil, fmt.Errorf("seq %d arrived after %d", s, out[n-1])
+		}
+		out = append(out, s)
+	}
+	if len(rc.bad) > 0 {
+		return nil, fmt.Errorf("bad signatures: %q", rc.bad)
+	}
+	return out, nil
+}
+
+// waitFor polls cond for up to d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	end := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(end) {
+			t.Fatalf("after %v: %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// serve runs h on ln until the test ends or stop is called.
+func serve(t *testing.T, ln net.Listener, h http.Handler) (stop func()) {
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	var once sync.Once
+	stop = func() { once.Do(func() { srv.Close() }) }
+	t.Cleanup(stop)
+	return stop
+}
+
+func listen(t *testing.T, addr string) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+func run(t *testing.T, eng *reward.Engine, o webhook.Options) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { webhook.New(eng, o).Run(ctx); close(done) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Error("the dispatcher did not stop")
+		}
+	})
+}
+
+func seqsUpTo(from, to uint64) []uint64 {
+	var out []uint64
+	for s := from; s <= to; s++ {
+		out = append(out, s)
+	}
+	return out
+}
+
+func equal(a, b []uint64) bool { return fmt.Sprint(a) == fmt.Sprint(b) }
+
+// TestDeliveryKilledReceiver: every event reaches the endpoint in order,
+// signed; the receiver is killed mid-stream and restarted, and then gets
+// every event it missed, in order, none lost.
+func TestDeliveryKilledReceiver(t *testing.T) {
+	w := newWorld(t, 60)
+	ln := listen(t, "127.0.0.1:0")
+	addr := ln.Addr().String()
+	rc := &receiver{t: t}
+	h, err := w.eng.AddWebhook("http://"+addr+"/hook", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.secret = h.Secret
+	first := h.Cursor + 1
+	stop := serve(t, ln, rc)
+	run(t, w.eng, webhook.Options{AllowPrivate: true, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, Reconcile: 50 * time.Millisecond, Timeout: 2 * time.Second})
+	for range 10 {
+		w.scan(t)
+	}
+	mid := w.head(t)
+	waitFor(t, 20*time.Second, "the first events were not delivered", func() bool {
+		got, err := rc.got()
+		return err == nil && len(got) > 0 && got[len(got)-1] >= mid/2
+	})
+	stop() // killed mid-stream
+	for range 20 {
+		w.scan(t)
+	}
+	waitFor(t, 10*time.Second, "deliveries to a dead receiver were not recorded as failing", func() bool {
+		v, err := w.eng.Webhook(h.ID)
+		return err == nil && v.Failing && v.Attempts > 0
+	})
+	// Restarted on the same address.
+	serve(t, listen(t, addr), rc)
+	end := w.head(t)
+	waitFor(t, 30*time.Second, "the restarted receiver did not get every event", func() bool {
+		got, err := rc.got()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(got) > 0 && got[len(got)-1] == end
+	})
+	got, err := rc.got()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !equal(got, seqsUpTo(first, end)) {
+		t.Fatalf("received %v, want every seq from %d to %d", got, first, end)
+	}
+	v, err := w.eng.Webhook(h.ID)
+	if err != nil || v.Failing || v.Cursor != end || v.Secret != "" {
+		t.Fatalf("endpoint state after recovery: %+v %v", v, err)
+	}
+	// A replay from a sequence sends everything again from there.
+	if _, err := w.eng.ReplayWebhook(h.ID, first); err != nil {
+		t.Fatal(err)
+	}
+	rc.mu.Lock()
+	rc.seqs = nil
+	rc.mu.Unlock()
+	waitFor(t, 30*time.Second, "the replay did not resend every event", func() bool {
+		got, err := rc.got()
+		return err == nil && equal(got, seqsUpTo(first, end))
+	})
+}
+
+// TestSignature: the signature verifies for the body it was made over,
+// and fails for a tampered body, another secret, or an old timestamp.
+func TestSignature(t *testing.T) {
+	now := time.Now()
+	body := []byte(`{"seq":7,"type":"code.redeemed"}`)
+	h := webhook.Sign("whsec_a", now, body)
+	if !strings.HasPrefix(h, "t="+strconv.FormatInt(now.Unix(), 10)+",v1=") {
+		t.Fatalf("header %q is not t=...,v1=...", h)
+	}
+	if err := webhook.Verify("whsec_a", h, body, time.Minute, now); err != nil {
+		t.Fatal(err)
+	}
+	for name, err := range map[string]error{
+		"tampered body": webhook.Verify("whsec_a", h, []byte(`{"seq":7,"type":"code.redeemed "}`), time.Minute, now),
+		"other secret":  webhook.Verify("whsec_b", h, body, time.Minute, now),
+		"old":           webhook.Verify("whsec_a", h, body, time.Minute, now.Add(2*time.Minute)),
+		"no signature":  webhook.Verify("whsec_a", "t=1", body, time.Minute, now),
+	} {
+		if err == nil {
+			t.Errorf("%s verifies", name)
+		}
+	}
+}
+
+// TestTamperedDeliveryFails: a receiver that checks signatures refuses a
+// delivery whose body was changed on the way.
+func TestTamperedDeliveryFails(t *testing.T) {
+	w := newWorld(t, 5)
+	var mu sync.Mutex
+	var verdicts []error
+	ln := listen(t, "127.0.0.1:0")
+	var secret string
+	serve(t, ln, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		tampered := []byte(strings.Replace(string(body), `"points":5`, `"points":500`, 1))
+		mu.Lock()
+		verdicts = append(verdicts, webhook.Verify(secret, r.Header.Get(webhook.SignatureHeader), body, time.Minute, time.Now()))
+		if string(tampered) != string(body) {
+			verdicts = append(verdicts, fmt.Errorf("tampered: %w", webhook.Verify(secret, r.Header.Get(webhook.SignatureHeader), tampered, time.Minute, time.Now())))
+		}
+		mu.Unlock()
+	}))
+	h, err := w.eng.AddWebhook("http://"+ln.Addr().String(), []string{reward.FeedCodeRedeemed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	secret = h.Secret
+	mu.Unlock()
+	run(t, w.eng, webhook.Options{AllowPrivate: true, Reconcile: 50 * time.Millisecond})
+	w.scan(t)
+	waitFor(t, 20*time.Second, "no delivery", func() bool { mu.Lock(); defer mu.Unlock(); return len(verdicts) >= 2 })
+	mu.Lock()
+	defer mu.Unlock()
+	if verdicts[0] != nil {
+		t.Fatalf("the genuine body fails: %v", verdicts[0])
+	}
+	if !strings.Contains(fmt.Sprint(verdicts[1]), "does not match") {
+		t.Fatalf("the tampered body: %v, want a mismatch", verdicts[1])
+	}
+}
+
+// TestHostileReceivers: endpoints that never answer, answer slowly,
+// answer 500, redirect, or send a huge body cost the scans nothing: scans
+// go on at full speed, and each endpoint ends up failing or delivered as
+// it deserves, the redirect never followed.
+func TestHostileReceivers(t *testing.T) {
+	w := newWorld(t, 200)
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) })
+	var followed sync.Mutex
+	redirectHits := 0
+	tln := listen(t, "127.0.0.1:0")
+	serve(t, tln, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		followed.Lock()
+		redirectHits++
+		followed.Unlock()
+	}))
+	huge := &receiver{t: t, after: func(rw http.ResponseWriter) {
+		chunk := make([]byte, 1<<20)
+		for range 256 { // 256 MiB, if anyone read it
+			if _, err := rw.Write(chunk); err != nil {
+				break
+			}
+		}
+	}}
+	handlers := map[string]http.Handler{
+		"never":    http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-hang }),
+		"slow":     http.HandlerFunc(func(http.ResponseWriter, *http.Request) { time.Sleep(2 * time.Second) }),
+		"error":    http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) { http.Error(rw, "no", 500) }),
+		"redirect": http.RedirectHandler("http://"+tln.Addr().String()+"/", http.StatusFound),
+		"huge":     huge,
+	}
+	ids := map[string]string{}
+	for name, hd := range handlers {
+		ln := listen(t, "127.0.0.1:0")
+		serve(t, ln, hd)
+		h, err := w.eng.AddWebhook("http://"+ln.Addr().String(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[name] = h.ID
+		if name == "huge" {
+			huge.secret = h.Secret
+		}
+	}
+	run(t, w.eng, webhook.Options{AllowPrivate: true, Timeout: 500 * time.Millisecond, RetryBase: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond, Reconcile: 50 * time.Millisecond})
+	start := time.Now()
+	for range 100 {
+		w.scan(t)
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Fatalf("100 scans took %v beside hostile endpoints", took)
+	}
+	end := w.head(t)
+	waitFor(t, 30*time.Second, "the huge-body endpoint did not get every event", func() bool {
+		got, err := huge.got()
+		return err == nil && len(got) > 0 && got[len(got)-1] == end
+	})
+	for _, name := range []string{"never", "slow", "error", "redirect"} {
+		waitFor(t, 20*time.Second, name+" endpoint is not shown failing", func() bool {
+			v, err := w.eng.Webhook(ids[name])
+			return err == nil && v.Failing && v.Attempts > 0 && v.Cursor < end
+		})
+	}
+	v, _ := w.eng.Webhook(ids["error"])
+	if v.LastStatus != 500 {
+		t.Errorf("the 500 endpoint's last status is %d", v.LastStatus)
+	}
+	v, _ = w.eng.Webhook(ids["redirect"])
+	if v.LastStatus != http.StatusFound {
+		t.Errorf("the redirecting endpoint's last status is %d, want 302 (not followed)", v.LastStatus)
+	}
+	followed.Lock()
+	defer followed.Unlock()
+	if redirectHits > 0 {
+		t.Errorf("a redirect was followed %d times", redirectHits)
+	}
+}
+
+// TestPausedAfterRetriesRunOut: an endpoint failing past GiveUpAfter is
+// paused and shown failing; a resume delivers what it missed.
+func TestPausedAfterRetriesRunOut(t *testing.T) {
+	w := newWorld(t, 10)
+	var mu sync.Mutex
+	down := true
+	rc := &receiver{t: t, answer: func(rw http.ResponseWriter) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if down {
+			http.Error(rw, "down", http.StatusServiceUnavailable)
+		}
+		return down
+	}}
+	ln := listen(t, "127.0.0.1:0")
+	serve(t, ln, rc)
+	h, err := w.eng.AddWebhook("http://"+ln.Addr().String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.secret = h.Secret
+	run(t, w.eng, webhook.Options{AllowPrivate: true, RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond, GiveUpAfter: 300 * time.Millisecond, Reconcile: 50 * time.Millisecond})
+	w.scan(t)
+	waitFor(t, 20*time.Second, "the endpoint was not paused", func() bool {
+		v, err := w.eng.Webhook(h.ID)
+		return err == nil && v.Paused && v.Failing
+	})
+	v, _ := w.eng.Webhook(h.ID)
+	if v.Attempts < 3 || v.LastStatus != http.StatusServiceUnavailable {
+		t.Fatalf("paused after %d attempts, last status %d", v.Attempts, v.LastStatus)
+	}
+	mu.Lock()
+	down = false
+	mu.Unlock()
+	if _, err := w.eng.ResumeWebhook(h.ID); err != nil {
+		t.Fatal(err)
+	}
+	end := w.head(t)
+	waitFor(t, 20*time.Second, "the resumed endpoint did not catch up", func() bool {
+		got, err := rc.got()
+		return err == nil && len(got) > 0 && got[len(got)-1] == end
+	})
+}
+
+// TestAddressGuard: without AllowPrivate, a delivery to loopback is
+// refused when it connects, and the reason is shown on the endpoint.
+func TestAddressGuard(t *testing.T) {
+	w := newWorld(t, 5)
+	hits := 0
+	var mu sync.Mutex
+	ln := listen(t, "127.0.0.1:0")
+	serve(t, ln, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { mu.Lock(); hits++; mu.Unlock() }))
+	h, err := w.eng.AddWebhook("http://localhost:"+strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, w.eng, webhook.Options{RetryBase: 20 * time.Millisecond, Reconcile: 50 * time.Millisecond})
+	w.scan(t)
+	waitFor(t, 20*time.Second, "the loopback delivery was not refused", func() bool {
+		v, err := w.eng.Webhook(h.ID)
+		return err == nil && v.Failing && strings.Contains(v.LastError, "not public")
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if hits > 0 {
+		t.Fatalf("the guard let %d deliveries reach loopback", hits)
+	}
+	for _, bad := range []string{"ftp://example.com/", "http://", "example.com/hook", "http://user:pw@example.com/"} {
+		if _, err := w.eng.AddWebhook(bad, nil); reward.ErrorCode(err) != reward.CodeInvalidRequest {
+			t.Errorf("AddWebhook(%q): %v, want invalid_request", bad, err)
+		}
+	}
+	for addr, want := range map[string]bool{"127.0.0.1": true, "10.1.2.3": true, "192.168.0.1": true, "172.16.5.4": true, "169.254.169.254": true,
+		"100.64.0.1": true, "::1": true, "fe80::1": true, "fc00::1": true, "0.0.0.0": true, "::ffff:127.0.0.1": true, "8.8.8.8": false, "2001:4860:4860::8888": false} {
+		if got := webhook.Forbidden(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("Forbidden(%s) = %v, want %v", addr, got, want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package reward
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/yima-dev/yima/codegen"
 )
@@ -22,6 +23,9 @@ type BatchSpec struct {
 	// means DefaultBatchPoints.
 	Points   *int64 `json:"points,omitempty"`
 	Activate bool   `json:"activate,omitempty"`
+	// Produced is the batch's production date as the factory gives it,
+	// YYYY-MM-DD; a code's page shows it.
+	Produced string `json:"produced,omitempty"`
 	// Factory is the id of the factory token minting, set by the server:
 	// the batch is that factory's and its payout is held until the brand
 	// releases it. Empty for the brand's own mints.
@@ -47,6 +51,11 @@ func (s *BatchSpec) check() error {
 			return Errorf(CodeInvalidRequest, "gtin %q must have 8, 12, 13 or 14 digits", s.GTIN)
 		}
 	}
+	if s.Produced != "" {
+		if _, err := time.Parse(time.DateOnly, s.Produced); err != nil {
+			return Errorf(CodeInvalidRequest, "produced %q: give the production date as YYYY-MM-DD, e.g. 2026-11-01", s.Produced)
+		}
+	}
 	if s.Count == 0 || s.Count > codegen.MaxSerial {
 		return Errorf(CodeInvalidRequest, "count must be between 1 and %d codes per batch", codegen.MaxSerial)
 	}
@@ -68,7 +77,7 @@ func (e *Engine) CreateBatch(spec BatchSpec) (*Batch, error) {
 	}
 	b := &Batch{
 		Product: spec.Product, GTIN: spec.GTIN, Count: spec.Count, KeyID: e.Keys().Primary, CodeVersion: codegen.MintVersion,
-		Created: e.now(), Campaign: spec.Campaign, Region: spec.Region, Points: DefaultBatchPoints,
+		Created: e.now(), Campaign: spec.Campaign, Region: spec.Region, Points: DefaultBatchPoints, Produced: spec.Produced,
 	}
 	if spec.Points != nil {
 		b.Points = *spec.Points

@@ -47,6 +47,8 @@ type Batch struct {
 	Region   string    `json:"region,omitempty"`
 	// Points is the fixed reward of a scan when no campaign applies.
 	Points int64 `json:"points,omitempty"`
+	// Produced is the production date the factory gave, YYYY-MM-DD.
+	Produced string `json:"produced,omitempty"`
 	// Ranges lists the serial ranges that are active or revoked; serials in
 	// none of them are inactive. Revocation wins over activation.
 	Ranges []Range `json:"ranges,omitempty"`

@@ -20,8 +20,14 @@ type Brand struct {
 	// Name is the brand's name as consumers' pages show it.
 	Name string `json:"name,omitempty"`
 	// TimeZone is the IANA zone of the brand's days, e.g. Asia/Shanghai.
-	TimeZone string    `json:"time_zone,omitempty"`
-	Updated  time.Time `json:"updated,omitzero"`
+	TimeZone string `json:"time_zone,omitempty"`
+	// LogoURL is the brand's logo as consumers' pages show it: an https
+	// (or http) URL, or a path on the scan service's own site.
+	LogoURL string `json:"logo_url,omitempty"`
+	// Color is the brand's colour, #RRGGBB, of the pages' header and
+	// buttons.
+	Color   string    `json:"color,omitempty"`
+	Updated time.Time `json:"updated,omitzero"`
 }
 
 // BrandChange is a change of the brand's settings: nil fields stay as they
@@ -30,6 +36,8 @@ type BrandChange struct {
 	BaseURL  *string `json:"base_url,omitempty"`
 	Name     *string `json:"name,omitempty"`
 	TimeZone *string `json:"time_zone,omitempty"`
+	LogoURL  *string `json:"logo_url,omitempty"`
+	Color    *string `json:"color,omitempty"`
 }
 
 var brandKey = []byte("meta/brand")
@@ -82,12 +90,64 @@ func (c BrandChange) check() error {
 			return Errorf(CodeInvalidRequest, "brand name %q: at most 64 characters, no control characters", n)
 		}
 	}
+	if c.LogoURL != nil && *c.LogoURL != "" {
+		if err := checkImageURL("logo URL", *c.LogoURL); err != nil {
+			return err
+		}
+	}
+	if c.Color != nil && *c.Color != "" && !isColor(*c.Color) {
+		return Errorf(CodeInvalidRequest, "colour %q: write it as #RRGGBB, e.g. #C8102E", *c.Color)
+	}
 	if c.TimeZone != nil && *c.TimeZone != "" {
 		if _, err := time.LoadLocation(*c.TimeZone); err != nil || *c.TimeZone == "Local" {
 			return Errorf(CodeInvalidRequest, "time zone %q is not an IANA zone name such as Asia/Shanghai", *c.TimeZone)
 		}
 	}
 	return nil
+}
+
+// maxImageURL bounds a logo's or a product picture's URL; pages carry it.
+const maxImageURL = 300
+
+// checkImageURL says what is wrong with an image's URL (what names it), or
+// nil: an absolute http(s) URL or a path on this site, plain ASCII, so
+// that a page never loads a script or a data: URL in its place.
+func checkImageURL(what, s string) error {
+	bad := func(why string) error {
+		return Errorf(CodeInvalidRequest, "%s %q: %s; give an https:// URL of an image, or a path on this site such as /logo.png", what, s, why)
+	}
+	if len(s) > maxImageURL {
+		return bad(fmt.Sprintf("longer than %d bytes", maxImageURL))
+	}
+	for _, r := range s {
+		if r <= ' ' || r >= 0x7f || r == '"' || r == '<' || r == '>' || r == '\\' {
+			return bad("it must be plain ASCII without spaces, quotes or angle brackets")
+		}
+	}
+	if strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return bad(err.Error())
+	}
+	if scheme := strings.ToLower(u.Scheme); (scheme != "https" && scheme != "http") || u.Host == "" || u.User != nil {
+		return bad("not an http(s) URL with a host")
+	}
+	return nil
+}
+
+// isColor reports whether s is #RRGGBB.
+func isColor(s string) bool {
+	if len(s) != 7 || s[0] != '#' {
+		return false
+	}
+	for _, r := range s[1:] {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
 }
 
 // Brand returns the brand's settings; a store where none were set gives
@@ -119,6 +179,12 @@ func (e *Engine) SetBrand(c BrandChange) (*Brand, error) {
 		}
 		if c.TimeZone != nil {
 			b.TimeZone = *c.TimeZone
+		}
+		if c.LogoURL != nil {
+			b.LogoURL = *c.LogoURL
+		}
+		if c.Color != nil {
+			b.Color = strings.ToLower(*c.Color)
 		}
 		b.Updated = e.now()
 		putJSON(tx, brandKey, &b)

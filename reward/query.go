@@ -15,6 +15,7 @@ type CodeStatus struct {
 	Message    string     `json:"message,omitempty"`
 	Product    string     `json:"product,omitempty"`
 	GTIN       string     `json:"gtin,omitempty"`
+	Produced   string     `json:"produced,omitempty"`
 	Batch      uint32     `json:"batch,omitempty"`
 	Serial     uint32     `json:"serial,omitempty"`
 	State      string     `json:"state,omitempty"`
@@ -64,7 +65,7 @@ func (e *Engine) Status(text string) (*CodeStatus, error) {
 		st.Message = "the signature is right but " + NotMinted(batch, p)
 		return st, nil
 	}
-	st.Product, st.GTIN, st.State = batch.Product, batch.GTIN, string(batch.State(p.Serial))
+	st.Product, st.GTIN, st.State, st.Produced = batch.Product, batch.GTIN, string(batch.State(p.Serial)), batch.Produced
 	if st.Promotion, err = e.promotion(batch); err != nil {
 		return nil, wrapStore(err)
 	}

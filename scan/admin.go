@@ -42,6 +42,10 @@ type Admin interface {
 	Brand() (*BrandView, error)
 	// SetBrand changes the brand's stored settings.
 	SetBrand(c reward.BrandChange) (*BrandView, error)
+	// SetProduct creates or changes a product catalog entry.
+	SetProduct(sku string, c reward.ProductChange) (*reward.Product, error)
+	Product(sku string) (*reward.Product, error)
+	Products() ([]*reward.Product, error)
 	ApplyCampaign(doc []byte) (*reward.CampaignView, error)
 	Campaigns() ([]*reward.CampaignView, error)
 	Campaign(id string) (*reward.CampaignView, error)
@@ -186,6 +190,15 @@ func (l Local) SetBrand(c reward.BrandChange) (*BrandView, error) {
 	}
 	return &BrandView{Brand: b, PrintBaseURL: b.BaseURL}, nil
 }
+
+func (l Local) SetProduct(sku string, c reward.ProductChange) (*reward.Product, error) {
+	p, _, err := l.Engine.SetProduct(sku, c)
+	return p, err
+}
+
+func (l Local) Product(sku string) (*reward.Product, error) { return l.Engine.Product(sku) }
+
+func (l Local) Products() ([]*reward.Product, error) { return l.Engine.Products() }
 
 func (l Local) ApplyCampaign(doc []byte) (*reward.CampaignView, error) {
 	c, err := reward.ParseCampaign(doc)

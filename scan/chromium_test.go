@@ -40,12 +40,19 @@ func TestPagesInChromium(t *testing.T) {
 	if r := ts.Do("PUT", "/v1/campaigns/c1", ts.Admin, camp); r.Status != 200 {
 		t.Fatalf("campaign: %v", r)
 	}
-	_, codes := ts.Mint(reward.BatchSpec{Product: "SKU-B", Count: 3, Activate: true})
+	_, codes := ts.Mint(reward.BatchSpec{Product: "SKU-B", Count: 3, Activate: true, Produced: "2026-11-01"})
+	if r := ts.Do("PUT", "/v1/brand", ts.Admin, map[string]string{"name": "一码乳业", "color": "#c8102e"}); r.Status != 200 {
+		t.Fatalf("brand: %v", r)
+	}
+	if r := ts.Do("PUT", "/v1/products/SKU-B", ts.Admin, map[string]string{"name": "有机全脂奶粉", "spec": "900g/罐"}); r.Status != 201 {
+		t.Fatalf("product: %v", r)
+	}
 
 	// A phone set to Chinese opens a code's page.
 	zh := b.NewPhone(browsertest.PhoneOptions{})
 	zh.Open(ts.URL + "/C/" + codes[0])
-	if text := zh.Text(); zh.Status != 200 || !strings.Contains(text, "正品") || !strings.Contains(text, "领取奖励") || strings.Contains(text, "Genuine") {
+	if text := zh.Text(); zh.Status != 200 || !strings.Contains(text, "首次查询，正品") || !strings.Contains(text, "领取奖励") || !strings.Contains(text, "一码乳业") ||
+		!strings.Contains(text, "有机全脂奶粉") || !strings.Contains(text, "生产日期：2026-11-01") || strings.Contains(text, "Genuine") {
 		t.Fatalf("the Chinese landing page: %d %q", zh.Status, text)
 	}
 	if !strings.Contains(zh.HTML(), `lang="zh-CN"`) {

@@ -37,7 +37,7 @@ th:first-child,td:first-child,td.l{text-align:left}
 .tile b{display:block;font-size:1.5rem}.warn{color:#a06000}.muted{color:#777}
 input{font-size:1rem;padding:.4rem;width:22rem;max-width:100%}button{font-size:1rem;padding:.4rem 1rem}
 </style></head><body>
-<h1>{{t "dash.title"}}</h1>
+<h1>{{with .Brand}}{{with .Name}}{{.}} · {{end}}{{end}}{{t "dash.title"}}</h1>
 {{if not .Data}}
 <p>{{.Message}}</p>
 <form method="post"><input type="hidden" name="csrf" value="{{.CSRF}}"><label>{{t "dash.token.label"}}<br>
@@ -149,12 +149,14 @@ func seeOther(ctx *fasthttp.RequestCtx, path string) {
 
 func (s *Server) renderDashboard(ctx *fasthttp.RequestCtx, l *locale, msg string, d *dashboardData) error {
 	v, _ := s.visitor(ctx)
+	b, _ := s.app.Engine.Brand()
 	return renderHTML(ctx, l.dashboard, struct {
 		L       *locale
+		Brand   *reward.Brand
 		Message string
 		Data    *dashboardData
 		CSRF    string
-	}{l, msg, d, s.csrfToken(v)})
+	}{l, b, msg, d, s.csrfToken(v)})
 }
 
 func (s *Server) dashboardData() (*dashboardData, error) {

@@ -55,6 +55,7 @@ func TestMalformedBodiesChangeNothing(t *testing.T) {
 		"DELETE /v1/tokens/":    {"/v1/tokens/" + tokID},
 		"POST /v1/backups":      {"/v1/backups"},
 		"PUT /v1/brand":         {"/v1/brand"},
+		"PUT /v1/products/":     {"/v1/products/SKU-J"},
 	}
 	// Pages take HTML forms, not JSON; TestPageForms covers their POSTs.
 	pages := []string{"/c/", "/C/", "/g/", "/G/", "/v/", "/V/", "/admin", "/signin", "/signout"}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"html/template"
+	"regexp"
 	"time"
 
 	"github.com/segmentio/ksuid"
@@ -20,6 +21,8 @@ import (
 var pages = template.Must(template.New("layout").Funcs(template.FuncMap{
 	"date": dateIn,
 	"id":   id,
+	// The brand's colour, else yima's green.
+	"brandColor": brandColor,
 	// Bound to a language in each locale's copy (see locale.funcs).
 	"t": func(string, ...any) string { return "" }, "n": func(int64) string { return "" }, "status": func(string) string { return "" },
 }).Parse(`{{define "top"}}<!doctype html>
@@ -32,17 +35,23 @@ body{font-family:system-ui,sans-serif;padding:1.5rem;max-width:28rem;margin:auto
 .ok{background:#e8f6ec;border:1px solid #5cb176}.warn{background:#fff6e0;border:1px solid #e0a800}
 .bad{background:#fdecea;border:1px solid #d9534f}h1{font-size:1.4rem;margin:.2rem 0}
 p{line-height:1.45}code{font-size:.85rem;word-break:break-all}.brand{font-weight:600;color:#555;margin:0}
-button{font-size:1.1rem;padding:.7rem 1.4rem;border-radius:8px;border:0;background:#2d7d46;color:#fff}
+button{font-size:1.1rem;padding:.7rem 1.4rem;border-radius:8px;border:0;background:{{brandColor .Brand}};color:#fff}
+header{display:flex;align-items:center;gap:.6rem;padding-bottom:.6rem;border-bottom:3px solid {{brandColor .Brand}}}
+header img{height:2.5rem;max-width:8rem;object-fit:contain}
+img.product{width:100%;max-height:16rem;object-fit:contain;border-radius:8px}
 input{font-size:1rem;padding:.5rem;width:100%;box-sizing:border-box;margin:.4rem 0}
 img.qr{width:12rem;height:12rem;display:block;margin:1rem auto}
 </style></head><body>
-{{with .Brand}}<p class="brand">{{.}}</p>{{end}}
+{{with .Brand}}{{if or .Name .LogoURL}}<header>{{with .LogoURL}}<img src="{{.}}" alt="">{{end}}<p class="brand">{{.Name}}</p></header>{{end}}{{end}}
 <div class="card {{.Class}}"><h1>{{.Title}}</h1><p>{{.Message}}</p></div>{{end}}
 {{define "bottom"}}</body></html>{{end}}
 
 {{define "landing"}}{{template "top" .}}
-{{with .S}}{{if .Valid}}<p>{{t "landing.product"}} <b>{{.Product}}</b><br>{{t "landing.batch" (id .Batch) (id .Serial)}}</p>
-{{if .FirstScan}}<p>{{t "landing.scans" .Scans .Scanners (date $.Zone .FirstScan)}}</p>{{end}}{{end}}{{end}}
+{{with .S}}{{if .Valid}}{{with $.Product}}{{with .ImageURL}}<img class="product" src="{{.}}" alt="">{{end}}{{end}}
+<p>{{t "landing.product"}} <b>{{if and $.Product $.Product.Name}}{{$.Product.Name}}{{else}}{{.Product}}{{end}}</b>{{with $.Product}}{{with .Spec}}<br>{{t "landing.spec" .}}{{end}}{{end}}
+{{with .Produced}}<br>{{t "landing.produced" .}}{{end}}<br>{{t "landing.batch" (id .Batch) (id .Serial)}}</p>
+{{with $.Product}}{{with .Description}}<p>{{.}}</p>{{end}}{{end}}
+{{if .FirstScan}}<p><b>{{if le .Scanners 1}}{{t "landing.firstcheck"}}{{else}}{{t "landing.checked" .Scanners (date $.Zone .FirstScan)}}{{end}}</b></p>{{end}}{{end}}{{end}}
 {{with .Result}}<p>{{t "landing.earned" .Points}}{{if .Bonus}} {{t "landing.bonus" .Bonus}}{{end}} <b>{{t "landing.balance" .Balance}}</b></p>
 {{with .Coupon}}<div class="card ok"><h1>🎁 {{.Title}}</h1><p>{{t "landing.coupon.show" (date $.Zone .ExpiresAt)}}</p>
 <img class="qr" src="/v1/coupons/{{.ID}}/qr.svg" alt="{{t "landing.coupon.alt"}}"><p><code>{{.ID}}</code></p></div>{{end}}{{end}}
@@ -73,10 +82,14 @@ type navView struct {
 
 type pageData struct {
 	// Zone is the brand's time zone, in which every date shows, L the
-	// request's language and Brand the brand's name; the server sets them.
-	Zone                  *time.Location
-	L                     *locale
-	Brand                 string
+	// request's language and Brand the brand's settings; the server sets
+	// them.
+	Zone  *time.Location
+	L     *locale
+	Brand *reward.Brand
+	// Product is the catalog entry of the code's SKU, nil when it has
+	// none.
+	Product               *reward.Product
 	Title, Message, Class string
 	S                     *reward.CodeStatus
 	Result                *reward.ScanResult
@@ -132,9 +145,22 @@ func (s *Server) renderPage(ctx *fasthttp.RequestCtx, name string, d pageData) e
 		d.L = s.pageWords(ctx)
 	}
 	if b, err := s.app.Engine.Brand(); err == nil {
-		d.Brand = b.Name
+		d.Brand = b
 	}
 	return renderHTML(ctx, d.L.pages.Lookup(name), d)
+}
+
+var colorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+
+// brandColor is the brand's colour of the pages' header and buttons, or
+// yima's green when it has none.
+func brandColor(b *reward.Brand) template.CSS {
+	// SetBrand admits only #RRGGBB; checked again since it is written
+	// into the style sheet unescaped.
+	if b != nil && colorRE.MatchString(b.Color) {
+		return template.CSS(b.Color)
+	}
+	return "#2d7d46"
 }
 
 // dateIn writes t's day in the brand's time zone: the day a consumer or an
@@ -251,6 +277,13 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 	}
 	s.noteForged(ctx, st)
 	d.S = st
+	if st.Valid && st.Product != "" {
+		// A SKU without a catalog entry (or one the catalog cannot name)
+		// shows as the SKU.
+		if p, err := s.app.Engine.Product(st.Product); err == nil {
+			d.Product = p
+		}
+	}
 	if d.Title == "" {
 		switch {
 		case !st.Valid && st.Reason == string(reward.CodeUnknownBatch):

@@ -13,7 +13,7 @@ import (
 func newBrandCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "brand",
-		Short: "Show or set the brand's settings: the base URL printed on every code, name, time zone",
+		Short: "Show or set the brand's settings: the base URL printed on every code, name, time zone, logo, colour",
 		Long: "The brand's settings are stored once, with the data, so that every command and the\n" +
 			"server print the same URL. Set the base URL before printing anything: printed\n" +
 			"packaging cannot be recalled.",
@@ -36,20 +36,23 @@ func brandShowFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions) error
 }
 
 type brandSetOptions struct {
-	baseURL, name, tz string
+	baseURL, name, tz, logo, color string
 }
 
 func (o *brandSetOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.baseURL, "base-url", "", "public origin of the scan service, printed in every code's URL, e.g. HTTPS://YIMA.YOURBRAND.CN")
 	fs.StringVar(&o.name, "name", "", "the brand's name, as consumers' pages show it")
 	fs.StringVar(&o.tz, "tz", "", "the brand's time zone, an IANA name such as Asia/Shanghai")
+	fs.StringVar(&o.logo, "logo-url", "", "the brand's logo on every page: an https URL of an image, or a path on this site")
+	fs.StringVar(&o.color, "color", "", "the brand's colour of the pages' header and buttons, #RRGGBB")
 }
 
 func newBrandSetCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 	o := &brandSetOptions{}
 	return leaf(&cobra.Command{
-		Use: "set [--base-url URL] [--name NAME] [--tz ZONE]", Short: "Change the brand's settings (flags not given stay as they are)",
+		Use: "set [--base-url URL] [--name NAME] [--tz ZONE] [--logo-url URL] [--color #RRGGBB]", Short: "Change the brand's settings (flags not given stay as they are)",
 		Example: "  yima brand set --base-url HTTPS://YIMA.YOURBRAND.CN --name 一码乳业 --tz Asia/Shanghai\n" +
+			"  yima brand set --logo-url https://cdn.yourbrand.cn/logo.png --color '#C8102E'\n" +
 			"  (upper case keeps every QR symbol in its compact alphanumeric mode)",
 		Args: cobra.NoArgs,
 	}, o, func(cmd *cobra.Command, _ []string) error { return brandSetFunc(cmd, g, r, o) })
@@ -71,8 +74,14 @@ func brandSetFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *bra
 	if fs.Changed("tz") {
 		c.TimeZone = &o.tz
 	}
+	if fs.Changed("logo-url") {
+		c.LogoURL = &o.logo
+	}
+	if fs.Changed("color") {
+		c.Color = &o.color
+	}
 	if c == (reward.BrandChange{}) {
-		return usagef("give at least one of --base-url, --name, --tz")
+		return usagef("give at least one of --base-url, --name, --tz, --logo-url, --color")
 	}
 	return printResult(cmd, g, r, func(a scan.Admin) (*scan.BrandView, error) {
 		b, err := a.SetBrand(c)

@@ -36,6 +36,7 @@ func (o *mintOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.spec.Product, "product", "", "product SKU (required)")
 	fs.Uint64Var(&o.count, "count", 0, "number of codes (required)")
 	fs.StringVar(&o.spec.GTIN, "gtin", "", "GTIN of the product")
+	fs.StringVar(&o.spec.Produced, "produced", "", "the batch's production date, YYYY-MM-DD, shown on the codes' page")
 	fs.StringVar(&o.spec.Region, "region", "", "intended sales region (scans elsewhere are flagged as diverted)")
 	fs.StringVar(&o.spec.Campaign, "campaign", "", "campaign the batch belongs to (default: any live campaign of the product)")
 	fs.Int64Var(&o.points, "points", reward.DefaultBatchPoints, "points a scan earns when no campaign applies (admin only; a factory token leaves this to the brand)")

@@ -42,6 +42,7 @@ func newRootCommand() *cobra.Command {
 		newKeysCommand(g),
 		newBatchCommand(g),
 		newBrandCommand(g),
+		newProductCommand(g),
 		newTokenCommand(g),
 		newCampaignCommand(g),
 		newGuideCommand(g),

@@ -203,6 +203,23 @@ func (c *Client) SetBrand(ch reward.BrandChange) (*scan.BrandView, error) {
 	return &v, c.do("PUT", "/v1/brand", ch, &v)
 }
 
+func (c *Client) SetProduct(sku string, ch reward.ProductChange) (*reward.Product, error) {
+	var v reward.Product
+	return &v, c.do("PUT", "/v1/products/"+url.PathEscape(sku), ch, &v)
+}
+
+func (c *Client) Product(sku string) (*reward.Product, error) {
+	var v reward.Product
+	return &v, c.do("GET", "/v1/products/"+url.PathEscape(sku), nil, &v)
+}
+
+func (c *Client) Products() ([]*reward.Product, error) {
+	var v struct {
+		Products []*reward.Product `json:"products"`
+	}
+	return v.Products, c.do("GET", "/v1/products", nil, &v)
+}
+
 func (c *Client) ApplyCampaign(doc []byte) (*reward.CampaignView, error) {
 	var probe struct {
 		ID string `json:"id"`

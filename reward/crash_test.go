@@ -303,9 +303,9 @@ func (d memDisk) Crash(testing.TB) storetest.Disk  { return memDisk{d.d.Crash()}
 func runCrash(t *testing.T, seed uint64, noSync bool) crashOutcome {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 0x7a11ed))
-	newDisk, ok := crashDisks[backendUnderTest]
+	newDisk, ok := crashDisks[backend()]
 	if !ok {
-		t.Fatalf("no crash disk for the %s backend", backendUnderTest)
+		t.Fatalf("no crash disk for the %s backend", backend())
 	}
 	disk := newDisk(seed, noSync)
 	// The batches are created with syncing on, so that without sync only

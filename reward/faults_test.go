@@ -109,9 +109,9 @@ var faultCases = map[string]func() []faultCase{
 // the first error, so the store must not recover from it either), and
 // failing at random.
 func TestWALFaultsFailClosed(t *testing.T) {
-	cases, ok := faultCases[backendUnderTest]
+	cases, ok := faultCases[backend()]
 	if !ok {
-		t.Skipf("the %s backend has no file system to break; storetest's FailedDiskFailsClosed covers its broken disk", backendUnderTest)
+		t.Skipf("the %s backend has no file system to break; storetest's FailedDiskFailsClosed covers its broken disk", backend())
 	}
 	for _, c := range cases() {
 		for seed := uint64(1); seed <= 3; seed++ {

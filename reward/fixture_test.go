@@ -35,16 +35,25 @@ var backends = map[string]func(tb testing.TB, maxGroup int) store.DB{
 	},
 }
 
-// backendUnderTest names the backend fixtures open. No test here runs in
-// parallel, so a test may switch it for the tests it runs.
-var backendUnderTest = cmp.Or(os.Getenv("YIMA_TEST_STORE"), "pebble")
+// backendUnderTest, when set, names the backend fixtures open instead of
+// YIMA_TEST_STORE's. No test here runs in parallel, so a test may switch it
+// for the tests it runs.
+var backendUnderTest string
+
+// backend names the backend fixtures open. It reads YIMA_TEST_STORE while a
+// test runs, not when the package loads: go test records the variables a
+// test reads only from then on, and a read at load time let a cached run on
+// one backend stand for a run on the other.
+func backend() string {
+	return cmp.Or(backendUnderTest, os.Getenv("YIMA_TEST_STORE"), "pebble")
+}
 
 // openStore opens an empty store of the backend under test.
 func openStore(tb testing.TB, maxGroup int) store.DB {
 	tb.Helper()
-	open, ok := backends[backendUnderTest]
+	open, ok := backends[backend()]
 	if !ok {
-		tb.Fatalf("YIMA_TEST_STORE=%s: no such backend (pebble, memory)", backendUnderTest)
+		tb.Fatalf("YIMA_TEST_STORE=%s: no such backend (pebble, memory)", backend())
 	}
 	return open(tb, maxGroup)
 }

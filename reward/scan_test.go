@@ -17,11 +17,11 @@ import (
 // listed as revoked by both runs, showed there. The whole package runs on
 // that backend with YIMA_TEST_STORE=memory (make test does).
 func TestDecisionsAreSafeToRetry(t *testing.T) {
-	if backendUnderTest == "memory" {
+	if backend() == "memory" {
 		t.Skip("every test of the package runs on the retrying backend")
 	}
 	backendUnderTest = "memory"
-	defer func() { backendUnderTest = "pebble" }()
+	defer func() { backendUnderTest = "" }()
 	for name, test := range map[string]func(*testing.T){
 		"Stats":                           TestStats,
 		"StatsZone":                       TestStatsZone,

@@ -141,7 +141,7 @@ func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger
 		return nil, err
 	}
 	t.node = n
-	tok, err := n.Admin().CreateToken(reward.RoleApp, "bench")
+	tok, err := n.Admin().CreateToken(reward.RoleApp, "bench", "")
 	if err == nil {
 		what := "data " + dir
 		if remove {

@@ -30,6 +30,9 @@ type BatchSpec struct {
 	// the batch is that factory's and its payout is held until the brand
 	// releases it. Empty for the brand's own mints.
 	Factory string `json:"-"`
+	// FactoryName is the factory that token belongs to, set by the
+	// server: the factory's other tokens see the batch too.
+	FactoryName string `json:"-"`
 }
 
 func (s *BatchSpec) check() error {
@@ -89,7 +92,7 @@ func (e *Engine) CreateBatch(spec BatchSpec) (*Batch, error) {
 		if spec.Points != nil || spec.Campaign != "" {
 			return nil, Errorf(CodeForbidden, "a factory mints codes but does not set what they pay: leave out points and campaign; the brand decides when it releases the batch (yima batch release)")
 		}
-		b.MintedBy, b.PayoutHeld = spec.Factory, true
+		b.MintedBy, b.Factory, b.PayoutHeld = spec.Factory, spec.FactoryName, true
 	}
 	var out *Batch
 	err := e.update(func(tx Tx) error {
@@ -127,12 +130,12 @@ func (e *Engine) Batches() ([]*Batch, error) {
 // SetRange activates or revokes serials r.From..r.To of a batch (zero
 // bounds: the whole batch). An activation may name the region its shipment
 // is meant for: scans of those serials elsewhere are flagged diverted.
-func (e *Engine) SetRange(id uint32, r Range) (*Batch, error) { return e.SetRangeFor(id, r, "") }
+func (e *Engine) SetRange(id uint32, r Range) (*Batch, error) { return e.SetRangeFor(id, r, Owner{}) }
 
-// SetRangeFor is SetRange asked by factory, the id of a factory token: a
-// factory activates and revokes only the batches it minted. Empty is the
-// brand, who may change any batch.
-func (e *Engine) SetRangeFor(id uint32, r Range, factory string) (*Batch, error) {
+// SetRangeFor is SetRange asked by o: a factory activates and revokes only
+// the batches it (or its factory) minted. The zero Owner is the brand, who
+// may change any batch.
+func (e *Engine) SetRangeFor(id uint32, r Range, o Owner) (*Batch, error) {
 	if err := checkID("region", r.Region, false); err != nil {
 		return nil, err
 	}
@@ -142,8 +145,8 @@ func (e *Engine) SetRangeFor(id uint32, r Range, factory string) (*Batch, error)
 		if err != nil {
 			return err
 		}
-		if factory != "" && b.MintedBy != factory {
-			return Errorf(CodeForbidden, "batch %d was not minted with this factory token; a factory activates and revokes only its own batches", id)
+		if !o.Owns(b) {
+			return notOwned(id)
 		}
 		if r.From == 0 && r.To == 0 {
 			r.From, r.To = 1, b.Count
@@ -230,11 +233,17 @@ const CodeBatchReleased Code = "batch_released"
 // ever activated or revoked, so none of its codes can have paid anything.
 // A mint that fails to deliver its codes uses it to leave nothing behind.
 // The id is never given out again, so the codes stay unknown for good.
-func (e *Engine) DeleteBatch(id uint32) error {
+func (e *Engine) DeleteBatch(id uint32) error { return e.DeleteBatchFor(id, Owner{}) }
+
+// DeleteBatchFor is DeleteBatch asked by o, who must own the batch.
+func (e *Engine) DeleteBatchFor(id uint32, o Owner) error {
 	return e.update(func(tx Tx) error {
 		b, err := batchToChange(tx, id)
 		if err != nil {
 			return err
+		}
+		if !o.Owns(b) {
+			return notOwned(id)
 		}
 		if len(b.Ranges) > 0 {
 			return Errorf(CodeBatchReleased, "batch %d has activated or revoked serials; revoke it instead of deleting it", id)

@@ -62,6 +62,9 @@ type Batch struct {
 	// for the brand's own (admin) batches. A factory token activates and
 	// revokes only its own batches.
 	MintedBy string `json:"minted_by,omitempty"`
+	// Factory is the factory of the token that minted the batch, when the
+	// token was made for one: every token of that factory sees the batch.
+	Factory string `json:"factory,omitempty"`
 	// PayoutHeld is set on a factory's batch: its codes verify as genuine
 	// but pay nothing until the brand releases the batch for payout (see
 	// Engine.ReleaseBatch). What a code pays is the brand's decision, not

@@ -26,8 +26,20 @@ type Brand struct {
 	LogoURL string `json:"logo_url,omitempty"`
 	// Color is the brand's colour, #RRGGBB, of the pages' header and
 	// buttons.
-	Color   string    `json:"color,omitempty"`
-	Updated time.Time `json:"updated,omitzero"`
+	Color string `json:"color,omitempty"`
+	// FactoryPrints is how many times over a factory's tokens may
+	// download each batch's codes (files, images, labels); 0 means
+	// DefaultFactoryPrints. The brand's own prints are logged, not limited.
+	FactoryPrints int       `json:"factory_prints,omitempty"`
+	Updated       time.Time `json:"updated,omitzero"`
+}
+
+// FactoryPrintsOrDefault is FactoryPrints, or DefaultFactoryPrints when unset.
+func (b *Brand) FactoryPrintsOrDefault() int {
+	if b.FactoryPrints <= 0 {
+		return DefaultFactoryPrints
+	}
+	return b.FactoryPrints
 }
 
 // BrandChange is a change of the brand's settings: nil fields stay as they
@@ -38,6 +50,8 @@ type BrandChange struct {
 	TimeZone *string `json:"time_zone,omitempty"`
 	LogoURL  *string `json:"logo_url,omitempty"`
 	Color    *string `json:"color,omitempty"`
+	// FactoryPrints sets Brand.FactoryPrints; 0 restores the default.
+	FactoryPrints *int `json:"factory_prints,omitempty"`
 }
 
 var brandKey = []byte("meta/brand")
@@ -102,6 +116,9 @@ func (c BrandChange) check() error {
 		if _, err := time.LoadLocation(*c.TimeZone); err != nil || *c.TimeZone == "Local" {
 			return Errorf(CodeInvalidRequest, "time zone %q is not an IANA zone name such as Asia/Shanghai", *c.TimeZone)
 		}
+	}
+	if c.FactoryPrints != nil && (*c.FactoryPrints < 0 || *c.FactoryPrints > MaxFactoryPrints) {
+		return Errorf(CodeInvalidRequest, "factory_prints %d: a factory may download a batch's codes 1 to %d times over (0 restores the default, %d)", *c.FactoryPrints, MaxFactoryPrints, DefaultFactoryPrints)
 	}
 	return nil
 }
@@ -185,6 +202,9 @@ func (e *Engine) SetBrand(c BrandChange) (*Brand, error) {
 		}
 		if c.Color != nil {
 			b.Color = strings.ToLower(*c.Color)
+		}
+		if c.FactoryPrints != nil {
+			b.FactoryPrints = *c.FactoryPrints
 		}
 		b.Updated = e.now()
 		putJSON(tx, brandKey, &b)

@@ -43,6 +43,19 @@ func (e *Engine) CreateToken(role, name, subject string) (string, error) {
 	return secret, err
 }
 
+// CreateFactoryToken is CreateToken for the API and the CLI: a factory
+// token may name the factory it is for, whose batches it then shares with
+// the factory's other tokens (see Owner). Other roles name none.
+func (e *Engine) CreateFactoryToken(role, name, factory string) (string, error) {
+	if factory != "" && role != RoleFactory {
+		return "", Errorf(CodeInvalidRequest, "only a factory token names a factory; leave factory out for a %s token", role)
+	}
+	if err := checkID("factory", factory, false); err != nil {
+		return "", err
+	}
+	return e.CreateToken(role, name, factory)
+}
+
 // Token looks up a token by its secret; nil when unknown.
 func (e *Engine) Token(secret string) (*Token, error) {
 	t, _, err := getToken(e.db, secret)

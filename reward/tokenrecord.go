@@ -16,10 +16,12 @@ import (
 type Token struct {
 	// ID names the token in lists and revocations without giving it away
 	// (see TokenID). It is derived from the key, never stored.
-	ID      string    `json:"id,omitempty"`
-	Role    string    `json:"role"`
-	Name    string    `json:"name,omitempty"`
-	Subject string    `json:"subject,omitempty"` // the guide a guide token belongs to
+	ID   string `json:"id,omitempty"`
+	Role string `json:"role"`
+	Name string `json:"name,omitempty"`
+	// Subject is the guide a guide token belongs to, or the factory a
+	// factory token was made for.
+	Subject string    `json:"subject,omitempty"`
 	Created time.Time `json:"created"`
 }
 

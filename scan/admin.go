@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"bytes"
 	"context"
 	"io"
 
@@ -21,7 +22,9 @@ type Admin interface {
 	SetRange(id uint32, r reward.Range) (*BatchView, error)
 	// ReleaseBatch releases a factory's batch for payout.
 	ReleaseBatch(id uint32, r reward.Release) (*BatchView, error)
-	CreateToken(role, name string) (string, error)
+	// CreateToken makes a token for role; a factory token may name the
+	// factory it is for (see reward.Owner).
+	CreateToken(role, name, factory string) (string, error)
 	// Tokens lists the stored tokens by id, without secrets.
 	Tokens() ([]reward.Token, error)
 	// RevokeToken ends the token named id and returns it.
@@ -37,6 +40,11 @@ type Admin interface {
 	// whole batch) of batch id; opts' Key, Batch and Header are the
 	// batch's.
 	WriteLabels(w io.Writer, id uint32, opts printing.LabelSheetOptions) error
+	// WriteGuideQR writes guide id's poster QR (format png or svg), which
+	// opens baseURL/G/{id}.
+	WriteGuideQR(w io.Writer, id, format, baseURL string) error
+	// Prints lists the print log: who printed which codes, when.
+	Prints(q reward.PrintQuery) (*reward.PrintPage, error)
 	// Brand returns the brand's stored settings and the base URL printing
 	// uses there (a server's --base-url overrides the stored one).
 	Brand() (*BrandView, error)
@@ -65,7 +73,8 @@ type Admin interface {
 	Close() error
 }
 
-// Local is Admin in this process, over an engine and its data directory
+// Local is Admin in this process, the brand (its prints are logged as
+// the admin's), over an engine and its data directory
 // (scan/node/datadir opens both).
 type Local struct {
 	Engine *reward.Engine
@@ -74,6 +83,11 @@ type Local struct {
 		Backup(dest string) error
 		Close() error
 	}
+}
+
+// localPrint is a printing action of the CLI on the data directory.
+func localPrint(action string) reward.Print {
+	return reward.Print{Role: reward.RoleAdmin, Action: action}
 }
 
 func (l Local) CreateBatch(spec reward.BatchSpec) (*BatchView, error) {
@@ -111,8 +125,8 @@ func (l Local) ReleaseBatch(id uint32, r reward.Release) (*BatchView, error) {
 	return batchView(l.Engine.ReleaseBatch(id, r))
 }
 
-func (l Local) CreateToken(role, name string) (string, error) {
-	return l.Engine.CreateToken(role, name, "")
+func (l Local) CreateToken(role, name, factory string) (string, error) {
+	return l.Engine.CreateFactoryToken(role, name, factory)
 }
 
 func (l Local) Tokens() ([]reward.Token, error) { return l.Engine.Tokens() }
@@ -129,6 +143,14 @@ func (l Local) WriteCodes(w io.Writer, id, from, to uint32, format, baseURL stri
 	if from == 0 {
 		from, to = 1, b.Count
 	}
+	if from > to || to > b.Count {
+		return reward.Errorf(reward.CodeInvalidRequest, "serials %d..%d are not within batch %d's 1..%d", from, to, b.ID, b.Count)
+	}
+	p := localPrint(reward.PrintCodes)
+	p.Batch, p.From, p.To, p.Format, p.BaseURL = b.ID, from, to, format, baseURL
+	if _, err := l.Engine.RecordPrint(p); err != nil {
+		return err
+	}
 	_, err = printing.Export(context.Background(), w, l.Engine.Keys(), printing.ExportOptions{
 		Version: b.Codes(), Key: b.KeyID, Batch: b.ID, From: from, To: to, Format: printing.Format(format), BaseURL: baseURL,
 	})
@@ -138,6 +160,11 @@ func (l Local) WriteCodes(w io.Writer, id, from, to uint32, format, baseURL stri
 func (l Local) WriteImages(w io.Writer, id uint32, img printing.ImageOptions, baseURL string) error {
 	b, err := l.Engine.Batch(id)
 	if err != nil {
+		return err
+	}
+	p := localPrint(reward.PrintImages)
+	p.Batch, p.From, p.To, p.Format, p.BaseURL = b.ID, 1, b.Count, string(img.Format), baseURL
+	if _, err := l.Engine.RecordPrint(p); err != nil {
 		return err
 	}
 	_, err = printing.ExportImagesZip(context.Background(), w, l.Engine.Keys(), printing.ImageExportOptions{
@@ -151,12 +178,34 @@ func (l Local) WriteLabels(w io.Writer, id uint32, opts printing.LabelSheetOptio
 	if err != nil {
 		return err
 	}
-	return writeLabels(w, l.Engine.Keys(), b, opts)
+	return writeLabels(w, l.Engine.Keys(), b, opts, l.Engine, localPrint(reward.PrintLabels))
 }
 
-// writeLabels fills in what a label sheet takes from the batch, and refuses
-// a range the batch does not have before anything is written.
-func writeLabels(w io.Writer, ks *codegen.Keyset, b *reward.Batch, opts printing.LabelSheetOptions) error {
+func (l Local) WriteGuideQR(w io.Writer, id, format, baseURL string) error {
+	if _, err := l.Engine.GuideByID(id, 1); err != nil {
+		return err
+	}
+	img, err := printing.Image(GuideURL(baseURL, id), printing.ImageOptions{Format: printing.ImageFormat(format)})
+	if err != nil {
+		return reward.Errorf(reward.CodeInvalidRequest, "%v", err)
+	}
+	p := localPrint(reward.PrintGuideQR)
+	p.Guide, p.Format, p.BaseURL = id, format, baseURL
+	if _, err := l.Engine.RecordPrint(p); err != nil {
+		return err
+	}
+	_, err = w.Write(img)
+	return err
+}
+
+func (l Local) Prints(q reward.PrintQuery) (*reward.PrintPage, error) {
+	return l.Engine.Prints(q)
+}
+
+// writeLabels fills in what a label sheet takes from the batch, refuses a
+// range the batch does not have before anything is written, and logs the
+// print p (with the serials) in e's print log.
+func writeLabels(w io.Writer, ks *codegen.Keyset, b *reward.Batch, opts printing.LabelSheetOptions, e *reward.Engine, p reward.Print) error {
 	if opts.From == 0 && opts.To == 0 {
 		opts.From, opts.To = 1, b.Count
 	}
@@ -171,7 +220,17 @@ func writeLabels(w io.Writer, ks *codegen.Keyset, b *reward.Batch, opts printing
 	if b.GTIN != "" {
 		opts.Header += "  GTIN " + b.GTIN
 	}
-	_, err := printing.WriteLabelSheet(context.Background(), w, ks, opts)
+	// The sheet is built in memory first: a layout the printer refuses
+	// is not logged as printed.
+	var buf bytes.Buffer
+	if _, err := printing.WriteLabelSheet(context.Background(), &buf, ks, opts); err != nil {
+		return err
+	}
+	p.Batch, p.From, p.To, p.Format, p.BaseURL = b.ID, opts.From, opts.To, "pdf", opts.BaseURL
+	if _, err := e.RecordPrint(p); err != nil {
+		return err
+	}
+	_, err := w.Write(buf.Bytes())
 	return err
 }
 

@@ -74,6 +74,7 @@ var statusOf = map[reward.Code]int{
 	reward.CodeSMSDailyLimit:   fasthttp.StatusTooManyRequests,
 	codeRateLimited:            fasthttp.StatusTooManyRequests,
 	codeLockedOut:              fasthttp.StatusTooManyRequests,
+	reward.CodePrintLimit:      fasthttp.StatusForbidden,
 }
 
 // ErrorBody is the JSON of every error answer, {"error":{"code","message"}};

@@ -27,6 +27,24 @@ type caller struct {
 	id string
 }
 
+// owner is the caller as a batch's owner: a factory token with its
+// factory, or the brand for every other role that reaches batches.
+func (c caller) owner() reward.Owner {
+	if c.role == reward.RoleFactory {
+		return reward.Owner{Token: c.id, Factory: c.subject}
+	}
+	return reward.Owner{}
+}
+
+// print is a printing action by the caller, for the print log.
+func (c caller) print(action string) reward.Print {
+	p := reward.Print{Token: c.id, Role: c.role, Action: action}
+	if c.role == reward.RoleFactory {
+		p.Factory = c.subject
+	}
+	return p
+}
+
 // route is one endpoint: its method, who may call it (nil: anyone) and what
 // it does with the rest of the path.
 type route struct {
@@ -59,6 +77,7 @@ var routes = map[string][]route{
 	"/v1/audit":               {{method: "GET", roles: adminOnly, fn: (*Server).getAudit}},
 	"/v1/events":              {{method: "GET", roles: adminApp, fn: (*Server).getEvents}},
 	"/v1/events/":             {{method: "GET", roles: adminOnly, fn: (*Server).getEventsAction}},
+	"/v1/prints":              {{method: "GET", roles: adminOnly, fn: (*Server).listPrints}},
 	"/v1/batches":             {{method: "GET", roles: adminFactory, fn: (*Server).listBatches}, {method: "POST", roles: adminFactory, fn: (*Server).postBatch}},
 	"/v1/batches/":            {{method: "GET", roles: adminFactory, fn: (*Server).getBatch}, {method: "POST", roles: adminFactory, fn: (*Server).postBatchAction}, {method: "DELETE", roles: adminFactory, fn: (*Server).deleteBatch}},
 	"/v1/tokens":              {{method: "GET", roles: adminOnly, fn: (*Server).listTokens}, {method: "POST", roles: adminOnly, fn: (*Server).postToken}},
@@ -312,8 +331,8 @@ func (s *Server) getMember(ctx *fasthttp.RequestCtx, _ caller, member string) er
 	return writeJSON(ctx, fasthttp.StatusOK, v)
 }
 
-func (s *Server) listBatches(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
-	bs, err := s.app.Engine.Batches()
+func (s *Server) listBatches(ctx *fasthttp.RequestCtx, who caller, _ string) error {
+	bs, err := s.app.Engine.BatchesFor(who.owner())
 	if err != nil {
 		return &reward.Error{Code: reward.CodeUnavailable, Message: "storage is unavailable"}
 	}
@@ -347,7 +366,7 @@ func (s *Server) postBatch(ctx *fasthttp.RequestCtx, who caller, _ string) error
 	// leaked factory token must not be able to mint codes worth points:
 	// its batches pay nothing until an admin releases them.
 	if who.role == reward.RoleFactory {
-		spec.Factory = who.id
+		spec.Factory, spec.FactoryName = who.id, who.subject
 	}
 	b, err := s.app.Engine.CreateBatch(spec)
 	if err != nil {
@@ -365,13 +384,14 @@ func parseBatchID(s string) (uint32, error) {
 }
 
 // getBatch serves /v1/batches/{id} and /v1/batches/{id}/codes.
-func (s *Server) getBatch(ctx *fasthttp.RequestCtx, _ caller, arg string) error {
+// A factory token reaches only the batches it (or its factory) minted.
+func (s *Server) getBatch(ctx *fasthttp.RequestCtx, who caller, arg string) error {
 	idText, sub, _ := strings.Cut(arg, "/")
 	id, err := parseBatchID(idText)
 	if err != nil {
 		return err
 	}
-	b, err := s.app.Engine.Batch(id)
+	b, err := s.app.Engine.BatchFor(id, who.owner())
 	if err != nil {
 		return err
 	}
@@ -379,18 +399,18 @@ func (s *Server) getBatch(ctx *fasthttp.RequestCtx, _ caller, arg string) error 
 	case "":
 		return writeJSON(ctx, fasthttp.StatusOK, viewBatch(b))
 	case "codes":
-		return s.streamCodes(ctx, b)
+		return s.streamCodes(ctx, who, b)
 	case "images.zip":
-		return s.streamImages(ctx, b)
+		return s.streamImages(ctx, who, b)
 	case "labels.pdf":
-		return s.writeLabels(ctx, b)
+		return s.writeLabels(ctx, who, b)
 	}
 	return errorf(codeRouteNotFound, "no such endpoint under /v1/batches/%d", id)
 }
 
 // streamCodes writes a batch's codes as CSV or TXT, generated on the fly:
 // codes are never stored.
-func (s *Server) streamCodes(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
+func (s *Server) streamCodes(ctx *fasthttp.RequestCtx, who caller, b *reward.Batch) error {
 	args := ctx.QueryArgs()
 	format := string(args.Peek("format"))
 	if format == "" {
@@ -421,6 +441,11 @@ func (s *Server) streamCodes(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 	if err != nil {
 		return err
 	}
+	p := who.print(reward.PrintCodes)
+	p.Batch, p.From, p.To, p.Format, p.BaseURL = b.ID, from, to, format, base
+	if _, err := s.app.Engine.RecordPrint(p); err != nil {
+		return err
+	}
 	if format == "csv" {
 		ctx.SetContentType("text/csv; charset=utf-8")
 	} else {
@@ -436,7 +461,7 @@ func (s *Server) streamCodes(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 }
 
 // streamImages writes a batch's codes as a zip of QR or DataMatrix images.
-func (s *Server) streamImages(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
+func (s *Server) streamImages(ctx *fasthttp.RequestCtx, who caller, b *reward.Batch) error {
 	args := ctx.QueryArgs()
 	img := printing.ImageOptions{Symbology: printing.Symbology(args.Peek("symbology")), Format: printing.ImageFormat(args.Peek("format"))}
 	if img.Symbology == "" {
@@ -462,6 +487,12 @@ func (s *Server) streamImages(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 		ctx.Response.Header.Set("Retry-After", "30")
 		return errorf(codeBusy, "%d image archives are being made; try again in a minute", cap(s.exports))
 	}
+	p := who.print(reward.PrintImages)
+	p.Batch, p.From, p.To, p.Format, p.BaseURL = b.ID, 1, b.Count, string(img.Format), base
+	if _, err := s.app.Engine.RecordPrint(p); err != nil {
+		<-s.exports
+		return err
+	}
 	ctx.SetContentType("application/zip")
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer func() { <-s.exports }()
@@ -473,7 +504,7 @@ func (s *Server) streamImages(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 // writeLabels answers a PDF label sheet. The document is built in memory
 // (at most printing.MaxLabelsPerSheet labels), so a refusal still gets a
 // JSON error rather than a cut PDF.
-func (s *Server) writeLabels(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
+func (s *Server) writeLabels(ctx *fasthttp.RequestCtx, who caller, b *reward.Batch) error {
 	args := ctx.QueryArgs()
 	var opts printing.LabelSheetOptions
 	var nums [4]uint64 // from, to, columns, rows
@@ -502,7 +533,7 @@ func (s *Server) writeLabels(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 		return errorf(codeBusy, "another label sheet is being made; try again in a minute, or ask for fewer labels (from, to)")
 	}
 	var buf bytes.Buffer
-	if err := writeLabels(&buf, s.app.Engine.Keys(), b, opts); err != nil {
+	if err := writeLabels(&buf, s.app.Engine.Keys(), b, opts, s.app.Engine, who.print(reward.PrintLabels)); err != nil {
 		var re *reward.Error
 		if errors.As(err, &re) {
 			return err
@@ -515,7 +546,7 @@ func (s *Server) writeLabels(ctx *fasthttp.RequestCtx, b *reward.Batch) error {
 	return nil
 }
 
-func (s *Server) deleteBatch(ctx *fasthttp.RequestCtx, _ caller, arg string) error {
+func (s *Server) deleteBatch(ctx *fasthttp.RequestCtx, who caller, arg string) error {
 	id, err := parseBatchID(arg)
 	if err != nil {
 		return err
@@ -523,7 +554,7 @@ func (s *Server) deleteBatch(ctx *fasthttp.RequestCtx, _ caller, arg string) err
 	if err := noBody(ctx); err != nil {
 		return err
 	}
-	if err := s.app.Engine.DeleteBatch(id); err != nil {
+	if err := s.app.Engine.DeleteBatchFor(id, who.owner()); err != nil {
 		return err
 	}
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
@@ -559,11 +590,7 @@ func (s *Server) postBatchAction(ctx *fasthttp.RequestCtx, who caller, arg strin
 	if r.Region != "" && state != reward.Active {
 		return errorf(reward.CodeInvalidRequest, "a revocation has no region; give \"region\" when activating")
 	}
-	factory := ""
-	if who.role == reward.RoleFactory {
-		factory = who.id
-	}
-	b, err := s.app.Engine.SetRangeFor(id, reward.Range{From: r.From, To: r.To, State: state, Region: r.Region}, factory)
+	b, err := s.app.Engine.SetRangeFor(id, reward.Range{From: r.From, To: r.To, State: state, Region: r.Region}, who.owner())
 	if err != nil {
 		return err
 	}
@@ -589,8 +616,9 @@ func (s *Server) releaseBatch(ctx *fasthttp.RequestCtx, who caller, id uint32) e
 
 func (s *Server) postToken(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	var r struct {
-		Role string `json:"role"`
-		Name string `json:"name"`
+		Role    string `json:"role"`
+		Name    string `json:"name"`
+		Factory string `json:"factory"`
 	}
 	if err := decode(ctx, &r); err != nil {
 		return err
@@ -598,11 +626,15 @@ func (s *Server) postToken(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	if r.Role == reward.RoleGuide {
 		return errorf(reward.CodeInvalidRequest, "guide tokens are made with the guide (POST /v1/guides)")
 	}
-	tok, err := s.app.Engine.CreateToken(r.Role, r.Name, "")
+	tok, err := s.app.Engine.CreateFactoryToken(r.Role, r.Name, r.Factory)
 	if err != nil {
 		return err
 	}
-	return writeJSON(ctx, fasthttp.StatusCreated, map[string]string{"token": tok, "id": reward.TokenID(tok), "role": r.Role, "name": r.Name})
+	out := map[string]string{"token": tok, "id": reward.TokenID(tok), "role": r.Role, "name": r.Name}
+	if r.Factory != "" {
+		out["factory"] = r.Factory
+	}
+	return writeJSON(ctx, fasthttp.StatusCreated, out)
 }
 
 func (s *Server) listTokens(ctx *fasthttp.RequestCtx, _ caller, _ string) error {

@@ -187,6 +187,11 @@ func (s *Server) getGuide(ctx *fasthttp.RequestCtx, who caller, arg string) erro
 		if err != nil {
 			return err
 		}
+		p := who.print(reward.PrintGuideQR)
+		p.Guide, p.Format, p.BaseURL = id, strings.TrimPrefix(sub, "qr."), base
+		if _, err := s.app.Engine.RecordPrint(p); err != nil {
+			return err
+		}
 		return writeQR(ctx, GuideURL(base, id), sub)
 	}
 	return errorf(codeRouteNotFound, "GET /v1/guides/{guide}, /qr.png or /qr.svg")

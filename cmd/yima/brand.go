@@ -37,6 +37,7 @@ func brandShowFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions) error
 
 type brandSetOptions struct {
 	baseURL, name, tz, logo, color string
+	factoryPrints                  int
 }
 
 func (o *brandSetOptions) AddFlags(fs *pflag.FlagSet) {
@@ -45,12 +46,13 @@ func (o *brandSetOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.tz, "tz", "", "the brand's time zone, an IANA name such as Asia/Shanghai")
 	fs.StringVar(&o.logo, "logo-url", "", "the brand's logo on every page: an https URL of an image, or a path on this site")
 	fs.StringVar(&o.color, "color", "", "the brand's colour of the pages' header and buttons, #RRGGBB")
+	fs.IntVar(&o.factoryPrints, "factory-prints", 0, fmt.Sprintf("how many times over a factory token may download each batch's codes (files, images, labels; default %d)", reward.DefaultFactoryPrints))
 }
 
 func newBrandSetCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 	o := &brandSetOptions{}
 	return leaf(&cobra.Command{
-		Use: "set [--base-url URL] [--name NAME] [--tz ZONE] [--logo-url URL] [--color #RRGGBB]", Short: "Change the brand's settings (flags not given stay as they are)",
+		Use: "set [--base-url URL] [--name NAME] [--tz ZONE] [--logo-url URL] [--color #RRGGBB] [--factory-prints N]", Short: "Change the brand's settings (flags not given stay as they are)",
 		Example: "  yima brand set --base-url HTTPS://YIMA.YOURBRAND.CN --name 一码乳业 --tz Asia/Shanghai\n" +
 			"  yima brand set --logo-url https://cdn.yourbrand.cn/logo.png --color '#C8102E'\n" +
 			"  (upper case keeps every QR symbol in its compact alphanumeric mode)",
@@ -80,8 +82,14 @@ func brandSetFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *bra
 	if fs.Changed("color") {
 		c.Color = &o.color
 	}
+	if fs.Changed("factory-prints") {
+		if o.factoryPrints < 0 || o.factoryPrints > reward.MaxFactoryPrints {
+			return usagef("--factory-prints %d: 1 to %d (0 restores the default, %d)", o.factoryPrints, reward.MaxFactoryPrints, reward.DefaultFactoryPrints)
+		}
+		c.FactoryPrints = &o.factoryPrints
+	}
 	if c == (reward.BrandChange{}) {
-		return usagef("give at least one of --base-url, --name, --tz, --logo-url, --color")
+		return usagef("give at least one of --base-url, --name, --tz, --logo-url, --color, --factory-prints")
 	}
 	return printResult(cmd, g, r, func(a scan.Admin) (*scan.BrandView, error) {
 		b, err := a.SetBrand(c)

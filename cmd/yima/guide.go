@@ -1,12 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/yima-dev/yima/codegen"
-	"github.com/yima-dev/yima/codegen/printing"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
 )
@@ -85,15 +85,15 @@ func guideQRFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *guid
 		if err != nil {
 			return err
 		}
-		img, err := printing.Image(scan.GuideURL(base, id), printing.ImageOptions{Format: printing.ImageFormat(o.format)})
-		if err != nil {
+		var img bytes.Buffer
+		if err := a.WriteGuideQR(&img, id, o.format, base); err != nil {
 			return err
 		}
 		out := o.out
 		if out == "" {
 			out = id + "." + o.format
 		}
-		if err := codegen.WriteFileAtomic(out, img, 0o644); err != nil {
+		if err := codegen.WriteFileAtomic(out, img.Bytes(), 0o644); err != nil {
 			return err
 		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", out)

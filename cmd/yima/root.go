@@ -50,6 +50,7 @@ func newRootCommand() *cobra.Command {
 		newBackupCommand(g),
 		newStatsCommand(g),
 		newFlagsCommand(g),
+		newPrintsCommand(g),
 		newBenchCommand(g),
 		newEventsCommand(g),
 	)

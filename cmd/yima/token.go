@@ -25,18 +25,19 @@ func newTokenCommand(g *globalOptions) *cobra.Command {
 }
 
 type tokenCreateOptions struct {
-	role, name string
+	role, name, factory string
 }
 
 func (o *tokenCreateOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.role, "role", "", "app (integrators) or factory (minting)")
 	fs.StringVar(&o.name, "name", "", "who the token is for, for the records")
+	fs.StringVar(&o.factory, "factory", "", "the factory a factory token is for: its tokens share the factory's batches (default: the token sees only what it mints)")
 }
 
 func newTokenCreateCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 	o := &tokenCreateOptions{}
 	return leaf(&cobra.Command{
-		Use: "create --role app|factory|metrics [--name N]", Short: "Create an API token and print it (it is shown once, stored hashed)",
+		Use: "create --role app|factory|metrics [--name N] [--factory F]", Short: "Create an API token and print it (it is shown once, stored hashed)",
 		Args: cobra.NoArgs,
 	}, o, func(cmd *cobra.Command, _ []string) error { return tokenCreateFunc(cmd, g, r, o) })
 }
@@ -45,8 +46,11 @@ func tokenCreateFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *
 	if o.role != "app" && o.role != "factory" && o.role != "metrics" {
 		return usagef("--role must be app, factory or metrics (a scraper of /metrics); guides get theirs from yima guide add")
 	}
+	if o.factory != "" && o.role != "factory" {
+		return usagef("--factory is for --role factory only")
+	}
 	return r.with(g, func(a scan.Admin) error {
-		tok, err := a.CreateToken(o.role, o.name)
+		tok, err := a.CreateToken(o.role, o.name, o.factory)
 		if err != nil {
 			return err
 		}

@@ -113,11 +113,15 @@ func (c *Client) ReleaseBatch(id uint32, r reward.Release) (*scan.BatchView, err
 	return &v, c.do("POST", fmt.Sprintf("/v1/batches/%d/release", id), r, &v)
 }
 
-func (c *Client) CreateToken(role, name string) (string, error) {
+func (c *Client) CreateToken(role, name, factory string) (string, error) {
 	var out struct {
 		Token string `json:"token"`
 	}
-	return out.Token, c.do("POST", "/v1/tokens", map[string]string{"role": role, "name": name}, &out)
+	body := map[string]string{"role": role, "name": name}
+	if factory != "" {
+		body["factory"] = factory
+	}
+	return out.Token, c.do("POST", "/v1/tokens", body, &out)
 }
 
 func (c *Client) Tokens() ([]reward.Token, error) {
@@ -191,6 +195,35 @@ func (c *Client) WriteLabels(w io.Writer, id uint32, opts printing.LabelSheetOpt
 	defer resp.Body.Close()
 	_, err = io.Copy(w, resp.Body)
 	return err
+}
+
+func (c *Client) WriteGuideQR(w io.Writer, id, format, baseURL string) error {
+	q := url.Values{}
+	if baseURL != "" {
+		q.Set("base_url", baseURL)
+	}
+	resp, err := c.send("GET", "/v1/guides/"+url.PathEscape(id)+"/qr."+url.PathEscape(format)+"?"+q.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+func (c *Client) Prints(q reward.PrintQuery) (*reward.PrintPage, error) {
+	v := url.Values{}
+	if q.Batch != 0 {
+		v.Set("batch", strconv.FormatUint(uint64(q.Batch), 10))
+	}
+	if q.After != "" {
+		v.Set("after", q.After)
+	}
+	if q.Limit != 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	var page reward.PrintPage
+	return &page, c.do("GET", "/v1/prints?"+v.Encode(), nil, &page)
 }
 
 func (c *Client) Brand() (*scan.BrandView, error) {

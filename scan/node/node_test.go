@@ -36,7 +36,7 @@ func TestNodeRunsAndStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := admin.CreateToken(reward.RoleApp, "node-test")
+	tok, err := admin.CreateToken(reward.RoleApp, "node-test", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,6 +47,7 @@ var documented = []operation{
 	{"POST", "/v1/redemptions/{code}/void"},
 	{"GET", "/v1/stats"},
 	{"GET", "/v1/flags"},
+	{"GET", "/v1/prints"},
 	{"POST", "/v1/backups"},
 	{"GET", "/v1/brand"},
 	{"PUT", "/v1/brand"},

@@ -525,6 +525,7 @@ func (s *Server) writeLabels(ctx *fasthttp.RequestCtx, who caller, b *reward.Bat
 		return err
 	}
 	opts.BaseURL = base
+	opts.Fonts = s.opts.LabelFonts
 	select {
 	case s.sheets <- struct{}{}:
 		defer func() { <-s.sheets }()

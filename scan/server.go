@@ -47,6 +47,10 @@ type Options struct {
 	// streamed at once: each holds a CPU drawing codes for as long as the
 	// download lasts.
 	MaxExports int
+	// LabelFonts are the TrueType fonts label sheets draw text other than
+	// plain ASCII in (a product's Chinese name); nil means
+	// printing.DefaultLabelFonts.
+	LabelFonts []string
 
 	// TrustedProxies are the peers (a reverse proxy, a load balancer)
 	// whose ClientIPHeader names the client; from any other peer the

@@ -16,6 +16,10 @@ need() { # need COMMAND-OR-FILE PACKAGE
 }
 need chromium chromium
 need /usr/share/fonts/truetype/wqy/wqy-microhei.ttc fonts-wqy-microhei
+# label sheets' default fonts (codegen/printing.DefaultLabelFonts): the PDF
+# library embeds single TrueType files, not wqy-microhei's collection
+need /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf fonts-dejavu-core
+need /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf fonts-droid-fallback
 need pdftoppm poppler-utils
 need zbarimg zbar-tools
 

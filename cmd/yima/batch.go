@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -185,6 +186,7 @@ type batchLabelsOptions struct {
 	out, symbology string
 	baseURL        baseURLFlag
 	columns, rows  int
+	fonts          []string
 }
 
 func (o *batchLabelsOptions) AddFlags(fs *pflag.FlagSet) {
@@ -194,6 +196,7 @@ func (o *batchLabelsOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.symbology, "symbology", "qr", "qr or datamatrix")
 	fs.IntVar(&o.columns, "columns", 4, "labels across an A4 page, 1-10")
 	fs.IntVar(&o.rows, "rows", 10, "labels down an A4 page, 1-20")
+	fs.StringSliceVar(&o.fonts, "label-font", nil, fmt.Sprintf("TrueType (.ttf) font for text other than plain ASCII, each character in the first font that has it (repeatable; default %s)", strings.Join(printing.DefaultLabelFonts, ", ")))
 }
 
 func newBatchLabelsCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
@@ -222,9 +225,12 @@ func batchLabelsFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *
 	if o.symbology != "qr" && o.symbology != "datamatrix" {
 		return usagef("--symbology %q: use qr or datamatrix", o.symbology)
 	}
+	if o.fonts != nil && r.server != "" {
+		return usagef("--label-font is for printing on the data directory; a server draws with its own (yima serve --label-font)")
+	}
 	return writePrinted(cmd, g, r, o.out, &o.baseURL, func(a scan.Admin, w io.Writer, base string) error {
 		return a.WriteLabels(w, id, printing.LabelSheetOptions{From: o.from, To: o.to, Columns: o.columns, Rows: o.rows,
-			Symbology: printing.Symbology(o.symbology), BaseURL: base})
+			Symbology: printing.Symbology(o.symbology), BaseURL: base, Fonts: o.fonts})
 	})
 }
 

@@ -11,4 +11,9 @@
 // (lint_test.go holds both). Every export signs on several goroutines, one
 // codegen.Signer each, and writes in serial order, so a file's lines and a
 // sheet's labels come out as the batch numbers them.
+//
+// Label sheets draw text other than plain ASCII in TrueType font files
+// (LabelSheetOptions.Fonts, DefaultLabelFonts from Debian's packages),
+// embedded as subsets; reading those files is its one I/O besides the
+// writer.
 package printing

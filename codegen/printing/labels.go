@@ -31,8 +31,13 @@ type LabelSheetOptions struct {
 	// Columns and Rows of labels on an A4 page; default 4 by 10 (labels
 	// of 47.5 by 27 mm inside 10 mm margins and a 7 mm header).
 	Columns, Rows int
-	// Header is printed at the top of every page, e.g. the product.
+	// Header is printed at the top of every page, e.g. the product: any
+	// Unicode text (奶粉-900克).
 	Header string
+	// Fonts are TrueType (.ttf) files that text other than plain ASCII is
+	// drawn in, each character in the first that has it, embedded as a
+	// subset; nil means DefaultLabelFonts.
+	Fonts []string
 }
 
 // A4 page and the layout's fixed parts, in millimetres.
@@ -81,6 +86,10 @@ func WriteLabelSheet(ctx context.Context, w io.Writer, ks *codegen.Keyset, opts 
 	// label's width, so that neighbours' codes do not run together.
 	fontPt := min(8, 0.9*(cellW-2*labelPad)*72/25.4/(codegen.Len*0.6))
 
+	fonts := &textFonts{paths: opts.Fonts}
+	if fonts.paths == nil {
+		fonts.paths = DefaultLabelFonts
+	}
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetCreator("yima", false)
 	pdf.SetAutoPageBreak(false, 0)
@@ -112,7 +121,9 @@ func WriteLabelSheet(ctx context.Context, w io.Writer, ks *codegen.Keyset, opts 
 		slot := k % perPage
 		if slot == 0 {
 			last := min(uint64(serial)+perPage-1, uint64(opts.To))
-			startPage(pdf, opts.Header, fmt.Sprintf("batch %d · serials %d-%d", opts.Batch, serial, last))
+			if err := startPage(pdf, fonts, opts.Header, fmt.Sprintf("batch %d, serials %d-%d", opts.Batch, serial, last)); err != nil {
+				return k, err
+			}
 		}
 		col, row := float64(slot%uint64(opts.Columns)), float64(slot/uint64(opts.Columns))
 		x := pageMargin + col*cellW
@@ -135,17 +146,14 @@ type label struct {
 }
 
 // startPage adds a page with its header and its foot.
-func startPage(pdf *fpdf.Fpdf, header, foot string) {
+func startPage(pdf *fpdf.Fpdf, fonts *textFonts, header, foot string) error {
 	pdf.AddPage()
-	tr := pdf.UnicodeTranslatorFromDescriptor("") // cp1252: "·" and accents
-	pdf.SetFont("Helvetica", "", 9)
 	if header != "" {
-		pdf.SetXY(pageMargin, pageMargin)
-		pdf.CellFormat(pageW-2*pageMargin, headerH-2, tr(header), "", 0, "L", false, 0, "")
+		if err := fonts.draw(pdf, pageMargin, pageMargin, pageW-2*pageMargin, headerH-2, 9, header, "L"); err != nil {
+			return err
+		}
 	}
-	pdf.SetFont("Helvetica", "", 7)
-	pdf.SetXY(pageMargin, pageH-pageMargin+2)
-	pdf.CellFormat(pageW-2*pageMargin, 4, tr(foot), "", 0, "R", false, 0, "")
+	return fonts.draw(pdf, pageMargin, pageH-pageMargin+2, pageW-2*pageMargin, 4, 7, foot, "R")
 }
 
 // drawSymbol fills the dark modules of s in a square of side mm at x, y,

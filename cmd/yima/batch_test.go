@@ -42,7 +42,11 @@ func TestBatchLabels(t *testing.T) {
 	defer srv.stop()
 	factory := strings.TrimSpace(mustYima(t, "token", "create", "--role", "factory", "--server", srv.url, "--token", admin).stdout)
 	some := filepath.Join(dir, "some.pdf")
-	mustYima(t, "batch", "labels", "1", "--server", srv.url, "--token", factory, "--from", "1", "--to", "4", "--columns", "2", "--rows", "2", "--out", some)
+	// Batch 1 is the brand's: a factory token prints only its own batches.
+	if r := yima(t, "batch", "labels", "1", "--server", srv.url, "--token", factory, "--out", some); r.code != 1 || !strings.Contains(r.stderr, "forbidden") {
+		t.Errorf("a factory token printed the brand's batch: %v", r)
+	}
+	mustYima(t, "batch", "labels", "1", "--server", srv.url, "--token", admin, "--from", "1", "--to", "4", "--columns", "2", "--rows", "2", "--out", some)
 	if n := pages(some); n != 1 {
 		t.Errorf("4 labels at 4 a page, through the server: %d pages", n)
 	}

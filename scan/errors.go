@@ -54,6 +54,7 @@ var statusOf = map[reward.Code]int{
 	reward.CodeAlreadyUsed:        fasthttp.StatusConflict,
 	reward.CodeExpired:            fasthttp.StatusGone,
 	reward.CodeEventsCompacted:    fasthttp.StatusGone,
+	reward.CodeWebhookLimit:       fasthttp.StatusConflict,
 	reward.CodeCouponVoid:         fasthttp.StatusConflict,
 	reward.CodeGuideExists:        fasthttp.StatusConflict,
 	reward.CodeGuideLeft:          fasthttp.StatusConflict,

@@ -37,3 +37,38 @@ func (s *Server) getEventsAction(ctx *fasthttp.RequestCtx, _ caller, arg string)
 	}
 	return writeJSON(ctx, fasthttp.StatusOK, rep)
 }
+
+// WebhookAdmin is what the CLI does with webhook endpoints.
+type WebhookAdmin interface {
+	AddWebhook(url string, events []string) (*WebhookCreated, error)
+	Webhooks() ([]WebhookView, error)
+	ReplayWebhook(id string, from uint64) error
+	ResumeWebhook(id string) error
+	DeleteWebhook(id string) error
+}
+
+var _ WebhookAdmin = Local{}
+
+// AddWebhook on the data directory checks the URL's form; where it points
+// is checked by the server when it delivers.
+func (l Local) AddWebhook(url string, events []string) (*WebhookCreated, error) {
+	w, err := l.Engine.AddWebhook(url, events)
+	if err != nil {
+		return nil, err
+	}
+	return &WebhookCreated{Webhook: *w, Secret: w.Secret}, nil
+}
+
+func (l Local) Webhooks() ([]WebhookView, error) { return WebhookViews(l.Engine) }
+
+func (l Local) ReplayWebhook(id string, from uint64) error {
+	_, err := l.Engine.ReplayWebhook(id, from)
+	return err
+}
+
+func (l Local) ResumeWebhook(id string) error {
+	_, err := l.Engine.ResumeWebhook(id)
+	return err
+}
+
+func (l Local) DeleteWebhook(id string) error { return l.Engine.DeleteWebhook(id) }

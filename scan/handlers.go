@@ -78,6 +78,8 @@ var routes = map[string][]route{
 	"/v1/events":              {{method: "GET", roles: adminApp, fn: (*Server).getEvents}},
 	"/v1/events/":             {{method: "GET", roles: adminOnly, fn: (*Server).getEventsAction}},
 	"/v1/prints":              {{method: "GET", roles: adminOnly, fn: (*Server).listPrints}},
+	"/v1/webhooks":            {{method: "GET", roles: adminOnly, fn: (*Server).listWebhooks}, {method: "POST", roles: adminOnly, fn: (*Server).postWebhook}},
+	"/v1/webhooks/":           {{method: "GET", roles: adminOnly, fn: (*Server).getWebhook}, {method: "POST", roles: adminOnly, fn: (*Server).postWebhookAction}, {method: "DELETE", roles: adminOnly, fn: (*Server).deleteWebhook}},
 	"/v1/batches":             {{method: "GET", roles: adminFactory, fn: (*Server).listBatches}, {method: "POST", roles: adminFactory, fn: (*Server).postBatch}},
 	"/v1/batches/":            {{method: "GET", roles: adminFactory, fn: (*Server).getBatch}, {method: "POST", roles: adminFactory, fn: (*Server).postBatchAction}, {method: "DELETE", roles: adminFactory, fn: (*Server).deleteBatch}},
 	"/v1/tokens":              {{method: "GET", roles: adminOnly, fn: (*Server).listTokens}, {method: "POST", roles: adminOnly, fn: (*Server).postToken}},

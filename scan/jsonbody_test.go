@@ -56,6 +56,9 @@ func TestMalformedBodiesChangeNothing(t *testing.T) {
 		"POST /v1/backups":      {"/v1/backups"},
 		"PUT /v1/brand":         {"/v1/brand"},
 		"PUT /v1/products/":     {"/v1/products/SKU-J"},
+		"POST /v1/webhooks":     {"/v1/webhooks"},
+		"POST /v1/webhooks/":    {"/v1/webhooks/wh_0/replay", "/v1/webhooks/wh_0/resume"},
+		"DELETE /v1/webhooks/":  {"/v1/webhooks/wh_0"},
 	}
 	// Pages take HTML forms, not JSON; TestPageForms covers their POSTs.
 	pages := []string{"/c/", "/C/", "/g/", "/G/", "/v/", "/V/", "/admin", "/signin", "/signout"}

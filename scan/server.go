@@ -15,6 +15,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/webhook"
 )
 
 // Options configures a Server. Zero fields take the defaults below.
@@ -61,6 +62,8 @@ type Options struct {
 	// EventsRetention is how long the event feed keeps an event (zero:
 	// DefaultEventsRetention; negative: forever).
 	EventsRetention time.Duration
+	// Webhooks configures delivery to webhook endpoints (webhooks.go).
+	Webhooks webhook.Options
 
 	// ClientIPHeader is X-Forwarded-For (the rightmost address not a
 	// trusted proxy is the client) or a one-address header such as
@@ -130,6 +133,7 @@ type Server struct {
 	signin       SignInOptions
 	smsAddr      smsLimit
 	feedWaiters  chan struct{} // long polls of /v1/events (feed.go)
+	webhooksDone chan struct{} // closed when delivery stopped
 	limits       *limiter
 	stopping     atomic.Bool
 	stopKeys     chan struct{} // closed by Close: stops watchKeys
@@ -144,7 +148,7 @@ type Server struct {
 // Observe and the store's commits to ObserveGroup, for the metrics.
 func NewServer(b Backend, opts Options) *Server {
 	opts.ensureDefaults()
-	s := &Server{app: b, adminHash: sha256.Sum256([]byte(b.AdminToken)), opts: opts, log: opts.Logger, m: newMetrics(b.Engine), bootID: newBootID(), failed: make(chan error, 1), done: make(chan struct{}), stopKeys: make(chan struct{}), sheets: make(chan struct{}, 1), exports: make(chan struct{}, opts.MaxExports), limits: newLimiter(opts.Limits), feedWaiters: make(chan struct{}, maxFeedWaiters)}
+	s := &Server{app: b, adminHash: sha256.Sum256([]byte(b.AdminToken)), opts: opts, log: opts.Logger, m: newMetrics(b.Engine), bootID: newBootID(), failed: make(chan error, 1), done: make(chan struct{}), stopKeys: make(chan struct{}), sheets: make(chan struct{}, 1), exports: make(chan struct{}, opts.MaxExports), limits: newLimiter(opts.Limits), feedWaiters: make(chan struct{}, maxFeedWaiters), webhooksDone: make(chan struct{})}
 	s.signin = opts.SignIn
 	s.signin.ensureDefaults()
 	s.srv = &fasthttp.Server{
@@ -205,6 +209,7 @@ func (s *Server) Start() error {
 	}()
 	go s.watchKeys()
 	go s.compactFeed()
+	go s.runWebhooks()
 	s.log.Info("serving", "addr", ln.Addr().String())
 	return nil
 }
@@ -269,7 +274,13 @@ func (s *Server) Close() error {
 	s.stopKeysOnce.Do(func() { close(s.stopKeys) })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return s.srv.ShutdownWithContext(ctx)
+	err := s.srv.ShutdownWithContext(ctx)
+	if s.ln != nil {
+		// Delivery writes its endpoints' state: it stops before the
+		// store the caller closes next.
+		<-s.webhooksDone
+	}
+	return err
 }
 
 // maxConnsPerPeer is fasthttp's per-address limit: none behind trusted

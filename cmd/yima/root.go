@@ -53,6 +53,7 @@ func newRootCommand() *cobra.Command {
 		newPrintsCommand(g),
 		newBenchCommand(g),
 		newEventsCommand(g),
+		newWebhookCommand(g),
 	)
 	strictUsage(root)
 	return root

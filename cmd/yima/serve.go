@@ -62,6 +62,7 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.wechat.OpenBase, "wechat-open-base", "https://open.weixin.qq.com", "base URL of WeChat's authorize page")
 	fs.StringVar(&o.wechatScope, "wechat-scope", "base", "base (snsapi_base: the openid, silently) or userinfo (snsapi_userinfo: the nickname too, after the person agrees)")
 	fs.DurationVar(&o.SignIn.SessionTTL, "session-ttl", 0, "how long a consumer stays signed in (0: default 720h, 30 days)")
+	fs.BoolVar(&o.Webhooks.AllowPrivate, "webhook-allow-private", false, "let webhooks reach loopback, private and link-local addresses (refused by default, so an admin token cannot probe this server's own network)")
 	fs.DurationVar(&o.EventsRetention, "events-retention", scan.DefaultEventsRetention, "how long the event feed (/v1/events) keeps events; older ones are compacted away in the background (-1s: forever)")
 	fs.BoolVar(&o.acceptDataLoss, "accept-data-loss", false, "start on a store whose log is damaged, with what is readable: payouts after the damage are forgotten and may pay again (use once, only without a backup)")
 }

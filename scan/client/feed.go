@@ -33,3 +33,27 @@ func (c *Client) ReplayFeed() (*reward.ReplayReport, error) {
 	var rep reward.ReplayReport
 	return &rep, c.do("GET", "/v1/events/replay", nil, &rep)
 }
+
+var _ scan.WebhookAdmin = (*Client)(nil)
+
+func (c *Client) AddWebhook(u string, events []string) (*scan.WebhookCreated, error) {
+	var out scan.WebhookCreated
+	return &out, c.do("POST", "/v1/webhooks", scan.WebhookRequest{URL: u, Events: events}, &out)
+}
+
+func (c *Client) Webhooks() ([]scan.WebhookView, error) {
+	var out []scan.WebhookView
+	return out, c.do("GET", "/v1/webhooks", nil, &out)
+}
+
+func (c *Client) ReplayWebhook(id string, from uint64) error {
+	return c.do("POST", "/v1/webhooks/"+url.PathEscape(id)+"/replay", map[string]uint64{"from": from}, nil)
+}
+
+func (c *Client) ResumeWebhook(id string) error {
+	return c.do("POST", "/v1/webhooks/"+url.PathEscape(id)+"/resume", map[string]string{}, nil)
+}
+
+func (c *Client) DeleteWebhook(id string) error {
+	return c.do("DELETE", "/v1/webhooks/"+url.PathEscape(id), nil, nil)
+}

@@ -26,9 +26,13 @@ type CodeStatus struct {
 	FirstScan  *time.Time `json:"first_scan,omitempty"`
 	// Promotion is the status of the campaign that would pay a claim of
 	// the code now: live, scheduled or ended; empty when no campaign
-	// covers it (the batch's fixed points pay). A page offers a claim only
-	// when there is something to claim.
+	// covers it (the batch's fixed points pay); "exhausted" when the live
+	// campaign's points budget is used up. A page offers a claim only when
+	// there is something to claim.
 	Promotion string `json:"promotion,omitempty"`
+	// PayoutHeld says the code's batch is a factory's the brand has not
+	// released for payout yet: a claim is refused with payout_held.
+	PayoutHeld bool `json:"payout_held,omitempty"`
 }
 
 // Status describes a code. A code that is not genuine is not an error here:
@@ -66,6 +70,7 @@ func (e *Engine) Status(text string) (*CodeStatus, error) {
 		return st, nil
 	}
 	st.Product, st.GTIN, st.State, st.Produced = batch.Product, batch.GTIN, string(batch.State(p.Serial)), batch.Produced
+	st.PayoutHeld = batch.PayoutHeld
 	if st.Promotion, err = e.promotion(batch); err != nil {
 		return nil, wrapStore(err)
 	}
@@ -93,9 +98,10 @@ func (e *Engine) Status(text string) (*CodeStatus, error) {
 }
 
 // promotion is the status of the campaign that governs a scan of batch's
-// codes now, chosen as campaignFor chooses it; empty when none does. It
-// reads outside any decision, so it decodes afresh rather than through
-// the decider's frozen records.
+// codes now, chosen as campaignFor chooses it; empty when none does, and
+// "exhausted" for a live one whose points budget is used up, where a claim
+// is refused with budget_exhausted. It reads outside any decision, so it
+// decodes afresh rather than through the decider's frozen records.
 func (e *Engine) promotion(b *Batch) (string, error) {
 	ids := []string{b.Campaign}
 	if b.Campaign == "" {
@@ -114,12 +120,29 @@ func (e *Engine) promotion(b *Batch) (string, error) {
 		switch s := c.status(now); {
 		case !found:
 		case s == "live":
-			return s, nil
+			return c.liveStatus(e.db)
 		case status == "" || s == "scheduled":
 			status = s
 		}
 	}
 	return status, nil
+}
+
+// liveStatus is a live campaign's promotion status: "exhausted" once its
+// points budget is used up, as payCampaign then refuses every scan that
+// would pay points.
+func (c *Campaign) liveStatus(r getter) (string, error) {
+	if c.PointsBudget <= 0 {
+		return "live", nil
+	}
+	var ctr CampaignCounters
+	if _, err := getJSON(r, campaignCountersKey(c.ID), &ctr); err != nil {
+		return "", err
+	}
+	if ctr.PointsPaid >= c.PointsBudget {
+		return "exhausted", nil
+	}
+	return "live", nil
 }
 
 // MemberView is a member's balances and one page of their ledger, newest

@@ -311,11 +311,17 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 			d.Title, d.Class, d.Message = l.T("landing.revoked.title"), "warn", l.T("landing.revoked.message")
 		case st.State != "active":
 			d.Title, d.Class, d.Message = l.T("landing.genuine.title"), "ok", l.T("landing.inactive.message")
+		case st.PayoutHeld:
+			// A factory's batch the brand has not released: a claim would
+			// be refused with payout_held.
+			d.Title, d.Class, d.Message = l.T("landing.genuine.title"), "ok", l.T("landing.held.message")
 		case st.Promotion == "ended":
 			// A claim would only be refused: say so instead of offering it.
 			d.Title, d.Class, d.Message = l.T("landing.genuine.title"), "ok", l.T("landing.ended.message")
 		case st.Promotion == "scheduled":
 			d.Title, d.Class, d.Message = l.T("landing.genuine.title"), "ok", l.T("landing.scheduled.message")
+		case st.Promotion == "exhausted":
+			d.Title, d.Class, d.Message = l.T("landing.genuine.title"), "ok", l.T("landing.exhausted.message")
 		default:
 			d.Title, d.Class, d.Message = l.T("landing.genuine.title"), "ok", l.T("landing.open.message")
 			d.Claim = true

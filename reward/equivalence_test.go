@@ -134,7 +134,8 @@ func allCodes(f *fixture, n uint32) []string {
 // contested code, the member's tier, who gets the new-member bonus or the
 // last of a budget, stock or daily limit. The stream is built so that none of
 // that can matter: every code belongs to one member, who may scan it several
-// times, under their own id or an alias, always naming the same guide; the
+// times, under their own id or an alias, always naming the same guide (and
+// an unbound member the same guide on all their codes); the
 // campaign has no tiers, bonus, daily limit or budget, and a coupon stock no
 // stream can reach. Points and coupons are seeded draws of (campaign seed,
 // code), so each code pays the same whoever asks first. What the test does
@@ -167,10 +168,20 @@ func TestEquivalenceOrderIndependent(t *testing.T) {
 				}
 			}
 			guides := []string{"", "G1", "G2", "G3", "G4", "ghost"}
+			// An unbound member's first redeemed scan binds them to the
+			// guide it names, so they name one guide on all their codes:
+			// which code is first must not matter.
+			unboundGuide := make([]string, members)
+			for i := range unboundGuide {
+				unboundGuide[i] = guides[rng.IntN(len(guides))]
+			}
 			owner := make([]int, codes+1)
 			guide := make([]string, codes+1)
 			for s := 1; s <= codes; s++ {
 				owner[s], guide[s] = rng.IntN(members), guides[rng.IntN(len(guides))]
+				if _, bound := w.bound[fmt.Sprintf("m%d", owner[s])]; !bound {
+					guide[s] = unboundGuide[owner[s]]
+				}
 			}
 			stream := make([]equivOp, ops)
 			for i := range stream {

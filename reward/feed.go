@@ -203,7 +203,7 @@ type MemberBinding struct {
 	Member   string `json:"member"`
 	Guide    string `json:"guide"`
 	Previous string `json:"previous,omitempty"`
-	Why      string `json:"why"` // bind, rebind, guide_left
+	Why      string `json:"why"` // bind, rebind, guide_left, first_scan, alias
 }
 
 // feedHead is what readers may see of the feed: the highest sequence whose

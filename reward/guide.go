@@ -75,7 +75,10 @@ func (g *Guide) isSelf(tx getter, member string) (bool, error) {
 
 // Bind binds a consumer to a guide. The first binding wins: binding again to
 // the same guide is a no-op, to another guide is refused unless rebind (an
-// admin's decision, e.g. when a guide leaves the store).
+// admin's decision, e.g. when a guide leaves the store). A binding is the
+// person's choice: the caller is the person's own tap on the guide's page,
+// or the brand's app or operator acting on their consent, never the guide
+// (see the scan package's routes).
 func (e *Engine) Bind(member, guide string, rebind bool) (*Member, error) {
 	for _, f := range [][2]string{{"member", member}, {"guide", guide}} {
 		if err := checkID(f[0], f[1], true); err != nil {
@@ -115,26 +118,42 @@ func (e *Engine) Bind(member, guide string, rebind bool) (*Member, error) {
 		bound := MemberBinding{Member: m.ID, Guide: guide, Previous: m.Guide, Why: "bind"}
 		if m.Guide != "" {
 			bound.Why = "rebind"
-			old, err := loadGuide(tx, m.Guide)
-			if err != nil {
-				return err
-			}
-			if old != nil {
-				old.Members--
-				putJSON(tx, guideKey(old.ID), old)
-				tx.Delete(guideMemberKey(old.ID, m.ID))
-			}
 		}
-		m.Guide, m.BoundAt = guide, now
-		g.Members++
-		tx.Put(guideMemberKey(guide, m.ID), nil)
-		putJSON(tx, guideKey(guide), g)
+		if err := unbind(tx, m.Guide, m.ID); err != nil {
+			return err
+		}
+		bind(tx, m, g, now)
 		if err := putMember(tx, m); err != nil {
 			return err
 		}
 		return record(tx, FeedMemberBound, now, bound)
 	})
 	return out, err
+}
+
+// bind records m as bound to g: the member's record (which the caller
+// writes), the guide's count and the guide's index of members.
+func bind(tx Tx, m *Member, g *Guide, now time.Time) {
+	m.Guide, m.BoundAt = g.ID, now
+	g.Members++
+	tx.Put(guideMemberKey(g.ID, m.ID), nil)
+	putJSON(tx, guideKey(g.ID), g)
+}
+
+// unbind takes member out of guide's count and index; the caller changes
+// the member's record. An empty guide does nothing.
+func unbind(tx Tx, guide, member string) error {
+	if guide == "" {
+		return nil
+	}
+	g, err := loadGuide(tx, guide)
+	if err != nil || g == nil {
+		return err
+	}
+	g.Members--
+	putJSON(tx, guideKey(g.ID), g)
+	tx.Delete(guideMemberKey(g.ID, member))
+	return nil
 }
 
 // VerifyCoupon marks a coupon used at the counter by guide (核销) and pays

@@ -52,7 +52,9 @@ func loadResolved(tx getter, canonical string, now time.Time) (*Member, error) {
 // LinkAlias makes alias another identity of member: scans and spends under
 // alias credit and debit member. An alias that already has an account of its
 // own, or belongs to someone else, is refused: merging balances is an
-// operator's decision, not an API side effect.
+// operator's decision, not an API side effect. An alias whose record holds
+// nothing but a guide binding (a person who joined a guide under that id and
+// has never redeemed) is linked: see foldBinding.
 func (e *Engine) LinkAlias(member, alias string) (*Member, error) {
 	for _, f := range [][2]string{{"member", member}, {"alias", alias}} {
 		if err := checkID(f[0], f[1], true); err != nil {
@@ -80,10 +82,16 @@ func (e *Engine) LinkAlias(member, alias string) (*Member, error) {
 			}
 			return Errorf(CodeAliasTaken, "%q is already an identity of another member", alias)
 		}
-		if _, found, err := tx.Get(memberKey(alias)); err != nil {
+		var held Member
+		if found, err := getJSON(tx, memberKey(alias), &held); err != nil {
 			return err
 		} else if found {
-			return Errorf(CodeAliasTaken, "%q has an account of its own; merge it by hand before linking", alias)
+			if !held.onlyBound() {
+				return Errorf(CodeAliasTaken, "%q has an account of its own; merge it by hand before linking", alias)
+			}
+			if err := foldBinding(tx, m, &held, now); err != nil {
+				return err
+			}
 		}
 		putJSON(tx, aliasKey(alias), m.ID)
 		m.Aliases = append(m.Aliases, alias)
@@ -97,6 +105,44 @@ func (e *Engine) LinkAlias(member, alias string) (*Member, error) {
 		return nil
 	})
 	return out, err
+}
+
+// onlyBound reports whether a member record holds nothing but a guide
+// binding: no ledger entry, no redemption, no alias. Linking it as an alias
+// loses nothing.
+func (m *Member) onlyBound() bool {
+	return m.Seq == 0 && m.Redemptions == 0 && m.Points == 0 && m.Growth == 0 && len(m.Aliases) == 0 && len(m.Merged) == 0 && m.MergedInto == ""
+}
+
+// foldBinding merges held, a record that holds only a binding, into m
+// before its id becomes an alias of m. held keeps its record, empty, with
+// MergedInto set, as a sign-in's merge leaves one. The member's own binding
+// wins (the first binding wins, as in Bind), and the guide loses the id; an
+// unbound member takes held's guide, with the time the person joined,
+// unless that guide has left or is the member themselves.
+func foldBinding(tx Tx, m, held *Member, now time.Time) error {
+	guide, boundAt := held.Guide, held.BoundAt
+	held.Guide, held.BoundAt, held.MergedInto = "", time.Time{}, m.ID
+	putJSON(tx, memberKey(held.ID), held)
+	m.Merged = append(m.Merged, held.ID)
+	if err := record(tx, FeedMemberMerged, now, MemberMerge{Member: held.ID, Into: m.ID, IDs: []string{held.ID}}); err != nil || guide == "" {
+		return err
+	}
+	if err := unbind(tx, guide, held.ID); err != nil {
+		return err
+	}
+	if err := record(tx, FeedMemberBound, now, MemberBinding{Member: held.ID, Previous: guide, Why: "alias"}); err != nil || m.Guide != "" {
+		return err
+	}
+	g, err := loadGuide(tx, guide)
+	if err != nil || g == nil || !g.LeftAt.IsZero() {
+		return err
+	}
+	if self, err := g.isSelf(tx, m.ID); err != nil || self {
+		return err
+	}
+	bind(tx, m, g, boundAt)
+	return record(tx, FeedMemberBound, now, MemberBinding{Member: m.ID, Guide: g.ID, Why: "alias"})
 }
 
 // SpendRequest redeems points (积分兑换).

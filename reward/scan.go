@@ -231,6 +231,11 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	} else if err := e.payCampaign(tx, camp, m, req, red, res, now); err != nil {
 		return nil, nil, err
 	}
+	if m.Redemptions == 0 && m.Guide == "" && req.Guide != "" {
+		if err := bindOnFirstScan(tx, m, req.Guide, now); err != nil {
+			return nil, nil, err
+		}
+	}
 	m.Redemptions++
 	res.Balance = m.Points
 	if err := putMember(tx, m); err != nil {
@@ -369,8 +374,9 @@ func (e *Engine) payCampaign(tx Tx, c *Campaign, m *Member, req ScanRequest, red
 }
 
 // payGuide credits the per-scan commission to the member's guide: the bound
-// one, or the scan's guide when the member is unbound. A guide never earns
-// on their own scans.
+// one, or the scan's guide when the member is unbound (a new member is
+// then bound to it, see bindOnFirstScan). A guide never earns on their own
+// scans.
 func (e *Engine) payGuide(tx Tx, c *Campaign, m *Member, req ScanRequest, red *Redemption, res *ScanResult, ctr *CampaignCounters, now time.Time) error {
 	id := m.Guide
 	if id == "" {
@@ -415,6 +421,23 @@ func (e *Engine) payGuide(tx Tx, c *Campaign, m *Member, req ScanRequest, red *R
 	red.Commission, res.Commission = per, per
 	putJSON(tx, guideKey(g.ID), g)
 	return nil
+}
+
+// bindOnFirstScan binds a new member, on their first redeemed scan, to the
+// guide the scan names: the guide who served them at the sale recruited
+// them, and earns on their later scans. A guide that is unknown, has left
+// or is the member themselves binds no one. It runs once the payout is
+// decided, so a refused scan binds nobody.
+func bindOnFirstScan(tx Tx, m *Member, guide string, now time.Time) error {
+	g, err := loadGuide(tx, guide)
+	if err != nil || g == nil || !g.LeftAt.IsZero() {
+		return err
+	}
+	if self, err := g.isSelf(tx, m.ID); err != nil || self {
+		return err
+	}
+	bind(tx, m, g, now)
+	return record(tx, FeedMemberBound, now, MemberBinding{Member: m.ID, Guide: g.ID, Why: "first_scan"})
 }
 
 // countScan adds one to a code's scan count, and to its distinct scanners

@@ -72,8 +72,13 @@ func (s *Server) postMember(ctx *fasthttp.RequestCtx, who caller, arg string) er
 		if err := decode(ctx, &r); err != nil {
 			return err
 		}
-		if who.role == reward.RoleGuide && r.Guide != who.subject {
-			return errorf(codeForbidden, "a guide token binds consumers to its own guide only")
+		// A binding is the person's choice, and it decides who earns on
+		// their scans: a guide's word is not enough, or a guide would
+		// bind every phone number they can think of. The person binds
+		// themselves on the guide's page (/G/{guide}); the brand's app
+		// binds a member signed in there, on their consent.
+		if who.role == reward.RoleGuide {
+			return errorf(codeForbidden, "a guide cannot bind a consumer: the consumer scans your QR code (%s) and joins on that page", GuideURL(s.pageBase(ctx), who.subject))
 		}
 		if r.Rebind && who.role != reward.RoleAdmin {
 			return errorf(codeForbidden, "only an admin can rebind a member to another guide")

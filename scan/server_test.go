@@ -527,8 +527,8 @@ func TestGuideLeavesOverHTTP(t *testing.T) {
 		}
 		tokens[id] = g.Token
 	}
-	if r := ts.Do("POST", "/v1/members/mother-1/guide", tokens["G1"], map[string]string{"guide": "G1"}); r.Status != 200 {
-		t.Fatalf("G1 binding a member: %v", r)
+	if r := ts.Do("POST", "/v1/members/mother-1/guide", app, map[string]string{"guide": "G1"}); r.Status != 200 {
+		t.Fatalf("the app binding a member to G1: %v", r)
 	}
 	if r := ts.Do("POST", "/v1/guides/G1/leave", tokens["G1"], map[string]string{"successor": "G2"}); r.Status != 403 {
 		t.Fatalf("a guide recording their own departure: %v, want 403", r)

@@ -42,7 +42,7 @@ GUIDE=$(curl -s -H "Authorization: Bearer $TOKEN" -d '{"id":"G1","store":"Store 
 echo "$GUIDE"
 GTOKEN=$(printf %s "$GUIDE" | sed 's/.*"token":"\([^"]*\)".*/\1/')
 
-say "guide: a new mother joins through the guide's QR (POST /v1/members/mother-2/guide)"
+say "brand's app: a new mother agrees to join G1 in the app (POST /v1/members/mother-2/guide)"
 curl -s -H "Authorization: Bearer $TOKEN" -d '{"guide":"G1"}' "http://$ADDR/v1/members/mother-2/guide" | head -c 200; echo
 
 say "consumer: mother-2 scans cans until one pays a gift coupon"

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/yima-dev/yima/store"
 )
 
 // Stat is one line of the operators' view: redemptions and what they paid,
@@ -247,3 +250,168 @@ func (e *Engine) Today() string { return e.now().In(e.statsZone).Format("2006010
 
 // StatsZone is where the statistics' days begin.
 func (e *Engine) StatsZone() *time.Location { return e.statsZone }
+
+// MaxStatsDays bounds the days one statistics query covers, so that its
+// work is bounded whatever the store holds.
+const MaxStatsDays = 366
+
+// StatsQuery asks for one page of statistics.
+type StatsQuery struct {
+	// By is one of Dimensions.
+	By string
+	// From and To are days, YYYYMMDD, inclusive. To defaults to today;
+	// From to MaxStatsDays-1 days before To; the range holds at most
+	// MaxStatsDays days.
+	From, To string
+	// Daily asks for one line per value and day instead of one per value.
+	Daily bool
+	// After is the Next of the previous page; Limit (1..MaxPage, else
+	// DefaultPage) bounds the values a page looks at.
+	After string
+	Limit int
+}
+
+// StatsPage is a page of statistics: the lines of up to Limit values of
+// the dimension, in value order, and the cursor of the next page. A value
+// with nothing in the range has no line, so a page may hold fewer lines
+// than Limit and still have a next page.
+type StatsPage struct {
+	By    string `json:"by"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+	Stats []Stat `json:"stats"`
+	Next  string `json:"next,omitempty"`
+}
+
+// StatsPage sums redemptions by one dimension over q's days. It reads each
+// value's lines of the range only, by seeking: its work is bounded by
+// Limit values × MaxStatsDays days, however many values and days the
+// store holds.
+func (e *Engine) StatsPage(q StatsQuery) (*StatsPage, error) {
+	if !slices.Contains(Dimensions, q.By) {
+		return nil, Errorf(CodeInvalidRequest, "by %q: use one of %v", q.By, Dimensions)
+	}
+	if err := checkID("after", q.After, false); err != nil {
+		return nil, err
+	}
+	from, to, err := e.statsRange(q.From, q.To)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.FlushStats(); err != nil {
+		return nil, err
+	}
+	limit := pageSize(q.Limit)
+	prefix := append(append([]byte("st/"), q.By...), 0)
+	page := &StatsPage{By: q.By, From: from, To: to, Stats: []Stat{}}
+	// cur is the least key of the values still to read.
+	cur := prefix
+	if q.After != "" {
+		cur = append(append(slices.Clip(prefix), q.After...), 1)
+	}
+	last := ""
+	for visited := 0; ; visited++ {
+		value, found, err := nextStatValue(e.db, prefix, cur)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return page, nil
+		}
+		if visited == limit {
+			// The value before this one ends the page.
+			page.Next = last
+			return page, nil
+		}
+		if err := e.readStatValue(page, prefix, value, from, to, q.Daily); err != nil {
+			return nil, err
+		}
+		last = value
+		cur = append(append(slices.Clip(prefix), value...), 1)
+	}
+}
+
+// statsRange checks a query's days and fills in the defaults.
+func (e *Engine) statsRange(from, to string) (string, string, error) {
+	parse := func(name, d string) (time.Time, error) {
+		t, err := time.Parse("20060102", d)
+		if err != nil {
+			return t, Errorf(CodeInvalidRequest, "%s %q: write days as YYYYMMDD (days of the statistics' time zone, %s)", name, d, e.statsZone)
+		}
+		return t, nil
+	}
+	if to == "" {
+		to = e.Today()
+	}
+	end, err := parse("to", to)
+	if err != nil {
+		return "", "", err
+	}
+	if from == "" {
+		from = end.AddDate(0, 0, -(MaxStatsDays - 1)).Format("20060102")
+	}
+	start, err := parse("from", from)
+	if err != nil {
+		return "", "", err
+	}
+	switch days := int(end.Sub(start).Hours()/24) + 1; {
+	case days < 1:
+		return "", "", Errorf(CodeInvalidRequest, "from %s is after to %s", from, to)
+	case days > MaxStatsDays:
+		return "", "", Errorf(CodeInvalidRequest, "from %s to %s is %d days; ask for at most %d days at a time", from, to, days, MaxStatsDays)
+	}
+	return from, to, nil
+}
+
+// nextStatValue finds the first value of a dimension's lines at or after
+// the key cur.
+func nextStatValue(r store.Reader, prefix, cur []byte) (string, bool, error) {
+	var value string
+	found := false
+	err := r.Scan(prefix, cur, func(k, _ []byte) bool {
+		rest := k[len(prefix):]
+		if i := bytes.IndexByte(rest, 0); i >= 0 {
+			value, found = string(rest[:i]), true
+		}
+		return !found
+	})
+	return value, found, wrapStore(err)
+}
+
+// readStatValue adds value's lines of days from..to to page: summed into
+// one line, or one line a day with daily.
+func (e *Engine) readStatValue(page *StatsPage, prefix []byte, value, from, to string, daily bool) error {
+	vp := append(append(slices.Clip(prefix), value...), 0)
+	var sum *Stat
+	var derr error
+	err := e.db.Scan(vp, append(slices.Clip(vp), from...), func(k, v []byte) bool {
+		if string(k[len(vp):]) > to {
+			return false
+		}
+		var s Stat
+		if derr = json.Unmarshal(v, &s); derr != nil {
+			return false
+		}
+		if daily {
+			page.Stats = append(page.Stats, s)
+			return true
+		}
+		if sum == nil {
+			s.Day = ""
+			sum = &s
+		} else {
+			sum.add(&s)
+		}
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return wrapStore(fmt.Errorf("reading stats: %w", err))
+	}
+	if sum != nil {
+		page.Stats = append(page.Stats, *sum)
+	}
+	return nil
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -321,6 +322,42 @@ func pageLimit(args *fasthttp.Args) (int, error) {
 	return n, nil
 }
 
+// onlyParams refuses a query parameter other than names: a misspelt
+// parameter ("limt") would otherwise be ignored and the caller would read
+// an answer to another question.
+func onlyParams(args *fasthttp.Args, names ...string) error {
+	var bad string
+	args.VisitAll(func(k, _ []byte) {
+		if bad == "" && !slices.Contains(names, string(k)) {
+			bad = string(k)
+		}
+	})
+	if bad != "" {
+		return errorf(reward.CodeInvalidRequest, "unknown query parameter %q; this endpoint takes %s", bad, strings.Join(names, ", "))
+	}
+	return nil
+}
+
+// listPage reads a paged listing's query: limit, and after, the "next" of
+// the previous page. Nothing else is accepted.
+func listPage(args *fasthttp.Args) (limit int, after string, err error) {
+	if err := onlyParams(args, "limit", "after"); err != nil {
+		return 0, "", err
+	}
+	limit, err = pageLimit(args)
+	return limit, string(args.Peek("after")), err
+}
+
+// writePage answers one page of a listing under name, with the cursor of
+// the next page when there is one.
+func writePage(ctx *fasthttp.RequestCtx, name string, items any, next string) error {
+	out := map[string]any{name: items}
+	if next != "" {
+		out["next"] = next
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, out)
+}
+
 func (s *Server) getMember(ctx *fasthttp.RequestCtx, _ caller, member string) error {
 	limit, err := pageLimit(ctx.QueryArgs())
 	if err != nil {
@@ -334,15 +371,19 @@ func (s *Server) getMember(ctx *fasthttp.RequestCtx, _ caller, member string) er
 }
 
 func (s *Server) listBatches(ctx *fasthttp.RequestCtx, who caller, _ string) error {
-	bs, err := s.app.Engine.BatchesFor(who.owner())
+	limit, after, err := listPage(ctx.QueryArgs())
 	if err != nil {
-		return &reward.Error{Code: reward.CodeUnavailable, Message: "storage is unavailable"}
+		return err
+	}
+	bs, next, err := s.app.Engine.BatchPage(after, limit, who.owner())
+	if err != nil {
+		return err
 	}
 	out := make([]BatchView, len(bs))
 	for i, b := range bs {
 		out[i] = viewBatch(b)
 	}
-	return writeJSON(ctx, fasthttp.StatusOK, map[string]any{"batches": out})
+	return writePage(ctx, "batches", out, next)
 }
 
 // BatchView is a batch record with its counts, as the API shows it.
@@ -641,14 +682,15 @@ func (s *Server) postToken(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 }
 
 func (s *Server) listTokens(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
-	ts, err := s.app.Engine.Tokens()
+	limit, after, err := listPage(ctx.QueryArgs())
 	if err != nil {
 		return err
 	}
-	if ts == nil {
-		ts = []reward.Token{}
+	ts, next, err := s.app.Engine.TokenPage(after, limit)
+	if err != nil {
+		return err
 	}
-	return writeJSON(ctx, fasthttp.StatusOK, map[string]any{"tokens": ts})
+	return writePage(ctx, "tokens", ts, next)
 }
 
 // deleteToken revokes a token. Callers remembered as valid are forgotten

@@ -49,11 +49,15 @@ func (s *Server) getCampaign(ctx *fasthttp.RequestCtx, _ caller, id string) erro
 }
 
 func (s *Server) listCampaigns(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
-	vs, err := s.app.Engine.Campaigns()
+	limit, after, err := listPage(ctx.QueryArgs())
 	if err != nil {
 		return err
 	}
-	return writeJSON(ctx, fasthttp.StatusOK, map[string]any{"campaigns": vs})
+	vs, next, err := s.app.Engine.CampaignPage(after, limit)
+	if err != nil {
+		return err
+	}
+	return writePage(ctx, "campaigns", vs, next)
 }
 
 // postMember serves POST /v1/members/{member}/guide|aliases|spend.
@@ -312,15 +316,29 @@ func (s *Server) postRedemption(ctx *fasthttp.RequestCtx, _ caller, arg string) 
 
 func (s *Server) getStats(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	a := ctx.QueryArgs()
-	by := string(a.Peek("by"))
-	if by == "" {
-		by = "product"
+	if err := onlyParams(a, "by", "from", "to", "daily", "limit", "after"); err != nil {
+		return err
 	}
-	st, err := s.app.Engine.Stats(by, string(a.Peek("from")), string(a.Peek("to")), a.GetBool("daily"))
+	q := reward.StatsQuery{By: string(a.Peek("by")), From: string(a.Peek("from")), To: string(a.Peek("to")), After: string(a.Peek("after"))}
+	if q.By == "" {
+		q.By = "product"
+	}
+	switch d := string(a.Peek("daily")); d {
+	case "", "false", "0":
+	case "true", "1":
+		q.Daily = true
+	default:
+		return errorf(reward.CodeInvalidRequest, "daily %q: give true or false", d)
+	}
+	var err error
+	if q.Limit, err = pageLimit(a); err != nil {
+		return err
+	}
+	page, err := s.app.Engine.StatsPage(q)
 	if err != nil {
 		return err
 	}
-	return writeJSON(ctx, fasthttp.StatusOK, map[string]any{"by": by, "stats": st})
+	return writeJSON(ctx, fasthttp.StatusOK, page)
 }
 
 func (s *Server) getFlags(ctx *fasthttp.RequestCtx, _ caller, _ string) error {

@@ -84,10 +84,43 @@ func (c *Client) CreateBatch(spec reward.BatchSpec) (*scan.BatchView, error) {
 }
 
 func (c *Client) ListBatches() ([]scan.BatchView, error) {
-	var out struct {
-		Batches []scan.BatchView `json:"batches"`
+	return allPages[scan.BatchView](c, "/v1/batches", "batches")
+}
+
+// allPages reads every page of a listing at path, following "next", the
+// items of each page under name.
+func allPages[T any](c *Client, path, name string) ([]T, error) {
+	all := []T{}
+	after := ""
+	for {
+		var page map[string]json.RawMessage
+		q := url.Values{"limit": {strconv.Itoa(reward.MaxPage)}}
+		if after != "" {
+			q.Set("after", after)
+		}
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		if err := c.do("GET", path+sep+q.Encode(), nil, &page); err != nil {
+			return nil, err
+		}
+		var items []T
+		if err := json.Unmarshal(page[name], &items); err != nil {
+			return nil, fmt.Errorf("client: reading %s: %w", path, err)
+		}
+		all = append(all, items...)
+		next := ""
+		if raw, ok := page["next"]; ok {
+			if err := json.Unmarshal(raw, &next); err != nil {
+				return nil, fmt.Errorf("client: reading %s: %w", path, err)
+			}
+		}
+		if next == "" || next == after {
+			return all, nil
+		}
+		after = next
 	}
-	return out.Batches, c.do("GET", "/v1/batches", nil, &out)
 }
 
 func (c *Client) Batch(id uint32) (*scan.BatchView, error) {
@@ -125,10 +158,7 @@ func (c *Client) CreateToken(role, name, factory string) (string, error) {
 }
 
 func (c *Client) Tokens() ([]reward.Token, error) {
-	var out struct {
-		Tokens []reward.Token `json:"tokens"`
-	}
-	return out.Tokens, c.do("GET", "/v1/tokens", nil, &out)
+	return allPages[reward.Token](c, "/v1/tokens", "tokens")
 }
 
 func (c *Client) RevokeToken(id string) (*reward.Token, error) {
@@ -270,10 +300,7 @@ func (c *Client) ApplyCampaign(doc []byte) (*reward.CampaignView, error) {
 }
 
 func (c *Client) Campaigns() ([]*reward.CampaignView, error) {
-	var out struct {
-		Campaigns []*reward.CampaignView `json:"campaigns"`
-	}
-	return out.Campaigns, c.do("GET", "/v1/campaigns", nil, &out)
+	return allPages[*reward.CampaignView](c, "/v1/campaigns", "campaigns")
 }
 
 func (c *Client) Campaign(id string) (*reward.CampaignView, error) {
@@ -314,11 +341,13 @@ func (c *Client) Guide(id string, page reward.GuidePage) (*reward.GuideView, err
 }
 
 func (c *Client) Stats(by, from, to string, daily bool) ([]reward.Stat, error) {
-	q := url.Values{"by": {by}, "from": {from}, "to": {to}, "daily": {strconv.FormatBool(daily)}}
-	var out struct {
-		Stats []reward.Stat `json:"stats"`
+	q := url.Values{"by": {by}, "daily": {strconv.FormatBool(daily)}}
+	for k, v := range map[string]string{"from": from, "to": to} {
+		if v != "" {
+			q.Set(k, v)
+		}
 	}
-	return out.Stats, c.do("GET", "/v1/stats?"+q.Encode(), nil, &out)
+	return allPages[reward.Stat](c, "/v1/stats?"+q.Encode(), "stats")
 }
 
 func (c *Client) Flags(q reward.FlagQuery) (*reward.FlagPage, error) {

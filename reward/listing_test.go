@@ -1,0 +1,181 @@
+package reward_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
+	"github.com/yima-dev/yima/store"
+)
+
+// countingStore counts the records its scans visit.
+type countingStore struct {
+	store.DB
+	visited *int
+}
+
+func (c countingStore) Scan(prefix, start []byte, fn func(k, v []byte) bool) error {
+	return c.DB.Scan(prefix, start, func(k, v []byte) bool {
+		*c.visited++
+		return fn(k, v)
+	})
+}
+
+// TestStatsPageWorkIsBounded: GET /v1/stats read every line of a dimension
+// whatever days it asked for, so years of lines of thousands of guides
+// made each request read them all. A page seeks each value's days of the
+// range and looks at Limit values: its reads stay near Limit × days in
+// range, and the pages reach every value exactly once.
+func TestStatsPageWorkIsBounded(t *testing.T) {
+	visited := 0
+	now := rewardtest.Start
+	rf := rewardtest.Open(t, countingStore{openStore(t, 0), &visited}, rewardtest.Options{Count: 1, Now: func() time.Time { return now }})
+	const guides, oldDays = 300, 20
+	err := rf.DB.Update(func(tx store.Tx) error {
+		for g := range guides {
+			v := fmt.Sprintf("G%03d", g)
+			days := []string{"20260501"}
+			for d := range oldDays {
+				days = append(days, fmt.Sprintf("202401%02d", d+1))
+			}
+			for _, day := range days {
+				raw, _ := json.Marshal(reward.Stat{Dimension: "guide", Value: v, Day: day, Redeemed: 1, Commission: 2})
+				tx.Put([]byte("st/guide\x00"+v+"\x00"+day), raw)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	after, pages := "", 0
+	for {
+		visited = 0
+		p, err := rf.Eng.StatsPage(reward.StatsQuery{By: "guide", From: "20260401", After: after, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if visited > 10*4 {
+			t.Fatalf("a page of 10 values over one day with data read %d records", visited)
+		}
+		for _, s := range p.Stats {
+			if seen[s.Value] || s.Redeemed != 1 || s.Day != "" {
+				t.Fatalf("line %+v (seen before: %v)", s, seen[s.Value])
+			}
+			seen[s.Value] = true
+		}
+		if pages++; p.Next == "" {
+			break
+		}
+		after = p.Next
+	}
+	if len(seen) != guides || pages != guides/10 {
+		t.Fatalf("%d values over %d pages, want %d over %d", len(seen), pages, guides, guides/10)
+	}
+	// A range reaching into the old days sums them; daily lines split them.
+	p, err := rf.Eng.StatsPage(reward.StatsQuery{By: "guide", From: "20251231", To: "20260501", Limit: 1})
+	if err != nil || len(p.Stats) != 1 || p.Stats[0].Redeemed != 1 {
+		t.Fatalf("the last year: %+v %v", p, err)
+	}
+	p, err = rf.Eng.StatsPage(reward.StatsQuery{By: "guide", From: "20240101", To: "20240131", Daily: true, Limit: 2})
+	if err != nil || len(p.Stats) != 2*oldDays || p.Next != "G001" {
+		t.Fatalf("two values' daily lines of January 2024: %d lines, next %q, %v", len(p.Stats), p.Next, err)
+	}
+	for _, q := range []reward.StatsQuery{
+		{By: "guide", From: "20200101", To: "20260501"}, // over MaxStatsDays
+		{By: "guide", From: "20260502", To: "20260501"}, // backwards
+		{By: "guide", From: "2026-05-01"},
+		{By: "shoe"},
+	} {
+		if _, err := rf.Eng.StatsPage(q); reward.ErrorCode(err) != reward.CodeInvalidRequest {
+			t.Errorf("%+v: %v, want invalid_request", q, err)
+		}
+	}
+}
+
+// TestListingPages: batches, tokens and campaigns come in pages that reach
+// every record once, whatever the page size, and a cursor that no page
+// returned is refused or ends the listing, never read as another.
+func TestListingPages(t *testing.T) {
+	f := newFixture(t, 1, 0)
+	for i := range 6 {
+		if _, err := f.eng.CreateBatch(reward.BatchSpec{Product: "SKU-P", Count: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.eng.CreateToken(reward.RoleApp, fmt.Sprintf("app-%d", i), ""); err != nil {
+			t.Fatal(err)
+		}
+		mustApply(t, f, campaignDoc(t, map[string]any{"id": fmt.Sprintf("c%d", i)}))
+	}
+	all := func(page func(after string) ([]string, string, error)) []string {
+		var out []string
+		after := ""
+		for range 20 {
+			ids, next, err := page(after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, ids...)
+			if next == "" {
+				return out
+			}
+			after = next
+		}
+		t.Fatal("the pages never end")
+		return nil
+	}
+	batches := all(func(after string) ([]string, string, error) {
+		bs, next, err := f.eng.BatchPage(after, 4, reward.Owner{})
+		var ids []string
+		for _, b := range bs {
+			ids = append(ids, fmt.Sprint(b.ID))
+		}
+		return ids, next, err
+	})
+	tokens := all(func(after string) ([]string, string, error) {
+		ts, next, err := f.eng.TokenPage(after, 4)
+		var ids []string
+		for _, t := range ts {
+			ids = append(ids, t.ID)
+		}
+		return ids, next, err
+	})
+	campaigns := all(func(after string) ([]string, string, error) {
+		cs, next, err := f.eng.CampaignPage(after, 4)
+		var ids []string
+		for _, c := range cs {
+			ids = append(ids, c.ID)
+		}
+		return ids, next, err
+	})
+	wantTokens, _ := f.eng.Tokens()
+	if len(batches) != 7 || len(tokens) != len(wantTokens) || len(campaigns) != 6 {
+		t.Fatalf("pages reached %d batches, %d tokens, %d campaigns", len(batches), len(tokens), len(campaigns))
+	}
+	for i := 1; i < len(tokens); i++ {
+		if tokens[i] <= tokens[i-1] {
+			t.Fatalf("tokens out of order or twice: %v", tokens)
+		}
+	}
+	if bs, next, err := f.eng.BatchPage("4294967295", 4, reward.Owner{}); err != nil || len(bs) != 0 || next != "" {
+		t.Fatalf("after the last possible batch: %v %q %v", bs, next, err)
+	}
+	for name, err := range map[string]error{
+		"batch -1":              second(f.eng.BatchPage("-1", 4, reward.Owner{})),
+		"batch 2^32":            second(f.eng.BatchPage("4294967296", 4, reward.Owner{})),
+		"token xyz":             second(f.eng.TokenPage("xyz", 4)),
+		"campaign of 129 bytes": second(f.eng.CampaignPage(strings.Repeat("x", 129), 4)),
+		"campaign with a NUL":   second(f.eng.CampaignPage("c1\x00", 4)),
+	} {
+		if reward.ErrorCode(err) != reward.CodeInvalidRequest {
+			t.Errorf("cursor %s: %v, want invalid_request", name, err)
+		}
+	}
+}
+
+func second[A, B any](_ A, _ B, err error) error { return err }

@@ -49,7 +49,7 @@ func TestMalformedBodiesChangeNothing(t *testing.T) {
 		"POST /v1/coupons/":     {"/v1/coupons/" + coupon + "/verify", "/v1/coupons/" + coupon + "/void"},
 		"POST /v1/redemptions/": {"/v1/redemptions/" + codes[0] + "/void"},
 		"POST /v1/batches":      {"/v1/batches"},
-		"POST /v1/batches/":     {"/v1/batches/" + id + "/activate", "/v1/batches/" + id + "/revoke"},
+		"POST /v1/batches/":     {"/v1/batches/" + id + "/activate", "/v1/batches/" + id + "/revoke", "/v1/batches/" + id + "/release"},
 		"DELETE /v1/batches/":   {"/v1/batches/" + id},
 		"POST /v1/tokens":       {"/v1/tokens"},
 		"DELETE /v1/tokens/":    {"/v1/tokens/" + tokID},
@@ -60,7 +60,7 @@ func TestMalformedBodiesChangeNothing(t *testing.T) {
 		"POST /v1/webhooks/":    {"/v1/webhooks/wh_0/replay", "/v1/webhooks/wh_0/resume"},
 		"DELETE /v1/webhooks/":  {"/v1/webhooks/wh_0"},
 	}
-	// Pages take HTML forms, not JSON; TestPageForms covers their POSTs.
+	// Pages take HTML forms, not JSON; TestCrossSiteFormsRefused covers their POSTs.
 	pages := []string{"/c/", "/C/", "/g/", "/G/", "/v/", "/V/", "/admin", "/signin", "/signout"}
 	for _, rt := range scan.Routes() {
 		method, pattern, _ := strings.Cut(rt, " ")

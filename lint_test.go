@@ -108,6 +108,20 @@ func TestImportRules(t *testing.T) {
 	}
 }
 
+// TestTopLevelFolders keeps the tree's first level to the folders that show
+// the system (the root holds only the repository's own tests): a new part
+// goes into a package under one of them, beside the code it serves.
+func TestTopLevelFolders(t *testing.T) {
+	fixed := []string{"", "cmd", "codegen", "scan", "reward", "store", "bench", "docs"}
+	seen := map[string]bool{}
+	for _, f := range parseImports(t, ".") {
+		if !slices.Contains(fixed, f.dir()) && !seen[f.dir()] {
+			seen[f.dir()] = true
+			t.Errorf("Go code in the top-level folder %s/: the first level is %v; move it into a package under one of them", f.dir(), fixed[1:])
+		}
+	}
+}
+
 // TestImportRulesCatch checks the checker on made-up files, so that a
 // broken rule cannot pass silently.
 func TestImportRulesCatch(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/webhook"
+	"github.com/yima-dev/yima/scan/webhook"
 )
 
 // Options configures a Server. Zero fields take the defaults below.

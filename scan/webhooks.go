@@ -7,7 +7,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/webhook"
+	"github.com/yima-dev/yima/scan/webhook"
 )
 
 // WebhookRequest adds an endpoint (POST /v1/webhooks).

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/yima-dev/yima/scan"
-	"github.com/yima-dev/yima/webhook"
+	"github.com/yima-dev/yima/scan/webhook"
 )
 
 // TestWebhooksAPI: an endpoint added over the API gets the scans' events,

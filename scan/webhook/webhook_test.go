@@ -17,7 +17,7 @@ import (
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
-	"github.com/yima-dev/yima/webhook"
+	"github.com/yima-dev/yima/scan/webhook"
 )
 
 type world struct {

@@ -16,8 +16,8 @@ import (
 
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
 	"github.com/yima-dev/yima/scan/webhook"
+	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
 )
 
 type world struct {

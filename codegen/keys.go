@@ -42,6 +42,9 @@ type Key struct {
 	Status  KeyStatus `json:"status"`
 	Created time.Time `json:"created"`
 	Retired time.Time `json:"retired,omitzero"`
+	// PINSecret derives the inner PINs of batches that claim with one
+	// (DerivePIN). Keys made before PINs existed have none.
+	PINSecret []byte `json:"pin_secret,omitempty"`
 
 	pads  *padStates
 	pool  *sync.Pool // of *macState, for Verify of version 1
@@ -115,7 +118,11 @@ func (ks *Keyset) Rotate(now time.Time) (*Key, error) {
 	if _, err := rand.Read(secret); err != nil {
 		return nil, fmt.Errorf("codegen: reading random key: %w", err)
 	}
-	k := &Key{ID: maxID + 1, Secret: secret, Status: KeyActive, Created: now.UTC()}
+	pin, err := newPINSecret()
+	if err != nil {
+		return nil, err
+	}
+	k := &Key{ID: maxID + 1, Secret: secret, PINSecret: pin, Status: KeyActive, Created: now.UTC()}
 	k.init()
 	ks.Keys = append(ks.Keys, k)
 	ks.Primary = k.ID

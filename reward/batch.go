@@ -26,6 +26,10 @@ type BatchSpec struct {
 	// Produced is the batch's production date as the factory gives it,
 	// YYYY-MM-DD; a code's page shows it.
 	Produced string `json:"produced,omitempty"`
+	// Claim is ClaimPIN for codes claimed with an inner PIN, PINDigits
+	// long (6-8; 0 is 8); empty claims with the code alone.
+	Claim     string `json:"claim,omitempty"`
+	PINDigits uint8  `json:"pin_digits,omitempty"`
 	// Factory is the id of the factory token minting, set by the server:
 	// the batch is that factory's and its payout is held until the brand
 	// releases it. Empty for the brand's own mints.
@@ -62,6 +66,14 @@ func (s *BatchSpec) check() error {
 	if s.Count == 0 || s.Count > codegen.MaxSerial {
 		return Errorf(CodeInvalidRequest, "count must be between 1 and %d codes per batch", codegen.MaxSerial)
 	}
+	switch {
+	case s.Claim != "" && s.Claim != ClaimPIN:
+		return Errorf(CodeInvalidRequest, "claim %q: use pin, or leave it out to claim with the code alone", s.Claim)
+	case s.Claim == "" && s.PINDigits != 0:
+		return Errorf(CodeInvalidRequest, "pin_digits needs claim pin")
+	case s.PINDigits != 0 && (s.PINDigits < codegen.MinPINDigits || s.PINDigits > codegen.MaxPINDigits):
+		return Errorf(CodeInvalidRequest, "pin_digits must be %d to %d", codegen.MinPINDigits, codegen.MaxPINDigits)
+	}
 	if s.Points != nil && *s.Points < 0 {
 		return Errorf(CodeInvalidRequest, "points must not be negative")
 	}
@@ -84,6 +96,15 @@ func (e *Engine) CreateBatch(spec BatchSpec) (*Batch, error) {
 	}
 	if spec.Points != nil {
 		b.Points = *spec.Points
+	}
+	if spec.Claim == ClaimPIN {
+		if !e.Keys().HasPINSecret(b.KeyID) {
+			return nil, Errorf(CodeInvalidRequest, "the primary signing key %d was made before keys had PIN secrets: rotate keys (yima keys rotate) to mint batches claimed with a PIN", b.KeyID)
+		}
+		b.Claim, b.PINDigits = ClaimPIN, spec.PINDigits
+		if b.PINDigits == 0 {
+			b.PINDigits = codegen.DefaultPINDigits
+		}
 	}
 	if spec.Activate {
 		b.Ranges = []Range{{From: 1, To: spec.Count, State: Active}}

@@ -69,7 +69,11 @@ type Batch struct {
 	// but pay nothing until the brand releases the batch for payout (see
 	// Engine.ReleaseBatch). What a code pays is the brand's decision, not
 	// a factory's.
-	PayoutHeld bool      `json:"payout_held,omitempty"`
+	PayoutHeld bool `json:"payout_held,omitempty"`
+	// Claim is ClaimPIN when a code's reward needs the inner PIN printed
+	// inside the package, PINDigits long; empty claims with the code.
+	Claim      string    `json:"claim,omitempty"`
+	PINDigits  uint8     `json:"pin_digits,omitempty"`
 	ReleasedAt time.Time `json:"payout_released_at,omitzero"`
 }
 

@@ -45,7 +45,14 @@ type Flag struct {
 	// Scanners and FirstScan are the code's counts when it was flagged.
 	Scanners  uint64    `json:"scanners,omitempty"`
 	FirstScan time.Time `json:"first_scan,omitzero"`
+	// WrongPINs and LockedUntil are a pin_guessing code's wrong PINs so
+	// far and the end of the lock they caused.
+	WrongPINs   int       `json:"wrong_pins,omitempty"`
+	LockedUntil time.Time `json:"locked_until,omitzero"`
 }
+
+// flagKinds are the kinds a query may name.
+var flagKinds = map[string]bool{FlagDiverted: true, FlagManyScanners: true, FlagPINGuessing: true}
 
 // flagKey orders flags by day, then kind, then code, so that a review reads
 // a range of days in order.
@@ -130,8 +137,8 @@ const maxFlagsExamined = 4 * MaxPage
 // Flags lists flagged scans for review, oldest first. A page may hold
 // fewer than the limit and still have a Next: follow it.
 func (e *Engine) Flags(q FlagQuery) (*FlagPage, error) {
-	if q.Kind != "" && q.Kind != FlagDiverted && q.Kind != FlagManyScanners {
-		return nil, Errorf(CodeInvalidRequest, "kind %q: use %s or %s, or none for both", q.Kind, FlagDiverted, FlagManyScanners)
+	if q.Kind != "" && !flagKinds[q.Kind] {
+		return nil, Errorf(CodeInvalidRequest, "kind %q: use %s, %s or %s, or none for all", q.Kind, FlagDiverted, FlagManyScanners, FlagPINGuessing)
 	}
 	for _, d := range []string{q.From, q.To} {
 		if _, err := time.Parse("20060102", d); d != "" && err != nil {
@@ -149,7 +156,7 @@ func (e *Engine) Flags(q FlagQuery) (*FlagPage, error) {
 	}
 	if q.After != "" {
 		parts := strings.Split(q.After, "/")
-		if _, err := time.Parse("20060102", parts[0]); len(parts) != 3 || err != nil || (parts[1] != FlagDiverted && parts[1] != FlagManyScanners) || checkID("after", parts[2], true) != nil {
+		if _, err := time.Parse("20060102", parts[0]); len(parts) != 3 || err != nil || !flagKinds[parts[1]] || checkID("after", parts[2], true) != nil {
 			return nil, Errorf(CodeInvalidRequest, "after %q is not a cursor this API returned", q.After)
 		}
 		// The least key after the cursor's: codes never hold 0x00.

@@ -33,6 +33,10 @@ type CodeStatus struct {
 	// PayoutHeld says the code's batch is a factory's the brand has not
 	// released for payout yet: a claim is refused with payout_held.
 	PayoutHeld bool `json:"payout_held,omitempty"`
+	// Claim is "pin" when the reward is claimed with the inner PIN
+	// printed inside the package, PINDigits long.
+	Claim     string `json:"claim,omitempty"`
+	PINDigits uint8  `json:"pin_digits,omitempty"`
 }
 
 // Status describes a code. A code that is not genuine is not an error here:
@@ -71,6 +75,7 @@ func (e *Engine) Status(text string) (*CodeStatus, error) {
 	}
 	st.Product, st.GTIN, st.State, st.Produced = batch.Product, batch.GTIN, string(batch.State(p.Serial)), batch.Produced
 	st.PayoutHeld = batch.PayoutHeld
+	st.Claim, st.PINDigits = batch.Claim, batch.PINDigits
 	if st.Promotion, err = e.promotion(batch); err != nil {
 		return nil, wrapStore(err)
 	}

@@ -31,6 +31,9 @@ type ScanRequest struct {
 	// Device is the scanning phone's id as the app knows it, for
 	// campaigns' daily_limit_per_device.
 	Device string `json:"device,omitempty"`
+	// PIN is the inner PIN printed inside the package, for a batch minted
+	// with --claim pin (see ClaimPIN).
+	PIN string `json:"pin,omitempty"`
 	// Scope is whose request_id it is: the calling token's id, set by the
 	// server, never by the body. Two integrators' "1" are two requests;
 	// empty is the admin's (and the CLI's) namespace.
@@ -195,6 +198,11 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 			Code:    CodeAlreadyRedeemed,
 			Message: fmt.Sprintf("this code was already redeemed on %s", prev.At.Format(time.RFC3339)),
 			Details: map[string]any{"redeemed_at": prev.At},
+		}
+	}
+	if batch.Claim == ClaimPIN {
+		if err := e.checkPIN(tx, p, batch, req, who, now); err != nil {
+			return nil, nil, err
 		}
 	}
 	m, err := loadResolved(tx, who, now)

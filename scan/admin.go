@@ -146,6 +146,9 @@ func (l Local) WriteCodes(w io.Writer, id, from, to uint32, format, baseURL stri
 	if from > to || to > b.Count {
 		return reward.Errorf(reward.CodeInvalidRequest, "serials %d..%d are not within batch %d's 1..%d", from, to, b.ID, b.Count)
 	}
+	if format == string(printing.FormatPINs) && b.Claim != reward.ClaimPIN {
+		return reward.Errorf(reward.CodeInvalidRequest, "batch %d is claimed without PINs: it has no PINs to print (format csv or txt)", b.ID)
+	}
 	p := localPrint(reward.PrintCodes)
 	p.Batch, p.From, p.To, p.Format, p.BaseURL = b.ID, from, to, format, baseURL
 	if _, err := l.Engine.RecordPrint(p); err != nil {
@@ -153,6 +156,7 @@ func (l Local) WriteCodes(w io.Writer, id, from, to uint32, format, baseURL stri
 	}
 	_, err = printing.Export(context.Background(), w, l.Engine.Keys(), printing.ExportOptions{
 		Version: b.Codes(), Key: b.KeyID, Batch: b.ID, From: from, To: to, Format: printing.Format(format), BaseURL: baseURL,
+		PINDigits: int(b.PINDigits),
 	})
 	return err
 }

@@ -3,6 +3,7 @@ package scan
 import (
 	"encoding/json"
 	"errors"
+	"strconv"
 
 	"github.com/valyala/fasthttp"
 	"github.com/yima-dev/yima/reward"
@@ -76,6 +77,9 @@ var statusOf = map[reward.Code]int{
 	codeRateLimited:            fasthttp.StatusTooManyRequests,
 	codeLockedOut:              fasthttp.StatusTooManyRequests,
 	reward.CodePrintLimit:      fasthttp.StatusForbidden,
+	reward.CodePINRequired:     fasthttp.StatusForbidden,
+	reward.CodeWrongPIN:        fasthttp.StatusForbidden,
+	reward.CodePINLocked:       fasthttp.StatusTooManyRequests,
 }
 
 // ErrorBody is the JSON of every error answer, {"error":{"code","message"}};
@@ -108,6 +112,10 @@ func writeError(ctx *fasthttp.RequestCtx, err error) {
 	switch status {
 	case fasthttp.StatusServiceUnavailable:
 		ctx.Response.Header.Set("Retry-After", "1")
+	case fasthttp.StatusTooManyRequests:
+		if s, ok := re.Details["retry_after_seconds"].(int); ok {
+			ctx.Response.Header.Set("Retry-After", strconv.Itoa(s))
+		}
 	case fasthttp.StatusUnauthorized:
 		// RFC 7235 §3.1: a 401 must say which scheme to use.
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="yima"`)

@@ -459,8 +459,11 @@ func (s *Server) streamCodes(ctx *fasthttp.RequestCtx, who caller, b *reward.Bat
 	if format == "" {
 		format = "csv"
 	}
-	if format != "csv" && format != "txt" {
-		return errorf(reward.CodeInvalidRequest, "format %q: use csv or txt", format)
+	if format != "csv" && format != "txt" && format != "pins" {
+		return errorf(reward.CodeInvalidRequest, "format %q: use csv or txt (or pins, for a batch claimed with PINs)", format)
+	}
+	if format == "pins" && b.Claim != reward.ClaimPIN {
+		return errorf(reward.CodeInvalidRequest, "batch %d is claimed without PINs: it has no PINs to print (format csv or txt)", b.ID)
 	}
 	from, to := uint32(1), b.Count
 	if v := args.Peek("from"); len(v) > 0 {
@@ -489,12 +492,12 @@ func (s *Server) streamCodes(ctx *fasthttp.RequestCtx, who caller, b *reward.Bat
 	if _, err := s.app.Engine.RecordPrint(p); err != nil {
 		return err
 	}
-	if format == "csv" {
+	if format != "txt" {
 		ctx.SetContentType("text/csv; charset=utf-8")
 	} else {
 		ctx.SetContentType("text/plain; charset=utf-8")
 	}
-	opts := printing.ExportOptions{Version: b.Codes(), Key: b.KeyID, Batch: b.ID, From: from, To: to, Format: printing.Format(format), BaseURL: base}
+	opts := printing.ExportOptions{Version: b.Codes(), Key: b.KeyID, Batch: b.ID, From: from, To: to, Format: printing.Format(format), BaseURL: base, PINDigits: int(b.PINDigits)}
 	keys := s.app.Engine.Keys()
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 		// A failed stream ends short; the client counts lines and says so.

@@ -71,6 +71,7 @@ func newMetrics(engine *reward.Engine) *metrics {
 	m.coupons.WithLabelValues("verified")
 	m.flags.WithLabelValues(reward.FlagDiverted)
 	m.flags.WithLabelValues(reward.FlagManyScanners)
+	m.flags.WithLabelValues(reward.FlagPINGuessing)
 	m.reg.MustRegister(m.scans, m.paid, m.coupons, m.spends, m.spent, m.flags, m.latency, m.groups, m.inflight,
 		campaignCollector{engine},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"html/template"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/segmentio/ksuid"
@@ -57,7 +58,9 @@ img.qr{width:12rem;height:12rem;display:block;margin:1rem auto}
 <img class="qr" src="/v1/coupons/{{.ID}}/qr.svg" alt="{{t "landing.coupon.alt"}}"><p><code>{{.ID}}</code></p></div>{{end}}{{end}}
 {{with .Claimed}}{{with .Coupon}}<div class="card ok"><h1>🎁 {{.Title}}</h1>{{if eq .Status "issued"}}<p>{{t "landing.coupon.show" (date $.Zone .Expires)}}</p>
 <img class="qr" src="/v1/coupons/{{.ID}}/qr.svg" alt="{{t "landing.coupon.alt"}}">{{else}}<p>{{t "counter.status" (status .Status)}}</p>{{end}}<p><a href="/me#c-{{.ID}}">{{t "landing.yours.coupon"}}</a></p></div>{{end}}{{end}}
-{{if .Claim}}<form method="post"><input type="hidden" name="csrf" value="{{.CSRF}}"><button>{{t "landing.claim"}}</button></form>{{end}}
+{{if .Claim}}<form method="post"><input type="hidden" name="csrf" value="{{.CSRF}}">{{if eq .S.Claim "pin"}}<p>{{t "landing.pin.ask" .S.PINDigits}}</p>
+<label>{{t "landing.pin"}} <input name="pin" inputmode="numeric" autocomplete="off" pattern="[0-9]*" minlength="{{.S.PINDigits}}" maxlength="{{.S.PINDigits}}" required></label>
+{{end}}<button>{{t "landing.claim"}}</button></form>{{end}}
 {{with .S}}<p><code>{{.Code}}</code></p>{{end}}
 {{with .Nav}}{{template "nav" .}}{{end}}
 {{template "bottom"}}{{end}}
@@ -239,7 +242,7 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 		if err := s.checkForm(ctx); err != nil {
 			return err
 		}
-		out, err := s.app.Engine.Scan(reward.ScanRequest{Code: code, Member: member})
+		out, err := s.app.Engine.Scan(reward.ScanRequest{Code: code, Member: member, PIN: strings.TrimSpace(string(ctx.PostArgs().Peek("pin")))})
 		s.m.refused(err)
 		if err == nil {
 			var res reward.ScanResult

@@ -127,7 +127,7 @@ type batchCodesOptions struct {
 
 func (o *batchCodesOptions) AddFlags(fs *pflag.FlagSet) {
 	o.rangeOptions.AddFlags(fs)
-	fs.StringVar(&o.format, "format", "csv", "csv (serial,code,url) or txt (one URL per line)")
+	fs.StringVar(&o.format, "format", "csv", "csv (serial,code,url, and pin for a batch claimed with PINs), txt (one URL per line) or pins (serial,pin)")
 	fs.StringVarP(&o.out, "out", "o", "", "output file (default: stdout)")
 	o.baseURL.AddFlags(fs)
 }
@@ -148,8 +148,8 @@ func batchCodesFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *b
 	if err := o.check(); err != nil {
 		return err
 	}
-	if o.format != "csv" && o.format != "txt" {
-		return usagef("--format %q: use csv or txt", o.format)
+	if o.format != "csv" && o.format != "txt" && o.format != "pins" {
+		return usagef("--format %q: use csv or txt (or pins: serial,pin lines of a batch claimed with PINs)", o.format)
 	}
 	return writePrinted(cmd, g, r, o.out, &o.baseURL, func(a scan.Admin, w io.Writer, base string) error {
 		return a.WriteCodes(w, id, o.from, o.to, o.format, base)

@@ -29,6 +29,8 @@ type mintOptions struct {
 	qr        string
 	qrOut     string
 	symbology string
+	pinDigits uint8
+	pinOut    string
 }
 
 func (o *mintOptions) AddFlags(fs *pflag.FlagSet) {
@@ -47,6 +49,9 @@ func (o *mintOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.qr, "qr", "", "also draw one image per code: png or svg")
 	fs.StringVar(&o.qrOut, "qr-dir", "", "where images go: a directory, or a FILE.zip archive")
 	fs.StringVar(&o.symbology, "symbology", "qr", "qr or datamatrix")
+	fs.StringVar(&o.spec.Claim, "claim", "", "pin: the reward needs the inner PIN printed inside each package (暗码); the outer code only proves the product genuine. The CSV gains a pin column")
+	fs.Uint8Var(&o.pinDigits, "pin-digits", 8, "digits of each inner PIN with --claim pin, 6 to 8")
+	fs.StringVar(&o.pinOut, "pin-out", "", "with --claim pin, also write serial,pin lines to this file, for the station that prints inside the packages")
 }
 
 func newMintCommand(g *globalOptions) *cobra.Command {
@@ -78,6 +83,15 @@ func (o *mintOptions) check() error {
 		return usagef("--qr needs --qr-dir DIR (or FILE.zip)")
 	case o.symbology != "qr" && o.symbology != "datamatrix":
 		return usagef("--symbology %q: use qr or datamatrix", o.symbology)
+	case o.spec.Claim != "" && o.spec.Claim != reward.ClaimPIN:
+		return usagef("--claim %q: use pin, or leave it out to claim with the code alone", o.spec.Claim)
+	case o.spec.Claim == reward.ClaimPIN && (o.pinDigits < codegen.MinPINDigits || o.pinDigits > codegen.MaxPINDigits):
+		return usagef("--pin-digits %d: use %d to %d", o.pinDigits, codegen.MinPINDigits, codegen.MaxPINDigits)
+	case o.pinOut != "" && o.spec.Claim != reward.ClaimPIN:
+		return usagef("--pin-out needs --claim pin")
+	}
+	if o.spec.Claim == reward.ClaimPIN {
+		o.spec.PINDigits = o.pinDigits
 	}
 	o.spec.Count = uint32(o.count)
 	return nil
@@ -96,6 +110,13 @@ func mintFunc(cmd *cobra.Command, g *globalOptions, o *mintOptions) (err error) 
 		return err
 	}
 	defer codes.abort()
+	var pins *output
+	if o.pinOut != "" {
+		if pins, err = newOutput(o.pinOut, nil); err != nil {
+			return err
+		}
+		defer pins.abort()
+	}
 	var images *output
 	if o.qr != "" {
 		if images, err = newImagesOutput(o.qrOut); err != nil {
@@ -142,6 +163,11 @@ func mintFunc(cmd *cobra.Command, g *globalOptions, o *mintOptions) (err error) 
 	if lines.n != want {
 		return fmt.Errorf("batch %d: %d lines of codes arrived, want %d", b.ID, lines.n, want)
 	}
+	if pins != nil {
+		if err := a.WriteCodes(pins.w, b.ID, 0, 0, string(printing.FormatPINs), base); err != nil {
+			return fmt.Errorf("writing the PINs of batch %d: %w", b.ID, err)
+		}
+	}
 	if images != nil {
 		img := printing.ImageOptions{Symbology: printing.Symbology(o.symbology), Format: printing.ImageFormat(o.qr)}
 		if err := a.WriteImages(images.w, b.ID, img, base); err != nil {
@@ -161,11 +187,20 @@ func mintFunc(cmd *cobra.Command, g *globalOptions, o *mintOptions) (err error) 
 			return err
 		}
 	}
+	if pins != nil {
+		if err := pins.commit(); err != nil {
+			return err
+		}
+	}
 	state := "inactive (activate with yima batch activate)"
 	if o.spec.Activate {
 		state = "active"
 	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "minted batch %d: %d codes of %s under key %d, code version %d, %s\n", b.ID, b.Count, b.Product, b.KeyID, b.CodeVersion, state)
+	claim := ""
+	if b.Claim == reward.ClaimPIN {
+		claim = fmt.Sprintf(", claimed with a %d-digit inner PIN", b.PINDigits)
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "minted batch %d: %d codes of %s under key %d, code version %d, %s%s\n", b.ID, b.Count, b.Product, b.KeyID, b.CodeVersion, state, claim)
 	o.baseURL.warn(cmd)
 	return nil
 }

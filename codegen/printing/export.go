@@ -30,6 +30,9 @@ const (
 	FormatCSV Format = "csv"
 	// FormatTXT writes one URL per line, what label printers take.
 	FormatTXT Format = "txt"
+	// FormatPINs is "serial,pin" lines for the station that prints a PIN
+	// batch's inner PINs: no code, no URL (see ExportOptions.PINDigits).
+	FormatPINs Format = "pins"
 )
 
 // ExportOptions say which codes Export writes and how.
@@ -56,14 +59,21 @@ type ExportOptions struct {
 	// after each chunk, from the goroutine that called Export. It must
 	// return quickly: the writer waits for it.
 	Progress func(done uint64)
+	// PINDigits, for a batch claimed with inner PINs, is their length: CSV
+	// lines gain a fourth column, pin, and FormatPINs is allowed. 0 for
+	// other batches.
+	PINDigits int
 }
 
 func (o *ExportOptions) ensureDefaults(ks *codegen.Keyset) error {
 	if o.Format == "" {
 		o.Format = FormatCSV
 	}
-	if o.Format != FormatCSV && o.Format != FormatTXT {
+	if o.Format != FormatCSV && o.Format != FormatTXT && o.Format != FormatPINs {
 		return fmt.Errorf("printing: unknown export format %q (want csv or txt)", o.Format)
+	}
+	if o.Format == FormatPINs && o.PINDigits == 0 {
+		return fmt.Errorf("printing: batch %d's codes are claimed without PINs: it has no PINs to print", o.Batch)
 	}
 	if o.ChunkSize <= 0 {
 		o.ChunkSize = 1 << 15
@@ -121,10 +131,24 @@ func Export(ctx context.Context, w io.Writer, ks *codegen.Keyset, opts ExportOpt
 	prefix := opts.BaseURL + "/C/"
 	lineMax := len(prefix) + codegen.Len + 1
 	var header string
-	if opts.Format == FormatCSV {
+	var pins []byte
+	if opts.PINDigits > 0 {
+		if pins = ks.PINSecretOf(opts.Key); len(pins) == 0 {
+			return 0, codegen.ErrNoPINSecret
+		}
+		lineMax += 1 + opts.PINDigits
+	}
+	switch {
+	case opts.Format == FormatCSV && pins != nil:
+		header = "serial,code,url,pin\n"
+		lineMax += len("134217727,") + codegen.Len + 1
+	case opts.Format == FormatCSV:
 		header = "serial,code,url\n"
 		lineMax += len("134217727,") + codegen.Len + 1
+	case opts.Format == FormatPINs:
+		header = "serial,pin\n"
 	}
+	pin := pinner{secret: pins, digits: opts.PINDigits}
 	// Chunk c goes to worker c % workers and comes back on that worker's
 	// queue, so the writer restores serial order by visiting the queues in
 	// turn: no reordering buffer, and memory bounded by the free lists.
@@ -150,7 +174,7 @@ func Export(ctx context.Context, w io.Writer, ks *codegen.Keyset, opts ExportOpt
 				}
 				lo := uint64(opts.From) + c*chunk
 				hi := min(lo+chunk-1, uint64(opts.To))
-				buf = appendLines(buf[:0], signers[i], opts.Format, prefix, uint32(lo), uint32(hi))
+				buf = appendLines(buf[:0], signers[i], opts.Format, prefix, pin, uint32(lo), uint32(hi))
 				select {
 				case queues[i] <- buf:
 				case <-stop:
@@ -196,9 +220,10 @@ func Export(ctx context.Context, w io.Writer, ks *codegen.Keyset, opts ExportOpt
 }
 
 // appendLines appends the lines of serials lo..hi to buf.
-func appendLines(buf []byte, s *codegen.Signer, f Format, prefix string, lo, hi uint32) []byte {
+func appendLines(buf []byte, s *codegen.Signer, f Format, prefix string, pin pinner, lo, hi uint32) []byte {
 	for serial := lo; serial <= hi; serial++ {
-		if f == FormatCSV {
+		switch f {
+		case FormatCSV:
 			buf = strconv.AppendUint(buf, uint64(serial), 10)
 			buf = append(buf, ',')
 			code := len(buf)
@@ -206,11 +231,34 @@ func appendLines(buf []byte, s *codegen.Signer, f Format, prefix string, lo, hi 
 			buf = append(buf, ',')
 			buf = append(buf, prefix...)
 			buf = append(buf, buf[code:code+codegen.Len]...)
-		} else {
+			if pin.secret != nil {
+				buf = append(buf, ',')
+				buf = append(buf, pin.of(string(buf[code:code+codegen.Len]))...)
+			}
+		case FormatPINs:
+			buf = strconv.AppendUint(buf, uint64(serial), 10)
+			buf = append(buf, ',')
+			buf = append(buf, pin.of(s.Code(serial))...)
+		default:
 			buf = append(buf, prefix...)
 			buf = s.Append(buf, serial)
 		}
 		buf = append(buf, '\n')
 	}
 	return buf
+}
+
+// pinner derives a PIN batch's inner PINs while its codes are written.
+type pinner struct {
+	secret []byte
+	digits int
+}
+
+func (p pinner) of(code string) string {
+	pin, err := codegen.DerivePIN(p.secret, code, p.digits)
+	if err != nil {
+		// ensureDefaults and Export checked the digits and the secret.
+		panic(err)
+	}
+	return pin
 }

@@ -29,11 +29,13 @@ func newBootID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// setRequestID gives the request its id: the proxy's X-Request-Id when it
-// is a plain token, else this run's boot id and fasthttp's request number.
-// The id goes on the answer's X-Request-Id.
+// setRequestID gives the request its id: a trusted proxy's X-Request-Id
+// when it is a plain token, else this run's boot id and fasthttp's request
+// number. A client's own id is never taken: it could reuse another
+// request's id, or that of an error a support desk is chasing, and muddle
+// the log. The id goes on the answer's X-Request-Id.
 func (s *Server) setRequestID(ctx *fasthttp.RequestCtx) {
-	if in := ctx.Request.Header.Peek(requestIDHeader); plainID(in) {
+	if in := ctx.Request.Header.Peek(requestIDHeader); plainID(in) && s.trusted(addrOf(ctx.RemoteAddr())) {
 		ctx.Response.Header.SetBytesV(requestIDHeader, in)
 		return
 	}

@@ -22,6 +22,7 @@ func TestServeFromTheEnvironment(t *testing.T) {
 	srv, err := tryServeAs(t, addr, []string{
 		"YIMA_DATA=" + data, "YIMA_ADDR=" + addr, "YIMA_BASE_URL=https://scan.example",
 		"YIMA_LOG_FORMAT=json", "YIMA_LOG_LEVEL=info", "YIMA_ACCESS_LOG=true",
+		"YIMA_TRUSTED_PROXY=127.0.0.1", // the test's client stands for a proxy
 	}, "serve")
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +41,7 @@ func TestServeFromTheEnvironment(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body.String(), "https://scan.example/C/") || id == "" {
 		t.Fatalf("codes: %d %q (X-Request-Id %q); YIMA_BASE_URL not applied?", resp.StatusCode, body.String(), id)
 	}
-	// A proxy's request id is kept.
+	// A trusted proxy's request id is kept.
 	req, _ = http.NewRequest("GET", srv.url+"/healthz", nil)
 	req.Header.Set("X-Request-Id", "edge-42")
 	if resp, err := hc.Do(req); err != nil || resp.Header.Get("X-Request-Id") != "edge-42" {

@@ -313,8 +313,18 @@ func (e *Engine) payCampaign(tx Tx, c *Campaign, m *Member, req ScanRequest, red
 		res.Tier = t.Name
 	}
 	var bonus int64
-	if m.Redemptions == 0 {
-		bonus = c.NewMemberBonus
+	var bonusIDs []string
+	if m.Redemptions == 0 && c.NewMemberBonus > 0 {
+		bonusIDs = bonusIdentities(m, req)
+		paid, err := bonusPaid(tx, bonusIDs)
+		if err != nil {
+			return err
+		}
+		if paid {
+			res.Notes = append(res.Notes, NoteBonusAlreadyPaid)
+		} else {
+			bonus = c.NewMemberBonus
+		}
 	}
 	if c.PointsBudget > 0 {
 		left := c.PointsBudget - ctr.PointsPaid
@@ -349,6 +359,9 @@ func (e *Engine) payCampaign(tx Tx, c *Campaign, m *Member, req ScanRequest, red
 	}
 	ctr.PointsPaid = paid
 	ctr.RewardedScans++
+	if bonus > 0 {
+		markBonusPaid(tx, bonusIDs, m.ID)
+	}
 	red.Points, red.Campaign, red.Version = points+bonus, c.ID, c.Version
 	res.Points, res.Bonus, res.Growth, res.Campaign = points+bonus, bonus, base, c.ID
 

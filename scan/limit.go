@@ -34,6 +34,12 @@ type Limits struct {
 	AddressBurst int
 	PerMember    float64
 	MemberBurst  int
+	// NewDevices and NewDeviceBurst bound the claims on the pages, an hour
+	// from one address, by browsers whose device cookie is less than a day
+	// old: a script that drops its cookies is a new member on a new device
+	// each time (see device.go).
+	NewDevices     float64
+	NewDeviceBurst int
 	// ForgedRun forged codes from one caller within ForgedWindow lock the
 	// caller out for LockOut: every request of theirs, genuine codes
 	// included, is refused with 429 locked_out meanwhile.
@@ -57,6 +63,12 @@ func (l *Limits) ensureDefaults() {
 	}
 	if l.MemberBurst == 0 {
 		l.MemberBurst = 30
+	}
+	if l.NewDevices == 0 {
+		l.NewDevices = 60
+	}
+	if l.NewDeviceBurst == 0 {
+		l.NewDeviceBurst = 30
 	}
 	if l.ForgedRun == 0 {
 		l.ForgedRun = 20

@@ -143,6 +143,7 @@ func htmlErrors(fn func(*Server, *fasthttp.RequestCtx, caller, string) error) fu
 func (s *Server) renderPage(ctx *fasthttp.RequestCtx, name string, d pageData) error {
 	d.Zone = s.app.Engine.StatsZone()
 	v, _ := s.visitor(ctx)
+	s.device(ctx)
 	d.CSRF = s.csrfToken(v)
 	if d.L == nil {
 		d.L = s.pageWords(ctx)
@@ -242,7 +243,16 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 		if err := s.checkForm(ctx); err != nil {
 			return err
 		}
-		out, err := s.app.Engine.Scan(reward.ScanRequest{Code: code, Member: member, PIN: strings.TrimSpace(string(ctx.PostArgs().Peek("pin")))})
+		dev, born := s.device(ctx)
+		req := reward.ScanRequest{Code: code, Member: member, Device: reward.PrefixWeb + dev,
+			PIN: strings.TrimSpace(string(ctx.PostArgs().Peek("pin")))}
+		if err := s.limitNewDevice(ctx, born); err != nil {
+			return err
+		}
+		if err := s.limitScanner(req); err != nil {
+			return err
+		}
+		out, err := s.app.Engine.Scan(req)
 		s.m.refused(err)
 		if err == nil {
 			var res reward.ScanResult

@@ -1,0 +1,74 @@
+package scan
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"strings"
+	"time"
+
+	"github.com/segmentio/ksuid"
+	"github.com/valyala/fasthttp"
+)
+
+// deviceCookie names the browser itself, apart from whoever uses it: the
+// visitor cookie (yima_v) is the member of a browser that has not signed
+// in, and a sign-in may change the member, never the device. A web claim
+// names the device, so that a campaign's daily_limit_per_device and the
+// once-per-device new-member bonus apply to the page as to an app.
+const deviceCookie = "yima_d"
+
+// freshDevice is how long a device counts as new: claims from devices
+// younger than this are what a script that drops its cookies makes, and
+// are held to Limits.NewDevices per address.
+const freshDevice = 24 * time.Hour
+
+// device returns the browser's device id, setting the cookie when it has
+// none (or one the server did not sign), and when the id was made.
+func (s *Server) device(ctx *fasthttp.RequestCtx) (id string, born time.Time) {
+	if id, ok := ctx.UserValue(deviceCookie).(string); ok {
+		k, _ := ksuid.Parse(id)
+		return id, k.Time()
+	}
+	v := string(ctx.Request.Header.Cookie(deviceCookie))
+	if id, mac, ok := strings.Cut(v, "."); ok && hmac.Equal([]byte(mac), []byte(s.deviceMAC(id))) {
+		if k, err := ksuid.Parse(id); err == nil {
+			ctx.SetUserValue(deviceCookie, id)
+			return id, k.Time()
+		}
+	}
+	k := ksuid.New()
+	id = k.String()
+	ctx.SetUserValue(deviceCookie, id)
+	var c fasthttp.Cookie
+	c.SetKey(deviceCookie)
+	c.SetValue(id + "." + s.deviceMAC(id))
+	c.SetPath("/")
+	c.SetMaxAge(2 * 365 * 24 * 3600)
+	c.SetHTTPOnly(true)
+	c.SetSecure(s.secure())
+	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
+	ctx.Response.Header.SetCookie(&c)
+	return id, k.Time()
+}
+
+// deviceMAC signs a device id, so that its age can be believed: a device id
+// that claims to be old must have been handed out that long ago.
+func (s *Server) deviceMAC(id string) string {
+	key := sha256.Sum256(append([]byte("yima device\x00"), s.adminHash[:]...))
+	m := hmac.New(sha256.New, key[:])
+	m.Write([]byte(id))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:12])
+}
+
+// limitNewDevice holds claims from devices first seen within freshDevice to
+// Limits.NewDevices an hour per client address: each costs a script one
+// page view, so without it one address could claim as a new member with a
+// new device as fast as its request limit allows.
+func (s *Server) limitNewDevice(ctx *fasthttp.RequestCtx, born time.Time) error {
+	if s.limits.now().Sub(born) >= freshDevice {
+		return nil
+	}
+	o := s.limits.opts
+	return s.limits.allow("n:"+s.clientIP(ctx).String(), o.NewDevices/3600, o.NewDeviceBurst)
+}

@@ -1,0 +1,111 @@
+package scan_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/scan"
+)
+
+// forget drops the browser's cookie name, as a script that clears its
+// cookie jar (or a private window) does.
+func (b *browser) forget(name string) {
+	u, _ := url.Parse(b.ts.URL + "/")
+	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: name, Value: "", Path: "/", MaxAge: -1}})
+}
+
+// claim opens a code's page and claims it: the page's message.
+func (b *browser) claim(code string) string {
+	b.t.Helper()
+	if status, _ := b.get("/C/" + code); status != http.StatusOK {
+		b.t.Fatalf("GET /C/%s: %d", code, status)
+	}
+	status, body := b.post("/C/"+code, nil)
+	if status != http.StatusOK && status != http.StatusTooManyRequests {
+		b.t.Fatalf("claim of %s: %d\n%s", code, status, body)
+	}
+	return body
+}
+
+// TestWebClaimsCarryTheDevice: a claim on the page named no device, so a
+// browser that made itself a new member (a fresh visitor cookie) was paid
+// the new-member bonus again and escaped the campaign's per-device daily
+// limit. Claims now carry the browser's long-lived device cookie, apart
+// from the visitor's: the bonus is paid once on the device and the
+// per-device limit holds whatever member the browser claims as.
+func TestWebClaimsCarryTheDevice(t *testing.T) {
+	ts := startServer(t, scan.Options{})
+	camp := `{"id":"c1","name":"C","products":["SKU-D"],"starts_at":"2020-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z",
+		"points":10,"new_member_bonus":50,"daily_limit_per_device":2}`
+	if r := ts.Do("PUT", "/v1/campaigns/c1", ts.Admin, camp); r.Status != 200 && r.Status != 201 {
+		t.Fatalf("campaign: %v", r)
+	}
+	_, codes := ts.Mint(reward.BatchSpec{Product: "SKU-D", Count: 5, Activate: true})
+	phone := newBrowser(t, ts)
+	if body := phone.claim(codes[0]); !strings.Contains(body, "Reward claimed") || !strings.Contains(body, "welcome bonus of 50") {
+		t.Fatalf("the first claim on the phone:\n%s", body)
+	}
+	device := phone.cookie("/", "yima_d")
+	if device == "" {
+		t.Fatal("the page set no device cookie")
+	}
+	// A new member on the same phone: claimed, but no second bonus.
+	phone.forget("yima_v")
+	body := phone.claim(codes[1])
+	if !strings.Contains(body, "Reward claimed") || strings.Contains(body, "welcome bonus") {
+		t.Fatalf("a fresh member on the same device:\n%s", body)
+	}
+	if got := phone.cookie("/", "yima_d"); got != device {
+		t.Fatalf("the device cookie changed with the member: %q, was %q", got, device)
+	}
+	// A third member on the phone is past the device's daily limit of 2.
+	phone.forget("yima_v")
+	if body := phone.claim(codes[2]); !strings.Contains(body, "No reward this time") || !strings.Contains(body, "this device has reached the limit") {
+		t.Fatalf("a third member on the device, limit 2:\n%s", body)
+	}
+	if st := ts.CodeStatus(codes[2]); st.Redeemed {
+		t.Fatal("the device's third claim redeemed the code")
+	}
+	// Another phone is a new device: its first claim has the bonus.
+	if body := newBrowser(t, ts).claim(codes[3]); !strings.Contains(body, "welcome bonus of 50") {
+		t.Fatalf("another phone's first claim:\n%s", body)
+	}
+	// A device cookie the server did not sign is replaced, not believed.
+	other := newBrowser(t, ts)
+	u, _ := url.Parse(ts.URL + "/")
+	other.c.Jar.SetCookies(u, []*http.Cookie{{Name: "yima_d", Value: strings.SplitN(device, ".", 2)[0] + ".forged", Path: "/"}})
+	other.get("/C/" + codes[4])
+	if got := other.cookie("/", "yima_d"); got == "" || strings.HasSuffix(got, ".forged") {
+		t.Fatalf("a forged device cookie was kept: %q", got)
+	}
+}
+
+// TestFreshDevicesPerAddress: a script that drops every cookie is a new
+// member on a new device on each claim. Such claims from one address are
+// held to Limits.NewDeviceBurst, then 429 with a page.
+func TestFreshDevicesPerAddress(t *testing.T) {
+	ts := startServer(t, scan.Options{Limits: scan.Limits{NewDevices: 1, NewDeviceBurst: 3}})
+	codes := ts.MintActive(6, 10)
+	claimed, refused := 0, 0
+	for _, code := range codes[:5] {
+		script := newBrowser(t, ts)
+		script.get("/C/" + code)
+		switch status, body := script.post("/C/"+code, nil); {
+		case status == http.StatusOK && strings.Contains(body, "Reward claimed"):
+			claimed++
+		case status == http.StatusTooManyRequests && strings.Contains(body, "<html"):
+			refused++
+		default:
+			t.Fatalf("a claim from a fresh device: %d\n%s", status, body)
+		}
+	}
+	if claimed != 3 || refused != 2 {
+		t.Fatalf("5 claims from fresh devices at a burst of 3: %d claimed, %d refused", claimed, refused)
+	}
+	if r := ts.CodeStatus(codes[4]); r.Redeemed {
+		t.Fatal("a refused claim redeemed its code")
+	}
+}

@@ -244,7 +244,7 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 			return err
 		}
 		dev, born := s.device(ctx)
-		req := reward.ScanRequest{Code: code, Member: member, Device: reward.PrefixWeb + dev,
+		req := reward.ScanRequest{Code: code, Member: member, Device: reward.PrefixWeb + dev, Region: s.region(ctx),
 			PIN: strings.TrimSpace(string(ctx.PostArgs().Peek("pin")))}
 		if err := s.limitNewDevice(ctx, born); err != nil {
 			return err

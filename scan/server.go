@@ -69,6 +69,12 @@ type Options struct {
 	// trusted proxy is the client) or a one-address header such as
 	// X-Real-IP. Empty: X-Forwarded-For.
 	ClientIPHeader string
+	// RegionHeader names a header in which a trusted proxy gives the
+	// client's region (its geo lookup), and Regions maps client addresses
+	// to regions; a page's claim takes its region from them (region.go),
+	// so that anti-diversion judges claims on the page too.
+	RegionHeader string
+	Regions      *RegionTable
 	// Limits bounds requests per client address, member and device, and
 	// locks out callers who try forged codes (see Limits).
 	Limits Limits

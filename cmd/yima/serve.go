@@ -34,6 +34,7 @@ type serveOptions struct {
 	smsKey         string
 	wechat         identity.WeChat
 	wechatScope    string
+	regionTable    string
 }
 
 func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
@@ -48,6 +49,8 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.LabelFonts, "label-font", nil, fmt.Sprintf("TrueType (.ttf) font label sheets draw non-ASCII text in, each character in the first font that has it (repeatable; default %s)", strings.Join(printing.DefaultLabelFonts, ", ")))
 	fs.StringSliceVar(&o.proxies, "trusted-proxy", nil, "address or CIDR of a reverse proxy whose --client-ip-header names the client (repeatable); turns off --max-conns-per-ip")
 	fs.StringVar(&o.ClientIPHeader, "client-ip-header", "X-Forwarded-For", "header a trusted proxy puts the client's address in")
+	fs.StringVar(&o.RegionHeader, "region-header", "", "header in which a --trusted-proxy gives the client's region (its geo lookup), for anti-diversion of claims on the pages")
+	fs.StringVar(&o.regionTable, "region-table", "", "file of the brand's address ranges and their regions, one \"CIDR,region\" a line, for anti-diversion of claims on the pages")
 	fs.StringVar(&o.statsTZ, "stats-tz", "", "the brand's time zone for this run, e.g. Asia/Shanghai, overriding the stored one (yima brand set --tz): statistics' days, and every date and time on pages and in listings (default: the stored zone, else UTC)")
 	fs.StringVar(&o.Language, "lang", scan.DefaultLanguage, fmt.Sprintf("language of the pages when the browser prefers none of %s (?lang= and Accept-Language choose otherwise)", strings.Join(scan.Languages(), " or ")))
 	fs.Float64Var(&o.Limits.PerAddress, "limit-per-address", 0, "requests a second one client address may send to the pages and public lookups (0: default 20, bursts of 200)")
@@ -133,6 +136,16 @@ func serveFunc(cmd *cobra.Command, g *globalOptions, o *serveOptions) error {
 	}
 	if err := o.signIn(log); err != nil {
 		return err
+	}
+	if o.RegionHeader != "" && len(o.TrustedProxies) == 0 {
+		return usagef("--region-header is read only from a --trusted-proxy: name the proxy that sets it")
+	}
+	if o.regionTable != "" {
+		t, err := scan.LoadRegionTable(o.regionTable)
+		if err != nil {
+			return usagef("--region-table: %v", err)
+		}
+		o.Regions = t
 	}
 	if w := printing.BaseURLWarning(o.BaseURL); o.BaseURL != "" && w != "" {
 		log.Warn(w)

@@ -499,9 +499,10 @@ func (s *Server) streamCodes(ctx *fasthttp.RequestCtx, who caller, b *reward.Bat
 	}
 	opts := printing.ExportOptions{Version: b.Codes(), Key: b.KeyID, Batch: b.ID, From: from, To: to, Format: printing.Format(format), BaseURL: base, PINDigits: int(b.PINDigits)}
 	keys := s.app.Engine.Keys()
+	through := s.startStream(ctx)
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 		// A failed stream ends short; the client counts lines and says so.
-		printing.Export(context.Background(), w, keys, opts)
+		printing.Export(context.Background(), through(w), keys, opts)
 	})
 	return nil
 }
@@ -527,11 +528,8 @@ func (s *Server) streamImages(ctx *fasthttp.RequestCtx, who caller, b *reward.Ba
 	keys := s.app.Engine.Keys()
 	// An archive draws every code while it streams: a few at once would
 	// take the CPUs the scans need.
-	select {
-	case s.exports <- struct{}{}:
-	default:
-		ctx.Response.Header.Set("Retry-After", "30")
-		return errorf(codeBusy, "%d image archives are being made; try again in a minute", cap(s.exports))
+	if err := s.takeDownload(ctx); err != nil {
+		return err
 	}
 	p := who.print(reward.PrintImages)
 	p.Batch, p.From, p.To, p.Format, p.BaseURL = b.ID, 1, b.Count, string(img.Format), base
@@ -540,11 +538,26 @@ func (s *Server) streamImages(ctx *fasthttp.RequestCtx, who caller, b *reward.Ba
 		return err
 	}
 	ctx.SetContentType("application/zip")
+	through := s.startStream(ctx)
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer func() { <-s.exports }()
-		printing.ExportImagesZip(context.Background(), w, keys, opts)
+		printing.ExportImagesZip(context.Background(), through(w), keys, opts)
 	})
 	return nil
+}
+
+// takeDownload takes one of the heavy downloads' slots (Options.MaxExports),
+// shared by image archives and label sheets: each holds a CPU drawing
+// codes, so a few at once would take the CPUs the scans need. The caller
+// gives it back (<-s.exports) when the download ends.
+func (s *Server) takeDownload(ctx *fasthttp.RequestCtx) error {
+	select {
+	case s.exports <- struct{}{}:
+		return nil
+	default:
+		ctx.Response.Header.Set("Retry-After", "30")
+		return errorf(codeBusy, "%d image archives or label sheets are being made; try again in a minute", cap(s.exports))
+	}
 }
 
 // writeLabels answers a PDF label sheet. The document is built in memory
@@ -572,6 +585,10 @@ func (s *Server) writeLabels(ctx *fasthttp.RequestCtx, who caller, b *reward.Bat
 	}
 	opts.BaseURL = base
 	opts.Fonts = s.opts.LabelFonts
+	if err := s.takeDownload(ctx); err != nil {
+		return err
+	}
+	defer func() { <-s.exports }()
 	select {
 	case s.sheets <- struct{}{}:
 		defer func() { <-s.sheets }()

@@ -44,14 +44,18 @@ type Options struct {
 	// its browser prefers none of Languages() (Accept-Language): one of
 	// Languages(); empty is DefaultLanguage.
 	Language string
-	// MaxExports bounds the code image archives (images.zip) being
-	// streamed at once: each holds a CPU drawing codes for as long as the
-	// download lasts.
+	// MaxExports bounds the heavy downloads made at once, image archives
+	// (images.zip) and label sheets (labels.pdf) together: each holds a
+	// CPU drawing codes for as long as it lasts.
 	MaxExports int
 	// LabelFonts are the TrueType fonts label sheets draw text other than
 	// plain ASCII in (a product's Chinese name); nil means
 	// printing.DefaultLabelFonts.
 	LabelFonts []string
+	// MaxStreamTime bounds a download generated while it streams (a
+	// batch's codes, its image archive), which WriteTimeout does not: it
+	// bounds instead the time a client may go without reading (stream.go).
+	MaxStreamTime time.Duration
 
 	// TrustedProxies are the peers (a reverse proxy, a load balancer)
 	// whose ClientIPHeader names the client; from any other peer the
@@ -107,6 +111,9 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.MaxExports == 0 {
 		o.MaxExports = 2
+	}
+	if o.MaxStreamTime == 0 {
+		o.MaxStreamTime = 2 * time.Hour
 	}
 	if o.ClientIPHeader == "" {
 		o.ClientIPHeader = "X-Forwarded-For"

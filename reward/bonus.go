@@ -27,11 +27,17 @@ func bonusKey(identity string) []byte { return append([]byte("nb/"), identity...
 // member aliases are separate name spaces.
 func deviceIdentity(device string) string { return "device:" + device }
 
-// bonusIdentities are the identities a first scan of m with req stands for.
+// bonusIdentities are the identities a first scan of m with req stands for:
+// the device, the member's aliases, and the member itself when its id is a
+// proven identity (a person who signed in on a browser that already had a
+// member starts a member of that id, see SignIn).
 func bonusIdentities(m *Member, req ScanRequest) []string {
-	ids := make([]string, 0, 1+len(m.Aliases))
+	ids := make([]string, 0, 2+len(m.Aliases))
 	if req.Device != "" {
 		ids = append(ids, deviceIdentity(req.Device))
+	}
+	if SignedInIdentity(m.ID) {
+		ids = append(ids, m.ID)
 	}
 	return append(ids, m.Aliases...)
 }

@@ -60,5 +60,12 @@ func TestNewMemberBonusOncePerDevice(t *testing.T) {
 	if who, paid, _ := f.eng.BonusPaidTo("tel:+8613800000001"); !paid || who != "g" {
 		t.Fatalf("the phone alias of a paid member: %q %v", who, paid)
 	}
+	// A member whose id is a proven identity is recorded as that person.
+	if res := scan(8, "wxu:union-1", "web:phone-5"); res.Bonus != 50 {
+		t.Fatalf("a signed-in person's first scan: %+v", res)
+	}
+	if who, paid, _ := f.eng.BonusPaidTo("wxu:union-1"); !paid || who != "wxu:union-1" {
+		t.Fatalf("the signed-in person: %q %v", who, paid)
+	}
 	mustAudit(t, f)
 }

@@ -249,9 +249,6 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 		if err := s.limitNewDevice(ctx, born); err != nil {
 			return err
 		}
-		if err := s.limitScanner(req); err != nil {
-			return err
-		}
 		out, err := s.app.Engine.Scan(req)
 		s.m.refused(err)
 		if err == nil {

@@ -61,14 +61,20 @@ func (s *Server) deviceMAC(id string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:12])
 }
 
-// limitNewDevice holds claims from devices first seen within freshDevice to
-// Limits.NewDevices an hour per client address: each costs a script one
+// limitNewDevice holds devices first seen within freshDevice to
+// Limits.NewDevices claiming an hour per client address: each costs a script one
 // page view, so without it one address could claim as a new member with a
 // new device as fast as its request limit allows.
-func (s *Server) limitNewDevice(ctx *fasthttp.RequestCtx, born time.Time) error {
-	if s.limits.now().Sub(born) >= freshDevice {
+// A device is counted once, at its first claim: a person on a new phone
+// may claim many codes on their first day.
+func (s *Server) limitNewDevice(ctx *fasthttp.RequestCtx, device string, born time.Time) error {
+	o := s.limits.opts
+	if o.Off || s.limits.now().Sub(born) >= freshDevice || s.limits.known("c:"+device) {
 		return nil
 	}
-	o := s.limits.opts
-	return s.limits.allow("n:"+s.clientIP(ctx).String(), o.NewDevices/3600, o.NewDeviceBurst)
+	if err := s.limits.allow("n:"+s.clientIP(ctx).String(), o.NewDevices/3600, o.NewDeviceBurst); err != nil {
+		return err
+	}
+	s.limits.mark("c:" + device)
+	return nil
 }

@@ -174,6 +174,21 @@ func (l *limiter) allow(key string, perSec float64, burst int) error {
 	return nil
 }
 
+// known reports whether key is remembered.
+func (l *limiter) known(key string) bool {
+	sh := &l.shards[maphash.String(l.seed, key)%uint64(len(l.shards))]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	_, ok := sh.m[key]
+	return ok
+}
+
+// mark remembers key.
+func (l *limiter) mark(key string) {
+	_, sh := l.state(key, 1, 1)
+	sh.mu.Unlock()
+}
+
 // forged records a forged code from key; a run of them locks key out.
 func (l *limiter) forged(key string) {
 	if l.opts.Off {

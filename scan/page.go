@@ -246,7 +246,7 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 		dev, born := s.device(ctx)
 		req := reward.ScanRequest{Code: code, Member: member, Device: reward.PrefixWeb + dev, Region: s.region(ctx),
 			PIN: strings.TrimSpace(string(ctx.PostArgs().Peek("pin")))}
-		if err := s.limitNewDevice(ctx, born); err != nil {
+		if err := s.limitNewDevice(ctx, dev, born); err != nil {
 			return err
 		}
 		out, err := s.app.Engine.Scan(req)

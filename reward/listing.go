@@ -9,9 +9,15 @@ import (
 )
 
 // Pages of the brand's listings: batches, tokens and campaigns. Each page
-// reads at most limit+1 records from where the cursor points, so a page
-// costs the same whatever the listing holds and whatever cursor a caller
-// makes up.
+// reads at most limit+1 records from where the cursor points, or
+// readBudget records when a caller may see only some of them (a factory
+// among the brand's batches), so a page costs the same whatever the
+// listing holds and whatever cursor a caller makes up.
+
+// readBudget bounds the records one page reads, taken or skipped. A page
+// that runs out of it before it is full ends early, with the cursor of the
+// last record read, so the next page goes on from there.
+const readBudget = 2 * MaxPage
 
 // pageSize is limit within 1..MaxPage, DefaultPage otherwise.
 func pageSize(limit int) int {
@@ -21,25 +27,28 @@ func pageSize(limit int) int {
 	return limit
 }
 
-// scanPage calls take on up to limit records of prefix from start, and
-// returns the cursor of the next page: the cursor take gave the last record
-// taken, when one more record follows. take returns false to skip a record
-// (it does not count).
+// scanPage calls take on up to limit records of prefix from start, reading
+// at most readBudget records, and returns the cursor of the next page: the
+// cursor take gave the last record read, when one more record follows.
+// take returns false to skip a record (it does not count toward limit, but
+// it was read), and gives every record's cursor, skipped or not.
 func scanPage(r store.Reader, prefix, start []byte, limit int, take func(k, v []byte) (cursor string, ok bool, err error)) (string, error) {
-	n, last, next := 0, "", ""
+	n, read, last, next := 0, 0, "", ""
 	var terr error
 	err := r.Scan(prefix, start, func(k, v []byte) bool {
-		if n == limit {
+		if n == limit || read == readBudget {
 			next = last
 			return false
 		}
+		read++
 		c, ok, err := take(k, v)
 		if err != nil {
 			terr = err
 			return false
 		}
+		last = c
 		if ok {
-			n, last = n+1, c
+			n++
 		}
 		return true
 	})
@@ -70,11 +79,12 @@ func (e *Engine) BatchPage(after string, limit int, o Owner) ([]*Batch, string, 
 		if err := json.Unmarshal(v, &b); err != nil {
 			return "", false, err
 		}
+		cursor := strconv.FormatUint(uint64(b.ID), 10)
 		if !o.IsBrand() && !o.Owns(&b) {
-			return "", false, nil
+			return cursor, false, nil
 		}
 		out = append(out, &b)
-		return strconv.FormatUint(uint64(b.ID), 10), true, nil
+		return cursor, true, nil
 	})
 	return out, next, err
 }
@@ -93,8 +103,11 @@ func (e *Engine) TokenPage(after string, limit int) ([]Token, string, error) {
 	out := []Token{}
 	next, err := scanPage(e.db, tokenPrefix, start, pageSize(limit), func(k, v []byte) (string, bool, error) {
 		t, err := decodeToken(k, v)
-		if err != nil || t.ID == after {
+		if err != nil {
 			return "", false, err
+		}
+		if t.ID == after {
+			return t.ID, false, nil
 		}
 		out = append(out, *t)
 		return t.ID, true, nil

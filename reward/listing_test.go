@@ -179,3 +179,54 @@ func TestListingPages(t *testing.T) {
 }
 
 func second[A, B any](_ A, _ B, err error) error { return err }
+
+// TestFactoryBatchPageWorkIsBounded: a factory's page of batches skipped the
+// brand's batches without counting them, so a factory token among many
+// batches read the whole listing on every page. A page now reads at most a
+// bounded number of records, taken or skipped; the pages still reach the
+// factory's every batch, and only its own.
+func TestFactoryBatchPageWorkIsBounded(t *testing.T) {
+	visited := 0
+	rf := rewardtest.Open(t, countingStore{openStore(t, 0), &visited}, rewardtest.Options{Count: 1})
+	const brandBatches = 450
+	mint := func(spec reward.BatchSpec) uint32 {
+		b, err := rf.Eng.CreateBatch(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.ID
+	}
+	first := mint(reward.BatchSpec{Product: "SKU-F", Count: 1, Factory: "tok-f", FactoryName: "F"})
+	for range brandBatches {
+		mint(reward.BatchSpec{Product: "SKU-B", Count: 1})
+	}
+	last := mint(reward.BatchSpec{Product: "SKU-F", Count: 1, Factory: "tok-f", FactoryName: "F"})
+
+	factory := reward.Owner{Token: "tok-f", Factory: "F"}
+	var got []uint32
+	after, pages := "", 0
+	for {
+		visited = 0
+		bs, next, err := rf.Eng.BatchPage(after, 10, factory)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if visited > 2*reward.MaxPage+1 {
+			t.Fatalf("one page of a factory's batches read %d records; a page reads at most %d", visited, 2*reward.MaxPage+1)
+		}
+		for _, b := range bs {
+			got = append(got, b.ID)
+		}
+		pages++
+		if next == "" {
+			break
+		}
+		if pages > 10 {
+			t.Fatal("the pages never end")
+		}
+		after = next
+	}
+	if fmt.Sprint(got) != fmt.Sprint([]uint32{first, last}) {
+		t.Fatalf("the factory's pages listed batches %v, want its own %v", got, []uint32{first, last})
+	}
+}

@@ -575,3 +575,47 @@ func TestEveryErrorCodeIsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryScanNoteIsDocumented: a scan answer's notes are values a client
+// switches on, so every Note constant of reward must be in the notes enum
+// of the scan answer.
+func TestEveryScanNoteIsDocumented(t *testing.T) {
+	decl := regexp.MustCompile(`(?m)^\s*(?:const\s+)?(Note\w+)\s*=\s*"([^"]*)"`)
+	files, err := filepath.Glob("../reward/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := map[string]string{}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range decl.FindAllStringSubmatch(string(src), -1) {
+			notes[m[2]] = m[1] + " in " + f
+		}
+	}
+	if len(notes) < 5 {
+		t.Fatalf("found %d Note constants in reward; update this test's reader", len(notes))
+	}
+	raw, err := os.ReadFile("openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	enum := regexp.MustCompile(`(?m)^\s*enum: \[(coupon_stock_exhausted[^\]]*)\]`).FindSubmatch(raw)
+	if enum == nil {
+		t.Fatal("openapi.yaml has no notes enum starting with coupon_stock_exhausted")
+	}
+	documented := map[string]bool{}
+	for _, n := range strings.Split(string(enum[1]), ",") {
+		documented[strings.TrimSpace(n)] = true
+	}
+	for value, where := range notes {
+		if !documented[value] {
+			t.Errorf("scan note %q (%s) is missing from the notes enum in docs/openapi.yaml", value, where)
+		}
+	}
+}

@@ -91,6 +91,11 @@ type Member struct {
 	// Nickname is the member's WeChat nickname, when the brand asks for it
 	// (snsapi_userinfo).
 	Nickname string `json:"nickname,omitempty"`
+	// Bonus is the new-member bonus this member holds, in points: paid at
+	// its first redemption, or brought by a member merged into it. A person
+	// holds one: a merge of two members that both hold one takes the
+	// merged member's back (see merge).
+	Bonus int64 `json:"bonus,omitempty"`
 	// fresh marks a member with no stored record yet, so that the
 	// decision that first writes it records member.created (feed.go).
 	fresh bool

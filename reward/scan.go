@@ -361,6 +361,7 @@ func (e *Engine) payCampaign(tx Tx, c *Campaign, m *Member, req ScanRequest, red
 	ctr.RewardedScans++
 	if bonus > 0 {
 		markBonusPaid(tx, bonusIDs, m.ID)
+		m.Bonus = bonus
 	}
 	red.Points, red.Campaign, red.Version = points+bonus, c.ID, c.Version
 	res.Points, res.Bonus, res.Growth, res.Campaign = points+bonus, bonus, base, c.ID

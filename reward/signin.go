@@ -339,7 +339,21 @@ func (m *Member) signedIn() bool {
 // becomes an alias of dst, so what src redeemed and its coupons are dst's.
 // src keeps its record, at zero, with MergedInto set: its ledger and
 // redemptions stay the history the audit reads.
+//
+// The new-member bonus is paid once per person: when both hold one (two
+// browsers each welcomed before the person signed in on both), src's is
+// taken back before the transfer, as far as its balance still holds it.
 func (e *Engine) merge(tx Tx, src, dst *Member, now time.Time) error {
+	if src.Bonus > 0 && dst.Bonus > 0 {
+		if back := min(src.Bonus, src.Points); back > 0 {
+			if _, err := src.post(tx, now, AccountPoints, -back, ReasonBonusRepeat, Entry{Counterpart: dst.ID}); err != nil {
+				return err
+			}
+		}
+	} else if dst.Bonus == 0 {
+		dst.Bonus = src.Bonus
+	}
+	src.Bonus = 0
 	for _, acct := range []string{AccountPoints, AccountGrowth} {
 		amount := src.Points
 		if acct == AccountGrowth {
@@ -394,6 +408,10 @@ const (
 	ReasonMergeOut = "merge_out"
 	ReasonMergeIn  = "merge_in"
 )
+
+// ReasonBonusRepeat takes back a second new-member bonus from a member
+// merged into one that holds a bonus already (see merge).
+const ReasonBonusRepeat = "new_member_bonus_repeat"
 
 // maxNickname bounds a nickname, in characters.
 const maxNickname = 64

@@ -359,3 +359,37 @@ func putEntry(t *testing.T, f *fixture, member string, en reward.Entry) {
 		t.Fatal(err)
 	}
 }
+
+// TestBonusOncePerPersonAcrossMerge: two browsers each earned the
+// new-member bonus before their owner signed in on both. The person is
+// one member, so each merge keeps one bonus and takes the other back in
+// the ledger, where the audit and the feed see it.
+func TestBonusOncePerPersonAcrossMerge(t *testing.T) {
+	f := newFixture(t, 10, 0)
+	mustApply(t, f, campaignDoc(t, map[string]any{"points": 10, "new_member_bonus": 50}))
+	const phone = "tel:+8613812345678"
+	if res := mustRedeem(t, f, f.signer.Code(1), "web:A"); res.Bonus != 50 {
+		t.Fatalf("first browser's first scan: bonus %d, want 50", res.Bonus)
+	}
+	if res := mustRedeem(t, f, f.signer.Code(2), "web:B"); res.Bonus != 50 {
+		t.Fatalf("second browser's first scan: bonus %d, want 50", res.Bonus)
+	}
+	mustSignIn(t, f, "web:A", phone, reward.SignInNew)
+	mustSignIn(t, f, "web:B", phone, reward.SignInMerged)
+	m := mustMember(t, f, phone)
+	if m.Points != 70 || m.Bonus != 50 {
+		t.Fatalf("the person after the merge: %d points holding a bonus of %d, want 70 (two scans, one bonus) and 50", m.Points, m.Bonus)
+	}
+	if b := mustMember(t, f, "web:B"); b.ID != m.ID {
+		t.Fatalf("the merged browser reads as %s", b.ID)
+	}
+
+	// A third browser, welcomed with its own bonus, merges the same way:
+	// the person still holds one.
+	mustRedeem(t, f, f.signer.Code(3), "web:C")
+	mustSignIn(t, f, "web:C", phone, reward.SignInMerged)
+	if m := mustMember(t, f, phone); m.Points != 80 || m.Bonus != 50 {
+		t.Fatalf("after a third browser: %d points, bonus %d; want 80 and 50", m.Points, m.Bonus)
+	}
+	mustAudit(t, f)
+}

@@ -21,6 +21,7 @@ var dashboardPage = template.Must(template.New("dashboard").Funcs(template.FuncM
 	// Bound to a language in each locale's copy (see locale.funcs).
 	"t": func(string, ...any) string { return "" }, "n": func(int64) string { return "" }, "left": func(*int64) string { return "" },
 	"dim": func(string) string { return "" }, "cstatus": func(string) string { return "" }, "flag": func(string) string { return "" },
+	"whstate": func(string) string { return "" },
 }).Parse(`<!doctype html>
 <html lang="{{.L.Lang}}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
@@ -70,6 +71,11 @@ input{font-size:1rem;padding:.4rem;width:22rem;max-width:100%}button{font-size:1
 {{range .Flags}}<tr><td>{{clock $.Data.Loc .At}}</td><td class="l">{{flag .Kind}}</td><td class="l"><code>{{.Code}}</code></td><td class="l">{{.Product}}</td>
 <td class="l">{{if eq .Kind "diverted"}}{{t "dash.flag.diverted" .Region .Intended}}{{else}}{{t "dash.flag.scanners" .Scanners (date $.Data.Loc .FirstScan)}}{{end}}</td></tr>
 {{end}}</table>{{if .MoreFlags}}<p class="muted">{{t "dash.flags.older"}}</p>{{end}}{{else}}<p class="muted">{{t "dash.flags.none"}}</p>{{end}}
+<h2>{{t "dash.webhooks"}}</h2>
+{{if .Webhooks}}<table><tr><th>{{t "dash.webhook.url"}}</th><th>{{t "dash.status"}}</th><th>{{t "dash.webhook.cursor"}}</th><th>{{t "dash.webhook.lag"}}</th><th>{{t "dash.webhook.lasterror"}}</th></tr>
+{{range .Webhooks}}<tr><td class="l"><code>{{.URL}}</code><br><span class="muted">{{.ID}}</span></td><td class="l{{if .Failing}} warn{{end}}">{{whstate .State}}{{if .Failing}}<br><span class="muted">{{t "dash.webhook.since" (clock $.Data.Loc .FailingSince)}}</span>{{end}}</td>
+<td>{{.Cursor}}</td><td>{{.Lag}}</td><td class="l">{{if .LastError}}{{.LastError}}{{if not .LastAttempt.IsZero}}<br><span class="muted">{{clock $.Data.Loc .LastAttempt}}</span>{{end}}{{end}}</td></tr>
+{{end}}</table>{{if .PausedHooks}}<p class="warn">{{t "dash.webhooks.paused"}}</p>{{end}}{{else}}<p class="muted">{{t "dash.webhooks.none"}}</p>{{end}}
 {{end}}{{end}}
 </body></html>
 `))
@@ -85,6 +91,8 @@ type dashboardData struct {
 	Dimensions       []dashboardDimension
 	Flags            []reward.Flag
 	MoreFlags        bool
+	Webhooks         []WebhookView // each endpoint's delivery status
+	PausedHooks      bool
 }
 
 type dashboardDimension struct {
@@ -195,6 +203,12 @@ func (s *Server) dashboardData() (*dashboardData, error) {
 	d.Flags, d.MoreFlags = flags, len(flags) > 2*dashboardTop
 	if d.MoreFlags {
 		d.Flags = flags[:2*dashboardTop]
+	}
+	if d.Webhooks, err = WebhookViews(e); err != nil {
+		return nil, err
+	}
+	for _, w := range d.Webhooks {
+		d.PausedHooks = d.PausedHooks || w.Paused
 	}
 	return d, nil
 }

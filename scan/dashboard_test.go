@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
+	"github.com/yima-dev/yima/scan/webhook"
 )
 
 func TestDashboard(t *testing.T) {
@@ -134,4 +136,62 @@ func stripTags(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestDashboardShowsAPausedWebhook: an endpoint that keeps answering 500
+// is paused by delivery itself, and /admin says so, with its URL, how far
+// it got and the error, in each language.
+func TestDashboardShowsAPausedWebhook(t *testing.T) {
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "down", http.StatusInternalServerError)
+	}))
+	defer recv.Close()
+	ts := startServer(t, scan.Options{Webhooks: webhook.Options{AllowPrivate: true, Reconcile: 20 * time.Millisecond,
+		RetryBase: 5 * time.Millisecond, RetryMax: 10 * time.Millisecond, GiveUpAfter: time.Millisecond}})
+	get := func(lang string) string {
+		t.Helper()
+		req, _ := http.NewRequest("GET", ts.URL+"/admin?lang="+lang, nil)
+		req.Header.Set("Authorization", "Bearer "+ts.Admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("dashboard: %d\n%s", resp.StatusCode, b.String())
+		}
+		return b.String()
+	}
+	if body := get("en"); !strings.Contains(body, "No endpoints") {
+		t.Fatalf("the dashboard without webhooks:\n%s", body)
+	}
+	if r := ts.Do("POST", "/v1/webhooks", ts.Admin, map[string]any{"url": recv.URL + "/hook"}); r.Status != http.StatusCreated {
+		t.Fatalf("adding: %s", r)
+	}
+	ts.Scan(ts.MintActive(1, 5)[0], "alice")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		hooks, err := ts.App.Engine.Webhooks()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hooks) == 1 && hooks[0].Paused {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the endpoint answering 500 was not paused: %+v", hooks)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	en := get("en")
+	for _, want := range []string{recv.URL + "/hook", "paused (failing)", "500 Internal Server Error", "failing since", "yima webhook resume"} {
+		if !strings.Contains(en, want) {
+			t.Errorf("the English dashboard lacks %q:\n%s", want, en)
+		}
+	}
+	if zh := get("zh"); !strings.Contains(zh, "已暂停（失败）") || !strings.Contains(zh, recv.URL+"/hook") {
+		t.Errorf("the Chinese dashboard does not show the paused endpoint:\n%s", zh)
+	}
 }

@@ -120,6 +120,7 @@ func usedKeys(t *testing.T) map[string]string {
 	for name, table := range map[string]map[string]string{
 		"couponStatusKeys": couponStatusKeys, "dimensionKeys": dimensionKeys,
 		"campaignStatusKeys": campaignStatusKeys, "flagKeys": flagKeys,
+		"webhookStateKeys": webhookStateKeys,
 	} {
 		for _, k := range table {
 			used[k] = name

@@ -68,12 +68,13 @@ func init() {
 
 // funcs are the templates' words in l: t looks a key up, n writes an
 // amount, status a coupon's state, left what a budget has left, dim,
-// cstatus and flag the dashboard's names of the engine's words.
+// cstatus, flag and whstate the dashboard's names of the engine's words.
 func (l *locale) funcs() template.FuncMap {
 	return template.FuncMap{"t": l.T, "n": l.N, "status": l.status, "left": l.left,
 		"dim":     func(d string) string { return l.word(dimensionKeys, d) },
 		"cstatus": func(st string) string { return l.word(campaignStatusKeys, st) },
-		"flag":    func(k string) string { return l.word(flagKeys, k) }}
+		"flag":    func(k string) string { return l.word(flagKeys, k) },
+		"whstate": func(st string) string { return l.word(webhookStateKeys, st) }}
 }
 
 // left writes what remains of a budget or a stock; nil is no limit.
@@ -221,7 +222,8 @@ var couponStatusKeys = map[string]string{
 func (l *locale) status(s string) string { return l.word(couponStatusKeys, s) }
 
 // The dashboard's words for the engine's names: its statistics'
-// dimensions, a campaign's status and a flag's kind.
+// dimensions, a campaign's status, a flag's kind and a webhook's state
+// (WebhookView.State).
 var (
 	dimensionKeys = map[string]string{
 		"product": "dim.product", "region": "dim.region", "guide": "dim.guide", "batch": "dim.batch",
@@ -231,6 +233,9 @@ var (
 	}
 	flagKeys = map[string]string{
 		reward.FlagDiverted: "flag.diverted", reward.FlagManyScanners: "flag.many_scanners",
+	}
+	webhookStateKeys = map[string]string{
+		"delivering": "webhook.delivering", "retrying": "webhook.retrying", "paused": "webhook.paused",
 	}
 )
 

@@ -71,26 +71,29 @@ func TestWeChatAgainstTheFake(t *testing.T) {
 		t.Fatalf("userinfo: %+v %v", u, err)
 	}
 
-	for name, c := range map[string]struct {
+	// In this order: the expired case moves the clock past every code
+	// issued so far, the reused one's included.
+	for _, c := range []struct {
+		name string
 		w    *identity.WeChat
 		code func() string
 		want int
 	}{
-		"reused code":  {w, func() string { return back.Query().Get("code") }, identity.ErrCodeCodeUsed},
-		"unknown code": {w, func() string { return "nope" }, identity.ErrCodeInvalidCode},
-		"expired code": {w, func() string {
+		{"reused code", w, func() string { return back.Query().Get("code") }, identity.ErrCodeCodeUsed},
+		{"unknown code", w, func() string { return "nope" }, identity.ErrCodeInvalidCode},
+		{"expired code", w, func() string {
 			c := fake.IssueCode(fakewechat.Person{OpenID: "o-2"}, identity.ScopeBase)
 			now = now.Add(6 * time.Minute)
 			return c
 		}, identity.ErrCodeInvalidCode},
-		"wrong secret": {&identity.WeChat{AppID: "wxapp", Secret: "x", APIBase: srv.URL}, func() string {
+		{"wrong secret", &identity.WeChat{AppID: "wxapp", Secret: "x", APIBase: srv.URL}, func() string {
 			return fake.IssueCode(fakewechat.Person{OpenID: "o-3"}, identity.ScopeBase)
 		}, identity.ErrCodeBadSecret},
 	} {
 		_, err := c.w.Exchange(ctx, c.code())
 		var we *identity.Error
 		if !errors.As(err, &we) || we.Code != c.want {
-			t.Errorf("%s: %v, want errcode %d", name, err, c.want)
+			t.Errorf("%s: %v, want errcode %d", c.name, err, c.want)
 		}
 	}
 	down := &identity.WeChat{AppID: "wxapp", Secret: "s3cret", APIBase: "http://127.0.0.1:1"}

@@ -49,14 +49,16 @@ const (
 	CouponStateVoid    = "void"
 )
 
-// Scanned is one product a member redeemed.
+// Scanned is one product a member redeemed: Product is its SKU,
+// ProductName its name in the catalog (empty when the SKU has no entry).
 type Scanned struct {
-	Code    string    `json:"code"`
-	Product string    `json:"product"`
-	At      time.Time `json:"at"`
-	Points  int64     `json:"points"`
-	Coupon  string    `json:"coupon,omitempty"`
-	Voided  bool      `json:"voided,omitempty"`
+	Code        string    `json:"code"`
+	Product     string    `json:"product"`
+	ProductName string    `json:"product_name,omitempty"`
+	At          time.Time `json:"at"`
+	Points      int64     `json:"points"`
+	Coupon      string    `json:"coupon,omitempty"`
+	Voided      bool      `json:"voided,omitempty"`
 }
 
 // GuideSummary names a guide to a consumer.
@@ -154,6 +156,9 @@ func (e *Engine) centreScans(c *MemberCentre) error {
 	if len(c.Scanned) > MaxCentreScans {
 		c.Scanned = c.Scanned[:MaxCentreScans]
 	}
+	if err := e.centreProductNames(c.Scanned); err != nil {
+		return err
+	}
 	for _, s := range c.Scanned {
 		if s.Coupon == "" {
 			continue
@@ -166,6 +171,26 @@ func (e *Engine) centreScans(c *MemberCentre) error {
 		if found {
 			c.Coupons = append(c.Coupons, CentreCoupon{Coupon: cp, State: couponState(&cp, now)})
 		}
+	}
+	return nil
+}
+
+// centreProductNames names each scanned product from the catalog, reading
+// each SKU once: a member's scans are mostly of a few products.
+func (e *Engine) centreProductNames(scanned []Scanned) error {
+	names := map[string]string{}
+	for i := range scanned {
+		sku := scanned[i].Product
+		name, ok := names[sku]
+		if !ok {
+			var p Product
+			if _, err := getJSON(e.db, productKey(sku), &p); err != nil {
+				return err
+			}
+			name = p.Name
+			names[sku] = name
+		}
+		scanned[i].ProductName = name
 	}
 	return nil
 }

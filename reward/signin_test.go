@@ -393,3 +393,29 @@ func TestBonusOncePerPersonAcrossMerge(t *testing.T) {
 	}
 	mustAudit(t, f)
 }
+
+// TestCentreNamesScannedProducts: the centre names a scanned product from
+// the catalog when its SKU has an entry, and leaves the name empty (the
+// page shows the SKU) when it has none.
+func TestCentreNamesScannedProducts(t *testing.T) {
+	f := signInFixture(t, 10)
+	mustRedeem(t, f, f.signer.Code(1), "web:A")
+	c, err := f.eng.MemberCentre("web:A", "", 10)
+	if err != nil || len(c.Scanned) != 1 || c.Scanned[0].ProductName != "" {
+		t.Fatalf("centre before the catalog entry: %+v %v", c, err)
+	}
+	sku := c.Scanned[0].Product
+	if _, _, err := f.eng.SetProduct(sku, reward.ProductChange{Name: new("Green tea 250 g")}); err != nil {
+		t.Fatal(err)
+	}
+	mustRedeem(t, f, f.signer.Code(2), "web:A")
+	c, err = f.eng.MemberCentre("web:A", "", 10)
+	if err != nil || len(c.Scanned) != 2 {
+		t.Fatalf("centre: %+v %v", c, err)
+	}
+	for _, s := range c.Scanned {
+		if s.Product != sku || s.ProductName != "Green tea 250 g" {
+			t.Fatalf("scan %s: product %q named %q, want %q named %q", s.Code, s.Product, s.ProductName, sku, "Green tea 250 g")
+		}
+	}
+}

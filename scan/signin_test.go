@@ -590,3 +590,22 @@ func TestSignInThroughAnSMSGateway(t *testing.T) {
 		t.Fatalf("a gateway that fails: %d\n%s", status, body)
 	}
 }
+
+// TestMePageNamesProducts: /me lists a scanned product by its catalog
+// name once the SKU has one, by the SKU before.
+func TestMePageNamesProducts(t *testing.T) {
+	ss := startSigninServer(t, scan.Options{})
+	codes := ss.MintActive(1, 0)
+	b := newBrowser(t, ss.testServer)
+	claim(t, b, codes[0])
+	if _, body := b.get("/me?lang=en"); !strings.Contains(body, "SKU-TEST ·") {
+		t.Fatalf("/me before the catalog entry lacks the SKU:\n%s", body)
+	}
+	if _, _, err := ss.App.Engine.SetProduct("SKU-TEST", reward.ProductChange{Name: new("Green <b>tea</b>")}); err != nil {
+		t.Fatal(err)
+	}
+	_, body := b.get("/me?lang=en")
+	if !strings.Contains(body, "Green &lt;b&gt;tea&lt;/b&gt; ·") || strings.Contains(body, "SKU-TEST ·") {
+		t.Fatalf("/me after the catalog entry should name the product:\n%s", body)
+	}
+}

@@ -15,9 +15,10 @@ import (
 // today's payouts, each campaign's budget and stock, where redemptions
 // come from and the latest flags. It reads what the admin API reads and
 // writes nothing but its login cookie.
-var dashboardPage = template.Must(template.New("dashboard").Funcs(template.FuncMap{
-	"date":  dateIn,
-	"clock": func(loc *time.Location, t time.Time) string { return t.In(loc).Format("01-02 15:04") },
+var dashboardPage = withBrand(template.Must(template.New("dashboard").Funcs(template.FuncMap{
+	"date":       dateIn,
+	"brandColor": brandColor,
+	"clock":      func(loc *time.Location, t time.Time) string { return t.In(loc).Format("01-02 15:04") },
 	// Bound to a language in each locale's copy (see locale.funcs).
 	"t": func(string, ...any) string { return "" }, "n": func(int64) string { return "" }, "left": func(*int64) string { return "" },
 	"dim": func(string) string { return "" }, "cstatus": func(string) string { return "" }, "flag": func(string) string { return "" },
@@ -37,8 +38,10 @@ th:first-child,td:first-child,td.l{text-align:left}
 .tile{border:1px solid #ccc;border-radius:8px;padding:.6rem 1rem;min-width:8rem}
 .tile b{display:block;font-size:1.5rem}.warn{color:#a06000}.muted{color:#777}
 input{font-size:1rem;padding:.4rem;width:22rem;max-width:100%}button{font-size:1rem;padding:.4rem 1rem}
+{{template "brandstyle" .Brand}}
 </style></head><body>
-<h1>{{with .Brand}}{{with .Name}}{{.}} · {{end}}{{end}}{{t "dash.title"}}</h1>
+{{template "brandheader" .Brand}}
+<h1>{{t "dash.title"}}</h1>
 {{if not .Data}}
 <p>{{.Message}}</p>
 <form method="post"><input type="hidden" name="csrf" value="{{.CSRF}}"><label>{{t "dash.token.label"}}<br>
@@ -78,7 +81,7 @@ input{font-size:1rem;padding:.4rem;width:22rem;max-width:100%}button{font-size:1
 {{end}}</table>{{if .PausedHooks}}<p class="warn">{{t "dash.webhooks.paused"}}</p>{{end}}{{else}}<p class="muted">{{t "dash.webhooks.none"}}</p>{{end}}
 {{end}}{{end}}
 </body></html>
-`))
+`)))
 
 // dashboardTop bounds the lines of each table.
 const dashboardTop = 10

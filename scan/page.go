@@ -19,7 +19,7 @@ import (
 // promotion brings everyone at once. A browser is identified by a random
 // cookie; as a member it is "web:<cookie>", which the brand's systems can
 // later link to a phone or openid as an alias.
-var pages = template.Must(template.New("layout").Funcs(template.FuncMap{
+var pages = withBrand(template.Must(template.New("layout").Funcs(template.FuncMap{
 	"date": dateIn,
 	"id":   id,
 	// The brand's colour, else yima's green.
@@ -35,15 +35,14 @@ body{font-family:system-ui,sans-serif;padding:1.5rem;max-width:28rem;margin:auto
 .card{border-radius:12px;padding:1.25rem;margin:1rem 0}
 .ok{background:#e8f6ec;border:1px solid #5cb176}.warn{background:#fff6e0;border:1px solid #e0a800}
 .bad{background:#fdecea;border:1px solid #d9534f}h1{font-size:1.4rem;margin:.2rem 0}
-p{line-height:1.45}code{font-size:.85rem;word-break:break-all}.brand{font-weight:600;color:#555;margin:0}
+p{line-height:1.45}code{font-size:.85rem;word-break:break-all}
 button{font-size:1.1rem;padding:.7rem 1.4rem;border-radius:8px;border:0;background:{{brandColor .Brand}};color:#fff}
-header{display:flex;align-items:center;gap:.6rem;padding-bottom:.6rem;border-bottom:3px solid {{brandColor .Brand}}}
-header img{height:2.5rem;max-width:8rem;object-fit:contain}
+{{template "brandstyle" .Brand}}
 img.product{width:100%;max-height:16rem;object-fit:contain;border-radius:8px}
 input{font-size:1rem;padding:.5rem;width:100%;box-sizing:border-box;margin:.4rem 0}
 img.qr{width:12rem;height:12rem;display:block;margin:1rem auto}
 </style></head><body>
-{{with .Brand}}{{if or .Name .LogoURL}}<header>{{with .LogoURL}}<img src="{{.}}" alt="">{{end}}<p class="brand">{{.Name}}</p></header>{{end}}{{end}}
+{{template "brandheader" .Brand}}
 <div class="card {{.Class}}"><h1>{{.Title}}</h1><p>{{.Message}}</p></div>{{end}}
 {{define "bottom"}}</body></html>{{end}}
 
@@ -74,7 +73,7 @@ img.qr{width:12rem;height:12rem;display:block;margin:1rem auto}
 {{if .Claim}}<form method="post"><input type="hidden" name="csrf" value="{{.CSRF}}">{{if .AskToken}}<label>{{t "counter.token"}}<input name="token" type="password" autocomplete="current-password"></label>{{end}}
 <button>{{t "counter.verify"}}</button></form>{{end}}
 {{template "bottom"}}{{end}}
-`))
+`)))
 
 // navView links the member centre, and sign-in for a browser that has
 // not, returning to Next.
@@ -152,6 +151,21 @@ func (s *Server) renderPage(ctx *fasthttp.RequestCtx, name string, d pageData) e
 		d.Brand = b
 	}
 	return renderHTML(ctx, d.L.pages.Lookup(name), d)
+}
+
+// brandTemplates draw the brand's header (logo, name, a rule in its
+// colour) given a *reward.Brand: "brandstyle" inside a <style>,
+// "brandheader" at the top of the body. The consumer pages and the
+// operator's dashboard both use them, so a brand looks the same on each.
+const brandTemplates = `{{define "brandstyle"}}header{display:flex;align-items:center;gap:.6rem;padding-bottom:.6rem;border-bottom:3px solid {{brandColor .}}}
+header img{height:2.5rem;max-width:8rem;object-fit:contain}
+.brand{font-weight:600;color:#555;margin:0}{{end}}
+{{define "brandheader"}}{{with .}}{{if or .Name .LogoURL}}<header>{{with .LogoURL}}<img src="{{.}}" alt="">{{end}}<p class="brand">{{.Name}}</p></header>{{end}}{{end}}{{end}}`
+
+// withBrand adds brandTemplates to the template set of t.
+func withBrand(t *template.Template) *template.Template {
+	template.Must(t.New("brand").Parse(brandTemplates))
+	return t
 }
 
 var colorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)

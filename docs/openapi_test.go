@@ -400,7 +400,14 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 // non-test Go files of dirs: value → where.
 func codeConsts(t *testing.T, dirs ...string) map[string]string {
 	t.Helper()
-	decl := regexp.MustCompile(`(?m)^\s*(?:const\s+)?(\w+)\s+(?:reward\.)?Code\s*=\s*"([^"]*)"`)
+	return declaredStrings(t, regexp.MustCompile(`(?m)^\s*(?:const\s+)?(\w+)\s+(?:reward\.)?Code\s*=\s*"([^"]*)"`), dirs...)
+}
+
+// declaredStrings returns the string constants decl finds in the non-test
+// Go files of dirs (its first group the name, its second the value): value
+// → where.
+func declaredStrings(t *testing.T, decl *regexp.Regexp, dirs ...string) map[string]string {
+	t.Helper()
 	out := map[string]string{}
 	for _, dir := range dirs {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
@@ -580,24 +587,7 @@ func TestEveryErrorCodeIsDocumented(t *testing.T) {
 // switches on, so every Note constant of reward must be in the notes enum
 // of the scan answer.
 func TestEveryScanNoteIsDocumented(t *testing.T) {
-	decl := regexp.MustCompile(`(?m)^\s*(?:const\s+)?(Note\w+)\s*=\s*"([^"]*)"`)
-	files, err := filepath.Glob("../reward/*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	notes := map[string]string{}
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range decl.FindAllStringSubmatch(string(src), -1) {
-			notes[m[2]] = m[1] + " in " + f
-		}
-	}
+	notes := declaredStrings(t, regexp.MustCompile(`(?m)^\s*(?:const\s+)?(Note\w+)\s*=\s*"([^"]*)"`), "../reward")
 	if len(notes) < 5 {
 		t.Fatalf("found %d Note constants in reward; update this test's reader", len(notes))
 	}

@@ -76,7 +76,7 @@ func Compare(ctx context.Context, cfg Config, baselines []Baseline) (*Comparison
 			return cmp, fmt.Errorf("bench: the %s baseline: %w", name, err)
 		}
 		bcfg := cfg
-		bcfg.Target, bcfg.TargetURL, bcfg.NoCeiling, bcfg.NoFloor, bcfg.CPUProfile = t, "", true, true, nil
+		bcfg.Target, bcfg.TargetURL, bcfg.NoCeiling, bcfg.NoFloor, bcfg.NoLanding, bcfg.CPUProfile = t, "", true, true, true, nil
 		rep, err := Run(ctx, bcfg)
 		if rep == nil {
 			return cmp, fmt.Errorf("bench: the %s baseline: %w", name, err)

@@ -75,6 +75,9 @@ type Config struct {
 
 	// NoCeiling skips the /healthz run before the scan run.
 	NoCeiling bool
+	// NoLanding skips the landing-page run (GET /C/{code} of genuine
+	// codes, after the ceiling), which only yima targets have.
+	NoLanding bool
 	// NoFloor skips the durable floor run (see Floor), which only the
 	// in-process target on its own temporary directory has.
 	NoFloor bool

@@ -32,6 +32,8 @@ type HTTPTarget struct {
 	guideAuth map[string]string
 
 	scanURI, healthURI string
+	// landingURI is the origin's landing page prefix, /C/.
+	landingURI string
 	// floorURI is the in-process target's floor handler, on a listener of
 	// its own reached through floorHC; empty elsewhere.
 	floorURI string
@@ -56,15 +58,16 @@ func NewHTTPTarget(name, origin, token string, conns int, timeout time.Duration)
 	}
 	o := u.Scheme + "://" + u.Host
 	return &HTTPTarget{
-		name:      name,
-		origin:    o,
-		auth:      "Bearer " + token,
-		adminAuth: "Bearer " + token,
-		guideAuth: map[string]string{},
-		timeout:   timeout,
-		hc:        loadClient(addr, u.Scheme == "https", conns, timeout),
-		scanURI:   o + "/v1/scans",
-		healthURI: o + "/healthz",
+		name:       name,
+		origin:     o,
+		auth:       "Bearer " + token,
+		adminAuth:  "Bearer " + token,
+		guideAuth:  map[string]string{},
+		timeout:    timeout,
+		hc:         loadClient(addr, u.Scheme == "https", conns, timeout),
+		scanURI:    o + "/v1/scans",
+		healthURI:  o + "/healthz",
+		landingURI: o + "/C/",
 	}, nil
 }
 
@@ -112,6 +115,8 @@ func (t *HTTPTarget) Do(op *Op) Outcome {
 	switch {
 	case op.Kind == Health:
 		req.SetRequestURI(t.healthURI)
+	case op.Kind == Landing:
+		req.SetRequestURI(t.landingURI + op.Code)
 	case op.Kind == Floor && t.floorURI != "":
 		req.SetRequestURI(t.floorURI)
 		if t.floorRecords > 1 {

@@ -273,6 +273,8 @@ func (w *worker) do(k Kind, intended time.Time) {
 	switch k {
 	case Health:
 		w.send(&Op{Kind: Health}, intended)
+	case Landing:
+		w.send(&Op{Kind: Landing, Code: p.codes.Code(w.rng.IntN(p.codes.Len()))}, intended)
 	case Floor:
 		// A body of a scan's size; the floor handler does not read it.
 		w.send(&Op{Kind: Floor, Code: "000000000000000000000000000", Member: "bench-floor"}, intended)

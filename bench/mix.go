@@ -43,11 +43,15 @@ const (
 	// body: the least a durable answer costs, with no rule and no record.
 	// Only the in-process target has it.
 	Floor
+	// Landing is GET /C/{code} of a genuine code, with no cookie: the
+	// consumer's landing page in Chinese, as a phone that opens the code's
+	// link for the first time gets it. Only yima targets have it.
+	Landing
 
-	numKinds = int(Floor) + 1
+	numKinds = int(Landing) + 1
 )
 
-var kindNames = [numKinds]string{Fresh: "fresh", Duplicate: "duplicate", Contested: "contested", Forged: "forged", Verify: "verify", Spend: "spend", Health: "healthz", Floor: "floor"}
+var kindNames = [numKinds]string{Fresh: "fresh", Duplicate: "duplicate", Contested: "contested", Forged: "forged", Verify: "verify", Spend: "spend", Health: "healthz", Floor: "floor", Landing: "landing"}
 
 func (k Kind) String() string {
 	if int(k) < numKinds && kindNames[k] != "" {

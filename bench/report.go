@@ -47,6 +47,11 @@ type Report struct {
 	Scans   Phase  `json:"scans"`
 	// CeilingRatio is the scan rate over the ceiling's rate.
 	CeilingRatio float64 `json:"ceiling_ratio,omitempty"`
+	// Landing is the same load against GET /C/{code} of genuine codes
+	// (the consumer's landing page, Chinese, no cookie), run after the
+	// ceiling; LandingRatio is its rate over the ceiling's.
+	Landing      *Phase  `json:"landing,omitempty"`
+	LandingRatio float64 `json:"landing_ratio,omitempty"`
 	// Floor is the same load against the in-process target's floor
 	// handler (one synced key per request through the same store, no
 	// rule), run after the ceiling; FloorRatio is its rate over the
@@ -359,6 +364,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.Ceiling != nil {
 		phases = append(phases, r.Ceiling)
 	}
+	if r.Landing != nil {
+		phases = append(phases, r.Landing)
+	}
 	if r.Floor != nil {
 		phases = append(phases, r.Floor)
 	}
@@ -377,6 +385,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	b.WriteString("\n")
 	if r.Ceiling != nil && r.Ceiling.Rate > 0 {
 		fmt.Fprintf(&b, "scans / ceiling: %.0f%% (%s of %s req/s)\n", 100*r.CeilingRatio, thousands(int64(r.Scans.Rate)), thousands(int64(r.Ceiling.Rate)))
+	}
+	if r.LandingRatio > 0 {
+		fmt.Fprintf(&b, "landing / ceiling: %.0f%% (GET /C/{code} of genuine codes, Chinese, no cookie; target ≥ 50%%)\n", 100*r.LandingRatio)
 	}
 	if r.Floor != nil && r.Floor.Rate > 0 {
 		if r.FloorRatio > 0 {

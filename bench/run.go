@@ -24,9 +24,11 @@ var ErrAuditFailed = errors.New("bench: AUDIT FAILED")
 //     directory, unless cfg names one);
 //  2. the ceiling: the same load against /healthz (skipped with NoCeiling);
 //  3. mint and activate enough fresh codes for the run;
-//  4. the scan phase, between two samples of the server's counters, then
+//  4. the landing page: the same load against GET /C/{code} of genuine
+//     codes kept apart from the scans' (skipped with NoLanding);
+//  5. the scan phase, between two samples of the server's counters, then
 //     the durable floor, in-process only (skipped with NoFloor);
-//  5. the audit.
+//  6. the audit.
 //
 // It returns the report whenever the scan phase ran, with ErrAuditFailed
 // (wrapped) when the audit failed.
@@ -86,6 +88,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	n := codesNeeded(cfg, r.Ceiling)
+	lt, ok := t.(interface{ hasLanding() bool })
+	landing := ok && lt.hasLanding() && !cfg.NoLanding
+	if landing {
+		n = min(n+landingCodes, codegen.MaxSerial)
+	}
 	setup := newSetup(&cfg, run, members, n, time.Now())
 	if setup.Campaign != nil {
 		status(cfg.Progress, "applying campaign %s, creating %d guides, binding %s members, minting %s codes",
@@ -99,6 +106,24 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	r.Codes = codes.Len()
 	r.Campaign, r.Guides, r.Bound = setup.Campaign, len(setup.Guides), len(setup.Bindings)
+
+	if landing && codes.Len() > landingCodes {
+		// The last codes are the landing page's: a view counts as a scan
+		// of its code, so the scans must not meet them.
+		scanCodes := codeRange{codes, 0, codes.Len() - landingCodes}
+		lmix, _ := NewMix([]Share{{Landing, 1}}, cfg.Contenders)
+		lp := &phase{name: "landing", target: t, mix: lmix, codes: codeRange{codes, scanCodes.n, landingCodes},
+			conns: cfg.Conns, duration: cfg.Duration, requests: cfg.Requests, seed: cfg.Seed ^ 0x1a4d, progress: cfg.Progress}
+		ph, _ := lp.run(ctx)
+		r.Landing = &ph
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if r.Ceiling != nil && r.Ceiling.Rate > 0 {
+			r.LandingRatio = ph.Rate / r.Ceiling.Rate
+		}
+		codes = scanCodes
+	}
 
 	p := &phase{name: "scans", target: t, mix: mix, codes: codes, members: members, guides: setup.Guides, runID: run,
 		conns: cfg.Conns, duration: cfg.Duration, requests: cfg.Requests, rate: cfg.Rate, seed: cfg.Seed, progress: cfg.Progress}
@@ -203,6 +228,18 @@ func codesNeeded(cfg Config, ceiling *Phase) int {
 	}
 	return int(math.Min(n+slack, codegen.MaxSerial))
 }
+
+// landingCodes is how many of the run's codes the landing phase opens.
+const landingCodes = 1024
+
+// codeRange is n codes of c from the off-th.
+type codeRange struct {
+	c      Codes
+	off, n int
+}
+
+func (r codeRange) Len() int          { return r.n }
+func (r codeRange) Code(i int) string { return r.c.Code(r.off + i) }
 
 // failures counts a phase's answers that were 5xx or none.
 func failures(ph *Phase) int64 {

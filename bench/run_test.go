@@ -15,7 +15,7 @@ import (
 )
 
 // TestRunSmoke runs the real thing briefly: an in-process server, the
-// ceiling, the scans, the durable floor and the audit. It asserts correctness, never speed.
+// ceiling, the landing page, the scans, the durable floor and the audit. It asserts correctness, never speed.
 func TestRunSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server and loads it for a few seconds")
@@ -36,6 +36,15 @@ func TestRunSmoke(t *testing.T) {
 	}
 	if rep.Ceiling == nil || rep.Ceiling.Requests == 0 || rep.CeilingRatio <= 0 {
 		t.Fatalf("no ceiling: %+v", rep.Ceiling)
+	}
+	// The landing page ran on genuine codes, each answered with the page.
+	if rep.Landing == nil || rep.Landing.Requests == 0 || rep.LandingRatio <= 0 {
+		t.Fatalf("no landing phase: %+v", rep.Landing)
+	}
+	for _, r := range rep.Landing.Results {
+		if r.Status != 200 {
+			t.Fatalf("landing answers: %v, want only 200s", rep.Landing.Results)
+		}
 	}
 	// The durable floor ran too, and every one of its commits was answered.
 	if rep.Floor == nil || rep.Floor.Requests == 0 || rep.FloorRatio <= 0 {

@@ -41,6 +41,9 @@ type remoteTarget struct {
 	remote
 }
 
+// hasLanding: a yima server serves the landing page.
+func (r *remoteTarget) hasLanding() bool { return true }
+
 // prepareYima applies the setup's campaign, creates its guides (keeping
 // their tokens for verifications) and binds its members, through admin
 // and the HTTP API. It returns the batch spec to mint the codes with.
@@ -168,6 +171,9 @@ func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger
 	}
 	return t, nil
 }
+
+// hasLanding: a yima server serves the landing page.
+func (t *inProcess) hasLanding() bool { return true }
 
 // Prepare sets the run up and mints an active batch in the open data
 // directory; its codes are computed when asked for, never stored.

@@ -2,8 +2,6 @@ package scan
 
 import (
 	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"strings"
 	"time"
 
@@ -31,7 +29,7 @@ func (s *Server) device(ctx *fasthttp.RequestCtx) (id string, born time.Time) {
 		return id, k.Time()
 	}
 	v := string(ctx.Request.Header.Cookie(deviceCookie))
-	if id, mac, ok := strings.Cut(v, "."); ok && hmac.Equal([]byte(mac), []byte(s.deviceMAC(id))) {
+	if id, mac, ok := strings.Cut(v, "."); ok && hmac.Equal([]byte(mac), []byte(s.deviceTag(id))) {
 		if k, err := ksuid.Parse(id); err == nil {
 			ctx.SetUserValue(deviceCookie, id)
 			return id, k.Time()
@@ -42,7 +40,7 @@ func (s *Server) device(ctx *fasthttp.RequestCtx) (id string, born time.Time) {
 	ctx.SetUserValue(deviceCookie, id)
 	var c fasthttp.Cookie
 	c.SetKey(deviceCookie)
-	c.SetValue(id + "." + s.deviceMAC(id))
+	c.SetValue(id + "." + s.deviceTag(id))
 	c.SetPath("/")
 	c.SetMaxAge(2 * 365 * 24 * 3600)
 	c.SetHTTPOnly(true)
@@ -52,13 +50,11 @@ func (s *Server) device(ctx *fasthttp.RequestCtx) (id string, born time.Time) {
 	return id, k.Time()
 }
 
-// deviceMAC signs a device id, so that its age can be believed: a device id
+// deviceTag signs a device id, so that its age can be believed: a device id
 // that claims to be old must have been handed out that long ago.
-func (s *Server) deviceMAC(id string) string {
-	key := sha256.Sum256(append([]byte("yima device\x00"), s.adminHash[:]...))
-	m := hmac.New(sha256.New, key[:])
-	m.Write([]byte(id))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:12])
+func (s *Server) deviceTag(id string) string {
+	_, device := s.macs()
+	return device.token(id, 12)
 }
 
 // limitNewDevice holds devices first seen within freshDevice to

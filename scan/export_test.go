@@ -1,6 +1,10 @@
 package scan
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/valyala/fasthttp"
+)
 
 // Routes lists every endpoint the server routes, as "METHOD pattern", so
 // that a test over all endpoints cannot miss a new one.
@@ -17,3 +21,10 @@ func Routes() []string {
 
 // IsAdmin reports whether the server takes token for the admin's.
 func (s *Server) IsAdmin(token string) bool { return s.isAdmin(token) }
+
+// Handle serves one request in memory, as the listener would.
+func (s *Server) Handle(ctx *fasthttp.RequestCtx) { s.handle(ctx) }
+
+// RaceEnabled is true under the race detector, where allocation counts
+// mean nothing.
+const RaceEnabled = raceEnabled

@@ -127,10 +127,14 @@ type Server struct {
 	// adminHash is the SHA-256 of the admin token, compared in constant
 	// time (isAdmin) and the key of form tokens (csrfToken).
 	adminHash [32]byte
-	opts      Options
-	log       *slog.Logger
-	m         *metrics
-	srv       *fasthttp.Server
+	// csrfMAC and deviceMAC sign form tokens and device cookies (see
+	// macs).
+	macOnce            sync.Once
+	csrfMAC, deviceMAC *keyedMAC
+	opts               Options
+	log                *slog.Logger
+	m                  *metrics
+	srv                *fasthttp.Server
 	// bootID starts the request ids of this run (see setRequestID).
 	bootID string
 	ln     net.Listener

@@ -3,7 +3,6 @@ package scan
 import (
 	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"net/url"
 	"strings"
@@ -114,10 +113,8 @@ func (s *Server) setSessionCookie(ctx *fasthttp.RequestCtx, name, id, path strin
 // of it under a key derived from the admin token, so that it is stable
 // across restarts and no one without the key can make one.
 func (s *Server) csrfToken(v string) string {
-	key := sha256.Sum256(append([]byte("yima csrf\x00"), s.adminHash[:]...))
-	m := hmac.New(sha256.New, key[:])
-	m.Write([]byte(v))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	csrf, _ := s.macs()
+	return csrf.token(v, 0)
 }
 
 // checkForm refuses a page's POST that another site could have made: one

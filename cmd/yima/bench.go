@@ -50,6 +50,7 @@ func (o *benchOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&c.Points, "points", 10, "points a scan of the run's batch earns with --campaign=false")
 	fs.DurationVar(&c.Timeout, "timeout", 10*time.Second, "bound on one request, including the wait for a free connection")
 	fs.BoolVar(&c.NoCeiling, "no-ceiling", false, "skip the /healthz ceiling run")
+	fs.BoolVar(&c.NoLanding, "no-landing", false, "skip the landing-page run (GET /C/{code} of genuine codes, Chinese, after the ceiling)")
 	fs.BoolVar(&c.NoFloor, "no-floor", false, "skip the durable floor run (in-process only: one synced key per request through the same store, no rule)")
 	fs.IntVar(&c.FloorRecords, "floor-records", 1, "records each floor request commits: 1, one key after the last; 2 or more, what a redemption cannot do without (a redemption under a code-shaped key, its member's record, the rest ledger entries), 64 bytes each")
 	fs.IntVar(&c.AuditCodes, "audit-codes", 200_000, "look up at most this many redeemed codes in the audit (a random sample past it)")

@@ -20,6 +20,7 @@ type AuditReport struct {
 	Entries     int      `json:"entries"`
 	Coupons     int      `json:"coupons"`
 	Campaigns   int      `json:"campaigns"`
+	Stores      int      `json:"stores"`
 	Violations  []string `json:"violations"`
 }
 
@@ -317,6 +318,9 @@ func Audit(db Scanner) (*AuditReport, error) {
 		if got.PointsPaid < 0 || got.CouponsIssued < 0 || got.Commission < 0 {
 			a.violate("campaign %s has a counter below zero: %+v", id, got)
 		}
+	}
+	if err := auditStores(db, a); err != nil {
+		return nil, wrapStore(err)
 	}
 	slices.Sort(a.Violations) // maps iterate randomly; a report reads the same twice
 	return a, nil

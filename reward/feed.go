@@ -52,6 +52,7 @@ const (
 	FeedGuideLeft          = "guide.left"
 	FeedFlagRaised         = "flag.raised"
 	FeedCampaignChanged    = "campaign.changed"
+	FeedStoreChanged       = "store.changed"
 	FeedVersion            = 1
 	maxFeedLimit           = 1000
 	defaultFeedLimit       = 100
@@ -71,6 +72,7 @@ var FeedTypes = []string{
 	FeedCouponIssued, FeedCouponVerified, FeedCouponVoided,
 	FeedMemberCreated, FeedMemberAliasLinked, FeedMemberBound, FeedMemberMerged, FeedGrowthAdjusted,
 	FeedGuideCreated, FeedGuideLeft, FeedFlagRaised, FeedCampaignChanged,
+	FeedStoreChanged,
 }
 
 // FeedEvent is one entry of the feed, stored and served as this JSON.

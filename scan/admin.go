@@ -54,6 +54,12 @@ type Admin interface {
 	SetProduct(sku string, c reward.ProductChange) (*reward.Product, error)
 	Product(sku string) (*reward.Product, error)
 	Products() ([]*reward.Product, error)
+	// PutStore creates or changes a store record.
+	PutStore(id string, c reward.StoreChange) (*reward.Store, error)
+	Store(id string) (*reward.Store, error)
+	// Stores returns a page of stores after the store id after, and the
+	// cursor of the next page.
+	Stores(after string, limit int) ([]*reward.Store, string, error)
 	ApplyCampaign(doc []byte) (*reward.CampaignView, error)
 	Campaigns() ([]*reward.CampaignView, error)
 	Campaign(id string) (*reward.CampaignView, error)
@@ -262,6 +268,17 @@ func (l Local) SetProduct(sku string, c reward.ProductChange) (*reward.Product, 
 func (l Local) Product(sku string) (*reward.Product, error) { return l.Engine.Product(sku) }
 
 func (l Local) Products() ([]*reward.Product, error) { return l.Engine.Products() }
+
+func (l Local) PutStore(id string, c reward.StoreChange) (*reward.Store, error) {
+	st, _, err := l.Engine.PutStore(id, c)
+	return st, err
+}
+
+func (l Local) Store(id string) (*reward.Store, error) { return l.Engine.Store(id) }
+
+func (l Local) Stores(after string, limit int) ([]*reward.Store, string, error) {
+	return l.Engine.StorePage(after, limit)
+}
 
 func (l Local) ApplyCampaign(doc []byte) (*reward.CampaignView, error) {
 	c, err := reward.ParseCampaign(doc)

@@ -58,6 +58,7 @@ var statusOf = map[reward.Code]int{
 	reward.CodeWebhookLimit:       fasthttp.StatusConflict,
 	reward.CodeCouponVoid:         fasthttp.StatusConflict,
 	reward.CodeGuideExists:        fasthttp.StatusConflict,
+	reward.CodeUnknownStore:       fasthttp.StatusNotFound,
 	reward.CodeGuideLeft:          fasthttp.StatusConflict,
 	reward.CodeAlreadyVoided:      fasthttp.StatusConflict,
 	reward.CodeBatchReleased:      fasthttp.StatusConflict,

@@ -46,6 +46,7 @@ func newRootCommand() *cobra.Command {
 		newTokenCommand(g),
 		newCampaignCommand(g),
 		newGuideCommand(g),
+		newStoreCommand(g),
 		newAuditCommand(g),
 		newBackupCommand(g),
 		newStatsCommand(g),

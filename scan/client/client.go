@@ -283,6 +283,32 @@ func (c *Client) Products() ([]*reward.Product, error) {
 	return v.Products, c.do("GET", "/v1/products", nil, &v)
 }
 
+func (c *Client) PutStore(id string, ch reward.StoreChange) (*reward.Store, error) {
+	var v reward.Store
+	return &v, c.do("PUT", "/v1/stores/"+url.PathEscape(id), ch, &v)
+}
+
+func (c *Client) Store(id string) (*reward.Store, error) {
+	var v reward.Store
+	return &v, c.do("GET", "/v1/stores/"+url.PathEscape(id), nil, &v)
+}
+
+func (c *Client) Stores(after string, limit int) ([]*reward.Store, string, error) {
+	q := url.Values{}
+	if after != "" {
+		q.Set("after", after)
+	}
+	if limit != 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var v struct {
+		Stores []*reward.Store `json:"stores"`
+		Next   string          `json:"next"`
+	}
+	err := c.do("GET", "/v1/stores?"+q.Encode(), nil, &v)
+	return v.Stores, v.Next, err
+}
+
 func (c *Client) ApplyCampaign(doc []byte) (*reward.CampaignView, error) {
 	var probe struct {
 		ID string `json:"id"`

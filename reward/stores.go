@@ -1,0 +1,190 @@
+package reward
+
+import (
+	"encoding/json"
+	"time"
+	"unicode/utf8"
+)
+
+// Store is one of the brand's stores: where its guides (导购) work, and
+// what the statistics and a store manager see guides by. Guides name
+// their store by ID.
+type Store struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Region  string `json:"region,omitempty"`
+	Address string `json:"address,omitempty"`
+	// Code is the brand's own number for the store (its ERP's, its
+	// payroll's), shown beside the id in listings and payroll files.
+	Code    string    `json:"code,omitempty"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated,omitzero"`
+}
+
+// StoreChange is a change of a store record: nil fields stay as they are,
+// an empty string clears one (a new store needs a name).
+type StoreChange struct {
+	Name    *string `json:"name,omitempty"`
+	Region  *string `json:"region,omitempty"`
+	Address *string `json:"address,omitempty"`
+	Code    *string `json:"code,omitempty"`
+}
+
+// Codes of store operations.
+const (
+	// CodeUnknownStore refuses a guide or an enrolment naming a store
+	// that has no record.
+	CodeUnknownStore Code = "unknown_store"
+)
+
+// storePrefix holds store records by id. ("st/" is the statistics'.)
+var storePrefix = []byte("stores/")
+
+func storeKey(id string) []byte { return append(append([]byte(nil), storePrefix...), id...) }
+
+// Bounds of a store's texts, in characters: pages show them on a phone
+// and payroll files in a cell.
+const (
+	maxStoreName    = 100
+	maxStoreAddress = 200
+	maxStoreCode    = 64
+)
+
+func (c StoreChange) check() error {
+	for _, f := range []struct {
+		name string
+		v    *string
+		max  int
+	}{{"name", c.Name, maxStoreName}, {"address", c.Address, maxStoreAddress}, {"code", c.Code, maxStoreCode}} {
+		if f.v == nil {
+			continue
+		}
+		if !utf8.ValidString(*f.v) || utf8.RuneCountInString(*f.v) > f.max {
+			return Errorf(CodeInvalidRequest, "store %s: at most %d characters of UTF-8", f.name, f.max)
+		}
+		for _, r := range *f.v {
+			if r < 0x20 || r == 0x7f {
+				return Errorf(CodeInvalidRequest, "store %s contains a control character", f.name)
+			}
+		}
+	}
+	if c.Region != nil {
+		return checkID("region", *c.Region, false)
+	}
+	return nil
+}
+
+// PutStore creates or changes the store id; created says which. A new
+// store needs a name; a change that changes nothing writes nothing.
+func (e *Engine) PutStore(id string, c StoreChange) (s *Store, created bool, err error) {
+	if err := checkID("store", id, true); err != nil {
+		return nil, false, err
+	}
+	if err := c.check(); err != nil {
+		return nil, false, err
+	}
+	err = e.update(func(tx Tx) error {
+		var cur Store
+		found, err := getJSON(tx, storeKey(id), &cur)
+		if err != nil {
+			return err
+		}
+		created = !found
+		before := cur
+		for _, f := range []struct {
+			to   *string
+			from *string
+		}{{&cur.Name, c.Name}, {&cur.Region, c.Region}, {&cur.Address, c.Address}, {&cur.Code, c.Code}} {
+			if f.from != nil {
+				*f.to = *f.from
+			}
+		}
+		if cur.Name == "" {
+			return Errorf(CodeInvalidRequest, "a store needs a name (--name, or \"name\" in the body)")
+		}
+		s = &cur
+		if found && cur == before {
+			return nil
+		}
+		now := e.now()
+		cur.ID = id
+		if created {
+			cur.Created = now
+		} else {
+			cur.Updated = now
+		}
+		putJSON(tx, storeKey(id), &cur)
+		return record(tx, FeedStoreChanged, now, &cur)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return s, created, nil
+}
+
+// Store returns the store id; not_found when there is none.
+func (e *Engine) Store(id string) (*Store, error) {
+	if err := checkID("store", id, true); err != nil {
+		return nil, err
+	}
+	s, err := loadStore(e.db, id)
+	if err != nil {
+		return nil, wrapStore(err)
+	}
+	if s == nil {
+		return nil, Errorf(CodeNotFound, "no store %q; yima store list shows the stores, yima store add creates one", id)
+	}
+	return s, nil
+}
+
+// loadStore reads a store record; nil when there is none.
+func loadStore(r getter, id string) (*Store, error) {
+	var s Store
+	found, err := getJSON(r, storeKey(id), &s)
+	if err != nil || !found {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// StorePage returns up to limit stores in id order after the store id
+// after (empty: from the first), and the cursor of the next page.
+func (e *Engine) StorePage(after string, limit int) ([]*Store, string, error) {
+	if err := checkID("after", after, false); err != nil {
+		return nil, "", err
+	}
+	start := storePrefix
+	if after != "" {
+		// The least key after the store's: ids never hold 0x00.
+		start = append(storeKey(after), 0)
+	}
+	out := []*Store{}
+	next, err := scanPage(e.db, storePrefix, start, pageSize(limit), func(_, v []byte) (string, bool, error) {
+		var s Store
+		if err := json.Unmarshal(v, &s); err != nil {
+			return "", false, err
+		}
+		out = append(out, &s)
+		return s.ID, true, nil
+	})
+	return out, next, err
+}
+
+// auditStores checks the store records: each decodes, is filed under its
+// own id and has a name.
+func auditStores(db Scanner, a *AuditReport) error {
+	return db.Scan(storePrefix, nil, func(k, v []byte) bool {
+		id := string(k[len(storePrefix):])
+		var s Store
+		switch err := json.Unmarshal(v, &s); {
+		case err != nil:
+			a.violate("store %q is corrupt: %v", id, err)
+		case s.ID != id:
+			a.violate("store %q holds the record of store %q", id, s.ID)
+		case s.Name == "":
+			a.violate("store %q has no name", id)
+		}
+		a.Stores++
+		return true
+	})
+}

@@ -128,11 +128,10 @@ func wrapStore(err error) error {
 const maxID = 128
 
 // pathIDs are the fields whose ids are one segment of a URL path
-// (/v1/members/{member}, /v1/guides/{id}, /v1/campaigns/{id},
-// /v1/stores/{store}; an alias is
+// (/v1/members/{member}, /v1/guides/{id}, /v1/campaigns/{id}; an alias is
 // looked up as a member): with a "/" in one, its account would be out of
 // the API's reach, so it is refused when the id is first used.
-var pathIDs = map[string]bool{"member": true, "guide": true, "alias": true, "id": true, "store": true}
+var pathIDs = map[string]bool{"member": true, "guide": true, "alias": true, "id": true}
 
 // checkID validates an identifier a client chose: it ends up inside keys.
 func checkID(field, v string, required bool) error {

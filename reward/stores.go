@@ -2,6 +2,7 @@ package reward
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -74,10 +75,22 @@ func (c StoreChange) check() error {
 	return nil
 }
 
+// checkStoreID validates a store id: it is part of the path
+// /v1/stores/{store} and of the enrolment QR's page.
+func checkStoreID(id string) error {
+	if err := checkID("store", id, true); err != nil {
+		return err
+	}
+	if strings.Contains(id, "/") || id == "." || id == ".." {
+		return Errorf(CodeInvalidRequest, "store %q may not contain \"/\" or be . or ..: it is part of the path /v1/stores/{store}", id)
+	}
+	return nil
+}
+
 // PutStore creates or changes the store id; created says which. A new
 // store needs a name; a change that changes nothing writes nothing.
 func (e *Engine) PutStore(id string, c StoreChange) (s *Store, created bool, err error) {
-	if err := checkID("store", id, true); err != nil {
+	if err := checkStoreID(id); err != nil {
 		return nil, false, err
 	}
 	if err := c.check(); err != nil {
@@ -124,7 +137,7 @@ func (e *Engine) PutStore(id string, c StoreChange) (s *Store, created bool, err
 
 // Store returns the store id; not_found when there is none.
 func (e *Engine) Store(id string) (*Store, error) {
-	if err := checkID("store", id, true); err != nil {
+	if err := checkStoreID(id); err != nil {
 		return nil, err
 	}
 	s, err := loadStore(e.db, id)

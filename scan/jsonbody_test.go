@@ -56,6 +56,7 @@ func TestMalformedBodiesChangeNothing(t *testing.T) {
 		"POST /v1/backups":      {"/v1/backups"},
 		"PUT /v1/brand":         {"/v1/brand"},
 		"PUT /v1/products/":     {"/v1/products/SKU-J"},
+		"PUT /v1/stores/":       {"/v1/stores/S-J"},
 		"POST /v1/webhooks":     {"/v1/webhooks"},
 		"POST /v1/webhooks/":    {"/v1/webhooks/wh_0/replay", "/v1/webhooks/wh_0/resume"},
 		"DELETE /v1/webhooks/":  {"/v1/webhooks/wh_0"},

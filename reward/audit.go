@@ -14,13 +14,15 @@ type Scanner interface {
 
 // AuditReport is the result of an audit. A clean store has no Violations.
 type AuditReport struct {
-	Redemptions int      `json:"redemptions"`
-	Members     int      `json:"members"`
-	Guides      int      `json:"guides"`
-	Entries     int      `json:"entries"`
-	Coupons     int      `json:"coupons"`
-	Campaigns   int      `json:"campaigns"`
-	Stores      int      `json:"stores"`
+	Redemptions int `json:"redemptions"`
+	Members     int `json:"members"`
+	Guides      int `json:"guides"`
+	Entries     int `json:"entries"`
+	Coupons     int `json:"coupons"`
+	Campaigns   int `json:"campaigns"`
+	Stores      int `json:"stores"`
+	// Settlements counts the months settled (see Settle).
+	Settlements int      `json:"settlements"`
 	Violations  []string `json:"violations"`
 }
 
@@ -320,6 +322,9 @@ func Audit(db Scanner) (*AuditReport, error) {
 		}
 	}
 	if err := auditStores(db, a); err != nil {
+		return nil, wrapStore(err)
+	}
+	if err := auditSettlements(a, db, gEntries); err != nil {
 		return nil, wrapStore(err)
 	}
 	slices.Sort(a.Violations) // maps iterate randomly; a report reads the same twice

@@ -40,6 +40,7 @@ const (
 	FeedGrowthVoided       = "growth.voided"
 	FeedCommissionEarned   = "commission.earned"
 	FeedCommissionVoided   = "commission.voided"
+	FeedCommissionSettled  = "commission.settled"
 	FeedCouponIssued       = "coupon.issued"
 	FeedCouponVerified     = "coupon.verified"
 	FeedCouponVoided       = "coupon.voided"
@@ -68,7 +69,7 @@ const CodeEventsCompacted Code = "events_compacted"
 var FeedTypes = []string{
 	FeedCodeRedeemed, FeedScanRefused, FeedRedemptionVoided,
 	FeedPointsEarned, FeedPointsSpent, FeedPointsAdjusted, FeedPointsVoided,
-	FeedGrowthEarned, FeedGrowthVoided, FeedCommissionEarned, FeedCommissionVoided,
+	FeedGrowthEarned, FeedGrowthVoided, FeedCommissionEarned, FeedCommissionVoided, FeedCommissionSettled,
 	FeedCouponIssued, FeedCouponVerified, FeedCouponVoided,
 	FeedMemberCreated, FeedMemberAliasLinked, FeedMemberBound, FeedMemberMerged, FeedGrowthAdjusted,
 	FeedGuideCreated, FeedGuideLeft, FeedFlagRaised, FeedCampaignChanged,

@@ -69,6 +69,8 @@ type Admin interface {
 	// GuideLeaves records that a guide left: their tokens end and their
 	// members move to successor (or are unbound when it is empty).
 	GuideLeaves(id, successor string) (*reward.GuideLeaving, error)
+	// Settle closes a month of guides' commissions (see reward.Settle).
+	Settle(period string) (*reward.SettlementView, error)
 	Stats(by, from, to string, daily bool) ([]reward.Stat, error)
 	// Flags lists flagged scans for review: diverted goods, copied codes.
 	Flags(q reward.FlagQuery) (*reward.FlagPage, error)
@@ -303,6 +305,10 @@ func (l Local) Guide(id string, page reward.GuidePage) (*reward.GuideView, error
 
 func (l Local) GuideLeaves(id, successor string) (*reward.GuideLeaving, error) {
 	return l.Engine.GuideLeaves(id, successor)
+}
+
+func (l Local) Settle(period string) (*reward.SettlementView, error) {
+	return l.Engine.Settle(period)
 }
 
 func (l Local) Stats(by, from, to string, daily bool) ([]reward.Stat, error) {

@@ -73,6 +73,8 @@ var routes = map[string][]route{
 	"/v1/guides/":             {{method: "GET", roles: adminGuide, fn: (*Server).getGuide}, {method: "POST", roles: adminOnly, fn: (*Server).postGuideAction}},
 	"/v1/coupons/":            {{method: "GET", fn: (*Server).getCoupon}, {method: "POST", roles: adminGuide, fn: (*Server).postCoupon}},
 	"/v1/redemptions/":        {{method: "POST", roles: adminOnly, fn: (*Server).postRedemption}},
+	"/v1/settlements":         {{method: "POST", roles: adminOnly, fn: (*Server).postSettlement}},
+	"/v1/settlements/":        {{method: "GET", roles: adminOnly, fn: (*Server).getSettlement}},
 	"/v1/stats":               {{method: "GET", roles: adminOnly, fn: (*Server).getStats}},
 	"/v1/flags":               {{method: "GET", roles: adminOnly, fn: (*Server).getFlags}},
 	"/v1/audit":               {{method: "GET", roles: adminOnly, fn: (*Server).getAudit}},

@@ -48,6 +48,7 @@ func TestMalformedBodiesChangeNothing(t *testing.T) {
 		"POST /v1/guides/":      {"/v1/guides/G1/leave"},
 		"POST /v1/coupons/":     {"/v1/coupons/" + coupon + "/verify", "/v1/coupons/" + coupon + "/void"},
 		"POST /v1/redemptions/": {"/v1/redemptions/" + codes[0] + "/void"},
+		"POST /v1/settlements":  {"/v1/settlements"},
 		"POST /v1/batches":      {"/v1/batches"},
 		"POST /v1/batches/":     {"/v1/batches/" + id + "/activate", "/v1/batches/" + id + "/revoke", "/v1/batches/" + id + "/release"},
 		"DELETE /v1/batches/":   {"/v1/batches/" + id},
@@ -62,7 +63,7 @@ func TestMalformedBodiesChangeNothing(t *testing.T) {
 		"DELETE /v1/webhooks/":  {"/v1/webhooks/wh_0"},
 	}
 	// Pages take HTML forms, not JSON; TestCrossSiteFormsRefused covers their POSTs.
-	pages := []string{"/c/", "/C/", "/g/", "/G/", "/v/", "/V/", "/admin", "/signin", "/signout"}
+	pages := []string{"/c/", "/C/", "/g/", "/G/", "/v/", "/V/", "/admin", "/signin", "/signout", "/guide"}
 	for _, rt := range scan.Routes() {
 		method, pattern, _ := strings.Cut(rt, " ")
 		if method == "GET" {

@@ -37,11 +37,11 @@ func (o *guideQROptions) AddFlags(fs *pflag.FlagSet) {
 func newGuideCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "guide",
-		Short: "Add store guides (导购), draw their personal QR, show their commissions",
+		Short: "Add store guides (导购), draw their personal QR, show and settle their commissions",
 	}
 	r := &remoteOptions{}
 	r.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(newGuideAddCommand(g, r), newGuideQRCommand(g, r), newGuideShowCommand(g, r), newGuideLeaveCommand(g, r))
+	cmd.AddCommand(newGuideAddCommand(g, r), newGuideQRCommand(g, r), newGuideShowCommand(g, r), newGuideLeaveCommand(g, r), newGuideSettleCommand(g, r))
 	return cmd
 }
 

@@ -347,6 +347,11 @@ func (c *Client) GuideLeaves(id, successor string) (*reward.GuideLeaving, error)
 	return &out, c.do("POST", "/v1/guides/"+url.PathEscape(id)+"/leave", map[string]string{"successor": successor}, &out)
 }
 
+func (c *Client) Settle(period string) (*reward.SettlementView, error) {
+	var out reward.SettlementView
+	return &out, c.do("POST", "/v1/settlements", map[string]string{"period": period}, &out)
+}
+
 func (c *Client) Guide(id string, page reward.GuidePage) (*reward.GuideView, error) {
 	q := url.Values{}
 	if page.Limit > 0 {

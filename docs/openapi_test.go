@@ -63,6 +63,7 @@ var documented = []operation{
 	{"GET", "/v1/audit"},
 	{"GET", "/v1/events"},
 	{"GET", "/v1/events/replay"},
+	{"GET", "/v1/export/{kind}"},
 	{"GET", "/v1/webhooks"},
 	{"POST", "/v1/webhooks"},
 	{"GET", "/v1/webhooks/{id}"},

@@ -80,6 +80,7 @@ var routes = map[string][]route{
 	"/v1/audit":               {{method: "GET", roles: adminOnly, fn: (*Server).getAudit}},
 	"/v1/events":              {{method: "GET", roles: adminApp, fn: (*Server).getEvents}},
 	"/v1/events/":             {{method: "GET", roles: adminOnly, fn: (*Server).getEventsAction}},
+	"/v1/export/":             {{method: "GET", roles: adminOnly, fn: (*Server).getExport}},
 	"/v1/prints":              {{method: "GET", roles: adminOnly, fn: (*Server).listPrints}},
 	"/v1/webhooks":            {{method: "GET", roles: adminOnly, fn: (*Server).listWebhooks}, {method: "POST", roles: adminOnly, fn: (*Server).postWebhook}},
 	"/v1/webhooks/":           {{method: "GET", roles: adminOnly, fn: (*Server).getWebhook}, {method: "POST", roles: adminOnly, fn: (*Server).postWebhookAction}, {method: "DELETE", roles: adminOnly, fn: (*Server).deleteWebhook}},
@@ -551,8 +552,9 @@ func (s *Server) streamImages(ctx *fasthttp.RequestCtx, who caller, b *reward.Ba
 }
 
 // takeDownload takes one of the heavy downloads' slots (Options.MaxExports),
-// shared by image archives and label sheets: each holds a CPU drawing
-// codes, so a few at once would take the CPUs the scans need. The caller
+// shared by image archives, label sheets and exports: each holds a CPU
+// drawing codes or encoding records, so a few at once would take the CPUs
+// the scans need. The caller
 // gives it back (<-s.exports) when the download ends.
 func (s *Server) takeDownload(ctx *fasthttp.RequestCtx) error {
 	select {
@@ -560,7 +562,7 @@ func (s *Server) takeDownload(ctx *fasthttp.RequestCtx) error {
 		return nil
 	default:
 		ctx.Response.Header.Set("Retry-After", "30")
-		return errorf(codeBusy, "%d image archives or label sheets are being made; try again in a minute", cap(s.exports))
+		return errorf(codeBusy, "%d image archives, label sheets or exports are being made; try again in a minute", cap(s.exports))
 	}
 }
 

@@ -45,8 +45,8 @@ type Options struct {
 	// Languages(); empty is DefaultLanguage.
 	Language string
 	// MaxExports bounds the heavy downloads made at once, image archives
-	// (images.zip) and label sheets (labels.pdf) together: each holds a
-	// CPU drawing codes for as long as it lasts.
+	// (images.zip), label sheets (labels.pdf) and exports (/v1/export)
+	// together: each holds a CPU for as long as it lasts.
 	MaxExports int
 	// LabelFonts are the TrueType fonts label sheets draw text other than
 	// plain ASCII in (a product's Chinese name); nil means

@@ -151,7 +151,7 @@ func mintFunc(cmd *cobra.Command, g *globalOptions, o *mintOptions) (err error) 
 		}
 	}()
 
-	lines := &lineCounter{w: codes.w, bar: progress(cmd.ErrOrStderr(), int64(b.Count), "codes")}
+	lines := &lineCounter{w: codes.w, bar: progress(cmd.ErrOrStderr(), int64(b.Count), "minting", "codes", 200_000)}
 	if err := a.WriteCodes(lines, b.ID, 0, 0, o.format, base); err != nil {
 		return fmt.Errorf("writing the codes of batch %d: %w", b.ID, err)
 	}
@@ -317,16 +317,17 @@ func (c *lineCounter) finish() {
 	}
 }
 
-// progress returns a progress bar on w when it is a terminal and the job is
-// large enough to wait for; nil otherwise.
-func progress(w io.Writer, total int64, unit string) *progressbar.ProgressBar {
+// progress returns a progress bar (count, rate, time left) on w when it is
+// a terminal and the job of total units is at least least, large enough
+// to wait for; nil otherwise.
+func progress(w io.Writer, total int64, what, unit string, least int64) *progressbar.ProgressBar {
 	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) || total < 200_000 {
+	if !ok || !term.IsTerminal(int(f.Fd())) || total < least {
 		return nil
 	}
 	return progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription("minting"),
+		progressbar.OptionSetDescription(what),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
 		progressbar.OptionSetItsString(unit),

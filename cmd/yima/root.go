@@ -55,6 +55,7 @@ func newRootCommand() *cobra.Command {
 		newBenchCommand(g),
 		newEventsCommand(g),
 		newWebhookCommand(g),
+		newExportCommand(g),
 	)
 	strictUsage(root)
 	return root

@@ -45,7 +45,7 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error (debug adds the storage engine's own messages)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "text (key=value lines) or json (one JSON object a line, for log collectors)")
 	fs.BoolVar(&o.AccessLog, "access-log", false, "log every request: its id (answered in X-Request-Id), client, method, path, status, size and time")
-	fs.IntVar(&o.MaxExports, "max-exports", 0, "heavy downloads made at once, image archives (images.zip) and label sheets (labels.pdf) together (0: default 2)")
+	fs.IntVar(&o.MaxExports, "max-exports", 0, "heavy downloads made at once, image archives (images.zip), label sheets (labels.pdf) and exports (/v1/export) together (0: default 2)")
 	fs.StringSliceVar(&o.LabelFonts, "label-font", nil, fmt.Sprintf("TrueType (.ttf) font label sheets draw non-ASCII text in, each character in the first font that has it (repeatable; default %s)", strings.Join(printing.DefaultLabelFonts, ", ")))
 	fs.StringSliceVar(&o.proxies, "trusted-proxy", nil, "address or CIDR of a reverse proxy whose --client-ip-header names the client (repeatable); turns off --max-conns-per-ip")
 	fs.StringVar(&o.ClientIPHeader, "client-ip-header", "X-Forwarded-For", "header a trusted proxy puts the client's address in")

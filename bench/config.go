@@ -73,6 +73,13 @@ type Config struct {
 	// (10s).
 	Timeout time.Duration
 
+	// WebhookSlow, when positive, registers one webhook endpoint for every
+	// event before the scan phase, served by a receiver in this process
+	// that answers each delivery after WebhookSlow: delivery must not
+	// slow scans (see WebhookRun). A --target server must allow private
+	// webhook addresses (serve --webhook-allow-private).
+	WebhookSlow time.Duration
+
 	// NoCeiling skips the /healthz run before the scan run.
 	NoCeiling bool
 	// NoLanding skips the landing-page run (GET /C/{code} of genuine
@@ -183,6 +190,8 @@ func (c *Config) validate() error {
 		return errors.New("bench: give a Target or a TargetURL, not both")
 	case c.Budget < 0 || c.Stock < 0:
 		return errors.New("bench: budget and stock must not be negative")
+	case c.WebhookSlow < 0:
+		return errors.New("bench: webhook-slow must not be negative (0: no webhook endpoint)")
 	case c.Guides < 0 || c.Bound > 1:
 		return errors.New("bench: guides must not be negative and bound is a fraction of members, at most 1")
 	}

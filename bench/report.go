@@ -64,6 +64,9 @@ type Report struct {
 	// FloorRecords is how many records each floor request committed.
 	FloorRecords int `json:"floor_records,omitempty"`
 
+	// Webhook is the slow webhook endpoint of a run with WebhookSlow.
+	Webhook *WebhookRun `json:"webhook,omitempty"`
+
 	Server ServerUsage `json:"server"`
 	Audit  AuditReport `json:"audit"`
 	Notes  []string    `json:"notes,omitempty"`
@@ -401,6 +404,10 @@ func (r *Report) WriteText(w io.Writer) error {
 		if r.FloorCPUPerRequest > 0 {
 			fmt.Fprintf(&b, "floor cpu: %.1f µs per request (the load generator's included)\n", r.FloorCPUPerRequest)
 		}
+	}
+
+	if wh := r.Webhook; wh != nil {
+		fmt.Fprintf(&b, "webhook: one endpoint for every event, answering each delivery after %gs; it took %s deliveries meanwhile (one at a time, in order)\n", wh.Slow, thousands(wh.Received))
 	}
 
 	b.WriteString("\nanswers\n")

@@ -50,7 +50,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if cfg.TargetURL != "" {
 			t, err = NewRemote(cfg.TargetURL, cfg.Token, cfg.Conns, cfg.Timeout)
 		} else {
-			t, err = NewInProcess(cfg.Dir, cfg.Conns, cfg.Timeout, cfg.Logger)
+			t, err = NewInProcess(cfg.Dir, cfg.Conns, cfg.Timeout, cfg.Logger, cfg.WebhookSlow > 0)
 		}
 		if err != nil {
 			return nil, err
@@ -125,6 +125,24 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		codes = scanCodes
 	}
 
+	var recv *slowReceiver
+	if cfg.WebhookSlow > 0 {
+		wa, ok := t.(webhookAdder)
+		if !ok {
+			return nil, errNoWebhooks
+		}
+		recv, err = startSlowReceiver(cfg.WebhookSlow)
+		if err != nil {
+			return nil, err
+		}
+		defer recv.close()
+		if err := wa.addWebhook(recv.url); err != nil {
+			return nil, fmt.Errorf("bench: registering the slow webhook endpoint: %w", err)
+		}
+		r.Webhook = &WebhookRun{Slow: cfg.WebhookSlow.Seconds()}
+		status(cfg.Progress, "webhook endpoint %s answers each delivery after %s", recv.url, cfg.WebhookSlow)
+	}
+
 	p := &phase{name: "scans", target: t, mix: mix, codes: codes, members: members, guides: setup.Guides, runID: run,
 		conns: cfg.Conns, duration: cfg.Duration, requests: cfg.Requests, rate: cfg.Rate, seed: cfg.Seed, progress: cfg.Progress}
 	before, err := t.Stats(ctx)
@@ -145,6 +163,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.Scans, obs = p.run(ctx)
 	}()
 	obs.Campaign = setup.Campaign
+	if recv != nil {
+		r.Webhook.Received = recv.received.Load()
+	}
 	r.CodesUsed = min(p.codeNext.Load(), int64(codes.Len()))
 	clientCPU := ProcessCPU() - clientBefore
 	// What follows reads what the load did, so it runs even after an

@@ -336,3 +336,29 @@ func TestRunOpenLoopKeepsToTheSchedule(t *testing.T) {
 		t.Fatalf("%d requests at %g/s for %gs", n, rate, secs)
 	}
 }
+
+// TestRunWithASlowWebhook: a run with a webhook endpoint that answers
+// slowly registers it, the server delivers to it during the scans, and
+// the run audits clean. The rate is the bench's to measure, not this
+// test's (docs/performance.md has the figures).
+func TestRunWithASlowWebhook(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server and loads it for a few seconds")
+	}
+	rep, err := bench.Run(context.Background(), bench.Config{Duration: 1500 * time.Millisecond, Conns: 8, Members: 50,
+		NoCeiling: true, NoFloor: true, WebhookSlow: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Webhook == nil || rep.Webhook.Slow != 0.2 || rep.Webhook.Received == 0 {
+		t.Fatalf("webhook run: %+v; want deliveries to the slow endpoint", rep.Webhook)
+	}
+	var text strings.Builder
+	if err := rep.WriteText(&text); err != nil || !strings.Contains(text.String(), "answering each delivery after 0.2s") {
+		t.Fatalf("the report does not name the slow endpoint (%v):\n%s", err, text.String())
+	}
+	// A target without webhooks says so rather than measuring nothing.
+	if _, err := bench.Run(context.Background(), bench.Config{Target: newMemTarget(), Requests: 10, NoCeiling: true, WebhookSlow: time.Second}); err == nil || !strings.Contains(err.Error(), "--webhook-slow") {
+		t.Fatalf("a fake target with --webhook-slow: %v", err)
+	}
+}

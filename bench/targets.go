@@ -17,6 +17,7 @@ import (
 	"github.com/yima-dev/yima/scan"
 	"github.com/yima-dev/yima/scan/client"
 	"github.com/yima-dev/yima/scan/node"
+	"github.com/yima-dev/yima/scan/webhook"
 )
 
 // Product is the SKU of the batches a run mints.
@@ -128,7 +129,11 @@ type inProcess struct {
 
 // NewInProcess opens dir (a fresh temporary directory when empty, removed
 // by Close) and starts a yima node on it, on 127.0.0.1 with a free port.
-func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger) (Target, error) {
+//
+// allowPrivateWebhooks lets the server deliver to webhook endpoints on
+// private and loopback addresses, as the slow receiver of a run with
+// Config.WebhookSlow is.
+func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger, allowPrivateWebhooks bool) (Target, error) {
 	remove := false
 	if dir == "" {
 		d, err := os.MkdirTemp("", "yima-bench-*")
@@ -138,7 +143,8 @@ func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger
 		dir, remove = d, true
 	}
 	t := &inProcess{dir: dir, removeDir: remove}
-	n, err := node.Open(node.Options{Dir: dir, Server: scan.Options{Addr: "127.0.0.1:0", Logger: log, Limits: scan.Limits{Off: true}}})
+	n, err := node.Open(node.Options{Dir: dir, Server: scan.Options{Addr: "127.0.0.1:0", Logger: log, Limits: scan.Limits{Off: true},
+		Webhooks: webhook.Options{AllowPrivate: allowPrivateWebhooks}}})
 	if err != nil {
 		t.cleanup()
 		return nil, err

@@ -49,6 +49,7 @@ func (o *benchOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.Members, "members", 1000, "members the scans are spread over (the audit reads each one's ledger)")
 	fs.Int64Var(&c.Points, "points", 10, "points a scan of the run's batch earns with --campaign=false")
 	fs.DurationVar(&c.Timeout, "timeout", 10*time.Second, "bound on one request, including the wait for a free connection")
+	fs.DurationVar(&c.WebhookSlow, "webhook-slow", 0, "register one webhook endpoint for every event, answering each delivery after this long (e.g. 2s), to show delivery does not slow scans; a --target server needs --webhook-allow-private")
 	fs.BoolVar(&c.NoCeiling, "no-ceiling", false, "skip the /healthz ceiling run")
 	fs.BoolVar(&c.NoLanding, "no-landing", false, "skip the landing-page run (GET /C/{code} of genuine codes, Chinese, after the ceiling)")
 	fs.BoolVar(&c.NoFloor, "no-floor", false, "skip the durable floor run (in-process only: one synced key per request through the same store, no rule)")

@@ -70,7 +70,7 @@ var FeedTypes = []string{
 	FeedCodeRedeemed, FeedScanRefused, FeedRedemptionVoided,
 	FeedPointsEarned, FeedPointsSpent, FeedPointsAdjusted, FeedPointsVoided,
 	FeedGrowthEarned, FeedGrowthVoided, FeedCommissionEarned, FeedCommissionVoided, FeedCommissionSettled,
-	FeedCouponIssued, FeedCouponVerified, FeedCouponVoided,
+	FeedCouponIssued, FeedCouponVerified, FeedCouponVoided, FeedCouponExpired,
 	FeedMemberCreated, FeedMemberAliasLinked, FeedMemberBound, FeedMemberMerged, FeedGrowthAdjusted,
 	FeedGuideCreated, FeedGuideLeft, FeedFlagRaised, FeedCampaignChanged,
 	FeedStoreChanged,

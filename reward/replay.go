@@ -111,6 +111,15 @@ func ReplayFeed(r store.Reader) (*ReplayReport, error) {
 				return bad(err)
 			}
 			get(guides, g.ID).seen = true
+		case FeedCouponExpired:
+			var c Coupon
+			if err := json.Unmarshal(ev.Data, &c); err != nil {
+				return bad(err)
+			}
+			// An expiry changes no record: the coupon stays issued.
+			if prev, known := coupons[c.ID]; !known || prev != CouponIssued {
+				rep.violate("event %d expires coupon %s, which is %q", ev.Seq, c.ID, prev)
+			}
 		case FeedCouponIssued, FeedCouponVerified, FeedCouponVoided:
 			var c Coupon
 			if err := json.Unmarshal(ev.Data, &c); err != nil {

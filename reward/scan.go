@@ -374,7 +374,7 @@ func (e *Engine) payCampaign(tx Tx, c *Campaign, m *Member, req ScanRequest, red
 				ID: ksuid.New().String(), Campaign: c.ID, Title: cr.Title, Member: m.ID, Code: red.Code,
 				Issued: now, Expires: now.AddDate(0, 0, cr.ValidDays), Status: CouponIssued,
 			}
-			putJSON(tx, couponKey(cp.ID), cp)
+			issueCoupon(tx, &cp)
 			if err := record(tx, FeedCouponIssued, now, cp); err != nil {
 				return err
 			}

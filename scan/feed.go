@@ -117,3 +117,31 @@ func (s *Server) compactFeed() {
 		}
 	}
 }
+
+// sweepCoupons records coupon.expired for the coupons whose expiry passed
+// unused (reward.Engine.ExpireCoupons), every minute until the server
+// closes; like the compaction, in small decisions.
+func (s *Server) sweepCoupons() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-s.stopKeys
+		cancel()
+	}()
+	t := time.NewTicker(reward.CouponExpirySweep)
+	defer t.Stop()
+	for {
+		n, err := s.app.Engine.ExpireCoupons(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Error("recording expired coupons failed; it is tried again in a minute", "err", err)
+		case n > 0:
+			s.log.Info("expired coupons recorded in the event feed", "coupons", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -226,6 +226,7 @@ func (s *Server) Start() error {
 	}()
 	go s.watchKeys()
 	go s.compactFeed()
+	go s.sweepCoupons()
 	go s.runWebhooks()
 	s.log.Info("serving", "addr", ln.Addr().String())
 	return nil

@@ -4,10 +4,10 @@ BIN     ?= bin/yima
 DEMO    ?= $(CURDIR)/demo-data
 ADDR    ?= 127.0.0.1:8089
 
-.PHONY: help build test demo bench bench-compare fmt lint fuzz clean
+.PHONY: help build test demo bench bench-compare bench-growth bench-growth-50m fmt lint fuzz clean
 
 help: ## print the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 build: ## build bin/yima
 	$(GO) build -o $(BIN) ./cmd/yima
@@ -27,6 +27,12 @@ bench: build ## Go micro-benchmarks, then a short yima bench run
 bench-compare: build ## yima bench beside Redis and PostgreSQL (installs them)
 	./scripts/install-baselines.sh
 	$(BIN) bench --duration 20s --compare
+
+bench-growth: build ## growth: yima bench on stores preloaded with 0, 1M and 10M redeemed codes, plot to bench-growth.svg (about 15 min on 2 cores, 5 GB of disk in TMPDIR)
+	$(BIN) bench --duration 20s --campaign=false --floor-records 3 --no-server-audit --preload 0,1M,10M --plot bench-growth.svg --json bench-growth.json
+
+bench-growth-50m: build ## growth at 50M redeemed codes alone (about an hour, 25 GB of disk in TMPDIR)
+	$(BIN) bench --duration 20s --campaign=false --floor-records 3 --no-server-audit --preload 50M --json bench-growth-50m.json
 
 fmt: ## gofmt every file
 	gofmt -w $$(git ls-files '*.go')

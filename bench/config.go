@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/yima-dev/yima/codegen"
 )
 
 // Config describes a run. Zero fields take the defaults listed with them,
@@ -82,6 +84,13 @@ type Config struct {
 
 	// NoCeiling skips the /healthz run before the scan run.
 	NoCeiling bool
+	// Preload fills the in-process server's store with this many redeemed
+	// codes before the run (see Preload), then restarts the server and
+	// measures how long it takes to serve again.
+	Preload int
+	// NoServerAudit skips the server's own audit (GET /v1/audit), which
+	// holds the whole store in memory; the other checks still run.
+	NoServerAudit bool
 	// NoLanding skips the landing-page run (GET /C/{code} of genuine
 	// codes, after the ceiling), which only yima targets have.
 	NoLanding bool
@@ -192,6 +201,10 @@ func (c *Config) validate() error {
 		return errors.New("bench: budget and stock must not be negative")
 	case c.WebhookSlow < 0:
 		return errors.New("bench: webhook-slow must not be negative (0: no webhook endpoint)")
+	case c.Preload < 0 || c.Preload > codegen.MaxSerial:
+		return fmt.Errorf("bench: preload must be 0 to %d codes, not %d", codegen.MaxSerial, c.Preload)
+	case c.Preload > 0 && (c.TargetURL != "" || c.Target != nil):
+		return errors.New("bench: --preload fills the in-process server's store; it does not go with --target")
 	case c.Guides < 0 || c.Bound > 1:
 		return errors.New("bench: guides must not be negative and bound is a fraction of members, at most 1")
 	}

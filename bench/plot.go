@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 )
 
 // WritePlot draws the scan phase of each report second by second as an SVG:
@@ -131,4 +132,129 @@ func axisLabel(v float64) string {
 		return strconv.FormatFloat(v, 'f', 0, 64)
 	}
 	return strconv.FormatFloat(v, 'g', 3, 64)
+}
+
+// WriteGrowthPlot draws growth runs (yima bench --preload N,...) against
+// the number of codes preloaded: scans per second, p99 latency and
+// resident memory after the scans, one point per run, as an SVG. A run
+// without a preload is N = 0, the empty store.
+func WriteGrowthPlot(w io.Writer, reports ...*Report) error {
+	const (
+		width, height = 960.0, 780.0
+		left, right   = 90.0, 40.0
+		top, gap      = 50.0, 60.0
+		panelH        = (height - top - 2*gap - 50) / 3
+		plotW         = width - left - right
+	)
+	n := func(r *Report) float64 {
+		if r.Preload == nil {
+			return 0
+		}
+		return float64(r.Preload.Codes)
+	}
+	rss := func(r *Report) float64 { return float64(r.ResidentMemory) / (1 << 20) }
+	var maxN float64
+	for _, r := range reports {
+		maxN = math.Max(maxN, n(r))
+	}
+	nTop, nStep := niceScale(maxN)
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
+	b.WriteString(`<rect width="100%" height="100%" fill="white"/>` + "\n")
+	title := "yima bench --preload: the store's size against scans"
+	if len(reports) > 0 {
+		r := reports[0]
+		title += fmt.Sprintf(" (%d conns, %s loop", r.Conns, r.Loop)
+		if r.Campaign == nil {
+			title += ", fixed points)"
+		} else {
+			title += ", campaign workload)"
+		}
+	}
+	fmt.Fprintf(&b, `<text x="%.0f" y="24" font-size="15" font-weight="bold">%s</text>`+"\n", left, html.EscapeString(title))
+	x := func(v float64) float64 { return left + v/nTop*plotW }
+	panel := func(y0 float64, label string, value func(*Report) float64, show func(float64) string) {
+		var maxV float64
+		for _, r := range reports {
+			maxV = math.Max(maxV, value(r))
+		}
+		yTop, yStep := niceScale(maxV)
+		y := func(v float64) float64 { return y0 + panelH - v/yTop*panelH }
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" font-weight="bold">%s</text>`+"\n", left, y0-8, html.EscapeString(label))
+		for v := 0.0; v <= yTop+yStep/2; v += yStep {
+			fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#ddd"/>`+"\n", left, y(v), left+plotW, y(v))
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end">%s</text>`+"\n", left-6, y(v)+4, axisLabel(v))
+		}
+		for v := 0.0; v <= nTop+nStep/2; v += nStep {
+			fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#999"/>`+"\n", x(v), y0+panelH, x(v), y0+panelH+4)
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`+"\n", x(v), y0+panelH+16, codesLabel(v))
+		}
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="none" stroke="#999"/>`+"\n", left, y0, plotW, panelH)
+		var pts []string
+		for _, r := range reports {
+			px, py := x(n(r)), y(value(r))
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", px, py))
+			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="4" fill="#1f77b4"/>`+"\n", px, py)
+			anchor, dx := "start", 6.0
+			if px > left+plotW-80 {
+				anchor, dx = "end", -6
+			}
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" fill="#555" text-anchor="%s">%s</text>`+"\n", px+dx, py-6, anchor, show(value(r)))
+		}
+		fmt.Fprintf(&b, `<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="%s"/>`+"\n", strings.Join(pts, " "))
+	}
+	whole := func(v float64) string { return thousands(int64(math.Round(v))) }
+	panel(top+10, "scans per second", func(r *Report) float64 { return r.Scans.Rate }, whole)
+	panel(top+10+panelH+gap, "p99 latency of scans, ms", func(r *Report) float64 { return r.Scans.Latency.P99 },
+		func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) })
+	panel(top+10+2*(panelH+gap), "resident memory after the scans, MiB (server and load generator)", rss, whole)
+	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">redeemed codes preloaded (N)</text>`+"\n", left+plotW/2, height-12)
+	b.WriteString("</svg>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// codesLabel prints a number of codes briefly: 0, 500k, 10M.
+func codesLabel(v float64) string {
+	switch {
+	case v >= 1e6:
+		return strconv.FormatFloat(v/1e6, 'f', -1, 64) + "M"
+	case v >= 1e3:
+		return strconv.FormatFloat(v/1e3, 'f', -1, 64) + "k"
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64)
+}
+
+// WriteGrowth prints growth runs as one table: per N, the scan rate, p99,
+// the restart's times and memory.
+func WriteGrowth(w io.Writer, reports ...*Report) error {
+	var b strings.Builder
+	b.WriteString("growth: the same run on stores preloaded with N redeemed codes\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "N\tload s\tstore MB\tready s\tindex s\tscans/s\tvs empty\tp99 ms\tRSS MB\tlanding/healthz\t")
+	var empty float64
+	for _, r := range reports {
+		if r.Preload == nil {
+			empty = r.Scans.Rate
+		}
+	}
+	for _, r := range reports {
+		p := r.Preload
+		if p == nil {
+			p = &PreloadReport{}
+		}
+		vs := "-"
+		if empty > 0 {
+			vs = fmt.Sprintf("%.0f%%", 100*r.Scans.Rate/empty)
+		}
+		land := "-"
+		if r.LandingRatio > 0 {
+			land = fmt.Sprintf("%.0f%%", 100*r.LandingRatio)
+		}
+		fmt.Fprintf(tw, "%s\t%.1f\t%s\t%.2f\t%.2f\t%s\t%s\t%.1f\t%s\t%s\t\n", thousands(int64(p.Codes)), p.LoadSeconds, thousands(p.StoreBytes>>20),
+			p.ReadySeconds, p.SeenSeconds, thousands(int64(r.Scans.Rate)), vs, r.Scans.Latency.P99, thousands(r.ResidentMemory>>20), land)
+	}
+	tw.Flush()
+	_, err := io.WriteString(w, b.String())
+	return err
 }

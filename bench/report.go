@@ -42,6 +42,9 @@ type Report struct {
 	Codes     int   `json:"codes_minted"`
 	CodesUsed int64 `json:"codes_used"`
 
+	// Preload is the store's filling before the run and the restart
+	// after it (--preload).
+	Preload *PreloadReport `json:"preload,omitempty"`
 	// Ceiling is the same load against /healthz, run just before Scans.
 	Ceiling *Phase `json:"ceiling,omitempty"`
 	Scans   Phase  `json:"scans"`
@@ -68,8 +71,11 @@ type Report struct {
 	Webhook *WebhookRun `json:"webhook,omitempty"`
 
 	Server ServerUsage `json:"server"`
-	Audit  AuditReport `json:"audit"`
-	Notes  []string    `json:"notes,omitempty"`
+	// ResidentMemory is the in-process server's resident memory (VmRSS)
+	// after the scans, in bytes, the load generator's included.
+	ResidentMemory int64       `json:"rss_after_scans,omitempty"`
+	Audit          AuditReport `json:"audit"`
+	Notes          []string    `json:"notes,omitempty"`
 }
 
 // Phase is one measured load.
@@ -359,6 +365,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	} else {
 		b.WriteString("no campaign: every scan earns the batch's fixed points\n")
 	}
+	if p := r.Preload; p != nil {
+		fmt.Fprintf(&b, "preload: %s redeemed codes (%s members, %s records, %s MB of records, %s MB on disk) bulk-loaded in %.1f s\n",
+			thousands(int64(p.Codes)), thousands(int64(p.Members)), thousands(p.Records), thousands(p.Bytes>>20), thousands(p.StoreBytes>>20), p.LoadSeconds)
+		fmt.Fprintf(&b, "restart: listening after %.2f s, /healthz answered after %.2f s, index of scanned codes loaded after %.2f s; resident memory then %s MiB\n",
+			p.OpenSeconds, p.ReadySeconds, p.SeenSeconds, thousands(p.RSSAfterRestart>>20))
+	}
 	b.WriteString("\n")
 
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -434,6 +446,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if u.ClientCPUSeconds > 0 {
 		fmt.Fprintf(&b, "  load generator cpu: %.2f s\n", u.ClientCPUSeconds)
+	}
+	if r.ResidentMemory > 0 {
+		fmt.Fprintf(&b, "  resident memory after the scans: %s MiB (the load generator's included)\n", thousands(r.ResidentMemory>>20))
 	}
 	if u.GroupsKnown {
 		fmt.Fprintf(&b, "  commits: %s (%s/s), mean group %.1f decisions per commit\n", thousands(u.Commits), thousands(int64(u.CommitsPerSecond)), u.MeanGroupSize)

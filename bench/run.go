@@ -72,6 +72,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	run := newRunID()
 	members := memberIDs(run, cfg.Members)
 
+	if cfg.Preload > 0 {
+		pt, ok := t.(*inProcess)
+		if !ok {
+			return nil, fmt.Errorf("bench: --preload needs the in-process server, not %s", t.Name())
+		}
+		if r.Preload, err = pt.preload(ctx, cfg.Preload, func(format string, args ...any) { status(cfg.Progress, format, args...) }); err != nil {
+			return nil, err
+		}
+		r.Target = t.Name()
+	}
+
 	// The ceiling: the same conns and length, closed loop, /healthz only.
 	if !cfg.NoCeiling {
 		hmix, _ := NewMix([]Share{{Health, 1}}, cfg.Contenders)
@@ -176,6 +187,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.Notes = append(r.Notes, "server counters after the run not read: "+err.Error())
 	}
 	r.Server = usage(before, after, clientCPU, &r.Scans)
+	if _, ok := t.(*inProcess); ok {
+		r.ResidentMemory = ResidentMemory()
+	}
 	if r.Ceiling != nil && r.Ceiling.Rate > 0 {
 		r.CeilingRatio = r.Scans.Rate / r.Ceiling.Rate
 	}
@@ -221,7 +235,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	status(cfg.Progress, "auditing %s winners and %s members", thousands(int64(len(obs.Wins))), thousands(int64(len(obs.Members))))
-	r.Audit = Audit(actx, obs, t, AuditOptions{Conns: cfg.AuditConns, MaxCodes: cfg.AuditCodes, Seed: cfg.Seed})
+	r.Audit = Audit(actx, obs, t, AuditOptions{Conns: cfg.AuditConns, MaxCodes: cfg.AuditCodes, Seed: cfg.Seed, NoServerAudit: cfg.NoServerAudit})
 	status(cfg.Progress, "")
 	if !r.Audit.Passed {
 		return r, fmt.Errorf("%w: %d violations, %d failed lookups (see the report)", ErrAuditFailed, r.Audit.ViolationCount, len(r.Audit.Errors))

@@ -125,6 +125,8 @@ type inProcess struct {
 	floor     *floorServer // nil unless the data directory is the run's own
 	dir       string
 	removeDir bool
+	// srvOpts are the server's options, for a restart (see preload).
+	srvOpts scan.Options
 }
 
 // NewInProcess opens dir (a fresh temporary directory when empty, removed
@@ -142,9 +144,9 @@ func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger
 		}
 		dir, remove = d, true
 	}
-	t := &inProcess{dir: dir, removeDir: remove}
-	n, err := node.Open(node.Options{Dir: dir, Server: scan.Options{Addr: "127.0.0.1:0", Logger: log, Limits: scan.Limits{Off: true},
-		Webhooks: webhook.Options{AllowPrivate: allowPrivateWebhooks}}})
+	t := &inProcess{dir: dir, removeDir: remove, srvOpts: scan.Options{Addr: "127.0.0.1:0", Logger: log, Limits: scan.Limits{Off: true},
+		Webhooks: webhook.Options{AllowPrivate: allowPrivateWebhooks}}}
+	n, err := node.Open(node.Options{Dir: dir, Server: t.srvOpts})
 	if err != nil {
 		t.cleanup()
 		return nil, err

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/yima-dev/yima/bench"
 	"github.com/yima-dev/yima/bench/baseline"
+	"github.com/yima-dev/yima/codegen"
 )
 
 type benchOptions struct {
@@ -25,6 +29,7 @@ type benchOptions struct {
 	jsonOut                                    string
 	cpuProfile                                 string
 	quiet                                      bool
+	preload                                    []string
 }
 
 func (o *benchOptions) AddFlags(fs *pflag.FlagSet) {
@@ -51,6 +56,8 @@ func (o *benchOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.Timeout, "timeout", 10*time.Second, "bound on one request, including the wait for a free connection")
 	fs.DurationVar(&c.WebhookSlow, "webhook-slow", 0, "register one webhook endpoint for every event, answering each delivery after this long (e.g. 2s), to show delivery does not slow scans; a --target server needs --webhook-allow-private")
 	fs.BoolVar(&c.NoCeiling, "no-ceiling", false, "skip the /healthz ceiling run")
+	fs.StringSliceVar(&o.preload, "preload", nil, "growth runs: fill the in-process store first with N redeemed codes (members, ledgers, redemptions, scan records, bulk-loaded, not over HTTP), restart the server and time it, then run; a list (0,1M,10M) runs once per N, and --plot then draws scans/s, p99 and memory against N")
+	fs.BoolVar(&c.NoServerAudit, "no-server-audit", false, "skip the server's own audit (GET /v1/audit), which holds the whole store in memory: for stores preloaded with millions of codes")
 	fs.BoolVar(&c.NoLanding, "no-landing", false, "skip the landing-page run (GET /C/{code} of genuine codes, Chinese, after the ceiling)")
 	fs.BoolVar(&c.NoFloor, "no-floor", false, "skip the durable floor run (in-process only: one synced key per request through the same store, no rule)")
 	fs.IntVar(&c.FloorRecords, "floor-records", 1, "records each floor request commits: 1, one key after the last; 2 or more, what a redemption cannot do without (a redemption under a code-shaped key, its member's record, the rest ledger entries), 64 bytes each")
@@ -127,6 +134,16 @@ func benchFunc(cmd *cobra.Command, o *benchOptions) error {
 	var rep interface{ WriteText(io.Writer) error }
 	var runs []*bench.Report
 	var err error
+	sizes, perr := parseSizes(o.preload)
+	if perr != nil {
+		return usageError{perr}
+	}
+	if len(sizes) > 0 && o.compare {
+		return usageError{errors.New("--preload and --compare do not go together: the baselines have no bulk load")}
+	}
+	if len(sizes) > 0 {
+		return growthRuns(ctx, cmd, c, sizes, o)
+	}
 	if o.compare {
 		baselines, lerr := baseline.Lookup(o.baselines)
 		if lerr != nil {
@@ -171,6 +188,76 @@ func benchFunc(cmd *cobra.Command, o *benchOptions) error {
 		}
 	}
 	return err
+}
+
+// growthRuns runs the bench once per preload size, each on a fresh store,
+// prints each report and the growth table, and draws the growth plot.
+func growthRuns(ctx context.Context, cmd *cobra.Command, c bench.Config, sizes []int, o *benchOptions) error {
+	var runs []*bench.Report
+	var failed error
+	for _, n := range sizes {
+		if ctx.Err() != nil {
+			break
+		}
+		c.Preload = n
+		r, err := bench.Run(ctx, c)
+		if r == nil {
+			return errors.Join(failed, fmt.Errorf("the run on %d preloaded codes: %w", n, err))
+		}
+		failed = errors.Join(failed, err)
+		runs = append(runs, r)
+		if werr := r.WriteText(cmd.OutOrStdout()); werr != nil {
+			return werr
+		}
+		fmt.Fprintln(cmd.OutOrStdout())
+	}
+	if err := bench.WriteGrowth(cmd.OutOrStdout(), runs...); err != nil {
+		return err
+	}
+	if o.plotOut != "" {
+		f, err := os.Create(o.plotOut)
+		if err == nil {
+			err = bench.WriteGrowthPlot(f, runs...)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			failed = errors.Join(failed, fmt.Errorf("writing %s: %w", o.plotOut, err))
+		}
+	}
+	if o.jsonOut != "" {
+		raw, err := json.MarshalIndent(runs, "", "  ")
+		if err == nil {
+			err = os.WriteFile(o.jsonOut, append(raw, '\n'), 0o644)
+		}
+		if err != nil {
+			failed = errors.Join(failed, fmt.Errorf("writing %s: %w", o.jsonOut, err))
+		}
+	}
+	return failed
+}
+
+// parseSizes reads --preload's sizes: whole numbers, with k or M for
+// thousands and millions (1M = 1,000,000).
+func parseSizes(list []string) ([]int, error) {
+	var out []int
+	for _, s := range list {
+		t := strings.TrimSpace(s)
+		mult := 1
+		switch {
+		case strings.HasSuffix(t, "k") || strings.HasSuffix(t, "K"):
+			mult, t = 1_000, t[:len(t)-1]
+		case strings.HasSuffix(t, "M"):
+			mult, t = 1_000_000, t[:len(t)-1]
+		}
+		n, err := strconv.Atoi(strings.ReplaceAll(t, "_", ""))
+		if err != nil || n < 0 || n > codegen.MaxSerial/mult {
+			return nil, fmt.Errorf("--preload %q: give numbers of codes from 0 to %d, such as 0,1M,10M or 250k", s, codegen.MaxSerial)
+		}
+		out = append(out, n*mult)
+	}
+	return out, nil
 }
 
 func isTerminal(f *os.File) bool {

@@ -81,8 +81,13 @@ func (o *Options) ensureDefaults() {
 
 // DB is an open store.
 type DB struct {
-	pdb  *pebble.DB
-	opts Options
+	pdb   *pebble.DB
+	popts *pebble.Options
+	opts  Options
+	dir   string
+	// held is an exclusive op the decider took from the queue while
+	// building a group; it runs alone, before the next group.
+	held *op
 
 	ops      chan *op
 	groups   chan *group
@@ -118,7 +123,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		o = *opts
 	}
 	o.ensureDefaults()
-	db := &DB{opts: o, ops: make(chan *op, 4096), groups: make(chan *group, 64), unlock: func() {}, openFailed: make(chan error, 1)}
+	db := &DB{opts: o, dir: dir, ops: make(chan *op, 4096), groups: make(chan *group, 64), unlock: func() {}, openFailed: make(chan error, 1)}
 	if o.FS == vfs.Default {
 		unlock, err := lockDir(dir)
 		if err != nil {
@@ -129,7 +134,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	cache := pebble.NewCache(o.CacheSize)
 	defer cache.Unref() // Pebble holds its own reference while open
 	popts := &pebble.Options{
-		FS:     walWatch{FS: o.FS, fail: db.fail},
+		FS:     &walWatch{FS: o.FS, fail: db.fail}, // a pointer: Pebble compares file systems
 		Logger: fatalLogger{db: db, log: o.Logger},
 		Cache:  cache,
 		EventListener: &pebble.EventListener{
@@ -155,6 +160,11 @@ func Open(dir string, opts *Options) (*DB, error) {
 	// without reading a block.
 	for i := range popts.Levels {
 		popts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	db.popts = popts
+	if err := removeIngestDirs(o.FS, dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		db.unlock()
+		return nil, fmt.Errorf("store: removing what a bulk load left in %s: %w", dir, err)
 	}
 	if err := db.open(dir, popts); err != nil {
 		db.unlock()

@@ -166,7 +166,10 @@ func (h *hotCache) trim() {
 }
 
 type op struct {
-	fn   func(store.Tx) error
+	fn func(store.Tx) error
+	// excl, when set instead of fn, runs on the decider with no decision
+	// in its group (see exclusive).
+	excl func(*Tx) error
 	err  error
 	done chan error
 }
@@ -189,6 +192,22 @@ func (db *DB) Update(fn func(store.Tx) error) error {
 	}
 	o := opPool.Get().(*op)
 	o.fn = fn
+	return db.submitOp(o)
+}
+
+// exclusive runs fn on the decider between two groups: every decision
+// submitted before it is applied, none after it has run. It returns fn's
+// error once the groups before it are synced.
+func (db *DB) exclusive(fn func(*Tx) error) error {
+	if err := db.Err(); err != nil {
+		return err
+	}
+	o := opPool.Get().(*op)
+	o.excl = fn
+	return db.submitOp(o)
+}
+
+func (db *DB) submitOp(o *op) error {
 	db.submit.RLock()
 	if db.closed.Load() {
 		db.submit.RUnlock()
@@ -198,7 +217,7 @@ func (db *DB) Update(fn func(store.Tx) error) error {
 	db.ops <- o
 	db.submit.RUnlock()
 	err := <-o.done
-	o.fn, o.err = nil, nil
+	o.fn, o.excl, o.err = nil, nil, nil
 	opPool.Put(o)
 	return err
 }
@@ -214,7 +233,26 @@ func (db *DB) decide() {
 	if db.opts.NoSync {
 		wopts = pebble.NoSync
 	}
-	for first := range db.ops {
+	for {
+		first := db.held
+		db.held = nil
+		if first == nil {
+			var ok bool
+			if first, ok = <-db.ops; !ok {
+				return
+			}
+		}
+		if first.excl != nil {
+			// Alone: the groups before it are applied, and its answer
+			// waits for their sync like any other.
+			first.err = db.Err()
+			if first.err == nil {
+				tx.reset(nil)
+				first.err = first.excl(tx)
+			}
+			db.groups <- &group{ops: []*op{first}}
+			continue
+		}
 		g := &group{ops: make([]*op, 0, 16)}
 		tx.hot.trim()
 		b := db.pdb.NewBatch()
@@ -288,10 +326,14 @@ func (db *DB) applyNoSyncWait(b *pebble.Batch, wopts *pebble.WriteOptions) (err 
 
 // drain adds the decisions waiting in the queue to g, up to MaxGroup.
 func (db *DB) drain(g *group) {
-	for len(g.ops) < db.opts.MaxGroup {
+	for db.held == nil && len(g.ops) < db.opts.MaxGroup {
 		select {
 		case o, ok := <-db.ops:
 			if !ok {
+				return
+			}
+			if o.excl != nil {
+				db.held = o // runs alone, after this group
 				return
 			}
 			g.ops = append(g.ops, o)

@@ -1,0 +1,273 @@
+package reward
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/store"
+)
+
+// A preload fills a store with redeemed codes for growth benchmarks (yima
+// bench --preload): members, their ledgers, redemptions, scan records and
+// feed events, as many as a brand collects in months, in minutes. The
+// records are the real ones: every code is redeemed by the redemption rule
+// itself (decideScan), run on an in-memory view of the store instead of a
+// decision, and what it writes goes to a store.Loader in key order, which
+// the backend ingests whole. So the audit passes on a preloaded store, a
+// preloaded code is refused as already redeemed, and the records weigh
+// what real ones would.
+//
+// It redeems serials 1..Codes of one fixed-points batch, PerMember
+// consecutive codes to each member in turn, so that every kind of record
+// comes out in ascending key order: codes sort by serial within a batch,
+// member ids are numbered with leading zeros, ledger keys follow their
+// member, feed events their sequence. Statistics (the dashboard's daily
+// counts) are engine memory written after decisions, and are not preloaded.
+
+// PreloadSpec says what Preload redeems.
+type PreloadSpec struct {
+	// Batch is an active fixed-points batch (no campaign covers its
+	// product, no PIN) with at least Codes codes, none scanned.
+	Batch uint32
+	// Codes is how many codes are redeemed: serials 1..Codes.
+	Codes int
+	// PerMember is how many codes each member redeems (10).
+	PerMember int
+	// Members names the members: Members + a zero-padded number.
+	Members string
+	// From and To bound the redemptions' times, spread evenly (the 30
+	// days before the preload).
+	From, To time.Time
+}
+
+// Preloaded is what a preload wrote: Guard refuses to ingest it if the
+// store changed underneath, and the engine learns of it with Preloaded.
+type Preloaded struct {
+	Spec    PreloadSpec
+	Members int
+	// Records and Bytes count what went to the loader.
+	Records, Bytes int64
+	// FeedFrom and FeedTo are the feed's head before and after.
+	FeedFrom, FeedTo int64
+}
+
+// preloadFamilies are the records a fixed-points redemption writes, each
+// in ascending key order across a preload; the feed's head is written once,
+// at the end.
+var preloadFamilies = []string{"ev/", "l/", "m/", "r/", "sc/"}
+
+// Preload redeems spec's codes through the redemption rule and puts every
+// record into l. Nothing is in the store until the caller ingests l with
+// the result's Guard, and then calls Preloaded.
+func (e *Engine) Preload(ctx context.Context, spec PreloadSpec, l store.Loader) (*Preloaded, error) {
+	if spec.PerMember <= 0 {
+		spec.PerMember = 10
+	}
+	if spec.To.IsZero() {
+		spec.To = e.now()
+	}
+	if spec.From.IsZero() || !spec.From.Before(spec.To) {
+		spec.From = spec.To.AddDate(0, 0, -30)
+	}
+	if spec.Members == "" {
+		spec.Members = "preload-"
+	}
+	b, found, err := getBatch(e.db, spec.Batch)
+	switch {
+	case err != nil:
+		return nil, err
+	case !found:
+		return nil, Errorf(CodeNotFound, "batch %d does not exist", spec.Batch)
+	case spec.Codes < 1 || uint64(spec.Codes) > uint64(b.Count):
+		return nil, Errorf(CodeInvalidRequest, "batch %d has %d codes; a preload redeems 1 to all of them, not %d", spec.Batch, b.Count, spec.Codes)
+	case b.Campaign != "" || b.Claim == ClaimPIN:
+		return nil, Errorf(CodeInvalidRequest, "batch %d has a campaign or a PIN; a preload redeems fixed-points batches only", spec.Batch)
+	}
+	signer, err := e.Signer(b)
+	if err != nil {
+		return nil, err
+	}
+	head, err := counterAt(e.db, feedHeadKey)
+	if err != nil {
+		return nil, err
+	}
+	res := &Preloaded{Spec: spec, FeedFrom: head}
+	runs := map[string]store.Run{}
+	defer func() {
+		for _, r := range runs {
+			r.Close()
+		}
+	}()
+	for _, f := range append(slices.Clone(preloadFamilies), string(feedHeadKey)) {
+		if runs[f], err = l.Run(); err != nil {
+			return nil, err
+		}
+	}
+	put := func(k, v []byte) error {
+		res.Records++
+		res.Bytes += int64(len(k) + len(v))
+		for _, f := range preloadFamilies {
+			if bytes.HasPrefix(k, []byte(f)) {
+				return runs[f].Put(k, v)
+			}
+		}
+		return fmt.Errorf("reward: a preloaded redemption wrote %q, which is not a record a preload can bulk-load", k)
+	}
+
+	// One engine of its own decides: no index of scanned codes (every
+	// code is looked up, in the view and then the store), its clock the
+	// preload's.
+	var now time.Time
+	gen := New(e.db, e.Keys(), Options{NoSeenIndex: true, Now: func() time.Time { return now }})
+	view := &preloadTx{db: e.db, writes: map[string][]byte{}, reads: map[string][]byte{}}
+	view.writes[string(feedHeadKey)] = store.AppendCounter(nil, head)
+	step := spec.To.Sub(spec.From) / time.Duration(spec.Codes)
+	width := len(fmt.Sprint((spec.Codes + spec.PerMember - 1) / spec.PerMember))
+	code := make([]byte, 0, 32)
+	for first := 1; first <= spec.Codes; first += spec.PerMember {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		member := fmt.Sprintf("%s%0*d", spec.Members, width, res.Members+1)
+		for serial := first; serial < first+spec.PerMember && serial <= spec.Codes; serial++ {
+			code = signer.Append(code[:0], uint32(serial))
+			p, err := codegen.Parse(string(code))
+			if err != nil {
+				return nil, err
+			}
+			now = spec.From.Add(time.Duration(serial-1) * step)
+			_, red, refusal := gen.decideScan(view, p, p.String(), ScanRequest{Code: p.String(), Member: member}, nil)
+			if refusal != nil {
+				return nil, fmt.Errorf("reward: preloading code %d of batch %d: %w", serial, spec.Batch, refusal)
+			}
+			if red == nil {
+				return nil, fmt.Errorf("reward: preloading code %d of batch %d: not redeemed", serial, spec.Batch)
+			}
+		}
+		res.Members++
+		if err := view.flush(put); err != nil {
+			return nil, err
+		}
+	}
+	res.FeedTo, _ = store.Counter(view.writes[string(feedHeadKey)])
+	if err := runs[string(feedHeadKey)].Put(feedHeadKey, view.writes[string(feedHeadKey)]); err != nil {
+		return nil, err
+	}
+	for f, r := range runs {
+		delete(runs, f)
+		if err := r.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// Guard refuses to ingest the preload when the feed moved since it was
+// read: its events would then share numbers with others.
+func (p *Preloaded) Guard(tx store.Tx) error {
+	head, err := counterAt(tx, feedHeadKey)
+	if err != nil {
+		return err
+	}
+	if head != p.FeedFrom {
+		return fmt.Errorf("reward: the store's feed moved from %d to %d during the preload; nothing was loaded. Preload a store nothing else writes to", p.FeedFrom, head)
+	}
+	return nil
+}
+
+// Preloaded tells the engine of an ingested preload: its codes are scanned
+// (the index of scanned codes would otherwise skip their lookup and pay
+// them again) and the feed's readers may read its events.
+func (e *Engine) Preloaded(p *Preloaded) error {
+	err := e.update(func(Tx) error {
+		for s := 1; s <= p.Spec.Codes; s++ {
+			e.seen.set(p.Spec.Batch, uint32(s))
+		}
+		return nil
+	})
+	if err == nil {
+		e.feed.advance(uint64(p.FeedTo))
+	}
+	return err
+}
+
+// preloadTx is the view a preload decides on: the writes of the member
+// being preloaded over the store, and records read from the store that
+// no preload writes (the batch), kept so that decoding them is cached.
+type preloadTx struct {
+	db     store.Reader
+	writes map[string][]byte
+	reads  map[string][]byte
+}
+
+func (t *preloadTx) Get(key []byte) ([]byte, bool, error) {
+	if v, ok := t.writes[string(key)]; ok {
+		return v, v != nil, nil
+	}
+	if v, ok := t.reads[string(key)]; ok {
+		return v, v != nil, nil
+	}
+	v, found, err := t.db.Get(key)
+	if err != nil {
+		return nil, false, err
+	}
+	if !preloaded(key) {
+		if len(t.reads) > 4096 {
+			clear(t.reads)
+		}
+		t.reads[string(key)] = v
+	}
+	return v, found, nil
+}
+
+func (t *preloadTx) Put(key, value []byte) {
+	if value == nil {
+		value = []byte{}
+	}
+	t.writes[string(key)] = value
+}
+
+func (t *preloadTx) Delete(key []byte) { t.writes[string(key)] = nil }
+
+func (t *preloadTx) Add(key []byte, delta int64) {
+	v, _, _ := t.Get(key)
+	n, _ := store.Counter(v)
+	t.Put(key, store.AppendCounter(nil, n+delta))
+}
+
+// flush puts one member's records, in key order, and keeps the feed's head.
+func (t *preloadTx) flush(put func(k, v []byte) error) error {
+	keys := make([]string, 0, len(t.writes))
+	for k := range t.writes {
+		if k != string(feedHeadKey) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		v := t.writes[k]
+		if v == nil {
+			return fmt.Errorf("reward: a preloaded redemption deleted %q", k)
+		}
+		if err := put([]byte(k), v); err != nil {
+			return err
+		}
+		delete(t.writes, k)
+	}
+	return nil
+}
+
+// preloaded reports whether key is of a kind a preload writes.
+func preloaded(key []byte) bool {
+	for _, f := range preloadFamilies {
+		if strings.HasPrefix(string(key), f) {
+			return true
+		}
+	}
+	return false
+}

@@ -19,7 +19,11 @@ type Brand struct {
 	BaseURL string `json:"base_url,omitempty"`
 	// Name is the brand's name as consumers' pages show it.
 	Name string `json:"name,omitempty"`
-	// TimeZone is the IANA zone of the brand's days, e.g. Asia/Shanghai.
+	// TimeZone is the brand's time zone, an IANA name such as
+	// Asia/Shanghai: its days (statistics, flags, daily limits) and every
+	// date and time its pages and messages show. Empty: the server's
+	// fallback, DefaultTimeZone unless yima serve --stats-tz names
+	// another (see Engine.Zone).
 	TimeZone string `json:"time_zone,omitempty"`
 	// LogoURL is the brand's logo as consumers' pages show it: an https
 	// (or http) URL, or a path on the scan service's own site.
@@ -30,8 +34,13 @@ type Brand struct {
 	// FactoryPrints is how many times over a factory's tokens may
 	// download each batch's codes (files, images, labels); 0 means
 	// DefaultFactoryPrints. The brand's own prints are logged, not limited.
-	FactoryPrints int       `json:"factory_prints,omitempty"`
-	Updated       time.Time `json:"updated,omitzero"`
+	FactoryPrints int `json:"factory_prints,omitempty"`
+	// WeChatScope is what WeChat sign-in asks of the person: WeChatBase
+	// (their openid, silently) or WeChatUserInfo (their nickname too,
+	// after they agree). Empty: the server's fallback (yima serve
+	// --wechat-scope, deprecated), else WeChatBase.
+	WeChatScope string    `json:"wechat_scope,omitempty"`
+	Updated     time.Time `json:"updated,omitzero"`
 }
 
 // FactoryPrintsOrDefault is FactoryPrints, or DefaultFactoryPrints when unset.
@@ -51,8 +60,15 @@ type BrandChange struct {
 	LogoURL  *string `json:"logo_url,omitempty"`
 	Color    *string `json:"color,omitempty"`
 	// FactoryPrints sets Brand.FactoryPrints; 0 restores the default.
-	FactoryPrints *int `json:"factory_prints,omitempty"`
+	FactoryPrints *int    `json:"factory_prints,omitempty"`
+	WeChatScope   *string `json:"wechat_scope,omitempty"`
 }
+
+// The brand's choices of what WeChat sign-in asks (Brand.WeChatScope).
+const (
+	WeChatBase     = "base"
+	WeChatUserInfo = "userinfo"
+)
 
 var brandKey = []byte("meta/brand")
 
@@ -113,9 +129,12 @@ func (c BrandChange) check() error {
 		return Errorf(CodeInvalidRequest, "colour %q: write it as #RRGGBB, e.g. #C8102E", *c.Color)
 	}
 	if c.TimeZone != nil && *c.TimeZone != "" {
-		if _, err := time.LoadLocation(*c.TimeZone); err != nil || *c.TimeZone == "Local" {
-			return Errorf(CodeInvalidRequest, "time zone %q is not an IANA zone name such as Asia/Shanghai", *c.TimeZone)
+		if err := CheckTimeZone(*c.TimeZone); err != nil {
+			return err
 		}
+	}
+	if c.WeChatScope != nil && *c.WeChatScope != "" && *c.WeChatScope != WeChatBase && *c.WeChatScope != WeChatUserInfo {
+		return Errorf(CodeInvalidRequest, "wechat_scope %q: use %q (the openid, silently) or %q (the nickname too, after the person agrees)", *c.WeChatScope, WeChatBase, WeChatUserInfo)
 	}
 	if c.FactoryPrints != nil && (*c.FactoryPrints < 0 || *c.FactoryPrints > MaxFactoryPrints) {
 		return Errorf(CodeInvalidRequest, "factory_prints %d: a factory may download a batch's codes 1 to %d times over (0 restores the default, %d)", *c.FactoryPrints, MaxFactoryPrints, DefaultFactoryPrints)
@@ -182,6 +201,13 @@ func (e *Engine) SetBrand(c BrandChange) (*Brand, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
+	var zone *time.Location
+	if c.TimeZone != nil {
+		var err error
+		if zone, err = e.zoneOf(*c.TimeZone); err != nil {
+			return nil, err
+		}
+	}
 	var out Brand
 	err := e.update(func(tx Tx) error {
 		var b Brand
@@ -206,6 +232,9 @@ func (e *Engine) SetBrand(c BrandChange) (*Brand, error) {
 		if c.FactoryPrints != nil {
 			b.FactoryPrints = *c.FactoryPrints
 		}
+		if c.WeChatScope != nil {
+			b.WeChatScope = *c.WeChatScope
+		}
 		b.Updated = e.now()
 		putJSON(tx, brandKey, &b)
 		out = b
@@ -213,6 +242,9 @@ func (e *Engine) SetBrand(c BrandChange) (*Brand, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if zone != nil {
+		e.zone.Store(zone) // after the commit: a refused change leaves the zone
 	}
 	return &out, nil
 }

@@ -38,7 +38,8 @@ type Campaign struct {
 	Coupon              *CouponRule `json:"coupon,omitempty"`
 	GuideCommission     Commission  `json:"guide_commission,omitzero"`
 	Tiers               []Tier      `json:"tiers,omitempty"`
-	// TimeZone sets where a day starts for daily limits (IANA name).
+	// TimeZone sets where a day starts for daily limits (IANA name);
+	// empty: the brand's time zone (Engine.Zone).
 	TimeZone string `json:"timezone,omitempty"`
 
 	// Set by the engine.
@@ -477,9 +478,12 @@ func (c *Campaign) tier(growth int64) *Tier {
 	return t
 }
 
-// day is the calendar day of t in the campaign's time zone, for daily
-// limits.
-func (c *Campaign) day(t time.Time) string {
+// day is the calendar day of t in the campaign's time zone, else the
+// brand's, for daily limits.
+func (c *Campaign) day(t time.Time, brand *time.Location) string {
+	if c.TimeZone == "" {
+		return t.In(brand).Format("20060102")
+	}
 	return t.In(location(c.TimeZone)).Format("20060102")
 }
 

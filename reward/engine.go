@@ -16,10 +16,10 @@ import (
 type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// StatsZone is where statistics' days begin and end; nil means UTC. A
-	// brand in one country reads its days in that country's zone. Keep it
-	// the same for a data directory: days already counted stay as counted.
-	StatsZone *time.Location
+	// Zone is the brand's time zone while its settings name none (see
+	// Engine.Zone); nil means DefaultTimeZone. Days already counted stay
+	// as counted when the zone changes.
+	Zone *time.Location
 	// Observe, when set, is told each Event of a decision after the
 	// decision is durable, on the goroutine that asked for it. It must be
 	// quick and must not call the engine.
@@ -49,7 +49,11 @@ type Engine struct {
 	statsFlushed  time.Time
 	statsFlushing bool
 	flushMu       sync.Mutex // one FlushStats at a time
-	statsZone     *time.Location
+
+	// zone is the brand's time zone (see Zone); defaultZone the one it
+	// falls back to when the settings name none.
+	zone        atomic.Pointer[time.Location]
+	defaultZone *time.Location
 
 	frozen frozen
 	seen   seenIndex
@@ -62,11 +66,12 @@ func New(db store.DB, keys *codegen.Keyset, opts Options) *Engine {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.StatsZone == nil {
-		opts.StatsZone = time.UTC
+	if opts.Zone == nil {
+		opts.Zone = location(DefaultTimeZone)
 	}
-	e := &Engine{db: db, now: func() time.Time { return opts.Now().UTC() }, stats: map[string]*Stat{}, statsZone: opts.StatsZone, frozen: frozen{m: map[string]frozenEntry{}}, observe: opts.Observe, visits: visits{m: map[string]*pendingVisit{}}}
+	e := &Engine{db: db, now: func() time.Time { return opts.Now().UTC() }, stats: map[string]*Stat{}, defaultZone: opts.Zone, frozen: frozen{m: map[string]frozenEntry{}}, observe: opts.Observe, visits: visits{m: map[string]*pendingVisit{}}}
 	e.seen.off = opts.NoSeenIndex
+	e.zone.Store(opts.Zone)
 	e.keys.Store(keys)
 	return e
 }

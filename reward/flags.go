@@ -60,9 +60,9 @@ func flagKey(day, kind, code string) []byte {
 	return fmt.Appendf(nil, "fl/%s\x00%s\x00%s", day, kind, code)
 }
 
-// putFlag records f, dated in the statistics' time zone.
+// putFlag records f, dated in the brand's time zone.
 func (e *Engine) putFlag(tx Tx, f Flag) error {
-	f.Day = f.At.In(e.statsZone).Format("20060102")
+	f.Day = f.At.In(e.Zone()).Format("20060102")
 	putJSON(tx, flagKey(f.Day, f.Kind, f.Code), f)
 	emit(tx, Event{Kind: EventFlagged, Flag: f.Kind})
 	return record(tx, FeedFlagRaised, f.At, f)
@@ -87,7 +87,7 @@ func (e *Engine) flagScannersReached(tx Tx, p codegen.Parsed, who string, st Sca
 type FlagQuery struct {
 	// Kind is FlagDiverted or FlagManyScanners; empty for both.
 	Kind string
-	// From and To bound the days, YYYYMMDD in the statistics' time zone,
+	// From and To bound the days, YYYYMMDD in the brand's time zone,
 	// inclusive; empty for no bound.
 	From, To string
 	// After is the Next of a previous page; empty starts at From.
@@ -142,7 +142,7 @@ func (e *Engine) Flags(q FlagQuery) (*FlagPage, error) {
 	}
 	for _, d := range []string{q.From, q.To} {
 		if _, err := time.Parse("20060102", d); d != "" && err != nil {
-			return nil, Errorf(CodeInvalidRequest, "day %q: write days as YYYYMMDD (days of the statistics' time zone, %s)", d, e.statsZone)
+			return nil, Errorf(CodeInvalidRequest, "day %q: write days as YYYYMMDD (days of the brand's time zone, %s)", d, e.Zone())
 		}
 	}
 	limit := q.Limit
@@ -164,7 +164,7 @@ func (e *Engine) Flags(q FlagQuery) (*FlagPage, error) {
 			start = k
 		}
 	}
-	page := &FlagPage{Flags: []Flag{}, TimeZone: e.statsZone.String()}
+	page := &FlagPage{Flags: []Flag{}, TimeZone: e.Zone().String()}
 	var derr error
 	examined, last := 0, ""
 	err := e.db.Scan(prefix, start, func(k, v []byte) bool {

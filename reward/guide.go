@@ -95,7 +95,7 @@ func (e *Engine) Bind(member, guide string, rebind bool) (*Member, error) {
 		if g == nil {
 			return Errorf(CodeUnknownGuide, "no guide %q", guide)
 		}
-		if err := g.gone(); err != nil {
+		if err := g.gone(e.Zone()); err != nil {
 			return err
 		}
 		m, err := loadMember(tx, member, now)
@@ -188,7 +188,7 @@ func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
 		if g == nil {
 			return Errorf(CodeUnknownGuide, "no guide %q", guide)
 		}
-		if err := g.gone(); err != nil {
+		if err := g.gone(e.Zone()); err != nil {
 			return err
 		}
 		c.Status, c.UsedAt, c.UsedBy = CouponUsed, now, guide

@@ -9,12 +9,13 @@ import (
 // a consumer to them, or verifying a gift as them.
 const CodeGuideLeft Code = "guide_left"
 
-// gone refuses a guide who left, naming who took their members.
-func (g *Guide) gone() error {
+// gone refuses a guide who left, naming who took their members and the
+// day in the brand's time zone.
+func (g *Guide) gone(zone *time.Location) error {
 	if g.LeftAt.IsZero() {
 		return nil
 	}
-	msg := fmt.Sprintf("guide %q left on %s", g.ID, g.LeftAt.Format("2006-01-02"))
+	msg := fmt.Sprintf("guide %q left on %s", g.ID, g.LeftAt.In(zone).Format("2006-01-02"))
 	details := map[string]any{"left_at": g.LeftAt}
 	if g.Successor != "" {
 		msg += fmt.Sprintf("; their members are with guide %q now", g.Successor)
@@ -77,7 +78,7 @@ func (e *Engine) GuideLeaves(id, successor string) (*GuideLeaving, error) {
 			return Errorf(CodeNotFound, "no guide %q", id)
 		}
 		if !g.LeftAt.IsZero() && g.Successor != successor {
-			return g.gone()
+			return g.gone(e.Zone())
 		}
 		if successor != "" {
 			s, err := loadGuide(tx, successor)
@@ -87,7 +88,7 @@ func (e *Engine) GuideLeaves(id, successor string) (*GuideLeaving, error) {
 			if s == nil {
 				return Errorf(CodeUnknownGuide, "no guide %q to take the members", successor)
 			}
-			if err := s.gone(); err != nil {
+			if err := s.gone(e.Zone()); err != nil {
 				return err
 			}
 		}

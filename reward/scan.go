@@ -278,11 +278,11 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 func (e *Engine) payCampaign(tx Tx, c *Campaign, m *Member, req ScanRequest, red *Redemption, res *ScanResult, now time.Time) error {
 	switch c.status(now) {
 	case "scheduled":
-		return &Error{Code: CodeCampaignNotStarted, Message: fmt.Sprintf("the promotion starts on %s; this code stays valid until then", c.StartsAt.Format("2006-01-02")), Details: map[string]any{"starts_at": c.StartsAt}}
+		return &Error{Code: CodeCampaignNotStarted, Message: fmt.Sprintf("the promotion starts on %s; this code stays valid until then", c.StartsAt.In(e.Zone()).Format("2006-01-02")), Details: map[string]any{"starts_at": c.StartsAt}}
 	case "ended":
-		return &Error{Code: CodeCampaignEnded, Message: fmt.Sprintf("the promotion ended on %s; the product is genuine and the code was not used", c.EndsAt.Format("2006-01-02")), Details: map[string]any{"ended_at": c.EndsAt}}
+		return &Error{Code: CodeCampaignEnded, Message: fmt.Sprintf("the promotion ended on %s; the product is genuine and the code was not used", c.EndsAt.In(e.Zone()).Format("2006-01-02")), Details: map[string]any{"ended_at": c.EndsAt}}
 	}
-	dk := dailyKey(c.ID, m.ID, c.day(now))
+	dk := dailyKey(c.ID, m.ID, c.day(now, e.Zone()))
 	var today int
 	if _, err := getJSON(tx, dk, &today); err != nil {
 		return err
@@ -294,7 +294,7 @@ func (e *Engine) payCampaign(tx Tx, c *Campaign, m *Member, req ScanRequest, red
 	var devKey []byte
 	var devToday int
 	if c.DailyLimitPerDevice > 0 && req.Device != "" {
-		devKey = deviceDailyKey(c.ID, req.Device, c.day(now))
+		devKey = deviceDailyKey(c.ID, req.Device, c.day(now, e.Zone()))
 		if _, err := getJSON(tx, devKey, &devToday); err != nil {
 			return err
 		}

@@ -337,6 +337,14 @@ func (s *script) run(t *testing.T, d *datadriven.TestData) string {
 			d.Fatalf(t, "%v", err)
 		}
 		return ""
+	case "brand":
+		// brand time_zone=Z: the brand's time zone ("" clears it).
+		tz := s.optArg(d, "time_zone")
+		b, err := s.f.eng.SetBrand(reward.BrandChange{TimeZone: &tz})
+		if err != nil {
+			return errText(err)
+		}
+		return fmt.Sprintf("time_zone=%q zone=%s", b.TimeZone, s.f.eng.Zone())
 	case "audit":
 		rep, err := s.f.eng.Audit()
 		if err != nil {

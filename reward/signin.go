@@ -132,7 +132,7 @@ func (e *Engine) IssueOTP(phone string, hash []byte) error {
 			secs := int(wait.Round(time.Second) / time.Second)
 			return &Error{Code: CodeSMSTooSoon, Message: fmt.Sprintf("a code was sent to this phone just now; wait %d seconds before asking for another", secs), Details: map[string]any{"retry_after": secs}}
 		}
-		day := now.In(e.statsZone).Format("2006-01-02")
+		day := now.In(e.Zone()).Format("2006-01-02")
 		if r.Day != day {
 			r.Day, r.Sends = day, 0
 		}

@@ -13,7 +13,7 @@ import (
 )
 
 // Stat is one line of the operators' view: redemptions and what they paid,
-// for one value of a dimension on one day (in Options.StatsZone).
+// for one value of a dimension on one day (in the brand's time zone, Engine.Zone).
 type Stat struct {
 	Dimension  string `json:"dimension"`
 	Value      string `json:"value"`
@@ -76,7 +76,7 @@ func (e *Engine) countCouponCommission(r *Redemption, guide string, amount int64
 // sumStats applies add to the day's line of each of r's dimensions, with
 // guide as the guide's.
 func (e *Engine) sumStats(r *Redemption, guide string, at time.Time, add func(*Stat)) {
-	day := at.In(e.statsZone).Format("20060102")
+	day := at.In(e.Zone()).Format("20060102")
 	region := r.Region
 	if region == "" {
 		region = "unknown"
@@ -188,7 +188,7 @@ func (e *Engine) Stats(dim, from, to string, daily bool) ([]Stat, error) {
 	}
 	for _, d := range []string{from, to} {
 		if _, err := time.Parse("20060102", d); d != "" && err != nil {
-			return nil, Errorf(CodeInvalidRequest, "day %q: write days as YYYYMMDD (days of the statistics' time zone, %s)", d, e.statsZone)
+			return nil, Errorf(CodeInvalidRequest, "day %q: write days as YYYYMMDD (days of the brand's time zone, %s)", d, e.Zone())
 		}
 	}
 	prefix := append(append([]byte("st/"), dim...), 0)
@@ -244,12 +244,9 @@ func (e *Engine) Stats(dim, from, to string, daily bool) ([]Stat, error) {
 	return out, nil
 }
 
-// Today returns the current day of the statistics' time zone, YYYYMMDD,
-// as Stats and Flags name days.
-func (e *Engine) Today() string { return e.now().In(e.statsZone).Format("20060102") }
-
-// StatsZone is where the statistics' days begin.
-func (e *Engine) StatsZone() *time.Location { return e.statsZone }
+// Today returns the current day of the brand's time zone, YYYYMMDD, as
+// Stats and Flags name days.
+func (e *Engine) Today() string { return e.now().In(e.Zone()).Format("20060102") }
 
 // MaxStatsDays bounds the days one statistics query covers, so that its
 // work is bounded whatever the store holds.
@@ -336,7 +333,7 @@ func (e *Engine) statsRange(from, to string) (string, string, error) {
 	parse := func(name, d string) (time.Time, error) {
 		t, err := time.Parse("20060102", d)
 		if err != nil {
-			return t, Errorf(CodeInvalidRequest, "%s %q: write days as YYYYMMDD (days of the statistics' time zone, %s)", name, d, e.statsZone)
+			return t, Errorf(CodeInvalidRequest, "%s %q: write days as YYYYMMDD (days of the brand's time zone, %s)", name, d, e.Zone())
 		}
 		return t, nil
 	}

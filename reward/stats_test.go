@@ -92,7 +92,8 @@ func TestStats(t *testing.T) {
 }
 
 // TestStatsZone counts a scan at 17:00 UTC on the next day in Shanghai,
-// where it is 01:00, and on the same day with the default zone.
+// where it is 01:00, and on the same day in UTC; the default zone is
+// Shanghai's.
 func TestStatsZone(t *testing.T) {
 	shanghai, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
@@ -101,9 +102,9 @@ func TestStatsZone(t *testing.T) {
 	for _, tc := range []struct {
 		zone *time.Location
 		day  string
-	}{{nil, "20260501"}, {shanghai, "20260502"}} {
+	}{{time.UTC, "20260501"}, {shanghai, "20260502"}, {nil, "20260502"}} {
 		now := time.Date(2026, 5, 1, 17, 0, 0, 0, time.UTC)
-		_, eng := newEngine(t, reward.Options{Now: func() time.Time { return now }, StatsZone: tc.zone})
+		_, eng := newEngine(t, reward.Options{Now: func() time.Time { return now }, Zone: tc.zone})
 		b, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: 1, Activate: true})
 		if err != nil {
 			t.Fatal(err)

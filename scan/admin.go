@@ -251,7 +251,7 @@ func (l Local) Brand() (*BrandView, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &BrandView{Brand: b, PrintBaseURL: b.BaseURL}, nil
+	return &BrandView{Brand: b, PrintBaseURL: b.BaseURL, TimeZoneInUse: l.Engine.Zone().String()}, nil
 }
 
 func (l Local) SetBrand(c reward.BrandChange) (*BrandView, error) {
@@ -259,7 +259,7 @@ func (l Local) SetBrand(c reward.BrandChange) (*BrandView, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &BrandView{Brand: b, PrintBaseURL: b.BaseURL}, nil
+	return &BrandView{Brand: b, PrintBaseURL: b.BaseURL, TimeZoneInUse: l.Engine.Zone().String()}, nil
 }
 
 func (l Local) SetProduct(sku string, c reward.ProductChange) (*reward.Product, error) {

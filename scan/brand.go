@@ -8,11 +8,17 @@ import (
 )
 
 // BrandView is the brand's stored settings as the API shows them, with the
-// base URL this process prints with: the stored one, or the server's
-// --base-url when it overrides it.
+// base URL this process prints with (the stored one, or the server's
+// --base-url when it overrides it) and the time zone its pages and days
+// are in (the stored one, or the server's fallback).
 type BrandView struct {
 	*reward.Brand
-	PrintBaseURL string `json:"print_base_url,omitempty"`
+	PrintBaseURL  string `json:"print_base_url,omitempty"`
+	TimeZoneInUse string `json:"time_zone_in_use"`
+}
+
+func (s *Server) brandView(b *reward.Brand) BrandView {
+	return BrandView{Brand: b, PrintBaseURL: s.servingBase(), TimeZoneInUse: s.app.Engine.Zone().String()}
 }
 
 // printBase is the base URL printed codes get: the request's base_url, else
@@ -61,7 +67,7 @@ func (s *Server) getBrand(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(ctx, fasthttp.StatusOK, BrandView{Brand: b, PrintBaseURL: s.servingBase()})
+	return writeJSON(ctx, fasthttp.StatusOK, s.brandView(b))
 }
 
 func (s *Server) putBrand(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
@@ -73,5 +79,5 @@ func (s *Server) putBrand(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(ctx, fasthttp.StatusOK, BrandView{Brand: b, PrintBaseURL: s.servingBase()})
+	return writeJSON(ctx, fasthttp.StatusOK, s.brandView(b))
 }

@@ -173,7 +173,7 @@ func (s *Server) renderDashboard(ctx *fasthttp.RequestCtx, l *locale, msg string
 func (s *Server) dashboardData() (*dashboardData, error) {
 	e := s.app.Engine
 	today := e.Today()
-	d := &dashboardData{Today: today, Zone: e.StatsZone().String(), Loc: e.StatsZone(), Now: time.Now().In(e.StatsZone()).Format("15:04:05")}
+	d := &dashboardData{Today: today, Zone: e.Zone().String(), Loc: e.Zone(), Now: time.Now().In(e.Zone()).Format("15:04:05")}
 	var err error
 	if d.Campaigns, err = e.Campaigns(); err != nil {
 		return nil, err

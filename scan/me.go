@@ -14,6 +14,9 @@ import (
 
 // meView is the member centre as a page shows it.
 type meView struct {
+	// Ended: the browser's session has just ended, and the page shows no
+	// member's data, only the way to sign in again.
+	Ended    bool
 	C        *reward.MemberCentre
 	SignedIn bool
 	Name     string // how the member signed in, or their nickname
@@ -34,12 +37,18 @@ type meLine struct {
 func (s *Server) mePage(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	l := s.pageWords(ctx)
 	who, signedIn, _ := s.member(ctx)
+	if ended, _ := ctx.UserValue(sessionEnded).(bool); ended {
+		// Not the visitor cookie's centre: whatever it held moved to the
+		// account at sign-in, and its empty balance would look like the
+		// account's points lost.
+		return s.renderPage(ctx, "me", pageData{L: l, Title: l.T("me.title"), Class: "warn", Message: l.T("me.session_ended"), Me: &meView{Ended: true}})
+	}
 	c, err := s.app.Engine.MemberCentre(who, string(ctx.QueryArgs().Peek("before")), 20)
 	if err != nil {
 		return err
 	}
 	v := &meView{C: c, SignedIn: signedIn}
-	zone := s.app.Engine.StatsZone()
+	zone := s.app.Engine.Zone()
 	for _, en := range c.Ledger {
 		v.Ledger = append(v.Ledger, meLine{At: en.At.In(zone).Format("2006-01-02 15:04"), Reason: ledgerReason(l, en), Delta: en.Delta})
 	}
@@ -135,7 +144,7 @@ var _ = template.Must(pages.New("signin-pages").Parse(`
 {{template "bottom"}}{{end}}
 
 {{define "me"}}{{template "top" .}}
-{{with .Me}}{{if not .SignedIn}}<p><a href="/signin?next=/me">{{t "nav.signin"}}</a></p>{{end}}
+{{with .Me}}{{if .Ended}}<p><a href="/signin?next=/me">{{t "nav.signin"}}</a></p>{{else}}{{if not .SignedIn}}<p><a href="/signin?next=/me">{{t "nav.signin"}}</a></p>{{end}}
 <div class="card ok"><p>{{t "me.balance" .C.Points}}<br>{{t "me.growth" .C.Growth}}{{if .C.Tier}}<br>{{t "me.tier" .C.Tier}}{{end}}{{if .C.NextTier}}<br>{{t "me.next_tier" .C.NextTier .C.NextTierGrowth}}{{end}}</p></div>
 <h2>{{t "me.coupons"}}</h2>
 {{range .Unused}}<div class="card ok" id="c-{{.ID}}"><h1>🎁 {{.Title}}</h1><p>{{t "landing.coupon.show" (date $.Zone .Expires)}}</p><img class="qr" src="/v1/coupons/{{.ID}}/qr.svg" alt="{{t "landing.coupon.alt"}}"><p><code>{{.ID}}</code></p></div>{{else}}<p>{{t "me.no_coupons"}}</p>{{end}}
@@ -145,12 +154,12 @@ var _ = template.Must(pages.New("signin-pages").Parse(`
 <h2>{{t "me.ledger"}}</h2>{{range .Ledger}}<p>{{.At}} · {{.Reason}} · {{.Delta}}</p>{{else}}<p>{{t "me.no_ledger"}}</p>{{end}}
 {{if .Next}}<p><a href="{{.Next}}">{{t "me.more"}}</a></p>{{end}}
 {{if .SignedIn}}<h2>{{t "me.methods"}}</h2>{{range .Methods}}<p>{{.}}</p>{{end}}
-<form method="post" action="/signout"><input type="hidden" name="csrf" value="{{$.CSRF}}"><button>{{t "me.signout"}}</button></form>{{end}}{{end}}
+<form method="post" action="/signout"><input type="hidden" name="csrf" value="{{$.CSRF}}"><button>{{t "me.signout"}}</button></form>{{end}}{{end}}{{end}}
 {{template "bottom"}}{{end}}
 `))
 
 // claimText is what a redeemed code's page tells the person who claimed
 // it.
 func claimText(l *locale, s *Server, cl *reward.Claim) string {
-	return l.T("landing.yours.message", dateIn(s.app.Engine.StatsZone(), cl.At), cl.Points)
+	return l.T("landing.yours.message", dateIn(s.app.Engine.Zone(), cl.At), cl.Points)
 }

@@ -140,7 +140,7 @@ func htmlErrors(fn func(*Server, *fasthttp.RequestCtx, caller, string) error) fu
 // renderPage answers the page name in d.L, the request's language when
 // the handler left it unset.
 func (s *Server) renderPage(ctx *fasthttp.RequestCtx, name string, d pageData) error {
-	d.Zone = s.app.Engine.StatsZone()
+	d.Zone = s.app.Engine.Zone()
 	v, _ := s.visitor(ctx)
 	s.device(ctx)
 	d.CSRF = s.csrfToken(v)
@@ -328,7 +328,7 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 				break
 			}
 			d.Title, d.Class = l.T("landing.redeemed.title"), "warn"
-			d.Message = l.T("landing.redeemed.message", dateIn(s.app.Engine.StatsZone(), *st.RedeemedAt))
+			d.Message = l.T("landing.redeemed.message", dateIn(s.app.Engine.Zone(), *st.RedeemedAt))
 		case st.State == string(reward.Revoked):
 			// A withdrawn range is often a leaked one: its codes may be on
 			// copies, so the page does not vouch for the product.

@@ -119,7 +119,7 @@ func TestPagesShowTheBrandsDay(t *testing.T) {
 		t.Skip("no time zone data:", err)
 	}
 	now := time.Date(2026, 3, 1, 17, 30, 0, 0, time.UTC)
-	ts := startServerApp(t, node.Options{StatsZone: shanghai, Now: func() time.Time { return now }}, scan.Options{})
+	ts := startServerApp(t, node.Options{Zone: shanghai, Now: func() time.Time { return now }}, scan.Options{})
 	codes := ts.MintActive(2, 5)
 	if r := ts.Scan(codes[0], "m1"); r.Status != 200 {
 		t.Fatal(r)

@@ -43,8 +43,10 @@ type SignInOptions struct {
 	// WeChat is the official account of WeChat sign-in; nil or without an
 	// app id and secret, pages offer SMS codes only.
 	WeChat *identity.WeChat
-	// WeChatScope is identity.ScopeBase (default: the openid, silently) or
-	// identity.ScopeUserInfo (the nickname too, after the person agrees).
+	// WeChatScope is what WeChat sign-in asks while the brand has not
+	// chosen (reward.Brand.WeChatScope, which wins): identity.ScopeBase
+	// (default: the openid, silently) or identity.ScopeUserInfo (the
+	// nickname too, after the person agrees).
 	WeChatScope string
 	// SessionTTL is how long a sign-in lasts; default 30 days.
 	SessionTTL time.Duration
@@ -73,7 +75,10 @@ func (o *SignInOptions) ensureDefaults() {
 
 // Cookies of sign-in.
 const (
-	memberCookie = "yima_m"  // the signed session
+	memberCookie = "yima_m" // the signed session
+	// sessionEnded marks a request whose session cookie did not hold up
+	// (expired, tampered with, another deployment's).
+	sessionEnded = "yima_m ended"
 	stateCookie  = "yima_ws" // a WeChat sign-in's state, for ten minutes
 )
 
@@ -163,6 +168,7 @@ func (s *Server) signedIn(ctx *fasthttp.RequestCtx) string {
 			ident = c.Identity
 		} else {
 			s.setMemberCookie(ctx, "", 0)
+			ctx.SetUserValue(sessionEnded, true)
 		}
 	}
 	ctx.SetUserValue(memberCookie, ident)
@@ -377,6 +383,19 @@ func (s *Server) identityName(l *locale, ident string) string {
 	return ident
 }
 
+// wechatScope is what WeChat sign-in asks: the brand's choice, else the
+// server's fallback.
+func (s *Server) wechatScope() string {
+	b, err := s.app.Engine.Brand()
+	switch {
+	case err != nil || b.WeChatScope == "":
+		return s.signin.WeChatScope
+	case b.WeChatScope == reward.WeChatUserInfo:
+		return identity.ScopeUserInfo
+	}
+	return identity.ScopeBase
+}
+
 // wechatStart serves /signin/wechat: the browser goes to WeChat with a
 // fresh state, which a short-lived cookie remembers with where to return.
 func (s *Server) wechatStart(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
@@ -400,7 +419,7 @@ func (s *Server) wechatStart(ctx *fasthttp.RequestCtx, _ caller, _ string) error
 	ctx.Response.Header.SetCookie(&c)
 	s.visitor(ctx)
 	back := s.pageBase(ctx) + "/signin/wechat/callback"
-	ctx.Response.Header.Set("Location", s.signin.WeChat.AuthorizeURL(back, s.signin.WeChatScope, state))
+	ctx.Response.Header.Set("Location", s.signin.WeChat.AuthorizeURL(back, s.wechatScope(), state))
 	ctx.SetStatusCode(fasthttp.StatusFound)
 	return nil
 }
@@ -441,7 +460,7 @@ func (s *Server) wechatCallback(ctx *fasthttp.RequestCtx, _ caller, _ string) er
 		return &reward.Error{Code: reward.CodeUnavailable, Message: "WeChat is not answering; try again in a moment", Err: err}
 	}
 	nickname := ""
-	if tok.Scope == identity.ScopeUserInfo || s.signin.WeChatScope == identity.ScopeUserInfo {
+	if tok.Scope == identity.ScopeUserInfo || s.wechatScope() == identity.ScopeUserInfo {
 		if u, err := s.signin.WeChat.UserInfo(wctx, tok); err != nil {
 			s.log.Warn("wechat userinfo unavailable; signing in without a nickname", "err", err, "request", RequestID(ctx))
 		} else {

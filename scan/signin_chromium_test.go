@@ -96,11 +96,15 @@ func TestSignInInChromium(t *testing.T) {
 	}
 
 	// A month later the session has expired: the page signs the phone
-	// out, without an error.
+	// out, without an error, and asks it to sign in again, showing no
+	// member's data.
 	ss.clock.add(31 * 24 * time.Hour)
 	p2.Open(ss.URL + "/me")
-	if text := p2.Text(); p2.Status != 200 || !strings.Contains(text, "您还没有登录") {
+	if text := p2.Text(); p2.Status != 200 || !strings.Contains(text, "登录已过期") || !strings.Contains(text, "登录") || strings.Contains(text, "积分余额") || strings.Contains(text, "我的礼券") {
 		t.Fatalf("an expired session: %d %q", p2.Status, text)
+	}
+	if !strings.Contains(p2.HTML(), `href="/signin?next=/me"`) {
+		t.Fatal("an expired session's page has no way to sign in again")
 	}
 	rep, err := ss.App.Engine.Audit()
 	if err != nil || len(rep.Violations) > 0 {

@@ -285,7 +285,8 @@ func TestSMSLimitPerAddress(t *testing.T) {
 
 // TestSessionCookiesThatDoNotHoldUp: a tampered, an expired and another
 // deployment's session cookie each leave the browser signed out, with its
-// page and no error.
+// page and no error: /me asks it to sign in again and shows no member's
+// data (not the account's, not the browser's own).
 func TestSessionCookiesThatDoNotHoldUp(t *testing.T) {
 	ss := startSigninServer(t, scan.Options{})
 	other := startSigninServer(t, scan.Options{})
@@ -310,6 +311,7 @@ func TestSessionCookiesThatDoNotHoldUp(t *testing.T) {
 		if status != 200 || !strings.Contains(body, "not signed in") {
 			t.Errorf("%s cookie: /me %d\n%s", name, status, body)
 		}
+		endedPage(t, name+" cookie", body)
 		if b.cookie("/", "yima_m") != "" {
 			t.Errorf("%s cookie: not cleared", name)
 		}
@@ -321,9 +323,35 @@ func TestSessionCookiesThatDoNotHoldUp(t *testing.T) {
 	if status, _ := good.me(t); status != 200 {
 		t.Fatalf("the good cookie: %d", status)
 	}
+	claim(t, good, ss.MintActive(1, 0)[0])
 	ss.clock.add(31 * 24 * time.Hour)
-	if status, body := good.get("/me"); status != 200 || !strings.Contains(body, "not signed in") {
+	status, body := good.get("/me")
+	if status != 200 || !strings.Contains(body, "not signed in") {
 		t.Fatalf("an expired session: /me %d\n%s", status, body)
+	}
+	endedPage(t, "an expired session", body)
+	if !strings.Contains(body, "expired") {
+		t.Errorf("an expired session: /me does not say the sign-in expired\n%s", body)
+	}
+	// Signed in again, the member's points are all there.
+	ss.clock.add(reward.OTPResend)
+	ss.signIn(t, good, phone, "/me")
+	if _, c := good.me(t); c == nil || c.Points != 10 {
+		t.Fatalf("signed in again: %+v", c)
+	}
+}
+
+// endedPage checks that /me, after a session that did not hold up, asks
+// the browser to sign in again and shows no member's data.
+func endedPage(t *testing.T, what, body string) {
+	t.Helper()
+	if !strings.Contains(body, `href="/signin?next=/me"`) {
+		t.Errorf("%s: /me has no way to sign in again\n%s", what, body)
+	}
+	for _, data := range []string{"Points:", "Growth:", "My coupons", "Points history", "Products I scanned"} {
+		if strings.Contains(body, data) {
+			t.Errorf("%s: /me shows %q, a member's data\n%s", what, data, body)
+		}
 	}
 }
 
@@ -608,4 +636,57 @@ func TestMePageNamesProducts(t *testing.T) {
 	if !strings.Contains(body, "Green &lt;b&gt;tea&lt;/b&gt; ·") || strings.Contains(body, "SKU-TEST ·") {
 		t.Fatalf("/me after the catalog entry should name the product:\n%s", body)
 	}
+}
+
+// TestWeChatScopeIsTheBrands: whether WeChat sign-in asks for the
+// person's nickname is the brand's setting (PUT /v1/brand wechat_scope),
+// taking effect at the next sign-in; the server's option is only the
+// fallback while the brand has not chosen, and a scope that is neither
+// base nor userinfo is refused and changes nothing.
+func TestWeChatScopeIsTheBrands(t *testing.T) {
+	signIn := func(t *testing.T, ss *signinServer, fake *fakewechat.Fake, openID string) (scope, nickname string) {
+		t.Helper()
+		fake.SignInAs(fakewechat.Person{OpenID: openID, Nickname: "小红"})
+		b := newBrowser(t, ss.testServer)
+		if status, body := b.get(wechatRound(t, b, "/me")); status != 303 {
+			t.Fatalf("WeChat's callback: %d\n%s", status, body)
+		}
+		_, c := b.me(t)
+		if c == nil {
+			t.Fatal("not signed in")
+		}
+		return fake.LastScope(), c.Nickname
+	}
+	t.Run("the brand chooses", func(t *testing.T) {
+		ss, fake := wechatServer(t, "")
+		if scope, nick := signIn(t, ss, fake, "o-1"); scope != identity.ScopeBase || nick != "" {
+			t.Fatalf("by default: scope %q, nickname %q; want snsapi_base without one", scope, nick)
+		}
+		for _, bad := range []string{`{"wechat_scope":"snsapi_everything"}`, `{"wechat_scope":"USERINFO"}`} {
+			if r := ss.Do("PUT", "/v1/brand", ss.Admin, bad); r.Status != 400 || r.ErrCode() != "invalid_request" || !strings.Contains(string(r.Body), "userinfo") {
+				t.Errorf("PUT /v1/brand %s: %v, want 400 naming the choices", bad, r)
+			}
+		}
+		if scope, _ := signIn(t, ss, fake, "o-2"); scope != identity.ScopeBase {
+			t.Fatalf("a refused scope changed the sign-in: %q", scope)
+		}
+		if r := ss.Do("PUT", "/v1/brand", ss.Admin, `{"wechat_scope":"userinfo"}`); r.Status != 200 || !strings.Contains(string(r.Body), `"wechat_scope":"userinfo"`) {
+			t.Fatalf("PUT /v1/brand wechat_scope: %v", r)
+		}
+		if scope, nick := signIn(t, ss, fake, "o-3"); scope != identity.ScopeUserInfo || nick != "小红" {
+			t.Fatalf("with userinfo: scope %q, nickname %q; want snsapi_userinfo and 小红", scope, nick)
+		}
+	})
+	t.Run("the brand's choice wins over the server's fallback", func(t *testing.T) {
+		ss, fake := wechatServer(t, identity.ScopeUserInfo)
+		if scope, nick := signIn(t, ss, fake, "o-1"); scope != identity.ScopeUserInfo || nick != "小红" {
+			t.Fatalf("the fallback: scope %q, nickname %q", scope, nick)
+		}
+		if r := ss.Do("PUT", "/v1/brand", ss.Admin, `{"wechat_scope":"base"}`); r.Status != 200 {
+			t.Fatalf("PUT /v1/brand wechat_scope: %v", r)
+		}
+		if scope, nick := signIn(t, ss, fake, "o-2"); scope != identity.ScopeBase || nick != "" {
+			t.Fatalf("the brand's base: scope %q, nickname %q", scope, nick)
+		}
+	})
 }

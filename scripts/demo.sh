@@ -6,7 +6,7 @@ rm -rf "$DATA"
 say() { printf '\n== %s\n' "$*"; }
 
 say "brand: store the URL every printed code opens (here the demo server; a real brand sets HTTPS://ITS.HOST)"
-"$BIN" --data "$DATA" brand set --base-url "http://$ADDR" --name "Demo Dairy" --tz Asia/Shanghai
+"$BIN" --data "$DATA" brand set --base-url "http://$ADDR" --name "Demo Dairy" --time-zone Asia/Shanghai
 
 say "factory: mint 1000 activated codes (CSV for the printing line)"
 "$BIN" --data "$DATA" mint --product SKU-MILK-900 --count 1000 --activate --format csv --out "$DATA.codes.csv"

@@ -36,14 +36,17 @@ func brandShowFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions) error
 }
 
 type brandSetOptions struct {
-	baseURL, name, tz, logo, color string
-	factoryPrints                  int
+	baseURL, name, tz, logo, color, wechatScope string
+	factoryPrints                               int
 }
 
 func (o *brandSetOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.baseURL, "base-url", "", "public origin of the scan service, printed in every code's URL, e.g. HTTPS://YIMA.YOURBRAND.CN")
 	fs.StringVar(&o.name, "name", "", "the brand's name, as consumers' pages show it")
-	fs.StringVar(&o.tz, "tz", "", "the brand's time zone, an IANA name such as Asia/Shanghai")
+	fs.StringVar(&o.tz, "time-zone", "", "the brand's time zone, an IANA name such as Asia/Shanghai: its days (statistics, flags, daily limits) and every date and time on its pages (default "+reward.DefaultTimeZone+"; \"\" restores it)")
+	fs.StringVar(&o.tz, "tz", "", "the same as --time-zone")
+	_ = fs.MarkDeprecated("tz", "use --time-zone")
+	fs.StringVar(&o.wechatScope, "wechat-scope", "", "what WeChat sign-in asks: base (the openid, silently) or userinfo (the nickname too, after the person agrees)")
 	fs.StringVar(&o.logo, "logo-url", "", "the brand's logo on every page: an https URL of an image, or a path on this site")
 	fs.StringVar(&o.color, "color", "", "the brand's colour of the pages' header and buttons, #RRGGBB")
 	fs.IntVar(&o.factoryPrints, "factory-prints", 0, fmt.Sprintf("how many times over a factory token may download each batch's codes (files, images, labels; default %d)", reward.DefaultFactoryPrints))
@@ -52,8 +55,9 @@ func (o *brandSetOptions) AddFlags(fs *pflag.FlagSet) {
 func newBrandSetCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 	o := &brandSetOptions{}
 	return leaf(&cobra.Command{
-		Use: "set [--base-url URL] [--name NAME] [--tz ZONE] [--logo-url URL] [--color #RRGGBB] [--factory-prints N]", Short: "Change the brand's settings (flags not given stay as they are)",
-		Example: "  yima brand set --base-url HTTPS://YIMA.YOURBRAND.CN --name 一码乳业 --tz Asia/Shanghai\n" +
+		Use: "set [--base-url URL] [--name NAME] [--time-zone ZONE] [--logo-url URL] [--color #RRGGBB] [--factory-prints N] [--wechat-scope base|userinfo]", Short: "Change the brand's settings (flags not given stay as they are)",
+		Example: "  yima brand set --base-url HTTPS://YIMA.YOURBRAND.CN --name 一码乳业 --time-zone Asia/Shanghai\n" +
+			"  yima brand set --wechat-scope userinfo   # pages greet members by their WeChat nickname\n" +
 			"  yima brand set --logo-url https://cdn.yourbrand.cn/logo.png --color '#C8102E'\n" +
 			"  (upper case keeps every QR symbol in its compact alphanumeric mode)",
 		Args: cobra.NoArgs,
@@ -73,8 +77,19 @@ func brandSetFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *bra
 	if fs.Changed("name") {
 		c.Name = &o.name
 	}
-	if fs.Changed("tz") {
+	if fs.Changed("time-zone") || fs.Changed("tz") {
+		if o.tz != "" {
+			if err := reward.CheckTimeZone(o.tz); err != nil {
+				return usageError{err}
+			}
+		}
 		c.TimeZone = &o.tz
+	}
+	if fs.Changed("wechat-scope") {
+		if o.wechatScope != reward.WeChatBase && o.wechatScope != reward.WeChatUserInfo && o.wechatScope != "" {
+			return usagef("--wechat-scope %q: use base or userinfo", o.wechatScope)
+		}
+		c.WeChatScope = &o.wechatScope
 	}
 	if fs.Changed("logo-url") {
 		c.LogoURL = &o.logo
@@ -89,7 +104,7 @@ func brandSetFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *bra
 		c.FactoryPrints = &o.factoryPrints
 	}
 	if c == (reward.BrandChange{}) {
-		return usagef("give at least one of --base-url, --name, --tz, --logo-url, --color, --factory-prints")
+		return usagef("give at least one of --base-url, --name, --time-zone, --logo-url, --color, --factory-prints, --wechat-scope")
 	}
 	return printResult(cmd, g, r, func(a scan.Admin) (*scan.BrandView, error) {
 		b, err := a.SetBrand(c)

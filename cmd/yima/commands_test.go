@@ -165,6 +165,47 @@ func TestBrandCommands(t *testing.T) {
 	}
 }
 
+// TestBrandTimeZoneAndWeChatScope: --time-zone and --wechat-scope are the
+// brand's settings; an unknown zone or scope is a command-line error that
+// stores nothing; an empty zone restores the default, Asia/Shanghai.
+func TestBrandTimeZoneAndWeChatScope(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	var b struct {
+		TimeZone      string `json:"time_zone"`
+		TimeZoneInUse string `json:"time_zone_in_use"`
+		WeChatScope   string `json:"wechat_scope"`
+	}
+	show := func() {
+		t.Helper()
+		b.TimeZone, b.TimeZoneInUse, b.WeChatScope = "", "", ""
+		decode(t, yimaOK(t, data, "brand", "show"), &b)
+	}
+	show()
+	if b.TimeZone != "" || b.TimeZoneInUse != "Asia/Shanghai" || b.WeChatScope != "" {
+		t.Errorf("brand show before any setting: %+v", b)
+	}
+	yimaOK(t, data, "brand", "set", "--time-zone", "Europe/Paris", "--wechat-scope", "userinfo")
+	show()
+	if b.TimeZone != "Europe/Paris" || b.TimeZoneInUse != "Europe/Paris" || b.WeChatScope != "userinfo" {
+		t.Errorf("brand show after set: %+v", b)
+	}
+	wantExit(t, data, exitUsage, "IANA", "brand", "set", "--time-zone", "Mars/Olympus", "--name", "N")
+	wantExit(t, data, exitUsage, "IANA", "brand", "set", "--time-zone", "Local")
+	wantExit(t, data, exitUsage, "use base or userinfo", "brand", "set", "--wechat-scope", "nickname")
+	show()
+	if b.TimeZone != "Europe/Paris" || b.WeChatScope != "userinfo" {
+		t.Errorf("a refused setting changed the brand: %+v", b)
+	}
+	if out := yimaOK(t, data, "brand", "show"); strings.Contains(out, `"name"`) {
+		t.Errorf("a refused command stored its other flags: %s", out)
+	}
+	yimaOK(t, data, "brand", "set", "--time-zone", "")
+	show()
+	if b.TimeZone != "" || b.TimeZoneInUse != "Asia/Shanghai" {
+		t.Errorf("an empty --time-zone: %+v, want the default back", b)
+	}
+}
+
 func TestTokenCommands(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	out, errOut, err := yimaRun(t, "", "--data", data, "token", "create", "--role", "app", "--name", "shop")

@@ -20,7 +20,7 @@ type flagsOptions struct {
 func (o *flagsOptions) AddFlags(fs *pflag.FlagSet) {
 	o.remoteOptions.AddFlags(fs)
 	fs.StringVar(&o.q.Kind, "kind", "", "diverted or many_scanners (default both)")
-	fs.StringVar(&o.q.From, "from", "", "first day, YYYYMMDD (days of the statistics' time zone)")
+	fs.StringVar(&o.q.From, "from", "", "first day, YYYYMMDD (days of the brand's time zone)")
 	fs.StringVar(&o.q.To, "to", "", "last day, YYYYMMDD")
 	fs.StringVar(&o.q.After, "after", "", "the cursor a previous page ended with")
 	fs.IntVar(&o.q.Limit, "limit", 50, "flags per page, 1-200")
@@ -58,7 +58,7 @@ func flagsFunc(cmd *cobra.Command, g *globalOptions, o *flagsOptions) error {
 		}
 		fmt.Fprintf(w, "%-8s %-5s %-13s %-27s %6s %9s  %-16s %s\n", "DAY", "TIME", "KIND", "CODE", "BATCH", "SERIAL", "PRODUCT", "DETAIL")
 		for _, f := range page.Flags {
-			detail := fmt.Sprintf("%d scanners since %s, the third %s", f.Scanners, f.FirstScan.Format("2006-01-02"), f.Member)
+			detail := fmt.Sprintf("%d scanners since %s, the third %s", f.Scanners, f.FirstScan.In(loc).Format("2006-01-02"), f.Member)
 			if f.Kind == reward.FlagDiverted {
 				detail = fmt.Sprintf("scanned in %s, meant for %s, by %s", f.Region, f.Intended, f.Member)
 			}

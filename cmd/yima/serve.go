@@ -51,7 +51,7 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ClientIPHeader, "client-ip-header", "X-Forwarded-For", "header a trusted proxy puts the client's address in")
 	fs.StringVar(&o.RegionHeader, "region-header", "", "header in which a --trusted-proxy gives the client's region (its geo lookup), for anti-diversion of claims on the pages")
 	fs.StringVar(&o.regionTable, "region-table", "", "file of the brand's address ranges and their regions, one \"CIDR,region\" a line, for anti-diversion of claims on the pages")
-	fs.StringVar(&o.statsTZ, "stats-tz", "", "the brand's time zone for this run, e.g. Asia/Shanghai, overriding the stored one (yima brand set --tz): statistics' days, and every date and time on pages and in listings (default: the stored zone, else UTC)")
+	fs.StringVar(&o.statsTZ, "stats-tz", "", "deprecated: the brand's time zone while it stores none (yima brand set --time-zone wins), an IANA name; default "+reward.DefaultTimeZone)
 	fs.StringVar(&o.Language, "lang", scan.DefaultLanguage, fmt.Sprintf("language of the pages when the browser prefers none of %s (?lang= and Accept-Language choose otherwise)", strings.Join(scan.Languages(), " or ")))
 	fs.Float64Var(&o.Limits.PerAddress, "limit-per-address", 0, "requests a second one client address may send to the pages and public lookups (0: default 20, bursts of 200)")
 	fs.Float64Var(&o.Limits.PerMember, "limit-per-member", 0, "scans a second one member, and one device, may send (0: default 1, bursts of 30)")
@@ -63,7 +63,7 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.wechat.Secret, "wechat-secret", "", "the official account's AppSecret; prefer YIMA_WECHAT_SECRET, which ps does not show")
 	fs.StringVar(&o.wechat.APIBase, "wechat-api-base", "https://api.weixin.qq.com", "base URL of WeChat's sns API (access_token, userinfo)")
 	fs.StringVar(&o.wechat.OpenBase, "wechat-open-base", "https://open.weixin.qq.com", "base URL of WeChat's authorize page")
-	fs.StringVar(&o.wechatScope, "wechat-scope", "base", "base (snsapi_base: the openid, silently) or userinfo (snsapi_userinfo: the nickname too, after the person agrees)")
+	fs.StringVar(&o.wechatScope, "wechat-scope", "", "deprecated: what WeChat sign-in asks while the brand has not chosen (yima brand set --wechat-scope wins): base or userinfo; default base")
 	fs.DurationVar(&o.SignIn.SessionTTL, "session-ttl", 0, "how long a consumer stays signed in (0: default 720h, 30 days)")
 	fs.BoolVar(&o.Webhooks.AllowPrivate, "webhook-allow-private", false, "let webhooks reach loopback, private and link-local addresses (refused by default, so an admin token cannot probe this server's own network)")
 	fs.DurationVar(&o.EventsRetention, "events-retention", scan.DefaultEventsRetention, "how long the event feed (/v1/events) keeps events; older ones are compacted away in the background (-1s: forever)")
@@ -101,7 +101,7 @@ func serveFunc(cmd *cobra.Command, g *globalOptions, o *serveOptions) error {
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return usagef("--log-level %q: use debug, info, warn or error", o.logLevel)
 	}
-	var zone *time.Location // nil: the data directory's
+	var zone *time.Location // nil: reward.DefaultTimeZone, when the brand stores none
 	if o.statsTZ != "" {
 		var err error
 		if zone, err = time.LoadLocation(o.statsTZ); err != nil {
@@ -153,7 +153,7 @@ func serveFunc(cmd *cobra.Command, g *globalOptions, o *serveOptions) error {
 	// A signal once the node listens stops it gracefully.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	n, err := node.Open(node.Options{Dir: g.data, Server: o.Options, StatsZone: zone, AcceptDataLoss: o.acceptDataLoss})
+	n, err := node.Open(node.Options{Dir: g.data, Server: o.Options, Zone: zone, AcceptDataLoss: o.acceptDataLoss})
 	if err != nil {
 		return err
 	}
@@ -190,6 +190,7 @@ func (o *serveOptions) signIn(log *slog.Logger) error {
 		return usagef("--sms-sender %q: use log or http", o.smsSender)
 	}
 	switch o.wechatScope {
+	case "":
 	case "base":
 		o.SignIn.WeChatScope = identity.ScopeBase
 	case "userinfo":

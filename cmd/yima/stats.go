@@ -20,7 +20,7 @@ type statsOptions struct {
 func (o *statsOptions) AddFlags(fs *pflag.FlagSet) {
 	o.remoteOptions.AddFlags(fs)
 	fs.StringVar(&o.by, "by", "product", fmt.Sprintf("dimension: one of %v", reward.Dimensions))
-	fs.StringVar(&o.from, "from", "", "first day, YYYYMMDD (days of the statistics' time zone, serve --stats-tz)")
+	fs.StringVar(&o.from, "from", "", "first day, YYYYMMDD (days of the brand's time zone, yima brand set --time-zone)")
 	fs.StringVar(&o.to, "to", "", "last day, YYYYMMDD")
 	fs.BoolVar(&o.daily, "daily", false, "one line per day")
 	o.out.AddFlags(fs)

@@ -21,9 +21,9 @@ type Options struct {
 	// Server configures the HTTP service; its Logger is the node's, for
 	// the store too. Addr "127.0.0.1:0" picks a free port (see Addr).
 	Server scan.Options
-	// StatsZone is where statistics' days begin; nil: the brand's stored
-	// time zone, or UTC.
-	StatsZone *time.Location
+	// Zone is the brand's time zone while its stored settings name none
+	// (datadir.Options.Zone); nil: reward.DefaultTimeZone.
+	Zone *time.Location
 	// AcceptDataLoss opens a store whose log is damaged with what is
 	// readable (pebblestore.Options.AcceptLoss).
 	AcceptDataLoss bool
@@ -59,7 +59,7 @@ func Open(opts Options) (*Node, error) {
 	}
 	d, err := datadir.Open(opts.Dir, datadir.Options{
 		Logger:         opts.Server.Logger,
-		StatsZone:      opts.StatsZone,
+		Zone:           opts.Zone,
 		AcceptDataLoss: opts.AcceptDataLoss,
 		Now:            opts.Now,
 		OnFail:         n.storageFailed,

@@ -3,7 +3,8 @@
 // test names), sns/oauth2/access_token and sns/userinfo as WeChat
 // documents them, errors included: an unknown or expired code is errcode
 // 40029, a code used twice 40163, a wrong app id 40013, a wrong secret
-// 40125. Codes last five minutes and are good once, as WeChat's are.
+// 40125, a profile asked with a snsapi_base token 48001. Codes last five
+// minutes and are good once, as WeChat's are.
 package fakewechat
 
 import (
@@ -30,9 +31,11 @@ type Fake struct {
 	mu     sync.Mutex
 	next   Person
 	codes  map[string]*grant
-	tokens map[string]Person
+	tokens map[string]*grant
 	// Exchanges counts access_token calls, for tests.
 	Exchanges int
+	// scopes are the scopes the authorize step was asked for, in order.
+	scopes []string
 }
 
 type grant struct {
@@ -44,10 +47,20 @@ type grant struct {
 
 // New returns a fake for app id and secret.
 func New(appID, secret string) *Fake {
-	return &Fake{AppID: appID, Secret: secret, codes: map[string]*grant{}, tokens: map[string]Person{}}
+	return &Fake{AppID: appID, Secret: secret, codes: map[string]*grant{}, tokens: map[string]*grant{}}
 }
 
 // SignInAs makes p the person who consents at the next authorize.
+// LastScope is the scope the latest authorize step was asked for.
+func (f *Fake) LastScope() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.scopes) == 0 {
+		return ""
+	}
+	return f.scopes[len(f.scopes)-1]
+}
+
 func (f *Fake) SignInAs(p Person) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -107,6 +120,7 @@ func (f *Fake) authorize(w http.ResponseWriter, r *http.Request, q url.Values) {
 	}
 	f.mu.Lock()
 	code := f.issue(f.next, scope)
+	f.scopes = append(f.scopes, scope)
 	f.mu.Unlock()
 	bq := back.Query()
 	bq.Set("code", code)
@@ -141,7 +155,7 @@ func (f *Fake) accessToken(w http.ResponseWriter, q url.Values) {
 	}
 	g.used = true
 	tok := random()
-	f.tokens[tok] = g.p
+	f.tokens[tok] = g
 	out := map[string]any{"access_token": tok, "expires_in": 7200, "refresh_token": random(), "openid": g.p.OpenID, "scope": g.scope}
 	if g.p.UnionID != "" {
 		out["unionid"] = g.p.UnionID
@@ -152,11 +166,16 @@ func (f *Fake) accessToken(w http.ResponseWriter, q url.Values) {
 func (f *Fake) userInfo(w http.ResponseWriter, q url.Values) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	p, ok := f.tokens[q.Get("access_token")]
-	if !ok || p.OpenID != q.Get("openid") {
+	g, ok := f.tokens[q.Get("access_token")]
+	switch {
+	case !ok || g.p.OpenID != q.Get("openid"):
 		answer(w, map[string]any{"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"})
 		return
+	case g.scope != "snsapi_userinfo":
+		answer(w, map[string]any{"errcode": 48001, "errmsg": "api unauthorized"})
+		return
 	}
+	p := g.p
 	out := map[string]any{"openid": p.OpenID, "nickname": p.Nickname, "sex": 0, "province": "", "city": "", "country": "", "headimgurl": "", "privilege": []string{}}
 	if p.UnionID != "" {
 		out["unionid"] = p.UnionID

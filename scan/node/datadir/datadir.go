@@ -15,7 +15,6 @@ import (
 
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/store"
 	"github.com/yima-dev/yima/store/pebblestore"
 )
 
@@ -53,33 +52,16 @@ type Dir struct {
 	seenDone chan struct{}
 }
 
-// storedZone is the time zone of the brand's stored settings (yima brand
-// set --tz), or UTC when none is set.
-func storedZone(db store.DB, ks *codegen.Keyset) (*time.Location, error) {
-	b, err := reward.New(db, ks, reward.Options{}).Brand()
-	if err != nil {
-		return nil, err
-	}
-	if b.TimeZone == "" {
-		return time.UTC, nil
-	}
-	loc, err := time.LoadLocation(b.TimeZone)
-	if err != nil {
-		return nil, fmt.Errorf("datadir: the brand's time zone %q is unknown here (%v): set another with yima brand set --tz", b.TimeZone, err)
-	}
-	return loc, nil
-}
-
 // Options configures Open.
 type Options struct {
 	Now    func() time.Time
 	Logger *slog.Logger
 	// OnFail is called when storage fails (see store.Options.OnFail).
 	OnFail func(error)
-	// StatsZone is the brand's time zone, where statistics' days begin
-	// (reward.Options); nil means the stored settings' (yima brand set
-	// --tz), or UTC.
-	StatsZone *time.Location
+	// Zone is the brand's time zone while its stored settings name none
+	// (reward.Options.Zone): yima serve --stats-tz; nil means
+	// reward.DefaultTimeZone.
+	Zone *time.Location
 	// AcceptDataLoss opens a store whose log is damaged with what is
 	// readable (pebblestore.Options.AcceptLoss).
 	AcceptDataLoss bool
@@ -206,12 +188,6 @@ func Open(dir string, opts Options) (*Dir, error) {
 		db.Close()
 		return nil, fmt.Errorf("datadir: keyset %s: %w", filepath.Join(dir, KeysFile), err)
 	}
-	if opts.StatsZone == nil {
-		if opts.StatsZone, err = storedZone(db, ks); err != nil {
-			db.Close()
-			return nil, err
-		}
-	}
 	d := &Dir{
 		Path: dir, DB: db,
 		adminToken: tok,
@@ -219,13 +195,17 @@ func Open(dir string, opts Options) (*Dir, error) {
 		log:        opts.Logger,
 		seenDone:   make(chan struct{}),
 	}
-	d.Engine = reward.New(db, ks, reward.Options{Now: opts.Now, StatsZone: opts.StatsZone, Observe: opts.Observe})
+	d.Engine = reward.New(db, ks, reward.Options{Now: opts.Now, Zone: opts.Zone, Observe: opts.Observe})
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
 	if err := d.Engine.CheckFormat(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("datadir: data directory %s: %w", dir, err)
+	}
+	if err := d.Engine.LoadZone(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("datadir: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d.stopSeen = cancel

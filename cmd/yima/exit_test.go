@@ -74,7 +74,7 @@ func TestJSONListings(t *testing.T) {
 		{[]string{"token", "list"}, "[]"},
 		{[]string{"campaign", "list"}, "[]"},
 		{[]string{"stats", "--by", "product"}, "[]"},
-		{[]string{"flags"}, `{"flags":[],"time_zone":"UTC"}`},
+		{[]string{"flags"}, `{"flags":[],"time_zone":"Asia/Shanghai"}`},
 	} {
 		r := mustYima(t, append(tc.args, "--data", data, "--json")...)
 		var got, want any

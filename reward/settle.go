@@ -134,7 +134,7 @@ func ParsePeriod(period string, loc *time.Location) (start, end time.Time, err e
 // the month again. A month that has not ended, a malformed one, or one
 // before the last month settled is refused and nothing is stored.
 func (e *Engine) Settle(period string) (*SettlementView, error) {
-	start, end, err := ParsePeriod(period, e.statsZone)
+	start, end, err := ParsePeriod(period, e.Zone())
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +152,7 @@ func (e *Engine) Settle(period string) (*SettlementView, error) {
 			return nil
 		}
 		if now.Before(end) {
-			return &Error{Code: CodePeriodNotEnded, Message: fmt.Sprintf("%s has not ended yet in the brand's time zone (%s); settle it from %s on", period, e.statsZone, end.Format("2006-01-02 15:04 MST")), Details: map[string]any{"ends_at": end}}
+			return &Error{Code: CodePeriodNotEnded, Message: fmt.Sprintf("%s has not ended yet in the brand's time zone (%s); settle it from %s on", period, e.Zone(), end.Format("2006-01-02 15:04 MST")), Details: map[string]any{"ends_at": end}}
 		}
 		last, _, err := tx.Get(settledThroughKey)
 		if err != nil {
@@ -170,7 +170,7 @@ func (e *Engine) Settle(period string) (*SettlementView, error) {
 				return &Error{Code: CodePeriodClosed, Message: fmt.Sprintf("%s is before %s, the last month settled, and was not settled itself: its commission was settled with a later month", period, l), Details: map[string]any{"settled_through": l}}
 			}
 		}
-		st = Settlement{Period: period, Start: start.UTC(), End: end.UTC(), TimeZone: e.statsZone.String(), Status: SettlementSettling, StartedAt: now}
+		st = Settlement{Period: period, Start: start.UTC(), End: end.UTC(), TimeZone: e.Zone().String(), Status: SettlementSettling, StartedAt: now}
 		putJSON(tx, settlementKey(period), st)
 		tx.Put(settledThroughKey, []byte(period))
 		return nil
@@ -282,7 +282,7 @@ func (e *Engine) guideIDs() ([]string, error) {
 // SettlementOf returns a month's settlement and its lines; not_found when
 // the month was never settled.
 func (e *Engine) SettlementOf(period string) (*SettlementView, error) {
-	if _, _, err := ParsePeriod(period, e.statsZone); err != nil {
+	if _, _, err := ParsePeriod(period, e.Zone()); err != nil {
 		return nil, err
 	}
 	var st Settlement

@@ -42,7 +42,7 @@ func newSettleFixture(t *testing.T, codes uint32) *settleFixture {
 	t.Helper()
 	f := &settleFixture{}
 	f.set(time.Date(2026, 11, 3, 10, 0, 0, 0, shanghai))
-	f.db, f.eng = newEngine(t, reward.Options{StatsZone: shanghai, Now: func() time.Time { return time.Unix(0, f.clock.Load()) }})
+	f.db, f.eng = newEngine(t, reward.Options{Zone: shanghai, Now: func() time.Time { return time.Unix(0, f.clock.Load()) }})
 	b, err := f.eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: codes, Activate: true})
 	if err != nil {
 		t.Fatal(err)

@@ -22,7 +22,7 @@ func TestSettlementAPI(t *testing.T) {
 	}
 	var clock atomic.Int64
 	clock.Store(time.Date(2026, 11, 20, 12, 0, 0, 0, shanghai).UnixNano())
-	ts := startServerApp(t, node.Options{StatsZone: shanghai, Now: func() time.Time { return time.Unix(0, clock.Load()) }}, scan.Options{})
+	ts := startServerApp(t, node.Options{Zone: shanghai, Now: func() time.Time { return time.Unix(0, clock.Load()) }}, scan.Options{})
 	codes := ts.MintActive(3, 5)
 	doc := `{"id":"promo","products":["SKU-TEST"],"starts_at":"2026-01-01T00:00:00Z","ends_at":"2030-01-01T00:00:00Z","points":5,"guide_commission":{"per_scan":4}}`
 	if r := ts.Do("PUT", "/v1/campaigns/promo", ts.Admin, doc); r.Status != 200 {

@@ -99,7 +99,7 @@ type Export struct {
 // export will write. Every decision the snapshot holds is durable before
 // it returns, so an export never shows a payout a crash could still undo.
 func (e *Engine) OpenExport(q ExportQuery) (*Export, error) {
-	since, err := CheckExportQuery(q, e.statsZone)
+	since, err := CheckExportQuery(q, e.Zone())
 	if err != nil {
 		return nil, err
 	}

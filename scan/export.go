@@ -69,7 +69,7 @@ func (s *Server) getExport(ctx *fasthttp.RequestCtx, _ caller, kind string) erro
 		q.BOM = b
 	}
 	// Refuse a bad query before taking a slot or a snapshot.
-	if _, err := reward.CheckExportQuery(q, s.app.Engine.StatsZone()); err != nil {
+	if _, err := reward.CheckExportQuery(q, s.app.Engine.Zone()); err != nil {
 		return err
 	}
 	// An export holds a CPU encoding records for as long as it lasts.

@@ -195,6 +195,9 @@ func Audit(ctx context.Context, obs *Observations, chk Checker, opts AuditOption
 		if w.Kind == Forged {
 			a.violate("forged code %s was redeemed for %s", w.Code, w.Member)
 		}
+		if w.Kind == Preloaded {
+			a.violate("preloaded code %s, redeemed before the run, was paid again to %s", w.Code, w.Member)
+		}
 	}
 	doubles := make([]string, 0)
 	for code, idx := range byCode {

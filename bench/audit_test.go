@@ -189,6 +189,11 @@ func TestAuditViolations(t *testing.T) {
 			c.redeemed["F1"] = true
 			c.members["carol"] = bench.MemberState{Found: true, Points: 10, Codes: []string{"F1"}}
 		}, []string{"forged code F1 was redeemed for carol"}},
+		{"preloaded code paid again", func(o *bench.Observations, c *fakeChecker) {
+			o.Wins = append(o.Wins, bench.Win{Code: "P1", Member: "carol", Points: 10, Kind: bench.Preloaded})
+			c.redeemed["P1"] = true
+			c.members["carol"] = bench.MemberState{Found: true, Points: 10, Codes: []string{"P1"}}
+		}, []string{"preloaded code P1, redeemed before the run, was paid again to carol"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			obs, chk := consistent()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/yima-dev/yima/codegen"
@@ -88,6 +89,10 @@ type Config struct {
 	// codes before the run (see Preload), then restarts the server and
 	// measures how long it takes to serve again.
 	Preload int
+	// PreloadedScans is the fraction of requests that scan a preloaded
+	// code (kind Preloaded, expect 409) in a run with Preload (0.05); it
+	// is added to the mix, the fresh codes' share giving way.
+	PreloadedScans float64
 	// NoServerAudit skips the server's own audit (GET /v1/audit), which
 	// holds the whole store in memory; the other checks still run.
 	NoServerAudit bool
@@ -138,6 +143,12 @@ func (c *Config) ensureDefaults() {
 		if c.FixedPoints {
 			c.Mix = FixedPointsMix
 		}
+	}
+	if c.Preload > 0 && c.PreloadedScans == 0 {
+		c.PreloadedScans = 0.05
+	}
+	if c.Preload > 0 && c.PreloadedScans > 0 && !slices.ContainsFunc(c.Mix, func(s Share) bool { return s.Kind == Preloaded }) {
+		c.Mix = append(slices.Clone(c.Mix), Share{Preloaded, c.PreloadedScans})
 	}
 	if c.Budget == 0 {
 		c.Budget = 1_000_000_000_000

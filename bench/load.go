@@ -31,6 +31,7 @@ type phase struct {
 	target   Target
 	mix      *Mix
 	codes    Codes // nil when the mix scans nothing
+	old      Codes // the preloaded codes, nil without a preload
 	members  []string
 	guides   []string // who verifies coupons
 	runID    string   // the run's id, in spends' request ids
@@ -292,6 +293,12 @@ func (w *worker) do(k Kind, intended time.Time) {
 			return
 		}
 		w.scan(&Op{Kind: Duplicate, Code: w.recent.pick(w.rng), Member: w.member()}, intended)
+	case Preloaded:
+		if p.old == nil {
+			w.do(Duplicate, intended)
+			return
+		}
+		w.scan(&Op{Kind: Preloaded, Code: p.old.Code(w.rng.IntN(p.old.Len())), Member: w.member()}, intended)
 	case Forged:
 		code := p.codes.Code(w.rng.IntN(p.codes.Len()))
 		w.scan(&Op{Kind: Forged, Code: forge(code, w.rng), Member: w.member()}, intended)

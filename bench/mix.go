@@ -47,11 +47,16 @@ const (
 	// consumer's landing page in Chinese, as a phone that opens the code's
 	// link for the first time gets it. Only yima targets have it.
 	Landing
+	// Preloaded scans a code the store was preloaded with (--preload):
+	// redeemed long ago by someone else, so 409 already_redeemed, after
+	// the store read such a code costs: its scan record and its
+	// redemption, from tables on disk.
+	Preloaded
 
-	numKinds = int(Landing) + 1
+	numKinds = int(Preloaded) + 1
 )
 
-var kindNames = [numKinds]string{Fresh: "fresh", Duplicate: "duplicate", Contested: "contested", Forged: "forged", Verify: "verify", Spend: "spend", Health: "healthz", Floor: "floor", Landing: "landing"}
+var kindNames = [numKinds]string{Fresh: "fresh", Duplicate: "duplicate", Contested: "contested", Forged: "forged", Verify: "verify", Spend: "spend", Health: "healthz", Floor: "floor", Landing: "landing", Preloaded: "preloaded"}
 
 func (k Kind) String() string {
 	if int(k) < numKinds && kindNames[k] != "" {
@@ -79,7 +84,7 @@ func (k *Kind) UnmarshalText(b []byte) error {
 }
 
 // scans reports whether the kind is a POST /v1/scans.
-func (k Kind) scans() bool { return k >= Fresh && k <= Forged }
+func (k Kind) scans() bool { return k >= Fresh && k <= Forged || k == Preloaded }
 
 // Share is the fraction of requests of one kind.
 type Share struct {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan/node"
 )
@@ -64,6 +65,10 @@ func (t *inProcess) preload(ctx context.Context, n int, progress func(string, ..
 		return nil, err
 	}
 	rep := &PreloadReport{Codes: n, Members: p.Members, Records: p.Records, Bytes: p.Bytes, LoadSeconds: time.Since(start).Seconds()}
+	// The run's Preloaded scans draw from these; computed, never stored.
+	if t.preloaded, err = SignerCodes(n, func() (*codegen.Signer, error) { return t.node.Dir.Engine.Signer(b.Batch) }); err != nil {
+		return nil, err
+	}
 	progress("restarting the server on %s redeemed codes", thousands(int64(n)))
 	if err := t.restart(ctx, rep); err != nil {
 		return nil, err

@@ -33,6 +33,16 @@ func TestRunPreload(t *testing.T) {
 	if !rep.Audit.Passed || rep.Audit.ServerAudit != "clean" || rep.Audit.Winners == 0 {
 		t.Fatalf("audit after the preload: %+v", rep.Audit)
 	}
+	// Scans of preloaded codes were refused as already redeemed, and only.
+	answers := rep.Scans.Answers()
+	if answers["preloaded 409 already_redeemed"] == 0 {
+		t.Errorf("no preloaded code was scanned and refused: %v", answers)
+	}
+	for k := range answers {
+		if strings.HasPrefix(k, "preloaded ") && k != "preloaded 409 already_redeemed" {
+			t.Errorf("a preloaded code was answered %s: %v", k, answers)
+		}
+	}
 	var text, table, plot bytes.Buffer
 	rep.WriteText(&text)
 	if !strings.Contains(text.String(), "preload: 10,000 redeemed codes") {

@@ -154,7 +154,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		status(cfg.Progress, "webhook endpoint %s answers each delivery after %s", recv.url, cfg.WebhookSlow)
 	}
 
-	p := &phase{name: "scans", target: t, mix: mix, codes: codes, members: members, guides: setup.Guides, runID: run,
+	var old Codes
+	if pt, ok := t.(*inProcess); ok {
+		old = pt.preloaded
+	}
+	p := &phase{name: "scans", target: t, mix: mix, codes: codes, old: old, members: members, guides: setup.Guides, runID: run,
 		conns: cfg.Conns, duration: cfg.Duration, requests: cfg.Requests, rate: cfg.Rate, seed: cfg.Seed, progress: cfg.Progress}
 	before, err := t.Stats(ctx)
 	if err != nil {

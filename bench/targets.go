@@ -127,6 +127,8 @@ type inProcess struct {
 	removeDir bool
 	// srvOpts are the server's options, for a restart (see preload).
 	srvOpts scan.Options
+	// preloaded are the codes of the preload, nil without one.
+	preloaded Codes
 }
 
 // NewInProcess opens dir (a fresh temporary directory when empty, removed

@@ -57,6 +57,7 @@ func (o *benchOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.WebhookSlow, "webhook-slow", 0, "register one webhook endpoint for every event, answering each delivery after this long (e.g. 2s), to show delivery does not slow scans; a --target server needs --webhook-allow-private")
 	fs.BoolVar(&c.NoCeiling, "no-ceiling", false, "skip the /healthz ceiling run")
 	fs.StringSliceVar(&o.preload, "preload", nil, "growth runs: fill the in-process store first with N redeemed codes (members, ledgers, redemptions, scan records, bulk-loaded, not over HTTP), restart the server and time it, then run; a list (0,1M,10M) runs once per N, and --plot then draws scans/s, p99 and memory against N")
+	fs.Float64Var(&c.PreloadedScans, "preloaded", 0.05, "with --preload: fraction of requests that scan a preloaded code, redeemed before the run (expect 409 already_redeemed)")
 	fs.BoolVar(&c.NoServerAudit, "no-server-audit", false, "skip the server's own audit (GET /v1/audit), which holds the whole store in memory: for stores preloaded with millions of codes")
 	fs.BoolVar(&c.NoLanding, "no-landing", false, "skip the landing-page run (GET /C/{code} of genuine codes, Chinese, after the ceiling)")
 	fs.BoolVar(&c.NoFloor, "no-floor", false, "skip the durable floor run (in-process only: one synced key per request through the same store, no rule)")
@@ -195,6 +196,9 @@ func benchFunc(cmd *cobra.Command, o *benchOptions) error {
 func growthRuns(ctx context.Context, cmd *cobra.Command, c bench.Config, sizes []int, o *benchOptions) error {
 	var runs []*bench.Report
 	var failed error
+	// Every run sends the same mix: on the empty store a scan of a
+	// preloaded code is a duplicate instead.
+	c.Mix = append(c.Mix, bench.Share{Kind: bench.Preloaded, Fraction: c.PreloadedScans})
 	for _, n := range sizes {
 		if ctx.Err() != nil {
 			break

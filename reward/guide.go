@@ -88,14 +88,8 @@ func (e *Engine) Bind(member, guide string, rebind bool) (*Member, error) {
 	var out *Member
 	err := e.update(func(tx Tx) error {
 		now := e.now()
-		g, err := loadGuide(tx, guide)
+		g, err := e.activeGuide(tx, guide)
 		if err != nil {
-			return err
-		}
-		if g == nil {
-			return Errorf(CodeUnknownGuide, "no guide %q", guide)
-		}
-		if err := g.gone(e.Zone()); err != nil {
 			return err
 		}
 		m, err := loadMember(tx, member, now)
@@ -175,20 +169,14 @@ func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
 		}
 		switch {
 		case c.Status == CouponUsed:
-			return &Error{Code: CodeAlreadyUsed, Message: fmt.Sprintf("this coupon was already used on %s", c.UsedAt.Format(time.RFC3339)), Details: map[string]any{"used_at": c.UsedAt, "used_by": c.UsedBy}}
+			return &Error{Code: CodeAlreadyUsed, Message: fmt.Sprintf("this coupon was already used on %s", c.UsedAt.In(e.Zone()).Format(time.RFC3339)), Details: map[string]any{"used_at": c.UsedAt, "used_by": c.UsedBy}}
 		case c.Status == CouponVoid:
 			return Errorf(CodeCouponVoid, "this coupon was voided by the brand")
 		case !now.Before(c.Expires):
-			return &Error{Code: CodeExpired, Message: fmt.Sprintf("this coupon expired on %s", c.Expires.Format(time.RFC3339)), Details: map[string]any{"expires_at": c.Expires}}
+			return &Error{Code: CodeExpired, Message: fmt.Sprintf("this coupon expired on %s", c.Expires.In(e.Zone()).Format(time.RFC3339)), Details: map[string]any{"expires_at": c.Expires}}
 		}
-		g, err := loadGuide(tx, guide)
+		g, err := e.activeGuide(tx, guide)
 		if err != nil {
-			return err
-		}
-		if g == nil {
-			return Errorf(CodeUnknownGuide, "no guide %q", guide)
-		}
-		if err := g.gone(e.Zone()); err != nil {
 			return err
 		}
 		c.Status, c.UsedAt, c.UsedBy = CouponUsed, now, guide
@@ -353,4 +341,19 @@ func (e *Engine) GuideView(id string, page GuidePage) (*GuideView, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// activeGuide loads guide, who must exist and not have left the brand.
+func (e *Engine) activeGuide(tx Tx, guide string) (*Guide, error) {
+	g, err := loadGuide(tx, guide)
+	if err != nil {
+		return nil, err
+	}
+	if g == nil {
+		return nil, Errorf(CodeUnknownGuide, "no guide %q", guide)
+	}
+	if err := g.gone(e.Zone()); err != nil {
+		return nil, err
+	}
+	return g, nil
 }

@@ -77,7 +77,7 @@ func (e *Engine) checkPIN(tx Tx, p codegen.Parsed, b *Batch, req ScanRequest, wh
 	}
 	if now.Before(st.Until) {
 		wait := st.Until.Sub(now).Round(time.Minute)
-		return &Error{Code: CodePINLocked, Message: fmt.Sprintf("this code is locked after %d wrong PINs; it was not used, and the right PIN claims it from %s (in about %s)", PINTriesBeforeLock, st.Until.Format(time.RFC3339), wait),
+		return &Error{Code: CodePINLocked, Message: fmt.Sprintf("this code is locked after %d wrong PINs; it was not used, and the right PIN claims it from %s (in about %s)", PINTriesBeforeLock, st.Until.In(e.Zone()).Format(time.RFC3339), wait),
 			Details: map[string]any{"locked_until": st.Until, "retry_after_seconds": int(st.Until.Sub(now).Seconds()) + 1}}
 	}
 	if req.PIN == "" {
@@ -108,7 +108,7 @@ func (e *Engine) checkPIN(tx Tx, p codegen.Parsed, b *Batch, req ScanRequest, wh
 	putJSON(tx, pinKey(code), st)
 	msg := fmt.Sprintf("that is not this code's PIN; %d tries left before the code locks for a while", left)
 	if left <= 0 {
-		msg = fmt.Sprintf("that is not this code's PIN; after %d wrong PINs the code is locked until %s. It was not used: the right PIN claims it then", PINTriesBeforeLock, st.Until.Format(time.RFC3339))
+		msg = fmt.Sprintf("that is not this code's PIN; after %d wrong PINs the code is locked until %s. It was not used: the right PIN claims it then", PINTriesBeforeLock, st.Until.In(e.Zone()).Format(time.RFC3339))
 	}
 	return &Error{Code: CodeWrongPIN, Message: msg, Details: details}
 }

@@ -196,7 +196,7 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	if redeemed {
 		return nil, nil, &Error{
 			Code:    CodeAlreadyRedeemed,
-			Message: fmt.Sprintf("this code was already redeemed on %s", prev.At.Format(time.RFC3339)),
+			Message: fmt.Sprintf("this code was already redeemed on %s", prev.At.In(e.Zone()).Format(time.RFC3339)),
 			Details: map[string]any{"redeemed_at": prev.At},
 		}
 	}

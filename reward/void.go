@@ -35,7 +35,7 @@ func (e *Engine) VoidRedemption(text, reason string) (*Redemption, error) {
 			return Errorf(CodeNotFound, "code %s was never redeemed", code)
 		}
 		if r.Voided {
-			return Errorf(CodeAlreadyVoided, "the redemption was voided on %s", r.VoidedAt.Format(time.RFC3339))
+			return Errorf(CodeAlreadyVoided, "the redemption was voided on %s", r.VoidedAt.In(e.Zone()).Format(time.RFC3339))
 		}
 		// The entries are in the ledger of the member who redeemed; the
 		// reversal debits whoever holds the points now, which differs when
@@ -135,7 +135,7 @@ func (e *Engine) VoidCoupon(id, reason string) (*Coupon, error) {
 			return err
 		}
 		if c.Status == CouponVoid {
-			return Errorf(CodeAlreadyVoided, "the coupon was voided on %s", c.VoidedAt.Format(time.RFC3339))
+			return Errorf(CodeAlreadyVoided, "the coupon was voided on %s", c.VoidedAt.In(e.Zone()).Format(time.RFC3339))
 		}
 		var ctr CampaignCounters
 		if _, err := getJSON(tx, campaignCountersKey(c.Campaign), &ctr); err != nil {

@@ -52,37 +52,9 @@ func TestUpdateSerializesConflictingDecisions(t *testing.T) {
 	}
 }
 
-func TestRefusedDecisionWritesNothing(t *testing.T) {
-	db := MustOpen(t)
-	refused := errors.New("refused")
-	err := db.Update(func(tx store.Tx) error {
-		tx.Put([]byte("k"), []byte("v"))
-		return refused
-	})
-	if !errors.Is(err, refused) {
-		t.Fatalf("Update returned %v, want the decision's error", err)
-	}
-	if _, found, err := db.Get([]byte("k")); found || err != nil {
-		t.Fatalf("a refused decision's write is visible: found %v, %v", found, err)
-	}
-}
-
-func TestPanickingDecisionIsAnError(t *testing.T) {
-	db := MustOpen(t)
-	err := db.Update(func(tx store.Tx) error {
-		tx.Put([]byte("k"), []byte("v"))
-		panic("boom")
-	})
-	if !errors.Is(err, store.ErrDecisionPanicked) {
-		t.Fatalf("Update returned %v, want ErrDecisionPanicked", err)
-	}
-	if err := db.Update(func(tx store.Tx) error { return nil }); err != nil {
-		t.Fatalf("decider did not survive a panic: %v", err)
-	}
-	if _, found, err := db.Get([]byte("k")); found || err != nil {
-		t.Fatalf("a panicking decision's write is visible: found %v, %v", found, err)
-	}
-}
+// A refused and a panicking decision leave no trace, and the store goes
+// on: the conformance suite's "refused" and "panicking" cases, run on this
+// engine by TestConformance, check each with puts, deletes and adds.
 
 func TestReadYourWritesWithinAGroup(t *testing.T) {
 	db := MustOpen(t)

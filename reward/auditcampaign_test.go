@@ -6,11 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"encoding/json"
-
 	"github.com/segmentio/ksuid"
 	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/store"
 )
 
 // TestAuditFindsCampaignViolations shows that the audit can fail for the
@@ -129,19 +126,7 @@ func TestAuditFindsCampaignViolations(t *testing.T) {
 			gv, _ := f.eng.GuideByID("G1", 1)
 			s := state{f: f, ctr: mustCampaign(t, f, "promo").Counters, coupon: *cp, g1: gv.Guide, unscored: f.signer.Code(4)}
 			forged := c.forge(s)
-			err := f.db.Update(func(tx store.Tx) error {
-				for k, v := range forged {
-					raw, err := json.Marshal(v)
-					if err != nil {
-						return err
-					}
-					tx.Put([]byte(k), raw)
-				}
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			putRecords(t, f.db, forged)
 			rep, err := f.eng.Audit()
 			if err != nil {
 				t.Fatal(err)

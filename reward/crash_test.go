@@ -200,19 +200,7 @@ func TestAuditFindsBrokenRecords(t *testing.T) {
 				t.Fatalf("the audit finds problems in a healthy store: %q", before.Problems)
 			}
 			forged := c.forge(f, before.Members["alice"], won)
-			err = f.db.Update(func(tx store.Tx) error {
-				for k, v := range forged {
-					raw, err := json.Marshal(v)
-					if err != nil {
-						return err
-					}
-					tx.Put([]byte(k), raw)
-				}
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			putRecords(t, f.db, forged)
 			after, err := auditRecords(f.db)
 			if err != nil {
 				t.Fatal(err)

@@ -166,3 +166,22 @@ func redemptionOf(tb testing.TB, f *fixture, code string) reward.Redemption {
 	tb.Helper()
 	return rewardtest.Redemption(tb, f.db, code)
 }
+
+// putRecords writes each value as the JSON record of its key, past the
+// engine, in one decision: a record as a bug or a forger would leave it.
+func putRecords(tb testing.TB, db store.DB, records map[string]any) {
+	tb.Helper()
+	err := db.Update(func(tx store.Tx) error {
+		for k, v := range records {
+			raw, err := json.Marshal(v)
+			if err != nil {
+				return err
+			}
+			tx.Put([]byte(k), raw)
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}

@@ -1,13 +1,11 @@
 package reward_test
 
 import (
-	"encoding/json"
 	"math"
 	"testing"
 	"time"
 
 	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/store"
 )
 
 // TestLedgerArithmeticIsChecked: a balance near 2^63 that a payout would
@@ -20,13 +18,7 @@ func TestLedgerArithmeticIsChecked(t *testing.T) {
 	// A record as a wrapped sum would have left it, one scan from the edge,
 	// written past the engine.
 	rich := reward.Member{ID: "rich", Points: math.MaxInt64 - 5, Seq: 1, Created: time.Now().UTC()}
-	raw, err := json.Marshal(rich)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.db.Update(func(tx store.Tx) error { tx.Put([]byte("m/rich"), raw); return nil }); err != nil {
-		t.Fatal(err)
-	}
+	putRecords(t, f.db, map[string]any{"m/rich": rich})
 	code := f.signer.Code(1)
 	if _, err := f.scan(code, "rich"); reward.ErrorCode(err) != reward.CodeAmountOutOfRange {
 		t.Fatalf("scan past 2^63-1: %v, want %s", err, reward.CodeAmountOutOfRange)

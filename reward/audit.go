@@ -23,6 +23,10 @@ type AuditReport struct {
 	Stores      int `json:"stores"`
 	// Settlements counts the months settled (see Settle).
 	Settlements int      `json:"settlements"`
+	Rewards     int      `json:"rewards"`
+	Exchanges   int      `json:"exchanges"`
+	Orders      int      `json:"orders"`
+	Adjustments int      `json:"adjustments"`
 	Violations  []string `json:"violations"`
 }
 
@@ -40,8 +44,9 @@ func (a *AuditReport) violate(format string, args ...any) {
 // entries and no entry without its redemption, balances equal to their
 // ledgers and never negative, budgets and stock never overspent, every
 // coupon issued once and verified at most once, commissions that match
-// scans and verifications. Run it on a quiet store (yima audit opens the
-// data directory, so no server holds it).
+// scans and verifications; and the mall's stock, voucher lists and
+// exchanges, purchase orders and adjustments (see auditMall). Run it on a
+// quiet store (yima audit opens the data directory, so no server holds it).
 func Audit(db Scanner) (*AuditReport, error) {
 	a := &AuditReport{Violations: []string{}}
 	load := func(prefix string, fn func(key string, raw []byte)) error {
@@ -267,7 +272,7 @@ func Audit(db Scanner) (*AuditReport, error) {
 	// Coupons: issued by one redemption, verified at most once, with the
 	// commission of that one verification.
 	for id, c := range coupons {
-		if r := reds[c.Code]; r == nil || r.Coupon != id {
+		if r := reds[c.Code]; c.Reward == "" && (r == nil || r.Coupon != id) {
 			a.violate("coupon %s was not issued by the redemption of %s", id, c.Code)
 		}
 		if c.Status == CouponUsed && c.UsedBy == "" {
@@ -322,6 +327,9 @@ func Audit(db Scanner) (*AuditReport, error) {
 		}
 	}
 	if err := auditStores(db, a); err != nil {
+		return nil, wrapStore(err)
+	}
+	if err := auditMall(db, a, entryByID, memberEntries, coupons); err != nil {
 		return nil, wrapStore(err)
 	}
 	if err := auditSettlements(a, db, gEntries); err != nil {

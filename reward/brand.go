@@ -2,6 +2,7 @@ package reward
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"strings"
 	"time"
@@ -39,8 +40,13 @@ type Brand struct {
 	// (their openid, silently) or WeChatUserInfo (their nickname too,
 	// after they agree). Empty: the server's fallback (yima serve
 	// --wechat-scope, deprecated), else WeChatBase.
-	WeChatScope string    `json:"wechat_scope,omitempty"`
-	Updated     time.Time `json:"updated,omitzero"`
+	WeChatScope string `json:"wechat_scope,omitempty"`
+	// OrderPointsPerYuan is what a purchase order earns (POST /v1/orders),
+	// in points per yuan of its amount, before the tier multiplier: 1
+	// gives a point a yuan, 0.1 a point per 10 yuan. 0: orders earn
+	// nothing and are refused.
+	OrderPointsPerYuan float64   `json:"order_points_per_yuan,omitempty"`
+	Updated            time.Time `json:"updated,omitzero"`
 }
 
 // FactoryPrintsOrDefault is FactoryPrints, or DefaultFactoryPrints when unset.
@@ -62,6 +68,8 @@ type BrandChange struct {
 	// FactoryPrints sets Brand.FactoryPrints; 0 restores the default.
 	FactoryPrints *int    `json:"factory_prints,omitempty"`
 	WeChatScope   *string `json:"wechat_scope,omitempty"`
+	// OrderPointsPerYuan sets Brand.OrderPointsPerYuan.
+	OrderPointsPerYuan *float64 `json:"order_points_per_yuan,omitempty"`
 }
 
 // The brand's choices of what WeChat sign-in asks (Brand.WeChatScope).
@@ -71,6 +79,9 @@ const (
 )
 
 var brandKey = []byte("meta/brand")
+
+// MaxOrderPointsPerYuan bounds the purchase rate.
+const MaxOrderPointsPerYuan = 100
 
 // maxBaseURL bounds a base URL: it is printed in every QR symbol, and a
 // longer URL makes every symbol denser and harder to scan.
@@ -135,6 +146,9 @@ func (c BrandChange) check() error {
 	}
 	if c.WeChatScope != nil && *c.WeChatScope != "" && *c.WeChatScope != WeChatBase && *c.WeChatScope != WeChatUserInfo {
 		return Errorf(CodeInvalidRequest, "wechat_scope %q: use %q (the openid, silently) or %q (the nickname too, after the person agrees)", *c.WeChatScope, WeChatBase, WeChatUserInfo)
+	}
+	if r := c.OrderPointsPerYuan; r != nil && (*r < 0 || *r > MaxOrderPointsPerYuan || math.Abs(*r*100-math.Round(*r*100)) > 1e-6) {
+		return Errorf(CodeInvalidRequest, "order_points_per_yuan %v: points per yuan of a purchase, 0 to %d with at most two decimals (1 is a point a yuan, 0.1 a point per 10 yuan)", *r, MaxOrderPointsPerYuan)
 	}
 	if c.FactoryPrints != nil && (*c.FactoryPrints < 0 || *c.FactoryPrints > MaxFactoryPrints) {
 		return Errorf(CodeInvalidRequest, "factory_prints %d: a factory may download a batch's codes 1 to %d times over (0 restores the default, %d)", *c.FactoryPrints, MaxFactoryPrints, DefaultFactoryPrints)
@@ -234,6 +248,9 @@ func (e *Engine) SetBrand(c BrandChange) (*Brand, error) {
 		}
 		if c.WeChatScope != nil {
 			b.WeChatScope = *c.WeChatScope
+		}
+		if c.OrderPointsPerYuan != nil {
+			b.OrderPointsPerYuan = math.Round(*c.OrderPointsPerYuan*100) / 100
 		}
 		b.Updated = e.now()
 		putJSON(tx, brandKey, &b)

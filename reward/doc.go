@@ -2,8 +2,10 @@
 // records those rules keep: batches (their serial ranges and fixed points),
 // their scans and redemptions, members and their ledgers, campaigns and
 // their counters, guides (and their departures) and their commissions,
-// gift coupons, API tokens, idempotent request results, statistics, flags
-// for review; and the audit that checks them all.
+// gift coupons, the points mall (its catalog, voucher lists and the
+// exchanges of points for its rewards), adjustments, purchase orders from
+// other channels, API tokens, idempotent request results, statistics,
+// flags for review; and the audit that checks them all.
 //
 // Rules decide against the store contract (package store) and nothing
 // else: every change is a decision run by store.DB.Update against a

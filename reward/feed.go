@@ -54,6 +54,14 @@ const (
 	FeedFlagRaised         = "flag.raised"
 	FeedCampaignChanged    = "campaign.changed"
 	FeedStoreChanged       = "store.changed"
+	FeedRewardChanged      = "reward.changed"
+	FeedRewardRedeemed     = "reward.redeemed"
+	FeedVouchersUploaded   = "vouchers.uploaded"
+	FeedVoucherIssued      = "voucher.issued"
+	FeedExchangeShipped    = "exchange.shipped"
+	FeedExchangeCancelled  = "exchange.cancelled"
+	FeedOrderEarned        = "order.earned"
+	FeedOrderRefunded      = "order.refunded"
 	FeedVersion            = 1
 	maxFeedLimit           = 1000
 	defaultFeedLimit       = 100
@@ -74,6 +82,8 @@ var FeedTypes = []string{
 	FeedMemberCreated, FeedMemberAliasLinked, FeedMemberBound, FeedMemberMerged, FeedGrowthAdjusted,
 	FeedGuideCreated, FeedGuideLeft, FeedFlagRaised, FeedCampaignChanged,
 	FeedStoreChanged,
+	FeedRewardChanged, FeedRewardRedeemed, FeedVouchersUploaded, FeedVoucherIssued,
+	FeedExchangeShipped, FeedExchangeCancelled, FeedOrderEarned, FeedOrderRefunded,
 }
 
 // FeedEvent is one entry of the feed, stored and served as this JSON.
@@ -153,9 +163,9 @@ func ledgerFeedType(en Entry) string {
 	switch {
 	case void:
 		return FeedPointsVoided
-	case strings.HasPrefix(en.Reason, "spend: "):
+	case strings.HasPrefix(en.Reason, "spend: "), strings.HasPrefix(en.Reason, ReasonRedeem+": "):
 		return FeedPointsSpent
-	case en.Reason == "scan" || en.Reason == "new_member_bonus":
+	case en.Reason == "scan" || en.Reason == "new_member_bonus" || en.Reason == ReasonOrder:
 		return FeedPointsEarned
 	}
 	return FeedPointsAdjusted

@@ -215,7 +215,9 @@ func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
 		}
 		g.Verified++
 		putJSON(tx, guideKey(g.ID), g)
-		putJSON(tx, campaignCountersKey(c.Campaign), ctr)
+		if c.Reward == "" { // a mall coupon belongs to no campaign (exchange.go)
+			putJSON(tx, campaignCountersKey(c.Campaign), ctr)
+		}
 		putJSON(tx, couponKey(c.ID), c)
 		if err := record(tx, FeedCouponVerified, now, c); err != nil {
 			return err

@@ -137,6 +137,11 @@ type Coupon struct {
 	Ledger     []string  `json:"ledger,omitempty"`
 	VoidedAt   time.Time `json:"voided_at,omitzero"`
 	VoidReason string    `json:"void_reason,omitempty"`
+	// Reward and Exchange name the mall's reward and the exchange that
+	// issued a coupon bought with points; such a coupon has no Campaign
+	// and no Code.
+	Reward   string `json:"reward,omitempty"`
+	Exchange string `json:"exchange,omitempty"`
 }
 
 // Coupon statuses.
@@ -167,6 +172,11 @@ type Entry struct {
 	// members (a merge), and Counterpart that entry's member.
 	Transfer    string `json:"transfer,omitempty"`
 	Counterpart string `json:"counterpart,omitempty"`
+	// Exchange, Order and Adjustment name the mall's exchange, the
+	// purchase order and the adjustment an entry belongs to.
+	Exchange   string `json:"exchange,omitempty"`
+	Order      string `json:"order,omitempty"`
+	Adjustment string `json:"adjustment,omitempty"`
 }
 
 // Ledger accounts.

@@ -160,7 +160,9 @@ func (e *Engine) VoidCoupon(id, reason string) (*Coupon, error) {
 		ctr.CouponsIssued--
 		c.Status, c.VoidedAt, c.VoidReason = CouponVoid, now, reason
 		putJSON(tx, couponKey(c.ID), c)
-		putJSON(tx, campaignCountersKey(c.Campaign), ctr)
+		if c.Reward == "" { // a mall coupon belongs to no campaign (exchange.go)
+			putJSON(tx, campaignCountersKey(c.Campaign), ctr)
+		}
 		if err := record(tx, FeedCouponVoided, now, c); err != nil {
 			return err
 		}

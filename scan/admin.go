@@ -78,6 +78,7 @@ type Admin interface {
 	// Backup writes a restorable copy of the data directory into dir, on
 	// the machine that holds the data directory.
 	Backup(dir string) error
+	MallAdmin
 	Close() error
 }
 

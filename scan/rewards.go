@@ -60,14 +60,24 @@ func (s *Server) listCampaigns(ctx *fasthttp.RequestCtx, _ caller, _ string) err
 	return writePage(ctx, "campaigns", vs, next)
 }
 
-// postMember serves POST /v1/members/{member}/guide|aliases|spend.
-func (s *Server) postMember(ctx *fasthttp.RequestCtx, who caller, arg string) error {
+// postMember serves POST /v1/members/{member}/guide|aliases|spend|redeem|
+// adjust. Its route is open: memberCaller authenticates, since a member's
+// own signed-in browser may redeem.
+func (s *Server) postMember(ctx *fasthttp.RequestCtx, _ caller, arg string) error {
 	i := strings.LastIndexByte(arg, '/')
 	if i <= 0 {
-		return errorf(codeRouteNotFound, "POST /v1/members/{member}/guide, /aliases or /spend")
+		return errorf(codeRouteNotFound, "POST /v1/members/{member}/guide, /aliases, /spend, /redeem or /adjust")
 	}
 	member, action := arg[:i], arg[i+1:]
+	who, err := s.memberCaller(ctx, member, action)
+	if err != nil {
+		return err
+	}
 	switch action {
+	case "redeem":
+		return s.postRedeem(ctx, who, member)
+	case "adjust":
+		return s.postAdjust(ctx, who, member)
 	case "guide":
 		var r struct {
 			Guide  string `json:"guide"`
@@ -123,7 +133,7 @@ func (s *Server) postMember(ctx *fasthttp.RequestCtx, who caller, arg string) er
 		writeRaw(ctx, fasthttp.StatusOK, out)
 		return nil
 	}
-	return errorf(codeRouteNotFound, "no action %q: POST /v1/members/{member}/guide, /aliases or /spend", action)
+	return errorf(codeRouteNotFound, "no action %q: POST /v1/members/{member}/guide, /aliases, /spend, /redeem or /adjust", action)
 }
 
 func (s *Server) postGuide(ctx *fasthttp.RequestCtx, _ caller, _ string) error {

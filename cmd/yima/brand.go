@@ -38,6 +38,7 @@ func brandShowFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions) error
 type brandSetOptions struct {
 	baseURL, name, tz, logo, color, wechatScope string
 	factoryPrints                               int
+	orderRate                                   float64
 }
 
 func (o *brandSetOptions) AddFlags(fs *pflag.FlagSet) {
@@ -49,13 +50,14 @@ func (o *brandSetOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.wechatScope, "wechat-scope", "", "what WeChat sign-in asks: base (the openid, silently) or userinfo (the nickname too, after the person agrees)")
 	fs.StringVar(&o.logo, "logo-url", "", "the brand's logo on every page: an https URL of an image, or a path on this site")
 	fs.StringVar(&o.color, "color", "", "the brand's colour of the pages' header and buttons, #RRGGBB")
+	fs.Float64Var(&o.orderRate, "order-points-per-yuan", 0, "points a purchase order (POST /v1/orders) earns per yuan, before the tier multiplier; at most two decimals, 0 refuses orders")
 	fs.IntVar(&o.factoryPrints, "factory-prints", 0, fmt.Sprintf("how many times over a factory token may download each batch's codes (files, images, labels; default %d)", reward.DefaultFactoryPrints))
 }
 
 func newBrandSetCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 	o := &brandSetOptions{}
 	return leaf(&cobra.Command{
-		Use: "set [--base-url URL] [--name NAME] [--time-zone ZONE] [--logo-url URL] [--color #RRGGBB] [--factory-prints N] [--wechat-scope base|userinfo]", Short: "Change the brand's settings (flags not given stay as they are)",
+		Use: "set [--base-url URL] [--name NAME] [--time-zone ZONE] [--logo-url URL] [--color #RRGGBB] [--factory-prints N] [--wechat-scope base|userinfo] [--order-points-per-yuan R]", Short: "Change the brand's settings (flags not given stay as they are)",
 		Example: "  yima brand set --base-url HTTPS://YIMA.YOURBRAND.CN --name 一码乳业 --time-zone Asia/Shanghai\n" +
 			"  yima brand set --wechat-scope userinfo   # pages greet members by their WeChat nickname\n" +
 			"  yima brand set --logo-url https://cdn.yourbrand.cn/logo.png --color '#C8102E'\n" +
@@ -103,8 +105,11 @@ func brandSetFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *bra
 		}
 		c.FactoryPrints = &o.factoryPrints
 	}
+	if fs.Changed("order-points-per-yuan") {
+		c.OrderPointsPerYuan = &o.orderRate
+	}
 	if c == (reward.BrandChange{}) {
-		return usagef("give at least one of --base-url, --name, --time-zone, --logo-url, --color, --factory-prints, --wechat-scope")
+		return usagef("give at least one of --base-url, --name, --time-zone, --logo-url, --color, --factory-prints, --wechat-scope, --order-points-per-yuan")
 	}
 	return printResult(cmd, g, r, func(a scan.Admin) (*scan.BrandView, error) {
 		b, err := a.SetBrand(c)

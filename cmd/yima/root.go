@@ -45,6 +45,7 @@ func newRootCommand() *cobra.Command {
 		newProductCommand(g),
 		newTokenCommand(g),
 		newCampaignCommand(g),
+		newRewardCommand(g),
 		newGuideCommand(g),
 		newStoreCommand(g),
 		newAuditCommand(g),

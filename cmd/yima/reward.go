@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/scan"
+)
+
+func newRewardCommand(g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "reward",
+		Short: "Apply, list and show the points mall's rewards; upload voucher codes",
+		Long: "A reward is a JSON document (see docs/rewards.md, \"The points mall\", and\n" +
+			"docs/examples/reward-mug.json): a coupon, a voucher code or goods, its price in points,\n" +
+			"stock, per-member limit and window.",
+	}
+	r := &remoteOptions{}
+	r.AddFlags(cmd.PersistentFlags())
+	cmd.AddCommand(newRewardApplyCommand(g, r), newRewardListCommand(g, r), newRewardShowCommand(g, r), newRewardVouchersCommand(g, r))
+	return cmd
+}
+
+func newRewardApplyCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	return leaf(&cobra.Command{
+		Use: "apply FILE", Short: "Create or change a reward from a JSON file (- for stdin)",
+		Args: cobra.ExactArgs(1),
+	}, nil, func(cmd *cobra.Command, args []string) error { return rewardApplyFunc(cmd, g, r, args[0]) })
+}
+
+func readFileOrStdin(cmd *cobra.Command, file string) ([]byte, error) {
+	if file == "-" {
+		return readAll(cmd.InOrStdin())
+	}
+	return os.ReadFile(file)
+}
+
+func rewardApplyFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, file string) error {
+	doc, err := readFileOrStdin(cmd, file)
+	if err != nil {
+		return fmt.Errorf("reading the reward document: %w", err)
+	}
+	return printResult(cmd, g, r, func(a scan.Admin) (*reward.RewardView, error) { return a.PutReward(doc) })
+}
+
+type rewardListOptions struct {
+	tableOptions
+	all bool
+}
+
+func (o *rewardListOptions) AddFlags(fs *pflag.FlagSet) {
+	o.tableOptions.AddFlags(fs)
+	fs.BoolVar(&o.all, "all", false, "list ended rewards too")
+}
+
+func newRewardListCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	o := &rewardListOptions{}
+	return leaf(&cobra.Command{
+		Use: "list [--all] [--json]", Short: "List the mall's rewards, cheapest first, with their stock left",
+		Args: cobra.NoArgs,
+	}, o, func(cmd *cobra.Command, _ []string) error { return rewardListFunc(cmd, g, r, o) })
+}
+
+func rewardListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *rewardListOptions) error {
+	get := func(a scan.Admin) ([]*reward.RewardView, error) { return a.Rewards(o.all) }
+	return printList(cmd, g, r, o.tableOptions, get, func(w io.Writer, vs []*reward.RewardView) {
+		fmt.Fprintf(w, "%-20s %-8s %-9s %8s %8s %8s  %s\n", "ID", "KIND", "STATUS", "PRICE", "STOCK", "LEFT", "TITLE")
+		for _, v := range vs {
+			fmt.Fprintf(w, "%-20s %-8s %-9s %8d %8d %8d  %s\n", v.ID, v.Kind, v.Status, v.Price, v.Stock, v.Left, v.Title)
+		}
+	})
+}
+
+func newRewardShowCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	return leaf(&cobra.Command{
+		Use: "show ID", Short: "Show a reward and its counters as JSON",
+		Args: cobra.ExactArgs(1),
+	}, nil, func(cmd *cobra.Command, args []string) error {
+		return printResult(cmd, g, r, func(a scan.Admin) (*reward.RewardView, error) { return a.Reward(args[0]) })
+	})
+}
+
+func newRewardVouchersCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	return leaf(&cobra.Command{
+		Use: "vouchers ID FILE", Short: "Upload voucher codes for a reward of kind voucher: one code a line (- for stdin)",
+		Long: "Each code is handed out once, in the file's order. A file with a code twice is refused\n" +
+			"before anything is sent. A long file goes in parts (a request is at most 16 KiB); a code\n" +
+			"uploaded before stops the upload at its part, and the parts before it stay uploaded: the\n" +
+			"message says how many.",
+		Args: cobra.ExactArgs(2),
+	}, nil, func(cmd *cobra.Command, args []string) error { return rewardVouchersFunc(cmd, g, r, args[0], args[1]) })
+}
+
+// voucherPart bounds the JSON of one upload under the server's 16 KiB.
+const voucherPart = 14 << 10
+
+func rewardVouchersFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, id, file string) error {
+	raw, err := readFileOrStdin(cmd, file)
+	if err != nil {
+		return fmt.Errorf("reading the voucher codes: %w", err)
+	}
+	var codes []string
+	seen := map[string]int{}
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	for line := 1; sc.Scan(); line++ {
+		c := strings.TrimSpace(sc.Text())
+		if c == "" {
+			continue
+		}
+		if prev, dup := seen[c]; dup {
+			return fmt.Errorf("voucher code %q is on lines %d and %d; each code is handed out once, remove the copy. Nothing was uploaded", c, prev, line)
+		}
+		seen[c] = line
+		codes = append(codes, c)
+	}
+	if len(codes) == 0 {
+		return fmt.Errorf("%s holds no voucher codes (one a line)", file)
+	}
+	return r.with(g, func(a scan.Admin) error {
+		var last *reward.VoucherUpload
+		done := 0
+		for done < len(codes) {
+			n, size := 0, 0
+			for done+n < len(codes) && n < reward.MaxVoucherUpload && size+len(codes[done+n])+8 < voucherPart {
+				size += len(codes[done+n]) + 8 // quotes, comma, escapes
+				n++
+			}
+			up, err := a.AddVouchers(id, codes[done:done+n])
+			if err != nil {
+				if done > 0 {
+					return fmt.Errorf("%w (the first %d codes were uploaded; upload the rest from line %d)", err, done, seen[codes[done]])
+				}
+				return err
+			}
+			last, done = up, done+n
+		}
+		last.Added = done
+		return printJSON(cmd.OutOrStdout(), last)
+	})
+}

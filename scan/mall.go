@@ -1,0 +1,250 @@
+package scan
+
+import (
+	"strings"
+
+	"github.com/valyala/fasthttp"
+	"github.com/yima-dev/yima/reward"
+)
+
+// Endpoints of the points mall, adjustments and purchase orders.
+
+// listRewards serves GET /v1/rewards: the mall's catalog, public, cheapest
+// first. ?all=true (with the admin token) lists ended items too.
+func (s *Server) listRewards(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
+	q := ctx.QueryArgs()
+	if err := onlyParams(q, "all"); err != nil {
+		return err
+	}
+	all := false
+	switch v := string(q.Peek("all")); v {
+	case "", "false", "0":
+	case "true", "1":
+		if _, err := s.authenticate(ctx, adminOnly); err != nil {
+			return err
+		}
+		all = true
+	default:
+		return errorf(reward.CodeInvalidRequest, "all %q: give true or false", v)
+	}
+	vs, err := s.app.Engine.Rewards(all)
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, map[string]any{"rewards": vs})
+}
+
+// getReward serves GET /v1/rewards/{id}, public.
+func (s *Server) getReward(ctx *fasthttp.RequestCtx, _ caller, id string) error {
+	v, err := s.app.Engine.RewardByID(id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, v)
+}
+
+// putReward serves PUT /v1/rewards/{id}: a catalog item's document.
+func (s *Server) putReward(ctx *fasthttp.RequestCtx, _ caller, id string) error {
+	var probe reward.Reward
+	if err := decode(ctx, &probe); err != nil {
+		return err
+	}
+	r, err := reward.ParseReward(ctx.PostBody(), id)
+	if err != nil {
+		return err
+	}
+	v, err := s.app.Engine.PutReward(r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, v)
+}
+
+// postRewardAction serves POST /v1/rewards/{id}/vouchers.
+func (s *Server) postRewardAction(ctx *fasthttp.RequestCtx, _ caller, arg string) error {
+	id, ok := strings.CutSuffix(arg, "/vouchers")
+	if !ok || id == "" || strings.Contains(id, "/") {
+		return errorf(codeRouteNotFound, "POST /v1/rewards/{id}/vouchers")
+	}
+	var r struct {
+		Codes []string `json:"codes"`
+	}
+	if err := decode(ctx, &r); err != nil {
+		return err
+	}
+	out, err := s.app.Engine.AddVouchers(id, r.Codes)
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, out)
+}
+
+// memberCaller authenticates POST /v1/members/{member}/...: a bearer token
+// of adminAppGuide, or, for redeem alone, the member's own signed-in
+// browser (the member centre's session), whose request_ids are its own.
+func (s *Server) memberCaller(ctx *fasthttp.RequestCtx, member, action string) (caller, error) {
+	if action != "redeem" || len(ctx.Request.Header.Peek("Authorization")) > 0 {
+		return s.authenticate(ctx, adminAppGuide)
+	}
+	ident := s.signedIn(ctx)
+	if ident == "" {
+		return caller{}, errorf(codeUnauthorized, "send Authorization: Bearer TOKEN, or sign in as the member first (/signin)")
+	}
+	// The session cookie is SameSite=Lax, so another site's POST does not
+	// carry it; a request whose Origin names another site is refused too.
+	if !s.sameSite(ctx) {
+		return caller{}, errorf(codeForbidden, "this request was sent from another site")
+	}
+	same, err := s.app.Engine.SameMember(ident, member)
+	if err != nil {
+		return caller{}, err
+	}
+	if !same {
+		return caller{}, errorf(codeForbidden, "a signed-in member redeems for themselves only")
+	}
+	return caller{role: roleMember, id: "session:" + ident}, nil
+}
+
+// roleMember is a signed-in consumer's browser calling the API.
+const roleMember = "member"
+
+// postRedeem serves POST /v1/members/{member}/redeem.
+func (s *Server) postRedeem(ctx *fasthttp.RequestCtx, who caller, member string) error {
+	if who.role == reward.RoleGuide {
+		return errorf(codeForbidden, "guides cannot spend members' points")
+	}
+	var r reward.RedeemRequest
+	if err := decode(ctx, &r); err != nil {
+		return err
+	}
+	r.Scope = who.id
+	out, err := s.app.Engine.Redeem(member, r)
+	if err != nil {
+		return err
+	}
+	writeRaw(ctx, fasthttp.StatusOK, out)
+	return nil
+}
+
+// postAdjust serves POST /v1/members/{member}/adjust (admin).
+func (s *Server) postAdjust(ctx *fasthttp.RequestCtx, who caller, member string) error {
+	if who.role != reward.RoleAdmin {
+		return errorf(codeForbidden, "only an admin can adjust a member's points and growth")
+	}
+	var r reward.AdjustRequest
+	if err := decode(ctx, &r); err != nil {
+		return err
+	}
+	r.Scope = who.id
+	out, err := s.app.Engine.Adjust(member, r)
+	if err != nil {
+		return err
+	}
+	writeRaw(ctx, fasthttp.StatusOK, out)
+	return nil
+}
+
+// postOrder serves POST /v1/orders.
+func (s *Server) postOrder(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
+	var r reward.OrderRequest
+	if err := decode(ctx, &r); err != nil {
+		return err
+	}
+	out, err := s.app.Engine.RecordOrder(r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, out)
+}
+
+// getOrder serves GET /v1/orders/{id}.
+func (s *Server) getOrder(ctx *fasthttp.RequestCtx, _ caller, id string) error {
+	o, err := s.app.Engine.OrderByID(id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, o)
+}
+
+// postOrderAction serves POST /v1/orders/{id}/refund.
+func (s *Server) postOrderAction(ctx *fasthttp.RequestCtx, _ caller, arg string) error {
+	id, ok := strings.CutSuffix(arg, "/refund")
+	if !ok || id == "" {
+		return errorf(codeRouteNotFound, "POST /v1/orders/{order_id}/refund")
+	}
+	var r struct {
+		Reason string `json:"reason"`
+	}
+	if err := decodeOptional(ctx, &r); err != nil {
+		return err
+	}
+	out, err := s.app.Engine.RefundOrder(id, r.Reason)
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, out)
+}
+
+// listExchanges serves GET /v1/exchanges: the mall's exchanges, newest
+// first, by member and status.
+func (s *Server) listExchanges(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
+	q := ctx.QueryArgs()
+	if err := onlyParams(q, "member", "status", "before", "limit"); err != nil {
+		return err
+	}
+	limit, err := pageLimit(q)
+	if err != nil {
+		return err
+	}
+	page, err := s.app.Engine.Exchanges(string(q.Peek("member")), string(q.Peek("status")), string(q.Peek("before")), limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, page)
+}
+
+// getExchange serves GET /v1/exchanges/{id}.
+func (s *Server) getExchange(ctx *fasthttp.RequestCtx, _ caller, id string) error {
+	x, err := s.app.Engine.ExchangeByID(id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, x)
+}
+
+// postExchangeAction serves POST /v1/exchanges/{id}/ship and /cancel: the
+// brand's status of a goods order.
+func (s *Server) postExchangeAction(ctx *fasthttp.RequestCtx, _ caller, arg string) error {
+	id, action, _ := strings.Cut(arg, "/")
+	var r struct {
+		Tracking string `json:"tracking"`
+		Reason   string `json:"reason"`
+	}
+	switch action {
+	case "ship":
+		if err := decodeOptional(ctx, &r); err != nil {
+			return err
+		}
+		if r.Reason != "" {
+			return errorf(reward.CodeInvalidRequest, "a shipment takes \"tracking\", not \"reason\"")
+		}
+		x, err := s.app.Engine.ShipExchange(id, r.Tracking)
+		if err != nil {
+			return err
+		}
+		return writeJSON(ctx, fasthttp.StatusOK, x)
+	case "cancel":
+		if err := decode(ctx, &r); err != nil {
+			return err
+		}
+		if r.Tracking != "" {
+			return errorf(reward.CodeInvalidRequest, "a cancellation takes \"reason\", not \"tracking\"")
+		}
+		x, err := s.app.Engine.CancelExchange(id, r.Reason)
+		if err != nil {
+			return err
+		}
+		return writeJSON(ctx, fasthttp.StatusOK, x)
+	}
+	return errorf(codeRouteNotFound, "POST /v1/exchanges/{id}/ship or /cancel")
+}

@@ -114,6 +114,8 @@ var documented = []operation{
 	{"GET", "/signin/wechat/callback"},
 	{"POST", "/signout"},
 	{"GET", "/me"},
+	{"GET", "/me/mall"},
+	{"POST", "/me/mall"},
 	{"GET", "/v1/me"},
 	{"GET", "/admin"},
 	{"POST", "/admin"},

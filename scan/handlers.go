@@ -112,6 +112,7 @@ var routes = map[string][]route{
 	"/signin/wechat/callback": {{method: "GET", fn: htmlErrors((*Server).wechatCallback)}},
 	"/signout":                {{method: "POST", fn: htmlErrors((*Server).signout)}},
 	"/me":                     {{method: "GET", fn: htmlErrors((*Server).mePage)}},
+	"/me/mall":                {{method: "GET", fn: htmlErrors((*Server).mallPage)}, {method: "POST", fn: htmlErrors((*Server).mallPage)}},
 	"/v1/me":                  {{method: "GET", fn: (*Server).getMe}},
 	"/healthz":                {{method: "GET", fn: (*Server).healthz}},
 	"/metrics":                {{method: "GET", roles: adminMetrics, loopbackOpen: true, fn: (*Server).metricsHandler}},

@@ -42,7 +42,7 @@ func TestMalformedBodiesChangeNothing(t *testing.T) {
 	// bodies to, or why none is sent.
 	endpoints := map[string][]string{
 		"POST /v1/scans":        {"/v1/scans"},
-		"POST /v1/members/":     {"/v1/members/m1/guide", "/v1/members/m1/aliases", "/v1/members/m1/spend"},
+		"POST /v1/members/":     {"/v1/members/m1/guide", "/v1/members/m1/aliases", "/v1/members/m1/spend", "/v1/members/m1/redeem", "/v1/members/m1/adjust"},
 		"PUT /v1/campaigns/":    {"/v1/campaigns/c1"},
 		"POST /v1/guides":       {"/v1/guides"},
 		"POST /v1/guides/":      {"/v1/guides/G1/leave"},
@@ -61,9 +61,14 @@ func TestMalformedBodiesChangeNothing(t *testing.T) {
 		"POST /v1/webhooks":     {"/v1/webhooks"},
 		"POST /v1/webhooks/":    {"/v1/webhooks/wh_0/replay", "/v1/webhooks/wh_0/resume"},
 		"DELETE /v1/webhooks/":  {"/v1/webhooks/wh_0"},
+		"PUT /v1/rewards/":      {"/v1/rewards/r1"},
+		"POST /v1/rewards/":     {"/v1/rewards/r1/vouchers"},
+		"POST /v1/exchanges/":   {"/v1/exchanges/X1/ship", "/v1/exchanges/X1/cancel"},
+		"POST /v1/orders":       {"/v1/orders"},
+		"POST /v1/orders/":      {"/v1/orders/O1/refund"},
 	}
 	// Pages take HTML forms, not JSON; TestCrossSiteFormsRefused covers their POSTs.
-	pages := []string{"/c/", "/C/", "/g/", "/G/", "/v/", "/V/", "/admin", "/signin", "/signout", "/guide"}
+	pages := []string{"/c/", "/C/", "/g/", "/G/", "/v/", "/V/", "/admin", "/signin", "/signout", "/guide", "/me/mall"}
 	for _, rt := range scan.Routes() {
 		method, pattern, _ := strings.Cut(rt, " ")
 		if method == "GET" {

@@ -41,6 +41,7 @@ button{font-size:1.1rem;padding:.7rem 1.4rem;border-radius:8px;border:0;backgrou
 img.product{width:100%;max-height:16rem;object-fit:contain;border-radius:8px}
 input{font-size:1rem;padding:.5rem;width:100%;box-sizing:border-box;margin:.4rem 0}
 img.qr{width:12rem;height:12rem;display:block;margin:1rem auto}
+.item{border:1px solid #ddd}.item h1{font-size:1.15rem}.muted{color:#777}
 </style></head><body>
 {{template "brandheader" .Brand}}
 <div class="card {{.Class}}"><h1>{{.Title}}</h1><p>{{.Message}}</p></div>{{end}}
@@ -104,6 +105,8 @@ type pageData struct {
 	// SignIn and Me are the sign-in page's and the member centre's.
 	SignIn *signinView
 	Me     *meView
+	// Mall is the points mall's (mallpage.go).
+	Mall *mallView
 	// CSRF is the form token of this browser (see checkForm); the server
 	// sets it.
 	CSRF string

@@ -4,7 +4,7 @@ BIN     ?= bin/yima
 DEMO    ?= $(CURDIR)/demo-data
 ADDR    ?= 127.0.0.1:8089
 
-.PHONY: help build test demo bench bench-compare bench-growth bench-growth-50m fmt lint fuzz clean
+.PHONY: help build test test-pg demo bench bench-compare bench-growth bench-growth-50m fmt lint fuzz clean
 
 help: ## print the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -12,10 +12,15 @@ help: ## print the targets
 build: ## build bin/yima
 	$(GO) build -o $(BIN) ./cmd/yima
 
-test: ## vet and race-test everything (what CI runs), then the rules on the retrying in-memory store
+test: ## vet and race-test everything (what CI runs), then the rules on the retrying in-memory store and on PostgreSQL
 	$(GO) vet ./...
 	$(GO) test -race -timeout 8m ./...
 	YIMA_TEST_STORE=memory $(GO) test -race -timeout 8m ./reward/
+	YIMA_TEST_STORE=postgres $(GO) test -race -timeout 8m ./reward/
+
+test-pg: ## the PostgreSQL backend alone: its conformance and fault tests, then the rules on it
+	$(GO) test -race -timeout 8m ./store/pgstore/...
+	YIMA_TEST_STORE=postgres $(GO) test -race -timeout 8m ./reward/
 
 demo: build ## mint, serve, scan; then a campaign, a guide and a coupon verified at the counter
 	./scripts/demo.sh $(BIN) $(DEMO) $(ADDR)

@@ -61,6 +61,8 @@ type flowRule struct {
 var importRules = []importRule{
 	{"github.com/cockroachdb/pebble", []string{"store/pebblestore"}, "Pebble is the engine package's business; the contract in store names no engine, so another backend can run the same rules"},
 	{module + "/store/pebblestore", []string{"store/pebblestore", "scan/node"}, "only the composition root (scan/node and its data directory, scan/node/datadir) opens the Pebble engine; cmd, bench and scan reach the store through it, reward through the store contract"},
+	{module + "/store/pgstore", []string{"store/pgstore", "scan/node"}, "only the composition root (scan/node) opens the PostgreSQL backend; reward decides through the store contract"},
+	{"github.com/jackc/pgx", []string{"store/pgstore", "bench/baseline"}, "SQL is the PostgreSQL backend's business (and the bench's PostgreSQL baseline's); the rules run on the store contract"},
 	{module + "/store/memstore", []string{"store"}, "the in-memory backend is for tests of the contract and the rules; reward imports no storage engine"},
 	{module + "/store/storetest", []string{"store"}, "the conformance suite is for tests"},
 	{"github.com/valyala/fasthttp", []string{"scan", "bench"}, "HTTP lives in scan (and bench's client); nothing below scan knows about HTTP"},

@@ -14,6 +14,8 @@ import (
 	"github.com/yima-dev/yima/store/memstore"
 	"github.com/yima-dev/yima/store/pebblestore"
 	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
+	"github.com/yima-dev/yima/store/pgstore"
+	"github.com/yima-dev/yima/store/pgstore/pgtest"
 )
 
 // This file chooses the store the package's tests run on and adapts the
@@ -32,6 +34,11 @@ var backends = map[string]func(tb testing.TB, maxGroup int) store.DB{
 		db := memstore.New(memstore.Options{Retry: true})
 		tb.Cleanup(func() { db.Close() })
 		return db
+	},
+	// "postgres" is a schema of its own on the test server (pgtest), its
+	// decisions retried on conflicts and lost connections.
+	"postgres": func(tb testing.TB, maxGroup int) store.DB {
+		return pgtest.Open(tb, &pgstore.Options{MaxGroup: maxGroup})
 	},
 }
 
@@ -53,7 +60,7 @@ func openStore(tb testing.TB, maxGroup int) store.DB {
 	tb.Helper()
 	open, ok := backends[backend()]
 	if !ok {
-		tb.Fatalf("YIMA_TEST_STORE=%s: no such backend (pebble, memory)", backend())
+		tb.Fatalf("YIMA_TEST_STORE=%s: no such backend (pebble, memory, postgres)", backend())
 	}
 	return open(tb, maxGroup)
 }

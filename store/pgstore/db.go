@@ -1,0 +1,429 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/yima-dev/yima/store"
+)
+
+// The backend satisfies the store contract.
+var (
+	_ store.DB       = (*DB)(nil)
+	_ store.Tx       = (*Tx)(nil)
+	_ store.Snapshot = (*Snapshot)(nil)
+)
+
+// Options configures a DB. The zero value is ready to use.
+type Options struct {
+	// MaxGroup bounds how many decisions share one transaction (default
+	// 512).
+	MaxGroup int
+	// MaxConns bounds the connections the node opens (default 16): one
+	// for the decider, the rest for reads and snapshots.
+	MaxConns int32
+	// RetryFor is how long a group is retried while the database is
+	// unreachable (a failover) before the store fails closed (default
+	// 30s).
+	RetryFor time.Duration
+	// MaxConflicts is how many times a group that keeps meeting
+	// serialization failures runs again before its decisions get
+	// store.ErrConflict (default 50).
+	MaxConflicts int
+	// Logger receives retries and failures; nil discards them.
+	Logger *slog.Logger
+	// OnFail is called once, from any goroutine, when the store fails
+	// closed. Servers use it to begin shutting down.
+	OnFail func(error)
+
+	// beforeCommit, for tests, runs before each COMMIT is sent.
+	beforeCommit func()
+}
+
+func (o *Options) ensureDefaults() {
+	if o.MaxGroup <= 0 {
+		o.MaxGroup = 512
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = 16
+	}
+	if o.RetryFor <= 0 {
+		o.RetryFor = 30 * time.Second
+	}
+	if o.MaxConflicts <= 0 {
+		o.MaxConflicts = 50
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+}
+
+// DB is an open store.
+type DB struct {
+	pool *pgxpool.Pool
+	opts Options
+
+	ops     chan *op
+	decided chan struct{} // closed when the decider has stopped
+	// submit guards ops against a send after Close closed it.
+	submit  sync.RWMutex
+	closing sync.Once
+	closed  atomic.Bool
+
+	failOnce sync.Once
+	failErr  atomic.Pointer[error]
+
+	groupSizes atomic.Pointer[func(n int)]
+	// groups counts committed groups, for pruning yima_commits.
+	groups int
+}
+
+// Open connects to the database at dsn (a postgres:// URL or a key=value
+// connection string) and checks that it holds this yima's schema and takes
+// writes.
+func Open(dsn string, opts *Options) (*DB, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o.ensureDefaults()
+	ctx, cancel := context.WithTimeout(context.Background(), o.RetryFor)
+	defer cancel()
+	conn, err := connect(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	err = checkWritable(ctx, conn)
+	if err == nil {
+		err = checkSchema(ctx, conn)
+	}
+	conn.Close(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: the store URL: %w", err)
+	}
+	cfg.MaxConns = o.MaxConns
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConnect, err)
+	}
+	db := &DB{pool: pool, opts: o, ops: make(chan *op, 4096), decided: make(chan struct{})}
+	go db.decide()
+	return db, nil
+}
+
+func (db *DB) fail(err error) {
+	db.failOnce.Do(func() {
+		db.opts.Logger.Error("store failed closed", "err", err)
+		db.failErr.Store(&err)
+		if db.opts.OnFail != nil {
+			go db.opts.OnFail(err)
+		}
+	})
+}
+
+// Err returns the failure that closed the store, or nil while it is healthy.
+func (db *DB) Err() error {
+	if p := db.failErr.Load(); p != nil {
+		return fmt.Errorf("%w: %v", store.ErrUnavailable, *p)
+	}
+	if db.closed.Load() {
+		return store.ErrClosed
+	}
+	return nil
+}
+
+// readErr wraps the error of a read outside decisions: the store stays
+// open (the next read may find the database again).
+func readErr(err error) error {
+	return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+}
+
+const (
+	getSQL = `SELECT v, n FROM yima_records WHERE k = $1`
+	// Pages of a scan: from a key on (or after it), before an end.
+	scanSQL        = `SELECT k, v, n FROM yima_records WHERE k >= $1 AND k < $2 ORDER BY k LIMIT $3`
+	scanOpenSQL    = `SELECT k, v, n FROM yima_records WHERE k >= $1 ORDER BY k LIMIT $2`
+	reverseSQL     = `SELECT k, v, n FROM yima_records WHERE k >= $1 AND k < $2 ORDER BY k DESC LIMIT $3`
+	reverseOpenSQL = `SELECT k, v, n FROM yima_records WHERE k >= $1 ORDER BY k DESC LIMIT $2`
+)
+
+// querier is a connection or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// decode turns a row's columns into the value the caller stored.
+func decode(v []byte, n *int64) []byte {
+	if n != nil {
+		return store.AppendCounter(nil, *n)
+	}
+	if v == nil {
+		return []byte{}
+	}
+	return v
+}
+
+func get(ctx context.Context, q querier, key []byte) ([]byte, bool, error) {
+	var v []byte
+	var n *int64
+	err := q.QueryRow(ctx, getSQL, key).Scan(&v, &n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return decode(v, n), true, nil
+}
+
+// Get returns the value of key; found is false when it has none.
+func (db *DB) Get(key []byte) ([]byte, bool, error) {
+	if err := db.Err(); err != nil {
+		return nil, false, err
+	}
+	v, found, err := get(context.Background(), db.pool, key)
+	if err != nil {
+		return nil, false, readErr(err)
+	}
+	return v, found, nil
+}
+
+// Scan is store.Reader's, page by page in one read-only transaction.
+func (db *DB) Scan(prefix, start []byte, fn func(key, value []byte) bool) error {
+	return db.readOnly(func(tx pgx.Tx) error { return scan(txPager(tx), prefix, start, fn) })
+}
+
+// ScanReverse is store.Reader's, page by page in one read-only transaction.
+func (db *DB) ScanReverse(prefix []byte, fn func(key, value []byte) bool) error {
+	return db.readOnly(func(tx pgx.Tx) error { return scanReverse(txPager(tx), prefix, fn) })
+}
+
+// readOnly runs fn in a REPEATABLE READ READ ONLY transaction: one view of
+// the records however many pages a scan reads.
+func (db *DB) readOnly(fn func(tx pgx.Tx) error) error {
+	if err := db.Err(); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return readErr(err)
+	}
+	defer tx.Rollback(ctx)
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return readErr(err)
+	}
+	return nil
+}
+
+// page is how many records a scan reads at a time: the first page is small,
+// since most scans stop early (the newest few, one record by prefix), and
+// later pages grow.
+const (
+	firstPage = 64
+	maxPage   = 4096
+)
+
+type kv struct{ k, v []byte }
+
+func txPager(tx pgx.Tx) pager {
+	return func(sql string, args ...any) ([]kv, error) { return readPage(tx, sql, args...) }
+}
+
+// pager reads one page of a scan. The whole page is read before any
+// callback runs, so a callback may use the same connection (a Get inside a
+// snapshot's Scan).
+type pager func(sql string, args ...any) ([]kv, error)
+
+func readPage(q querier, sql string, args ...any) ([]kv, error) {
+	rows, err := q.Query(context.Background(), sql, args...)
+	if err != nil {
+		return nil, readErr(err)
+	}
+	defer rows.Close()
+	var out []kv
+	for rows.Next() {
+		var k, v []byte
+		var n *int64
+		if err := rows.Scan(&k, &v, &n); err != nil {
+			return nil, readErr(err)
+		}
+		out = append(out, kv{k, decode(v, n)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, readErr(err)
+	}
+	return out, nil
+}
+
+func scan(q pager, prefix, start []byte, fn func(key, value []byte) bool) error {
+	from := prefix
+	if start != nil && string(start) > string(prefix) {
+		from = start
+	}
+	if from == nil {
+		from = []byte{}
+	}
+	end := store.PrefixEnd(prefix)
+	for size := firstPage; ; size = min(size*2, maxPage) {
+		var page []kv
+		var err error
+		if end == nil {
+			page, err = q(scanOpenSQL, from, size)
+		} else {
+			page, err = q(scanSQL, from, end, size)
+		}
+		if err != nil {
+			return err
+		}
+		for _, r := range page {
+			if !fn(r.k, r.v) {
+				return nil
+			}
+		}
+		if len(page) < size {
+			return nil
+		}
+		// The next page starts just after the last key.
+		from = append(page[len(page)-1].k, 0)
+	}
+}
+
+func scanReverse(q pager, prefix []byte, fn func(key, value []byte) bool) error {
+	from := prefix
+	if from == nil {
+		from = []byte{}
+	}
+	end := store.PrefixEnd(prefix)
+	for size := firstPage; ; size = min(size*2, maxPage) {
+		var page []kv
+		var err error
+		if end == nil {
+			page, err = q(reverseOpenSQL, from, size)
+		} else {
+			page, err = q(reverseSQL, from, end, size)
+		}
+		if err != nil {
+			return err
+		}
+		for _, r := range page {
+			if !fn(r.k, r.v) {
+				return nil
+			}
+		}
+		if len(page) < size {
+			return nil
+		}
+		// The next page ends at (before) the last key read.
+		end = page[len(page)-1].k
+	}
+}
+
+// Snapshot is a REPEATABLE READ READ ONLY transaction held open: a
+// consistent view for as long as the caller reads.
+type Snapshot struct {
+	mu sync.Mutex
+	tx pgx.Tx
+}
+
+// Snapshot returns a consistent read view holding every decision
+// acknowledged before the call.
+func (db *DB) Snapshot() (store.Snapshot, error) {
+	if err := db.Err(); err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, readErr(err)
+	}
+	// PostgreSQL takes the transaction's snapshot at its first statement,
+	// not at BEGIN: take it now, so that it holds what was acknowledged
+	// before the call and nothing decided after it.
+	if _, err := tx.Exec(ctx, `SELECT 1`); err != nil {
+		tx.Rollback(ctx)
+		return nil, readErr(err)
+	}
+	return &Snapshot{tx: tx}, nil
+}
+
+// Get is store.Reader's, in the snapshot.
+func (s *Snapshot) Get(key []byte) ([]byte, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tx == nil {
+		return nil, false, store.ErrClosed
+	}
+	v, found, err := get(context.Background(), s.tx, key)
+	if err != nil {
+		return nil, false, readErr(err)
+	}
+	return v, found, nil
+}
+
+// Scan is store.Reader's, in the snapshot.
+func (s *Snapshot) Scan(prefix, start []byte, fn func(key, value []byte) bool) error {
+	return scan(s.page, prefix, start, fn)
+}
+
+// ScanReverse is store.Reader's, in the snapshot.
+func (s *Snapshot) ScanReverse(prefix []byte, fn func(key, value []byte) bool) error {
+	return scanReverse(s.page, prefix, fn)
+}
+
+// page reads one page under the snapshot's lock: the snapshot may be read
+// from several goroutines, and its transaction runs one query at a time.
+func (s *Snapshot) page(sql string, args ...any) ([]kv, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tx == nil {
+		return nil, store.ErrClosed
+	}
+	return readPage(s.tx, sql, args...)
+}
+
+// Close ends the snapshot's transaction and returns its connection.
+func (s *Snapshot) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tx == nil {
+		return nil
+	}
+	err := s.tx.Rollback(context.Background())
+	s.tx = nil
+	return err
+}
+
+// ObserveGroups makes fn receive the number of decisions in each commit
+// from now on (a metrics hook).
+func (db *DB) ObserveGroups(fn func(n int)) { db.groupSizes.Store(&fn) }
+
+// Close waits for the decisions already submitted, then closes the
+// connections; every later call returns store.ErrClosed.
+func (db *DB) Close() error {
+	db.closing.Do(func() {
+		db.submit.Lock()
+		db.closed.Store(true)
+		close(db.ops)
+		db.submit.Unlock()
+		<-db.decided
+		db.pool.Close()
+	})
+	return nil
+}

@@ -1,0 +1,40 @@
+// Package pgstore is the PostgreSQL backend of the store contract
+// (store.DB), for several yima nodes sharing one database. Only the
+// composition root opens it; the rules see store.DB. The SQL it sends stays
+// within what CockroachDB also accepts (docs/cluster.md lists every
+// statement and why).
+//
+//   - Records live in one table, yima_records: a bytea key, and the value
+//     either as bytea (v) or, when it is 8 bytes long, as the bigint (n) that
+//     a counter's encoding is (store.Counter), so that Tx.Add can be a blind
+//     `n = n + delta` that reads nothing. A flag j marks values that are JSON
+//     objects or arrays, and the view yima_json shows those as jsonb, so the
+//     records stay readable by SQL.
+//   - Update, the single write path. One decider goroutine per node runs
+//     decisions in arrival order, in groups that share one SERIALIZABLE
+//     transaction: reads go to the database through the group's own
+//     writes, writes are held in memory and sent in three statements at the
+//     end, with a fresh commit id inserted into yima_commits. Answers are
+//     released only after COMMIT returns.
+//   - Retries. A serialization failure or deadlock (SQLSTATE 40001, 40P01),
+//     or a connection lost before COMMIT, runs the whole group again from
+//     its first decision (decisions may run more than once, see
+//     store.DB.Update). When the connection drops during COMMIT, the outcome
+//     is unknown: the decider inserts the commit id itself, marked aborted.
+//     That insert waits for the lost transaction to end, and then either
+//     finds its row (it committed: the answers stand) or fences it for ever
+//     (it did not: the group runs again). No answer is given twice, none
+//     before its COMMIT.
+//   - Get, Scan, ScanReverse outside a decision read committed data; a
+//     scan pages through one REPEATABLE READ READ ONLY transaction, and
+//     Snapshot is such a transaction held open.
+//
+// The schema is yima's: created and raised by Migrate (`yima
+// migrate-schema`), never by Open, which refuses a database without it, one
+// written by a newer yima, and a read-only server (a standby).
+//
+// When the database stays unreachable longer than Options.RetryFor, or a
+// commit's outcome cannot be resolved, the store fails closed like the
+// Pebble engine: every later call returns store.ErrUnavailable, and the
+// process restarts.
+package pgstore

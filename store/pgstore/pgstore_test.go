@@ -1,0 +1,439 @@
+package pgstore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/yima-dev/yima/store"
+	"github.com/yima-dev/yima/store/pgstore"
+	"github.com/yima-dev/yima/store/pgstore/pgtest"
+)
+
+// TestOpenRefusesBadDatabases: each database yima cannot use gets an error
+// that says what to do, and Migrate makes a usable one.
+func TestOpenRefusesBadDatabases(t *testing.T) {
+	bare := pgtest.DSN(t)
+	if _, err := pgstore.Open(bare, nil); !errors.Is(err, pgstore.ErrNoSchema) || !strings.Contains(err.Error(), "yima migrate-schema") {
+		t.Errorf("a database without the schema: %v, want ErrNoSchema naming yima migrate-schema", err)
+	}
+	from, to, err := pgstore.Migrate(context.Background(), bare, "test")
+	if err != nil || from != 0 || to != pgstore.SchemaVersion {
+		t.Fatalf("Migrate = %d, %d, %v; want 0, %d, nil", from, to, err, pgstore.SchemaVersion)
+	}
+	if from, to, err := pgstore.Migrate(context.Background(), bare, "test"); err != nil || from != to {
+		t.Errorf("a second Migrate = %d, %d, %v; want nothing to do", from, to, err)
+	}
+	db, err := pgstore.Open(bare, nil)
+	if err != nil {
+		t.Fatalf("Open after Migrate: %v", err)
+	}
+	db.Close()
+
+	ro := withParam(t, bare, "default_transaction_read_only", "on")
+	if _, err := pgstore.Open(ro, nil); !errors.Is(err, pgstore.ErrReadOnly) {
+		t.Errorf("a read-only server: %v, want ErrReadOnly", err)
+	}
+	if _, _, err := pgstore.Migrate(context.Background(), ro, "test"); !errors.Is(err, pgstore.ErrReadOnly) {
+		t.Errorf("Migrate on a read-only server: %v, want ErrReadOnly", err)
+	}
+
+	exec(t, bare, "UPDATE yima_schema_version SET version = version + 1")
+	if _, err := pgstore.Open(bare, nil); !errors.Is(err, pgstore.ErrNewerSchema) {
+		t.Errorf("a schema from a newer yima: %v, want ErrNewerSchema", err)
+	}
+	if _, _, err := pgstore.Migrate(context.Background(), bare, "test"); !errors.Is(err, pgstore.ErrNewerSchema) {
+		t.Errorf("Migrate of a schema from a newer yima: %v, want ErrNewerSchema", err)
+	}
+
+	down := "postgres://yima@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=2"
+	if _, err := pgstore.Open(down, nil); !errors.Is(err, pgstore.ErrConnect) || strings.Contains(err.Error(), "secret") {
+		t.Errorf("an unreachable server: %v, want ErrConnect", err)
+	}
+	withPassword := "postgres://yima:secret@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=2"
+	if _, err := pgstore.Open(withPassword, nil); err == nil || strings.Contains(err.Error(), "secret") {
+		t.Errorf("an unreachable server's error shows the password: %v", err)
+	}
+	if _, err := pgstore.Open("postgres://yima@127.0.0.1:notaport/x", nil); err == nil || !strings.Contains(err.Error(), "connection string") {
+		t.Errorf("a malformed URL: %v, want an error about the connection string", err)
+	}
+}
+
+// TestScanPages scans more records than a page holds, forwards, backwards,
+// from a start key and stopping early, in a snapshot and outside.
+func TestScanPages(t *testing.T) {
+	db := pgtest.Open(t, nil)
+	const n = 700
+	err := db.Update(func(tx store.Tx) error {
+		for i := range n {
+			tx.Put(fmt.Appendf(nil, "p/%04d", i), fmt.Appendf(nil, "%d", i))
+		}
+		tx.Put([]byte("q"), []byte("after"))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := db.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	for name, r := range map[string]store.Reader{"store": db, "snapshot": snap} {
+		var got []string
+		err := r.Scan([]byte("p/"), []byte("p/0100"), func(k, v []byte) bool {
+			if string(v) != strings.TrimLeft(string(k[2:]), "0") && string(k) != "p/0000" {
+				t.Errorf("%s: %q holds %q", name, k, v)
+			}
+			got = append(got, string(k))
+			return true
+		})
+		if err != nil || len(got) != n-100 || got[0] != "p/0100" || got[len(got)-1] != fmt.Sprintf("p/%04d", n-1) {
+			t.Errorf("%s: scan from p/0100 read %d keys (%v), want %d from p/0100 to the last", name, len(got), err, n-100)
+		}
+		var rev []string
+		err = r.ScanReverse([]byte("p/"), func(k, _ []byte) bool {
+			rev = append(rev, string(k))
+			return len(rev) < 500
+		})
+		if err != nil || len(rev) != 500 || rev[0] != fmt.Sprintf("p/%04d", n-1) || rev[499] != fmt.Sprintf("p/%04d", n-500) {
+			t.Errorf("%s: a reverse scan stopped at 500 read %d keys from %v to %v (%v)", name, len(rev), rev[0], rev[len(rev)-1], err)
+		}
+		// A read inside a scan's callback uses the same transaction.
+		var inner int
+		err = r.Scan([]byte("p/"), nil, func(k, _ []byte) bool {
+			if _, found, err := r.Get(k); err != nil || !found {
+				t.Errorf("%s: Get %q inside a scan: %v, %v", name, k, found, err)
+				return false
+			}
+			inner++
+			return inner < 70
+		})
+		if err != nil || inner != 70 {
+			t.Errorf("%s: scan with reads inside stopped after %d (%v)", name, inner, err)
+		}
+	}
+}
+
+// TestTwoNodesSerialize runs read-modify-writes and adds on the same keys
+// from two stores on one database, as two nodes would: their transactions
+// conflict, and every conflict must run again, not lose an increment.
+func TestTwoNodesSerialize(t *testing.T) {
+	dsn := pgtest.Migrated(t)
+	var nodes []store.DB
+	for range 2 {
+		db, err := pgstore.Open(dsn, &pgstore.Options{MaxConflicts: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		nodes = append(nodes, db)
+	}
+	const workers, each = 6, 30
+	var wg sync.WaitGroup
+	for w := range workers {
+		db := nodes[w%2]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				k := []byte{byte('a' + (w+i)%2)}
+				err := db.Update(func(tx store.Tx) error {
+					v, found, err := tx.Get(k)
+					if err != nil {
+						return err
+					}
+					var n int64
+					if found {
+						n, _ = store.Counter(v)
+					}
+					tx.Put(k, store.AppendCounter(nil, n+1))
+					tx.Add([]byte("sum"), 1)
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var total int64
+	for _, k := range []string{"a", "b"} {
+		v, _, err := nodes[0].Get([]byte(k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := store.Counter(v)
+		total += n
+	}
+	sum, _, _ := nodes[1].Get([]byte("sum"))
+	if s, _ := store.Counter(sum); total != workers*each || s != workers*each {
+		t.Errorf("after %d increments on two nodes the keys sum to %d and the added counter reads %d", workers*each, total, s)
+	}
+}
+
+// TestAddOnStoredValue adds, without reading, to what earlier decisions
+// stored: an 8-byte value is a counter; a longer one is not, and the
+// decision that adds to it fails as a panic, alone.
+func TestAddOnStoredValue(t *testing.T) {
+	db := pgtest.Open(t, nil)
+	put := func(k, v []byte) {
+		if err := db.Update(func(tx store.Tx) error { tx.Put(k, v); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put([]byte("c"), store.AppendCounter(nil, 40))
+	put([]byte("text"), []byte("not a counter"))
+	put([]byte("json8"), []byte(`{"ab":1}`))
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i, k := range []string{"c", "text", "c"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = db.Update(func(tx store.Tx) error { tx.Add([]byte(k), 1); return nil })
+		}()
+	}
+	wg.Wait()
+	if errs[0] != nil || errs[2] != nil || !errors.Is(errs[1], store.ErrDecisionPanicked) {
+		t.Errorf("adds to a counter, to text, to the counter: %v; want nil, ErrDecisionPanicked, nil", errs)
+	}
+	if v, _, _ := db.Get([]byte("c")); !bytes.Equal(v, store.AppendCounter(nil, 42)) {
+		t.Errorf("counter reads %x after 40 and two adds of 1", v)
+	}
+	if v, _, _ := db.Get([]byte("text")); string(v) != "not a counter" {
+		t.Errorf("text reads %q after a refused add", v)
+	}
+	if v, _, _ := db.Get([]byte("json8")); string(v) != `{"ab":1}` {
+		t.Errorf("an 8-byte JSON value reads %q", v)
+	}
+}
+
+// TestJSONView: the records that are JSON read as jsonb through yima_json.
+func TestJSONView(t *testing.T) {
+	dsn := pgtest.Migrated(t)
+	db, err := pgstore.Open(dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx store.Tx) error {
+		tx.Put([]byte("m/alice"), []byte(`{"points": 12, "name": "Alice"}`))
+		tx.Put([]byte("m/bob"), []byte(`{"points": 3}`))
+		tx.Put([]byte("bin"), []byte{0xff, 0, 1})
+		tx.Put([]byte("brace"), []byte("{not json"))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys string
+	var sum int64
+	conn := connect(t, dsn)
+	err = conn.QueryRow(context.Background(),
+		`SELECT string_agg(key, ',' ORDER BY key), sum((doc->>'points')::INT8) FROM yima_json`).Scan(&keys, &sum)
+	if err != nil || keys != "m/alice,m/bob" || sum != 15 {
+		t.Errorf("yima_json: keys %q, points %d (%v); want m/alice,m/bob and 15", keys, sum, err)
+	}
+}
+
+// TestCommitConnectionLost cuts the connection while COMMIT is on its way:
+// once after the server received it (the transaction committed, the answer
+// is lost), once before (it did not). Either way the decision is answered
+// once, its write is made exactly once, and the store goes on.
+func TestCommitConnectionLost(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		cut       int32
+		committed bool
+	}{{"after the server got COMMIT", cutAfterCommit, true}, {"before the server got COMMIT", cutBeforeCommit, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			dsn := pgtest.Migrated(t)
+			p := newProxy(t, dsn)
+			var logs bytes.Buffer
+			db, err := pgstore.Open(p.dsn, &pgstore.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			incr := func(tx store.Tx) error {
+				v, found, err := tx.Get([]byte("n"))
+				if err != nil {
+					return err
+				}
+				var n int64
+				if found {
+					n, _ = store.Counter(v)
+				}
+				tx.Put([]byte("n"), store.AppendCounter(nil, n+1))
+				tx.Add([]byte("adds"), 1)
+				return nil
+			}
+			if err := db.Update(incr); err != nil {
+				t.Fatal(err)
+			}
+			p.cut.Store(c.cut)
+			if err := db.Update(incr); err != nil {
+				t.Fatalf("the decision whose COMMIT lost its connection: %v", err)
+			}
+			if p.cut.Load() != 0 {
+				t.Fatal("the proxy never saw a COMMIT to cut")
+			}
+			if err := db.Update(incr); err != nil {
+				t.Fatalf("the decision after: %v", err)
+			}
+			for _, k := range []string{"n", "adds"} {
+				v, _, err := db.Get([]byte(k))
+				if n, _ := store.Counter(v); err != nil || n != 3 {
+					t.Errorf("%s reads %d after three acknowledged decisions (%v): a decision was made twice or lost", k, n, err)
+				}
+			}
+			resolved := strings.Contains(logs.String(), "its answers stand")
+			if resolved != c.committed {
+				t.Errorf("the store resolved the lost commit as committed: %v, want %v; log:\n%s", resolved, c.committed, logs.String())
+			}
+		})
+	}
+}
+
+const (
+	cutAfterCommit  = 1 // forward COMMIT, then close the client's side
+	cutBeforeCommit = 2 // close both sides instead of forwarding COMMIT
+)
+
+// proxy sits between the store and PostgreSQL and cuts a connection at a
+// COMMIT when told to (once).
+type proxy struct {
+	dsn string
+	cut atomic.Int32
+}
+
+func newProxy(t *testing.T, dsn string) *proxy {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := u.Host
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	u.Host = ln.Addr().String()
+	p := &proxy{dsn: u.String()}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", server)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			var mute atomic.Bool
+			go back(c, s, &mute)
+			go p.forward(c, s, &mute)
+		}
+	}()
+	return p
+}
+
+// back copies the server's answers to the client until muted.
+func back(c, s net.Conn, mute *atomic.Bool) {
+	defer c.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := s.Read(buf)
+		if err != nil || mute.Load() {
+			return
+		}
+		if _, err := c.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+// forward copies the client's messages to the server one by one: the
+// startup message (no type byte), then typed messages.
+func (p *proxy) forward(c, s net.Conn, mute *atomic.Bool) {
+	defer s.Close()
+	var head [5]byte
+	if _, err := io.ReadFull(c, head[:4]); err != nil {
+		return
+	}
+	n := int(head[0])<<24 | int(head[1])<<16 | int(head[2])<<8 | int(head[3])
+	body := make([]byte, n-4)
+	if _, err := io.ReadFull(c, body); err != nil {
+		return
+	}
+	s.Write(append(head[:4:4], body...))
+	for {
+		if _, err := io.ReadFull(c, head[:]); err != nil {
+			return
+		}
+		n := int(head[1])<<24 | int(head[2])<<16 | int(head[3])<<8 | int(head[4])
+		body := make([]byte, n-4)
+		if _, err := io.ReadFull(c, body); err != nil {
+			return
+		}
+		isCommit := head[0] == 'Q' && strings.EqualFold(strings.TrimRight(string(body), "\x00"), "COMMIT")
+		if isCommit && p.cut.CompareAndSwap(cutBeforeCommit, 0) {
+			c.Close()
+			return
+		}
+		cutAfter := isCommit && p.cut.CompareAndSwap(cutAfterCommit, 0)
+		if cutAfter {
+			mute.Store(true) // the server's answer to COMMIT never arrives
+		}
+		if _, err := s.Write(append(head[:], body...)); err != nil {
+			return
+		}
+		if cutAfter {
+			// Give the server the time to commit, then lose its answer.
+			time.Sleep(100 * time.Millisecond)
+			c.Close()
+			return
+		}
+	}
+}
+
+func withParam(t *testing.T, dsn, key, value string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set(key, value)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func connect(t *testing.T, dsn string) *pgx.Conn {
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+func exec(t *testing.T, dsn, sql string) {
+	if _, err := connect(t, dsn).Exec(context.Background(), sql); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}

@@ -1,0 +1,247 @@
+// Package pgtest gives tests a PostgreSQL database to open the pgstore
+// backend on: the server YIMA_TEST_PG_DSN names, or else a throwaway
+// cluster that the test process makes with initdb in a temporary directory
+// and starts on a free loopback port (as `yima bench --compare` does), once
+// per process. Each store gets a schema of its own, so tests never see each
+// other's records.
+//
+// Without PostgreSQL a test is skipped, unless YIMA_REQUIRE_BASELINES=1
+// (CI), which makes it fail.
+package pgtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/yima-dev/yima/store/pgstore"
+)
+
+var (
+	once      sync.Once
+	serverDSN string
+	serverErr error
+	schemas   atomic.Int64
+	// missing is set when PostgreSQL is not installed: a skip, not a
+	// failure, unless CI requires it.
+	missing bool
+)
+
+// Server returns the connection string of the test server, starting the
+// throwaway cluster on first use.
+func Server(tb testing.TB) string {
+	tb.Helper()
+	once.Do(func() {
+		if dsn := os.Getenv("YIMA_TEST_PG_DSN"); dsn != "" {
+			serverDSN = dsn
+			return
+		}
+		serverDSN, serverErr = startCluster()
+	})
+	if serverErr != nil {
+		if missing && os.Getenv("YIMA_REQUIRE_BASELINES") != "1" {
+			tb.Skipf("PostgreSQL: %v", serverErr)
+		}
+		tb.Fatalf("PostgreSQL: %v", serverErr)
+	}
+	return serverDSN
+}
+
+// DSN returns a connection string for a new, empty schema of the test
+// server, without yima's tables; the schema is dropped at the end of tb.
+func DSN(tb testing.TB) string {
+	tb.Helper()
+	base := Server(tb)
+	name := fmt.Sprintf("t%d_%d", os.Getpid(), schemas.Add(1))
+	exec1(tb, base, "CREATE SCHEMA "+name)
+	tb.Cleanup(func() { exec1(tb, base, "DROP SCHEMA "+name+" CASCADE") })
+	return withParam(tb, base, "search_path", name)
+}
+
+// Migrated returns DSN's connection string with yima's schema created.
+func Migrated(tb testing.TB) string {
+	tb.Helper()
+	dsn := DSN(tb)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, _, err := pgstore.Migrate(ctx, dsn, "test"); err != nil {
+		tb.Fatal(err)
+	}
+	return dsn
+}
+
+// Open opens the backend on a new schema of the test server, closed at the
+// end of tb.
+func Open(tb testing.TB, opts *pgstore.Options) *pgstore.DB {
+	tb.Helper()
+	db, err := pgstore.Open(Migrated(tb), opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// withParam sets a parameter of a postgres:// URL.
+func withParam(tb testing.TB, dsn, key, value string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		tb.Fatalf("YIMA_TEST_PG_DSN must be a postgres:// URL: %v", err)
+	}
+	q := u.Query()
+	q.Set(key, value)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func exec1(tb testing.TB, dsn, sql string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		tb.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// startCluster makes a cluster in a temporary directory and starts it as
+// this process's child, which the kernel stops (SIGINT, a fast shutdown)
+// when the process ends. As root the server runs as the user nobody, since
+// initdb refuses root. Durability is off (fsync=off): the tests are about
+// yima's transactions, not the disk, and the machine is shared.
+func startCluster() (string, error) {
+	bin, err := findPostgres()
+	if err != nil {
+		missing = true
+		return "", err
+	}
+	sweep()
+	var cred *syscall.Credential
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("nobody")
+		if err != nil {
+			return "", fmt.Errorf("running as root, PostgreSQL needs an unprivileged user, and there is no user nobody: %v", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	}
+	dir, err := os.MkdirTemp("", "yima-pgtest-*")
+	if err != nil {
+		return "", err
+	}
+	if cred != nil {
+		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
+			return "", err
+		}
+	}
+	command := func(name string, args ...string) *exec.Cmd {
+		cmd := exec.Command(filepath.Join(bin, name), args...)
+		cmd.Dir = dir
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred, Pdeathsig: syscall.SIGINT}
+		return cmd
+	}
+	data := filepath.Join(dir, "data")
+	if out, err := command("initdb", "-D", data, "-U", "yima", "-A", "trust", "-E", "UTF8", "--locale=C").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("initdb: %v: %s", err, out)
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	logFile, err := os.Create(filepath.Join(dir, "postgres.log"))
+	if err != nil {
+		return "", err
+	}
+	defer logFile.Close()
+	server := command("postgres", "-D", data, "-p", strconv.Itoa(port), "-k", dir,
+		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+		"-c", "full_page_writes=off", "-c", "max_connections=400", "-c", "shared_buffers=32MB")
+	server.Stdout, server.Stderr = logFile, logFile
+	if err := server.Start(); err != nil {
+		return "", fmt.Errorf("starting postgres: %w", err)
+	}
+	go server.Wait()
+	dsn := fmt.Sprintf("postgres://yima@127.0.0.1:%d/postgres?sslmode=disable", port)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		conn, err := pgx.Connect(ctx, dsn)
+		cancel()
+		if err == nil {
+			conn.Close(context.Background())
+			return dsn, nil
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(logFile.Name())
+			return "", fmt.Errorf("postgres did not start: %v: %s", err, log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// findPostgres returns the directory holding initdb and postgres: from PATH,
+// or Debian's /usr/lib/postgresql/VERSION/bin, the newest version.
+func findPostgres() (string, error) {
+	if p, err := exec.LookPath("initdb"); err == nil {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			p = real
+		}
+		return filepath.Dir(p), nil
+	}
+	found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	slices.SortFunc(found, func(a, b string) int {
+		va, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(a))))
+		vb, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(b))))
+		return va - vb
+	})
+	if len(found) == 0 {
+		return "", errors.New("not installed: no initdb on PATH or under /usr/lib/postgresql/*/bin (apt-get install -y postgresql, or scripts/install-baselines.sh; or set YIMA_TEST_PG_DSN)")
+	}
+	return filepath.Dir(found[len(found)-1]), nil
+}
+
+// sweep removes the clusters of earlier test processes that are gone: their
+// server stopped with them, their directory stayed.
+func sweep() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "yima-pgtest-*"))
+	for _, d := range dirs {
+		pid, err := os.ReadFile(filepath.Join(d, "data", "postmaster.pid"))
+		if err == nil {
+			if n, err := strconv.Atoi(strings.SplitN(string(pid), "\n", 2)[0]); err == nil && syscall.Kill(n, 0) == nil {
+				continue // still running
+			}
+		}
+		if info, err := os.Stat(d); err == nil && time.Since(info.ModTime()) > time.Minute {
+			os.RemoveAll(d)
+		}
+	}
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,492 @@
+package pgstore
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime/debug"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/yima-dev/yima/store"
+)
+
+// entry is a write of a decision or of its group: a value (nil for a
+// delete), or, when the key's value was never read, a pending counter
+// delta that the database adds without reading.
+type entry struct {
+	known bool
+	val   []byte
+	delta int64
+}
+
+// Tx is what a decision sees: its own writes, its group's, then the
+// database as the group's transaction sees it.
+type Tx struct {
+	g *group
+	w map[string]*entry
+	// failed is a database error met by a read: the group's transaction
+	// is dead and the group runs again, whatever the decision returned.
+	failed error
+}
+
+// Get returns the value of key as this decision would leave it. The slice
+// may be shared with the group: read it, never modify it.
+func (tx *Tx) Get(key []byte) ([]byte, bool, error) {
+	e, ok := tx.w[string(key)]
+	if ok && e.known {
+		return e.val, e.val != nil, nil
+	}
+	v, found, err := tx.g.view(key)
+	if err != nil {
+		tx.failed = err
+		return nil, false, fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+	}
+	if !ok {
+		return v, found, nil
+	}
+	// A pending add, now read: the decision depends on the sum anyway.
+	e.known, e.val, e.delta = true, store.AppendCounter(nil, mustCounter(key, v, found)+e.delta), 0
+	return e.val, true, nil
+}
+
+// Put records a write of value under key.
+func (tx *Tx) Put(key, value []byte) {
+	if value == nil {
+		value = []byte{}
+	}
+	tx.w[string(key)] = &entry{known: true, val: value}
+}
+
+// Delete records the removal of key.
+func (tx *Tx) Delete(key []byte) { tx.w[string(key)] = &entry{known: true} }
+
+// Add adds delta to the counter at key. Unless the decision or its group
+// already know the value, nothing is read: the group's transaction adds to
+// the stored bigint, so concurrent adds do not make a decision depend on
+// the counter.
+func (tx *Tx) Add(key []byte, delta int64) {
+	if tx.g.strict {
+		v, found, err := tx.Get(key)
+		if err != nil {
+			return // tx.failed runs the group again
+		}
+		tx.Put(key, store.AppendCounter(nil, mustCounter(key, v, found)+delta))
+		return
+	}
+	e, ok := tx.w[string(key)]
+	if !ok {
+		e = &entry{}
+		tx.w[string(key)] = e
+	}
+	if e.known {
+		e.val = store.AppendCounter(nil, mustCounter(key, e.val, e.val != nil)+delta)
+		return
+	}
+	e.delta += delta
+}
+
+func mustCounter(key, v []byte, found bool) int64 {
+	if !found {
+		return 0
+	}
+	n, ok := store.Counter(v)
+	if !ok {
+		panic(fmt.Sprintf("store: Add on %q, whose %d-byte value is not a counter", key, len(v)))
+	}
+	return n
+}
+
+// group is the decisions that share one transaction.
+type group struct {
+	ctx  context.Context
+	conn *pgx.Conn
+	w    map[string]*entry
+	// read caches what the transaction read: its view does not change.
+	read   map[string][]byte // nil value: absent
+	strict bool
+}
+
+// view is the value of key after the group's writes so far.
+func (g *group) view(key []byte) ([]byte, bool, error) {
+	e, ok := g.w[string(key)]
+	if ok && e.known {
+		return e.val, e.val != nil, nil
+	}
+	v, cached := g.read[string(key)]
+	if !cached {
+		var found bool
+		var err error
+		v, found, err = get(g.ctx, g.conn, key)
+		if err != nil {
+			return nil, false, err
+		}
+		if !found {
+			v = nil
+		}
+		g.read[string(key)] = v
+	}
+	if ok { // a pending add on what is stored
+		return store.AppendCounter(nil, mustCounter(key, v, v != nil)+e.delta), true, nil
+	}
+	return v, v != nil, nil
+}
+
+// merge moves a successful decision's writes into the group. A pending add
+// on a value the group wrote is summed here, and an add on a value that is
+// no counter fails the decision as a panic would.
+func (g *group) merge(tx *Tx) error {
+	for k, e := range tx.w {
+		if ge, ok := g.w[k]; !e.known && ok && ge.known && ge.val != nil {
+			if _, ok := store.Counter(ge.val); !ok {
+				return fmt.Errorf("%w: Add on %q, whose %d-byte value is not a counter", store.ErrDecisionPanicked, k, len(ge.val))
+			}
+		}
+	}
+	for k, e := range tx.w {
+		ge, ok := g.w[k]
+		switch {
+		case e.known || !ok:
+			g.w[k] = e
+		case ge.known:
+			ge.val = store.AppendCounter(nil, mustCounter([]byte(k), ge.val, ge.val != nil)+e.delta)
+		default:
+			ge.delta += e.delta
+		}
+	}
+	return nil
+}
+
+type op struct {
+	fn   func(store.Tx) error
+	err  error
+	done chan error
+}
+
+// Update runs fn in the node's next group and returns once the group's
+// transaction committed, or once it is certain it did not.
+func (db *DB) Update(fn func(store.Tx) error) error {
+	if err := db.Err(); err != nil {
+		return err
+	}
+	o := &op{fn: fn, done: make(chan error, 1)}
+	db.submit.RLock()
+	if db.closed.Load() {
+		db.submit.RUnlock()
+		return store.ErrClosed
+	}
+	db.ops <- o
+	db.submit.RUnlock()
+	return <-o.done
+}
+
+// decide forms groups of what has queued and commits them one at a time.
+func (db *DB) decide() {
+	defer close(db.decided)
+	for first := range db.ops {
+		ops := []*op{first}
+		ops = db.drain(ops)
+		ops = db.commitGroup(ops)
+		if fn := db.groupSizes.Load(); fn != nil {
+			(*fn)(len(ops))
+		}
+		for _, o := range ops {
+			o.done <- o.err
+		}
+	}
+}
+
+// drain adds the decisions waiting in the queue, up to MaxGroup.
+func (db *DB) drain(ops []*op) []*op {
+	for len(ops) < db.opts.MaxGroup {
+		select {
+		case o, ok := <-db.ops:
+			if !ok {
+				return ops
+			}
+			ops = append(ops, o)
+		default:
+			return ops
+		}
+	}
+	return ops
+}
+
+// Why an attempt at a group did not commit.
+var (
+	// errStrict: a blind add met a value that is no counter; the group
+	// runs again reading every counter it adds to, so that the decision
+	// at fault panics on its own.
+	errStrict = errors.New("store: an add met a value that is no counter")
+)
+
+// commitGroup runs ops in one transaction until it commits, retrying
+// conflicts and lost connections, and sets each op's answer. It returns
+// the group, which may have grown while it ran.
+func (db *DB) commitGroup(ops []*op) []*op {
+	deadline := time.Now().Add(db.opts.RetryFor)
+	conflicts, strict := 0, false
+	for attempt := 0; ; attempt++ {
+		if err := db.Err(); err != nil {
+			return answerAll(ops, err)
+		}
+		var err error
+		ops, err = db.attempt(ops, strict)
+		var pgErr *pgconn.PgError
+		switch {
+		case err == nil:
+			return ops
+		case errors.Is(err, errStrict):
+			strict = true
+			continue
+		case errors.As(err, &pgErr) && pgErr.Code[:2] == "40":
+			// 40001 serialization failure, 40P01 deadlock: another
+			// transaction won; the group runs again on what it wrote.
+			conflicts++
+			if conflicts > db.opts.MaxConflicts {
+				db.opts.Logger.Warn("a group kept conflicting; its decisions are refused", "decisions", len(ops), "err", err)
+				return answerAll(ops, fmt.Errorf("%w: %v", store.ErrConflict, err))
+			}
+		case errors.As(err, &pgErr) && !pgconn.SafeToRetry(err) && !slices.Contains(transient, pgErr.Code[:2]):
+			// The server refused a statement for a reason of its own
+			// (a broken schema, a full disk): not ours to retry.
+			db.fail(err)
+			return answerAll(ops, db.Err())
+		default:
+			if time.Now().After(deadline) {
+				db.fail(fmt.Errorf("the database stayed unreachable for %s: %w", db.opts.RetryFor, err))
+				return answerAll(ops, db.Err())
+			}
+			db.opts.Logger.Warn("the database failed a group; running it again", "decisions", len(ops), "err", err)
+		}
+		// Back off a little, more with each try, with jitter so that
+		// nodes that conflicted do not meet again.
+		time.Sleep(time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt, 7))))
+	}
+}
+
+// transient are the SQLSTATE classes of a server that will come back:
+// connection exceptions, too many connections, an operator's shutdown (a
+// failover).
+var transient = []string{"08", "53", "57"}
+
+func answerAll(ops []*op, err error) []*op {
+	for _, o := range ops {
+		o.err = err
+	}
+	return ops
+}
+
+// attempt runs the decisions of ops, and those that queue meanwhile, in one
+// SERIALIZABLE transaction and commits it. On nil every op has its answer.
+func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), db.opts.RetryFor)
+	defer cancel()
+	pc, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return ops, err
+	}
+	defer pc.Release()
+	conn := pc.Conn()
+	if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL SERIALIZABLE"); err != nil {
+		return ops, abort(pc, err)
+	}
+	g := &group{ctx: ctx, conn: conn, w: map[string]*entry{}, read: map[string][]byte{}, strict: strict}
+	for done := 0; done < len(ops); {
+		for ; done < len(ops); done++ {
+			o := ops[done]
+			tx := &Tx{g: g, w: map[string]*entry{}}
+			o.err = safeCall(o.fn, tx)
+			if tx.failed != nil {
+				return ops, abort(pc, tx.failed)
+			}
+			if o.err == nil {
+				o.err = g.merge(tx)
+			}
+		}
+		ops = db.drain(ops)
+	}
+	if len(g.w) == 0 {
+		// Only reads: COMMIT still matters, since a serializable
+		// transaction's reads hold only if it commits.
+		if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
+			return ops, abort(pc, err)
+		}
+		return ops, nil
+	}
+	id := make([]byte, 16)
+	crand.Read(id)
+	if err := db.flush(ctx, conn, g, id); err != nil {
+		return ops, abort(pc, err)
+	}
+	if db.opts.beforeCommit != nil {
+		db.opts.beforeCommit()
+	}
+	tag, err := conn.Exec(ctx, "COMMIT")
+	if err == nil && tag.String() != "COMMIT" {
+		err = fmt.Errorf("store: COMMIT answered %q", tag)
+	}
+	if err == nil {
+		db.prune()
+		return ops, nil
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return ops, abort(pc, err) // the server refused the commit: not made
+	}
+	// The connection failed during COMMIT: it may have committed.
+	pc.Conn().Close(context.Background())
+	committed, rerr := db.resolve(id)
+	if rerr != nil {
+		db.fail(fmt.Errorf("a commit's outcome is unknown (%v) and could not be resolved: %w", err, rerr))
+		return answerAll(ops, db.Err()), nil
+	}
+	if committed {
+		db.opts.Logger.Warn("a commit's connection failed after the commit; its answers stand", "err", err)
+		db.prune()
+		return ops, nil
+	}
+	return ops, err
+}
+
+// abort ends a failed attempt's transaction. A connection in an unknown
+// state is closed, so that the pool does not hand it out again.
+func abort(pc *pgxpool.Conn, err error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, rerr := pc.Conn().Exec(ctx, "ROLLBACK"); rerr != nil {
+		pc.Conn().Close(ctx)
+	}
+	return err
+}
+
+// The statements of a group's writes, each one round trip for all the
+// group's keys of its kind, in key order (so that two nodes writing the
+// same keys lock them in the same order).
+const (
+	deleteSQL = `DELETE FROM yima_records WHERE k = ANY($1::BYTEA[])`
+	putSQL    = `INSERT INTO yima_records (k, v, n, j)
+	SELECT * FROM unnest($1::BYTEA[], $2::BYTEA[], $3::INT8[], $4::BOOL[])
+	ON CONFLICT (k) DO UPDATE SET v = excluded.v, n = excluded.n, j = excluded.j`
+	// A blind add: no read, so two nodes adding to one counter do not
+	// make their decisions depend on each other. WHERE skips a stored
+	// value that is not a counter; the count returned shows it.
+	addSQL = `INSERT INTO yima_records (k, n)
+	SELECT * FROM unnest($1::BYTEA[], $2::INT8[])
+	ON CONFLICT (k) DO UPDATE SET n = yima_records.n + excluded.n WHERE yima_records.n IS NOT NULL`
+	commitIDSQL = `INSERT INTO yima_commits (id) VALUES ($1)`
+)
+
+// flush sends the group's writes and its commit id in one round trip.
+func (db *DB) flush(ctx context.Context, conn *pgx.Conn, g *group, id []byte) error {
+	keys := make([]string, 0, len(g.w))
+	for k := range g.w {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var (
+		dels, putK, putV, addK [][]byte
+		putN                   []*int64
+		putJ                   []bool
+		addN                   []int64
+	)
+	for _, k := range keys {
+		e := g.w[k]
+		switch {
+		case !e.known:
+			addK, addN = append(addK, []byte(k)), append(addN, e.delta)
+		case e.val == nil:
+			dels = append(dels, []byte(k))
+		case len(e.val) == store.CounterSize && !isJSON(e.val):
+			// Any 8 bytes are a counter's encoding: stored as the
+			// bigint, a later blind add can add to it.
+			n, _ := store.Counter(e.val)
+			putK, putV, putN, putJ = append(putK, []byte(k)), append(putV, nil), append(putN, &n), append(putJ, false)
+		default:
+			putK, putV, putN, putJ = append(putK, []byte(k)), append(putV, e.val), append(putN, nil), append(putJ, isJSON(e.val))
+		}
+	}
+	b := &pgx.Batch{}
+	if len(dels) > 0 {
+		b.Queue(deleteSQL, dels)
+	}
+	if len(putK) > 0 {
+		b.Queue(putSQL, putK, putV, putN, putJ)
+	}
+	var added int64 = -1
+	if len(addK) > 0 {
+		b.Queue(addSQL, addK, addN).Exec(func(tag pgconn.CommandTag) error {
+			added = tag.RowsAffected()
+			return nil
+		})
+	}
+	b.Queue(commitIDSQL, id)
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	if added >= 0 && added != int64(len(addK)) {
+		return errStrict
+	}
+	return nil
+}
+
+// isJSON reports whether v is a JSON object or array, which the view
+// yima_json shows as jsonb.
+func isJSON(v []byte) bool {
+	return len(v) > 0 && (v[0] == '{' || v[0] == '[') && json.Valid(v)
+}
+
+// resolve finds out whether the transaction that wrote commit id committed.
+// It inserts the id itself, marked aborted: the insert waits for that
+// transaction to end, then finds its row (committed) or writes the mark,
+// which keeps the id from ever committing. Running it twice answers the
+// same.
+func (db *DB) resolve(id []byte) (committed bool, err error) {
+	deadline := time.Now().Add(db.opts.RetryFor)
+	for wait := 10 * time.Millisecond; ; wait = min(wait*2, time.Second) {
+		ctx, cancel := context.WithTimeout(context.Background(), db.opts.RetryFor)
+		var aborted bool
+		err = db.pool.QueryRow(ctx, `INSERT INTO yima_commits (id, aborted) VALUES ($1, true)
+			ON CONFLICT (id) DO UPDATE SET aborted = yima_commits.aborted RETURNING aborted`, id).Scan(&aborted)
+		cancel()
+		if err == nil {
+			return !aborted, nil
+		}
+		if time.Now().After(deadline) {
+			return false, err
+		}
+		time.Sleep(wait)
+	}
+}
+
+// commitRetention is how long commit ids are kept: far longer than a
+// commit's outcome takes to resolve.
+const commitRetention = "1 hour"
+
+// prune deletes old commit ids every few thousand commits.
+func (db *DB) prune() {
+	db.groups++
+	if db.groups%4096 != 1 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), db.opts.RetryFor)
+	defer cancel()
+	if _, err := db.pool.Exec(ctx, `DELETE FROM yima_commits WHERE at < now() - INTERVAL '`+commitRetention+`'`); err != nil {
+		db.opts.Logger.Warn("pruning old commit ids", "err", err)
+	}
+}
+
+func safeCall(fn func(store.Tx) error, tx *Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v\n%s", store.ErrDecisionPanicked, r, debug.Stack())
+		}
+	}()
+	return fn(tx)
+}

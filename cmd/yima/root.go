@@ -14,7 +14,8 @@ import (
 
 // globalOptions are the flags every command shares.
 type globalOptions struct {
-	data string
+	data  string
+	store string
 }
 
 func (o *globalOptions) AddFlags(fs *pflag.FlagSet) {
@@ -23,7 +24,11 @@ func (o *globalOptions) AddFlags(fs *pflag.FlagSet) {
 		def = "./yima-data"
 	}
 	fs.StringVar(&o.data, "data", def, "data directory (env YIMA_DATA); created on first use")
+	fs.StringVar(&o.store, "store", os.Getenv("YIMA_STORE"), "PostgreSQL URL (postgres://user:password@host:port/database) whose database holds the records instead of the data directory's db/, which then keeps only keys.json and admin.token; see docs/cluster.md (env YIMA_STORE)")
 }
+
+// dirOptions open the data directory on the store --store names, if any.
+func (o *globalOptions) dirOptions() datadir.Options { return datadir.Options{Store: o.store} }
 
 func newRootCommand() *cobra.Command {
 	g := &globalOptions{}
@@ -57,6 +62,7 @@ func newRootCommand() *cobra.Command {
 		newEventsCommand(g),
 		newWebhookCommand(g),
 		newExportCommand(g),
+		newMigrateSchemaCommand(g),
 	)
 	strictUsage(root)
 	return root
@@ -89,7 +95,7 @@ func (o *remoteOptions) admin(g *globalOptions) (scan.Admin, error) {
 	if o.server != "" {
 		return &client.Client{URL: o.server, Token: o.token}, nil
 	}
-	d, err := datadir.Open(g.data, datadir.Options{})
+	d, err := datadir.Open(g.data, g.dirOptions())
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,9 @@ type Options struct {
 	// AcceptDataLoss opens a store whose log is damaged with what is
 	// readable (pebblestore.Options.AcceptLoss).
 	AcceptDataLoss bool
+	// Store is a PostgreSQL connection string whose database holds the
+	// records instead of Dir's db/ (datadir.Options.Store).
+	Store string
 	// Now is the engine's clock; nil: time.Now.
 	Now func() time.Time
 }
@@ -61,6 +64,7 @@ func Open(opts Options) (*Node, error) {
 		Logger:         opts.Server.Logger,
 		Zone:           opts.Zone,
 		AcceptDataLoss: opts.AcceptDataLoss,
+		Store:          opts.Store,
 		Now:            opts.Now,
 		OnFail:         n.storageFailed,
 		Observe:        n.observe,

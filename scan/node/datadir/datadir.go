@@ -16,6 +16,7 @@ import (
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/store/pebblestore"
+	"github.com/yima-dev/yima/store/pgstore"
 )
 
 // Files in a data directory.
@@ -30,13 +31,24 @@ const (
 // directory. Its message tells the user how to reach that server instead.
 var ErrLocked = errors.New("datadir: the data directory is held by a running yima server; use --server URL (and --token or YIMA_TOKEN) to talk to it, or stop it first")
 
+// DB is the store a data directory opens: the Pebble engine in db/, or the
+// PostgreSQL database Options.Store names.
+type DB interface {
+	store.DB
+	// Err is the failure that closed the store, nil while it is healthy.
+	Err() error
+	// ObserveGroups makes fn receive the number of decisions in each
+	// commit (a metrics hook).
+	ObserveGroups(fn func(n int))
+}
+
 // Dir is an open data directory: its keyset, the store and the reward
 // engine over them.
 type Dir struct {
 	// Path is the directory's path, as given to Open.
 	Path string
-	// DB is the store in db/; Engine decides against it.
-	DB     *pebblestore.DB
+	// DB is the store in db/ or in PostgreSQL; Engine decides against it.
+	DB     DB
 	Engine *reward.Engine
 	// adminToken is the admin's secret, read from admin.token.
 	adminToken string
@@ -65,6 +77,10 @@ type Options struct {
 	// AcceptDataLoss opens a store whose log is damaged with what is
 	// readable (pebblestore.Options.AcceptLoss).
 	AcceptDataLoss bool
+	// Store, when set, is a PostgreSQL connection string (postgres://...)
+	// whose database holds the records instead of db/; the directory
+	// keeps keys.json and admin.token. See docs/cluster.md.
+	Store string
 	// Observe receives the engine's events (reward.Options.Observe), to
 	// count them in metrics; nil: none.
 	Observe func(reward.Event)
@@ -80,6 +96,20 @@ var ErrKeysMissing = errors.New("datadir: the keyset is missing")
 // no keyset beside an existing store: only Open, which can read the store,
 // knows whether codes were signed with the lost one.
 func Init(dir string) error {
+	if err := initToken(dir); err != nil {
+		return err
+	}
+	if !exists(filepath.Join(dir, KeysFile)) {
+		if exists(filepath.Join(dir, dbDir)) {
+			return keysMissing(dir, "a store")
+		}
+		return newKeyset(dir)
+	}
+	return nil
+}
+
+// initToken creates the directory and its admin token, not the keyset.
+func initToken(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("datadir: creating data directory: %w", err)
 	}
@@ -89,13 +119,27 @@ func Init(dir string) error {
 			return fmt.Errorf("datadir: writing admin token: %w", err)
 		}
 	}
-	if !exists(filepath.Join(dir, KeysFile)) {
-		if exists(filepath.Join(dir, dbDir)) {
-			return keysMissing(dir, "a store")
-		}
-		return newKeyset(dir)
-	}
 	return nil
+}
+
+// openStore opens the Pebble engine in db/, or the database opts.Store
+// names.
+func openStore(dir string, opts Options) (DB, error) {
+	if opts.Store != "" {
+		db, err := pgstore.Open(opts.Store, &pgstore.Options{Logger: opts.Logger, OnFail: opts.OnFail})
+		if err != nil {
+			return nil, err
+		}
+		return db, nil
+	}
+	db, err := pebblestore.Open(filepath.Join(dir, dbDir), &pebblestore.Options{Logger: opts.Logger, OnFail: opts.OnFail, AcceptLoss: opts.AcceptDataLoss})
+	if errors.Is(err, pebblestore.ErrLocked) {
+		return nil, ErrLocked
+	}
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
 }
 
 func exists(path string) bool {
@@ -149,17 +193,20 @@ func AdminToken(dir string) (string, error) {
 // Open initialises dir if needed and opens it. Only one process may hold a
 // data directory at a time.
 func Open(dir string, opts Options) (*Dir, error) {
-	if err := Init(dir); err != nil && !errors.Is(err, ErrKeysMissing) {
+	if opts.Store == "" {
+		if err := Init(dir); err != nil && !errors.Is(err, ErrKeysMissing) {
+			return nil, err
+		}
+	} else if err := initToken(dir); err != nil {
+		// The keyset waits for the database: only it knows whether
+		// codes were signed already (below).
 		return nil, err
 	}
 	tok, err := AdminToken(dir)
 	if err != nil {
 		return nil, err
 	}
-	db, err := pebblestore.Open(filepath.Join(dir, dbDir), &pebblestore.Options{Logger: opts.Logger, OnFail: opts.OnFail, AcceptLoss: opts.AcceptDataLoss})
-	if errors.Is(err, pebblestore.ErrLocked) {
-		return nil, ErrLocked
-	}
+	db, err := openStore(dir, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +214,12 @@ func Open(dir string, opts Options) (*Dir, error) {
 		// A store without batches signed nothing: a new keyset loses
 		// nothing.
 		n, err := reward.CountBatches(db)
-		if err == nil && n > 0 {
+		if err == nil && n > 0 && opts.Store != "" {
+			err = fmt.Errorf("%w: %s is missing, but the database holds %d batches whose codes are signed with its keys; "+
+				"with a new keyset every printed code would answer \"not genuine\". Nothing was changed. "+
+				"Copy keys.json (and admin.token) from the data directory of another node of this database into %s and start again",
+				ErrKeysMissing, filepath.Join(dir, KeysFile), n, dir)
+		} else if err == nil && n > 0 {
 			err = keysMissing(dir, fmt.Sprintf("%d batches", n))
 		}
 		if err == nil {
@@ -270,7 +322,11 @@ func (d *Dir) Backup(dest string) (err error) {
 	if err := d.Engine.FlushStats(); err != nil {
 		return err
 	}
-	if err := d.DB.Checkpoint(filepath.Join(dest, dbDir)); err != nil {
+	cp, ok := d.DB.(interface{ Checkpoint(dest string) error })
+	if !ok {
+		return reward.Errorf(reward.CodeInvalidRequest, "the records are in PostgreSQL: back them up with the database's own tools (pg_dump, pg_basebackup or continuous archiving), and keep a copy of %s and %s", KeysFile, AdminTokenFile)
+	}
+	if err := cp.Checkpoint(filepath.Join(dest, dbDir)); err != nil {
 		return err
 	}
 	// The keyset file only ever gains keys, so today's holds every key of
@@ -312,7 +368,11 @@ func (d *Dir) Close() error {
 // engine's bulk load (see reward.Engine.Preload): for growth benchmarks, on
 // a store nothing else writes to meanwhile.
 func (d *Dir) Preload(ctx context.Context, spec reward.PreloadSpec) (*reward.Preloaded, error) {
-	l, err := d.DB.NewLoader()
+	pdb, ok := d.DB.(*pebblestore.DB)
+	if !ok {
+		return nil, reward.Errorf(reward.CodeInvalidRequest, "preloading loads Pebble's files directly: it needs a data directory's own store, not PostgreSQL (--db)")
+	}
+	l, err := pdb.NewLoader()
 	if err != nil {
 		return nil, err
 	}
@@ -330,3 +390,10 @@ func (d *Dir) Preload(ctx context.Context, spec reward.PreloadSpec) (*reward.Pre
 // SeenLoaded is closed once the index of scanned codes has loaded in the
 // background (or given up): from then on a fresh code's scan reads nothing.
 func (d *Dir) SeenLoaded() <-chan struct{} { return d.seenDone }
+
+// MigrateSchema creates yima's schema in the PostgreSQL database at url, or
+// raises it to this yima's version, and returns the versions before and
+// after. writtenBy (this yima's version) is recorded beside it.
+func MigrateSchema(ctx context.Context, url, writtenBy string) (from, to int64, err error) {
+	return pgstore.Migrate(ctx, url, writtenBy)
+}

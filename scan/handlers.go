@@ -256,7 +256,7 @@ func (s *Server) caller(tok string) (caller, error) {
 	if s.isAdmin(tok) {
 		return caller{role: reward.RoleAdmin}, nil
 	}
-	if c, ok := s.tokens.Load(tok); ok {
+	if c, ok := s.tokens.Load(tok); ok && !s.opts.SharedStore {
 		return c.(caller), nil
 	}
 	t, err := s.app.Engine.Token(tok)
@@ -267,7 +267,9 @@ func (s *Server) caller(tok string) (caller, error) {
 		return caller{}, errorf(codeUnauthorized, "unknown token; ask the brand operator for one (yima token create)")
 	}
 	c := caller{role: t.Role, subject: t.Subject, id: reward.TokenID(tok)}
-	s.tokens.Store(tok, c)
+	if !s.opts.SharedStore {
+		s.tokens.Store(tok, c)
+	}
 	return c, nil
 }
 

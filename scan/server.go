@@ -25,6 +25,11 @@ type Options struct {
 	// BaseURL is the public origin printed in codes' URLs and on pages.
 	BaseURL string
 	Logger  *slog.Logger
+	// SharedStore says that other nodes decide on the same store (yima
+	// on PostgreSQL): tokens are then read from the store at each
+	// request, never kept, so that a token revoked through any node is
+	// refused by this one at once.
+	SharedStore bool
 
 	ReadTimeout  time.Duration // whole request, so a slow client is cut off
 	WriteTimeout time.Duration

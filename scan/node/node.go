@@ -57,6 +57,9 @@ type Node struct {
 // caller must Close the node, or Run it, which closes it.
 func Open(opts Options) (*Node, error) {
 	n := &Node{failed: make(chan error, 1), stop: make(chan struct{})}
+	// Other nodes write a PostgreSQL store too: the server keeps no
+	// tokens of its own.
+	opts.Server.SharedStore = opts.Store != ""
 	if opts.Server.Logger == nil {
 		opts.Server.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/store"
 	"github.com/yima-dev/yima/store/pebblestore"
 	"github.com/yima-dev/yima/store/pgstore"
 )
@@ -247,7 +248,10 @@ func Open(dir string, opts Options) (*Dir, error) {
 		log:        opts.Logger,
 		seenDone:   make(chan struct{}),
 	}
-	d.Engine = reward.New(db, ks, reward.Options{Now: opts.Now, Zone: opts.Zone, Observe: opts.Observe})
+	// On PostgreSQL other nodes write too: the index of scanned codes,
+	// which knows only this engine's scans, would call a code redeemed
+	// elsewhere fresh and pay it again.
+	d.Engine = reward.New(db, ks, reward.Options{Now: opts.Now, Zone: opts.Zone, Observe: opts.Observe, NoSeenIndex: opts.Store != ""})
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}

@@ -1,0 +1,133 @@
+package datadir_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
+	"github.com/yima-dev/yima/scan/node/datadir"
+	"github.com/yima-dev/yima/store/pgstore/pgtest"
+)
+
+// openNodes opens n data directories on one PostgreSQL database, sharing
+// the first one's keyset, as n nodes of a cluster.
+func openNodes(t *testing.T, n int) []*datadir.Dir {
+	t.Helper()
+	dsn := pgtest.Migrated(t)
+	var dirs []*datadir.Dir
+	for i := range n {
+		path := t.TempDir()
+		if i > 0 {
+			raw, err := os.ReadFile(filepath.Join(dirs[0].Path, datadir.KeysFile))
+			if err == nil {
+				err = os.WriteFile(filepath.Join(path, datadir.KeysFile), raw, 0o600)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		d, err := datadir.Open(path, datadir.Options{Store: dsn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		dirs = append(dirs, d)
+	}
+	return dirs
+}
+
+// TestThreeNodesExactlyOnce is the cluster's money proof on the rules: 50
+// scanners spread over three nodes race on the same 20 codes, under a
+// campaign whose gift has a stock of 5 and whose points budget runs out.
+// No code has two winners, the budget pays exactly 15 codes, the stock
+// gives exactly 5 gifts, and the audit is clean.
+func TestThreeNodesExactlyOnce(t *testing.T) {
+	nodes := openNodes(t, 3)
+	eng := nodes[0].Engine
+	rewardtest.MustApply(t, eng, rewardtest.CampaignDoc(t, map[string]any{
+		"points": 10, "points_budget": 150,
+		"coupon": map[string]any{"title": "gift", "probability": 1, "stock": 5, "valid_days": 30},
+	}))
+	batch, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: 20, Activate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := eng.Signer(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const scanners, codes = 50, 20
+	var (
+		mu   sync.Mutex
+		wins = map[string][]string{}
+		wg   sync.WaitGroup
+	)
+	for i := range scanners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			node := nodes[i%len(nodes)].Engine
+			member := fmt.Sprintf("m%02d", i)
+			for j := range codes {
+				code := signer.Code(uint32((i+j)%codes + 1))
+				_, _, err := rewardtest.Scan(node, reward.ScanRequest{Code: code, Member: member})
+				switch reward.ErrorCode(err) {
+				case "":
+					mu.Lock()
+					wins[code] = append(wins[code], member)
+					mu.Unlock()
+				case reward.CodeAlreadyRedeemed, reward.CodeBudgetExhausted:
+				default:
+					t.Errorf("scan of %s by %s on node %d: %v", code, member, i%len(nodes), err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	won := 0
+	for s := range uint32(codes) {
+		w := wins[signer.Code(s+1)]
+		if len(w) > 1 {
+			t.Errorf("code %d has %d winners: %v", s+1, len(w), w)
+		}
+		won += len(w)
+	}
+	if won != 15 {
+		t.Errorf("%d codes paid 10 points each from a budget of 150, want 15", won)
+	}
+	ctr := rewardtest.MustCampaign(t, nodes[1].Engine, "promo").Counters
+	if ctr.CouponsIssued != 5 || ctr.PointsPaid != 150 {
+		t.Errorf("a stock of 5 and a budget of 150 after %d redemptions: %d coupons issued, %d points paid", codes, ctr.CouponsIssued, ctr.PointsPaid)
+	}
+	rewardtest.MustAudit(t, nodes[2].Engine)
+}
+
+// TestTwoNodesOnOneDatabasePayOnce opens two data directories on one
+// PostgreSQL database, as two nodes: a code redeemed on one is already
+// redeemed on the other, even once the other has loaded its index of
+// scanned codes (which knows only its own scans).
+func TestTwoNodesOnOneDatabasePayOnce(t *testing.T) {
+	nodes := openNodes(t, 2)
+	a, b := nodes[0], nodes[1]
+	if err := b.Engine.LoadSeen(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	batch, err := a.Engine.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: 3, Points: new(int64(5)), Activate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := a.Engine.Signer(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := signer.Code(1)
+	rewardtest.MustRedeem(t, a.Engine, code, "alice")
+	rewardtest.WantRefused(t, b.Engine, code, "bob", reward.CodeAlreadyRedeemed)
+	rewardtest.MustAudit(t, b.Engine)
+}

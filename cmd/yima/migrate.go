@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,4 +32,37 @@ func newMigrateSchemaCommand(g *globalOptions) *cobra.Command {
 			return printJSON(cmd.OutOrStdout(), map[string]int64{"from": from, "to": to})
 		},
 	}
+}
+
+func newMigrateCommand(g *globalOptions) *cobra.Command {
+	var from, to string
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Copy a stopped Pebble data directory's records into a PostgreSQL database",
+		Long: "migrate copies every record of the data directory --from (its db/) into the\n" +
+			"PostgreSQL database --to names (default: --store or YIMA_STORE), which must hold\n" +
+			"yima's schema (yima migrate-schema) and no records. Stop the server first: a\n" +
+			"directory a server holds is refused. Afterwards run yima audit on both and compare,\n" +
+			"then serve with --store, each node's data directory holding a copy of --from's\n" +
+			"keys.json and admin.token. See docs/cluster.md.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if to == "" {
+				to = g.store
+			}
+			if from == "" || to == "" {
+				return usagef("migrate needs --from DATA_DIR and --to postgres://user:password@host:port/database")
+			}
+			n, err := datadir.CopyStore(from, to, func(n int) { fmt.Fprintf(cmd.ErrOrStderr(), "copied %d records\r", n) })
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.ErrOrStderr())
+			fmt.Fprintf(cmd.ErrOrStderr(), "copy %s and %s from %s into each node's data directory\n", datadir.KeysFile, datadir.AdminTokenFile, from)
+			return printJSON(cmd.OutOrStdout(), map[string]int{"records": n})
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "the data directory to copy (stopped)")
+	cmd.Flags().StringVar(&to, "to", "", "the PostgreSQL URL to copy into (default --store)")
+	return cmd
 }

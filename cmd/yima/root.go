@@ -63,6 +63,7 @@ func newRootCommand() *cobra.Command {
 		newWebhookCommand(g),
 		newExportCommand(g),
 		newMigrateSchemaCommand(g),
+		newMigrateCommand(g),
 	)
 	strictUsage(root)
 	return root

@@ -17,14 +17,19 @@ func newVerifyCommand(g *globalOptions) *cobra.Command {
 			"exit 0 and a JSON description when genuine, exit 1 and the reason when not.\n" +
 			"It reports whether the serial is active when the batch records are readable.",
 		Args: cobra.ExactArgs(1),
-	}, nil, func(cmd *cobra.Command, args []string) error { return verifyFunc(cmd, g.data, args[0]) })
+	}, nil, func(cmd *cobra.Command, args []string) error { return verifyFunc(cmd, g, args[0]) })
 }
 
-// verifyFunc checks code with the keys of the data directory dir and
+// verifyFunc checks code with the keys of the data directory and
 // describes it from the batch records when they are readable.
-func verifyFunc(cmd *cobra.Command, dir, code string) error {
-	if err := datadir.Init(dir); err != nil {
-		return err
+func verifyFunc(cmd *cobra.Command, g *globalOptions, code string) error {
+	dir := g.data
+	// Beside a database (--store) a fresh keyset would be the wrong one:
+	// the keys come from the node that minted.
+	if g.store == "" {
+		if err := datadir.Init(dir); err != nil {
+			return err
+		}
 	}
 	ks, err := datadir.LoadKeys(dir)
 	if err != nil {
@@ -39,7 +44,7 @@ func verifyFunc(cmd *cobra.Command, dir, code string) error {
 		fmt.Fprintf(cmd.ErrOrStderr(), "yima: not genuine: %s: %s\n", ce.Reason, ce.Detail)
 		return exitError{1}
 	}
-	desc := describe(dir, p)
+	desc := describe(g, p)
 	if err := printJSON(out, desc); err != nil {
 		return err
 	}
@@ -73,9 +78,9 @@ type description struct {
 
 // describe adds what the batch records of the data directory dir say to a
 // verified code.
-func describe(dir string, p codegen.Parsed) description {
+func describe(g *globalOptions, p codegen.Parsed) description {
 	d := description{Genuine: true, Code: p.String(), Version: p.Version, KeyID: p.Key, Batch: p.Batch, Serial: p.Serial, State: "unknown"}
-	dd, err := datadir.Open(dir, datadir.Options{})
+	dd, err := datadir.Open(g.data, g.dirOptions())
 	if err != nil {
 		d.Message = "batch records not read: " + err.Error()
 		return d

@@ -2,6 +2,7 @@ package datadir_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -130,4 +131,57 @@ func TestTwoNodesOnOneDatabasePayOnce(t *testing.T) {
 	rewardtest.MustRedeem(t, a.Engine, code, "alice")
 	rewardtest.WantRefused(t, b.Engine, code, "bob", reward.CodeAlreadyRedeemed)
 	rewardtest.MustAudit(t, b.Engine)
+}
+
+// TestCopyStoreAuditsTheSame copies a Pebble data directory with payouts
+// into PostgreSQL: the audit passes on both and counts the same records,
+// and a second copy into the now full database is refused.
+func TestCopyStoreAuditsTheSame(t *testing.T) {
+	dir := t.TempDir()
+	src, err := datadir.Open(dir, datadir.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rewardtest.MustApply(t, src.Engine, rewardtest.CampaignDoc(t, map[string]any{
+		"coupon": map[string]any{"title": "gift", "probability": 1, "stock": 2, "valid_days": 30},
+	}))
+	batch, err := src.Engine.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: 5, Activate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := src.Engine.Signer(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s := range uint32(4) {
+		rewardtest.MustRedeem(t, src.Engine, signer.Code(s+1), fmt.Sprintf("m%d", s%2))
+	}
+	before, err := src.Engine.Audit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Close()
+
+	dsn := pgtest.Migrated(t)
+	n, err := datadir.CopyStore(dir, dsn, nil)
+	if err != nil || n == 0 {
+		t.Fatalf("CopyStore: %d records, %v", n, err)
+	}
+	dst, err := datadir.Open(dir, datadir.Options{Store: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	after, err := dst.Engine.Audit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before.Violations)+len(after.Violations) > 0 || fmt.Sprint(before) != fmt.Sprint(after) || before.Redemptions != 4 {
+		t.Errorf("audit of the Pebble store %+v, of its copy %+v: want both clean and equal, with 4 redemptions", before, after)
+	}
+	rewardtest.WantRefused(t, dst.Engine, signer.Code(1), "m9", reward.CodeAlreadyRedeemed)
+	rewardtest.MustRedeem(t, dst.Engine, signer.Code(5), "m9")
+	if _, err := datadir.CopyStore(dir, dsn, nil); !errors.Is(err, datadir.ErrNotEmpty) {
+		t.Errorf("a copy into a database that holds records: %v, want ErrNotEmpty", err)
+	}
 }

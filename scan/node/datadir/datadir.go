@@ -1,6 +1,7 @@
 package datadir
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -400,4 +401,81 @@ func (d *Dir) SeenLoaded() <-chan struct{} { return d.seenDone }
 // after. writtenBy (this yima's version) is recorded beside it.
 func MigrateSchema(ctx context.Context, url, writtenBy string) (from, to int64, err error) {
 	return pgstore.Migrate(ctx, url, writtenBy)
+}
+
+// ErrNotEmpty is returned by CopyStore for a target that holds records.
+var ErrNotEmpty = errors.New("datadir: the target database already holds records; copy into an empty one (a fresh database, after yima migrate-schema)")
+
+// CopyStore copies every record of the Pebble store in the data directory
+// dir into the PostgreSQL database at url, which must hold this yima's
+// schema and no records, and returns how many it copied. It opens the
+// directory as a server does, so it refuses one a running server holds:
+// the source must be stopped. progress, when not nil, is told the count
+// after each chunk. keys.json and admin.token stay files: the caller copies
+// them to each node.
+func CopyStore(dir, url string, progress func(n int)) (int, error) {
+	src, err := pebblestore.Open(filepath.Join(dir, dbDir), nil)
+	if errors.Is(err, pebblestore.ErrLocked) {
+		return 0, ErrLocked
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer src.Close()
+	dst, err := pgstore.Open(url, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer dst.Close()
+	empty := true
+	if err := dst.Scan(nil, nil, func(_, _ []byte) bool { empty = false; return false }); err != nil {
+		return 0, err
+	}
+	if !empty {
+		return 0, ErrNotEmpty
+	}
+	snap, err := src.Snapshot()
+	if err != nil {
+		return 0, err
+	}
+	defer snap.Close()
+	// Chunks of records, each one decision: a chunk is small enough for
+	// one transaction, and the copy needs no more than the snapshot's
+	// order to resume in a rerun (into an emptied database).
+	const chunk = 2000
+	var keys, vals [][]byte
+	n := 0
+	flush := func() error {
+		err := dst.Update(func(tx store.Tx) error {
+			for i, k := range keys {
+				tx.Put(k, vals[i])
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		n += len(keys)
+		keys, vals = keys[:0], vals[:0]
+		if progress != nil {
+			progress(n)
+		}
+		return nil
+	}
+	var ferr error
+	err = snap.Scan(nil, nil, func(k, v []byte) bool {
+		keys = append(keys, bytes.Clone(k))
+		vals = append(vals, bytes.Clone(v))
+		if len(keys) == chunk {
+			ferr = flush()
+		}
+		return ferr == nil
+	})
+	if err == nil {
+		err = ferr
+	}
+	if err == nil && len(keys) > 0 {
+		err = flush()
+	}
+	return n, err
 }

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/yima-dev/yima/store/pgstore/pgtest"
+)
+
+// serveStore starts `yima serve --store dsn` on the data directory data.
+func serveStore(t *testing.T, data, dsn string) *server {
+	t.Helper()
+	for attempt := 0; ; attempt++ {
+		addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		s, err := tryServeAs(t, addr, nil, "serve", "--data", data, "--store", dsn, "--addr", addr, "--log-level", "warn", "--no-limits")
+		if err == nil {
+			return s
+		}
+		if attempt == 2 {
+			t.Fatal(err)
+		}
+		t.Logf("retrying: %v", err)
+	}
+}
+
+// TestKillNodeDuringBurst runs three yima processes on one PostgreSQL
+// database and SIGKILLs one of them in the middle of a burst of scans
+// spread over the three, three times (a different node each time). The
+// clients of the dead node carry on through the next one, as behind a load
+// balancer. After each kill, what the clients were told is checked through
+// a surviving node: every 200 is redeemed for its member with its points,
+// no code has two winners, every 409 rests on a redemption, and the only
+// payouts no client heard of are scans that got no answer.
+func TestKillNodeDuringBurst(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills yima processes; skipped in -short")
+	}
+	start := time.Now()
+	dsn := pgtest.Migrated(t)
+	data := filepath.Join(t.TempDir(), "data")
+	mustYima(t, "brand", "set", "--data", data, "--store", dsn, "--base-url", testBaseURL)
+	outDir := t.TempDir()
+	var codes []string
+	points := map[string]int64{}
+	for i, p := range []int64{10, 3} {
+		f := filepath.Join(outDir, fmt.Sprintf("b%d.csv", i))
+		mustYima(t, "mint", "--data", data, "--store", dsn, "--product", "SKU-K", "--count", "600", "--activate", "--points", fmt.Sprint(p), "--out", f)
+		for _, line := range readLines(t, f)[1:] {
+			c := strings.Split(line, ",")[1]
+			codes = append(codes, c)
+			points[c] = p
+		}
+	}
+	mixed := make([]string, 0, len(codes))
+	for i := 0; i < len(codes)/2; i++ {
+		mixed = append(mixed, codes[i], codes[len(codes)/2+i])
+	}
+	codes = mixed
+	admin := adminToken(t, data)
+	const members = 16
+	nodes := make([]*server, 3)
+	for i := range nodes {
+		nodes[i] = serveStore(t, data, dsn)
+	}
+	t.Logf("%s: minted, three nodes up", time.Since(start).Round(time.Millisecond))
+	var all []attempt
+	for round, after := range []int{30, 150, 250} {
+		roundCodes := codes[round*400 : (round+1)*400]
+		victim := round % len(nodes)
+		got := clusterBurst(t, nodes, victim, admin, roundCodes, members, round, after)
+		all = append(all, got...)
+		acked := 0
+		for _, a := range got {
+			if a.status == 200 {
+				acked++
+			}
+		}
+		t.Logf("%s: round %d: node %d killed, %d scans acknowledged of %d attempts", time.Since(start).Round(time.Millisecond), round, victim, acked, len(got))
+		if acked < after {
+			t.Fatalf("round %d: only %d scans acknowledged before the kill; the burst did not run", round, acked)
+		}
+		checkAfterKill(t, nodes[(victim+1)%len(nodes)], admin, all, points, members)
+		nodes[victim] = serveStore(t, data, dsn)
+	}
+	if r := yima(t, "audit", "--data", data, "--store", dsn); r.code != 0 || !strings.Contains(r.stdout, "audit: clean") {
+		t.Errorf("audit after the kills: %v", r)
+	}
+}
+
+// clusterBurst scans codes from 30 goroutines spread over nodes, some codes
+// by two members at once, and SIGKILLs nodes[victim] once killAfter scans
+// were acknowledged; its clients then go on through the next node.
+func clusterBurst(t *testing.T, nodes []*server, victim int, admin string, codes []string, members, round, killAfter int) []attempt {
+	type job struct{ code, member string }
+	jobs := make(chan job, 2*len(codes))
+	for i, c := range codes {
+		jobs <- job{c, fmt.Sprintf("m%02d", (i+round)%members)}
+		if i%4 == 0 {
+			jobs <- job{c, fmt.Sprintf("m%02d", (i+round+7)%members)}
+		}
+	}
+	close(jobs)
+	hc := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 32}}
+	defer hc.CloseIdleConnections()
+	var (
+		mu      sync.Mutex
+		out     []attempt
+		acked   int
+		killed  = make(chan struct{})
+		killing sync.Once
+		wg      sync.WaitGroup
+	)
+	kill := func() {
+		killing.Do(func() {
+			nodes[victim].kill()
+			close(killed)
+		})
+	}
+	for g := range 30 {
+		wg.Go(func() {
+			for j := range jobs {
+				n := g % len(nodes)
+				select {
+				case <-killed:
+					if n == victim {
+						n = (n + 1) % len(nodes)
+					}
+				default:
+				}
+				status, body, err := call(hc, "POST", nodes[n].url+"/v1/scans", admin, map[string]string{"code": j.code, "member": j.member})
+				a := attempt{code: j.code, member: j.member, status: status}
+				if err == nil {
+					a.errCode = errCode(body)
+					if status == 200 {
+						var res struct {
+							Result string `json:"result"`
+							Code   string `json:"code"`
+							Points int64  `json:"points"`
+						}
+						if json.Unmarshal(body, &res) != nil || res.Result != "redeemed" || res.Code != j.code {
+							t.Errorf("a 200 that is not a redemption of %s: %s", j.code, body)
+						}
+						a.points = res.Points
+					}
+				}
+				mu.Lock()
+				out = append(out, a)
+				if status == 200 {
+					acked++
+				}
+				n2 := acked
+				mu.Unlock()
+				if n2 >= killAfter {
+					go kill()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	kill()
+	return out
+}

@@ -252,14 +252,19 @@ func TestJSONView(t *testing.T) {
 
 // TestCommitConnectionLost cuts the connection while COMMIT is on its way:
 // once after the server received it (the transaction committed, the answer
-// is lost), once before (it did not). Either way the decision is answered
-// once, its write is made exactly once, and the store goes on.
+// is lost), once before (it did not); and, earlier, at a decision's read.
+// Each time the decision is answered once, its write is made exactly once,
+// and the store goes on.
 func TestCommitConnectionLost(t *testing.T) {
 	for _, c := range []struct {
 		name      string
 		cut       int32
 		committed bool
-	}{{"after the server got COMMIT", cutAfterCommit, true}, {"before the server got COMMIT", cutBeforeCommit, false}} {
+	}{
+		{"after the server got COMMIT", cutAfterCommit, true},
+		{"before the server got COMMIT", cutBeforeCommit, false},
+		{"at a read in the group", cutAtRead, false},
+	} {
 		t.Run(c.name, func(t *testing.T) {
 			dsn := pgtest.Migrated(t)
 			p := newProxy(t, dsn)
@@ -312,6 +317,7 @@ func TestCommitConnectionLost(t *testing.T) {
 const (
 	cutAfterCommit  = 1 // forward COMMIT, then close the client's side
 	cutBeforeCommit = 2 // close both sides instead of forwarding COMMIT
+	cutAtRead       = 3 // close both sides instead of forwarding the next statement with arguments
 )
 
 // proxy sits between the store and PostgreSQL and cuts a connection at a
@@ -392,6 +398,12 @@ func (p *proxy) forward(c, s net.Conn, mute *atomic.Bool) {
 			return
 		}
 		isCommit := head[0] == 'Q' && strings.EqualFold(strings.TrimRight(string(body), "\x00"), "COMMIT")
+		// A decision's read is the group's first statement with
+		// arguments, after BEGIN: its Bind message.
+		if head[0] == 'B' && p.cut.CompareAndSwap(cutAtRead, 0) {
+			c.Close()
+			return
+		}
 		if isCommit && p.cut.CompareAndSwap(cutBeforeCommit, 0) {
 			c.Close()
 			return

@@ -63,6 +63,12 @@ func TestThreeNodesExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	const scanners, codes = 50, 20
+	// The codes are made before the race: a Signer is not for concurrent
+	// use.
+	all := make([]string, codes)
+	for i := range all {
+		all[i] = signer.Code(uint32(i + 1))
+	}
 	var (
 		mu   sync.Mutex
 		wins = map[string][]string{}
@@ -75,7 +81,7 @@ func TestThreeNodesExactlyOnce(t *testing.T) {
 			node := nodes[i%len(nodes)].Engine
 			member := fmt.Sprintf("m%02d", i)
 			for j := range codes {
-				code := signer.Code(uint32((i+j)%codes + 1))
+				code := all[(i+j)%codes]
 				_, _, err := rewardtest.Scan(node, reward.ScanRequest{Code: code, Member: member})
 				switch reward.ErrorCode(err) {
 				case "":
@@ -93,7 +99,7 @@ func TestThreeNodesExactlyOnce(t *testing.T) {
 	wg.Wait()
 	won := 0
 	for s := range uint32(codes) {
-		w := wins[signer.Code(s+1)]
+		w := wins[all[s]]
 		if len(w) > 1 {
 			t.Errorf("code %d has %d winners: %v", s+1, len(w), w)
 		}

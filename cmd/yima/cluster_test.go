@@ -13,12 +13,12 @@ import (
 	"github.com/yima-dev/yima/store/pgstore/pgtest"
 )
 
-// serveStore starts `yima serve --store dsn` on the data directory data.
+// serveStore starts `yima serve --db dsn` on the data directory data.
 func serveStore(t *testing.T, data, dsn string) *server {
 	t.Helper()
 	for attempt := 0; ; attempt++ {
 		addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-		s, err := tryServeAs(t, addr, nil, "serve", "--data", data, "--store", dsn, "--addr", addr, "--log-level", "warn", "--no-limits")
+		s, err := tryServeAs(t, addr, nil, "serve", "--data", data, "--db", dsn, "--addr", addr, "--log-level", "warn", "--no-limits")
 		if err == nil {
 			return s
 		}
@@ -44,13 +44,13 @@ func TestKillNodeDuringBurst(t *testing.T) {
 	start := time.Now()
 	dsn := pgtest.Migrated(t)
 	data := filepath.Join(t.TempDir(), "data")
-	mustYima(t, "brand", "set", "--data", data, "--store", dsn, "--base-url", testBaseURL)
+	mustYima(t, "brand", "set", "--data", data, "--db", dsn, "--base-url", testBaseURL)
 	outDir := t.TempDir()
 	var codes []string
 	points := map[string]int64{}
 	for i, p := range []int64{10, 3} {
 		f := filepath.Join(outDir, fmt.Sprintf("b%d.csv", i))
-		mustYima(t, "mint", "--data", data, "--store", dsn, "--product", "SKU-K", "--count", "600", "--activate", "--points", fmt.Sprint(p), "--out", f)
+		mustYima(t, "mint", "--data", data, "--db", dsn, "--product", "SKU-K", "--count", "600", "--activate", "--points", fmt.Sprint(p), "--out", f)
 		for _, line := range readLines(t, f)[1:] {
 			c := strings.Split(line, ",")[1]
 			codes = append(codes, c)
@@ -88,7 +88,7 @@ func TestKillNodeDuringBurst(t *testing.T) {
 		checkAfterKill(t, nodes[(victim+1)%len(nodes)], admin, all, points, members)
 		nodes[victim] = serveStore(t, data, dsn)
 	}
-	if r := yima(t, "audit", "--data", data, "--store", dsn); r.code != 0 || !strings.Contains(r.stdout, "audit: clean") {
+	if r := yima(t, "audit", "--data", data, "--db", dsn); r.code != 0 || !strings.Contains(r.stdout, "audit: clean") {
 		t.Errorf("audit after the kills: %v", r)
 	}
 }

@@ -12,20 +12,20 @@ import (
 func newMigrateSchemaCommand(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "migrate-schema",
-		Short: "Create or raise yima's schema in the PostgreSQL database --store names",
-		Long: "migrate-schema creates yima's tables in the PostgreSQL database that --store (or\n" +
-			"YIMA_STORE) names, or raises an older schema to this yima's version, and prints the\n" +
-			"versions before and after. Run it once before the first `yima serve --store URL`, and\n" +
+		Short: "Create or raise yima's schema in the PostgreSQL database --db names",
+		Long: "migrate-schema creates yima's tables in the PostgreSQL database that --db (or\n" +
+			"YIMA_DB) names, or raises an older schema to this yima's version, and prints the\n" +
+			"versions before and after. Run it once before the first `yima serve --db URL`, and\n" +
 			"after each upgrade of yima; several nodes may run it at once. It refuses a schema\n" +
 			"written by a newer yima and a read-only server. See docs/cluster.md.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if g.store == "" {
-				return usagef("migrate-schema needs --store postgres://user:password@host:port/database (or YIMA_STORE)")
+			if g.db == "" {
+				return usagef("migrate-schema needs --db postgres://user:password@host:port/database (or YIMA_DB)")
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
-			from, to, err := datadir.MigrateSchema(ctx, g.store, version)
+			from, to, err := datadir.MigrateSchema(ctx, g.db, version)
 			if err != nil {
 				return err
 			}
@@ -40,15 +40,15 @@ func newMigrateCommand(g *globalOptions) *cobra.Command {
 		Use:   "migrate",
 		Short: "Copy a stopped Pebble data directory's records into a PostgreSQL database",
 		Long: "migrate copies every record of the data directory --from (its db/) into the\n" +
-			"PostgreSQL database --to names (default: --store or YIMA_STORE), which must hold\n" +
+			"PostgreSQL database --to names (default: --db or YIMA_DB), which must hold\n" +
 			"yima's schema (yima migrate-schema) and no records. Stop the server first: a\n" +
 			"directory a server holds is refused. Afterwards run yima audit on both and compare,\n" +
-			"then serve with --store, each node's data directory holding a copy of --from's\n" +
+			"then serve with --db, each node's data directory holding a copy of --from's\n" +
 			"keys.json and admin.token. See docs/cluster.md.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if to == "" {
-				to = g.store
+				to = g.db
 			}
 			if from == "" || to == "" {
 				return usagef("migrate needs --from DATA_DIR and --to postgres://user:password@host:port/database")
@@ -63,6 +63,6 @@ func newMigrateCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&from, "from", "", "the data directory to copy (stopped)")
-	cmd.Flags().StringVar(&to, "to", "", "the PostgreSQL URL to copy into (default --store)")
+	cmd.Flags().StringVar(&to, "to", "", "the PostgreSQL URL to copy into (default --db)")
 	return cmd
 }

@@ -14,8 +14,8 @@ import (
 
 // globalOptions are the flags every command shares.
 type globalOptions struct {
-	data  string
-	store string
+	data string
+	db   string
 }
 
 func (o *globalOptions) AddFlags(fs *pflag.FlagSet) {
@@ -24,11 +24,12 @@ func (o *globalOptions) AddFlags(fs *pflag.FlagSet) {
 		def = "./yima-data"
 	}
 	fs.StringVar(&o.data, "data", def, "data directory (env YIMA_DATA); created on first use")
-	fs.StringVar(&o.store, "store", os.Getenv("YIMA_STORE"), "PostgreSQL URL (postgres://user:password@host:port/database) whose database holds the records instead of the data directory's db/, which then keeps only keys.json and admin.token; see docs/cluster.md (env YIMA_STORE)")
+	// Not --store: a store is a shop here (yima store, guide add --store).
+	fs.StringVar(&o.db, "db", os.Getenv("YIMA_DB"), "PostgreSQL URL (postgres://user:password@host:port/database) whose database holds the records instead of the data directory's db/, which then keeps only keys.json and admin.token; see docs/cluster.md (env YIMA_DB)")
 }
 
-// dirOptions open the data directory on the store --store names, if any.
-func (o *globalOptions) dirOptions() datadir.Options { return datadir.Options{Store: o.store} }
+// dirOptions open the data directory on the database --db names, if any.
+func (o *globalOptions) dirOptions() datadir.Options { return datadir.Options{Store: o.db} }
 
 func newRootCommand() *cobra.Command {
 	g := &globalOptions{}

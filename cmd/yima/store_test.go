@@ -34,35 +34,3 @@ func TestStoreCommands(t *testing.T) {
 		t.Errorf("store show of a store never made: %v", r)
 	}
 }
-
-// TestMigrateCommand copies a data directory's records into PostgreSQL,
-// where the audit finds them whole.
-func TestMigrateCommand(t *testing.T) {
-	data, codes := brandedData(t)
-	dsn := pgtest.Migrated(t)
-	wantExit(t, data, exitUsage, "needs --from", "migrate", "--to", dsn)
-	var copied struct{ Records int }
-	decode(t, yimaOK(t, data, "migrate", "--from", data, "--to", dsn), &copied)
-	if copied.Records == 0 {
-		t.Fatal("migrate copied no records")
-	}
-	// A node's directory with the keyset only: the records come from the
-	// database.
-	node := t.TempDir()
-	raw, err := os.ReadFile(filepath.Join(data, "keys.json"))
-	if err == nil {
-		err = os.WriteFile(filepath.Join(node, "keys.json"), raw, 0o600)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d description
-	decode(t, yimaOK(t, node, "--store", dsn, "verify", codes[0]), &d)
-	if !d.Genuine || !d.Active {
-		t.Errorf("verify --store of a copied code: %+v, want genuine and active from the copied batch", d)
-	}
-	if out := yimaOK(t, node, "--store", dsn, "audit"); !strings.Contains(out, "audit: clean") {
-		t.Errorf("audit of the copy: %s", out)
-	}
-	wantExit(t, data, exitFailed, "already holds records", "migrate", "--from", data, "--to", dsn)
-}

@@ -24,9 +24,9 @@ func newVerifyCommand(g *globalOptions) *cobra.Command {
 // describes it from the batch records when they are readable.
 func verifyFunc(cmd *cobra.Command, g *globalOptions, code string) error {
 	dir := g.data
-	// Beside a database (--store) a fresh keyset would be the wrong one:
+	// Beside a database (--db) a fresh keyset would be the wrong one:
 	// the keys come from the node that minted.
-	if g.store == "" {
+	if g.db == "" {
 		if err := datadir.Init(dir); err != nil {
 			return err
 		}

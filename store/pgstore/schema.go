@@ -16,11 +16,11 @@ const SchemaVersion = 1
 // Errors Open returns for a database yima cannot use; each message says
 // what to do.
 var (
-	ErrNoSchema    = errors.New("store: the database has no yima schema; create it with `yima migrate-schema --store URL`")
-	ErrOldSchema   = errors.New("store: the database's yima schema is older than this yima; raise it with `yima migrate-schema --store URL`")
+	ErrNoSchema    = errors.New("store: the database has no yima schema; create it with `yima migrate-schema --db URL`")
+	ErrOldSchema   = errors.New("store: the database's yima schema is older than this yima; raise it with `yima migrate-schema --db URL`")
 	ErrNewerSchema = errors.New("store: the database's yima schema was written by a newer yima; run that version (or newer) of yima")
-	ErrReadOnly    = errors.New("store: the database is read-only (a standby?); point --store at the primary, e.g. with target_session_attrs=read-write")
-	ErrConnect     = errors.New("store: cannot reach the database; check the --store URL (host, port, user, password, database)")
+	ErrReadOnly    = errors.New("store: the database is read-only (a standby?); point --db at the primary, e.g. with target_session_attrs=read-write")
+	ErrConnect     = errors.New("store: cannot reach the database; check the --db URL (host, port, user, password, database)")
 )
 
 // migrations[i] raises the schema from version i to i+1. Each runs in one

@@ -111,7 +111,7 @@ func Open(dsn string, opts *Options) (*DB, error) {
 	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("store: the store URL: %w", err)
+		return nil, fmt.Errorf("store: the --db URL: %w", err)
 	}
 	cfg.MaxConns = o.MaxConns
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

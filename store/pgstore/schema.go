@@ -98,7 +98,7 @@ func Migrate(ctx context.Context, dsn, writtenBy string) (from, to int64, err er
 func connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("store: the store URL is not a PostgreSQL connection string (postgres://user:password@host:port/database?sslmode=...): %w", err)
+		return nil, fmt.Errorf("store: the --db URL is not a PostgreSQL connection string (postgres://user:password@host:port/database?sslmode=...): %w", err)
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {

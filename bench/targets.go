@@ -63,6 +63,12 @@ func prepareYima(ctx context.Context, admin scan.Admin, ht *HTTPTarget, s *Setup
 		}
 		spec.Campaign = s.Campaign.ID
 	}
+	if len(s.Guides) > 0 {
+		name := "Bench store"
+		if _, err := admin.PutStore("bench", reward.StoreChange{Name: &name}); err != nil {
+			return spec, fmt.Errorf("bench: creating the guides' store: %w", err)
+		}
+	}
 	for _, g := range s.Guides {
 		tok, err := admin.AddGuide(reward.Guide{ID: g, Store: "bench"})
 		if err != nil {

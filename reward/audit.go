@@ -27,6 +27,7 @@ type AuditReport struct {
 	Exchanges   int      `json:"exchanges"`
 	Orders      int      `json:"orders"`
 	Adjustments int      `json:"adjustments"`
+	Enrolments  int      `json:"enrolments"`
 	Violations  []string `json:"violations"`
 }
 
@@ -326,7 +327,7 @@ func Audit(db Scanner) (*AuditReport, error) {
 			a.violate("campaign %s has a counter below zero: %+v", id, got)
 		}
 	}
-	if err := auditStores(db, a); err != nil {
+	if err := auditStores(db, a, guides); err != nil {
 		return nil, wrapStore(err)
 	}
 	if err := auditMall(db, a, entryByID, memberEntries, coupons); err != nil {

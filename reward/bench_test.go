@@ -34,6 +34,7 @@ func benchScans(b *testing.B, campaign bool) {
 		if _, err := eng.ApplyCampaign(c); err != nil {
 			b.Fatal(err)
 		}
+		rewardtest.MustStore(b, eng, "S1")
 		if _, _, err := eng.AddGuide(reward.Guide{ID: "G1", Store: "S1"}); err != nil {
 			b.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
 )
 
 // springMilk is the campaign document the issue gives, accepted as written.
@@ -31,6 +32,7 @@ func TestExampleCampaignEndToEnd(t *testing.T) {
 	if v.Version != 1 || v.Status != "live" {
 		t.Fatalf("applied campaign: version %d status %s", v.Version, v.Status)
 	}
+	rewardtest.MustStore(t, f.eng, "S1")
 	g, tok, err := f.eng.AddGuide(reward.Guide{ID: "G1", Store: "S1"})
 	if err != nil || tok == "" || g.ID != "G1" {
 		t.Fatalf("AddGuide: %v %v", g, err)

@@ -66,6 +66,8 @@ type GuideSummary struct {
 	ID    string `json:"id"`
 	Name  string `json:"name,omitempty"`
 	Store string `json:"store"`
+	// StoreName is the name of the store's record, if it has one.
+	StoreName string `json:"store_name,omitempty"`
 }
 
 // MaxCentreScans bounds the scans (and so the coupons) a member centre
@@ -111,6 +113,11 @@ func (e *Engine) MemberCentre(id, cursor string, limit int) (*MemberCentre, erro
 		}
 		if g != nil {
 			c.GuideInfo = &GuideSummary{ID: g.ID, Name: g.Name, Store: g.Store}
+			if st, err := loadStore(e.db, g.Store); err != nil {
+				return nil, wrapStore(err)
+			} else if st != nil {
+				c.GuideInfo.StoreName = st.Name
+			}
 		}
 	}
 	if err := e.centreTier(c); err != nil {

@@ -62,6 +62,9 @@ const (
 	FeedExchangeCancelled  = "exchange.cancelled"
 	FeedOrderEarned        = "order.earned"
 	FeedOrderRefunded      = "order.refunded"
+	FeedGuideEnrolled      = "guide.enrolled"
+	FeedGuideApproved      = "guide.approved"
+	FeedGuideRejected      = "guide.rejected"
 	FeedVersion            = 1
 	maxFeedLimit           = 1000
 	defaultFeedLimit       = 100
@@ -81,7 +84,7 @@ var FeedTypes = []string{
 	FeedCouponIssued, FeedCouponVerified, FeedCouponVoided, FeedCouponExpired,
 	FeedMemberCreated, FeedMemberAliasLinked, FeedMemberBound, FeedMemberMerged, FeedGrowthAdjusted,
 	FeedGuideCreated, FeedGuideLeft, FeedFlagRaised, FeedCampaignChanged,
-	FeedStoreChanged,
+	FeedStoreChanged, FeedGuideEnrolled, FeedGuideApproved, FeedGuideRejected,
 	FeedRewardChanged, FeedRewardRedeemed, FeedVouchersUploaded, FeedVoucherIssued,
 	FeedExchangeShipped, FeedExchangeCancelled, FeedOrderEarned, FeedOrderRefunded,
 }

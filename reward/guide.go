@@ -20,10 +20,13 @@ func (e *Engine) AddGuide(g Guide) (*Guide, string, error) {
 	for _, f := range []struct {
 		name, v  string
 		required bool
-	}{{"id", g.ID, true}, {"store", g.Store, true}, {"name", g.Name, false}, {"member", g.Member, false}} {
+	}{{"id", g.ID, true}, {"name", g.Name, false}, {"member", g.Member, false}} {
 		if err := checkID(f.name, f.v, f.required); err != nil {
 			return nil, "", err
 		}
+	}
+	if err := checkStoreID(g.Store); err != nil {
+		return nil, "", err
 	}
 	secret := NewSecret()
 	err := e.update(func(tx Tx) error {
@@ -32,8 +35,28 @@ func (e *Engine) AddGuide(g Guide) (*Guide, string, error) {
 		} else if found {
 			return Errorf(CodeGuideExists, "guide %q exists already", g.ID)
 		}
+		// A guide belongs to a store record; guides made before stores
+		// were records keep the free text they named.
+		if st, err := loadStore(tx, g.Store); err != nil {
+			return err
+		} else if st == nil {
+			return Errorf(CodeUnknownStore, "no store %q; create it first with yima store add %s --name ... (or PUT /v1/stores/{store})", g.Store, g.Store)
+		}
 		g = Guide{ID: g.ID, Store: g.Store, Name: g.Name, Member: g.Member, Created: e.now()}
 		putJSON(tx, guideKey(g.ID), g)
+		tx.Put(storeGuideKey(g.Store, g.ID), nil)
+		if g.Member != "" {
+			member, err := resolve(tx, g.Member)
+			if err != nil {
+				return err
+			}
+			if other, err := guideOfMember(tx, member); err != nil {
+				return err
+			} else if other != "" {
+				return &Error{Code: CodeAlreadyGuide, Message: fmt.Sprintf("member %q is guide %s already", g.Member, other), Details: map[string]any{"guide": other}}
+			}
+			putJSON(tx, memberGuideKey(member), g.ID)
+		}
 		if err := record(tx, FeedGuideCreated, g.Created, g); err != nil {
 			return err
 		}

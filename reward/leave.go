@@ -95,6 +95,18 @@ func (e *Engine) GuideLeaves(id, successor string) (*GuideLeaving, error) {
 		if g.LeftAt.IsZero() {
 			g.LeftAt, g.Successor = now, successor
 			putJSON(tx, guideKey(g.ID), g)
+			// The person is no guide now: they may enrol again.
+			if g.Member != "" {
+				member, err := resolve(tx, g.Member)
+				if err != nil {
+					return err
+				}
+				if mine, err := guideOfMember(tx, member); err != nil {
+					return err
+				} else if mine == g.ID {
+					tx.Delete(memberGuideKey(member))
+				}
+			}
 			if err := record(tx, FeedGuideLeft, now, g); err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/store"
 )
 
@@ -40,6 +41,7 @@ func TestGuideLeavesWithASuccessor(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	rewardtest.MustStore(t, f.eng, "s")
 	_, secret, err := f.eng.AddGuide(reward.Guide{ID: "G4", Store: "s"})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
 )
 
 // TestCampaignAmountsAreBounded: amounts near 2^63 in a campaign document
@@ -55,6 +56,7 @@ func TestCampaignAmountsAreBounded(t *testing.T) {
 			"coupon":           coupon(reward.MaxBudget),
 			"tiers":            []map[string]any{{"name": "gold", "min_growth": 1, "multiplier": 10}},
 		}))
+		rewardtest.MustStore(t, f.eng, "S1")
 		if _, _, err := f.eng.AddGuide(reward.Guide{ID: "G1", Store: "S1"}); err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
 )
 
 // TestFlagsPageWorkIsBounded fills the flags with one kind and asks for the
@@ -107,6 +108,7 @@ func TestFlagsPageWorkIsBounded(t *testing.T) {
 // newest entry at once instead of walking every number down to it.
 func TestLedgerCursorBeyondTheEnd(t *testing.T) {
 	f := newFixture(t, 5, 5)
+	rewardtest.MustStore(t, f.eng, "S")
 	if _, _, err := f.eng.AddGuide(reward.Guide{ID: "G1", Store: "S"}); err != nil {
 		t.Fatal(err)
 	}

@@ -261,6 +261,7 @@ func (s *script) run(t *testing.T, d *datadriven.TestData) string {
 		return fmt.Sprintf("%s aliases=%s", m.ID, strings.Join(m.Aliases, ","))
 	case "guide":
 		// guide id=G [member=M] [store=S]: add a guide.
+		rewardtest.MustStore(t, s.f.eng, s.optArg(d, "store", "store-1"))
 		g, tok, err := s.f.eng.AddGuide(reward.Guide{ID: s.arg(d, "id"), Store: s.optArg(d, "store", "store-1"), Member: s.optArg(d, "member")})
 		if err != nil {
 			return errText(err)

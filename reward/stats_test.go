@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
 )
 
 // statsLine finds the line of value (and day, when daily) in stats.
@@ -131,6 +132,7 @@ func TestStatsCountCouponCommission(t *testing.T) {
 		"coupon":           map[string]any{"title": "gift", "probability": 1, "stock": 10, "valid_days": 30},
 	}))
 	for _, g := range []string{"G1", "G2"} {
+		rewardtest.MustStore(t, f.eng, "S")
 		if _, _, err := f.eng.AddGuide(reward.Guide{ID: g, Store: "S"}); err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package reward
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -17,9 +18,13 @@ type Store struct {
 	Address string `json:"address,omitempty"`
 	// Code is the brand's own number for the store (its ERP's, its
 	// payroll's), shown beside the id in listings and payroll files.
-	Code    string    `json:"code,omitempty"`
-	Created time.Time `json:"created"`
-	Updated time.Time `json:"updated,omitzero"`
+	Code string `json:"code,omitempty"`
+	// Managers are the sign-in identities (tel:+86...) of the store's
+	// managers: signed in with one, a person sees and manages this store
+	// on its page (/store/{id}), and approves its guides.
+	Managers []string  `json:"managers,omitempty"`
+	Created  time.Time `json:"created"`
+	Updated  time.Time `json:"updated,omitzero"`
 }
 
 // StoreChange is a change of a store record: nil fields stay as they are,
@@ -29,6 +34,9 @@ type StoreChange struct {
 	Region  *string `json:"region,omitempty"`
 	Address *string `json:"address,omitempty"`
 	Code    *string `json:"code,omitempty"`
+	// Managers replaces the managers: phone numbers (13812345678,
+	// +8613812345678) or sign-in identities (tel:..., wx:...).
+	Managers *[]string `json:"managers,omitempty"`
 }
 
 // Codes of store operations.
@@ -50,6 +58,39 @@ const (
 	maxStoreAddress = 200
 	maxStoreCode    = 64
 )
+
+// maxManagers bounds a store's managers.
+const maxManagers = 20
+
+// managerIdentities normalizes managers: a phone number becomes its
+// tel: identity; duplicates go.
+func managerIdentities(in []string) ([]string, error) {
+	if len(in) > maxManagers {
+		return nil, Errorf(CodeInvalidRequest, "a store has at most %d managers", maxManagers)
+	}
+	out := []string{}
+	for _, m := range in {
+		m = strings.TrimSpace(m)
+		if !SignedInIdentity(m) {
+			p, err := NormalizePhone(m)
+			if err != nil {
+				return nil, Errorf(CodeInvalidRequest, "manager %q is neither a phone number nor a sign-in identity (tel:, wx:, wxu:)", m)
+			}
+			m = PrefixPhone + p
+		}
+		if err := checkID("alias", m, true); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+func managerKey(identity, store string) []byte {
+	return append(append(append([]byte("smg/"), identity...), 0), store...)
+}
 
 func (c StoreChange) check() error {
 	for _, f := range []struct {
@@ -96,6 +137,12 @@ func (e *Engine) PutStore(id string, c StoreChange) (s *Store, created bool, err
 	if err := c.check(); err != nil {
 		return nil, false, err
 	}
+	var managers []string
+	if c.Managers != nil {
+		if managers, err = managerIdentities(*c.Managers); err != nil {
+			return nil, false, err
+		}
+	}
 	err = e.update(func(tx Tx) error {
 		var cur Store
 		found, err := getJSON(tx, storeKey(id), &cur)
@@ -103,7 +150,19 @@ func (e *Engine) PutStore(id string, c StoreChange) (s *Store, created bool, err
 			return err
 		}
 		created = !found
-		before := cur
+		before, _ := json.Marshal(cur)
+		if c.Managers != nil {
+			for _, m := range cur.Managers {
+				tx.Delete(managerKey(m, id))
+			}
+			cur.Managers = managers
+			for _, m := range cur.Managers {
+				tx.Put(managerKey(m, id), nil)
+			}
+			if len(cur.Managers) == 0 {
+				cur.Managers = nil
+			}
+		}
 		for _, f := range []struct {
 			to   *string
 			from *string
@@ -116,7 +175,7 @@ func (e *Engine) PutStore(id string, c StoreChange) (s *Store, created bool, err
 			return Errorf(CodeInvalidRequest, "a store needs a name (--name, or \"name\" in the body)")
 		}
 		s = &cur
-		if found && cur == before {
+		if after, _ := json.Marshal(cur); found && string(after) == string(before) {
 			return nil
 		}
 		now := e.now()
@@ -148,6 +207,40 @@ func (e *Engine) Store(id string) (*Store, error) {
 		return nil, Errorf(CodeNotFound, "no store %q; yima store list shows the stores, yima store add creates one", id)
 	}
 	return s, nil
+}
+
+// Manages reports whether the person signed in as identity manages
+// store.
+func (e *Engine) Manages(identity, store string) (bool, error) {
+	if checkID("alias", identity, true) != nil || checkStoreID(store) != nil {
+		return false, nil
+	}
+	_, found, err := e.db.Get(managerKey(identity, store))
+	return found, wrapStore(err)
+}
+
+// ManagedStores lists the ids of the stores the person signed in as
+// identity manages, at most MaxPage.
+func (e *Engine) ManagedStores(identity string) ([]string, error) {
+	if err := checkID("alias", identity, true); err != nil {
+		return nil, err
+	}
+	prefix := managerKey(identity, "")
+	out := []string{}
+	err := e.db.Scan(prefix, nil, func(k, _ []byte) bool {
+		out = append(out, string(k[len(prefix):]))
+		return len(out) < MaxPage
+	})
+	return out, wrapStore(err)
+}
+
+// StoreName is how pages name the store id: its record's name, or for a
+// guide's store from before stores were records, the text it named.
+func (e *Engine) StoreName(id string) string {
+	if s, err := loadStore(e.db, id); err == nil && s != nil {
+		return s.Name
+	}
+	return id
 }
 
 // loadStore reads a store record; nil when there is none.
@@ -184,9 +277,10 @@ func (e *Engine) StorePage(after string, limit int) ([]*Store, string, error) {
 }
 
 // auditStores checks the store records: each decodes, is filed under its
-// own id and has a name.
-func auditStores(db Scanner, a *AuditReport) error {
-	return db.Scan(storePrefix, nil, func(k, v []byte) bool {
+// own id and has a name; then the enrolments and the guides' indexes.
+func auditStores(db Scanner, a *AuditReport, guides map[string]*Guide) error {
+	stores := map[string]bool{}
+	err := db.Scan(storePrefix, nil, func(k, v []byte) bool {
 		id := string(k[len(storePrefix):])
 		var s Store
 		switch err := json.Unmarshal(v, &s); {
@@ -197,7 +291,12 @@ func auditStores(db Scanner, a *AuditReport) error {
 		case s.Name == "":
 			a.violate("store %q has no name", id)
 		}
+		stores[id] = true
 		a.Stores++
 		return true
 	})
+	if err != nil {
+		return err
+	}
+	return auditEnrolments(db, a, guides, stores)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -51,11 +52,11 @@ func TestStoreRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := f.eng.Store("SH-001")
-	if err != nil || *got != *s {
+	if err != nil || !reflect.DeepEqual(got, s) {
 		t.Fatalf("Store = %+v, %v; want %+v", got, err, s)
 	}
 	evs := storeEvents(t, f)
-	if len(evs) != 2 || evs[0].Address != "上海市徐汇区漕溪北路88号" || evs[1] != *s {
+	if len(evs) != 2 || evs[0].Address != "上海市徐汇区漕溪北路88号" || !reflect.DeepEqual(evs[1], *s) {
 		t.Fatalf("store.changed events %+v", evs)
 	}
 	mustAudit(t, f)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"time"
 
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/codegen/printing"
@@ -60,6 +61,13 @@ type Admin interface {
 	// Stores returns a page of stores after the store id after, and the
 	// cursor of the next page.
 	Stores(after string, limit int) ([]*reward.Store, string, error)
+	// EnrolmentQR returns the store's enrolment QR, a new one with
+	// rotate (see reward.Engine.EnrolmentQR).
+	EnrolmentQR(store string, rotate bool, valid time.Duration) (*reward.EnrolQR, error)
+	// Enrolments returns a page of the store's requests to be a guide.
+	Enrolments(store, status, after string, limit int) ([]*reward.Enrolment, string, error)
+	// DecideEnrolment approves or rejects a waiting request, as the brand.
+	DecideEnrolment(store, id string, approve bool) (*reward.Enrolment, error)
 	ApplyCampaign(doc []byte) (*reward.CampaignView, error)
 	Campaigns() ([]*reward.CampaignView, error)
 	Campaign(id string) (*reward.CampaignView, error)
@@ -281,6 +289,18 @@ func (l Local) Store(id string) (*reward.Store, error) { return l.Engine.Store(i
 
 func (l Local) Stores(after string, limit int) ([]*reward.Store, string, error) {
 	return l.Engine.StorePage(after, limit)
+}
+
+func (l Local) EnrolmentQR(store string, rotate bool, valid time.Duration) (*reward.EnrolQR, error) {
+	return l.Engine.EnrolmentQR(store, rotate, valid)
+}
+
+func (l Local) Enrolments(store, status, after string, limit int) ([]*reward.Enrolment, string, error) {
+	return l.Engine.EnrolmentPage(store, status, after, limit)
+}
+
+func (l Local) DecideEnrolment(store, id string, approve bool) (*reward.Enrolment, error) {
+	return l.Engine.DecideEnrolment(store, id, approve, reward.RoleAdmin)
 }
 
 func (l Local) ApplyCampaign(doc []byte) (*reward.CampaignView, error) {

@@ -24,6 +24,7 @@ func TestBindingNeedsThePerson(t *testing.T) {
 		t.Fatal(r)
 	}
 	tokens := map[string]string{}
+	ts.MustStore("S1")
 	for _, id := range []string{"G1", "G2"} {
 		r := ts.Do("POST", "/v1/guides", ts.Admin, map[string]string{"id": id, "store": "S1"})
 		var g struct {

@@ -16,6 +16,7 @@ import (
 func TestBrandBaseURLPrintsEverywhere(t *testing.T) {
 	ts := startServer(t, scan.Options{})
 	b, codes := ts.Mint(reward.BatchSpec{Product: "SKU-URL", Count: 3})
+	ts.MustStore("S1")
 	if _, _, err := ts.App.Engine.AddGuide(reward.Guide{ID: "G1", Store: "S1"}); err != nil {
 		t.Fatal(err)
 	}

@@ -100,6 +100,7 @@ func TestPagesInChromium(t *testing.T) {
 
 	// A guide verifies the coupon at the counter, in a browser of their
 	// own.
+	ts.MustStore("旗舰店")
 	r := ts.Do("POST", "/v1/guides", ts.Admin, map[string]string{"id": "G1", "store": "旗舰店"})
 	var g struct{ Token string }
 	if r.Status != 201 || json.Unmarshal(r.Body, &g) != nil {

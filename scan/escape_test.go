@@ -18,7 +18,10 @@ func TestStoreAndMemberMarkupEscaped(t *testing.T) {
 	ss := startSigninServer(t, scan.Options{})
 	codes := ss.MintActive(2, 0)
 	const store, member = `<script>alert(1)</script>店`, `api:<script>alert(2)`
-	if _, _, err := ss.App.Engine.AddGuide(reward.Guide{ID: "G1", Store: store}); err != nil {
+	if _, _, err := ss.App.Engine.PutStore("S1", reward.StoreChange{Name: new(store)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ss.App.Engine.AddGuide(reward.Guide{ID: "G1", Store: "S1"}); err != nil {
 		t.Fatal(err)
 	}
 	if r := ss.Scan(codes[1], member); r.Status != 200 {

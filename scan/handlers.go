@@ -98,7 +98,7 @@ var routes = map[string][]route{
 	"/v1/brand":               {{method: "GET", roles: adminFactory, fn: (*Server).getBrand}, {method: "PUT", roles: adminOnly, fn: (*Server).putBrand}},
 	"/v1/products":            {{method: "GET", roles: adminFactory, fn: (*Server).listProducts}},
 	"/v1/stores":              {{method: "GET", roles: adminOnly, fn: (*Server).listStores}},
-	"/v1/stores/":             {{method: "GET", roles: adminOnly, fn: (*Server).getStore}, {method: "PUT", roles: adminOnly, fn: (*Server).putStore}},
+	"/v1/stores/":             {{method: "GET", roles: adminOnly, fn: (*Server).getStore}, {method: "PUT", roles: adminOnly, fn: (*Server).putStore}, {method: "POST", roles: adminOnly, fn: (*Server).postStoreAction}},
 	"/v1/products/":           {{method: "GET", roles: adminFactory, fn: (*Server).getProduct}, {method: "PUT", roles: adminOnly, fn: (*Server).putProduct}},
 	"/c/":                     {{method: "GET", fn: htmlErrors((*Server).landing)}, {method: "POST", fn: htmlErrors((*Server).landing)}},
 	"/C/":                     {{method: "GET", fn: htmlErrors((*Server).landing)}, {method: "POST", fn: htmlErrors((*Server).landing)}},

@@ -21,6 +21,7 @@ func TestMalformedBodiesChangeNothing(t *testing.T) {
 	if _, err := ts.App.Engine.SetRange(b.ID, reward.Range{From: 1, To: 2, State: reward.Active}); err != nil {
 		t.Fatal(err)
 	}
+	ts.MustStore("S")
 	if _, _, err := ts.App.Engine.AddGuide(reward.Guide{ID: "G1", Store: "S"}); err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +59,7 @@ func TestMalformedBodiesChangeNothing(t *testing.T) {
 		"PUT /v1/brand":         {"/v1/brand"},
 		"PUT /v1/products/":     {"/v1/products/SKU-J"},
 		"PUT /v1/stores/":       {"/v1/stores/S-J"},
+		"POST /v1/stores/":      {"/v1/stores/S/enrolment-qr", "/v1/stores/S/enrolments/2JhB9kgQX0HeQhbN1k5yAIXj0Fa/approve", "/v1/stores/S/enrolments/2JhB9kgQX0HeQhbN1k5yAIXj0Fa/reject"},
 		"POST /v1/webhooks":     {"/v1/webhooks"},
 		"POST /v1/webhooks/":    {"/v1/webhooks/wh_0/replay", "/v1/webhooks/wh_0/resume"},
 		"DELETE /v1/webhooks/":  {"/v1/webhooks/wh_0"},

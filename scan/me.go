@@ -159,7 +159,7 @@ var _ = template.Must(pages.New("signin-pages").Parse(`
 <h2>{{t "me.coupons"}}</h2>
 {{range .Unused}}<div class="card ok" id="c-{{.ID}}"><h1>🎁 {{.Title}}</h1><p>{{t "landing.coupon.show" (date $.Zone .Expires)}}</p><img class="qr" src="/v1/coupons/{{.ID}}/qr.svg" alt="{{t "landing.coupon.alt"}}"><p><code>{{.ID}}</code></p></div>{{else}}<p>{{t "me.no_coupons"}}</p>{{end}}
 {{range .Spent}}<p id="c-{{.ID}}">{{.Title}}: {{if eq .State "used"}}{{t "me.coupon.used" (date $.Zone .UsedAt)}}{{else if eq .State "expired"}}{{t "me.coupon.expired" (date $.Zone .Expires)}}{{else}}{{t "coupon.void"}}{{end}}</p>{{end}}
-<h2>{{t "me.guide"}}</h2><p>{{with .C.GuideInfo}}{{if .Name}}{{.Name}}, {{end}}{{.Store}}{{else}}{{t "me.no_guide"}}{{end}}</p>
+<h2>{{t "me.guide"}}</h2><p>{{with .C.GuideInfo}}{{if .Name}}{{.Name}}, {{end}}{{or .StoreName .Store}}{{else}}{{t "me.no_guide"}}{{end}}</p>
 <h2>{{t "me.scanned"}}</h2>{{range .C.Scanned}}<p>{{or .ProductName .Product}} · {{date $.Zone .At}} · {{t "me.points" .Points}}</p>{{else}}<p>{{t "me.none_scanned"}}</p>{{end}}
 <h2>{{t "me.ledger"}}</h2>{{range .Ledger}}<p>{{.At}} · {{.Reason}} · {{.Delta}}</p>{{else}}<p>{{t "me.no_ledger"}}</p>{{end}}
 {{if .Next}}<p><a href="{{.Next}}">{{t "me.more"}}</a></p>{{end}}

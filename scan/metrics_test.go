@@ -106,6 +106,7 @@ func TestMetricsCountOutcomes(t *testing.T) {
 	if err := json.Unmarshal(first.Body, &res); err != nil || res.Coupon == nil {
 		t.Fatalf("first scan: %v %s", err, first.Body)
 	}
+	ts.MustStore("S1")
 	guide := ts.Do("POST", "/v1/guides", ts.Admin, map[string]string{"id": "g1", "store": "S1"})
 	var g struct {
 		Token string `json:"token"`

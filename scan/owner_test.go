@@ -160,6 +160,7 @@ func TestPrintLog(t *testing.T) {
 	ts := startServer(t, scan.Options{BaseURL: "HTTPS://YIMA.BRAND.CN"})
 	f := factoryToken(t, ts, "F-A")
 	b := mintAs(t, ts, f)
+	ts.MustStore("S1")
 	if r := ts.Do("POST", "/v1/guides", ts.Admin, map[string]string{"id": "王芳", "store": "S1"}); r.Status != http.StatusCreated {
 		t.Fatal(r)
 	}

@@ -391,7 +391,7 @@ func (s *Server) guidePage(ctx *fasthttp.RequestCtx, _ caller, id string) error 
 		// A poster outlives the guide on it: their successor looks after
 		// whoever scans it, or no one binds them here.
 		if g.Successor == "" {
-			return s.renderPage(ctx, "guide", pageData{L: l, Title: l.T("guide.welcome", g.Store), Class: "warn",
+			return s.renderPage(ctx, "guide", pageData{L: l, Title: l.T("guide.welcome", s.app.Engine.StoreName(g.Store)), Class: "warn",
 				Message: l.T("guide.left", guideName(l, g))})
 		}
 		id = g.Successor
@@ -399,7 +399,7 @@ func (s *Server) guidePage(ctx *fasthttp.RequestCtx, _ caller, id string) error 
 			return err
 		}
 	}
-	d := pageData{L: l, Title: l.T("guide.welcome", g.Store), Class: "ok", Message: l.T("guide.invite", guideName(l, g)), Claim: true}
+	d := pageData{L: l, Title: l.T("guide.welcome", s.app.Engine.StoreName(g.Store)), Class: "ok", Message: l.T("guide.invite", guideName(l, g)), Claim: true}
 	if ctx.IsPost() {
 		if err := s.checkForm(ctx); err != nil {
 			return err

@@ -16,6 +16,7 @@ import (
 func TestCrossSiteFormsRefused(t *testing.T) {
 	ts := startServer(t, scan.Options{})
 	code := ts.MintActive(1, 10)[0]
+	ts.MustStore("S")
 	if _, _, err := ts.App.Engine.AddGuide(reward.Guide{ID: "G1", Store: "S"}); err != nil {
 		t.Fatal(err)
 	}

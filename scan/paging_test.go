@@ -15,6 +15,7 @@ import (
 func TestPagingParameters(t *testing.T) {
 	ts := startServer(t, scan.Options{})
 	codes := ts.MintActive(3, 5)
+	ts.MustStore("S")
 	if _, _, err := ts.App.Engine.AddGuide(reward.Guide{ID: "G1", Store: "S"}); err != nil {
 		t.Fatal(err)
 	}

@@ -440,6 +440,7 @@ func TestGracefulShutdown(t *testing.T) {
 func TestRevokedTokenStopsAtOnce(t *testing.T) {
 	ts := startServer(t, scan.Options{})
 	app, keep := ts.Token("app"), ts.Token("app")
+	ts.MustStore("S1")
 	guide := ts.Do("POST", "/v1/guides", ts.Admin, map[string]string{"id": "G-leaves", "store": "S1"})
 	if guide.Status != 201 {
 		t.Fatalf("adding a guide: %v", guide)
@@ -517,6 +518,7 @@ func TestGuideLeavesOverHTTP(t *testing.T) {
 	ts := startServer(t, scan.Options{})
 	app := ts.Token("app")
 	var tokens = map[string]string{}
+	ts.MustStore("S1")
 	for _, id := range []string{"G1", "G2"} {
 		r := ts.Do("POST", "/v1/guides", ts.Admin, map[string]string{"id": id, "store": "S1"})
 		var g struct {

@@ -79,6 +79,7 @@ func TestSignInInChromium(t *testing.T) {
 	p2.Screenshot(filepath.Join(shots, "me-zh.png"))
 
 	// A guide verifies the coupon at the counter in a third browser.
+	ss.MustStore("旗舰店")
 	_, tok, err := ss.App.Engine.AddGuide(reward.Guide{ID: "G1", Store: "旗舰店"})
 	if err != nil {
 		t.Fatal(err)

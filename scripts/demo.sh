@@ -36,9 +36,10 @@ curl -s "http://$ADDR/v1/codes/$CODE"
 say "consumer: balance and ledger (GET /v1/members/mother-1)"
 curl -s -H "Authorization: Bearer $TOKEN" "http://$ADDR/v1/members/mother-1"
 
-say "brand: apply the spring-milk campaign (docs/examples/spring-milk.json) and add a store guide"
+say "brand: apply the spring-milk campaign (docs/examples/spring-milk.json), add a store and its guide"
 curl -s -X PUT -H "Authorization: Bearer $TOKEN" --data-binary @docs/examples/spring-milk.json "http://$ADDR/v1/campaigns/spring-milk" | head -c 200; echo
-GUIDE=$(curl -s -H "Authorization: Bearer $TOKEN" -d '{"id":"G1","store":"Store 1"}' "http://$ADDR/v1/guides")
+curl -s -X PUT -H "Authorization: Bearer $TOKEN" -d '{"name":"Store 1","region":"east"}' "http://$ADDR/v1/stores/S1"; echo
+GUIDE=$(curl -s -H "Authorization: Bearer $TOKEN" -d '{"id":"G1","store":"S1"}' "http://$ADDR/v1/guides")
 echo "$GUIDE"
 GTOKEN=$(printf %s "$GUIDE" | sed 's/.*"token":"\([^"]*\)".*/\1/')
 

@@ -28,6 +28,7 @@ func TestPrintingNeedsABaseURL(t *testing.T) {
 	dir := t.TempDir()
 	out := func(name string) string { return filepath.Join(dir, name) }
 	mustYima(t, "mint", "--data", data, "--product", "SKU-A", "--count", "2", "--base-url", "HTTPS://YIMA.BRAND.CN", "--out", out("first.csv"))
+	mustYima(t, "store", "add", "S1", "--data", data, "--name", "Store 1")
 	mustYima(t, "guide", "add", "--data", data, "--id", "G1", "--store", "S1")
 	for _, args := range [][]string{
 		{"mint", "--product", "SKU-A", "--count", "2", "--out", out("a.csv")},

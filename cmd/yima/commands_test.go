@@ -253,7 +253,8 @@ func TestCampaignCommands(t *testing.T) {
 func TestGuideCommands(t *testing.T) {
 	data, _ := brandedData(t)
 	var added map[string]string
-	decode(t, yimaOK(t, data, "guide", "add", "--id", "G1", "--store", "Store 1"), &added)
+	yimaOK(t, data, "store", "add", "S1", "--name", "Store 1")
+	decode(t, yimaOK(t, data, "guide", "add", "--id", "G1", "--store", "S1"), &added)
 	if added["id"] != "G1" || added["token"] == "" || added["token_id"] == "" {
 		t.Errorf("guide add: %v", added)
 	}

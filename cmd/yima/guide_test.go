@@ -17,6 +17,7 @@ func TestGuideShowPages(t *testing.T) {
 	srv := startServe(t, data)
 	defer srv.stop()
 	remote := []string{"--server", srv.url, "--token", admin}
+	mustYima(t, append([]string{"store", "add", "S1", "--name", "Store 1"}, remote...)...)
 	mustYima(t, append([]string{"guide", "add", "--id", "G1", "--store", "S1"}, remote...)...)
 	hc := &http.Client{Timeout: 10 * time.Second}
 	defer hc.CloseIdleConnections()

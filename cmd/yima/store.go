@@ -3,9 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/printing"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
 )
@@ -17,12 +20,14 @@ func newStoreCommand(g *globalOptions) *cobra.Command {
 	}
 	r := &remoteOptions{}
 	r.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(newStoreAddCommand(g, r), newStoreShowCommand(g, r), newStoreListCommand(g, r))
+	cmd.AddCommand(newStoreAddCommand(g, r), newStoreShowCommand(g, r), newStoreListCommand(g, r),
+		newStoreQRCommand(g, r), newStoreEnrolmentsCommand(g, r), newStoreDecideCommand(g, r, true), newStoreDecideCommand(g, r, false))
 	return cmd
 }
 
 type storeAddOptions struct {
 	name, region, address, code string
+	managers                    []string
 }
 
 func (o *storeAddOptions) AddFlags(fs *pflag.FlagSet) {
@@ -30,6 +35,7 @@ func (o *storeAddOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.region, "region", "", "the sales region the store is in (the region codes batches are activated for)")
 	fs.StringVar(&o.address, "address", "", "the store's address")
 	fs.StringVar(&o.code, "code", "", "the brand's own code for the store (its ERP's or payroll's)")
+	fs.StringSliceVar(&o.managers, "managers", nil, "the store managers' mobile numbers, comma-separated (replaces the list; \"\" clears it): signed in with one, a person manages the store on /store/STORE")
 }
 
 func newStoreAddCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
@@ -55,8 +61,17 @@ func storeAddFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *sto
 			*f.to = f.v
 		}
 	}
+	if fs.Changed("managers") {
+		ms := []string{}
+		for _, m := range o.managers {
+			if m != "" {
+				ms = append(ms, m)
+			}
+		}
+		c.Managers = &ms
+	}
 	if c == (reward.StoreChange{}) {
-		return usagef("give at least --name (and any of --region, --address, --code)")
+		return usagef("give at least --name (and any of --region, --address, --code, --managers)")
 	}
 	return printResult(cmd, g, r, func(a scan.Admin) (*reward.Store, error) { return a.PutStore(id, c) })
 }
@@ -116,5 +131,120 @@ func storeListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *st
 		if p.Next != "" {
 			fmt.Fprintf(w, "more: --after %s\n", p.Next)
 		}
+	})
+}
+
+type storeQROptions struct {
+	rotate  bool
+	valid   time.Duration
+	out     string
+	baseURL baseURLFlag
+}
+
+func (o *storeQROptions) AddFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.rotate, "rotate", false, "replace the store's enrolment QR with a new one: the old one stops working at once")
+	fs.DurationVar(&o.valid, "valid", reward.DefaultEnrolValid, "how long a new QR works, up to 8784h")
+	fs.StringVarP(&o.out, "out", "o", "", "output PNG file (default: STORE-enrol.png)")
+	o.baseURL.AddFlags(fs)
+}
+
+func newStoreQRCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	o := &storeQROptions{}
+	return leaf(&cobra.Command{
+		Use:   "qr STORE [--rotate] [--valid 720h] [--out FILE]",
+		Short: "Write the store's enrolment QR (导购扫码) as a PNG: a person who scans it asks to be a guide of the store",
+		Long: "qr draws the store's current enrolment QR, which opens BASE/E/CODE; a store without one, or whose\n" +
+			"QR expired, gets a new one valid for --valid. --rotate replaces it: the old QR's page then says\n" +
+			"it was replaced. The person signs in with their phone and waits for the store manager (on\n" +
+			"/store/STORE) or the brand (yima store approve) to approve.",
+		Args: cobra.ExactArgs(1),
+	}, o, func(cmd *cobra.Command, args []string) error { return storeQRFunc(cmd, g, r, o, args[0]) })
+}
+
+func storeQRFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *storeQROptions, id string) error {
+	if o.valid < time.Minute || o.valid > reward.MaxEnrolValid {
+		return usagef("--valid %s: give a minute to 8784h", o.valid)
+	}
+	return r.with(g, func(a scan.Admin) error {
+		// The base URL is settled before a QR is rotated: nothing changes
+		// when there is none to print.
+		base, err := o.baseURL.resolve(cmd, a)
+		if err != nil {
+			return err
+		}
+		q, err := a.EnrolmentQR(id, o.rotate, o.valid)
+		if err != nil {
+			return err
+		}
+		img, err := printing.Image(scan.EnrolURL(base, q.Code), printing.ImageOptions{Format: printing.PNG})
+		if err != nil {
+			return err
+		}
+		out := o.out
+		if out == "" {
+			out = id + "-enrol.png"
+		}
+		if err := codegen.WriteFileAtomic(out, img, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s: opens %s until %s\n", out, scan.EnrolURL(base, q.Code), q.Expires.Format(time.RFC3339))
+		o.baseURL.warn(cmd)
+		return nil
+	})
+}
+
+type storeEnrolmentsOptions struct {
+	status, after string
+	limit         int
+	out           tableOptions
+}
+
+func (o *storeEnrolmentsOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.status, "status", "", "only pending, approved or rejected requests")
+	fs.StringVar(&o.after, "after", "", "the enrolment id the previous page ended with")
+	fs.IntVar(&o.limit, "limit", 50, "requests per page, 1-200")
+	o.out.AddFlags(fs)
+}
+
+type enrolmentPage struct {
+	Enrolments []*reward.Enrolment `json:"enrolments"`
+	Next       string              `json:"next,omitempty"`
+}
+
+func newStoreEnrolmentsCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	o := &storeEnrolmentsOptions{}
+	return leaf(&cobra.Command{
+		Use: "enrolments STORE [--status pending]", Short: "List the requests to be a guide of the store, oldest first",
+		Args: cobra.ExactArgs(1),
+	}, o, func(cmd *cobra.Command, args []string) error {
+		if o.limit < 1 || o.limit > reward.MaxPage {
+			return usagef("--limit %d: give 1 to %d", o.limit, reward.MaxPage)
+		}
+		get := func(a scan.Admin) (*enrolmentPage, error) {
+			es, next, err := a.Enrolments(args[0], o.status, o.after, o.limit)
+			if es == nil {
+				es = []*reward.Enrolment{}
+			}
+			return &enrolmentPage{Enrolments: es, Next: next}, err
+		}
+		return printList(cmd, g, r, o.out, get, func(w io.Writer, p *enrolmentPage) {
+			fmt.Fprintf(w, "%-27s %-9s %-20s %-24s %-16s %s\n", "ENROLMENT", "STATUS", "AT", "IDENTITY", "NAME", "GUIDE")
+			for _, e := range p.Enrolments {
+				fmt.Fprintf(w, "%-27s %-9s %-20s %-24s %-16s %s\n", e.ID, e.Status, e.At.Format("2006-01-02 15:04:05"), e.Identity, e.Name, e.Guide)
+			}
+			if p.Next != "" {
+				fmt.Fprintf(w, "more: --after %s\n", p.Next)
+			}
+		})
+	})
+}
+
+func newStoreDecideCommand(g *globalOptions, r *remoteOptions, approve bool) *cobra.Command {
+	use, short := "reject STORE ENROLMENT", "Reject a request to be a guide of the store"
+	if approve {
+		use, short = "approve STORE ENROLMENT", "Approve a request: the person becomes a guide of the store at once"
+	}
+	return leaf(&cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(2)}, nil, func(cmd *cobra.Command, args []string) error {
+		return printResult(cmd, g, r, func(a scan.Admin) (*reward.Enrolment, error) { return a.DecideEnrolment(args[0], args[1], approve) })
 	})
 }

@@ -214,10 +214,24 @@ func MustCampaign(tb testing.TB, eng *reward.Engine, id string) *reward.Campaign
 	return v
 }
 
+// MustStore creates the store id, named after its id, unless it exists:
+// a guide belongs to a store record.
+func MustStore(tb testing.TB, eng *reward.Engine, id string) {
+	tb.Helper()
+	if _, err := eng.Store(id); err == nil {
+		return
+	}
+	name := "Store " + id
+	if _, _, err := eng.PutStore(id, reward.StoreChange{Name: &name}); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // MustGuide adds guide id at store-1; member is the guide's own consumer
 // identity ("" for none).
 func MustGuide(tb testing.TB, eng *reward.Engine, id, member string) {
 	tb.Helper()
+	MustStore(tb, eng, "store-1")
 	if _, _, err := eng.AddGuide(reward.Guide{ID: id, Store: "store-1", Member: member}); err != nil {
 		tb.Fatal(err)
 	}

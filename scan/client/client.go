@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/yima-dev/yima/codegen/printing"
 	"github.com/yima-dev/yima/reward"
@@ -307,6 +308,43 @@ func (c *Client) Stores(after string, limit int) ([]*reward.Store, string, error
 	}
 	err := c.do("GET", "/v1/stores?"+q.Encode(), nil, &v)
 	return v.Stores, v.Next, err
+}
+
+func (c *Client) EnrolmentQR(store string, rotate bool, valid time.Duration) (*reward.EnrolQR, error) {
+	body := map[string]any{"rotate": rotate}
+	if valid != 0 {
+		body["valid"] = valid.String()
+	}
+	// The server prints with its base URL; the caller draws with its own.
+	var v reward.EnrolQR
+	return &v, c.do("POST", "/v1/stores/"+url.PathEscape(store)+"/enrolment-qr", body, &v)
+}
+
+func (c *Client) Enrolments(store, status, after string, limit int) ([]*reward.Enrolment, string, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"status": status, "after": after} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if limit != 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var v struct {
+		Enrolments []*reward.Enrolment `json:"enrolments"`
+		Next       string              `json:"next"`
+	}
+	err := c.do("GET", "/v1/stores/"+url.PathEscape(store)+"/enrolments?"+q.Encode(), nil, &v)
+	return v.Enrolments, v.Next, err
+}
+
+func (c *Client) DecideEnrolment(store, id string, approve bool) (*reward.Enrolment, error) {
+	action := "reject"
+	if approve {
+		action = "approve"
+	}
+	var v reward.Enrolment
+	return &v, c.do("POST", "/v1/stores/"+url.PathEscape(store)+"/enrolments/"+url.PathEscape(id)+"/"+action, nil, &v)
 }
 
 func (c *Client) ApplyCampaign(doc []byte) (*reward.CampaignView, error) {

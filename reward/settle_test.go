@@ -13,6 +13,7 @@ import (
 
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/store"
 )
 
@@ -54,6 +55,7 @@ func newSettleFixture(t *testing.T, codes uint32) *settleFixture {
 		t.Fatal(err)
 	}
 	for _, g := range []reward.Guide{{ID: "G1", Store: "store-a", Name: "王芳"}, {ID: "G2", Store: "store-a"}, {ID: "G3", Store: "store-b"}} {
+		rewardtest.MustStore(t, f.eng, g.Store)
 		if _, _, err := f.eng.AddGuide(g); err != nil {
 			t.Fatal(err)
 		}

@@ -29,6 +29,7 @@ func TestSettlementAPI(t *testing.T) {
 		t.Fatal(r)
 	}
 	for _, g := range []map[string]string{{"id": "G1", "store": "南京店", "name": "王芳"}, {"id": "G2", "store": "Store 2"}} {
+		ts.MustStore(g["store"])
 		if r := ts.Do("POST", "/v1/guides", ts.Admin, g); r.Status != 201 {
 			t.Fatal(r)
 		}

@@ -14,7 +14,8 @@ import (
 
 func TestGuideSettleCommand(t *testing.T) {
 	data, _ := brandedData(t)
-	yimaOK(t, data, "guide", "add", "--id", "G1", "--store", "Store 1")
+	yimaOK(t, data, "store", "add", "S1", "--name", "Store 1")
+	yimaOK(t, data, "guide", "add", "--id", "G1", "--store", "S1")
 	out := t.TempDir()
 	// Last month has ended; nothing was earned in it, so no file.
 	last := time.Now().UTC().AddDate(0, -1, -2).Format("2006-01")

@@ -92,7 +92,7 @@ func storeEnrolmentKey(store, id string) []byte {
 }
 func memberEnrolmentKey(member string) []byte { return append([]byte("men/"), member...) }
 func storeGuideKey(store, guide string) []byte {
-	return append(append(append([]byte("sg/"), store...), 0), guide...)
+	return append(append(append([]byte("stg/"), store...), 0), guide...)
 }
 func memberGuideKey(member string) []byte { return append([]byte("mgd/"), member...) }
 
@@ -495,8 +495,8 @@ func auditEnrolments(db Scanner, a *AuditReport, guides map[string]*Guide, store
 		return err
 	}
 	var missing [][2]string
-	err = db.Scan([]byte("sg/"), nil, func(k, _ []byte) bool {
-		store, id, _ := strings.Cut(string(k[len("sg/"):]), "\x00")
+	err = db.Scan([]byte("stg/"), nil, func(k, _ []byte) bool {
+		store, id, _ := strings.Cut(string(k[len("stg/"):]), "\x00")
 		switch g := guides[id]; {
 		case g == nil:
 			missing = append(missing, [2]string{store, id})

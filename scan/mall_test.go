@@ -47,6 +47,7 @@ func TestExampleRewardIsAcceptedAsWritten(t *testing.T) {
 func TestMallOverHTTP(t *testing.T) {
 	ts := startServer(t, scan.Options{})
 	app, guide := ts.Token(reward.RoleApp), ""
+	ts.MustStore("S1")
 	if r := ts.Do("POST", "/v1/guides", ts.Admin, map[string]string{"id": "G1", "store": "S1"}); r.Status != 201 {
 		t.Fatalf("guide: %s", r)
 	} else {

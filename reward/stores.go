@@ -20,8 +20,8 @@ type Store struct {
 	// payroll's), shown beside the id in listings and payroll files.
 	Code string `json:"code,omitempty"`
 	// Managers are the sign-in identities (tel:+86...) of the store's
-	// managers: signed in with one, a person sees and manages this store
-	// on its page (/store/{id}), and approves its guides.
+	// managers (Manages, ManagedStores): what a managers' page checks a
+	// signed-in person against.
 	Managers []string  `json:"managers,omitempty"`
 	Created  time.Time `json:"created"`
 	Updated  time.Time `json:"updated,omitzero"`

@@ -35,7 +35,7 @@ func (o *storeAddOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.region, "region", "", "the sales region the store is in (the region codes batches are activated for)")
 	fs.StringVar(&o.address, "address", "", "the store's address")
 	fs.StringVar(&o.code, "code", "", "the brand's own code for the store (its ERP's or payroll's)")
-	fs.StringSliceVar(&o.managers, "managers", nil, "the store managers' mobile numbers, comma-separated (replaces the list; \"\" clears it): signed in with one, a person manages the store on /store/STORE")
+	fs.StringSliceVar(&o.managers, "managers", nil, "the store managers' mobile numbers, comma-separated (replaces the list; \"\" clears it): recorded as their sign-in identities")
 }
 
 func newStoreAddCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
@@ -155,8 +155,8 @@ func newStoreQRCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 		Short: "Write the store's enrolment QR (导购扫码) as a PNG: a person who scans it asks to be a guide of the store",
 		Long: "qr draws the store's current enrolment QR, which opens BASE/E/CODE; a store without one, or whose\n" +
 			"QR expired, gets a new one valid for --valid. --rotate replaces it: the old QR's page then says\n" +
-			"it was replaced. The person signs in with their phone and waits for the store manager (on\n" +
-			"/store/STORE) or the brand (yima store approve) to approve.",
+			"it was replaced. The person signs in with their phone and waits for the brand to approve\n" +
+			"(yima store approve).",
 		Args: cobra.ExactArgs(1),
 	}, o, func(cmd *cobra.Command, args []string) error { return storeQRFunc(cmd, g, r, o, args[0]) })
 }

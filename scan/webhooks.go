@@ -93,11 +93,7 @@ func (s *Server) getWebhook(ctx *fasthttp.RequestCtx, _ caller, id string) error
 	if err != nil {
 		return err
 	}
-	_, head, err := s.app.Engine.FeedBounds()
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, viewWebhook(*w, head))
+	return s.writeWebhook(ctx, w)
 }
 
 func (s *Server) deleteWebhook(ctx *fasthttp.RequestCtx, _ caller, id string) error {
@@ -137,11 +133,7 @@ func (s *Server) postWebhookAction(ctx *fasthttp.RequestCtx, _ caller, arg strin
 	if err != nil {
 		return err
 	}
-	_, head, err := s.app.Engine.FeedBounds()
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, viewWebhook(*w, head))
+	return s.writeWebhook(ctx, w)
 }
 
 // checkWebhookHost refuses, when the endpoint is added, a URL whose host
@@ -175,4 +167,14 @@ func (s *Server) runWebhooks() {
 		o.Logger = s.log
 	}
 	webhook.New(s.app.Engine, o).Run(ctx)
+}
+
+// writeWebhook answers an endpoint's view, its lag measured against the
+// feed's head now.
+func (s *Server) writeWebhook(ctx *fasthttp.RequestCtx, w *reward.Webhook) error {
+	_, head, err := s.app.Engine.FeedBounds()
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, viewWebhook(*w, head))
 }

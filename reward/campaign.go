@@ -41,6 +41,12 @@ type Campaign struct {
 	// TimeZone sets where a day starts for daily limits (IANA name);
 	// empty: the brand's time zone (Engine.Zone).
 	TimeZone string `json:"timezone,omitempty"`
+	// Regions are the regions the campaign runs in (the regions of
+	// batches, scans and stores).
+	Regions []string `json:"regions,omitempty"`
+	// CounterPolicy says which stores' guides verify its gifts: one of
+	// CounterPolicies (counter.go); empty is CounterAnyStore.
+	CounterPolicy string `json:"counter_policy,omitempty"`
 
 	// Set by the engine.
 	Version   int       `json:"version"`
@@ -215,7 +221,7 @@ func (c *Campaign) check() error {
 			return bad("unknown timezone %q (use an IANA name like Asia/Shanghai)", c.TimeZone)
 		}
 	}
-	return nil
+	return c.checkCounter()
 }
 
 func campaignKey(id string) []byte { return append([]byte("cp/"), id...) }

@@ -202,11 +202,14 @@ func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
 		if err != nil {
 			return err
 		}
-		c.Status, c.UsedAt, c.UsedBy = CouponUsed, now, guide
 		var camp Campaign
 		if _, err := getJSON(tx, campaignKey(c.Campaign), &camp); err != nil {
 			return err
 		}
+		if err := counterAllows(tx, &camp, c, g); err != nil {
+			return err
+		}
+		c.Status, c.UsedAt, c.UsedBy = CouponUsed, now, guide
 		var ctr CampaignCounters
 		if _, err := getJSON(tx, campaignCountersKey(c.Campaign), &ctr); err != nil {
 			return err

@@ -54,6 +54,8 @@ func newSettleFixture(t *testing.T, codes uint32) *settleFixture {
 	if _, err := f.eng.ApplyCampaign(mustParse(t, campaignDoc(t, map[string]any{"guide_commission": map[string]any{"per_scan": 3}}))); err != nil {
 		t.Fatal(err)
 	}
+	rewardtest.MustStore(t, f.eng, "store-a")
+	rewardtest.MustStore(t, f.eng, "store-b")
 	for _, g := range []reward.Guide{{ID: "G1", Store: "store-a", Name: "王芳"}, {ID: "G2", Store: "store-a"}, {ID: "G3", Store: "store-b"}} {
 		rewardtest.MustStore(t, f.eng, g.Store)
 		if _, _, err := f.eng.AddGuide(g); err != nil {
@@ -157,6 +159,7 @@ func TestSettleAMonth(t *testing.T) {
 		t.Fatalf("commission.settled events: %+v", settled)
 	}
 	mustAuditEngine(t, f.eng)
+	rewardtest.MustReplay(t, f.eng)
 }
 
 func TestVoidAfterSettlementGoesToTheNextMonth(t *testing.T) {

@@ -70,6 +70,7 @@ var statusOf = map[reward.Code]int{
 	reward.CodeAmountOutOfRange:     fasthttp.StatusUnprocessableEntity,
 	reward.CodePayoutHeld:           fasthttp.StatusForbidden,
 	reward.CodeBaseURLUnset:         fasthttp.StatusConflict,
+	reward.CodeWrongStore:           fasthttp.StatusForbidden,
 	reward.CodePeriodNotEnded:       fasthttp.StatusConflict,
 	reward.CodePeriodClosed:         fasthttp.StatusConflict,
 	reward.CodeSettlementUnfinished: fasthttp.StatusConflict,

@@ -107,6 +107,8 @@ type pageData struct {
 	Me     *meView
 	// Mall is the points mall's (mallpage.go).
 	Mall *mallView
+	// Desk is the guide's page's (/guide).
+	Desk *deskPage
 	// CSRF is the form token of this browser (see checkForm); the server
 	// sets it.
 	CSRF string
@@ -434,31 +436,42 @@ func (s *Server) counterPage(ctx *fasthttp.RequestCtx, _ caller, id string) erro
 	if err != nil {
 		return err
 	}
-	tok := s.sess.token(string(ctx.Request.Header.Cookie("yima_g")))
+	// A guide signed in here before, or on /guide with their token or
+	// their phone, verifies with one tap.
+	known, _, err := s.pageGuide(ctx)
+	if err != nil {
+		return err
+	}
 	l := s.pageWords(ctx)
 	d := pageData{L: l, Coupon: c, Title: l.T("counter.title"), Class: "ok", Message: l.T("counter.message")}
 	if ctx.IsPost() {
 		if err := s.checkForm(ctx); err != nil {
 			return err
 		}
-		if t := string(ctx.PostArgs().Peek("token")); t != "" {
-			tok = t
+		guide, tok := "", string(ctx.PostArgs().Peek("token"))
+		if tok != "" {
+			if who, err := s.caller(tok); err == nil && who.role == reward.RoleGuide {
+				guide = who.subject
+			}
+		} else if known != nil {
+			guide = known.ID
 		}
-		who, err := s.caller(tok)
-		if err != nil || who.role != reward.RoleGuide {
+		if guide == "" {
 			d.Title, d.Class, d.Message = l.T("counter.refused.title"), "bad", l.T("counter.badtoken")
 			d.Claim, d.AskToken = true, true
 			return s.renderPage(ctx, "counter", d)
 		}
-		if _, err := s.app.Engine.VerifyCoupon(id, who.subject); err != nil {
+		if _, err := s.app.Engine.VerifyCoupon(id, guide); err != nil {
 			var re *reward.Error
 			if !errors.As(err, &re) {
 				return err
 			}
-			d.Title, d.Class, d.Message = l.T("counter.refused.title"), "bad", l.refusal(re.Code)
+			d.Title, d.Class, d.Message = l.T("counter.refused.title"), "bad", counterRefusal(l, re)
 		} else {
 			d.Title, d.Message = l.T("counter.verified.title"), l.T("counter.verified.message")
-			s.setSessionCookie(ctx, "yima_g", s.sess.start(tok), "/")
+			if tok != "" {
+				s.setSessionCookie(ctx, guideSessionCookie, s.sess.start(tok), "/")
+			}
 		}
 		if c, err = s.app.Engine.CouponByID(id); err == nil {
 			d.Coupon = c
@@ -468,7 +481,23 @@ func (s *Server) counterPage(ctx *fasthttp.RequestCtx, _ caller, id string) erro
 	if c.Status != reward.CouponIssued {
 		d.Title, d.Class, d.Message = l.T("counter.spent.title", l.status(c.Status)), "warn", l.T("counter.spent.message")
 	} else {
-		d.Claim, d.AskToken = true, tok == ""
+		d.Claim, d.AskToken = true, known == nil
 	}
 	return s.renderPage(ctx, "counter", d)
+}
+
+// counterRefusal says why a verification was refused; a gift the
+// campaign's counter policy keeps from this store names where it may be
+// verified.
+func counterRefusal(l *locale, re *reward.Error) string {
+	if re.Code == reward.CodeWrongStore {
+		if s, ok := re.Details["allowed_store"].(string); ok {
+			return l.T("counter.wrong_store.guide", s)
+		}
+		if rs, ok := re.Details["regions"].([]string); ok {
+			store, _ := re.Details["store"].(string)
+			return l.T("counter.wrong_store.region", strings.Join(rs, l.T("list.sep")), store)
+		}
+	}
+	return l.refusal(re.Code)
 }

@@ -189,6 +189,7 @@ var refusalKeys = map[reward.Code]string{
 	reward.CodeAlreadyUsed:        "refusal.already_used",
 	reward.CodeExpired:            "refusal.expired",
 	reward.CodeCouponVoid:         "refusal.coupon_void",
+	reward.CodeWrongStore:         "refusal.wrong_store",
 	reward.CodeForbidden:          "refusal.forbidden",
 	reward.CodeInsufficientPoints: "refusal.insufficient_points",
 	reward.CodeOutOfStock:         "refusal.out_of_stock",

@@ -49,7 +49,7 @@ func load() (routers.Router, error) {
 		router, loadErr = legacy.NewRouter(doc)
 		// Bodies that are not JSON are checked for their documented
 		// content type, and read as opaque strings.
-		for _, ct := range []string{"text/html", "image/png", "image/svg+xml", "application/pdf", "application/zip", "image/x-icon"} {
+		for _, ct := range []string{"text/html", "image/png", "image/svg+xml", "application/pdf", "application/zip", "image/x-icon", "text/javascript"} {
 			if openapi3filter.RegisteredBodyDecoder(ct) == nil {
 				openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
 			}

@@ -176,6 +176,15 @@ func Audit(db Scanner) (*AuditReport, error) {
 	for id, m := range members {
 		checkLedger("member", id, m.Seq, mEntries[id], map[string]int64{AccountPoints: m.Points, AccountGrowth: m.Growth})
 	}
+	zone, err := auditZone(db)
+	if err != nil {
+		return nil, wrapStore(err)
+	}
+	for id, m := range members {
+		if m.Booked {
+			auditLots(a, m, mEntries[id], zone)
+		}
+	}
 	for id := range mEntries {
 		if members[id] == nil {
 			a.violate("member %s has ledger entries but no account", id)

@@ -45,8 +45,13 @@ type Brand struct {
 	// in points per yuan of its amount, before the tier multiplier: 1
 	// gives a point a yuan, 0.1 a point per 10 yuan. 0: orders earn
 	// nothing and are refused.
-	OrderPointsPerYuan float64   `json:"order_points_per_yuan,omitempty"`
-	Updated            time.Time `json:"updated,omitzero"`
+	OrderPointsPerYuan float64 `json:"order_points_per_yuan,omitempty"`
+	// Tiers is the brand's tier ladder, for every campaign that lists
+	// none, and TierWindowMonths the months of growth it counts (0: all);
+	// see tier.go.
+	Tiers            []Tier    `json:"tiers,omitempty"`
+	TierWindowMonths int       `json:"tier_window_months,omitempty"`
+	Updated          time.Time `json:"updated,omitzero"`
 }
 
 // FactoryPrintsOrDefault is FactoryPrints, or DefaultFactoryPrints when unset.
@@ -70,6 +75,10 @@ type BrandChange struct {
 	WeChatScope   *string `json:"wechat_scope,omitempty"`
 	// OrderPointsPerYuan sets Brand.OrderPointsPerYuan.
 	OrderPointsPerYuan *float64 `json:"order_points_per_yuan,omitempty"`
+	// Tiers replaces the ladder ([] removes it); TierWindowMonths sets
+	// the window, 0 for all growth.
+	Tiers            *[]Tier `json:"tiers,omitempty"`
+	TierWindowMonths *int    `json:"tier_window_months,omitempty"`
 }
 
 // The brand's choices of what WeChat sign-in asks (Brand.WeChatScope).
@@ -152,6 +161,14 @@ func (c BrandChange) check() error {
 	}
 	if c.FactoryPrints != nil && (*c.FactoryPrints < 0 || *c.FactoryPrints > MaxFactoryPrints) {
 		return Errorf(CodeInvalidRequest, "factory_prints %d: a factory may download a batch's codes 1 to %d times over (0 restores the default, %d)", *c.FactoryPrints, MaxFactoryPrints, DefaultFactoryPrints)
+	}
+	if c.Tiers != nil {
+		if err := checkLadder("the brand's tiers", *c.Tiers); err != nil {
+			return err
+		}
+	}
+	if c.TierWindowMonths != nil && (*c.TierWindowMonths < 0 || *c.TierWindowMonths > MaxTierWindowMonths) {
+		return Errorf(CodeInvalidRequest, "tier_window_months %d: count growth over 1 to %d months (0 counts all growth)", *c.TierWindowMonths, MaxTierWindowMonths)
 	}
 	return nil
 }
@@ -251,6 +268,12 @@ func (e *Engine) SetBrand(c BrandChange) (*Brand, error) {
 		}
 		if c.OrderPointsPerYuan != nil {
 			b.OrderPointsPerYuan = math.Round(*c.OrderPointsPerYuan*100) / 100
+		}
+		if c.Tiers != nil {
+			b.Tiers = *c.Tiers
+		}
+		if c.TierWindowMonths != nil {
+			b.TierWindowMonths = *c.TierWindowMonths
 		}
 		b.Updated = e.now()
 		putJSON(tx, brandKey, &b)

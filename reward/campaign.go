@@ -86,11 +86,13 @@ type Commission struct {
 	PerCoupon int64 `json:"per_coupon,omitempty"`
 }
 
-// Tier multiplies points for members whose growth reached MinGrowth.
+// Tier multiplies points for members whose growth reached MinGrowth (see
+// tier.go); Benefit tells members what else it brings.
 type Tier struct {
 	Name       string  `json:"name"`
 	MinGrowth  int64   `json:"min_growth"`
 	Multiplier float64 `json:"multiplier"`
+	Benefit    string  `json:"benefit,omitempty"`
 }
 
 // CampaignCounters are a campaign's running totals, kept by the same
@@ -208,13 +210,8 @@ func (c *Campaign) check() error {
 			return bad("coupon valid_days must be at least 1")
 		}
 	}
-	for i, t := range c.Tiers {
-		if t.Name == "" || t.MinGrowth < 0 || t.Multiplier < 1 || t.Multiplier > 10 {
-			return bad("tier %d needs a name, min_growth ≥ 0 and a multiplier between 1 and 10", i)
-		}
-		if i > 0 && t.MinGrowth <= c.Tiers[i-1].MinGrowth {
-			return bad("tiers must be listed by increasing min_growth")
-		}
+	if err := checkLadder(fmt.Sprintf("campaign %q", c.ID), c.Tiers); err != nil {
+		return err
 	}
 	if c.TimeZone != "" {
 		if _, err := time.LoadLocation(c.TimeZone); err != nil {
@@ -471,17 +468,6 @@ func Draw(seed, purpose, code string) float64 {
 func (c *Campaign) basePoints(code string) int64 {
 	span := c.Points.Max - c.Points.Min + 1
 	return c.Points.Min + int64(c.draw("points", code)*float64(span))
-}
-
-// tier returns the tier a member with growth is in, or nil.
-func (c *Campaign) tier(growth int64) *Tier {
-	var t *Tier
-	for i := range c.Tiers {
-		if growth >= c.Tiers[i].MinGrowth {
-			t = &c.Tiers[i]
-		}
-	}
-	return t
 }
 
 // day is the calendar day of t in the campaign's time zone, else the

@@ -12,10 +12,15 @@ import (
 // the guide, what they scanned and how they sign in.
 type MemberCentre struct {
 	Member
-	// Tier is the member's tier in the live campaign that has tiers (the
-	// first by id), NextTier the one above and NextTierGrowth the growth
-	// it starts at; empty when no live campaign has tiers.
+	// Tier is the member's tier on the brand's ladder (see tier.go), or,
+	// when the brand has none, in the live campaign that has tiers (the
+	// first by id); NextTier is the one above and NextTierGrowth the
+	// growth it starts at; empty when there is no ladder. TierBenefit is
+	// what the tier brings, and TierGrowth the growth that counts for it
+	// (in the brand's window).
 	Tier           string `json:"tier,omitempty"`
+	TierBenefit    string `json:"tier_benefit,omitempty"`
+	TierGrowth     int64  `json:"tier_growth"`
 	NextTier       string `json:"next_tier,omitempty"`
 	NextTierGrowth int64  `json:"next_tier_growth,omitempty"`
 	// Ledger is one page of the member's own ledger, newest first; Next
@@ -214,12 +219,27 @@ func couponState(c *Coupon, now time.Time) string {
 	return CouponStateUnused
 }
 
-// centreTier places the member in the tiers of the first live campaign
-// (by id) that has tiers.
+// centreTier places the member on the brand's ladder, else in the tiers
+// of the first live campaign (by id) that has tiers.
 func (e *Engine) centreTier(c *MemberCentre) error {
+	st, err := e.MemberStanding(&c.Member)
+	if err != nil {
+		return err
+	}
+	c.TierGrowth = c.Growth
+	if st != nil {
+		c.TierGrowth = st.WindowGrowth
+		if st.Tier != nil {
+			c.Tier, c.TierBenefit = st.Tier.Name, st.Tier.Benefit
+		}
+		if st.Next != nil {
+			c.NextTier, c.NextTierGrowth = st.Next.Name, st.Next.MinGrowth
+		}
+		return nil
+	}
 	now := e.now()
 	var best *Campaign
-	err := e.db.Scan(campaignPrefix, nil, func(_, v []byte) bool {
+	err = e.db.Scan(campaignPrefix, nil, func(_, v []byte) bool {
 		var cp Campaign
 		if json.Unmarshal(v, &cp) == nil && len(cp.Tiers) > 0 && cp.status(now) == "live" {
 			best = &cp
@@ -230,8 +250,8 @@ func (e *Engine) centreTier(c *MemberCentre) error {
 	if err != nil || best == nil {
 		return err
 	}
-	if t := best.tier(c.Growth); t != nil {
-		c.Tier = t.Name
+	if t := tierIn(best.Tiers, c.Growth); t != nil {
+		c.Tier, c.TierBenefit = t.Name, t.Benefit
 	}
 	for _, t := range best.Tiers {
 		if t.MinGrowth > c.Growth {

@@ -33,6 +33,10 @@ func (m *Member) post(tx Tx, now time.Time, account string, delta int64, reason 
 	} else if account != AccountPoints {
 		panic("reward: members have no account " + account)
 	}
+	// The lots follow the ledger entry by entry (see lots.go).
+	if err := m.ensureBooked(tx); err != nil {
+		return Entry{}, err
+	}
 	next, err := addAmount(*bal, delta)
 	if err != nil {
 		return Entry{}, err
@@ -45,6 +49,14 @@ func (m *Member) post(tx Tx, now time.Time, account string, delta int64, reason 
 	}
 	e.Seq, e.At, e.Member = m.Seq, now, m.ID
 	e.Account, e.Delta, e.Balance, e.Reason = account, delta, *bal, reason
+	loc, err := m.zoneOf(tx)
+	if err != nil {
+		return Entry{}, err
+	}
+	if delta > 0 {
+		e.Month = monthOf(now, loc)
+	}
+	m.book(e, loc)
 	putJSON(tx, ledgerKey(m.ID, m.Seq), e)
 	// The feed tells of the member before of what they earned.
 	if err := memberCreated(tx, m); err != nil {

@@ -157,6 +157,9 @@ type MemberView struct {
 	Ledger []Entry `json:"ledger"`
 	// Next is the cursor of the following page, empty on the last.
 	Next string `json:"next,omitempty"`
+	// Standing is the member's place on the brand's tier ladder, absent
+	// when the brand has none (see tier.go).
+	Standing *Standing `json:"standing,omitempty"`
 }
 
 // MaxPage bounds a page of any listing; DefaultPage is a page's size when
@@ -188,6 +191,9 @@ func (e *Engine) Member(id, cursor string, limit int) (*MemberView, error) {
 	}
 	if !found {
 		return nil, Errorf(CodeNotFound, "member %q has no account yet; it is created by the first redeemed scan", id)
+	}
+	if v.Standing, err = e.MemberStanding(&v.Member); err != nil {
+		return nil, err
 	}
 	before := v.Seq + 1
 	if cursor != "" {

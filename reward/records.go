@@ -96,6 +96,14 @@ type Member struct {
 	// holds one: a merge of two members that both hold one takes the
 	// merged member's back (see merge).
 	Bonus int64 `json:"bonus,omitempty"`
+	// Lots are the member's points by the month earned, oldest first, and
+	// GrowthMonths its growth; Booked says they are kept (see lots.go).
+	Lots         []Lot `json:"lots,omitempty"`
+	GrowthMonths []Lot `json:"growth_months,omitempty"`
+	Booked       bool  `json:"booked,omitempty"`
+	// zone is the brand's time zone of the lots' months, read once per
+	// decision (see zoneOf).
+	zone *time.Location
 	// fresh marks a member with no stored record yet, so that the
 	// decision that first writes it records member.created (feed.go).
 	fresh bool
@@ -177,6 +185,11 @@ type Entry struct {
 	Exchange   string `json:"exchange,omitempty"`
 	Order      string `json:"order,omitempty"`
 	Adjustment string `json:"adjustment,omitempty"`
+	// Month is the month a credit of points or growth was earned in (see
+	// lots.go); Through, on an expiry, the last month whose points it
+	// expired.
+	Month   string `json:"month,omitempty"`
+	Through string `json:"through,omitempty"`
 }
 
 // Ledger accounts.

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	fastjson "github.com/segmentio/encoding/json"
@@ -227,15 +226,24 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	}
 	ref := Entry{Code: code}
 	if !found {
-		// No campaign covers the product: the batch's fixed points.
-		if batch.Points > 0 {
-			en, err := m.post(tx, now, AccountPoints, batch.Points, "scan", ref)
+		// No campaign covers the product: the batch's fixed points, times
+		// the member's tier on the brand's ladder.
+		points := batch.Points
+		mult, t, err := e.PointMultiplier(tx, m, nil, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		if t != nil {
+			points, res.Tier = multiply(points, mult), t.Name
+		}
+		if points > 0 {
+			en, err := m.post(tx, now, AccountPoints, points, "scan", ref)
 			if err != nil {
 				return nil, nil, err
 			}
 			red.Ledger = append(red.Ledger, en.ID)
 		}
-		red.Points, res.Points = batch.Points, batch.Points
+		red.Points, res.Points = points, points
 	} else if err := e.payCampaign(tx, camp, m, req, red, res, now); err != nil {
 		return nil, nil, err
 	}
@@ -308,8 +316,12 @@ func (e *Engine) payCampaign(tx Tx, c *Campaign, m *Member, req ScanRequest, red
 	}
 	base := c.basePoints(red.Code)
 	points := base
-	if t := c.tier(m.Growth); t != nil {
-		points = int64(math.Round(float64(base) * t.Multiplier))
+	mult, t, err := e.PointMultiplier(tx, m, c, now)
+	if err != nil {
+		return err
+	}
+	if t != nil {
+		points = multiply(base, mult)
 		res.Tier = t.Name
 	}
 	var bonus int64

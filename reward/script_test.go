@@ -339,13 +339,41 @@ func (s *script) run(t *testing.T, d *datadriven.TestData) string {
 		}
 		return ""
 	case "brand":
-		// brand time_zone=Z: the brand's time zone ("" clears it).
-		tz := s.optArg(d, "time_zone")
-		b, err := s.f.eng.SetBrand(reward.BrandChange{TimeZone: &tz})
+		// brand time_zone=Z: the brand's time zone ("" clears it); with an
+		// input, the input as a change of the brand's settings.
+		if strings.TrimSpace(d.Input) == "" {
+			tz := s.optArg(d, "time_zone")
+			b, err := s.f.eng.SetBrand(reward.BrandChange{TimeZone: &tz})
+			if err != nil {
+				return errText(err)
+			}
+			return fmt.Sprintf("time_zone=%q zone=%s", b.TimeZone, s.f.eng.Zone())
+		}
+		// brand: apply the input as a change of the brand's settings.
+		var c reward.BrandChange
+		if err := json.Unmarshal([]byte(d.Input), &c); err != nil {
+			d.Fatalf(t, "input: %v", err)
+		}
+		b, err := s.f.eng.SetBrand(c)
 		if err != nil {
 			return errText(err)
 		}
-		return fmt.Sprintf("time_zone=%q zone=%s", b.TimeZone, s.f.eng.Zone())
+		return fmt.Sprintf("tiers=%d window=%d", len(b.Tiers), b.TierWindowMonths)
+	case "standing":
+		// standing id=M: the member's place on the brand's ladder, as the
+		// member centre shows it.
+		c, err := s.f.eng.MemberCentre(s.arg(d, "id"), "", 1)
+		if err != nil {
+			return errText(err)
+		}
+		out := fmt.Sprintf("%s growth=%d tier-growth=%d tier=%s", c.ID, c.Growth, c.TierGrowth, c.Tier)
+		if c.TierBenefit != "" {
+			out += fmt.Sprintf(" (%s)", c.TierBenefit)
+		}
+		if c.NextTier != "" {
+			out += fmt.Sprintf(" next=%s at %d", c.NextTier, c.NextTierGrowth)
+		}
+		return out
 	case "audit":
 		rep, err := s.f.eng.Audit()
 		if err != nil {

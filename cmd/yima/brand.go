@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -39,6 +42,8 @@ type brandSetOptions struct {
 	baseURL, name, tz, logo, color, wechatScope string
 	factoryPrints                               int
 	orderRate                                   float64
+	tiersFile                                   string
+	tierWindow                                  int
 }
 
 func (o *brandSetOptions) AddFlags(fs *pflag.FlagSet) {
@@ -51,16 +56,19 @@ func (o *brandSetOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.logo, "logo-url", "", "the brand's logo on every page: an https URL of an image, or a path on this site")
 	fs.StringVar(&o.color, "color", "", "the brand's colour of the pages' header and buttons, #RRGGBB")
 	fs.Float64Var(&o.orderRate, "order-points-per-yuan", 0, "points a purchase order (POST /v1/orders) earns per yuan, before the tier multiplier; at most two decimals, 0 refuses orders")
+	fs.StringVar(&o.tiersFile, "tiers", "", "a JSON file of the brand's tier ladder, [{\"name\",\"min_growth\",\"multiplier\",\"benefit\"}] by increasing min_growth ([] removes it)")
+	fs.IntVar(&o.tierWindow, "tier-window-months", 0, fmt.Sprintf("the months of growth a tier counts, the current one included (1 to %d; 0 counts all growth)", reward.MaxTierWindowMonths))
 	fs.IntVar(&o.factoryPrints, "factory-prints", 0, fmt.Sprintf("how many times over a factory token may download each batch's codes (files, images, labels; default %d)", reward.DefaultFactoryPrints))
 }
 
 func newBrandSetCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 	o := &brandSetOptions{}
 	return leaf(&cobra.Command{
-		Use: "set [--base-url URL] [--name NAME] [--time-zone ZONE] [--logo-url URL] [--color #RRGGBB] [--factory-prints N] [--wechat-scope base|userinfo] [--order-points-per-yuan R]", Short: "Change the brand's settings (flags not given stay as they are)",
+		Use: "set [--base-url URL] [--name NAME] [--time-zone ZONE] [--logo-url URL] [--color #RRGGBB] [--factory-prints N] [--wechat-scope base|userinfo] [--order-points-per-yuan R] [--tiers FILE] [--tier-window-months N]", Short: "Change the brand's settings (flags not given stay as they are)",
 		Example: "  yima brand set --base-url HTTPS://YIMA.YOURBRAND.CN --name 一码乳业 --time-zone Asia/Shanghai\n" +
 			"  yima brand set --wechat-scope userinfo   # pages greet members by their WeChat nickname\n" +
 			"  yima brand set --logo-url https://cdn.yourbrand.cn/logo.png --color '#C8102E'\n" +
+			"  yima brand set --tiers docs/examples/tiers.json --tier-window-months 12\n" +
 			"  (upper case keeps every QR symbol in its compact alphanumeric mode)",
 		Args: cobra.NoArgs,
 	}, o, func(cmd *cobra.Command, _ []string) error { return brandSetFunc(cmd, g, r, o) })
@@ -108,8 +116,24 @@ func brandSetFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *bra
 	if fs.Changed("order-points-per-yuan") {
 		c.OrderPointsPerYuan = &o.orderRate
 	}
+	if fs.Changed("tiers") {
+		raw, err := os.ReadFile(o.tiersFile)
+		if err != nil {
+			return usagef("--tiers: %v", err)
+		}
+		var tiers []reward.Tier
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&tiers); err != nil {
+			return usagef("--tiers %s: not a JSON list of tiers: %v", o.tiersFile, err)
+		}
+		c.Tiers = &tiers
+	}
+	if fs.Changed("tier-window-months") {
+		c.TierWindowMonths = &o.tierWindow
+	}
 	if c == (reward.BrandChange{}) {
-		return usagef("give at least one of --base-url, --name, --time-zone, --logo-url, --color, --factory-prints, --wechat-scope, --order-points-per-yuan")
+		return usagef("give at least one of --base-url, --name, --time-zone, --logo-url, --color, --factory-prints, --wechat-scope, --order-points-per-yuan, --tiers, --tier-window-months")
 	}
 	return printResult(cmd, g, r, func(a scan.Admin) (*scan.BrandView, error) {
 		b, err := a.SetBrand(c)

@@ -79,6 +79,7 @@ var documented = []operation{
 	{"POST", "/v1/stores/{store}/enrolments/{enrolment}/reject"},
 	{"POST", "/v1/stores/{store}/enrolment-qr"},
 	{"GET", "/v1/audit"},
+	{"POST", "/v1/points/expire"},
 	{"GET", "/v1/events"},
 	{"GET", "/v1/events/replay"},
 	{"GET", "/v1/export/{kind}"},

@@ -49,9 +49,11 @@ type Brand struct {
 	// Tiers is the brand's tier ladder, for every campaign that lists
 	// none, and TierWindowMonths the months of growth it counts (0: all);
 	// see tier.go.
-	Tiers            []Tier    `json:"tiers,omitempty"`
-	TierWindowMonths int       `json:"tier_window_months,omitempty"`
-	Updated          time.Time `json:"updated,omitzero"`
+	Tiers            []Tier `json:"tiers,omitempty"`
+	TierWindowMonths int    `json:"tier_window_months,omitempty"`
+	// PointsExpiry is when points expire (see expiry.go); nil: never.
+	PointsExpiry *ExpiryRule `json:"points_expiry,omitempty"`
+	Updated      time.Time   `json:"updated,omitzero"`
 }
 
 // FactoryPrintsOrDefault is FactoryPrints, or DefaultFactoryPrints when unset.
@@ -79,6 +81,8 @@ type BrandChange struct {
 	// the window, 0 for all growth.
 	Tiers            *[]Tier `json:"tiers,omitempty"`
 	TierWindowMonths *int    `json:"tier_window_months,omitempty"`
+	// PointsExpiry sets the expiry rule; {} (no unit) removes it.
+	PointsExpiry *ExpiryRule `json:"points_expiry,omitempty"`
 }
 
 // The brand's choices of what WeChat sign-in asks (Brand.WeChatScope).
@@ -164,6 +168,11 @@ func (c BrandChange) check() error {
 	}
 	if c.Tiers != nil {
 		if err := checkLadder("the brand's tiers", *c.Tiers); err != nil {
+			return err
+		}
+	}
+	if c.PointsExpiry != nil && c.PointsExpiry.Unit != "" {
+		if err := c.PointsExpiry.check(); err != nil {
 			return err
 		}
 	}
@@ -274,6 +283,13 @@ func (e *Engine) SetBrand(c BrandChange) (*Brand, error) {
 		}
 		if c.TierWindowMonths != nil {
 			b.TierWindowMonths = *c.TierWindowMonths
+		}
+		if c.PointsExpiry != nil {
+			b.PointsExpiry = nil
+			if c.PointsExpiry.Unit != "" {
+				r := *c.PointsExpiry
+				b.PointsExpiry = &r
+			}
 		}
 		b.Updated = e.now()
 		putJSON(tx, brandKey, &b)

@@ -23,6 +23,9 @@ type MemberCentre struct {
 	TierGrowth     int64  `json:"tier_growth"`
 	NextTier       string `json:"next_tier,omitempty"`
 	NextTierGrowth int64  `json:"next_tier_growth,omitempty"`
+	// Expiring is when the member's points expire by the brand's rule,
+	// soonest first, at most three dates (see expiry.go).
+	Expiring []Expiring `json:"expiring,omitempty"`
 	// Ledger is one page of the member's own ledger, newest first; Next
 	// is the cursor of the following page.
 	Ledger []Entry `json:"ledger"`
@@ -126,6 +129,9 @@ func (e *Engine) MemberCentre(id, cursor string, limit int) (*MemberCentre, erro
 		}
 	}
 	if err := e.centreTier(c); err != nil {
+		return nil, wrapStore(err)
+	}
+	if err := e.centreExpiring(c); err != nil {
 		return nil, wrapStore(err)
 	}
 	return c, nil

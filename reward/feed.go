@@ -36,6 +36,7 @@ const (
 	FeedPointsSpent        = "points.spent"
 	FeedPointsAdjusted     = "points.adjusted"
 	FeedPointsVoided       = "points.voided"
+	FeedPointsExpired      = "points.expired"
 	FeedGrowthEarned       = "growth.earned"
 	FeedGrowthVoided       = "growth.voided"
 	FeedCommissionEarned   = "commission.earned"
@@ -79,7 +80,7 @@ const CodeEventsCompacted Code = "events_compacted"
 // FeedTypes lists every event type, for validating a reader's filter.
 var FeedTypes = []string{
 	FeedCodeRedeemed, FeedScanRefused, FeedRedemptionVoided,
-	FeedPointsEarned, FeedPointsSpent, FeedPointsAdjusted, FeedPointsVoided,
+	FeedPointsEarned, FeedPointsSpent, FeedPointsAdjusted, FeedPointsVoided, FeedPointsExpired,
 	FeedGrowthEarned, FeedGrowthVoided, FeedCommissionEarned, FeedCommissionVoided, FeedCommissionSettled,
 	FeedCouponIssued, FeedCouponVerified, FeedCouponVoided, FeedCouponExpired,
 	FeedMemberCreated, FeedMemberAliasLinked, FeedMemberBound, FeedMemberMerged, FeedGrowthAdjusted,
@@ -168,6 +169,8 @@ func ledgerFeedType(en Entry) string {
 		return FeedPointsVoided
 	case strings.HasPrefix(en.Reason, "spend: "), strings.HasPrefix(en.Reason, ReasonRedeem+": "):
 		return FeedPointsSpent
+	case en.Reason == ReasonExpiry:
+		return FeedPointsExpired
 	case en.Reason == "scan" || en.Reason == "new_member_bonus" || en.Reason == ReasonOrder:
 		return FeedPointsEarned
 	}

@@ -72,7 +72,7 @@ func ReplayFeed(r store.Reader) (*ReplayReport, error) {
 			return nil
 		}
 		switch ev.Type {
-		case FeedPointsEarned, FeedPointsSpent, FeedPointsAdjusted, FeedPointsVoided, FeedGrowthEarned, FeedGrowthVoided, FeedGrowthAdjusted, FeedCommissionEarned, FeedCommissionVoided:
+		case FeedPointsEarned, FeedPointsSpent, FeedPointsAdjusted, FeedPointsVoided, FeedPointsExpired, FeedGrowthEarned, FeedGrowthVoided, FeedGrowthAdjusted, FeedCommissionEarned, FeedCommissionVoided:
 			var en Entry
 			if err := json.Unmarshal(ev.Data, &en); err != nil {
 				return bad(err)

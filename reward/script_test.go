@@ -358,7 +358,11 @@ func (s *script) run(t *testing.T, d *datadriven.TestData) string {
 		if err != nil {
 			return errText(err)
 		}
-		return fmt.Sprintf("tiers=%d window=%d", len(b.Tiers), b.TierWindowMonths)
+		out := fmt.Sprintf("tiers=%d window=%d", len(b.Tiers), b.TierWindowMonths)
+		if r := b.PointsExpiry; r != nil {
+			out += fmt.Sprintf(" expiry=%s+%d", r.Unit, r.After)
+		}
+		return out
 	case "standing":
 		// standing id=M: the member's place on the brand's ladder, as the
 		// member centre shows it.
@@ -372,6 +376,23 @@ func (s *script) run(t *testing.T, d *datadriven.TestData) string {
 		}
 		if c.NextTier != "" {
 			out += fmt.Sprintf(" next=%s at %d", c.NextTier, c.NextTierGrowth)
+		}
+		for _, x := range c.Expiring {
+			out += fmt.Sprintf("\n%d points expire at %s", x.Points, x.At.Format(time.RFC3339))
+		}
+		return out
+	case "expire":
+		// expire [dry-run]: expire the points due by the brand's rule.
+		rep, err := s.f.eng.ExpirePoints(d.HasArg("dry-run"))
+		if err != nil {
+			return errText(err)
+		}
+		out := fmt.Sprintf("dry-run=%v members=%d points=%d", rep.DryRun, rep.Members, rep.Points)
+		for _, x := range rep.Expired {
+			out += fmt.Sprintf("\n%s %d through %s", x.Member, x.Points, x.Through)
+			if (x.Entry == "") != rep.DryRun {
+				out += " (the entry is wrong for the run)"
+			}
 		}
 		return out
 	case "audit":
@@ -573,6 +594,9 @@ func (s *script) entryText(en reward.Entry) string {
 	if en.Request != "" {
 		out += " request=" + en.Request
 	}
+	if en.Through != "" {
+		out += " through=" + en.Through
+	}
 	return out
 }
 
@@ -590,8 +614,8 @@ func (s *script) ledgerText(entries []reward.Entry) string {
 		if en.At.IsZero() {
 			out = append(out, "  ^ no time")
 		}
-		if en.Reason == "" || (en.Code == "" && en.Coupon == "" && en.Request == "") {
-			out = append(out, "  ^ no reason or no origin (code, coupon or request)")
+		if en.Reason == "" || (en.Code == "" && en.Coupon == "" && en.Request == "" && en.Through == "") {
+			out = append(out, "  ^ no reason or no origin (code, coupon, request or expired months)")
 		}
 		if en.Seq != uint64(i+1) {
 			out = append(out, fmt.Sprintf("  ^ seq %d at place %d", en.Seq, i+1))

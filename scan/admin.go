@@ -83,6 +83,9 @@ type Admin interface {
 	// Flags lists flagged scans for review: diverted goods, copied codes.
 	Flags(q reward.FlagQuery) (*reward.FlagPage, error)
 	Audit() (*reward.AuditReport, error)
+	// ExpirePoints expires the points due by the brand's rule, or with
+	// dryRun says what it would expire.
+	ExpirePoints(dryRun bool) (*reward.ExpiryReport, error)
 	// Backup writes a restorable copy of the data directory into dir, on
 	// the machine that holds the data directory.
 	Backup(dir string) error
@@ -339,6 +342,10 @@ func (l Local) Stats(by, from, to string, daily bool) ([]reward.Stat, error) {
 func (l Local) Flags(q reward.FlagQuery) (*reward.FlagPage, error) { return l.Engine.Flags(q) }
 
 func (l Local) Audit() (*reward.AuditReport, error) { return l.Engine.Audit() }
+
+func (l Local) ExpirePoints(dryRun bool) (*reward.ExpiryReport, error) {
+	return l.Engine.ExpirePoints(dryRun)
+}
 
 func (l Local) Backup(dir string) error { return l.Dir.Backup(dir) }
 

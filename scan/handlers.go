@@ -84,6 +84,7 @@ var routes = map[string][]route{
 	"/v1/stats":               {{method: "GET", roles: adminOnly, fn: (*Server).getStats}},
 	"/v1/flags":               {{method: "GET", roles: adminOnly, fn: (*Server).getFlags}},
 	"/v1/audit":               {{method: "GET", roles: adminOnly, fn: (*Server).getAudit}},
+	"/v1/points/expire":       {{method: "POST", roles: adminOnly, fn: (*Server).postExpire}},
 	"/v1/events":              {{method: "GET", roles: adminApp, fn: (*Server).getEvents}},
 	"/v1/events/":             {{method: "GET", roles: adminOnly, fn: (*Server).getEventsAction}},
 	"/v1/export/":             {{method: "GET", roles: adminOnly, fn: (*Server).getExport}},

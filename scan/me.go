@@ -107,6 +107,8 @@ func ledgerReason(l *locale, en reward.Entry) string {
 		return l.T("me.reason.order_refund")
 	case strings.HasPrefix(en.Reason, reward.ReasonAdjust+": "):
 		return l.T("me.reason.adjust", strings.TrimPrefix(en.Reason, reward.ReasonAdjust+": "))
+	case en.Reason == reward.ReasonExpiry:
+		return l.T("me.reason.expiry")
 	}
 	return en.Reason
 }
@@ -155,7 +157,7 @@ var _ = template.Must(pages.New("signin-pages").Parse(`
 
 {{define "me"}}{{template "top" .}}
 {{with .Me}}{{if .Ended}}<p><a href="/signin?next=/me">{{t "nav.signin"}}</a></p>{{else}}{{if not .SignedIn}}<p><a href="/signin?next=/me">{{t "nav.signin"}}</a></p>{{end}}
-<div class="card ok"><p>{{t "me.balance" .C.Points}}<br>{{t "me.growth" .C.Growth}}{{if .C.Tier}}<br>{{t "me.tier" .C.Tier}}{{if .C.TierBenefit}}<br>{{t "me.tier_benefit" .C.TierBenefit}}{{end}}{{end}}{{if .C.NextTier}}<br>{{t "me.next_tier" .C.NextTier .C.NextTierGrowth}}{{end}}</p><p><a href="/me/mall">{{t "mall.title"}}</a></p></div>
+<div class="card ok"><p>{{t "me.balance" .C.Points}}<br>{{t "me.growth" .C.Growth}}{{if .C.Tier}}<br>{{t "me.tier" .C.Tier}}{{if .C.TierBenefit}}<br>{{t "me.tier_benefit" .C.TierBenefit}}{{end}}{{end}}{{if .C.NextTier}}<br>{{t "me.next_tier" .C.NextTier .C.NextTierGrowth}}{{end}}{{range .C.Expiring}}<br>{{t "me.expiring" .Points (date $.Zone .At)}}{{end}}</p><p><a href="/me/mall">{{t "mall.title"}}</a></p></div>
 <h2>{{t "me.coupons"}}</h2>
 {{range .Unused}}<div class="card ok" id="c-{{.ID}}"><h1>🎁 {{.Title}}</h1><p>{{t "landing.coupon.show" (date $.Zone .Expires)}}</p><img class="qr" src="/v1/coupons/{{.ID}}/qr.svg" alt="{{t "landing.coupon.alt"}}"><p><code>{{.ID}}</code></p></div>{{else}}<p>{{t "me.no_coupons"}}</p>{{end}}
 {{range .Spent}}<p id="c-{{.ID}}">{{.Title}}: {{if eq .State "used"}}{{t "me.coupon.used" (date $.Zone .UsedAt)}}{{else if eq .State "expired"}}{{t "me.coupon.expired" (date $.Zone .Expires)}}{{else}}{{t "coupon.void"}}{{end}}</p>{{end}}

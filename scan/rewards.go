@@ -386,6 +386,24 @@ func (s *Server) postBackup(ctx *fasthttp.RequestCtx, _ caller, _ string) error 
 	return writeJSON(ctx, fasthttp.StatusCreated, map[string]any{"dir": r.Dir, "took_ms": time.Since(start).Milliseconds()})
 }
 
+// postExpire expires the points due by the brand's rule; {"dry_run":true}
+// only says what would expire.
+func (s *Server) postExpire(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
+	var req struct {
+		DryRun bool `json:"dry_run"`
+	}
+	if len(ctx.PostBody()) > 0 {
+		if err := decode(ctx, &req); err != nil {
+			return err
+		}
+	}
+	rep, err := s.app.Engine.ExpirePoints(req.DryRun)
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, rep)
+}
+
 func (s *Server) getAudit(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	rep, err := s.app.Engine.Audit()
 	if err != nil {

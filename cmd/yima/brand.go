@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -44,6 +46,7 @@ type brandSetOptions struct {
 	orderRate                                   float64
 	tiersFile                                   string
 	tierWindow                                  int
+	expiry                                      string
 }
 
 func (o *brandSetOptions) AddFlags(fs *pflag.FlagSet) {
@@ -58,17 +61,18 @@ func (o *brandSetOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&o.orderRate, "order-points-per-yuan", 0, "points a purchase order (POST /v1/orders) earns per yuan, before the tier multiplier; at most two decimals, 0 refuses orders")
 	fs.StringVar(&o.tiersFile, "tiers", "", "a JSON file of the brand's tier ladder, [{\"name\",\"min_growth\",\"multiplier\",\"benefit\"}] by increasing min_growth ([] removes it)")
 	fs.IntVar(&o.tierWindow, "tier-window-months", 0, fmt.Sprintf("the months of growth a tier counts, the current one included (1 to %d; 0 counts all growth)", reward.MaxTierWindowMonths))
+	fs.StringVar(&o.expiry, "points-expiry", "", "when points expire: year+N (the end of the Nth year after the one they were earned in: year+1 is the end of next year), month+N, or never")
 	fs.IntVar(&o.factoryPrints, "factory-prints", 0, fmt.Sprintf("how many times over a factory token may download each batch's codes (files, images, labels; default %d)", reward.DefaultFactoryPrints))
 }
 
 func newBrandSetCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 	o := &brandSetOptions{}
 	return leaf(&cobra.Command{
-		Use: "set [--base-url URL] [--name NAME] [--time-zone ZONE] [--logo-url URL] [--color #RRGGBB] [--factory-prints N] [--wechat-scope base|userinfo] [--order-points-per-yuan R] [--tiers FILE] [--tier-window-months N]", Short: "Change the brand's settings (flags not given stay as they are)",
+		Use: "set [--base-url URL] [--name NAME] [--time-zone ZONE] [--logo-url URL] [--color #RRGGBB] [--factory-prints N] [--wechat-scope base|userinfo] [--order-points-per-yuan R] [--tiers FILE] [--tier-window-months N] [--points-expiry year+N|month+N|never]", Short: "Change the brand's settings (flags not given stay as they are)",
 		Example: "  yima brand set --base-url HTTPS://YIMA.YOURBRAND.CN --name 一码乳业 --time-zone Asia/Shanghai\n" +
 			"  yima brand set --wechat-scope userinfo   # pages greet members by their WeChat nickname\n" +
 			"  yima brand set --logo-url https://cdn.yourbrand.cn/logo.png --color '#C8102E'\n" +
-			"  yima brand set --tiers docs/examples/tiers.json --tier-window-months 12\n" +
+			"  yima brand set --tiers docs/examples/tiers.json --tier-window-months 12 --points-expiry year+1\n" +
 			"  (upper case keeps every QR symbol in its compact alphanumeric mode)",
 		Args: cobra.NoArgs,
 	}, o, func(cmd *cobra.Command, _ []string) error { return brandSetFunc(cmd, g, r, o) })
@@ -129,11 +133,18 @@ func brandSetFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *bra
 		}
 		c.Tiers = &tiers
 	}
+	if fs.Changed("points-expiry") {
+		r, err := parseExpiry(o.expiry)
+		if err != nil {
+			return err
+		}
+		c.PointsExpiry = r
+	}
 	if fs.Changed("tier-window-months") {
 		c.TierWindowMonths = &o.tierWindow
 	}
 	if c == (reward.BrandChange{}) {
-		return usagef("give at least one of --base-url, --name, --time-zone, --logo-url, --color, --factory-prints, --wechat-scope, --order-points-per-yuan, --tiers, --tier-window-months")
+		return usagef("give at least one of --base-url, --name, --time-zone, --logo-url, --color, --factory-prints, --wechat-scope, --order-points-per-yuan, --tiers, --tier-window-months, --points-expiry")
 	}
 	return printResult(cmd, g, r, func(a scan.Admin) (*scan.BrandView, error) {
 		b, err := a.SetBrand(c)
@@ -186,4 +197,17 @@ func (f *baseURLFlag) warn(cmd *cobra.Command) {
 	if f.warning != "" {
 		fmt.Fprintln(cmd.ErrOrStderr(), f.warning)
 	}
+}
+
+// parseExpiry reads --points-expiry: year+N, month+N or never.
+func parseExpiry(s string) (*reward.ExpiryRule, error) {
+	if s == "never" {
+		return &reward.ExpiryRule{}, nil
+	}
+	unit, n, ok := strings.Cut(s, "+")
+	after, err := strconv.Atoi(n)
+	if !ok || err != nil || (unit != reward.ExpiryYear && unit != reward.ExpiryMonth) {
+		return nil, usagef("--points-expiry %q: write year+N (year+1: the end of the year after the points were earned), month+N, or never", s)
+	}
+	return &reward.ExpiryRule{Unit: unit, After: after}, nil
 }

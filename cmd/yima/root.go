@@ -55,6 +55,7 @@ func newRootCommand() *cobra.Command {
 		newGuideCommand(g),
 		newStoreCommand(g),
 		newAuditCommand(g),
+		newPointsCommand(g),
 		newBackupCommand(g),
 		newStatsCommand(g),
 		newFlagsCommand(g),

@@ -30,3 +30,29 @@ func TestBrandTiersFromAFile(t *testing.T) {
 		t.Fatalf("a refused change changed the brand: %+v", b)
 	}
 }
+
+// TestPointsExpireCommand sets a rule with --points-expiry, refuses a
+// malformed one with exit 2, and runs yima points expire as a dry run and
+// for real on a store with nothing due.
+func TestPointsExpireCommand(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	var b reward.Brand
+	decode(t, yimaOK(t, data, "brand", "set", "--points-expiry", "year+1"), &b)
+	if b.PointsExpiry == nil || b.PointsExpiry.Unit != "year" || b.PointsExpiry.After != 1 {
+		t.Fatalf("brand: %+v", b)
+	}
+	wantExit(t, data, 2, "year+N", "brand", "set", "--points-expiry", "week+1")
+	wantExit(t, data, 1, "points_expiry", "brand", "set", "--points-expiry", "year+11")
+	for _, args := range [][]string{{"points", "expire", "--dry-run"}, {"points", "expire"}} {
+		var rep reward.ExpiryReport
+		decode(t, yimaOK(t, data, args...), &rep)
+		if rep.DryRun != (len(args) == 3) || rep.Rule == nil || rep.Members != 0 {
+			t.Errorf("%v: %+v", args, rep)
+		}
+	}
+	var off reward.Brand
+	decode(t, yimaOK(t, data, "brand", "set", "--points-expiry", "never"), &off)
+	if off.PointsExpiry != nil {
+		t.Fatalf("never left %+v", off.PointsExpiry)
+	}
+}

@@ -438,6 +438,11 @@ func (c *Client) Audit() (*reward.AuditReport, error) {
 	return &rep, c.do("GET", "/v1/audit", nil, &rep)
 }
 
+func (c *Client) ExpirePoints(dryRun bool) (*reward.ExpiryReport, error) {
+	var rep reward.ExpiryReport
+	return &rep, c.do("POST", "/v1/points/expire", map[string]bool{"dry_run": dryRun}, &rep)
+}
+
 func (c *Client) Backup(dir string) error {
 	return c.do("POST", "/v1/backups", map[string]string{"dir": dir}, nil)
 }

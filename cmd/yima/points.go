@@ -1,0 +1,41 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/scan"
+)
+
+func newPointsCommand(g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "points",
+		Short: "Members' points: expire what the brand's rule says is due",
+	}
+	r := &remoteOptions{}
+	r.AddFlags(cmd.PersistentFlags())
+	cmd.AddCommand(newPointsExpireCommand(g, r))
+	return cmd
+}
+
+type pointsExpireOptions struct{ dryRun bool }
+
+func (o *pointsExpireOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.dryRun, "dry-run", false, "say what would expire, and change nothing")
+}
+
+func newPointsExpireCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
+	o := &pointsExpireOptions{}
+	return leaf(&cobra.Command{
+		Use:   "expire [--dry-run]",
+		Short: "Expire the points due by the brand's rule (yima brand set --points-expiry), oldest first",
+		Long: "expire posts one expiry entry per member whose oldest points are due by the brand's rule\n" +
+			"and prints a JSON report: the members, the points and the last month expired. It is\n" +
+			"safe to run beside a serving server (with --server) and to run again: each month's\n" +
+			"points expire once. Run it daily, e.g. from cron, shortly after midnight.",
+		Example: "  yima points expire --dry-run\n  yima points expire --server http://127.0.0.1:8080",
+		Args:    cobra.NoArgs,
+	}, o, func(cmd *cobra.Command, _ []string) error {
+		return printResult(cmd, g, r, func(a scan.Admin) (*reward.ExpiryReport, error) { return a.ExpirePoints(o.dryRun) })
+	})
+}

@@ -2,6 +2,7 @@ package pebblestore_test
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -132,28 +133,54 @@ func missing(t *testing.T, db *pebblestore.DB, keys []string) int {
 	return n
 }
 
-type damage struct {
-	name   string
-	damage func(f *os.File, size int64) error
+// damageOffset returns where the log at path holds the middle one of the
+// acknowledged writes it holds. The damage goes there rather than at half
+// the file's size: the helper keeps writing between the last
+// acknowledgement read and its kill, and under load that tail can outgrow
+// everything the test knows was acknowledged, so damage at half the size
+// could miss every known write.
+func damageOffset(t *testing.T, path string, acked []string) int64 {
+	t.Helper()
+	log, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var at []int
+	for _, k := range acked {
+		if i := bytes.Index(log, []byte("paid to member "+k)); i >= 0 {
+			at = append(at, i)
+		}
+	}
+	if len(at) < 100 {
+		t.Fatalf("the newest log holds %d acknowledged writes, too few to damage in the middle", len(at))
+	}
+	slices.Sort(at)
+	return int64(at[len(at)/2])
 }
 
-// damages are what a disk or a hand does to a log.
+type damage struct {
+	name   string
+	damage func(f *os.File, at int64) error
+}
+
+// damages are what a disk or a hand does to a log, at the offset of an
+// acknowledged write in the middle of the ones the test knows.
 func damages() []damage {
 	return []damage{
-		{"truncated to half", func(f *os.File, size int64) error { return f.Truncate(size / 2) }},
-		{"64 flipped bytes", func(f *os.File, size int64) error {
+		{"cut short in the middle", func(f *os.File, at int64) error { return f.Truncate(at) }},
+		{"64 flipped bytes", func(f *os.File, at int64) error {
 			b := make([]byte, 64)
-			if _, err := f.ReadAt(b, size/2); err != nil {
+			if _, err := f.ReadAt(b, at); err != nil {
 				return err
 			}
 			for i := range b {
 				b[i] ^= 0xff
 			}
-			_, err := f.WriteAt(b, size/2)
+			_, err := f.WriteAt(b, at)
 			return err
 		}},
-		{"4 KiB zeroed", func(f *os.File, size int64) error {
-			_, err := f.WriteAt(make([]byte, 4096), size/2)
+		{"4 KiB zeroed", func(f *os.File, at int64) error {
+			_, err := f.WriteAt(make([]byte, 4096), at)
 			return err
 		}},
 	}
@@ -183,12 +210,12 @@ func TestPebbleFindsDamageFollowedBySyncedRecords(t *testing.T) {
 func damagedLog(t *testing.T, d damage, removeAcked bool) {
 	dir, acked := killedStore(t, 3000, 128<<10)
 	path := theLog(t, dir, 64<<10)
+	at := damageOffset(t, path, acked)
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fi, _ := f.Stat()
-	if err := d.damage(f, fi.Size()); err != nil {
+	if err := d.damage(f, at); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()

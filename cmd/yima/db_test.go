@@ -34,7 +34,9 @@ func TestDBCommandsOnPostgres(t *testing.T) {
 	if tok := strings.TrimSpace(yimaOK(t, one, "--db", dsn, "token", "create", "--role", "app", "--name", "shop")); len(tok) < 16 {
 		t.Errorf("token create --db printed %q", tok)
 	}
-	// --store stays the guide's shop beside --db.
+	// --store stays the guide's shop beside --db; the shop is a store record
+	// in the same database.
+	yimaOK(t, one, "--db", dsn, "store", "add", "S1", "--name", "Shop one")
 	if out := yimaOK(t, one, "--db", dsn, "guide", "add", "--id", "G1", "--store", "S1"); !strings.Contains(out, "G1") {
 		t.Errorf("guide add --store S1 with --db: %s", out)
 	}

@@ -172,9 +172,6 @@ func TestEnrolmentBadInput(t *testing.T) {
 	if _, err := f.eng.DecideEnrolment("S1", "2JhB9kgQX0HeQhbN1k5yAIXj0Fa", true, "admin"); code(err) != reward.CodeNotFound {
 		t.Fatalf("an unknown enrolment: %v", err)
 	}
-	if _, _, err := f.eng.AddGuide(reward.Guide{ID: "G9", Store: "nope"}); code(err) != reward.CodeUnknownStore {
-		t.Fatalf("a guide of an unknown store: %v", err)
-	}
 	if page, _, err := f.eng.EnrolmentPage("S1", "", "", 0); err != nil || len(page) != 0 {
 		t.Fatalf("enrolments after refusals: %v %v", page, err)
 	}

@@ -36,13 +36,22 @@ func (e *Engine) AddGuide(g Guide) (*Guide, string, error) {
 			return Errorf(CodeGuideExists, "guide %q exists already", g.ID)
 		}
 		// A guide belongs to a store record; guides made before stores
-		// were records keep the free text they named.
+		// were records keep the free text they named. A guide naming a
+		// store that has no record yet gets one, named by its id, so
+		// `yima guide add --store S` works as it always has and the
+		// store shows in statistics; the brand fills it in later with
+		// yima store add S or PUT /v1/stores/{store}.
+		now := e.now()
 		if st, err := loadStore(tx, g.Store); err != nil {
 			return err
 		} else if st == nil {
-			return Errorf(CodeUnknownStore, "no store %q; create it first with yima store add %s --name ... (or PUT /v1/stores/{store})", g.Store, g.Store)
+			st = &Store{ID: g.Store, Name: g.Store, Created: now}
+			putJSON(tx, storeKey(st.ID), st)
+			if err := record(tx, FeedStoreChanged, now, st); err != nil {
+				return err
+			}
 		}
-		g = Guide{ID: g.ID, Store: g.Store, Name: g.Name, Member: g.Member, Created: e.now()}
+		g = Guide{ID: g.ID, Store: g.Store, Name: g.Name, Member: g.Member, Created: now}
 		putJSON(tx, guideKey(g.ID), g)
 		tx.Put(storeGuideKey(g.Store, g.ID), nil)
 		if g.Member != "" {

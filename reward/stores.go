@@ -41,7 +41,7 @@ type StoreChange struct {
 
 // Codes of store operations.
 const (
-	// CodeUnknownStore refuses a guide or an enrolment naming a store
+	// CodeUnknownStore refuses an enrolment or a store QR naming a store
 	// that has no record.
 	CodeUnknownStore Code = "unknown_store"
 )

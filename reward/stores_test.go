@@ -62,6 +62,34 @@ func TestStoreRecords(t *testing.T) {
 	mustAudit(t, f)
 }
 
+// TestGuideOfANewStoreMakesItsRecord: `yima guide add --store S` works
+// as the outside contract promises even before S has a record; the store
+// gets one, named by its id, in the same decision, and a guide of a known
+// store leaves the store's record as it was.
+func TestGuideOfANewStoreMakesItsRecord(t *testing.T) {
+	f := newFixture(t, 10, 5)
+	if _, _, err := f.eng.AddGuide(reward.Guide{ID: "G9", Store: "S9"}); err != nil {
+		t.Fatalf("a guide of a store with no record: %v", err)
+	}
+	st, err := f.eng.Store("S9")
+	if err != nil || st.Name != "S9" || st.Created.IsZero() {
+		t.Fatalf("the new store's record: %+v, %v", st, err)
+	}
+	if _, _, err := f.eng.PutStore("S9", reward.StoreChange{Name: new("静安店")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.eng.AddGuide(reward.Guide{ID: "G10", Store: "S9"}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := f.eng.Store("S9"); err != nil || st.Name != "静安店" {
+		t.Fatalf("a second guide changed the store: %+v, %v", st, err)
+	}
+	if evs := storeEvents(t, f); len(evs) != 2 || evs[0].Name != "S9" || evs[1].Name != "静安店" {
+		t.Fatalf("store.changed events %+v", evs)
+	}
+	mustAudit(t, f)
+}
+
 // TestStoreBadInput refuses each bad store with a clear code and stores
 // nothing.
 func TestStoreBadInput(t *testing.T) {

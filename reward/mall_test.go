@@ -512,6 +512,34 @@ func TestOrdersEarnOnceAndRefundOnce(t *testing.T) {
 	mustAudit(t, f)
 }
 
+// TestOrdersEarnByTheMembersTier: a purchase order's points are the
+// brand's rate times the multiplier of the member's tier on the brand's
+// ladder, and its refund takes back exactly what it earned.
+func TestOrdersEarnByTheMembersTier(t *testing.T) {
+	f := newFixture(t, 10, 0)
+	setRate(t, f, 1)
+	ladder := []reward.Tier{{Name: "gold", MinGrowth: 1000, Multiplier: 1.5}}
+	if _, err := f.eng.SetBrand(reward.BrandChange{Tiers: &ladder}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.eng.RecordOrder(reward.OrderRequest{OrderID: "T1", Member: "m1", Amount: 10000, Channel: "tmall"})
+	if err != nil || res.Order.Points != 100 || res.Order.Multiplier != 1 {
+		t.Fatalf("an order below every tier: %v %+v", err, res)
+	}
+	if _, err := f.eng.Adjust("m1", reward.AdjustRequest{Growth: 1000, Reason: "migrated growth", RequestID: "a1"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = f.eng.RecordOrder(reward.OrderRequest{OrderID: "T2", Member: "m1", Amount: 10000, Channel: "tmall"})
+	if err != nil || res.Order.Points != 150 || res.Order.Multiplier != 1.5 || res.Balance != 250 {
+		t.Fatalf("a gold member's order of 100 yuan: %v %+v, want 150 points (1.5 x 100)", err, res)
+	}
+	res, err = f.eng.RefundOrder("T2", "returned")
+	if err != nil || res.Order.Refund.Taken != 150 || res.Balance != 100 {
+		t.Fatalf("refund of the gold order: %v %+v", err, res)
+	}
+	mustAudit(t, f)
+}
+
 // TestConcurrentOrdersAndRefunds: orders, their refunds (twice each) and
 // spends race; each order earns once and is refunded once, and no balance
 // goes below zero.

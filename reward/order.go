@@ -144,7 +144,8 @@ func (e *Engine) RecordOrder(req OrderRequest) (*OrderResult, error) {
 		if b.OrderPointsPerYuan <= 0 {
 			return Errorf(CodeOrderRateUnset, "the brand has set no points rate for purchases; set it with yima brand set --order-points-per-yuan N (or PUT /v1/brand {\"order_points_per_yuan\":N})")
 		}
-		mult, err := orderMultiplier(tx, m, now)
+		// Orders earn outside any campaign: the brand's ladder decides.
+		mult, _, err := e.PointMultiplier(tx, m, nil, now)
 		if err != nil {
 			return err
 		}

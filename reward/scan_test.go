@@ -22,14 +22,17 @@ func TestDecisionsAreSafeToRetry(t *testing.T) {
 	}
 	backendUnderTest = "memory"
 	defer func() { backendUnderTest = "" }()
-	for name, test := range map[string]func(*testing.T){
-		"Stats":                           TestStats,
-		"StatsZone":                       TestStatsZone,
-		"GuideLeavesWithASuccessor":       TestGuideLeavesWithASuccessor,
-		"EquivalenceGrouping":             TestEquivalenceGrouping,
-		"HundredConcurrentScansOneWinner": TestHundredConcurrentScansOneWinner,
+	for _, c := range []struct {
+		name string
+		test func(*testing.T)
+	}{ // in a fixed order, so a failure repeats as it was seen
+		{"Stats", TestStats},
+		{"StatsZone", TestStatsZone},
+		{"GuideLeavesWithASuccessor", TestGuideLeavesWithASuccessor},
+		{"EquivalenceGrouping", TestEquivalenceGrouping},
+		{"HundredConcurrentScansOneWinner", TestHundredConcurrentScansOneWinner},
 	} {
-		t.Run(name, test)
+		t.Run(c.name, c.test)
 	}
 }
 

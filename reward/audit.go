@@ -71,6 +71,7 @@ func Audit(db Scanner) (*AuditReport, error) {
 	coupons := map[string]*Coupon{}
 	camps := map[string]*Campaign{}
 	ctrs := map[string]*CampaignCounters{}
+	prizes := map[string]map[string]int64{}
 	var memberEntries, guideEntries []Entry
 	err := firstErr(
 		load("m/", func(k string, raw []byte) {
@@ -107,6 +108,12 @@ func Audit(db Scanner) (*AuditReport, error) {
 			var c CampaignCounters
 			if decode("campaign counters", k, raw, &c) {
 				ctrs[k] = &c
+			}
+		}),
+		load("cpz/", func(k string, raw []byte) {
+			var p map[string]int64
+			if decode("campaign prizes", k, raw, &p) {
+				prizes[k] = p
 			}
 		}),
 		load("l/", func(k string, raw []byte) {
@@ -345,6 +352,7 @@ func Audit(db Scanner) (*AuditReport, error) {
 	if err := auditSettlements(a, db, gEntries); err != nil {
 		return nil, wrapStore(err)
 	}
+	auditPrizes(a, camps, coupons, prizes)
 	slices.Sort(a.Violations) // maps iterate randomly; a report reads the same twice
 	return a, nil
 }

@@ -38,6 +38,10 @@ type Campaign struct {
 	Coupon              *CouponRule `json:"coupon,omitempty"`
 	GuideCommission     Commission  `json:"guide_commission,omitzero"`
 	Tiers               []Tier      `json:"tiers,omitempty"`
+	// Targeting limits whom the campaign pays; Prizes are its gifts
+	// (一等奖, 二等奖 ...), in place of one coupon (see targeting.go).
+	Targeting *Targeting `json:"targeting,omitempty"`
+	Prizes    []Prize    `json:"prizes,omitempty"`
 	// TimeZone sets where a day starts for daily limits (IANA name);
 	// empty: the brand's time zone (Engine.Zone).
 	TimeZone string `json:"timezone,omitempty"`
@@ -114,6 +118,8 @@ type CampaignView struct {
 	PointsLeft  *int64           `json:"points_left,omitempty"`
 	CouponsLeft *int64           `json:"coupons_left,omitempty"`
 	Status      string           `json:"status"`
+	// PrizesIssued counts each prize's coupons issued, by name.
+	PrizesIssued map[string]int64 `json:"prizes_issued,omitempty"`
 }
 
 // ParseCampaign decodes and validates a campaign document. Unknown fields
@@ -213,6 +219,14 @@ func (c *Campaign) check() error {
 	if err := checkLadder(fmt.Sprintf("campaign %q", c.ID), c.Tiers); err != nil {
 		return err
 	}
+	if err := checkPrizes(c); err != nil {
+		return err
+	}
+	if c.Targeting != nil {
+		if err := c.Targeting.check(c); err != nil {
+			return err
+		}
+	}
 	if c.TimeZone != "" {
 		if _, err := time.LoadLocation(c.TimeZone); err != nil {
 			return bad("unknown timezone %q (use an IANA name like Asia/Shanghai)", c.TimeZone)
@@ -252,6 +266,22 @@ func (e *Engine) ApplyCampaign(c *Campaign) (*CampaignView, error) {
 		// the audit holds the counters to the budget and stock in force.
 		if c.PointsBudget > 0 && c.PointsBudget < ctr.PointsPaid {
 			return Errorf(CodeInvalidRequest, "campaign %q: points_budget %d is below the %d points already paid; to stop paying, set it to %d or end the campaign", c.ID, c.PointsBudget, ctr.PointsPaid, ctr.PointsPaid)
+		}
+		var b Brand
+		if _, err := getJSON(tx, brandKey, &b); err != nil {
+			return err
+		}
+		if err := c.Targeting.checkMinTier(c, &b); err != nil {
+			return err
+		}
+		issued := map[string]int64{}
+		if _, err := getJSON(tx, campaignPrizesKey(c.ID), &issued); err != nil {
+			return err
+		}
+		for _, p := range c.Prizes {
+			if p.Stock < issued[p.Name] {
+				return Errorf(CodeInvalidRequest, "campaign %q: prize %q stock %d is below the %d already issued; to stop issuing it, set it to %d", c.ID, p.Name, p.Stock, issued[p.Name], issued[p.Name])
+			}
 		}
 		if c.Coupon != nil && c.Coupon.Stock < ctr.CouponsIssued {
 			return Errorf(CodeInvalidRequest, "campaign %q: coupon stock %d is below the %d coupons already issued; to stop issuing, set it to %d", c.ID, c.Coupon.Stock, ctr.CouponsIssued, ctr.CouponsIssued)
@@ -380,7 +410,13 @@ func (e *Engine) Campaign(id string) (*CampaignView, error) {
 	if _, err := getJSON(e.db, campaignCountersKey(id), &ctr); err != nil {
 		return nil, wrapStore(err)
 	}
-	return viewCampaign(&c, ctr, e.now()), nil
+	v := viewCampaign(&c, ctr, e.now())
+	if len(c.Prizes) > 0 {
+		if _, err := getJSON(e.db, campaignPrizesKey(id), &v.PrizesIssued); err != nil {
+			return nil, wrapStore(err)
+		}
+	}
+	return v, nil
 }
 
 // Campaigns lists every campaign with its counters.

@@ -132,3 +132,43 @@ func TestConcurrentExpiryAndScans(t *testing.T) {
 	}
 	mustAudit(t, f)
 }
+
+// TestConcurrentPrizeStock scans a campaign whose every scan wins a prize
+// of stock 3 from many goroutines: exactly three prize coupons, the stock
+// never below zero, and the audit counts them.
+func TestConcurrentPrizeStock(t *testing.T) {
+	const codes, stock = 120, 3
+	f := newFixture(t, codes, 0)
+	mustApply(t, f, campaignDoc(t, map[string]any{
+		"prizes": []map[string]any{{"name": "一等奖", "title": "Hamper", "probability": 1, "stock": stock, "valid_days": 30}},
+	}))
+	all := make([]string, codes+1) // the signer is not safe for concurrent use
+	for s := 1; s <= codes; s++ {
+		all[s] = f.signer.Code(uint32(s))
+	}
+	var won atomic.Int64
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for s := w + 1; s <= codes; s += 8 {
+				res, err := f.scan(all[s], fmt.Sprintf("m%d", s%17))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if res.Coupon != nil {
+					won.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	v, err := f.eng.Campaign("promo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if won.Load() != stock || v.PrizesIssued["一等奖"] != stock || v.Counters.CouponsIssued != stock {
+		t.Fatalf("%d won, %d issued by the prize's count, %d coupons; want %d", won.Load(), v.PrizesIssued["一等奖"], v.Counters.CouponsIssued, stock)
+	}
+	mustAudit(t, f)
+}

@@ -105,7 +105,8 @@ var (
 	feedPrefix    = []byte("ev/")
 	feedHeadKey   = []byte("meta/feed-head")
 	feedFloorKey  = []byte("meta/feed-floor")
-	refusedToFeed = map[Code]bool{CodeBudgetExhausted: true, CodeDailyLimit: true, CodeCampaignEnded: true, CodeCampaignNotStarted: true}
+	refusedToFeed = map[Code]bool{CodeBudgetExhausted: true, CodeDailyLimit: true, CodeCampaignEnded: true, CodeCampaignNotStarted: true,
+		CodeNotInRegion: true, CodeNotInStore: true, CodeNotForSource: true, CodeNewMembersOnly: true, CodeTierTooLow: true}
 )
 
 func feedKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(slices.Clip(feedPrefix), seq) }

@@ -24,6 +24,7 @@ type Redemption struct {
 	Member    string    `json:"member"`
 	Guide     string    `json:"guide,omitempty"`
 	Region    string    `json:"region,omitempty"`
+	Source    string    `json:"source,omitempty"`
 	Batch     uint32    `json:"batch"`
 	Serial    uint32    `json:"serial"`
 	Product   string    `json:"product"`
@@ -101,6 +102,8 @@ type Member struct {
 	Lots         []Lot `json:"lots,omitempty"`
 	GrowthMonths []Lot `json:"growth_months,omitempty"`
 	Booked       bool  `json:"booked,omitempty"`
+	// FirstTouch is where the member first came from (see targeting.go).
+	FirstTouch *Touch `json:"first_touch,omitempty"`
 	// zone is the brand's time zone of the lots' months, read once per
 	// decision (see zoneOf).
 	zone *time.Location
@@ -138,8 +141,11 @@ type Coupon struct {
 	Issued   time.Time `json:"issued_at"`
 	Expires  time.Time `json:"expires_at"`
 	Status   string    `json:"status"` // issued, used, void
-	UsedAt   time.Time `json:"used_at,omitzero"`
-	UsedBy   string    `json:"used_by,omitempty"`
+	// Prize is the name of the campaign's prize the coupon is (see
+	// targeting.go); empty for a campaign's one coupon.
+	Prize  string    `json:"prize,omitempty"`
+	UsedAt time.Time `json:"used_at,omitzero"`
+	UsedBy string    `json:"used_by,omitempty"`
 	// Commission is what the verifying guide earned.
 	Commission int64     `json:"commission,omitempty"`
 	Ledger     []string  `json:"ledger,omitempty"`

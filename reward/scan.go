@@ -33,6 +33,9 @@ type ScanRequest struct {
 	// PIN is the inner PIN printed inside the package, for a batch minted
 	// with --claim pin (see ClaimPIN).
 	PIN string `json:"pin,omitempty"`
+	// Source is the channel the scan came through (a marketplace, a
+	// store, an ad, a QR poster; see checkSource).
+	Source string `json:"source,omitempty"`
 	// Scope is whose request_id it is: the calling token's id, set by the
 	// server, never by the body. Two integrators' "1" are two requests;
 	// empty is the admin's (and the CLI's) namespace.
@@ -70,6 +73,7 @@ type ScanResult struct {
 type CouponSummary struct {
 	ID        string    `json:"id"`
 	Title     string    `json:"title"`
+	Prize     string    `json:"prize,omitempty"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
@@ -97,6 +101,11 @@ func (e *Engine) Scan(req ScanRequest) (json.RawMessage, error) {
 	if req.Code == "" {
 		return nil, Errorf(CodeInvalidRequest, `"code" is required`)
 	}
+	if req.Source != "" {
+		if err := checkSource("source", req.Source); err != nil {
+			return nil, err
+		}
+	}
 	p, err := e.verify(req.Code)
 	if err != nil {
 		return nil, err
@@ -111,6 +120,9 @@ func (e *Engine) Scan(req ScanRequest) (json.RawMessage, error) {
 			// Only when given, so that fingerprints stored before devices
 			// existed still match their retries.
 			parts = append(parts, "device", req.Device)
+		}
+		if req.Source != "" {
+			parts = append(parts, "source", req.Source)
 		}
 		hash = hashOf(parts...)
 	}
@@ -213,7 +225,7 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 		return nil, nil, err
 	}
 	red := &Redemption{
-		Code: code, Member: m.ID, Region: req.Region,
+		Code: code, Member: m.ID, Region: req.Region, Source: req.Source,
 		Batch: p.Batch, Serial: p.Serial, Product: batch.Product, At: now,
 		RequestID: req.RequestID,
 	}
@@ -246,6 +258,13 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 		red.Points, res.Points = points, points
 	} else if err := e.payCampaign(tx, camp, m, req, red, res, now); err != nil {
 		return nil, nil, err
+	}
+	if m.Redemptions == 0 && m.FirstTouch == nil {
+		guide := req.Guide
+		if m.Guide != "" {
+			guide = m.Guide
+		}
+		m.FirstTouch = &Touch{Source: req.Source, Guide: guide, Region: req.Region, At: now}
 	}
 	if m.Redemptions == 0 && m.Guide == "" && req.Guide != "" {
 		if err := bindOnFirstScan(tx, m, req.Guide, now); err != nil {
@@ -289,6 +308,9 @@ func (e *Engine) payCampaign(tx Tx, c *Campaign, m *Member, req ScanRequest, red
 		return &Error{Code: CodeCampaignNotStarted, Message: fmt.Sprintf("the promotion starts on %s; this code stays valid until then", c.StartsAt.In(e.Zone()).Format("2006-01-02")), Details: map[string]any{"starts_at": c.StartsAt}}
 	case "ended":
 		return &Error{Code: CodeCampaignEnded, Message: fmt.Sprintf("the promotion ended on %s; the product is genuine and the code was not used", c.EndsAt.In(e.Zone()).Format("2006-01-02")), Details: map[string]any{"ended_at": c.EndsAt}}
+	}
+	if err := e.target(tx, c, m, req, now); err != nil {
+		return err
 	}
 	dk := dailyKey(c.ID, m.ID, c.day(now, e.Zone()))
 	var today int
@@ -393,6 +415,12 @@ func (e *Engine) payCampaign(tx Tx, c *Campaign, m *Member, req ScanRequest, red
 			ctr.CouponsIssued++
 			red.Coupon = cp.ID
 			res.Coupon = &CouponSummary{ID: cp.ID, Title: cp.Title, ExpiresAt: cp.Expires}
+		}
+	}
+
+	if len(c.Prizes) > 0 {
+		if err := e.payPrize(tx, c, m, red, res, &ctr, now, m.Redemptions == 0); err != nil {
+			return err
 		}
 	}
 

@@ -66,7 +66,9 @@ func (s *script) run(t *testing.T, d *datadriven.TestData) string {
 		var n, points int
 		d.ScanArgs(t, "codes", &n)
 		d.MaybeScanArgs(t, "points", &points)
-		s.f = newFixture(t, uint32(n), int64(points))
+		// shared-keys signs with a fixed secret, so that the codes, and
+		// the draws keyed by them, are the same on every run.
+		s.f = openFixture(t, uint32(n), int64(points), fixtureOptions{sharedKeys: d.HasArg("shared-keys")})
 		s.signers = map[string]*codegen.Signer{"": s.f.signer}
 		s.labels, s.values, s.counts, s.answers, s.codeNames = map[string]string{}, map[string]string{}, map[string]int{}, map[string]string{}, map[string]string{}
 		return ""
@@ -138,6 +140,7 @@ func (s *script) run(t *testing.T, d *datadriven.TestData) string {
 		res, raw, err := rewardtest.Scan(s.f.eng, reward.ScanRequest{
 			Code: s.code(d, s.arg(d, "code")), Member: s.optArg(d, "member"), Guide: s.optArg(d, "guide"),
 			Device: s.optArg(d, "device"), RequestID: s.optArg(d, "request"),
+			Region: s.optArg(d, "region"), Source: s.optArg(d, "source"),
 		})
 		if err != nil {
 			return errText(err)
@@ -381,6 +384,17 @@ func (s *script) run(t *testing.T, d *datadriven.TestData) string {
 			out += fmt.Sprintf("\n%d points expire at %s", x.Points, x.At.Format(time.RFC3339))
 		}
 		return out
+	case "first-touch":
+		// first-touch id=M: where the member first came from.
+		v, err := s.f.eng.Member(s.arg(d, "id"), "", 1)
+		if err != nil {
+			return errText(err)
+		}
+		ft := v.FirstTouch
+		if ft == nil {
+			return "none"
+		}
+		return fmt.Sprintf("source=%s guide=%s region=%s at %s", ft.Source, ft.Guide, ft.Region, ft.At.Format(time.RFC3339))
 	case "expire":
 		// expire [dry-run]: expire the points due by the brand's rule.
 		rep, err := s.f.eng.ExpirePoints(d.HasArg("dry-run"))
@@ -527,6 +541,9 @@ func (s *script) scanText(r reward.ScanResult) string {
 	}
 	if r.Coupon != nil {
 		out += fmt.Sprintf(" coupon=%s %q expires %s", s.label("coupon", r.Coupon.ID), r.Coupon.Title, r.Coupon.ExpiresAt.Format(time.RFC3339))
+		if r.Coupon.Prize != "" {
+			out += " prize=" + r.Coupon.Prize
+		}
 	}
 	if len(r.Notes) > 0 {
 		out += " notes=" + strings.Join(r.Notes, ",")
@@ -543,7 +560,11 @@ func (s *script) campaignText(v *reward.CampaignView) string {
 		out += fmt.Sprintf(" coupons-left=%d", *v.CouponsLeft)
 	}
 	c := v.Counters
-	return out + fmt.Sprintf("\ncounters: rewarded=%d paid=%d coupons=%d used=%d commission=%d", c.RewardedScans, c.PointsPaid, c.CouponsIssued, c.CouponsUsed, c.Commission)
+	out += fmt.Sprintf("\ncounters: rewarded=%d paid=%d coupons=%d used=%d commission=%d", c.RewardedScans, c.PointsPaid, c.CouponsIssued, c.CouponsUsed, c.Commission)
+	for _, p := range v.Prizes {
+		out += fmt.Sprintf("\nprize %s: issued=%d of %d", p.Name, v.PrizesIssued[p.Name], p.Stock)
+	}
+	return out
 }
 
 // seedName shows a seed a document gave as itself, and a drawn one by its

@@ -101,6 +101,9 @@ func (e *Engine) VoidRedemption(text, reason string) (*Redemption, error) {
 				if err := record(tx, FeedCouponVoided, now, c); err != nil {
 					return err
 				}
+				if err := unissuePrize(tx, &c); err != nil {
+					return err
+				}
 				ctr.CouponsIssued--
 			}
 		}
@@ -156,6 +159,9 @@ func (e *Engine) VoidCoupon(id, reason string) (*Coupon, error) {
 					ctr.Commission -= c.Commission
 				}
 			}
+		}
+		if err := unissuePrize(tx, c); err != nil {
+			return err
 		}
 		ctr.CouponsIssued--
 		c.Status, c.VoidedAt, c.VoidReason = CouponVoid, now, reason

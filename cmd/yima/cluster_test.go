@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,16 +32,18 @@ func serveStore(t *testing.T, data, dsn string) *server {
 
 // TestKillNodeDuringBurst runs three yima processes on one PostgreSQL
 // database and SIGKILLs one of them in the middle of a burst of scans
-// spread over the three, three times (a different node each time). The
-// clients of the dead node carry on through the next one, as behind a load
-// balancer. After each kill, what the clients were told is checked through
-// a surviving node: every 200 is redeemed for its member with its points,
-// no code has two winners, every 409 rests on a redemption, and the only
-// payouts no client heard of are scans that got no answer.
+// spread over the three, twenty times (a different node each time, after
+// a different number of acknowledged scans). The clients of the dead node
+// carry on through the next one, as behind a load balancer. After each
+// kill, what the clients were told is checked through a surviving node:
+// every 200 is redeemed for its member with its points, no code has two
+// winners, every 409 rests on a redemption, and the only payouts no client
+// heard of are scans that got no answer.
 func TestKillNodeDuringBurst(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills yima processes; skipped in -short")
 	}
+	const killRounds, perRound = 20, 200
 	start := time.Now()
 	dsn := pgtest.Migrated(t)
 	data := filepath.Join(t.TempDir(), "data")
@@ -50,7 +53,7 @@ func TestKillNodeDuringBurst(t *testing.T) {
 	points := map[string]int64{}
 	for i, p := range []int64{10, 3} {
 		f := filepath.Join(outDir, fmt.Sprintf("b%d.csv", i))
-		mustYima(t, "mint", "--data", data, "--db", dsn, "--product", "SKU-K", "--count", "600", "--activate", "--points", fmt.Sprint(p), "--out", f)
+		mustYima(t, "mint", "--data", data, "--db", dsn, "--product", "SKU-K", "--count", fmt.Sprint(killRounds*perRound/2), "--activate", "--points", fmt.Sprint(p), "--out", f)
 		for _, line := range readLines(t, f)[1:] {
 			c := strings.Split(line, ",")[1]
 			codes = append(codes, c)
@@ -70,10 +73,11 @@ func TestKillNodeDuringBurst(t *testing.T) {
 	}
 	t.Logf("%s: minted, three nodes up", time.Since(start).Round(time.Millisecond))
 	var all []attempt
-	for round, after := range []int{30, 150, 250} {
-		roundCodes := codes[round*400 : (round+1)*400]
+	for round := range killRounds {
+		roundCodes := codes[round*perRound : (round+1)*perRound]
 		victim := round % len(nodes)
-		got := clusterBurst(t, nodes, victim, admin, roundCodes, members, round, after)
+		after := 10 + round*17%50 // early in one burst, later in another
+		got, afterKill := clusterBurst(t, nodes, victim, admin, roundCodes, members, round, after)
 		all = append(all, got...)
 		acked := 0
 		for _, a := range got {
@@ -81,11 +85,18 @@ func TestKillNodeDuringBurst(t *testing.T) {
 				acked++
 			}
 		}
-		t.Logf("%s: round %d: node %d killed, %d scans acknowledged of %d attempts", time.Since(start).Round(time.Millisecond), round, victim, acked, len(got))
+		t.Logf("%s: round %d: node %d killed after %d acknowledged scans, %d acknowledged of %d attempts, %d attempts after the kill",
+			time.Since(start).Round(time.Millisecond), round, victim, after, acked, len(got), afterKill)
 		if acked < after {
 			t.Fatalf("round %d: only %d scans acknowledged before the kill; the burst did not run", round, acked)
 		}
-		checkAfterKill(t, nodes[(victim+1)%len(nodes)], admin, all, points, members)
+		if afterKill == 0 {
+			t.Fatalf("round %d: the burst was over before the kill", round)
+		}
+		checkAfterKill(t, nodes[(victim+1)%len(nodes)], admin, all, len(all)-len(got), points, members)
+		if t.Failed() {
+			t.FailNow() // one round's failure is enough to read
+		}
 		nodes[victim] = serveStore(t, data, dsn)
 	}
 	if r := yima(t, "audit", "--data", data, "--db", dsn); r.code != 0 || !strings.Contains(r.stdout, "audit: clean") {
@@ -95,8 +106,9 @@ func TestKillNodeDuringBurst(t *testing.T) {
 
 // clusterBurst scans codes from 30 goroutines spread over nodes, some codes
 // by two members at once, and SIGKILLs nodes[victim] once killAfter scans
-// were acknowledged; its clients then go on through the next node.
-func clusterBurst(t *testing.T, nodes []*server, victim int, admin string, codes []string, members, round, killAfter int) []attempt {
+// were acknowledged; its clients then go on through the next node. It
+// returns every attempt, and how many were sent after the kill.
+func clusterBurst(t *testing.T, nodes []*server, victim int, admin string, codes []string, members, round, killAfter int) ([]attempt, int) {
 	type job struct{ code, member string }
 	jobs := make(chan job, 2*len(codes))
 	for i, c := range codes {
@@ -115,6 +127,8 @@ func clusterBurst(t *testing.T, nodes []*server, victim int, admin string, codes
 		killed  = make(chan struct{})
 		killing sync.Once
 		wg      sync.WaitGroup
+		// sentAfter counts the scans sent once the victim was dead.
+		sentAfter atomic.Int64
 	)
 	kill := func() {
 		killing.Do(func() {
@@ -131,9 +145,18 @@ func clusterBurst(t *testing.T, nodes []*server, victim int, admin string, codes
 					if n == victim {
 						n = (n + 1) % len(nodes)
 					}
+					sentAfter.Add(1)
 				default:
 				}
 				status, body, err := call(hc, "POST", nodes[n].url+"/v1/scans", admin, map[string]string{"code": j.code, "member": j.member})
+				if err != nil {
+					// A dead node: wait until the balancer would know,
+					// rather than spend the burst on refused connections.
+					select {
+					case <-killed:
+					case <-time.After(5 * time.Second):
+					}
+				}
 				a := attempt{code: j.code, member: j.member, status: status}
 				if err == nil {
 					a.errCode = errCode(body)
@@ -164,5 +187,5 @@ func clusterBurst(t *testing.T, nodes []*server, victim int, admin string, codes
 	}
 	wg.Wait()
 	kill()
-	return out
+	return out, int(sentAfter.Load())
 }

@@ -24,7 +24,10 @@
 //     That insert waits for the lost transaction to end, and then either
 //     finds its row (it committed: the answers stand) or fences it for ever
 //     (it did not: the group runs again). No answer is given twice, none
-//     before its COMMIT.
+//     before its COMMIT. A write refused as read-only (SQLSTATE 25006: the
+//     server was demoted by a failover) drops the pool's connections and
+//     runs the group again on a new one, which a multi-host URL with
+//     target_session_attrs=read-write opens on the new primary.
 //   - Get, Scan, ScanReverse outside a decision read committed data; a
 //     scan pages through one REPEATABLE READ READ ONLY transaction, and
 //     Snapshot is such a transaction held open.

@@ -449,3 +449,53 @@ func exec(t *testing.T, dsn, sql string) {
 		t.Fatalf("%s: %v", sql, err)
 	}
 }
+
+// TestReadOnlyConnectionReconnects: a write refused because the server under
+// a pooled connection became read-only (SQLSTATE 25006, a demoted primary)
+// makes the store drop that connection and run the group again on a new
+// one, as after a failover; it neither fails closed nor retries on the same
+// connection until it gives up.
+func TestReadOnlyConnectionReconnects(t *testing.T) {
+	var logs bytes.Buffer
+	db := pgtest.Open(t, &pgstore.Options{MaxConns: 2, RetryFor: 10 * time.Second, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	put := func(n int64) error {
+		return db.Update(func(tx store.Tx) error {
+			tx.Put([]byte("k"), store.AppendCounter(nil, n))
+			tx.Add([]byte("adds"), 1)
+			return nil
+		})
+	}
+	if err := put(1); err != nil {
+		t.Fatal(err)
+	}
+	// Open both pooled connections, so that every connection the decider
+	// can get is demoted.
+	if err := db.Scan([]byte("k"), nil, func(k, v []byte) bool {
+		_, _, err := db.Get([]byte("k"))
+		if err != nil {
+			t.Error(err)
+		}
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgstore.DemoteConnsForTest(db); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := put(2); err != nil {
+		t.Fatalf("a write after the connections were demoted: %v\n%s", err, logs.String())
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the write took %s: the store retried on the demoted connection", d)
+	}
+	if err := db.Err(); err != nil {
+		t.Fatalf("the store failed closed: %v", err)
+	}
+	for _, k := range []string{"k", "adds"} {
+		v, _, err := db.Get([]byte(k))
+		if n, _ := store.Counter(v); err != nil || n != 2 {
+			t.Errorf("%s reads %d (%v), want 2", k, n, err)
+		}
+	}
+}

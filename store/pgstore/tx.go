@@ -253,6 +253,16 @@ func (db *DB) commitGroup(ops []*op) []*op {
 				db.opts.Logger.Warn("a group kept conflicting; its decisions are refused", "decisions", len(ops), "err", err)
 				return answerAll(ops, fmt.Errorf("%w: %v", store.ErrConflict, err))
 			}
+		case isReadOnly(err):
+			// The server under the connection is no longer the primary
+			// (a failover demoted it). abort closed the connection and
+			// the pool dropped its others; a new one finds the primary
+			// (target_session_attrs=read-write), once there is one.
+			if time.Now().After(deadline) {
+				db.fail(fmt.Errorf("the database stayed read-only for %s (no primary; point --db at the primary, e.g. with target_session_attrs=read-write): %w", db.opts.RetryFor, err))
+				return answerAll(ops, db.Err())
+			}
+			db.opts.Logger.Warn("the database refused a write as read-only (a failover?); reconnecting", "decisions", len(ops), "err", err)
 		case errors.As(err, &pgErr) && !pgconn.SafeToRetry(err) && !slices.Contains(transient, pgErr.Code[:2]):
 			// The server refused a statement for a reason of its own
 			// (a broken schema, a full disk): not ours to retry.
@@ -295,7 +305,7 @@ func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 	defer pc.Release()
 	conn := pc.Conn()
 	if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL SERIALIZABLE"); err != nil {
-		return ops, abort(pc, err)
+		return ops, db.abort(pc, err)
 	}
 	g := &group{ctx: ctx, conn: conn, w: map[string]*entry{}, read: map[string][]byte{}, strict: strict}
 	for done := 0; done < len(ops); {
@@ -304,7 +314,7 @@ func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 			tx := &Tx{g: g, w: map[string]*entry{}}
 			o.err = safeCall(o.fn, tx)
 			if tx.failed != nil {
-				return ops, abort(pc, tx.failed)
+				return ops, db.abort(pc, tx.failed)
 			}
 			if o.err == nil {
 				o.err = g.merge(tx)
@@ -316,14 +326,14 @@ func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 		// Only reads: COMMIT still matters, since a serializable
 		// transaction's reads hold only if it commits.
 		if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
-			return ops, abort(pc, err)
+			return ops, db.abort(pc, err)
 		}
 		return ops, nil
 	}
 	id := make([]byte, 16)
 	crand.Read(id)
 	if err := db.flush(ctx, conn, g, id); err != nil {
-		return ops, abort(pc, err)
+		return ops, db.abort(pc, err)
 	}
 	if db.opts.beforeCommit != nil {
 		db.opts.beforeCommit()
@@ -338,7 +348,7 @@ func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return ops, abort(pc, err) // the server refused the commit: not made
+		return ops, db.abort(pc, err) // the server refused the commit: not made
 	}
 	// The connection failed during COMMIT: it may have committed.
 	pc.Conn().Close(context.Background())
@@ -356,14 +366,29 @@ func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 }
 
 // abort ends a failed attempt's transaction. A connection in an unknown
-// state is closed, so that the pool does not hand it out again.
-func abort(pc *pgxpool.Conn, err error) error {
+// state is closed, so that the pool does not hand it out again; so is one
+// to a server that has become read-only, and with it every other
+// connection of the pool, which reach the same demoted server.
+func (db *DB) abort(pc *pgxpool.Conn, err error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	if isReadOnly(err) {
+		pc.Conn().Close(ctx)
+		db.pool.Reset()
+		return err
+	}
 	if _, rerr := pc.Conn().Exec(ctx, "ROLLBACK"); rerr != nil {
 		pc.Conn().Close(ctx)
 	}
 	return err
+}
+
+// isReadOnly reports whether err is the server refusing a write in a
+// read-only transaction (SQLSTATE 25006): a standby, or a primary being
+// demoted, answers so to every write however often it is retried.
+func isReadOnly(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "25006"
 }
 
 // The statements of a group's writes, each one round trip for all the
@@ -455,6 +480,9 @@ func (db *DB) resolve(id []byte) (committed bool, err error) {
 		err = db.pool.QueryRow(ctx, `INSERT INTO yima_commits (id, aborted) VALUES ($1, true)
 			ON CONFLICT (id) DO UPDATE SET aborted = yima_commits.aborted RETURNING aborted`, id).Scan(&aborted)
 		cancel()
+		if isReadOnly(err) {
+			db.pool.Reset() // a demoted server: find the primary
+		}
 		if err == nil {
 			return !aborted, nil
 		}

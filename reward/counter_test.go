@@ -178,3 +178,81 @@ func TestCounterPolicyCampaignRegions(t *testing.T) {
 	}
 	mustAudit(t, f)
 }
+
+// TestCampaignRegionsUnderLoad has guides of stores in the campaign's
+// regions (east, north) and out of them (west, a store with no region)
+// try to verify every gift at once, under the campaign-regions policy:
+// each gift is verified exactly once, always by a store in the regions,
+// and the other stores' guides are refused and earn nothing.
+func TestCampaignRegionsUnderLoad(t *testing.T) {
+	const gifts = 40
+	f := newFixture(t, gifts, 0)
+	mustApply(t, f, campaignDoc(t, map[string]any{
+		"coupon":           map[string]any{"title": "gift", "probability": 1, "stock": 1000, "valid_days": 30},
+		"guide_commission": map[string]any{"per_coupon": 5},
+		"regions":          []string{"east", "north"},
+		"counter_policy":   reward.CounterCampaignRegions,
+	}))
+	for _, s := range []struct{ id, region string }{{"store-e", "east"}, {"store-n", "north"}, {"store-w", "west"}, {"store-x", ""}} {
+		if _, _, err := f.eng.PutStore(s.id, reward.StoreChange{Name: new(s.id), Region: new(s.region)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := map[string]bool{"GE1": true, "GE2": true, "GN": true}
+	guides := []reward.Guide{{ID: "GE1", Store: "store-e"}, {ID: "GW", Store: "store-w"}, {ID: "GE2", Store: "store-e"}, {ID: "GX", Store: "store-x"}, {ID: "GN", Store: "store-n"}}
+	for _, g := range guides {
+		if _, _, err := f.eng.AddGuide(g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := make([]string, gifts)
+	for i := range ids {
+		ids[i] = mustCoupon(t, f, uint32(i+1), fmt.Sprintf("m%02d", i))
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		wins = map[string][]string{}
+	)
+	for i, g := range guides {
+		wg.Go(func() {
+			// Each guide starts at another gift, so that every guide meets
+			// gifts nobody verified yet.
+			for j := range ids {
+				id := ids[(j+i*gifts/len(guides))%gifts]
+				_, err := f.eng.VerifyCoupon(id, g.ID)
+				switch c := code(err); {
+				case err == nil:
+					mu.Lock()
+					wins[id] = append(wins[id], g.ID)
+					mu.Unlock()
+				case !in[g.ID] && c != reward.CodeWrongStore && c != reward.CodeAlreadyUsed:
+					t.Errorf("%s on %s: %v", g.ID, id, err)
+				case in[g.ID] && c != reward.CodeAlreadyUsed:
+					t.Errorf("%s on %s: %v", g.ID, id, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var total int64
+	for _, id := range ids {
+		if w := wins[id]; len(w) != 1 || !in[w[0]] {
+			t.Errorf("gift %s verified by %v", id, w)
+		}
+	}
+	for _, g := range guides {
+		v, err := f.eng.GuideByID(g.ID, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !in[g.ID] && (v.Commission != 0 || v.Verified != 0) {
+			t.Errorf("%s of a store outside the regions earned %d on %d gifts", g.ID, v.Commission, v.Verified)
+		}
+		total += v.Commission
+	}
+	if total != 5*gifts {
+		t.Fatalf("guides earned %d in all, want %d", total, 5*gifts)
+	}
+	mustAudit(t, f)
+}

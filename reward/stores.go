@@ -2,6 +2,7 @@ package reward
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -277,9 +278,12 @@ func (e *Engine) StorePage(after string, limit int) ([]*Store, string, error) {
 }
 
 // auditStores checks the store records: each decodes, is filed under its
-// own id and has a name; then the enrolments and the guides' indexes.
+// own id and has a name; the managers' grants are exactly the managers the
+// records name (a grant is what lets a signed-in person manage a store);
+// then the enrolments and the guides' indexes.
 func auditStores(db Scanner, a *AuditReport, guides map[string]*Guide) error {
 	stores := map[string]bool{}
+	named := map[string]bool{} // identity 0 store, as the records name them
 	err := db.Scan(storePrefix, nil, func(k, v []byte) bool {
 		id := string(k[len(storePrefix):])
 		var s Store
@@ -291,12 +295,33 @@ func auditStores(db Scanner, a *AuditReport, guides map[string]*Guide) error {
 		case s.Name == "":
 			a.violate("store %q has no name", id)
 		}
+		for _, m := range s.Managers {
+			named[string(managerKey(m, id))] = true
+		}
 		stores[id] = true
 		a.Stores++
 		return true
 	})
 	if err != nil {
 		return err
+	}
+	granted := map[string]bool{}
+	err = db.Scan([]byte("smg/"), nil, func(k, _ []byte) bool {
+		granted[string(k)] = true
+		if !named[string(k)] {
+			ident, store, _ := strings.Cut(string(k[len("smg/"):]), "\x00")
+			a.violate("a manager's grant grants %q store %s, whose record does not name them", ident, store)
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range slices.Sorted(maps.Keys(named)) {
+		if !granted[k] {
+			ident, store, _ := strings.Cut(k[len("smg/"):], "\x00")
+			a.violate("store %s names manager %q, who has no grant", store, ident)
+		}
 	}
 	return auditEnrolments(db, a, guides, stores)
 }

@@ -73,10 +73,15 @@ type Settlement struct {
 // GuideSettlement is one guide's settled commission of a month: the
 // entries FromSeq..ToSeq of the guide's commission ledger.
 type GuideSettlement struct {
-	Period     string    `json:"period"`
-	Guide      string    `json:"guide"`
-	Name       string    `json:"name,omitempty"`
-	Store      string    `json:"store"`
+	Period string `json:"period"`
+	Guide  string `json:"guide"`
+	Name   string `json:"name,omitempty"`
+	Store  string `json:"store"`
+	// StoreName and StoreCode name the store as its record does now (its
+	// name, the brand's code for it), so that payroll reads it as people
+	// know it; they are filled when a settlement is read, never stored.
+	StoreName  string    `json:"store_name,omitempty"`
+	StoreCode  string    `json:"store_code,omitempty"`
 	Commission int64     `json:"commission"`
 	Entries    int       `json:"entries"`
 	FromSeq    uint64    `json:"from_seq"`
@@ -311,6 +316,22 @@ func (e *Engine) settlementView(st *Settlement, repeated bool) (*SettlementView,
 	if err = firstErr(err, bad); err != nil {
 		return nil, wrapStore(err)
 	}
+	stores := map[string]*Store{}
+	for i := range v.Lines {
+		l := &v.Lines[i]
+		st, ok := stores[l.Store]
+		if !ok {
+			// A guide's store from before stores were records has none:
+			// its line names it by the text it was given.
+			if st, err = loadStore(e.db, l.Store); err != nil {
+				return nil, wrapStore(err)
+			}
+			stores[l.Store] = st
+		}
+		if st != nil {
+			l.StoreName, l.StoreCode = st.Name, st.Code
+		}
+	}
 	slices.SortFunc(v.Lines, func(a, b GuideSettlement) int {
 		return cmp.Or(strings.Compare(a.Store, b.Store), strings.Compare(a.Guide, b.Guide))
 	})
@@ -434,7 +455,9 @@ func auditSettlements(a *AuditReport, db Scanner, gEntries map[string][]Entry) e
 }
 
 // PayrollColumns are the columns of a payroll file.
-var PayrollColumns = []string{"guide", "name", "store", "period", "commission"}
+// A store is named by its id, its name and the brand's code for it (its
+// ERP's, its payroll's), which is what a payroll office files it by.
+var PayrollColumns = []string{"guide", "name", "store", "store_name", "store_code", "period", "commission"}
 
 // WritePayroll writes the lines of store (all stores when store is empty)
 // as a payroll CSV: UTF-8 with a byte order mark, which Excel needs to
@@ -453,7 +476,7 @@ func (v *SettlementView) WritePayroll(w io.Writer, store string) error {
 		if store != "" && l.Store != store {
 			continue
 		}
-		if err := cw.Write([]string{cell(l.Guide), cell(l.Name), cell(l.Store), l.Period, strconv.FormatInt(l.Commission, 10)}); err != nil {
+		if err := cw.Write([]string{cell(l.Guide), cell(l.Name), cell(l.Store), cell(l.StoreName), cell(l.StoreCode), l.Period, strconv.FormatInt(l.Commission, 10)}); err != nil {
 			return err
 		}
 	}
@@ -473,7 +496,7 @@ func cell(s string) string {
 }
 
 // PayrollFile is the name of a store's payroll file of period: the store's
-// name with every character that is not a letter, a digit, '-', '_' or '.'
+// id with every character that is not a letter, a digit, '-', '_' or '.'
 // replaced by '_', so that it names one file in one directory.
 func PayrollFile(period, store string) string {
 	safe := strings.Map(func(r rune) rune {

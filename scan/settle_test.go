@@ -2,6 +2,7 @@ package scan_test
 
 import (
 	"encoding/json"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -26,6 +27,10 @@ func TestSettlementAPI(t *testing.T) {
 	codes := ts.MintActive(3, 5)
 	doc := `{"id":"promo","products":["SKU-TEST"],"starts_at":"2026-01-01T00:00:00Z","ends_at":"2030-01-01T00:00:00Z","points":5,"guide_commission":{"per_scan":4}}`
 	if r := ts.Do("PUT", "/v1/campaigns/promo", ts.Admin, doc); r.Status != 200 {
+		t.Fatal(r)
+	}
+	// The payroll names a store by its id, its name and the brand's code.
+	if r := ts.Do("PUT", "/v1/stores/"+url.PathEscape("南京店"), ts.Admin, map[string]string{"name": "南京新街口店", "code": "320102-07"}); r.Status != 201 {
 		t.Fatal(r)
 	}
 	for _, g := range []map[string]string{{"id": "G1", "store": "南京店", "name": "王芳"}, {"id": "G2", "store": "Store 2"}} {
@@ -57,7 +62,8 @@ func TestSettlementAPI(t *testing.T) {
 	}
 	r := ts.Do("POST", "/v1/settlements", ts.Admin, map[string]string{"period": "2026-11"})
 	var v reward.SettlementView
-	if r.Status != 201 || json.Unmarshal(r.Body, &v) != nil || v.Commission != 12 || len(v.Lines) != 2 || v.Lines[0].Store != "Store 2" {
+	if r.Status != 201 || json.Unmarshal(r.Body, &v) != nil || v.Commission != 12 || len(v.Lines) != 2 || v.Lines[0].Store != "Store 2" ||
+		v.Lines[1].StoreName != "南京新街口店" || v.Lines[1].StoreCode != "320102-07" {
 		t.Fatalf("settling November: %v", r)
 	}
 	if r := ts.Do("POST", "/v1/settlements", ts.Admin, map[string]string{"period": "2026-11"}); r.Status != 200 || !strings.Contains(string(r.Body), `"repeated":true`) {
@@ -67,7 +73,7 @@ func TestSettlementAPI(t *testing.T) {
 		t.Fatalf("reading it back: %v", r)
 	}
 	r = ts.Do("GET", "/v1/settlements/2026-11/payroll.csv?store=%E5%8D%97%E4%BA%AC%E5%BA%97", ts.Admin, nil)
-	want := "\ufeffguide,name,store,period,commission\r\nG1,王芳,南京店,2026-11,8\r\n"
+	want := "\ufeffguide,name,store,store_name,store_code,period,commission\r\nG1,王芳,南京店,南京新街口店,320102-07,2026-11,8\r\n"
 	if r.Status != 200 || string(r.Body) != want || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") ||
 		!strings.Contains(r.Header.Get("Content-Disposition"), "payroll-2026-11-") {
 		t.Fatalf("payroll of 南京店: %v %q", r, r.Header)

@@ -31,7 +31,8 @@ func newGuideSettleCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 		Long: "settle closes a month that has ended in the brand's time zone: each guide's commission\n" +
 			"of the month (the entries not yet settled and dated before its end) becomes that guide's\n" +
 			"settled line, and DIR/payroll-YYYY-MM-STORE.csv is written for each store, with the columns\n" +
-			"guide, name, store, period, commission (UTF-8 with a byte order mark, which Excel opens).\n" +
+			"guide, name, store, store_name, store_code, period, commission: the store by its id, its name\n" +
+			"and the brand's code for it (UTF-8 with a byte order mark, which Excel opens).\n" +
 			"It prints the settlement as JSON. Settling a month again changes nothing and writes the same\n" +
 			"files; a void of a settled month's sale is settled with the next month. A month that has not\n" +
 			"ended, or one before the last month settled, is refused.",

@@ -42,8 +42,8 @@ func TestGuideSettleCommand(t *testing.T) {
 // of whose names is not a file name.
 func TestWritePayrolls(t *testing.T) {
 	v := &reward.SettlementView{Settlement: reward.Settlement{Period: "2026-11"}, Lines: []reward.GuideSettlement{
-		{Period: "2026-11", Guide: "G1", Name: "王芳", Store: "南京/新街口店", Commission: 120},
-		{Period: "2026-11", Guide: "G2", Name: "=cmd()", Store: "南京/新街口店", Commission: -3},
+		{Period: "2026-11", Guide: "G1", Name: "王芳", Store: "南京/新街口店", StoreName: "新街口店", StoreCode: "320102-07", Commission: 120},
+		{Period: "2026-11", Guide: "G2", Name: "=cmd()", Store: "南京/新街口店", StoreName: "新街口店", StoreCode: "320102-07", Commission: -3},
 		{Period: "2026-11", Guide: "G3", Store: "Store 2", Commission: 7},
 	}}
 	dir := t.TempDir()
@@ -56,12 +56,12 @@ func TestWritePayrolls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "\ufeffguide,name,store,period,commission\r\nG1,王芳,南京/新街口店,2026-11,120\r\nG2,'=cmd(),南京/新街口店,2026-11,-3\r\n"
+	want := "\ufeffguide,name,store,store_name,store_code,period,commission\r\nG1,王芳,南京/新街口店,新街口店,320102-07,2026-11,120\r\nG2,'=cmd(),南京/新街口店,新街口店,320102-07,2026-11,-3\r\n"
 	if string(raw) != want {
 		t.Fatalf("payroll file:\n%q\nwant\n%q", raw, want)
 	}
 	raw, err = os.ReadFile(filepath.Join(dir, "payroll-2026-11-Store_2.csv"))
-	if err != nil || !strings.HasSuffix(string(raw), "G3,,Store 2,2026-11,7\r\n") {
+	if err != nil || !strings.HasSuffix(string(raw), "G3,,Store 2,,,2026-11,7\r\n") {
 		t.Fatalf("second store's file: %q %v", raw, err)
 	}
 }

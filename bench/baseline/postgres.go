@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/yima-dev/yima/bench"
+	"github.com/yima-dev/yima/store/pglocal"
 )
 
 // The PostgreSQL baseline: a cluster made for the run with initdb in a
@@ -66,25 +66,14 @@ type pgBackend struct {
 // row locked first: the budget or the stock is nearly out.
 var errRetryExact = errors.New("bench: budget or stock nearly out")
 
-// findPostgres returns the directory holding initdb and postgres: from PATH,
-// or Debian's /usr/lib/postgresql/VERSION/bin, the newest version.
+// findPostgres returns the directory holding initdb and postgres, or
+// bench.ErrBaselineUnavailable when PostgreSQL is not installed.
 func findPostgres() (string, error) {
-	if p, err := exec.LookPath("initdb"); err == nil {
-		if real, err := filepath.EvalSymlinks(p); err == nil {
-			p = real
-		}
-		return filepath.Dir(p), nil
+	bin, err := pglocal.Bin()
+	if err != nil {
+		return "", fmt.Errorf("%w: PostgreSQL is not installed: %v (apt-get install -y postgresql, or make bench-compare)", bench.ErrBaselineUnavailable, err)
 	}
-	found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
-	slices.SortFunc(found, func(a, b string) int {
-		va, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(a))))
-		vb, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(b))))
-		return va - vb
-	})
-	if len(found) == 0 {
-		return "", fmt.Errorf("%w: PostgreSQL is not installed: no initdb on PATH or under /usr/lib/postgresql/*/bin (apt-get install -y postgresql, or make bench-compare)", bench.ErrBaselineUnavailable)
-	}
-	return filepath.Dir(found[len(found)-1]), nil
+	return bin, nil
 }
 
 // NewPostgres makes a PostgreSQL cluster in a temporary directory, starts

@@ -22,32 +22,44 @@ func counter(tx store.Tx, key string) uint64 {
 	return binary.BigEndian.Uint64(v)
 }
 
-func TestUpdateSerializesConflictingDecisions(t *testing.T) {
-	db := MustOpen(t)
-	const workers, each = 32, 50
+// incrementAll runs workers×each read-modify-writes at once, each adding
+// one to the counter that key names for worker w's i-th write, and returns
+// the sum of keys' counters afterwards.
+func incrementAll(t *testing.T, db *pebblestore.DB, workers, each int, key func(w, i int) string, keys []string) uint64 {
+	t.Helper()
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
-				err := db.Update(func(tx store.Tx) error {
-					n := counter(tx, "n")
-					tx.Put([]byte("n"), binary.BigEndian.AppendUint64(nil, n+1))
+				k := key(w, i)
+				if err := db.Update(func(tx store.Tx) error {
+					tx.Put([]byte(k), binary.BigEndian.AppendUint64(nil, counter(tx, k)+1))
 					return nil
-				})
-				if err != nil {
+				}); err != nil {
 					t.Error(err)
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	v, _, err := db.Get([]byte("n"))
-	if err != nil {
-		t.Fatal(err)
+	var total uint64
+	for _, k := range keys {
+		v, _, err := db.Get([]byte(k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += binary.BigEndian.Uint64(v)
 	}
-	if got := binary.BigEndian.Uint64(v); got != workers*each {
+	return total
+}
+
+func TestUpdateSerializesConflictingDecisions(t *testing.T) {
+	db := MustOpen(t)
+	const workers, each = 32, 50
+	got := incrementAll(t, db, workers, each, func(int, int) string { return "n" }, []string{"n"})
+	if got != workers*each {
 		t.Fatalf("counter = %d after %d increments: a read-modify-write was lost", got, workers*each)
 	}
 }
@@ -87,31 +99,8 @@ func TestCloseIsCleanAndFinal(t *testing.T) {
 func TestTinyCacheNeverServesStaleReads(t *testing.T) {
 	db := pebbletest.Open(t, &pebblestore.Options{HotRecords: 1})
 	const workers, each, keys = 16, 100, 4
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < each; i++ {
-				k := string(rune('a' + (w+i)%keys))
-				if err := db.Update(func(tx store.Tx) error {
-					tx.Put([]byte(k), binary.BigEndian.AppendUint64(nil, counter(tx, k)+1))
-					return nil
-				}); err != nil {
-					t.Error(err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	var total uint64
-	for k := 0; k < keys; k++ {
-		v, _, err := db.Get([]byte{byte('a' + k)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		total += binary.BigEndian.Uint64(v)
-	}
+	key := func(w, i int) string { return string(rune('a' + (w+i)%keys)) }
+	total := incrementAll(t, db, workers, each, key, []string{"a", "b", "c", "d"})
 	if total != workers*each {
 		t.Fatalf("counters sum to %d after %d increments: a stale read lost some", total, workers*each)
 	}

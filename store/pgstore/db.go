@@ -277,47 +277,31 @@ func scan(q pager, prefix, start []byte, fn func(key, value []byte) bool) error 
 	if start != nil && string(start) > string(prefix) {
 		from = start
 	}
-	if from == nil {
-		from = []byte{}
-	}
-	end := store.PrefixEnd(prefix)
-	for size := firstPage; ; size = min(size*2, maxPage) {
-		var page []kv
-		var err error
-		if end == nil {
-			page, err = q(scanOpenSQL, from, size)
-		} else {
-			page, err = q(scanSQL, from, end, size)
-		}
-		if err != nil {
-			return err
-		}
-		for _, r := range page {
-			if !fn(r.k, r.v) {
-				return nil
-			}
-		}
-		if len(page) < size {
-			return nil
-		}
-		// The next page starts just after the last key.
-		from = append(page[len(page)-1].k, 0)
-	}
+	return pages(q, from, store.PrefixEnd(prefix), false, fn)
 }
 
 func scanReverse(q pager, prefix []byte, fn func(key, value []byte) bool) error {
-	from := prefix
+	return pages(q, prefix, store.PrefixEnd(prefix), true, fn)
+}
+
+// pages calls fn on the records in [from, end) (no end when end is nil),
+// in key order or, with reverse, in reverse key order, a page at a time,
+// until fn returns false or the records run out.
+func pages(q pager, from, end []byte, reverse bool, fn func(key, value []byte) bool) error {
 	if from == nil {
 		from = []byte{}
 	}
-	end := store.PrefixEnd(prefix)
+	openSQL, boundSQL := scanOpenSQL, scanSQL
+	if reverse {
+		openSQL, boundSQL = reverseOpenSQL, reverseSQL
+	}
 	for size := firstPage; ; size = min(size*2, maxPage) {
 		var page []kv
 		var err error
 		if end == nil {
-			page, err = q(reverseOpenSQL, from, size)
+			page, err = q(openSQL, from, size)
 		} else {
-			page, err = q(reverseSQL, from, end, size)
+			page, err = q(boundSQL, from, end, size)
 		}
 		if err != nil {
 			return err
@@ -330,8 +314,12 @@ func scanReverse(q pager, prefix []byte, fn func(key, value []byte) bool) error 
 		if len(page) < size {
 			return nil
 		}
-		// The next page ends at (before) the last key read.
-		end = page[len(page)-1].k
+		last := page[len(page)-1].k
+		if reverse {
+			end = last // the next page ends at (before) the last key read
+		} else {
+			from = append(last, 0) // the next page starts just after the last key
+		}
 	}
 }
 

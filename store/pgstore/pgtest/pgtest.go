@@ -11,7 +11,6 @@ package pgtest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -19,7 +18,6 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +27,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/yima-dev/yima/store/pglocal"
 	"github.com/yima-dev/yima/store/pgstore"
 )
 
@@ -199,25 +198,14 @@ func startCluster() (string, error) {
 	}
 }
 
-// findPostgres returns the directory holding initdb and postgres: from PATH,
-// or Debian's /usr/lib/postgresql/VERSION/bin, the newest version.
+// findPostgres returns the directory holding initdb and postgres, or an
+// error that says how to install it.
 func findPostgres() (string, error) {
-	if p, err := exec.LookPath("initdb"); err == nil {
-		if real, err := filepath.EvalSymlinks(p); err == nil {
-			p = real
-		}
-		return filepath.Dir(p), nil
+	bin, err := pglocal.Bin()
+	if err != nil {
+		return "", fmt.Errorf("not installed: %v (apt-get install -y postgresql, or scripts/install-baselines.sh; or set YIMA_TEST_PG_DSN)", err)
 	}
-	found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
-	slices.SortFunc(found, func(a, b string) int {
-		va, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(a))))
-		vb, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(b))))
-		return va - vb
-	})
-	if len(found) == 0 {
-		return "", errors.New("not installed: no initdb on PATH or under /usr/lib/postgresql/*/bin (apt-get install -y postgresql, or scripts/install-baselines.sh; or set YIMA_TEST_PG_DSN)")
-	}
-	return filepath.Dir(found[len(found)-1]), nil
+	return bin, nil
 }
 
 // sweep removes the clusters of earlier test processes that are gone: their

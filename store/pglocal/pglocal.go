@@ -1,0 +1,34 @@
+package pglocal
+
+import (
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+)
+
+// ErrNotInstalled is returned by Bin when no PostgreSQL is installed. Its
+// callers add what the reader can do about it.
+var ErrNotInstalled = errors.New("no initdb on PATH or under /usr/lib/postgresql/*/bin")
+
+// Bin returns the directory holding initdb and postgres: from PATH, or
+// Debian's /usr/lib/postgresql/VERSION/bin, the newest version.
+func Bin() (string, error) {
+	if p, err := exec.LookPath("initdb"); err == nil {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			p = real
+		}
+		return filepath.Dir(p), nil
+	}
+	found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	slices.SortFunc(found, func(a, b string) int {
+		va, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(a))))
+		vb, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(b))))
+		return va - vb
+	})
+	if len(found) == 0 {
+		return "", ErrNotInstalled
+	}
+	return filepath.Dir(found[len(found)-1]), nil
+}

@@ -140,28 +140,16 @@ func TestConcurrentBurstNeverOverspends(t *testing.T) {
 func TestConcurrentSpendsNeverGoNegative(t *testing.T) {
 	f := newFixture(t, 10, 100)
 	mustRedeem(t, f, f.signer.Code(1), "m")
-	var ok, short atomic.Int32
 	answers := make([]json.RawMessage, 50)
-	var wg sync.WaitGroup
-	for i := range 50 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			raw, err := f.eng.Spend("m", reward.SpendRequest{Points: 7, Reason: "sticker", RequestID: fmt.Sprintf("spend-%d", i)})
-			switch code(err) {
-			case "":
-				ok.Add(1)
-				answers[i] = raw
-			case reward.CodeInsufficientPoints:
-				short.Add(1)
-			default:
-				t.Errorf("spend: %v", err)
-			}
-		}()
-	}
-	wg.Wait()
-	if ok.Load() != 100/7 || short.Load() != 50-100/7 {
-		t.Fatalf("%d spends succeeded and %d were short, want %d and %d", ok.Load(), short.Load(), 100/7, 50-100/7)
+	ok, short := race(t, 50, reward.CodeInsufficientPoints, func(i int) error {
+		raw, err := f.eng.Spend("m", reward.SpendRequest{Points: 7, Reason: "sticker", RequestID: fmt.Sprintf("spend-%d", i)})
+		if err == nil {
+			answers[i] = raw
+		}
+		return err
+	})
+	if ok != 100/7 || short != 50-100/7 {
+		t.Fatalf("%d spends succeeded and %d were short, want %d and %d", ok, short, 100/7, 50-100/7)
 	}
 	if v := mustMember(t, f, "m"); v.Points != 100%7 {
 		t.Fatalf("balance %d, want %d", v.Points, 100%7)
@@ -188,6 +176,7 @@ func TestConcurrentSpendsNeverGoNegative(t *testing.T) {
 	for i := range codes {
 		codes[i] = g.signer.Code(uint32(i + 1)) // a Signer is not for concurrent use
 	}
+	var wg sync.WaitGroup
 	for i := range 15 {
 		wg.Add(1)
 		go func() {
@@ -224,29 +213,17 @@ func TestConcurrentVerificationsOneWinner(t *testing.T) {
 	}
 	for round := uint32(1); round <= 3; round++ {
 		id := mustCoupon(t, f, round, fmt.Sprintf("m%d", round))
-		var wins, used atomic.Int32
 		var winner atomic.Value
-		var wg sync.WaitGroup
-		for i := range 50 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				g := guides[i%len(guides)]
-				_, err := f.eng.VerifyCoupon(id, g)
-				switch code(err) {
-				case "":
-					wins.Add(1)
-					winner.Store(g)
-				case reward.CodeAlreadyUsed:
-					used.Add(1)
-				default:
-					t.Errorf("verify: %v", err)
-				}
-			}()
-		}
-		wg.Wait()
-		if wins.Load() != 1 || used.Load() != 49 {
-			t.Fatalf("coupon %s: %d verifications won, %d already_used; want 1 and 49", id, wins.Load(), used.Load())
+		wins, used := race(t, 50, reward.CodeAlreadyUsed, func(i int) error {
+			g := guides[i%len(guides)]
+			_, err := f.eng.VerifyCoupon(id, g)
+			if err == nil {
+				winner.Store(g)
+			}
+			return err
+		})
+		if wins != 1 || used != 49 {
+			t.Fatalf("coupon %s: %d verifications won, %d already_used; want 1 and 49", id, wins, used)
 		}
 		if cp, _ := f.eng.CouponByID(id); cp.UsedBy != winner.Load() {
 			t.Fatalf("coupon used by %q, the winner was %q", cp.UsedBy, winner.Load())

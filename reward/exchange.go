@@ -285,11 +285,25 @@ func loadExchange(r getter, id string) (*Exchange, error) {
 
 // ShipExchange records that a goods order was shipped.
 func (e *Engine) ShipExchange(id, tracking string) (*Exchange, error) {
+	return e.changeOrder(id, "shipped", checkID("tracking", tracking, false), FeedExchangeShipped, func(tx Tx, x *Exchange, now time.Time) error {
+		if x.Status == ExchangeShipped {
+			return &Error{Code: CodeAlreadyShipped, Message: fmt.Sprintf("this order was shipped on %s", x.ShippedAt.Format(time.RFC3339)), Details: map[string]any{"shipped_at": x.ShippedAt}}
+		}
+		x.Status, x.ShippedAt, x.Tracking = ExchangeShipped, now, tracking
+		return nil
+	})
+}
+
+// changeOrder is the one decision that moves goods order id on: with the
+// request's own field already checked (argErr, nil when it is valid), it
+// loads the order, refuses one no longer open to action, lets change
+// update it, then stores it and records typ on the feed.
+func (e *Engine) changeOrder(id, action string, argErr error, typ string, change func(tx Tx, x *Exchange, now time.Time) error) (*Exchange, error) {
 	if err := checkID("exchange", id, true); err != nil {
 		return nil, err
 	}
-	if err := checkID("tracking", tracking, false); err != nil {
-		return nil, err
+	if argErr != nil {
+		return nil, argErr
 	}
 	var out *Exchange
 	err := e.update(func(tx Tx) error {
@@ -297,17 +311,16 @@ func (e *Engine) ShipExchange(id, tracking string) (*Exchange, error) {
 		if err != nil {
 			return err
 		}
-		if err := x.open("shipped"); err != nil {
+		if err := x.open(action); err != nil {
 			return err
 		}
-		if x.Status == ExchangeShipped {
-			return &Error{Code: CodeAlreadyShipped, Message: fmt.Sprintf("this order was shipped on %s", x.ShippedAt.Format(time.RFC3339)), Details: map[string]any{"shipped_at": x.ShippedAt}}
-		}
 		now := e.now()
-		x.Status, x.ShippedAt, x.Tracking = ExchangeShipped, now, tracking
+		if err := change(tx, x, now); err != nil {
+			return err
+		}
 		putJSON(tx, exchangeKey(x.ID), x)
 		out = x
-		return record(tx, FeedExchangeShipped, now, x)
+		return record(tx, typ, now, x)
 	})
 	return out, err
 }
@@ -327,22 +340,7 @@ func (x *Exchange) open(action string) error {
 // CancelExchange cancels a goods order, pending or shipped (and sent
 // back), and refunds its points and its stock, exactly once.
 func (e *Engine) CancelExchange(id, reason string) (*Exchange, error) {
-	if err := checkID("exchange", id, true); err != nil {
-		return nil, err
-	}
-	if err := checkID("reason", reason, true); err != nil {
-		return nil, err
-	}
-	var out *Exchange
-	err := e.update(func(tx Tx) error {
-		x, err := loadExchange(tx, id)
-		if err != nil {
-			return err
-		}
-		if err := x.open("cancelled"); err != nil {
-			return err
-		}
-		now := e.now()
+	return e.changeOrder(id, "cancelled", checkID("reason", reason, true), FeedExchangeCancelled, func(tx Tx, x *Exchange, now time.Time) error {
 		m, err := loadResolved(tx, x.Member, now)
 		if err != nil {
 			return err
@@ -365,11 +363,8 @@ func (e *Engine) CancelExchange(id, reason string) (*Exchange, error) {
 		putJSON(tx, rewardLimitKey(x.Reward, x.Member), max(held-x.Quantity, 0))
 		x.Status, x.CancelledAt, x.CancelReason, x.Refunded = ExchangeCancelled, now, reason, x.Points
 		x.Ledger = append(x.Ledger, en.ID)
-		putJSON(tx, exchangeKey(x.ID), x)
-		out = x
-		return record(tx, FeedExchangeCancelled, now, x)
+		return nil
 	})
-	return out, err
 }
 
 // ExchangePage is a page of exchanges, newest first.

@@ -238,27 +238,10 @@ func TestConcurrentRedeemsNeverOversell(t *testing.T) {
 		mustGrant(t, f, fmt.Sprintf("m%d", i), 100)
 	}
 	addr := &reward.Address{Name: "n", Phone: "1", Address: "a"}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	wins, soldOut := 0, 0
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := f.eng.Redeem(fmt.Sprintf("m%d", i), reward.RedeemRequest{Reward: "hot", RequestID: fmt.Sprintf("x%d", i), Address: addr})
-			mu.Lock()
-			defer mu.Unlock()
-			switch code(err) {
-			case "":
-				wins++
-			case reward.CodeOutOfStock:
-				soldOut++
-			default:
-				t.Errorf("member %d: %v", i, err)
-			}
-		}()
-	}
-	wg.Wait()
+	wins, soldOut := race(t, n, reward.CodeOutOfStock, func(i int) error {
+		_, err := f.eng.Redeem(fmt.Sprintf("m%d", i), reward.RedeemRequest{Reward: "hot", RequestID: fmt.Sprintf("x%d", i), Address: addr})
+		return err
+	})
 	if wins != 5 || soldOut != n-5 {
 		t.Fatalf("%d won and %d were sold out, want 5 and %d", wins, soldOut, n-5)
 	}
@@ -284,27 +267,10 @@ func TestConcurrentRedeemsOfOneBalance(t *testing.T) {
 	mustPutReward(t, f, rewardDoc("cup", reward.KindCoupon, 100, 100, 0))
 	mustGrant(t, f, "m1", 150)
 	const n = 30
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	wins, poor := 0, 0
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := f.eng.Redeem("m1", reward.RedeemRequest{Reward: "cup", RequestID: fmt.Sprintf("r%d", i)})
-			mu.Lock()
-			defer mu.Unlock()
-			switch code(err) {
-			case "":
-				wins++
-			case reward.CodeInsufficientPoints:
-				poor++
-			default:
-				t.Errorf("redeem %d: %v", i, err)
-			}
-		}()
-	}
-	wg.Wait()
+	wins, poor := race(t, n, reward.CodeInsufficientPoints, func(i int) error {
+		_, err := f.eng.Redeem("m1", reward.RedeemRequest{Reward: "cup", RequestID: fmt.Sprintf("r%d", i)})
+		return err
+	})
 	if wins != 1 || poor != n-1 || balanceOf(t, f, "m1") != 50 {
 		t.Fatalf("%d won, %d refused, balance %d", wins, poor, balanceOf(t, f, "m1"))
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,26 +38,12 @@ func TestDecisionsAreSafeToRetry(t *testing.T) {
 func TestHundredConcurrentScansOneWinner(t *testing.T) {
 	f := newFixture(t, 10, 7)
 	c := f.signer.Code(3)
-	var wins, dups atomic.Int32
-	var wg sync.WaitGroup
-	for i := 0; i < 100; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := f.scan(c, fmt.Sprintf("m%d", i))
-			switch code(err) {
-			case "":
-				wins.Add(1)
-			case reward.CodeAlreadyRedeemed:
-				dups.Add(1)
-			default:
-				t.Errorf("scan: %v", err)
-			}
-		}()
-	}
-	wg.Wait()
-	if wins.Load() != 1 || dups.Load() != 99 {
-		t.Fatalf("%d redeemed and %d already_redeemed, want 1 and 99", wins.Load(), dups.Load())
+	wins, dups := race(t, 100, reward.CodeAlreadyRedeemed, func(i int) error {
+		_, err := f.scan(c, fmt.Sprintf("m%d", i))
+		return err
+	})
+	if wins != 1 || dups != 99 {
+		t.Fatalf("%d redeemed and %d already_redeemed, want 1 and 99", wins, dups)
 	}
 	st, _ := f.eng.Status(c)
 	// Distinct scanners are counted exactly up to 64, then floored there:

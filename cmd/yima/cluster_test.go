@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -48,23 +47,7 @@ func TestKillNodeDuringBurst(t *testing.T) {
 	dsn := pgtest.Migrated(t)
 	data := filepath.Join(t.TempDir(), "data")
 	mustYima(t, "brand", "set", "--data", data, "--db", dsn, "--base-url", testBaseURL)
-	outDir := t.TempDir()
-	var codes []string
-	points := map[string]int64{}
-	for i, p := range []int64{10, 3} {
-		f := filepath.Join(outDir, fmt.Sprintf("b%d.csv", i))
-		mustYima(t, "mint", "--data", data, "--db", dsn, "--product", "SKU-K", "--count", fmt.Sprint(killRounds*perRound/2), "--activate", "--points", fmt.Sprint(p), "--out", f)
-		for _, line := range readLines(t, f)[1:] {
-			c := strings.Split(line, ",")[1]
-			codes = append(codes, c)
-			points[c] = p
-		}
-	}
-	mixed := make([]string, 0, len(codes))
-	for i := 0; i < len(codes)/2; i++ {
-		mixed = append(mixed, codes[i], codes[len(codes)/2+i])
-	}
-	codes = mixed
+	codes, points := mintTwoBatches(t, data, killRounds*perRound/2, "--db", dsn)
 	admin := adminToken(t, data)
 	const members = 16
 	nodes := make([]*server, 3)
@@ -109,83 +92,41 @@ func TestKillNodeDuringBurst(t *testing.T) {
 // were acknowledged; its clients then go on through the next node. It
 // returns every attempt, and how many were sent after the kill.
 func clusterBurst(t *testing.T, nodes []*server, victim int, admin string, codes []string, members, round, killAfter int) ([]attempt, int) {
-	type job struct{ code, member string }
-	jobs := make(chan job, 2*len(codes))
-	for i, c := range codes {
-		jobs <- job{c, fmt.Sprintf("m%02d", (i+round)%members)}
-		if i%4 == 0 {
-			jobs <- job{c, fmt.Sprintf("m%02d", (i+round+7)%members)}
-		}
-	}
-	close(jobs)
+	jobs := burstJobs(codes, members, round)
 	hc := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 32}}
 	defer hc.CloseIdleConnections()
+	b := newBurstLog(nodes[victim], killAfter)
 	var (
-		mu      sync.Mutex
-		out     []attempt
-		acked   int
-		killed  = make(chan struct{})
-		killing sync.Once
-		wg      sync.WaitGroup
+		wg sync.WaitGroup
 		// sentAfter counts the scans sent once the victim was dead.
 		sentAfter atomic.Int64
 	)
-	kill := func() {
-		killing.Do(func() {
-			nodes[victim].kill()
-			close(killed)
-		})
-	}
 	for g := range 30 {
 		wg.Go(func() {
 			for j := range jobs {
 				n := g % len(nodes)
 				select {
-				case <-killed:
+				case <-b.killed:
 					if n == victim {
 						n = (n + 1) % len(nodes)
 					}
 					sentAfter.Add(1)
 				default:
 				}
-				status, body, err := call(hc, "POST", nodes[n].url+"/v1/scans", admin, map[string]string{"code": j.code, "member": j.member})
+				a, err := sendScan(t, hc, nodes[n].url, admin, j)
 				if err != nil {
 					// A dead node: wait until the balancer would know,
 					// rather than spend the burst on refused connections.
 					select {
-					case <-killed:
+					case <-b.killed:
 					case <-time.After(5 * time.Second):
 					}
 				}
-				a := attempt{code: j.code, member: j.member, status: status}
-				if err == nil {
-					a.errCode = errCode(body)
-					if status == 200 {
-						var res struct {
-							Result string `json:"result"`
-							Code   string `json:"code"`
-							Points int64  `json:"points"`
-						}
-						if json.Unmarshal(body, &res) != nil || res.Result != "redeemed" || res.Code != j.code {
-							t.Errorf("a 200 that is not a redemption of %s: %s", j.code, body)
-						}
-						a.points = res.Points
-					}
-				}
-				mu.Lock()
-				out = append(out, a)
-				if status == 200 {
-					acked++
-				}
-				n2 := acked
-				mu.Unlock()
-				if n2 >= killAfter {
-					go kill()
-				}
+				b.add(a)
 			}
 		})
 	}
 	wg.Wait()
-	kill()
-	return out, int(sentAfter.Load())
+	b.kill()
+	return b.out, int(sentAfter.Load())
 }

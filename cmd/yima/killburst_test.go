@@ -31,26 +31,7 @@ func TestKillDuringBurst(t *testing.T) {
 		t.Skip("kills a server process; skipped in -short")
 	}
 	data := newData(t)
-	outDir := t.TempDir()
-	// Two batches with different points, so that a balance shows which
-	// codes it was paid for.
-	var codes []string
-	points := map[string]int64{}
-	for i, p := range []int64{10, 3} {
-		f := filepath.Join(outDir, fmt.Sprintf("b%d.csv", i))
-		mustYima(t, "mint", "--data", data, "--product", "SKU-K", "--count", "1500", "--activate", "--points", fmt.Sprint(p), "--out", f)
-		for _, line := range readLines(t, f)[1:] {
-			c := strings.Split(line, ",")[1]
-			codes = append(codes, c)
-			points[c] = p
-		}
-	}
-	// Interleave the batches.
-	mixed := make([]string, 0, len(codes))
-	for i := 0; i < len(codes)/2; i++ {
-		mixed = append(mixed, codes[i], codes[len(codes)/2+i])
-	}
-	codes = mixed
+	codes, points := mintTwoBatches(t, data, 1500)
 	admin := adminToken(t, data)
 	const members = 16
 
@@ -81,78 +62,137 @@ func TestKillDuringBurst(t *testing.T) {
 	}
 }
 
+// mintTwoBatches mints two active batches of SKU-K, n codes each, paying
+// 10 and 3 points (so that a balance shows which codes it was paid for),
+// with the extra flags given (--db), and returns their codes interleaved
+// and each code's points.
+func mintTwoBatches(t *testing.T, data string, n int, extra ...string) ([]string, map[string]int64) {
+	t.Helper()
+	outDir := t.TempDir()
+	var codes []string
+	points := map[string]int64{}
+	for i, p := range []int64{10, 3} {
+		f := filepath.Join(outDir, fmt.Sprintf("b%d.csv", i))
+		mustYima(t, append([]string{"mint", "--data", data, "--product", "SKU-K", "--count", fmt.Sprint(n), "--activate", "--points", fmt.Sprint(p), "--out", f}, extra...)...)
+		for _, line := range readLines(t, f)[1:] {
+			c := strings.Split(line, ",")[1]
+			codes = append(codes, c)
+			points[c] = p
+		}
+	}
+	mixed := make([]string, 0, len(codes))
+	for i := 0; i < len(codes)/2; i++ {
+		mixed = append(mixed, codes[i], codes[len(codes)/2+i])
+	}
+	return mixed, points
+}
+
+// scanJob is one scan of a burst: a code and the member who scans it.
+type scanJob struct{ code, member string }
+
+// burstJobs queues the scans of a burst's round: every code by one of
+// members, and one code in four by a second member as well (contested).
+func burstJobs(codes []string, members, round int) <-chan scanJob {
+	jobs := make(chan scanJob, 2*len(codes))
+	for i, c := range codes {
+		jobs <- scanJob{c, fmt.Sprintf("m%02d", (i+round)%members)}
+		if i%4 == 0 { // contested: a second member scans the same code
+			jobs <- scanJob{c, fmt.Sprintf("m%02d", (i+round+7)%members)}
+		}
+	}
+	close(jobs)
+	return jobs
+}
+
+// sendScan sends j to the server at base and returns what its client
+// heard, and the error of a request that got no answer. A 200 that is not
+// a redemption of the code fails the test.
+func sendScan(t *testing.T, hc *http.Client, base, admin string, j scanJob) (attempt, error) {
+	status, body, err := call(hc, "POST", base+"/v1/scans", admin, map[string]string{"code": j.code, "member": j.member})
+	a := attempt{code: j.code, member: j.member, status: status}
+	if err == nil {
+		a.errCode = errCode(body)
+		if status == 200 {
+			var res struct {
+				Result string `json:"result"`
+				Code   string `json:"code"`
+				Points int64  `json:"points"`
+			}
+			if json.Unmarshal(body, &res) != nil || res.Result != "redeemed" || res.Code != j.code {
+				t.Errorf("a 200 that is not a redemption of %s: %s", j.code, body)
+			}
+			a.points = res.Points
+		}
+	}
+	return a, err
+}
+
+// burstLog collects the attempts of a burst's clients and, once killAfter
+// scans were acknowledged, SIGKILLs the victim, once.
+type burstLog struct {
+	victim    *server
+	killAfter int
+	killed    chan struct{} // closed once the victim is dead
+	killing   sync.Once
+	mu        sync.Mutex
+	out       []attempt
+	acked     int
+}
+
+func newBurstLog(victim *server, killAfter int) *burstLog {
+	return &burstLog{victim: victim, killAfter: killAfter, killed: make(chan struct{})}
+}
+
+// add records what a client heard, and kills the victim when this was the
+// killAfter-th acknowledged scan (or later).
+func (b *burstLog) add(a attempt) {
+	b.mu.Lock()
+	b.out = append(b.out, a)
+	if a.status == 200 {
+		b.acked++
+	}
+	n := b.acked
+	b.mu.Unlock()
+	if n >= b.killAfter {
+		go b.kill() // not on this goroutine: the others keep scanning into the kill
+	}
+}
+
+func (b *burstLog) kill() {
+	b.killing.Do(func() {
+		b.victim.kill()
+		close(b.killed)
+	})
+}
+
 // burst scans codes from 32 goroutines, some codes by two members at once,
 // and SIGKILLs srv once killAfter scans were acknowledged. It returns every
 // attempt made.
 func burst(t *testing.T, srv *server, admin string, codes []string, members, round, killAfter int) []attempt {
-	type job struct{ code, member string }
-	jobs := make(chan job, 2*len(codes))
-	for i, c := range codes {
-		jobs <- job{c, fmt.Sprintf("m%02d", (i+round)%members)}
-		if i%4 == 0 { // contested: a second member scans the same code
-			jobs <- job{c, fmt.Sprintf("m%02d", (i+round+7)%members)}
-		}
-	}
-	close(jobs)
+	jobs := burstJobs(codes, members, round)
 	hc := &http.Client{
 		Timeout:   10 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: 64},
 	}
 	defer hc.CloseIdleConnections()
-	var (
-		mu      sync.Mutex
-		out     []attempt
-		acked   int
-		killed  = make(chan struct{})
-		killing sync.Once
-		wg      sync.WaitGroup
-	)
-	kill := func() {
-		killing.Do(func() {
-			srv.kill()
-			close(killed)
-		})
-	}
+	b := newBurstLog(srv, killAfter)
+	var wg sync.WaitGroup
 	for range 32 {
 		wg.Go(func() {
 			for j := range jobs {
 				select {
-				case <-killed:
+				case <-b.killed:
 					return
 				default:
 				}
-				status, body, err := call(hc, "POST", srv.url+"/v1/scans", admin, map[string]string{"code": j.code, "member": j.member})
-				a := attempt{code: j.code, member: j.member, status: status}
-				if err == nil {
-					a.errCode = errCode(body)
-					if status == 200 {
-						var res struct {
-							Result string `json:"result"`
-							Code   string `json:"code"`
-							Points int64  `json:"points"`
-						}
-						if json.Unmarshal(body, &res) != nil || res.Result != "redeemed" || res.Code != j.code {
-							t.Errorf("a 200 that is not a redemption of %s: %s", j.code, body)
-						}
-						a.points = res.Points
-					}
-				}
-				mu.Lock()
-				out = append(out, a)
-				if status == 200 {
-					acked++
-				}
-				n := acked
-				mu.Unlock()
-				if n >= killAfter {
-					go kill() // not on this goroutine: the others keep scanning into the kill
-				}
+				a, _ := sendScan(t, hc, srv.url, admin, j)
+				b.add(a)
 			}
 		})
 	}
 	wg.Wait()
-	kill() // in case the burst ended first
-	return out
+	b.kill() // in case the burst ended first
+	return b.out
 }
 
 // checkAfterKill compares what the restarted server says with what the

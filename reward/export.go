@@ -327,7 +327,7 @@ var exportKinds = func() map[string]*exportKind {
 	kinds[ExportLedger].header, kinds[ExportLedger].text = columns(
 		"id", "at", "member:text", "guide:text", "account", "delta", "balance", "reason:text", "code", "coupon", "campaign:text", "request_id:text", "transfer", "counterpart:text")
 	kinds[ExportRedemptions].header, kinds[ExportRedemptions].text = columns(
-		"code", "at", "member:text", "guide:text", "region:text", "batch", "serial", "product:text", "points", "campaign:text", "campaign_version", "coupon", "commission", "diverted", "voided", "voided_at", "void_reason:text", "request_id:text")
+		"code", "at", "member:text", "guide:text", "region:text", "batch", "serial", "product:text", "points", "campaign:text", "campaign_version", "coupon", "commission", "diverted", "voided", "voided_at", "void_reason:text", "request_id:text", "source:text", "store:text")
 	kinds[ExportCoupons].header, kinds[ExportCoupons].text = columns(
 		"id", "state", "campaign:text", "title:text", "member:text", "code", "issued_at", "expires_at", "used_at", "used_by:text", "commission", "voided_at", "void_reason:text")
 	return kinds
@@ -435,6 +435,10 @@ type redemptionRow struct {
 	VoidedAt   time.Time `json:"voided_at,omitzero"`
 	VoidReason string    `json:"void_reason,omitempty"`
 	RequestID  string    `json:"request_id,omitempty"`
+	// Source and Store come last: columns added after the others, so
+	// that a reader of the earlier columns keeps its places.
+	Source string `json:"source,omitempty"`
+	Store  string `json:"store,omitempty"`
 }
 
 func (r *exportRedemption) changedSince(_ getter, since, _ time.Time) (bool, error) {
@@ -443,13 +447,13 @@ func (r *exportRedemption) changedSince(_ getter, since, _ time.Time) (bool, err
 
 func (r *exportRedemption) row(time.Time) any {
 	return redemptionRow{r.Code, r.At, r.Member, r.Guide, r.Region, r.Batch, r.Serial, r.Product, r.Points, r.Campaign,
-		r.Version, r.Coupon, r.Commission, r.Diverted, r.Voided, r.VoidedAt, r.VoidReason, r.RequestID}
+		r.Version, r.Coupon, r.Commission, r.Diverted, r.Voided, r.VoidedAt, r.VoidReason, r.RequestID, r.Source, r.Store}
 }
 
 func (r *exportRedemption) cells(out []string, _ time.Time) []string {
 	return append(out, r.Code, timeCell(r.At), r.Member, r.Guide, r.Region, strconv.FormatUint(uint64(r.Batch), 10),
 		strconv.FormatUint(uint64(r.Serial), 10), r.Product, intCell(r.Points), r.Campaign, strconv.Itoa(r.Version), r.Coupon,
-		intCell(r.Commission), boolCell(r.Diverted), boolCell(r.Voided), timeCell(r.VoidedAt), r.VoidReason, r.RequestID)
+		intCell(r.Commission), boolCell(r.Diverted), boolCell(r.Voided), timeCell(r.VoidedAt), r.VoidReason, r.RequestID, r.Source, r.Store)
 }
 
 // exportCoupon is a gift coupon with its state at the export's time.

@@ -189,11 +189,11 @@ func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
 		return nil, err
 	}
 	var out *Coupon
-	// earned is the commission to count in the statistics once the
-	// verification commits; every run of the decision starts it afresh.
-	var earned *couponEarning
+	// done is the verification to count in the statistics once it
+	// commits; every run of the decision starts it afresh.
+	var done *verification
 	err := e.update(func(tx Tx) error {
-		earned = nil
+		done = nil
 		now := e.now()
 		c, err := loadCoupon(tx, id)
 		if err != nil {
@@ -229,6 +229,7 @@ func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
 		if err != nil {
 			return err
 		}
+		done = &verification{guide: g.ID, store: g.Store, campaign: c.Campaign, at: now}
 		if per := camp.GuideCommission.PerCoupon; per > 0 && !self {
 			en, err := g.post(tx, now, per, "coupon_commission", Entry{Coupon: c.ID, Code: c.Code, Campaign: c.Campaign})
 			if err != nil {
@@ -239,14 +240,17 @@ func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
 			}
 			c.Commission = per
 			c.Ledger = append(c.Ledger, en.ID)
-			// The coupon's redemption says where the sale was (product,
-			// batch, region); a coupon without one still counts for its
-			// campaign.
-			red := Redemption{Campaign: c.Campaign}
-			if _, err := getJSON(tx, redemptionKey(c.Code), &red); err != nil {
+			done.per = per
+		}
+		// The coupon's redemption says where the sale was (product,
+		// batch, region, source); a mall coupon has none.
+		if c.Code != "" {
+			var red Redemption
+			if found, err := getJSON(tx, redemptionKey(c.Code), &red); err != nil {
 				return err
+			} else if found {
+				done.sale = &red
 			}
-			earned = &couponEarning{red, per, now}
 		}
 		g.Verified++
 		putJSON(tx, guideKey(g.ID), g)
@@ -261,18 +265,20 @@ func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
 		out = c
 		return nil
 	})
-	if err == nil && earned != nil {
-		e.countCouponCommission(&earned.red, guide, earned.per, earned.at)
+	if err == nil && done != nil {
+		e.countVerified(done)
 	}
 	return out, err
 }
 
-// couponEarning is a coupon commission a verification paid, for the
-// statistics.
-type couponEarning struct {
-	red Redemption
-	per int64
-	at  time.Time
+// verification is a committed coupon verification, for the statistics:
+// the verifying guide and their store, the commission it paid, and the
+// sale that issued the coupon (nil for a coupon no scan issued).
+type verification struct {
+	guide, store, campaign string
+	per                    int64
+	at                     time.Time
+	sale                   *Redemption
 }
 
 // CouponByID returns a coupon.

@@ -20,11 +20,15 @@ type getter interface {
 
 // Redemption is the record of a code's one payout.
 type Redemption struct {
-	Code      string    `json:"code"`
-	Member    string    `json:"member"`
-	Guide     string    `json:"guide,omitempty"`
-	Region    string    `json:"region,omitempty"`
-	Source    string    `json:"source,omitempty"`
+	Code   string `json:"code"`
+	Member string `json:"member"`
+	Guide  string `json:"guide,omitempty"`
+	Region string `json:"region,omitempty"`
+	Source string `json:"source,omitempty"`
+	// Store is the store the sale belongs to: that of the member's bound
+	// guide, else of the scan's guide, when that guide is known and has
+	// not left (as targeting's stores judge it).
+	Store     string    `json:"store,omitempty"`
 	Batch     uint32    `json:"batch"`
 	Serial    uint32    `json:"serial"`
 	Product   string    `json:"product"`
@@ -45,6 +49,9 @@ type Redemption struct {
 	Voided     bool      `json:"voided,omitempty"`
 	VoidedAt   time.Time `json:"voided_at,omitzero"`
 	VoidReason string    `json:"void_reason,omitempty"`
+	// newMember is set, not stored, by the decision that made this the
+	// member's first touch, for the statistics.
+	newMember bool
 }
 
 // ScanStats counts every scan of a code, redeemed or not. It is written by

@@ -259,12 +259,20 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	} else if err := e.payCampaign(tx, camp, m, req, red, res, now); err != nil {
 		return nil, nil, err
 	}
+	if red.Guide == "" && (m.Guide != "" || req.Guide != "") {
+		// No campaign paid the guide (payGuide names the store when one
+		// does): the sale still belongs to the guide's store.
+		if red.Store, err = saleStore(tx, m, req); err != nil {
+			return nil, nil, err
+		}
+	}
 	if m.Redemptions == 0 && m.FirstTouch == nil {
 		guide := req.Guide
 		if m.Guide != "" {
 			guide = m.Guide
 		}
-		m.FirstTouch = &Touch{Source: req.Source, Guide: guide, Region: req.Region, At: now}
+		m.FirstTouch = &Touch{Source: req.Source, Guide: guide, Store: red.Store, Region: req.Region, At: now}
+		red.newMember = true
 	}
 	if m.Redemptions == 0 && m.Guide == "" && req.Guide != "" {
 		if err := bindOnFirstScan(tx, m, req.Guide, now); err != nil {
@@ -461,7 +469,7 @@ func (e *Engine) payGuide(tx Tx, c *Campaign, m *Member, req ScanRequest, red *R
 		res.Notes = append(res.Notes, NoteGuideLeft)
 		return nil
 	}
-	red.Guide, res.Guide = g.ID, g.ID
+	red.Guide, red.Store, res.Guide = g.ID, g.Store, g.ID
 	per := c.GuideCommission.PerScan
 	if per <= 0 {
 		return nil

@@ -24,10 +24,24 @@ type Stat struct {
 	Commission int64  `json:"commission"`
 	// Diverted counts redemptions outside the batch's intended region.
 	Diverted int64 `json:"diverted"`
+	// Verified counts coupons verified at the counter (核销), on the day
+	// of the verification, under the verifying guide and their store.
+	Verified int64 `json:"verified"`
+	// NewMembers counts the members whose first touch (Member.FirstTouch,
+	// their first redeemed scan) this line holds.
+	NewMembers int64 `json:"new_members"`
 }
 
-// Dimensions a redemption is counted under.
-var Dimensions = []string{"product", "batch", "region", "guide", "campaign"}
+// Dimensions a redemption is counted under. A source is the scan's
+// channel; a store is the store of the guide the sale belongs to (the
+// member's bound guide, else the scan's; see Redemption.Store).
+var Dimensions = []string{"product", "batch", "region", "guide", "campaign", "source", "store"}
+
+// NoValue is the line of a source or store dimension that counts scans
+// without one: a scan that named no source, a sale no store's guide had a
+// part in. No source can be "(none)" (checkSource allows no parentheses),
+// so the line never mixes with a real channel's.
+const NoValue = "(none)"
 
 func statKey(dim, value, day string) []byte {
 	k := append(append([]byte("st/"), dim...), 0)
@@ -37,19 +51,18 @@ func statKey(dim, value, day string) []byte {
 // statsEvery is how far statistics may lag the payouts they count.
 const statsEvery = time.Second
 
-// countStats adds a committed redemption to its product, batch, region,
-// guide and campaign lines for the day. Five read-modify-writes per scan
-// would cost more than the payout itself, so the sums collect in memory
-// and the first count after statsEvery writes them in a decision of their
-// own, as FlushStats does. A crash can lose that last second of
-// statistics; it cannot lose a payout, and the audit never reads
-// statistics.
+// countStats adds a committed redemption to its lines of the day, one per
+// dimension. Seven read-modify-writes per scan would cost more than the
+// payout itself, so the sums collect in memory and the first count after
+// statsEvery writes them in a decision of their own, as FlushStats does.
+// A crash can lose that last second of statistics; it cannot lose a
+// payout, and the audit never reads statistics.
 //
 // It runs after the redemption's commit, never inside its decision: a
 // decision that is refused, or run again by a retrying backend, must not
 // have counted.
 func (e *Engine) countStats(r *Redemption) error {
-	e.sumStats(r, r.Guide, r.At, func(s *Stat) {
+	e.sumStats(saleValues(r, r.Guide, r.Store), r.At, func(s *Stat) {
 		s.Redeemed++
 		s.Points += r.Points
 		s.Commission += r.Commission
@@ -59,33 +72,60 @@ func (e *Engine) countStats(r *Redemption) error {
 		if r.Diverted {
 			s.Diverted++
 		}
+		if r.newMember {
+			s.NewMembers++
+		}
 	})
 	return e.maybeFlushStats()
 }
 
-// countCouponCommission adds a coupon commission to the lines of the
-// redemption that issued the coupon, on the day and under the guide of the
-// verification: the dashboard's commission then agrees with the
-// campaign's counter, which counts both kinds. Like countStats, it runs
-// after the verification's commit.
-func (e *Engine) countCouponCommission(r *Redemption, guide string, amount int64, at time.Time) error {
-	e.sumStats(r, guide, at, func(s *Stat) { s.Commission += amount })
+// countVerified adds a coupon verification, and the commission it paid,
+// to the lines of the sale that issued the coupon (sale is nil for a
+// coupon no scan issued, such as the mall's), on the day and under the
+// guide and store of the verification: the dashboard's commission then
+// agrees with the campaign's counter, which counts both kinds, and a
+// store's line counts the gifts verified at its counter. Like countStats,
+// it runs after the verification's commit.
+func (e *Engine) countVerified(v *verification) error {
+	vals := statValues{guide: v.guide, store: orNone(v.store), campaign: v.campaign}
+	if v.sale != nil {
+		vals = saleValues(v.sale, v.guide, v.store)
+	}
+	e.sumStats(vals, v.at, func(s *Stat) {
+		s.Verified++
+		s.Commission += v.per
+	})
 	return e.maybeFlushStats()
 }
 
-// sumStats applies add to the day's line of each of r's dimensions, with
-// guide as the guide's.
-func (e *Engine) sumStats(r *Redemption, guide string, at time.Time, add func(*Stat)) {
-	day := at.In(e.Zone()).Format("20060102")
-	region := r.Region
-	if region == "" {
-		region = "unknown"
+// statValues are a count's values, in the order of Dimensions; an empty
+// one is not counted.
+type statValues struct{ product, batch, region, guide, campaign, source, store string }
+
+// saleValues are the values of redemption r, with guide and store as the
+// guide's and the store's.
+func saleValues(r *Redemption, guide, store string) statValues {
+	v := statValues{product: r.Product, region: r.Region, guide: guide, campaign: r.Campaign, source: orNone(r.Source), store: orNone(store)}
+	if v.region == "" {
+		v.region = "unknown"
 	}
-	batch := ""
 	if r.Batch != 0 {
-		batch = strconv.FormatUint(uint64(r.Batch), 10)
+		v.batch = strconv.FormatUint(uint64(r.Batch), 10)
 	}
-	values := [...]string{r.Product, batch, region, guide, r.Campaign}
+	return v
+}
+
+func orNone(v string) string {
+	if v == "" {
+		return NoValue
+	}
+	return v
+}
+
+// sumStats applies add to the day's line of each of vals.
+func (e *Engine) sumStats(vals statValues, at time.Time, add func(*Stat)) {
+	day := at.In(e.Zone()).Format("20060102")
+	values := [...]string{vals.product, vals.batch, vals.region, vals.guide, vals.campaign, vals.source, vals.store}
 	e.statsMu.Lock()
 	defer e.statsMu.Unlock()
 	for i, dim := range Dimensions {
@@ -157,6 +197,8 @@ func (s *Stat) add(d *Stat) {
 	s.Coupons += d.Coupons
 	s.Commission += d.Commission
 	s.Diverted += d.Diverted
+	s.Verified += d.Verified
+	s.NewMembers += d.NewMembers
 }
 
 // writeStats adds sums to the stored lines, inside a decision.
@@ -215,11 +257,7 @@ func (e *Engine) Stats(dim, from, to string, daily bool) ([]Stat, error) {
 			s.Day = ""
 		}
 		if t, ok := sums[key]; ok {
-			t.Redeemed += s.Redeemed
-			t.Points += s.Points
-			t.Coupons += s.Coupons
-			t.Commission += s.Commission
-			t.Diverted += s.Diverted
+			t.add(&s)
 		} else {
 			sums[key] = &s
 		}

@@ -126,6 +126,9 @@ func checkStoreID(id string) error {
 	if strings.Contains(id, "/") || id == "." || id == ".." {
 		return Errorf(CodeInvalidRequest, "store %q may not contain \"/\" or be . or ..: it is part of the path /v1/stores/{store}", id)
 	}
+	if id == NoValue {
+		return Errorf(CodeInvalidRequest, "store %q is taken: the statistics count the sales of no store under it; name the store otherwise", id)
+	}
 	return nil
 }
 

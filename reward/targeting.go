@@ -95,19 +95,9 @@ func (e *Engine) target(tx Tx, c *Campaign, m *Member, req ScanRequest, now time
 		return refuse(CodeNotForSource, "this promotion is only for scans from "+strings.Join(t.Sources, ", "), map[string]any{"sources": t.Sources})
 	}
 	if len(t.Stores) > 0 {
-		store := ""
-		id := m.Guide
-		if id == "" {
-			id = req.Guide
-		}
-		if id != "" {
-			g, err := loadGuide(tx, id)
-			if err != nil {
-				return err
-			}
-			if g != nil && g.LeftAt.IsZero() {
-				store = g.Store
-			}
+		store, err := saleStore(tx, m, req)
+		if err != nil {
+			return err
 		}
 		if !slices.Contains(t.Stores, store) {
 			return refuse(CodeNotInStore, "this promotion is only for the members of some stores", map[string]any{"stores": t.Stores})
@@ -143,6 +133,24 @@ func (e *Engine) target(tx Tx, c *Campaign, m *Member, req ScanRequest, now time
 	return nil
 }
 
+// saleStore is the store a scan's sale belongs to: that of the member's
+// bound guide, else of the scan's guide, when that guide is known and has
+// not left; "" otherwise.
+func saleStore(tx getter, m *Member, req ScanRequest) (string, error) {
+	id := m.Guide
+	if id == "" {
+		id = req.Guide
+	}
+	if id == "" {
+		return "", nil
+	}
+	g, err := loadGuide(tx, id)
+	if err != nil || g == nil || !g.LeftAt.IsZero() {
+		return "", err
+	}
+	return g.Store, nil
+}
+
 // maxSource bounds a scan's source.
 const maxSource = 64
 
@@ -162,11 +170,13 @@ func checkSource(field, s string) error {
 	return nil
 }
 
-// Touch is where a member first came from: the source, guide and region
-// of their first redeemed scan, and when.
+// Touch is where a member first came from: the source, guide, store and
+// region of their first redeemed scan, and when. The statistics count the
+// member as new on that day under those values.
 type Touch struct {
 	Source string    `json:"source,omitempty"`
 	Guide  string    `json:"guide,omitempty"`
+	Store  string    `json:"store,omitempty"`
 	Region string    `json:"region,omitempty"`
 	At     time.Time `json:"at"`
 }

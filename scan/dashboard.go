@@ -13,7 +13,8 @@ import (
 // The brand operator's dashboard: one server-rendered page that a browser
 // on the promotion's war-room screen reloads every 15 seconds. It shows
 // today's payouts, each campaign's budget and stock, where redemptions
-// come from and the latest flags. It reads what the admin API reads and
+// come from (product, region, guide, batch, source, store) and the latest
+// flags. It reads what the admin API reads and
 // writes nothing but its login cookie.
 var dashboardPage = withBrand(template.Must(template.New("dashboard").Funcs(template.FuncMap{
 	"date":       dateIn,
@@ -57,6 +58,8 @@ input{font-size:1rem;padding:.4rem;width:22rem;max-width:100%}button{font-size:1
 <div class="tile">{{t "dash.couponsissued"}}<b>{{n .Total.Coupons}}</b></div>
 <div class="tile">{{t "dash.commission"}}<b>{{n .Total.Commission}}</b></div>
 <div class="tile{{if .Total.Diverted}} warn{{end}}">{{t "dash.diverted"}}<b>{{n .Total.Diverted}}</b></div>
+<div class="tile">{{t "dash.verified"}}<b>{{n .Total.Verified}}</b></div>
+<div class="tile">{{t "dash.newmembers"}}<b>{{n .Total.NewMembers}}</b></div>
 </div>
 <h2>{{t "dash.campaigns"}}</h2>
 {{if .Campaigns}}<table><tr><th>{{t "dash.campaign"}}</th><th>{{t "dash.status"}}</th><th>{{t "dash.window"}}</th><th>{{t "dash.rewardedscans"}}</th><th>{{t "dash.pointspaid"}}</th><th>{{t "dash.pointsleft"}}</th><th>{{t "dash.couponsissued"}}</th><th>{{t "dash.used"}}</th><th>{{t "dash.couponsleft"}}</th><th>{{t "dash.commission"}}</th></tr>
@@ -67,6 +70,11 @@ input{font-size:1rem;padding:.4rem;width:22rem;max-width:100%}button{font-size:1
 {{range .Dimensions}}<h2>{{t "dash.by" (dim .Name)}}</h2>
 {{if .Lines}}<table><tr><th>{{dim .Name}}</th><th>{{t "dash.redemptions"}}</th><th>{{t "dash.points"}}</th><th>{{t "dash.coupons"}}</th><th>{{t "dash.commission"}}</th><th>{{t "dash.diverted"}}</th></tr>
 {{range .Lines}}<tr><td>{{.Value}}</td><td>{{n .Redeemed}}</td><td>{{n .Points}}</td><td>{{n .Coupons}}</td><td>{{n .Commission}}</td><td>{{n .Diverted}}</td></tr>
+{{end}}</table>{{if .More}}<p class="muted">{{t "dash.more" .More .Name}}</p>{{end}}{{else}}<p class="muted">{{t "dash.nonetoday"}}</p>{{end}}
+{{end}}
+{{range .Channels}}<h2>{{t "dash.by" (dim .Name)}}</h2>
+{{if .Lines}}<table><tr><th>{{dim .Name}}</th><th>{{t "dash.redemptions"}}</th><th>{{t "dash.newmembers"}}</th><th>{{t "dash.points"}}</th><th>{{t "dash.verified"}}</th><th>{{t "dash.commission"}}</th></tr>
+{{range .Lines}}<tr><td>{{if eq .Value $.Data.None}}{{if eq .Dimension "store"}}{{t "dash.nostore"}}{{else}}{{t "dash.nosource"}}{{end}}{{else}}{{.Value}}{{end}}</td><td>{{n .Redeemed}}</td><td>{{n .NewMembers}}</td><td>{{n .Points}}</td><td>{{n .Verified}}</td><td>{{n .Commission}}</td></tr>
 {{end}}</table>{{if .More}}<p class="muted">{{t "dash.more" .More .Name}}</p>{{end}}{{else}}<p class="muted">{{t "dash.nonetoday"}}</p>{{end}}
 {{end}}
 <h2>{{t "dash.flags"}}</h2>
@@ -92,10 +100,14 @@ type dashboardData struct {
 	Total            reward.Stat
 	Campaigns        []*reward.CampaignView
 	Dimensions       []dashboardDimension
-	Flags            []reward.Flag
-	MoreFlags        bool
-	Webhooks         []WebhookView // each endpoint's delivery status
-	PausedHooks      bool
+	// Channels are where members come from and whose counter served
+	// them: by source and by store, with gifts verified and new members.
+	Channels    []dashboardDimension
+	None        string // the value of the lines without a source or store
+	Flags       []reward.Flag
+	MoreFlags   bool
+	Webhooks    []WebhookView // each endpoint's delivery status
+	PausedHooks bool
 }
 
 type dashboardDimension struct {
@@ -173,23 +185,31 @@ func (s *Server) renderDashboard(ctx *fasthttp.RequestCtx, l *locale, msg string
 func (s *Server) dashboardData() (*dashboardData, error) {
 	e := s.app.Engine
 	today := e.Today()
-	d := &dashboardData{Today: today, Zone: e.Zone().String(), Loc: e.Zone(), Now: time.Now().In(e.Zone()).Format("15:04:05")}
+	d := &dashboardData{Today: today, Zone: e.Zone().String(), Loc: e.Zone(), Now: time.Now().In(e.Zone()).Format("15:04:05"), None: reward.NoValue}
 	var err error
 	if d.Campaigns, err = e.Campaigns(); err != nil {
 		return nil, err
 	}
-	for _, dim := range []string{"product", "region", "guide", "batch"} {
+	for _, dim := range []string{"product", "region", "guide", "batch", "source", "store"} {
 		lines, err := e.Stats(dim, today, today, false)
 		if err != nil {
 			return nil, err
 		}
-		if dim == "product" {
+		switch dim {
+		case "product":
+			// Every redemption has a product.
 			for _, l := range lines {
 				d.Total.Redeemed += l.Redeemed
 				d.Total.Points += l.Points
 				d.Total.Coupons += l.Coupons
 				d.Total.Commission += l.Commission
 				d.Total.Diverted += l.Diverted
+				d.Total.NewMembers += l.NewMembers
+			}
+		case "store":
+			// Every verification has a store, a mall coupon's too.
+			for _, l := range lines {
+				d.Total.Verified += l.Verified
 			}
 		}
 		slices.SortStableFunc(lines, func(a, b reward.Stat) int { return int(b.Redeemed - a.Redeemed) })
@@ -197,7 +217,11 @@ func (s *Server) dashboardData() (*dashboardData, error) {
 		if len(lines) > dashboardTop {
 			dd.Lines, dd.More = lines[:dashboardTop], len(lines)-dashboardTop
 		}
-		d.Dimensions = append(d.Dimensions, dd)
+		if dim == "source" || dim == "store" {
+			d.Channels = append(d.Channels, dd)
+		} else {
+			d.Dimensions = append(d.Dimensions, dd)
+		}
 	}
 	flags, err := e.LatestFlags(2*dashboardTop + 1)
 	if err != nil {

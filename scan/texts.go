@@ -233,6 +233,7 @@ func (l *locale) status(s string) string { return l.word(couponStatusKeys, s) }
 var (
 	dimensionKeys = map[string]string{
 		"product": "dim.product", "region": "dim.region", "guide": "dim.guide", "batch": "dim.batch",
+		"source": "dim.source", "store": "dim.store",
 	}
 	campaignStatusKeys = map[string]string{
 		"scheduled": "campaign.scheduled", "live": "campaign.live", "ended": "campaign.ended",

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -29,21 +31,35 @@ func (o *statsOptions) AddFlags(fs *pflag.FlagSet) {
 func newStatsCommand(g *globalOptions) *cobra.Command {
 	o := &statsOptions{}
 	return leaf(&cobra.Command{
-		Use: "stats [--by product|batch|region|guide|campaign] [--json]", Short: "Redemptions, points, coupons and commissions by product, batch, region, guide or campaign",
-		Args: cobra.NoArgs,
+		Use:   "stats [--by product|batch|region|guide|campaign|source|store] [--from DAY] [--to DAY] [--daily] [--json]",
+		Short: "Redemptions, points, gifts, new members and commissions by product, batch, region, guide, campaign, source or store",
+		Long: "stats sums, for each value of one dimension, over the days --from..--to of the brand's time zone:\n" +
+			"  REDEEMED    redemptions             POINTS   points they paid\n" +
+			"  COUPONS     gifts they issued       VERIFIED gifts verified at the counter (核销)\n" +
+			"  NEW         new members: the member's first redeemed scan (their first touch)\n" +
+			"  COMMISSION  guides' commission, per scan and per verified gift\n" +
+			"  DIVERTED    redemptions outside the batch's intended region (防窜货)\n" +
+			"--by source counts the channel a scan named (" + reward.NoValue + ": none); --by store the store of the\n" +
+			"member's guide, else of the scan's guide (" + reward.NoValue + ": no store's guide), and a verified gift\n" +
+			"at the verifying guide's store.",
+		Example: "  yima stats --by store --from 20261101 --to 20261130\n  yima stats --by source --daily --json",
+		Args:    cobra.NoArgs,
 	}, o, func(cmd *cobra.Command, _ []string) error { return statsFunc(cmd, g, o) })
 }
 
 func statsFunc(cmd *cobra.Command, g *globalOptions, o *statsOptions) error {
+	if !slices.Contains(reward.Dimensions, o.by) {
+		return usagef("--by %q: use one of %s", o.by, strings.Join(reward.Dimensions, ", "))
+	}
 	get := func(a scan.Admin) ([]reward.Stat, error) { return a.Stats(o.by, o.from, o.to, o.daily) }
 	return printList(cmd, g, &o.remoteOptions, o.out, get, func(w io.Writer, st []reward.Stat) {
-		fmt.Fprintf(w, "%-24s %-8s %10s %10s %8s %10s %8s\n", o.by, "DAY", "REDEEMED", "POINTS", "COUPONS", "COMMISSION", "DIVERTED")
+		fmt.Fprintf(w, "%-24s %-8s %10s %10s %8s %8s %8s %10s %8s\n", strings.ToUpper(o.by), "DAY", "REDEEMED", "POINTS", "COUPONS", "VERIFIED", "NEW", "COMMISSION", "DIVERTED")
 		for _, s := range st {
 			day := s.Day
 			if day == "" {
 				day = "-"
 			}
-			fmt.Fprintf(w, "%-24s %-8s %10d %10d %8d %10d %8d\n", s.Value, day, s.Redeemed, s.Points, s.Coupons, s.Commission, s.Diverted)
+			fmt.Fprintf(w, "%-24s %-8s %10d %10d %8d %8d %8d %10d %8d\n", s.Value, day, s.Redeemed, s.Points, s.Coupons, s.Verified, s.NewMembers, s.Commission, s.Diverted)
 		}
 	})
 }

@@ -169,9 +169,3 @@ var _ = template.Must(pages.New("signin-pages").Parse(`
 <form method="post" action="/signout"><input type="hidden" name="csrf" value="{{$.CSRF}}"><button>{{t "me.signout"}}</button></form>{{end}}{{end}}{{end}}
 {{template "bottom"}}{{end}}
 `))
-
-// claimText is what a redeemed code's page tells the person who claimed
-// it.
-func claimText(l *locale, s *Server, cl *reward.Claim) string {
-	return l.T("landing.yours.message", dateIn(s.app.Engine.Zone(), cl.At), cl.Points)
-}

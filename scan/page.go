@@ -47,24 +47,6 @@ img.qr{width:12rem;height:12rem;display:block;margin:1rem auto}
 <div class="card {{.Class}}"><h1>{{.Title}}</h1><p>{{.Message}}</p></div>{{end}}
 {{define "bottom"}}</body></html>{{end}}
 
-{{define "landing"}}{{template "top" .}}
-{{with .S}}{{if .Valid}}{{with $.Product}}{{with .ImageURL}}<img class="product" src="{{.}}" alt="">{{end}}{{end}}
-<p>{{t "landing.product"}} <b>{{if and $.Product $.Product.Name}}{{$.Product.Name}}{{else}}{{.Product}}{{end}}</b>{{with $.Product}}{{with .Spec}}<br>{{t "landing.spec" .}}{{end}}{{end}}
-{{with .Produced}}<br>{{t "landing.produced" .}}{{end}}<br>{{t "landing.batch" (id .Batch) (id .Serial)}}</p>
-{{with $.Product}}{{with .Description}}<p>{{.}}</p>{{end}}{{end}}
-{{if .FirstScan}}<p><b>{{if le .Scanners 1}}{{t "landing.firstcheck"}}{{else}}{{t "landing.checked" .Scanners (date $.Zone .FirstScan)}}{{end}}</b></p>{{end}}{{end}}{{end}}
-{{with .Result}}<p>{{t "landing.earned" .Points}}{{if .Bonus}} {{t "landing.bonus" .Bonus}}{{end}} <b>{{t "landing.balance" .Balance}}</b></p>
-{{with .Coupon}}<div class="card ok"><h1>🎁 {{.Title}}</h1><p>{{t "landing.coupon.show" (date $.Zone .ExpiresAt)}}</p>
-<img class="qr" src="/v1/coupons/{{.ID}}/qr.svg" alt="{{t "landing.coupon.alt"}}"><p><code>{{.ID}}</code></p></div>{{end}}{{end}}
-{{with .Claimed}}{{with .Coupon}}<div class="card ok"><h1>🎁 {{.Title}}</h1>{{if eq .Status "issued"}}<p>{{t "landing.coupon.show" (date $.Zone .Expires)}}</p>
-<img class="qr" src="/v1/coupons/{{.ID}}/qr.svg" alt="{{t "landing.coupon.alt"}}">{{else}}<p>{{t "counter.status" (status .Status)}}</p>{{end}}<p><a href="/me#c-{{.ID}}">{{t "landing.yours.coupon"}}</a></p></div>{{end}}{{end}}
-{{if .Claim}}<form method="post"><input type="hidden" name="csrf" value="{{.CSRF}}">{{if eq .S.Claim "pin"}}<p>{{t "landing.pin.ask" .S.PINDigits}}</p>
-<label>{{t "landing.pin"}} <input name="pin" inputmode="numeric" autocomplete="off" pattern="[0-9]*" minlength="{{.S.PINDigits}}" maxlength="{{.S.PINDigits}}" required></label>
-{{end}}<button>{{t "landing.claim"}}</button></form>{{end}}
-{{with .S}}<p><code>{{.Code}}</code></p>{{end}}
-{{with .Nav}}{{template "nav" .}}{{end}}
-{{template "bottom"}}{{end}}
-
 {{define "guide"}}{{template "top" .}}
 {{if .Claim}}<form method="post"><input type="hidden" name="csrf" value="{{.CSRF}}"><button>{{t "guide.join"}}</button></form>{{end}}
 {{template "bottom"}}{{end}}
@@ -87,21 +69,14 @@ type pageData struct {
 	// Zone is the brand's time zone, in which every date shows, L the
 	// request's language and Brand the brand's settings; the server sets
 	// them.
-	Zone  *time.Location
-	L     *locale
-	Brand *reward.Brand
-	// Product is the catalog entry of the code's SKU, nil when it has
-	// none.
-	Product               *reward.Product
+	Zone                  *time.Location
+	L                     *locale
+	Brand                 *reward.Brand
 	Title, Message, Class string
-	S                     *reward.CodeStatus
-	Result                *reward.ScanResult
 	Coupon                *reward.Coupon
 	Claim, AskToken       bool
-	// Claimed is the reward of a redeemed code, shown to the person who
-	// claimed it; Nav links the member centre and sign-in.
-	Claimed *reward.Claim
-	Nav     *navView
+	// Nav links the member centre and sign-in.
+	Nav *navView
 	// SignIn and Me are the sign-in page's and the member centre's.
 	SignIn *signinView
 	Me     *meView
@@ -257,7 +232,8 @@ func (s *Server) newVisitor(ctx *fasthttp.RequestCtx) string {
 func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error {
 	member, signedIn, session := s.member(ctx)
 	l := s.pageWords(ctx)
-	d := pageData{L: l, Nav: &navView{SignedIn: signedIn, Next: "/C/" + code}}
+	w := l.landing
+	v := landingView{w: w, zone: s.app.Engine.Zone(), signedIn: signedIn, code: code}
 	if ctx.IsPost() && session {
 		if err := s.checkForm(ctx); err != nil {
 			return err
@@ -275,8 +251,8 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 			if err := json.Unmarshal(out, &res); err != nil {
 				return err
 			}
-			d.Result = &res
-			d.Title, d.Class, d.Message = l.T("landing.claimed.title"), "ok", l.T("landing.claimed.message")
+			v.result = &res
+			v.say(w.claimedTitle, "ok", w.claimedMessage)
 		} else {
 			var re *reward.Error
 			if reward.ErrorCode(err) == reward.CodeInvalidCode {
@@ -287,7 +263,7 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 			}
 			// Ended campaigns, limits and duplicates get a kind page, not
 			// an error: the product may still be genuine.
-			d.Title, d.Class, d.Message = l.T("landing.refused.title"), "warn", l.refusal(re.Code)
+			v.say(w.refusedTitle, "warn", htmlText(l.refusal(re.Code)))
 		}
 	} else if ctx.IsGet() {
 		// Count first, so the page shows this scan too; a failure to
@@ -305,62 +281,38 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 		return err
 	}
 	s.noteForged(ctx, st)
-	d.S = st
+	v.st = st
 	if st.Valid && st.Product != "" {
 		// A SKU without a catalog entry (or one the catalog cannot name)
 		// shows as the SKU.
 		if p, err := s.app.Engine.Product(st.Product); err == nil {
-			d.Product = p
+			v.product = p
 		}
 	}
-	if d.Title == "" {
-		switch {
-		case !st.Valid && st.Reason == string(reward.CodeUnknownBatch):
-			d.Title, d.Class, d.Message = l.T("landing.unknownbatch.title"), "warn", l.T("landing.unknownbatch.message")
-		case !st.Valid && st.Reason == string(reward.CodeKeyRetired):
-			d.Title, d.Class, d.Message = l.T("landing.retired.title"), "warn", l.T("landing.retired.message")
-		case !st.Valid:
-			d.Title, d.Class, d.Message = l.T("landing.forged.title"), "bad", l.T("landing.forged.message")
-		case st.Redeemed:
-			// The person who claimed it is told what they got and shown
-			// the coupon again; anyone else only when it was claimed.
-			cl, err := s.app.Engine.ClaimBy(code, member)
-			if err != nil {
+	if v.title == "" {
+		// The person who claimed a redeemed code is told what they got
+		// and shown the coupon again; anyone else only when it was
+		// claimed.
+		var yours *reward.Claim
+		if st.Valid && st.Redeemed {
+			if yours, err = s.app.Engine.ClaimBy(code, member); err != nil {
 				return err
 			}
-			if cl != nil {
-				d.Title, d.Class, d.Message, d.Claimed = l.T("landing.yours.title"), "ok", claimText(l, s, cl), cl
-				break
-			}
-			d.Title, d.Class = l.T("landing.redeemed.title"), "warn"
-			d.Message = l.T("landing.redeemed.message", dateIn(s.app.Engine.Zone(), *st.RedeemedAt))
-		case st.State == string(reward.Revoked):
-			// A withdrawn range is often a leaked one: its codes may be on
-			// copies, so the page does not vouch for the product.
-			d.Title, d.Class, d.Message = l.T("landing.revoked.title"), "warn", l.T("landing.revoked.message")
-		case st.State != "active":
-			d.Title, d.Class, d.Message = l.T("landing.genuine.title"), "ok", l.T("landing.inactive.message")
-		case st.PayoutHeld:
-			// A factory's batch the brand has not released: a claim would
-			// be refused with payout_held.
-			d.Title, d.Class, d.Message = l.T("landing.genuine.title"), "ok", l.T("landing.held.message")
-		case st.Promotion == "ended":
-			// A claim would only be refused: say so instead of offering it.
-			d.Title, d.Class, d.Message = l.T("landing.genuine.title"), "ok", l.T("landing.ended.message")
-		case st.Promotion == "scheduled":
-			d.Title, d.Class, d.Message = l.T("landing.genuine.title"), "ok", l.T("landing.scheduled.message")
-		case st.Promotion == "exhausted":
-			d.Title, d.Class, d.Message = l.T("landing.genuine.title"), "ok", l.T("landing.exhausted.message")
-		default:
-			d.Title, d.Class, d.Message = l.T("landing.genuine.title"), "ok", l.T("landing.open.message")
-			d.Claim = true
 		}
-		if st.Valid && st.Scanners > 1 && !st.Redeemed {
-			d.Class = "warn"
-			d.Message += " " + l.T("landing.many.note")
-		}
+		v.card(st, yours)
 	}
-	return s.renderPage(ctx, "landing", d)
+	// As every page: the device cookie on first sight, and the form
+	// token of this browser when the page has the claim form.
+	s.device(ctx)
+	if v.claim {
+		visitor, _ := s.visitor(ctx)
+		v.csrf = s.csrfToken(visitor)
+	}
+	if b, err := s.app.Engine.Brand(); err == nil {
+		v.brand = b
+	}
+	renderLanding(ctx, &v)
+	return nil
 }
 
 // home renders the site's root: a phone that opened the bare address

@@ -36,6 +36,8 @@ type locale struct {
 	pages *template.Template
 	// dashboard is the operator's /admin page in this language.
 	dashboard *template.Template
+	// landing is the landing page's words (landingpage.go).
+	landing *landingWords
 }
 
 var (
@@ -63,6 +65,7 @@ func init() {
 		l.p = message.NewPrinter(l.tag, message.Catalog(pageCatalog))
 		l.pages = template.Must(pages.Clone()).Funcs(l.funcs())
 		l.dashboard = template.Must(dashboardPage.Clone()).Funcs(l.funcs())
+		l.landing = newLandingWords(l)
 	}
 }
 

@@ -17,6 +17,9 @@ const (
 	// RoleMetrics reads /metrics and nothing else: what a Prometheus
 	// scraper holds, so that it need not hold the admin token.
 	RoleMetrics = "metrics"
+	// RoleManager manages one store (its Subject): its enrolment QR, the
+	// requests it brought, its guides; nothing else (CreateManagerToken).
+	RoleManager = "manager"
 )
 
 // NewSecret returns a fresh unguessable token secret (192 bits).
@@ -27,10 +30,14 @@ func NewSecret() string {
 }
 
 // CreateToken stores a new token for role and returns its secret, which is
-// shown once and never stored in clear.
+// shown once and never stored in clear. subject is the guide of a guide
+// token, the factory of a factory token, the store of a manager token.
 func (e *Engine) CreateToken(role, name, subject string) (string, error) {
+	if role == RoleManager {
+		return e.CreateManagerToken(name, subject)
+	}
 	if !slices.Contains([]string{RoleApp, RoleFactory, RoleGuide, RoleMetrics}, role) {
-		return "", Errorf(CodeInvalidRequest, "role %q is not one of app, factory, guide, metrics", role)
+		return "", Errorf(CodeInvalidRequest, "role %q is not one of app, factory, guide, manager, metrics", role)
 	}
 	if err := checkID("name", name, false); err != nil {
 		return "", err
@@ -45,8 +52,12 @@ func (e *Engine) CreateToken(role, name, subject string) (string, error) {
 
 // CreateFactoryToken is CreateToken for the API and the CLI: a factory
 // token may name the factory it is for, whose batches it then shares with
-// the factory's other tokens (see Owner). Other roles name none.
+// the factory's other tokens (see Owner); a manager token names the store
+// it manages (CreateManagerToken). Other roles name none.
 func (e *Engine) CreateFactoryToken(role, name, factory string) (string, error) {
+	if role == RoleManager {
+		return e.CreateToken(role, name, factory)
+	}
 	if factory != "" && role != RoleFactory {
 		return "", Errorf(CodeInvalidRequest, "only a factory token names a factory; leave factory out for a %s token", role)
 	}

@@ -24,7 +24,8 @@ type Admin interface {
 	// ReleaseBatch releases a factory's batch for payout.
 	ReleaseBatch(id uint32, r reward.Release) (*BatchView, error)
 	// CreateToken makes a token for role; a factory token may name the
-	// factory it is for (see reward.Owner).
+	// factory it is for (see reward.Owner), a manager token names the
+	// store it manages in the same argument.
 	CreateToken(role, name, factory string) (string, error)
 	// Tokens lists the stored tokens by id, without secrets.
 	Tokens() ([]reward.Token, error)

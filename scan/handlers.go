@@ -99,7 +99,7 @@ var routes = map[string][]route{
 	"/v1/brand":               {{method: "GET", roles: adminFactory, fn: (*Server).getBrand}, {method: "PUT", roles: adminOnly, fn: (*Server).putBrand}},
 	"/v1/products":            {{method: "GET", roles: adminFactory, fn: (*Server).listProducts}},
 	"/v1/stores":              {{method: "GET", roles: adminOnly, fn: (*Server).listStores}},
-	"/v1/stores/":             {{method: "GET", roles: adminOnly, fn: (*Server).getStore}, {method: "PUT", roles: adminOnly, fn: (*Server).putStore}, {method: "POST", roles: adminOnly, fn: (*Server).postStoreAction}},
+	"/v1/stores/":             {{method: "GET", roles: adminManager, fn: (*Server).getStore}, {method: "PUT", roles: adminOnly, fn: (*Server).putStore}, {method: "POST", roles: adminManager, fn: (*Server).postStoreAction}},
 	"/v1/products/":           {{method: "GET", roles: adminFactory, fn: (*Server).getProduct}, {method: "PUT", roles: adminOnly, fn: (*Server).putProduct}},
 	"/c/":                     {{method: "GET", fn: htmlErrors((*Server).landing)}, {method: "POST", fn: htmlErrors((*Server).landing)}},
 	"/C/":                     {{method: "GET", fn: htmlErrors((*Server).landing)}, {method: "POST", fn: htmlErrors((*Server).landing)}},
@@ -125,6 +125,10 @@ var routes = map[string][]route{
 }
 
 var adminFactory = []string{reward.RoleAdmin, reward.RoleFactory}
+
+// adminManager may read a store and decide its enrolments: a manager
+// token only its own store's (storeScope).
+var adminManager = []string{reward.RoleAdmin, reward.RoleManager}
 
 // adminMetrics may read /metrics, which shows business volumes (scans,
 // payouts): a scraper elsewhere gets a metrics token (yima token create
@@ -702,6 +706,7 @@ func (s *Server) postToken(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 		Role    string `json:"role"`
 		Name    string `json:"name"`
 		Factory string `json:"factory"`
+		Store   string `json:"store"`
 	}
 	if err := decode(ctx, &r); err != nil {
 		return err
@@ -709,13 +714,25 @@ func (s *Server) postToken(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	if r.Role == reward.RoleGuide {
 		return errorf(reward.CodeInvalidRequest, "guide tokens are made with the guide (POST /v1/guides)")
 	}
-	tok, err := s.app.Engine.CreateFactoryToken(r.Role, r.Name, r.Factory)
+	scope := r.Factory
+	if r.Role == reward.RoleManager {
+		if r.Factory != "" {
+			return errorf(reward.CodeInvalidRequest, "a manager token names its store (\"store\"), not a factory")
+		}
+		scope = r.Store
+	} else if r.Store != "" {
+		return errorf(reward.CodeInvalidRequest, "only a manager token names a store; leave store out for a %s token", r.Role)
+	}
+	tok, err := s.app.Engine.CreateFactoryToken(r.Role, r.Name, scope)
 	if err != nil {
 		return err
 	}
 	out := map[string]string{"token": tok, "id": reward.TokenID(tok), "role": r.Role, "name": r.Name}
 	if r.Factory != "" {
 		out["factory"] = r.Factory
+	}
+	if r.Store != "" {
+		out["store"] = r.Store
 	}
 	return writeJSON(ctx, fasthttp.StatusCreated, out)
 }

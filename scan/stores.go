@@ -31,9 +31,30 @@ func (s *Server) putStore(ctx *fasthttp.RequestCtx, _ caller, id string) error {
 	return writeJSON(ctx, status, st)
 }
 
+// storeScope refuses a manager token's request about a store other than
+// the one it manages.
+func storeScope(who caller, store string) error {
+	if who.role == reward.RoleManager && store != who.subject {
+		return errorf(codeForbidden, "this manager token manages store %s only", who.subject)
+	}
+	return nil
+}
+
+// decidedBy is how an enrolment records who decided it: the brand, or a
+// manager token by its id (yima token list names it).
+func decidedBy(who caller) string {
+	if who.role == reward.RoleManager {
+		return "manager-token:" + who.id
+	}
+	return reward.RoleAdmin
+}
+
 // getStore serves /v1/stores/{store}, /guides and /enrolments.
-func (s *Server) getStore(ctx *fasthttp.RequestCtx, _ caller, arg string) error {
+func (s *Server) getStore(ctx *fasthttp.RequestCtx, who caller, arg string) error {
 	id, sub, _ := strings.Cut(arg, "/")
+	if err := storeScope(who, id); err != nil {
+		return err
+	}
 	switch sub {
 	case "":
 		st, err := s.app.Engine.Store(id)
@@ -89,8 +110,11 @@ func EnrolURL(base, code string) string {
 
 // postStoreAction serves POST /v1/stores/{store}/enrolment-qr and
 // /enrolments/{id}/approve|reject.
-func (s *Server) postStoreAction(ctx *fasthttp.RequestCtx, _ caller, arg string) error {
+func (s *Server) postStoreAction(ctx *fasthttp.RequestCtx, who caller, arg string) error {
 	id, sub, _ := strings.Cut(arg, "/")
+	if err := storeScope(who, id); err != nil {
+		return err
+	}
 	if sub == "enrolment-qr" {
 		var r struct {
 			Rotate bool   `json:"rotate"`
@@ -127,7 +151,7 @@ func (s *Server) postStoreAction(ctx *fasthttp.RequestCtx, _ caller, arg string)
 	if err := noBody(ctx); err != nil {
 		return err
 	}
-	out, err := s.app.Engine.DecideEnrolment(id, en, action == "approve", reward.RoleAdmin)
+	out, err := s.app.Engine.DecideEnrolment(id, en, action == "approve", decidedBy(who))
 	if err != nil {
 		return err
 	}

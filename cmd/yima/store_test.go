@@ -34,3 +34,30 @@ func TestStoreCommands(t *testing.T) {
 		t.Errorf("store show of a store never made: %v", r)
 	}
 }
+
+// TestManagerTokenCommand: yima token create --role manager --store S
+// makes a token that manages S (token list says so); without --store, or
+// for a store with no record, nothing is made.
+func TestManagerTokenCommand(t *testing.T) {
+	data := newData(t)
+	mustYima(t, "store", "add", "SH-001", "--data", data, "--name", "徐汇旗舰店")
+	if r := yima(t, "token", "create", "--role", "manager", "--data", data); r.code != 2 || !strings.Contains(r.stderr, "--store") {
+		t.Errorf("a manager token without --store: %v", r)
+	}
+	if r := yima(t, "token", "create", "--role", "app", "--store", "SH-001", "--data", data); r.code != 2 || !strings.Contains(r.stderr, "--store is for --role manager") {
+		t.Errorf("an app token with --store: %v", r)
+	}
+	if r := yima(t, "token", "create", "--role", "manager", "--store", "SH-404", "--data", data); r.code != 1 || !strings.Contains(r.stderr, "no store") {
+		t.Errorf("a manager token of a store with no record: %v", r)
+	}
+	if r := mustYima(t, "token", "list", "--data", data); strings.Contains(r.stdout, "manager") {
+		t.Fatalf("refused tokens were stored: %q", r.stdout)
+	}
+	r := mustYima(t, "token", "create", "--role", "manager", "--store", "SH-001", "--name", "店长", "--data", data)
+	if tok := strings.TrimSpace(r.stdout); !strings.HasPrefix(tok, "yt_") {
+		t.Fatalf("token create --role manager printed %q", r.stdout)
+	}
+	if r := mustYima(t, "token", "list", "--data", data); !strings.Contains(r.stdout, "manager") || !strings.Contains(r.stdout, "SH-001") {
+		t.Errorf("token list: %q", r.stdout)
+	}
+}

@@ -25,32 +25,42 @@ func newTokenCommand(g *globalOptions) *cobra.Command {
 }
 
 type tokenCreateOptions struct {
-	role, name, factory string
+	role, name, factory, store string
 }
 
 func (o *tokenCreateOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.role, "role", "", "app (integrators) or factory (minting)")
+	fs.StringVar(&o.role, "role", "", "app (integrators), factory (minting), metrics (a scraper of /metrics) or manager (one store's manager)")
 	fs.StringVar(&o.name, "name", "", "who the token is for, for the records")
 	fs.StringVar(&o.factory, "factory", "", "the factory a factory token is for: its tokens share the factory's batches (default: the token sees only what it mints)")
+	fs.StringVar(&o.store, "store", "", "the store a manager token manages (required with --role manager): its enrolments, QR and guides, nothing else")
 }
 
 func newTokenCreateCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 	o := &tokenCreateOptions{}
 	return leaf(&cobra.Command{
-		Use: "create --role app|factory|metrics [--name N] [--factory F]", Short: "Create an API token and print it (it is shown once, stored hashed)",
+		Use: "create --role app|factory|metrics|manager [--name N] [--factory F] [--store S]", Short: "Create an API token and print it (it is shown once, stored hashed)",
 		Args: cobra.NoArgs,
 	}, o, func(cmd *cobra.Command, _ []string) error { return tokenCreateFunc(cmd, g, r, o) })
 }
 
 func tokenCreateFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *tokenCreateOptions) error {
-	if o.role != "app" && o.role != "factory" && o.role != "metrics" {
-		return usagef("--role must be app, factory or metrics (a scraper of /metrics); guides get theirs from yima guide add")
+	if o.role != "app" && o.role != "factory" && o.role != "metrics" && o.role != "manager" {
+		return usagef("--role must be app, factory, metrics (a scraper of /metrics) or manager (--store S); guides get theirs from yima guide add")
 	}
 	if o.factory != "" && o.role != "factory" {
 		return usagef("--factory is for --role factory only")
 	}
+	scope := o.factory
+	switch {
+	case o.role == "manager" && o.store == "":
+		return usagef("--role manager needs --store S: a manager token manages one store")
+	case o.role == "manager":
+		scope = o.store
+	case o.store != "":
+		return usagef("--store is for --role manager only")
+	}
 	return r.with(g, func(a scan.Admin) error {
-		tok, err := a.CreateToken(o.role, o.name, o.factory)
+		tok, err := a.CreateToken(o.role, o.name, scope)
 		if err != nil {
 			return err
 		}
@@ -63,14 +73,14 @@ func tokenCreateFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *
 func newTokenListCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 	var out tableOptions
 	return leaf(&cobra.Command{
-		Use: "list [--json]", Short: "List the tokens: id, role, name, guide and when each was made (never their secrets)",
+		Use: "list [--json]", Short: "List the tokens: id, role, name, what each is for (guide, factory, store) and when it was made (never their secrets)",
 		Args: cobra.NoArgs,
 	}, &out, func(cmd *cobra.Command, _ []string) error { return tokenListFunc(cmd, g, r, out) })
 }
 
 func tokenListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, out tableOptions) error {
 	return printList(cmd, g, r, out, scan.Admin.Tokens, func(w io.Writer, ts []reward.Token) {
-		fmt.Fprintf(w, "%-16s  %-8s  %-24s  %-16s  %s\n", "ID", "ROLE", "NAME", "GUIDE", "CREATED")
+		fmt.Fprintf(w, "%-16s  %-8s  %-24s  %-16s  %s\n", "ID", "ROLE", "NAME", "FOR", "CREATED")
 		for _, t := range ts {
 			fmt.Fprintf(w, "%-16s  %-8s  %-24s  %-16s  %s\n", t.ID, t.Role, t.Name, t.Subject, t.Created.Format("2006-01-02 15:04"))
 		}

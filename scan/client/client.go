@@ -152,7 +152,10 @@ func (c *Client) CreateToken(role, name, factory string) (string, error) {
 		Token string `json:"token"`
 	}
 	body := map[string]string{"role": role, "name": name}
-	if factory != "" {
+	switch {
+	case factory != "" && role == reward.RoleManager:
+		body["store"] = factory
+	case factory != "":
 		body["factory"] = factory
 	}
 	return out.Token, c.do("POST", "/v1/tokens", body, &out)

@@ -4,7 +4,7 @@ BIN     ?= bin/yima
 DEMO    ?= $(CURDIR)/demo-data
 ADDR    ?= 127.0.0.1:8089
 
-.PHONY: help build test test-pg demo bench bench-compare bench-growth bench-growth-50m fmt lint fuzz clean
+.PHONY: help build test test-pg test-drills demo bench bench-compare bench-growth bench-growth-50m fmt lint fuzz clean
 
 help: ## print the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ test: ## vet and race-test everything (what CI runs), then the rules on the retr
 test-pg: ## the PostgreSQL backend alone: its conformance and fault tests, then the rules on it
 	$(GO) test -race -timeout 8m ./store/pgstore/...
 	YIMA_TEST_STORE=postgres $(GO) test -race -timeout 8m ./reward/
+
+test-drills: ## the proof drills: ten database failovers on pg_auto_failover, twenty yima node kills (about 6 min)
+	YIMA_DRILLS=1 $(GO) test -count=1 -timeout 12m -v -run '^(TestDatabaseFailover|TestKillNodeDuringBurst)$$' ./cmd/yima/
 
 demo: build ## mint, serve, scan; then a campaign, a guide and a coupon verified at the counter
 	./scripts/demo.sh $(BIN) $(DEMO) $(ADDR)

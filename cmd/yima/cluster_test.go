@@ -60,7 +60,7 @@ func TestKillNodeDuringBurst(t *testing.T) {
 		roundCodes := codes[round*perRound : (round+1)*perRound]
 		victim := round % len(nodes)
 		after := 10 + round*17%50 // early in one burst, later in another
-		got, afterKill := clusterBurst(t, nodes, victim, admin, roundCodes, members, round, after)
+		got, _, afterKill := clusterBurst(t, nodes, victim, nodes[victim].kill, admin, roundCodes, members, round, after)
 		all = append(all, got...)
 		acked := 0
 		for _, a := range got {
@@ -88,17 +88,20 @@ func TestKillNodeDuringBurst(t *testing.T) {
 }
 
 // clusterBurst scans codes from 30 goroutines spread over nodes, some codes
-// by two members at once, and SIGKILLs nodes[victim] once killAfter scans
-// were acknowledged; its clients then go on through the next node. It
-// returns every attempt, and how many were sent after the kill.
-func clusterBurst(t *testing.T, nodes []*server, victim int, admin string, codes []string, members, round, killAfter int) ([]attempt, int) {
+// by two members at once, and calls killFn once killAfter scans were
+// acknowledged. When that kills nodes[victim], its clients then go on
+// through the next node (victim -1: no node dies). It returns every
+// attempt, when killFn was called, and how many were sent after it
+// returned.
+func clusterBurst(t *testing.T, nodes []*server, victim int, killFn func(), admin string, codes []string, members, round, killAfter int) ([]attempt, time.Time, int) {
 	jobs := burstJobs(codes, members, round)
-	hc := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 32}}
+	// A node waits out a database failover before it answers.
+	hc := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 32}}
 	defer hc.CloseIdleConnections()
-	b := newBurstLog(nodes[victim], killAfter)
+	b := newBurstLog(killFn, killAfter)
 	var (
 		wg sync.WaitGroup
-		// sentAfter counts the scans sent once the victim was dead.
+		// sentAfter counts the scans sent once the kill was done.
 		sentAfter atomic.Int64
 	)
 	for g := range 30 {
@@ -128,5 +131,5 @@ func clusterBurst(t *testing.T, nodes []*server, victim int, admin string, codes
 	}
 	wg.Wait()
 	b.kill()
-	return b.out, int(sentAfter.Load())
+	return b.out, b.killedAt, int(sentAfter.Load())
 }

@@ -18,6 +18,7 @@ type attempt struct {
 	status       int // 0: no answer (the server died first)
 	errCode      string
 	points       int64
+	at           time.Time // when the answer came
 }
 
 // TestKillDuringBurst SIGKILLs the server in the middle of a burst of
@@ -109,7 +110,7 @@ func burstJobs(codes []string, members, round int) <-chan scanJob {
 // a redemption of the code fails the test.
 func sendScan(t *testing.T, hc *http.Client, base, admin string, j scanJob) (attempt, error) {
 	status, body, err := call(hc, "POST", base+"/v1/scans", admin, map[string]string{"code": j.code, "member": j.member})
-	a := attempt{code: j.code, member: j.member, status: status}
+	a := attempt{code: j.code, member: j.member, status: status, at: time.Now()}
 	if err == nil {
 		a.errCode = errCode(body)
 		if status == 200 {
@@ -130,17 +131,18 @@ func sendScan(t *testing.T, hc *http.Client, base, admin string, j scanJob) (att
 // burstLog collects the attempts of a burst's clients and, once killAfter
 // scans were acknowledged, SIGKILLs the victim, once.
 type burstLog struct {
-	victim    *server
+	killFn    func() // kills the victim (a node, a database)
 	killAfter int
 	killed    chan struct{} // closed once the victim is dead
+	killedAt  time.Time     // when killFn was called; read once killed is closed
 	killing   sync.Once
 	mu        sync.Mutex
 	out       []attempt
 	acked     int
 }
 
-func newBurstLog(victim *server, killAfter int) *burstLog {
-	return &burstLog{victim: victim, killAfter: killAfter, killed: make(chan struct{})}
+func newBurstLog(killFn func(), killAfter int) *burstLog {
+	return &burstLog{killFn: killFn, killAfter: killAfter, killed: make(chan struct{})}
 }
 
 // add records what a client heard, and kills the victim when this was the
@@ -160,7 +162,8 @@ func (b *burstLog) add(a attempt) {
 
 func (b *burstLog) kill() {
 	b.killing.Do(func() {
-		b.victim.kill()
+		b.killedAt = time.Now()
+		b.killFn()
 		close(b.killed)
 	})
 }
@@ -175,7 +178,7 @@ func burst(t *testing.T, srv *server, admin string, codes []string, members, rou
 		Transport: &http.Transport{MaxIdleConnsPerHost: 64},
 	}
 	defer hc.CloseIdleConnections()
-	b := newBurstLog(srv, killAfter)
+	b := newBurstLog(srv.kill, killAfter)
 	var wg sync.WaitGroup
 	for range 32 {
 		wg.Go(func() {

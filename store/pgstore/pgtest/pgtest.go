@@ -67,9 +67,9 @@ func DSN(tb testing.TB) string {
 	tb.Helper()
 	base := Server(tb)
 	name := fmt.Sprintf("t%d_%d", os.Getpid(), schemas.Add(1))
-	exec1(tb, base, "CREATE SCHEMA "+name)
-	tb.Cleanup(func() { exec1(tb, base, "DROP SCHEMA "+name+" CASCADE") })
-	return withParam(tb, base, "search_path", name)
+	Exec(tb, base, "CREATE SCHEMA "+name)
+	tb.Cleanup(func() { Exec(tb, base, "DROP SCHEMA "+name+" CASCADE") })
+	return WithParam(tb, base, "search_path", name)
 }
 
 // Migrated returns DSN's connection string with yima's schema created.
@@ -96,8 +96,8 @@ func Open(tb testing.TB, opts *pgstore.Options) *pgstore.DB {
 	return db
 }
 
-// withParam sets a parameter of a postgres:// URL.
-func withParam(tb testing.TB, dsn, key, value string) string {
+// WithParam sets a parameter of a postgres:// URL.
+func WithParam(tb testing.TB, dsn, key, value string) string {
 	u, err := url.Parse(dsn)
 	if err != nil {
 		tb.Fatalf("YIMA_TEST_PG_DSN must be a postgres:// URL: %v", err)
@@ -108,7 +108,8 @@ func withParam(tb testing.TB, dsn, key, value string) string {
 	return u.String()
 }
 
-func exec1(tb testing.TB, dsn, sql string) {
+// Exec runs one statement on the database at dsn.
+func Exec(tb testing.TB, dsn, sql string) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -134,24 +135,13 @@ func startCluster() (string, error) {
 		return "", err
 	}
 	sweep()
-	var cred *syscall.Credential
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("nobody")
-		if err != nil {
-			return "", fmt.Errorf("running as root, PostgreSQL needs an unprivileged user, and there is no user nobody: %v", err)
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-	}
-	dir, err := os.MkdirTemp("", "yima-pgtest-*")
+	cred, err := unprivileged()
 	if err != nil {
 		return "", err
 	}
-	if cred != nil {
-		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
-			return "", err
-		}
+	dir, err := tempDir("yima-pgtest-*", cred)
+	if err != nil {
+		return "", err
 	}
 	command := func(name string, args ...string) *exec.Cmd {
 		cmd := exec.Command(filepath.Join(bin, name), args...)
@@ -196,6 +186,36 @@ func startCluster() (string, error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// unprivileged returns the user PostgreSQL runs as: nil (this process's)
+// unless this process is root, which initdb and pg_autoctl refuse; then the
+// user nobody.
+func unprivileged() (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	u, err := user.Lookup("nobody")
+	if err != nil {
+		return nil, fmt.Errorf("running as root, PostgreSQL needs an unprivileged user, and there is no user nobody: %v", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
+// tempDir makes a temporary directory owned by cred's user.
+func tempDir(pattern string, cred *syscall.Credential) (string, error) {
+	dir, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		return "", err
+	}
+	if cred != nil {
+		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
 }
 
 // findPostgres returns the directory holding initdb and postgres, or an

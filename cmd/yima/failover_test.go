@@ -85,7 +85,7 @@ func TestDatabaseFailover(t *testing.T) {
 		gaps = append(gaps, gap)
 		t.Logf("%s: round %d: %s (the primary) killed after %d acknowledged scans; %d acknowledged of %d attempts, %d sent after the kill; no service for %s (no acknowledgement from kill%+.3fs to kill%+.3fs)",
 			time.Since(start).Round(time.Millisecond), round, f.Nodes[primary].Name, after, acked, len(got), afterKill,
-			gap.Round(time.Millisecond), stopped.Seconds(), resumed.Seconds())
+			gap.Round(time.Millisecond), stopped.Round(time.Millisecond).Seconds(), resumed.Round(time.Millisecond).Seconds())
 		if answered != len(got) {
 			t.Errorf("round %d: %d of %d scans got no 200 or 409: the nodes did not ride out the failover", round, len(got)-answered, len(got))
 		}

@@ -5,8 +5,13 @@
 // per process. Each store gets a schema of its own, so tests never see each
 // other's records.
 //
-// Without PostgreSQL a test is skipped, unless YIMA_REQUIRE_BASELINES=1
-// (CI), which makes it fail.
+// For the failover drill, StartFormation starts a pg_auto_failover
+// formation (a monitor, a primary and a synchronous secondary) of its own
+// the same way, and Formation kills and restarts its nodes.
+//
+// Without PostgreSQL (or pg_autoctl, for a formation) a test is skipped,
+// unless YIMA_REQUIRE_BASELINES=1 (CI), which makes it fail. As root,
+// PostgreSQL and pg_autoctl run as the user nobody, since both refuse root.
 package pgtest
 
 import (

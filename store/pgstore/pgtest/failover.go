@@ -331,6 +331,11 @@ func (f *Formation) start(data, name string) *autoctl {
 		f.tb.Fatalf("pg_autoctl run: %v", err)
 	}
 	a := &autoctl{cmd: cmd, done: make(chan struct{})}
+	// Its process group, for sweepFormations.
+	if groups, err := os.OpenFile(filepath.Join(f.dir, "pgids"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err == nil {
+		fmt.Fprintln(groups, cmd.Process.Pid)
+		groups.Close()
+	}
 	go func() {
 		cmd.Wait()
 		close(a.done)
@@ -397,8 +402,11 @@ func (f *Formation) close() {
 }
 
 // sweepFormations stops and removes what test processes that died left
-// behind: a pg_autoctl's postgres outlives it (only the keeper dies with
-// the test process).
+// behind: only `pg_autoctl run` dies with the test process, while its
+// services and its postgres live on. They are found by the process groups
+// the formation recorded (pg_autoctl and postgres processes only, so that
+// a group id used again by something else is left alone) and by each
+// postmaster.pid.
 func sweepFormations() {
 	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "yima-pgaf-*"))
 	for _, d := range dirs {
@@ -408,6 +416,12 @@ func sweepFormations() {
 		}
 		if owner, err := strconv.Atoi(strings.TrimSpace(string(raw))); err == nil && !errors.Is(syscall.Kill(owner, 0), syscall.ESRCH) {
 			continue // its test is still running
+		}
+		raw, _ = os.ReadFile(filepath.Join(d, "pgids"))
+		for _, id := range strings.Fields(string(raw)) {
+			if pgid, err := strconv.Atoi(id); err == nil && pgid > 1 {
+				killGroup(pgid, "pg_autoctl", "postgres")
+			}
 		}
 		// Each postmaster left running, known by its data directory.
 		pids, _ := filepath.Glob(filepath.Join(d, "*", "postmaster.pid"))
@@ -430,4 +444,30 @@ func mustFreePort(tb testing.TB) int {
 		tb.Fatal(err)
 	}
 	return p
+}
+
+// killGroup SIGKILLs the processes of group pgid whose command name is one
+// of names.
+func killGroup(pgid int, names ...string) {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, file := range stats {
+		raw, err := os.ReadFile(file)
+		// pid (comm) state ppid pgrp ...; comm may hold spaces and
+		// parentheses, so the fields are read after the last ')'.
+		open, end := strings.IndexByte(string(raw), '('), strings.LastIndexByte(string(raw), ')')
+		if err != nil || open < 0 || end < open {
+			continue
+		}
+		fields := strings.Fields(string(raw[end+1:]))
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(raw[:open])))
+		comm := string(raw[open+1 : end])
+		if len(fields) < 3 || fields[2] != strconv.Itoa(pgid) || pid <= 1 {
+			continue
+		}
+		for _, name := range names {
+			if strings.HasPrefix(comm, name) {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	}
 }

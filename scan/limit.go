@@ -226,11 +226,13 @@ func setRetryAfter(ctx *fasthttp.RequestCtx, err error) {
 }
 
 // pageRoutes are the routes a phone opens: their refusals are pages.
-var pageRoutes = map[string]bool{"/c/": true, "/C/": true, "/g/": true, "/G/": true, "/v/": true, "/V/": true, "/guide": true}
+var pageRoutes = map[string]bool{"/c/": true, "/C/": true, "/g/": true, "/G/": true, "/v/": true, "/V/": true, "/guide": true,
+	"/E/": true, "/e/": true, "/store/": true}
 
 // addressRoutes are the public routes limited per client address: the
 // pages and the public lookups, which anyone can call without a token.
 var addressRoutes = map[string]bool{"/c/": true, "/C/": true, "/g/": true, "/G/": true, "/v/": true, "/V/": true, "/guide": true,
+	"/E/": true, "/e/": true, "/store/": true,
 	"/v1/codes/": true, "/v1/coupons/": true}
 
 // limitAddress takes one request of the client's address on the limited

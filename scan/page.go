@@ -84,6 +84,10 @@ type pageData struct {
 	Mall *mallView
 	// Desk is the guide's page's (/guide).
 	Desk *deskPage
+	// Enrol is the enrolment page's (/E/), Manage the store manager's
+	// (/store/).
+	Enrol  *enrolView
+	Manage *manageView
 	// CSRF is the form token of this browser (see checkForm); the server
 	// sets it.
 	CSRF string

@@ -61,6 +61,11 @@ func (s *Server) enrolPage(ctx *fasthttp.RequestCtx, _ caller, code string) erro
 	}
 	v := &enrolView{Poster: s.servingBase() != ""}
 	d := pageData{L: l, Title: l.T("enrol.title", st.Name), Class: "ok", Enrol: v}
+	if ctx.IsPost() {
+		if err := s.checkForm(ctx); err != nil {
+			return err
+		}
+	}
 	ident := s.signedIn(ctx)
 	if ident == "" {
 		v.SignIn = "/signin?next=" + url.QueryEscape("/E/"+q.Code+langQuery(ctx))
@@ -68,9 +73,6 @@ func (s *Server) enrolPage(ctx *fasthttp.RequestCtx, _ caller, code string) erro
 		return s.renderPage(ctx, "enrol", d)
 	}
 	if ctx.IsPost() {
-		if err := s.checkForm(ctx); err != nil {
-			return err
-		}
 		v.Name = string(ctx.PostArgs().Peek("name"))
 		_, err := s.app.Engine.Enrol(q.Code, ident, v.Name)
 		var re *reward.Error

@@ -58,8 +58,11 @@ func TestEnrolmentAndManagerPages(t *testing.T) {
 	if status, body := p.get(page + "?lang=en"); status != 200 || !strings.Contains(body, "Join 旗舰店 as a guide") {
 		t.Fatalf("the page in English: %d\n%s", status, body)
 	}
-	if status, _ := p.post(page, url.Values{"name": {"王芳"}}); status != 200 {
-		t.Fatalf("a request before signing in: %d", status)
+	// A request before signing in (the form token from another page) gets
+	// the sign-in again, and stores nothing.
+	p.get("/signin")
+	if status, body := p.post(page, url.Values{"name": {"王芳"}}); status != 200 || !strings.Contains(body, "请先用手机号登录") {
+		t.Fatalf("a request before signing in: %d\n%s", status, body)
 	}
 	ss.signIn(t, p, "13800000001", page)
 	if status, body := p.get(page); status != 200 || !strings.Contains(body, `name="name"`) || !strings.Contains(body, "手机号 138****0001") {

@@ -71,7 +71,7 @@ func TestMalformedBodiesChangeNothing(t *testing.T) {
 		"POST /v1/orders/":       {"/v1/orders/O1/refund"},
 	}
 	// Pages take HTML forms, not JSON; TestCrossSiteFormsRefused covers their POSTs.
-	pages := []string{"/c/", "/C/", "/g/", "/G/", "/v/", "/V/", "/admin", "/signin", "/signout", "/guide", "/me/mall"}
+	pages := []string{"/c/", "/C/", "/g/", "/G/", "/v/", "/V/", "/admin", "/signin", "/signout", "/guide", "/me/mall", "/E/", "/e/", "/store/"}
 	for _, rt := range scan.Routes() {
 		method, pattern, _ := strings.Cut(rt, " ")
 		if method == "GET" {

@@ -20,6 +20,17 @@ func TestCrossSiteFormsRefused(t *testing.T) {
 	if _, _, err := ts.App.Engine.AddGuide(reward.Guide{ID: "G1", Store: "S"}); err != nil {
 		t.Fatal(err)
 	}
+	q, err := ts.App.Engine.EnrolmentQR("S", false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.App.Engine.Enrol(q.Code, "tel:+8613800000001", "王芳"); err != nil {
+		t.Fatal(err)
+	}
+	pending, _, err := ts.App.Engine.EnrolmentPage("S", reward.EnrolmentPending, "", 0)
+	if err != nil || len(pending) != 1 {
+		t.Fatal(pending, err)
+	}
 	phone := newBrowser(t, ts)
 	phone.get("/C/" + code)
 	token := phone.csrf()
@@ -38,6 +49,11 @@ func TestCrossSiteFormsRefused(t *testing.T) {
 		{"claim with another browser's token", "/C/" + code, url.Values{"csrf": {"AAAA"}}, ts.URL},
 		{"join from another site", "/G/G1", url.Values{"csrf": {token}}, "https://evil.example"},
 		{"join without the form token", "/G/G1", url.Values{}, ts.URL},
+		{"enrol from another site", "/E/" + q.Code, url.Values{"csrf": {token}, "name": {"x"}}, "https://evil.example"},
+		{"enrol without the form token", "/e/" + q.Code, url.Values{"name": {"x"}}, ts.URL},
+		{"approve from another site", "/store/S", url.Values{"csrf": {token}, "action": {"approve"}, "enrolment": {pending[0].ID}}, "https://evil.example"},
+		{"approve without the form token", "/store/S", url.Values{"action": {"approve"}, "enrolment": {pending[0].ID}}, ts.URL},
+		{"store sign-in from another site", "/store/S", url.Values{"csrf": {token}, "action": {"token"}, "token": {ts.Admin}}, "https://evil.example"},
 	} {
 		if tc.form.Get("csrf") == "" {
 			tc.form.Set("csrf", "-") // post() would fill in the real one
@@ -52,6 +68,12 @@ func TestCrossSiteFormsRefused(t *testing.T) {
 	}
 	if g, err := ts.App.Engine.GuideView("G1", reward.GuidePage{}); err != nil || len(g.BoundMembers) != 0 {
 		t.Fatalf("a cross-site form joined the guide: %v %v", g, err)
+	}
+	if en, _, err := ts.App.Engine.EnrolmentPage("S", reward.EnrolmentPending, "", 0); err != nil || len(en) != 1 {
+		t.Fatalf("a cross-site form decided a request: %v %v", en, err)
+	}
+	if phone.cookie("/store/S", "yima_s") != "" {
+		t.Fatal("a cross-site form signed the store's page in")
 	}
 	phone.get("/C/" + code)
 	if status, body := phone.post("/C/"+code, nil); status != 200 || !strings.Contains(body, "Reward claimed") {

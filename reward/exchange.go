@@ -146,7 +146,7 @@ func (e *Engine) Redeem(member string, req RedeemRequest) (json.RawMessage, erro
 			out = prev
 			return err
 		}
-		res, err := redeem(tx, e.now(), member, req)
+		res, err := redeem(tx, e.now(), e.Zone(), member, req)
 		if err != nil {
 			return err
 		}
@@ -160,8 +160,9 @@ func (e *Engine) Redeem(member string, req RedeemRequest) (json.RawMessage, erro
 	return out, err
 }
 
-// redeem is the decision of Redeem.
-func redeem(tx Tx, now time.Time, member string, req RedeemRequest) (*RedeemResult, error) {
+// redeem is the decision of Redeem; its messages tell times in loc, the
+// brand's time zone.
+func redeem(tx Tx, now time.Time, loc *time.Location, member string, req RedeemRequest) (*RedeemResult, error) {
 	var rw Reward
 	found, err := getJSON(tx, rewardKey(req.Reward), &rw)
 	if err != nil {
@@ -172,9 +173,9 @@ func redeem(tx Tx, now time.Time, member string, req RedeemRequest) (*RedeemResu
 	}
 	switch {
 	case !rw.StartsAt.IsZero() && now.Before(rw.StartsAt):
-		return nil, &Error{Code: CodeRewardNotStarted, Message: fmt.Sprintf("%s can be redeemed from %s", rw.Title, rw.StartsAt.Format(time.RFC3339)), Details: map[string]any{"starts_at": rw.StartsAt}}
+		return nil, &Error{Code: CodeRewardNotStarted, Message: fmt.Sprintf("%s can be redeemed from %s", rw.Title, rw.StartsAt.In(loc).Format(time.RFC3339)), Details: map[string]any{"starts_at": rw.StartsAt}}
 	case !rw.EndsAt.IsZero() && !now.Before(rw.EndsAt):
-		return nil, &Error{Code: CodeRewardEnded, Message: fmt.Sprintf("%s could be redeemed until %s", rw.Title, rw.EndsAt.Format(time.RFC3339)), Details: map[string]any{"ended_at": rw.EndsAt}}
+		return nil, &Error{Code: CodeRewardEnded, Message: fmt.Sprintf("%s could be redeemed until %s", rw.Title, rw.EndsAt.In(loc).Format(time.RFC3339)), Details: map[string]any{"ended_at": rw.EndsAt}}
 	}
 	if rw.Kind == KindGoods && req.Address == nil {
 		return nil, Errorf(CodeInvalidRequest, "%s is shipped: give \"address\": {\"name\",\"phone\",\"address\"}", rw.Title)
@@ -287,7 +288,7 @@ func loadExchange(r getter, id string) (*Exchange, error) {
 func (e *Engine) ShipExchange(id, tracking string) (*Exchange, error) {
 	return e.changeOrder(id, "shipped", checkID("tracking", tracking, false), FeedExchangeShipped, func(tx Tx, x *Exchange, now time.Time) error {
 		if x.Status == ExchangeShipped {
-			return &Error{Code: CodeAlreadyShipped, Message: fmt.Sprintf("this order was shipped on %s", x.ShippedAt.Format(time.RFC3339)), Details: map[string]any{"shipped_at": x.ShippedAt}}
+			return &Error{Code: CodeAlreadyShipped, Message: fmt.Sprintf("this order was shipped on %s", x.ShippedAt.In(e.Zone()).Format(time.RFC3339)), Details: map[string]any{"shipped_at": x.ShippedAt}}
 		}
 		x.Status, x.ShippedAt, x.Tracking = ExchangeShipped, now, tracking
 		return nil
@@ -311,7 +312,7 @@ func (e *Engine) changeOrder(id, action string, argErr error, typ string, change
 		if err != nil {
 			return err
 		}
-		if err := x.open(action); err != nil {
+		if err := x.open(action, e.Zone()); err != nil {
 			return err
 		}
 		now := e.now()
@@ -326,13 +327,13 @@ func (e *Engine) changeOrder(id, action string, argErr error, typ string, change
 }
 
 // open refuses an action on an exchange that is not a goods order still
-// open.
-func (x *Exchange) open(action string) error {
+// open, telling times in loc, the brand's time zone.
+func (x *Exchange) open(action string, loc *time.Location) error {
 	if x.Kind != KindGoods {
 		return Errorf(CodeInvalidRequest, "exchange %s is a %s; only goods orders are %s", x.ID, x.Kind, action)
 	}
 	if x.Status == ExchangeCancelled {
-		return &Error{Code: CodeAlreadyCancelled, Message: fmt.Sprintf("this order was cancelled on %s and its %d points refunded", x.CancelledAt.Format(time.RFC3339), x.Refunded), Details: map[string]any{"cancelled_at": x.CancelledAt}}
+		return &Error{Code: CodeAlreadyCancelled, Message: fmt.Sprintf("this order was cancelled on %s and its %d points refunded", x.CancelledAt.In(loc).Format(time.RFC3339), x.Refunded), Details: map[string]any{"cancelled_at": x.CancelledAt}}
 	}
 	return nil
 }

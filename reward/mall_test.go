@@ -608,3 +608,51 @@ func TestMallAuditCatchesForgedRecords(t *testing.T) {
 		})
 	}
 }
+
+// TestMallMessagesTellTheBrandsTime: the messages of refused mall and
+// order actions said their times in UTC (a goods order shipped at 18:00 in
+// Shanghai read "10:00:00Z"); they are in the brand's time zone, as every
+// other message is.
+func TestMallMessagesTellTheBrandsTime(t *testing.T) {
+	f := newFixture(t, 1, 0)               // the brand's zone is the default, Asia/Shanghai
+	const at = "2026-05-01T18:00:00+08:00" // the fixture's clock, 10:00 UTC
+	mustGrant(t, f, "m1", 1000)
+	mustPutReward(t, f, rewardDoc("bowl", "goods", 100, 10, 0))
+	mustPutReward(t, f, `{"id":"later","title":"later item","kind":"goods","price":1,"stock":1,"starts_at":"2026-06-01T00:00:00Z"}`)
+	addr := &reward.Address{Name: "李雷", Phone: "13800000000", Address: "上海市 1 号"}
+	wantMessage := func(what string, err error, want reward.Code, text string) {
+		t.Helper()
+		if code(err) != want || !strings.Contains(err.Error(), text) {
+			t.Errorf("%s: %v, want %s saying %s", what, err, want, text)
+		}
+	}
+	_, err := f.eng.Redeem("m1", reward.RedeemRequest{Reward: "later", RequestID: "l1", Address: addr})
+	wantMessage("an item not on sale yet", err, reward.CodeRewardNotStarted, "2026-06-01T08:00:00+08:00")
+	var ids []string
+	for _, id := range []string{"g1", "g2"} {
+		raw, err := f.eng.Redeem("m1", reward.RedeemRequest{Reward: "bowl", RequestID: id, Address: addr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, redeemOf(t, raw).Exchange.ID)
+	}
+	if _, err := f.eng.ShipExchange(ids[0], "SF1"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.eng.ShipExchange(ids[0], "SF1")
+	wantMessage("shipping twice", err, reward.CodeAlreadyShipped, "shipped on "+at)
+	if _, err := f.eng.CancelExchange(ids[1], "gone"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.eng.CancelExchange(ids[1], "again")
+	wantMessage("cancelling twice", err, reward.CodeAlreadyCancelled, "cancelled on "+at)
+	setRate(t, f, 1)
+	if _, err := f.eng.RecordOrder(reward.OrderRequest{OrderID: "T1", Member: "m1", Amount: 100, Channel: "tmall"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.eng.RefundOrder("T1", "returned"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.eng.RefundOrder("T1", "again")
+	wantMessage("refunding twice", err, reward.CodeAlreadyRefunded, "refunded on "+at)
+}

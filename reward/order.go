@@ -190,7 +190,7 @@ func (e *Engine) RefundOrder(id, reason string) (*OrderResult, error) {
 			return Errorf(CodeNotFound, "no order %q; an order is known once POST /v1/orders recorded it", id)
 		}
 		if o.Refund != nil {
-			return &Error{Code: CodeAlreadyRefunded, Message: fmt.Sprintf("order %q was refunded on %s: %d points taken back, %d short", id, o.Refund.At.Format(time.RFC3339), o.Refund.Taken, o.Refund.Shortfall), Details: map[string]any{"refund": o.Refund}}
+			return &Error{Code: CodeAlreadyRefunded, Message: fmt.Sprintf("order %q was refunded on %s: %d points taken back, %d short", id, o.Refund.At.In(e.Zone()).Format(time.RFC3339), o.Refund.Taken, o.Refund.Shortfall), Details: map[string]any{"refund": o.Refund}}
 		}
 		m, err := loadResolved(tx, o.Member, now)
 		if err != nil {

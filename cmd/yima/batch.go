@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -65,10 +66,10 @@ func newBatchListCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 }
 
 func batchListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, out tableOptions) error {
-	return printList(cmd, g, r, out, scan.Admin.ListBatches, func(w io.Writer, bs []scan.BatchView) {
-		fmt.Fprintf(w, "%-8s %-20s %12s %12s %12s  %s\n", "ID", "PRODUCT", "COUNT", "ACTIVE", "REVOKED", "CREATED")
+	return printListIn(cmd, g, r, out, scan.Admin.ListBatches, func(w io.Writer, loc *time.Location, bs []scan.BatchView) {
+		fmt.Fprintf(w, "%-8s %-20s %12s %12s %12s  %s\n", "ID", "PRODUCT", "COUNT", "ACTIVE", "REVOKED", zoned("CREATED", loc))
 		for _, b := range bs {
-			fmt.Fprintf(w, "%-8d %-20s %12d %12d %12d  %s\n", b.ID, b.Product, b.Count, b.Active, b.Revoked, b.Created.Format("2006-01-02 15:04"))
+			fmt.Fprintf(w, "%-8d %-20s %12d %12d %12d  %s\n", b.ID, b.Product, b.Count, b.Active, b.Revoked, b.Created.In(loc).Format("2006-01-02 15:04"))
 		}
 	})
 }

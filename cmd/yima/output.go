@@ -3,8 +3,11 @@ package main
 import (
 	"io"
 	"reflect"
+	"time"
 
 	"github.com/spf13/pflag"
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/scan"
 )
 
 // tableOptions choose how a listing prints: an aligned table for people,
@@ -27,3 +30,21 @@ func (o *tableOptions) print(w io.Writer, v any, table func()) error {
 	}
 	return printJSON(w, v)
 }
+
+// brandZone is the brand's time zone, the one its days, pages and messages
+// use: where the server (or this process's engine) says it is, else the
+// default. Tables show dates and times in it rather than in UTC.
+func brandZone(a scan.Admin) *time.Location {
+	if b, err := a.Brand(); err == nil {
+		if loc, err := time.LoadLocation(b.TimeZoneInUse); err == nil {
+			return loc
+		}
+	}
+	if loc, err := time.LoadLocation(reward.DefaultTimeZone); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+// zoned is a column header that names the zone its times are in.
+func zoned(header string, loc *time.Location) string { return header + " (" + loc.String() + ")" }

@@ -28,13 +28,14 @@ func newPrintsCommand(g *globalOptions) *cobra.Command {
 				}
 				w := cmd.OutOrStdout()
 				return out.print(w, page, func() {
-					fmt.Fprintf(w, "%-16s %-9s %-16s %-12s %-8s %6s %21s  %-6s %s\n", "AT (UTC)", "ROLE", "TOKEN", "FACTORY", "ACTION", "BATCH", "SERIALS/GUIDE", "FORMAT", "BASE URL")
+					loc := brandZone(a)
+					fmt.Fprintf(w, "%-16s %-9s %-16s %-12s %-8s %6s %21s  %-6s %s\n", zoned("AT", loc), "ROLE", "TOKEN", "FACTORY", "ACTION", "BATCH", "SERIALS/GUIDE", "FORMAT", "BASE URL")
 					for _, p := range page.Prints {
 						what := p.Guide
 						if p.Batch != 0 {
 							what = fmt.Sprintf("%d..%d", p.From, p.To)
 						}
-						fmt.Fprintf(w, "%-16s %-9s %-16s %-12s %-8s %6d %21s  %-6s %s\n", p.At.Format("2006-01-02 15:04"), p.Role, dash(p.Token), dash(p.Factory), p.Action, p.Batch, what, p.Format, p.BaseURL)
+						fmt.Fprintf(w, "%-16s %-9s %-16s %-12s %-8s %6d %21s  %-6s %s\n", p.At.In(loc).Format("2006-01-02 15:04"), p.Role, dash(p.Token), dash(p.Factory), p.Action, p.Batch, what, p.Format, p.BaseURL)
 					}
 					if page.Next != "" {
 						fmt.Fprintf(w, "more: --after %s\n", page.Next)

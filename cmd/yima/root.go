@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -127,6 +128,20 @@ func printList[T any](cmd *cobra.Command, g *globalOptions, r *remoteOptions, ou
 		}
 		w := cmd.OutOrStdout()
 		return out.print(w, v, func() { table(w, v) })
+	})
+}
+
+// printListIn is printList for a table of dates and times: table gets the
+// brand's time zone (brandZone) to show them in, and names it in its
+// header. --json prints the records' own RFC 3339 times.
+func printListIn[T any](cmd *cobra.Command, g *globalOptions, r *remoteOptions, out tableOptions, get func(scan.Admin) (T, error), table func(w io.Writer, loc *time.Location, v T)) error {
+	return r.with(g, func(a scan.Admin) error {
+		v, err := get(a)
+		if err != nil {
+			return err
+		}
+		w := cmd.OutOrStdout()
+		return out.print(w, v, func() { table(w, brandZone(a), v) })
 	})
 }
 

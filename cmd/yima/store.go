@@ -187,7 +187,7 @@ func storeQRFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *stor
 		if err := codegen.WriteFileAtomic(out, img, 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s: opens %s until %s\n", out, scan.EnrolURL(base, q.Code), q.Expires.Format(time.RFC3339))
+		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s: opens %s until %s\n", out, scan.EnrolURL(base, q.Code), q.Expires.In(brandZone(a)).Format(time.RFC3339))
 		o.baseURL.warn(cmd)
 		return nil
 	})
@@ -227,10 +227,10 @@ func newStoreEnrolmentsCommand(g *globalOptions, r *remoteOptions) *cobra.Comman
 			}
 			return &enrolmentPage{Enrolments: es, Next: next}, err
 		}
-		return printList(cmd, g, r, o.out, get, func(w io.Writer, p *enrolmentPage) {
-			fmt.Fprintf(w, "%-27s %-9s %-20s %-24s %-16s %s\n", "ENROLMENT", "STATUS", "AT", "IDENTITY", "NAME", "GUIDE")
+		return printListIn(cmd, g, r, o.out, get, func(w io.Writer, loc *time.Location, p *enrolmentPage) {
+			fmt.Fprintf(w, "%-27s %-9s %-20s %-24s %-16s %s\n", "ENROLMENT", "STATUS", zoned("AT", loc), "IDENTITY", "NAME", "GUIDE")
 			for _, e := range p.Enrolments {
-				fmt.Fprintf(w, "%-27s %-9s %-20s %-24s %-16s %s\n", e.ID, e.Status, e.At.Format("2006-01-02 15:04:05"), e.Identity, e.Name, e.Guide)
+				fmt.Fprintf(w, "%-27s %-9s %-20s %-24s %-16s %s\n", e.ID, e.Status, e.At.In(loc).Format("2006-01-02 15:04:05"), e.Identity, e.Name, e.Guide)
 			}
 			if p.Next != "" {
 				fmt.Fprintf(w, "more: --after %s\n", p.Next)

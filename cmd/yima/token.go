@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -79,10 +80,10 @@ func newTokenListCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 }
 
 func tokenListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, out tableOptions) error {
-	return printList(cmd, g, r, out, scan.Admin.Tokens, func(w io.Writer, ts []reward.Token) {
-		fmt.Fprintf(w, "%-16s  %-8s  %-24s  %-16s  %s\n", "ID", "ROLE", "NAME", "FOR", "CREATED")
+	return printListIn(cmd, g, r, out, scan.Admin.Tokens, func(w io.Writer, loc *time.Location, ts []reward.Token) {
+		fmt.Fprintf(w, "%-16s  %-8s  %-24s  %-16s  %s\n", "ID", "ROLE", "NAME", "FOR", zoned("CREATED", loc))
 		for _, t := range ts {
-			fmt.Fprintf(w, "%-16s  %-8s  %-24s  %-16s  %s\n", t.ID, t.Role, t.Name, t.Subject, t.Created.Format("2006-01-02 15:04"))
+			fmt.Fprintf(w, "%-16s  %-8s  %-24s  %-16s  %s\n", t.ID, t.Role, t.Name, t.Subject, t.Created.In(loc).Format("2006-01-02 15:04"))
 		}
 	})
 }

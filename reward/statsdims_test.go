@@ -1,6 +1,7 @@
 package reward_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
@@ -275,5 +276,54 @@ func TestStoreNamedNone(t *testing.T) {
 	}
 	if _, _, err := f.eng.AddGuide(reward.Guide{ID: "G", Store: reward.NoValue}); code(err) != reward.CodeInvalidRequest {
 		t.Fatalf("a guide of store %s: %v", reward.NoValue, err)
+	}
+}
+
+// TestStatsOfTwoEnginesAddUp: two engines over one store, as two nodes
+// are, each count their own scans and verifications in memory and add
+// them to the stored lines; the lines by store and by source hold both.
+func TestStatsOfTwoEnginesAddUp(t *testing.T) {
+	f := storesFixture(t, 8, nil)
+	engines := []*reward.Engine{
+		reward.New(f.db, f.eng.Keys(), reward.Options{NoSeenIndex: true}),
+		reward.New(f.db, f.eng.Keys(), reward.Options{NoSeenIndex: true}),
+	}
+	codes := make([]string, 8)
+	for i := range codes {
+		codes[i] = f.signer.Code(uint32(i + 1))
+	}
+	var wg sync.WaitGroup
+	for n, e := range engines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := n; i < len(codes); i += 2 {
+				raw, err := e.Scan(reward.ScanRequest{Code: codes[i], Member: fmt.Sprintf("m%d", i), Guide: "G1", Source: "tmall"})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				var res reward.ScanResult
+				if err := json.Unmarshal(raw, &res); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := e.VerifyCoupon(res.Coupon.ID, "G2"); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, e := range engines {
+		if err := e.FlushStats(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range append(engines, f.eng) {
+		byStore := mustStats(t, e, "store", "", "", false)
+		wantLine(t, byStore, "store", "S1", reward.Stat{Redeemed: 8, Points: 80, Coupons: 8, Commission: 16, NewMembers: 8})
+		wantLine(t, byStore, "store", "S2", reward.Stat{Verified: 8, Commission: 80})
+		wantLine(t, mustStats(t, e, "source", "", "", false), "source", "tmall", reward.Stat{Redeemed: 8, Points: 80, Coupons: 8, Commission: 96, Verified: 8, NewMembers: 8})
 	}
 }

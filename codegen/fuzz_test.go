@@ -2,9 +2,7 @@ package codegen_test
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
@@ -20,43 +18,18 @@ const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 // it and testdata/vectors-v2.json name, as fuzz seeds.
 func vectorKeyset(tb testing.TB) (*codegen.Keyset, []string) {
 	tb.Helper()
-	raw, err := os.ReadFile(vectorsPath)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var vf vectorFile
-	if err := json.Unmarshal(raw, &vf); err != nil {
-		tb.Fatal(err)
-	}
+	vf := readVectors[vectorFileV1](tb, vectorsPath)
 	secret, _ := hex.DecodeString(vf.Key.SecretHex)
 	ks, err := codegen.NewKeysetFromSecret(vf.Key.ID, secret)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var seeds []string
-	for _, v := range vf.Valid {
-		seeds = append(seeds, v.Code)
-	}
-	for _, v := range vf.Spellings {
-		seeds = append(seeds, v.Input)
-	}
-	for _, v := range vf.Invalid {
-		seeds = append(seeds, v.Input)
-	}
-	v2 := readVectorsV2(tb)
+	v2 := readVectors[vectorFileV2](tb, vectorsV2Path)
 	if v2.Key.ID != vf.Key.ID || v2.Key.SecretHex != vf.Key.SecretHex {
 		tb.Fatal("the version 1 and version 2 vectors use different keys")
 	}
-	for _, v := range v2.Valid {
-		seeds = append(seeds, v.Code)
-	}
-	for _, v := range v2.Spellings {
-		seeds = append(seeds, v.Input)
-	}
-	for _, v := range v2.Invalid {
-		seeds = append(seeds, v.Input)
-	}
-	return ks, seeds
+	seeds := vf.inputs(func(v validVector) string { return v.Code })
+	return ks, append(seeds, v2.inputs(func(v validVectorV2) string { return v.Code })...)
 }
 
 func checkRefusal(t *testing.T, in string, err error) {

@@ -24,12 +24,99 @@ var updateVectors = flag.Bool("update-vectors", false, "rewrite testdata/vectors
 
 const vectorsPath = "testdata/vectors.json"
 
-type vectorFile struct {
+// vectorFile is a vectors file of one format version: K and V are that
+// version's key and valid code records.
+type vectorFile[K, V any] struct {
 	Comment   string          `json:"comment"`
-	Key       vectorKey       `json:"key"`
-	Valid     []validVector   `json:"valid"`
+	Key       K               `json:"key"`
+	Valid     []V             `json:"valid"`
 	Spellings []spellVector   `json:"spellings"`
 	Invalid   []invalidVector `json:"invalid"`
+}
+
+type vectorFileV1 = vectorFile[vectorKey, validVector]
+
+// readVectors reads the vectors file at path.
+func readVectors[F any](tb testing.TB, path string) F {
+	tb.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var vf F
+	if err := json.Unmarshal(raw, &vf); err != nil {
+		tb.Fatal(err)
+	}
+	return vf
+}
+
+// writeVectorFile writes vf to path as indented JSON.
+func writeVectorFile(t *testing.T, path string, vf any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(vf); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll("testdata", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// inputs returns every input vf names: its valid codes (code reads one),
+// spellings and invalid inputs.
+func (vf vectorFile[K, V]) inputs(code func(V) string) []string {
+	var in []string
+	for _, v := range vf.Valid {
+		in = append(in, code(v))
+	}
+	for _, v := range vf.Spellings {
+		in = append(in, v.Input)
+	}
+	for _, v := range vf.Invalid {
+		in = append(in, v.Input)
+	}
+	return in
+}
+
+// vectorIDs are the (batch, serial) pairs of both versions' valid vectors:
+// the ends of each field, alternating bits, and a few ordinary ones.
+var vectorIDs = [][2]uint32{
+	{1, 1}, {1, 2}, {1, codegen.MaxSerial}, {codegen.MaxBatch, 1}, {codegen.MaxBatch, codegen.MaxSerial},
+	{42, 12345}, {1000, 100000000}, {0x55555, 0x2AAAAAA}, {0xAAAAA, 0x5555555}, {314159, 26535897},
+}
+
+// otherSymbol returns code with its i-th symbol changed to another symbol
+// of a different value.
+func otherSymbol(code string, i int) string {
+	b := []byte(code)
+	if b[i] == 'Z' {
+		b[i] = 'Y'
+	} else {
+		b[i] = 'Z'
+	}
+	return string(b)
+}
+
+// checkMintsAndVerifies holds ks to one valid vector: it mints code for id,
+// and verifies code to id with the tag tagHex.
+func checkMintsAndVerifies(t *testing.T, ks *codegen.Keyset, id codegen.ID, code, tagHex string) {
+	t.Helper()
+	s, err := ks.VersionSigner(id.Version, id.Key, id.Batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Code(id.Serial); got != code {
+		t.Errorf("VersionSigner(%d, %d, %d).Code(%d) = %s, want %s", id.Version, id.Key, id.Batch, id.Serial, got, code)
+	}
+	p, err := ks.Verify(code)
+	if err != nil || p.ID != id || hex.EncodeToString(p.Tag[:]) != tagHex || p.String() != code {
+		t.Errorf("Verify(%s) = %+v %x, %v; want %+v %s", code, p.ID, p.Tag, err, id, tagHex)
+	}
 }
 
 type vectorKey struct {
@@ -90,14 +177,7 @@ func TestVectors(t *testing.T) {
 	if *updateVectors {
 		writeVectors(t)
 	}
-	raw, err := os.ReadFile(vectorsPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var vf vectorFile
-	if err := json.Unmarshal(raw, &vf); err != nil {
-		t.Fatal(err)
-	}
+	vf := readVectors[vectorFileV1](t, vectorsPath)
 	if len(vf.Valid) == 0 || len(vf.Spellings) == 0 || len(vf.Invalid) == 0 {
 		t.Fatal("vectors file has an empty section")
 	}
@@ -119,18 +199,7 @@ func TestVectors(t *testing.T) {
 			if got := referenceCode(v.Version, v.Key, v.Batch, v.Serial, tag); got != v.Code {
 				t.Errorf("reference spelling of %+v = %s, vector says %s", v, got, v.Code)
 			}
-			s, err := ks.VersionSigner(v.Version, v.Key, v.Batch)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := s.Code(v.Serial); got != v.Code {
-				t.Errorf("VersionSigner(%d, %d, %d).Code(%d) = %s, want %s", v.Version, v.Key, v.Batch, v.Serial, got, v.Code)
-			}
-			p, err := ks.Verify(v.Code)
-			want := codegen.ID{Version: v.Version, Key: v.Key, Batch: v.Batch, Serial: v.Serial}
-			if err != nil || p.ID != want || hex.EncodeToString(p.Tag[:]) != v.TagHex || p.String() != v.Code {
-				t.Errorf("Verify(%s) = %+v %x, %v; want %+v %s", v.Code, p.ID, p.Tag, err, want, v.TagHex)
-			}
+			checkMintsAndVerifies(t, ks, codegen.ID{Version: v.Version, Key: v.Key, Batch: v.Batch, Serial: v.Serial}, v.Code, v.TagHex)
 		}
 		checkSpellingsAndRefusals(t, ks, vf.Spellings, vf.Invalid)
 	}
@@ -197,17 +266,13 @@ func spellingsOf(t *testing.T, codes []string) []spellVector {
 func writeVectors(t *testing.T) {
 	secret, _ := hex.DecodeString("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
 	const keyID = 17 // 0b10001: both ends of the 5-bit field
-	vf := vectorFile{
+	vf := vectorFileV1{
 		Comment: "yima code format version 1, see docs/code-format.md. Valid codes must mint and verify to exactly these fields; " +
 			"spellings must verify to the canonical code; invalid inputs must be refused with the reason given.",
 		Key: vectorKey{ID: keyID, SecretHex: hex.EncodeToString(secret)},
 	}
-	ids := [][2]uint32{
-		{1, 1}, {1, 2}, {1, codegen.MaxSerial}, {codegen.MaxBatch, 1}, {codegen.MaxBatch, codegen.MaxSerial},
-		{42, 12345}, {1000, 100000000}, {0x55555, 0x2AAAAAA}, {0xAAAAA, 0x5555555}, {314159, 26535897},
-	}
 	spell := func(id codegen.ID) string { return codegen.EncodeForTest(id, codegen.TagForTest(secret, id)) }
-	for _, bs := range ids {
+	for _, bs := range vectorIDs {
 		id := codegen.ID{Version: codegen.V1, Key: keyID, Batch: bs[0], Serial: bs[1]}
 		in := macInput(id.Version, id.Key, id.Batch, id.Serial)
 		tag := referenceTag(secret, in)
@@ -221,13 +286,7 @@ func writeVectors(t *testing.T) {
 	good := codegen.ID{Version: codegen.V1, Key: keyID, Batch: 42, Serial: 12345}
 	g := spell(good)
 	with := func(f func(*codegen.ID)) string { id := good; f(&id); return spell(id) }
-	other := func(b byte) byte { // another symbol with a different value
-		if b == 'Z' {
-			return 'Y'
-		}
-		return 'Z'
-	}
-	at := func(i int) string { b := []byte(g); b[i] = other(b[i]); return string(b) }
+	at := func(i int) string { return otherSymbol(g, i) }
 	tagOf := func(id codegen.ID) [codegen.TagBytes]byte { return codegen.TagForTest(secret, id) }
 	vf.Invalid = []invalidVector{
 		{"", codegen.ReasonMalformed, "empty"},
@@ -253,17 +312,5 @@ func writeVectors(t *testing.T) {
 		{codegen.EncodeForTest(good, tagOf(codegen.ID{Version: 1, Key: keyID, Batch: 42, Serial: 12346})), codegen.ReasonForged, "tag of the next serial"},
 		{codegen.EncodeForTest(good, [codegen.TagBytes]byte{}), codegen.ReasonForged, "all-zero tag"},
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(vf); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll("testdata", 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(vectorsPath, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeVectorFile(t, vectorsPath, vf)
 }

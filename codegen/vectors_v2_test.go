@@ -1,10 +1,7 @@
 package codegen_test
 
 import (
-	"bytes"
 	"encoding/hex"
-	"encoding/json"
-	"os"
 	"testing"
 
 	"github.com/yima-dev/yima/codegen"
@@ -17,13 +14,7 @@ import (
 
 const vectorsV2Path = "testdata/vectors-v2.json"
 
-type vectorFileV2 struct {
-	Comment   string          `json:"comment"`
-	Key       vectorKeyV2     `json:"key"`
-	Valid     []validVectorV2 `json:"valid"`
-	Spellings []spellVector   `json:"spellings"`
-	Invalid   []invalidVector `json:"invalid"`
-}
+type vectorFileV2 = vectorFile[vectorKeyV2, validVectorV2]
 
 type vectorKeyV2 struct {
 	ID        uint8  `json:"id"`
@@ -44,24 +35,11 @@ type validVectorV2 struct {
 	Code        string `json:"code"`
 }
 
-func readVectorsV2(tb testing.TB) vectorFileV2 {
-	tb.Helper()
-	raw, err := os.ReadFile(vectorsV2Path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var vf vectorFileV2
-	if err := json.Unmarshal(raw, &vf); err != nil {
-		tb.Fatal(err)
-	}
-	return vf
-}
-
 func TestVectorsV2(t *testing.T) {
 	if *updateVectors {
 		writeVectorsV2(t)
 	}
-	vf := readVectorsV2(t)
+	vf := readVectors[vectorFileV2](t, vectorsV2Path)
 	if len(vf.Valid) == 0 || len(vf.Spellings) == 0 || len(vf.Invalid) == 0 {
 		t.Fatal("vectors file has an empty section")
 	}
@@ -100,17 +78,7 @@ func TestVectorsV2(t *testing.T) {
 		if got := referenceCode(v.Version, v.Key, v.Batch, v.Serial, mac[:codegen.TagBytes]); got != v.Code {
 			t.Errorf("reference spelling of %+v = %s, vector says %s", v, got, v.Code)
 		}
-		s, err := ks.VersionSigner(v.Version, v.Key, v.Batch)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := s.Code(v.Serial); got != v.Code {
-			t.Errorf("VersionSigner(2, %d, %d).Code(%d) = %s, want %s", v.Key, v.Batch, v.Serial, got, v.Code)
-		}
-		p, err := ks.Verify(v.Code)
-		if err != nil || p.ID != id || hex.EncodeToString(p.Tag[:]) != v.TagHex || p.String() != v.Code {
-			t.Errorf("Verify(%s) = %+v %x, %v; want %+v %s", v.Code, p.ID, p.Tag, err, id, v.TagHex)
-		}
+		checkMintsAndVerifies(t, ks, id, v.Code, v.TagHex)
 	}
 	checkSpellingsAndRefusals(t, ks, vf.Spellings, vf.Invalid)
 	t.Run("openssl", func(t *testing.T) {
@@ -143,11 +111,7 @@ func writeVectorsV2(t *testing.T) {
 		return tag
 	}
 	spell := func(id codegen.ID) string { return codegen.EncodeForTest(id, tagOf(id)) }
-	ids := [][2]uint32{
-		{1, 1}, {1, 2}, {1, codegen.MaxSerial}, {codegen.MaxBatch, 1}, {codegen.MaxBatch, codegen.MaxSerial},
-		{42, 12345}, {1000, 100000000}, {0x55555, 0x2AAAAAA}, {0xAAAAA, 0x5555555}, {314159, 26535897},
-	}
-	for _, bs := range ids {
+	for _, bs := range vectorIDs {
 		id := codegen.ID{Version: codegen.V2, Key: keyID, Batch: bs[0], Serial: bs[1]}
 		in := referenceMACInputV2(id)
 		mac, _, _ := referenceCMAC(aesKey, in)
@@ -162,15 +126,7 @@ func writeVectorsV2(t *testing.T) {
 	good := codegen.ID{Version: codegen.V2, Key: keyID, Batch: 42, Serial: 12345}
 	g := spell(good)
 	with := func(f func(*codegen.ID)) string { id := good; f(&id); return spell(id) }
-	at := func(i int) string {
-		b := []byte(g)
-		if b[i] == 'Z' {
-			b[i] = 'Y'
-		} else {
-			b[i] = 'Z'
-		}
-		return string(b)
-	}
+	at := func(i int) string { return otherSymbol(g, i) }
 	v1 := good
 	v1.Version = codegen.V1
 	mac, _, _ := referenceCMAC(aesKey, referenceMACInputV2(good))
@@ -192,14 +148,5 @@ func writeVectorsV2(t *testing.T) {
 		{at(11), codegen.ReasonForged, "first tag symbol changed"},
 		{at(26), codegen.ReasonForged, "last tag symbol changed"},
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(vf); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(vectorsV2Path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeVectorFile(t, vectorsV2Path, vf)
 }

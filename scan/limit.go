@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"cmp"
 	"hash/maphash"
 	"strconv"
 	"sync"
@@ -52,36 +53,16 @@ type Limits struct {
 }
 
 func (l *Limits) ensureDefaults() {
-	if l.PerAddress == 0 {
-		l.PerAddress = 20
-	}
-	if l.AddressBurst == 0 {
-		l.AddressBurst = 200
-	}
-	if l.PerMember == 0 {
-		l.PerMember = 1
-	}
-	if l.MemberBurst == 0 {
-		l.MemberBurst = 30
-	}
-	if l.NewDevices == 0 {
-		l.NewDevices = 60
-	}
-	if l.NewDeviceBurst == 0 {
-		l.NewDeviceBurst = 30
-	}
-	if l.ForgedRun == 0 {
-		l.ForgedRun = 20
-	}
-	if l.ForgedWindow == 0 {
-		l.ForgedWindow = 10 * time.Minute
-	}
-	if l.LockOut == 0 {
-		l.LockOut = 15 * time.Minute
-	}
-	if l.MaxCallers == 0 {
-		l.MaxCallers = 1 << 18
-	}
+	l.PerAddress = cmp.Or(l.PerAddress, 20)
+	l.AddressBurst = cmp.Or(l.AddressBurst, 200)
+	l.PerMember = cmp.Or(l.PerMember, 1)
+	l.MemberBurst = cmp.Or(l.MemberBurst, 30)
+	l.NewDevices = cmp.Or(l.NewDevices, 60)
+	l.NewDeviceBurst = cmp.Or(l.NewDeviceBurst, 30)
+	l.ForgedRun = cmp.Or(l.ForgedRun, 20)
+	l.ForgedWindow = cmp.Or(l.ForgedWindow, 10*time.Minute)
+	l.LockOut = cmp.Or(l.LockOut, 15*time.Minute)
+	l.MaxCallers = cmp.Or(l.MaxCallers, 1<<18)
 }
 
 // limiter keeps a token bucket and a forged-code count per caller, in

@@ -23,31 +23,13 @@ type metrics struct {
 
 func newMetrics(engine *reward.Engine) *metrics {
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
-		scans: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "yima_scans_total",
-			Help: "Scans decided, by the API and by the landing page's claims: redeemed, replayed (a retry answered from its request_id, nothing paid again) or the refusal's error code.",
-		}, []string{"result"}),
-		paid: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "yima_points_paid_total",
-			Help: "Points paid by redemptions (bonuses included).",
-		}),
-		coupons: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "yima_coupons_total",
-			Help: "Gift coupons by event: issued with a redemption, verified at a counter.",
-		}, []string{"event"}),
-		spends: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "yima_spends_total",
-			Help: "Spends of members' points (replays not counted).",
-		}),
-		spent: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "yima_points_spent_total",
-			Help: "Points taken from members' balances by spends.",
-		}),
-		flags: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "yima_flags_total",
-			Help: "Scans put up for review, by kind (diverted, many_scanners).",
-		}, []string{"kind"}),
+		reg:     prometheus.NewRegistry(),
+		scans:   counterVec("yima_scans_total", "Scans decided, by the API and by the landing page's claims: redeemed, replayed (a retry answered from its request_id, nothing paid again) or the refusal's error code.", "result"),
+		paid:    counter("yima_points_paid_total", "Points paid by redemptions (bonuses included)."),
+		coupons: counterVec("yima_coupons_total", "Gift coupons by event: issued with a redemption, verified at a counter.", "event"),
+		spends:  counter("yima_spends_total", "Spends of members' points (replays not counted)."),
+		spent:   counter("yima_points_spent_total", "Points taken from members' balances by spends."),
+		flags:   counterVec("yima_flags_total", "Scans put up for review, by kind (diverted, many_scanners).", "kind"),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "yima_request_duration_seconds",
 			Help:    "Time from request read to answer, by route.",
@@ -76,6 +58,14 @@ func newMetrics(engine *reward.Engine) *metrics {
 		campaignCollector{engine},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+func counter(name, help string) prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+}
+
+func counterVec(name, help, label string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{label})
 }
 
 // observe counts an engine event; the engine calls it once the decision

@@ -24,6 +24,22 @@ func (ts *testServer) page(t *testing.T, path string, status int) string {
 	return string(r.Body)
 }
 
+// checkPage fails t for each of want that body lacks and each of not that
+// it has.
+func checkPage(t *testing.T, body string, want, not []string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Errorf("page lacks %q:\n%s", w, body)
+		}
+	}
+	for _, n := range not {
+		if strings.Contains(body, n) {
+			t.Errorf("page has %q:\n%s", n, body)
+		}
+	}
+}
+
 // TestCodePagesTellStatesApart: an unreleased code, a code the brand
 // withdrew (a leaked range) and a code of a retired key each have a page of
 // their own; a withdrawn code's page never vouches for the product, as the
@@ -50,17 +66,7 @@ func TestCodePagesTellStatesApart(t *testing.T) {
 		{"inactive", codes[3], []string{"Genuine product", "released for sale"}, []string{"withdrawn", "Claim my reward"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			body := ts.page(t, "/C/"+tc.code, 200)
-			for _, w := range tc.want {
-				if !strings.Contains(body, w) {
-					t.Errorf("page lacks %q:\n%s", w, body)
-				}
-			}
-			for _, n := range tc.not {
-				if strings.Contains(body, n) {
-					t.Errorf("page has %q:\n%s", n, body)
-				}
-			}
+			checkPage(t, ts.page(t, "/C/"+tc.code, 200), tc.want, tc.not)
 		})
 	}
 

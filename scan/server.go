@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -90,39 +91,17 @@ type Options struct {
 }
 
 func (o *Options) ensureDefaults() {
-	if o.Addr == "" {
-		o.Addr = "127.0.0.1:8080"
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	if o.ReadTimeout == 0 {
-		o.ReadTimeout = 5 * time.Second
-	}
-	if o.WriteTimeout == 0 {
-		o.WriteTimeout = 10 * time.Second
-	}
-	if o.IdleTimeout == 0 {
-		o.IdleTimeout = 60 * time.Second
-	}
-	if o.MaxBodySize == 0 {
-		o.MaxBodySize = 16 << 10
-	}
-	if o.MaxConnsPerIP == 0 {
-		o.MaxConnsPerIP = 4096
-	}
-	if o.Concurrency == 0 {
-		o.Concurrency = 16384
-	}
-	if o.MaxExports == 0 {
-		o.MaxExports = 2
-	}
-	if o.MaxStreamTime == 0 {
-		o.MaxStreamTime = 2 * time.Hour
-	}
-	if o.ClientIPHeader == "" {
-		o.ClientIPHeader = "X-Forwarded-For"
-	}
+	o.Addr = cmp.Or(o.Addr, "127.0.0.1:8080")
+	o.Logger = cmp.Or(o.Logger, slog.Default())
+	o.ReadTimeout = cmp.Or(o.ReadTimeout, 5*time.Second)
+	o.WriteTimeout = cmp.Or(o.WriteTimeout, 10*time.Second)
+	o.IdleTimeout = cmp.Or(o.IdleTimeout, 60*time.Second)
+	o.MaxBodySize = cmp.Or(o.MaxBodySize, 16<<10)
+	o.MaxConnsPerIP = cmp.Or(o.MaxConnsPerIP, 4096)
+	o.Concurrency = cmp.Or(o.Concurrency, 16384)
+	o.MaxExports = cmp.Or(o.MaxExports, 2)
+	o.MaxStreamTime = cmp.Or(o.MaxStreamTime, 2*time.Hour)
+	o.ClientIPHeader = cmp.Or(o.ClientIPHeader, "X-Forwarded-For")
 }
 
 // Server serves the scan API over one Backend. Start it with Serve or

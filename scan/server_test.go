@@ -271,16 +271,7 @@ func TestLandingPage(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, body := page(tc.path)
-			for _, w := range tc.want {
-				if !strings.Contains(body, w) {
-					t.Errorf("page lacks %q:\n%s", w, body)
-				}
-			}
-			for _, n := range tc.not {
-				if strings.Contains(body, n) {
-					t.Errorf("page has %q:\n%s", n, body)
-				}
-			}
+			checkPage(t, body, tc.want, tc.not)
 		})
 	}
 	// A view counts as a scan; the same browser (cookie) is one scanner.

@@ -160,12 +160,7 @@ func (e *Engine) SetRangeFor(id uint32, r Range, o Owner) (*Batch, error) {
 	if err := checkID("region", r.Region, false); err != nil {
 		return nil, err
 	}
-	var out *Batch
-	err := e.update(func(tx Tx) error {
-		b, err := batchToChange(tx, id)
-		if err != nil {
-			return err
-		}
+	return e.changeBatch(id, func(b *Batch) error {
 		if !o.Owns(b) {
 			return notOwned(id)
 		}
@@ -175,8 +170,24 @@ func (e *Engine) SetRangeFor(id uint32, r Range, o Owner) (*Batch, error) {
 		if err := b.AddRange(r); err != nil {
 			return Errorf(CodeInvalidRequest, "%s", strings.TrimPrefix(err.Error(), "reward: "))
 		}
-		out = b
+		return nil
+	})
+}
+
+// changeBatch is one decision that loads batch id, lets change update it
+// (or refuse) and stores it.
+func (e *Engine) changeBatch(id uint32, change func(b *Batch) error) (*Batch, error) {
+	var out *Batch
+	err := e.update(func(tx Tx) error {
+		b, err := batchToChange(tx, id)
+		if err != nil {
+			return err
+		}
+		if err := change(b); err != nil {
+			return err
+		}
 		putJSON(tx, batchKey(id), b)
+		out = b
 		return nil
 	})
 	return out, err
@@ -200,12 +211,7 @@ func (e *Engine) ReleaseBatch(id uint32, r Release) (*Batch, error) {
 	if err := (&BatchSpec{Product: "-", Count: 1, Points: r.Points}).check(); err != nil {
 		return nil, err
 	}
-	var out *Batch
-	err := e.update(func(tx Tx) error {
-		b, err := batchToChange(tx, id)
-		if err != nil {
-			return err
-		}
+	return e.changeBatch(id, func(b *Batch) error {
 		if b.PayoutHeld {
 			b.PayoutHeld, b.ReleasedAt = false, e.now()
 		}
@@ -215,11 +221,8 @@ func (e *Engine) ReleaseBatch(id uint32, r Release) (*Batch, error) {
 		if r.Campaign != "" {
 			b.Campaign = r.Campaign
 		}
-		putJSON(tx, batchKey(id), b)
-		out = b
 		return nil
 	})
-	return out, err
 }
 
 // Signer returns a signer for a batch, to export its codes: under the

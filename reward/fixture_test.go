@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"encoding/json"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -116,6 +118,19 @@ func (f *fixture) scan(code, member string) (reward.ScanResult, error) {
 }
 
 func code(err error) reward.Code { return reward.ErrorCode(err) }
+
+// mustAuditSay runs the audit and fails unless one of its violations says
+// want: the audit caught a forged record.
+func mustAuditSay(t *testing.T, eng *reward.Engine, want string) {
+	t.Helper()
+	rep, err := eng.Audit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(rep.Violations, func(v string) bool { return strings.Contains(v, want) }) {
+		t.Fatalf("the audit missed the forgery: violations %q, want one saying %q", rep.Violations, want)
+	}
+}
 
 // race runs do(0) … do(n-1) at once and counts their answers: won, those
 // that succeeded, and lost, those refused with the code lost. Any other

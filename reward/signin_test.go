@@ -221,15 +221,23 @@ func TestSignInAttachesAndMerges(t *testing.T) {
 	mustAudit(t, f)
 }
 
+// mergedAfterRedeem signs browser A in with a phone, redeems code 1 on
+// browser B, then signs B in with the same phone: B's points move to A.
+func mergedAfterRedeem(t *testing.T) *fixture {
+	t.Helper()
+	f := signInFixture(t, 4)
+	mustSignIn(t, f, "web:A", "tel:+8613812345678", reward.SignInNew)
+	mustRedeem(t, f, f.signer.Code(1), "web:B")
+	mustSignIn(t, f, "web:B", "tel:+8613812345678", reward.SignInMerged)
+	return f
+}
+
 // TestVoidAfterMerge voids a redemption made under a cookie that was
 // merged since: the reversal must take the points from the member that
 // holds them now (it once read the entries in the wrong ledger and
 // reversed nothing).
 func TestVoidAfterMerge(t *testing.T) {
-	f := signInFixture(t, 4)
-	mustSignIn(t, f, "web:A", "tel:+8613812345678", reward.SignInNew)
-	mustRedeem(t, f, f.signer.Code(1), "web:B")
-	mustSignIn(t, f, "web:B", "tel:+8613812345678", reward.SignInMerged)
+	f := mergedAfterRedeem(t)
 	if _, err := f.eng.VoidRedemption(f.signer.Code(1), "returned"); err != nil {
 		t.Fatal(err)
 	}
@@ -242,10 +250,7 @@ func TestVoidAfterMerge(t *testing.T) {
 // TestAuditChecksTransfers breaks one side of a merge and expects the
 // audit to say so.
 func TestAuditChecksTransfers(t *testing.T) {
-	f := signInFixture(t, 4)
-	mustSignIn(t, f, "web:A", "tel:+8613812345678", reward.SignInNew)
-	mustRedeem(t, f, f.signer.Code(1), "web:B")
-	mustSignIn(t, f, "web:B", "tel:+8613812345678", reward.SignInMerged)
+	f := mergedAfterRedeem(t)
 	mustAudit(t, f)
 	// Rewrite the transfer into A so it names an entry that is not its pair.
 	entries := ledgerOf(t, f.db, "l/", "web:A")

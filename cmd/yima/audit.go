@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/yima-dev/yima/scan"
 
@@ -56,18 +57,28 @@ func auditFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, out table
 		}
 		fmt.Fprintf(w, "audited %d redemptions, %d members, %d guides, %d ledger entries, %d coupons, %d campaigns\n",
 			rep.Redemptions, rep.Members, rep.Guides, rep.Entries, rep.Coupons, rep.Campaigns)
-		if len(rep.Violations) == 0 {
-			fmt.Fprintln(w, "audit: clean")
+		if !printViolations(w, "audit", "clean", rep.Violations) {
 			return nil
-		}
-		fmt.Fprintf(w, "audit: %d VIOLATIONS\n", len(rep.Violations))
-		for i, v := range rep.Violations {
-			if i == 20 {
-				fmt.Fprintf(w, "  ... and %d more\n", len(rep.Violations)-i)
-				break
-			}
-			fmt.Fprintln(w, "  -", v)
 		}
 		return exitError{1}
 	})
+}
+
+// printViolations prints an audit's verdict after label: the line clean
+// when there are no violations, or their number and the first twenty. It
+// says whether there were any.
+func printViolations(w io.Writer, label, clean string, violations []string) bool {
+	if len(violations) == 0 {
+		fmt.Fprintf(w, "%s: %s\n", label, clean)
+		return false
+	}
+	fmt.Fprintf(w, "%s: %d VIOLATIONS\n", label, len(violations))
+	for i, v := range violations {
+		if i == 20 {
+			fmt.Fprintf(w, "  ... and %d more\n", len(violations)-i)
+			break
+		}
+		fmt.Fprintln(w, "  -", v)
+	}
+	return true
 }

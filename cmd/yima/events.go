@@ -97,17 +97,8 @@ func replayAudit(cmd *cobra.Command, a scan.Admin, asJSON bool) error {
 	} else {
 		fmt.Fprintf(w, "replayed events %d..%d (%d): %d members, %d guides, %d coupons, %d redemptions\n",
 			rep.FirstSeq, rep.LastSeq, rep.Events, rep.Members, rep.Guides, rep.Coupons, rep.Redemptions)
-		if len(rep.Violations) == 0 {
-			fmt.Fprintln(w, "audit --from-events: the feed rebuilds every record")
+		if !printViolations(w, "audit --from-events", "the feed rebuilds every record", rep.Violations) {
 			return nil
-		}
-		fmt.Fprintf(w, "audit --from-events: %d VIOLATIONS\n", len(rep.Violations))
-		for i, v := range rep.Violations {
-			if i == 20 {
-				fmt.Fprintf(w, "  ... and %d more\n", len(rep.Violations)-i)
-				break
-			}
-			fmt.Fprintln(w, "  -", v)
 		}
 	}
 	if len(rep.Violations) > 0 {

@@ -555,73 +555,35 @@ func (b *pgBackend) ServerAudit(ctx context.Context) ([]string, error) {
 	a.init(b.rules)
 	fail := func(err error) ([]string, error) { return nil, fmt.Errorf("bench: postgres audit: %w", err) }
 
+	// Each query's rows are scanned into the variables named and handed
+	// to the audit one at a time; a failed query or scan fails the audit.
+	each := func(sql string, scans []any, fn func()) error {
+		rows, _ := b.pool.Query(ctx, sql) // an error stays in rows, and ForEachRow returns it
+		_, err := pgx.ForEachRow(rows, scans, func() error { fn(); return nil })
+		return err
+	}
 	entries := map[string][]ledgerEntry{}
-	rows, err := b.pool.Query(ctx, `SELECT account, kind, reason, delta, ref FROM ledger WHERE kind = 'points' ORDER BY id`)
-	if err != nil {
+	var (
+		id, account, code, member string
+		e                         ledgerEntry
+		points, bal, sum          int64
+	)
+	if err := each(`SELECT account, kind, reason, delta, ref FROM ledger WHERE kind = 'points' ORDER BY id`,
+		[]any{&account, &e.account, &e.reason, &e.delta, &e.ref},
+		func() { entries[account] = append(entries[account], e) }); err != nil {
 		return fail(err)
 	}
-	for rows.Next() {
-		var account string
-		var e ledgerEntry
-		if err := rows.Scan(&account, &e.account, &e.reason, &e.delta, &e.ref); err != nil {
-			rows.Close()
-			return fail(err)
-		}
-		entries[account] = append(entries[account], e)
-	}
-	rows.Close()
-	if rows.Err() != nil {
-		return fail(rows.Err())
-	}
-	rows, err = b.pool.Query(ctx, `SELECT id, points FROM members`)
-	if err != nil {
+	if err := each(`SELECT id, points FROM members`, []any{&id, &points},
+		func() { a.member(id, points, entries[id]) }); err != nil {
 		return fail(err)
 	}
-	for rows.Next() {
-		var id string
-		var points int64
-		if err := rows.Scan(&id, &points); err != nil {
-			rows.Close()
-			return fail(err)
-		}
-		a.member(id, points, entries[id])
-	}
-	rows.Close()
-	if rows.Err() != nil {
-		return fail(rows.Err())
-	}
-	rows, err = b.pool.Query(ctx, `SELECT g.id, g.commission, coalesce((SELECT sum(delta) FROM ledger l WHERE l.account = g.id AND l.kind = 'commission'), 0)::bigint FROM guides g`)
-	if err != nil {
+	if err := each(`SELECT g.id, g.commission, coalesce((SELECT sum(delta) FROM ledger l WHERE l.account = g.id AND l.kind = 'commission'), 0)::bigint FROM guides g`,
+		[]any{&id, &bal, &sum}, func() { a.guide(id, bal, sum) }); err != nil {
 		return fail(err)
 	}
-	for rows.Next() {
-		var id string
-		var bal, sum int64
-		if err := rows.Scan(&id, &bal, &sum); err != nil {
-			rows.Close()
-			return fail(err)
-		}
-		a.guide(id, bal, sum)
-	}
-	rows.Close()
-	if rows.Err() != nil {
-		return fail(rows.Err())
-	}
-	rows, err = b.pool.Query(ctx, `SELECT code, member FROM redemptions`)
-	if err != nil {
+	if err := each(`SELECT code, member FROM redemptions`, []any{&code, &member},
+		func() { a.redemption(code, member) }); err != nil {
 		return fail(err)
-	}
-	for rows.Next() {
-		var code, member string
-		if err := rows.Scan(&code, &member); err != nil {
-			rows.Close()
-			return fail(err)
-		}
-		a.redemption(code, member)
-	}
-	rows.Close()
-	if rows.Err() != nil {
-		return fail(rows.Err())
 	}
 	if b.rules != nil && !b.rules.fixed {
 		var issued, used int64

@@ -79,5 +79,6 @@ func (s *Server) putBrand(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	if err != nil {
 		return err
 	}
+	s.forgetBrand()
 	return writeJSON(ctx, fasthttp.StatusOK, s.brandView(b))
 }

@@ -2,6 +2,7 @@ package scan
 
 import (
 	"sort"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -28,3 +29,8 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) { s.handle(ctx) }
 // RaceEnabled is true under the race detector, where allocation counts
 // mean nothing.
 const RaceEnabled = raceEnabled
+
+// SetLandingCacheTTL makes the landing page believe its cached brand and
+// products for d from their next read: a test that must tell a forgotten
+// entry from an expired one sets it long.
+func (s *Server) SetLandingCacheTTL(d time.Duration) { s.landingCache.ttl.Store(int64(d)) }

@@ -286,12 +286,11 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 	}
 	s.noteForged(ctx, st)
 	v.st = st
+	now := time.Now()
 	if st.Valid && st.Product != "" {
 		// A SKU without a catalog entry (or one the catalog cannot name)
 		// shows as the SKU.
-		if p, err := s.app.Engine.Product(st.Product); err == nil {
-			v.product = p
-		}
+		v.product = s.landingProduct(st.Product, now)
 	}
 	if v.title == "" {
 		// The person who claimed a redeemed code is told what they got
@@ -312,9 +311,7 @@ func (s *Server) landing(ctx *fasthttp.RequestCtx, _ caller, code string) error 
 		visitor, _ := s.visitor(ctx)
 		v.csrf = s.csrfToken(visitor)
 	}
-	if b, err := s.app.Engine.Brand(); err == nil {
-		v.brand = b
-	}
+	v.brand = s.landingBrand(now)
 	renderLanding(ctx, &v)
 	return nil
 }

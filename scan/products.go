@@ -17,6 +17,7 @@ func (s *Server) putProduct(ctx *fasthttp.RequestCtx, _ caller, sku string) erro
 	if err != nil {
 		return err
 	}
+	s.forgetProduct(sku)
 	status := fasthttp.StatusOK
 	if created {
 		status = fasthttp.StatusCreated

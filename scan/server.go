@@ -136,6 +136,7 @@ type Server struct {
 	feedWaiters  chan struct{} // long polls of /v1/events (feed.go)
 	webhooksDone chan struct{} // closed when delivery stopped
 	limits       *limiter
+	landingCache landingCache // the brand and products landing pages show
 	stopping     atomic.Bool
 	stopKeys     chan struct{} // closed by Close: stops watchKeys
 	stopKeysOnce sync.Once

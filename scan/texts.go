@@ -128,6 +128,9 @@ func (l *locale) text(key string) string { return l.p.Sprintf(key) }
 func (l *locale) N(n int64) string { return l.p.Sprint(n) }
 
 func localeNamed(name string) *locale {
+	if name == "" {
+		return nil // most requests: no ?lang=, and not worth a Tag.String each
+	}
 	for _, l := range locales {
 		if l.name == name || strings.EqualFold(l.tag.String(), name) {
 			return l

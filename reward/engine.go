@@ -56,9 +56,11 @@ type Engine struct {
 	defaultZone *time.Location
 
 	frozen frozen
-	seen   seenIndex
-	feed   feedHead
-	visits visits
+	// statusBatches are the batches Status decoded (statusbatch.go).
+	statusBatches statusBatches
+	seen          seenIndex
+	feed          feedHead
+	visits        visits
 }
 
 // New returns an engine over db that verifies codes with keys.

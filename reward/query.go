@@ -58,7 +58,7 @@ func (e *Engine) Status(text string) (*CodeStatus, error) {
 	}
 	code := p.String()
 	st := &CodeStatus{Valid: true, Code: code, Batch: p.Batch, Serial: p.Serial}
-	batch, found, err := getBatch(e.db, p.Batch)
+	batch, found, err := e.statusBatch(p.Batch)
 	switch {
 	case err != nil:
 		return nil, wrapStore(err)

@@ -132,6 +132,10 @@ func Audit(db Scanner) (*AuditReport, error) {
 	if err != nil {
 		return nil, wrapStore(err)
 	}
+	// Several nodes' slices count with their campaigns' counters.
+	if err := auditEscrow(db, a, camps, ctrs, prizes); err != nil {
+		return nil, wrapStore(err)
+	}
 	a.Redemptions, a.Members, a.Guides = len(reds), len(members), len(guides)
 	a.Coupons, a.Campaigns = len(coupons), len(camps)
 	a.Entries = len(memberEntries) + len(guideEntries)

@@ -258,8 +258,10 @@ func (e *Engine) ApplyCampaign(c *Campaign) (*CampaignView, error) {
 		if err != nil {
 			return err
 		}
-		var ctr CampaignCounters
-		if _, err := getJSON(tx, campaignCountersKey(c.ID), &ctr); err != nil {
+		// Slices of several nodes (escrow.go) keep only what they paid:
+		// the new budget and stocks hold against the rest at once.
+		ctr, issued, err := syncSlices(tx, c.ID)
+		if err != nil {
 			return err
 		}
 		// A new version cannot make what was already paid an overspend:
@@ -272,10 +274,6 @@ func (e *Engine) ApplyCampaign(c *Campaign) (*CampaignView, error) {
 			return err
 		}
 		if err := c.Targeting.checkMinTier(c, &b); err != nil {
-			return err
-		}
-		issued := map[string]int64{}
-		if _, err := getJSON(tx, campaignPrizesKey(c.ID), &issued); err != nil {
 			return err
 		}
 		for _, p := range c.Prizes {
@@ -406,16 +404,12 @@ func (e *Engine) Campaign(id string) (*CampaignView, error) {
 	if !found {
 		return nil, Errorf(CodeNotFound, "no campaign %q (see yima campaign list)", id)
 	}
-	var ctr CampaignCounters
-	if _, err := getJSON(e.db, campaignCountersKey(id), &ctr); err != nil {
+	ctr, issued, err := campaignTotals(e.db, id, len(c.Prizes) > 0)
+	if err != nil {
 		return nil, wrapStore(err)
 	}
 	v := viewCampaign(&c, ctr, e.now())
-	if len(c.Prizes) > 0 {
-		if _, err := getJSON(e.db, campaignPrizesKey(id), &v.PrizesIssued); err != nil {
-			return nil, wrapStore(err)
-		}
-	}
+	v.PrizesIssued = issued
 	return v, nil
 }
 

@@ -50,6 +50,10 @@
 //   - decoded records (frozen): keyed by the very bytes the store returned,
 //     so a record written by anyone is decoded afresh.
 //
+// With several nodes on one database (Options.NodeID), a campaign's
+// budget and stocks are escrowed in a slice per node (escrow.go), so that
+// the nodes' paying scans write no campaign record in common.
+//
 // The index and the decoded records are touched inside decisions with no
 // lock: they rely on the backend running this engine's decisions one at a
 // time, as the Pebble engine's decider and the in-memory backend do. A

@@ -30,6 +30,14 @@ type Options struct {
 	// scans, so a code redeemed elsewhere would look never scanned here
 	// and pay again.
 	NoSeenIndex bool
+	// NodeID names this engine among several nodes deciding on one
+	// database (PostgreSQL). Set, each campaign's budget and stocks are
+	// escrowed in a slice per node (see escrow.go), so that paying scans
+	// of different nodes write no record in common; a node stopping
+	// cleanly calls ReturnSlices. Empty (one node, Pebble): scans pay
+	// from the campaign's counters, as they always did. Give each
+	// running node its own; it may not contain a 0 byte.
+	NodeID string
 }
 
 // Engine applies the reward rules.
@@ -55,6 +63,9 @@ type Engine struct {
 	zone        atomic.Pointer[time.Location]
 	defaultZone *time.Location
 
+	// node is Options.NodeID: escrow campaign slices when set.
+	node string
+
 	frozen frozen
 	// statusBatches are the batches Status decoded (statusbatch.go).
 	statusBatches statusBatches
@@ -73,6 +84,7 @@ func New(db store.DB, keys *codegen.Keyset, opts Options) *Engine {
 	}
 	e := &Engine{db: db, now: func() time.Time { return opts.Now().UTC() }, stats: map[string]*Stat{}, defaultZone: opts.Zone, frozen: frozen{m: map[string]frozenEntry{}}, observe: opts.Observe, visits: visits{m: map[string]*pendingVisit{}}}
 	e.seen.off = opts.NoSeenIndex
+	e.node = strings.ReplaceAll(opts.NodeID, "\x00", "")
 	e.zone.Store(opts.Zone)
 	e.keys.Store(keys)
 	return e

@@ -140,8 +140,8 @@ func (c *Campaign) liveStatus(r getter) (string, error) {
 	if c.PointsBudget <= 0 {
 		return "live", nil
 	}
-	var ctr CampaignCounters
-	if _, err := getJSON(r, campaignCountersKey(c.ID), &ctr); err != nil {
+	ctr, _, err := campaignTotals(r, c.ID, false)
+	if err != nil {
 		return "", err
 	}
 	if ctr.PointsPaid >= c.PointsBudget {

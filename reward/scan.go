@@ -40,6 +40,9 @@ type ScanRequest struct {
 	// server, never by the body. Two integrators' "1" are two requests;
 	// empty is the admin's (and the CLI's) namespace.
 	Scope string `json:"-"`
+	// final is set once top-ups of the node's campaign slice could not
+	// cover the scan: it then pays what the slice holds (see escrow.go).
+	final bool
 }
 
 // ScanResult is the answer to a redeemed scan.
@@ -129,20 +132,33 @@ func (e *Engine) Scan(req ScanRequest) (json.RawMessage, error) {
 	var out json.RawMessage
 	var red *Redemption
 	var refusal error
-	err = e.update(func(tx Tx) error {
-		out, red, refusal = e.decideScan(tx, p, code, req, hash)
-		// A refusal keeps its writes (scan counts). Any other error can
-		// come after the payout began (a corrupt guide or stats record),
-		// so it drops them all: no ledger entry without its redemption.
-		var re *Error
-		if refusal != nil && !errors.As(refusal, &re) {
-			return refusal
+	for round := 1; ; round++ {
+		var short *shortfall
+		err = e.update(func(tx Tx) error {
+			out, red, refusal = e.decideScan(tx, p, code, req, hash)
+			// A refusal keeps its writes (scan counts). Any other error can
+			// come after the payout began (a corrupt guide or stats record),
+			// so it drops them all: no ledger entry without its redemption.
+			// So does a shortfall of the node's campaign slice.
+			short = asShortfall(refusal)
+			var re *Error
+			if refusal != nil && !errors.As(refusal, &re) {
+				return refusal
+			}
+			if re != nil && refusedToFeed[re.Code] {
+				return record(tx, FeedScanRefused, e.now(), ScanRefusal{Code: code, Member: req.Member, Reason: re.Code})
+			}
+			return nil
+		})
+		if short == nil {
+			break
 		}
-		if re != nil && refusedToFeed[re.Code] {
-			return record(tx, FeedScanRefused, e.now(), ScanRefusal{Code: code, Member: req.Member, Reason: re.Code})
+		covered, err := e.topUp(short)
+		if err != nil {
+			return nil, err
 		}
-		return nil
-	})
+		req.final = !covered || round >= maxTopUps
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -340,10 +356,11 @@ func (e *Engine) payCampaign(tx Tx, c *Campaign, m *Member, req ScanRequest, red
 			return &Error{Code: CodeDailyLimit, Message: fmt.Sprintf("this device has reached the limit of %d rewarded scans a day; this code stays valid, scan it again tomorrow", c.DailyLimitPerDevice), Details: map[string]any{"limit": c.DailyLimitPerDevice, "per": "device"}}
 		}
 	}
-	var ctr CampaignCounters
-	if _, err := getJSON(tx, campaignCountersKey(c.ID), &ctr); err != nil {
+	acct, err := e.openAccount(tx, c, req.final)
+	if err != nil {
 		return err
 	}
+	ctr := acct.ctr
 	base := c.basePoints(red.Code)
 	points := base
 	mult, t, err := e.PointMultiplier(tx, m, c, now)
@@ -369,7 +386,13 @@ func (e *Engine) payCampaign(tx Tx, c *Campaign, m *Member, req ScanRequest, red
 		}
 	}
 	if c.PointsBudget > 0 {
-		left := c.PointsBudget - ctr.PointsPaid
+		left := acct.pointsLeft()
+		if points+bonus > left {
+			if err := acct.short(tx, points+bonus, 0, ""); err != nil {
+				return err
+			}
+			left = acct.pointsLeft()
+		}
 		if left <= 0 && points+bonus > 0 {
 			return &Error{Code: CodeBudgetExhausted, Message: "this promotion's points budget is used up; the product is genuine and the code was not used, so it can still earn in a later promotion"}
 		}
@@ -409,7 +432,12 @@ func (e *Engine) payCampaign(tx Tx, c *Campaign, m *Member, req ScanRequest, red
 	res.Points, res.Bonus, res.Growth, res.Campaign = points+bonus, bonus, base, c.ID
 
 	if cr := c.Coupon; cr != nil && c.draw("coupon", red.Code) < cr.Probability {
-		if ctr.CouponsIssued >= cr.Stock {
+		if acct.couponsLeft() <= 0 {
+			if err := acct.short(tx, 0, 1, ""); err != nil {
+				return err
+			}
+		}
+		if acct.couponsLeft() <= 0 {
 			res.Notes = append(res.Notes, NoteCouponStockExhausted)
 		} else {
 			cp := Coupon{
@@ -427,19 +455,19 @@ func (e *Engine) payCampaign(tx Tx, c *Campaign, m *Member, req ScanRequest, red
 	}
 
 	if len(c.Prizes) > 0 {
-		if err := e.payPrize(tx, c, m, red, res, &ctr, now, m.Redemptions == 0); err != nil {
+		if err := e.payPrize(tx, c, m, red, res, acct, now, m.Redemptions == 0); err != nil {
 			return err
 		}
 	}
 
-	if err := e.payGuide(tx, c, m, req, red, res, &ctr, now); err != nil {
+	if err := e.payGuide(tx, c, m, req, red, res, ctr, now); err != nil {
 		return err
 	}
 	putJSON(tx, dk, today+1)
 	if devKey != nil {
 		putJSON(tx, devKey, devToday+1)
 	}
-	putJSON(tx, campaignCountersKey(c.ID), ctr)
+	acct.save(tx, now)
 	return nil
 }
 

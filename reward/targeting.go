@@ -257,7 +257,7 @@ func (c *Campaign) drawPrize(code string) *Prize {
 func campaignPrizesKey(id string) []byte { return append([]byte("cpz/"), id...) }
 
 // payPrize issues the prize a scan wins, while its stock lasts.
-func (e *Engine) payPrize(tx Tx, c *Campaign, m *Member, red *Redemption, res *ScanResult, ctr *CampaignCounters, now time.Time, first bool) error {
+func (e *Engine) payPrize(tx Tx, c *Campaign, m *Member, red *Redemption, res *ScanResult, acct *campaignAccount, now time.Time, first bool) error {
 	p := c.drawPrize(red.Code)
 	if p == nil {
 		return nil
@@ -266,11 +266,19 @@ func (e *Engine) payPrize(tx Tx, c *Campaign, m *Member, red *Redemption, res *S
 		res.Notes = append(res.Notes, NotePrizeForNewMembers)
 		return nil
 	}
-	issued := map[string]int64{}
-	if _, err := getJSON(tx, campaignPrizesKey(c.ID), &issued); err != nil {
+	left, err := acct.prizeLeft(tx, p)
+	if err != nil {
 		return err
 	}
-	if issued[p.Name] >= p.Stock {
+	if left <= 0 {
+		if err := acct.short(tx, 0, 0, p.Name); err != nil {
+			return err
+		}
+		if left, err = acct.prizeLeft(tx, p); err != nil {
+			return err
+		}
+	}
+	if left <= 0 {
 		res.Notes = append(res.Notes, NoteCouponStockExhausted)
 		return nil
 	}
@@ -282,9 +290,8 @@ func (e *Engine) payPrize(tx Tx, c *Campaign, m *Member, red *Redemption, res *S
 	if err := record(tx, FeedCouponIssued, now, cp); err != nil {
 		return err
 	}
-	issued[p.Name]++
-	putJSON(tx, campaignPrizesKey(c.ID), issued)
-	ctr.CouponsIssued++
+	acct.issuePrize(p.Name)
+	acct.ctr.CouponsIssued++
 	red.Coupon = cp.ID
 	res.Coupon = &CouponSummary{ID: cp.ID, Title: cp.Title, Prize: p.Name, ExpiresAt: cp.Expires}
 	return nil

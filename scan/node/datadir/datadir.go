@@ -3,6 +3,7 @@ package datadir
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -252,7 +253,14 @@ func Open(dir string, opts Options) (*Dir, error) {
 	// On PostgreSQL other nodes write too: the index of scanned codes,
 	// which knows only this engine's scans, would call a code redeemed
 	// elsewhere fresh and pay it again.
-	d.Engine = reward.New(db, ks, reward.Options{Now: opts.Now, Zone: opts.Zone, Observe: opts.Observe, NoSeenIndex: opts.Store != ""})
+	// On PostgreSQL each open directory is a node of its own: the
+	// campaigns' budgets and stocks are escrowed in a slice per node, so
+	// that the nodes' paying scans write no record in common.
+	var node string
+	if opts.Store != "" {
+		node = nodeID()
+	}
+	d.Engine = reward.New(db, ks, reward.Options{Now: opts.Now, Zone: opts.Zone, Observe: opts.Observe, NoSeenIndex: opts.Store != "", NodeID: node})
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -359,7 +367,9 @@ func (d *Dir) Err() error { return d.DB.Err() }
 func (d *Dir) Close() error {
 	d.stopSeen()
 	<-d.seenDone
-	ferr := d.Engine.FlushStats()
+	// A node's unused slices of campaigns go back to them; a node that
+	// dies leaves its slices to the others once their lease runs out.
+	ferr := errors.Join(d.Engine.ReturnSlices(), d.Engine.FlushStats())
 	if err := d.DB.Close(); err != nil {
 		return err
 	}
@@ -478,4 +488,13 @@ func CopyStore(dir, url string, progress func(n int)) (int, error) {
 		err = flush()
 	}
 	return n, err
+}
+
+// nodeID names a node on a shared database: its host and a random part,
+// new at each start, so that two processes never share a slice.
+func nodeID() string {
+	host, _ := os.Hostname()
+	var b [6]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%s-%x", host, b)
 }

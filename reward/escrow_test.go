@@ -1,0 +1,358 @@
+package reward_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
+	"github.com/yima-dev/yima/store"
+	"github.com/yima-dev/yima/store/memstore"
+	"github.com/yima-dev/yima/store/pgstore"
+	"github.com/yima-dev/yima/store/pgstore/pgtest"
+)
+
+// nodeStores opens n handles on one empty store: the same in-memory
+// store n times, or n PostgreSQL stores on one schema, each with its own
+// decider, so that their decisions meet in the database as separate
+// nodes' do.
+func nodeStores(t *testing.T, backend string, n int) []store.DB {
+	t.Helper()
+	if backend == "memory" {
+		db := memstore.New(memstore.Options{Retry: true})
+		t.Cleanup(func() { db.Close() })
+		return slices.Repeat([]store.DB{db}, n)
+	}
+	dsn := pgtest.Migrated(t)
+	var dbs []store.DB
+	for range n {
+		db, err := pgstore.Open(dsn, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs = append(dbs, db)
+	}
+	return dbs
+}
+
+// nodeEngines makes an engine of its own on each store, as nodes node1,
+// node2 ... that sign with the same keys.
+func nodeEngines(t *testing.T, dbs []store.DB, ks *codegen.Keyset, now func() time.Time) []*reward.Engine {
+	var out []*reward.Engine
+	for i, db := range dbs {
+		out = append(out, reward.New(db, ks, reward.Options{Now: now, NoSeenIndex: true, NodeID: fmt.Sprintf("node%d", i+1)}))
+	}
+	return out
+}
+
+// mintCodes makes a batch of product and returns its codes.
+func mintCodes(t *testing.T, eng *reward.Engine, product string, n int) []string {
+	t.Helper()
+	b, err := eng.CreateBatch(reward.BatchSpec{Product: product, Count: uint32(n), Activate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := eng.Signer(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := make([]string, n)
+	for i := range codes {
+		codes[i] = s.Code(uint32(i + 1))
+	}
+	return codes
+}
+
+// escrowKeys lists the keys under cs/ (the campaigns' slices and pools).
+func escrowKeys(t *testing.T, db store.Reader) []string {
+	t.Helper()
+	var keys []string
+	if err := db.Scan([]byte("cs/"), nil, func(k, _ []byte) bool {
+		keys = append(keys, string(k))
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// TestEscrowThreeNodesRacing: three nodes race 15 scanners over the codes
+// of a campaign with a points budget and a coupon stock, and of one with
+// two prizes. The answers never pay more than the budget, the stocks never
+// go below zero, and nothing stays stranded in another node's slice: the
+// budget and stocks are used exactly. The audit is clean on every node,
+// and once the nodes return their slices the counters stand unchanged.
+func TestEscrowThreeNodesRacing(t *testing.T) {
+	for _, backend := range []string{"memory", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			const budget, stock = 500, 9
+			dbs := nodeStores(t, backend, 3)
+			nodes := nodeEngines(t, dbs, rewardtest.Keys(t, true), func() time.Time { return rewardtest.Start })
+			rewardtest.MustApply(t, nodes[0], rewardtest.CampaignDoc(t, map[string]any{
+				"points": map[string]any{"min": 5, "max": 20}, "points_budget": budget, "new_member_bonus": 10,
+				"coupon": map[string]any{"title": "gift", "probability": 1, "stock": stock, "valid_days": 30},
+			}))
+			rewardtest.MustApply(t, nodes[1], rewardtest.CampaignDoc(t, map[string]any{
+				"id": "prizes", "products": []string{"SKU-2"}, "points": 1,
+				"prizes": []map[string]any{
+					{"name": "first", "title": "a bicycle", "probability": 0.3, "stock": 2, "valid_days": 30},
+					{"name": "second", "title": "a cap", "probability": 0.6, "stock": 11, "valid_days": 30},
+				},
+			}))
+			codes := slices.Concat(mintCodes(t, nodes[0], "SKU-1", 120), mintCodes(t, nodes[0], "SKU-2", 50))
+			var (
+				mu           sync.Mutex
+				paid, gifts  int64
+				prizes       = map[string]int64{}
+				wins         = map[string]int{}
+				wg           sync.WaitGroup
+				scannersEach = 5
+			)
+			for i := range 3 * scannersEach {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					node := nodes[i%3]
+					for j := range codes {
+						code := codes[(i*37+j)%len(codes)]
+						// A client retries "unavailable" with its request_id,
+						// which answers once: nodes whose decisions keep
+						// conflicting on the shared feed give up on a group.
+						req := reward.ScanRequest{Code: code, Member: fmt.Sprintf("m%d", (i*7+j)%40), RequestID: fmt.Sprintf("s%d-%d", i, j)}
+						res, _, err := rewardtest.Scan(node, req)
+						for try := 0; try < 20 && reward.ErrorCode(err) == reward.CodeUnavailable; try++ {
+							res, _, err = rewardtest.Scan(node, req)
+						}
+						switch reward.ErrorCode(err) {
+						case "":
+							mu.Lock()
+							wins[code]++
+							if res.Campaign == "promo" {
+								paid += res.Points
+								if res.Coupon != nil {
+									gifts++
+								}
+							} else if res.Coupon != nil {
+								prizes[res.Coupon.Prize]++
+							}
+							mu.Unlock()
+						case reward.CodeAlreadyRedeemed, reward.CodeBudgetExhausted:
+						default:
+							t.Errorf("scan on node %d: %v", i%3+1, err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			for code, n := range wins {
+				if n > 1 {
+					t.Errorf("code %s paid %d times", code, n)
+				}
+			}
+			if paid != budget || gifts != stock {
+				t.Errorf("the answers paid %d points of a budget of %d and gave %d gifts of a stock of %d; want both used exactly", paid, budget, gifts, stock)
+			}
+			if prizes["first"] != 2 || prizes["second"] != 11 {
+				t.Errorf("prizes given %v, want the stocks first:2 second:11", prizes)
+			}
+			pool := escrowKeys(t, dbs[0])
+			if !slices.Contains(pool, "cs/promo") || len(pool) < 4 {
+				t.Errorf("the escrow records %q: want the pool of promo and the nodes' slices", pool)
+			}
+			check := func(when string) {
+				t.Helper()
+				for i, n := range nodes {
+					v := rewardtest.MustCampaign(t, n, "promo")
+					if v.Counters.PointsPaid != budget || v.Counters.CouponsIssued != stock || *v.PointsLeft != 0 || *v.CouponsLeft != 0 {
+						t.Errorf("%s, node %d shows %+v, %d points and %d coupons left", when, i+1, v.Counters, *v.PointsLeft, *v.CouponsLeft)
+					}
+					p := rewardtest.MustCampaign(t, n, "prizes")
+					if p.PrizesIssued["first"] != 2 || p.PrizesIssued["second"] != 11 || p.Counters.RewardedScans != 50 {
+						t.Errorf("%s, node %d shows prizes %v after %d scans, want first:2 second:11 after 50", when, i+1, p.PrizesIssued, p.Counters.RewardedScans)
+					}
+					rewardtest.MustAudit(t, n)
+				}
+			}
+			check("racing done")
+			for _, n := range nodes {
+				if err := n.ReturnSlices(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, k := range escrowKeys(t, dbs[0]) {
+				if strings.Contains(k, "\x00") {
+					t.Errorf("slice %q is left after every node returned its slices", k)
+				}
+			}
+			check("slices returned")
+		})
+	}
+}
+
+// recordingDB notes the keys each committed decision wrote.
+type recordingDB struct {
+	store.DB
+	mu      sync.Mutex
+	written [][]string
+}
+
+type recordingTx struct {
+	store.Tx
+	keys *[]string
+}
+
+func (t recordingTx) Put(k, v []byte)       { *t.keys = append(*t.keys, string(k)); t.Tx.Put(k, v) }
+func (t recordingTx) Delete(k []byte)       { *t.keys = append(*t.keys, string(k)); t.Tx.Delete(k) }
+func (t recordingTx) Add(k []byte, d int64) { *t.keys = append(*t.keys, string(k)); t.Tx.Add(k, d) }
+
+func (r *recordingDB) Update(fn func(store.Tx) error) error {
+	var keys []string
+	err := r.DB.Update(func(tx store.Tx) error {
+		keys = nil
+		return fn(recordingTx{tx, &keys})
+	})
+	if err == nil {
+		r.mu.Lock()
+		r.written = append(r.written, keys)
+		r.mu.Unlock()
+	}
+	return err
+}
+
+// take returns the keys written since the last take.
+func (r *recordingDB) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := slices.Concat(r.written...)
+	r.written = nil
+	return out
+}
+
+// TestEscrowPayingScansWriteNoSharedRecord: once each node holds a slice,
+// a paying scan writes neither the campaign's counters nor its pool, only
+// its node's slice, so nodes' scans do not take turns on them. A single
+// engine (no node id) pays from the counters as before and writes no
+// escrow record at all.
+func TestEscrowPayingScansWriteNoSharedRecord(t *testing.T) {
+	mem := memstore.New(memstore.Options{})
+	defer mem.Close()
+	db := &recordingDB{DB: mem}
+	ks := rewardtest.Keys(t, true)
+	clock := func() time.Time { return rewardtest.Start }
+	nodes := nodeEngines(t, []store.DB{db, db}, ks, clock)
+	rewardtest.MustApply(t, nodes[0], rewardtest.CampaignDoc(t, map[string]any{
+		"points_budget": 100000,
+		"coupon":        map[string]any{"title": "gift", "probability": 1, "stock": 1000, "valid_days": 30},
+	}))
+	codes := mintCodes(t, nodes[0], "SKU-1", 6)
+	for i, n := range nodes {
+		rewardtest.MustRedeem(t, n, codes[i], "warm")
+	}
+	db.take()
+	for i, n := range nodes {
+		rewardtest.MustRedeem(t, n, codes[2+i], fmt.Sprintf("m%d", i))
+		written := db.take()
+		for _, shared := range []string{"cc/promo", "cpz/promo", "cs/promo"} {
+			if slices.Contains(written, shared) {
+				t.Errorf("a paying scan on node %d wrote the shared %q (all: %q)", i+1, shared, written)
+			}
+		}
+		if mine := "cs/promo\x00" + fmt.Sprintf("node%d", i+1); !slices.Contains(written, mine) {
+			t.Errorf("a paying scan on node %d did not write its slice %q (all: %q)", i+1, mine, written)
+		}
+	}
+
+	alone := memstore.New(memstore.Options{})
+	defer alone.Close()
+	single := reward.New(alone, ks, reward.Options{Now: clock})
+	rewardtest.MustApply(t, single, rewardtest.CampaignDoc(t, map[string]any{"points_budget": 100}))
+	one := mintCodes(t, single, "SKU-1", 1)
+	rewardtest.MustRedeem(t, single, one[0], "alice")
+	if keys := escrowKeys(t, alone); len(keys) > 0 {
+		t.Errorf("a single engine wrote escrow records %q", keys)
+	}
+	if v := rewardtest.MustCampaign(t, single, "promo"); v.Counters.PointsPaid != 10 {
+		t.Errorf("a single engine's campaign counts %+v", v.Counters)
+	}
+}
+
+// TestEscrowDeadNodeSliceReclaimed: a node takes a slice and dies. The
+// other node still pays the whole budget, taking back what the dead slice
+// held; once the dead slice's lease ran out it is folded into the
+// campaign's counters and removed.
+func TestEscrowDeadNodeSliceReclaimed(t *testing.T) {
+	for _, expired := range []bool{false, true} {
+		t.Run(fmt.Sprintf("lease_expired=%v", expired), func(t *testing.T) {
+			now := rewardtest.Start
+			db := memstore.New(memstore.Options{Retry: true})
+			defer db.Close()
+			nodes := nodeEngines(t, []store.DB{db, db}, rewardtest.Keys(t, true), func() time.Time { return now })
+			live, dead := nodes[0], nodes[1]
+			rewardtest.MustApply(t, live, rewardtest.CampaignDoc(t, map[string]any{"points": 1, "points_budget": 100}))
+			codes := mintCodes(t, live, "SKU-1", 120)
+			rewardtest.MustRedeem(t, dead, codes[0], "d")
+			held := escrowKeys(t, db)
+			if !slices.Contains(held, "cs/promo\x00node2") {
+				t.Fatalf("the node that dies holds no slice: %q", held)
+			}
+			if expired {
+				now = now.Add(time.Minute)
+			}
+			paid := int64(1)
+			for _, c := range codes[1:] {
+				res, _, err := rewardtest.Scan(live, reward.ScanRequest{Code: c, Member: "alive"})
+				if err == nil {
+					paid += res.Points
+				} else if reward.ErrorCode(err) != reward.CodeBudgetExhausted {
+					t.Fatal(err)
+				}
+			}
+			if paid != 100 {
+				t.Errorf("%d points paid of a budget of 100 while a dead node held a slice; want all of it", paid)
+			}
+			if got := slices.Contains(escrowKeys(t, db), "cs/promo\x00node2"); got == expired {
+				t.Errorf("dead node's slice still held: %v, want %v", got, !expired)
+			}
+			v := rewardtest.MustCampaign(t, live, "promo")
+			if v.Counters.PointsPaid != 100 || v.Counters.RewardedScans != 100 {
+				t.Errorf("counters %+v, want 100 points over 100 scans", v.Counters)
+			}
+			rewardtest.MustAudit(t, live)
+		})
+	}
+}
+
+// TestEscrowApplyBindsSlices: a new version of a campaign holds at once
+// against what the nodes' slices held: lowering the budget to what was
+// paid stops every node, and a budget below it is refused.
+func TestEscrowApplyBindsSlices(t *testing.T) {
+	db := memstore.New(memstore.Options{Retry: true})
+	defer db.Close()
+	nodes := nodeEngines(t, []store.DB{db, db, db}, rewardtest.Keys(t, true), func() time.Time { return rewardtest.Start })
+	rewardtest.MustApply(t, nodes[0], rewardtest.CampaignDoc(t, map[string]any{"points_budget": 1000}))
+	codes := mintCodes(t, nodes[0], "SKU-1", 9)
+	for i, n := range nodes {
+		rewardtest.MustRedeem(t, n, codes[i], fmt.Sprintf("m%d", i))
+	}
+	if _, err := nodes[1].ApplyCampaign(mustParse(t, rewardtest.CampaignDoc(t, map[string]any{"points_budget": 29}))); reward.ErrorCode(err) != reward.CodeInvalidRequest {
+		t.Errorf("a budget of 29 below the 30 paid: %v, want invalid_request", err)
+	}
+	rewardtest.MustApply(t, nodes[1], rewardtest.CampaignDoc(t, map[string]any{"points_budget": 30}))
+	for i, n := range nodes {
+		rewardtest.WantRefused(t, n, codes[3+i], "late", reward.CodeBudgetExhausted)
+	}
+	rewardtest.MustApply(t, nodes[2], rewardtest.CampaignDoc(t, map[string]any{"points_budget": 40}))
+	rewardtest.MustRedeem(t, nodes[0], codes[6], "late")
+	rewardtest.WantRefused(t, nodes[1], codes[7], "late2", reward.CodeBudgetExhausted)
+	if v := rewardtest.MustCampaign(t, nodes[2], "promo"); v.Counters.PointsPaid != 40 || *v.PointsLeft != 0 {
+		t.Errorf("counters %+v, %d left; want 40 paid, none left", v.Counters, *v.PointsLeft)
+	}
+	rewardtest.MustAudit(t, nodes[0])
+}

@@ -1,6 +1,7 @@
 package reward_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -355,4 +356,39 @@ func TestEscrowApplyBindsSlices(t *testing.T) {
 		t.Errorf("counters %+v, %d left; want 40 paid, none left", v.Counters, *v.PointsLeft)
 	}
 	rewardtest.MustAudit(t, nodes[0])
+}
+
+// TestFeedWholeOnEveryNode: a node shows the events other nodes wrote
+// after it started, on a plain read and to a long poll waiting on it,
+// rather than only up to the last event it wrote or read itself.
+func TestFeedWholeOnEveryNode(t *testing.T) {
+	db := memstore.New(memstore.Options{Retry: true})
+	defer db.Close()
+	nodes := nodeEngines(t, []store.DB{db, db}, rewardtest.Keys(t, true), func() time.Time { return rewardtest.Start })
+	writer, reader := nodes[0], nodes[1]
+	codes := mintCodes(t, writer, "SKU-1", 2)
+	_, head, err := reader.FeedBounds()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rewardtest.MustRedeem(t, writer, codes[0], "alice")
+	page, err := reader.Feed(context.Background(), reward.FeedQuery{After: head})
+	if err != nil || len(page.Events) == 0 {
+		t.Fatalf("node 2 after node 1's scan: %v events, %v; want the scan's events", len(page.Events), err)
+	}
+	waited := make(chan *reward.FeedPage, 1)
+	go func() {
+		p, err := reader.Feed(context.Background(), reward.FeedQuery{After: page.Head, Wait: 10 * time.Second})
+		if err != nil {
+			t.Error(err)
+		}
+		waited <- p
+	}()
+	time.Sleep(50 * time.Millisecond)
+	start := time.Now()
+	rewardtest.MustRedeem(t, writer, codes[1], "bob")
+	p := <-waited
+	if len(p.Events) == 0 || time.Since(start) > 5*time.Second {
+		t.Errorf("a long poll on node 2 got %d events %v after node 1's scan; want them within a poll", len(p.Events), time.Since(start))
+	}
 }

@@ -72,6 +72,9 @@ const (
 	feedCompactChunk       = 256
 	feedCompactPause       = 5 * time.Millisecond
 	defaultFeedRetainFloor = time.Hour
+	// feedPoll is how often a long poll on one of several nodes reads
+	// the database's head (see feedHeadSeq).
+	feedPoll = 200 * time.Millisecond
 )
 
 // CodeEventsCompacted refuses a read of events the retention removed.
@@ -253,6 +256,19 @@ func (h *feedHead) advance(seq uint64) {
 // first time.
 func (e *Engine) feedHeadSeq() (uint64, error) {
 	h := &e.feed
+	if e.node != "" {
+		// Other nodes write events too: the head is the database's, read
+		// each time. Their commits are durable once readable, as this
+		// backend only shows committed transactions.
+		n, err := counterAt(e.db, feedHeadKey)
+		if err != nil {
+			return 0, wrapStore(err)
+		}
+		h.advance(uint64(n))
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return h.seq, nil
+	}
 	h.mu.Lock()
 	loaded, seq := h.loaded, h.seq
 	h.mu.Unlock()
@@ -357,7 +373,13 @@ func (e *Engine) Feed(ctx context.Context, q FeedQuery) (*FeedPage, error) {
 		if ch == nil {
 			continue
 		}
+		// Another node's events wake no one here: look again now and then.
+		var poll <-chan time.Time
+		if e.node != "" {
+			poll = time.After(feedPoll)
+		}
 		select {
+		case <-poll:
 		case <-ch:
 		case <-deadline:
 			return page, nil

@@ -77,6 +77,7 @@ func Compare(ctx context.Context, cfg Config, baselines []Baseline) (*Comparison
 		}
 		bcfg := cfg
 		bcfg.Target, bcfg.TargetURL, bcfg.NoCeiling, bcfg.NoFloor, bcfg.NoLanding, bcfg.CPUProfile = t, "", true, true, true, nil
+		bcfg.Store, bcfg.Nodes = "", 1 // yima's database, not the baseline's
 		rep, err := Run(ctx, bcfg)
 		if rep == nil {
 			return cmp, fmt.Errorf("bench: the %s baseline: %w", name, err)

@@ -26,6 +26,14 @@ type Config struct {
 	// Dir is the in-process server's data directory. Empty (the default):
 	// a fresh temporary directory, removed after the run.
 	Dir string
+	// Store, when set, is a PostgreSQL connection string: the in-process
+	// server keeps its records there (yima serve --db), its schema
+	// created if missing. Give an empty database: the server's audit
+	// reads all of it.
+	Store string
+	// Nodes is how many in-process yima nodes share Store (1); the load
+	// sends its requests to each in turn.
+	Nodes int
 
 	// Conns is the number of connections, and in a closed loop the number
 	// of requests in flight (64).
@@ -216,6 +224,14 @@ func (c *Config) validate() error {
 		return fmt.Errorf("bench: preload must be 0 to %d codes, not %d", codegen.MaxSerial, c.Preload)
 	case c.Preload > 0 && (c.TargetURL != "" || c.Target != nil):
 		return errors.New("bench: --preload fills the in-process server's store; it does not go with --target")
+	case c.Nodes < 0 || c.Nodes > 16:
+		return fmt.Errorf("bench: nodes must be 1 to 16, not %d", c.Nodes)
+	case c.Nodes > 1 && c.Store == "":
+		return errors.New("bench: several nodes share one database: give --db postgres://... with --nodes")
+	case c.Store != "" && (c.TargetURL != "" || c.Target != nil || c.Dir != ""):
+		return errors.New("bench: --db starts in-process nodes on that database; it does not go with --target")
+	case c.Store != "" && c.Preload > 0:
+		return errors.New("bench: --preload loads Pebble's files directly; it does not go with --db")
 	case c.Guides < 0 || c.Bound > 1:
 		return errors.New("bench: guides must not be negative and bound is a fraction of members, at most 1")
 	}

@@ -14,8 +14,9 @@
 // server's own audit is clean.
 //
 // Run drives a Target. The built-in targets speak yima's HTTP API: a server
-// started in-process on a fresh temporary data directory, or a running one
-// given by URL. Compare runs the same load against yima and then against
+// started in-process on a fresh temporary data directory (or several
+// nodes on one PostgreSQL database, cluster.go), or a running one given by
+// URL. Compare runs the same load against yima and then against
 // each Baseline it is given — "what users build instead" — each with the
 // same audit; package bench/baseline has them (Redis, PostgreSQL). A
 // baseline is another Target; the audit reads its state back through

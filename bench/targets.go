@@ -144,6 +144,16 @@ type inProcess struct {
 // private and loopback addresses, as the slow receiver of a run with
 // Config.WebhookSlow is.
 func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger, allowPrivateWebhooks bool) (Target, error) {
+	t, err := newInProcess(dir, "", conns, timeout, log, allowPrivateWebhooks)
+	if err != nil {
+		return nil, err // not a nil *inProcess in a Target
+	}
+	return t, nil
+}
+
+// newInProcess is NewInProcess on the PostgreSQL database dsn names, when
+// given, rather than dir's own store.
+func newInProcess(dir, dsn string, conns int, timeout time.Duration, log *slog.Logger, allowPrivateWebhooks bool) (*inProcess, error) {
 	remove := false
 	if dir == "" {
 		d, err := os.MkdirTemp("", "yima-bench-*")
@@ -154,7 +164,7 @@ func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger
 	}
 	t := &inProcess{dir: dir, removeDir: remove, srvOpts: scan.Options{Addr: "127.0.0.1:0", Logger: log, Limits: scan.Limits{Off: true},
 		Webhooks: webhook.Options{AllowPrivate: allowPrivateWebhooks}}}
-	n, err := node.Open(node.Options{Dir: dir, Server: t.srvOpts})
+	n, err := node.Open(node.Options{Dir: dir, Server: t.srvOpts, Store: dsn})
 	if err != nil {
 		t.cleanup()
 		return nil, err
@@ -166,9 +176,12 @@ func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger
 		if remove {
 			what = "fresh temporary data directory " + dir + ", removed after"
 		}
+		if dsn != "" {
+			what += ", records on PostgreSQL"
+		}
 		t.HTTPTarget, err = NewHTTPTarget("in-process yima on "+n.Addr()+" ("+what+")", n.URL(), tok, conns, timeout)
 	}
-	if err == nil && remove {
+	if err == nil && remove && dsn == "" {
 		// The floor writes keys of its own: only into a directory the run
 		// made and removes.
 		if t.floor, err = startFloor(n.Dir.DB); err == nil {

@@ -34,6 +34,7 @@ type benchOptions struct {
 
 func (o *benchOptions) AddFlags(fs *pflag.FlagSet) {
 	c := &o.cfg
+	fs.IntVar(&c.Nodes, "nodes", 1, "in-process yima nodes sharing the --db database, each its own server on 127.0.0.1; the load goes to each in turn (needs --db)")
 	fs.StringVar(&c.TargetURL, "target", "", "URL of a running yima server to measure (default: start one in-process on a fresh temporary data directory)")
 	fs.StringVar(&c.Token, "token", os.Getenv("YIMA_TOKEN"), "admin token for --target (env YIMA_TOKEN)")
 	fs.IntVar(&c.Conns, "conns", 64, "connections; in a closed loop, requests in flight")
@@ -72,7 +73,7 @@ func (o *benchOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress line on stderr")
 }
 
-func newBenchCommand(_ *globalOptions) *cobra.Command {
+func newBenchCommand(g *globalOptions) *cobra.Command {
 	o := &benchOptions{}
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -89,7 +90,12 @@ func newBenchCommand(_ *globalOptions) *cobra.Command {
 			"campaign's counters within budget and stock, and the server's own audit.\n" +
 			"A failed audit exits non-zero. See docs/bench.md.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return benchFunc(cmd, o) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// --db (YIMA_DB): the in-process nodes keep their records in
+			// that PostgreSQL database, as yima serve --db does.
+			o.cfg.Store = g.db
+			return benchFunc(cmd, o)
+		},
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd

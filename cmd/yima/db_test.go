@@ -92,3 +92,36 @@ func TestMigrateCommand(t *testing.T) {
 	}
 	wantExit(t, data, exitFailed, "already holds records", "migrate", "--from", data, "--to", dsn)
 }
+
+// TestBenchOnPostgresNodes runs a short bench on two in-process nodes
+// sharing one PostgreSQL database: the load goes to both, and its audit
+// (every code at most once, the campaign's counters as promised, the
+// server's own audit) passes; with --compare the PostgreSQL baseline runs
+// beside it. Several nodes without --db are refused.
+func TestBenchOnPostgresNodes(t *testing.T) {
+	t.Setenv("YIMA_DB", "")
+	if _, _, err := yimaRun(t, "", "bench", "--nodes", "2", "--requests", "1"); err == nil || !strings.Contains(err.Error(), "--db") {
+		t.Errorf("bench --nodes 2 without --db: %v, want a refusal naming --db", err)
+	}
+	dsn := pgtest.DSN(t)
+	out, errOut, err := yimaRun(t, "", "--db", dsn, "bench", "--nodes", "2", "--requests", "300", "--members", "50",
+		"--no-ceiling", "--no-landing", "--no-floor", "-q")
+	if err != nil {
+		t.Fatalf("bench --db --nodes 2: %v\n%s\n%s", err, out, errOut)
+	}
+	for _, want := range []string{"2 in-process yima nodes on one PostgreSQL database", "audit: PASSED", "the server's own audit: clean"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bench --db --nodes 2 does not say %q:\n%s", want, out)
+		}
+	}
+	// --compare: the per-request PostgreSQL baseline runs on its own
+	// cluster, not on yima's database.
+	out, errOut, err = yimaRun(t, "", "--db", pgtest.DSN(t), "bench", "--compare", "--baselines", "postgres", "--requests", "150",
+		"--members", "50", "--no-ceiling", "--no-landing", "--no-floor", "-q")
+	if err != nil {
+		t.Fatalf("bench --db --compare: %v\n%s\n%s", err, out, errOut)
+	}
+	if !strings.Contains(out, "PostgreSQL") || strings.Contains(out, "skipped") {
+		t.Errorf("bench --db --compare shows no PostgreSQL baseline beside yima:\n%s", out)
+	}
+}

@@ -392,3 +392,30 @@ func TestFeedWholeOnEveryNode(t *testing.T) {
 		t.Errorf("a long poll on node 2 got %d events %v after node 1's scan; want them within a poll", len(p.Events), time.Since(start))
 	}
 }
+
+// TestEscrowVoidGivesBack: a redemption paid from one node's slice and
+// voided through another gives its points and coupon back to the
+// campaign: the counters net it out, the budget pays it again, and the
+// audit agrees.
+func TestEscrowVoidGivesBack(t *testing.T) {
+	db := memstore.New(memstore.Options{Retry: true})
+	defer db.Close()
+	nodes := nodeEngines(t, []store.DB{db, db}, rewardtest.Keys(t, true), func() time.Time { return rewardtest.Start })
+	rewardtest.MustApply(t, nodes[0], rewardtest.CampaignDoc(t, map[string]any{
+		"points_budget": 10, "coupon": map[string]any{"title": "gift", "probability": 1, "stock": 1, "valid_days": 30},
+	}))
+	codes := mintCodes(t, nodes[0], "SKU-1", 2)
+	rewardtest.MustRedeem(t, nodes[0], codes[0], "alice")
+	if _, err := nodes[1].VoidRedemption(codes[0], "returned"); err != nil {
+		t.Fatal(err)
+	}
+	v := rewardtest.MustCampaign(t, nodes[1], "promo")
+	if v.Counters.PointsPaid != 0 || v.Counters.CouponsIssued != 0 || *v.PointsLeft != 10 {
+		t.Errorf("after the void: %+v, %d left; want nothing paid, 10 left", v.Counters, *v.PointsLeft)
+	}
+	rewardtest.MustAudit(t, nodes[0])
+	if res := rewardtest.MustRedeem(t, nodes[1], codes[1], "bob"); res.Points != 10 || res.Coupon == nil {
+		t.Errorf("the budget and stock given back pay %d points, coupon %v; want 10 and the gift", res.Points, res.Coupon)
+	}
+	rewardtest.MustAudit(t, nodes[1])
+}

@@ -75,7 +75,8 @@ func TestEnrolmentInChromium(t *testing.T) {
 	}
 	m.Screenshot(filepath.Join(shots, "store-approved-zh.png"))
 
-	// The new guide's page shows their QR at once; /guide is theirs.
+	// The new guide's page shows their QR at once; /guide is theirs, and
+	// names their store as people know it, not by its id.
 	p.Open(page)
 	if text := p.Text(); p.Status != 200 || !strings.Contains(text, "申请已通过") || !strings.Contains(text, "打开导购工作台") {
 		t.Fatalf("the person's page after approval: %d %q", p.Status, text)
@@ -85,7 +86,7 @@ func TestEnrolmentInChromium(t *testing.T) {
 	}
 	p.Screenshot(filepath.Join(shots, "enrol-approved-zh.png"))
 	p.Submit(`a[href="/guide"]`)
-	if text := p.Text(); p.Status != 200 || !strings.Contains(text, "导购工作台") || !strings.Contains(text, "王芳 · S1") || !strings.Contains(text, "扫码加入我") {
+	if text := p.Text(); p.Status != 200 || !strings.Contains(text, "导购工作台") || !strings.Contains(text, "王芳 · 旗舰店") || !strings.Contains(text, "一码乳业 · 旗舰店 · 王芳") || !strings.Contains(text, "扫码加入我") {
 		t.Fatalf("the new guide's page: %d %q", p.Status, text)
 	}
 	p.Screenshot(filepath.Join(shots, "guide-enrolled-zh.png"))

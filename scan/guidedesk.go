@@ -44,6 +44,8 @@ type deskView struct {
 	// Poster is false while the brand has no base URL: a poster would
 	// print an address that may not be the brand's.
 	Poster bool
+	// Store is the guide's store as people know it: its record's name.
+	Store string
 }
 
 type deskMember struct{ Phone, Day string }
@@ -146,7 +148,8 @@ func (s *Server) guideDesk(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 		}
 		v.Recent = append(v.Recent, deskMember{Phone: phone, Day: dateIn(zone, m.BoundAt)})
 	}
-	d := pageData{L: l, Title: l.T("desk.title"), Class: "ok", Message: l.T("desk.hello", v.Name, g.Store), Desk: &deskPage{View: v}}
+	v.Store = s.app.Engine.StoreName(g.Store)
+	d := pageData{L: l, Title: l.T("desk.title"), Class: "ok", Message: l.T("desk.hello", v.Name, v.Store), Desk: &deskPage{View: v}}
 	return s.renderDesk(ctx, d)
 }
 
@@ -288,7 +291,7 @@ video{width:100%;border-radius:8px}.row{display:flex;gap:.5rem}.row input{flex:1
 <p>{{t "desk.members.new" .D.NewThisMonth}}</p>
 {{if .Recent}}<ul class="members">{{range .Recent}}<li><span>{{.Phone}}</span><span>{{.Day}}</span></li>{{end}}</ul>{{else}}<p>{{t "desk.members.none"}}</p>{{end}}
 <div class="poster"><h2 class="poster-title">{{t "desk.poster.title"}}</h2>{{if .Poster}}<img src="/guide/qr.svg?g={{.D.Guide.ID}}" alt="{{t "desk.poster.alt"}}">{{else}}<p class="noprint">{{t "desk.poster.nobase"}}</p>{{end}}
-<p>{{with $.Brand}}{{with .Name}}{{.}} · {{end}}{{end}}{{.D.Guide.Store}} · {{.Name}}</p><p class="noprint">{{t "desk.poster.print"}}</p><button type="button" id="print" class="noprint" hidden>{{t "desk.poster.button"}}</button></div>
+<p>{{with $.Brand}}{{with .Name}}{{.}} · {{end}}{{end}}{{.Store}} · {{.Name}}</p><p class="noprint">{{t "desk.poster.print"}}</p><button type="button" id="print" class="noprint" hidden>{{t "desk.poster.button"}}</button></div>
 {{if .ViaToken}}<form method="post" action="/guide"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="action" value="signout"><button class="link">{{t "desk.signout"}}</button></form>{{end}}
 <script src="/guide.js"></script>
 {{end}}{{end}}

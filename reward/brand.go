@@ -302,6 +302,7 @@ func (e *Engine) SetBrand(c BrandChange) (*Brand, error) {
 	if zone != nil {
 		e.zone.Store(zone) // after the commit: a refused change leaves the zone
 	}
+	e.brand.set(out)
 	return &out, nil
 }
 

@@ -49,6 +49,13 @@
 //     that second, never a payout.
 //   - decoded records (frozen): keyed by the very bytes the store returned,
 //     so a record written by anyone is decoded afresh.
+//   - the brand's settings (brandView), for the tier ladder a scan or an
+//     order multiplies by: loaded once outside decisions and replaced by
+//     SetBrand after its decision commits, so a scan reads no brand
+//     record. An engine sharing its store (Options.NoSeenIndex) keeps it
+//     off and reads the record in every decision: another node may change
+//     the ladder at any moment, and checking the record's version would
+//     cost the same read.
 //
 // With several nodes on one database (Options.NodeID), a campaign's
 // budget and stocks are escrowed in a slice per node (escrow.go), so that

@@ -69,6 +69,7 @@ type Engine struct {
 	frozen frozen
 	// statusBatches are the batches Status decoded (statusbatch.go).
 	statusBatches statusBatches
+	brand         brandView
 	seen          seenIndex
 	feed          feedHead
 	visits        visits
@@ -85,6 +86,7 @@ func New(db store.DB, keys *codegen.Keyset, opts Options) *Engine {
 	e := &Engine{db: db, now: func() time.Time { return opts.Now().UTC() }, stats: map[string]*Stat{}, defaultZone: opts.Zone, frozen: frozen{m: map[string]frozenEntry{}}, observe: opts.Observe, visits: visits{m: map[string]*pendingVisit{}}}
 	e.seen.off = opts.NoSeenIndex
 	e.node = strings.ReplaceAll(opts.NodeID, "\x00", "")
+	e.brand.off = opts.NoSeenIndex
 	e.zone.Store(opts.Zone)
 	e.keys.Store(keys)
 	return e
@@ -103,6 +105,7 @@ func (e *Engine) SetKeys(ks *codegen.Keyset) { e.keys.Store(ks) }
 // into coded errors.
 func (e *Engine) update(decide func(tx Tx) error) error {
 	var run *eventTx
+	e.brand.warm(e.db)
 	err := e.db.Update(func(tx Tx) error {
 		run = &eventTx{Tx: tx, observe: e.observe != nil}
 		return decide(run)

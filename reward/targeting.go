@@ -109,13 +109,11 @@ func (e *Engine) target(tx Tx, c *Campaign, m *Member, req ScanRequest, now time
 	if t.MinTier != "" {
 		ladder := c.Tiers
 		if len(ladder) == 0 {
-			b, _, err := readFrozen[Brand](e, tx, brandKey)
+			b, err := e.brandIn(tx)
 			if err != nil {
 				return err
 			}
-			if b != nil {
-				ladder = b.Tiers
-			}
+			ladder = b.Tiers
 		}
 		need := slices.IndexFunc(ladder, func(x Tier) bool { return x.Name == t.MinTier })
 		tier, err := e.memberTier(tx, m, c, now)

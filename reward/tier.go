@@ -88,12 +88,9 @@ func standing(m *Member, ladder []Tier, b *Brand, now time.Time, loc *time.Locat
 // memberTier is the tier of m now under campaign c (nil: the brand's
 // ladder), inside a decision. m's lots are rebuilt first if it has none.
 func (e *Engine) memberTier(tx Tx, m *Member, c *Campaign, now time.Time) (*Tier, error) {
-	b, _, err := readFrozen[Brand](e, tx, brandKey)
+	b, err := e.brandIn(tx)
 	if err != nil {
 		return nil, err
-	}
-	if b == nil {
-		b = &Brand{}
 	}
 	m.zone = location(b.TimeZone)
 	ladder := b.Tiers

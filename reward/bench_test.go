@@ -30,7 +30,7 @@ func benchScans(b *testing.B, campaign bool) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		c.PointsBudget, c.Coupon.Stock, c.DailyLimit = 0, 1<<40, 0
+		c.PointsBudget, c.Coupon.Stock, c.DailyLimit = 0, reward.MaxBudget, 0
 		if _, err := eng.ApplyCampaign(c); err != nil {
 			b.Fatal(err)
 		}

@@ -129,46 +129,60 @@ func (e *Engine) Scan(req ScanRequest) (json.RawMessage, error) {
 		}
 		hash = hashOf(parts...)
 	}
-	var out json.RawMessage
-	var red *Redemption
-	var refusal error
+	run := &scanRun{e: e, p: p, code: code, req: req, hash: hash}
 	for round := 1; ; round++ {
-		var short *shortfall
-		err = e.update(func(tx Tx) error {
-			out, red, refusal = e.decideScan(tx, p, code, req, hash)
-			// A refusal keeps its writes (scan counts). Any other error can
-			// come after the payout began (a corrupt guide or stats record),
-			// so it drops them all: no ledger entry without its redemption.
-			// So does a shortfall of the node's campaign slice.
-			short = asShortfall(refusal)
-			var re *Error
-			if refusal != nil && !errors.As(refusal, &re) {
-				return refusal
-			}
-			if re != nil && refusedToFeed[re.Code] {
-				return record(tx, FeedScanRefused, e.now(), ScanRefusal{Code: code, Member: req.Member, Reason: re.Code})
-			}
-			return nil
-		})
-		if short == nil {
+		err = e.update(run.decide)
+		if run.short == nil {
 			break
 		}
-		covered, err := e.topUp(short)
+		covered, err := e.topUp(run.short)
 		if err != nil {
 			return nil, err
 		}
-		req.final = !covered || round >= maxTopUps
+		run.req.final = !covered || round >= maxTopUps
 	}
 	if err != nil {
 		return nil, err
 	}
-	if red != nil {
+	if run.red != nil {
 		// Statistics are engine memory: counted once the payout is
 		// committed, so a retried decision counts once. A failure to
 		// write them fails no payout.
-		e.countStats(red)
+		e.countStats(run.red)
 	}
-	return out, refusal
+	return run.out, run.refusal
+}
+
+// scanRun is one scan's decision and its outcome, in one allocation: the
+// decision runs once per scan, on the decider.
+type scanRun struct {
+	e       *Engine
+	p       codegen.Parsed
+	code    string
+	req     ScanRequest
+	hash    []byte
+	out     json.RawMessage
+	red     *Redemption
+	refusal error
+	// short is the node's campaign slice falling short (see topUp).
+	short *shortfall
+}
+
+func (r *scanRun) decide(tx Tx) error {
+	r.out, r.red, r.refusal = r.e.decideScan(tx, r.p, r.code, r.req, r.hash)
+	// A refusal keeps its writes (scan counts). Any other error can come
+	// after the payout began (a corrupt guide or stats record), so it
+	// drops them all: no ledger entry without its redemption. So does a
+	// shortfall of the node's campaign slice.
+	r.short = asShortfall(r.refusal)
+	var re *Error
+	if r.refusal != nil && !errors.As(r.refusal, &re) {
+		return r.refusal
+	}
+	if re != nil && refusedToFeed[re.Code] {
+		return record(tx, FeedScanRefused, r.e.now(), ScanRefusal{Code: r.code, Member: r.req.Member, Reason: re.Code})
+	}
+	return nil
 }
 
 // decideScan is the redemption rule. It returns the answer, with the

@@ -48,6 +48,12 @@ func statKey(dim, value, day string) []byte {
 	return append(append(append(k, value...), 0), day...)
 }
 
+// appendStatKey appends statKey's bytes to b.
+func appendStatKey(b []byte, dim, value string, day []byte) []byte {
+	b = append(append(append(b, "st/"...), dim...), 0)
+	return append(append(append(b, value...), 0), day...)
+}
+
 // statsEvery is how far statistics may lag the payouts they count.
 const statsEvery = time.Second
 
@@ -124,8 +130,12 @@ func orNone(v string) string {
 
 // sumStats applies add to the day's line of each of vals.
 func (e *Engine) sumStats(vals statValues, at time.Time, add func(*Stat)) {
-	day := at.In(e.Zone()).Format("20060102")
+	// It runs after every redemption: the day and the lines' keys are
+	// built in buffers on the stack, and only a new line allocates.
+	var dayBuf [8]byte
+	day := at.In(e.Zone()).AppendFormat(dayBuf[:0], "20060102")
 	values := [...]string{vals.product, vals.batch, vals.region, vals.guide, vals.campaign, vals.source, vals.store}
+	var kb [256]byte
 	e.statsMu.Lock()
 	defer e.statsMu.Unlock()
 	for i, dim := range Dimensions {
@@ -133,11 +143,11 @@ func (e *Engine) sumStats(vals statValues, at time.Time, add func(*Stat)) {
 		if v == "" {
 			continue
 		}
-		k := string(statKey(dim, v, day))
-		s := e.stats[k]
+		k := appendStatKey(kb[:0], dim, v, day)
+		s := e.stats[string(k)]
 		if s == nil {
-			s = &Stat{Dimension: dim, Value: v, Day: day}
-			e.stats[k] = s
+			s = &Stat{Dimension: dim, Value: v, Day: string(day)}
+			e.stats[string(k)] = s
 		}
 		add(s)
 	}

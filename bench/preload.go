@@ -51,10 +51,24 @@ const preloadMembers = 10
 
 // preload fills the in-process server's store with n redeemed codes of a
 // batch of their own, through the store's bulk load, and restarts the
-// server on it.
-func (t *inProcess) preload(ctx context.Context, n int, progress func(string, ...any)) (*PreloadReport, error) {
+// server on it. Unless fixed, the codes are redeemed under a campaign of
+// their own in the example's shape (BenchCampaign, live for the 30 days
+// the preload spreads its redemptions over), so that the store holds the
+// coupons, daily counts and campaign counters a campaign's scans leave.
+func (t *inProcess) preload(ctx context.Context, n int, fixed bool, progress func(string, ...any)) (*PreloadReport, error) {
 	admin := t.node.Admin()
-	b, err := admin.CreateBatch(reward.BatchSpec{Product: Product + "-PRELOAD", Count: uint32(n), Points: new(int64(10)), Activate: true})
+	spec := reward.BatchSpec{Product: Product + "-PRELOAD", Count: uint32(n), Points: new(int64(10)), Activate: true}
+	if !fixed {
+		now := time.Now()
+		c := BenchCampaign("preload", reward.MaxBudget, reward.MaxBudget, now)
+		c.Products = []string{spec.Product}
+		c.StartsAt = now.AddDate(0, 0, -31).UTC().Truncate(time.Second)
+		if _, err := t.node.Dir.Engine.ApplyCampaign(c); err != nil {
+			return nil, fmt.Errorf("bench: applying the preload's campaign: %w", err)
+		}
+		spec.Points = nil
+	}
+	b, err := admin.CreateBatch(spec)
 	if err != nil {
 		return nil, fmt.Errorf("bench: minting the preload's %d codes: %w", n, err)
 	}

@@ -56,6 +56,30 @@ func TestRunPreload(t *testing.T) {
 	}
 }
 
+// TestRunPreloadCampaign preloads under the example campaign: the server's
+// own audit over the preloaded store is clean (members, ledgers, coupons
+// and the preload campaign's counters agree), and the run's campaign
+// scans beside it.
+func TestRunPreloadCampaign(t *testing.T) {
+	if testing.Short() {
+		t.Skip("preloads a store and loads it for a second")
+	}
+	rep, err := bench.Run(context.Background(), bench.Config{Preload: 3_000, Duration: time.Second, Conns: 4, Members: 20,
+		NoCeiling: true, NoFloor: true, NoLanding: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Preload; p == nil || p.Codes != 3_000 || p.Members != 300 || p.Records < 5*3_000 {
+		t.Fatalf("preload report %+v", p)
+	}
+	if !rep.Audit.Passed || rep.Audit.ServerAudit != "clean" || rep.Audit.Winners == 0 {
+		t.Fatalf("audit after the preload: %+v", rep.Audit)
+	}
+	if answers := rep.Scans.Answers(); answers["preloaded 409 already_redeemed"] == 0 {
+		t.Errorf("no preloaded code was scanned and refused: %v", answers)
+	}
+}
+
 // TestPreloadNeedsTheInProcessServer: a preload fills a store the bench
 // opened itself, never a running server's.
 func TestPreloadNeedsTheInProcessServer(t *testing.T) {

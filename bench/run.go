@@ -77,7 +77,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if !ok {
 			return nil, fmt.Errorf("bench: --preload needs the in-process server, not %s", t.Name())
 		}
-		if r.Preload, err = pt.preload(ctx, cfg.Preload, func(format string, args ...any) { status(cfg.Progress, format, args...) }); err != nil {
+		if r.Preload, err = pt.preload(ctx, cfg.Preload, cfg.FixedPoints, func(format string, args ...any) { status(cfg.Progress, format, args...) }); err != nil {
 			return nil, err
 		}
 		r.Target = t.Name()

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/segmentio/ksuid"
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/store"
 )
@@ -65,6 +66,9 @@ type Engine struct {
 
 	// node is Options.NodeID: escrow campaign slices when set.
 	node string
+	// ids, when set, names the records the rules create in place of
+	// newID's KSUIDs (a preload's, see Preload).
+	ids func() string
 
 	frozen frozen
 	// statusBatches are the batches Status decoded (statusbatch.go).
@@ -100,6 +104,14 @@ func (e *Engine) Keys() *codegen.Keyset { return e.keys.Load() }
 // retired key: scans after it verify with ks, new batches use its primary.
 // ks must not be modified afterwards.
 func (e *Engine) SetKeys(ks *codegen.Keyset) { e.keys.Store(ks) }
+
+// newID names a coupon the rules issue: a KSUID, random after its second.
+func (e *Engine) newID() string {
+	if e.ids != nil {
+		return e.ids()
+	}
+	return ksuid.New().String()
+}
 
 // update runs decide inside one store decision and turns storage failures
 // into coded errors.

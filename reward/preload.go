@@ -3,11 +3,14 @@ package reward
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/segmentio/ksuid"
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/store"
 )
@@ -22,17 +25,25 @@ import (
 // preloaded code is refused as already redeemed, and the records weigh
 // what real ones would.
 //
-// It redeems serials 1..Codes of one fixed-points batch, PerMember
-// consecutive codes to each member in turn, so that every kind of record
-// comes out in ascending key order: codes sort by serial within a batch,
-// member ids are numbered with leading zeros, ledger keys follow their
-// member, feed events their sequence. Statistics (the dashboard's daily
-// counts) are engine memory written after decisions, and are not preloaded.
+// It redeems serials 1..Codes of one batch, PerMember consecutive codes to
+// each member in turn, so that every kind of record comes out in ascending
+// key order: codes sort by serial within a batch, member ids are numbered
+// with leading zeros, ledger keys and daily counts follow their member,
+// feed events their sequence, coupons and their expiries the preload's
+// clock (its coupon ids are KSUIDs of that clock, numbered within a
+// second). The batch may be of fixed points or covered by a campaign
+// (docs/rewards.md's example: random points, a new-member bonus, gift
+// coupons); the scans name no guide, so no commission is preloaded.
+// Records every redemption rewrites (the feed's head, the campaign's
+// counters and prize counts) are kept in memory and written once, at the
+// end. Statistics (the dashboard's daily counts) are engine memory written
+// after decisions, and are not preloaded.
 
 // PreloadSpec says what Preload redeems.
 type PreloadSpec struct {
-	// Batch is an active fixed-points batch (no campaign covers its
-	// product, no PIN) with at least Codes codes, none scanned.
+	// Batch is an active batch without a PIN, of fixed points or of a
+	// product a live campaign covers for the preload's days, with at
+	// least Codes codes, none scanned.
 	Batch uint32
 	// Codes is how many codes are redeemed: serials 1..Codes.
 	Codes int
@@ -56,10 +67,13 @@ type Preloaded struct {
 	FeedFrom, FeedTo int64
 }
 
-// preloadFamilies are the records a fixed-points redemption writes, each
-// in ascending key order across a preload; the feed's head is written once,
-// at the end.
-var preloadFamilies = []string{"ev/", "l/", "m/", "r/", "sc/"}
+// preloadFamilies are the records a redemption writes, each in ascending
+// key order across a preload; preloadTotals are those every redemption
+// rewrites, written once at the end with the feed's head.
+var (
+	preloadFamilies = []string{"cpn/", "cx/", "dl/", "ev/", "l/", "m/", "nb/", "r/", "sc/"}
+	preloadTotals   = []string{"cc/", "cpz/", string(feedHeadKey)}
+)
 
 // Preload redeems spec's codes through the redemption rule and puts every
 // record into l. Nothing is in the store until the caller ingests l with
@@ -85,8 +99,8 @@ func (e *Engine) Preload(ctx context.Context, spec PreloadSpec, l store.Loader) 
 		return nil, Errorf(CodeNotFound, "batch %d does not exist", spec.Batch)
 	case spec.Codes < 1 || uint64(spec.Codes) > uint64(b.Count):
 		return nil, Errorf(CodeInvalidRequest, "batch %d has %d codes; a preload redeems 1 to all of them, not %d", spec.Batch, b.Count, spec.Codes)
-	case b.Campaign != "" || b.Claim == ClaimPIN:
-		return nil, Errorf(CodeInvalidRequest, "batch %d has a campaign or a PIN; a preload redeems fixed-points batches only", spec.Batch)
+	case b.Claim == ClaimPIN:
+		return nil, Errorf(CodeInvalidRequest, "batch %d is claimed with a PIN; a preload redeems batches without one", spec.Batch)
 	}
 	signer, err := e.Signer(b)
 	if err != nil {
@@ -103,7 +117,7 @@ func (e *Engine) Preload(ctx context.Context, spec PreloadSpec, l store.Loader) 
 			r.Close()
 		}
 	}()
-	for _, f := range append(slices.Clone(preloadFamilies), string(feedHeadKey)) {
+	for _, f := range append(slices.Clone(preloadFamilies), "totals") {
 		if runs[f], err = l.Run(); err != nil {
 			return nil, err
 		}
@@ -124,6 +138,7 @@ func (e *Engine) Preload(ctx context.Context, spec PreloadSpec, l store.Loader) 
 	// preload's.
 	var now time.Time
 	gen := New(e.db, e.Keys(), Options{NoSeenIndex: true, Now: func() time.Time { return now }})
+	gen.ids = preloadIDs(func() time.Time { return now })
 	view := &preloadTx{db: e.db, writes: map[string][]byte{}, reads: map[string][]byte{}}
 	view.writes[string(feedHeadKey)] = store.AppendCounter(nil, head)
 	step := spec.To.Sub(spec.From) / time.Duration(spec.Codes)
@@ -155,7 +170,7 @@ func (e *Engine) Preload(ctx context.Context, spec PreloadSpec, l store.Loader) 
 		}
 	}
 	res.FeedTo, _ = store.Counter(view.writes[string(feedHeadKey)])
-	if err := runs[string(feedHeadKey)].Put(feedHeadKey, view.writes[string(feedHeadKey)]); err != nil {
+	if err := view.flushTotals(runs["totals"].Put); err != nil {
 		return nil, err
 	}
 	for f, r := range runs {
@@ -240,11 +255,21 @@ func (t *preloadTx) Add(key []byte, delta int64) {
 	t.Put(key, store.AppendCounter(nil, n+delta))
 }
 
-// flush puts one member's records, in key order, and keeps the feed's head.
+// flush puts one member's records, in key order, and keeps the totals.
 func (t *preloadTx) flush(put func(k, v []byte) error) error {
+	return t.put(put, func(k string) bool { return !total(k) })
+}
+
+// flushTotals puts the totals, at the end of the preload.
+func (t *preloadTx) flushTotals(put func(k, v []byte) error) error {
+	return t.put(put, total)
+}
+
+// put puts the writes whose keys which picks, in key order.
+func (t *preloadTx) put(put func(k, v []byte) error, which func(string) bool) error {
 	keys := make([]string, 0, len(t.writes))
 	for k := range t.writes {
-		if k != string(feedHeadKey) {
+		if which(k) {
 			keys = append(keys, k)
 		}
 	}
@@ -269,5 +294,34 @@ func preloaded(key []byte) bool {
 			return true
 		}
 	}
+	return total(string(key))
+}
+
+// total reports whether key is one every redemption may rewrite.
+func total(key string) bool {
+	for _, f := range preloadTotals {
+		if strings.HasPrefix(key, f) {
+			return true
+		}
+	}
 	return false
+}
+
+// preloadIDs names a preload's coupons in the order it issues them:
+// KSUIDs of the preload's clock whose payload starts with a count (so
+// that ids of one second sort as issued) and ends with random bytes of
+// the preload's own (so that no two preloads share one).
+func preloadIDs(now func() time.Time) func() string {
+	var payload [16]byte
+	rand.Read(payload[8:])
+	var n uint64
+	return func() string {
+		n++
+		binary.BigEndian.PutUint64(payload[:8], n)
+		id, err := ksuid.FromParts(now(), payload[:])
+		if err != nil {
+			panic(err) // a 16-byte payload is always accepted
+		}
+		return id.String()
+	}
 }

@@ -8,7 +8,6 @@ import (
 
 	fastjson "github.com/segmentio/encoding/json"
 
-	"github.com/segmentio/ksuid"
 	"github.com/yima-dev/yima/codegen"
 )
 
@@ -455,7 +454,7 @@ func (e *Engine) payCampaign(tx Tx, c *Campaign, m *Member, req ScanRequest, red
 			res.Notes = append(res.Notes, NoteCouponStockExhausted)
 		} else {
 			cp := Coupon{
-				ID: ksuid.New().String(), Campaign: c.ID, Title: cr.Title, Member: m.ID, Code: red.Code,
+				ID: e.newID(), Campaign: c.ID, Title: cr.Title, Member: m.ID, Code: red.Code,
 				Issued: now, Expires: now.AddDate(0, 0, cr.ValidDays), Status: CouponIssued,
 			}
 			issueCoupon(tx, &cp)

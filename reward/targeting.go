@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/segmentio/ksuid"
 )
 
 // Targeting limits whom a campaign pays: a scan outside it is refused
@@ -281,7 +279,7 @@ func (e *Engine) payPrize(tx Tx, c *Campaign, m *Member, red *Redemption, res *S
 		return nil
 	}
 	cp := Coupon{
-		ID: ksuid.New().String(), Campaign: c.ID, Title: p.Title, Prize: p.Name, Member: m.ID, Code: red.Code,
+		ID: e.newID(), Campaign: c.ID, Title: p.Title, Prize: p.Name, Member: m.ID, Code: red.Code,
 		Issued: now, Expires: now.AddDate(0, 0, p.ValidDays), Status: CouponIssued,
 	}
 	putJSON(tx, couponKey(cp.ID), cp)

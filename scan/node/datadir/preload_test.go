@@ -3,6 +3,7 @@ package datadir_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan/node/datadir"
@@ -85,5 +86,77 @@ func TestPreload(t *testing.T) {
 	// A second preload of the same codes is refused, and leaves nothing.
 	if _, err := d.Preload(context.Background(), reward.PreloadSpec{Batch: b.ID, Codes: 10, Members: "again-"}); err == nil {
 		t.Fatal("a preload of redeemed codes succeeded")
+	}
+}
+
+// TestPreloadCampaign preloads codes of a product a campaign covers (the
+// example's shape: random points, a new-member bonus, gift coupons, a
+// ladder): the audit is clean, so members, ledgers, coupons and the
+// campaign's counters agree, and the next scan counts on from the
+// preloaded totals.
+func TestPreloadCampaign(t *testing.T) {
+	if testing.Short() {
+		t.Skip("preloads 3,000 codes")
+	}
+	d, err := datadir.Open(t.TempDir(), datadir.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { d.Close() }()
+	<-d.SeenLoaded()
+	now := time.Now().UTC().Truncate(time.Second)
+	c := &reward.Campaign{
+		ID: "pre", Name: "preloaded", Products: []string{"SKU-C"},
+		StartsAt: now.AddDate(0, 0, -40), EndsAt: now.AddDate(0, 0, 7),
+		Points: reward.PointsRule{Min: 5, Max: 20}, PointsBudget: reward.MaxBudget, NewMemberBonus: 50,
+		Coupon: &reward.CouponRule{Title: "Free bib", Probability: 0.1, Stock: reward.MaxBudget, ValidDays: 30},
+		Tiers:  []reward.Tier{{Name: "gold", MinGrowth: 100, Multiplier: 1.5}},
+	}
+	if _, err := d.Engine.ApplyCampaign(c); err != nil {
+		t.Fatal(err)
+	}
+	const n = 3_000
+	b, err := d.Engine.CreateBatch(reward.BatchSpec{Product: "SKU-C", Count: n + 10, Activate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := d.Preload(context.Background(), reward.PreloadSpec{Batch: b.ID, Codes: n, PerMember: 10, Members: "pre-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := d.Engine.Audit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Violations) > 0 || a.Redemptions != n || a.Members != p.Members || a.Coupons == 0 {
+		t.Fatalf("audit %d redemptions, %d members, %d coupons, violations %v", a.Redemptions, a.Members, a.Coupons, a.Violations)
+	}
+	cv, err := d.Engine.Campaign("pre")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cv.Counters.RewardedScans != n || cv.Counters.CouponsIssued != int64(a.Coupons) || cv.Counters.PointsPaid < n*5+50*int64(p.Members) {
+		t.Fatalf("campaign counters after the preload: %+v (%d coupons)", cv.Counters, a.Coupons)
+	}
+	m, err := d.Engine.Member("pre-001", "", 100)
+	if err != nil || m.Redemptions != 10 || m.Points < 10*5+50 {
+		t.Fatalf("member pre-001: %+v, %v", m, err)
+	}
+	signer, err := d.Engine.Signer(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Engine.Scan(reward.ScanRequest{Code: signer.Code(7), Member: "someone-else"}); reward.ErrorCode(err) != reward.CodeAlreadyRedeemed {
+		t.Fatalf("a scan of a preloaded code: %v, want already_redeemed", err)
+	}
+	if _, err := d.Engine.Scan(reward.ScanRequest{Code: signer.Code(n + 1), Member: "new"}); err != nil {
+		t.Fatalf("a new code after the preload: %v", err)
+	}
+	if cv, err = d.Engine.Campaign("pre"); err != nil || cv.Counters.RewardedScans != n+1 {
+		t.Fatalf("campaign counters after one more scan: %+v, %v", cv, err)
+	}
+	a, err = d.Engine.Audit()
+	if err != nil || len(a.Violations) > 0 {
+		t.Fatalf("audit after one more scan: %v %v", err, a.Violations)
 	}
 }

@@ -21,9 +21,12 @@ type Tx struct {
 	hot   *hotCache
 	// writes are this decision's, applied to batch only on success, so a
 	// refused decision leaves no trace.
-	keys   [][]byte
-	vals   [][]byte // nil marks a delete
-	arena  []byte
+	keys  [][]byte
+	vals  [][]byte // nil marks a delete
+	arena []byte
+	// last is where each key was last written, for a decision of many
+	// writes (see rewritten).
+	last   map[string]int
 	failed error
 	// corrupt is a read that hit a corrupt file: the decision fails with
 	// store.ErrCorrupt whatever it returns, and the store stays open.
@@ -108,6 +111,23 @@ func (tx *Tx) copy(b []byte) []byte {
 	return tx.arena[n:len(tx.arena):len(tx.arena)]
 }
 
+// rewritten reports whether the decision wrote keys[i] again later. A
+// decision writes a handful of keys, compared with each other; one that
+// writes many has them in tx.last (see flush).
+func (tx *Tx) rewritten(i int) bool {
+	if len(tx.keys) > maxCompared {
+		return tx.last[string(tx.keys[i])] != i
+	}
+	for j := i + 1; j < len(tx.keys); j++ {
+		if bytes.Equal(tx.keys[j], tx.keys[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+const maxCompared = 32
+
 func (tx *Tx) reset(b *pebble.Batch) {
 	tx.batch = b
 	tx.keys = tx.keys[:0]
@@ -119,9 +139,23 @@ func (tx *Tx) reset(b *pebble.Batch) {
 }
 
 // flush moves the decision's writes into the group's batch and the
-// decider's cache.
+// decider's cache. A key written more than once (a counter a decision adds
+// to twice, such as the feed's head) goes in once, with its last value:
+// every write is a memtable insert, and only the last would be read.
 func (tx *Tx) flush() error {
+	if len(tx.keys) > maxCompared {
+		if tx.last == nil {
+			tx.last = make(map[string]int, len(tx.keys))
+		}
+		clear(tx.last)
+		for j, k := range tx.keys {
+			tx.last[string(k)] = j
+		}
+	}
 	for i, k := range tx.keys {
+		if tx.rewritten(i) {
+			continue
+		}
 		var err error
 		if v := tx.vals[i]; v == nil {
 			err = tx.batch.Delete(k, nil)

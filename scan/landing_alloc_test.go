@@ -43,6 +43,24 @@ func BenchmarkLanding(b *testing.B) {
 	}
 }
 
+// BenchmarkLandingAcceptLanguage is BenchmarkLanding from a phone that
+// says which languages it prefers, as phones do.
+func BenchmarkLandingAcceptLanguage(b *testing.B) {
+	ts, codes := landingServer(b, 1024)
+	var ctx fasthttp.RequestCtx
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		ctx.Request.Reset()
+		ctx.Response.Reset()
+		ctx.Request.SetRequestURI("/C/" + codes[i%len(codes)])
+		ctx.Request.Header.Set("Accept-Language", "zh-CN,zh;q=0.9,en;q=0.8")
+		ts.Srv.Handle(&ctx)
+		if ctx.Response.StatusCode() != 200 {
+			b.Fatalf("GET /C/: %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+	}
+}
+
 // TestLandingAllocations bounds what one GET /C/{code} of a genuine code
 // allocates, served in memory. It is the page a promotion brings everyone
 // to at once; it allocated 285 times when the template engine wrote it.

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/valyala/fasthttp"
 	"github.com/yima-dev/yima/reward"
@@ -154,22 +156,49 @@ func (s *Server) pageWords(ctx *fasthttp.RequestCtx) *locale {
 	// page to a browser that asked for another.
 	ctx.Response.Header.Add("Vary", "Accept-Language")
 	if accept := ctx.Request.Header.Peek("Accept-Language"); len(accept) > 0 {
-		if prefs, _, err := language.ParseAcceptLanguage(string(accept)); err == nil && len(prefs) > 0 {
-			// The server's language comes first: it wins ties and
-			// answers a browser that wants none of them.
-			supported := []language.Tag{def.tag}
-			for _, l := range locales {
-				if l != def {
-					supported = append(supported, l.tag)
-				}
-			}
-			_, i, conf := language.NewMatcher(supported).Match(prefs...)
-			if conf != language.No {
-				return localeNamed(supported[i].String())
-			}
-		}
+		return acceptedLocale(def, accept)
 	}
 	return def
+}
+
+// acceptChoices remembers the language chosen for each Accept-Language
+// header (and server language) seen: matching one costs more than a
+// landing page, and phones send few different headers. It holds at most
+// maxAcceptChoices; others are matched each time.
+var (
+	acceptChoices    sync.Map // def.name + "\x00" + header → *locale
+	acceptChoiceSize atomic.Int64
+)
+
+const maxAcceptChoices = 1024
+
+// acceptedLocale is the best match for an Accept-Language header by its
+// q-values, def when none matches.
+func acceptedLocale(def *locale, accept []byte) *locale {
+	key := def.name + "\x00" + string(accept)
+	if l, ok := acceptChoices.Load(key); ok {
+		return l.(*locale)
+	}
+	l := def
+	if prefs, _, err := language.ParseAcceptLanguage(string(accept)); err == nil && len(prefs) > 0 {
+		// The server's language comes first: it wins ties and answers a
+		// browser that wants none of them.
+		supported := []language.Tag{def.tag}
+		for _, o := range locales {
+			if o != def {
+				supported = append(supported, o.tag)
+			}
+		}
+		if _, i, conf := language.NewMatcher(supported).Match(prefs...); conf != language.No {
+			l = localeNamed(supported[i].String())
+		}
+	}
+	if acceptChoiceSize.Load() < maxAcceptChoices {
+		if _, loaded := acceptChoices.LoadOrStore(key, l); !loaded {
+			acceptChoiceSize.Add(1)
+		}
+	}
+	return l
 }
 
 // refusalKeys are the words of the engine's refusals a page may show; a

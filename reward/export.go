@@ -117,6 +117,11 @@ func (e *Engine) OpenExport(q ExportQuery) (*Export, error) {
 	head, err := counterAt(snap, feedHeadKey)
 	if err == nil {
 		x.Seq = uint64(head)
+		// Every event up to Seq is durable now, though the decisions that
+		// wrote the last of them may not have moved the feed's head yet:
+		// move it, so that the feed serves every event the export stands
+		// for as soon as the export is open, never a head behind it.
+		e.feed.advance(x.Seq)
 		x.Records, err = x.count()
 	}
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -298,6 +299,12 @@ func TestExportIsOneSnapshot(t *testing.T) {
 	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	// On every path, a failed check too, the scans stop and are waited
+	// for before the test ends: they report through t.
+	t.Cleanup(func() {
+		close(stop)
+		wg.Wait()
+	})
 	for w := range 4 {
 		wg.Add(1)
 		go func() {
@@ -322,8 +329,6 @@ func TestExportIsOneSnapshot(t *testing.T) {
 			t.Fatalf("the export at event %d holds %d redemptions, the feed up to it %d", x.Seq, len(got), len(want))
 		}
 	}
-	close(stop)
-	wg.Wait()
 
 	// Deterministically: codes redeemed between opening and writing are
 	// not in the export.
@@ -341,6 +346,60 @@ func TestExportIsOneSnapshot(t *testing.T) {
 	}
 	if got := exportedCodes(t, buf.Bytes()); int64(len(got)) != before || slices.Contains(got, late) {
 		t.Fatalf("the export holds %d redemptions (%d when opened), the late one %v", len(got), before, slices.Contains(got, late))
+	}
+}
+
+// TestExportSeqIsServedByTheFeed: a scan whose decision is durable but
+// whose caller has not yet moved on (held here in its observer, the last
+// step before the feed's head moves) is in an export's snapshot, so it is
+// in the feed up to the export's Seq too: a reader never sees the feed's
+// head behind an export it already holds.
+func TestExportSeqIsServedByTheFeed(t *testing.T) {
+	var hold atomic.Bool
+	held, release := make(chan struct{}), make(chan struct{})
+	db := openStore(t, 0)
+	eng := rewardtest.NewEngine(t, db, reward.Options{Now: func() time.Time { return rewardtest.Start }, Observe: func(ev reward.Event) {
+		if ev.Kind == reward.EventRedeemed && hold.CompareAndSwap(true, false) {
+			close(held)
+			<-release
+		}
+	}})
+	points := int64(5)
+	b, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: 2, Points: &points, Activate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := eng.Signer(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rewardtest.MustRedeem(t, eng, signer.Code(1), "a")
+	// A reader has followed the feed: its head is in memory from now on.
+	if _, head, err := eng.FeedBounds(); err != nil || head == 0 {
+		t.Fatalf("the feed's head is %d (%v) after a scan", head, err)
+	}
+	hold.Store(true)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if _, _, err := rewardtest.Scan(eng, reward.ScanRequest{Code: signer.Code(2), Member: "b"}); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Cleanup(func() {
+		close(release)
+		wg.Wait()
+	})
+	<-held
+	x, out := export(t, eng, reward.ExportQuery{Kind: reward.ExportRedemptions, Format: reward.FormatNDJSON})
+	got := exportedCodes(t, out)
+	if len(got) != 2 {
+		t.Fatalf("the export holds %d redemptions; the two scans' decisions are durable", len(got))
+	}
+	if want := redeemedBy(t, eng, x.Seq); !slices.Equal(got, want) {
+		t.Fatalf("the export at event %d holds %d redemptions, the feed up to it %d", x.Seq, len(got), len(want))
+	}
+	if _, head, err := eng.FeedBounds(); err != nil || head < x.Seq {
+		t.Fatalf("the feed's head is %d (%v) after an export at event %d", head, err, x.Seq)
 	}
 }
 

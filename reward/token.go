@@ -7,8 +7,10 @@ import (
 	"slices"
 )
 
-// Roles a token can hold. The admin token is not stored: it lives in the
-// data directory's admin.token file.
+// Roles a token can hold. A data directory's admin token is not stored: it
+// lives in its admin.token file. Admin tokens that are records (yima token
+// create --role admin) are how a cluster's admins are let in, every node
+// reading them from the shared database.
 const (
 	RoleAdmin   = "admin"
 	RoleApp     = "app"
@@ -36,11 +38,14 @@ func (e *Engine) CreateToken(role, name, subject string) (string, error) {
 	if role == RoleManager {
 		return e.CreateManagerToken(name, subject)
 	}
-	if !slices.Contains([]string{RoleApp, RoleFactory, RoleGuide, RoleMetrics}, role) {
-		return "", Errorf(CodeInvalidRequest, "role %q is not one of app, factory, guide, manager, metrics", role)
+	if !slices.Contains([]string{RoleAdmin, RoleApp, RoleFactory, RoleGuide, RoleMetrics}, role) {
+		return "", Errorf(CodeInvalidRequest, "role %q is not one of admin, app, factory, guide, manager, metrics", role)
 	}
 	if err := checkID("name", name, false); err != nil {
 		return "", err
+	}
+	if role == RoleAdmin && subject != "" {
+		return "", Errorf(CodeInvalidRequest, "an admin token names no guide or factory")
 	}
 	secret := NewSecret()
 	err := e.update(func(tx Tx) error {
@@ -48,6 +53,38 @@ func (e *Engine) CreateToken(role, name, subject string) (string, error) {
 		return nil
 	})
 	return secret, err
+}
+
+// MinAdoptedSecret is the shortest secret AdoptToken takes: a guessable
+// one would open what its role opens.
+const MinAdoptedSecret = 16
+
+// AdoptToken stores a token for role under a secret made elsewhere: the
+// admin.token file of a data directory whose keys move into a shared
+// database (yima keys upload), so that the admin's scripts keep working
+// on every node. A token already stored under the secret is returned as it
+// is.
+func (e *Engine) AdoptToken(secret, role, name string) (*Token, error) {
+	if len(secret) < MinAdoptedSecret {
+		return nil, Errorf(CodeInvalidRequest, "a token's secret has at least %d characters", MinAdoptedSecret)
+	}
+	if !slices.Contains([]string{RoleAdmin, RoleApp, RoleFactory, RoleMetrics}, role) {
+		return nil, Errorf(CodeInvalidRequest, "role %q is not one of admin, app, factory, metrics", role)
+	}
+	var out *Token
+	err := e.update(func(tx Tx) error {
+		t, found, err := getToken(tx, secret)
+		if err != nil || found {
+			out = t
+			return err
+		}
+		t = &Token{Role: role, Name: name, Created: e.now()}
+		putToken(tx, secret, *t)
+		t.ID = TokenID(secret)
+		out = t
+		return nil
+	})
+	return out, err
 }
 
 // CreateFactoryToken is CreateToken for the API and the CLI: a factory
@@ -74,7 +111,7 @@ func (e *Engine) Token(secret string) (*Token, error) {
 }
 
 // Tokens lists the stored tokens, by id: never their secrets, which are
-// not stored. The admin token is not among them.
+// not stored. A data directory's admin.token is not among them.
 func (e *Engine) Tokens() ([]Token, error) {
 	ts, err := listTokens(e.db)
 	return ts, wrapStore(err)

@@ -9,8 +9,14 @@ type Backend struct {
 	// Engine decides every request against the store.
 	Engine *reward.Engine
 	// AdminToken is the admin's secret; a bearer token equal to it may do
-	// anything. It must not be empty.
+	// anything. Empty: there is none, and admins hold token records of
+	// role admin (a cluster's nodes, which share them).
 	AdminToken string
+	// PageKey, when set, is the secret the pages' cookies and form tokens
+	// are keyed from; every node of a cluster is given the same, so that a
+	// page one node served works on another. Empty: the admin token's
+	// hash, which a single machine's restarts keep.
+	PageKey []byte
 	// Dir reloads the keyset file and writes backups.
 	Dir DataDir
 }

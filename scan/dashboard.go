@@ -116,37 +116,47 @@ type dashboardDimension struct {
 	More  int
 }
 
-// dashboard serves /admin. A browser signs in once with the admin token;
-// its cookie then holds a session id, the token stays in the server's
-// session table, and "Sign out" ends the session. A script may send the
-// token as a bearer token instead.
+// dashboard serves /admin. A browser signs in once with an admin token
+// (admin.token, or a token record of role admin); its cookie then holds a
+// session id, the session is a record every node reads, and "Sign out"
+// ends it. A script may send the token as a bearer token instead.
 func (s *Server) dashboard(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	sid := string(ctx.Request.Header.Cookie(adminCookie))
-	tok := s.sess.token(sid)
+	who, signedIn, err := s.session(sid)
+	if err != nil {
+		return err
+	}
+	tried := false // a token was given that is no admin's
 	if h, ok := bytes.CutPrefix(ctx.Request.Header.Peek("Authorization"), []byte("Bearer ")); ok {
-		tok = string(h)
+		who, signedIn, tried = s.adminOf(string(h))
 	}
 	if ctx.IsPost() {
 		if err := s.checkForm(ctx); err != nil {
 			return err
 		}
 		if len(ctx.PostArgs().Peek("signout")) > 0 {
-			s.sess.end(sid)
+			if err := s.endSession(sid); err != nil {
+				return err
+			}
 			s.setSessionCookie(ctx, adminCookie, "", "/admin")
 			seeOther(ctx, "/admin"+langQuery(ctx))
 			return nil
 		}
-		tok = string(ctx.PostArgs().Peek("token"))
-		if s.isAdmin(tok) {
-			s.setSessionCookie(ctx, adminCookie, s.sess.start(tok), "/admin")
+		tok := string(ctx.PostArgs().Peek("token"))
+		if who, signedIn, tried = s.adminOf(tok); signedIn {
+			id, err := s.startPageSession(tok)
+			if err != nil {
+				return err
+			}
+			s.setSessionCookie(ctx, adminCookie, id, "/admin")
 			seeOther(ctx, "/admin"+langQuery(ctx))
 			return nil
 		}
 	}
 	l := s.pageWords(ctx)
-	if !s.isAdmin(tok) {
+	if !signedIn || who.role != reward.RoleAdmin {
 		msg := l.T("dash.signin")
-		if tok != "" {
+		if tried {
 			msg = l.T("dash.badtoken")
 		}
 		ctx.SetStatusCode(fasthttp.StatusUnauthorized)
@@ -157,6 +167,19 @@ func (s *Server) dashboard(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 		return err
 	}
 	return s.renderDashboard(ctx, l, "", d)
+}
+
+// adminOf checks tok for the dashboard: ok when it is an admin's; tried
+// when a token was given that is not.
+func (s *Server) adminOf(tok string) (who caller, ok, tried bool) {
+	if tok == "" {
+		return caller{}, false, false
+	}
+	who, err := s.caller(tok)
+	if err != nil || who.role != reward.RoleAdmin {
+		return caller{}, false, true
+	}
+	return who, true, false
 }
 
 // adminCookie holds a signed-in dashboard's session id.

@@ -63,15 +63,17 @@ type deskSignIn struct {
 // pageGuide is the guide the browser signed in as, and whether by token;
 // nil when none.
 func (s *Server) pageGuide(ctx *fasthttp.RequestCtx) (g *reward.Guide, viaToken bool, err error) {
-	if tok := s.sess.token(string(ctx.Request.Header.Cookie(guideSessionCookie))); tok != "" {
-		if who, err := s.caller(tok); err == nil && who.role == reward.RoleGuide {
-			v, err := s.app.Engine.GuideByID(who.subject, 1)
-			if err != nil {
-				return nil, false, err
-			}
-			if v.LeftAt.IsZero() {
-				return &v.Guide, true, nil
-			}
+	who, ok, err := s.session(string(ctx.Request.Header.Cookie(guideSessionCookie)))
+	if err != nil {
+		return nil, false, err
+	}
+	if ok && who.role == reward.RoleGuide {
+		v, err := s.app.Engine.GuideByID(who.subject, 1)
+		if err != nil {
+			return nil, false, err
+		}
+		if v.LeftAt.IsZero() {
+			return &v.Guide, true, nil
 		}
 	}
 	if ident := s.signedIn(ctx); ident != "" {
@@ -92,7 +94,9 @@ func (s *Server) guideDesk(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 		case "token":
 			return s.deskTokenSignIn(ctx, l)
 		case "signout":
-			s.sess.end(string(ctx.Request.Header.Cookie(guideSessionCookie)))
+			if err := s.endSession(string(ctx.Request.Header.Cookie(guideSessionCookie))); err != nil {
+				return err
+			}
 			s.setSessionCookie(ctx, guideSessionCookie, "", "/")
 			seeOther(ctx, "/guide"+langQuery(ctx))
 			return nil
@@ -182,7 +186,11 @@ func (s *Server) deskTokenSignIn(ctx *fasthttp.RequestCtx, l *locale) error {
 		ctx.SetStatusCode(fasthttp.StatusUnauthorized)
 		return nil
 	}
-	s.setSessionCookie(ctx, guideSessionCookie, s.sess.start(tok), "/")
+	id, err := s.startPageSession(tok)
+	if err != nil {
+		return err
+	}
+	s.setSessionCookie(ctx, guideSessionCookie, id, "/")
 	seeOther(ctx, "/guide"+langQuery(ctx))
 	return nil
 }

@@ -278,6 +278,11 @@ func (s *Server) caller(tok string) (caller, error) {
 		return caller{}, errorf(codeUnauthorized, "unknown token; ask the brand operator for one (yima token create)")
 	}
 	c := caller{role: t.Role, subject: t.Subject, id: reward.TokenID(tok)}
+	if t.Role == reward.RoleAdmin {
+		// An admin token record acts as the brand, as admin.token does:
+		// it owns every batch and scopes no requests of its own.
+		c.id = ""
+	}
 	if !s.opts.SharedStore {
 		s.tokens.Store(tok, c)
 	}

@@ -8,8 +8,8 @@ import (
 	"sync"
 )
 
-// keyedMAC is HMAC-SHA256 under a key derived from the admin token's hash
-// and a label: the pages' form tokens and device cookies. Every page
+// keyedMAC is HMAC-SHA256 under a key derived from the pages' secret (see
+// Server.pageSecret) and a label: the pages' form tokens and device cookies. Every page
 // computes both, and deriving the key and keying a fresh HMAC each time
 // cost three times the MAC itself, so the key is derived once and keyed
 // hashers, with their buffers, are reused.
@@ -23,8 +23,8 @@ type macState struct {
 	out []byte
 }
 
-func newKeyedMAC(label string, adminHash [32]byte) *keyedMAC {
-	key := sha256.Sum256(append([]byte(label), adminHash[:]...))
+func newKeyedMAC(label string, secret [32]byte) *keyedMAC {
+	key := sha256.Sum256(append([]byte(label), secret[:]...))
 	k := &keyedMAC{}
 	k.pool.New = func() any {
 		return &macState{h: hmac.New(sha256.New, key[:]), out: make([]byte, 0, sha256.Size)}
@@ -52,8 +52,8 @@ func (k *keyedMAC) token(msg string, n int) string {
 // macs returns the server's keyed MACs, made on first use.
 func (s *Server) macs() (csrf, device *keyedMAC) {
 	s.macOnce.Do(func() {
-		s.csrfMAC = newKeyedMAC("yima csrf\x00", s.adminHash)
-		s.deviceMAC = newKeyedMAC("yima device\x00", s.adminHash)
+		s.csrfMAC = newKeyedMAC("yima csrf\x00", s.pageSecret)
+		s.deviceMAC = newKeyedMAC("yima device\x00", s.pageSecret)
 	})
 	return s.csrfMAC, s.deviceMAC
 }

@@ -423,7 +423,11 @@ func (s *Server) counterPage(ctx *fasthttp.RequestCtx, _ caller, id string) erro
 		} else {
 			d.Title, d.Message = l.T("counter.verified.title"), l.T("counter.verified.message")
 			if tok != "" {
-				s.setSessionCookie(ctx, guideSessionCookie, s.sess.start(tok), "/")
+				sid, err := s.startPageSession(tok)
+				if err != nil {
+					return err
+				}
+				s.setSessionCookie(ctx, guideSessionCookie, sid, "/")
 			}
 		}
 		if c, err = s.app.Engine.CouponByID(id); err == nil {

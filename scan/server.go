@@ -109,8 +109,12 @@ func (o *Options) ensureDefaults() {
 type Server struct {
 	app Backend
 	// adminHash is the SHA-256 of the admin token, compared in constant
-	// time (isAdmin) and the key of form tokens (csrfToken).
+	// time (isAdmin).
 	adminHash [32]byte
+	// pageSecret keys the pages' form tokens, device cookies and members'
+	// sign-in cookies: Backend.PageKey, or without one the admin token's
+	// hash, as before shared databases.
+	pageSecret [32]byte
 	// csrfMAC and deviceMAC sign form tokens and device cookies (see
 	// macs).
 	macOnce            sync.Once
@@ -130,7 +134,6 @@ type Server struct {
 	// exports bounds the image archives streamed at once
 	// (Options.MaxExports).
 	exports      chan struct{}
-	sess         sessions // signed-in browsers (session.go)
 	signin       SignInOptions
 	smsAddr      smsLimit
 	feedWaiters  chan struct{} // long polls of /v1/events (feed.go)
@@ -151,6 +154,14 @@ type Server struct {
 func NewServer(b Backend, opts Options) *Server {
 	opts.ensureDefaults()
 	s := &Server{app: b, adminHash: sha256.Sum256([]byte(b.AdminToken)), opts: opts, log: opts.Logger, m: newMetrics(b.Engine), bootID: newBootID(), failed: make(chan error, 1), done: make(chan struct{}), stopKeys: make(chan struct{}), sheets: make(chan struct{}, 1), exports: make(chan struct{}, opts.MaxExports), limits: newLimiter(opts.Limits), feedWaiters: make(chan struct{}, maxFeedWaiters), webhooksDone: make(chan struct{})}
+	switch s.pageSecret = s.adminHash; {
+	case len(b.PageKey) == len(s.pageSecret):
+		// As given: a cluster moved from files keeps the admin token's
+		// hash here, so that its cookies stay valid (datadir.UploadKeys).
+		copy(s.pageSecret[:], b.PageKey)
+	case len(b.PageKey) > 0:
+		s.pageSecret = sha256.Sum256(b.PageKey)
+	}
 	s.signin = opts.SignIn
 	s.signin.ensureDefaults()
 	s.srv = &fasthttp.Server{
@@ -212,6 +223,7 @@ func (s *Server) Start() error {
 	go s.watchKeys()
 	go s.compactFeed()
 	go s.sweepCoupons()
+	go s.sweepSessions()
 	go s.runWebhooks()
 	s.log.Info("serving", "addr", ln.Addr().String())
 	return nil

@@ -2,88 +2,80 @@ package scan
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
-	"encoding/base64"
+	"crypto/subtle"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"github.com/yima-dev/yima/reward"
 )
 
 // Browser sessions and forms. A cookie carries a random session id, never
-// a token: the admin's and a guide's tokens stay in the server's table,
-// which signing out (or a restart) empties. Every form a page posts
-// carries a CSRF token bound to the browser's visitor cookie, and a POST
-// whose Origin (or Referer) names another site is refused, so a page on
-// another site cannot claim a code, join a guide or sign in for the
+// a token: the session is a record in the store (reward's page sessions)
+// that names the admin or guide token it signed in with by its hash, so
+// every node of a cluster knows it, signing out through any node ends it
+// everywhere, and revoking the token ends its sessions. Every form a page
+// posts carries a CSRF token bound to the browser's visitor cookie, and a
+// POST whose Origin (or Referer) names another site is refused, so a page
+// on another site cannot claim a code, join a guide or sign in for the
 // person who opens it.
 
 // sessionTTL is how long a signed-in browser stays signed in.
 const sessionTTL = 12 * time.Hour
 
-// maxSessions bounds the table: signing in needs a token, so only the
-// brand's operators and guides fill it; past this the oldest go.
-const maxSessions = 4096
+// sessionSweep is how often expired sessions' records are deleted (they
+// are refused from their expiry on, swept or not).
+const sessionSweep = 10 * time.Minute
 
-type session struct {
-	token   string // the admin or guide token this browser signed in with
-	expires time.Time
+// startPageSession records a browser signed in with tok, which the caller
+// checked, and returns the session id for its cookie.
+func (s *Server) startPageSession(tok string) (string, error) {
+	return s.app.Engine.StartPageSession(tok, sessionTTL)
 }
 
-type sessions struct {
-	mu sync.Mutex
-	m  map[string]session
-}
-
-// start stores token under a fresh session id and returns the id.
-func (t *sessions) start(token string) string {
-	var b [24]byte
-	rand.Read(b[:])
-	id := base64.RawURLEncoding.EncodeToString(b[:])
-	now := time.Now()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.m == nil {
-		t.m = map[string]session{}
+// session is who the browser with session id signed in as; ok is false
+// when it signed in as no one, its session ended or expired, or its token
+// was revoked.
+func (s *Server) session(id string) (who caller, ok bool, err error) {
+	sum, ok, err := s.app.Engine.PageSession(id)
+	if err != nil || !ok {
+		return caller{}, false, err
 	}
-	if len(t.m) >= maxSessions {
-		var oldest string
-		for k, s := range t.m {
-			if s.expires.Before(now) {
-				delete(t.m, k)
-			} else if oldest == "" || s.expires.Before(t.m[oldest].expires) {
-				oldest = k
-			}
+	if s.app.AdminToken != "" && subtle.ConstantTimeCompare(sum[:], s.adminHash[:]) == 1 {
+		return caller{role: reward.RoleAdmin}, true, nil
+	}
+	t, err := s.app.Engine.TokenByHash(sum)
+	if err != nil || t == nil {
+		return caller{}, false, err
+	}
+	who = caller{role: t.Role, subject: t.Subject, id: t.ID}
+	if t.Role == reward.RoleAdmin {
+		who.id = "" // as caller does for an admin token record
+	}
+	return who, true, nil
+}
+
+// endSession signs the browser with session id out, on every node.
+func (s *Server) endSession(id string) error {
+	return s.app.Engine.EndPageSession(id)
+}
+
+// sweepSessions deletes expired sessions' records every sessionSweep until
+// the server closes.
+func (s *Server) sweepSessions() {
+	t := time.NewTicker(sessionSweep)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopKeys:
+			return
+		case <-t.C:
 		}
-		if len(t.m) >= maxSessions {
-			delete(t.m, oldest)
+		if _, err := s.app.Engine.EndExpiredPageSessions(); err != nil {
+			s.log.Warn("expired page sessions not swept; they are refused all the same", "err", err)
 		}
 	}
-	t.m[id] = session{token: token, expires: now.Add(sessionTTL)}
-	return id
-}
-
-// token is the token of session id, "" when there is none or it expired.
-func (t *sessions) token(id string) string {
-	if id == "" {
-		return ""
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s, ok := t.m[id]
-	if !ok || time.Now().After(s.expires) {
-		delete(t.m, id)
-		return ""
-	}
-	return s.token
-}
-
-func (t *sessions) end(id string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.m, id)
 }
 
 // secure reports whether cookies must be Secure: the site is served over

@@ -86,10 +86,10 @@ const (
 // or the app's credentials.
 const codeWeChatRefused reward.Code = "wechat_refused"
 
-// signinKey derives a key for purpose from the admin token, like the form
-// tokens': stable across restarts, different in every deployment.
+// signinKey derives a key for purpose from the pages' secret, like the
+// form tokens': stable across restarts, different in every deployment.
 func (s *Server) signinKey(purpose string) []byte {
-	k := sha256.Sum256(append([]byte("yima "+purpose+"\x00"), s.adminHash[:]...))
+	k := sha256.Sum256(append([]byte("yima "+purpose+"\x00"), s.pageSecret[:]...))
 	return k[:]
 }
 

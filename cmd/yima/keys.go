@@ -8,29 +8,57 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/kek"
 	"github.com/yima-dev/yima/scan/node/datadir"
 )
 
 func newKeysCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keys",
-		Short: "List, rotate and retire signing keys",
-		Long: "Keys live only in DATA/keys.json (mode 0600). A running server on the same data\n" +
-			"directory looks at the file every second: a rotation or retirement takes effect\n" +
-			"there without a restart (its log says \"keyset reloaded\").",
+		Short: "List, rotate and retire signing keys; seal them into a cluster's database",
+		Long: "On one machine the keys live only in DATA/keys.json (mode 0600). A running server on the\n" +
+			"same data directory looks at the file every second: a rotation or retirement takes effect\n" +
+			"there without a restart (its log says \"keyset reloaded\").\n\n" +
+			"With --db and a key-encryption key (--key-file or YIMA_KEY_FILE, or YIMA_KEK) the keys are\n" +
+			"a record of the database, sealed under that key with AES-256-GCM: the first node makes\n" +
+			"them, every node reads them, and these commands change them for every node (each looks\n" +
+			"every second). yima keys kek makes a key-encryption key; yima keys upload moves the keys\n" +
+			"of a cluster set up with keys.json files into its database. See docs/cluster.md.",
 	}
-	cmd.AddCommand(newKeysListCommand(g), newKeysRotateCommand(g), newKeysRetireCommand(g))
+	cmd.AddCommand(newKeysListCommand(g), newKeysRotateCommand(g), newKeysRetireCommand(g),
+		newKeysKEKCommand(), newKeysUploadCommand(g))
 	return cmd
 }
 
-// loadKeys reads the data directory's keyset (made on first use) and the
-// path it is saved to.
-func loadKeys(g *globalOptions) (*codegen.Keyset, string, error) {
-	if err := datadir.Init(g.data); err != nil {
-		return nil, "", err
+// withKeys runs change on the keyset and saves it when change returns
+// nil: in keys.json, or sealed in the database with --db and a
+// key-encryption key. A keys.json is changed as a file, so that this works
+// while a server holds the directory (it reloads the file).
+func withKeys(g *globalOptions, change func(ks *codegen.Keyset) error) error {
+	opts, err := g.dirOptions()
+	if err != nil {
+		return err
 	}
-	ks, err := datadir.LoadKeys(g.data)
-	return ks, filepath.Join(g.data, datadir.KeysFile), err
+	if opts.Store != "" {
+		d, err := datadir.Open(g.data, opts)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		return d.UpdateKeys(change)
+	}
+	if err := datadir.Init(g.data); err != nil {
+		return err
+	}
+	path := filepath.Join(g.data, datadir.KeysFile)
+	ks, err := codegen.LoadKeyset(path)
+	if err != nil {
+		return err
+	}
+	if err := change(ks); err != nil {
+		return err
+	}
+	return ks.Save(path)
 }
 
 func newKeysListCommand(g *globalOptions) *cobra.Command {
@@ -41,7 +69,22 @@ func newKeysListCommand(g *globalOptions) *cobra.Command {
 }
 
 func keysListFunc(cmd *cobra.Command, g *globalOptions) error {
-	ks, _, err := loadKeys(g)
+	opts, err := g.dirOptions()
+	if err != nil {
+		return err
+	}
+	if opts.Store != "" {
+		d, err := datadir.Open(g.data, opts)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		return printJSON(cmd.OutOrStdout(), d.Keys().List())
+	}
+	if err := datadir.Init(g.data); err != nil {
+		return err
+	}
+	ks, err := datadir.LoadKeys(g.data)
 	if err != nil {
 		return err
 	}
@@ -56,18 +99,18 @@ func newKeysRotateCommand(g *globalOptions) *cobra.Command {
 }
 
 func keysRotateFunc(cmd *cobra.Command, g *globalOptions) error {
-	ks, path, err := loadKeys(g)
+	var id uint8
+	err := withKeys(g, func(ks *codegen.Keyset) error {
+		k, err := ks.Rotate(time.Now())
+		if err == nil {
+			id = k.ID
+		}
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	k, err := ks.Rotate(time.Now())
-	if err != nil {
-		return err
-	}
-	if err := ks.Save(path); err != nil {
-		return err
-	}
-	fmt.Fprintf(cmd.OutOrStdout(), "key %d is now the primary key\n", k.ID)
+	fmt.Fprintf(cmd.OutOrStdout(), "key %d is now the primary key\n", id)
 	return nil
 }
 
@@ -83,16 +126,62 @@ func keysRetireFunc(cmd *cobra.Command, g *globalOptions, arg string) error {
 	if err != nil {
 		return usagef("key id %q is not a number (see yima keys list)", arg)
 	}
-	ks, path, err := loadKeys(g)
-	if err != nil {
-		return err
-	}
-	if err := ks.Retire(uint8(id), time.Now()); err != nil {
-		return err
-	}
-	if err := ks.Save(path); err != nil {
+	if err := withKeys(g, func(ks *codegen.Keyset) error { return ks.Retire(uint8(id), time.Now()) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "key %d is retired; its codes no longer verify\n", id)
 	return nil
+}
+
+func newKeysKEKCommand() *cobra.Command {
+	return leaf(&cobra.Command{
+		Use:   "kek",
+		Short: "Print a new key-encryption key (32 random bytes, base64) for a cluster's sealed keys",
+		Long: "kek prints a new key-encryption key. Keep it where only the operator and the nodes read\n" +
+			"it, never in the database or its backups: without it the sealed signing keys cannot be\n" +
+			"opened, and with a backup of the database it opens them. For example:\n\n" +
+			"  (umask 077; yima keys kek > /etc/yima/kek)\n" +
+			"  YIMA_KEY_FILE=/etc/yima/kek yima --db \"$YIMA_DB\" serve",
+		Args: cobra.NoArgs,
+	}, nil, func(cmd *cobra.Command, _ []string) error {
+		_, err := fmt.Fprintln(cmd.OutOrStdout(), kek.Generate())
+		return err
+	})
+}
+
+func newKeysUploadCommand(g *globalOptions) *cobra.Command {
+	var from string
+	cmd := leaf(&cobra.Command{
+		Use:   "upload [--from DATA_DIR]",
+		Short: "Seal a data directory's keys.json and admin.token into the database --db names",
+		Long: "upload moves the files a cluster set up with copied keys.json and admin.token files needs\n" +
+			"into its database: keys.json sealed under the key-encryption key (--key-file,\n" +
+			"YIMA_KEY_FILE or YIMA_KEK), the pages' secret as the nodes derived it from admin.token (so\n" +
+			"that signed-in browsers stay signed in), and admin.token as a token record of role admin\n" +
+			"(so that scripts holding it keep working). It refuses a database holding keys already.\n" +
+			"Then give every node the key-encryption key and restart it; the files are not needed any\n" +
+			"more (a node with the key ignores them). Prints what it uploaded as JSON.",
+		Args: cobra.NoArgs,
+	}, nil, func(cmd *cobra.Command, _ []string) error {
+		if from == "" {
+			from = g.data
+		}
+		if g.db == "" {
+			return usagef("upload needs --db postgres://user:password@host:port/database (or YIMA_DB)")
+		}
+		k, err := g.kek()
+		if err != nil {
+			return err
+		}
+		if k == nil {
+			return usagef("upload needs the key-encryption key: --key-file FILE (or YIMA_KEY_FILE), or YIMA_KEK; yima keys kek makes one")
+		}
+		up, err := datadir.UploadKeys(from, g.db, k)
+		if err != nil {
+			return err
+		}
+		return printJSON(cmd.OutOrStdout(), up)
+	})
+	cmd.Flags().StringVar(&from, "from", "", "the data directory whose keys.json and admin.token to upload (default --data)")
+	return cmd
 }

@@ -42,9 +42,11 @@ func newMigrateCommand(g *globalOptions) *cobra.Command {
 		Long: "migrate copies every record of the data directory --from (its db/) into the\n" +
 			"PostgreSQL database --to names (default: --db or YIMA_DB), which must hold\n" +
 			"yima's schema (yima migrate-schema) and no records. Stop the server first: a\n" +
-			"directory a server holds is refused. Afterwards run yima audit on both and compare,\n" +
-			"then serve with --db, each node's data directory holding a copy of --from's\n" +
-			"keys.json and admin.token. See docs/cluster.md.",
+			"directory a server holds is refused. With a key-encryption key (--key-file,\n" +
+			"YIMA_KEY_FILE or YIMA_KEK) it then seals --from's keys.json and admin.token into the\n" +
+			"database as yima keys upload does, and every node needs only --db and that key;\n" +
+			"without one, each node's data directory holds a copy of the two files. Afterwards run\n" +
+			"yima audit on both and compare. See docs/cluster.md.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if to == "" {
@@ -53,13 +55,27 @@ func newMigrateCommand(g *globalOptions) *cobra.Command {
 			if from == "" || to == "" {
 				return usagef("migrate needs --from DATA_DIR and --to postgres://user:password@host:port/database")
 			}
+			k, err := g.kek()
+			if err != nil {
+				return err
+			}
 			n, err := datadir.CopyStore(from, to, func(n int) { fmt.Fprintf(cmd.ErrOrStderr(), "copied %d records\r", n) })
 			if err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.ErrOrStderr())
-			fmt.Fprintf(cmd.ErrOrStderr(), "copy %s and %s from %s into each node's data directory\n", datadir.KeysFile, datadir.AdminTokenFile, from)
-			return printJSON(cmd.OutOrStdout(), map[string]int{"records": n})
+			out := map[string]any{"records": n}
+			if k == nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "copy %s and %s from %s into each node's data directory, or seal them into the database with yima keys upload\n", datadir.KeysFile, datadir.AdminTokenFile, from)
+				return printJSON(cmd.OutOrStdout(), out)
+			}
+			up, err := datadir.UploadKeys(from, to, k)
+			if err != nil {
+				return fmt.Errorf("the records were copied, the keys not: %w", err)
+			}
+			out["keys"] = up
+			fmt.Fprintf(cmd.ErrOrStderr(), "the keys of %s are sealed in the database under key-encryption key %s: give every node that key\n", from, up.KEK)
+			return printJSON(cmd.OutOrStdout(), out)
 		},
 	}
 	cmd.Flags().StringVar(&from, "from", "", "the data directory to copy (stopped)")

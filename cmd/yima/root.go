@@ -1,12 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"github.com/yima-dev/yima/codegen/kek"
 	"github.com/yima-dev/yima/scan"
 	"github.com/yima-dev/yima/scan/client"
 	"github.com/yima-dev/yima/scan/node"
@@ -15,8 +17,9 @@ import (
 
 // globalOptions are the flags every command shares.
 type globalOptions struct {
-	data string
-	db   string
+	data    string
+	db      string
+	keyFile string
 }
 
 func (o *globalOptions) AddFlags(fs *pflag.FlagSet) {
@@ -26,11 +29,52 @@ func (o *globalOptions) AddFlags(fs *pflag.FlagSet) {
 	}
 	fs.StringVar(&o.data, "data", def, "data directory (env YIMA_DATA); created on first use")
 	// Not --store: a store is a shop here (yima store, guide add --store).
-	fs.StringVar(&o.db, "db", os.Getenv("YIMA_DB"), "PostgreSQL URL (postgres://user:password@host:port/database) whose database holds the records instead of the data directory's db/, which then keeps only keys.json and admin.token; see docs/cluster.md (env YIMA_DB)")
+	fs.StringVar(&o.db, "db", os.Getenv("YIMA_DB"), "PostgreSQL URL (postgres://user:password@host:port/database) whose database holds the records instead of the data directory's db/; see docs/cluster.md (env YIMA_DB)")
+	fs.StringVar(&o.keyFile, "key-file", os.Getenv("YIMA_KEY_FILE"), "with --db: the file holding the key-encryption key the database's signing keys are sealed under (yima keys kek makes one; or give the key itself in env YIMA_KEK) (env YIMA_KEY_FILE)")
 }
 
-// dirOptions open the data directory on the database --db names, if any.
-func (o *globalOptions) dirOptions() datadir.Options { return datadir.Options{Store: o.db} }
+// kekEnv is the variable that may hold the key-encryption key itself, for
+// services whose secrets come as variables; a key on the command line
+// would show in every process listing, so there is no flag for it.
+const kekEnv = "YIMA_KEK"
+
+// kek reads the key-encryption key from --key-file or YIMA_KEK; nil when
+// neither is set.
+func (o *globalOptions) kek() (*kek.Key, error) {
+	env := os.Getenv(kekEnv)
+	switch {
+	case o.keyFile != "" && env != "":
+		return nil, usagef("both --key-file (YIMA_KEY_FILE) and %s are set: give the key-encryption key one way", kekEnv)
+	case o.keyFile != "":
+		raw, err := os.ReadFile(o.keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading the key-encryption key: %w", err)
+		}
+		k, err := kek.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("--key-file %s: %w", o.keyFile, err)
+		}
+		return k, nil
+	case env != "":
+		k, err := kek.Parse([]byte(env))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", kekEnv, err)
+		}
+		return k, nil
+	}
+	return nil, nil
+}
+
+// dirOptions open the data directory on the database --db names, if any,
+// with the key-encryption key of its sealed keys. Without --db the key
+// is not read: a data directory's keys.json is not sealed.
+func (o *globalOptions) dirOptions() (datadir.Options, error) {
+	if o.db == "" {
+		return datadir.Options{}, nil
+	}
+	k, err := o.kek()
+	return datadir.Options{Store: o.db, KEK: k}, err
+}
 
 func newRootCommand() *cobra.Command {
 	g := &globalOptions{}
@@ -99,7 +143,11 @@ func (o *remoteOptions) admin(g *globalOptions) (scan.Admin, error) {
 	if o.server != "" {
 		return &client.Client{URL: o.server, Token: o.token}, nil
 	}
-	d, err := datadir.Open(g.data, g.dirOptions())
+	opts, err := g.dirOptions()
+	if err != nil {
+		return nil, err
+	}
+	d, err := datadir.Open(g.data, opts)
 	if err != nil {
 		return nil, err
 	}

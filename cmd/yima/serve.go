@@ -153,7 +153,11 @@ func serveFunc(cmd *cobra.Command, g *globalOptions, o *serveOptions) error {
 	// A signal once the node listens stops it gracefully.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	n, err := node.Open(node.Options{Dir: g.data, Store: g.db, Server: o.Options, Zone: zone, AcceptDataLoss: o.acceptDataLoss})
+	dopts, err := g.dirOptions()
+	if err != nil {
+		return err
+	}
+	n, err := node.Open(node.Options{Dir: g.data, Store: dopts.Store, KEK: dopts.KEK, Server: o.Options, Zone: zone, AcceptDataLoss: o.acceptDataLoss})
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,9 @@ func newTokenCommand(g *globalOptions) *cobra.Command {
 		Short: "Create, list and revoke API tokens",
 		Long: "Tokens are stored hashed: a secret is shown once, when it is made. Each token has an id\n" +
 			"(16 hex digits, from the hash) that names it in lists and revocations without giving it away.\n" +
-			"The admin token is the data directory's admin.token file, not one of these.",
+			"On one machine the admin token is the data directory's admin.token file, not one of these;\n" +
+			"a cluster's admins hold tokens of role admin (yima --db URL token create --role admin makes\n" +
+			"the first, revoked like any other).",
 	}
 	r := &remoteOptions{}
 	r.AddFlags(cmd.PersistentFlags())
@@ -30,7 +32,7 @@ type tokenCreateOptions struct {
 }
 
 func (o *tokenCreateOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.role, "role", "", "app (integrators), factory (minting), metrics (a scraper of /metrics) or manager (one store's manager)")
+	fs.StringVar(&o.role, "role", "", "app (integrators), factory (minting), metrics (a scraper of /metrics), manager (one store's manager) or admin (everything, as admin.token)")
 	fs.StringVar(&o.name, "name", "", "who the token is for, for the records")
 	fs.StringVar(&o.factory, "factory", "", "the factory a factory token is for: its tokens share the factory's batches (default: the token sees only what it mints)")
 	fs.StringVar(&o.store, "store", "", "the store a manager token manages (required with --role manager): its enrolments, QR and guides, nothing else")
@@ -39,14 +41,14 @@ func (o *tokenCreateOptions) AddFlags(fs *pflag.FlagSet) {
 func newTokenCreateCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 	o := &tokenCreateOptions{}
 	return leaf(&cobra.Command{
-		Use: "create --role app|factory|metrics|manager [--name N] [--factory F] [--store S]", Short: "Create an API token and print it (it is shown once, stored hashed)",
+		Use: "create --role app|factory|metrics|manager|admin [--name N] [--factory F] [--store S]", Short: "Create an API token and print it (it is shown once, stored hashed)",
 		Args: cobra.NoArgs,
 	}, o, func(cmd *cobra.Command, _ []string) error { return tokenCreateFunc(cmd, g, r, o) })
 }
 
 func tokenCreateFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *tokenCreateOptions) error {
-	if o.role != "app" && o.role != "factory" && o.role != "metrics" && o.role != "manager" {
-		return usagef("--role must be app, factory, metrics (a scraper of /metrics) or manager (--store S); guides get theirs from yima guide add")
+	if o.role != "app" && o.role != "factory" && o.role != "metrics" && o.role != "manager" && o.role != "admin" {
+		return usagef("--role must be app, factory, metrics (a scraper of /metrics), manager (--store S) or admin; guides get theirs from yima guide add")
 	}
 	if o.factory != "" && o.role != "factory" {
 		return usagef("--factory is for --role factory only")

@@ -24,16 +24,32 @@ func newVerifyCommand(g *globalOptions) *cobra.Command {
 // describes it from the batch records when they are readable.
 func verifyFunc(cmd *cobra.Command, g *globalOptions, code string) error {
 	dir := g.data
-	// Beside a database (--db) a fresh keyset would be the wrong one:
-	// the keys come from the node that minted.
-	if g.db == "" {
-		if err := datadir.Init(dir); err != nil {
-			return err
-		}
-	}
-	ks, err := datadir.LoadKeys(dir)
+	opts, err := g.dirOptions()
 	if err != nil {
 		return err
+	}
+	var (
+		dd *datadir.Dir
+		ks *codegen.Keyset
+	)
+	if opts.KEK != nil {
+		// The keys are sealed in the database: open it for them.
+		if dd, err = datadir.Open(dir, opts); err != nil {
+			return err
+		}
+		defer dd.Close()
+		ks = dd.Keys()
+	} else {
+		// Beside a database (--db) a fresh keyset would be the wrong
+		// one: the keys come from the node that minted.
+		if g.db == "" {
+			if err := datadir.Init(dir); err != nil {
+				return err
+			}
+		}
+		if ks, err = datadir.LoadKeys(dir); err != nil {
+			return err
+		}
 	}
 	p, verr := ks.Verify(code)
 	out := cmd.OutOrStdout()
@@ -44,7 +60,7 @@ func verifyFunc(cmd *cobra.Command, g *globalOptions, code string) error {
 		fmt.Fprintf(cmd.ErrOrStderr(), "yima: not genuine: %s: %s\n", ce.Reason, ce.Detail)
 		return exitError{1}
 	}
-	desc := describe(g, p)
+	desc := describe(g, opts, dd, p)
 	if err := printJSON(out, desc); err != nil {
 		return err
 	}
@@ -76,16 +92,18 @@ type description struct {
 	Message string `json:"message,omitempty"`
 }
 
-// describe adds what the batch records of the data directory dir say to a
-// verified code.
-func describe(g *globalOptions, p codegen.Parsed) description {
+// describe adds what the batch records of the data directory say to a
+// verified code; dd is the directory when it is open already.
+func describe(g *globalOptions, opts datadir.Options, dd *datadir.Dir, p codegen.Parsed) description {
 	d := description{Genuine: true, Code: p.String(), Version: p.Version, KeyID: p.Key, Batch: p.Batch, Serial: p.Serial, State: "unknown"}
-	dd, err := datadir.Open(g.data, g.dirOptions())
-	if err != nil {
-		d.Message = "batch records not read: " + err.Error()
-		return d
+	if dd == nil {
+		var err error
+		if dd, err = datadir.Open(g.data, opts); err != nil {
+			d.Message = "batch records not read: " + err.Error()
+			return d
+		}
+		defer dd.Close()
 	}
-	defer dd.Close()
 	b, err := dd.Engine.Batch(p.Batch)
 	var re *reward.Error
 	switch {

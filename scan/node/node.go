@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/yima-dev/yima/codegen/kek"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
 	"github.com/yima-dev/yima/scan/node/datadir"
@@ -30,6 +31,9 @@ type Options struct {
 	// Store is a PostgreSQL connection string whose database holds the
 	// records instead of Dir's db/ (datadir.Options.Store).
 	Store string
+	// KEK is the key-encryption key the database's signing keys are
+	// sealed under (datadir.Options.KEK).
+	KEK *kek.Key
 	// Now is the engine's clock; nil: time.Now.
 	Now func() time.Time
 }
@@ -68,6 +72,7 @@ func Open(opts Options) (*Node, error) {
 		Zone:           opts.Zone,
 		AcceptDataLoss: opts.AcceptDataLoss,
 		Store:          opts.Store,
+		KEK:            opts.KEK,
 		Now:            opts.Now,
 		OnFail:         n.storageFailed,
 		Observe:        n.observe,
@@ -76,7 +81,7 @@ func Open(opts Options) (*Node, error) {
 		return nil, err
 	}
 	n.Dir = d
-	n.Server = scan.NewServer(scan.Backend{Engine: d.Engine, AdminToken: d.AdminToken(), Dir: d}, opts.Server)
+	n.Server = scan.NewServer(scan.Backend{Engine: d.Engine, AdminToken: d.AdminToken(), PageKey: d.PageKey(), Dir: d}, opts.Server)
 	n.server.Store(n.Server)
 	d.DB.ObserveGroups(n.Server.ObserveGroup)
 	if err := n.Server.Start(); err != nil {

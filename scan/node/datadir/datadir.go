@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/kek"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/store"
 	"github.com/yima-dev/yima/store/pebblestore"
@@ -53,10 +54,15 @@ type Dir struct {
 	// DB is the store in db/ or in PostgreSQL; Engine decides against it.
 	DB     DB
 	Engine *reward.Engine
-	// adminToken is the admin's secret, read from admin.token.
+	// adminToken is the admin's secret, read from admin.token; empty on a
+	// shared database with sealed keys, where admins hold token records.
 	adminToken string
-	// keysMu guards keysSum, the SHA-256 of the keyset file in use (see
-	// ReloadKeys).
+	// kek opens the sealed keyset and page key of a shared database; nil
+	// when the keyset is keys.json.
+	kek     *kek.Key
+	pageKey []byte
+	// keysMu guards keysSum, the SHA-256 of the keyset file (or of the
+	// sealed record) in use (see ReloadKeys).
 	keysMu  sync.Mutex
 	keysSum [32]byte
 	log     *slog.Logger
@@ -65,6 +71,8 @@ type Dir struct {
 	// stops it before closing the store it reads.
 	stopSeen context.CancelFunc
 	seenDone chan struct{}
+	// zoneDone is closed when followZone stopped; nil when it never ran.
+	zoneDone chan struct{}
 }
 
 // Options configures Open.
@@ -81,9 +89,16 @@ type Options struct {
 	// readable (pebblestore.Options.AcceptLoss).
 	AcceptDataLoss bool
 	// Store, when set, is a PostgreSQL connection string (postgres://...)
-	// whose database holds the records instead of db/; the directory
-	// keeps keys.json and admin.token. See docs/cluster.md.
+	// whose database holds the records instead of db/. See
+	// docs/cluster.md.
 	Store string
+	// KEK, with Store, is the key-encryption key the database's signing
+	// keys are sealed under: the keyset and the pages' secret are then
+	// records (made on a new database) and the directory holds nothing.
+	// Without it a database that holds sealed keys is refused, and one
+	// that holds none uses keys.json and admin.token, as nodes set up
+	// before sealed keys did. Ignored without Store.
+	KEK *kek.Key
 	// Observe receives the engine's events (reward.Options.Observe), to
 	// count them in metrics; nil: none.
 	Observe func(reward.Event)
@@ -196,6 +211,9 @@ func AdminToken(dir string) (string, error) {
 // Open initialises dir if needed and opens it. Only one process may hold a
 // data directory at a time.
 func Open(dir string, opts Options) (*Dir, error) {
+	if opts.Store != "" && opts.KEK != nil {
+		return openSharedDir(dir, opts)
+	}
 	if opts.Store == "" {
 		if err := Init(dir); err != nil && !errors.Is(err, ErrKeysMissing) {
 			return nil, err
@@ -213,6 +231,17 @@ func Open(dir string, opts Options) (*Dir, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Store != "" {
+		// Sealed keys need the key they are sealed under: a keys.json
+		// beside them would sign with keys the cluster does not use.
+		if _, found, err := db.Get(sealedKeysKey); err != nil || found {
+			db.Close()
+			if err == nil {
+				err = ErrNoKEK
+			}
+			return nil, err
+		}
+	}
 	if !exists(filepath.Join(dir, KeysFile)) {
 		// A store without batches signed nothing: a new keyset loses
 		// nothing.
@@ -220,7 +249,8 @@ func Open(dir string, opts Options) (*Dir, error) {
 		if err == nil && n > 0 && opts.Store != "" {
 			err = fmt.Errorf("%w: %s is missing, but the database holds %d batches whose codes are signed with its keys; "+
 				"with a new keyset every printed code would answer \"not genuine\". Nothing was changed. "+
-				"Copy keys.json (and admin.token) from the data directory of another node of this database into %s and start again",
+				"Copy keys.json (and admin.token) from the data directory of another node of this database into %s and start again, "+
+				"or move them into the database once with yima keys upload and give every node the key-encryption key",
 				ErrKeysMissing, filepath.Join(dir, KeysFile), n, dir)
 		} else if err == nil && n > 0 {
 			err = keysMissing(dir, fmt.Sprintf("%d batches", n))
@@ -247,9 +277,33 @@ func Open(dir string, opts Options) (*Dir, error) {
 		Path: dir, DB: db,
 		adminToken: tok,
 		keysSum:    sha256.Sum256(keysRaw),
-		log:        opts.Logger,
-		seenDone:   make(chan struct{}),
 	}
+	return d.start(ks, opts)
+}
+
+// openSharedDir opens a node of a shared database whose keyset is sealed
+// in it: the directory needs to hold nothing.
+func openSharedDir(dir string, opts Options) (*Dir, error) {
+	db, err := openStore(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	ks, sum, pageKey, err := openShared(db, dir, opts.KEK)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	d := &Dir{Path: dir, DB: db, kek: opts.KEK, pageKey: pageKey, keysSum: sum}
+	return d.start(ks, opts)
+}
+
+// start puts the engine over the open store and starts the background
+// work: loading the index of scanned codes, and on a shared database
+// following the brand's time zone.
+func (d *Dir) start(ks *codegen.Keyset, opts Options) (*Dir, error) {
+	d.log = opts.Logger
+	d.seenDone = make(chan struct{})
+	db := d.DB
 	// On PostgreSQL other nodes write too: the index of scanned codes,
 	// which knows only this engine's scans, would call a code redeemed
 	// elsewhere fresh and pay it again.
@@ -266,7 +320,7 @@ func Open(dir string, opts Options) (*Dir, error) {
 	}
 	if err := d.Engine.CheckFormat(); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("datadir: data directory %s: %w", dir, err)
+		return nil, fmt.Errorf("datadir: data directory %s: %w", d.Path, err)
 	}
 	if err := d.Engine.LoadZone(); err != nil {
 		db.Close()
@@ -274,6 +328,13 @@ func Open(dir string, opts Options) (*Dir, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d.stopSeen = cancel
+	if opts.Store != "" {
+		d.zoneDone = make(chan struct{})
+		go func() {
+			defer close(d.zoneDone)
+			d.followZone(ctx)
+		}()
+	}
 	go func() {
 		defer close(d.seenDone)
 		start := time.Now()
@@ -286,16 +347,50 @@ func Open(dir string, opts Options) (*Dir, error) {
 	return d, nil
 }
 
+// zonePoll is how often a node of a shared database reads the brand's time
+// zone again: another node may have changed it (yima brand set), and the
+// engine keeps it in memory.
+const zonePoll = time.Second
+
+// followZone reads the brand's time zone every zonePoll until ctx ends.
+func (d *Dir) followZone(ctx context.Context) {
+	t := time.NewTicker(zonePoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := d.Engine.LoadZone(); err != nil && ctx.Err() == nil {
+			d.log.Warn("the brand's time zone was not read again; the one in use stays", "err", err)
+		}
+	}
+}
+
 // Keys returns the keyset in use.
 func (d *Dir) Keys() *codegen.Keyset { return d.Engine.Keys() }
 
-// ReloadKeys reads the keyset file again and puts it in use when it
-// differs from the one in use, so that a rotation or a retirement made with
-// yima keys takes effect without a restart. It reports whether the keys
-// changed. On error the keys in use stay.
+// ReloadKeys reads the keyset file (on a shared database with sealed
+// keys, the sealed record) again and puts it in use when it differs from
+// the one in use, so that a rotation or a retirement made with yima keys
+// takes effect without a restart. It reports whether the keys changed. On
+// error the keys in use stay.
 func (d *Dir) ReloadKeys() (changed bool, err error) {
 	d.keysMu.Lock()
 	defer d.keysMu.Unlock()
+	if d.kek != nil {
+		ks, sum, found, err := sealedKeys(d.DB, d.kek)
+		if err == nil && !found {
+			err = fmt.Errorf("%w: the database holds no signing keys any more", ErrKeysMissing)
+		}
+		if err != nil || sum == d.keysSum {
+			return false, err
+		}
+		d.Engine.SetKeys(ks)
+		d.keysSum = sum
+		return true, nil
+	}
 	raw, err := os.ReadFile(filepath.Join(d.Path, KeysFile))
 	if err != nil {
 		return false, fmt.Errorf("datadir: reading keyset: %w", err)
@@ -312,6 +407,15 @@ func (d *Dir) ReloadKeys() (changed bool, err error) {
 	d.keysSum = sum
 	return true, nil
 }
+
+// SealedKeys reports whether the keyset is sealed in a shared database
+// rather than in keys.json.
+func (d *Dir) SealedKeys() bool { return d.kek != nil }
+
+// PageKey is the secret the pages' cookies and form tokens are keyed from
+// on a shared database with sealed keys, the same on every node; nil
+// otherwise, where they are keyed from the admin token.
+func (d *Dir) PageKey() []byte { return d.pageKey }
 
 // Backup writes a restorable copy of the data directory into dest, which
 // must not exist: a checkpoint of the store with every payout acknowledged
@@ -337,6 +441,9 @@ func (d *Dir) Backup(dest string) (err error) {
 	}
 	cp, ok := d.DB.(interface{ Checkpoint(dest string) error })
 	if !ok {
+		if d.kek != nil {
+			return reward.Errorf(reward.CodeInvalidRequest, "the records are in PostgreSQL: back them up with the database's own tools (pg_dump, pg_basebackup or continuous archiving); the signing keys are in it, sealed: keep a copy of the key-encryption key apart from the backups")
+		}
 		return reward.Errorf(reward.CodeInvalidRequest, "the records are in PostgreSQL: back them up with the database's own tools (pg_dump, pg_basebackup or continuous archiving), and keep a copy of %s and %s", KeysFile, AdminTokenFile)
 	}
 	if err := cp.Checkpoint(filepath.Join(dest, dbDir)); err != nil {
@@ -356,7 +463,9 @@ func (d *Dir) Backup(dest string) (err error) {
 	return nil
 }
 
-// AdminToken is the admin's secret, from admin.token.
+// AdminToken is the admin's secret, from admin.token; empty on a shared
+// database with sealed keys, whose admins hold token records (yima token
+// create --role admin).
 func (d *Dir) AdminToken() string { return d.adminToken }
 
 // Err is the storage failure that stopped the store, if any.
@@ -367,6 +476,9 @@ func (d *Dir) Err() error { return d.DB.Err() }
 func (d *Dir) Close() error {
 	d.stopSeen()
 	<-d.seenDone
+	if d.zoneDone != nil {
+		<-d.zoneDone
+	}
 	// A node's unused slices of campaigns go back to them; a node that
 	// dies leaves its slices to the others once their lease runs out.
 	ferr := errors.Join(d.Engine.ReturnSlices(), d.Engine.FlushStats())

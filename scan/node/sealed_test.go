@@ -1,0 +1,215 @@
+package node_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/kek"
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/scan"
+	"github.com/yima-dev/yima/scan/node"
+	"github.com/yima-dev/yima/scan/node/datadir"
+	"github.com/yima-dev/yima/store/pgstore/pgtest"
+)
+
+// sealedNodes opens n nodes on one PostgreSQL database with empty data
+// directories and one key-encryption key: all a node of a cluster needs.
+func sealedNodes(t *testing.T, n int) []*node.Node {
+	t.Helper()
+	dsn := pgtest.Migrated(t)
+	k, err := kek.Parse([]byte(kek.Generate()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nodes []*node.Node
+	for range n {
+		nd, err := node.Open(node.Options{Dir: t.TempDir(), Store: dsn, KEK: k, Server: scan.Options{Addr: "127.0.0.1:0", Language: "en"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nd.Close() })
+		nodes = append(nodes, nd)
+	}
+	return nodes
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]*)"`)
+
+// pageClient is a browser: one cookie jar for every node (cookies do not
+// tell ports apart, as a load balancer's one name would not).
+type pageClient struct {
+	t    *testing.T
+	c    *http.Client
+	last string
+}
+
+func newPageClient(t *testing.T) *pageClient {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	t.Cleanup(c.CloseIdleConnections)
+	return &pageClient{t: t, c: c}
+}
+
+// do sends a request to n's path (a form when form is not nil, with the
+// last page's form token and n's Origin) and returns the status.
+func (p *pageClient) do(n *node.Node, method, path string, form url.Values, cookies ...*http.Cookie) int {
+	p.t.Helper()
+	var body io.Reader
+	if form != nil {
+		if form.Get("csrf") == "" {
+			if m := csrfField.FindStringSubmatch(p.last); m != nil {
+				form.Set("csrf", m[1])
+			}
+		}
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, n.URL()+path, body)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", n.URL())
+	}
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	req.Close = true
+	resp, err := p.c.Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		p.last = string(raw)
+	}
+	return resp.StatusCode
+}
+
+// cookie is the browser's cookie name at n's path.
+func (p *pageClient) cookie(n *node.Node, path, name string) *http.Cookie {
+	u, _ := url.Parse(n.URL() + path)
+	for _, c := range p.c.Jar.Cookies(u) {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func bearer(t *testing.T, n *node.Node, path, tok string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", n.URL()+path, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Close = true // no idle connection for the server to wait on
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestClusterSharesKeysTokensSessions runs two nodes that were given only
+// the database and the key-encryption key. The first admin token is a
+// token record made on one node and works on the other; a browser signed
+// in through one node (with a form the other served) is signed in on the
+// other; signing out through one ends it on both; revoking the token ends
+// its bearer use and its sessions on every node at once; a key rotation,
+// and the brand's time zone, changed through one node are in use on the
+// other within a second.
+func TestClusterSharesKeysTokensSessions(t *testing.T) {
+	nodes := sealedNodes(t, 2)
+	a, b := nodes[0], nodes[1]
+	for _, n := range nodes {
+		for _, f := range []string{datadir.KeysFile, datadir.AdminTokenFile} {
+			if _, err := os.Stat(filepath.Join(n.Dir.Path, f)); err == nil {
+				t.Fatalf("a node with sealed keys wrote %s", f)
+			}
+		}
+	}
+	tok, err := a.Admin().CreateToken(reward.RoleAdmin, "ops", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := bearer(t, b, "/v1/tokens", tok); got != 200 {
+		t.Fatalf("an admin token made on the first node, on the second: %d", got)
+	}
+	app, err := a.Admin().CreateToken(reward.RoleApp, "shop", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := bearer(t, b, "/v1/tokens", app); got != 403 {
+		t.Errorf("an app token on an admin endpoint: %d, want 403", got)
+	}
+
+	// Sign in with a form node B served, posted to node A.
+	p := newPageClient(t)
+	if got := p.do(b, "GET", "/admin", nil); got != 401 {
+		t.Fatalf("/admin before signing in: %d", got)
+	}
+	if got := p.do(a, "POST", "/admin", url.Values{"token": {tok}}); got != 303 {
+		t.Fatalf("signing in on A with B's form: %d, want 303", got)
+	}
+	sid := p.cookie(a, "/admin", "yima_a")
+	if sid == nil {
+		t.Fatal("no session cookie after signing in")
+	}
+	for _, n := range nodes {
+		if got := p.do(n, "GET", "/admin", nil); got != 200 {
+			t.Fatalf("the dashboard on %s with the session from A: %d, want 200", n.URL(), got)
+		}
+	}
+	// Sign out on B (with B's page's form): A refuses the old cookie.
+	if got := p.do(b, "POST", "/admin", url.Values{"signout": {"1"}}); got != 303 {
+		t.Fatalf("signing out on B: %d", got)
+	}
+	if got := p.do(a, "GET", "/admin", nil, sid); got != 401 {
+		t.Errorf("the session signed out on B, replayed on A: %d, want 401", got)
+	}
+
+	// Sign in again; revoke the token on B: A refuses both.
+	p.do(a, "GET", "/admin", nil)
+	if got := p.do(a, "POST", "/admin", url.Values{"token": {tok}}); got != 303 {
+		t.Fatalf("signing in again: %d", got)
+	}
+	if got := p.do(b, "GET", "/admin", nil); got != 200 {
+		t.Fatalf("the new session on B: %d", got)
+	}
+	if _, err := b.Admin().RevokeToken(reward.TokenID(tok)); err != nil {
+		t.Fatal(err)
+	}
+	if got := bearer(t, a, "/v1/tokens", tok); got != 401 {
+		t.Errorf("the admin token revoked on B, used on A: %d, want 401", got)
+	}
+	if got := p.do(a, "GET", "/admin", nil); got != 401 {
+		t.Errorf("a session of the token revoked on B, on A: %d, want 401", got)
+	}
+
+	// A rotation and a time zone through A, in use on B within a second
+	// (B's server looks every second; the test allows three).
+	if err := a.Dir.UpdateKeys(func(ks *codegen.Keyset) error { _, err := ks.Rotate(time.Now()); return err }); err != nil {
+		t.Fatal(err)
+	}
+	zone := "America/New_York"
+	if _, err := a.Dir.Engine.SetBrand(reward.BrandChange{TimeZone: &zone}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for b.Dir.Keys().Primary != a.Dir.Keys().Primary || b.Dir.Engine.Zone().String() != zone {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 3s node B has primary key %d (A %d) and zone %s (want %s)", b.Dir.Keys().Primary, a.Dir.Keys().Primary, b.Dir.Engine.Zone(), zone)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -196,6 +196,32 @@ func TestClusterSharesKeysTokensSessions(t *testing.T) {
 		t.Errorf("a session of the token revoked on B, on A: %d, want 401", got)
 	}
 
+	// A guide signed in on A's desk with their token is signed in on B's;
+	// signing out on B ends it on A.
+	name := "Desk One"
+	if _, err := a.Admin().PutStore("S1", reward.StoreChange{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	_, gtok, err := a.Dir.Engine.AddGuide(reward.Guide{ID: "G1", Store: "S1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newPageClient(t)
+	g.do(a, "GET", "/guide?lang=en", nil)
+	if got := g.do(a, "POST", "/guide?lang=en", url.Values{"action": {"token"}, "token": {gtok}}); got != 303 {
+		t.Fatalf("a guide signing in on A: %d", got)
+	}
+	gsid := g.cookie(a, "/", "yima_g")
+	if got := g.do(b, "GET", "/guide?lang=en", nil); got != 200 || strings.Contains(g.last, "Guide sign-in") || !strings.Contains(g.last, "S1") {
+		t.Fatalf("the guide's desk on B with A's session: %d\n%s", got, g.last)
+	}
+	if got := g.do(b, "POST", "/guide?lang=en", url.Values{"action": {"signout"}}); got != 303 {
+		t.Fatalf("the guide signing out on B: %d", got)
+	}
+	if g.do(a, "GET", "/guide?lang=en", nil, gsid); !strings.Contains(g.last, "Guide sign-in") {
+		t.Errorf("the guide's session signed out on B, replayed on A, is still signed in:\n%s", g.last)
+	}
+
 	// A rotation and a time zone through A, in use on B within a second
 	// (B's server looks every second; the test allows three).
 	if err := a.Dir.UpdateKeys(func(ks *codegen.Keyset) error { _, err := ks.Rotate(time.Now()); return err }); err != nil {

@@ -57,10 +57,12 @@ type manageGuide struct{ ID, Name, Day string }
 // signed-in person the store names. by is what a decision records; ""
 // when the browser does not manage store.
 func (s *Server) storeManager(ctx *fasthttp.RequestCtx, store string) (by string, viaToken bool, err error) {
-	if tok := s.sess.token(string(ctx.Request.Header.Cookie(managerSessionCookie))); tok != "" {
-		if who, err := s.caller(tok); err == nil && (who.role == reward.RoleAdmin || who.role == reward.RoleManager && who.subject == store) {
-			return decidedBy(who), true, nil
-		}
+	who, ok, err := s.session(string(ctx.Request.Header.Cookie(managerSessionCookie)))
+	if err != nil {
+		return "", false, err
+	}
+	if ok && (who.role == reward.RoleAdmin || who.role == reward.RoleManager && who.subject == store) {
+		return decidedBy(who), true, nil
 	}
 	if ident := s.signedIn(ctx); ident != "" {
 		ok, err := s.app.Engine.Manages(ident, store)
@@ -106,11 +108,17 @@ func (s *Server) storePage(ctx *fasthttp.RequestCtx, _ caller, arg string) error
 				ctx.SetStatusCode(fasthttp.StatusUnauthorized)
 				return nil
 			}
-			s.setSessionCookie(ctx, managerSessionCookie, s.sess.start(tok), "/store/")
+			sid, err := s.startPageSession(tok)
+			if err != nil {
+				return err
+			}
+			s.setSessionCookie(ctx, managerSessionCookie, sid, "/store/")
 			seeOther(ctx, self)
 			return nil
 		case "signout":
-			s.sess.end(string(ctx.Request.Header.Cookie(managerSessionCookie)))
+			if err := s.endSession(string(ctx.Request.Header.Cookie(managerSessionCookie))); err != nil {
+				return err
+			}
 			s.setSessionCookie(ctx, managerSessionCookie, "", "/store/")
 			seeOther(ctx, self)
 			return nil

@@ -212,7 +212,7 @@ func TestClusterSharesKeysTokensSessions(t *testing.T) {
 		t.Fatalf("a guide signing in on A: %d", got)
 	}
 	gsid := g.cookie(a, "/", "yima_g")
-	if got := g.do(b, "GET", "/guide?lang=en", nil); got != 200 || strings.Contains(g.last, "Guide sign-in") || !strings.Contains(g.last, "S1") {
+	if got := g.do(b, "GET", "/guide?lang=en", nil); got != 200 || strings.Contains(g.last, "Guide sign-in") || !strings.Contains(g.last, "G1") {
 		t.Fatalf("the guide's desk on B with A's session: %d\n%s", got, g.last)
 	}
 	if got := g.do(b, "POST", "/guide?lang=en", url.Values{"action": {"signout"}}); got != 303 {

@@ -252,7 +252,7 @@ var _ = template.Must(pages.New("store-pages").Parse(`
 {{define "store"}}{{template "top" .}}
 <style>
 ul.rows{list-style:none;padding:0}ul.rows li{border-bottom:1px solid #eee;padding:.5rem 0}
-.row{display:flex;gap:.5rem;align-items:center;justify-content:space-between}.row form{display:inline}
+.row{display:flex;gap:.5rem;align-items:center;justify-content:space-between}.row form{display:inline}.acts{display:flex;gap:.5rem;flex-wrap:wrap;justify-content:flex-end}
 button.no{background:#777}button.link{background:none;color:#555;padding:0;font-size:.9rem;text-decoration:underline}
 .enrolqr{text-align:center;border:2px dashed #bbb;border-radius:12px;padding:1rem}
 </style>
@@ -265,7 +265,7 @@ button.no{background:#777}button.link{background:none;color:#555;padding:0;font-
 {{with .Result}}<div class="card {{.Class}}"><h1>{{.Title}}</h1><p>{{.Message}}</p></div>{{end}}
 <h2>{{t "manage.pending"}}</h2>
 {{if .Pending}}<ul class="rows">{{range .Pending}}<li><div class="row"><span><b>{{.Name}}</b><br><span class="muted">{{.Who}} · {{.Day}}</span></span>
-<span><form method="post" action="{{$.Manage.Path}}"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="action" value="approve"><input type="hidden" name="enrolment" value="{{.ID}}"><button>{{t "manage.approve"}}</button></form>
+<span class="acts"><form method="post" action="{{$.Manage.Path}}"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="action" value="approve"><input type="hidden" name="enrolment" value="{{.ID}}"><button>{{t "manage.approve"}}</button></form>
 <form method="post" action="{{$.Manage.Path}}"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="action" value="reject"><input type="hidden" name="enrolment" value="{{.ID}}"><button class="no">{{t "manage.reject"}}</button></form></span></div></li>{{end}}</ul>
 {{else}}<p>{{t "manage.pending.none"}}</p>{{end}}
 <h2>{{t "manage.guides"}}</h2>

@@ -59,7 +59,10 @@
 //
 // With several nodes on one database (Options.NodeID), a campaign's
 // budget and stocks are escrowed in a slice per node (escrow.go), so that
-// the nodes' paying scans write no campaign record in common.
+// the nodes' paying scans write no campaign record in common. A store's
+// single writer has no slices, so its campaign scans do not read the
+// escrow pool; an engine sharing its store (Options.NoSeenIndex) reads it
+// even without a NodeID of its own, to pay only what the slices do not hold.
 //
 // The index and the decoded records are touched inside decisions with no
 // lock: they rely on the backend running this engine's decisions one at a

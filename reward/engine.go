@@ -66,6 +66,9 @@ type Engine struct {
 
 	// node is Options.NodeID: escrow campaign slices when set.
 	node string
+	// shared is Options.NoSeenIndex: other engines write the same store,
+	// so campaign slices may exist even where this engine takes none.
+	shared bool
 	// ids, when set, names the records the rules create in place of
 	// newID's KSUIDs (a preload's, see Preload).
 	ids func() string
@@ -90,6 +93,7 @@ func New(db store.DB, keys *codegen.Keyset, opts Options) *Engine {
 	e := &Engine{db: db, now: func() time.Time { return opts.Now().UTC() }, stats: map[string]*Stat{}, defaultZone: opts.Zone, frozen: frozen{m: map[string]frozenEntry{}}, observe: opts.Observe, visits: visits{m: map[string]*pendingVisit{}}}
 	e.seen.off = opts.NoSeenIndex
 	e.node = strings.ReplaceAll(opts.NodeID, "\x00", "")
+	e.shared = opts.NoSeenIndex
 	e.brand.off = opts.NoSeenIndex
 	e.zone.Store(opts.Zone)
 	e.keys.Store(keys)

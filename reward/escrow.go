@@ -171,7 +171,9 @@ func (e *Engine) openAccount(tx Tx, c *Campaign, final bool) (*campaignAccount, 
 		return nil, err
 	}
 	a.ctr = &ctr
-	if c.PointsBudget > 0 || c.Coupon != nil || len(c.Prizes) > 0 {
+	// Slices exist only where nodes share the store; a store's one writer
+	// (Pebble) has none, and its scans skip reading the pool.
+	if e.shared && (c.PointsBudget > 0 || c.Coupon != nil || len(c.Prizes) > 0) {
 		var pool escrowPool
 		if _, err := getJSON(tx, escrowPoolKey(c.ID), &pool); err != nil {
 			return nil, err

@@ -1,11 +1,13 @@
 package reward_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -418,4 +420,50 @@ func TestEscrowVoidGivesBack(t *testing.T) {
 		t.Errorf("the budget and stock given back pay %d points, coupon %v; want 10 and the gift", res.Points, res.Coupon)
 	}
 	rewardtest.MustAudit(t, nodes[1])
+}
+
+// poolReads counts the reads of escrow records (cs/...) that decisions make.
+type poolReads struct {
+	store.DB
+	n atomic.Int64
+}
+
+func (d *poolReads) Update(fn func(store.Tx) error) error {
+	return d.DB.Update(func(tx store.Tx) error { return fn(&poolReadsTx{Tx: tx, n: &d.n}) })
+}
+
+type poolReadsTx struct {
+	store.Tx
+	n *atomic.Int64
+}
+
+func (tx *poolReadsTx) Get(key []byte) ([]byte, bool, error) {
+	if bytes.HasPrefix(key, []byte("cs/")) {
+		tx.n.Add(1)
+	}
+	return tx.Tx.Get(key)
+}
+
+// TestEscrowPoolReadOnlyWhereShared: a store's one writer has no slices,
+// so its campaign scans read no escrow record; an engine sharing its store
+// without a slice of its own (the command line beside nodes) reads the
+// pool, to pay only what the nodes' slices do not hold.
+func TestEscrowPoolReadOnlyWhereShared(t *testing.T) {
+	ks := rewardtest.Keys(t, true)
+	clock := func() time.Time { return rewardtest.Start }
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
+			mem := memstore.New(memstore.Options{})
+			defer mem.Close()
+			db := &poolReads{DB: mem}
+			eng := reward.New(db, ks, reward.Options{Now: clock, NoSeenIndex: shared})
+			rewardtest.MustApply(t, eng, rewardtest.CampaignDoc(t, map[string]any{"points_budget": 100}))
+			codes := mintCodes(t, eng, "SKU-1", 1)
+			before := db.n.Load()
+			rewardtest.MustRedeem(t, eng, codes[0], "alice")
+			if n := db.n.Load() - before; (n > 0) != shared {
+				t.Errorf("a campaign scan (shared store: %v) read escrow records %d times", shared, n)
+			}
+		})
+	}
 }

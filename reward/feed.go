@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -117,25 +118,56 @@ func feedKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(slices.Cl
 // record appends an event of type typ with body data to the feed, in the
 // decision tx runs. It must be called from inside a decision only.
 func record(tx Tx, typ string, at time.Time, data any) error {
+	ev, err := encodeEvent(typ, at, data)
+	if err != nil {
+		return err
+	}
 	head, err := counterAt(tx, feedHeadKey)
 	if err != nil {
 		return err
 	}
-	body, err := json.Marshal(data)
-	if err != nil {
-		return err
-	}
 	seq := uint64(head) + 1
-	raw, err := json.Marshal(FeedEvent{Seq: seq, Type: typ, At: at, Version: FeedVersion, Data: body})
-	if err != nil {
-		return err
-	}
 	tx.Put(feedHeadKey, store.AppendCounter(nil, int64(seq)))
-	tx.Put(feedKey(seq), raw)
+	tx.Put(feedKey(seq), numberEvent(ev, seq))
 	if et, ok := tx.(*eventTx); ok {
 		et.feedSeq = seq
 	}
 	return nil
+}
+
+// unnumbered opens every event encodeEvent writes: its seq is put in
+// place by numberEvent.
+const unnumbered = `{"seq":0`
+
+// encodeEvent encodes a FeedEvent of seq 0 in one pass, body and all: the
+// same bytes json.Marshal of the FeedEvent gives, without encoding the
+// body a second time as a json.RawMessage (a scan's feed events were a
+// sixth of its CPU that way).
+func encodeEvent(typ string, at time.Time, data any) ([]byte, error) {
+	b := make([]byte, 0, 192)
+	b = append(b, unnumbered+`,"type":`...)
+	b = json.AppendEscape(b, typ, json.EscapeHTML)
+	b = append(b, `,"at":"`...)
+	b, err := at.AppendText(b) // RFC 3339 as MarshalJSON, without its copy
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, `","version":`...)
+	b = strconv.AppendInt(b, FeedVersion, 10)
+	b = append(b, `,"data":`...)
+	if b, err = json.Append(b, data, json.EscapeHTML|json.SortMapKeys); err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
+}
+
+// numberEvent returns ev, as encodeEvent wrote it, numbered seq.
+func numberEvent(ev []byte, seq uint64) []byte {
+	rest := ev[len(unnumbered):]
+	b := make([]byte, 0, len(ev)+20)
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendUint(b, seq, 10)
+	return append(b, rest...)
 }
 
 func counterAt(r getter, key []byte) (int64, error) {

@@ -185,6 +185,65 @@ func TestTwoNodesSerialize(t *testing.T) {
 	}
 }
 
+// TestDecisionSeesEarlierCommits: a decision submitted after another
+// node's commit returned sees it, though its node's decider was in the
+// middle of a group when it came: a group's transaction reads one
+// snapshot, so a decision may not join a group begun before it was asked
+// (a coupon issued on one node and verified on another a moment later
+// was "not found").
+func TestDecisionSeesEarlierCommits(t *testing.T) {
+	dsn := pgtest.Migrated(t)
+	var nodes []store.DB
+	for range 2 {
+		db, err := pgstore.Open(dsn, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		nodes = append(nodes, db)
+	}
+	read, release := make(chan struct{}), make(chan struct{})
+	slow := make(chan error, 1)
+	go func() {
+		slow <- nodes[1].Update(func(tx store.Tx) error {
+			if _, _, err := tx.Get([]byte("other")); err != nil {
+				return err
+			}
+			select {
+			case read <- struct{}{}: // the group's snapshot is taken
+			default:
+			}
+			<-release
+			return nil
+		})
+	}()
+	<-read
+	if err := nodes[0].Update(func(tx store.Tx) error { tx.Put([]byte("issued"), []byte("x")); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	seen := make(chan bool, 1)
+	go func() {
+		var found bool
+		err := nodes[1].Update(func(tx store.Tx) error {
+			var err error
+			_, found, err = tx.Get([]byte("issued"))
+			return err
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		seen <- found
+	}()
+	time.Sleep(100 * time.Millisecond) // the second decision queues behind the first
+	close(release)
+	if err := <-slow; err != nil {
+		t.Fatal(err)
+	}
+	if !<-seen {
+		t.Error("a decision asked after another node's commit did not see it")
+	}
+}
+
 // TestAddOnStoredValue adds, without reading, to what earlier decisions
 // stored: an 8-byte value is a counter; a longer one is not, and the
 // decision that adds to it fails as a panic, alone.

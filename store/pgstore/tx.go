@@ -228,7 +228,7 @@ var (
 
 // commitGroup runs ops in one transaction until it commits, retrying
 // conflicts and lost connections, and sets each op's answer. It returns
-// the group, which may have grown while it ran.
+// the group.
 func (db *DB) commitGroup(ops []*op) []*op {
 	deadline := time.Now().Add(db.opts.RetryFor)
 	conflicts, strict := 0, false
@@ -293,8 +293,13 @@ func answerAll(ops []*op, err error) []*op {
 	return ops
 }
 
-// attempt runs the decisions of ops, and those that queue meanwhile, in one
-// SERIALIZABLE transaction and commits it. On nil every op has its answer.
+// attempt runs the decisions of ops in one SERIALIZABLE transaction and
+// commits it. On nil every op has its answer. Decisions that queue
+// meanwhile wait for the next group: the transaction reads one snapshot,
+// taken at its first read, and a decision asked after that could not see
+// what other nodes committed in between, though their answers were out
+// (a coupon issued on one node, then verified on another, would be "not
+// found" there).
 func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), db.opts.RetryFor)
 	defer cancel()
@@ -308,19 +313,15 @@ func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 		return ops, db.abort(pc, err)
 	}
 	g := &group{ctx: ctx, conn: conn, w: map[string]*entry{}, read: map[string][]byte{}, strict: strict}
-	for done := 0; done < len(ops); {
-		for ; done < len(ops); done++ {
-			o := ops[done]
-			tx := &Tx{g: g, w: map[string]*entry{}}
-			o.err = safeCall(o.fn, tx)
-			if tx.failed != nil {
-				return ops, db.abort(pc, tx.failed)
-			}
-			if o.err == nil {
-				o.err = g.merge(tx)
-			}
+	for _, o := range ops {
+		tx := &Tx{g: g, w: map[string]*entry{}}
+		o.err = safeCall(o.fn, tx)
+		if tx.failed != nil {
+			return ops, db.abort(pc, tx.failed)
 		}
-		ops = db.drain(ops)
+		if o.err == nil {
+			o.err = g.merge(tx)
+		}
 	}
 	if len(g.w) == 0 {
 		// Only reads: COMMIT still matters, since a serializable

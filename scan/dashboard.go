@@ -121,8 +121,7 @@ type dashboardDimension struct {
 // session id, the session is a record every node reads, and "Sign out"
 // ends it. A script may send the token as a bearer token instead.
 func (s *Server) dashboard(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
-	sid := string(ctx.Request.Header.Cookie(adminCookie))
-	who, signedIn, err := s.session(sid)
+	who, signedIn, err := s.pageCaller(ctx, adminSession)
 	if err != nil {
 		return err
 	}
@@ -135,22 +134,11 @@ func (s *Server) dashboard(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 			return err
 		}
 		if len(ctx.PostArgs().Peek("signout")) > 0 {
-			if err := s.endSession(sid); err != nil {
-				return err
-			}
-			s.setSessionCookie(ctx, adminCookie, "", "/admin")
-			seeOther(ctx, "/admin"+langQuery(ctx))
-			return nil
+			return s.signOut(ctx, adminSession, "/admin"+langQuery(ctx))
 		}
 		tok := string(ctx.PostArgs().Peek("token"))
 		if who, signedIn, tried = s.adminOf(tok); signedIn {
-			id, err := s.startPageSession(tok)
-			if err != nil {
-				return err
-			}
-			s.setSessionCookie(ctx, adminCookie, id, "/admin")
-			seeOther(ctx, "/admin"+langQuery(ctx))
-			return nil
+			return s.signIn(ctx, adminSession, tok, "/admin"+langQuery(ctx))
 		}
 	}
 	l := s.pageWords(ctx)

@@ -63,7 +63,7 @@ type deskSignIn struct {
 // pageGuide is the guide the browser signed in as, and whether by token;
 // nil when none.
 func (s *Server) pageGuide(ctx *fasthttp.RequestCtx) (g *reward.Guide, viaToken bool, err error) {
-	who, ok, err := s.session(string(ctx.Request.Header.Cookie(guideSessionCookie)))
+	who, ok, err := s.pageCaller(ctx, guideSession)
 	if err != nil {
 		return nil, false, err
 	}
@@ -94,12 +94,7 @@ func (s *Server) guideDesk(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 		case "token":
 			return s.deskTokenSignIn(ctx, l)
 		case "signout":
-			if err := s.endSession(string(ctx.Request.Header.Cookie(guideSessionCookie))); err != nil {
-				return err
-			}
-			s.setSessionCookie(ctx, guideSessionCookie, "", "/")
-			seeOther(ctx, "/guide"+langQuery(ctx))
-			return nil
+			return s.signOut(ctx, guideSession, "/guide"+langQuery(ctx))
 		}
 	}
 	g, viaToken, err := s.pageGuide(ctx)
@@ -186,13 +181,7 @@ func (s *Server) deskTokenSignIn(ctx *fasthttp.RequestCtx, l *locale) error {
 		ctx.SetStatusCode(fasthttp.StatusUnauthorized)
 		return nil
 	}
-	id, err := s.startPageSession(tok)
-	if err != nil {
-		return err
-	}
-	s.setSessionCookie(ctx, guideSessionCookie, id, "/")
-	seeOther(ctx, "/guide"+langQuery(ctx))
-	return nil
+	return s.signIn(ctx, guideSession, tok, "/guide"+langQuery(ctx))
 }
 
 // deskVerify verifies coupon id as guide and says how it went.

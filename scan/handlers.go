@@ -56,7 +56,7 @@ type route struct {
 	// caller from the network (a trusted proxy's client included, see
 	// clientIP) still needs one of roles.
 	loopbackOpen bool
-	fn           func(s *Server, ctx *fasthttp.RequestCtx, who caller, arg string) error
+	fn           handler
 }
 
 // routes maps a path prefix to its endpoints. A prefix ending in "/" takes
@@ -68,13 +68,13 @@ var routes = map[string][]route{
 	"/v1/codes/":              {{method: "GET", fn: (*Server).getCode}},
 	"/v1/members/":            {{method: "GET", roles: adminApp, fn: (*Server).getMember}, {method: "POST", fn: (*Server).postMember}},
 	"/v1/rewards":             {{method: "GET", fn: (*Server).listRewards}},
-	"/v1/rewards/":            {{method: "GET", fn: (*Server).getReward}, {method: "PUT", roles: adminOnly, fn: (*Server).putReward}, {method: "POST", roles: adminOnly, fn: (*Server).postRewardAction}},
+	"/v1/rewards/":            {{method: "GET", fn: byID((*reward.Engine).RewardByID)}, {method: "PUT", roles: adminOnly, fn: (*Server).putReward}, {method: "POST", roles: adminOnly, fn: (*Server).postRewardAction}},
 	"/v1/exchanges":           {{method: "GET", roles: adminOnly, fn: (*Server).listExchanges}},
-	"/v1/exchanges/":          {{method: "GET", roles: adminApp, fn: (*Server).getExchange}, {method: "POST", roles: adminOnly, fn: (*Server).postExchangeAction}},
+	"/v1/exchanges/":          {{method: "GET", roles: adminApp, fn: byID((*reward.Engine).ExchangeByID)}, {method: "POST", roles: adminOnly, fn: (*Server).postExchangeAction}},
 	"/v1/orders":              {{method: "POST", roles: adminApp, fn: (*Server).postOrder}},
-	"/v1/orders/":             {{method: "GET", roles: adminApp, fn: (*Server).getOrder}, {method: "POST", roles: adminApp, fn: (*Server).postOrderAction}},
-	"/v1/campaigns":           {{method: "GET", roles: adminOnly, fn: (*Server).listCampaigns}},
-	"/v1/campaigns/":          {{method: "GET", roles: adminOnly, fn: (*Server).getCampaign}, {method: "PUT", roles: adminOnly, fn: (*Server).putCampaign}},
+	"/v1/orders/":             {{method: "GET", roles: adminApp, fn: byID((*reward.Engine).OrderByID)}, {method: "POST", roles: adminApp, fn: (*Server).postOrderAction}},
+	"/v1/campaigns":           {{method: "GET", roles: adminOnly, fn: listing("campaigns", (*reward.Engine).CampaignPage)}},
+	"/v1/campaigns/":          {{method: "GET", roles: adminOnly, fn: byID((*reward.Engine).Campaign)}, {method: "PUT", roles: adminOnly, fn: (*Server).putCampaign}},
 	"/v1/guides":              {{method: "POST", roles: adminOnly, fn: (*Server).postGuide}},
 	"/v1/guides/":             {{method: "GET", roles: adminGuide, fn: (*Server).getGuide}, {method: "POST", roles: adminOnly, fn: (*Server).postGuideAction}},
 	"/v1/coupons/":            {{method: "GET", fn: (*Server).getCoupon}, {method: "POST", roles: adminGuide, fn: (*Server).postCoupon}},
@@ -93,14 +93,14 @@ var routes = map[string][]route{
 	"/v1/webhooks/":           {{method: "GET", roles: adminOnly, fn: (*Server).getWebhook}, {method: "POST", roles: adminOnly, fn: (*Server).postWebhookAction}, {method: "DELETE", roles: adminOnly, fn: (*Server).deleteWebhook}},
 	"/v1/batches":             {{method: "GET", roles: adminFactory, fn: (*Server).listBatches}, {method: "POST", roles: adminFactory, fn: (*Server).postBatch}},
 	"/v1/batches/":            {{method: "GET", roles: adminFactory, fn: (*Server).getBatch}, {method: "POST", roles: adminFactory, fn: (*Server).postBatchAction}, {method: "DELETE", roles: adminFactory, fn: (*Server).deleteBatch}},
-	"/v1/tokens":              {{method: "GET", roles: adminOnly, fn: (*Server).listTokens}, {method: "POST", roles: adminOnly, fn: (*Server).postToken}},
+	"/v1/tokens":              {{method: "GET", roles: adminOnly, fn: listing("tokens", (*reward.Engine).TokenPage)}, {method: "POST", roles: adminOnly, fn: (*Server).postToken}},
 	"/v1/tokens/":             {{method: "DELETE", roles: adminOnly, fn: (*Server).deleteToken}},
 	"/v1/backups":             {{method: "POST", roles: adminOnly, fn: (*Server).postBackup}},
 	"/v1/brand":               {{method: "GET", roles: adminFactory, fn: (*Server).getBrand}, {method: "PUT", roles: adminOnly, fn: (*Server).putBrand}},
 	"/v1/products":            {{method: "GET", roles: adminFactory, fn: (*Server).listProducts}},
-	"/v1/stores":              {{method: "GET", roles: adminOnly, fn: (*Server).listStores}},
+	"/v1/stores":              {{method: "GET", roles: adminOnly, fn: listing("stores", (*reward.Engine).StorePage)}},
 	"/v1/stores/":             {{method: "GET", roles: adminManager, fn: (*Server).getStore}, {method: "PUT", roles: adminOnly, fn: (*Server).putStore}, {method: "POST", roles: adminManager, fn: (*Server).postStoreAction}},
-	"/v1/products/":           {{method: "GET", roles: adminFactory, fn: (*Server).getProduct}, {method: "PUT", roles: adminOnly, fn: (*Server).putProduct}},
+	"/v1/products/":           {{method: "GET", roles: adminFactory, fn: byID((*reward.Engine).Product)}, {method: "PUT", roles: adminOnly, fn: (*Server).putProduct}},
 	"/c/":                     {{method: "GET", fn: htmlErrors((*Server).landing)}, {method: "POST", fn: htmlErrors((*Server).landing)}},
 	"/C/":                     {{method: "GET", fn: htmlErrors((*Server).landing)}, {method: "POST", fn: htmlErrors((*Server).landing)}},
 	"/g/":                     {{method: "GET", fn: htmlErrors((*Server).guidePage)}, {method: "POST", fn: htmlErrors((*Server).guidePage)}},
@@ -388,16 +388,73 @@ func writePage(ctx *fasthttp.RequestCtx, name string, items any, next string) er
 	return writeJSON(ctx, fasthttp.StatusOK, out)
 }
 
+// reply ends most endpoints: 200 with v, what the engine answered, or the
+// engine's error.
+func reply(ctx *fasthttp.RequestCtx, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, v)
+}
+
+// replyRaw is reply for an answer the engine encoded itself (a scan's, a
+// redemption's): its bytes go out as they are.
+func replyRaw(ctx *fasthttp.RequestCtx, raw []byte, err error) error {
+	if err != nil {
+		return err
+	}
+	writeRaw(ctx, fasthttp.StatusOK, raw)
+	return nil
+}
+
+// replyPut answers a PUT of a record: 201 when it created the record, 200
+// when it changed one.
+func replyPut(ctx *fasthttp.RequestCtx, v any, created bool, err error) error {
+	if err != nil {
+		return err
+	}
+	status := fasthttp.StatusOK
+	if created {
+		status = fasthttp.StatusCreated
+	}
+	return writeJSON(ctx, status, v)
+}
+
+// handler is what a route does with a request.
+type handler = func(s *Server, ctx *fasthttp.RequestCtx, who caller, arg string) error
+
+// byID is a GET endpoint of one record: what read finds under the path's
+// argument.
+func byID[T any](read func(e *reward.Engine, id string) (T, error)) handler {
+	return func(s *Server, ctx *fasthttp.RequestCtx, _ caller, id string) error {
+		v, err := read(s.app.Engine, id)
+		return reply(ctx, v, err)
+	}
+}
+
+// listing is a GET endpoint of a paged listing (see listPage): page's
+// items under name, and the cursor of the next page.
+func listing[T any](name string, page func(e *reward.Engine, after string, limit int) ([]T, string, error)) handler {
+	return func(s *Server, ctx *fasthttp.RequestCtx, _ caller, _ string) error {
+		limit, after, err := listPage(ctx.QueryArgs())
+		if err != nil {
+			return err
+		}
+		items, next, err := page(s.app.Engine, after, limit)
+		if err != nil {
+			return err
+		}
+		return writePage(ctx, name, items, next)
+	}
+}
+
 func (s *Server) getMember(ctx *fasthttp.RequestCtx, _ caller, member string) error {
 	limit, err := pageLimit(ctx.QueryArgs())
 	if err != nil {
 		return err
 	}
 	v, err := s.app.Engine.Member(member, string(ctx.QueryArgs().Peek("cursor")), limit)
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, v)
+	return reply(ctx, v, err)
 }
 
 func (s *Server) listBatches(ctx *fasthttp.RequestCtx, who caller, _ string) error {
@@ -685,11 +742,8 @@ func (s *Server) postBatchAction(ctx *fasthttp.RequestCtx, who caller, arg strin
 	if r.Region != "" && state != reward.Active {
 		return errorf(reward.CodeInvalidRequest, "a revocation has no region; give \"region\" when activating")
 	}
-	b, err := s.app.Engine.SetRangeFor(id, reward.Range{From: r.From, To: r.To, State: state, Region: r.Region}, who.owner())
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, viewBatch(b))
+	v, err := batchView(s.app.Engine.SetRangeFor(id, reward.Range{From: r.From, To: r.To, State: state, Region: r.Region}, who.owner()))
+	return reply(ctx, v, err)
 }
 
 // releaseBatch serves POST /v1/batches/{id}/release: the brand releases a
@@ -702,11 +756,8 @@ func (s *Server) releaseBatch(ctx *fasthttp.RequestCtx, who caller, id uint32) e
 	if err := decodeOptional(ctx, &r); err != nil {
 		return err
 	}
-	b, err := s.app.Engine.ReleaseBatch(id, r)
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, viewBatch(b))
+	v, err := batchView(s.app.Engine.ReleaseBatch(id, r))
+	return reply(ctx, v, err)
 }
 
 func (s *Server) postToken(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
@@ -743,18 +794,6 @@ func (s *Server) postToken(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 		out["store"] = r.Store
 	}
 	return writeJSON(ctx, fasthttp.StatusCreated, out)
-}
-
-func (s *Server) listTokens(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
-	limit, after, err := listPage(ctx.QueryArgs())
-	if err != nil {
-		return err
-	}
-	ts, next, err := s.app.Engine.TokenPage(after, limit)
-	if err != nil {
-		return err
-	}
-	return writePage(ctx, "tokens", ts, next)
 }
 
 // deleteToken revokes a token. Callers remembered as valid are forgotten

@@ -34,15 +34,6 @@ func (s *Server) listRewards(ctx *fasthttp.RequestCtx, _ caller, _ string) error
 	return writeJSON(ctx, fasthttp.StatusOK, map[string]any{"rewards": vs})
 }
 
-// getReward serves GET /v1/rewards/{id}, public.
-func (s *Server) getReward(ctx *fasthttp.RequestCtx, _ caller, id string) error {
-	v, err := s.app.Engine.RewardByID(id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, v)
-}
-
 // putReward serves PUT /v1/rewards/{id}: a catalog item's document.
 func (s *Server) putReward(ctx *fasthttp.RequestCtx, _ caller, id string) error {
 	var probe reward.Reward
@@ -54,10 +45,7 @@ func (s *Server) putReward(ctx *fasthttp.RequestCtx, _ caller, id string) error 
 		return err
 	}
 	v, err := s.app.Engine.PutReward(r)
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, v)
+	return reply(ctx, v, err)
 }
 
 // postRewardAction serves POST /v1/rewards/{id}/vouchers.
@@ -73,10 +61,7 @@ func (s *Server) postRewardAction(ctx *fasthttp.RequestCtx, _ caller, arg string
 		return err
 	}
 	out, err := s.app.Engine.AddVouchers(id, r.Codes)
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, out)
+	return reply(ctx, out, err)
 }
 
 // memberCaller authenticates POST /v1/members/{member}/...: a bearer token
@@ -119,11 +104,7 @@ func (s *Server) postRedeem(ctx *fasthttp.RequestCtx, who caller, member string)
 	}
 	r.Scope = who.id
 	out, err := s.app.Engine.Redeem(member, r)
-	if err != nil {
-		return err
-	}
-	writeRaw(ctx, fasthttp.StatusOK, out)
-	return nil
+	return replyRaw(ctx, out, err)
 }
 
 // postAdjust serves POST /v1/members/{member}/adjust (admin).
@@ -137,11 +118,7 @@ func (s *Server) postAdjust(ctx *fasthttp.RequestCtx, who caller, member string)
 	}
 	r.Scope = who.id
 	out, err := s.app.Engine.Adjust(member, r)
-	if err != nil {
-		return err
-	}
-	writeRaw(ctx, fasthttp.StatusOK, out)
-	return nil
+	return replyRaw(ctx, out, err)
 }
 
 // postOrder serves POST /v1/orders.
@@ -151,19 +128,7 @@ func (s *Server) postOrder(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 		return err
 	}
 	out, err := s.app.Engine.RecordOrder(r)
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, out)
-}
-
-// getOrder serves GET /v1/orders/{id}.
-func (s *Server) getOrder(ctx *fasthttp.RequestCtx, _ caller, id string) error {
-	o, err := s.app.Engine.OrderByID(id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, o)
+	return reply(ctx, out, err)
 }
 
 // postOrderAction serves POST /v1/orders/{id}/refund.
@@ -179,10 +144,7 @@ func (s *Server) postOrderAction(ctx *fasthttp.RequestCtx, _ caller, arg string)
 		return err
 	}
 	out, err := s.app.Engine.RefundOrder(id, r.Reason)
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, out)
+	return reply(ctx, out, err)
 }
 
 // listExchanges serves GET /v1/exchanges: the mall's exchanges, newest
@@ -197,19 +159,7 @@ func (s *Server) listExchanges(ctx *fasthttp.RequestCtx, _ caller, _ string) err
 		return err
 	}
 	page, err := s.app.Engine.Exchanges(string(q.Peek("member")), string(q.Peek("status")), string(q.Peek("before")), limit)
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, page)
-}
-
-// getExchange serves GET /v1/exchanges/{id}.
-func (s *Server) getExchange(ctx *fasthttp.RequestCtx, _ caller, id string) error {
-	x, err := s.app.Engine.ExchangeByID(id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, x)
+	return reply(ctx, page, err)
 }
 
 // postExchangeAction serves POST /v1/exchanges/{id}/ship and /cancel: the
@@ -229,10 +179,7 @@ func (s *Server) postExchangeAction(ctx *fasthttp.RequestCtx, _ caller, arg stri
 			return errorf(reward.CodeInvalidRequest, "a shipment takes \"tracking\", not \"reason\"")
 		}
 		x, err := s.app.Engine.ShipExchange(id, r.Tracking)
-		if err != nil {
-			return err
-		}
-		return writeJSON(ctx, fasthttp.StatusOK, x)
+		return reply(ctx, x, err)
 	case "cancel":
 		if err := decode(ctx, &r); err != nil {
 			return err
@@ -241,10 +188,7 @@ func (s *Server) postExchangeAction(ctx *fasthttp.RequestCtx, _ caller, arg stri
 			return errorf(reward.CodeInvalidRequest, "a cancellation takes \"reason\", not \"tracking\"")
 		}
 		x, err := s.app.Engine.CancelExchange(id, r.Reason)
-		if err != nil {
-			return err
-		}
-		return writeJSON(ctx, fasthttp.StatusOK, x)
+		return reply(ctx, x, err)
 	}
 	return errorf(codeRouteNotFound, "POST /v1/exchanges/{id}/ship or /cancel")
 }

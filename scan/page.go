@@ -95,7 +95,7 @@ type pageData struct {
 
 // htmlErrors makes a page answer its errors as a page: a consumer's phone
 // should never show raw JSON.
-func htmlErrors(fn func(*Server, *fasthttp.RequestCtx, caller, string) error) func(*Server, *fasthttp.RequestCtx, caller, string) error {
+func htmlErrors(fn handler) handler {
 	return func(s *Server, ctx *fasthttp.RequestCtx, who caller, arg string) error {
 		err := fn(s, ctx, who, arg)
 		if err == nil {
@@ -423,11 +423,9 @@ func (s *Server) counterPage(ctx *fasthttp.RequestCtx, _ caller, id string) erro
 		} else {
 			d.Title, d.Message = l.T("counter.verified.title"), l.T("counter.verified.message")
 			if tok != "" {
-				sid, err := s.startPageSession(tok)
-				if err != nil {
+				if err := s.keepSession(ctx, guideSession, tok); err != nil {
 					return err
 				}
-				s.setSessionCookie(ctx, guideSessionCookie, sid, "/")
 			}
 		}
 		if c, err = s.app.Engine.CouponByID(id); err == nil {

@@ -20,8 +20,5 @@ func (s *Server) listPrints(ctx *fasthttp.RequestCtx, _ caller, _ string) error 
 		}
 	}
 	page, err := s.app.Engine.Prints(q)
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, page)
+	return reply(ctx, page, err)
 }

@@ -18,19 +18,7 @@ func (s *Server) putProduct(ctx *fasthttp.RequestCtx, _ caller, sku string) erro
 		return err
 	}
 	s.forgetProduct(sku)
-	status := fasthttp.StatusOK
-	if created {
-		status = fasthttp.StatusCreated
-	}
-	return writeJSON(ctx, status, p)
-}
-
-func (s *Server) getProduct(ctx *fasthttp.RequestCtx, _ caller, sku string) error {
-	p, err := s.app.Engine.Product(sku)
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, p)
+	return replyPut(ctx, p, created, nil)
 }
 
 func (s *Server) listProducts(ctx *fasthttp.RequestCtx, _ caller, _ string) error {

@@ -34,30 +34,7 @@ func (s *Server) putCampaign(ctx *fasthttp.RequestCtx, _ caller, id string) erro
 		return err
 	}
 	v, err := s.app.Engine.ApplyCampaign(c)
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, v)
-}
-
-func (s *Server) getCampaign(ctx *fasthttp.RequestCtx, _ caller, id string) error {
-	v, err := s.app.Engine.Campaign(id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, v)
-}
-
-func (s *Server) listCampaigns(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
-	limit, after, err := listPage(ctx.QueryArgs())
-	if err != nil {
-		return err
-	}
-	vs, next, err := s.app.Engine.CampaignPage(after, limit)
-	if err != nil {
-		return err
-	}
-	return writePage(ctx, "campaigns", vs, next)
+	return reply(ctx, v, err)
 }
 
 // postMember serves POST /v1/members/{member}/guide|aliases|spend|redeem|
@@ -98,10 +75,7 @@ func (s *Server) postMember(ctx *fasthttp.RequestCtx, _ caller, arg string) erro
 			return errorf(codeForbidden, "only an admin can rebind a member to another guide")
 		}
 		m, err := s.app.Engine.Bind(member, r.Guide, r.Rebind)
-		if err != nil {
-			return err
-		}
-		return writeJSON(ctx, fasthttp.StatusOK, m)
+		return reply(ctx, m, err)
 	case "aliases":
 		if who.role == reward.RoleGuide {
 			return errorf(codeForbidden, "guides cannot link member identities")
@@ -113,10 +87,7 @@ func (s *Server) postMember(ctx *fasthttp.RequestCtx, _ caller, arg string) erro
 			return err
 		}
 		m, err := s.app.Engine.LinkAlias(member, r.Alias)
-		if err != nil {
-			return err
-		}
-		return writeJSON(ctx, fasthttp.StatusOK, m)
+		return reply(ctx, m, err)
 	case "spend":
 		if who.role == reward.RoleGuide {
 			return errorf(codeForbidden, "guides cannot spend members' points")
@@ -127,11 +98,7 @@ func (s *Server) postMember(ctx *fasthttp.RequestCtx, _ caller, arg string) erro
 		}
 		r.Scope = who.id
 		out, err := s.app.Engine.Spend(member, r)
-		if err != nil {
-			return err
-		}
-		writeRaw(ctx, fasthttp.StatusOK, out)
-		return nil
+		return replyRaw(ctx, out, err)
 	}
 	return errorf(codeRouteNotFound, "no action %q: POST /v1/members/{member}/guide, /aliases, /spend, /redeem or /adjust", action)
 }
@@ -171,10 +138,7 @@ func (s *Server) postGuideAction(ctx *fasthttp.RequestCtx, _ caller, arg string)
 	}
 	out, err := s.app.Engine.GuideLeaves(id, r.Successor)
 	s.tokens.Clear()
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, out)
+	return reply(ctx, out, err)
 }
 
 // getGuide serves /v1/guides/{guide} and /v1/guides/{guide}/qr.png|qr.svg.
@@ -193,10 +157,7 @@ func (s *Server) getGuide(ctx *fasthttp.RequestCtx, who caller, arg string) erro
 		v, err := s.app.Engine.GuideView(id, reward.GuidePage{
 			Limit: limit, MembersAfter: string(q.Peek("members_after")), LedgerBefore: string(q.Peek("ledger_before")),
 		})
-		if err != nil {
-			return err
-		}
-		return writeJSON(ctx, fasthttp.StatusOK, v)
+		return reply(ctx, v, err)
 	case "qr.png", "qr.svg":
 		if _, err := s.app.Engine.GuideByID(id, 1); err != nil {
 			return err
@@ -297,10 +258,7 @@ func (s *Server) postCoupon(ctx *fasthttp.RequestCtx, who caller, arg string) er
 			return err
 		}
 		c, err := s.app.Engine.VoidCoupon(id, r.Reason)
-		if err != nil {
-			return err
-		}
-		return writeJSON(ctx, fasthttp.StatusOK, c)
+		return reply(ctx, c, err)
 	}
 	return errorf(codeRouteNotFound, "POST /v1/coupons/{id}/verify or /void")
 }
@@ -318,10 +276,7 @@ func (s *Server) postRedemption(ctx *fasthttp.RequestCtx, _ caller, arg string) 
 		return err
 	}
 	red, err := s.app.Engine.VoidRedemption(code, r.Reason)
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, red)
+	return reply(ctx, red, err)
 }
 
 func (s *Server) getStats(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
@@ -345,10 +300,7 @@ func (s *Server) getStats(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 		return err
 	}
 	page, err := s.app.Engine.StatsPage(q)
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, page)
+	return reply(ctx, page, err)
 }
 
 func (s *Server) getFlags(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
@@ -361,10 +313,7 @@ func (s *Server) getFlags(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 		Kind: string(a.Peek("kind")), From: string(a.Peek("from")), To: string(a.Peek("to")),
 		After: string(a.Peek("after")), Limit: limit,
 	})
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, page)
+	return reply(ctx, page, err)
 }
 
 // postBackup writes a backup of the data directory on the server's machine.
@@ -398,16 +347,10 @@ func (s *Server) postExpire(ctx *fasthttp.RequestCtx, _ caller, _ string) error 
 		}
 	}
 	rep, err := s.app.Engine.ExpirePoints(req.DryRun)
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, rep)
+	return reply(ctx, rep, err)
 }
 
 func (s *Server) getAudit(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 	rep, err := s.app.Engine.Audit()
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, rep)
+	return reply(ctx, rep, err)
 }

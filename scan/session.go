@@ -84,14 +84,60 @@ func (s *Server) secure() bool {
 	return strings.HasPrefix(strings.ToLower(s.opts.BaseURL), "https://")
 }
 
-// setSessionCookie keeps session id in the browser for the pages under
-// path: HTTP-only, so no script reads it, strict, so no other site's
-// request carries it, and Secure on an https site. An empty id clears it.
-func (s *Server) setSessionCookie(ctx *fasthttp.RequestCtx, name, id, path string) {
+// pageSession is the session cookie of one part of the site: its name, and
+// the path of the pages it is sent to.
+type pageSession struct{ cookie, path string }
+
+var (
+	adminSession   = pageSession{adminCookie, "/admin"}
+	guideSession   = pageSession{guideSessionCookie, "/"}
+	managerSession = pageSession{managerSessionCookie, "/store/"}
+)
+
+// pageCaller is who the browser's session p signed in as (see session).
+func (s *Server) pageCaller(ctx *fasthttp.RequestCtx, p pageSession) (who caller, ok bool, err error) {
+	return s.session(string(ctx.Request.Header.Cookie(p.cookie)))
+}
+
+// keepSession signs the browser in with tok, whose caller the page
+// accepted: a new session, whose id cookie p keeps.
+func (s *Server) keepSession(ctx *fasthttp.RequestCtx, p pageSession, tok string) error {
+	id, err := s.startPageSession(tok)
+	if err != nil {
+		return err
+	}
+	s.setSessionCookie(ctx, p, id)
+	return nil
+}
+
+// signIn is keepSession, after which the browser goes on to next.
+func (s *Server) signIn(ctx *fasthttp.RequestCtx, p pageSession, tok, next string) error {
+	if err := s.keepSession(ctx, p, tok); err != nil {
+		return err
+	}
+	seeOther(ctx, next)
+	return nil
+}
+
+// signOut ends the browser's session p and clears its cookie; the browser
+// goes on to next.
+func (s *Server) signOut(ctx *fasthttp.RequestCtx, p pageSession, next string) error {
+	if err := s.endSession(string(ctx.Request.Header.Cookie(p.cookie))); err != nil {
+		return err
+	}
+	s.setSessionCookie(ctx, p, "")
+	seeOther(ctx, next)
+	return nil
+}
+
+// setSessionCookie keeps session id in the browser's cookie p:
+// HTTP-only, so no script reads it, strict, so no other site's request
+// carries it, and Secure on an https site. An empty id clears it.
+func (s *Server) setSessionCookie(ctx *fasthttp.RequestCtx, p pageSession, id string) {
 	var ck fasthttp.Cookie
-	ck.SetKey(name)
+	ck.SetKey(p.cookie)
 	ck.SetValue(id)
-	ck.SetPath(path)
+	ck.SetPath(p.path)
 	ck.SetHTTPOnly(true)
 	ck.SetSecure(s.secure())
 	ck.SetSameSite(fasthttp.CookieSameSiteStrictMode)

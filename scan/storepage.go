@@ -57,7 +57,7 @@ type manageGuide struct{ ID, Name, Day string }
 // signed-in person the store names. by is what a decision records; ""
 // when the browser does not manage store.
 func (s *Server) storeManager(ctx *fasthttp.RequestCtx, store string) (by string, viaToken bool, err error) {
-	who, ok, err := s.session(string(ctx.Request.Header.Cookie(managerSessionCookie)))
+	who, ok, err := s.pageCaller(ctx, managerSession)
 	if err != nil {
 		return "", false, err
 	}
@@ -108,20 +108,9 @@ func (s *Server) storePage(ctx *fasthttp.RequestCtx, _ caller, arg string) error
 				ctx.SetStatusCode(fasthttp.StatusUnauthorized)
 				return nil
 			}
-			sid, err := s.startPageSession(tok)
-			if err != nil {
-				return err
-			}
-			s.setSessionCookie(ctx, managerSessionCookie, sid, "/store/")
-			seeOther(ctx, self)
-			return nil
+			return s.signIn(ctx, managerSession, tok, self)
 		case "signout":
-			if err := s.endSession(string(ctx.Request.Header.Cookie(managerSessionCookie))); err != nil {
-				return err
-			}
-			s.setSessionCookie(ctx, managerSessionCookie, "", "/store/")
-			seeOther(ctx, self)
-			return nil
+			return s.signOut(ctx, managerSession, self)
 		}
 	}
 	by, viaToken, err := s.storeManager(ctx, id)

@@ -21,14 +21,7 @@ func (s *Server) putStore(ctx *fasthttp.RequestCtx, _ caller, id string) error {
 		return err
 	}
 	st, created, err := s.app.Engine.PutStore(id, c)
-	if err != nil {
-		return err
-	}
-	status := fasthttp.StatusOK
-	if created {
-		status = fasthttp.StatusCreated
-	}
-	return writeJSON(ctx, status, st)
+	return replyPut(ctx, st, created, err)
 }
 
 // storeScope refuses a manager token's request about a store other than
@@ -58,10 +51,7 @@ func (s *Server) getStore(ctx *fasthttp.RequestCtx, who caller, arg string) erro
 	switch sub {
 	case "":
 		st, err := s.app.Engine.Store(id)
-		if err != nil {
-			return err
-		}
-		return writeJSON(ctx, fasthttp.StatusOK, st)
+		return reply(ctx, st, err)
 	case "guides":
 		limit, after, err := listPage(ctx.QueryArgs())
 		if err != nil {
@@ -152,20 +142,5 @@ func (s *Server) postStoreAction(ctx *fasthttp.RequestCtx, who caller, arg strin
 		return err
 	}
 	out, err := s.app.Engine.DecideEnrolment(id, en, action == "approve", decidedBy(who))
-	if err != nil {
-		return err
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, out)
-}
-
-func (s *Server) listStores(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
-	limit, after, err := listPage(ctx.QueryArgs())
-	if err != nil {
-		return err
-	}
-	ss, next, err := s.app.Engine.StorePage(after, limit)
-	if err != nil {
-		return err
-	}
-	return writePage(ctx, "stores", ss, next)
+	return reply(ctx, out, err)
 }

@@ -47,6 +47,37 @@ func (c *Client) do(method, path string, body any, out any) error {
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
+// download copies the answer to GET path into w: codes, images, a label
+// sheet, a QR, as the server streams them.
+func (c *Client) download(w io.Writer, path string) error {
+	resp, err := c.send("GET", path, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+// putDocument PUTs doc, a campaign's or a catalog item's (what) document,
+// into collection (/v1/campaigns, /v1/rewards) under the id it names. The
+// document goes as it is, so that the server checks what the brand wrote.
+func putDocument[T any](c *Client, collection, what string, doc []byte) (*T, error) {
+	var probe struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(doc, &probe); err != nil || probe.ID == "" {
+		return nil, reward.Errorf(reward.CodeInvalidRequest, "the %s document needs an \"id\"", what)
+	}
+	resp, err := c.send("PUT", collection+"/"+url.PathEscape(probe.ID), bytes.NewReader(doc))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var v T
+	return &v, json.NewDecoder(resp.Body).Decode(&v)
+}
+
 // send makes a request and turns an error answer into a *reward.Error.
 func (c *Client) send(method, path string, body io.Reader) (*http.Response, error) {
 	req, err := http.NewRequest(method, strings.TrimRight(c.URL, "/")+path, body)
@@ -179,13 +210,7 @@ func (c *Client) WriteCodes(w io.Writer, id, from, to uint32, format, baseURL st
 	if baseURL != "" {
 		q.Set("base_url", baseURL)
 	}
-	resp, err := c.send("GET", fmt.Sprintf("/v1/batches/%d/codes?%s", id, q.Encode()), nil)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, err = io.Copy(w, resp.Body)
-	return err
+	return c.download(w, fmt.Sprintf("/v1/batches/%d/codes?%s", id, q.Encode()))
 }
 
 func (c *Client) DeleteBatch(id uint32) error {
@@ -197,13 +222,7 @@ func (c *Client) WriteImages(w io.Writer, id uint32, img printing.ImageOptions, 
 	if baseURL != "" {
 		q.Set("base_url", baseURL)
 	}
-	resp, err := c.send("GET", fmt.Sprintf("/v1/batches/%d/images.zip?%s", id, q.Encode()), nil)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, err = io.Copy(w, resp.Body)
-	return err
+	return c.download(w, fmt.Sprintf("/v1/batches/%d/images.zip?%s", id, q.Encode()))
 }
 
 func (c *Client) WriteLabels(w io.Writer, id uint32, opts printing.LabelSheetOptions) error {
@@ -222,13 +241,7 @@ func (c *Client) WriteLabels(w io.Writer, id uint32, opts printing.LabelSheetOpt
 	if opts.BaseURL != "" {
 		q.Set("base_url", opts.BaseURL)
 	}
-	resp, err := c.send("GET", fmt.Sprintf("/v1/batches/%d/labels.pdf?%s", id, q.Encode()), nil)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, err = io.Copy(w, resp.Body)
-	return err
+	return c.download(w, fmt.Sprintf("/v1/batches/%d/labels.pdf?%s", id, q.Encode()))
 }
 
 func (c *Client) WriteGuideQR(w io.Writer, id, format, baseURL string) error {
@@ -236,13 +249,7 @@ func (c *Client) WriteGuideQR(w io.Writer, id, format, baseURL string) error {
 	if baseURL != "" {
 		q.Set("base_url", baseURL)
 	}
-	resp, err := c.send("GET", "/v1/guides/"+url.PathEscape(id)+"/qr."+url.PathEscape(format)+"?"+q.Encode(), nil)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, err = io.Copy(w, resp.Body)
-	return err
+	return c.download(w, "/v1/guides/"+url.PathEscape(id)+"/qr."+url.PathEscape(format)+"?"+q.Encode())
 }
 
 func (c *Client) Prints(q reward.PrintQuery) (*reward.PrintPage, error) {
@@ -351,19 +358,7 @@ func (c *Client) DecideEnrolment(store, id string, approve bool) (*reward.Enrolm
 }
 
 func (c *Client) ApplyCampaign(doc []byte) (*reward.CampaignView, error) {
-	var probe struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(doc, &probe); err != nil || probe.ID == "" {
-		return nil, reward.Errorf(reward.CodeInvalidRequest, "the campaign document needs an \"id\"")
-	}
-	resp, err := c.send("PUT", "/v1/campaigns/"+url.PathEscape(probe.ID), bytes.NewReader(doc))
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var v reward.CampaignView
-	return &v, json.NewDecoder(resp.Body).Decode(&v)
+	return putDocument[reward.CampaignView](c, "/v1/campaigns", "campaign", doc)
 }
 
 func (c *Client) Campaigns() ([]*reward.CampaignView, error) {

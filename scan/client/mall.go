@@ -1,8 +1,6 @@
 package client
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/url"
 
 	"github.com/yima-dev/yima/reward"
@@ -10,19 +8,7 @@ import (
 
 // PutReward applies a reward document under the id it names.
 func (c *Client) PutReward(doc []byte) (*reward.RewardView, error) {
-	var probe struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(doc, &probe); err != nil || probe.ID == "" {
-		return nil, reward.Errorf(reward.CodeInvalidRequest, "the reward document needs an \"id\"")
-	}
-	resp, err := c.send("PUT", "/v1/rewards/"+url.PathEscape(probe.ID), bytes.NewReader(doc))
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var v reward.RewardView
-	return &v, json.NewDecoder(resp.Body).Decode(&v)
+	return putDocument[reward.RewardView](c, "/v1/rewards", "reward", doc)
 }
 
 func (c *Client) Rewards(all bool) ([]*reward.RewardView, error) {

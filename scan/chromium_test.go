@@ -2,8 +2,6 @@ package scan_test
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,17 +11,17 @@ import (
 	"github.com/yima-dev/yima/scan/browsertest"
 )
 
-// screenshots is where the browser tests keep their screenshots:
-// $YIMA_SCREENSHOTS (docs/screenshots refreshes the README's), else the
-// test's temporary directory.
-func screenshots(t *testing.T) string {
-	if d := os.Getenv("YIMA_SCREENSHOTS"); d != "" {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		return d
+// phoneSignIn signs phone p in on the sign-in form it shows, with the SMS
+// code ss sent to number; the page that asks for the code must say sent.
+func (ss *signinServer) phoneSignIn(t *testing.T, p *browsertest.Phone, number, sent string) {
+	t.Helper()
+	p.Fill(`input[name="phone"]`, number)
+	p.Submit("form button")
+	if text := p.Text(); p.Status != 200 || !strings.Contains(text, sent) {
+		t.Fatalf("after asking for a code: %d %q", p.Status, text)
 	}
-	return t.TempDir()
+	p.Fill(`input[name="code"]`, ss.sms.code("+86"+number))
+	p.Submit("form button")
 }
 
 // TestPagesInChromium opens the consumer's and the guide's pages in
@@ -33,7 +31,6 @@ func screenshots(t *testing.T) string {
 // counter page where a guide verifies it.
 func TestPagesInChromium(t *testing.T) {
 	b := browsertest.Start(t)
-	shots := screenshots(t)
 	ts := startServer(t, scan.Options{Language: "zh"})
 	camp := `{"id":"c1","name":"C","products":["SKU-B"],"starts_at":"2020-01-01T00:00:00Z","ends_at":"2099-01-01T00:00:00Z",
 		"points":10,"points_budget":1000,"coupon":{"title":"Gift","probability":1,"stock":5,"valid_days":30}}`
@@ -58,7 +55,7 @@ func TestPagesInChromium(t *testing.T) {
 	if !strings.Contains(zh.HTML(), `lang="zh-CN"`) {
 		t.Errorf("the Chinese page's lang attribute:\n%.300s", zh.HTML())
 	}
-	zh.Screenshot(filepath.Join(shots, "landing-zh.png"))
+	zh.Screenshot("landing-zh.png")
 
 	// It claims the reward: the button works without JavaScript.
 	zh.Submit("form button")
@@ -71,7 +68,7 @@ func TestPagesInChromium(t *testing.T) {
 		t.Fatalf("the claim's page shows no coupon QR:\n%s", zh.HTML())
 	}
 	coupon := m[1]
-	zh.Screenshot(filepath.Join(shots, "claimed-zh.png"))
+	zh.Screenshot("claimed-zh.png")
 
 	// English by the browser's preference, and by ?lang=en on a Chinese
 	// phone.
@@ -80,7 +77,7 @@ func TestPagesInChromium(t *testing.T) {
 	if text := en.Text(); en.Status != 200 || !strings.Contains(text, "Genuine product") || strings.Contains(text, "正品") {
 		t.Fatalf("the English landing page: %d %q", en.Status, text)
 	}
-	en.Screenshot(filepath.Join(shots, "landing-en.png"))
+	en.Screenshot("landing-en.png")
 	zh2 := b.NewPhone(browsertest.PhoneOptions{})
 	zh2.Open(ts.URL + "/C/" + codes[1] + "?lang=en")
 	if text := zh2.Text(); !strings.Contains(text, "Genuine product") || strings.Contains(text, "正品") {
@@ -96,7 +93,7 @@ func TestPagesInChromium(t *testing.T) {
 	if text := zh.Text(); !strings.Contains(text, "不是正品防伪码") || strings.Contains(text, "领取奖励") {
 		t.Fatalf("the forged code's page: %d %q", zh.Status, text)
 	}
-	zh.Screenshot(filepath.Join(shots, "forged-zh.png"))
+	zh.Screenshot("forged-zh.png")
 
 	// A guide verifies the coupon at the counter, in a browser of their
 	// own.
@@ -112,7 +109,7 @@ func TestPagesInChromium(t *testing.T) {
 		t.Fatalf("the counter page: %d %q", guide.Status, text)
 	}
 	guide.Fill(`input[name="token"]`, g.Token)
-	guide.Screenshot(filepath.Join(shots, "counter-zh.png"))
+	guide.Screenshot("counter-zh.png")
 	guide.Submit("form button")
 	if text := guide.Text(); guide.Status != 200 || !strings.Contains(text, "已核销") || !strings.Contains(text, "状态：已使用") {
 		t.Fatalf("after verifying: %d %q", guide.Status, text)

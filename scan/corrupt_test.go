@@ -1,7 +1,6 @@
 package scan_test
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +9,7 @@ import (
 	"github.com/yima-dev/yima/scan"
 	"github.com/yima-dev/yima/scan/node"
 	"github.com/yima-dev/yima/scan/node/datadir"
+	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
 )
 
 // TestAuditOfADamagedStoreIs503: an audit that meets a file failing its
@@ -33,18 +33,7 @@ func TestAuditOfADamagedStoreIs503(t *testing.T) {
 		t.Fatal(err)
 	}
 	app.Close()
-	ssts, _ := filepath.Glob(filepath.Join(dir, "db", "*.sst"))
-	if len(ssts) == 0 {
-		t.Fatal("no sstable written")
-	}
-	for _, p := range ssts {
-		f, err := os.OpenFile(p, os.O_RDWR, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.WriteAt([]byte("garbage!garbage!"), 64)
-		f.Close()
-	}
+	pebbletest.Corrupt(t, filepath.Join(dir, "db"))
 
 	ts = startServerIn(t, dir, node.Options{}, scan.Options{})
 	r := ts.Do("GET", "/v1/audit", ts.Admin, nil)

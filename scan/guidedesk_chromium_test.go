@@ -1,7 +1,6 @@
 package scan_test
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,7 +15,6 @@ import (
 // its poster's QR stay light.
 func TestGuideDeskInChromium(t *testing.T) {
 	b := browsertest.Start(t)
-	shots := screenshots(t)
 	ss, tok, codes := deskServer(t, scan.Options{Language: "zh"})
 	if r := ss.Do("PUT", "/v1/brand", ss.Admin, map[string]string{"name": "一码乳业", "color": "#c8102e", "base_url": "https://yima.brand.cn"}); r.Status != 200 {
 		t.Fatal(r)
@@ -44,7 +42,7 @@ func TestGuideDeskInChromium(t *testing.T) {
 	if p.Status != 200 || t.Failed() {
 		t.Fatalf("the desk: %d %q", p.Status, text)
 	}
-	p.Screenshot(filepath.Join(shots, "guide-zh.png"))
+	p.Screenshot("guide-zh.png")
 
 	// The counter, typed: the gift is found, then verified.
 	p.Fill(`#coupon`, gift)
@@ -56,7 +54,7 @@ func TestGuideDeskInChromium(t *testing.T) {
 	if text := p.Text(); !strings.Contains(text, "已核销") || !strings.Contains(text, "已核销礼品 1") {
 		t.Fatalf("after verifying: %q", text)
 	}
-	p.Screenshot(filepath.Join(shots, "guide-verified-zh.png"))
+	p.Screenshot("guide-verified-zh.png")
 
 	// The same guide's desk in English, on a phone that prefers it.
 	en := b.NewPhone(browsertest.PhoneOptions{AcceptLanguage: "en-US,en;q=0.9"})
@@ -66,7 +64,7 @@ func TestGuideDeskInChromium(t *testing.T) {
 	if text := en.Text(); en.Status != 200 || !strings.Contains(text, "My counter") || !strings.Contains(text, "Scan to join me") || strings.Contains(text, "导购工作台") {
 		t.Fatalf("the English desk: %d %q", en.Status, text)
 	}
-	en.Screenshot(filepath.Join(shots, "guide-en.png"))
+	en.Screenshot("guide-en.png")
 
 	// With scripts on, /guide.js runs under the page's policy: it shows
 	// the print button. (Headless Chromium on Linux has no BarcodeDetector,

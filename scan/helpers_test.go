@@ -54,6 +54,25 @@ func startServerApp(tb testing.TB, aopts node.Options, opts scan.Options) *testS
 	return startServerIn(tb, tb.TempDir(), aopts, opts)
 }
 
+// shanghai is the brand's time zone in the tests of the brand's day:
+// Asia/Shanghai, eight hours ahead of UTC. Without the system's time zone
+// data the test is skipped.
+func shanghai(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Skip("no time zone data:", err)
+	}
+	return loc
+}
+
+// startInShanghai serves a brand in Asia/Shanghai (see shanghai) whose
+// clock stands at now.
+func startInShanghai(t *testing.T, now time.Time) *testServer {
+	t.Helper()
+	return startServerApp(t, node.Options{Zone: shanghai(t), Now: func() time.Time { return now }}, scan.Options{})
+}
+
 // startServerIn is startServerApp on the data directory dir.
 func startServerIn(tb testing.TB, dir string, aopts node.Options, opts scan.Options) *testServer {
 	tb.Helper()

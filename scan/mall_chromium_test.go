@@ -1,7 +1,6 @@
 package scan_test
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,25 +13,21 @@ import (
 // ordered with an address; and the same mall in English.
 func TestMallInChromium(t *testing.T) {
 	b := browsertest.Start(t)
-	shots := screenshots(t)
 	ss, phone := mallFixture(t, "zh")
 
 	p := b.NewPhone(browsertest.PhoneOptions{})
 	p.Open(ss.URL + "/signin?next=/me/mall")
-	p.Fill(`input[name="phone"]`, phone)
-	p.Submit("form button")
-	p.Fill(`input[name="code"]`, ss.sms.code("+86"+phone))
-	p.Submit("form button")
+	ss.phoneSignIn(t, p, phone, "验证码已发送")
 	if text := p.Text(); p.Status != 200 || !strings.Contains(text, "积分商城") || !strings.Contains(text, "您有 50 积分") {
 		t.Fatalf("the mall after signing in: %d %q", p.Status, text)
 	}
-	p.Screenshot(filepath.Join(shots, "mall-zh.png"))
+	p.Screenshot("mall-zh.png")
 
 	p.Submit(`#r-cup form button`)
 	if text := p.Text(); p.Status != 200 || !strings.Contains(text, "已兑换 保温杯 Cup ×1，用去 10 积分") || !strings.Contains(p.HTML(), "/qr.svg") {
 		t.Fatalf("after redeeming the coupon: %d %q", p.Status, text)
 	}
-	p.Screenshot(filepath.Join(shots, "mall-redeemed-zh.png"))
+	p.Screenshot("mall-redeemed-zh.png")
 
 	p.Fill(`#r-bowl input[name="name"]`, "李雷")
 	p.Fill(`#r-bowl input[name="phone"]`, "13800000002")
@@ -47,6 +42,6 @@ func TestMallInChromium(t *testing.T) {
 	if text := en.Text(); en.Status != 200 || !strings.Contains(text, "Points mall") || !strings.Contains(text, "Sign in to redeem") {
 		t.Fatalf("the mall in English: %d %q", en.Status, text)
 	}
-	en.Screenshot(filepath.Join(shots, "mall-en.png"))
+	en.Screenshot("mall-en.png")
 	mustCleanAudit(t, ss.testServer)
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
-	"github.com/yima-dev/yima/scan/node"
 	"github.com/yima-dev/yima/scan/node/datadir"
 )
 
@@ -120,12 +119,7 @@ func TestPagesWithoutACode(t *testing.T) {
 // TestPagesShowTheBrandsDay: with the brand in Shanghai, a scan at 17:30
 // UTC on 1 March is on 2 March, on pages as in statistics.
 func TestPagesShowTheBrandsDay(t *testing.T) {
-	shanghai, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		t.Skip("no time zone data:", err)
-	}
-	now := time.Date(2026, 3, 1, 17, 30, 0, 0, time.UTC)
-	ts := startServerApp(t, node.Options{Zone: shanghai, Now: func() time.Time { return now }}, scan.Options{})
+	ts := startInShanghai(t, time.Date(2026, 3, 1, 17, 30, 0, 0, time.UTC))
 	codes := ts.MintActive(2, 5)
 	if r := ts.Scan(codes[0], "m1"); r.Status != 200 {
 		t.Fatal(r)

@@ -17,13 +17,10 @@ import (
 // Shanghai, reads it back with its payroll files, and is refused a month
 // that has not ended, a malformed one, and a guide's token.
 func TestSettlementAPI(t *testing.T) {
-	shanghai, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		t.Skip("no time zone data:", err)
-	}
+	zone := shanghai(t)
 	var clock atomic.Int64
-	clock.Store(time.Date(2026, 11, 20, 12, 0, 0, 0, shanghai).UnixNano())
-	ts := startServerApp(t, node.Options{Zone: shanghai, Now: func() time.Time { return time.Unix(0, clock.Load()) }}, scan.Options{})
+	clock.Store(time.Date(2026, 11, 20, 12, 0, 0, 0, zone).UnixNano())
+	ts := startServerApp(t, node.Options{Zone: zone, Now: func() time.Time { return time.Unix(0, clock.Load()) }}, scan.Options{})
 	codes := ts.MintActive(3, 5)
 	doc := `{"id":"promo","products":["SKU-TEST"],"starts_at":"2026-01-01T00:00:00Z","ends_at":"2030-01-01T00:00:00Z","points":5,"guide_commission":{"per_scan":4}}`
 	if r := ts.Do("PUT", "/v1/campaigns/promo", ts.Admin, doc); r.Status != 200 {
@@ -56,7 +53,7 @@ func TestSettlementAPI(t *testing.T) {
 	if r := ts.Do("GET", "/v1/settlements/2026-11", ts.Admin, nil); r.Status != 404 {
 		t.Fatalf("an unsettled month: %v", r)
 	}
-	clock.Store(time.Date(2026, 12, 1, 0, 0, 1, 0, shanghai).UnixNano())
+	clock.Store(time.Date(2026, 12, 1, 0, 0, 1, 0, zone).UnixNano())
 	if r := ts.Do("POST", "/v1/settlements", ts.Token(reward.RoleGuide), map[string]string{"period": "2026-11"}); r.Status != 403 {
 		t.Fatalf("a guide settling: %v", r)
 	}

@@ -1,7 +1,6 @@
 package scan_test
 
 import (
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,21 +19,9 @@ import (
 // counter in a third; and a session past its time is simply signed out.
 func TestSignInInChromium(t *testing.T) {
 	b := browsertest.Start(t)
-	shots := screenshots(t)
 	ss := startSigninServer(t, scan.Options{Language: "zh"})
 	codes := ss.MintActive(2, 0)
 	const phone = "13812345678"
-
-	signIn := func(p *browsertest.Phone) {
-		t.Helper()
-		p.Fill(`input[name="phone"]`, phone)
-		p.Submit("form button")
-		if text := p.Text(); p.Status != 200 || !strings.Contains(text, "验证码已发送至 138****5678") {
-			t.Fatalf("after asking for a code: %d %q", p.Status, text)
-		}
-		p.Fill(`input[name="code"]`, ss.sms.code("+86"+phone))
-		p.Submit("form button")
-	}
 
 	// Phone A claims the reward of a code.
 	a := b.NewPhone(browsertest.PhoneOptions{})
@@ -55,8 +42,8 @@ func TestSignInInChromium(t *testing.T) {
 	if text := a.Text(); !strings.Contains(text, "手机号") {
 		t.Fatalf("the sign-in page: %d %q", a.Status, text)
 	}
-	a.Screenshot(filepath.Join(shots, "signin-zh.png"))
-	signIn(a)
+	a.Screenshot("signin-zh.png")
+	ss.phoneSignIn(t, a, phone, "验证码已发送至 138****5678")
 	if text := a.Text(); a.Status != 200 || !strings.Contains(text, "您已领取过") || !strings.Contains(text, "10 积分") {
 		t.Fatalf("the code's page after signing in: %d %q", a.Status, text)
 	}
@@ -68,7 +55,7 @@ func TestSignInInChromium(t *testing.T) {
 	ss.clock.add(reward.OTPResend)
 	p2 := b.NewPhone(browsertest.PhoneOptions{})
 	p2.Open(ss.URL + "/signin?next=/me")
-	signIn(p2)
+	ss.phoneSignIn(t, p2, phone, "验证码已发送至 138****5678")
 	text := p2.Text()
 	if p2.Status != 200 || !strings.Contains(text, "会员中心") || !strings.Contains(text, "积分余额：10") || !strings.Contains(text, "手机号 138****5678") {
 		t.Fatalf("the second phone's member centre: %d %q", p2.Status, text)
@@ -76,7 +63,7 @@ func TestSignInInChromium(t *testing.T) {
 	if !strings.Contains(p2.HTML(), "/v1/coupons/"+coupon+"/qr.svg") {
 		t.Fatal("the second phone's member centre does not show the coupon's QR")
 	}
-	p2.Screenshot(filepath.Join(shots, "me-zh.png"))
+	p2.Screenshot("me-zh.png")
 
 	// A guide verifies the coupon at the counter in a third browser.
 	ss.MustStore("旗舰店")

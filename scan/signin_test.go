@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/scan"
 	"github.com/yima-dev/yima/scan/identity"
 	"github.com/yima-dev/yima/scan/identity/fakewechat"
@@ -75,14 +76,8 @@ func startSigninServer(t *testing.T, opts scan.Options) *signinServer {
 	opts.SignIn.SMS = box
 	opts.SignIn.Now = c.now
 	ts := startServerApp(t, node.Options{Now: c.now}, opts)
-	camp, err := reward.ParseCampaign([]byte(`{"id":"spring","products":["SKU-TEST"],"starts_at":"2020-01-01T00:00:00Z","ends_at":"2100-01-01T00:00:00Z","points":10,
-		"coupon":{"title":"Free sample","probability":1,"stock":1000,"valid_days":30}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ts.App.Engine.ApplyCampaign(camp); err != nil {
-		t.Fatal(err)
-	}
+	rewardtest.MustApply(t, ts.App.Engine, `{"id":"spring","products":["SKU-TEST"],"starts_at":"2020-01-01T00:00:00Z","ends_at":"2100-01-01T00:00:00Z","points":10,
+		"coupon":{"title":"Free sample","probability":1,"stock":1000,"valid_days":30}}`)
 	return &signinServer{testServer: ts, sms: box, clock: c}
 }
 

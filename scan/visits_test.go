@@ -2,6 +2,7 @@ package scan_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -64,27 +65,23 @@ func TestCookielessClaimClaimsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var body strings.Builder
-	buf := make([]byte, 4096)
-	for {
-		n, err := resp.Body.Read(buf)
-		body.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
+	raw, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := string(raw)
 	cookie := resp.Header.Get("Set-Cookie")
-	if resp.StatusCode != http.StatusOK || !strings.Contains(body.String(), "Claim my reward") || !strings.HasPrefix(cookie, "yima_v=") {
-		t.Fatalf("a cookieless claim: %d, cookie %q:\n%s", resp.StatusCode, cookie, body.String())
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Claim my reward") || !strings.HasPrefix(cookie, "yima_v=") {
+		t.Fatalf("a cookieless claim: %d, cookie %q:\n%s", resp.StatusCode, cookie, body)
 	}
 	if st := ts.CodeStatus(code); st.Redeemed {
 		t.Fatal("a cookieless POST redeemed the code")
 	}
 	// The page the cookieless POST got has the form of its new session.
-	csrf := csrfField.FindStringSubmatch(body.String())
+	csrf := csrfField.FindStringSubmatch(body)
 	if csrf == nil {
-		t.Fatalf("the page has no form token:\n%s", body.String())
+		t.Fatalf("the page has no form token:\n%s", body)
 	}
 	req, _ := http.NewRequest("POST", ts.URL+"/C/"+code, strings.NewReader("csrf="+csrf[1]))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

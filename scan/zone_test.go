@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/scan"
 	"github.com/yima-dev/yima/scan/node"
 )
@@ -15,12 +16,7 @@ import (
 // UTC on 1 March starts on 2 March, and a flag raised at 17:30 UTC is at
 // 01:30 on 2 March, on the dashboard as on the pages.
 func TestDashboardShowsTheBrandsDay(t *testing.T) {
-	shanghai, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		t.Skip("no time zone data:", err)
-	}
-	now := time.Date(2026, 3, 1, 17, 30, 0, 0, time.UTC)
-	ts := startServerApp(t, node.Options{Zone: shanghai, Now: func() time.Time { return now }}, scan.Options{})
+	ts := startInShanghai(t, time.Date(2026, 3, 1, 17, 30, 0, 0, time.UTC))
 	if r := ts.Do("PUT", "/v1/campaigns/spring", ts.Admin, `{"products":["SKU-Z"],"starts_at":"2026-03-01T17:00:00Z","ends_at":"2026-12-31T18:00:00Z","points":10}`); r.Status != 200 {
 		t.Fatal(r)
 	}
@@ -54,14 +50,8 @@ func TestDashboardShowsTheBrandsDay(t *testing.T) {
 func TestBrandTimeZoneOnEveryPage(t *testing.T) {
 	now := time.Date(2026, 3, 1, 17, 30, 0, 0, time.UTC)
 	ts := startServerApp(t, node.Options{Now: func() time.Time { return now }}, scan.Options{})
-	camp, err := reward.ParseCampaign([]byte(`{"id":"spring","products":["SKU-TEST"],"starts_at":"2020-01-01T00:00:00Z","ends_at":"2100-01-01T00:00:00Z","points":10,
-		"coupon":{"title":"Free sample","probability":1,"stock":10,"valid_days":30}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ts.App.Engine.ApplyCampaign(camp); err != nil {
-		t.Fatal(err)
-	}
+	rewardtest.MustApply(t, ts.App.Engine, `{"id":"spring","products":["SKU-TEST"],"starts_at":"2020-01-01T00:00:00Z","ends_at":"2100-01-01T00:00:00Z","points":10,
+		"coupon":{"title":"Free sample","probability":1,"stock":10,"valid_days":30}}`)
 	code := ts.MintActive(1, 0)[0]
 	b := newBrowser(t, ts)
 	claim(t, b, code)

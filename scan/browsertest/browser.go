@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ type Browser struct {
 	t     testing.TB
 	alloc context.Context
 	root  context.Context
+	shots string // where screenshots go
 }
 
 // executable finds Chromium: $YIMA_CHROMIUM, else the usual names.
@@ -67,14 +69,28 @@ func Start(t testing.TB) *Browser {
 		cancelRoot()
 		cancelAlloc()
 	})
-	return &Browser{t: t, alloc: alloc, root: root}
+	return &Browser{t: t, alloc: alloc, root: root, shots: screenshots(t)}
+}
+
+// screenshots is where a test's phones keep their screenshots:
+// $YIMA_SCREENSHOTS (docs/screenshots refreshes the README's), else the
+// test's temporary directory.
+func screenshots(t testing.TB) string {
+	if d := os.Getenv("YIMA_SCREENSHOTS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
 }
 
 // Phone is a phone's browser: a context of its own (cookies included) in
 // the Browser, with a phone's screen and a language preference.
 type Phone struct {
-	t   testing.TB
-	ctx context.Context
+	t     testing.TB
+	ctx   context.Context
+	shots string
 	// Status is the HTTP status of the last page loaded.
 	Status int
 }
@@ -108,7 +124,7 @@ func (b *Browser) NewPhone(o PhoneOptions) *Phone {
 	if err := chromedp.Do(ctx); err != nil {
 		b.t.Fatalf("opening a browser context: %v", err)
 	}
-	p := &Phone{t: b.t, ctx: ctx}
+	p := &Phone{t: b.t, ctx: ctx, shots: b.shots}
 	p.run(
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile),
 		command(network.Enable, network.EnableParams{}),
@@ -195,11 +211,12 @@ func (p *Phone) HTML() string {
 	return get(p, chromedp.OuterHTML(chromedp.CSS("html")))
 }
 
-// Screenshot writes the whole page as a PNG to path.
-func (p *Phone) Screenshot(path string) {
+// Screenshot writes the whole page as a PNG file name in the test's
+// screenshot directory (see screenshots).
+func (p *Phone) Screenshot(name string) {
 	p.t.Helper()
 	buf := get(p, chromedp.FullScreenshot(100))
-	if err := os.WriteFile(path, buf, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(p.shots, name), buf, 0o644); err != nil {
 		p.t.Fatal(err)
 	}
 }

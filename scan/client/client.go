@@ -47,6 +47,13 @@ func (c *Client) do(method, path string, body any, out any) error {
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
+// call makes a request, with body as JSON (nil: none), and reads the answer
+// into a new T.
+func call[T any](c *Client, method, path string, body any) (*T, error) {
+	var v T
+	return &v, c.do(method, path, body, &v)
+}
+
 // download copies the answer to GET path into w: codes, images, a label
 // sheet, a QR, as the server streams them.
 func (c *Client) download(w io.Writer, path string) error {
@@ -111,8 +118,7 @@ func (c *Client) send(method, path string, body io.Reader) (*http.Response, erro
 }
 
 func (c *Client) CreateBatch(spec reward.BatchSpec) (*scan.BatchView, error) {
-	var v scan.BatchView
-	return &v, c.do("POST", "/v1/batches", spec, &v)
+	return call[scan.BatchView](c, "POST", "/v1/batches", spec)
 }
 
 func (c *Client) ListBatches() ([]scan.BatchView, error) {
@@ -156,8 +162,7 @@ func allPages[T any](c *Client, path, name string) ([]T, error) {
 }
 
 func (c *Client) Batch(id uint32) (*scan.BatchView, error) {
-	var v scan.BatchView
-	return &v, c.do("GET", fmt.Sprintf("/v1/batches/%d", id), nil, &v)
+	return call[scan.BatchView](c, "GET", fmt.Sprintf("/v1/batches/%d", id), nil)
 }
 
 func (c *Client) SetRange(id uint32, r reward.Range) (*scan.BatchView, error) {
@@ -169,13 +174,11 @@ func (c *Client) SetRange(id uint32, r reward.Range) (*scan.BatchView, error) {
 	if r.Region != "" {
 		body["region"] = r.Region
 	}
-	var v scan.BatchView
-	return &v, c.do("POST", fmt.Sprintf("/v1/batches/%d/%s", id, action), body, &v)
+	return call[scan.BatchView](c, "POST", fmt.Sprintf("/v1/batches/%d/%s", id, action), body)
 }
 
 func (c *Client) ReleaseBatch(id uint32, r reward.Release) (*scan.BatchView, error) {
-	var v scan.BatchView
-	return &v, c.do("POST", fmt.Sprintf("/v1/batches/%d/release", id), r, &v)
+	return call[scan.BatchView](c, "POST", fmt.Sprintf("/v1/batches/%d/release", id), r)
 }
 
 func (c *Client) CreateToken(role, name, factory string) (string, error) {
@@ -197,8 +200,7 @@ func (c *Client) Tokens() ([]reward.Token, error) {
 }
 
 func (c *Client) RevokeToken(id string) (*reward.Token, error) {
-	var t reward.Token
-	return &t, c.do("DELETE", "/v1/tokens/"+url.PathEscape(id), nil, &t)
+	return call[reward.Token](c, "DELETE", "/v1/tokens/"+url.PathEscape(id), nil)
 }
 
 func (c *Client) WriteCodes(w io.Writer, id, from, to uint32, format, baseURL string) error {
@@ -263,28 +265,23 @@ func (c *Client) Prints(q reward.PrintQuery) (*reward.PrintPage, error) {
 	if q.Limit != 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
 	}
-	var page reward.PrintPage
-	return &page, c.do("GET", "/v1/prints?"+v.Encode(), nil, &page)
+	return call[reward.PrintPage](c, "GET", "/v1/prints?"+v.Encode(), nil)
 }
 
 func (c *Client) Brand() (*scan.BrandView, error) {
-	var v scan.BrandView
-	return &v, c.do("GET", "/v1/brand", nil, &v)
+	return call[scan.BrandView](c, "GET", "/v1/brand", nil)
 }
 
 func (c *Client) SetBrand(ch reward.BrandChange) (*scan.BrandView, error) {
-	var v scan.BrandView
-	return &v, c.do("PUT", "/v1/brand", ch, &v)
+	return call[scan.BrandView](c, "PUT", "/v1/brand", ch)
 }
 
 func (c *Client) SetProduct(sku string, ch reward.ProductChange) (*reward.Product, error) {
-	var v reward.Product
-	return &v, c.do("PUT", "/v1/products/"+url.PathEscape(sku), ch, &v)
+	return call[reward.Product](c, "PUT", "/v1/products/"+url.PathEscape(sku), ch)
 }
 
 func (c *Client) Product(sku string) (*reward.Product, error) {
-	var v reward.Product
-	return &v, c.do("GET", "/v1/products/"+url.PathEscape(sku), nil, &v)
+	return call[reward.Product](c, "GET", "/v1/products/"+url.PathEscape(sku), nil)
 }
 
 func (c *Client) Products() ([]*reward.Product, error) {
@@ -295,13 +292,11 @@ func (c *Client) Products() ([]*reward.Product, error) {
 }
 
 func (c *Client) PutStore(id string, ch reward.StoreChange) (*reward.Store, error) {
-	var v reward.Store
-	return &v, c.do("PUT", "/v1/stores/"+url.PathEscape(id), ch, &v)
+	return call[reward.Store](c, "PUT", "/v1/stores/"+url.PathEscape(id), ch)
 }
 
 func (c *Client) Store(id string) (*reward.Store, error) {
-	var v reward.Store
-	return &v, c.do("GET", "/v1/stores/"+url.PathEscape(id), nil, &v)
+	return call[reward.Store](c, "GET", "/v1/stores/"+url.PathEscape(id), nil)
 }
 
 func (c *Client) Stores(after string, limit int) ([]*reward.Store, string, error) {
@@ -326,8 +321,7 @@ func (c *Client) EnrolmentQR(store string, rotate bool, valid time.Duration) (*r
 		body["valid"] = valid.String()
 	}
 	// The server prints with its base URL; the caller draws with its own.
-	var v reward.EnrolQR
-	return &v, c.do("POST", "/v1/stores/"+url.PathEscape(store)+"/enrolment-qr", body, &v)
+	return call[reward.EnrolQR](c, "POST", "/v1/stores/"+url.PathEscape(store)+"/enrolment-qr", body)
 }
 
 func (c *Client) Enrolments(store, status, after string, limit int) ([]*reward.Enrolment, string, error) {
@@ -353,8 +347,7 @@ func (c *Client) DecideEnrolment(store, id string, approve bool) (*reward.Enrolm
 	if approve {
 		action = "approve"
 	}
-	var v reward.Enrolment
-	return &v, c.do("POST", "/v1/stores/"+url.PathEscape(store)+"/enrolments/"+url.PathEscape(id)+"/"+action, nil, &v)
+	return call[reward.Enrolment](c, "POST", "/v1/stores/"+url.PathEscape(store)+"/enrolments/"+url.PathEscape(id)+"/"+action, nil)
 }
 
 func (c *Client) ApplyCampaign(doc []byte) (*reward.CampaignView, error) {
@@ -366,8 +359,7 @@ func (c *Client) Campaigns() ([]*reward.CampaignView, error) {
 }
 
 func (c *Client) Campaign(id string) (*reward.CampaignView, error) {
-	var v reward.CampaignView
-	return &v, c.do("GET", "/v1/campaigns/"+url.PathEscape(id), nil, &v)
+	return call[reward.CampaignView](c, "GET", "/v1/campaigns/"+url.PathEscape(id), nil)
 }
 
 func (c *Client) AddGuide(g reward.Guide) (string, error) {
@@ -379,13 +371,11 @@ func (c *Client) AddGuide(g reward.Guide) (string, error) {
 }
 
 func (c *Client) GuideLeaves(id, successor string) (*reward.GuideLeaving, error) {
-	var out reward.GuideLeaving
-	return &out, c.do("POST", "/v1/guides/"+url.PathEscape(id)+"/leave", map[string]string{"successor": successor}, &out)
+	return call[reward.GuideLeaving](c, "POST", "/v1/guides/"+url.PathEscape(id)+"/leave", map[string]string{"successor": successor})
 }
 
 func (c *Client) Settle(period string) (*reward.SettlementView, error) {
-	var out reward.SettlementView
-	return &out, c.do("POST", "/v1/settlements", map[string]string{"period": period}, &out)
+	return call[reward.SettlementView](c, "POST", "/v1/settlements", map[string]string{"period": period})
 }
 
 func (c *Client) Guide(id string, page reward.GuidePage) (*reward.GuideView, error) {
@@ -403,8 +393,7 @@ func (c *Client) Guide(id string, page reward.GuidePage) (*reward.GuideView, err
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	var v reward.GuideView
-	return &v, c.do("GET", path, nil, &v)
+	return call[reward.GuideView](c, "GET", path, nil)
 }
 
 func (c *Client) Stats(by, from, to string, daily bool) ([]reward.Stat, error) {
@@ -427,18 +416,15 @@ func (c *Client) Flags(q reward.FlagQuery) (*reward.FlagPage, error) {
 	if q.Limit > 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
 	}
-	var page reward.FlagPage
-	return &page, c.do("GET", "/v1/flags?"+v.Encode(), nil, &page)
+	return call[reward.FlagPage](c, "GET", "/v1/flags?"+v.Encode(), nil)
 }
 
 func (c *Client) Audit() (*reward.AuditReport, error) {
-	var rep reward.AuditReport
-	return &rep, c.do("GET", "/v1/audit", nil, &rep)
+	return call[reward.AuditReport](c, "GET", "/v1/audit", nil)
 }
 
 func (c *Client) ExpirePoints(dryRun bool) (*reward.ExpiryReport, error) {
-	var rep reward.ExpiryReport
-	return &rep, c.do("POST", "/v1/points/expire", map[string]bool{"dry_run": dryRun}, &rep)
+	return call[reward.ExpiryReport](c, "POST", "/v1/points/expire", map[string]bool{"dry_run": dryRun})
 }
 
 func (c *Client) Backup(dir string) error {

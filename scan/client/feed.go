@@ -25,20 +25,17 @@ func (c *Client) Events(q reward.FeedQuery) (*reward.FeedPage, error) {
 	if q.Wait > 0 {
 		v.Set("wait", q.Wait.String())
 	}
-	var page reward.FeedPage
-	return &page, c.do("GET", "/v1/events?"+v.Encode(), nil, &page)
+	return call[reward.FeedPage](c, "GET", "/v1/events?"+v.Encode(), nil)
 }
 
 func (c *Client) ReplayFeed() (*reward.ReplayReport, error) {
-	var rep reward.ReplayReport
-	return &rep, c.do("GET", "/v1/events/replay", nil, &rep)
+	return call[reward.ReplayReport](c, "GET", "/v1/events/replay", nil)
 }
 
 var _ scan.WebhookAdmin = (*Client)(nil)
 
 func (c *Client) AddWebhook(u string, events []string) (*scan.WebhookCreated, error) {
-	var out scan.WebhookCreated
-	return &out, c.do("POST", "/v1/webhooks", scan.WebhookRequest{URL: u, Events: events}, &out)
+	return call[scan.WebhookCreated](c, "POST", "/v1/webhooks", scan.WebhookRequest{URL: u, Events: events})
 }
 
 func (c *Client) Webhooks() ([]scan.WebhookView, error) {

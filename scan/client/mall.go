@@ -23,11 +23,9 @@ func (c *Client) Rewards(all bool) ([]*reward.RewardView, error) {
 }
 
 func (c *Client) Reward(id string) (*reward.RewardView, error) {
-	var v reward.RewardView
-	return &v, c.do("GET", "/v1/rewards/"+url.PathEscape(id), nil, &v)
+	return call[reward.RewardView](c, "GET", "/v1/rewards/"+url.PathEscape(id), nil)
 }
 
 func (c *Client) AddVouchers(id string, codes []string) (*reward.VoucherUpload, error) {
-	var v reward.VoucherUpload
-	return &v, c.do("POST", "/v1/rewards/"+url.PathEscape(id)+"/vouchers", map[string][]string{"codes": codes}, &v)
+	return call[reward.VoucherUpload](c, "POST", "/v1/rewards/"+url.PathEscape(id)+"/vouchers", map[string][]string{"codes": codes})
 }

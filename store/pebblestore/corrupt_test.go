@@ -3,13 +3,13 @@ package pebblestore_test
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 
 	"github.com/yima-dev/yima/store"
 	"github.com/yima-dev/yima/store/pebblestore"
+	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
 )
 
 // TestCorruptFileIsAnErrorNotAnExit: a record whose sstable fails its
@@ -37,18 +37,7 @@ func TestCorruptFileIsAnErrorNotAnExit(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	ssts, _ := filepath.Glob(filepath.Join(dir, "*.sst"))
-	if len(ssts) == 0 {
-		t.Fatal("no sstable written")
-	}
-	for _, p := range ssts {
-		f, err := os.OpenFile(p, os.O_RDWR, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.WriteAt([]byte("garbage!"), 64) // inside the first data block
-		f.Close()
-	}
+	pebbletest.Corrupt(t, dir)
 
 	var failed atomic.Bool
 	db, err = pebblestore.Open(dir, &pebblestore.Options{OnFail: func(error) { failed.Store(true) }})

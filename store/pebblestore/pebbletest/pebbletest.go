@@ -1,9 +1,12 @@
 // Package pebbletest opens the Pebble engine for tests: on an in-memory
 // file system, closed when the test ends. It is the one fixture
-// constructor that tests across packages share.
+// constructor that tests across packages share, with the damage they do
+// to an engine's files on disk.
 package pebbletest
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -25,4 +28,29 @@ func Open(tb testing.TB, opts *pebblestore.Options) *pebblestore.DB {
 	}
 	tb.Cleanup(func() { db.Close() })
 	return db
+}
+
+// Corrupt damages every sstable in dir, an engine's directory on disk, inside
+// its first data block, so that reading a record there fails its checksum.
+// The engine must be closed, and must have written its log into sstables
+// (opening it again does).
+func Corrupt(tb testing.TB, dir string) {
+	tb.Helper()
+	ssts, _ := filepath.Glob(filepath.Join(dir, "*.sst"))
+	if len(ssts) == 0 {
+		tb.Fatal("no sstable written")
+	}
+	for _, p := range ssts {
+		f, err := os.OpenFile(p, os.O_RDWR, 0)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		_, err = f.WriteAt([]byte("garbage!"), 64)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
 }

@@ -16,6 +16,10 @@
 //     backend needs no sentinel of ours to say "no such key".
 //   - Tx.Add adds to a counter without reading it, for a backend whose
 //     transactions would otherwise conflict on every hot counter.
+//   - A backend whose reads cross a network may be a Prefetcher: told by
+//     UpdateReading which keys a decision will read, it reads those of a
+//     whole group of decisions in one round trip, inside the decisions'
+//     transaction, so that what each decision sees is unchanged.
 //   - DB.Snapshot is a consistent view for reads that span many records
 //     while decisions go on (the audit, rebuilding the index of scanned
 //     codes). It is part of the contract: no reader finds it by assertion.

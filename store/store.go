@@ -95,6 +95,34 @@ type DB interface {
 	Close() error
 }
 
+// Prefetcher is a DB whose reads cross a network (PostgreSQL), told ahead
+// of a decision which keys it will read, so that it can read those of a
+// whole group of decisions in one round trip rather than one key at a time.
+// Reads stay inside the decision's transaction, so the decision sees
+// exactly what Update would have shown it: a key read ahead is still
+// overlaid by the writes, deletes and adds of the decisions run before it.
+// A backend whose reads are local (Pebble, memory) need not offer it; use
+// UpdateReading, which falls back to Update.
+type Prefetcher interface {
+	// UpdateReading is Update, with keys naming what fn will probably
+	// read. keys is only a hint: fn may read others, and a key it does
+	// not read costs a wasted read, never a wrong answer. The backend
+	// calls keys on the goroutine that runs decisions, before fn and
+	// possibly before decisions queued ahead of fn have run, any number
+	// of times; keys may therefore read memory that only decisions touch,
+	// but must not depend on it being current.
+	UpdateReading(keys func() [][]byte, fn func(tx Tx) error) error
+}
+
+// UpdateReading runs fn as db.Update does, telling a Prefetcher which keys
+// fn will probably read (see Prefetcher).
+func UpdateReading(db DB, keys func() [][]byte, fn func(tx Tx) error) error {
+	if p, ok := db.(Prefetcher); ok {
+		return p.UpdateReading(keys, fn)
+	}
+	return db.Update(fn)
+}
+
 // CounterSize is the length of a counter's value (see Tx.Add).
 const CounterSize = 8
 

@@ -32,13 +32,14 @@ const (
 	AcksBeforeDisk        // a decision is acknowledged before it is on the disk
 	AcksOnBrokenDisk      // a failed disk write is ignored
 	SharesValues          // Get hands out the stored bytes, not a copy
+	ReadsAheadEarly       // UpdateReading reads its keys ahead before the decisions queued before it commit
 )
 
 // Flaws lists every flaw but Sound.
-var Flaws = []Flaw{ForgetsOwnWrites, ReadsStale, KeepsRefused, Tears, LeakySnapshot, Unordered, ReverseForward, IgnoresStart, AddOverwrites, EmptyIsAbsent, WorksAfterClose, AcksBeforeDisk, AcksOnBrokenDisk, SharesValues}
+var Flaws = []Flaw{ForgetsOwnWrites, ReadsStale, KeepsRefused, Tears, LeakySnapshot, Unordered, ReverseForward, IgnoresStart, AddOverwrites, EmptyIsAbsent, WorksAfterClose, AcksBeforeDisk, AcksOnBrokenDisk, SharesValues, ReadsAheadEarly}
 
 func (f Flaw) String() string {
-	return [...]string{"Sound", "ForgetsOwnWrites", "ReadsStale", "KeepsRefused", "Tears", "LeakySnapshot", "Unordered", "ReverseForward", "IgnoresStart", "AddOverwrites", "EmptyIsAbsent", "WorksAfterClose", "AcksBeforeDisk", "AcksOnBrokenDisk", "SharesValues"}[f]
+	return [...]string{"Sound", "ForgetsOwnWrites", "ReadsStale", "KeepsRefused", "Tears", "LeakySnapshot", "Unordered", "ReverseForward", "IgnoresStart", "AddOverwrites", "EmptyIsAbsent", "WorksAfterClose", "AcksBeforeDisk", "AcksOnBrokenDisk", "SharesValues", "ReadsAheadEarly"}[f]
 }
 
 // Options configures a store.
@@ -93,9 +94,10 @@ type DB struct {
 }
 
 var (
-	_ store.DB       = (*DB)(nil)
-	_ store.Tx       = (*tx)(nil)
-	_ store.Snapshot = (*snapshot)(nil)
+	_ store.DB         = (*DB)(nil)
+	_ store.Tx         = (*tx)(nil)
+	_ store.Prefetcher = (*DB)(nil)
+	_ store.Snapshot   = (*snapshot)(nil)
 )
 
 // New returns an empty store that lives in memory only.
@@ -247,8 +249,11 @@ func (s *snapshot) Close() error { return nil }
 type tx struct {
 	base   *state
 	writes map[string][]byte // nil value: deleted
-	order  []string
-	flaw   Flaw
+	// ahead is what UpdateReading read ahead (nil value: absent), served
+	// before base, as a backend over a network serves its reads ahead.
+	ahead map[string][]byte
+	order []string
+	flaw  Flaw
 }
 
 func (t *tx) Get(key []byte) ([]byte, bool, error) {
@@ -259,6 +264,9 @@ func (t *tx) Get(key []byte) ([]byte, bool, error) {
 		return v, true, nil
 	}
 	v, ok := t.base.m[string(key)]
+	if a, read := t.ahead[string(key)]; read {
+		v, ok = a, a != nil
+	}
 	if !ok || t.flaw == EmptyIsAbsent && len(v) == 0 {
 		return nil, false, nil
 	}
@@ -295,7 +303,32 @@ func (t *tx) Add(key []byte, delta int64) {
 
 // Update is store.DB's: decisions run one at a time, in the order they
 // take the lock.
-func (db *DB) Update(fn func(store.Tx) error) error {
+func (db *DB) Update(fn func(store.Tx) error) error { return db.update(nil, fn) }
+
+// UpdateReading is store.Prefetcher's: the keys are read ahead into the
+// decision's view, as a backend over a network reads a group's keys in one
+// statement; reading them at the decision's turn keeps the view exact.
+func (db *DB) UpdateReading(keys func() [][]byte, fn func(store.Tx) error) error {
+	if db.opts.Flaw == ReadsAheadEarly {
+		db.mu.RLock()
+		ahead := readAhead(db.cur, keys)
+		db.mu.RUnlock()
+		return db.update(func(*state) map[string][]byte { return ahead }, fn)
+	}
+	return db.update(func(base *state) map[string][]byte { return readAhead(base, keys) }, fn)
+}
+
+func readAhead(s *state, keys func() [][]byte) map[string][]byte {
+	ahead := map[string][]byte{}
+	for _, k := range keys() {
+		ahead[string(k)] = s.m[string(k)]
+	}
+	return ahead
+}
+
+// update runs fn as the next decision, its view of base preceded by what
+// ahead (when not nil) reads ahead of it.
+func (db *DB) update(ahead func(base *state) map[string][]byte, fn func(store.Tx) error) error {
 	db.decide.Lock()
 	defer db.decide.Unlock()
 	db.mu.RLock()
@@ -308,10 +341,14 @@ func (db *DB) Update(fn func(store.Tx) error) error {
 	if db.opts.Flaw == ReadsStale {
 		base = db.prev
 	}
-	if db.opts.Retry {
-		run(fn, &tx{base: base, writes: map[string][]byte{}, flaw: db.opts.Flaw})
+	var read map[string][]byte
+	if ahead != nil {
+		read = ahead(base)
 	}
-	t := &tx{base: base, writes: map[string][]byte{}, flaw: db.opts.Flaw}
+	if db.opts.Retry {
+		run(fn, &tx{base: base, ahead: read, writes: map[string][]byte{}, flaw: db.opts.Flaw})
+	}
+	t := &tx{base: base, ahead: read, writes: map[string][]byte{}, flaw: db.opts.Flaw}
 	if err := run(fn, t); err != nil {
 		if db.opts.Flaw == KeepsRefused {
 			db.commit(t)

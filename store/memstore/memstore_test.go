@@ -47,6 +47,7 @@ var catchers = map[memstore.Flaw]string{
 	memstore.AcksBeforeDisk:   "AcknowledgedSurvivesCrash",
 	memstore.AcksOnBrokenDisk: "FailedDiskFailsClosed",
 	memstore.SharesValues:     "ReadsBelongToTheCaller",
+	memstore.ReadsAheadEarly:  "ReadsAheadSeeTheGroup",
 }
 
 // TestSuiteCatchesEachFlaw runs the suite against a store that breaks one

@@ -84,6 +84,8 @@ type DB struct {
 	groupSizes atomic.Pointer[func(n int)]
 	// groups counts committed groups, for pruning yima_commits.
 	groups int
+	// trips counts the decider's round trips to the database.
+	trips atomic.Int64
 }
 
 // Open connects to the database at dsn (a postgres:// URL or a key=value
@@ -397,6 +399,12 @@ func (s *Snapshot) Close() error {
 	s.tx = nil
 	return err
 }
+
+// RoundTrips returns how many round trips to the database the decider has
+// made since the store opened: BEGIN, reads, writes and COMMIT, however
+// many statements each carried. Decisions per round trip is what decides a
+// node's rate on a database over a network (docs/cluster.md).
+func (db *DB) RoundTrips() int64 { return db.trips.Load() }
 
 // ObserveGroups makes fn receive the number of decisions in each commit
 // from now on (a metrics hook).

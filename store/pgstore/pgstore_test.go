@@ -281,6 +281,45 @@ func TestAddOnStoredValue(t *testing.T) {
 	}
 }
 
+// TestReadAheadRoundTrips: a decision that names the keys it reads makes
+// one round trip for them all, with BEGIN; one that does not, one a key.
+func TestReadAheadRoundTrips(t *testing.T) {
+	db := pgtest.Open(t, nil)
+	keys := [][]byte{[]byte("a"), []byte("b"), []byte("c"), []byte("d"), []byte("e")}
+	if err := db.Update(func(tx store.Tx) error { tx.Put(keys[0], []byte("x")); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	decide := func(tx store.Tx) error {
+		for _, k := range keys {
+			if _, _, err := tx.Get(k); err != nil {
+				return err
+			}
+		}
+		tx.Put([]byte("out"), []byte("y"))
+		return nil
+	}
+	const writes = 2 // the writes with the commit id, then COMMIT
+	for _, c := range []struct {
+		name string
+		keys func() [][]byte
+	}{
+		{"keys named", func() [][]byte { return keys }},
+		{"keys not named", nil},
+	} {
+		before := db.RoundTrips()
+		if err := db.UpdateReading(c.keys, decide); err != nil {
+			t.Fatal(err)
+		}
+		reads := int64(len(keys)) + 1 // BEGIN, then each key
+		if c.keys != nil {
+			reads = 1
+		}
+		if got := db.RoundTrips() - before; got != reads+writes {
+			t.Errorf("%s: %d round trips for a decision reading %d keys, want %d", c.name, got, len(keys), reads+writes)
+		}
+	}
+}
+
 // TestJSONView: the records that are JSON read as jsonb through yima_json.
 func TestJSONView(t *testing.T) {
 	dsn := pgtest.Migrated(t)

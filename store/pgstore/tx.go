@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"runtime/debug"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -105,9 +106,10 @@ func mustCounter(key, v []byte, found bool) int64 {
 
 // group is the decisions that share one transaction.
 type group struct {
-	ctx  context.Context
-	conn *pgx.Conn
-	w    map[string]*entry
+	ctx   context.Context
+	conn  *pgx.Conn
+	trips *atomic.Int64 // the DB's count of round trips
+	w     map[string]*entry
 	// read caches what the transaction read: its view does not change.
 	read   map[string][]byte // nil value: absent
 	strict bool
@@ -123,6 +125,7 @@ func (g *group) view(key []byte) ([]byte, bool, error) {
 	if !cached {
 		var found bool
 		var err error
+		g.trips.Add(1)
 		v, found, err = get(g.ctx, g.conn, key)
 		if err != nil {
 			return nil, false, err
@@ -136,6 +139,67 @@ func (g *group) view(key []byte) ([]byte, bool, error) {
 		return store.AppendCounter(nil, mustCounter(key, v, v != nil)+e.delta), true, nil
 	}
 	return v, v != nil, nil
+}
+
+// wanted returns the keys ops will probably read that the group has
+// neither read nor written, each once.
+func (g *group) wanted(ops []*op) [][]byte {
+	var keys []string
+	for _, o := range ops {
+		if o.keys == nil {
+			continue
+		}
+		for _, k := range o.keys() {
+			if _, ok := g.read[string(k)]; ok {
+				continue
+			}
+			if e, ok := g.w[string(k)]; ok && e.known {
+				continue
+			}
+			keys = append(keys, string(k))
+		}
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		out[i] = []byte(k)
+	}
+	return out
+}
+
+// begin starts the group's transaction and reads keys ahead into the
+// group's read cache, in one round trip; without keys, or with begun, only
+// what is needed of the two.
+func (g *group) begin(keys [][]byte, begun bool) error {
+	if len(keys) == 0 {
+		if begun {
+			return nil
+		}
+		g.trips.Add(1)
+		_, err := g.conn.Exec(g.ctx, beginSQL)
+		return err
+	}
+	b := &pgx.Batch{}
+	if !begun {
+		b.Queue(beginSQL)
+	}
+	b.Queue(prefetchSQL, keys).Query(func(rows pgx.Rows) error {
+		for _, k := range keys {
+			g.read[string(k)] = nil // absent unless a row says otherwise
+		}
+		for rows.Next() {
+			var k, v []byte
+			var n *int64
+			if err := rows.Scan(&k, &v, &n); err != nil {
+				return err
+			}
+			g.read[string(k)] = decode(v, n)
+		}
+		return rows.Err()
+	})
+	g.trips.Add(1)
+	return g.conn.SendBatch(g.ctx, b).Close()
 }
 
 // merge moves a successful decision's writes into the group. A pending add
@@ -165,17 +229,23 @@ func (g *group) merge(tx *Tx) error {
 
 type op struct {
 	fn   func(store.Tx) error
+	keys func() [][]byte // what fn will probably read; nil: unknown
 	err  error
 	done chan error
 }
 
 // Update runs fn in the node's next group and returns once the group's
 // transaction committed, or once it is certain it did not.
-func (db *DB) Update(fn func(store.Tx) error) error {
+func (db *DB) Update(fn func(store.Tx) error) error { return db.UpdateReading(nil, fn) }
+
+// UpdateReading is Update, with keys naming what fn will probably read: the
+// decider reads the keys of every decision of a group in one statement
+// before running them (see store.Prefetcher).
+func (db *DB) UpdateReading(keys func() [][]byte, fn func(store.Tx) error) error {
 	if err := db.Err(); err != nil {
 		return err
 	}
-	o := &op{fn: fn, done: make(chan error, 1)}
+	o := &op{fn: fn, keys: keys, done: make(chan error, 1)}
 	db.submit.RLock()
 	if db.closed.Load() {
 		db.submit.RUnlock()
@@ -309,10 +379,12 @@ func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 	}
 	defer pc.Release()
 	conn := pc.Conn()
-	if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL SERIALIZABLE"); err != nil {
+	g := &group{ctx: ctx, conn: conn, trips: &db.trips, w: map[string]*entry{}, read: map[string][]byte{}, strict: strict}
+	// The keys the decisions name, read in one statement with BEGIN:
+	// each decision's reads of them then cost no round trip.
+	if err := g.begin(g.wanted(ops), false); err != nil {
 		return ops, db.abort(pc, err)
 	}
-	g := &group{ctx: ctx, conn: conn, w: map[string]*entry{}, read: map[string][]byte{}, strict: strict}
 	for _, o := range ops {
 		tx := &Tx{g: g, w: map[string]*entry{}}
 		o.err = safeCall(o.fn, tx)
@@ -326,6 +398,7 @@ func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 	if len(g.w) == 0 {
 		// Only reads: COMMIT still matters, since a serializable
 		// transaction's reads hold only if it commits.
+		db.trips.Add(1)
 		if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
 			return ops, db.abort(pc, err)
 		}
@@ -339,6 +412,7 @@ func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 	if db.opts.beforeCommit != nil {
 		db.opts.beforeCommit()
 	}
+	db.trips.Add(1)
 	tag, err := conn.Exec(ctx, "COMMIT")
 	if err == nil && tag.String() != "COMMIT" {
 		err = fmt.Errorf("store: COMMIT answered %q", tag)
@@ -407,6 +481,10 @@ const (
 	SELECT * FROM unnest($1::BYTEA[], $2::INT8[])
 	ON CONFLICT (k) DO UPDATE SET n = yima_records.n + excluded.n WHERE yima_records.n IS NOT NULL`
 	commitIDSQL = `INSERT INTO yima_commits (id) VALUES ($1)`
+	beginSQL    = `BEGIN ISOLATION LEVEL SERIALIZABLE`
+	// The keys a group's decisions will read, read ahead in one
+	// statement inside the group's transaction.
+	prefetchSQL = `SELECT k, v, n FROM yima_records WHERE k = ANY($1::BYTEA[])`
 )
 
 // flush sends the group's writes and its commit id in one round trip.
@@ -453,6 +531,7 @@ func (db *DB) flush(ctx context.Context, conn *pgx.Conn, g *group, id []byte) er
 		})
 	}
 	b.Queue(commitIDSQL, id)
+	db.trips.Add(1)
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return err
 	}

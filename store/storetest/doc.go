@@ -8,7 +8,8 @@
 // decisions serialize; a refused or panicking decision leaves no trace; a
 // decision is atomic (no snapshot sees it by halves); snapshots isolate;
 // scans go in key order, forward and reverse, honouring prefix and start;
-// Add is a counter that adds; a closed store refuses; and, for a backend
+// Add is a counter that adds; keys read ahead (store.UpdateReading) still
+// show the writes of the decisions before; a closed store refuses; and, for a backend
 // with a disk, every acknowledged decision survives a crash whole and a
 // failed disk fails the store closed without acknowledging anything.
 //

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/yima-dev/yima/store"
 )
@@ -60,6 +61,7 @@ var Properties = []Property{
 	{"ScanInKeyOrder", scanOrder},
 	{"ScanReverseInKeyOrder", scanReverse},
 	{"AddIsCommutative", add},
+	{"ReadsAheadSeeTheGroup", readAhead},
 	{"ClosedStoreRefuses", closed},
 	{"AcknowledgedSurvivesCrash", crash},
 	{"FailedDiskFailsClosed", fault},
@@ -555,6 +557,119 @@ func add(tb testing.TB, b Backend) {
 	if got := value(tb, db, "text"); got != "<absent>" {
 		tb.Errorf("a decision whose Add failed left %q behind", got)
 	}
+}
+
+// readAhead has decisions name the keys they will read
+// (store.UpdateReading) and queue up behind one that holds the store, so
+// that a backend reading keys ahead reads those of many decisions at once,
+// before any of them ran. Each must still see what the decisions before it
+// left: a read-modify-write, a put where it reads absence, a delete where
+// it reads a value, a put or delete that flips a key each time, a read of
+// a counter others added to blindly; and nothing of a refused decision.
+func readAhead(tb testing.TB, b Backend) {
+	db := open(tb, b)
+	put(tb, db, "gone", "x")
+	const decisions = 24
+	refusedAt := func(i int) bool { return i%6 == 5 }
+	no := errors.New("refused")
+	keys := func() [][]byte {
+		// Repeated and never-read keys are only hints, never errors.
+		return [][]byte{[]byte("n"), []byte("once"), []byte("gone"), []byte("flip"), []byte("c"), []byte("n"), []byte("unread")}
+	}
+	var hold sync.WaitGroup
+	hold.Add(1)
+	held := make(chan struct{})
+	var heldOnce sync.Once
+	go func() {
+		// Decisions are submitted while this one runs: a backend that
+		// groups them reads their keys ahead together.
+		err := db.Update(func(tx store.Tx) error {
+			heldOnce.Do(func() { close(held) })
+			hold.Wait()
+			return nil
+		})
+		if err != nil {
+			tb.Error(err)
+		}
+	}()
+	<-held
+	var wg sync.WaitGroup
+	for i := range decisions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := store.UpdateReading(db, keys, func(tx store.Tx) error {
+				var got [5]int64
+				var found [5]bool
+				for k, key := range []string{"n", "once", "gone", "flip", "c"} {
+					var err error
+					if got[k], found[k], err = countOf(tx, key); err != nil {
+						return err
+					}
+				}
+				tx.Put([]byte("n"), store.AppendCounter(nil, got[0]+1))
+				if !found[1] {
+					tx.Put([]byte("once"), fmt.Append(nil, i))
+					tx.Add([]byte("once-writes"), 1)
+				}
+				if found[2] {
+					tx.Delete([]byte("gone"))
+					tx.Add([]byte("deletes"), 1)
+				}
+				if found[3] {
+					tx.Delete([]byte("flip"))
+				} else {
+					tx.Put([]byte("flip"), []byte("on"))
+				}
+				if i%2 == 0 {
+					tx.Add([]byte("c"), 1)
+				} else {
+					tx.Put([]byte("c"), store.AppendCounter(nil, got[4]+1))
+				}
+				if refusedAt(i) {
+					return no
+				}
+				return nil
+			})
+			if err != nil && !(refusedAt(i) && errors.Is(err, no)) {
+				tb.Errorf("decision %d: %v", i, err)
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond) // let the decisions queue
+	hold.Done()
+	wg.Wait()
+	var made int64
+	for i := range decisions {
+		if !refusedAt(i) {
+			made++
+		}
+	}
+	for _, c := range []struct {
+		key  string
+		want int64
+	}{{"n", made}, {"c", made}, {"once-writes", 1}, {"deletes", 1}} {
+		if got := counter(tb, db, c.key); got != c.want {
+			tb.Errorf("%q reads %d after %d decisions that read it ahead, want %d: a read ahead missed an earlier decision's write or saw a refused one's", c.key, got, made, c.want)
+		}
+	}
+	wantFlip := map[bool]string{true: "on", false: "<absent>"}[made%2 == 1]
+	if got := value(tb, db, "flip"); got != wantFlip {
+		tb.Errorf("%q reads %q after %d decisions each flipped it, want %q", "flip", got, made, wantFlip)
+	}
+	if got := value(tb, db, "gone"); got != "<absent>" {
+		tb.Errorf("%q reads %q after a decision deleted it", "gone", got)
+	}
+}
+
+// countOf reads key inside a decision: whether it is there and, for a
+// counter, its count.
+func countOf(tx store.Tx, key string) (n int64, found bool, err error) {
+	v, found, err := tx.Get([]byte(key))
+	if found {
+		n, _ = store.Counter(v)
+	}
+	return n, found, err
 }
 
 func closed(tb testing.TB, b Backend) {

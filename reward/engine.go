@@ -119,10 +119,15 @@ func (e *Engine) newID() string {
 
 // update runs decide inside one store decision and turns storage failures
 // into coded errors.
-func (e *Engine) update(decide func(tx Tx) error) error {
+func (e *Engine) update(decide func(tx Tx) error) error { return e.updateReading(nil, decide) }
+
+// updateReading is update, with keys naming what decide will probably read,
+// for a store that reads a group's keys in one round trip (see
+// store.UpdateReading); keys runs on the decider, as decide does.
+func (e *Engine) updateReading(keys func() [][]byte, decide func(tx Tx) error) error {
 	var run *eventTx
 	e.brand.warm(e.db)
-	err := e.db.Update(func(tx Tx) error {
+	err := store.UpdateReading(e.db, keys, func(tx Tx) error {
 		run = &eventTx{Tx: tx, observe: e.observe != nil}
 		return decide(run)
 	})

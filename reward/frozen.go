@@ -27,6 +27,14 @@ type frozenEntry struct {
 
 const maxFrozen = 1 << 16
 
+// hint returns the *T decoded last from key's record, whatever the record
+// holds now, or nil: for naming the keys a decision will probably read
+// (store.UpdateReading), never for deciding. Only the decider calls it.
+func hint[T any](e *Engine, key []byte) *T {
+	v, _ := e.frozen.m[string(key)].v.(*T)
+	return v
+}
+
 // readFrozen reads key inside a decision and decodes it into a fresh *T, or
 // returns the shared *T decoded from the same bytes before. found is false
 // when the key is absent.

@@ -130,7 +130,7 @@ func (e *Engine) Scan(req ScanRequest) (json.RawMessage, error) {
 	}
 	run := &scanRun{e: e, p: p, code: code, req: req, hash: hash}
 	for round := 1; ; round++ {
-		err = e.update(run.decide)
+		err = e.updateReading(run.keys, run.decide)
 		if run.short == nil {
 			break
 		}
@@ -165,6 +165,48 @@ type scanRun struct {
 	refusal error
 	// short is the node's campaign slice falling short (see topUp).
 	short *shortfall
+}
+
+// keys names what the scan's decision will probably read, for a store that
+// reads a group's keys ahead in one round trip: the request, the scanner's
+// alias and member records, the code's scan count and redemption, its
+// batch and the brand's settings; then, through the records the decider
+// decoded last (hints only, see hint), the batch's campaign, the member's
+// count of the day and the campaign's counters or this node's slice.
+func (r *scanRun) keys() [][]byte {
+	e := r.e
+	ks := [][]byte{aliasKey(r.req.Member), memberKey(r.req.Member), scanStatsKey(r.code), redemptionKey(r.code), batchKey(r.p.Batch), brandKey}
+	if r.req.RequestID != "" {
+		ks = append(ks, requestKey(r.req.Scope, r.req.RequestID))
+	}
+	b := hint[Batch](e, batchKey(r.p.Batch))
+	if b == nil {
+		return ks
+	}
+	ids := []string{b.Campaign}
+	if b.Campaign == "" {
+		ks = append(ks, productCampaignsKey(b.Product))
+		ids = nil
+		if list := hint[[]string](e, productCampaignsKey(b.Product)); list != nil {
+			ids = *list
+		}
+	}
+	now := e.now()
+	for _, id := range ids {
+		ks = append(ks, campaignKey(id))
+		c := hint[Campaign](e, campaignKey(id))
+		if c == nil || c.status(now) != "live" {
+			continue
+		}
+		ks = append(ks, dailyKey(c.ID, r.req.Member, c.day(now, e.Zone())))
+		if e.node != "" {
+			ks = append(ks, sliceKey(c.ID, e.node))
+		} else {
+			ks = append(ks, campaignCountersKey(c.ID))
+		}
+		break
+	}
+	return ks
 }
 
 func (r *scanRun) decide(tx Tx) error {

@@ -117,7 +117,7 @@ type Prefetcher interface {
 // UpdateReading runs fn as db.Update does, telling a Prefetcher which keys
 // fn will probably read (see Prefetcher).
 func UpdateReading(db DB, keys func() [][]byte, fn func(tx Tx) error) error {
-	if p, ok := db.(Prefetcher); ok {
+	if p, ok := db.(Prefetcher); ok && keys != nil {
 		return p.UpdateReading(keys, fn)
 	}
 	return db.Update(fn)

@@ -319,6 +319,9 @@ func (db *DB) UpdateReading(keys func() [][]byte, fn func(store.Tx) error) error
 }
 
 func readAhead(s *state, keys func() [][]byte) map[string][]byte {
+	if keys == nil {
+		return nil
+	}
 	ahead := map[string][]byte{}
 	for _, k := range keys() {
 		ahead[string(k)] = s.m[string(k)]

@@ -14,8 +14,9 @@
 //     decisions in arrival order, in groups that share one SERIALIZABLE
 //     transaction: reads go to the database through the group's own
 //     writes, writes are held in memory and sent in three statements at the
-//     end, with a fresh commit id inserted into yima_commits. Answers are
-//     released only after COMMIT returns.
+//     end, with a fresh commit id inserted into yima_commits and, unless a
+//     blind add must first show that it met a counter, COMMIT: one round
+//     trip. Answers are released only after COMMIT returns.
 //   - Reads ahead (store.Prefetcher). Each round trip costs the decider as
 //     much as a decision's work, so the keys the group's decisions name
 //     through UpdateReading are read in one statement (with BEGIN, for

@@ -298,7 +298,7 @@ func TestReadAheadRoundTrips(t *testing.T) {
 		tx.Put([]byte("out"), []byte("y"))
 		return nil
 	}
-	const writes = 2 // the writes with the commit id, then COMMIT
+	const writes = 1 // the writes with the commit id, and COMMIT
 	for _, c := range []struct {
 		name string
 		keys func() [][]byte
@@ -358,10 +358,15 @@ func TestCommitConnectionLost(t *testing.T) {
 		name      string
 		cut       int32
 		committed bool
+		// adds: the decision adds blindly, so COMMIT waits for the
+		// adds' count; without, it goes with the writes.
+		adds bool
 	}{
-		{"after the server got COMMIT", cutAfterCommit, true},
-		{"before the server got COMMIT", cutBeforeCommit, false},
-		{"at a read in the group", cutAtRead, false},
+		{"after the server got COMMIT", cutAfterCommit, true, true},
+		{"before the server got COMMIT", cutBeforeCommit, false, true},
+		{"at a read in the group", cutAtRead, false, true},
+		{"after the server got COMMIT with the writes", cutAfterCommit, true, false},
+		{"before the server got COMMIT with the writes", cutBeforeCommit, false, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dsn := pgtest.Migrated(t)
@@ -382,7 +387,11 @@ func TestCommitConnectionLost(t *testing.T) {
 					n, _ = store.Counter(v)
 				}
 				tx.Put([]byte("n"), store.AppendCounter(nil, n+1))
-				tx.Add([]byte("adds"), 1)
+				if c.adds {
+					tx.Add([]byte("adds"), 1)
+				} else {
+					tx.Put([]byte("adds"), store.AppendCounter(nil, n+1))
+				}
 				return nil
 			}
 			if err := db.Update(incr); err != nil {
@@ -486,6 +495,10 @@ func (p *proxy) forward(c, s net.Conn, mute *atomic.Bool) {
 		return
 	}
 	s.Write(append(head[:4:4], body...))
+	// In a pipeline COMMIT is a prepared statement: its Parse names it,
+	// a Bind runs it, and the pipeline's Sync ends it.
+	commits := map[string]bool{}
+	closeAtSync := false
 	for {
 		if _, err := io.ReadFull(c, head[:]); err != nil {
 			return
@@ -496,6 +509,16 @@ func (p *proxy) forward(c, s net.Conn, mute *atomic.Bool) {
 			return
 		}
 		isCommit := head[0] == 'Q' && strings.EqualFold(strings.TrimRight(string(body), "\x00"), "COMMIT")
+		if head[0] == 'P' {
+			name, rest, _ := strings.Cut(string(body), "\x00")
+			query, _, _ := strings.Cut(rest, "\x00")
+			commits[name] = strings.EqualFold(query, "COMMIT")
+		}
+		if head[0] == 'B' {
+			_, rest, _ := strings.Cut(string(body), "\x00") // the portal
+			stmt, _, _ := strings.Cut(rest, "\x00")
+			isCommit = commits[stmt]
+		}
 		// A decision's read is the group's first statement with
 		// arguments, after BEGIN: its Bind message.
 		if head[0] == 'B' && p.cut.CompareAndSwap(cutAtRead, 0) {
@@ -509,6 +532,12 @@ func (p *proxy) forward(c, s net.Conn, mute *atomic.Bool) {
 		cutAfter := isCommit && p.cut.CompareAndSwap(cutAfterCommit, 0)
 		if cutAfter {
 			mute.Store(true) // the server's answer to COMMIT never arrives
+		}
+		if cutAfter && head[0] == 'B' {
+			closeAtSync, cutAfter = true, false // the rest of the pipeline runs it
+		}
+		if closeAtSync && head[0] == 'S' {
+			cutAfter = true
 		}
 		if _, err := s.Write(append(head[:], body...)); err != nil {
 			return

@@ -141,15 +141,22 @@ func (g *group) view(key []byte) ([]byte, bool, error) {
 	return v, v != nil, nil
 }
 
+// wanted returns what the decision names as its reads. A hint that panics
+// names nothing: the decision itself will run, and fail on its own.
+func (o *op) wanted() (keys [][]byte) {
+	if o.keys == nil {
+		return nil
+	}
+	defer func() { recover() }()
+	return o.keys()
+}
+
 // wanted returns the keys ops will probably read that the group has
 // neither read nor written, each once.
 func (g *group) wanted(ops []*op) [][]byte {
 	var keys []string
 	for _, o := range ops {
-		if o.keys == nil {
-			continue
-		}
-		for _, k := range o.keys() {
+		for _, k := range o.wanted() {
 			if _, ok := g.read[string(k)]; ok {
 				continue
 			}
@@ -406,14 +413,33 @@ func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 	}
 	id := make([]byte, 16)
 	crand.Read(id)
-	if err := db.flush(ctx, conn, g, id); err != nil {
-		return ops, db.abort(pc, err)
+	b := &pgx.Batch{}
+	added := g.queueWrites(b, id)
+	if added != nil {
+		// A blind add that met a value that is no counter must stop
+		// the commit: COMMIT waits for the adds' count.
+		db.trips.Add(1)
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			return ops, db.abort(pc, err)
+		}
+		if err := added(); err != nil {
+			return ops, db.abort(pc, err)
+		}
+		b = &pgx.Batch{}
 	}
 	if db.opts.beforeCommit != nil {
 		db.opts.beforeCommit()
 	}
+	// Otherwise COMMIT goes with the writes: one round trip. Either way,
+	// a connection lost before its answer leaves the outcome unknown.
+	var tag pgconn.CommandTag
 	db.trips.Add(1)
-	tag, err := conn.Exec(ctx, "COMMIT")
+	if b.Len() == 0 {
+		tag, err = conn.Exec(ctx, "COMMIT")
+	} else {
+		b.Queue("COMMIT").Exec(func(ct pgconn.CommandTag) error { tag = ct; return nil })
+		err = conn.SendBatch(ctx, b).Close()
+	}
 	if err == nil && tag.String() != "COMMIT" {
 		err = fmt.Errorf("store: COMMIT answered %q", tag)
 	}
@@ -423,7 +449,9 @@ func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return ops, db.abort(pc, err) // the server refused the commit: not made
+		// The server refused a write or the commit: not made (in a
+		// pipeline, nothing after a failed statement runs).
+		return ops, db.abort(pc, err)
 	}
 	// The connection failed during COMMIT: it may have committed.
 	pc.Conn().Close(context.Background())
@@ -487,8 +515,11 @@ const (
 	prefetchSQL = `SELECT k, v, n FROM yima_records WHERE k = ANY($1::BYTEA[])`
 )
 
-// flush sends the group's writes and its commit id in one round trip.
-func (db *DB) flush(ctx context.Context, conn *pgx.Conn, g *group, id []byte) error {
+// queueWrites queues the group's writes and its commit id in b, each one
+// statement for all the group's keys of its kind. When the group adds
+// blindly, it returns a check to run once b has run: errStrict when an add
+// met a value that is no counter.
+func (g *group) queueWrites(b *pgx.Batch, id []byte) (added func() error) {
 	keys := make([]string, 0, len(g.w))
 	for k := range g.w {
 		keys = append(keys, k)
@@ -516,29 +547,27 @@ func (db *DB) flush(ctx context.Context, conn *pgx.Conn, g *group, id []byte) er
 			putK, putV, putN, putJ = append(putK, []byte(k)), append(putV, e.val), append(putN, nil), append(putJ, isJSON(e.val))
 		}
 	}
-	b := &pgx.Batch{}
 	if len(dels) > 0 {
 		b.Queue(deleteSQL, dels)
 	}
 	if len(putK) > 0 {
 		b.Queue(putSQL, putK, putV, putN, putJ)
 	}
-	var added int64 = -1
 	if len(addK) > 0 {
+		var n int64 = -1
 		b.Queue(addSQL, addK, addN).Exec(func(tag pgconn.CommandTag) error {
-			added = tag.RowsAffected()
+			n = tag.RowsAffected()
 			return nil
 		})
+		added = func() error {
+			if n != int64(len(addK)) {
+				return errStrict
+			}
+			return nil
+		}
 	}
 	b.Queue(commitIDSQL, id)
-	db.trips.Add(1)
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		return err
-	}
-	if added >= 0 && added != int64(len(addK)) {
-		return errStrict
-	}
-	return nil
+	return added
 }
 
 // isJSON reports whether v is a JSON object or array, which the view

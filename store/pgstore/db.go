@@ -179,9 +179,14 @@ func decode(v []byte, n *int64) []byte {
 }
 
 func get(ctx context.Context, q querier, key []byte) ([]byte, bool, error) {
+	return scanGet(q.QueryRow(ctx, getSQL, key))
+}
+
+// scanGet reads the answer to getSQL: found is false when there is no row.
+func scanGet(row pgx.Row) ([]byte, bool, error) {
 	var v []byte
 	var n *int64
-	err := q.QueryRow(ctx, getSQL, key).Scan(&v, &n)
+	err := row.Scan(&v, &n)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, false, nil
 	}

@@ -19,10 +19,10 @@
 //     trip. Answers are released only after COMMIT returns.
 //   - Reads ahead (store.Prefetcher). Each round trip costs the decider as
 //     much as a decision's work, so the keys the group's decisions name
-//     through UpdateReading are read in one statement (with BEGIN, for
-//     the group's first) before they run; the group's writes still come
-//     first, so each decision sees what Update would show it. RoundTrips
-//     counts the decider's round trips.
+//     through UpdateReading are read in one statement before they run
+//     (BEGIN goes with the group's first statement, whatever it is); the
+//     group's writes still come first, so each decision sees what Update
+//     would show it. RoundTrips counts the decider's round trips.
 //   - Retries. A serialization failure or deadlock (SQLSTATE 40001, 40P01),
 //     or a connection lost before COMMIT, runs the whole group again from
 //     its first decision (decisions may run more than once, see

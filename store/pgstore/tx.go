@@ -113,6 +113,7 @@ type group struct {
 	// read caches what the transaction read: its view does not change.
 	read   map[string][]byte // nil value: absent
 	strict bool
+	begun  bool // BEGIN has been sent
 }
 
 // view is the value of key after the group's writes so far.
@@ -125,8 +126,7 @@ func (g *group) view(key []byte) ([]byte, bool, error) {
 	if !cached {
 		var found bool
 		var err error
-		g.trips.Add(1)
-		v, found, err = get(g.ctx, g.conn, key)
+		v, found, err = g.get(key)
 		if err != nil {
 			return nil, false, err
 		}
@@ -175,22 +175,30 @@ func (g *group) wanted(ops []*op) [][]byte {
 	return out
 }
 
-// begin starts the group's transaction and reads keys ahead into the
-// group's read cache, in one round trip; without keys, or with begun, only
-// what is needed of the two.
-func (g *group) begin(keys [][]byte, begun bool) error {
-	if len(keys) == 0 {
-		if begun {
-			return nil
-		}
-		g.trips.Add(1)
-		_, err := g.conn.Exec(g.ctx, beginSQL)
-		return err
-	}
+// batch returns a batch for the group's next round trip. The first one
+// begins the transaction: BEGIN goes with the group's first statement,
+// whatever it is, rather than in a round trip of its own.
+func (g *group) batch() *pgx.Batch {
 	b := &pgx.Batch{}
-	if !begun {
+	if !g.begun {
 		b.Queue(beginSQL)
+		g.begun = true
 	}
+	return b
+}
+
+// send runs b: one round trip.
+func (g *group) send(b *pgx.Batch) error {
+	g.trips.Add(1)
+	return g.conn.SendBatch(g.ctx, b).Close()
+}
+
+// readAhead reads keys into the group's read cache in one statement.
+func (g *group) readAhead(keys [][]byte) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	b := g.batch()
 	b.Queue(prefetchSQL, keys).Query(func(rows pgx.Rows) error {
 		for _, k := range keys {
 			g.read[string(k)] = nil // absent unless a row says otherwise
@@ -205,8 +213,21 @@ func (g *group) begin(keys [][]byte, begun bool) error {
 		}
 		return rows.Err()
 	})
-	g.trips.Add(1)
-	return g.conn.SendBatch(g.ctx, b).Close()
+	return g.send(b)
+}
+
+// get reads key in the group's transaction.
+func (g *group) get(key []byte) (v []byte, found bool, err error) {
+	if g.begun {
+		g.trips.Add(1)
+		return get(g.ctx, g.conn, key)
+	}
+	b := g.batch()
+	b.Queue(getSQL, key).QueryRow(func(row pgx.Row) error {
+		v, found, err = scanGet(row)
+		return err
+	})
+	return v, found, g.send(b)
 }
 
 // merge moves a successful decision's writes into the group. A pending add
@@ -387,9 +408,9 @@ func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 	defer pc.Release()
 	conn := pc.Conn()
 	g := &group{ctx: ctx, conn: conn, trips: &db.trips, w: map[string]*entry{}, read: map[string][]byte{}, strict: strict}
-	// The keys the decisions name, read in one statement with BEGIN:
-	// each decision's reads of them then cost no round trip.
-	if err := g.begin(g.wanted(ops), false); err != nil {
+	// The keys the decisions name, read in one statement: each
+	// decision's reads of them then cost no round trip.
+	if err := g.readAhead(g.wanted(ops)); err != nil {
 		return ops, db.abort(pc, err)
 	}
 	for _, o := range ops {
@@ -402,6 +423,9 @@ func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 			o.err = g.merge(tx)
 		}
 	}
+	if len(g.w) == 0 && !g.begun {
+		return ops, nil // nothing read, nothing written: nothing sent
+	}
 	if len(g.w) == 0 {
 		// Only reads: COMMIT still matters, since a serializable
 		// transaction's reads hold only if it commits.
@@ -413,13 +437,12 @@ func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 	}
 	id := make([]byte, 16)
 	crand.Read(id)
-	b := &pgx.Batch{}
+	b := g.batch()
 	added := g.queueWrites(b, id)
 	if added != nil {
 		// A blind add that met a value that is no counter must stop
 		// the commit: COMMIT waits for the adds' count.
-		db.trips.Add(1)
-		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		if err := g.send(b); err != nil {
 			return ops, db.abort(pc, err)
 		}
 		if err := added(); err != nil {

@@ -90,15 +90,8 @@ func (s *Server) getExport(ctx *fasthttp.RequestCtx, _ caller, kind string) erro
 		defer func() { <-s.exports }()
 		defer x.Close()
 		// A shutting-down server ends its exports.
-		sctx, cancel := context.WithCancel(context.Background())
+		sctx, cancel := s.untilClosed()
 		defer cancel()
-		go func() {
-			select {
-			case <-s.stopKeys:
-				cancel()
-			case <-sctx.Done():
-			}
-		}()
 		n, err := x.WriteTo(sctx, through(w), nil)
 		if err != nil {
 			s.log.Warn("an export ended part way (a client gone, a shutdown, a storage failure); its connection is cut so the client sees it", "kind", q.Kind, "written", n, "of", x.Records, "err", err)

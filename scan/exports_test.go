@@ -10,6 +10,7 @@ import (
 
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/scan"
 	"github.com/yima-dev/yima/store"
 	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
@@ -60,14 +61,7 @@ func TestExportCutShortIsABrokenTransfer(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng := reward.New(breakingDB{pebbletest.Open(t, nil)}, ks, reward.Options{})
-	b, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU", Count: 50, Points: new(int64(5)), Activate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := eng.Signer(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, signer := rewardtest.MustMint(t, eng, reward.BatchSpec{Product: "SKU", Count: 50, Points: new(int64(5)), Activate: true})
 	for i := uint32(1); i <= 50; i++ {
 		if _, err := eng.Scan(reward.ScanRequest{Code: signer.Code(i), Member: "m"}); err != nil {
 			t.Fatal(err)

@@ -67,15 +67,8 @@ func (s *Server) getEvents(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
 		}
 	}
 	// A shutting-down server ends its long polls at once.
-	wctx, cancel := context.WithCancel(context.Background())
+	wctx, cancel := s.untilClosed()
 	defer cancel()
-	go func() {
-		select {
-		case <-s.stopKeys:
-			cancel()
-		case <-wctx.Done():
-		}
-	}()
 	page, err := s.app.Engine.Feed(wctx, q)
 	if err != nil {
 		return err

@@ -281,6 +281,21 @@ func (s *Server) Wait(ctx context.Context) error {
 	}
 }
 
+// untilClosed is a context for a long request (an export, a long poll)
+// that ends when the server closes, or when cancel is called, which the
+// request must do when it ends.
+func (s *Server) untilClosed() (ctx context.Context, cancel context.CancelFunc) {
+	ctx, cancel = context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-s.stopKeys:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
 // Close stops accepting connections and lets in-flight requests finish
 // (their answers wait for their fsync). It closes nothing it was given: the
 // caller closes the data directory after.

@@ -43,18 +43,10 @@ func parseID(s string) (uint32, error) {
 }
 
 func newBatchCommand(g *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "batch",
-		Short: "List batches, show one, activate or revoke serial ranges",
-	}
-	r := &remoteOptions{}
-	r.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(newBatchListCommand(g, r), newBatchShowCommand(g, r), newBatchCodesCommand(g, r),
-		newBatchLabelsCommand(g, r), newBatchReleaseCommand(g, r),
-		newBatchRangeCommand(g, r, "activate", "Make serials redeemable (a pallet shipped)", reward.Active),
-		newBatchRangeCommand(g, r, "revoke", "Freeze serials for good (a leaked range)", reward.Revoked),
+	return remoteGroup(&cobra.Command{Use: "batch", Short: "List batches, show one, activate or revoke serial ranges"}, g, newBatchListCommand, newBatchShowCommand, newBatchCodesCommand, newBatchLabelsCommand, newBatchReleaseCommand,
+		newBatchRangeCommand("activate", "Make serials redeemable (a pallet shipped)", reward.Active),
+		newBatchRangeCommand("revoke", "Freeze serials for good (a leaked range)", reward.Revoked),
 	)
-	return cmd
 }
 
 func newBatchListCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
@@ -89,23 +81,21 @@ func batchShowFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, arg s
 	return printResult(cmd, g, r, func(a scan.Admin) (*scan.BatchView, error) { return a.Batch(id) })
 }
 
-// newBatchRangeCommand is activate or revoke: it sets serials' state.
-func newBatchRangeCommand(g *globalOptions, r *remoteOptions, use, short string, state reward.RangeState) *cobra.Command {
-	o := &rangeOptions{}
-	cmd := &cobra.Command{
-		Use:   use + " ID [--from S --to E]",
-		Short: short,
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return batchRangeFunc(cmd, g, r, o, state, args[0])
-		},
+// newBatchRangeCommand builds activate or revoke: it sets serials' state.
+func newBatchRangeCommand(use, short string, state reward.RangeState) func(*globalOptions, *remoteOptions) *cobra.Command {
+	return func(g *globalOptions, r *remoteOptions) *cobra.Command {
+		o := &rangeOptions{}
+		cmd := leaf(&cobra.Command{
+			Use:   use + " ID [--from S --to E]",
+			Short: short,
+			Args:  cobra.ExactArgs(1),
+		}, o, func(cmd *cobra.Command, args []string) error { return batchRangeFunc(cmd, g, r, o, state, args[0]) })
+		if state == reward.Active {
+			cmd.Use = use + " ID [--from S --to E] [--region R]"
+			cmd.Flags().StringVar(&o.region, "region", "", "where this shipment is meant to be sold, overriding the batch's (scans elsewhere are flagged diverted)")
+		}
+		return cmd
 	}
-	o.AddFlags(cmd.Flags())
-	if state == reward.Active {
-		cmd.Use = use + " ID [--from S --to E] [--region R]"
-		cmd.Flags().StringVar(&o.region, "region", "", "where this shipment is meant to be sold, overriding the batch's (scans elsewhere are flagged diverted)")
-	}
-	return cmd
 }
 
 func batchRangeFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *rangeOptions, state reward.RangeState, arg string) error {

@@ -16,28 +16,20 @@ import (
 )
 
 func newBrandCommand(g *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{
+	return remoteGroup(&cobra.Command{
 		Use:   "brand",
 		Short: "Show or set the brand's settings: the base URL printed on every code, name, time zone, logo, colour",
 		Long: "The brand's settings are stored once, with the data, so that every command and the\n" +
 			"server print the same URL. Set the base URL before printing anything: printed\n" +
 			"packaging cannot be recalled.",
-	}
-	r := &remoteOptions{}
-	r.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(newBrandShowCommand(g, r), newBrandSetCommand(g, r))
-	return cmd
+	}, g, newBrandShowCommand, newBrandSetCommand)
 }
 
 func newBrandShowCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	return leaf(&cobra.Command{
+	return resultCommand(&cobra.Command{
 		Use: "show", Short: "Print the brand's settings as JSON",
 		Args: cobra.NoArgs,
-	}, nil, func(cmd *cobra.Command, _ []string) error { return brandShowFunc(cmd, g, r) })
-}
-
-func brandShowFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions) error {
-	return printResult(cmd, g, r, scan.Admin.Brand)
+	}, g, r, func(a scan.Admin, _ []string) (*scan.BrandView, error) { return a.Brand() })
 }
 
 type brandSetOptions struct {
@@ -88,9 +80,7 @@ func brandSetFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *bra
 		}
 		c.BaseURL = &o.baseURL
 	}
-	if fs.Changed("name") {
-		c.Name = &o.name
-	}
+	setIfChanged(fs, "name", &o.name, &c.Name)
 	if fs.Changed("time-zone") || fs.Changed("tz") {
 		if o.tz != "" {
 			if err := reward.CheckTimeZone(o.tz); err != nil {
@@ -105,21 +95,15 @@ func brandSetFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *bra
 		}
 		c.WeChatScope = &o.wechatScope
 	}
-	if fs.Changed("logo-url") {
-		c.LogoURL = &o.logo
-	}
-	if fs.Changed("color") {
-		c.Color = &o.color
-	}
+	setIfChanged(fs, "logo-url", &o.logo, &c.LogoURL)
+	setIfChanged(fs, "color", &o.color, &c.Color)
 	if fs.Changed("factory-prints") {
 		if o.factoryPrints < 0 || o.factoryPrints > reward.MaxFactoryPrints {
 			return usagef("--factory-prints %d: 1 to %d (0 restores the default, %d)", o.factoryPrints, reward.MaxFactoryPrints, reward.DefaultFactoryPrints)
 		}
 		c.FactoryPrints = &o.factoryPrints
 	}
-	if fs.Changed("order-points-per-yuan") {
-		c.OrderPointsPerYuan = &o.orderRate
-	}
+	setIfChanged(fs, "order-points-per-yuan", &o.orderRate, &c.OrderPointsPerYuan)
 	if fs.Changed("tiers") {
 		raw, err := os.ReadFile(o.tiersFile)
 		if err != nil {
@@ -140,9 +124,7 @@ func brandSetFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *bra
 		}
 		c.PointsExpiry = r
 	}
-	if fs.Changed("tier-window-months") {
-		c.TierWindowMonths = &o.tierWindow
-	}
+	setIfChanged(fs, "tier-window-months", &o.tierWindow, &c.TierWindowMonths)
 	if c == (reward.BrandChange{}) {
 		return usagef("give at least one of --base-url, --name, --time-zone, --logo-url, --color, --factory-prints, --wechat-scope, --order-points-per-yuan, --tiers, --tier-window-months, --points-expiry")
 	}

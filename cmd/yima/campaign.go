@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 	"github.com/yima-dev/yima/reward"
@@ -11,16 +10,12 @@ import (
 )
 
 func newCampaignCommand(g *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{
+	return remoteGroup(&cobra.Command{
 		Use:   "campaign",
 		Short: "Apply, list and show reward campaigns",
 		Long: "A campaign is a JSON document (see docs/rewards.md). Applying it again makes a new\n" +
 			"version that governs the scans after it.",
-	}
-	r := &remoteOptions{}
-	r.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(newCampaignApplyCommand(g, r), newCampaignListCommand(g, r), newCampaignShowCommand(g, r))
-	return cmd
+	}, g, newCampaignApplyCommand, newCampaignListCommand, newCampaignShowCommand)
 }
 
 func newCampaignApplyCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
@@ -31,13 +26,7 @@ func newCampaignApplyCommand(g *globalOptions, r *remoteOptions) *cobra.Command 
 }
 
 func campaignApplyFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, file string) error {
-	var doc []byte
-	var err error
-	if file == "-" {
-		doc, err = readAll(cmd.InOrStdin())
-	} else {
-		doc, err = os.ReadFile(file)
-	}
+	doc, err := readFileOrStdin(cmd, file)
 	if err != nil {
 		return fmt.Errorf("reading the campaign document: %w", err)
 	}
@@ -63,14 +52,10 @@ func campaignListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, ou
 }
 
 func newCampaignShowCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	return leaf(&cobra.Command{
+	return resultCommand(&cobra.Command{
 		Use: "show ID", Short: "Show a campaign and its counters as JSON",
 		Args: cobra.ExactArgs(1),
-	}, nil, func(cmd *cobra.Command, args []string) error { return campaignShowFunc(cmd, g, r, args[0]) })
-}
-
-func campaignShowFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, id string) error {
-	return printResult(cmd, g, r, func(a scan.Admin) (*reward.CampaignView, error) { return a.Campaign(id) })
+	}, g, r, func(a scan.Admin, args []string) (*reward.CampaignView, error) { return a.Campaign(args[0]) })
 }
 
 func optional(p *int64) string {

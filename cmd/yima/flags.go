@@ -64,8 +64,6 @@ func flagsFunc(cmd *cobra.Command, g *globalOptions, o *flagsOptions) error {
 			}
 			fmt.Fprintf(w, "%-8s %-5s %-13s %-27s %6d %9d  %-16s %s\n", f.Day, f.At.In(loc).Format("15:04"), f.Kind, f.Code, f.Batch, f.Serial, f.Product, detail)
 		}
-		if page.Next != "" {
-			fmt.Fprintf(w, "more: --after %s\n", page.Next)
-		}
+		printNext(w, page.Next)
 	})
 }

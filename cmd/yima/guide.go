@@ -35,14 +35,7 @@ func (o *guideQROptions) AddFlags(fs *pflag.FlagSet) {
 }
 
 func newGuideCommand(g *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "guide",
-		Short: "Add store guides (导购), draw their personal QR, show and settle their commissions",
-	}
-	r := &remoteOptions{}
-	r.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(newGuideAddCommand(g, r), newGuideQRCommand(g, r), newGuideShowCommand(g, r), newGuideLeaveCommand(g, r), newGuideSettleCommand(g, r))
-	return cmd
+	return remoteGroup(&cobra.Command{Use: "guide", Short: "Add store guides (导购), draw their personal QR, show and settle their commissions"}, g, newGuideAddCommand, newGuideQRCommand, newGuideShowCommand, newGuideLeaveCommand, newGuideSettleCommand)
 }
 
 func newGuideAddCommand(g *globalOptions, r *remoteOptions) *cobra.Command {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"reflect"
 	"time"
@@ -29,6 +30,43 @@ func (o *tableOptions) print(w io.Writer, v any, table func()) error {
 		v = []struct{}{}
 	}
 	return printJSON(w, v)
+}
+
+// pageOptions are a listing's --after and --limit: the lists that go on
+// are read a page at a time.
+type pageOptions struct {
+	after string
+	limit int
+}
+
+// addFlags registers --after and --limit (default 50) with the help
+// texts that name what the list holds.
+func (o *pageOptions) addFlags(fs *pflag.FlagSet, after, limit string) {
+	fs.StringVar(&o.after, "after", "", after)
+	fs.IntVar(&o.limit, "limit", 50, limit)
+}
+
+func (o *pageOptions) check() error {
+	if o.limit < 1 || o.limit > reward.MaxPage {
+		return usagef("--limit %d: give 1 to %d", o.limit, reward.MaxPage)
+	}
+	return nil
+}
+
+// printNext ends a page's table, when the list goes on, with what
+// --after takes for the next page.
+func printNext(w io.Writer, next string) {
+	if next != "" {
+		fmt.Fprintf(w, "more: --after %s\n", next)
+	}
+}
+
+// setIfChanged points a change's field at the flag's value when the flag
+// was given: a change leaves the fields of the flags not given as they are.
+func setIfChanged[T any](fs *pflag.FlagSet, flag string, v *T, to **T) {
+	if fs.Changed(flag) {
+		*to = v
+	}
 }
 
 // brandZone is the brand's time zone, the one its days, pages and messages

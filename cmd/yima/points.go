@@ -8,14 +8,7 @@ import (
 )
 
 func newPointsCommand(g *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "points",
-		Short: "Members' points: expire what the brand's rule says is due",
-	}
-	r := &remoteOptions{}
-	r.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(newPointsExpireCommand(g, r))
-	return cmd
+	return remoteGroup(&cobra.Command{Use: "points", Short: "Members' points: expire what the brand's rule says is due"}, g, newPointsExpireCommand)
 }
 
 type pointsExpireOptions struct{ dryRun bool }

@@ -37,9 +37,7 @@ func newPrintsCommand(g *globalOptions) *cobra.Command {
 						}
 						fmt.Fprintf(w, "%-16s %-9s %-16s %-12s %-8s %6d %21s  %-6s %s\n", p.At.In(loc).Format("2006-01-02 15:04"), p.Role, dash(p.Token), dash(p.Factory), p.Action, p.Batch, what, p.Format, p.BaseURL)
 					}
-					if page.Next != "" {
-						fmt.Fprintf(w, "more: --after %s\n", page.Next)
-					}
+					printNext(w, page.Next)
 				})
 			})
 		},

@@ -8,14 +8,7 @@ import (
 )
 
 func newProductCommand(g *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "product",
-		Short: "The product catalog: what a code's page shows for a SKU (name, picture, spec, description)",
-	}
-	r := &remoteOptions{}
-	r.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(newProductSetCommand(g, r), newProductShowCommand(g, r), newProductListCommand(g, r))
-	return cmd
+	return remoteGroup(&cobra.Command{Use: "product", Short: "The product catalog: what a code's page shows for a SKU (name, picture, spec, description)"}, g, newProductSetCommand, newProductShowCommand, newProductListCommand)
 }
 
 type productSetOptions struct {
@@ -43,15 +36,10 @@ func newProductSetCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 func productSetFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *productSetOptions, sku string) error {
 	var c reward.ProductChange
 	fs := cmd.Flags()
-	for _, f := range []struct {
-		flag string
-		v    *string
-		to   **string
-	}{{"name", &o.name, &c.Name}, {"image-url", &o.image, &c.ImageURL}, {"spec", &o.spec, &c.Spec}, {"description", &o.desc, &c.Description}} {
-		if fs.Changed(f.flag) {
-			*f.to = f.v
-		}
-	}
+	setIfChanged(fs, "name", &o.name, &c.Name)
+	setIfChanged(fs, "image-url", &o.image, &c.ImageURL)
+	setIfChanged(fs, "spec", &o.spec, &c.Spec)
+	setIfChanged(fs, "description", &o.desc, &c.Description)
 	if c == (reward.ProductChange{}) {
 		return usagef("give at least one of --name, --image-url, --spec, --description")
 	}
@@ -59,25 +47,21 @@ func productSetFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *p
 }
 
 func newProductShowCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	return leaf(&cobra.Command{
+	return resultCommand(&cobra.Command{
 		Use: "show SKU", Short: "Print a product's entry as JSON",
 		Args: cobra.ExactArgs(1),
-	}, nil, func(cmd *cobra.Command, args []string) error {
-		return printResult(cmd, g, r, func(a scan.Admin) (*reward.Product, error) { return a.Product(args[0]) })
-	})
+	}, g, r, func(a scan.Admin, args []string) (*reward.Product, error) { return a.Product(args[0]) })
 }
 
 func newProductListCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	return leaf(&cobra.Command{
+	return resultCommand(&cobra.Command{
 		Use: "list", Short: "Print the catalog as JSON",
 		Args: cobra.NoArgs,
-	}, nil, func(cmd *cobra.Command, _ []string) error {
-		return printResult(cmd, g, r, func(a scan.Admin) (map[string]any, error) {
-			ps, err := a.Products()
-			if ps == nil {
-				ps = []*reward.Product{}
-			}
-			return map[string]any{"products": ps}, err
-		})
+	}, g, r, func(a scan.Admin, _ []string) (map[string]any, error) {
+		ps, err := a.Products()
+		if ps == nil {
+			ps = []*reward.Product{}
+		}
+		return map[string]any{"products": ps}, err
 	})
 }

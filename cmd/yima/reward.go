@@ -15,17 +15,13 @@ import (
 )
 
 func newRewardCommand(g *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{
+	return remoteGroup(&cobra.Command{
 		Use:   "reward",
 		Short: "Apply, list and show the points mall's rewards; upload voucher codes",
 		Long: "A reward is a JSON document (see docs/rewards.md, \"The points mall\", and\n" +
 			"docs/examples/reward-mug.json): a coupon, a voucher code or goods, its price in points,\n" +
 			"stock, per-member limit and window.",
-	}
-	r := &remoteOptions{}
-	r.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(newRewardApplyCommand(g, r), newRewardListCommand(g, r), newRewardShowCommand(g, r), newRewardVouchersCommand(g, r))
-	return cmd
+	}, g, newRewardApplyCommand, newRewardListCommand, newRewardShowCommand, newRewardVouchersCommand)
 }
 
 func newRewardApplyCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
@@ -35,6 +31,7 @@ func newRewardApplyCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 	}, nil, func(cmd *cobra.Command, args []string) error { return rewardApplyFunc(cmd, g, r, args[0]) })
 }
 
+// readFileOrStdin reads a document from file, or from stdin for "-".
 func readFileOrStdin(cmd *cobra.Command, file string) ([]byte, error) {
 	if file == "-" {
 		return readAll(cmd.InOrStdin())
@@ -79,12 +76,10 @@ func rewardListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *r
 }
 
 func newRewardShowCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	return leaf(&cobra.Command{
+	return resultCommand(&cobra.Command{
 		Use: "show ID", Short: "Show a reward and its counters as JSON",
 		Args: cobra.ExactArgs(1),
-	}, nil, func(cmd *cobra.Command, args []string) error {
-		return printResult(cmd, g, r, func(a scan.Admin) (*reward.RewardView, error) { return a.Reward(args[0]) })
-	})
+	}, g, r, func(a scan.Admin, args []string) (*reward.RewardView, error) { return a.Reward(args[0]) })
 }
 
 func newRewardVouchersCommand(g *globalOptions, r *remoteOptions) *cobra.Command {

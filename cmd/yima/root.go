@@ -116,6 +116,18 @@ func newRootCommand() *cobra.Command {
 	return root
 }
 
+// remoteGroup finishes c, a command whose sub-commands act on the data
+// directory or on a server: --server and --token are c's persistent
+// flags, read by every sub-command that subs builds.
+func remoteGroup(c *cobra.Command, g *globalOptions, subs ...func(*globalOptions, *remoteOptions) *cobra.Command) *cobra.Command {
+	r := &remoteOptions{}
+	r.AddFlags(c.PersistentFlags())
+	for _, sub := range subs {
+		c.AddCommand(sub(g, r))
+	}
+	return c
+}
+
 // remoteOptions select a running server instead of the data directory.
 type remoteOptions struct {
 	server string
@@ -190,6 +202,14 @@ func printListIn[T any](cmd *cobra.Command, g *globalOptions, r *remoteOptions, 
 		}
 		w := cmd.OutOrStdout()
 		return out.print(w, v, func() { table(w, brandZone(a), v) })
+	})
+}
+
+// resultCommand finishes a command whose whole work is one call of get
+// on the parsed arguments, its result printed as JSON (printResult).
+func resultCommand[T any](c *cobra.Command, g *globalOptions, r *remoteOptions, get func(a scan.Admin, args []string) (T, error)) *cobra.Command {
+	return leaf(c, nil, func(cmd *cobra.Command, args []string) error {
+		return printResult(cmd, g, r, func(a scan.Admin) (T, error) { return get(a, args) })
 	})
 }
 

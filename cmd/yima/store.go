@@ -14,15 +14,8 @@ import (
 )
 
 func newStoreCommand(g *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "store",
-		Short: "The brand's stores: where guides (导购) work",
-	}
-	r := &remoteOptions{}
-	r.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(newStoreAddCommand(g, r), newStoreShowCommand(g, r), newStoreListCommand(g, r),
-		newStoreQRCommand(g, r), newStoreEnrolmentsCommand(g, r), newStoreDecideCommand(g, r, true), newStoreDecideCommand(g, r, false))
-	return cmd
+	return remoteGroup(&cobra.Command{Use: "store", Short: "The brand's stores: where guides (导购) work"}, g, newStoreAddCommand, newStoreShowCommand, newStoreListCommand, newStoreQRCommand, newStoreEnrolmentsCommand,
+		newStoreDecideCommand(true), newStoreDecideCommand(false))
 }
 
 type storeAddOptions struct {
@@ -52,15 +45,10 @@ func newStoreAddCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 func storeAddFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *storeAddOptions, id string) error {
 	var c reward.StoreChange
 	fs := cmd.Flags()
-	for _, f := range []struct {
-		flag string
-		v    *string
-		to   **string
-	}{{"name", &o.name, &c.Name}, {"region", &o.region, &c.Region}, {"address", &o.address, &c.Address}, {"code", &o.code, &c.Code}} {
-		if fs.Changed(f.flag) {
-			*f.to = f.v
-		}
-	}
+	setIfChanged(fs, "name", &o.name, &c.Name)
+	setIfChanged(fs, "region", &o.region, &c.Region)
+	setIfChanged(fs, "address", &o.address, &c.Address)
+	setIfChanged(fs, "code", &o.code, &c.Code)
 	if fs.Changed("managers") {
 		ms := []string{}
 		for _, m := range o.managers {
@@ -77,23 +65,19 @@ func storeAddFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *sto
 }
 
 func newStoreShowCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	return leaf(&cobra.Command{
+	return resultCommand(&cobra.Command{
 		Use: "show STORE", Short: "Print a store's record as JSON",
 		Args: cobra.ExactArgs(1),
-	}, nil, func(cmd *cobra.Command, args []string) error {
-		return printResult(cmd, g, r, func(a scan.Admin) (*reward.Store, error) { return a.Store(args[0]) })
-	})
+	}, g, r, func(a scan.Admin, args []string) (*reward.Store, error) { return a.Store(args[0]) })
 }
 
 type storeListOptions struct {
-	after string
-	limit int
-	out   tableOptions
+	page pageOptions
+	out  tableOptions
 }
 
 func (o *storeListOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.after, "after", "", "the store id the previous page ended with (its last line says it)")
-	fs.IntVar(&o.limit, "limit", 50, "stores per page, 1-200")
+	o.page.addFlags(fs, "the store id the previous page ended with (its last line says it)", "stores per page, 1-200")
 	o.out.AddFlags(fs)
 }
 
@@ -113,11 +97,11 @@ func newStoreListCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
 }
 
 func storeListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *storeListOptions) error {
-	if o.limit < 1 || o.limit > reward.MaxPage {
-		return usagef("--limit %d: give 1 to %d", o.limit, reward.MaxPage)
+	if err := o.page.check(); err != nil {
+		return err
 	}
 	get := func(a scan.Admin) (*storePage, error) {
-		ss, next, err := a.Stores(o.after, o.limit)
+		ss, next, err := a.Stores(o.page.after, o.page.limit)
 		if ss == nil {
 			ss = []*reward.Store{}
 		}
@@ -128,9 +112,7 @@ func storeListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *st
 		for _, s := range p.Stores {
 			fmt.Fprintf(w, "%-16s %-12s %-10s %-24s %s\n", s.ID, s.Code, s.Region, s.Name, s.Address)
 		}
-		if p.Next != "" {
-			fmt.Fprintf(w, "more: --after %s\n", p.Next)
-		}
+		printNext(w, p.Next)
 	})
 }
 
@@ -194,15 +176,14 @@ func storeQRFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *stor
 }
 
 type storeEnrolmentsOptions struct {
-	status, after string
-	limit         int
-	out           tableOptions
+	status string
+	page   pageOptions
+	out    tableOptions
 }
 
 func (o *storeEnrolmentsOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.status, "status", "", "only pending, approved or rejected requests")
-	fs.StringVar(&o.after, "after", "", "the enrolment id the previous page ended with")
-	fs.IntVar(&o.limit, "limit", 50, "requests per page, 1-200")
+	o.page.addFlags(fs, "the enrolment id the previous page ended with", "requests per page, 1-200")
 	o.out.AddFlags(fs)
 }
 
@@ -217,11 +198,11 @@ func newStoreEnrolmentsCommand(g *globalOptions, r *remoteOptions) *cobra.Comman
 		Use: "enrolments STORE [--status pending]", Short: "List the requests to be a guide of the store, oldest first",
 		Args: cobra.ExactArgs(1),
 	}, o, func(cmd *cobra.Command, args []string) error {
-		if o.limit < 1 || o.limit > reward.MaxPage {
-			return usagef("--limit %d: give 1 to %d", o.limit, reward.MaxPage)
+		if err := o.page.check(); err != nil {
+			return err
 		}
 		get := func(a scan.Admin) (*enrolmentPage, error) {
-			es, next, err := a.Enrolments(args[0], o.status, o.after, o.limit)
+			es, next, err := a.Enrolments(args[0], o.status, o.page.after, o.page.limit)
 			if es == nil {
 				es = []*reward.Enrolment{}
 			}
@@ -232,19 +213,21 @@ func newStoreEnrolmentsCommand(g *globalOptions, r *remoteOptions) *cobra.Comman
 			for _, e := range p.Enrolments {
 				fmt.Fprintf(w, "%-27s %-9s %-20s %-24s %-16s %s\n", e.ID, e.Status, e.At.In(loc).Format("2006-01-02 15:04:05"), e.Identity, e.Name, e.Guide)
 			}
-			if p.Next != "" {
-				fmt.Fprintf(w, "more: --after %s\n", p.Next)
-			}
+			printNext(w, p.Next)
 		})
 	})
 }
 
-func newStoreDecideCommand(g *globalOptions, r *remoteOptions, approve bool) *cobra.Command {
+// newStoreDecideCommand builds approve, or reject, of a store's group.
+func newStoreDecideCommand(approve bool) func(*globalOptions, *remoteOptions) *cobra.Command {
 	use, short := "reject STORE ENROLMENT", "Reject a request to be a guide of the store"
 	if approve {
 		use, short = "approve STORE ENROLMENT", "Approve a request: the person becomes a guide of the store at once"
 	}
-	return leaf(&cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(2)}, nil, func(cmd *cobra.Command, args []string) error {
-		return printResult(cmd, g, r, func(a scan.Admin) (*reward.Enrolment, error) { return a.DecideEnrolment(args[0], args[1], approve) })
-	})
+	return func(g *globalOptions, r *remoteOptions) *cobra.Command {
+		return resultCommand(&cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(2)}, g, r,
+			func(a scan.Admin, args []string) (*reward.Enrolment, error) {
+				return a.DecideEnrolment(args[0], args[1], approve)
+			})
+	}
 }

@@ -12,7 +12,7 @@ import (
 )
 
 func newTokenCommand(g *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{
+	return remoteGroup(&cobra.Command{
 		Use:   "token",
 		Short: "Create, list and revoke API tokens",
 		Long: "Tokens are stored hashed: a secret is shown once, when it is made. Each token has an id\n" +
@@ -20,11 +20,7 @@ func newTokenCommand(g *globalOptions) *cobra.Command {
 			"On one machine the admin token is the data directory's admin.token file, not one of these;\n" +
 			"a cluster's admins hold tokens of role admin (yima --db URL token create --role admin makes\n" +
 			"the first, revoked like any other).",
-	}
-	r := &remoteOptions{}
-	r.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(newTokenCreateCommand(g, r), newTokenListCommand(g, r), newTokenRevokeCommand(g, r))
-	return cmd
+	}, g, newTokenCreateCommand, newTokenListCommand, newTokenRevokeCommand)
 }
 
 type tokenCreateOptions struct {
@@ -91,15 +87,11 @@ func tokenListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, out t
 }
 
 func newTokenRevokeCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	return leaf(&cobra.Command{
+	return resultCommand(&cobra.Command{
 		Use: "revoke ID", Short: "Revoke a token (a leaked one, or a departed guide's): it stops working at once",
 		Long: "Revoke deletes the token named ID (see yima token list). A running server refuses its\n" +
 			"secret from the next request on. A guide's account, members, ledger and commissions stay;\n" +
 			"only that credential ends. Prints the revoked token as JSON.",
 		Args: cobra.ExactArgs(1),
-	}, nil, func(cmd *cobra.Command, args []string) error { return tokenRevokeFunc(cmd, g, r, args[0]) })
-}
-
-func tokenRevokeFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, id string) error {
-	return printResult(cmd, g, r, func(a scan.Admin) (*reward.Token, error) { return a.RevokeToken(id) })
+	}, g, r, func(a scan.Admin, args []string) (*reward.Token, error) { return a.RevokeToken(args[0]) })
 }

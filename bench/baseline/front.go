@@ -430,13 +430,3 @@ func (f *front) Failures() []string {
 
 // tierPoints is base × the tier multiplier, rounded as reward rounds it.
 func tierPoints(base int64, mult float64) int64 { return int64(math.Round(float64(base) * mult)) }
-
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}

@@ -110,7 +110,7 @@ func NewPostgres(conns int, timeout time.Duration, log *slog.Logger) (bench.Targ
 		b.close()
 		return nil, fmt.Errorf("bench: initdb: %v: %s", err, lastLines(string(out), 5))
 	}
-	port, err := freePort()
+	port, err := pglocal.FreePort()
 	if err != nil {
 		b.close()
 		return nil, err

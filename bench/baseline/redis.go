@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/yima-dev/yima/bench"
+	"github.com/yima-dev/yima/store/pglocal"
 )
 
 // The Redis baseline: one redis-server started for the run on loopback, its
@@ -146,7 +147,7 @@ func NewRedis(conns int, timeout time.Duration, log *slog.Logger) (bench.Target,
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := pglocal.FreePort()
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err

@@ -18,10 +18,7 @@ import (
 // mend the file) and keeps deciding what does not need it.
 func TestCorruptFileIsAnErrorNotAnExit(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "db")
-	db, err := pebblestore.Open(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := pebbletest.OpenDir(t, dir, nil)
 	val := make([]byte, 100)
 	for i := range 200 {
 		if err := db.Update(func(tx store.Tx) error {
@@ -33,18 +30,11 @@ func TestCorruptFileIsAnErrorNotAnExit(t *testing.T) {
 	}
 	db.Close()
 	// The next open replays the WAL into an sstable.
-	if db, err = pebblestore.Open(dir, nil); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	pebbletest.OpenDir(t, dir, nil).Close()
 	pebbletest.Corrupt(t, dir)
 
 	var failed atomic.Bool
-	db, err = pebblestore.Open(dir, &pebblestore.Options{OnFail: func(error) { failed.Store(true) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db = pebbletest.OpenDir(t, dir, &pebblestore.Options{OnFail: func(error) { failed.Store(true) }})
 	if _, _, err := db.Get([]byte("k000")); !errors.Is(err, store.ErrCorrupt) {
 		t.Errorf("Get of a corrupt record: %v, want ErrCorrupt", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/yima-dev/yima/store"
 	"github.com/yima-dev/yima/store/pebblestore"
+	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
 )
 
 // fullFS refuses to create tables with ENOSPC once full is set, as a full
@@ -121,11 +122,7 @@ func TestFullDiskWhileServingFailsClosed(t *testing.T) {
 // engine keeps it to a few MiB.
 func TestLogPreallocationIsSmall(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "db")
-	db, err := pebblestore.Open(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := pebbletest.OpenDir(t, dir, nil)
 	writeSome(t, db, 10)
 	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
 	var allocated int64

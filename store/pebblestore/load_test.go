@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/yima-dev/yima/store"
-	"github.com/yima-dev/yima/store/pebblestore"
+	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
 )
 
 // TestLoaderIngestsRuns: two runs over disjoint prefixes and a third over
@@ -19,11 +19,7 @@ import (
 // the keys as absent; a decision after the load sees the loaded records.
 func TestLoaderIngestsRuns(t *testing.T) {
 	dir := t.TempDir()
-	db, err := pebblestore.Open(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := pebbletest.OpenDir(t, dir, nil)
 	// The decider caches a's 0002 as absent.
 	if err := db.Update(func(tx store.Tx) error {
 		_, found, err := tx.Get([]byte("a/0002"))
@@ -155,21 +151,13 @@ func TestLoaderRefusals(t *testing.T) {
 // were never part of the store, and Open removes them.
 func TestOpenRemovesLeftLoads(t *testing.T) {
 	dir := t.TempDir()
-	db, err := pebblestore.Open(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	pebbletest.OpenDir(t, dir, nil).Close()
 	left := filepath.Join(dir, "ingest-0123456789ab")
 	if err := os.MkdirAll(left, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(left, "000001.sst"), []byte("half"), 0o600)
-	db, err = pebblestore.Open(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	pebbletest.OpenDir(t, dir, nil)
 	if _, err := os.Stat(left); !os.IsNotExist(err) {
 		t.Fatalf("%s is still there: %v", left, err)
 	}

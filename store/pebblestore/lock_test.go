@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/yima-dev/yima/store/pebblestore"
+	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
 )
 
 // TestDeletedLockFileKeepsASecondProcessOut: with Pebble's LOCK file
@@ -17,11 +18,7 @@ import (
 // two processes on one directory would both pay the same code.
 func TestDeletedLockFileKeepsASecondProcessOut(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "db")
-	db, err := pebblestore.Open(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	pebbletest.OpenDir(t, dir, nil)
 	if err := os.Remove(filepath.Join(dir, "LOCK")); err != nil {
 		t.Fatal(err)
 	}
@@ -55,10 +52,7 @@ func TestLockHelperProcess(t *testing.T) {
 // process.
 func TestSecondOpenWithoutLockFile(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "db")
-	db, err := pebblestore.Open(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := pebbletest.OpenDir(t, dir, nil)
 	if err := os.Remove(filepath.Join(dir, "LOCK")); err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +65,7 @@ func TestSecondOpenWithoutLockFile(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err = pebblestore.Open(dir, nil)
+	db, err := pebblestore.Open(dir, nil)
 	if err != nil {
 		t.Fatalf("open after the holder closed: %v", err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/yima-dev/yima/store"
 	"github.com/yima-dev/yima/store/pebblestore"
+	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
 )
 
 // killedStore runs TestWALHelperProcess on a new directory until it has
@@ -62,10 +63,7 @@ func TestWALHelperProcess(t *testing.T) {
 	if dir == "" {
 		t.Skip("runs only as the helper of the WAL damage tests")
 	}
-	db, err := pebblestore.Open(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := pebbletest.OpenDir(t, dir, nil)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for w := range 8 {

@@ -2,6 +2,7 @@ package pglocal
 
 import (
 	"errors"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -31,4 +32,15 @@ func Bin() (string, error) {
 		return "", ErrNotInstalled
 	}
 	return filepath.Dir(found[len(found)-1]), nil
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for
+// a throwaway server to listen on.
+func FreePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }

@@ -54,3 +54,16 @@ func Corrupt(tb testing.TB, dir string) {
 		}
 	}
 }
+
+// OpenDir opens the engine on the directory dir of the real file system
+// with opts (nil for the defaults), for tests of what the engine leaves on
+// disk. It is closed at the end of tb unless the test closes it first.
+func OpenDir(tb testing.TB, dir string, opts *pebblestore.Options) *pebblestore.DB {
+	tb.Helper()
+	db, err := pebblestore.Open(dir, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}

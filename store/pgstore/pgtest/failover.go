@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/yima-dev/yima/store/pglocal"
 )
 
 // Formation is a pg_auto_failover formation on loopback, in a temporary
@@ -439,7 +440,7 @@ func sweepFormations() {
 
 func mustFreePort(tb testing.TB) int {
 	tb.Helper()
-	p, err := freePort()
+	p, err := pglocal.FreePort()
 	if err != nil {
 		tb.Fatal(err)
 	}

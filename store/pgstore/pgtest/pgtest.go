@@ -17,7 +17,6 @@ package pgtest
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -158,7 +157,7 @@ func startCluster() (string, error) {
 	if out, err := command("initdb", "-D", data, "-U", "yima", "-A", "trust", "-E", "UTF8", "--locale=C").CombinedOutput(); err != nil {
 		return "", fmt.Errorf("initdb: %v: %s", err, out)
 	}
-	port, err := freePort()
+	port, err := pglocal.FreePort()
 	if err != nil {
 		return "", err
 	}
@@ -248,13 +247,4 @@ func sweep() {
 			os.RemoveAll(d)
 		}
 	}
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }

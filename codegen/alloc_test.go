@@ -6,10 +6,11 @@ import (
 	"testing"
 
 	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/codegentest"
 )
 
 func TestVerifyDoesNotAllocate(t *testing.T) {
-	ks := mustKeyset(t)
+	ks := codegentest.Keyset(t)
 	eachVersion(t, ks, ks.Primary, 9, func(t *testing.T, s *codegen.Signer) { verifyAllocs(t, ks, s) })
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/codegentest"
 )
 
 // reportCPU adds the process's CPU time per operation since cpu. ns/op is
@@ -18,7 +19,7 @@ func reportCPU(b *testing.B, cpu time.Duration) {
 
 // BenchmarkSign is one code on one goroutine, tag and text.
 func BenchmarkSign(b *testing.B) {
-	ks := mustKeyset(b)
+	ks := codegentest.Keyset(b)
 	for _, v := range versions {
 		b.Run(fmt.Sprintf("v%d", v), func(b *testing.B) {
 			s, _ := ks.VersionSigner(v, ks.Primary, 1)
@@ -37,7 +38,7 @@ func BenchmarkSign(b *testing.B) {
 // its own signer, as an export mints them; ns/op is per code for the
 // whole machine, so 1e9 / ns/op is codes a second.
 func BenchmarkMint(b *testing.B) {
-	ks := mustKeyset(b)
+	ks := codegentest.Keyset(b)
 	for _, v := range versions {
 		b.Run(fmt.Sprintf("v%d", v), func(b *testing.B) {
 			var next atomic.Uint32
@@ -61,7 +62,7 @@ func BenchmarkMint(b *testing.B) {
 }
 
 func BenchmarkVerify(b *testing.B) {
-	ks := mustKeyset(b)
+	ks := codegentest.Keyset(b)
 	for _, v := range versions {
 		b.Run(fmt.Sprintf("v%d", v), func(b *testing.B) {
 			s, _ := ks.VersionSigner(v, ks.Primary, 1)

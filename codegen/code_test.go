@@ -8,16 +8,8 @@ import (
 	"time"
 
 	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/codegentest"
 )
-
-func mustKeyset(tb testing.TB) *codegen.Keyset {
-	tb.Helper()
-	ks, err := codegen.NewKeyset(time.Unix(0, 0))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return ks
-}
 
 // versions are the code versions every signing and verifying test covers.
 var versions = []uint8{codegen.V1, codegen.V2}
@@ -40,7 +32,7 @@ func eachVersion(t *testing.T, ks *codegen.Keyset, key uint8, batch uint32, f fu
 }
 
 func TestNewBatchesMintVersion2(t *testing.T) {
-	ks := mustKeyset(t)
+	ks := codegentest.Keyset(t)
 	s, err := ks.Signer(ks.Primary, 42)
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +47,7 @@ func TestNewBatchesMintVersion2(t *testing.T) {
 }
 
 func TestSignVerifyRoundTrip(t *testing.T) {
-	ks := mustKeyset(t)
+	ks := codegentest.Keyset(t)
 	eachVersion(t, ks, ks.Primary, 42, func(t *testing.T, s *codegen.Signer) { roundTrip(t, ks, s) })
 }
 
@@ -76,7 +68,7 @@ func roundTrip(t *testing.T, ks *codegen.Keyset, s *codegen.Signer) {
 }
 
 func TestSpellingsAreOneCode(t *testing.T) {
-	ks := mustKeyset(t)
+	ks := codegentest.Keyset(t)
 	eachVersion(t, ks, ks.Primary, 7, func(t *testing.T, s *codegen.Signer) { spellings(t, ks, s.Code(12345)) })
 }
 
@@ -99,7 +91,7 @@ func spellings(t *testing.T, ks *codegen.Keyset, code string) {
 }
 
 func TestRejects(t *testing.T) {
-	ks := mustKeyset(t)
+	ks := codegentest.Keyset(t)
 	eachVersion(t, ks, ks.Primary, 7, func(t *testing.T, s *codegen.Signer) { rejects(t, ks, s) })
 }
 
@@ -151,7 +143,7 @@ func TestRotateAndRetire(t *testing.T) {
 }
 
 func rotateAndRetire(t *testing.T, version uint8) {
-	ks := mustKeyset(t)
+	ks := codegentest.Keyset(t)
 	old := ks.Primary
 	s, _ := ks.VersionSigner(version, old, 1)
 	code := s.Code(1)
@@ -183,7 +175,7 @@ func rotateAndRetire(t *testing.T, version uint8) {
 }
 
 func TestKeysetSaveLoad(t *testing.T) {
-	ks := mustKeyset(t)
+	ks := codegentest.Keyset(t)
 	ks.Rotate(time.Unix(1, 0))
 	path := t.TempDir() + "/keys.json"
 	if err := ks.Save(path); err != nil {

@@ -6,9 +6,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/codegentest"
 )
 
 // pinVectors are docs/code-format.md's PIN examples: the vectors' key (id
@@ -108,10 +108,7 @@ func TestPINSpec(t *testing.T) {
 // TestNewKeysHavePINSecrets: a rotated key has a PIN secret apart from its
 // signing secret.
 func TestNewKeysHavePINSecrets(t *testing.T) {
-	ks, err := codegen.NewKeyset(time.Unix(0, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ks := codegentest.Keyset(t)
 	k := ks.Keys[0]
 	if !ks.HasPINSecret(k.ID) || len(k.PINSecret) != 32 || hmac.Equal(k.PINSecret, k.Secret) {
 		t.Fatalf("a new key's PIN secret: %x", k.PINSecret)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/codegentest"
 	"github.com/yima-dev/yima/codegen/printing"
 )
 
@@ -15,7 +16,7 @@ import (
 // in either code version: an export of 200,000 codes allocates only its
 // buffers, goroutines and channels.
 func TestExportAllocations(t *testing.T) {
-	ks := mustKeyset(t)
+	ks := codegentest.Keyset(t)
 	for _, v := range []uint8{codegen.V1, codegen.V2} {
 		opts := printing.ExportOptions{Version: v, Batch: 1, From: 1, To: 200_000, Format: printing.FormatCSV, ChunkSize: 10_000}
 		n := testing.AllocsPerRun(3, func() {

@@ -10,9 +10,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/codegentest"
 	"github.com/yima-dev/yima/codegen/printing"
 )
 
@@ -37,7 +36,7 @@ func zbar(t *testing.T, files ...string) []string {
 // of its serials, with the base URL asked for.
 func TestLabelSheetDecodes(t *testing.T) {
 	needTools(t, "pdftoppm", "zbarimg")
-	ks, _ := codegen.NewKeyset(time.Unix(0, 0))
+	ks := codegentest.Keyset(t)
 	const base = "HTTPS://YIMA.BRAND.CN"
 	var buf bytes.Buffer
 	if _, err := printing.WriteLabelSheet(context.Background(), &buf, ks, printing.LabelSheetOptions{

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/codegentest"
 	"github.com/yima-dev/yima/codegen/printing"
 )
 
@@ -51,7 +52,7 @@ func checkExport(t *testing.T, ks *codegen.Keyset, opts printing.ExportOptions, 
 }
 
 func TestExportMatchesSigner(t *testing.T) {
-	ks := mustKeyset(t)
+	ks := codegentest.Keyset(t)
 	ranges := map[string][2]uint32{
 		"one code":          {1, 1},
 		"within one chunk":  {3, 9},
@@ -86,7 +87,7 @@ func TestExportMatchesSigner(t *testing.T) {
 }
 
 func TestExportBaseURL(t *testing.T) {
-	ks := mustKeyset(t)
+	ks := codegentest.Keyset(t)
 	opts := printing.ExportOptions{Batch: 1, From: 1, To: 3, Format: printing.FormatTXT, BaseURL: "HTTPS://Q.EXAMPLE.CN/"}
 	var out bytes.Buffer
 	if _, err := printing.Export(context.Background(), &out, ks, opts); err != nil {
@@ -97,7 +98,7 @@ func TestExportBaseURL(t *testing.T) {
 }
 
 func TestExportRefusesBadOptions(t *testing.T) {
-	ks := mustKeyset(t)
+	ks := codegentest.Keyset(t)
 	cases := map[string]printing.ExportOptions{
 		"serial 0":        {Batch: 1, From: 0, To: 5},
 		"reversed range":  {Batch: 1, From: 5, To: 4},
@@ -117,7 +118,7 @@ func TestExportRefusesBadOptions(t *testing.T) {
 }
 
 func TestExportCancel(t *testing.T) {
-	ks := mustKeyset(t)
+	ks := codegentest.Keyset(t)
 	opts := printing.ExportOptions{Batch: 1, From: 1, To: 1_000_000, Format: printing.FormatTXT, ChunkSize: 1000}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -154,7 +155,7 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 }
 
 func TestExportWriteError(t *testing.T) {
-	ks := mustKeyset(t)
+	ks := codegentest.Keyset(t)
 	opts := printing.ExportOptions{Batch: 1, From: 1, To: 100_000, Format: printing.FormatCSV, ChunkSize: 100}
 	n, err := printing.Export(context.Background(), &failingWriter{left: 3}, ks, opts)
 	if err == nil || !strings.Contains(err.Error(), "disk full") || n != 200 {
@@ -163,7 +164,7 @@ func TestExportWriteError(t *testing.T) {
 }
 
 func BenchmarkExport(b *testing.B) {
-	ks := mustKeyset(b)
+	ks := codegentest.Keyset(b)
 	const codes = 1_000_000
 	for _, f := range []printing.Format{printing.FormatTXT, printing.FormatCSV} {
 		b.Run(string(f), func(b *testing.B) {
@@ -189,7 +190,7 @@ func (w writeCounter) Write(p []byte) (int, error) { *w.n += int64(len(p)); retu
 // BenchmarkExportFile is the target case: ten million txt codes into a
 // file, about 510 MB, page cache included (not fsync).
 func BenchmarkExportFile(b *testing.B) {
-	ks := mustKeyset(b)
+	ks := codegentest.Keyset(b)
 	const codes = 10_000_000
 	path := filepath.Join(b.TempDir(), "codes.txt")
 	opts := printing.ExportOptions{Batch: 1, From: 1, To: codes, Format: printing.FormatTXT}

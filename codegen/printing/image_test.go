@@ -17,12 +17,13 @@ import (
 	"testing"
 
 	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/codegentest"
 	"github.com/yima-dev/yima/codegen/printing"
 )
 
 func exampleURL(t *testing.T, host string) string {
 	t.Helper()
-	ks := mustKeyset(t)
+	ks := codegentest.Keyset(t)
 	s, _ := ks.Signer(ks.Primary, codegen.MaxBatch)
 	return printing.URL("HTTPS://"+host, s.Code(codegen.MaxSerial))
 }
@@ -214,7 +215,7 @@ func TestSymbolsDecode(t *testing.T) {
 }
 
 func TestExportImages(t *testing.T) {
-	ks := mustKeyset(t)
+	ks := codegentest.Keyset(t)
 	s, _ := ks.Signer(ks.Primary, 9)
 	opts := printing.ImageExportOptions{Batch: 9, From: 11, To: 17, Workers: 3}
 	var want []string
@@ -264,7 +265,7 @@ func TestExportImages(t *testing.T) {
 }
 
 func TestExportImagesCancel(t *testing.T) {
-	ks := mustKeyset(t)
+	ks := codegentest.Keyset(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	opts := printing.ImageExportOptions{Batch: 1, From: 1, To: 100_000, Progress: func(done uint64) {
@@ -279,7 +280,7 @@ func TestExportImagesCancel(t *testing.T) {
 }
 
 func BenchmarkImage(b *testing.B) {
-	ks := mustKeyset(b)
+	ks := codegentest.Keyset(b)
 	s, _ := ks.Signer(ks.Primary, 1)
 	url := printing.URL(printing.DefaultBaseURL, s.Code(1))
 	for _, sym := range []printing.Symbology{printing.QR, printing.DataMatrix} {

@@ -9,9 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/codegentest"
 	"github.com/yima-dev/yima/codegen/printing"
 )
 
@@ -42,7 +41,7 @@ func needFonts(t *testing.T) {
 func TestLabelSheetUnicode(t *testing.T) {
 	needTools(t, "pdftotext", "pdffonts")
 	needFonts(t)
-	ks, _ := codegen.NewKeyset(time.Unix(0, 0))
+	ks := codegentest.Keyset(t)
 	for _, header := range []string{"奶粉-900克  GTIN 06901234567892", "Молоко 900 г · Ελλάδα · café", "ミルク 牛奶 一码"} {
 		var buf bytes.Buffer
 		if _, err := printing.WriteLabelSheet(context.Background(), &buf, ks, printing.LabelSheetOptions{
@@ -91,7 +90,7 @@ func TestLabelSheetUnicode(t *testing.T) {
 // text is refused with a message naming the file and the way out, and an
 // ASCII sheet still prints (it needs no font file).
 func TestLabelFontMissing(t *testing.T) {
-	ks, _ := codegen.NewKeyset(time.Unix(0, 0))
+	ks := codegentest.Keyset(t)
 	gone := filepath.Join(t.TempDir(), "gone.ttf")
 	opts := printing.LabelSheetOptions{Batch: 1, From: 1, To: 2, Header: "奶粉-900克", Fonts: []string{gone}, BaseURL: "HTTPS://YIMA.BRAND.CN"}
 	_, err := printing.WriteLabelSheet(context.Background(), &bytes.Buffer{}, ks, opts)

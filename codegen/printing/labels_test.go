@@ -11,9 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/codegentest"
 	"github.com/yima-dev/yima/codegen/printing"
 )
 
@@ -39,7 +38,7 @@ func pdfText(t *testing.T, doc []byte) (pages int, text string) {
 }
 
 func TestLabelSheet(t *testing.T) {
-	ks, _ := codegen.NewKeyset(time.Unix(0, 0))
+	ks := codegentest.Keyset(t)
 	s, _ := ks.Signer(ks.Primary, 7)
 	var buf bytes.Buffer
 	n, err := printing.WriteLabelSheet(context.Background(), &buf, ks, printing.LabelSheetOptions{
@@ -73,7 +72,7 @@ func TestLabelSheet(t *testing.T) {
 }
 
 func TestLabelSheetRefusals(t *testing.T) {
-	ks, _ := codegen.NewKeyset(time.Unix(0, 0))
+	ks := codegentest.Keyset(t)
 	for name, o := range map[string]printing.LabelSheetOptions{
 		"too many labels":   {Batch: 1, From: 1, To: printing.MaxLabelsPerSheet + 1},
 		"no serials":        {Batch: 1, From: 0, To: 5},
@@ -96,7 +95,7 @@ func TestLabelSheetRefusals(t *testing.T) {
 // compares it module by module with the PNG of the same URL, which the
 // image tests check against decoders.
 func TestLabelSheetCancel(t *testing.T) {
-	ks, _ := codegen.NewKeyset(time.Unix(0, 0))
+	ks := codegentest.Keyset(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var buf bytes.Buffer
@@ -106,7 +105,7 @@ func TestLabelSheetCancel(t *testing.T) {
 }
 
 func TestLabelSymbolMatchesImage(t *testing.T) {
-	ks, _ := codegen.NewKeyset(time.Unix(0, 0))
+	ks := codegentest.Keyset(t)
 	s, _ := ks.Signer(ks.Primary, 2)
 	var buf bytes.Buffer
 	if _, err := printing.WriteLabelSheet(context.Background(), &buf, ks, printing.LabelSheetOptions{Batch: 2, From: 5, To: 6}); err != nil {
@@ -164,7 +163,7 @@ func TestLabelSymbolMatchesImage(t *testing.T) {
 }
 
 func BenchmarkLabelSheet(b *testing.B) {
-	ks, _ := codegen.NewKeyset(time.Unix(0, 0))
+	ks := codegentest.Keyset(b)
 	for b.Loop() {
 		if _, err := printing.WriteLabelSheet(context.Background(), io.Discard, ks, printing.LabelSheetOptions{Batch: 1, From: 1, To: 400}); err != nil {
 			b.Fatal(err)

@@ -1,4 +1,4 @@
-package printing_test
+package codegentest
 
 import (
 	"testing"
@@ -7,8 +7,9 @@ import (
 	"github.com/yima-dev/yima/codegen"
 )
 
-// mustKeyset returns a fresh keyset to print codes of.
-func mustKeyset(tb testing.TB) *codegen.Keyset {
+// Keyset returns a fresh keyset made at the Unix epoch, failing tb when it
+// cannot be made.
+func Keyset(tb testing.TB) *codegen.Keyset {
 	tb.Helper()
 	ks, err := codegen.NewKeyset(time.Unix(0, 0))
 	if err != nil {

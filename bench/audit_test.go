@@ -29,30 +29,30 @@ func (f *fakeChecker) Campaign(_ context.Context, id string) (bench.CampaignStat
 	return f.campaign, f.err
 }
 
-func (f *fakeChecker) Guide(_ context.Context, id string) (bench.GuideState, error) {
+// lookup reads one record of the fake server under its lock, with the
+// error every read answers.
+func lookup[V any](f *fakeChecker, records map[string]V, key string) (V, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.guides[id], f.err
+	return records[key], f.err
+}
+
+func (f *fakeChecker) Guide(_ context.Context, id string) (bench.GuideState, error) {
+	return lookup(f, f.guides, id)
 }
 
 func (f *fakeChecker) Coupon(_ context.Context, id string) (bench.CouponState, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.coupons[id], f.err
+	return lookup(f, f.coupons, id)
 }
 
 func (f *fakeChecker) ServerAudit(context.Context) ([]string, error) { return f.serverBad, f.err }
 
 func (f *fakeChecker) CodeRedeemed(_ context.Context, code string) (bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.redeemed[code], f.err
+	return lookup(f, f.redeemed, code)
 }
 
 func (f *fakeChecker) Member(_ context.Context, m string) (bench.MemberState, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.members[m], f.err
+	return lookup(f, f.members, m)
 }
 
 // consistent returns observations and a server that agrees with them: a

@@ -140,9 +140,7 @@ func (c Config) Defaults() Config {
 }
 
 func (c *Config) ensureDefaults() {
-	if c.Conns == 0 {
-		c.Conns = 64
-	}
+	setDefault(&c.Conns, 64)
 	if c.Duration == 0 && c.Requests == 0 {
 		c.Duration = 10 * time.Second
 	}
@@ -158,41 +156,27 @@ func (c *Config) ensureDefaults() {
 	if c.Preload > 0 && c.PreloadedScans > 0 && !slices.ContainsFunc(c.Mix, func(s Share) bool { return s.Kind == Preloaded }) {
 		c.Mix = append(slices.Clone(c.Mix), Share{Preloaded, c.PreloadedScans})
 	}
-	if c.Budget == 0 {
-		c.Budget = 1_000_000_000_000
-	}
-	if c.Stock == 0 {
-		c.Stock = 1_000_000_000
-	}
-	if c.Guides == 0 {
-		c.Guides = 4
-	}
-	if c.Bound == 0 {
-		c.Bound = 0.5
-	}
-	if c.Contenders == 0 {
-		c.Contenders = 4
-	}
-	if c.Members == 0 {
-		c.Members = 1000
-	}
-	if c.FloorRecords == 0 {
-		c.FloorRecords = 1
-	}
-	if c.Points == 0 {
-		c.Points = 10
-	}
-	if c.Timeout == 0 {
-		c.Timeout = 10 * time.Second
-	}
-	if c.AuditCodes == 0 {
-		c.AuditCodes = 200_000
-	}
-	if c.AuditConns == 0 {
-		c.AuditConns = 16
-	}
+	setDefault(&c.Budget, 1_000_000_000_000)
+	setDefault(&c.Stock, 1_000_000_000)
+	setDefault(&c.Guides, 4)
+	setDefault(&c.Bound, 0.5)
+	setDefault(&c.Contenders, 4)
+	setDefault(&c.Members, 1000)
+	setDefault(&c.FloorRecords, 1)
+	setDefault(&c.Points, 10)
+	setDefault(&c.Timeout, 10*time.Second)
+	setDefault(&c.AuditCodes, 200_000)
+	setDefault(&c.AuditConns, 16)
 	if c.Logger == nil {
 		c.Logger = discardLogger()
+	}
+}
+
+// setDefault gives *v the default d when the caller left it zero.
+func setDefault[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
 	}
 }
 

@@ -38,19 +38,12 @@ func WritePlot(w io.Writer, reports ...*Report) error {
 	p99Top, p99Step := niceScale(maxP99)
 
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
-	b.WriteString(`<rect width="100%" height="100%" fill="white"/>` + "\n")
 	title := "yima bench"
 	if len(reports) > 0 {
 		r := reports[0]
-		title = fmt.Sprintf("yima bench: %d conns, %s loop, seed %d", r.Conns, r.Loop, r.Seed)
-		if r.Campaign == nil {
-			title += ", fixed points"
-		} else {
-			title += ", campaign workload"
-		}
+		title = fmt.Sprintf("yima bench: %d conns, %s loop, seed %d, %s", r.Conns, r.Loop, r.Seed, r.workload())
 	}
-	fmt.Fprintf(&b, `<text x="%.0f" y="24" font-size="15" font-weight="bold">%s</text>`+"\n", left, html.EscapeString(title))
+	svgHead(&b, width, height, left, title)
 
 	x := func(t float64) float64 { return left + t/maxT*plotW }
 	panel := func(y0 float64, label string, yTop, yStep float64, value func(Second) float64) {
@@ -159,19 +152,12 @@ func WriteGrowthPlot(w io.Writer, reports ...*Report) error {
 	}
 	nTop, nStep := niceScale(maxN)
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
-	b.WriteString(`<rect width="100%" height="100%" fill="white"/>` + "\n")
 	title := "yima bench --preload: the store's size against scans"
 	if len(reports) > 0 {
 		r := reports[0]
-		title += fmt.Sprintf(" (%d conns, %s loop", r.Conns, r.Loop)
-		if r.Campaign == nil {
-			title += ", fixed points)"
-		} else {
-			title += ", campaign workload)"
-		}
+		title += fmt.Sprintf(" (%d conns, %s loop, %s)", r.Conns, r.Loop, r.workload())
 	}
-	fmt.Fprintf(&b, `<text x="%.0f" y="24" font-size="15" font-weight="bold">%s</text>`+"\n", left, html.EscapeString(title))
+	svgHead(&b, width, height, left, title)
 	x := func(v float64) float64 { return left + v/nTop*plotW }
 	panel := func(y0 float64, label string, value func(*Report) float64, show func(float64) string) {
 		var maxV float64
@@ -257,4 +243,20 @@ func WriteGrowth(w io.Writer, reports ...*Report) error {
 	tw.Flush()
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// svgHead opens a plot's SVG document on a white page, with its title in
+// bold at the top left.
+func svgHead(b *strings.Builder, width, height, left float64, title string) {
+	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
+	b.WriteString(`<rect width="100%" height="100%" fill="white"/>` + "\n")
+	fmt.Fprintf(b, `<text x="%.0f" y="24" font-size="15" font-weight="bold">%s</text>`+"\n", left, html.EscapeString(title))
+}
+
+// workload names the run's workload, as a plot's title says it.
+func (r *Report) workload() string {
+	if r.Campaign == nil {
+		return "fixed points"
+	}
+	return "campaign workload"
 }

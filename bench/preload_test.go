@@ -18,11 +18,8 @@ func TestRunPreload(t *testing.T) {
 	if testing.Short() {
 		t.Skip("preloads a store and loads it for a second")
 	}
-	rep, err := bench.Run(context.Background(), bench.Config{Preload: 10_000, FixedPoints: true, Duration: time.Second, Conns: 4, Members: 20,
+	rep := mustRun(t, bench.Config{Preload: 10_000, FixedPoints: true, Duration: time.Second, Conns: 4, Members: 20,
 		NoCeiling: true, NoFloor: true, NoLanding: true})
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := rep.Preload
 	if p == nil || p.Codes != 10_000 || p.Members != 1_000 || p.Records < 40_000 || p.StoreBytes == 0 {
 		t.Fatalf("preload report %+v", p)
@@ -64,11 +61,8 @@ func TestRunPreloadCampaign(t *testing.T) {
 	if testing.Short() {
 		t.Skip("preloads a store and loads it for a second")
 	}
-	rep, err := bench.Run(context.Background(), bench.Config{Preload: 3_000, Duration: time.Second, Conns: 4, Members: 20,
+	rep := mustRun(t, bench.Config{Preload: 3_000, Duration: time.Second, Conns: 4, Members: 20,
 		NoCeiling: true, NoFloor: true, NoLanding: true})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if p := rep.Preload; p == nil || p.Codes != 3_000 || p.Members != 300 || p.Records < 5*3_000 {
 		t.Fatalf("preload report %+v", p)
 	}

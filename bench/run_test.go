@@ -20,10 +20,7 @@ func TestRunSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server and loads it for a few seconds")
 	}
-	rep, err := bench.Run(context.Background(), bench.Config{Duration: 1500 * time.Millisecond, Conns: 8, Members: 50})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := mustRun(t, bench.Config{Duration: 1500 * time.Millisecond, Conns: 8, Members: 50})
 	if !rep.Audit.Passed {
 		t.Fatalf("audit: %+v", rep.Audit)
 	}
@@ -228,10 +225,7 @@ func (m *memTarget) ServerAudit(context.Context) ([]string, error) { return nil,
 
 func TestRunRequestsAgainstAFakeTarget(t *testing.T) {
 	mt := newMemTarget()
-	rep, err := bench.Run(context.Background(), bench.Config{Target: mt, Requests: 20_000, Conns: 4, Members: 20, Seed: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := mustRun(t, bench.Config{Target: mt, Requests: 20_000, Conns: 4, Members: 20, Seed: 5})
 	// The budget is claimed per operation; a contested one may overshoot
 	// by its contenders.
 	if n := rep.Scans.Requests; n < 20_000 || n > 20_000+4*4 {
@@ -270,16 +264,23 @@ func TestRunRequestsAgainstAFakeTarget(t *testing.T) {
 }
 
 // results counts a report's answers as "kind status code".
+// mustRun runs the bench with cfg and fails t on an error.
+func mustRun(t *testing.T, cfg bench.Config) *bench.Report {
+	t.Helper()
+	rep, err := bench.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
 func results(rep *bench.Report) map[string]int64 { return rep.Scans.Answers() }
 
 // Without a campaign the run is the first benchmark's: scans only, fixed
 // points, no coupons or guides to check.
 func TestRunFixedPoints(t *testing.T) {
 	mt := newMemTarget()
-	rep, err := bench.Run(context.Background(), bench.Config{Target: mt, FixedPoints: true, Requests: 5_000, Conns: 4, Members: 20, NoCeiling: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := mustRun(t, bench.Config{Target: mt, FixedPoints: true, Requests: 5_000, Conns: 4, Members: 20, NoCeiling: true})
 	for _, k := range rep.Scans.Kinds {
 		if k.Kind == bench.Verify || k.Kind == bench.Spend {
 			t.Fatalf("a fixed-points run sent %v requests", k.Kind)
@@ -288,7 +289,7 @@ func TestRunFixedPoints(t *testing.T) {
 	if rep.Campaign != nil || rep.Audit.Campaign || rep.Audit.Guides != 0 || !rep.Audit.Passed {
 		t.Fatalf("report %+v", rep.Audit)
 	}
-	_, err = bench.Run(context.Background(), bench.Config{Target: newMemTarget(), FixedPoints: true, Requests: 100,
+	_, err := bench.Run(context.Background(), bench.Config{Target: newMemTarget(), FixedPoints: true, Requests: 100,
 		Mix: []bench.Share{{Kind: bench.Verify, Fraction: 0.1}}})
 	if err == nil || !strings.Contains(err.Error(), "campaign") {
 		t.Fatalf("verifications without a campaign: err = %v", err)
@@ -322,10 +323,7 @@ func TestRunAuditFailsLoudly(t *testing.T) {
 func TestRunOpenLoopKeepsToTheSchedule(t *testing.T) {
 	mt := newMemTarget()
 	const rate, secs = 2000.0, 1.0
-	rep, err := bench.Run(context.Background(), bench.Config{Target: mt, Rate: rate, Duration: time.Duration(secs * float64(time.Second)), Conns: 4, NoCeiling: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := mustRun(t, bench.Config{Target: mt, Rate: rate, Duration: time.Duration(secs * float64(time.Second)), Conns: 4, NoCeiling: true})
 	if rep.Loop != "open" {
 		t.Fatalf("loop %q", rep.Loop)
 	}
@@ -345,11 +343,8 @@ func TestRunWithASlowWebhook(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server and loads it for a few seconds")
 	}
-	rep, err := bench.Run(context.Background(), bench.Config{Duration: 1500 * time.Millisecond, Conns: 8, Members: 50,
+	rep := mustRun(t, bench.Config{Duration: 1500 * time.Millisecond, Conns: 8, Members: 50,
 		NoCeiling: true, NoFloor: true, WebhookSlow: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if rep.Webhook == nil || rep.Webhook.Slow != 0.2 || rep.Webhook.Received == 0 {
 		t.Fatalf("webhook run: %+v; want deliveries to the slow endpoint", rep.Webhook)
 	}

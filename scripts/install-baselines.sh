@@ -10,6 +10,7 @@
 # loopback ports); the services the packages may start on 6379 and 5432 are
 # not used.
 set -eu
+. "$(dirname "$0")/apt.sh"
 
 # newest PostgreSQL major version installed, if any
 pgversion() {
@@ -30,15 +31,8 @@ if [ -z "$missing" ]; then
 	exit 0
 fi
 
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-	if ! command -v sudo >/dev/null 2>&1; then
-		echo "install-baselines: need root to install$missing (apt-get install -y$missing)" >&2
-		exit 1
-	fi
-	sudo="sudo"
-fi
-$sudo apt-get update -qq
+as_root install-baselines "$missing"
+apt_get update
 # pg_auto_failover's package is per PostgreSQL version: the one installed,
 # or the one the postgresql package brings.
 if [ -z "$v" ]; then
@@ -47,4 +41,4 @@ fi
 missing="$(echo "$missing" | sed "s/auto-failover/postgresql-${v:-15}-auto-failover/")"
 echo "install-baselines: installing$missing"
 # shellcheck disable=SC2086 # the list is meant to split
-$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing
+apt_get install -y $missing

@@ -6,6 +6,7 @@
 # Each line names a command (or file) the tests look for and the package
 # that provides it.
 set -eu
+. "$(dirname "$0")/apt.sh"
 
 missing=""
 need() { # need COMMAND-OR-FILE PACKAGE
@@ -27,15 +28,8 @@ if [ -z "$missing" ]; then
 	echo "install-test-deps: everything is installed"
 	exit 0
 fi
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-	if ! command -v sudo >/dev/null 2>&1; then
-		echo "install-test-deps: need root to install$missing (apt-get install -y$missing)" >&2
-		exit 1
-	fi
-	sudo="sudo"
-fi
+as_root install-test-deps "$missing"
 echo "install-test-deps: installing$missing"
-$sudo apt-get update -qq
+apt_get update
 # shellcheck disable=SC2086 # the list is meant to split
-$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+apt_get install -y --no-install-recommends $missing

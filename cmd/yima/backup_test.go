@@ -9,8 +9,7 @@ import (
 // TestBackupCommand backs a data directory up directly and through a
 // running server, and reads each copy as a data directory of its own.
 func TestBackupCommand(t *testing.T) {
-	data := newData(t)
-	mustYima(t, "mint", "--data", data, "--product", "SKU-A", "--count", "3", "--activate")
+	data := newMinted(t, "--product", "SKU-A", "--count", "3", "--activate")
 	direct := filepath.Join(t.TempDir(), "direct")
 	mustYima(t, "backup", "--data", data, direct)
 	if ids := batchIDs(t, direct); strings.Join(ids, ",") != "1" {

@@ -13,8 +13,7 @@ import (
 // server with a factory token, and refuses a range the batch lacks without
 // leaving a file.
 func TestBatchLabels(t *testing.T) {
-	data := newData(t)
-	mustYima(t, "mint", "--data", data, "--product", "SKU-A", "--count", "45")
+	data := newMinted(t, "--product", "SKU-A", "--count", "45")
 	dir := t.TempDir()
 	pages := func(path string) int {
 		t.Helper()

@@ -19,6 +19,15 @@ func newData(t *testing.T) string {
 	return data
 }
 
+// newMinted is newData with a batch minted in it by yima mint with args
+// (--product, --count, ...).
+func newMinted(t *testing.T, args ...string) string {
+	t.Helper()
+	data := newData(t)
+	mustYima(t, append([]string{"mint", "--data", data}, args...)...)
+	return data
+}
+
 // TestPrintingNeedsABaseURL checks that each printing command refuses to
 // print while no URL is stored or given, says how to set one, and leaves
 // no file; that the stored URL is used; and that --base-url overrides it

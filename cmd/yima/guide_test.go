@@ -11,8 +11,7 @@ import (
 // TestGuideShowPages follows yima guide show's cursors through a guide's
 // bound members, against a running server.
 func TestGuideShowPages(t *testing.T) {
-	data := newData(t)
-	mustYima(t, "mint", "--data", data, "--product", "SKU-A", "--count", "1")
+	data := newMinted(t, "--product", "SKU-A", "--count", "1")
 	admin := adminToken(t, data)
 	srv := startServe(t, data)
 	defer srv.stop()

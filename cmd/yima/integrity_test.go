@@ -14,8 +14,7 @@ import (
 // message that says how to recover; --accept-data-loss starts it once,
 // and later starts need no flag.
 func TestServeRefusesADamagedLog(t *testing.T) {
-	data := newData(t)
-	mustYima(t, "mint", "--data", data, "--product", "SKU-A", "--count", "3", "--activate")
+	data := newMinted(t, "--product", "SKU-A", "--count", "3", "--activate")
 	mustYima(t, "mint", "--data", data, "--product", "SKU-B", "--count", "3", "--activate")
 	logs, _ := filepath.Glob(filepath.Join(data, "db", "*.log"))
 	if len(logs) == 0 {

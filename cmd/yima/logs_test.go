@@ -16,8 +16,7 @@ import (
 // the storage engine's chatter is at debug level, and the access log
 // names each request by the id its answer carries.
 func TestServeFromTheEnvironment(t *testing.T) {
-	data := newData(t)
-	mustYima(t, "mint", "--data", data, "--product", "SKU-L", "--count", "1", "--out", filepath.Join(t.TempDir(), "c.csv"))
+	data := newMinted(t, "--product", "SKU-L", "--count", "1", "--out", filepath.Join(t.TempDir(), "c.csv"))
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	srv, err := tryServeAs(t, addr, []string{
 		"YIMA_DATA=" + data, "YIMA_ADDR=" + addr, "YIMA_BASE_URL=https://scan.example",

@@ -125,8 +125,7 @@ func TestMintAndVerify(t *testing.T) {
 // leaves no file under the final name (nor a partial one beside it) and
 // records no batch.
 func TestMintFailures(t *testing.T) {
-	data := newData(t)
-	mustYima(t, "mint", "--data", data, "--product", "SKU-A", "--count", "3")
+	data := newMinted(t, "--product", "SKU-A", "--count", "3")
 	outDir := t.TempDir()
 	existingDir := filepath.Join(outDir, "already-a-directory")
 	if err := os.Mkdir(existingDir, 0o755); err != nil {

@@ -17,8 +17,7 @@ import (
 // Each step is a subtest, so one failure does not hide the others; a step
 // that needs what an earlier one failed to make is skipped, saying which.
 func TestServerMode(t *testing.T) {
-	data := newData(t)
-	mustYima(t, "mint", "--data", data, "--product", "SKU-A", "--count", "3", "--activate")
+	data := newMinted(t, "--product", "SKU-A", "--count", "3", "--activate")
 	admin := adminToken(t, data)
 	srv := startServe(t, data)
 	outDir := t.TempDir()

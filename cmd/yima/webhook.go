@@ -12,90 +12,77 @@ func newWebhookCommand(g *globalOptions) *cobra.Command {
 		Use:   "webhook",
 		Short: "Endpoints the event feed is pushed to, signed (add, list, replay, resume, remove)",
 	}
-	with := func(r *remoteOptions, fn func(scan.WebhookAdmin) error) error {
+	var url string
+	var events []string
+	add := webhookCommand(&cobra.Command{
+		Use:   "add --url URL [--events TYPES]",
+		Short: "Add an endpoint; prints its secret, shown this once",
+		Args:  cobra.NoArgs,
+		PreRunE: func(*cobra.Command, []string) error {
+			if url == "" {
+				return usagef("--url is required")
+			}
+			return nil
+		},
+	}, g, func(cmd *cobra.Command, wa scan.WebhookAdmin, _ []string) error {
+		w, err := wa.AddWebhook(url, events)
+		if err != nil {
+			return err
+		}
+		return printJSON(cmd.OutOrStdout(), w)
+	})
+	add.Flags().StringVar(&url, "url", "", "the endpoint, http:// or https://")
+	add.Flags().StringSliceVar(&events, "events", nil, "event types to send, e.g. code.redeemed,points.spent (default: all)")
+
+	list := webhookCommand(&cobra.Command{
+		Use:   "list",
+		Short: "Endpoints and their delivery status",
+		Args:  cobra.NoArgs,
+	}, g, func(cmd *cobra.Command, wa scan.WebhookAdmin, _ []string) error {
+		ws, err := wa.Webhooks()
+		if err != nil {
+			return err
+		}
+		return printJSON(cmd.OutOrStdout(), ws)
+	})
+
+	var from uint64
+	replay := webhookCommand(&cobra.Command{
+		Use:   "replay ID --from SEQ",
+		Short: "Deliver again from event SEQ (and resume a paused endpoint)",
+		Args:  cobra.ExactArgs(1),
+	}, g, func(_ *cobra.Command, wa scan.WebhookAdmin, args []string) error {
+		return wa.ReplayWebhook(args[0], from)
+	})
+	replay.Flags().Uint64Var(&from, "from", 0, "the seq of the first event to deliver again")
+
+	resume := webhookCommand(&cobra.Command{
+		Use:   "resume ID",
+		Short: "Resume a paused endpoint where it stopped",
+		Args:  cobra.ExactArgs(1),
+	}, g, func(_ *cobra.Command, wa scan.WebhookAdmin, args []string) error { return wa.ResumeWebhook(args[0]) })
+
+	remove := webhookCommand(&cobra.Command{
+		Use:   "remove ID",
+		Short: "Remove an endpoint",
+		Args:  cobra.ExactArgs(1),
+	}, g, func(_ *cobra.Command, wa scan.WebhookAdmin, args []string) error { return wa.DeleteWebhook(args[0]) })
+	cmd.AddCommand(add, list, replay, resume, remove)
+	return cmd
+}
+
+// webhookCommand finishes a webhook sub-command: its own --server and
+// --token, and a RunE that runs call on the webhooks of the data directory
+// or of the server.
+func webhookCommand(c *cobra.Command, g *globalOptions, call func(cmd *cobra.Command, wa scan.WebhookAdmin, args []string) error) *cobra.Command {
+	r := &remoteOptions{}
+	return leaf(c, r, func(cmd *cobra.Command, args []string) error {
 		return r.with(g, func(a scan.Admin) error {
 			wa, ok := a.(scan.WebhookAdmin)
 			if !ok {
 				return errors.New("this connection cannot manage webhooks")
 			}
-			return fn(wa)
+			return call(cmd, wa, args)
 		})
-	}
-	var url string
-	var events []string
-	addR := &remoteOptions{}
-	add := &cobra.Command{
-		Use:   "add --url URL [--events TYPES]",
-		Short: "Add an endpoint; prints its secret, shown this once",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if url == "" {
-				return usagef("--url is required")
-			}
-			return with(addR, func(wa scan.WebhookAdmin) error {
-				w, err := wa.AddWebhook(url, events)
-				if err != nil {
-					return err
-				}
-				return printJSON(cmd.OutOrStdout(), w)
-			})
-		},
-	}
-	addR.AddFlags(add.Flags())
-	add.Flags().StringVar(&url, "url", "", "the endpoint, http:// or https://")
-	add.Flags().StringSliceVar(&events, "events", nil, "event types to send, e.g. code.redeemed,points.spent (default: all)")
-
-	listR := &remoteOptions{}
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "Endpoints and their delivery status",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return with(listR, func(wa scan.WebhookAdmin) error {
-				ws, err := wa.Webhooks()
-				if err != nil {
-					return err
-				}
-				return printJSON(cmd.OutOrStdout(), ws)
-			})
-		},
-	}
-	listR.AddFlags(list.Flags())
-
-	var from uint64
-	replayR := &remoteOptions{}
-	replay := &cobra.Command{
-		Use:   "replay ID --from SEQ",
-		Short: "Deliver again from event SEQ (and resume a paused endpoint)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return with(replayR, func(wa scan.WebhookAdmin) error { return wa.ReplayWebhook(args[0], from) })
-		},
-	}
-	replayR.AddFlags(replay.Flags())
-	replay.Flags().Uint64Var(&from, "from", 0, "the seq of the first event to deliver again")
-
-	resumeR := &remoteOptions{}
-	resume := &cobra.Command{
-		Use:   "resume ID",
-		Short: "Resume a paused endpoint where it stopped",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return with(resumeR, func(wa scan.WebhookAdmin) error { return wa.ResumeWebhook(args[0]) })
-		},
-	}
-	resumeR.AddFlags(resume.Flags())
-
-	removeR := &remoteOptions{}
-	remove := &cobra.Command{
-		Use:   "remove ID",
-		Short: "Remove an endpoint",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return with(removeR, func(wa scan.WebhookAdmin) error { return wa.DeleteWebhook(args[0]) })
-		},
-	}
-	removeR.AddFlags(remove.Flags())
-	cmd.AddCommand(add, list, replay, resume, remove)
-	return cmd
+	})
 }

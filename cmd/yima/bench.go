@@ -171,27 +171,16 @@ func benchFunc(cmd *cobra.Command, o *benchOptions) error {
 		rep, runs = r, []*bench.Report{r}
 	}
 	if o.plotOut != "" {
-		f, perr := os.Create(o.plotOut)
-		if perr == nil {
-			perr = bench.WritePlot(f, runs...)
-			if cerr := f.Close(); perr == nil {
-				perr = cerr
-			}
-		}
-		if perr != nil {
-			err = errors.Join(err, fmt.Errorf("writing %s: %w", o.plotOut, perr))
+		if perr := writeOutput(o.plotOut, func(w io.Writer) error { return bench.WritePlot(w, runs...) }); perr != nil {
+			err = errors.Join(err, perr)
 		}
 	}
 	if werr := rep.WriteText(cmd.OutOrStdout()); werr != nil && err == nil {
 		err = werr
 	}
 	if o.jsonOut != "" {
-		raw, jerr := json.MarshalIndent(rep, "", "  ")
-		if jerr == nil {
-			jerr = os.WriteFile(o.jsonOut, append(raw, '\n'), 0o644)
-		}
-		if jerr != nil {
-			return errors.Join(err, fmt.Errorf("writing %s: %w", o.jsonOut, jerr))
+		if jerr := writeJSONFile(o.jsonOut, rep); jerr != nil {
+			return errors.Join(err, jerr)
 		}
 	}
 	return err
@@ -225,27 +214,45 @@ func growthRuns(ctx context.Context, cmd *cobra.Command, c bench.Config, sizes [
 		return err
 	}
 	if o.plotOut != "" {
-		f, err := os.Create(o.plotOut)
-		if err == nil {
-			err = bench.WriteGrowthPlot(f, runs...)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-		}
-		if err != nil {
-			failed = errors.Join(failed, fmt.Errorf("writing %s: %w", o.plotOut, err))
+		if err := writeOutput(o.plotOut, func(w io.Writer) error { return bench.WriteGrowthPlot(w, runs...) }); err != nil {
+			failed = errors.Join(failed, err)
 		}
 	}
 	if o.jsonOut != "" {
-		raw, err := json.MarshalIndent(runs, "", "  ")
-		if err == nil {
-			err = os.WriteFile(o.jsonOut, append(raw, '\n'), 0o644)
-		}
-		if err != nil {
-			failed = errors.Join(failed, fmt.Errorf("writing %s: %w", o.jsonOut, err))
+		if err := writeJSONFile(o.jsonOut, runs); err != nil {
+			failed = errors.Join(failed, err)
 		}
 	}
 	return failed
+}
+
+// writeOutput creates the file path and has write fill it. Its error
+// names the file.
+func writeOutput(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err == nil {
+		err = write(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeJSONFile writes v as indented JSON into the file path. Its error
+// names the file.
+func writeJSONFile(path string, v any) error {
+	raw, err := json.MarshalIndent(v, "", "  ")
+	if err == nil {
+		err = os.WriteFile(path, append(raw, '\n'), 0o644)
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
 }
 
 // parseSizes reads --preload's sizes: whole numbers, with k or M for

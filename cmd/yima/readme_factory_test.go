@@ -5,43 +5,13 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/yima-dev/yima/codegen/printing/printtest"
 )
-
-// needDecoders skips without poppler's pdftoppm or zbar's zbarimg, unless
-// YIMA_REQUIRE_BROWSER is set (CI sets it, and installs them with
-// scripts/install-test-deps.sh).
-func needDecoders(t *testing.T) {
-	t.Helper()
-	for _, tool := range []string{"pdftoppm", "zbarimg"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("YIMA_REQUIRE_BROWSER") != "" {
-				t.Fatalf("YIMA_REQUIRE_BROWSER is set but %s is not installed; run scripts/install-test-deps.sh", tool)
-			}
-			t.Skipf("%s is not installed (scripts/install-test-deps.sh installs it); set YIMA_REQUIRE_BROWSER=1 to fail instead", tool)
-		}
-	}
-}
-
-// zbar decodes every QR symbol in the image files given, one text a symbol.
-func zbar(t *testing.T, files ...string) []string {
-	t.Helper()
-	out, err := exec.Command("zbarimg", append([]string{"--quiet", "--raw", "-Sdisable", "-Sqrcode.enable"}, files...)...).Output()
-	if err != nil {
-		t.Fatalf("zbarimg %v: %v", files, err)
-	}
-	var texts []string
-	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		if l != "" {
-			texts = append(texts, l)
-		}
-	}
-	return texts
-}
 
 // shellWords splits one README command line as sh would for the forms the
 // README uses: words, '…' and "…" quoting, $OUT, and a # comment.
@@ -88,7 +58,7 @@ func shellWords(line, out string) []string {
 // (pdftoppm, then zbarimg) and the guide's poster, and finds in each the
 // URL the README's `brand set --base-url` stored.
 func TestReadmeFactoryCommandsPrintTheBrandURL(t *testing.T) {
-	needDecoders(t)
+	printtest.NeedTools(t, "pdftoppm", "zbarimg")
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
@@ -193,16 +163,12 @@ func TestReadmeFactoryCommandsPrintTheBrandURL(t *testing.T) {
 		case ".png":
 			pngs = append(pngs, path)
 		case ".pdf":
-			dir := t.TempDir()
-			if o, err := exec.Command("pdftoppm", "-r", "150", "-png", path, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
-				t.Fatalf("pdftoppm %s: %v\n%s", path, err, o)
-			}
-			pages, _ := filepath.Glob(filepath.Join(dir, "page*.png"))
+			pages := printtest.RenderPages(t, path, 150)
 			if len(pages) == 0 {
 				t.Errorf("%s rendered no pages", path)
 			}
 			for _, p := range pages {
-				got := zbar(t, p)
+				got := printtest.DecodeQR(t, p)
 				if len(got) == 0 {
 					t.Errorf("%s page %s: no QR decoded", path, filepath.Base(p))
 				}
@@ -224,7 +190,7 @@ func TestReadmeFactoryCommandsPrintTheBrandURL(t *testing.T) {
 		t.Errorf("the README's commands printed %v; want CSVs, label PDFs and PNG QRs (a guide's poster among them)", counts)
 	}
 	// One zbarimg for all images: each decodes to exactly one URL.
-	got := zbar(t, pngs...)
+	got := printtest.DecodeQR(t, pngs...)
 	if len(got) != len(pngs) {
 		t.Errorf("%d PNGs decoded to %d QRs", len(pngs), len(got))
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -13,29 +12,14 @@ import (
 
 	"github.com/yima-dev/yima/codegen/codegentest"
 	"github.com/yima-dev/yima/codegen/printing"
+	"github.com/yima-dev/yima/codegen/printing/printtest"
 )
-
-// zbar decodes every symbol in the image files given, one text a symbol.
-func zbar(t *testing.T, files ...string) []string {
-	t.Helper()
-	out, err := exec.Command("zbarimg", append([]string{"--quiet", "--raw", "-Sqrcode.enable"}, files...)...).Output()
-	if err != nil {
-		t.Fatalf("zbarimg %v: %v", files, err)
-	}
-	var texts []string
-	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		if l != "" {
-			texts = append(texts, l)
-		}
-	}
-	return texts
-}
 
 // TestLabelSheetDecodes renders a label sheet with poppler's pdftoppm and
 // reads every label back with zbarimg: each page's symbols are the URLs
 // of its serials, with the base URL asked for.
 func TestLabelSheetDecodes(t *testing.T) {
-	needTools(t, "pdftoppm", "zbarimg")
+	printtest.NeedTools(t, "pdftoppm", "zbarimg")
 	ks := codegentest.Keyset(t)
 	const base = "HTTPS://YIMA.BRAND.CN"
 	var buf bytes.Buffer
@@ -49,14 +33,11 @@ func TestLabelSheetDecodes(t *testing.T) {
 	if err := os.WriteFile(pdf, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("pdftoppm", "-r", "200", "-png", pdf, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
-		t.Fatalf("pdftoppm: %v\n%s", err, out)
-	}
-	pages, _ := filepath.Glob(filepath.Join(dir, "page*.png"))
+	pages := printtest.RenderPages(t, pdf, 200)
 	if len(pages) != 1 {
 		t.Fatalf("12 labels rendered as %d pages", len(pages))
 	}
-	got := zbar(t, pages...)
+	got := printtest.DecodeQR(t, pages...)
 	s, _ := ks.Signer(ks.Primary, 3)
 	var want []string
 	for serial := uint32(1); serial <= 12; serial++ {
@@ -73,7 +54,7 @@ func TestLabelSheetDecodes(t *testing.T) {
 // ECI, which a common decoder read as /G/邇玖患. The guide's URL is
 // percent-encoded, so zbarimg reads it exactly.
 func TestGuideQRDecodes(t *testing.T) {
-	needTools(t, "zbarimg")
+	printtest.NeedTools(t, "zbarimg")
 	u := "HTTPS://YIMA.BRAND.CN/G/" + url.PathEscape("王芳")
 	for _, f := range []printing.ImageFormat{printing.PNG} {
 		img, err := printing.Image(u, printing.ImageOptions{Format: f})
@@ -84,7 +65,7 @@ func TestGuideQRDecodes(t *testing.T) {
 		if err := os.WriteFile(path, img, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		got := zbar(t, path)
+		got := printtest.DecodeQR(t, path)
 		if len(got) != 1 || got[0] != "HTTPS://YIMA.BRAND.CN/G/%E7%8E%8B%E8%8A%B3" {
 			t.Fatalf("the guide QR decodes as %q", got)
 		}

@@ -12,18 +12,8 @@ import (
 
 	"github.com/yima-dev/yima/codegen/codegentest"
 	"github.com/yima-dev/yima/codegen/printing"
+	"github.com/yima-dev/yima/codegen/printing/printtest"
 )
-
-// needTools skips a test when a command it runs is absent (see
-// scripts/install-test-deps.sh, which installs them for CI).
-func needTools(t *testing.T, tools ...string) {
-	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed (scripts/install-test-deps.sh installs it)", tool)
-		}
-	}
-}
 
 func needFonts(t *testing.T) {
 	t.Helper()
@@ -39,7 +29,7 @@ func needFonts(t *testing.T) {
 // header now prints as given, in fonts embedded as subsets, and poppler
 // reads it back.
 func TestLabelSheetUnicode(t *testing.T) {
-	needTools(t, "pdftotext", "pdffonts")
+	printtest.NeedTools(t, "pdftotext", "pdffonts")
 	needFonts(t)
 	ks := codegentest.Keyset(t)
 	for _, header := range []string{"奶粉-900克  GTIN 06901234567892", "Молоко 900 г · Ελλάδα · café", "ミルク 牛奶 一码"} {

@@ -87,15 +87,26 @@ func put(tb testing.TB, db store.DB, kv ...string) {
 	}
 }
 
-// value reads key from r as "" (empty), "<absent>" or its value.
-func value(tb testing.TB, r interface {
+// getter is what the checks read through: a store, a snapshot or a
+// decision's transaction.
+type getter interface {
 	Get([]byte) ([]byte, bool, error)
-}, key string) string {
+}
+
+// get reads key from r, failing tb on an error.
+func get(tb testing.TB, r getter, key string) ([]byte, bool) {
 	tb.Helper()
 	v, found, err := r.Get([]byte(key))
 	if err != nil {
 		tb.Fatalf("Get %q: %v", key, err)
 	}
+	return v, found
+}
+
+// value reads key from r as "" (empty), "<absent>" or its value.
+func value(tb testing.TB, r getter, key string) string {
+	tb.Helper()
+	v, found := get(tb, r, key)
 	if !found {
 		if v != nil {
 			tb.Errorf("Get %q: absent, yet value %q", key, v)
@@ -496,14 +507,10 @@ func scanReverse(tb testing.TB, b Backend) {
 	}
 }
 
-func counter(tb testing.TB, r interface {
-	Get([]byte) ([]byte, bool, error)
-}, key string) int64 {
+// counter reads the counter at key from r (0 when absent).
+func counter(tb testing.TB, r getter, key string) int64 {
 	tb.Helper()
-	v, found, err := r.Get([]byte(key))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	v, found := get(tb, r, key)
 	if !found {
 		return 0
 	}

@@ -158,6 +158,20 @@ func readLines(t *testing.T, path string) []string {
 	return strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
 }
 
+// mintCodes mints a batch into data by yima mint with args (--product,
+// --count, ...) and returns its codes, read back from a txt file of their
+// URLs.
+func mintCodes(t *testing.T, data string, args ...string) []string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "codes.txt")
+	mustYima(t, append(append([]string{"mint", "--data", data}, args...), "--format", "txt", "--out", out)...)
+	var codes []string
+	for _, l := range readLines(t, out) {
+		codes = append(codes, l[strings.LastIndex(l, "/")+1:])
+	}
+	return codes
+}
+
 // forge changes the last symbol of a code.
 func forge(code string) string {
 	last := code[len(code)-1]

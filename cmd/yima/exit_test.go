@@ -11,9 +11,7 @@ import (
 // operation, 2 a wrong command line (and then nothing was done).
 func TestExitCodes(t *testing.T) {
 	data := newData(t)
-	codes := filepath.Join(t.TempDir(), "codes.txt")
-	mustYima(t, "mint", "--data", data, "--product", "SKU-X", "--count", "2", "--format", "txt", "--out", codes)
-	code := strings.TrimPrefix(readLines(t, codes)[0], "HTTPS://YIMA.EXAMPLE/C/")
+	code := mintCodes(t, data, "--product", "SKU-X", "--count", "2")[0]
 	for _, tc := range []struct {
 		name   string
 		args   []string

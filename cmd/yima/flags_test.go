@@ -2,7 +2,6 @@ package main
 
 import (
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,9 +11,8 @@ import (
 // review, through the server and on the data directory alike.
 func TestFlagsCommand(t *testing.T) {
 	data := newData(t)
-	codes := filepath.Join(t.TempDir(), "codes.txt")
-	mustYima(t, "mint", "--data", data, "--product", "SKU-E", "--count", "3", "--activate", "--region", "east", "--format", "txt", "--out", codes)
-	code := strings.TrimPrefix(readLines(t, codes)[1], "HTTPS://YIMA.EXAMPLE/C/")
+	codes := mintCodes(t, data, "--product", "SKU-E", "--count", "3", "--activate", "--region", "east")
+	code := codes[1]
 	admin := adminToken(t, data)
 	srv := startServe(t, data)
 	hc := &http.Client{Timeout: 10 * time.Second}
@@ -24,7 +22,7 @@ func TestFlagsCommand(t *testing.T) {
 	// The pallet with serial 3 ships north: a scan of it in the east,
 	// where the batch was meant to go, is diverted all the same.
 	mustYima(t, "batch", "activate", "1", "--from", "3", "--to", "3", "--region", "north", "--server", srv.url, "--token", admin)
-	third := strings.TrimPrefix(readLines(t, codes)[2], "HTTPS://YIMA.EXAMPLE/C/")
+	third := codes[2]
 	if status, body, err := call(hc, "POST", srv.url+"/v1/scans", admin, map[string]string{"code": third, "member": "m2", "region": "east"}); err != nil || status != 200 {
 		t.Fatalf("scan of the northern pallet: %d %s %v", status, body, err)
 	}

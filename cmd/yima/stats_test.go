@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,12 +16,7 @@ import (
 // dimension is a usage error that lists the known ones.
 func TestStatsBySourceAndStoreCommand(t *testing.T) {
 	data := newData(t)
-	codesFile := filepath.Join(t.TempDir(), "codes.txt")
-	mustYima(t, "mint", "--data", data, "--product", "SKU-S", "--count", "3", "--activate", "--format", "txt", "--out", codesFile)
-	var codes []string
-	for _, l := range readLines(t, codesFile) {
-		codes = append(codes, l[strings.LastIndex(l, "/")+1:])
-	}
+	codes := mintCodes(t, data, "--product", "SKU-S", "--count", "3", "--activate")
 	mustYima(t, "store", "add", "S1", "--name", "Store 1", "--data", data)
 	mustYima(t, "guide", "add", "--id", "G1", "--store", "S1", "--data", data)
 	admin := adminToken(t, data)

@@ -18,10 +18,8 @@ func TestFlagsInTheBrandsZone(t *testing.T) {
 		t.Skip("no time zone data:", err)
 	}
 	data := filepath.Join(t.TempDir(), "data")
-	codes := filepath.Join(t.TempDir(), "codes.txt")
 	mustYima(t, "brand", "set", "--base-url", "HTTPS://YIMA.EXAMPLE", "--tz", "Asia/Shanghai", "--data", data)
-	mustYima(t, "mint", "--data", data, "--product", "SKU-Z", "--count", "1", "--activate", "--region", "east", "--format", "txt", "--out", codes)
-	code := strings.TrimPrefix(readLines(t, codes)[0], "HTTPS://YIMA.EXAMPLE/C/")
+	code := mintCodes(t, data, "--product", "SKU-Z", "--count", "1", "--activate", "--region", "east")[0]
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	srv, err := tryServeAs(t, addr, nil, "serve", "--data", data, "--addr", addr, "--log-level", "warn")
 	if err != nil {

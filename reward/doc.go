@@ -59,7 +59,9 @@
 //
 // With several nodes on one database (Options.NodeID), a campaign's
 // budget and stocks are escrowed in a slice per node (escrow.go), so that
-// the nodes' paying scans write no campaign record in common. A store's
+// the nodes' paying scans write no campaign record in common; so are a
+// mall reward's stock and voucher list (rewardescrow.go, the same
+// mechanism), so that exchanges write no reward record in common. A store's
 // single writer has no slices, so its campaign scans do not read the
 // escrow pool; an engine sharing its store (Options.NoSeenIndex) reads it
 // even without a NodeID of its own, to pay only what the slices do not hold.

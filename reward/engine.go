@@ -32,9 +32,10 @@ type Options struct {
 	// and pay again.
 	NoSeenIndex bool
 	// NodeID names this engine among several nodes deciding on one
-	// database (PostgreSQL). Set, each campaign's budget and stocks are
-	// escrowed in a slice per node (see escrow.go), so that paying scans
-	// of different nodes write no record in common; a node stopping
+	// database (PostgreSQL). Set, each campaign's budget and stocks, and
+	// each mall reward's stock and voucher list, are escrowed in a slice
+	// per node (see escrow.go, rewardescrow.go), so that paying scans and
+	// exchanges of different nodes write no record in common; a node stopping
 	// cleanly calls ReturnSlices. Empty (one node, Pebble): scans pay
 	// from the campaign's counters, as they always did. Give each
 	// running node its own; it may not contain a 0 byte.

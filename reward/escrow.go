@@ -86,15 +86,105 @@ type campaignSlice struct {
 	Granted escrowAmounts    `json:"granted"`
 	Paid    CampaignCounters `json:"paid"`
 	Prizes  map[string]int64 `json:"prizes_issued,omitempty"`
-	// Lease is when the slice stops being its node's (see sliceLease).
+	lease
+}
+
+// escrowKeys is where one kind of escrowed record keeps its pools
+// (prefix ID) and its nodes' slices (prefix ID 0x00 NODE): campaigns
+// here, the mall's rewards in rewardescrow.go.
+type escrowKeys string
+
+const campaignEscrow escrowKeys = "cs/"
+
+func (k escrowKeys) pool(id string) []byte { return append([]byte(k), id...) }
+func (k escrowKeys) slice(id, node string) []byte {
+	return append(append(k.pool(id), 0), node...)
+}
+
+// lease is when a slice stops being its node's (see sliceLease): a slice
+// not written since is folded by the next recall.
+type lease struct {
 	Lease time.Time `json:"lease"`
 }
 
-var escrowPrefix = []byte("cs/")
+func (l *lease) renew(now time.Time)        { l.Lease = now.Add(sliceLease) }
+func (l *lease) expired(now time.Time) bool { return l.Lease.Before(now) }
+func (l *lease) leaseOf() *lease            { return l }
 
-func escrowPoolKey(id string) []byte { return append(slices.Clip(escrowPrefix), id...) }
-func sliceKey(id, node string) []byte {
-	return append(append(escrowPoolKey(id), 0), node...)
+// leased is a slice type: a pointer to a struct that embeds lease.
+type leased[S any] interface {
+	*S
+	leaseOf() *lease
+}
+
+// rec is a record a decision reads: its key and where it decodes to.
+type rec struct {
+	key []byte
+	v   any
+}
+
+// getEach reads each record into its value; a missing one leaves it as is.
+func getEach(r getter, recs ...rec) error {
+	for _, x := range recs {
+		if _, err := getJSON(r, x.key, x.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// joinPool lists node among a pool's nodes, which readers sum.
+func joinPool(nodes *[]string, node string) {
+	if !slices.Contains(*nodes, node) {
+		*nodes = append(*nodes, node)
+		slices.Sort(*nodes)
+	}
+}
+
+// readSlices reads the slices of id that nodes hold, in their order; a
+// slice listed but not written reads as empty.
+func readSlices[S any](r getter, keys escrowKeys, id string, nodes []string) ([]*S, error) {
+	out := make([]*S, len(nodes))
+	for i, n := range nodes {
+		out[i] = new(S)
+		if _, err := getJSON(r, keys.slice(id, n), out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// recallSlices runs a recall over the slices of id that nodes lists,
+// self's apart: a slice whose lease ran out (its node died or sat idle),
+// or that was never written, is passed to fold, then deleted and dropped
+// from nodes; a live one is passed to take, to give back what it holds
+// unused, and written back. It reports whether it folded any.
+func recallSlices[S any, P leased[S]](tx Tx, keys escrowKeys, id string, nodes *[]string, self string, now time.Time, fold, take func(P)) (folded bool, err error) {
+	for _, n := range slices.Clone(*nodes) {
+		if n == self {
+			continue
+		}
+		o := P(new(S))
+		found, err := getJSON(tx, keys.slice(id, n), o)
+		if err != nil {
+			return false, err
+		}
+		if !found || o.leaseOf().expired(now) {
+			fold(o)
+			dropSlice(tx, keys, id, n, nodes)
+			folded = true
+			continue
+		}
+		take(o)
+		putJSON(tx, keys.slice(id, n), o)
+	}
+	return folded, nil
+}
+
+// dropSlice deletes node's slice of id and drops it from the pool's nodes.
+func dropSlice(tx Tx, keys escrowKeys, id, node string, nodes *[]string) {
+	*nodes = slices.DeleteFunc(*nodes, func(s string) bool { return s == node })
+	tx.Delete(keys.slice(id, node))
 }
 
 // shortfall drops a scan's decision whose slice holds too little: Scan
@@ -149,7 +239,7 @@ func (e *Engine) openAccount(tx Tx, c *Campaign, final bool) (*campaignAccount, 
 	a := &campaignAccount{e: e, c: c, final: final}
 	if e.node != "" {
 		var sl campaignSlice
-		found, err := getJSON(tx, sliceKey(c.ID, e.node), &sl)
+		found, err := getJSON(tx, campaignEscrow.slice(c.ID, e.node), &sl)
 		if err != nil || !found {
 			// No slice yet: the top-up registers it in the pool, without
 			// which readers would not count it.
@@ -159,7 +249,7 @@ func (e *Engine) openAccount(tx Tx, c *Campaign, final bool) (*campaignAccount, 
 			if err != nil {
 				return nil, err
 			}
-			if _, err := getJSON(tx, sliceKey(c.ID, e.node), &sl); err != nil {
+			if _, err := getJSON(tx, campaignEscrow.slice(c.ID, e.node), &sl); err != nil {
 				return nil, err
 			}
 		}
@@ -175,7 +265,7 @@ func (e *Engine) openAccount(tx Tx, c *Campaign, final bool) (*campaignAccount, 
 	// (Pebble) has none, and its scans skip reading the pool.
 	if e.shared && (c.PointsBudget > 0 || c.Coupon != nil || len(c.Prizes) > 0) {
 		var pool escrowPool
-		if _, err := getJSON(tx, escrowPoolKey(c.ID), &pool); err != nil {
+		if _, err := getJSON(tx, campaignEscrow.pool(c.ID), &pool); err != nil {
 			return nil, err
 		}
 		a.held = pool.Granted
@@ -251,7 +341,7 @@ func (a *campaignAccount) topUpIn(tx Tx, s *shortfall) error {
 	// The top-up changed only the grant; what this decision paid so far
 	// stays in memory until save.
 	var sl campaignSlice
-	if _, err := getJSON(tx, sliceKey(a.c.ID, a.node), &sl); err != nil {
+	if _, err := getJSON(tx, campaignEscrow.slice(a.c.ID, a.node), &sl); err != nil {
 		return err
 	}
 	a.slice.Granted = sl.Granted
@@ -261,8 +351,8 @@ func (a *campaignAccount) topUpIn(tx Tx, s *shortfall) error {
 // save writes what the scan changed.
 func (a *campaignAccount) save(tx Tx, now time.Time) {
 	if a.slice != nil {
-		a.slice.Lease = now.Add(sliceLease)
-		putJSON(tx, sliceKey(a.c.ID, a.node), a.slice)
+		a.slice.renew(now)
+		putJSON(tx, campaignEscrow.slice(a.c.ID, a.node), a.slice)
 		return
 	}
 	putJSON(tx, campaignCountersKey(a.c.ID), a.ctr)
@@ -281,13 +371,45 @@ func give(left, rest, want, unit int64) int64 {
 // topUp is a slice's top-up, in a decision of its own: the only decision
 // of a paying node that writes the campaign's shared pool. covered
 // reports whether the slice now holds what s asked.
-func (e *Engine) topUp(s *shortfall) (covered bool, err error) {
+func (s *shortfall) topUp(e *Engine) (covered bool, err error) {
+	return e.decideAlone(func(tx Tx) (bool, error) { return e.decideTopUp(tx, s) })
+}
+
+// decideAlone runs a top-up's decision in a decision of its own.
+func (e *Engine) decideAlone(decide func(Tx) (bool, error)) (covered bool, err error) {
 	err = e.update(func(tx Tx) error {
 		var err error
-		covered, err = e.decideTopUp(tx, s)
+		covered, err = decide(tx)
 		return err
 	})
 	return covered, err
+}
+
+// topUpper is a node's slice falling short of a decision: topUp tops it
+// up in a decision of its own, and reports whether it now covers it.
+type topUpper interface {
+	topUp(e *Engine) (covered bool, err error)
+}
+
+// untilCovered runs a decision that pays from this node's slices until
+// none falls short: decide reports a short slice (its decision dropped
+// unwritten), the slice is topped up, and the decision runs again. The
+// last run (final: the top-ups could not cover it, or maxTopUps were
+// made) tops up inside its own decision instead, recalling what other
+// slices hold, so it is refused only when the whole stock is short.
+func (e *Engine) untilCovered(decide func(final bool) (topUpper, error)) error {
+	final := false
+	for round := 1; ; round++ {
+		short, err := decide(final)
+		if short == nil {
+			return err
+		}
+		covered, err := short.topUp(e)
+		if err != nil {
+			return err
+		}
+		final = !covered || round >= maxTopUps
+	}
 }
 
 // decideTopUp is the decision of a top-up.
@@ -303,18 +425,10 @@ func (e *Engine) decideTopUp(tx Tx, s *shortfall) (covered bool, err error) {
 	var sl campaignSlice
 	var ctr CampaignCounters
 	var issued map[string]int64
-	for _, r := range []struct {
-		key []byte
-		v   any
-	}{{escrowPoolKey(c.ID), &pool}, {sliceKey(c.ID, e.node), &sl}, {campaignCountersKey(c.ID), &ctr}, {campaignPrizesKey(c.ID), &issued}} {
-		if _, err := getJSON(tx, r.key, r.v); err != nil {
-			return false, err
-		}
+	if err := getEach(tx, rec{campaignEscrow.pool(c.ID), &pool}, rec{campaignEscrow.slice(c.ID, e.node), &sl}, rec{campaignCountersKey(c.ID), &ctr}, rec{campaignPrizesKey(c.ID), &issued}); err != nil {
+		return false, err
 	}
-	if !slices.Contains(pool.Nodes, e.node) {
-		pool.Nodes = append(pool.Nodes, e.node)
-		slices.Sort(pool.Nodes)
-	}
+	joinPool(&pool.Nodes, e.node)
 	var prize *Prize
 	for i := range c.Prizes {
 		if c.Prizes[i].Name == s.prize {
@@ -363,9 +477,9 @@ func (e *Engine) decideTopUp(tx Tx, s *shortfall) (covered bool, err error) {
 		take()
 		covered = short.Points == 0 && short.Coupons == 0 && len(short.Prizes) == 0
 	}
-	sl.Lease = now.Add(sliceLease)
-	putJSON(tx, sliceKey(c.ID, e.node), sl)
-	putJSON(tx, escrowPoolKey(c.ID), pool)
+	sl.renew(now)
+	putJSON(tx, campaignEscrow.slice(c.ID, e.node), sl)
+	putJSON(tx, campaignEscrow.pool(c.ID), pool)
 	return covered, nil
 }
 
@@ -373,20 +487,9 @@ func (e *Engine) decideTopUp(tx Tx, s *shortfall) (covered bool, err error) {
 // of the kinds short names, and folds into the campaign's counters the
 // slices whose lease ran out. It reports whether it folded any.
 func (e *Engine) recall(tx Tx, id string, pool *escrowPool, ctr *CampaignCounters, issued *map[string]int64, short escrowAmounts, now time.Time) (folded bool, err error) {
-	for _, n := range slices.Clone(pool.Nodes) {
-		if n == e.node {
-			continue
-		}
-		var o campaignSlice
-		found, err := getJSON(tx, sliceKey(id, n), &o)
-		if err != nil {
-			return false, err
-		}
-		if !found || o.Lease.Before(now) {
-			foldSlice(tx, id, n, &o, pool, ctr, issued)
-			folded = true
-			continue
-		}
+	return recallSlices(tx, campaignEscrow, id, &pool.Nodes, e.node, now, func(o *campaignSlice) {
+		foldSlice(o, pool, ctr, issued)
+	}, func(o *campaignSlice) {
 		if short.Points > 0 {
 			l := o.Granted.Points - o.Paid.PointsPaid
 			o.Granted.Points -= l
@@ -402,72 +505,72 @@ func (e *Engine) recall(tx Tx, id string, pool *escrowPool, ctr *CampaignCounter
 			addPrizes(&o.Granted.Prizes, l, -1)
 			addPrizes(&pool.Granted.Prizes, l, -1)
 		}
-		putJSON(tx, sliceKey(id, n), o)
-	}
-	return folded, nil
+	})
 }
 
-// foldSlice ends node's slice: what it paid joins the campaign's counters,
-// what it was granted leaves the pool.
-func foldSlice(tx Tx, id, node string, sl *campaignSlice, pool *escrowPool, ctr *CampaignCounters, issued *map[string]int64) {
+// foldSlice ends a slice: what it paid joins the campaign's counters,
+// what it was granted leaves the pool (dropSlice removes it).
+func foldSlice(sl *campaignSlice, pool *escrowPool, ctr *CampaignCounters, issued *map[string]int64) {
 	addCounters(ctr, sl.Paid, 1)
 	addPrizes(issued, sl.Prizes, 1)
 	pool.Granted.Points -= sl.Granted.Points
 	pool.Granted.Coupons -= sl.Granted.Coupons
 	addPrizes(&pool.Granted.Prizes, sl.Granted.Prizes, -1)
-	pool.Nodes = slices.DeleteFunc(pool.Nodes, func(s string) bool { return s == node })
-	tx.Delete(sliceKey(id, node))
 }
 
-// ReturnSlices ends this node's slices, for a clean shutdown: what they
-// paid joins the campaigns' counters, what they held unused goes back to
-// the campaigns. A node that dies instead leaves its slices to be folded
-// by the other nodes' top-ups once their lease runs out.
+// ReturnSlices ends this node's slices, for a clean shutdown: a
+// campaign's slice what it paid joins the campaign's counters, and what
+// every slice held unused goes back to its campaign or reward. A node that
+// dies instead leaves its slices to be folded by the other nodes' top-ups
+// once their lease runs out.
 func (e *Engine) ReturnSlices() error {
 	if e.node == "" {
 		return nil
 	}
-	suffix := append([]byte{0}, e.node...)
-	var ids []string
-	err := e.db.Scan(escrowPrefix, nil, func(k, _ []byte) bool {
-		if bytes.HasSuffix(k, suffix) {
-			ids = append(ids, string(k[len(escrowPrefix):len(k)-len(suffix)]))
-		}
-		return true
-	})
-	if err != nil {
-		return wrapStore(err)
-	}
-	for _, id := range ids {
-		err := e.update(func(tx Tx) error {
-			var sl campaignSlice
-			found, err := getJSON(tx, sliceKey(id, e.node), &sl)
-			if err != nil || !found {
-				return err
+	for _, k := range []struct {
+		keys escrowKeys
+		end  func(tx Tx, id, node string) error
+	}{{campaignEscrow, returnCampaignSlice}, {rewardEscrow, returnRewardSlice}} {
+		suffix := append([]byte{0}, e.node...)
+		var ids []string
+		err := e.db.Scan([]byte(k.keys), nil, func(key, _ []byte) bool {
+			if bytes.HasSuffix(key, suffix) {
+				ids = append(ids, string(key[len(k.keys):len(key)-len(suffix)]))
 			}
-			var pool escrowPool
-			var ctr CampaignCounters
-			var issued map[string]int64
-			for _, r := range []struct {
-				key []byte
-				v   any
-			}{{escrowPoolKey(id), &pool}, {campaignCountersKey(id), &ctr}, {campaignPrizesKey(id), &issued}} {
-				if _, err := getJSON(tx, r.key, r.v); err != nil {
-					return err
-				}
-			}
-			foldSlice(tx, id, e.node, &sl, &pool, &ctr, &issued)
-			putJSON(tx, campaignCountersKey(id), ctr)
-			if issued != nil {
-				putJSON(tx, campaignPrizesKey(id), issued)
-			}
-			putJSON(tx, escrowPoolKey(id), pool)
-			return nil
+			return true
 		})
 		if err != nil {
-			return err
+			return wrapStore(err)
+		}
+		for _, id := range ids {
+			if err := e.update(func(tx Tx) error { return k.end(tx, id, e.node) }); err != nil {
+				return err
+			}
 		}
 	}
+	return nil
+}
+
+// returnCampaignSlice ends node's slice of campaign id (ReturnSlices).
+func returnCampaignSlice(tx Tx, id, node string) error {
+	var sl campaignSlice
+	found, err := getJSON(tx, campaignEscrow.slice(id, node), &sl)
+	if err != nil || !found {
+		return err
+	}
+	var pool escrowPool
+	var ctr CampaignCounters
+	var issued map[string]int64
+	if err := getEach(tx, rec{campaignEscrow.pool(id), &pool}, rec{campaignCountersKey(id), &ctr}, rec{campaignPrizesKey(id), &issued}); err != nil {
+		return err
+	}
+	foldSlice(&sl, &pool, &ctr, &issued)
+	dropSlice(tx, campaignEscrow, id, node, &pool.Nodes)
+	putJSON(tx, campaignCountersKey(id), ctr)
+	if issued != nil {
+		putJSON(tx, campaignPrizesKey(id), issued)
+	}
+	putJSON(tx, campaignEscrow.pool(id), pool)
 	return nil
 }
 
@@ -479,32 +582,27 @@ func syncSlices(tx Tx, id string) (CampaignCounters, map[string]int64, error) {
 	var ctr CampaignCounters
 	var issued map[string]int64
 	var pool escrowPool
-	for _, r := range []struct {
-		key []byte
-		v   any
-	}{{escrowPoolKey(id), &pool}, {campaignCountersKey(id), &ctr}, {campaignPrizesKey(id), &issued}} {
-		if _, err := getJSON(tx, r.key, r.v); err != nil {
-			return ctr, nil, err
-		}
+	if err := getEach(tx, rec{campaignEscrow.pool(id), &pool}, rec{campaignCountersKey(id), &ctr}, rec{campaignPrizesKey(id), &issued}); err != nil {
+		return ctr, nil, err
 	}
 	if len(pool.Nodes) == 0 {
 		return ctr, issued, nil
 	}
+	sls, err := readSlices[campaignSlice](tx, campaignEscrow, id, pool.Nodes)
+	if err != nil {
+		return ctr, nil, err
+	}
 	pool.Granted = escrowAmounts{}
-	for _, n := range pool.Nodes {
-		var sl campaignSlice
-		if _, err := getJSON(tx, sliceKey(id, n), &sl); err != nil {
-			return ctr, nil, err
-		}
+	for i, sl := range sls {
 		sl.Granted = escrowAmounts{Points: sl.Paid.PointsPaid, Coupons: sl.Paid.CouponsIssued, Prizes: maps.Clone(sl.Prizes)}
 		pool.Granted.Points += sl.Granted.Points
 		pool.Granted.Coupons += sl.Granted.Coupons
 		addPrizes(&pool.Granted.Prizes, sl.Granted.Prizes, 1)
 		addCounters(&ctr, sl.Paid, 1)
 		addPrizes(&issued, sl.Prizes, 1)
-		putJSON(tx, sliceKey(id, n), sl)
+		putJSON(tx, campaignEscrow.slice(id, pool.Nodes[i]), sl)
 	}
-	putJSON(tx, escrowPoolKey(id), pool)
+	putJSON(tx, campaignEscrow.pool(id), pool)
 	return ctr, issued, nil
 }
 
@@ -514,22 +612,18 @@ func campaignTotals(r getter, id string, withPrizes bool) (CampaignCounters, map
 	var ctr CampaignCounters
 	var issued map[string]int64
 	var pool escrowPool
-	if _, err := getJSON(r, campaignCountersKey(id), &ctr); err != nil {
-		return ctr, nil, err
-	}
+	recs := []rec{{campaignCountersKey(id), &ctr}, {campaignEscrow.pool(id), &pool}}
 	if withPrizes {
-		if _, err := getJSON(r, campaignPrizesKey(id), &issued); err != nil {
-			return ctr, nil, err
-		}
+		recs = append(recs, rec{campaignPrizesKey(id), &issued})
 	}
-	if _, err := getJSON(r, escrowPoolKey(id), &pool); err != nil {
+	if err := getEach(r, recs...); err != nil {
 		return ctr, nil, err
 	}
-	for _, n := range pool.Nodes {
-		var sl campaignSlice
-		if _, err := getJSON(r, sliceKey(id, n), &sl); err != nil {
-			return ctr, nil, err
-		}
+	sls, err := readSlices[campaignSlice](r, campaignEscrow, id, pool.Nodes)
+	if err != nil {
+		return ctr, nil, err
+	}
+	for _, sl := range sls {
 		addCounters(&ctr, sl.Paid, 1)
 		if withPrizes {
 			addPrizes(&issued, sl.Prizes, 1)
@@ -554,30 +648,7 @@ func asShortfall(err error) *shortfall {
 // what cc/ID paid plus what the slices were granted within the budget
 // and stocks (paid + held + rest = budget, rest ≥ 0).
 func auditEscrow(db Scanner, a *AuditReport, camps map[string]*Campaign, ctrs map[string]*CampaignCounters, prizes map[string]map[string]int64) error {
-	pools := map[string]*escrowPool{}
-	sls := map[string]map[string]*campaignSlice{}
-	err := db.Scan(escrowPrefix, nil, func(k, v []byte) bool {
-		id, node, isSlice := bytes.Cut(k[len(escrowPrefix):], []byte{0})
-		var err error
-		if isSlice {
-			var sl campaignSlice
-			if err = json.Unmarshal(v, &sl); err == nil {
-				if sls[string(id)] == nil {
-					sls[string(id)] = map[string]*campaignSlice{}
-				}
-				sls[string(id)][string(node)] = &sl
-			}
-		} else {
-			var p escrowPool
-			if err = json.Unmarshal(v, &p); err == nil {
-				pools[string(id)] = &p
-			}
-		}
-		if err != nil {
-			a.violate("campaign escrow record %q is corrupt: %v", k, err)
-		}
-		return true
-	})
+	pools, sls, err := loadEscrow[escrowPool, campaignSlice](db, a, campaignEscrow, "campaign")
 	if err != nil {
 		return err
 	}
@@ -618,11 +689,6 @@ func auditEscrow(db Scanner, a *AuditReport, camps map[string]*Campaign, ctrs ma
 				}
 			}
 		}
-		for _, n := range slices.Sorted(maps.Keys(sls[id])) {
-			if !slices.Contains(pool.Nodes, n) {
-				a.violate("campaign %s: node %s's slice is not in the campaign's pool, so its payouts are not counted", id, n)
-			}
-		}
 		if granted.Points != pool.Granted.Points || granted.Coupons != pool.Granted.Coupons || !maps.Equal(zeroless(granted.Prizes), zeroless(pool.Granted.Prizes)) {
 			a.violate("campaign %s: the pool counts %+v granted, its slices %+v", id, pool.Granted, granted)
 		}
@@ -638,12 +704,55 @@ func auditEscrow(db Scanner, a *AuditReport, camps map[string]*Campaign, ctrs ma
 			}
 		}
 	}
+	auditListed(a, "campaign", pools, sls, func(p *escrowPool) []string { return p.Nodes })
+	return nil
+}
+
+// loadEscrow reads the escrow records under keys, for the audit: pools by
+// id, slices by id and node. A record that does not decode is a violation.
+func loadEscrow[P, S any](db Scanner, a *AuditReport, keys escrowKeys, what string) (map[string]*P, map[string]map[string]*S, error) {
+	pools := map[string]*P{}
+	sls := map[string]map[string]*S{}
+	err := db.Scan([]byte(keys), nil, func(k, v []byte) bool {
+		id, node, isSlice := bytes.Cut(k[len(keys):], []byte{0})
+		var err error
+		if isSlice {
+			sl := new(S)
+			if err = json.Unmarshal(v, sl); err == nil {
+				if sls[string(id)] == nil {
+					sls[string(id)] = map[string]*S{}
+				}
+				sls[string(id)][string(node)] = sl
+			}
+		} else {
+			p := new(P)
+			if err = json.Unmarshal(v, p); err == nil {
+				pools[string(id)] = p
+			}
+		}
+		if err != nil {
+			a.violate("%s escrow record %q is corrupt: %v", what, k, err)
+		}
+		return true
+	})
+	return pools, sls, err
+}
+
+// auditListed checks that every slice is listed in its pool: readers sum
+// only the slices the pool lists, so one outside it would not count.
+func auditListed[P, S any](a *AuditReport, what string, pools map[string]*P, sls map[string]map[string]*S, nodes func(*P) []string) {
 	for _, id := range slices.Sorted(maps.Keys(sls)) {
-		if pools[id] == nil {
-			a.violate("campaign %s has slices but no pool, so their payouts are not counted", id)
+		pool := pools[id]
+		if pool == nil {
+			a.violate("%s %s has slices but no pool, so what they used is not counted", what, id)
+			continue
+		}
+		for _, n := range slices.Sorted(maps.Keys(sls[id])) {
+			if !slices.Contains(nodes(pool), n) {
+				a.violate("%s %s: node %s's slice is not in its pool, so what it used is not counted", what, id, n)
+			}
 		}
 	}
-	return nil
 }
 
 // zeroless is m without its zero values.

@@ -75,14 +75,7 @@ func mintCodes(t *testing.T, eng *reward.Engine, product string, n int) []string
 // escrowKeys lists the keys under cs/ (the campaigns' slices and pools).
 func escrowKeys(t *testing.T, db store.Reader) []string {
 	t.Helper()
-	var keys []string
-	if err := db.Scan([]byte("cs/"), nil, func(k, _ []byte) bool {
-		keys = append(keys, string(k))
-		return true
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return keys
+	return storedKeys(t, db, "cs/")
 }
 
 // TestEscrowThreeNodesRacing: three nodes race 15 scanners over the codes
@@ -229,6 +222,18 @@ func (r *recordingDB) Update(fn func(store.Tx) error) error {
 	return err
 }
 
+// recordedNodes opens two nodes on one in-memory store that records the
+// keys each decision writes; ks and clock are theirs, for a single engine
+// to compare with.
+func recordedNodes(t *testing.T) (*recordingDB, []*reward.Engine, *codegen.Keyset, func() time.Time) {
+	mem := memstore.New(memstore.Options{})
+	t.Cleanup(func() { mem.Close() })
+	db := &recordingDB{DB: mem}
+	ks := rewardtest.Keys(t, true)
+	clock := func() time.Time { return rewardtest.Start }
+	return db, nodeEngines(t, []store.DB{db, db}, ks, clock), ks, clock
+}
+
 // take returns the keys written since the last take.
 func (r *recordingDB) take() []string {
 	r.mu.Lock()
@@ -244,12 +249,7 @@ func (r *recordingDB) take() []string {
 // engine (no node id) pays from the counters as before and writes no
 // escrow record at all.
 func TestEscrowPayingScansWriteNoSharedRecord(t *testing.T) {
-	mem := memstore.New(memstore.Options{})
-	defer mem.Close()
-	db := &recordingDB{DB: mem}
-	ks := rewardtest.Keys(t, true)
-	clock := func() time.Time { return rewardtest.Start }
-	nodes := nodeEngines(t, []store.DB{db, db}, ks, clock)
+	db, nodes, ks, clock := recordedNodes(t)
 	rewardtest.MustApply(t, nodes[0], rewardtest.CampaignDoc(t, map[string]any{
 		"points_budget": 100000,
 		"coupon":        map[string]any{"title": "gift", "probability": 1, "stock": 1000, "valid_days": 30},
@@ -291,43 +291,53 @@ func TestEscrowPayingScansWriteNoSharedRecord(t *testing.T) {
 // held; once the dead slice's lease ran out it is folded into the
 // campaign's counters and removed.
 func TestEscrowDeadNodeSliceReclaimed(t *testing.T) {
+	deadNodeCases(t, func(t *testing.T, expired bool, db store.DB, live, dead *reward.Engine, expire func()) {
+		rewardtest.MustApply(t, live, rewardtest.CampaignDoc(t, map[string]any{"points": 1, "points_budget": 100}))
+		codes := mintCodes(t, live, "SKU-1", 120)
+		rewardtest.MustRedeem(t, dead, codes[0], "d")
+		held := escrowKeys(t, db)
+		if !slices.Contains(held, "cs/promo\x00node2") {
+			t.Fatalf("the node that dies holds no slice: %q", held)
+		}
+		expire()
+		paid := int64(1)
+		for _, c := range codes[1:] {
+			res, _, err := rewardtest.Scan(live, reward.ScanRequest{Code: c, Member: "alive"})
+			if err == nil {
+				paid += res.Points
+			} else if reward.ErrorCode(err) != reward.CodeBudgetExhausted {
+				t.Fatal(err)
+			}
+		}
+		if paid != 100 {
+			t.Errorf("%d points paid of a budget of 100 while a dead node held a slice; want all of it", paid)
+		}
+		if got := slices.Contains(escrowKeys(t, db), "cs/promo\x00node2"); got == expired {
+			t.Errorf("dead node's slice still held: %v, want %v", got, !expired)
+		}
+		v := rewardtest.MustCampaign(t, live, "promo")
+		if v.Counters.PointsPaid != 100 || v.Counters.RewardedScans != 100 {
+			t.Errorf("counters %+v, want 100 points over 100 scans", v.Counters)
+		}
+		rewardtest.MustAudit(t, live)
+	})
+}
+
+// deadNodeCases runs body on two nodes of one store, live and dead, twice:
+// once with dead's lease left to run, once with expire moving the clock
+// past it (expired).
+func deadNodeCases(t *testing.T, body func(t *testing.T, expired bool, db store.DB, live, dead *reward.Engine, expire func())) {
 	for _, expired := range []bool{false, true} {
 		t.Run(fmt.Sprintf("lease_expired=%v", expired), func(t *testing.T) {
 			now := rewardtest.Start
 			db := memstore.New(memstore.Options{Retry: true})
 			defer db.Close()
 			nodes := nodeEngines(t, []store.DB{db, db}, rewardtest.Keys(t, true), func() time.Time { return now })
-			live, dead := nodes[0], nodes[1]
-			rewardtest.MustApply(t, live, rewardtest.CampaignDoc(t, map[string]any{"points": 1, "points_budget": 100}))
-			codes := mintCodes(t, live, "SKU-1", 120)
-			rewardtest.MustRedeem(t, dead, codes[0], "d")
-			held := escrowKeys(t, db)
-			if !slices.Contains(held, "cs/promo\x00node2") {
-				t.Fatalf("the node that dies holds no slice: %q", held)
-			}
-			if expired {
-				now = now.Add(time.Minute)
-			}
-			paid := int64(1)
-			for _, c := range codes[1:] {
-				res, _, err := rewardtest.Scan(live, reward.ScanRequest{Code: c, Member: "alive"})
-				if err == nil {
-					paid += res.Points
-				} else if reward.ErrorCode(err) != reward.CodeBudgetExhausted {
-					t.Fatal(err)
+			body(t, expired, db, nodes[0], nodes[1], func() {
+				if expired {
+					now = now.Add(time.Minute)
 				}
-			}
-			if paid != 100 {
-				t.Errorf("%d points paid of a budget of 100 while a dead node held a slice; want all of it", paid)
-			}
-			if got := slices.Contains(escrowKeys(t, db), "cs/promo\x00node2"); got == expired {
-				t.Errorf("dead node's slice still held: %v, want %v", got, !expired)
-			}
-			v := rewardtest.MustCampaign(t, live, "promo")
-			if v.Counters.PointsPaid != 100 || v.Counters.RewardedScans != 100 {
-				t.Errorf("counters %+v, want 100 points over 100 scans", v.Counters)
-			}
-			rewardtest.MustAudit(t, live)
+			})
 		})
 	}
 }

@@ -2,6 +2,7 @@ package reward
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -141,28 +142,37 @@ func (e *Engine) Redeem(member string, req RedeemRequest) (json.RawMessage, erro
 	}
 	hash := hashOf(parts...)
 	var out json.RawMessage
-	err := e.update(func(tx Tx) error {
-		if prev, found, err := replay(tx, req.Scope, req.RequestID, hash); err != nil || found {
-			out = prev
-			return err
+	err := e.untilCovered(func(final bool) (topUpper, error) {
+		var short *rewardShortfall
+		err := e.update(func(tx Tx) error {
+			if prev, found, err := replay(tx, req.Scope, req.RequestID, hash); err != nil || found {
+				out = prev
+				return err
+			}
+			res, err := e.redeem(tx, e.now(), member, req, final)
+			if errors.As(err, &short) || err != nil {
+				return err
+			}
+			if out, err = json.Marshal(res); err != nil {
+				return err
+			}
+			remember(tx, req.Scope, req.RequestID, hash, out)
+			emit(tx, Event{Kind: EventSpent, Points: res.Exchange.Points})
+			return nil
+		})
+		if short != nil {
+			// The node's slice of the reward is short: nothing was written.
+			return short, nil
 		}
-		res, err := redeem(tx, e.now(), e.Zone(), member, req)
-		if err != nil {
-			return err
-		}
-		if out, err = json.Marshal(res); err != nil {
-			return err
-		}
-		remember(tx, req.Scope, req.RequestID, hash, out)
-		emit(tx, Event{Kind: EventSpent, Points: res.Exchange.Points})
-		return nil
+		return nil, err
 	})
 	return out, err
 }
 
-// redeem is the decision of Redeem; its messages tell times in loc, the
-// brand's time zone.
-func redeem(tx Tx, now time.Time, loc *time.Location, member string, req RedeemRequest) (*RedeemResult, error) {
+// redeem is the decision of Redeem; its messages tell times in the
+// brand's time zone. final is untilCovered's.
+func (e *Engine) redeem(tx Tx, now time.Time, member string, req RedeemRequest, final bool) (*RedeemResult, error) {
+	loc := e.Zone()
 	var rw Reward
 	found, err := getJSON(tx, rewardKey(req.Reward), &rw)
 	if err != nil {
@@ -187,11 +197,16 @@ func redeem(tx Tx, now time.Time, loc *time.Location, member string, req RedeemR
 	if err != nil {
 		return nil, err
 	}
-	var ctr RewardCounters
-	if _, err := getJSON(tx, rewardCountersKey(rw.ID), &ctr); err != nil {
+	acct, err := e.openRewardAccount(tx, &rw, req.Quantity, final)
+	if err != nil {
 		return nil, err
 	}
-	if left := rw.Stock - ctr.Redeemed; left < req.Quantity {
+	if acct.left() < req.Quantity {
+		if err := acct.short(tx, req.Quantity); err != nil {
+			return nil, err
+		}
+	}
+	if left := acct.left(); left < req.Quantity {
 		return nil, &Error{Code: CodeOutOfStock, Message: fmt.Sprintf("%s has %d left, %d asked; nothing was taken", rw.Title, max(left, 0), req.Quantity), Details: map[string]any{"left": max(left, 0)}}
 	}
 	var held int64
@@ -210,7 +225,7 @@ func redeem(tx Tx, now time.Time, loc *time.Location, member string, req RedeemR
 	res := &RedeemResult{Result: "redeemed", Member: m.ID}
 	switch rw.Kind {
 	case KindVoucher:
-		codes, ok, err := takeVouchers(tx, rw.ID, req.Quantity, m.ID, x.ID, now)
+		codes, ok, err := acct.takeVouchers(tx, req.Quantity, m.ID, x.ID, now)
 		if err != nil {
 			return nil, err
 		}
@@ -239,9 +254,8 @@ func redeem(tx Tx, now time.Time, loc *time.Location, member string, req RedeemR
 			res.Coupons = append(res.Coupons, c)
 		}
 	}
-	ctr.Redeemed += req.Quantity
-	ctr.Redemptions++
-	putJSON(tx, rewardCountersKey(rw.ID), ctr)
+	acct.take(req.Quantity)
+	acct.save(tx, now)
 	putJSON(tx, rewardLimitKey(rw.ID, m.ID), held+req.Quantity)
 	putJSON(tx, exchangeKey(x.ID), x)
 	tx.Put(memberExchangeKey(m.ID, en.Seq), []byte(x.ID))

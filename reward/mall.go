@@ -189,8 +189,13 @@ func (e *Engine) PutReward(r *Reward) (*RewardView, error) {
 		if err != nil {
 			return err
 		}
-		var ctr RewardCounters
-		if _, err := getJSON(tx, rewardCountersKey(r.ID), &ctr); err != nil {
+		// Slices of several nodes (rewardescrow.go) keep only what they
+		// took: the new stock holds against the rest at once.
+		if err := syncRewardSlices(tx, r.ID); err != nil {
+			return err
+		}
+		ctr, _, err := rewardTotals(tx, r.ID)
+		if err != nil {
 			return err
 		}
 		if r.Stock < ctr.Redeemed {
@@ -206,20 +211,21 @@ func (e *Engine) PutReward(r *Reward) (*RewardView, error) {
 		if err := record(tx, FeedRewardChanged, nr.UpdatedAt, &nr); err != nil {
 			return err
 		}
-		out, err = rewardView(tx, &nr, ctr, nr.UpdatedAt)
+		out, err = rewardView(tx, &nr, nr.UpdatedAt)
 		return err
 	})
 	return out, err
 }
 
-// rewardView adds the counters, what is left and the status.
-func rewardView(r getter, rw *Reward, ctr RewardCounters, now time.Time) (*RewardView, error) {
+// rewardView adds the counters (every node's slice counted), what is
+// left and the status.
+func rewardView(r getter, rw *Reward, now time.Time) (*RewardView, error) {
+	ctr, p, err := rewardTotals(r, rw.ID)
+	if err != nil {
+		return nil, err
+	}
 	v := &RewardView{Reward: rw, Counters: ctr, Left: max(rw.Stock-ctr.Redeemed, 0)}
 	if rw.Kind == KindVoucher {
-		var p VoucherPool
-		if _, err := getJSON(r, voucherPoolKey(rw.ID), &p); err != nil {
-			return nil, err
-		}
 		n := p.Uploaded - p.Issued
 		v.VouchersLeft = &n
 		v.Left = min(v.Left, n)
@@ -250,11 +256,7 @@ func (e *Engine) RewardByID(id string) (*RewardView, error) {
 	if !found {
 		return nil, Errorf(CodeNotFound, "no reward %q in the mall; GET /v1/rewards lists them", id)
 	}
-	var ctr RewardCounters
-	if _, err := getJSON(e.db, rewardCountersKey(id), &ctr); err != nil {
-		return nil, wrapStore(err)
-	}
-	v, err := rewardView(e.db, &rw, ctr, e.now())
+	v, err := rewardView(e.db, &rw, e.now())
 	return v, wrapStore(err)
 }
 
@@ -275,12 +277,8 @@ func (e *Engine) Rewards(all bool) ([]*RewardView, error) {
 		if derr = json.Unmarshal(raw, &rw); derr != nil {
 			return false
 		}
-		var ctr RewardCounters
-		if _, derr = getJSON(e.db, rewardCountersKey(rw.ID), &ctr); derr != nil {
-			return false
-		}
 		var v *RewardView
-		if v, derr = rewardView(e.db, &rw, ctr, now); derr != nil {
+		if v, derr = rewardView(e.db, &rw, now); derr != nil {
 			return false
 		}
 		if all || v.Status != "ended" {

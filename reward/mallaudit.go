@@ -13,7 +13,8 @@ import (
 // coupons or voucher codes, and a refund only if cancelled; every voucher
 // list counts its codes and each code is handed out at most once, to the
 // exchange that names it; every order and adjustment has exactly its
-// ledger entries; and no entry of these kinds belongs to no record.
+// ledger entries; and no entry of these kinds belongs to no record. A
+// reward's slices (rewardescrow.go) count with its counters and list.
 func auditMall(db Scanner, a *AuditReport, entryByID map[string]*Entry, memberEntries []Entry, coupons map[string]*Coupon) error {
 	rewards := map[string]*Reward{}
 	counters := map[string]*RewardCounters{}
@@ -91,6 +92,12 @@ func auditMall(db Scanner, a *AuditReport, entryByID map[string]*Entry, memberEn
 			return err
 		}),
 	)
+	if err != nil {
+		return err
+	}
+	// Every node's slice counts with the reward's counters and list.
+	slicesIssued := map[string]int64{}
+	slicesHeld, err := auditRewardEscrow(db, a, rewards, counters, slicesIssued)
 	if err != nil {
 		return err
 	}
@@ -228,9 +235,10 @@ func auditMall(db Scanner, a *AuditReport, entryByID map[string]*Entry, memberEn
 		if p.Uploaded != int64(len(vs)) || queued[id] != p.Uploaded {
 			a.violate("reward %s's voucher list counts %d uploaded, %d codes and %d queued are stored", id, p.Uploaded, len(vs), queued[id])
 		}
-		if p.Issued != issued || p.Issued > p.Uploaded {
-			a.violate("reward %s's voucher list counts %d handed out of %d, the codes show %d", id, p.Issued, p.Uploaded, issued)
+		if out := p.Issued + slicesIssued[id]; out != issued || out > p.Uploaded {
+			a.violate("reward %s's voucher list and its slices count %d handed out of %d, the codes show %d", id, out, p.Uploaded, issued)
 		}
+		auditVoucherPositions(a, id, p, vs, slicesHeld[id])
 	}
 	for id, x := range exchanges {
 		for _, code := range x.Vouchers {

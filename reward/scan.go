@@ -129,17 +129,14 @@ func (e *Engine) Scan(req ScanRequest) (json.RawMessage, error) {
 		hash = hashOf(parts...)
 	}
 	run := &scanRun{e: e, p: p, code: code, req: req, hash: hash}
-	for round := 1; ; round++ {
-		err = e.updateReading(run.keys, run.decide)
-		if run.short == nil {
-			break
+	err = e.untilCovered(func(final bool) (topUpper, error) {
+		run.req.final = final
+		err := e.updateReading(run.keys, run.decide)
+		if run.short != nil {
+			return run.short, nil
 		}
-		covered, err := e.topUp(run.short)
-		if err != nil {
-			return nil, err
-		}
-		run.req.final = !covered || round >= maxTopUps
-	}
+		return nil, err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +197,7 @@ func (r *scanRun) keys() [][]byte {
 		}
 		ks = append(ks, dailyKey(c.ID, r.req.Member, c.day(now, e.Zone())))
 		if e.node != "" {
-			ks = append(ks, sliceKey(c.ID, e.node))
+			ks = append(ks, campaignEscrow.slice(c.ID, e.node))
 		} else {
 			ks = append(ks, campaignCountersKey(c.ID))
 		}

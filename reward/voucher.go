@@ -11,8 +11,9 @@ import (
 // code is stored twice: under its number in the reward's queue, which a
 // redemption reads in order (a decision reads keys, it cannot search), and
 // under the code itself, which refuses a duplicate and records who got it.
-// A code is handed out once: the queue's cursor (VoucherPool.Issued) only
-// moves forward, in the decision that takes the points.
+// A code is handed out once: the queue's cursor only moves forward, and a
+// position goes to one exchange, or one node's slice of the reward, in
+// the decision that takes it (see rewardescrow.go).
 
 // CodeVoucherDuplicate refuses an upload with a code already uploaded, or
 // twice in the list.
@@ -24,10 +25,44 @@ const MaxVoucherUpload = 5000
 // maxVoucherCode bounds a voucher code.
 const maxVoucherCode = 128
 
-// VoucherPool counts a reward's uploaded codes and those handed out.
+// VoucherPool counts a reward's uploaded codes and those handed out. On
+// one node Issued is also the queue's cursor. Where nodes hold runs of the
+// queue (rewardescrow.go), Next is the cursor (every position up to it
+// handed out, held by a slice, or in Free, the runs slices gave back), and
+// Issued counts the codes handed out outside slices and by slices ended.
 type VoucherPool struct {
-	Uploaded int64 `json:"uploaded"`
-	Issued   int64 `json:"issued"`
+	Uploaded int64        `json:"uploaded"`
+	Issued   int64        `json:"issued"`
+	Next     int64        `json:"next,omitempty"`
+	Free     []voucherRun `json:"free,omitempty"`
+}
+
+// cursor is the last position of the queue taken.
+func (p *VoucherPool) cursor() int64 {
+	if p.Next > 0 {
+		return p.Next
+	}
+	return p.Issued
+}
+
+// left counts the codes neither handed out nor held by a slice.
+func (p *VoucherPool) left() int64 { return p.Uploaded - p.cursor() + runsLen(p.Free) }
+
+// take takes n positions (left holds them): the runs given back first,
+// then the next of the queue. A grant to a slice starts the cursor Next;
+// a hand-out outside slices before any grant moves Issued, the caller's.
+func (p *VoucherPool) take(n int64, grant bool) []voucherRun {
+	k := min(n, runsLen(p.Free))
+	var runs []voucherRun
+	runs, p.Free = splitRuns(p.Free, k)
+	if n -= k; n > 0 {
+		from := p.cursor() + 1
+		runs = append(runs, voucherRun{from, from + n - 1})
+		if grant || p.Next > 0 {
+			p.Next = from + n - 1
+		}
+	}
+	return runs
 }
 
 // Voucher is one uploaded code and, once handed out, to whom.
@@ -97,6 +132,11 @@ func (e *Engine) AddVouchers(id string, codes []string) (*VoucherUpload, error) 
 		if _, err := getJSON(tx, voucherPoolKey(id), &p); err != nil {
 			return err
 		}
+		// Codes handed out in all: the list's and its slices'.
+		_, total, err := rewardTotals(tx, id)
+		if err != nil {
+			return err
+		}
 		for _, c := range codes {
 			_, dup, err := tx.Get(voucherKey(id, c))
 			if err != nil {
@@ -112,11 +152,8 @@ func (e *Engine) AddVouchers(id string, codes []string) (*VoucherUpload, error) 
 			putJSON(tx, voucherQueueKey(id, p.Uploaded), c)
 		}
 		putJSON(tx, voucherPoolKey(id), p)
-		if err := record(tx, FeedVouchersUploaded, now, VoucherUpload{Reward: id, Added: len(codes), Uploaded: p.Uploaded, Left: p.Uploaded - p.Issued}); err != nil {
-			return err
-		}
-		out = &VoucherUpload{Reward: id, Added: len(codes), Uploaded: p.Uploaded, Left: p.Uploaded - p.Issued}
-		return nil
+		out = &VoucherUpload{Reward: id, Added: len(codes), Uploaded: p.Uploaded, Left: p.Uploaded - total.Issued}
+		return record(tx, FeedVouchersUploaded, now, out)
 	})
 	return out, err
 }
@@ -129,32 +166,44 @@ func takeVouchers(tx Tx, id string, n int64, member, x string, now time.Time) (c
 	if _, err := getJSON(tx, voucherPoolKey(id), &p); err != nil {
 		return nil, false, err
 	}
-	if p.Uploaded-p.Issued < n {
+	if p.left() < n {
 		return nil, false, nil
 	}
-	for range n {
-		p.Issued++
-		var c string
-		found, err := getJSON(tx, voucherQueueKey(id, p.Issued), &c)
-		if err != nil {
-			return nil, false, err
-		}
-		var v Voucher
-		if found {
-			found, err = getJSON(tx, voucherKey(id, c), &v)
-		}
-		if err != nil {
-			return nil, false, err
-		}
-		if !found || v.Exchange != "" {
-			// The queue and the codes disagree: refuse rather than hand
-			// a code out twice. The audit names the record.
-			return nil, false, Errorf(CodeInternal, "voucher %d of reward %q is missing or already handed out", p.Issued, id)
-		}
-		v.Exchange, v.Member, v.IssuedAt = x, member, now
-		putJSON(tx, voucherKey(id, c), v)
-		codes = append(codes, c)
+	runs := p.take(n, false)
+	p.Issued += n
+	if codes, err = handOut(tx, id, runs, member, x, now); err != nil {
+		return nil, false, err
 	}
 	putJSON(tx, voucherPoolKey(id), p)
 	return codes, true, nil
+}
+
+// handOut hands the codes at the positions runs hold to member, for
+// exchange x.
+func handOut(tx Tx, id string, runs []voucherRun, member, x string, now time.Time) (codes []string, err error) {
+	for _, r := range runs {
+		for pos := r.From; pos <= r.To; pos++ {
+			var c string
+			found, err := getJSON(tx, voucherQueueKey(id, pos), &c)
+			if err != nil {
+				return nil, err
+			}
+			var v Voucher
+			if found {
+				found, err = getJSON(tx, voucherKey(id, c), &v)
+			}
+			if err != nil {
+				return nil, err
+			}
+			if !found || v.Exchange != "" {
+				// The queue and the codes disagree: refuse rather than
+				// hand a code out twice. The audit names the record.
+				return nil, Errorf(CodeInternal, "voucher %d of reward %q is missing or already handed out", pos, id)
+			}
+			v.Exchange, v.Member, v.IssuedAt = x, member, now
+			putJSON(tx, voucherKey(id, c), v)
+			codes = append(codes, c)
+		}
+	}
+	return codes, nil
 }

@@ -242,7 +242,10 @@ func campaignVersionKey(id string, v int) []byte {
 func campaignCountersKey(id string) []byte  { return append([]byte("cc/"), id...) }
 func productCampaignsKey(sku string) []byte { return append([]byte("pc/"), sku...) }
 
-var campaignPrefix = []byte("cp/")
+var (
+	campaignPrefix         = []byte("cp/")
+	productCampaignsPrefix = []byte("pc/")
+)
 
 // ApplyCampaign stores a campaign document as the campaign's next version.
 // The seed of the draws is kept across versions, so a change of rules does

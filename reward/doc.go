@@ -56,6 +56,12 @@
 //     off and reads the record in every decision: another node may change
 //     the ladder at any moment, and checking the record's version would
 //     cost the same read.
+//   - the records Status reads on every call (statusRecords): a code's
+//     batch, its product's campaign list and those campaigns, kept until a
+//     decision writes their keys (update drops them once the store has
+//     answered). An engine sharing its store (NoSeenIndex or a NodeID)
+//     reads them on every call and keeps only their decoded form, used
+//     while the bytes read are the same.
 //
 // With several nodes on one database (Options.NodeID), a campaign's
 // budget and stocks are escrowed in a slice per node (escrow.go), so that

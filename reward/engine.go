@@ -75,8 +75,9 @@ type Engine struct {
 	ids func() string
 
 	frozen frozen
-	// statusBatches are the batches Status decoded (statusbatch.go).
-	statusBatches statusBatches
+	// statusRecords are the batches and campaigns Status read
+	// (statusrecords.go).
+	statusRecords statusRecords
 	brand         brandView
 	seen          seenIndex
 	feed          feedHead
@@ -96,6 +97,7 @@ func New(db store.DB, keys *codegen.Keyset, opts Options) *Engine {
 	e.node = strings.ReplaceAll(opts.NodeID, "\x00", "")
 	e.shared = opts.NoSeenIndex
 	e.brand.off = opts.NoSeenIndex
+	e.statusRecords.off = opts.NoSeenIndex || opts.NodeID != ""
 	e.zone.Store(opts.Zone)
 	e.keys.Store(keys)
 	return e
@@ -129,9 +131,18 @@ func (e *Engine) updateReading(keys func() [][]byte, decide func(tx Tx) error) e
 	var run *eventTx
 	e.brand.warm(e.db)
 	err := store.UpdateReading(e.db, keys, func(tx Tx) error {
-		run = &eventTx{Tx: tx, observe: e.observe != nil}
+		// A run starts afresh, but the keys every run touched add up.
+		var touched []string
+		if run != nil {
+			touched = run.touched
+		}
+		run = &eventTx{Tx: tx, observe: e.observe != nil, touched: touched}
 		return decide(run)
 	})
+	// Whatever the answer: a store that failed may still have written.
+	if run != nil {
+		e.statusRecords.drop(run.touched)
+	}
 	if err == nil {
 		for _, ev := range run.events {
 			e.observe(ev)

@@ -32,15 +32,34 @@ const (
 )
 
 // eventTx is the Tx every decision of the engine runs with: it collects
-// the decision's events while Options.Observe is set, which update hands on only after the
-// decision is durable. A Tx of its own per run, because a backend may run
-// a decision more than once and only the run it keeps counts.
+// the decision's events while Options.Observe is set, which update hands
+// on only after the decision is durable, and the keys it writes of records
+// Status keeps in memory. A Tx of its own per run, because a backend may
+// run a decision more than once and only the run it keeps counts. The
+// keys are handed on from run to run: dropping a kept record no run ended
+// up writing costs one read.
 type eventTx struct {
 	Tx
 	observe bool
 	events  []Event
 	// feedSeq is the last feed sequence the run wrote (see record).
 	feedSeq uint64
+	// touched collects, over every run of the decision, the keys it
+	// wrote that Status keeps in memory (see statusRecords).
+	touched []string
+}
+
+func (t *eventTx) Put(key, value []byte) { t.touch(key); t.Tx.Put(key, value) }
+func (t *eventTx) Delete(key []byte)     { t.touch(key); t.Tx.Delete(key) }
+func (t *eventTx) Add(key []byte, n int64) {
+	t.touch(key)
+	t.Tx.Add(key, n)
+}
+
+func (t *eventTx) touch(key []byte) {
+	if isStatusRecord(key) {
+		t.touched = append(t.touched, string(key))
+	}
 }
 
 // emit notes ev for the decision tx runs; without an observer it does

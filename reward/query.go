@@ -105,25 +105,29 @@ func (e *Engine) Status(text string) (*CodeStatus, error) {
 // promotion is the status of the campaign that governs a scan of batch's
 // codes now, chosen as campaignFor chooses it; empty when none does, and
 // "exhausted" for a live one whose points budget is used up, where a claim
-// is refused with budget_exhausted. It reads outside any decision, so it
-// decodes afresh rather than through the decider's frozen records.
+// is refused with budget_exhausted. It reads outside any decision, through
+// the records Status keeps (statusrecords.go) rather than the decider's
+// frozen ones.
 func (e *Engine) promotion(b *Batch) (string, error) {
+	var buf [64]byte
 	ids := []string{b.Campaign}
 	if b.Campaign == "" {
-		ids = nil
-		if _, err := getJSON(e.db, productCampaignsKey(b.Product), &ids); err != nil {
+		list, _, err := readStatusRecord[[]string](e, append(append(buf[:0], productCampaignsPrefix...), b.Product...), "product's campaign list")
+		if err != nil || list == nil {
 			return "", err
 		}
+		ids = *list
 	}
 	now, status := e.now(), ""
 	for _, id := range ids {
-		var c Campaign
-		found, err := getJSON(e.db, campaignKey(id), &c)
+		c, found, err := readStatusRecord[Campaign](e, append(append(buf[:0], campaignPrefix...), id...), "campaign")
 		if err != nil {
 			return "", err
 		}
+		if !found {
+			continue
+		}
 		switch s := c.status(now); {
-		case !found:
 		case s == "live":
 			return c.liveStatus(e.db)
 		case status == "" || s == "scheduled":

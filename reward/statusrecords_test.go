@@ -1,0 +1,173 @@
+package reward_test
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
+	"github.com/yima-dev/yima/store"
+)
+
+// statusOf is the status of serial of f's batch as eng tells it.
+func statusOf(t *testing.T, eng *reward.Engine, f *fixture, serial uint32) *reward.CodeStatus {
+	t.Helper()
+	st, err := eng.Status(f.signer.Code(serial))
+	if err != nil || !st.Valid {
+		t.Fatalf("status of serial %d: %+v %v", serial, st, err)
+	}
+	return st
+}
+
+// TestStatusSeesBatchChanges: Status keeps the batches it decoded, yet on
+// a database several nodes share (each engine with NoSeenIndex, or with a
+// NodeID) a batch changed by another node shows on the next status, as one
+// changed by this node does.
+func TestStatusSeesBatchChanges(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts func(node string) reward.Options
+	}{
+		{"NoSeenIndex", func(string) reward.Options { return reward.Options{NoSeenIndex: true} }},
+		{"NodeID", func(node string) reward.Options { return reward.Options{NodeID: node} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := openFixture(t, 10, 5, fixtureOptions{sharedKeys: true})
+			node := func(name string) *reward.Engine {
+				o := tc.opts(name)
+				o.Now = func() time.Time { return f.now }
+				return reward.New(f.db, rewardtest.Keys(t, true), o)
+			}
+			this, other := node("node1"), node("node2")
+			if s := statusOf(t, this, f, 3).State; s != string(reward.Active) {
+				t.Fatalf("serial 3 before: %s", s)
+			}
+			if _, err := other.SetRange(f.batch.ID, reward.Range{From: 3, To: 3, State: reward.Revoked}); err != nil {
+				t.Fatal(err)
+			}
+			if s := statusOf(t, this, f, 3).State; s != string(reward.Revoked) {
+				t.Errorf("serial 3 after another node revoked it: %s", s)
+			}
+			if _, err := this.SetRange(f.batch.ID, reward.Range{From: 4, To: 4, State: reward.Revoked}); err != nil {
+				t.Fatal(err)
+			}
+			if s := statusOf(t, this, f, 4).State; s != string(reward.Revoked) {
+				t.Errorf("serial 4 after this node revoked it: %s", s)
+			}
+			if s := statusOf(t, this, f, 5).State; s != string(reward.Active) {
+				t.Errorf("serial 5, never changed: %s", s)
+			}
+			// The product's campaigns, too: another node's new campaign
+			// shows at once.
+			if p := statusOf(t, this, f, 5).Promotion; p != "" {
+				t.Fatalf("promotion before any campaign: %q", p)
+			}
+			if _, err := other.ApplyCampaign(mustParse(t, campaignDoc(t, nil))); err != nil {
+				t.Fatal(err)
+			}
+			if p := statusOf(t, this, f, 5).Promotion; p != "live" {
+				t.Errorf("promotion after another node started a campaign: %q, want live", p)
+			}
+		})
+	}
+}
+
+// TestStatusSeesOwnChanges: the store's single writer keeps a code's
+// batch, its product's campaign list and its campaigns in memory between
+// statuses, and every decision that writes one of them makes the next
+// status read it again: revoking serials, a new campaign
+// for the product, a campaign moved to a later start.
+func TestStatusSeesOwnChanges(t *testing.T) {
+	f := newFixture(t, 10, 5)
+	st := statusOf(t, f.eng, f, 3)
+	if st.State != string(reward.Active) || st.Promotion != "" {
+		t.Fatalf("before: state %s promotion %q", st.State, st.Promotion)
+	}
+	if _, err := f.eng.SetRange(f.batch.ID, reward.Range{From: 3, To: 3, State: reward.Revoked}); err != nil {
+		t.Fatal(err)
+	}
+	if s := statusOf(t, f.eng, f, 3).State; s != string(reward.Revoked) {
+		t.Errorf("after revoking serial 3: %s", s)
+	}
+	statusOf(t, f.eng, f, 4)
+	if _, err := f.eng.SetRange(f.batch.ID, reward.Range{From: 4, To: 4, State: reward.Revoked}); err != nil {
+		t.Fatal(err)
+	}
+	if s := statusOf(t, f.eng, f, 4).State; s != string(reward.Revoked) {
+		t.Errorf("after revoking serial 4: %s", s)
+	}
+	if _, err := f.eng.ApplyCampaign(mustParse(t, campaignDoc(t, map[string]any{"starts_at": "2029-01-01T00:00:00Z"}))); err != nil {
+		t.Fatal(err)
+	}
+	if p := statusOf(t, f.eng, f, 3).Promotion; p != "scheduled" {
+		t.Errorf("after a campaign for the product: %q, want scheduled", p)
+	}
+	if _, err := f.eng.ApplyCampaign(mustParse(t, campaignDoc(t, nil))); err != nil {
+		t.Fatal(err)
+	}
+	if p := statusOf(t, f.eng, f, 3).Promotion; p != "live" {
+		t.Errorf("after the campaign started earlier: %q, want live", p)
+	}
+}
+
+// TestStatusKeepsRecords: the single writer does answer from memory. A
+// batch record written behind the engine's back (no decision of its own)
+// is not seen, so TestStatusSeesOwnChanges tests the kept records, not
+// fresh reads.
+func TestStatusKeepsRecords(t *testing.T) {
+	f := newFixture(t, 10, 5)
+	statusOf(t, f.eng, f, 3)
+	b := *f.batch
+	b.Product = "SKU-ELSEWHERE"
+	raw, err := json.Marshal(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := binary.BigEndian.AppendUint32([]byte("b/"), b.ID)
+	if err := f.db.Update(func(tx store.Tx) error { tx.Put(key, raw); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if p := statusOf(t, f.eng, f, 3).Product; p != f.batch.Product {
+		t.Errorf("product %q: the batch was read again, not kept", p)
+	}
+}
+
+// TestStatusDuringChanges: statuses asked while the batch changes never
+// keep a record older than a change already acknowledged. Readers spin on
+// Status over the batch's codes while its serials are revoked one by one;
+// after each revocation returns, the next status must show it.
+func TestStatusDuringChanges(t *testing.T) {
+	const n = 60
+	f := newFixture(t, n, 5)
+	var codes []string // a signer is not for several goroutines at once
+	for serial := uint32(1); serial <= n; serial++ {
+		codes = append(codes, f.signer.Code(serial))
+	}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for r := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := r; !stop.Load(); i++ {
+				if _, err := f.eng.Status(codes[i%n]); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	defer func() { stop.Store(true); wg.Wait() }()
+	for serial := uint32(1); serial <= n; serial++ {
+		if _, err := f.eng.SetRange(f.batch.ID, reward.Range{From: serial, To: serial, State: reward.Revoked}); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := f.eng.Status(codes[serial-1]); err != nil || st.State != string(reward.Revoked) {
+			t.Fatalf("serial %d: status %+v, %v after it was revoked", serial, st, err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package scan
 
 import (
 	"crypto/hmac"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,23 +39,48 @@ func (s *Server) device(ctx *fasthttp.RequestCtx) (id string, born time.Time) {
 	k := ksuid.New()
 	id = k.String()
 	ctx.SetUserValue(deviceCookie, id)
-	var c fasthttp.Cookie
-	c.SetKey(deviceCookie)
-	c.SetValue(id + "." + s.deviceTag(id))
-	c.SetPath("/")
-	c.SetMaxAge(2 * 365 * 24 * 3600)
-	c.SetHTTPOnly(true)
-	c.SetSecure(s.secure())
-	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
-	ctx.Response.Header.SetCookie(&c)
+	_, mac := s.macs()
+	var b [64]byte
+	s.setLongCookie(ctx, deviceCookie, mac.appendToken(append(append(b[:0], id...), '.'), id, deviceTagLen))
 	return id, k.Time()
 }
+
+// deviceTagLen is how many bytes of its MAC a device cookie carries.
+const deviceTagLen = 12
+
+// longCookieAge is how long the visitor and device cookies live: two
+// years, in seconds.
+const longCookieAge = 2 * 365 * 24 * 3600
+
+// setLongCookie sets the visitor or the device cookie to value: kept
+// longCookieAge, for the whole site, HTTP-only so no script reads it,
+// SameSite=Lax so a claim posted from another site carries none, and
+// Secure on an https site. The line is the one fasthttp.Cookie writes
+// (TestLongCookieAsFasthttpWritesIt), written straight into the answer's
+// header: a phone's first view of a landing page sets both cookies, and a
+// fasthttp.Cookie allocates for each of its parts.
+func (s *Server) setLongCookie(ctx *fasthttp.RequestCtx, key string, value []byte) {
+	var b [160]byte
+	line := append(append(append(b[:0], key...), '='), value...)
+	line = strconv.AppendInt(append(line, "; max-age="...), longCookieAge, 10)
+	line = append(line, "; path=/; HttpOnly"...)
+	if s.secure() {
+		line = append(line, "; secure"...)
+	}
+	line = append(line, "; SameSite=Lax"...)
+	// Set-Cookie is one header per cookie: the cookie replaces one set
+	// earlier in this answer, as Header.SetCookie would.
+	ctx.Response.Header.DelCookie(key)
+	ctx.Response.Header.SetCanonical(setCookieHeader, line)
+}
+
+var setCookieHeader = []byte(fasthttp.HeaderSetCookie)
 
 // deviceTag signs a device id, so that its age can be believed: a device id
 // that claims to be old must have been handed out that long ago.
 func (s *Server) deviceTag(id string) string {
 	_, device := s.macs()
-	return device.token(id, 12)
+	return device.token(id, deviceTagLen)
 }
 
 // limitNewDevice holds devices first seen within freshDevice to

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/valyala/fasthttp"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
 )
@@ -107,5 +108,41 @@ func TestFreshDevicesPerAddress(t *testing.T) {
 	}
 	if r := ts.CodeStatus(codes[4]); r.Redeemed {
 		t.Fatal("a refused claim redeemed its code")
+	}
+}
+
+// TestLongCookieAsFasthttpWritesIt: a first sight sets the visitor and
+// the device cookies by writing their Set-Cookie lines itself (without a
+// fasthttp.Cookie's allocations). Each line must be the one a
+// fasthttp.Cookie with the cookies' attributes writes: kept two years,
+// for the whole site, HttpOnly, SameSite=Lax, and Secure on an https site.
+func TestLongCookieAsFasthttpWritesIt(t *testing.T) {
+	for _, base := range []string{"", "HTTPS://yima.example"} {
+		ts := startServer(t, scan.Options{BaseURL: base, Limits: scan.Limits{Off: true}})
+		_, codes := ts.Mint(reward.BatchSpec{Product: "SKU-MILK", Count: 1, Points: new(int64(10)), Activate: true})
+		var ctx fasthttp.RequestCtx
+		getLanding(ts.Srv, &ctx, codes[0])
+		lines := map[string]string{}
+		ctx.Response.Header.VisitAllCookie(func(key, value []byte) { lines[string(key)] = string(value) })
+		for _, name := range []string{"yima_v", "yima_d"} {
+			var got fasthttp.Cookie
+			if err := got.Parse(lines[name]); err != nil || len(got.Value()) < 27 {
+				t.Fatalf("%q: Set-Cookie %s %q: %v", base, name, lines[name], err)
+			}
+			var want fasthttp.Cookie
+			want.SetKey(name)
+			want.SetValueBytes(got.Value())
+			want.SetPath("/")
+			want.SetMaxAge(2 * 365 * 24 * 3600)
+			want.SetHTTPOnly(true)
+			want.SetSecure(base != "")
+			want.SetSameSite(fasthttp.CookieSameSiteLaxMode)
+			if lines[name] != want.String() {
+				t.Errorf("%q: Set-Cookie %s\n%s\nwant\n%s", base, name, lines[name], want.String())
+			}
+		}
+		if len(lines) != 2 {
+			t.Errorf("%q: cookies set %v, want yima_v and yima_d", base, lines)
+		}
 	}
 }

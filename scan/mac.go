@@ -35,6 +35,12 @@ func newKeyedMAC(label string, secret [32]byte) *keyedMAC {
 // token is the first n bytes of the MAC of msg (all of it when n is 0) in
 // unpadded URL-safe base64.
 func (k *keyedMAC) token(msg string, n int) string {
+	var b [64]byte
+	return string(k.appendToken(b[:0], msg, n))
+}
+
+// appendToken appends token(msg, n) to dst.
+func (k *keyedMAC) appendToken(dst []byte, msg string, n int) []byte {
 	st := k.pool.Get().(*macState)
 	st.h.Reset()
 	st.in = append(st.in[:0], msg...)
@@ -43,10 +49,9 @@ func (k *keyedMAC) token(msg string, n int) string {
 	if n == 0 || n > len(st.out) {
 		n = len(st.out)
 	}
-	var b [64]byte
-	tok := string(base64.RawURLEncoding.AppendEncode(b[:0], st.out[:n]))
+	dst = base64.RawURLEncoding.AppendEncode(dst, st.out[:n])
 	k.pool.Put(st)
-	return tok
+	return dst
 }
 
 // macs returns the server's keyed MACs, made on first use.

@@ -213,16 +213,7 @@ func (s *Server) visitor(ctx *fasthttp.RequestCtx) (id string, session bool) {
 func (s *Server) newVisitor(ctx *fasthttp.RequestCtx) string {
 	v := ksuid.New().String()
 	ctx.SetUserValue(visitorCookie, v)
-	var c fasthttp.Cookie
-	c.SetSecure(s.secure())
-	c.SetKey(visitorCookie)
-	c.SetValue(v)
-	c.SetPath("/")
-	c.SetMaxAge(2 * 365 * 24 * 3600)
-	c.SetHTTPOnly(true)
-	// Lax: a claim posted from another site carries no cookie.
-	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
-	ctx.Response.Header.SetCookie(&c)
+	s.setLongCookie(ctx, visitorCookie, []byte(v))
 	return v
 }
 

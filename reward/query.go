@@ -37,6 +37,10 @@ type CodeStatus struct {
 	// printed inside the package, PINDigits long.
 	Claim     string `json:"claim,omitempty"`
 	PINDigits uint8  `json:"pin_digits,omitempty"`
+
+	// redeemedAt and firstScan hold what RedeemedAt and FirstScan point
+	// to: a status is one allocation, not three.
+	redeemedAt, firstScan time.Time
 }
 
 // Status describes a code. A code that is not genuine is not an error here:
@@ -79,25 +83,33 @@ func (e *Engine) Status(text string) (*CodeStatus, error) {
 	if st.Promotion, err = e.promotion(batch); err != nil {
 		return nil, wrapStore(err)
 	}
-	var red Redemption
-	found, err = getJSON(e.db, redemptionKey(code), &red)
+	// The scan record first: a code without one was never scanned, so it
+	// has no redemption either (the decision that redeems a code writes
+	// its scan record; see decideScan), and the lookup of a record that
+	// cannot exist is skipped. Most views are a code's first.
+	statsKey, redKey := statusKeys(code)
+	var stats ScanStats
+	scanned, err := getJSON(e.db, statsKey, &stats)
 	if err != nil {
 		return nil, wrapStore(err)
 	}
-	if found {
-		st.Redeemed = true
-		st.RedeemedAt = &red.At
-	}
-	var stats ScanStats
-	if _, err := getJSON(e.db, scanStatsKey(code), &stats); err != nil {
-		return nil, wrapStore(err)
+	if scanned {
+		var red Redemption
+		if st.Redeemed, err = getJSON(e.db, redKey, &red); err != nil {
+			return nil, wrapStore(err)
+		}
+		if st.Redeemed {
+			st.redeemedAt = red.At
+			st.RedeemedAt = &st.redeemedAt
+		}
 	}
 	if err := e.pendingVisits(code, &stats); err != nil {
 		return nil, wrapStore(err)
 	}
 	st.Scans, st.Scanners = stats.Scans, stats.Scanners
 	if stats.Scans > 0 {
-		st.FirstScan = &stats.First
+		st.firstScan = stats.First
+		st.FirstScan = &st.firstScan
 	}
 	return st, nil
 }

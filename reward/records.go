@@ -222,7 +222,15 @@ type Stored struct {
 // composite keys so that no id is a prefix of another's entries.
 func redemptionKey(code string) []byte { return append([]byte("r/"), code...) }
 func scanStatsKey(code string) []byte  { return append([]byte("sc/"), code...) }
-func memberKey(id string) []byte       { return append([]byte("m/"), id...) }
+
+// statusKeys are scanStatsKey(code) and redemptionKey(code) in one
+// allocation, for Status.
+func statusKeys(code string) (stats, red []byte) {
+	b := make([]byte, 0, len("sc/r/")+2*len(code))
+	stats = append(append(b, "sc/"...), code...)
+	return stats, append(append(stats[len(stats):], "r/"...), code...)
+}
+func memberKey(id string) []byte { return append([]byte("m/"), id...) }
 func ledgerPrefix(member string) []byte {
 	return append(append([]byte("l/"), member...), 0)
 }

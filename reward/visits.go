@@ -148,8 +148,9 @@ func (e *Engine) writeVisits(take map[string]*pendingVisit) error {
 func (e *Engine) pendingVisits(code string, st *ScanStats) error {
 	v := &e.visits
 	v.mu.Lock()
-	var views []pendingVisit
-	for _, m := range []map[string]*pendingVisit{v.writing, v.m} {
+	var kept [2]pendingVisit
+	views := kept[:0]
+	for _, m := range [2]map[string]*pendingVisit{v.writing, v.m} {
 		if pv := m[code]; pv != nil {
 			views = append(views, pendingVisit{scans: pv.scans, first: pv.first, last: pv.last, scanners: slices.Clone(pv.scanners)})
 		}

@@ -3,10 +3,10 @@ package bench
 import (
 	"context"
 	"fmt"
+	"github.com/yima-dev/yima/codegen/kek"
 	"log/slog"
 	"maps"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -16,26 +16,32 @@ import (
 
 // NewCluster starts the in-process server: on dir's own store when dsn is
 // empty (NewInProcess), else nodes yima nodes on the PostgreSQL database
-// dsn names (its schema created if missing), each on a temporary data
-// directory of its own holding the first one's keyset and admin token, on
-// 127.0.0.1 with free ports. The load sends its requests to the nodes in
+// dsn names (its schema created if missing), each on an empty temporary
+// data directory of its own, their signing keys sealed in the database
+// under k (a fresh key when nil), on 127.0.0.1 with free ports. The load sends its requests to the nodes in
 // turn, so contested codes are raced across nodes.
-func NewCluster(dir, dsn string, nodes, conns int, timeout time.Duration, log *slog.Logger, allowPrivateWebhooks bool) (Target, error) {
+func NewCluster(dir, dsn string, k *kek.Key, nodes, conns int, timeout time.Duration, log *slog.Logger, allowPrivateWebhooks bool) (Target, error) {
 	if dsn == "" {
 		return NewInProcess(dir, conns, timeout, log, allowPrivateWebhooks)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, _, err := datadir.MigrateSchema(ctx, dsn, "yima bench"); err != nil {
+	_, _, err := datadir.MigrateSchema(ctx, dsn, "yima bench")
+	if err != nil {
 		return nil, fmt.Errorf("bench: preparing the --db database: %w", err)
 	}
-	first, err := newInProcess(dir, dsn, conns, timeout, log, allowPrivateWebhooks)
+	if k == nil {
+		if k, err = kek.Parse([]byte(kek.Generate())); err != nil {
+			return nil, err
+		}
+	}
+	first, err := newInProcess(dir, dsn, k, conns, timeout, log, allowPrivateWebhooks)
 	if err != nil {
 		return nil, err
 	}
 	c := &cluster{inProcess: first, loads: []*HTTPTarget{first.HTTPTarget}}
 	for range nodes - 1 {
-		if err := c.add(conns, timeout, dsn); err != nil {
+		if err := c.add(conns, timeout, dsn, k); err != nil {
 			c.Close()
 			return nil, err
 		}
@@ -58,23 +64,14 @@ type cluster struct {
 	next  atomic.Uint64
 }
 
-// add starts one more node on dsn with the first node's keys and token.
-func (c *cluster) add(conns int, timeout time.Duration, dsn string) error {
+// add starts one more node on dsn, whose keys are sealed under k.
+func (c *cluster) add(conns int, timeout time.Duration, dsn string, k *kek.Key) error {
 	dir, err := os.MkdirTemp("", "yima-bench-node-*")
 	if err != nil {
 		return fmt.Errorf("bench: making a temporary data directory: %w", err)
 	}
 	c.dirs = append(c.dirs, dir)
-	for _, f := range []string{datadir.KeysFile, datadir.AdminTokenFile} {
-		raw, err := os.ReadFile(filepath.Join(c.dir, f))
-		if err == nil {
-			err = os.WriteFile(filepath.Join(dir, f), raw, 0o600)
-		}
-		if err != nil {
-			return fmt.Errorf("bench: copying %s to a new node: %w", f, err)
-		}
-	}
-	n, err := node.Open(node.Options{Dir: dir, Server: c.srvOpts, Store: dsn})
+	n, err := node.Open(node.Options{Dir: dir, Server: c.srvOpts, Store: dsn, KEK: k})
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"github.com/yima-dev/yima/codegen/kek"
 	"io"
 	"log/slog"
 	"slices"
@@ -31,6 +32,10 @@ type Config struct {
 	// created if missing. Give an empty database: the server's audit
 	// reads all of it.
 	Store string
+	// KEK is the key-encryption key the signing keys in Store are sealed
+	// under (yima --key-file); nil: a fresh one for the run, which opens
+	// an empty database only.
+	KEK *kek.Key
 	// Nodes is how many in-process yima nodes share Store (1); the load
 	// sends its requests to each in turn.
 	Nodes int

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/yima-dev/yima/codegen/kek"
 	"io"
 	"log/slog"
 	"os"
@@ -144,7 +145,7 @@ type inProcess struct {
 // private and loopback addresses, as the slow receiver of a run with
 // Config.WebhookSlow is.
 func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger, allowPrivateWebhooks bool) (Target, error) {
-	t, err := newInProcess(dir, "", conns, timeout, log, allowPrivateWebhooks)
+	t, err := newInProcess(dir, "", nil, conns, timeout, log, allowPrivateWebhooks)
 	if err != nil {
 		return nil, err // not a nil *inProcess in a Target
 	}
@@ -152,8 +153,8 @@ func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger
 }
 
 // newInProcess is NewInProcess on the PostgreSQL database dsn names, when
-// given, rather than dir's own store.
-func newInProcess(dir, dsn string, conns int, timeout time.Duration, log *slog.Logger, allowPrivateWebhooks bool) (*inProcess, error) {
+// given, rather than dir's own store, with its keys sealed under k.
+func newInProcess(dir, dsn string, k *kek.Key, conns int, timeout time.Duration, log *slog.Logger, allowPrivateWebhooks bool) (*inProcess, error) {
 	remove := false
 	if dir == "" {
 		d, err := os.MkdirTemp("", "yima-bench-*")
@@ -164,7 +165,7 @@ func newInProcess(dir, dsn string, conns int, timeout time.Duration, log *slog.L
 	}
 	t := &inProcess{dir: dir, removeDir: remove, srvOpts: scan.Options{Addr: "127.0.0.1:0", Logger: log, Limits: scan.Limits{Off: true},
 		Webhooks: webhook.Options{AllowPrivate: allowPrivateWebhooks}}}
-	n, err := node.Open(node.Options{Dir: dir, Server: t.srvOpts, Store: dsn})
+	n, err := node.Open(node.Options{Dir: dir, Server: t.srvOpts, Store: dsn, KEK: k})
 	if err != nil {
 		t.cleanup()
 		return nil, err
@@ -189,7 +190,12 @@ func newInProcess(dir, dsn string, conns int, timeout time.Duration, log *slog.L
 			t.floorHC = loadClient(t.floor.addr(), false, conns, timeout)
 		}
 	}
-	t.adminAuth = "Bearer " + n.Dir.AdminToken()
+	admin := n.Dir.AdminToken()
+	if err == nil && admin == "" {
+		// Sealed keys: the admin is a token record, as on a cluster.
+		admin, err = n.Admin().CreateToken(reward.RoleAdmin, "bench admin", "")
+	}
+	t.adminAuth = "Bearer " + admin
 	if err != nil {
 		if t.floor != nil {
 			t.floor.close()

@@ -164,6 +164,8 @@ func wrapStore(err error) error {
 		return &Error{Code: CodeUnavailable, Message: "storage was too busy to decide and wrote nothing; retry later with the same request_id"}
 	case errors.Is(err, errOverflow):
 		return &Error{Code: CodeAmountOutOfRange, Message: "the payout would take a balance or a campaign's counter out of range; nothing was paid. Check the campaign's amounts"}
+	case errors.Is(err, store.ErrBusy):
+		return &Error{Code: CodeUnavailable, Message: "the database does not answer for now (a failover?); nothing was done. Retry after the time Retry-After gives", Err: err}
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrClosed):
 		return &Error{Code: CodeUnavailable, Message: "storage is unavailable and the outcome is not known; retry later with the same request_id, which returns the first answer if it was recorded", Err: err}
 	case errors.Is(err, store.ErrCorrupt):

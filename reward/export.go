@@ -254,7 +254,7 @@ func (x *Export) WriteTo(ctx context.Context, w io.Writer, progress func(written
 // exportErr codes a storage failure; a failure to write (a full disk, a
 // reader gone) is returned as it is, since it says what went wrong.
 func exportErr(err error) error {
-	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, store.ErrClosed) || errors.Is(err, store.ErrCorrupt) {
+	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, store.ErrBusy) || errors.Is(err, store.ErrClosed) || errors.Is(err, store.ErrCorrupt) {
 		return wrapStore(err)
 	}
 	return err

@@ -30,7 +30,8 @@ type DataDir interface {
 	// Backup writes a restorable copy of the data directory into dest,
 	// which must not exist.
 	Backup(dest string) error
-	// Err is the storage failure that stopped the store, if any: the
-	// health check answers 503 with it.
+	// Err is the storage failure that stopped the store, if any, or
+	// store.ErrBusy while a shared database does not answer (the node
+	// waits for it): the health check answers 503 with it.
 	Err() error
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/yima-dev/yima/codegen/printing"
 	"github.com/yima-dev/yima/docs"
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/store"
 )
 
 // caller is who made a request.
@@ -811,7 +812,9 @@ func (s *Server) deleteToken(ctx *fasthttp.RequestCtx, _ caller, id string) erro
 }
 
 func (s *Server) healthz(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
-	if err := s.app.Dir.Err(); err != nil {
+	if err := s.app.Dir.Err(); errors.Is(err, store.ErrBusy) {
+		return &reward.Error{Code: reward.CodeUnavailable, Message: "the database does not answer for now (a failover?); this node waits for it and serves again when it is back", Err: err}
+	} else if err != nil {
 		return &reward.Error{Code: reward.CodeUnavailable, Message: "storage failed; the server stops so that a restart recovers (the server's log says why)", Err: err}
 	}
 	if s.stopping.Load() {

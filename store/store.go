@@ -12,6 +12,11 @@ var (
 	// acknowledged (a write whose sync failed may still survive a
 	// restart), and the backend fails closed until it is reopened.
 	ErrUnavailable = errors.New("store: storage unavailable")
+	// ErrBusy means the database did not answer for a while (a failover
+	// under way, a restart): the call did nothing, the backend stays open
+	// and answers again once the database is back, and the caller may try
+	// again later.
+	ErrBusy = errors.New("store: the database does not answer for now; nothing was done, try again shortly")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("store: closed")
 	// ErrConflict means a backend that runs decisions concurrently gave

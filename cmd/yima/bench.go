@@ -94,6 +94,13 @@ func newBenchCommand(g *globalOptions) *cobra.Command {
 			// --db (YIMA_DB): the in-process nodes keep their records in
 			// that PostgreSQL database, as yima serve --db does.
 			o.cfg.Store = g.db
+			if g.db != "" {
+				k, err := g.kek()
+				if err != nil {
+					return err
+				}
+				o.cfg.KEK = k
+			}
 			return benchFunc(cmd, o)
 		},
 	}

@@ -13,12 +13,23 @@ import (
 	"github.com/yima-dev/yima/store/pgstore/pgtest"
 )
 
-// serveStore starts `yima serve --db dsn` on the data directory data.
-func serveStore(t *testing.T, data, dsn string) *server {
+// sealedCluster makes a key-encryption key for the database dsn and
+// returns the flags a command on it needs, and the cluster's first admin
+// token, made as docs/cluster.md says (token create --role admin).
+func sealedCluster(t *testing.T, dsn string) (db []string, admin string) {
+	t.Helper()
+	db = []string{"--db", dsn, "--key-file", kekFile(t)}
+	r := mustYima(t, append([]string{"token", "create", "--role", "admin", "--name", "ops", "--data", t.TempDir()}, db...)...)
+	return db, strings.TrimSpace(r.stdout)
+}
+
+// serveStore starts `yima serve` with db (sealedCluster's flags) on the
+// data directory data.
+func serveStore(t *testing.T, data string, db []string) *server {
 	t.Helper()
 	for attempt := 0; ; attempt++ {
 		addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-		s, err := tryServeAs(t, addr, nil, "serve", "--data", data, "--db", dsn, "--addr", addr, "--log-level", "warn", "--no-limits")
+		s, err := tryServeAs(t, addr, nil, append([]string{"serve", "--data", data, "--addr", addr, "--log-level", "warn", "--no-limits"}, db...)...)
 		if err == nil {
 			return s
 		}
@@ -46,13 +57,13 @@ func TestKillNodeDuringBurst(t *testing.T) {
 	start := time.Now()
 	dsn := pgtest.Migrated(t)
 	data := filepath.Join(t.TempDir(), "data")
-	mustYima(t, "brand", "set", "--data", data, "--db", dsn, "--base-url", testBaseURL)
-	codes, points := mintTwoBatches(t, data, killRounds*perRound/2, "--db", dsn)
-	admin := adminToken(t, data)
+	db, admin := sealedCluster(t, dsn)
+	mustYima(t, append([]string{"brand", "set", "--data", data, "--base-url", testBaseURL}, db...)...)
+	codes, points := mintTwoBatches(t, data, killRounds*perRound/2, db...)
 	const members = 16
 	nodes := make([]*server, 3)
 	for i := range nodes {
-		nodes[i] = serveStore(t, data, dsn)
+		nodes[i] = serveStore(t, data, db)
 	}
 	t.Logf("%s: minted, three nodes up", time.Since(start).Round(time.Millisecond))
 	var all []attempt
@@ -80,9 +91,9 @@ func TestKillNodeDuringBurst(t *testing.T) {
 		if t.Failed() {
 			t.FailNow() // one round's failure is enough to read
 		}
-		nodes[victim] = serveStore(t, data, dsn)
+		nodes[victim] = serveStore(t, data, db)
 	}
-	if r := yima(t, "audit", "--data", data, "--db", dsn); r.code != 0 || !strings.Contains(r.stdout, "audit: clean") {
+	if r := yima(t, append([]string{"audit", "--data", data}, db...)...); r.code != 0 || !strings.Contains(r.stdout, "audit: clean") {
 		t.Errorf("audit after the kills: %v", r)
 	}
 }

@@ -18,6 +18,7 @@ import (
 // TestDatabaseFailover.)
 func TestServeRefusesBadDatabases(t *testing.T) {
 	binary(t) // built before any clock starts
+	kf := kekFile(t)
 	bare := pgtest.DSN(t)
 	migrated := pgtest.Migrated(t)
 	newer := pgtest.Migrated(t)
@@ -35,7 +36,7 @@ func TestServeRefusesBadDatabases(t *testing.T) {
 			data := filepath.Join(t.TempDir(), "data")
 			addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 			start := time.Now()
-			r := yima(t, "serve", "--data", data, "--db", c.dsn, "--addr", addr)
+			r := yima(t, "serve", "--data", data, "--db", c.dsn, "--key-file", kf, "--addr", addr)
 			if r.code != exitFailed {
 				t.Errorf("%v\nwant exit %d", r, exitFailed)
 			}

@@ -45,17 +45,17 @@ func TestDatabaseFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	standby := f.NodeDSN(1 - primary)
-	if r := yima(t, "serve", "--data", filepath.Join(t.TempDir(), "d"), "--db", standby, "--addr", fmt.Sprintf("127.0.0.1:%d", freePort(t))); r.code != exitFailed ||
+	if r := yima(t, "serve", "--data", filepath.Join(t.TempDir(), "d"), "--db", standby, "--key-file", kekFile(t), "--addr", fmt.Sprintf("127.0.0.1:%d", freePort(t))); r.code != exitFailed ||
 		!strings.Contains(r.stderr, "point --db at the primary, e.g. with target_session_attrs=read-write") {
 		t.Errorf("yima serve on the standby alone: %v\nwant exit %d saying to point --db at the primary", r, exitFailed)
 	}
 	data := filepath.Join(t.TempDir(), "data")
-	mustYima(t, "brand", "set", "--data", data, "--db", dsn, "--base-url", testBaseURL)
-	codes, points := mintTwoBatches(t, data, rounds*perRound/2, "--db", dsn)
-	admin := adminToken(t, data)
+	db, admin := sealedCluster(t, dsn)
+	mustYima(t, append([]string{"brand", "set", "--data", data, "--base-url", testBaseURL}, db...)...)
+	codes, points := mintTwoBatches(t, data, rounds*perRound/2, db...)
 	nodes := make([]*server, 3)
 	for i := range nodes {
-		nodes[i] = serveStore(t, data, dsn)
+		nodes[i] = serveStore(t, data, db)
 	}
 	t.Logf("%s: minted, three nodes up", time.Since(start).Round(time.Millisecond))
 
@@ -108,7 +108,7 @@ func TestDatabaseFailover(t *testing.T) {
 	if _, err := f.WaitHealthy(3 * time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if r := yima(t, "audit", "--data", data, "--db", dsn); r.code != 0 || !strings.Contains(r.stdout, "audit: clean") {
+	if r := yima(t, append([]string{"audit", "--data", data}, db...)...); r.code != 0 || !strings.Contains(r.stdout, "audit: clean") {
 		t.Errorf("audit after the failovers: %v", r)
 	}
 	sorted := slices.Clone(gaps)

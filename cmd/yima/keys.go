@@ -19,20 +19,21 @@ func newKeysCommand(g *globalOptions) *cobra.Command {
 		Long: "On one machine the keys live only in DATA/keys.json (mode 0600). A running server on the\n" +
 			"same data directory looks at the file every second: a rotation or retirement takes effect\n" +
 			"there without a restart (its log says \"keyset reloaded\").\n\n" +
-			"With --db and a key-encryption key (--key-file or YIMA_KEY_FILE, or YIMA_KEK) the keys are\n" +
-			"a record of the database, sealed under that key with AES-256-GCM: the first node makes\n" +
+			"With --db the keys are a record of the database, sealed with AES-256-GCM under a\n" +
+			"key-encryption key every node and command needs (--key-file or YIMA_KEY_FILE, or\n" +
+			"YIMA_KEK; without one they refuse, exit 1): the first node makes\n" +
 			"them, every node reads them, and these commands change them for every node (each looks\n" +
 			"every second). yima keys kek makes a key-encryption key; yima keys upload moves the keys\n" +
-			"of a cluster set up with keys.json files into its database. See docs/cluster.md.",
+			"of a cluster set up with keys.json files into its database; yima keys reseal seals them\n" +
+			"under a new key-encryption key. See docs/cluster.md.",
 	}
 	cmd.AddCommand(newKeysListCommand(g), newKeysRotateCommand(g), newKeysRetireCommand(g),
-		newKeysKEKCommand(), newKeysUploadCommand(g))
+		newKeysKEKCommand(), newKeysUploadCommand(g), newKeysResealCommand(g))
 	return cmd
 }
 
 // withKeys runs change on the keyset and saves it when change returns
-// nil: in keys.json, or sealed in the database with --db and a
-// key-encryption key. A keys.json is changed as a file, so that this works
+// nil: in keys.json, or sealed in the database with --db. A keys.json is changed as a file, so that this works
 // while a server holds the directory (it reloads the file).
 func withKeys(g *globalOptions, change func(ks *codegen.Keyset) error) error {
 	opts, err := g.dirOptions()
@@ -183,5 +184,52 @@ func newKeysUploadCommand(g *globalOptions) *cobra.Command {
 		return printJSON(cmd.OutOrStdout(), up)
 	})
 	cmd.Flags().StringVar(&from, "from", "", "the data directory whose keys.json and admin.token to upload (default --data)")
+	return cmd
+}
+
+func newKeysResealCommand(g *globalOptions) *cobra.Command {
+	var newFile string
+	cmd := leaf(&cobra.Command{
+		Use:   "reseal --new-key-file FILE",
+		Short: "Seal the database's signing keys under a new key-encryption key (rotate the KEK)",
+		Long: "reseal opens every sealed record of the database --db names (the signing keys and the\n" +
+			"pages' secret) with the key-encryption key in use (--key-file, YIMA_KEY_FILE or YIMA_KEK)\n" +
+			"and seals it under the one in --new-key-file, in one transaction: all records move, or\n" +
+			"none. The signing keys themselves do not change, so every printed code still verifies.\n\n" +
+			"Nodes running with the old key go on serving with the keys they opened, but cannot read\n" +
+			"the records again: they log that the keys are sealed under the new key's id and do not\n" +
+			"see a rotation or retirement until restarted with the new key. Restart every node with\n" +
+			"the new key right after, before changing keys. For example:\n\n" +
+			"  (umask 077; yima keys kek > /etc/yima/kek.new)\n" +
+			"  YIMA_KEY_FILE=/etc/yima/kek yima --db \"$YIMA_DB\" keys reseal --new-key-file /etc/yima/kek.new\n" +
+			"  mv /etc/yima/kek.new /etc/yima/kek   # then restart each node\n\n" +
+			"Prints {\"records\": 2, \"from\": OLD_ID, \"to\": NEW_ID} (public ids, not the keys).",
+		Args: cobra.NoArgs,
+	}, nil, func(cmd *cobra.Command, _ []string) error {
+		if g.db == "" {
+			return usagef("reseal needs --db postgres://user:password@host:port/database (or YIMA_DB)")
+		}
+		if newFile == "" {
+			return usagef("reseal needs --new-key-file FILE holding the new key-encryption key (yima keys kek makes one)")
+		}
+		old, err := g.kek()
+		if err != nil {
+			return err
+		}
+		if old == nil {
+			return datadir.ErrNoKEK
+		}
+		next, err := readKEKFile(newFile)
+		if err != nil {
+			return fmt.Errorf("--new-key-file %s: %w", newFile, err)
+		}
+		out, err := datadir.Reseal(g.db, old, next)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "the keys are sealed under key-encryption key %s: restart every node with it (nodes with %s keep their keys but see no change to them)\n", out.To, out.From)
+		return printJSON(cmd.OutOrStdout(), out)
+	})
+	cmd.Flags().StringVar(&newFile, "new-key-file", "", "the file holding the new key-encryption key (yima keys kek > FILE)")
 	return cmd
 }

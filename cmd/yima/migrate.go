@@ -45,8 +45,9 @@ func newMigrateCommand(g *globalOptions) *cobra.Command {
 			"directory a server holds is refused. With a key-encryption key (--key-file,\n" +
 			"YIMA_KEY_FILE or YIMA_KEK) it then seals --from's keys.json and admin.token into the\n" +
 			"database as yima keys upload does, and every node needs only --db and that key;\n" +
-			"without one, each node's data directory holds a copy of the two files. Afterwards run\n" +
-			"yima audit on both and compare. See docs/cluster.md.",
+			"without one, the records are copied and the keys wait for yima keys upload (no node\n" +
+			"serves the database before). Afterwards run yima audit on both and compare. See\n" +
+			"docs/cluster.md.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if to == "" {
@@ -66,7 +67,7 @@ func newMigrateCommand(g *globalOptions) *cobra.Command {
 			fmt.Fprintln(cmd.ErrOrStderr())
 			out := map[string]any{"records": n}
 			if k == nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "copy %s and %s from %s into each node's data directory, or seal them into the database with yima keys upload\n", datadir.KeysFile, datadir.AdminTokenFile, from)
+				fmt.Fprintf(cmd.ErrOrStderr(), "the keys of %s are not in the database yet: make a key-encryption key (yima keys kek) and seal them with yima keys upload --from %s; no node serves the database before\n", from, from)
 				return printJSON(cmd.OutOrStdout(), out)
 			}
 			up, err := datadir.UploadKeys(from, to, k)

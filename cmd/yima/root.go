@@ -46,11 +46,7 @@ func (o *globalOptions) kek() (*kek.Key, error) {
 	case o.keyFile != "" && env != "":
 		return nil, usagef("both --key-file (YIMA_KEY_FILE) and %s are set: give the key-encryption key one way", kekEnv)
 	case o.keyFile != "":
-		raw, err := os.ReadFile(o.keyFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading the key-encryption key: %w", err)
-		}
-		k, err := kek.Parse(raw)
+		k, err := readKEKFile(o.keyFile)
 		if err != nil {
 			return nil, fmt.Errorf("--key-file %s: %w", o.keyFile, err)
 		}
@@ -65,9 +61,19 @@ func (o *globalOptions) kek() (*kek.Key, error) {
 	return nil, nil
 }
 
+// readKEKFile reads a key-encryption key from the file at path.
+func readKEKFile(path string) (*kek.Key, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the key-encryption key: %w", err)
+	}
+	return kek.Parse(raw)
+}
+
 // dirOptions open the data directory on the database --db names, if any,
-// with the key-encryption key of its sealed keys. Without --db the key
-// is not read: a data directory's keys.json is not sealed.
+// with the key-encryption key of its sealed keys (datadir.Open refuses
+// --db without one). Without --db the key is not read: a data directory's
+// keys.json is not sealed.
 func (o *globalOptions) dirOptions() (datadir.Options, error) {
 	if o.db == "" {
 		return datadir.Options{}, nil

@@ -23,6 +23,19 @@ func kekFile(t *testing.T) string {
 	return f
 }
 
+// sealedCodes sets a cluster up through the directory dir with db's flags
+// (--db and the key-encryption key), as docs/cluster.md says: the brand's
+// base URL, n active codes minted, and the first admin token, made with
+// token create --role admin.
+func sealedCodes(t *testing.T, dir string, db []string, n int) (codes []string, admin string) {
+	t.Helper()
+	yimaOK(t, dir, append(db, "brand", "set", "--base-url", testBaseURL)...)
+	for _, u := range strings.Fields(yimaOK(t, dir, append(db, "mint", "--product", "SKU-A", "--count", fmt.Sprint(n), "--activate", "--format", "txt")...)) {
+		codes = append(codes, u[strings.LastIndex(u, "/")+1:])
+	}
+	return codes, strings.TrimSpace(yimaOK(t, dir, append(db, "token", "create", "--role", "admin", "--name", "ops")...))
+}
+
 // TestClusterWithKEK sets a cluster up as docs/cluster.md says: the first
 // admin token is made with token create --role admin on an empty
 // directory, and a node given only --db and the key-encryption key serves
@@ -33,12 +46,7 @@ func TestClusterWithKEK(t *testing.T) {
 	kf := kekFile(t)
 	one := filepath.Join(t.TempDir(), "one")
 	db := []string{"--db", dsn, "--key-file", kf}
-	yimaOK(t, one, append(db, "brand", "set", "--base-url", testBaseURL)...)
-	var codes []string
-	for _, u := range strings.Fields(yimaOK(t, one, append(db, "mint", "--product", "SKU-A", "--count", "2", "--activate", "--format", "txt")...)) {
-		codes = append(codes, u[strings.LastIndex(u, "/")+1:])
-	}
-	tok := strings.TrimSpace(yimaOK(t, one, append(db, "token", "create", "--role", "admin", "--name", "ops")...))
+	codes, tok := sealedCodes(t, one, db, 2)
 	for _, f := range []string{"keys.json", "admin.token"} {
 		if _, err := os.Stat(filepath.Join(one, f)); err == nil {
 			t.Errorf("with a key-encryption key the data directory got %s", f)
@@ -131,4 +139,80 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(raw)
+}
+
+// TestResealCommand rotates a cluster's key-encryption key with yima keys
+// reseal: every command and node given the new key works, with the same
+// signing keys and admin token; one given the old key is refused, naming
+// both keys' ids and the re-seal; a node still running with the old key
+// keeps serving with the keys it opened and logs why it cannot read them
+// again. Bad invocations are refused and change nothing.
+func TestResealCommand(t *testing.T) {
+	dsn := pgtest.Migrated(t)
+	kf1, kf2 := kekFile(t), kekFile(t)
+	one := filepath.Join(t.TempDir(), "one")
+	db1 := []string{"--db", dsn, "--key-file", kf1}
+	codes, tok := sealedCodes(t, one, db1, 3)
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	old, err := tryServeAs(t, addr, []string{"YIMA_DB=" + dsn, "YIMA_KEY_FILE=" + kf1}, "serve", "--data", filepath.Join(t.TempDir(), "old"), "--addr", addr, "--log-level", "warn", "--no-limits")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	wantExit(t, one, exitUsage, "--new-key-file", append(db1, "keys", "reseal")...)
+	wantExit(t, one, exitUsage, "needs --db", "--key-file", kf1, "keys", "reseal", "--new-key-file", kf2)
+	wantExit(t, one, exitFailed, "the new key-encryption key is the one in use", append(db1, "keys", "reseal", "--new-key-file", kf1)...)
+	wantExit(t, one, exitFailed, "does not open the keys", "--db", dsn, "--key-file", kf2, "keys", "reseal", "--new-key-file", kekFile(t))
+	wantExit(t, one, exitFailed, "yima keys kek", "--db", dsn, "keys", "reseal", "--new-key-file", kf2)
+
+	out, errOut, err := yimaRun(t, "", append([]string{"--data", one}, append(db1, "keys", "reseal", "--new-key-file", kf2)...)...)
+	if err != nil {
+		t.Fatalf("keys reseal: %v\n%s", err, errOut)
+	}
+	var re struct {
+		Records  int
+		From, To string
+	}
+	decode(t, out, &re)
+	if re.Records != 2 || re.From == "" || re.To == "" || re.From == re.To {
+		t.Fatalf("keys reseal printed %s", out)
+	}
+	if !strings.Contains(errOut, "restart every node") {
+		t.Errorf("keys reseal does not say to restart the nodes: %s", errOut)
+	}
+
+	// The node still holding the old key serves with the keys it opened,
+	// and says why it cannot read them again.
+	hc := &http.Client{Timeout: 20 * time.Second}
+	if status, body, err := call(hc, "POST", old.url+"/v1/scans", tok, map[string]string{"code": codes[0], "member": "m1"}); err != nil || status != 200 {
+		t.Errorf("a scan on the node still running with the old key: %d %s %v", status, body, err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(old.stderr.String(), "sealed under key-encryption key "+re.To); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Errorf("the node with the old key does not log that the keys are sealed under %s:\n%s", re.To, old.stderr)
+			break
+		}
+	}
+	// A process started with the old key is refused, and says what to do.
+	for _, want := range []string{"does not open the keys in the database", re.From, re.To, "yima keys reseal"} {
+		wantExit(t, t.TempDir(), exitFailed, want, append(db1, "batch", "list")...)
+	}
+	// With the new key: the same keys, the same admin token.
+	db2 := []string{"--db", dsn, "--key-file", kf2}
+	var d description
+	decode(t, yimaOK(t, t.TempDir(), append(db2, "verify", codes[1])...), &d)
+	if !d.Genuine {
+		t.Errorf("a code minted before the re-seal, verified with the new key: %+v", d)
+	}
+	addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	s, err := tryServeAs(t, addr, []string{"YIMA_DB=" + dsn, "YIMA_KEY_FILE=" + kf2}, "serve", "--data", filepath.Join(t.TempDir(), "new"), "--addr", addr, "--log-level", "warn", "--no-limits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, body, err := call(hc, "POST", s.url+"/v1/scans", tok, map[string]string{"code": codes[1], "member": "m1"}); err != nil || status != 200 {
+		t.Errorf("a scan on a node started with the new key: %d %s %v", status, body, err)
+	}
+	if status, body, err := call(hc, "POST", s.url+"/v1/scans", tok, map[string]string{"code": codes[0], "member": "m2"}); err != nil || status != 409 {
+		t.Errorf("the code paid on the old key's node, scanned on the new key's: %d %s %v; want 409", status, body, err)
+	}
 }

@@ -4,42 +4,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/scan"
 	"github.com/yima-dev/yima/scan/node"
-	"github.com/yima-dev/yima/scan/node/datadir"
-	"github.com/yima-dev/yima/store/pgstore/pgtest"
 )
 
 // TestNodesShareOneDatabase runs two nodes on one PostgreSQL database: a
 // code paid through one is already redeemed through the other, and a token
 // revoked on one is refused by the other at its next request.
 func TestNodesShareOneDatabase(t *testing.T) {
-	dsn := pgtest.Migrated(t)
-	var nodes []*node.Node
-	for i := range 2 {
-		dir := t.TempDir()
-		if i > 0 {
-			raw, err := os.ReadFile(filepath.Join(nodes[0].Dir.Path, datadir.KeysFile))
-			if err == nil {
-				err = os.WriteFile(filepath.Join(dir, datadir.KeysFile), raw, 0o600)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		n, err := node.Open(node.Options{Dir: dir, Store: dsn, Server: scan.Options{Addr: "127.0.0.1:0"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { n.Close() })
-		nodes = append(nodes, n)
-	}
+	nodes := sealedNodes(t, 2)
 	a, b := nodes[0], nodes[1]
 	batch, err := a.Admin().CreateBatch(reward.BatchSpec{Product: "SKU", Count: 2, Points: new(int64(7)), Activate: true})
 	if err != nil {

@@ -30,9 +30,11 @@ type Options struct {
 	// MaxConns bounds the connections the node opens (default 16): one
 	// for the decider, the rest for reads and snapshots.
 	MaxConns int32
-	// RetryFor is how long a group is retried while the database is
-	// unreachable (a failover) before the store fails closed (default
-	// 30s).
+	// RetryFor is how long a call waits for a database that stopped
+	// answering (a failover, a restart) before it is refused with
+	// store.ErrBusy (default 30s). The store never fails closed for that:
+	// it probes the database with backoff until it answers, refusing
+	// calls at once meanwhile, and then serves again.
 	RetryFor time.Duration
 	// MaxConflicts is how many times a group that keeps meeting
 	// serialization failures runs again before its decisions get
@@ -80,6 +82,12 @@ type DB struct {
 
 	failOnce sync.Once
 	failErr  atomic.Pointer[error]
+
+	// down is the outage under way, nil while the database answers;
+	// downMu orders its start and end.
+	down    atomic.Pointer[outage]
+	downMu  sync.Mutex
+	probing sync.WaitGroup
 
 	groupSizes atomic.Pointer[func(n int)]
 	// groups counts committed groups, for pruning yima_commits.
@@ -147,8 +155,13 @@ func (db *DB) Err() error {
 }
 
 // readErr wraps the error of a read outside decisions: the store stays
-// open (the next read may find the database again).
-func readErr(err error) error {
+// open (the next read may find the database again). A database that does
+// not answer begins an outage, and the read is refused as busy.
+func (db *DB) readErr(err error) error {
+	if unreachable(err) {
+		db.markDown(err)
+		return fmt.Errorf("%w: %v", store.ErrBusy, err)
+	}
 	return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
 }
 
@@ -198,45 +211,73 @@ func scanGet(row pgx.Row) ([]byte, bool, error) {
 
 // Get returns the value of key; found is false when it has none.
 func (db *DB) Get(key []byte) ([]byte, bool, error) {
-	if err := db.Err(); err != nil {
-		return nil, false, err
+	for start := time.Now(); ; {
+		if err := db.ready(); err != nil {
+			return nil, false, err
+		}
+		v, found, err := get(context.Background(), db.pool, key)
+		if err == nil {
+			return v, found, nil
+		}
+		// One read is safe to run again: it waits out the outage.
+		if err = db.readErr(err); !errors.Is(err, store.ErrBusy) || time.Since(start) > db.opts.RetryFor {
+			return nil, false, err
+		}
 	}
-	v, found, err := get(context.Background(), db.pool, key)
-	if err != nil {
-		return nil, false, readErr(err)
-	}
-	return v, found, nil
 }
 
 // Scan is store.Reader's, page by page in one read-only transaction.
 func (db *DB) Scan(prefix, start []byte, fn func(key, value []byte) bool) error {
-	return db.readOnly(func(tx pgx.Tx) error { return scan(txPager(tx), prefix, start, fn) })
+	return db.readOnly(func(tx pgx.Tx) error { return scan(db.txPager(tx), prefix, start, fn) })
 }
 
 // ScanReverse is store.Reader's, page by page in one read-only transaction.
 func (db *DB) ScanReverse(prefix []byte, fn func(key, value []byte) bool) error {
-	return db.readOnly(func(tx pgx.Tx) error { return scanReverse(txPager(tx), prefix, fn) })
+	return db.readOnly(func(tx pgx.Tx) error { return scanReverse(db.txPager(tx), prefix, fn) })
 }
 
 // readOnly runs fn in a REPEATABLE READ READ ONLY transaction: one view of
 // the records however many pages a scan reads.
 func (db *DB) readOnly(fn func(tx pgx.Tx) error) error {
-	if err := db.Err(); err != nil {
+	tx, err := db.beginRead()
+	if err != nil {
 		return err
 	}
 	ctx := context.Background()
-	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return readErr(err)
-	}
 	defer tx.Rollback(ctx)
 	if err := fn(tx); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return readErr(err)
+		return db.readErr(err)
 	}
 	return nil
+}
+
+// beginRead begins a REPEATABLE READ READ ONLY transaction and takes its
+// snapshot, waiting out an outage as Get does: nothing was read yet, so
+// it is safe to try again.
+func (db *DB) beginRead() (pgx.Tx, error) {
+	ctx := context.Background()
+	for start := time.Now(); ; {
+		if err := db.ready(); err != nil {
+			return nil, err
+		}
+		tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+		if err == nil {
+			// PostgreSQL takes the transaction's snapshot at its first
+			// statement, not at BEGIN: take it now, so that it holds
+			// what was acknowledged before the call and nothing decided
+			// after it.
+			if _, err = tx.Exec(ctx, `SELECT 1`); err == nil {
+				return tx, nil
+			}
+			tx.Rollback(ctx)
+		}
+		if err = db.readErr(err); !errors.Is(err, store.ErrBusy) || time.Since(start) > db.opts.RetryFor {
+			return nil, err
+		}
+	}
 }
 
 // page is how many records a scan reads at a time: the first page is small,
@@ -249,8 +290,14 @@ const (
 
 type kv struct{ k, v []byte }
 
-func txPager(tx pgx.Tx) pager {
-	return func(sql string, args ...any) ([]kv, error) { return readPage(tx, sql, args...) }
+func (db *DB) txPager(tx pgx.Tx) pager {
+	return func(sql string, args ...any) ([]kv, error) {
+		page, err := readPage(tx, sql, args...)
+		if err != nil {
+			return nil, db.readErr(err)
+		}
+		return page, nil
+	}
 }
 
 // pager reads one page of a scan. The whole page is read before any
@@ -261,7 +308,7 @@ type pager func(sql string, args ...any) ([]kv, error)
 func readPage(q querier, sql string, args ...any) ([]kv, error) {
 	rows, err := q.Query(context.Background(), sql, args...)
 	if err != nil {
-		return nil, readErr(err)
+		return nil, err
 	}
 	defer rows.Close()
 	var out []kv
@@ -269,12 +316,12 @@ func readPage(q querier, sql string, args ...any) ([]kv, error) {
 		var k, v []byte
 		var n *int64
 		if err := rows.Scan(&k, &v, &n); err != nil {
-			return nil, readErr(err)
+			return nil, err
 		}
 		out = append(out, kv{k, decode(v, n)})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, readErr(err)
+		return nil, err
 	}
 	return out, nil
 }
@@ -333,6 +380,7 @@ func pages(q pager, from, end []byte, reverse bool, fn func(key, value []byte) b
 // Snapshot is a REPEATABLE READ READ ONLY transaction held open: a
 // consistent view for as long as the caller reads.
 type Snapshot struct {
+	db *DB
 	mu sync.Mutex
 	tx pgx.Tx
 }
@@ -340,22 +388,11 @@ type Snapshot struct {
 // Snapshot returns a consistent read view holding every decision
 // acknowledged before the call.
 func (db *DB) Snapshot() (store.Snapshot, error) {
-	if err := db.Err(); err != nil {
+	tx, err := db.beginRead()
+	if err != nil {
 		return nil, err
 	}
-	ctx := context.Background()
-	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return nil, readErr(err)
-	}
-	// PostgreSQL takes the transaction's snapshot at its first statement,
-	// not at BEGIN: take it now, so that it holds what was acknowledged
-	// before the call and nothing decided after it.
-	if _, err := tx.Exec(ctx, `SELECT 1`); err != nil {
-		tx.Rollback(ctx)
-		return nil, readErr(err)
-	}
-	return &Snapshot{tx: tx}, nil
+	return &Snapshot{db: db, tx: tx}, nil
 }
 
 // Get is store.Reader's, in the snapshot.
@@ -367,7 +404,7 @@ func (s *Snapshot) Get(key []byte) ([]byte, bool, error) {
 	}
 	v, found, err := get(context.Background(), s.tx, key)
 	if err != nil {
-		return nil, false, readErr(err)
+		return nil, false, s.db.readErr(err)
 	}
 	return v, found, nil
 }
@@ -390,7 +427,11 @@ func (s *Snapshot) page(sql string, args ...any) ([]kv, error) {
 	if s.tx == nil {
 		return nil, store.ErrClosed
 	}
-	return readPage(s.tx, sql, args...)
+	page, err := readPage(s.tx, sql, args...)
+	if err != nil {
+		return nil, s.db.readErr(err)
+	}
+	return page, nil
 }
 
 // Close ends the snapshot's transaction and returns its connection.
@@ -422,8 +463,10 @@ func (db *DB) Close() error {
 		db.submit.Lock()
 		db.closed.Store(true)
 		close(db.ops)
+		db.endOutage() // calls waiting for the database return ErrClosed
 		db.submit.Unlock()
 		<-db.decided
+		db.probing.Wait()
 		db.pool.Close()
 	})
 	return nil

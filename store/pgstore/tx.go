@@ -270,7 +270,9 @@ func (db *DB) Update(fn func(store.Tx) error) error { return db.UpdateReading(ni
 // decider reads the keys of every decision of a group in one statement
 // before running them (see store.Prefetcher).
 func (db *DB) UpdateReading(keys func() [][]byte, fn func(store.Tx) error) error {
-	if err := db.Err(); err != nil {
+	// During an outage a decision waits for the database before it is
+	// queued, or is refused, untried, as busy.
+	if err := db.ready(); err != nil {
 		return err
 	}
 	o := &op{fn: fn, keys: keys, done: make(chan error, 1)}
@@ -328,10 +330,11 @@ var (
 // conflicts and lost connections, and sets each op's answer. It returns
 // the group.
 func (db *DB) commitGroup(ops []*op) []*op {
-	deadline := time.Now().Add(db.opts.RetryFor)
 	conflicts, strict := 0, false
 	for attempt := 0; ; attempt++ {
-		if err := db.Err(); err != nil {
+		// Every attempt that did not return nil left nothing committed:
+		// during an outage the group waits, then is refused as busy.
+		if err := db.ready(); err != nil {
 			return answerAll(ops, err)
 		}
 		var err error
@@ -355,23 +358,18 @@ func (db *DB) commitGroup(ops []*op) []*op {
 			// The server under the connection is no longer the primary
 			// (a failover demoted it). abort closed the connection and
 			// the pool dropped its others; a new one finds the primary
-			// (target_session_attrs=read-write), once there is one.
-			if time.Now().After(deadline) {
-				db.fail(fmt.Errorf("the database stayed read-only for %s (no primary; point --db at the primary, e.g. with target_session_attrs=read-write): %w", db.opts.RetryFor, err))
-				return answerAll(ops, db.Err())
-			}
-			db.opts.Logger.Warn("the database refused a write as read-only (a failover?); reconnecting", "decisions", len(ops), "err", err)
+			// (target_session_attrs=read-write), once there is one: an
+			// outage until then.
+			db.markDown(err)
 		case errors.As(err, &pgErr) && !pgconn.SafeToRetry(err) && !slices.Contains(transient, pgErr.Code[:2]):
 			// The server refused a statement for a reason of its own
 			// (a broken schema, a full disk): not ours to retry.
 			db.fail(err)
 			return answerAll(ops, db.Err())
 		default:
-			if time.Now().After(deadline) {
-				db.fail(fmt.Errorf("the database stayed unreachable for %s: %w", db.opts.RetryFor, err))
-				return answerAll(ops, db.Err())
-			}
-			db.opts.Logger.Warn("the database failed a group; running it again", "decisions", len(ops), "err", err)
+			// The database does not answer: an outage, which the next
+			// attempt waits out (ready).
+			db.markDown(err)
 		}
 		// Back off a little, more with each try, with jitter so that
 		// nodes that conflicted do not meet again.
@@ -603,10 +601,11 @@ func isJSON(v []byte) bool {
 // It inserts the id itself, marked aborted: the insert waits for that
 // transaction to end, then finds its row (committed) or writes the mark,
 // which keeps the id from ever committing. Running it twice answers the
-// same.
+// same. Its group cannot be answered before, so it tries for as long as
+// the database does not answer (an outage meanwhile refuses other calls
+// as busy), until the store is closed.
 func (db *DB) resolve(id []byte) (committed bool, err error) {
-	deadline := time.Now().Add(db.opts.RetryFor)
-	for wait := 10 * time.Millisecond; ; wait = min(wait*2, time.Second) {
+	for wait := 10 * time.Millisecond; ; wait = min(wait*2, 2*time.Second) {
 		ctx, cancel := context.WithTimeout(context.Background(), db.opts.RetryFor)
 		var aborted bool
 		err = db.pool.QueryRow(ctx, `INSERT INTO yima_commits (id, aborted) VALUES ($1, true)
@@ -618,9 +617,10 @@ func (db *DB) resolve(id []byte) (committed bool, err error) {
 		if err == nil {
 			return !aborted, nil
 		}
-		if time.Now().After(deadline) {
+		if db.closed.Load() || !unreachable(err) {
 			return false, err
 		}
+		db.markDown(err)
 		time.Sleep(wait)
 	}
 }

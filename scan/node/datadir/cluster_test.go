@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -15,29 +13,16 @@ import (
 	"github.com/yima-dev/yima/store/pgstore/pgtest"
 )
 
-// openNodes opens n data directories on one PostgreSQL database, sharing
-// the first one's keyset, as n nodes of a cluster.
+// openNodes opens n empty data directories on one PostgreSQL database
+// with one key-encryption key, as n nodes of a cluster: the first makes
+// the sealed keyset, the others read it.
 func openNodes(t *testing.T, n int) []*datadir.Dir {
 	t.Helper()
 	dsn := pgtest.Migrated(t)
+	k := newKEK(t)
 	var dirs []*datadir.Dir
-	for i := range n {
-		path := t.TempDir()
-		if i > 0 {
-			raw, err := os.ReadFile(filepath.Join(dirs[0].Path, datadir.KeysFile))
-			if err == nil {
-				err = os.WriteFile(filepath.Join(path, datadir.KeysFile), raw, 0o600)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		d, err := datadir.Open(path, datadir.Options{Store: dsn})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
-		dirs = append(dirs, d)
+	for range n {
+		dirs = append(dirs, openSealed(t, dsn, k))
 	}
 	return dirs
 }
@@ -173,11 +158,11 @@ func TestCopyStoreAuditsTheSame(t *testing.T) {
 	if err != nil || n == 0 {
 		t.Fatalf("CopyStore: %d records, %v", n, err)
 	}
-	dst, err := datadir.Open(dir, datadir.Options{Store: dsn})
-	if err != nil {
+	k := newKEK(t)
+	if _, err := datadir.UploadKeys(dir, dsn, k); err != nil {
 		t.Fatal(err)
 	}
-	defer dst.Close()
+	dst := openSealed(t, dsn, k)
 	after, err := dst.Engine.Audit()
 	if err != nil {
 		t.Fatal(err)

@@ -92,12 +92,10 @@ type Options struct {
 	// whose database holds the records instead of db/. See
 	// docs/cluster.md.
 	Store string
-	// KEK, with Store, is the key-encryption key the database's signing
-	// keys are sealed under: the keyset and the pages' secret are then
+	// KEK, required with Store, is the key-encryption key the database's
+	// signing keys are sealed under: the keyset and the pages' secret are
 	// records (made on a new database) and the directory holds nothing.
-	// Without it a database that holds sealed keys is refused, and one
-	// that holds none uses keys.json and admin.token, as nodes set up
-	// before sealed keys did. Ignored without Store.
+	// Without it Open refuses (ErrNoKEK). Ignored without Store.
 	KEK *kek.Key
 	// Observe receives the engine's events (reward.Options.Observe), to
 	// count them in metrics; nil: none.
@@ -209,18 +207,19 @@ func AdminToken(dir string) (string, error) {
 }
 
 // Open initialises dir if needed and opens it. Only one process may hold a
-// data directory at a time.
+// data directory at a time. With opts.Store the directory holds nothing:
+// the keys are sealed in the database, and opts.KEK must open them.
 func Open(dir string, opts Options) (*Dir, error) {
-	if opts.Store != "" && opts.KEK != nil {
+	if opts.Store != "" {
+		if opts.KEK == nil {
+			// Never the files beside the process: a node signing with a
+			// keys.json of its own would mint codes the cluster's other
+			// nodes call forged.
+			return nil, ErrNoKEK
+		}
 		return openSharedDir(dir, opts)
 	}
-	if opts.Store == "" {
-		if err := Init(dir); err != nil && !errors.Is(err, ErrKeysMissing) {
-			return nil, err
-		}
-	} else if err := initToken(dir); err != nil {
-		// The keyset waits for the database: only it knows whether
-		// codes were signed already (below).
+	if err := Init(dir); err != nil && !errors.Is(err, ErrKeysMissing) {
 		return nil, err
 	}
 	tok, err := AdminToken(dir)
@@ -231,28 +230,11 @@ func Open(dir string, opts Options) (*Dir, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.Store != "" {
-		// Sealed keys need the key they are sealed under: a keys.json
-		// beside them would sign with keys the cluster does not use.
-		if _, found, err := db.Get(sealedKeysKey); err != nil || found {
-			db.Close()
-			if err == nil {
-				err = ErrNoKEK
-			}
-			return nil, err
-		}
-	}
 	if !exists(filepath.Join(dir, KeysFile)) {
 		// A store without batches signed nothing: a new keyset loses
 		// nothing.
 		n, err := reward.CountBatches(db)
-		if err == nil && n > 0 && opts.Store != "" {
-			err = fmt.Errorf("%w: %s is missing, but the database holds %d batches whose codes are signed with its keys; "+
-				"with a new keyset every printed code would answer \"not genuine\". Nothing was changed. "+
-				"Copy keys.json (and admin.token) from the data directory of another node of this database into %s and start again, "+
-				"or move them into the database once with yima keys upload and give every node the key-encryption key",
-				ErrKeysMissing, filepath.Join(dir, KeysFile), n, dir)
-		} else if err == nil && n > 0 {
+		if err == nil && n > 0 {
 			err = keysMissing(dir, fmt.Sprintf("%d batches", n))
 		}
 		if err == nil {
@@ -441,10 +423,7 @@ func (d *Dir) Backup(dest string) (err error) {
 	}
 	cp, ok := d.DB.(interface{ Checkpoint(dest string) error })
 	if !ok {
-		if d.kek != nil {
-			return reward.Errorf(reward.CodeInvalidRequest, "the records are in PostgreSQL: back them up with the database's own tools (pg_dump, pg_basebackup or continuous archiving); the signing keys are in it, sealed: keep a copy of the key-encryption key apart from the backups")
-		}
-		return reward.Errorf(reward.CodeInvalidRequest, "the records are in PostgreSQL: back them up with the database's own tools (pg_dump, pg_basebackup or continuous archiving), and keep a copy of %s and %s", KeysFile, AdminTokenFile)
+		return reward.Errorf(reward.CodeInvalidRequest, "the records are in PostgreSQL: back them up with the database's own tools (pg_dump, pg_basebackup or continuous archiving); the signing keys are in it, sealed: keep a copy of the key-encryption key apart from the backups")
 	}
 	if err := cp.Checkpoint(filepath.Join(dest, dbDir)); err != nil {
 		return err
@@ -468,8 +447,18 @@ func (d *Dir) Backup(dest string) (err error) {
 // create --role admin).
 func (d *Dir) AdminToken() string { return d.adminToken }
 
-// Err is the storage failure that stopped the store, if any.
-func (d *Dir) Err() error { return d.DB.Err() }
+// Err is the storage failure that stopped the store, if any; else, on a
+// shared database that does not answer for now (a failover), an error
+// that is store.ErrBusy, until it answers again.
+func (d *Dir) Err() error {
+	if err := d.DB.Err(); err != nil {
+		return err
+	}
+	if b, ok := d.DB.(interface{ Busy() error }); ok {
+		return b.Busy()
+	}
+	return nil
+}
 
 // Close writes the statistics still in memory and closes the store after
 // pending decisions are durable.

@@ -29,14 +29,24 @@ var (
 	// every node must sign them alike, so a page served by one node posts
 	// to another.
 	pageKeyKey = []byte("meta/page-key")
+	// kekIDKey holds the public id (kek.Key.ID) of the key-encryption
+	// key the records are sealed under, in clear: it gives nothing away,
+	// and lets a node holding another key say which one it needs.
+	kekIDKey = []byte("meta/kek-id")
 )
+
+// sealedRecords are every record sealed under the key-encryption key.
+var sealedRecords = [][]byte{sealedKeysKey, pageKeyKey}
 
 // Errors of a shared database's sealed keys.
 var (
-	// ErrNoKEK is returned for a database holding sealed keys when the
-	// node was given no key-encryption key.
-	ErrNoKEK = errors.New("datadir: the database holds yima's signing keys, sealed under a key-encryption key, and this node has none: " +
-		"give it the cluster's key-encryption key (YIMA_KEY_FILE=PATH of a file holding it, or YIMA_KEK=BASE64); see docs/cluster.md")
+	// ErrNoKEK is returned for a shared database when the node or
+	// command was given no key-encryption key: the signing keys live
+	// sealed in the database, never in files beside the process.
+	ErrNoKEK = errors.New("datadir: a shared database (--db) keeps yima's signing keys in it, sealed under a key-encryption key, and none was given: " +
+		"make one once per cluster with `yima keys kek` (keep it where only the operator and the nodes read it), " +
+		"then give it to every node and command with YIMA_KEY_FILE=PATH (or --key-file PATH) or YIMA_KEK=BASE64; " +
+		"a cluster set up with keys.json files moves them into the database once with `yima keys upload --from DATA_DIR`. See docs/cluster.md")
 	// ErrWrongKEK is returned when the key-encryption key does not open
 	// the sealed keys: another key, or a changed record.
 	ErrWrongKEK = errors.New("datadir: the key-encryption key does not open the keys in the database")
@@ -45,11 +55,25 @@ var (
 	ErrKeysInDB = errors.New("datadir: the database holds signing keys already")
 )
 
-// wrongKEK says which key failed, by its public id, and what to do.
-func wrongKEK(k *kek.Key, what []byte) error {
+// wrongKEK says which key failed, by its public id, and what to do. r,
+// when not nil, is read for the id of the key the records are sealed
+// under, so that a node left with the key before a re-seal is told so.
+func wrongKEK(r getter, k *kek.Key, what []byte) error {
+	if r != nil {
+		if id, found, err := r.Get(kekIDKey); err == nil && found && string(id) != k.ID() {
+			return fmt.Errorf("%w (%s): they are sealed under key-encryption key %s and this process holds %s; "+
+				"if they were re-sealed (yima keys reseal), give it the new key (YIMA_KEY_FILE or YIMA_KEK) and restart it",
+				ErrWrongKEK, what, id, k.ID())
+		}
+	}
 	return fmt.Errorf("%w (%s, key-encryption key %s): give this node the key the cluster's keys were sealed with "+
 		"(the one its other nodes hold in YIMA_KEY_FILE or YIMA_KEK); if that is the key, the record was changed: restore it from a backup of the database",
 		ErrWrongKEK, what, k.ID())
+}
+
+// getter reads one record: a store, a transaction or a snapshot.
+type getter interface {
+	Get([]byte) ([]byte, bool, error)
 }
 
 // marshalKeyset is the keyset's plain form, as in keys.json.
@@ -59,16 +83,14 @@ func marshalKeyset(ks *codegen.Keyset) ([]byte, error) {
 
 // openSealed opens the sealed record at key under k; found is false when
 // there is none.
-func openSealed(r interface {
-	Get([]byte) ([]byte, bool, error)
-}, k *kek.Key, key []byte) (plain, sealed []byte, found bool, err error) {
+func openSealed(r getter, k *kek.Key, key []byte) (plain, sealed []byte, found bool, err error) {
 	sealed, found, err = r.Get(key)
 	if err != nil || !found {
 		return nil, nil, found, err
 	}
 	plain, err = k.Open(key, sealed)
 	if err != nil {
-		return nil, nil, true, wrongKEK(k, key)
+		return nil, nil, true, wrongKEK(r, k, key)
 	}
 	return plain, bytes.Clone(sealed), true, nil
 }
@@ -95,6 +117,7 @@ func putIfAbsent(tx store.Tx, k *kek.Key, key, value []byte) (bool, error) {
 		return false, err
 	}
 	tx.Put(key, k.Seal(key, value))
+	tx.Put(kekIDKey, []byte(k.ID()))
 	return true, nil
 }
 
@@ -285,4 +308,58 @@ func UploadKeys(dir, url string, k *kek.Key) (*Uploaded, error) {
 		up.AdminToken = t.ID
 	}
 	return up, nil
+}
+
+// ErrSameKEK is returned by Reseal when the new key-encryption key is the
+// one the records are sealed under already.
+var ErrSameKEK = errors.New("datadir: the new key-encryption key is the one in use; make a new one with yima keys kek")
+
+// Resealed is what Reseal did.
+type Resealed struct {
+	// Records is the number of sealed records re-sealed.
+	Records int `json:"records"`
+	// From and To are the public ids of the old and the new key.
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// Reseal opens every sealed record of the shared database at url with
+// the key-encryption key old and seals it under next, in one transaction:
+// either every record is sealed under next, or (on any error) every one
+// stays under old. Nodes started with old keep the keys they opened, but
+// cannot read the records again (a rotation, a restart): they say so,
+// naming next's id, until restarted with next.
+func Reseal(url string, old, next *kek.Key) (*Resealed, error) {
+	if old.ID() == next.ID() {
+		return nil, ErrSameKEK
+	}
+	db, err := pgstore.Open(url, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	var out *Resealed
+	err = db.Update(func(tx store.Tx) error {
+		out = &Resealed{From: old.ID(), To: next.ID()}
+		for _, key := range sealedRecords {
+			plain, _, found, err := openSealed(tx, old, key)
+			if err != nil {
+				return err
+			}
+			if !found {
+				continue
+			}
+			tx.Put(key, next.Seal(key, plain))
+			out.Records++
+		}
+		if out.Records == 0 {
+			return fmt.Errorf("%w: the database holds no sealed records to re-seal", ErrKeysMissing)
+		}
+		tx.Put(kekIDKey, []byte(next.ID()))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -170,7 +170,7 @@ func TestSealedKeysRefused(t *testing.T) {
 }
 
 // TestSealedKeysNeedUpload: a database that holds batches but no sealed
-// keys (a cluster set up with keys.json files) is not given a new keyset
+// keys (a data directory's records copied in) is not given a new keyset
 // by a node with a key-encryption key; the old keys are uploaded with
 // their admin token, and then every node with the key opens them, the old
 // admin token is an admin token record, and the pages' secret is the one
@@ -178,7 +178,10 @@ func TestSealedKeysRefused(t *testing.T) {
 func TestSealedKeysNeedUpload(t *testing.T) {
 	dsn := pgtest.Migrated(t)
 	k := newKEK(t)
-	old, err := datadir.Open(t.TempDir(), datadir.Options{Store: dsn})
+	// The old way's database: a data directory's records copied in (yima
+	// migrate without a key-encryption key), its keys.json and
+	// admin.token left beside them.
+	old, err := datadir.Open(t.TempDir(), datadir.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,6 +195,9 @@ func TestSealedKeysNeedUpload(t *testing.T) {
 	}
 	oldPath, oldKeys, adminTok := old.Path, old.Keys(), old.AdminToken()
 	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := datadir.CopyStore(oldPath, dsn, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := datadir.Open(t.TempDir(), datadir.Options{Store: dsn, KEK: k}); !errors.Is(err, datadir.ErrKeysMissing) || !strings.Contains(err.Error(), "yima keys upload") {
@@ -231,4 +237,112 @@ func TestSealedKeysNeedUpload(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.Close()
+}
+
+// TestSharedDatabaseNeedsKEK: on a shared database a node or command
+// without a key-encryption key is refused, whatever files lie beside it,
+// and says what to do; it writes nothing, neither into the database nor
+// into the directory.
+func TestSharedDatabaseNeedsKEK(t *testing.T) {
+	dsn := pgtest.Migrated(t)
+	withFiles := t.TempDir()
+	if err := datadir.Init(withFiles); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(t.TempDir(), "empty")
+	for _, dir := range []string{withFiles, empty} {
+		_, err := datadir.Open(dir, datadir.Options{Store: dsn})
+		if !errors.Is(err, datadir.ErrNoKEK) {
+			t.Fatalf("Open(%s) on a shared database without a key-encryption key: %v; want ErrNoKEK", dir, err)
+		}
+		for _, want := range []string{"yima keys kek", "YIMA_KEY_FILE", "YIMA_KEK", "yima keys upload"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("the refusal %q does not say %q", err, want)
+			}
+		}
+	}
+	if _, err := os.Stat(empty); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the refused node made its directory: %v", err)
+	}
+	// Nothing in the database: a node with the key then makes the keys.
+	d := openSealed(t, dsn, newKEK(t))
+	if n, err := reward.CountBatches(d.DB); err != nil || n != 0 {
+		t.Errorf("batches after the refusals: %d, %v", n, err)
+	}
+}
+
+// TestReseal re-seals a database's keys under a new key-encryption key:
+// a node given the new key opens the same keys and pages' secret, and a
+// code minted before verifies; the old key is refused, naming both keys'
+// ids and what to do; a node still running with the old key keeps the
+// keys it opened (its codes verify) but its reload fails clearly, never
+// with garbage. A re-seal whose old key does not open a record changes
+// nothing: one transaction.
+func TestReseal(t *testing.T) {
+	dsn := pgtest.Migrated(t)
+	k1, k2 := newKEK(t), newKEK(t)
+	a := openSealed(t, dsn, k1)
+	batch, err := a.Engine.CreateBatch(reward.BatchSpec{Product: "SKU", Count: 1, Activate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := a.Engine.Signer(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, pageKey := a.Keys(), a.PageKey()
+	if _, err := datadir.Reseal(dsn, k1, k1); !errors.Is(err, datadir.ErrSameKEK) {
+		t.Errorf("a re-seal under the key in use: %v, want ErrSameKEK", err)
+	}
+	if _, err := datadir.Reseal(dsn, newKEK(t), k2); !errors.Is(err, datadir.ErrWrongKEK) {
+		t.Errorf("a re-seal given a wrong old key: %v, want ErrWrongKEK", err)
+	}
+	got, err := datadir.Reseal(dsn, k1, k2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *got != (datadir.Resealed{Records: 2, From: k1.ID(), To: k2.ID()}) {
+		t.Errorf("Reseal = %+v", got)
+	}
+	b := openSealed(t, dsn, k2)
+	if !sameKeys(t, b.Keys(), keys) || string(b.PageKey()) != string(pageKey) {
+		t.Error("the keys or the pages' secret changed in the re-seal")
+	}
+	if _, err := b.Keys().Verify(s.Code(1)); err != nil {
+		t.Errorf("a code minted before the re-seal, on a node with the new key: %v", err)
+	}
+	_, err = datadir.Open(t.TempDir(), datadir.Options{Store: dsn, KEK: k1})
+	for _, want := range []string{"does not open the keys", k1.ID(), k2.ID(), "yima keys reseal"} {
+		if !errors.Is(err, datadir.ErrWrongKEK) || !strings.Contains(err.Error(), want) {
+			t.Errorf("a node started with the old key: %v; want ErrWrongKEK saying %q", err, want)
+		}
+	}
+	if changed, err := a.ReloadKeys(); !errors.Is(err, datadir.ErrWrongKEK) || changed || !strings.Contains(err.Error(), k2.ID()) {
+		t.Errorf("the running node's reload after the re-seal: %v, %v; want ErrWrongKEK naming the new key", changed, err)
+	}
+	if _, err := a.Keys().Verify(s.Code(1)); err != nil {
+		t.Errorf("the running node lost its keys: %v", err)
+	}
+	if err := a.UpdateKeys(func(ks *codegen.Keyset) error { _, err := ks.Rotate(time.Now()); return err }); !errors.Is(err, datadir.ErrWrongKEK) {
+		t.Errorf("a rotation through the node with the old key: %v, want ErrWrongKEK", err)
+	}
+
+	// All or nothing: the pages' secret changed so that the new key no
+	// longer opens it; a re-seal to a third key fails and leaves the
+	// keyset under the second.
+	raw, _, err := b.DB.Get([]byte("meta/page-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := append([]byte(nil), raw...)
+	bad[len(bad)-1] ^= 0x01
+	if err := b.DB.Update(func(tx store.Tx) error { tx.Put([]byte("meta/page-key"), bad); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := datadir.Reseal(dsn, k2, newKEK(t)); !errors.Is(err, datadir.ErrWrongKEK) || !strings.Contains(err.Error(), "meta/page-key") {
+		t.Errorf("a re-seal meeting a changed record: %v, want ErrWrongKEK naming it", err)
+	}
+	if changed, err := b.ReloadKeys(); err != nil || changed {
+		t.Errorf("after the failed re-seal the keyset is not the second key's as it was: %v, %v", changed, err)
+	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/store"
 )
 
 // Codes the HTTP layer adds to reward's.
@@ -160,7 +161,9 @@ func errorf(code reward.Code, format string, args ...any) error {
 func (s *Server) public(ctx *fasthttp.RequestCtx, err error) error {
 	var re *reward.Error
 	if errors.As(err, &re) && re.Code != reward.CodeInternal {
-		if re.Err != nil && re.Code == reward.CodeUnavailable {
+		// A database that does not answer is logged by the store, once
+		// for the outage, not once for each request refused meanwhile.
+		if re.Err != nil && re.Code == reward.CodeUnavailable && !errors.Is(re.Err, store.ErrBusy) {
 			s.log.Warn("request not decided", "id", RequestID(ctx), "path", string(ctx.Path()), "err", re.Err)
 		}
 		return err

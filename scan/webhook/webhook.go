@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/store"
 )
 
 // Options configures a Dispatcher. Zero fields take the defaults.
@@ -239,7 +240,9 @@ func (d *Dispatcher) Run(ctx context.Context) {
 func (d *Dispatcher) reconcile(ctx context.Context) {
 	hooks, err := d.eng.Webhooks()
 	if err != nil {
-		d.opts.Logger.Error("reading webhooks", "err", err)
+		if !errors.Is(err, store.ErrBusy) { // the store logs an outage once
+			d.opts.Logger.Error("reading webhooks", "err", err)
+		}
 		return
 	}
 	d.mu.Lock()

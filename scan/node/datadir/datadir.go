@@ -335,18 +335,23 @@ func (d *Dir) start(ks *codegen.Keyset, opts Options) (*Dir, error) {
 const zonePoll = time.Second
 
 // followZone reads the brand's time zone every zonePoll until ctx ends.
+// A failure is logged once until a read succeeds again: a database away
+// for minutes must not write a line a second.
 func (d *Dir) followZone(ctx context.Context) {
 	t := time.NewTicker(zonePoll)
 	defer t.Stop()
+	failing := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if err := d.Engine.LoadZone(); err != nil && ctx.Err() == nil {
-			d.log.Warn("the brand's time zone was not read again; the one in use stays", "err", err)
+		err := d.Engine.LoadZone()
+		if err != nil && !failing && ctx.Err() == nil {
+			d.log.Warn("the brand's time zone was not read again; the one in use stays until it is", "err", err)
 		}
+		failing = err != nil
 	}
 }
 

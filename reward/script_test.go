@@ -414,10 +414,57 @@ func (s *script) run(t *testing.T, d *datadriven.TestData) string {
 		if err != nil {
 			return errText(err)
 		}
-		if len(rep.Violations) == 0 {
-			return "ok"
+		return violationsText(rep.Violations)
+	case "replay":
+		// replay: the feed's events alone rebuild the records.
+		rep, err := s.f.eng.ReplayFeed()
+		if err != nil {
+			return errText(err)
 		}
-		return strings.Join(rep.Violations, "\n")
+		return violationsText(rep.Violations)
+	case "delete":
+		// delete key=K: remove K past the engine, as a record written
+		// before K's kind existed lacks it.
+		key := s.arg(d, "key")
+		if err := s.f.db.Update(func(tx store.Tx) error { tx.Delete([]byte(key)); return nil }); err != nil {
+			d.Fatalf(t, "%v", err)
+		}
+		return ""
+	case "bonus-paid-to":
+		// bonus-paid-to identity=I: the member whose new-member bonus
+		// the identity (a device, an alias, a person) was paid with.
+		who, paid, err := s.f.eng.BonusPaidTo(s.arg(d, "identity"))
+		if err != nil {
+			return errText(err)
+		}
+		if !paid {
+			return "not paid"
+		}
+		return "paid to " + who
+	case "sign-in":
+		// sign-in device=M identity=I: a browser proves an identity.
+		r, err := s.f.eng.SignIn(s.arg(d, "device"), s.arg(d, "identity"))
+		if err != nil {
+			return errText(err)
+		}
+		return fmt.Sprintf("%s %s", r.Outcome, r.Member)
+	case "guide-of":
+		// guide-of identity=I: the guide whose own identity I is.
+		g, err := s.f.eng.GuideOfIdentity(s.arg(d, "identity"))
+		if err != nil {
+			return errText(err)
+		}
+		if g == nil {
+			return "no guide"
+		}
+		return g.ID
+	case "guide-leaves":
+		// guide-leaves id=G [successor=S]
+		l, err := s.f.eng.GuideLeaves(s.arg(d, "id"), s.optArg(d, "successor"))
+		if err != nil {
+			return errText(err)
+		}
+		return fmt.Sprintf("%s left, %d members moved", l.Guide.ID, l.Moved)
 	}
 	d.Fatalf(t, "unknown command %s", d.Cmd)
 	return ""
@@ -507,6 +554,14 @@ func (s *script) value(_ *datadriven.TestData, label string) string {
 		return ksuid.New().String()
 	}
 	return label
+}
+
+// violationsText is "ok", or what an audit or a replay found, a line each.
+func violationsText(violations []string) string {
+	if len(violations) == 0 {
+		return "ok"
+	}
+	return strings.Join(violations, "\n")
 }
 
 func errText(err error) string {

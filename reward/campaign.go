@@ -399,19 +399,17 @@ func (c *Campaign) status(now time.Time) string {
 
 // Campaign returns a campaign and its counters.
 func (e *Engine) Campaign(id string) (*CampaignView, error) {
-	var c Campaign
-	found, err := getJSON(e.db, campaignKey(id), &c)
+	c, err := getRecord[Campaign](e.db, campaignKey(id), func() error {
+		return Errorf(CodeNotFound, "no campaign %q (see yima campaign list)", id)
+	})
 	if err != nil {
 		return nil, wrapStore(err)
-	}
-	if !found {
-		return nil, Errorf(CodeNotFound, "no campaign %q (see yima campaign list)", id)
 	}
 	ctr, issued, err := campaignTotals(e.db, id, len(c.Prizes) > 0)
 	if err != nil {
 		return nil, wrapStore(err)
 	}
-	v := viewCampaign(&c, ctr, e.now())
+	v := viewCampaign(c, ctr, e.now())
 	v.PrizesIssued = issued
 	return v, nil
 }

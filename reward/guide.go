@@ -78,16 +78,9 @@ func (e *Engine) AddGuide(g Guide) (*Guide, string, error) {
 	return &g, secret, nil
 }
 
+// loadGuide reads a guide, nil when there is none.
 func loadGuide(tx getter, id string) (*Guide, error) {
-	var g Guide
-	found, err := getJSON(tx, guideKey(id), &g)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, nil
-	}
-	return &g, nil
+	return getRecord[Guide](tx, guideKey(id), nil)
 }
 
 // isSelf reports whether member, a resolved member id, is the guide: the
@@ -292,15 +285,9 @@ func (e *Engine) CouponByID(id string) (*Coupon, error) {
 
 // loadCoupon reads a coupon, or answers not_found.
 func loadCoupon(r getter, id string) (*Coupon, error) {
-	var c Coupon
-	found, err := getJSON(r, couponKey(id), &c)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, Errorf(CodeNotFound, "no coupon %q; check the id on the consumer's screen", id)
-	}
-	return &c, nil
+	return getRecord[Coupon](r, couponKey(id), func() error {
+		return Errorf(CodeNotFound, "no coupon %q; check the id on the consumer's screen", id)
+	})
 }
 
 // GuideView is a guide's record, a page of their bound members and a page

@@ -181,13 +181,11 @@ func (e *Engine) RefundOrder(id, reason string) (*OrderResult, error) {
 	var out *OrderResult
 	err := e.update(func(tx Tx) error {
 		now := e.now()
-		var o Order
-		found, err := getJSON(tx, orderKey(id), &o)
+		o, err := getRecord[Order](tx, orderKey(id), func() error {
+			return Errorf(CodeNotFound, "no order %q; an order is known once POST /v1/orders recorded it", id)
+		})
 		if err != nil {
 			return err
-		}
-		if !found {
-			return Errorf(CodeNotFound, "no order %q; an order is known once POST /v1/orders recorded it", id)
 		}
 		if o.Refund != nil {
 			return &Error{Code: CodeAlreadyRefunded, Message: fmt.Sprintf("order %q was refunded on %s: %d points taken back, %d short", id, o.Refund.At.In(e.Zone()).Format(time.RFC3339), o.Refund.Taken, o.Refund.Shortfall), Details: map[string]any{"refund": o.Refund}}
@@ -215,7 +213,7 @@ func (e *Engine) RefundOrder(id, reason string) (*OrderResult, error) {
 		if err := record(tx, FeedOrderRefunded, now, o); err != nil {
 			return err
 		}
-		out = &OrderResult{Result: "refunded", Order: o, Balance: m.Points}
+		out = &OrderResult{Result: "refunded", Order: *o, Balance: m.Points}
 		return nil
 	})
 	return out, err
@@ -226,13 +224,6 @@ func (e *Engine) OrderByID(id string) (*Order, error) {
 	if err := checkOrderID(id); err != nil {
 		return nil, err
 	}
-	var o Order
-	found, err := getJSON(e.db, orderKey(id), &o)
-	if err != nil {
-		return nil, wrapStore(err)
-	}
-	if !found {
-		return nil, Errorf(CodeNotFound, "no order %q", id)
-	}
-	return &o, nil
+	o, err := getRecord[Order](e.db, orderKey(id), func() error { return Errorf(CodeNotFound, "no order %q", id) })
+	return o, wrapStore(err)
 }

@@ -116,15 +116,10 @@ func (e *Engine) Product(sku string) (*Product, error) {
 	if err := checkSKU(sku); err != nil {
 		return nil, err
 	}
-	var p Product
-	found, err := getJSON(e.db, productKey(sku), &p)
-	if err != nil {
-		return nil, wrapStore(err)
-	}
-	if !found {
-		return nil, Errorf(CodeNotFound, "no product %q in the catalog; add it with yima product set %s --name ... (or PUT /v1/products/{sku})", sku, sku)
-	}
-	return &p, nil
+	p, err := getRecord[Product](e.db, productKey(sku), func() error {
+		return Errorf(CodeNotFound, "no product %q in the catalog; add it with yima product set %s --name ... (or PUT /v1/products/{sku})", sku, sku)
+	})
+	return p, wrapStore(err)
 }
 
 // Products lists the catalog by SKU.

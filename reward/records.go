@@ -280,6 +280,23 @@ func getJSON(tx getter, key []byte, v any) (found bool, err error) {
 	return true, json.Unmarshal(raw, v)
 }
 
+// getRecord reads the JSON record at key. Where there is none it answers
+// missing(): a not_found that tells the caller what to do, or, with a nil
+// missing, no record and no error.
+func getRecord[T any](r getter, key []byte, missing func() error) (*T, error) {
+	v := new(T)
+	found, err := getJSON(r, key, v)
+	switch {
+	case err != nil:
+		return nil, err
+	case found:
+		return v, nil
+	case missing == nil:
+		return nil, nil
+	}
+	return nil, missing()
+}
+
 func putJSON(tx Tx, key []byte, v any) {
 	raw, err := json.Marshal(v)
 	if err != nil {

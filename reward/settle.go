@@ -290,15 +290,13 @@ func (e *Engine) SettlementOf(period string) (*SettlementView, error) {
 	if _, _, err := ParsePeriod(period, e.Zone()); err != nil {
 		return nil, err
 	}
-	var st Settlement
-	found, err := getJSON(e.db, settlementKey(period), &st)
+	st, err := getRecord[Settlement](e.db, settlementKey(period), func() error {
+		return Errorf(CodeNotFound, "%s was not settled; yima guide settle --period %s settles it once it has ended", period, period)
+	})
 	if err != nil {
 		return nil, wrapStore(err)
 	}
-	if !found {
-		return nil, Errorf(CodeNotFound, "%s was not settled; yima guide settle --period %s settles it once it has ended", period, period)
-	}
-	return e.settlementView(&st, false)
+	return e.settlementView(st, false)
 }
 
 // settlementView reads the lines of st, by store then guide.

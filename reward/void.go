@@ -26,13 +26,11 @@ func (e *Engine) VoidRedemption(text, reason string) (*Redemption, error) {
 	var out *Redemption
 	err = e.update(func(tx Tx) error {
 		now := e.now()
-		var r Redemption
-		found, err := getJSON(tx, redemptionKey(code), &r)
+		r, err := getRecord[Redemption](tx, redemptionKey(code), func() error {
+			return Errorf(CodeNotFound, "code %s was never redeemed", code)
+		})
 		if err != nil {
 			return err
-		}
-		if !found {
-			return Errorf(CodeNotFound, "code %s was never redeemed", code)
 		}
 		if r.Voided {
 			return Errorf(CodeAlreadyVoided, "the redemption was voided on %s", r.VoidedAt.In(e.Zone()).Format(time.RFC3339))
@@ -115,7 +113,7 @@ func (e *Engine) VoidRedemption(text, reason string) (*Redemption, error) {
 		if err := record(tx, FeedRedemptionVoided, now, r); err != nil {
 			return err
 		}
-		out = &r
+		out = r
 		return nil
 	})
 	return out, err

@@ -65,25 +65,19 @@ func (e *Engine) Adjust(member string, req AdjustRequest) (json.RawMessage, erro
 		return nil, Errorf(CodeInvalidRequest, "an adjustment moves at most %d points and %d growth either way", MaxAdjust, MaxAdjust)
 	}
 	hash := hashOf("adjust", member, fmt.Sprint(req.Points), fmt.Sprint(req.Growth), req.Reason)
-	var out json.RawMessage
-	err := e.update(func(tx Tx) error {
-		if prev, found, err := replay(tx, req.Scope, req.RequestID, hash); err != nil || found {
-			out = prev
-			return err
-		}
-		now := e.now()
+	return e.updateOnce(req.Scope, req.RequestID, hash, func(tx Tx, now time.Time) (json.RawMessage, error) {
 		m, err := loadMember(tx, member, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if m.MergedInto != "" {
-			return Errorf(CodeInvalidRequest, "member %q was merged into %q; adjust that member", m.ID, m.MergedInto)
+			return nil, Errorf(CodeInvalidRequest, "member %q was merged into %q; adjust that member", m.ID, m.MergedInto)
 		}
 		if m.Points+req.Points < 0 {
-			return &Error{Code: CodeInsufficientPoints, Message: fmt.Sprintf("the member has %d points, %d would take the balance below zero; nothing was changed", m.Points, -req.Points), Details: map[string]any{"balance": m.Points}}
+			return nil, &Error{Code: CodeInsufficientPoints, Message: fmt.Sprintf("the member has %d points, %d would take the balance below zero; nothing was changed", m.Points, -req.Points), Details: map[string]any{"balance": m.Points}}
 		}
 		if m.Growth+req.Growth < 0 {
-			return &Error{Code: CodeInsufficientGrowth, Message: fmt.Sprintf("the member has %d growth, %d would take it below zero; nothing was changed", m.Growth, -req.Growth), Details: map[string]any{"growth": m.Growth}}
+			return nil, &Error{Code: CodeInsufficientGrowth, Message: fmt.Sprintf("the member has %d growth, %d would take it below zero; nothing was changed", m.Growth, -req.Growth), Details: map[string]any{"growth": m.Growth}}
 		}
 		a := Adjustment{ID: ksuid.New().String(), Member: m.ID, Points: req.Points, Growth: req.Growth, Reason: req.Reason, RequestID: req.RequestID, At: now}
 		for _, p := range []struct {
@@ -95,21 +89,16 @@ func (e *Engine) Adjust(member string, req AdjustRequest) (json.RawMessage, erro
 			}
 			en, err := m.post(tx, now, p.account, p.delta, ReasonAdjust+": "+req.Reason, Entry{Request: req.RequestID, Adjustment: a.ID})
 			if err != nil {
-				return err
+				return nil, err
 			}
 			a.Ledger = append(a.Ledger, en.ID)
 		}
 		a.PointsBalance, a.GrowthBalance = m.Points, m.Growth
 		putJSON(tx, memberKey(m.ID), m)
 		putJSON(tx, adjustmentKey(a.ID), a)
-		if out, err = json.Marshal(struct {
+		return json.Marshal(struct {
 			Result string `json:"result"`
 			Adjustment
-		}{"adjusted", a}); err != nil {
-			return err
-		}
-		remember(tx, req.Scope, req.RequestID, hash, out)
-		return nil
+		}{"adjusted", a})
 	})
-	return out, err
 }

@@ -152,6 +152,21 @@ func (e *Engine) Bind(member, guide string, rebind bool) (*Member, error) {
 
 // bind records m as bound to g: the member's record (which the caller
 // writes), the guide's count and the guide's index of members.
+// bindToGuide binds m to guide as of boundAt and records the binding, the
+// rule that bound them named by why, unless the guide is unknown, has left
+// or is the member themselves: then it binds no one.
+func bindToGuide(tx Tx, m *Member, guide string, boundAt, now time.Time, why string) error {
+	g, err := loadGuide(tx, guide)
+	if err != nil || g == nil || !g.LeftAt.IsZero() {
+		return err
+	}
+	if self, err := g.isSelf(tx, m.ID); err != nil || self {
+		return err
+	}
+	bind(tx, m, g, boundAt)
+	return record(tx, FeedMemberBound, now, MemberBinding{Member: m.ID, Guide: g.ID, Why: why})
+}
+
 func bind(tx Tx, m *Member, g *Guide, now time.Time) {
 	m.Guide, m.BoundAt = g.ID, now
 	g.Members++

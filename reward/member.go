@@ -134,15 +134,7 @@ func foldBinding(tx Tx, m, held *Member, now time.Time) error {
 	if err := record(tx, FeedMemberBound, now, MemberBinding{Member: held.ID, Previous: guide, Why: "alias"}); err != nil || m.Guide != "" {
 		return err
 	}
-	g, err := loadGuide(tx, guide)
-	if err != nil || g == nil || !g.LeftAt.IsZero() {
-		return err
-	}
-	if self, err := g.isSelf(tx, m.ID); err != nil || self {
-		return err
-	}
-	bind(tx, m, g, boundAt)
-	return record(tx, FeedMemberBound, now, MemberBinding{Member: m.ID, Guide: g.ID, Why: "alias"})
+	return bindToGuide(tx, m, guide, boundAt, now, "alias")
 }
 
 // SpendRequest redeems points (积分兑换).
@@ -181,39 +173,27 @@ func (e *Engine) Spend(member string, req SpendRequest) (json.RawMessage, error)
 		return nil, Errorf(CodeInvalidRequest, "points must be a positive number")
 	}
 	hash := hashOf("spend", member, fmt.Sprint(req.Points), req.Reason)
-	var out json.RawMessage
-	err := e.update(func(tx Tx) error {
-		if prev, found, err := replay(tx, req.Scope, req.RequestID, hash); err != nil || found {
-			out = prev
-			return err
-		}
-		now := e.now()
+	return e.updateOnce(req.Scope, req.RequestID, hash, func(tx Tx, now time.Time) (json.RawMessage, error) {
 		m, err := loadMember(tx, member, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if m.Seq == 0 {
-			return Errorf(CodeNotFound, "member %q has no points yet; an account starts with its first redeemed scan", member)
+			return nil, Errorf(CodeNotFound, "member %q has no points yet; an account starts with its first redeemed scan", member)
 		}
 		if m.Points < req.Points {
-			return &Error{Code: CodeInsufficientPoints,
+			return nil, &Error{Code: CodeInsufficientPoints,
 				Message: fmt.Sprintf("member has %d points, %d asked; nothing was taken", m.Points, req.Points),
 				Details: map[string]any{"balance": m.Points}}
 		}
 		en, err := m.post(tx, now, AccountPoints, -req.Points, "spend: "+req.Reason, Entry{Request: req.RequestID})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		putJSON(tx, memberKey(m.ID), m)
-		out, err = json.Marshal(SpendResult{Result: "spent", Member: m.ID, Points: req.Points, Balance: m.Points, Entry: en.ID, At: now, RequestID: req.RequestID})
-		if err != nil {
-			return err
-		}
-		remember(tx, req.Scope, req.RequestID, hash, out)
 		emit(tx, Event{Kind: EventSpent, Points: req.Points})
-		return nil
+		return json.Marshal(SpendResult{Result: "spent", Member: m.ID, Points: req.Points, Balance: m.Points, Entry: en.ID, At: now, RequestID: req.RequestID})
 	})
-	return out, err
 }
 
 // hashOf identifies a request's content for request_id replays.
@@ -241,6 +221,27 @@ func replay(tx Tx, scope, id string, hash []byte) (json.RawMessage, bool, error)
 		return nil, false, Errorf(CodeIdempotencyReused, "request_id %q was already used for a different request; use a new request_id for a new operation", id)
 	}
 	return prev.Result, true, nil
+}
+
+// updateOnce decides once per request id: a retry of the same request
+// (its caller's scope, its id, its content) gets the first answer back
+// without deciding again, and the answer decide gives is stored with the
+// decision for the retries to come. Without an id it just decides.
+func (e *Engine) updateOnce(scope, id string, hash []byte, decide func(tx Tx, now time.Time) (json.RawMessage, error)) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := e.update(func(tx Tx) error {
+		prev, found, err := replay(tx, scope, id, hash)
+		if err != nil || found {
+			out = prev
+			return err
+		}
+		if out, err = decide(tx, e.now()); err != nil {
+			return err
+		}
+		remember(tx, scope, id, hash, out)
+		return nil
+	})
+	return out, err
 }
 
 // remember stores the answer of request id.

@@ -579,15 +579,7 @@ func (e *Engine) payGuide(tx Tx, c *Campaign, m *Member, req ScanRequest, red *R
 // or is the member themselves binds no one. It runs once the payout is
 // decided, so a refused scan binds nobody.
 func bindOnFirstScan(tx Tx, m *Member, guide string, now time.Time) error {
-	g, err := loadGuide(tx, guide)
-	if err != nil || g == nil || !g.LeftAt.IsZero() {
-		return err
-	}
-	if self, err := g.isSelf(tx, m.ID); err != nil || self {
-		return err
-	}
-	bind(tx, m, g, now)
-	return record(tx, FeedMemberBound, now, MemberBinding{Member: m.ID, Guide: g.ID, Why: "first_scan"})
+	return bindToGuide(tx, m, guide, now, now, "first_scan")
 }
 
 // countScan adds one to a code's scan count, and to its distinct scanners

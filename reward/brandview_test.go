@@ -2,7 +2,6 @@ package reward_test
 
 import (
 	"bytes"
-	"sync/atomic"
 	"testing"
 
 	"github.com/yima-dev/yima/reward"
@@ -11,25 +10,8 @@ import (
 )
 
 // brandReads counts the reads of the brand record that decisions make.
-type brandReads struct {
-	store.DB
-	n atomic.Int64
-}
-
-func (d *brandReads) Update(fn func(store.Tx) error) error {
-	return d.DB.Update(func(tx store.Tx) error { return fn(&brandReadsTx{Tx: tx, n: &d.n}) })
-}
-
-type brandReadsTx struct {
-	store.Tx
-	n *atomic.Int64
-}
-
-func (tx *brandReadsTx) Get(key []byte) ([]byte, bool, error) {
-	if bytes.Equal(key, []byte("meta/brand")) {
-		tx.n.Add(1)
-	}
-	return tx.Tx.Get(key)
+func brandReads(db store.DB) *rewardtest.ReadCounter {
+	return rewardtest.CountReads(db, func(key []byte) bool { return bytes.Equal(key, []byte("meta/brand")) })
 }
 
 func ladder(multiplier float64) reward.BrandChange {
@@ -39,7 +21,7 @@ func ladder(multiplier float64) reward.BrandChange {
 // A store's one writer keeps the ladder in memory: a fixed-points scan
 // reads no brand record, and a change of the ladder reaches the next scan.
 func TestScanKeepsLadderInMemory(t *testing.T) {
-	db := &brandReads{DB: openStore(t, 0)}
+	db := brandReads(openStore(t, 0))
 	f := rewardtest.Open(t, db, rewardtest.Options{Count: 10, Points: 10})
 	if got := rewardtest.MustRedeem(t, f.Eng, f.Signer.Code(1), "m1").Points; got != 10 {
 		t.Fatalf("points without a ladder = %d, want 10", got)
@@ -48,12 +30,12 @@ func TestScanKeepsLadderInMemory(t *testing.T) {
 		if _, err := f.Eng.SetBrand(ladder(mult)); err != nil {
 			t.Fatal(err)
 		}
-		before := db.n.Load()
+		before := db.Reads()
 		res := rewardtest.MustRedeem(t, f.Eng, f.Signer.Code(uint32(2+i)), "m1")
 		if want := int64(10 * mult); res.Points != want || res.Tier != "all" {
 			t.Fatalf("after the ladder ×%v: points %d tier %q, want %d tier all", mult, res.Points, res.Tier, want)
 		}
-		if n := db.n.Load() - before; n != 0 {
+		if n := db.Reads() - before; n != 0 {
 			t.Errorf("a scan read the brand record %d times; the ladder is in memory", n)
 		}
 	}
@@ -63,7 +45,7 @@ func TestScanKeepsLadderInMemory(t *testing.T) {
 // Engines sharing a store (several nodes) read the ladder in every decision:
 // another node's change reaches this node's next scan.
 func TestSharedStoreScanReadsLadder(t *testing.T) {
-	db := &brandReads{DB: openStore(t, 0)}
+	db := brandReads(openStore(t, 0))
 	ks := rewardtest.Keys(t, true)
 	a := reward.New(db, ks, reward.Options{NoSeenIndex: true})
 	b := reward.New(db, ks, reward.Options{NoSeenIndex: true})
@@ -81,11 +63,11 @@ func TestSharedStoreScanReadsLadder(t *testing.T) {
 	if _, err := b.SetBrand(ladder(2)); err != nil {
 		t.Fatal(err)
 	}
-	before := db.n.Load()
+	before := db.Reads()
 	if got := rewardtest.MustRedeem(t, a, s.Code(2), "m1").Points; got != 20 {
 		t.Fatalf("after another node's ladder ×2: points %d, want 20", got)
 	}
-	if db.n.Load() == before {
+	if db.Reads() == before {
 		t.Error("a scan on a shared store did not read the brand record")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
 )
 
 // The tests in this file run the campaign rules under concurrent load:
@@ -73,43 +74,31 @@ func TestConcurrentBurstNeverOverspends(t *testing.T) {
 		wins                                       = map[string]int{}
 		paid, coupons, outOfStock, partial, refuse int64
 	)
-	work := make(chan job)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range work {
-				res, _, err := scanReq(f, reward.ScanRequest{Code: j.code, Member: j.member, Guide: "G1"})
-				mu.Lock()
-				switch code(err) {
-				case "":
-					wins[j.code]++
-					paid += res.Points
-					if res.Coupon != nil {
-						coupons++
-					}
-					if slices.Contains(res.Notes, reward.NoteCouponStockExhausted) {
-						outOfStock++
-					}
-					if slices.Contains(res.Notes, reward.NotePointsBudgetPartial) {
-						partial++
-					}
-				case reward.CodeBudgetExhausted:
-					refuse++
-				case reward.CodeAlreadyRedeemed:
-				default:
-					t.Errorf("scan of %s by %s: %v", j.code, j.member, err)
-				}
-				mu.Unlock()
+	rewardtest.Workers(workers, len(jobs), func(i int) {
+		j := jobs[i]
+		res, _, err := scanReq(f, reward.ScanRequest{Code: j.code, Member: j.member, Guide: "G1"})
+		mu.Lock()
+		switch code(err) {
+		case "":
+			wins[j.code]++
+			paid += res.Points
+			if res.Coupon != nil {
+				coupons++
 			}
-		}()
-	}
-	for _, j := range jobs {
-		work <- j
-	}
-	close(work)
-	wg.Wait()
+			if slices.Contains(res.Notes, reward.NoteCouponStockExhausted) {
+				outOfStock++
+			}
+			if slices.Contains(res.Notes, reward.NotePointsBudgetPartial) {
+				partial++
+			}
+		case reward.CodeBudgetExhausted:
+			refuse++
+		case reward.CodeAlreadyRedeemed:
+		default:
+			t.Errorf("scan of %s by %s: %v", j.code, j.member, err)
+		}
+		mu.Unlock()
+	})
 
 	v := mustCampaign(t, f, "promo")
 	ctr := v.Counters

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/store"
 )
 
@@ -353,23 +354,10 @@ func TestEquivalenceGrouping(t *testing.T) {
 			cs := allCodes(grouped, codes)
 			log := &decisionLog{placed: map[int]bool{}}
 			outGrouped := make([]string, ops)
-			work := make(chan int)
-			var wg sync.WaitGroup
-			for range workers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := range work {
-						eng := reward.New(orderedStore{DB: grouped.db, idx: i, log: log}, grouped.eng.Keys(), reward.Options{Now: func() time.Time { return grouped.now }})
-						outGrouped[i] = stream[i].run(eng, cs)
-					}
-				}()
-			}
-			for i := range stream {
-				work <- i
-			}
-			close(work)
-			wg.Wait()
+			rewardtest.Workers(workers, len(stream), func(i int) {
+				eng := reward.New(orderedStore{DB: grouped.db, idx: i, log: log}, grouped.eng.Keys(), reward.Options{Now: func() time.Time { return grouped.now }})
+				outGrouped[i] = stream[i].run(eng, cs)
+			})
 			if len(log.order) != ops {
 				t.Fatalf("the store decided %d of %d requests", len(log.order), ops)
 			}

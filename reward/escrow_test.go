@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -433,25 +432,8 @@ func TestEscrowVoidGivesBack(t *testing.T) {
 }
 
 // poolReads counts the reads of escrow records (cs/...) that decisions make.
-type poolReads struct {
-	store.DB
-	n atomic.Int64
-}
-
-func (d *poolReads) Update(fn func(store.Tx) error) error {
-	return d.DB.Update(func(tx store.Tx) error { return fn(&poolReadsTx{Tx: tx, n: &d.n}) })
-}
-
-type poolReadsTx struct {
-	store.Tx
-	n *atomic.Int64
-}
-
-func (tx *poolReadsTx) Get(key []byte) ([]byte, bool, error) {
-	if bytes.HasPrefix(key, []byte("cs/")) {
-		tx.n.Add(1)
-	}
-	return tx.Tx.Get(key)
+func poolReads(db store.DB) *rewardtest.ReadCounter {
+	return rewardtest.CountReads(db, func(key []byte) bool { return bytes.HasPrefix(key, []byte("cs/")) })
 }
 
 // TestEscrowPoolReadOnlyWhereShared: a store's one writer has no slices,
@@ -465,13 +447,13 @@ func TestEscrowPoolReadOnlyWhereShared(t *testing.T) {
 		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
 			mem := memstore.New(memstore.Options{})
 			defer mem.Close()
-			db := &poolReads{DB: mem}
+			db := poolReads(mem)
 			eng := reward.New(db, ks, reward.Options{Now: clock, NoSeenIndex: shared})
 			rewardtest.MustApply(t, eng, rewardtest.CampaignDoc(t, map[string]any{"points_budget": 100}))
 			codes := mintCodes(t, eng, "SKU-1", 1)
-			before := db.n.Load()
+			before := db.Reads()
 			rewardtest.MustRedeem(t, eng, codes[0], "alice")
-			if n := db.n.Load() - before; (n > 0) != shared {
+			if n := db.Reads() - before; (n > 0) != shared {
 				t.Errorf("a campaign scan (shared store: %v) read escrow records %d times", shared, n)
 			}
 		})

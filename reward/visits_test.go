@@ -1,7 +1,6 @@
 package reward_test
 
 import (
-	"context"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,20 +27,8 @@ func (c *countingDB) Update(fn func(store.Tx) error) error {
 // most a second after the first; the code's status shows them meanwhile.
 func TestPageViewsAreWrittenTogether(t *testing.T) {
 	db := &countingDB{DB: openStore(t, 0)}
-	ks := rewardtest.Keys(t, false)
-	now := rewardtest.Start
-	eng := reward.New(db, ks, reward.Options{Now: func() time.Time { return now }})
-	if err := eng.LoadSeen(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	b, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: 2, Activate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := eng.Signer(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := rewardtest.Open(t, db, rewardtest.Options{Count: 2})
+	eng, signer := f.Eng, f.Signer
 	code := signer.Code(1)
 	start := db.updates.Load()
 	const views = 1000
@@ -60,7 +47,7 @@ func TestPageViewsAreWrittenTogether(t *testing.T) {
 	if st, err := eng.Status(code); err != nil || st.Scans != views || st.Scanners != 1 {
 		t.Fatalf("status before the write: %+v, %v; want %d scans by 1 scanner", st, err, views)
 	}
-	now = now.Add(time.Second)
+	f.Now = f.Now.Add(time.Second)
 	if err := eng.CountVisit(code, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +65,7 @@ func TestPageViewsAreWrittenTogether(t *testing.T) {
 	if err := eng.FlushStats(); err != nil {
 		t.Fatal(err)
 	}
-	eng2 := reward.New(db, ks, reward.Options{Now: func() time.Time { return now }})
+	eng2 := reward.New(db, eng.Keys(), reward.Options{Now: func() time.Time { return f.Now }})
 	if st, err := eng2.Status(signer.Code(2)); err != nil || st.Scans != 1 || st.Scanners != 1 {
 		t.Fatalf("a flushed view, read by a fresh engine: %+v, %v", st, err)
 	}

@@ -182,9 +182,7 @@ func MustAudit(tb testing.TB, eng *reward.Engine) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if len(rep.Violations) > 0 {
-		tb.Fatalf("audit: %d violations, first: %q", len(rep.Violations), rep.Violations[0])
-	}
+	noViolations(tb, "audit", rep.Violations)
 	// The event feed alone must rebuild every balance and coupon the
 	// audit checked.
 	MustReplay(tb, eng)
@@ -198,10 +196,17 @@ func MustReplay(tb testing.TB, eng *reward.Engine) *reward.ReplayReport {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if len(rep.Violations) > 0 {
-		tb.Fatalf("replaying the feed: %d violations, first: %q", len(rep.Violations), rep.Violations[0])
-	}
+	noViolations(tb, "replaying the feed", rep.Violations)
 	return rep
+}
+
+// noViolations stops the test when a check (what) found any violation,
+// naming the first.
+func noViolations(tb testing.TB, what string, violations []string) {
+	tb.Helper()
+	if len(violations) > 0 {
+		tb.Fatalf("%s: %d violations, first: %q", what, len(violations), violations[0])
+	}
 }
 
 // MustCampaign reads a campaign's view.

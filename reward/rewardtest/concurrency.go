@@ -1,0 +1,61 @@
+package rewardtest
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/yima-dev/yima/store"
+)
+
+// ReadCounter is a store that counts the reads its decisions make of the
+// keys it was asked to watch: how a test shows that a rule reads a record
+// only where it must.
+type ReadCounter struct {
+	store.DB
+	watch func(key []byte) bool
+	n     atomic.Int64
+}
+
+// CountReads wraps db, counting the reads of each key watch accepts.
+func CountReads(db store.DB, watch func(key []byte) bool) *ReadCounter {
+	return &ReadCounter{DB: db, watch: watch}
+}
+
+// Reads is how many reads of watched keys decisions made so far.
+func (d *ReadCounter) Reads() int64 { return d.n.Load() }
+
+func (d *ReadCounter) Update(fn func(store.Tx) error) error {
+	return d.DB.Update(func(tx store.Tx) error { return fn(&countedTx{Tx: tx, d: d}) })
+}
+
+type countedTx struct {
+	store.Tx
+	d *ReadCounter
+}
+
+func (tx *countedTx) Get(key []byte) ([]byte, bool, error) {
+	if tx.d.watch(key) {
+		tx.d.n.Add(1)
+	}
+	return tx.Tx.Get(key)
+}
+
+// Workers hands the jobs 0 to jobs-1, in order, to n goroutines that run
+// do at once, and returns when every job is done: a burst of concurrent
+// requests whose decisions the store groups as it likes.
+func Workers(n, jobs int, do func(job int)) {
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for j := range work {
+				do(j)
+			}
+		})
+	}
+	for j := range jobs {
+		work <- j
+	}
+	close(work)
+	wg.Wait()
+}

@@ -40,6 +40,39 @@ func (a *AuditReport) violate(format string, args ...any) {
 	}
 }
 
+// corrupt reports a record of the kind what that does not decode, and
+// lets the audit read on.
+func (a *AuditReport) corrupt(what string) func(key string, err error) error {
+	return func(key string, err error) error {
+		a.violate("%s %q is corrupt: %v", what, key, err)
+		return nil
+	}
+}
+
+// scanRecords decodes each record under prefix as a T and hands it, with
+// its key less the prefix, to keep. A record that does not decode goes to
+// corrupt instead; an error corrupt returns stops the scan with it.
+func scanRecords[T any](db Scanner, prefix string, corrupt func(key string, err error) error, keep func(key string, v *T)) error {
+	p := []byte(prefix)
+	var ferr error
+	err := db.Scan(p, nil, func(k, raw []byte) bool {
+		key := string(k[len(p):])
+		v := new(T)
+		if err := json.Unmarshal(raw, v); err != nil {
+			ferr = corrupt(key, err)
+			return ferr == nil
+		}
+		keep(key, v)
+		return true
+	})
+	return firstErr(err, ferr)
+}
+
+// into keeps each record in m by its key.
+func into[T any](m map[string]*T) func(key string, v *T) {
+	return func(key string, v *T) { m[key] = v }
+}
+
 // Audit recomputes every balance from the ledger and checks the money rules
 // over the whole store: one redemption per code, each with its ledger
 // entries and no entry without its redemption, balances equal to their
@@ -50,21 +83,6 @@ func (a *AuditReport) violate(format string, args ...any) {
 // quiet store (yima audit opens the data directory, so no server holds it).
 func Audit(db Scanner) (*AuditReport, error) {
 	a := &AuditReport{Violations: []string{}}
-	load := func(prefix string, fn func(key string, raw []byte)) error {
-		p := []byte(prefix)
-		return db.Scan(p, nil, func(k, v []byte) bool {
-			fn(string(k[len(p):]), v)
-			return true
-		})
-	}
-	decode := func(what, key string, raw []byte, v any) bool {
-		if err := json.Unmarshal(raw, v); err != nil {
-			a.violate("%s %q is corrupt: %v", what, key, err)
-			return false
-		}
-		return true
-	}
-
 	members := map[string]*Member{}
 	guides := map[string]*Guide{}
 	reds := map[string]*Redemption{}
@@ -74,60 +92,15 @@ func Audit(db Scanner) (*AuditReport, error) {
 	prizes := map[string]map[string]int64{}
 	var memberEntries, guideEntries []Entry
 	err := firstErr(
-		load("m/", func(k string, raw []byte) {
-			var m Member
-			if decode("member", k, raw, &m) {
-				members[k] = &m
-			}
-		}),
-		load("g/", func(k string, raw []byte) {
-			var g Guide
-			if decode("guide", k, raw, &g) {
-				guides[k] = &g
-			}
-		}),
-		load("r/", func(k string, raw []byte) {
-			var r Redemption
-			if decode("redemption", k, raw, &r) {
-				reds[k] = &r
-			}
-		}),
-		load("cpn/", func(k string, raw []byte) {
-			var c Coupon
-			if decode("coupon", k, raw, &c) {
-				coupons[k] = &c
-			}
-		}),
-		load("cp/", func(k string, raw []byte) {
-			var c Campaign
-			if decode("campaign", k, raw, &c) {
-				camps[k] = &c
-			}
-		}),
-		load("cc/", func(k string, raw []byte) {
-			var c CampaignCounters
-			if decode("campaign counters", k, raw, &c) {
-				ctrs[k] = &c
-			}
-		}),
-		load("cpz/", func(k string, raw []byte) {
-			var p map[string]int64
-			if decode("campaign prizes", k, raw, &p) {
-				prizes[k] = p
-			}
-		}),
-		load("l/", func(k string, raw []byte) {
-			var en Entry
-			if decode("ledger entry", k, raw, &en) {
-				memberEntries = append(memberEntries, en)
-			}
-		}),
-		load("gl/", func(k string, raw []byte) {
-			var en Entry
-			if decode("ledger entry", k, raw, &en) {
-				guideEntries = append(guideEntries, en)
-			}
-		}),
+		scanRecords(db, "m/", a.corrupt("member"), into(members)),
+		scanRecords(db, "g/", a.corrupt("guide"), into(guides)),
+		scanRecords(db, "r/", a.corrupt("redemption"), into(reds)),
+		scanRecords(db, "cpn/", a.corrupt("coupon"), into(coupons)),
+		scanRecords(db, "cp/", a.corrupt("campaign"), into(camps)),
+		scanRecords(db, "cc/", a.corrupt("campaign counters"), into(ctrs)),
+		scanRecords(db, "cpz/", a.corrupt("campaign prizes"), func(k string, p *map[string]int64) { prizes[k] = *p }),
+		scanRecords(db, "l/", a.corrupt("ledger entry"), func(_ string, en *Entry) { memberEntries = append(memberEntries, *en) }),
+		scanRecords(db, "gl/", a.corrupt("ledger entry"), func(_ string, en *Entry) { guideEntries = append(guideEntries, *en) }),
 	)
 	if err != nil {
 		return nil, wrapStore(err)

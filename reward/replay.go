@@ -161,16 +161,9 @@ func ReplayFeed(r store.Reader) (*ReplayReport, error) {
 		rep.violate("the feed's head says %d, its last event is %d", head, last)
 	}
 
-	// Now the records, as the audit reads them.
-	load := func(prefix string, fn func(key string, raw []byte) error) error {
-		p := []byte(prefix)
-		var ferr error
-		err := r.Scan(p, nil, func(k, v []byte) bool {
-			ferr = fn(string(k[len(p):]), v)
-			return ferr == nil
-		})
-		return firstErr(err, ferr)
-	}
+	// Now the records, as the audit reads them; one that does not decode
+	// stops the replay.
+	stop := func(_ string, err error) error { return err }
 	compare := func(kind, id string, h *holder, want map[string]int64) {
 		for acct, v := range want {
 			var got int64
@@ -184,37 +177,23 @@ func ReplayFeed(r store.Reader) (*ReplayReport, error) {
 	}
 	stored := map[string]bool{}
 	err = firstErr(
-		load("m/", func(id string, raw []byte) error {
-			var m Member
-			if err := json.Unmarshal(raw, &m); err != nil {
-				return err
-			}
+		scanRecords(r, "m/", stop, func(id string, m *Member) {
 			rep.Members++
 			stored["m/"+id] = true
 			if h := members[id]; h == nil || !h.seen {
 				rep.violate("member %s has a record but the feed never created it", id)
 			}
 			compare("member", id, members[id], map[string]int64{AccountPoints: m.Points, AccountGrowth: m.Growth})
-			return nil
 		}),
-		load("g/", func(id string, raw []byte) error {
-			var g Guide
-			if err := json.Unmarshal(raw, &g); err != nil {
-				return err
-			}
+		scanRecords(r, "g/", stop, func(id string, g *Guide) {
 			rep.Guides++
 			stored["g/"+id] = true
 			if h := guides[id]; h == nil || !h.seen {
 				rep.violate("guide %s has a record but the feed never created it", id)
 			}
 			compare("guide", id, guides[id], map[string]int64{AccountCommission: g.Commission})
-			return nil
 		}),
-		load("cpn/", func(id string, raw []byte) error {
-			var c Coupon
-			if err := json.Unmarshal(raw, &c); err != nil {
-				return err
-			}
+		scanRecords(r, "cpn/", stop, func(id string, c *Coupon) {
 			rep.Coupons++
 			stored["cpn/"+id] = true
 			if got, ok := coupons[id]; !ok {
@@ -222,13 +201,8 @@ func ReplayFeed(r store.Reader) (*ReplayReport, error) {
 			} else if got != c.Status {
 				rep.violate("coupon %s is %s, the feed says %s", id, c.Status, got)
 			}
-			return nil
 		}),
-		load("r/", func(code string, raw []byte) error {
-			var red Redemption
-			if err := json.Unmarshal(raw, &red); err != nil {
-				return err
-			}
+		scanRecords(r, "r/", stop, func(code string, red *Redemption) {
 			rep.Redemptions++
 			stored["r/"+code] = true
 			if voided, ok := redeemed[code]; !ok {
@@ -236,7 +210,6 @@ func ReplayFeed(r store.Reader) (*ReplayReport, error) {
 			} else if voided != red.Voided {
 				rep.violate("the redemption of %s has voided=%v, the feed says %v", code, red.Voided, voided)
 			}
-			return nil
 		}),
 	)
 	if err != nil {

@@ -357,33 +357,9 @@ func auditSettlements(a *AuditReport, db Scanner, gEntries map[string][]Entry) e
 	var lines []GuideSettlement
 	cursors := map[string]settleCursor{}
 	err := firstErr(
-		db.Scan([]byte("sp/"), nil, func(k, raw []byte) bool {
-			var st Settlement
-			if err := json.Unmarshal(raw, &st); err != nil {
-				a.violate("settlement %q is corrupt: %v", k[3:], err)
-				return true
-			}
-			months[st.Period] = &st
-			return true
-		}),
-		db.Scan([]byte("sg/"), nil, func(k, raw []byte) bool {
-			var l GuideSettlement
-			if err := json.Unmarshal(raw, &l); err != nil {
-				a.violate("settled line %q is corrupt: %v", k[3:], err)
-				return true
-			}
-			lines = append(lines, l)
-			return true
-		}),
-		db.Scan([]byte("gsq/"), nil, func(k, raw []byte) bool {
-			var c settleCursor
-			if err := json.Unmarshal(raw, &c); err != nil {
-				a.violate("settlement cursor %q is corrupt: %v", k[4:], err)
-				return true
-			}
-			cursors[string(k[4:])] = c
-			return true
-		}),
+		scanRecords(db, "sp/", a.corrupt("settlement"), func(_ string, st *Settlement) { months[st.Period] = st }),
+		scanRecords(db, "sg/", a.corrupt("settled line"), func(_ string, l *GuideSettlement) { lines = append(lines, *l) }),
+		scanRecords(db, "gsq/", a.corrupt("settlement cursor"), func(k string, c *settleCursor) { cursors[k] = *c }),
 	)
 	if err != nil {
 		return err

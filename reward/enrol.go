@@ -403,23 +403,17 @@ func (e *Engine) EnrolmentPage(store, status, after string, limit int) ([]*Enrol
 	if err := checkID("after", after, false); err != nil {
 		return nil, "", err
 	}
-	prefix := storeEnrolmentKey(store, "")
-	start := prefix
-	if after != "" {
-		start = append(storeEnrolmentKey(store, after), 0)
-	}
 	out := []*Enrolment{}
-	next, err := scanPage(e.db, prefix, start, pageSize(limit), func(k, _ []byte) (string, bool, error) {
-		id := string(k[len(prefix):])
+	next, err := idPage(e.db, storeEnrolmentKey(store, ""), after, limit, func(id string) (bool, error) {
 		var en Enrolment
 		if _, err := getJSON(e.db, enrolmentKey(id), &en); err != nil {
-			return "", false, err
+			return false, err
 		}
 		if status != "" && en.Status != status {
-			return id, false, nil
+			return false, nil
 		}
 		out = append(out, &en)
-		return id, true, nil
+		return true, nil
 	})
 	return out, next, err
 }
@@ -434,20 +428,14 @@ func (e *Engine) StoreGuides(store, after string, limit int) ([]*Guide, string, 
 	if err := checkID("after", after, false); err != nil {
 		return nil, "", err
 	}
-	prefix := storeGuideKey(store, "")
-	start := prefix
-	if after != "" {
-		start = append(storeGuideKey(store, after), 0)
-	}
 	out := []*Guide{}
-	next, err := scanPage(e.db, prefix, start, pageSize(limit), func(k, _ []byte) (string, bool, error) {
-		id := string(k[len(prefix):])
+	next, err := idPage(e.db, storeGuideKey(store, ""), after, limit, func(id string) (bool, error) {
 		g, err := loadGuide(e.db, id)
 		if err != nil || g == nil {
-			return id, false, err
+			return false, err
 		}
 		out = append(out, g)
-		return id, true, nil
+		return true, nil
 	})
 	return out, next, err
 }

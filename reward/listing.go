@@ -3,6 +3,7 @@ package reward
 import (
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"strconv"
 
 	"github.com/yima-dev/yima/store"
@@ -25,6 +26,22 @@ func pageSize(limit int) int {
 		return DefaultPage
 	}
 	return limit
+}
+
+// idPage pages through the keys prefix+id in id order after the id after
+// (empty: from the first), handing each id to take, which says whether
+// the page shows it; it returns the cursor of the next page.
+func idPage(r store.Reader, prefix []byte, after string, limit int, take func(id string) (bool, error)) (string, error) {
+	start := prefix
+	if after != "" {
+		// The least key after the id's: ids never hold 0x00.
+		start = append(append(slices.Clip(prefix), after...), 0)
+	}
+	return scanPage(r, prefix, start, pageSize(limit), func(k, _ []byte) (string, bool, error) {
+		id := string(k[len(prefix):])
+		ok, err := take(id)
+		return id, ok, err
+	})
 }
 
 // scanPage calls take on up to limit records of prefix from start, reading
@@ -122,16 +139,10 @@ func (e *Engine) CampaignPage(after string, limit int) ([]*CampaignView, string,
 	if err := checkID("campaign", after, false); err != nil {
 		return nil, "", err
 	}
-	start := campaignPrefix
-	if after != "" {
-		// The least key after the campaign's: ids never hold 0x00.
-		start = append(campaignKey(after), 0)
-	}
 	var ids []string
-	next, err := scanPage(e.db, campaignPrefix, start, pageSize(limit), func(k, _ []byte) (string, bool, error) {
-		id := string(k[len(campaignPrefix):])
+	next, err := idPage(e.db, campaignPrefix, after, limit, func(id string) (bool, error) {
 		ids = append(ids, id)
-		return id, true, nil
+		return true, nil
 	})
 	if err != nil {
 		return nil, "", err

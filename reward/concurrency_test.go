@@ -21,10 +21,18 @@ import (
 // identity is "g2-self").
 func couponFixture(t *testing.T, count uint32) *fixture {
 	t.Helper()
-	f := newFixture(t, count, 0)
+	return giftFixture(t, count, 1000, map[string]any{"per_coupon": 5})
+}
+
+// giftFixture runs a campaign that gives every scan a 30-day gift from a
+// stock of stock and pays guides the commission given, with guides G1 and
+// G2 (whose own consumer identity is "g2-self").
+func giftFixture(t *testing.T, codes uint32, stock int, commission map[string]any) *fixture {
+	t.Helper()
+	f := newFixture(t, codes, 0)
 	mustApply(t, f, campaignDoc(t, map[string]any{
-		"coupon":           map[string]any{"title": "gift", "probability": 1, "stock": 1000, "valid_days": 30},
-		"guide_commission": map[string]any{"per_coupon": 5},
+		"coupon":           map[string]any{"title": "gift", "probability": 1, "stock": stock, "valid_days": 30},
+		"guide_commission": commission,
 	}))
 	mustGuide(t, f, "G1", "")
 	mustGuide(t, f, "G2", "g2-self")

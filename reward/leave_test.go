@@ -18,13 +18,7 @@ import (
 // consumer id is g2-self) and G3.
 func leaveFixture(t *testing.T, codes uint32) *fixture {
 	t.Helper()
-	f := newFixture(t, codes, 0)
-	mustApply(t, f, campaignDoc(t, map[string]any{
-		"coupon":           map[string]any{"title": "gift", "probability": 1, "stock": 100000, "valid_days": 30},
-		"guide_commission": map[string]any{"per_scan": 2, "per_coupon": 5},
-	}))
-	mustGuide(t, f, "G1", "")
-	mustGuide(t, f, "G2", "g2-self")
+	f := giftFixture(t, codes, 100000, map[string]any{"per_scan": 2, "per_coupon": 5})
 	mustGuide(t, f, "G3", "")
 	return f
 }

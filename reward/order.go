@@ -151,22 +151,29 @@ func (e *Engine) RecordOrder(req OrderRequest) (*OrderResult, error) {
 		}
 		o := Order{ID: req.OrderID, Member: m.ID, Amount: req.Amount, Channel: req.Channel, At: now,
 			Rate: b.OrderPointsPerYuan, Multiplier: mult, Points: orderPoints(req.Amount, b.OrderPointsPerYuan, mult), Ledger: []string{}}
-		if o.Points > 0 {
-			en, err := m.post(tx, now, AccountPoints, o.Points, ReasonOrder, Entry{Order: o.ID})
-			if err != nil {
-				return err
-			}
-			o.Ledger = append(o.Ledger, en.ID)
-			putJSON(tx, memberKey(m.ID), m)
-		}
-		putJSON(tx, orderKey(o.ID), o)
-		if err := record(tx, FeedOrderEarned, now, o); err != nil {
-			return err
-		}
-		out = &OrderResult{Result: "earned", Order: o, Balance: m.Points}
-		return nil
+		out, err = moveOrderPoints(tx, now, m, &o, o.Points, ReasonOrder, FeedOrderEarned, "earned")
+		return err
 	})
 	return out, err
+}
+
+// moveOrderPoints posts delta points of order o to m's ledger (nothing
+// when it is zero), stores both with the order's entries listed, and
+// records the event typ; the answer says result.
+func moveOrderPoints(tx Tx, now time.Time, m *Member, o *Order, delta int64, reason, typ, result string) (*OrderResult, error) {
+	if delta != 0 {
+		en, err := m.post(tx, now, AccountPoints, delta, reason, Entry{Order: o.ID})
+		if err != nil {
+			return nil, err
+		}
+		o.Ledger = append(o.Ledger, en.ID)
+		putJSON(tx, memberKey(m.ID), m)
+	}
+	putJSON(tx, orderKey(o.ID), o)
+	if err := record(tx, typ, now, o); err != nil {
+		return nil, err
+	}
+	return &OrderResult{Result: result, Order: *o, Balance: m.Points}, nil
 }
 
 // RefundOrder takes back what an order earned, once: as much as the
@@ -201,20 +208,8 @@ func (e *Engine) RefundOrder(id, reason string) (*OrderResult, error) {
 		}
 		taken := min(o.Points, max(m.Points, 0))
 		o.Refund = &Refund{At: now, Reason: reason, Taken: taken, Shortfall: o.Points - taken}
-		if taken > 0 {
-			en, err := m.post(tx, now, AccountPoints, -taken, ReasonOrderRefund, Entry{Order: o.ID})
-			if err != nil {
-				return err
-			}
-			o.Ledger = append(o.Ledger, en.ID)
-			putJSON(tx, memberKey(m.ID), m)
-		}
-		putJSON(tx, orderKey(o.ID), o)
-		if err := record(tx, FeedOrderRefunded, now, o); err != nil {
-			return err
-		}
-		out = &OrderResult{Result: "refunded", Order: *o, Balance: m.Points}
-		return nil
+		out, err = moveOrderPoints(tx, now, m, o, -taken, ReasonOrderRefund, FeedOrderRefunded, "refunded")
+		return err
 	})
 	return out, err
 }

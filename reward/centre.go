@@ -86,12 +86,9 @@ const MaxCentreScans = 100
 // identities). A member with no account yet gets an empty centre: signing
 // in comes before the first reward.
 func (e *Engine) MemberCentre(id, cursor string, limit int) (*MemberCentre, error) {
-	if err := checkID("member", id, true); err != nil {
-		return nil, err
-	}
-	canonical, err := resolve(e.db, id)
+	canonical, err := e.resolveChecked("member", id)
 	if err != nil {
-		return nil, wrapStore(err)
+		return nil, err
 	}
 	c := &MemberCentre{Member: Member{ID: canonical}, Ledger: []Entry{}, Coupons: []CentreCoupon{}, Scanned: []Scanned{}, Identities: []string{}}
 	found, err := getJSON(e.db, memberKey(canonical), &c.Member)

@@ -297,12 +297,9 @@ func guideOfMember(r getter, member string) (string, error) {
 // MyEnrolment returns the latest enrolment of the person signed in as
 // identity, nil when they never asked.
 func (e *Engine) MyEnrolment(identity string) (*Enrolment, error) {
-	if err := checkID("alias", identity, true); err != nil {
-		return nil, err
-	}
-	member, err := resolve(e.db, identity)
+	member, err := e.resolveChecked("alias", identity)
 	if err != nil {
-		return nil, wrapStore(err)
+		return nil, err
 	}
 	en, err := latestEnrolment(e.db, member)
 	return en, wrapStore(err)
@@ -312,12 +309,9 @@ func (e *Engine) MyEnrolment(identity string) (*Enrolment, error) {
 // (resolved through its aliases: a phone, an openid), nil when they are
 // no guide. A guide who signs in is recognised by it.
 func (e *Engine) GuideOfMember(member string) (*Guide, error) {
-	if err := checkID("member", member, true); err != nil {
-		return nil, err
-	}
-	m, err := resolve(e.db, member)
+	m, err := e.resolveChecked("member", member)
 	if err != nil {
-		return nil, wrapStore(err)
+		return nil, err
 	}
 	id, err := guideOfMember(e.db, m)
 	if err != nil || id == "" {

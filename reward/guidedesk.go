@@ -122,12 +122,9 @@ func (e *Engine) GuideDesk(id string) (*GuideDesk, error) {
 // guide named by its member id or another of its identities), or nil
 // when none is. A guide who left is no one's.
 func (e *Engine) GuideOfIdentity(identity string) (*Guide, error) {
-	if err := checkID("alias", identity, true); err != nil {
-		return nil, err
-	}
-	owner, err := resolve(e.db, identity)
+	owner, err := e.resolveChecked("alias", identity)
 	if err != nil {
-		return nil, wrapStore(err)
+		return nil, err
 	}
 	ids := []string{identity}
 	if owner != identity {

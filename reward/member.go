@@ -16,6 +16,16 @@ const (
 	CodeUnknownGuide       Code = "unknown_guide"
 )
 
+// resolveChecked checks id, named what in a refusal, and resolves it to
+// the member it belongs to.
+func (e *Engine) resolveChecked(what, id string) (string, error) {
+	if err := checkID(what, id, true); err != nil {
+		return "", err
+	}
+	owner, err := resolve(e.db, id)
+	return owner, wrapStore(err)
+}
+
 // resolve returns the member id an identity stands for: itself, or the
 // member it is an alias of (one consumer, many ids: phone, openids, cards).
 func resolve(tx getter, id string) (string, error) {

@@ -98,6 +98,29 @@ func TestStatsPageWorkIsBounded(t *testing.T) {
 	}
 }
 
+// allPages walks a listing page by page, from the first to the one that
+// gives no cursor, and returns the ids of what the pages showed.
+func allPages[T any](t *testing.T, page func(after string) ([]T, string, error), id func(T) string) []string {
+	t.Helper()
+	var out []string
+	after := ""
+	for range 20 {
+		items, next, err := page(after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			out = append(out, id(it))
+		}
+		if next == "" {
+			return out
+		}
+		after = next
+	}
+	t.Fatal("the pages never end")
+	return nil
+}
+
 // TestListingPages: batches, tokens and campaigns come in pages that reach
 // every record once, whatever the page size, and a cursor that no page
 // returned is refused or ends the listing, never read as another.
@@ -112,47 +135,12 @@ func TestListingPages(t *testing.T) {
 		}
 		mustApply(t, f, campaignDoc(t, map[string]any{"id": fmt.Sprintf("c%d", i)}))
 	}
-	all := func(page func(after string) ([]string, string, error)) []string {
-		var out []string
-		after := ""
-		for range 20 {
-			ids, next, err := page(after)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, ids...)
-			if next == "" {
-				return out
-			}
-			after = next
-		}
-		t.Fatal("the pages never end")
-		return nil
-	}
-	batches := all(func(after string) ([]string, string, error) {
-		bs, next, err := f.eng.BatchPage(after, 4, reward.Owner{})
-		var ids []string
-		for _, b := range bs {
-			ids = append(ids, fmt.Sprint(b.ID))
-		}
-		return ids, next, err
-	})
-	tokens := all(func(after string) ([]string, string, error) {
-		ts, next, err := f.eng.TokenPage(after, 4)
-		var ids []string
-		for _, t := range ts {
-			ids = append(ids, t.ID)
-		}
-		return ids, next, err
-	})
-	campaigns := all(func(after string) ([]string, string, error) {
-		cs, next, err := f.eng.CampaignPage(after, 4)
-		var ids []string
-		for _, c := range cs {
-			ids = append(ids, c.ID)
-		}
-		return ids, next, err
-	})
+	batches := allPages(t, func(after string) ([]*reward.Batch, string, error) { return f.eng.BatchPage(after, 4, reward.Owner{}) },
+		func(b *reward.Batch) string { return fmt.Sprint(b.ID) })
+	tokens := allPages(t, func(after string) ([]reward.Token, string, error) { return f.eng.TokenPage(after, 4) },
+		func(t reward.Token) string { return t.ID })
+	campaigns := allPages(t, func(after string) ([]*reward.CampaignView, string, error) { return f.eng.CampaignPage(after, 4) },
+		func(c *reward.CampaignView) string { return c.ID })
 	wantTokens, _ := f.eng.Tokens()
 	if len(batches) != 7 || len(tokens) != len(wantTokens) || len(campaigns) != 6 {
 		t.Fatalf("pages reached %d batches, %d tokens, %d campaigns", len(batches), len(tokens), len(campaigns))

@@ -3,7 +3,6 @@ package reward
 import (
 	"fmt"
 	"math"
-	"strings"
 	"time"
 )
 
@@ -78,13 +77,7 @@ func orderKey(id string) []byte { return append([]byte("ord/"), id...) }
 // checkOrderID validates an order id: it is one segment of
 // /v1/orders/{id}/refund.
 func checkOrderID(id string) error {
-	if err := checkID("order_id", id, true); err != nil {
-		return err
-	}
-	if strings.Contains(id, "/") || id == "." || id == ".." {
-		return Errorf(CodeInvalidRequest, "\"order_id\" %q may not contain \"/\" or be \".\" or \"..\": it is part of /v1/orders/{order_id}/refund", id)
-	}
-	return nil
+	return checkPathID("order_id", id, "\"order_id\" %q may not contain \"/\" or be \".\" or \"..\": it is part of /v1/orders/{order_id}/refund")
 }
 
 // orderPoints is what amount (fen) earns at rate points per yuan and

@@ -2,9 +2,7 @@ package reward
 
 import (
 	"encoding/json"
-	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Product is a catalog entry: what a consumer's page shows for a SKU in
@@ -41,32 +39,14 @@ const (
 )
 
 func checkSKU(sku string) error {
-	if err := checkID("sku", sku, true); err != nil {
-		return err
-	}
-	if strings.Contains(sku, "/") || sku == "." || sku == ".." {
-		return Errorf(CodeInvalidRequest, "sku %q may not contain \"/\" or be . or ..: it is part of the path /v1/products/{sku}", sku)
-	}
-	return nil
+	return checkPathID("sku", sku, "sku %q may not contain \"/\" or be . or ..: it is part of the path /v1/products/{sku}")
 }
 
 func (c ProductChange) check() error {
-	for _, f := range []struct {
-		name string
-		v    *string
-		max  int
-	}{{"name", c.Name, maxProductName}, {"spec", c.Spec, maxProductSpec}, {"description", c.Description, maxProductDesc}} {
-		if f.v == nil {
-			continue
-		}
-		if !utf8.ValidString(*f.v) || utf8.RuneCountInString(*f.v) > f.max {
-			return Errorf(CodeInvalidRequest, "product %s: at most %d characters of UTF-8", f.name, f.max)
-		}
-		for _, r := range *f.v {
-			if r < 0x20 && r != '\n' || r == 0x7f {
-				return Errorf(CodeInvalidRequest, "product %s contains a control character", f.name)
-			}
-		}
+	err := checkTexts("product", true, textField{"name", c.Name, maxProductName}, textField{"spec", c.Spec, maxProductSpec},
+		textField{"description", c.Description, maxProductDesc})
+	if err != nil {
+		return err
 	}
 	if c.ImageURL != nil && *c.ImageURL != "" {
 		if err := checkImageURL("image URL", *c.ImageURL); err != nil {
@@ -92,14 +72,8 @@ func (e *Engine) SetProduct(sku string, c ProductChange) (p *Product, created bo
 		}
 		created = !found
 		cur.SKU = sku
-		for _, f := range []struct {
-			to   *string
-			from *string
-		}{{&cur.Name, c.Name}, {&cur.ImageURL, c.ImageURL}, {&cur.Spec, c.Spec}, {&cur.Description, c.Description}} {
-			if f.from != nil {
-				*f.to = *f.from
-			}
-		}
+		applyTexts(textChange{&cur.Name, c.Name}, textChange{&cur.ImageURL, c.ImageURL}, textChange{&cur.Spec, c.Spec},
+			textChange{&cur.Description, c.Description})
 		cur.Updated = e.now()
 		putJSON(tx, productKey(sku), &cur)
 		p = &cur

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Store is one of the brand's stores: where its guides (导购) work, and
@@ -94,22 +93,10 @@ func managerKey(identity, store string) []byte {
 }
 
 func (c StoreChange) check() error {
-	for _, f := range []struct {
-		name string
-		v    *string
-		max  int
-	}{{"name", c.Name, maxStoreName}, {"address", c.Address, maxStoreAddress}, {"code", c.Code, maxStoreCode}} {
-		if f.v == nil {
-			continue
-		}
-		if !utf8.ValidString(*f.v) || utf8.RuneCountInString(*f.v) > f.max {
-			return Errorf(CodeInvalidRequest, "store %s: at most %d characters of UTF-8", f.name, f.max)
-		}
-		for _, r := range *f.v {
-			if r < 0x20 || r == 0x7f {
-				return Errorf(CodeInvalidRequest, "store %s contains a control character", f.name)
-			}
-		}
+	err := checkTexts("store", false, textField{"name", c.Name, maxStoreName}, textField{"address", c.Address, maxStoreAddress},
+		textField{"code", c.Code, maxStoreCode})
+	if err != nil {
+		return err
 	}
 	if c.Region != nil {
 		return checkID("region", *c.Region, false)
@@ -120,11 +107,8 @@ func (c StoreChange) check() error {
 // checkStoreID validates a store id: it is part of the path
 // /v1/stores/{store} and of the enrolment QR's page.
 func checkStoreID(id string) error {
-	if err := checkID("store", id, true); err != nil {
+	if err := checkPathID("store", id, "store %q may not contain \"/\" or be . or ..: it is part of the path /v1/stores/{store}"); err != nil {
 		return err
-	}
-	if strings.Contains(id, "/") || id == "." || id == ".." {
-		return Errorf(CodeInvalidRequest, "store %q may not contain \"/\" or be . or ..: it is part of the path /v1/stores/{store}", id)
 	}
 	if id == NoValue {
 		return Errorf(CodeInvalidRequest, "store %q is taken: the statistics count the sales of no store under it; name the store otherwise", id)
@@ -167,14 +151,8 @@ func (e *Engine) PutStore(id string, c StoreChange) (s *Store, created bool, err
 				cur.Managers = nil
 			}
 		}
-		for _, f := range []struct {
-			to   *string
-			from *string
-		}{{&cur.Name, c.Name}, {&cur.Region, c.Region}, {&cur.Address, c.Address}, {&cur.Code, c.Code}} {
-			if f.from != nil {
-				*f.to = *f.from
-			}
-		}
+		applyTexts(textChange{&cur.Name, c.Name}, textChange{&cur.Region, c.Region}, textChange{&cur.Address, c.Address},
+			textChange{&cur.Code, c.Code})
 		if cur.Name == "" {
 			return Errorf(CodeInvalidRequest, "a store needs a name (--name, or \"name\" in the body)")
 		}

@@ -68,6 +68,10 @@ func scanRecords[T any](db Scanner, prefix string, corrupt func(key string, err 
 	return firstErr(err, ferr)
 }
 
+// stopOnCorrupt stops a scan of records at one that does not decode, with
+// its error.
+func stopOnCorrupt(_ string, err error) error { return err }
+
 // into keeps each record in m by its key.
 func into[T any](m map[string]*T) func(key string, v *T) {
 	return func(key string, v *T) { m[key] = v }

@@ -219,17 +219,6 @@ func CountBatches(r store.Reader) (int, error) {
 // listBatches returns every batch record in id order.
 func listBatches(r store.Reader) ([]*Batch, error) {
 	var out []*Batch
-	var derr error
-	err := r.Scan(batchPrefix, nil, func(_, v []byte) bool {
-		var b Batch
-		if derr = json.Unmarshal(v, &b); derr != nil {
-			return false
-		}
-		out = append(out, &b)
-		return true
-	})
-	if err == nil {
-		err = derr
-	}
+	err := scanRecords(r, string(batchPrefix), stopOnCorrupt, func(_ string, b *Batch) { out = append(out, b) })
 	return out, err
 }

@@ -1,7 +1,6 @@
 package reward
 
 import (
-	"encoding/json"
 	"time"
 )
 
@@ -99,18 +98,7 @@ func (e *Engine) Product(sku string) (*Product, error) {
 // Products lists the catalog by SKU.
 func (e *Engine) Products() ([]*Product, error) {
 	var out []*Product
-	var derr error
-	err := e.db.Scan(productPrefix, nil, func(_, v []byte) bool {
-		var p Product
-		if derr = json.Unmarshal(v, &p); derr != nil {
-			return false
-		}
-		out = append(out, &p)
-		return true
-	})
-	if err == nil {
-		err = derr
-	}
+	err := scanRecords(e.db, string(productPrefix), stopOnCorrupt, func(_ string, p *Product) { out = append(out, p) })
 	if err != nil {
 		return nil, wrapStore(err)
 	}

@@ -163,7 +163,6 @@ func ReplayFeed(r store.Reader) (*ReplayReport, error) {
 
 	// Now the records, as the audit reads them; one that does not decode
 	// stops the replay.
-	stop := func(_ string, err error) error { return err }
 	compare := func(kind, id string, h *holder, want map[string]int64) {
 		for acct, v := range want {
 			var got int64
@@ -177,7 +176,7 @@ func ReplayFeed(r store.Reader) (*ReplayReport, error) {
 	}
 	stored := map[string]bool{}
 	err = firstErr(
-		scanRecords(r, "m/", stop, func(id string, m *Member) {
+		scanRecords(r, "m/", stopOnCorrupt, func(id string, m *Member) {
 			rep.Members++
 			stored["m/"+id] = true
 			if h := members[id]; h == nil || !h.seen {
@@ -185,7 +184,7 @@ func ReplayFeed(r store.Reader) (*ReplayReport, error) {
 			}
 			compare("member", id, members[id], map[string]int64{AccountPoints: m.Points, AccountGrowth: m.Growth})
 		}),
-		scanRecords(r, "g/", stop, func(id string, g *Guide) {
+		scanRecords(r, "g/", stopOnCorrupt, func(id string, g *Guide) {
 			rep.Guides++
 			stored["g/"+id] = true
 			if h := guides[id]; h == nil || !h.seen {
@@ -193,7 +192,7 @@ func ReplayFeed(r store.Reader) (*ReplayReport, error) {
 			}
 			compare("guide", id, guides[id], map[string]int64{AccountCommission: g.Commission})
 		}),
-		scanRecords(r, "cpn/", stop, func(id string, c *Coupon) {
+		scanRecords(r, "cpn/", stopOnCorrupt, func(id string, c *Coupon) {
 			rep.Coupons++
 			stored["cpn/"+id] = true
 			if got, ok := coupons[id]; !ok {
@@ -202,7 +201,7 @@ func ReplayFeed(r store.Reader) (*ReplayReport, error) {
 				rep.violate("coupon %s is %s, the feed says %s", id, c.Status, got)
 			}
 		}),
-		scanRecords(r, "r/", stop, func(code string, red *Redemption) {
+		scanRecords(r, "r/", stopOnCorrupt, func(code string, red *Redemption) {
 			rep.Redemptions++
 			stored["r/"+code] = true
 			if voided, ok := redeemed[code]; !ok {

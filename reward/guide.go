@@ -83,6 +83,11 @@ func loadGuide(tx getter, id string) (*Guide, error) {
 	return getRecord[Guide](tx, guideKey(id), nil)
 }
 
+// findGuide reads a guide, or answers not_found.
+func findGuide(r getter, id string) (*Guide, error) {
+	return getRecord[Guide](r, guideKey(id), func() error { return Errorf(CodeNotFound, "no guide %q", id) })
+}
+
 // isSelf reports whether member, a resolved member id, is the guide: the
 // guide's own consumer identity, named directly or through an alias, since a
 // person has several ids (phone, openid, card). A guide never earns on their
@@ -349,12 +354,9 @@ func (e *Engine) GuideView(id string, page GuidePage) (*GuideView, error) {
 	if limit <= 0 || limit > MaxPage {
 		limit = DefaultPage
 	}
-	g, err := loadGuide(e.db, id)
+	g, err := findGuide(e.db, id)
 	if err != nil {
 		return nil, wrapStore(err)
-	}
-	if g == nil {
-		return nil, Errorf(CodeNotFound, "no guide %q", id)
 	}
 	v := &GuideView{Guide: *g, BoundMembers: []string{}, Ledger: []Entry{}}
 	prefix := guideMemberKey(id, "")

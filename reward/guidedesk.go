@@ -50,12 +50,9 @@ func (e *Engine) GuideDesk(id string) (*GuideDesk, error) {
 	if err := checkID("guide", id, true); err != nil {
 		return nil, err
 	}
-	g, err := loadGuide(e.db, id)
+	g, err := findGuide(e.db, id)
 	if err != nil {
 		return nil, wrapStore(err)
-	}
-	if g == nil {
-		return nil, Errorf(CodeNotFound, "no guide %q", id)
 	}
 	now := e.now().In(e.Zone())
 	thisStart := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, e.Zone())

@@ -70,12 +70,9 @@ func (e *Engine) GuideLeaves(id, successor string) (*GuideLeaving, error) {
 		// A retried decision starts its answer afresh.
 		out.RevokedTokens = out.RevokedTokens[:0]
 		now := e.now()
-		g, err := loadGuide(tx, id)
+		g, err := findGuide(tx, id)
 		if err != nil {
 			return err
-		}
-		if g == nil {
-			return Errorf(CodeNotFound, "no guide %q", id)
 		}
 		if !g.LeftAt.IsZero() && g.Successor != successor {
 			return g.gone(e.Zone())

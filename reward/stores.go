@@ -181,14 +181,10 @@ func (e *Engine) Store(id string) (*Store, error) {
 	if err := checkStoreID(id); err != nil {
 		return nil, err
 	}
-	s, err := loadStore(e.db, id)
-	if err != nil {
-		return nil, wrapStore(err)
-	}
-	if s == nil {
-		return nil, Errorf(CodeNotFound, "no store %q; yima store list shows the stores, yima store add creates one", id)
-	}
-	return s, nil
+	s, err := getRecord[Store](e.db, storeKey(id), func() error {
+		return Errorf(CodeNotFound, "no store %q; yima store list shows the stores, yima store add creates one", id)
+	})
+	return s, wrapStore(err)
 }
 
 // Manages reports whether the person signed in as identity manages
@@ -227,12 +223,7 @@ func (e *Engine) StoreName(id string) string {
 
 // loadStore reads a store record; nil when there is none.
 func loadStore(r getter, id string) (*Store, error) {
-	var s Store
-	found, err := getJSON(r, storeKey(id), &s)
-	if err != nil || !found {
-		return nil, err
-	}
-	return &s, nil
+	return getRecord[Store](r, storeKey(id), nil)
 }
 
 // StorePage returns up to limit stores in id order after the store id

@@ -288,10 +288,22 @@ func latestEnrolment(r getter, member string) (*Enrolment, error) {
 	return &en, nil
 }
 
+// guideOfMember is the guide whose own consumer identity is member, a
+// resolved member id; "" when none is.
 func guideOfMember(r getter, member string) (string, error) {
 	var g string
 	_, err := getJSON(r, memberGuideKey(member), &g)
 	return g, err
+}
+
+// guideOfPerson resolves a guide's own consumer identity to its member,
+// and names the guide that member is ("" when none).
+func guideOfPerson(r getter, identity string) (member, guide string, err error) {
+	if member, err = resolve(r, identity); err != nil {
+		return "", "", err
+	}
+	guide, err = guideOfMember(r, member)
+	return member, guide, err
 }
 
 // MyEnrolment returns the latest enrolment of the person signed in as

@@ -55,13 +55,11 @@ func (e *Engine) AddGuide(g Guide) (*Guide, string, error) {
 		putJSON(tx, guideKey(g.ID), g)
 		tx.Put(storeGuideKey(g.Store, g.ID), nil)
 		if g.Member != "" {
-			member, err := resolve(tx, g.Member)
+			member, other, err := guideOfPerson(tx, g.Member)
 			if err != nil {
 				return err
 			}
-			if other, err := guideOfMember(tx, member); err != nil {
-				return err
-			} else if other != "" {
+			if other != "" {
 				return &Error{Code: CodeAlreadyGuide, Message: fmt.Sprintf("member %q is guide %s already", g.Member, other), Details: map[string]any{"guide": other}}
 			}
 			putJSON(tx, memberGuideKey(member), g.ID)

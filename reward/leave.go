@@ -94,13 +94,11 @@ func (e *Engine) GuideLeaves(id, successor string) (*GuideLeaving, error) {
 			putJSON(tx, guideKey(g.ID), g)
 			// The person is no guide now: they may enrol again.
 			if g.Member != "" {
-				member, err := resolve(tx, g.Member)
+				member, mine, err := guideOfPerson(tx, g.Member)
 				if err != nil {
 					return err
 				}
-				if mine, err := guideOfMember(tx, member); err != nil {
-					return err
-				} else if mine == g.ID {
+				if mine == g.ID {
 					tx.Delete(memberGuideKey(member))
 				}
 			}

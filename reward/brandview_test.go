@@ -49,14 +49,7 @@ func TestSharedStoreScanReadsLadder(t *testing.T) {
 	ks := rewardtest.Keys(t, true)
 	a := reward.New(db, ks, reward.Options{NoSeenIndex: true})
 	b := reward.New(db, ks, reward.Options{NoSeenIndex: true})
-	batch, err := a.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: 10, Points: new(int64(10)), Activate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := a.Signer(batch)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, s := rewardtest.MustMint(t, a, reward.BatchSpec{Product: "SKU-1", Count: 10, Points: new(int64(10)), Activate: true})
 	if got := rewardtest.MustRedeem(t, a, s.Code(1), "m1").Points; got != 10 {
 		t.Fatalf("points without a ladder = %d, want 10", got)
 	}

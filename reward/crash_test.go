@@ -319,19 +319,11 @@ func runCrash(t *testing.T, seed uint64, noSync bool) crashOutcome {
 	var codes []string
 	var spare string
 	for i, points := range []int64{1 + rng.Int64N(9), 10 + rng.Int64N(90)} {
-		b, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU", Count: perBatch + 1, Points: new(int64(points)), Activate: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := eng.Signer(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for serial := uint32(1); serial <= perBatch; serial++ {
-			codes = append(codes, s.Code(serial))
-		}
+		_, s := rewardtest.MustMint(t, eng, reward.BatchSpec{Product: "SKU", Count: perBatch + 1, Points: new(int64(points)), Activate: true})
+		all := rewardtest.Codes(s, perBatch+1)
+		codes = append(codes, all[:perBatch]...)
 		if i == 1 {
-			spare = s.Code(perBatch + 1)
+			spare = all[perBatch]
 		}
 	}
 

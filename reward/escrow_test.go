@@ -56,19 +56,8 @@ func nodeEngines(t *testing.T, dbs []store.DB, ks *codegen.Keyset, now func() ti
 // mintCodes makes a batch of product and returns its codes.
 func mintCodes(t *testing.T, eng *reward.Engine, product string, n int) []string {
 	t.Helper()
-	b, err := eng.CreateBatch(reward.BatchSpec{Product: product, Count: uint32(n), Activate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := eng.Signer(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	codes := make([]string, n)
-	for i := range codes {
-		codes[i] = s.Code(uint32(i + 1))
-	}
-	return codes
+	_, s := rewardtest.MustMint(t, eng, reward.BatchSpec{Product: product, Count: uint32(n), Activate: true})
+	return rewardtest.Codes(s, n)
 }
 
 // escrowKeys lists the keys under cs/ (the campaigns' slices and pools).

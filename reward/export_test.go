@@ -364,15 +364,7 @@ func TestExportSeqIsServedByTheFeed(t *testing.T) {
 			<-release
 		}
 	}})
-	points := int64(5)
-	b, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: 2, Points: &points, Activate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := eng.Signer(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, signer := rewardtest.MustMint(t, eng, reward.BatchSpec{Product: "SKU-1", Count: 2, Points: new(int64(5)), Activate: true})
 	rewardtest.MustRedeem(t, eng, signer.Code(1), "a")
 	// A reader has followed the feed: its head is in memory from now on.
 	if _, head, err := eng.FeedBounds(); err != nil || head == 0 {

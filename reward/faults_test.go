@@ -241,18 +241,8 @@ func runFault(t *testing.T, seed uint64, c faultCase) {
 	now := rewardtest.Start
 	clock := func() time.Time { return now }
 	eng := reward.New(db, ks, reward.Options{Now: clock})
-	b, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU", Count: uint32(ncodes), Points: new(1 + rng.Int64N(50)), Activate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := eng.Signer(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	codes := make([]string, 0, b.Count)
-	for serial := uint32(1); serial <= b.Count; serial++ {
-		codes = append(codes, s.Code(serial))
-	}
+	_, s := rewardtest.MustMint(t, eng, reward.BatchSpec{Product: "SKU", Count: uint32(ncodes), Points: new(1 + rng.Int64N(50)), Activate: true})
+	codes := rewardtest.Codes(s, ncodes)
 	plans := make([][]reward.ScanRequest, workers)
 	for w := range plans {
 		for i := range each {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
 )
 
 func flagKinds(fs []reward.Flag) (out []string) {
@@ -17,14 +18,7 @@ func flagKinds(fs []reward.Flag) (out []string) {
 
 func TestFlagsForReview(t *testing.T) {
 	f := newFixture(t, 20, 10)
-	east, err := f.eng.CreateBatch(reward.BatchSpec{Product: "SKU-EAST", Count: 10, Region: "east", Points: new(int64(5)), Activate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eastSigner, err := f.eng.Signer(east)
-	if err != nil {
-		t.Fatal(err)
-	}
+	east, eastSigner := rewardtest.MustMint(t, f.eng, reward.BatchSpec{Product: "SKU-EAST", Count: 10, Region: "east", Points: new(int64(5)), Activate: true})
 	diverted, atHome, unknown := eastSigner.Code(1), eastSigner.Code(2), eastSigner.Code(3)
 	for _, s := range []struct{ code, region string }{{diverted, "west"}, {atHome, "east"}, {unknown, ""}} {
 		if _, err := f.eng.Scan(reward.ScanRequest{Code: s.code, Member: "m-" + s.region, Region: s.region}); err != nil {

@@ -17,18 +17,8 @@ import (
 func TestFlagsPageWorkIsBounded(t *testing.T) {
 	const diverted = 4*reward.MaxPage + 50
 	f := newFixture(t, 10, 5)
-	east, err := f.eng.CreateBatch(reward.BatchSpec{Product: "SKU-EAST", Count: diverted, Region: "east", Points: new(int64(1)), Activate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := f.eng.Signer(east)
-	if err != nil {
-		t.Fatal(err)
-	}
-	codes := make([]string, diverted)
-	for i := range codes {
-		codes[i] = signer.Code(uint32(i + 1)) // a Signer is not for concurrent use
-	}
+	_, signer := rewardtest.MustMint(t, f.eng, reward.BatchSpec{Product: "SKU-EAST", Count: diverted, Region: "east", Points: new(int64(1)), Activate: true})
+	codes := rewardtest.Codes(signer, diverted)
 	var wg sync.WaitGroup
 	errs := make(chan error, diverted)
 	for w := range 16 {

@@ -81,15 +81,18 @@ func Open(tb testing.TB, db store.DB, o Options) *Fixture {
 		clock = func() time.Time { return f.Now }
 	}
 	f.Eng = newEngine(tb, db, Keys(tb, o.SharedKeys), reward.Options{Now: clock})
-	var err error
-	f.Batch, err = f.Eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: o.Count, Points: new(o.Points), Activate: true})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if f.Signer, err = f.Eng.Signer(f.Batch); err != nil {
-		tb.Fatal(err)
-	}
+	f.Batch, f.Signer = MustMint(tb, f.Eng, reward.BatchSpec{Product: "SKU-1", Count: o.Count, Points: new(o.Points), Activate: true})
 	return f
+}
+
+// Codes returns the codes of serials 1 to n that s mints (a signer is not
+// for concurrent use: tests that scan from many goroutines mint first).
+func Codes(s *codegen.Signer, n int) []string {
+	codes := make([]string, n)
+	for i := range codes {
+		codes[i] = s.Code(uint32(i + 1))
+	}
+	return codes
 }
 
 // CampaignDoc is a small valid campaign ("promo", 10 points a scan on

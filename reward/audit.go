@@ -113,6 +113,7 @@ func Audit(db Scanner) (*AuditReport, error) {
 	if err := auditEscrow(db, a, camps, ctrs, prizes); err != nil {
 		return nil, wrapStore(err)
 	}
+	auditPending(db, a)
 	a.Redemptions, a.Members, a.Guides = len(reds), len(members), len(guides)
 	a.Coupons, a.Campaigns = len(coupons), len(camps)
 	a.Entries = len(memberEntries) + len(guideEntries)

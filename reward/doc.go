@@ -71,6 +71,11 @@
 // single writer has no slices, so its campaign scans do not read the
 // escrow pool; an engine sharing its store (Options.NoSeenIndex) reads it
 // even without a NodeID of its own, to pay only what the slices do not hold.
+// Their decisions write feed events unnumbered under a key of their node,
+// and one node, the feed's relay elected with a lease, numbers them into
+// the feed in batches of its own (relay.go): the feed's head is not a
+// record every decision writes. RunFeedRelay runs a node's part; on one
+// node a decision numbers its events itself.
 //
 // The index and the decoded records are touched inside decisions with no
 // lock: they rely on the backend running this engine's decisions one at a

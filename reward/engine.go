@@ -81,6 +81,7 @@ type Engine struct {
 	brand         brandView
 	seen          seenIndex
 	feed          feedHead
+	relay         relayState
 	visits        visits
 }
 
@@ -93,6 +94,7 @@ func New(db store.DB, keys *codegen.Keyset, opts Options) *Engine {
 		opts.Zone = location(DefaultTimeZone)
 	}
 	e := &Engine{db: db, now: func() time.Time { return opts.Now().UTC() }, stats: map[string]*Stat{}, defaultZone: opts.Zone, frozen: frozen{m: map[string]frozenEntry{}}, observe: opts.Observe, visits: visits{m: map[string]*pendingVisit{}}}
+	e.relay.kick = make(chan struct{}, 1)
 	e.seen.off = opts.NoSeenIndex
 	e.node = strings.ReplaceAll(opts.NodeID, "\x00", "")
 	e.shared = opts.NoSeenIndex
@@ -137,6 +139,9 @@ func (e *Engine) updateReading(keys func() [][]byte, decide func(tx Tx) error) e
 			touched = run.touched
 		}
 		run = &eventTx{Tx: tx, observe: e.observe != nil, touched: touched}
+		if e.node != "" {
+			run.node, run.relay = e.node, &e.relay
+		}
 		return decide(run)
 	})
 	// Whatever the answer: a store that failed may still have written.
@@ -150,6 +155,9 @@ func (e *Engine) updateReading(keys func() [][]byte, decide func(tx Tx) error) e
 		if run.feedSeq > 0 {
 			// Durable now: readers of the feed may see it.
 			e.feed.advance(run.feedSeq)
+		}
+		if run.pending {
+			e.relay.poke()
 		}
 	}
 	return wrapStore(err)

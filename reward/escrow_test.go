@@ -233,7 +233,8 @@ func (r *recordingDB) take() []string {
 
 // TestEscrowPayingScansWriteNoSharedRecord: once each node holds a slice,
 // a paying scan writes neither the campaign's counters nor its pool, only
-// its node's slice, so nodes' scans do not take turns on them. A single
+// its node's slice, and its events under its node's keys rather than the
+// feed's head, so nodes' scans do not take turns on them. A single
 // engine (no node id) pays from the counters as before and writes no
 // escrow record at all.
 func TestEscrowPayingScansWriteNoSharedRecord(t *testing.T) {
@@ -250,13 +251,23 @@ func TestEscrowPayingScansWriteNoSharedRecord(t *testing.T) {
 	for i, n := range nodes {
 		rewardtest.MustRedeem(t, n, codes[2+i], fmt.Sprintf("m%d", i))
 		written := db.take()
-		for _, shared := range []string{"cc/promo", "cpz/promo", "cs/promo"} {
+		for _, shared := range []string{"cc/promo", "cpz/promo", "cs/promo", "meta/feed-head"} {
 			if slices.Contains(written, shared) {
 				t.Errorf("a paying scan on node %d wrote the shared %q (all: %q)", i+1, shared, written)
 			}
 		}
 		if mine := "cs/promo\x00" + fmt.Sprintf("node%d", i+1); !slices.Contains(written, mine) {
 			t.Errorf("a paying scan on node %d did not write its slice %q (all: %q)", i+1, mine, written)
+		}
+		// Its events wait under its node's keys for the feed's relay.
+		pending := "evp/" + fmt.Sprintf("node%d", i+1) + "\x00"
+		for _, k := range written {
+			if strings.HasPrefix(k, "ev/") {
+				t.Errorf("a paying scan on node %d numbered an event itself (%q)", i+1, k)
+			}
+		}
+		if !slices.ContainsFunc(written, func(k string) bool { return strings.HasPrefix(k, pending) }) {
+			t.Errorf("a paying scan on node %d wrote no event under %q (all: %q)", i+1, pending, written)
 		}
 	}
 

@@ -47,6 +47,11 @@ type eventTx struct {
 	// touched collects, over every run of the decision, the keys it
 	// wrote that Status keeps in memory (see statusRecords).
 	touched []string
+	// relay is set on a node of a shared database: events are written
+	// pending under node's keys (see relay.go); pending says some were.
+	relay   *relayState
+	node    string
+	pending bool
 }
 
 func (t *eventTx) Put(key, value []byte) { t.touch(key); t.Tx.Put(key, value) }

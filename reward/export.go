@@ -103,6 +103,21 @@ func (e *Engine) OpenExport(q ExportQuery) (*Export, error) {
 	if err != nil {
 		return nil, err
 	}
+	if e.node != "" {
+		// A shared database: events of the snapshot may be pending, to be
+		// numbered after Seq; the fence numbers them first.
+		snap, seq, err := e.fenceFeed()
+		if err != nil {
+			return nil, err
+		}
+		x := &Export{q: q, since: since, snap: snap, kind: exportKinds[q.Kind], at: e.now(), Seq: seq}
+		e.feed.advance(x.Seq)
+		if x.Records, err = x.count(); err != nil {
+			x.Close()
+			return nil, wrapStore(err)
+		}
+		return x, nil
+	}
 	snap, err := e.db.Snapshot()
 	if err != nil {
 		return nil, wrapStore(err)

@@ -21,7 +21,10 @@ import (
 // keeps both or neither. Events are numbered by a counter read and written
 // in the same decision: a decision that is refused, dropped or run again
 // (a backend may retry one) leaves the counter as it found it, so the
-// numbers have no gaps and no repeats on every backend.
+// numbers have no gaps and no repeats on every backend. On a shared
+// database (Options.NodeID) that counter would make every decision of the
+// cluster conflict: there the events wait unnumbered for the relay, which
+// numbers them the same way in decisions of its own (relay.go).
 //
 // Readers see an event only once its decision is durable (see feedHead):
 // an event whose decision is still waiting for its sync could vanish in a
@@ -121,6 +124,12 @@ func record(tx Tx, typ string, at time.Time, data any) error {
 	ev, err := encodeEvent(typ, at, data)
 	if err != nil {
 		return err
+	}
+	if et, ok := tx.(*eventTx); ok && et.relay != nil {
+		// A shared database: the relay numbers it (relay.go).
+		tx.Put(pendingKey(et.node, et.relay.next()), ev)
+		et.pending = true
+		return nil
 	}
 	head, err := counterAt(tx, feedHeadKey)
 	if err != nil {
@@ -289,9 +298,15 @@ func (h *feedHead) advance(seq uint64) {
 func (e *Engine) feedHeadSeq() (uint64, error) {
 	h := &e.feed
 	if e.node != "" {
-		// Other nodes write events too: the head is the database's, read
-		// each time. Their commits are durable once readable, as this
-		// backend only shows committed transactions.
+		// Other nodes' relays number events too: the head is the
+		// database's, read each time. Their commits are durable once
+		// readable, as this backend only shows committed transactions.
+		// Number what is pending first when this node may relay, so
+		// that a reader finds the events of the decisions it saw answer
+		// (and a command with no relay running still reads them).
+		if _, err := e.RelayFeed(); err != nil {
+			return 0, err
+		}
 		n, err := counterAt(e.db, feedHeadKey)
 		if err != nil {
 			return 0, wrapStore(err)

@@ -13,9 +13,12 @@ import (
 // build, compared with the records. A feed that tells the whole story has
 // no Violations.
 type ReplayReport struct {
-	Events      int      `json:"events"`
-	FirstSeq    uint64   `json:"first_seq"`
-	LastSeq     uint64   `json:"last_seq"`
+	Events   int    `json:"events"`
+	FirstSeq uint64 `json:"first_seq"`
+	LastSeq  uint64 `json:"last_seq"`
+	// Pending counts the events replayed after LastSeq: written on a
+	// shared database, not yet numbered by its relay.
+	Pending     int      `json:"pending"`
 	Members     int      `json:"members"`
 	Guides      int      `json:"guides"`
 	Coupons     int      `json:"coupons"`
@@ -56,7 +59,7 @@ func ReplayFeed(r store.Reader) (*ReplayReport, error) {
 		return h
 	}
 	var last uint64
-	err := ReadFeed(r, func(ev FeedEvent) error {
+	replay := func(ev FeedEvent) error {
 		rep.Events++
 		if last == 0 {
 			rep.FirstSeq = ev.Seq
@@ -150,8 +153,8 @@ func ReplayFeed(r store.Reader) (*ReplayReport, error) {
 			redeemed[red.Code] = ev.Type == FeedRedemptionVoided
 		}
 		return nil
-	})
-	if err != nil {
+	}
+	if err := ReadFeed(r, replay); err != nil {
 		return nil, wrapStore(err)
 	}
 	rep.LastSeq = last
@@ -159,6 +162,24 @@ func ReplayFeed(r store.Reader) (*ReplayReport, error) {
 		return nil, wrapStore(err)
 	} else if uint64(head) != last {
 		rep.violate("the feed's head says %d, its last event is %d", head, last)
+	}
+	// Events a shared database's relay has not numbered yet follow, in
+	// the order it will number them: lost, they would leave records the
+	// feed never told of.
+	pending, err := collectPending(r, 0)
+	if err != nil {
+		return nil, wrapStore(err)
+	}
+	rep.Pending = len(pending)
+	for _, p := range pending {
+		var ev FeedEvent
+		if err := json.Unmarshal(numberEvent(p.ev, last+1), &ev); err != nil {
+			rep.violate("a pending event of node %s does not decode: %v", p.node, err)
+			continue
+		}
+		if err := replay(ev); err != nil {
+			return nil, wrapStore(err)
+		}
 	}
 
 	// Now the records, as the audit reads them; one that does not decode

@@ -56,6 +56,9 @@ const (
 	// maxAnswer is what is read of an answer; the rest is dropped with
 	// the connection, so a receiver sending a huge body costs nothing.
 	maxAnswer = 64 << 10
+	// standby is how often a node that is not the feed's relay looks
+	// whether it became it (see deliver).
+	standby = 200 * time.Millisecond
 	// pageSize bounds the events held in memory per endpoint.
 	pageSize = 50
 	// longPoll is how long a caught-up endpoint waits for the next event.
@@ -194,6 +197,8 @@ func NewClient(o Options) *http.Client {
 // Dispatcher delivers the feed to every endpoint, one goroutine each, in
 // sequence order, at least once. It reads the feed like any reader and
 // writes only the endpoints' delivery state, so scans never wait for it.
+// On a shared database every node runs one, and only the feed's relay's
+// delivers (reward.Engine.IsFeedRelay).
 type Dispatcher struct {
 	eng    *reward.Engine
 	opts   Options
@@ -290,6 +295,15 @@ func (d *Dispatcher) deliver(ctx context.Context, id string, gen uint64) {
 		if err != nil || h.Gen != gen || h.Paused {
 			return
 		}
+		// Several nodes on one database: only the feed's relay delivers,
+		// so that an endpoint gets each event once; the others stand by
+		// and take over with the relay's lease, from the cursor.
+		if relay, err := d.eng.IsFeedRelay(); err != nil || !relay {
+			if !sleep(ctx, standby) {
+				return
+			}
+			continue
+		}
 		if wait := h.NextAttempt.Sub(d.opts.Now()); h.Failing && wait > 0 {
 			if !sleep(ctx, wait) {
 				return
@@ -308,6 +322,9 @@ func (d *Dispatcher) deliver(ctx context.Context, id string, gen uint64) {
 				return
 			}
 			continue
+		}
+		if relay, err := d.eng.IsFeedRelay(); err != nil || !relay {
+			continue // the lease moved during the long poll
 		}
 		ok := true
 		for _, raw := range page.Events {

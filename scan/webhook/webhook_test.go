@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan/webhook"
+	"github.com/yima-dev/yima/store/memstore"
 	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
 )
 
@@ -470,4 +472,89 @@ func TestAddressGuard(t *testing.T) {
 			t.Errorf("Forbidden(%s) = %v, want %v", addr, got, want)
 		}
 	}
+}
+
+// TestDeliveryFromSeveralNodes: three nodes on one database, each running
+// a dispatcher and the feed's relay, scan codes; the endpoint gets every
+// event once, in order, though every node could deliver it. When the
+// relay's node stops, another node's dispatcher carries on from the
+// cursor.
+func TestDeliveryFromSeveralNodes(t *testing.T) {
+	db := memstore.New(memstore.Options{Retry: true})
+	t.Cleanup(func() { db.Close() })
+	ks, err := codegen.NewKeyset(time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nodes []*reward.Engine
+	var stops []context.CancelFunc
+	var wg sync.WaitGroup
+	for i := range 3 {
+		eng := reward.New(db, ks, reward.Options{NoSeenIndex: true, NodeID: fmt.Sprintf("node%d", i+1)})
+		ctx, cancel := context.WithCancel(context.Background())
+		wg.Go(func() { eng.RunFeedRelay(ctx) })
+		nodes, stops = append(nodes, eng), append(stops, cancel)
+	}
+	t.Cleanup(func() {
+		for _, stop := range stops {
+			stop()
+		}
+		wg.Wait()
+	})
+	b, err := nodes[0].CreateBatch(reward.BatchSpec{Product: "SKU", Count: 40, Points: new(int64(5)), Activate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := nodes[0].Signer(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := listen(t, "127.0.0.1:0")
+	rc := &receiver{t: t}
+	h, err := nodes[1].AddWebhook("http://"+ln.Addr().String()+"/hook", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.secret = h.Secret
+	serve(t, ln, rc)
+	for _, n := range nodes {
+		run(t, n, webhook.Options{AllowPrivate: true, Reconcile: 50 * time.Millisecond, Timeout: 2 * time.Second})
+	}
+	scan := func(from, to uint32) {
+		for i := from; i <= to; i++ {
+			if _, err := nodes[i%3].Scan(reward.ScanRequest{Code: s.Code(i), Member: fmt.Sprintf("m%d", i%4)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// delivered waits for every event up to the feed's head and checks
+	// that each came once.
+	delivered := func(what string) {
+		t.Helper()
+		var head uint64
+		waitFor(t, 30*time.Second, what+": the events were not all delivered", func() bool {
+			if _, head, err = nodes[2].FeedBounds(); err != nil {
+				t.Fatal(err)
+			}
+			v, err := nodes[2].Webhook(h.ID)
+			return err == nil && v.Cursor == head && head > h.Cursor
+		})
+		rc.mu.Lock()
+		seqs := slices.Clone(rc.seqs)
+		rc.mu.Unlock()
+		if !equal(seqs, seqsUpTo(h.Cursor+1, head)) {
+			t.Fatalf("%s: received %v, want each of %d to %d once, in order", what, seqs, h.Cursor+1, head)
+		}
+	}
+	scan(1, 20)
+	delivered("three nodes")
+	// The relay's node stops cleanly: it hands the lease over, and with
+	// it the deliveries.
+	for i, n := range nodes {
+		if relay, _ := n.IsFeedRelay(); relay {
+			stops[i]()
+		}
+	}
+	scan(21, 40)
+	delivered("after the relay's node stopped")
 }

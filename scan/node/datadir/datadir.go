@@ -73,6 +73,9 @@ type Dir struct {
 	seenDone chan struct{}
 	// zoneDone is closed when followZone stopped; nil when it never ran.
 	zoneDone chan struct{}
+	// relayDone is closed when the feed's relay stopped; nil when it never
+	// ran (one node: its decisions number their events themselves).
+	relayDone chan struct{}
 }
 
 // Options configures Open.
@@ -316,6 +319,13 @@ func (d *Dir) start(ks *codegen.Keyset, opts Options) (*Dir, error) {
 			defer close(d.zoneDone)
 			d.followZone(ctx)
 		}()
+		// The nodes' decisions leave their events for the feed's relay
+		// to number; each node stands ready to be it.
+		d.relayDone = make(chan struct{})
+		go func() {
+			defer close(d.relayDone)
+			d.Engine.RunFeedRelay(ctx)
+		}()
 	}
 	go func() {
 		defer close(d.seenDone)
@@ -472,6 +482,11 @@ func (d *Dir) Close() error {
 	<-d.seenDone
 	if d.zoneDone != nil {
 		<-d.zoneDone
+	}
+	if d.relayDone != nil {
+		// Stopped, the relay numbered what it could and gave its lease
+		// up: another node relays at once.
+		<-d.relayDone
 	}
 	// A node's unused slices of campaigns go back to them; a node that
 	// dies leaves its slices to the others once their lease runs out.

@@ -45,23 +45,8 @@ func relayedFeed(t *testing.T, eng *reward.Engine) []reward.FeedEvent {
 		}
 	}
 	var out []reward.FeedEvent
-	for after := uint64(0); ; {
-		page, err := eng.Feed(context.Background(), reward.FeedQuery{After: after, Limit: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, raw := range page.Events {
-			var ev reward.FeedEvent
-			if err := json.Unmarshal(raw, &ev); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, ev)
-		}
-		if page.Next >= page.Head {
-			return out
-		}
-		after = page.Next
-	}
+	readFeed(t, eng, func(ev reward.FeedEvent) { out = append(out, ev) })
+	return out
 }
 
 // feedIndex checks that events are numbered 1, 2, 3 ... with no gap and

@@ -2,6 +2,7 @@ package pgstore_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/yima-dev/yima/store"
 	"github.com/yima-dev/yima/store/pgstore"
 	"github.com/yima-dev/yima/store/pgstore/pgtest"
@@ -128,4 +130,91 @@ func TestOutageWaitedOut(t *testing.T) {
 	if n := strings.Count(log, "\n"); n > 10 {
 		t.Errorf("%d log lines for one outage and %d refusals; want a few:\n%s", n, refused, log)
 	}
+}
+
+// TestCommitEndedWhileWaitingForStandby: when the primary ends a session
+// whose COMMIT waits for the synchronous standby (a fast shutdown at a
+// failover, an operator's pg_terminate_backend), the transaction has
+// already committed locally, and the server closes the connection without
+// an answer. The store must resolve the outcome by the commit id, not run
+// the decisions again, which would make them twice. (The group adds
+// blindly, so its COMMIT goes alone, after the writes.)
+func TestCommitEndedWhileWaitingForStandby(t *testing.T) {
+	pg := pgtest.StartStoppable(t)
+	var logs logBuffer
+	db, err := pgstore.Open(pg.DSN(), &pgstore.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	incr := func(tx store.Tx) error {
+		v, found, err := tx.Get([]byte("n"))
+		if err != nil {
+			return err
+		}
+		var n int64
+		if found {
+			n, _ = store.Counter(v)
+		}
+		tx.Put([]byte("n"), store.AppendCounter(nil, n+1))
+		tx.Add([]byte("adds"), 1)
+		return nil
+	}
+	if err := db.Update(incr); err != nil {
+		t.Fatal(err)
+	}
+
+	// Commits now wait for a standby that never comes; the first one
+	// that waits is ended, then commits go through again.
+	pgtest.Exec(t, pg.DSN(), "ALTER SYSTEM SET synchronous_standby_names = 'absent'")
+	pgtest.Exec(t, pg.DSN(), "SELECT pg_reload_conf()")
+	ended := make(chan error, 1)
+	go func() { ended <- endSessionWaitingForStandby(pg.DSN()) }()
+	if err := db.Update(incr); err != nil {
+		t.Fatalf("the decision whose session ended after its local commit: %v", err)
+	}
+	if err := <-ended; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(incr); err != nil {
+		t.Fatalf("the decision after: %v", err)
+	}
+	v, _, err := db.Get([]byte("n"))
+	if n, _ := store.Counter(v); err != nil || n != 3 {
+		t.Errorf("n reads %d after three acknowledged decisions (%v): a decision was made twice or lost", n, err)
+	}
+	if !strings.Contains(logs.String(), "its answers stand") {
+		t.Errorf("the store did not resolve the ended commit as committed; log:\n%s", logs.String())
+	}
+}
+
+// endSessionWaitingForStandby waits until a session waits for the
+// synchronous standby, ends it, and lets commits through again.
+func endSessionWaitingForStandby(dsn string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	for {
+		var pid int
+		err := conn.QueryRow(ctx, "SELECT pid FROM pg_stat_activity WHERE wait_event = 'SyncRep' LIMIT 1").Scan(&pid)
+		if err == nil {
+			if _, err := conn.Exec(ctx, "SELECT pg_terminate_backend($1)", pid); err != nil {
+				return err
+			}
+			break
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := conn.Exec(ctx, "ALTER SYSTEM RESET synchronous_standby_names"); err != nil {
+		return err
+	}
+	_, err = conn.Exec(ctx, "SELECT pg_reload_conf()")
+	return err
 }

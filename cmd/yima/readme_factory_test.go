@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/yima-dev/yima/codegen/printing/printtest"
 )
@@ -109,7 +110,7 @@ func TestReadmeFactoryCommandsPrintTheBrandURL(t *testing.T) {
 		if m := regexp.MustCompile(`guide qr (\S+) .*# opens (\S+)`).FindStringSubmatch(line); m != nil {
 			guideURL = strings.TrimRight(m[2], ",.;")
 		}
-		r := yimaEnv(t, env, args...)
+		r := yimaWithin(t, 5*time.Minute, env, args...)
 		if r.code != 0 {
 			t.Fatalf("README's `%s` failed: %v", line, r)
 		}

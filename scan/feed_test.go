@@ -96,12 +96,12 @@ func TestEventsEndpoint(t *testing.T) {
 // TestEventsCompactedIs410: a reader behind the retention is told where
 // the feed now starts.
 func TestEventsCompactedIs410(t *testing.T) {
-	now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	ts := startServerApp(t, node.Options{Now: clock}, scan.Options{EventsRetention: -1})
+	// The server's sweepers read the clock too: it is set under a lock.
+	c := &clock{t: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}
+	ts := startServerApp(t, node.Options{Now: c.now}, scan.Options{EventsRetention: -1})
 	codes := ts.MintActive(5, 10)
 	ts.Scan(codes[0], "alice")
-	now = now.Add(48 * time.Hour)
+	c.add(48 * time.Hour)
 	ts.Scan(codes[1], "bob")
 	if _, err := ts.App.Engine.CompactFeed(t.Context(), 24*time.Hour); err != nil {
 		t.Fatal(err)

@@ -153,19 +153,7 @@ func TestCommitEndedWhileWaitingForStandby(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	incr := func(tx store.Tx) error {
-		v, found, err := tx.Get([]byte("n"))
-		if err != nil {
-			return err
-		}
-		var n int64
-		if found {
-			n, _ = store.Counter(v)
-		}
-		tx.Put([]byte("n"), store.AppendCounter(nil, n+1))
-		tx.Add([]byte("adds"), 1)
-		return nil
-	}
+	incr := increment(true)
 	// The first commit that waits is ended, then commits go through.
 	ended := make(chan error, 1)
 	go func() { ended <- endSessionWaitingForStandby(pg.DSN()) }()

@@ -378,23 +378,7 @@ func TestCommitConnectionLost(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			incr := func(tx store.Tx) error {
-				v, found, err := tx.Get([]byte("n"))
-				if err != nil {
-					return err
-				}
-				var n int64
-				if found {
-					n, _ = store.Counter(v)
-				}
-				tx.Put([]byte("n"), store.AppendCounter(nil, n+1))
-				if c.adds {
-					tx.Add([]byte("adds"), 1)
-				} else {
-					tx.Put([]byte("adds"), store.AppendCounter(nil, n+1))
-				}
-				return nil
-			}
+			incr := increment(c.adds)
 			if err := db.Update(incr); err != nil {
 				t.Fatal(err)
 			}
@@ -419,6 +403,30 @@ func TestCommitConnectionLost(t *testing.T) {
 				t.Errorf("the store resolved the lost commit as committed: %v, want %v; log:\n%s", resolved, c.committed, logs.String())
 			}
 		})
+	}
+}
+
+// increment is a decision that reads the counter n and writes it one
+// more, and counts itself in "adds": blindly (tx.Add) when adds, so that
+// COMMIT waits for the adds' count, or by a put, so that COMMIT goes
+// with the writes.
+func increment(adds bool) func(store.Tx) error {
+	return func(tx store.Tx) error {
+		v, found, err := tx.Get([]byte("n"))
+		if err != nil {
+			return err
+		}
+		var n int64
+		if found {
+			n, _ = store.Counter(v)
+		}
+		tx.Put([]byte("n"), store.AppendCounter(nil, n+1))
+		if adds {
+			tx.Add([]byte("adds"), 1)
+		} else {
+			tx.Put([]byte("adds"), store.AppendCounter(nil, n+1))
+		}
+		return nil
 	}
 }
 

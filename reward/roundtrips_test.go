@@ -55,14 +55,7 @@ func scanRoundTrips(t *testing.T, ahead bool) (alone, grouped float64) {
 	if _, err := eng.ApplyCampaign(camp); err != nil {
 		t.Fatal(err)
 	}
-	batch, err := eng.CreateBatch(reward.BatchSpec{Product: "RT", Count: 1000, Activate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := eng.Signer(batch)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, signer := rewardtest.MustMint(t, eng, reward.BatchSpec{Product: "RT", Count: 1000, Activate: true})
 	serial := uint32(0)
 	next := func() reward.ScanRequest {
 		serial++

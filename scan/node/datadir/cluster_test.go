@@ -39,14 +39,7 @@ func TestThreeNodesExactlyOnce(t *testing.T) {
 		"points": 10, "points_budget": 150,
 		"coupon": map[string]any{"title": "gift", "probability": 1, "stock": 5, "valid_days": 30},
 	}))
-	batch, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: 20, Activate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := eng.Signer(batch)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, signer := rewardtest.MustMint(t, eng, reward.BatchSpec{Product: "SKU-1", Count: 20, Activate: true})
 	const scanners, codes = 50, 20
 	// The codes are made before the race: a Signer is not for concurrent
 	// use.
@@ -110,14 +103,7 @@ func TestTwoNodesOnOneDatabasePayOnce(t *testing.T) {
 	if err := b.Engine.LoadSeen(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	batch, err := a.Engine.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: 3, Points: new(int64(5)), Activate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := a.Engine.Signer(batch)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, signer := rewardtest.MustMint(t, a.Engine, reward.BatchSpec{Product: "SKU-1", Count: 3, Points: new(int64(5)), Activate: true})
 	code := signer.Code(1)
 	rewardtest.MustRedeem(t, a.Engine, code, "alice")
 	rewardtest.WantRefused(t, b.Engine, code, "bob", reward.CodeAlreadyRedeemed)
@@ -136,14 +122,7 @@ func TestCopyStoreAuditsTheSame(t *testing.T) {
 	rewardtest.MustApply(t, src.Engine, rewardtest.CampaignDoc(t, map[string]any{
 		"coupon": map[string]any{"title": "gift", "probability": 1, "stock": 2, "valid_days": 30},
 	}))
-	batch, err := src.Engine.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: 5, Activate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := src.Engine.Signer(batch)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, signer := rewardtest.MustMint(t, src.Engine, reward.BatchSpec{Product: "SKU-1", Count: 5, Activate: true})
 	for s := range uint32(4) {
 		rewardtest.MustRedeem(t, src.Engine, signer.Code(s+1), fmt.Sprintf("m%d", s%2))
 	}

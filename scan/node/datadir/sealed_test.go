@@ -13,6 +13,7 @@ import (
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/codegen/kek"
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/scan/node/datadir"
 	"github.com/yima-dev/yima/store"
 	"github.com/yima-dev/yima/store/pgstore/pgtest"
@@ -75,14 +76,7 @@ func TestSealedKeysShared(t *testing.T) {
 	if !sameKeys(t, a.Keys(), b.Keys()) || string(a.PageKey()) != string(b.PageKey()) {
 		t.Fatal("two nodes of one database hold different keys")
 	}
-	batch, err := a.Engine.CreateBatch(reward.BatchSpec{Product: "SKU", Count: 1, Activate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := a.Engine.Signer(batch)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, s := rewardtest.MustMint(t, a.Engine, reward.BatchSpec{Product: "SKU", Count: 1, Activate: true})
 	if _, err := b.Keys().Verify(s.Code(1)); err != nil {
 		t.Fatalf("a code minted on one node, verified on the other: %v", err)
 	}
@@ -185,14 +179,7 @@ func TestSealedKeysNeedUpload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	batch, err := old.Engine.CreateBatch(reward.BatchSpec{Product: "SKU", Count: 1, Activate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := old.Engine.Signer(batch)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, s := rewardtest.MustMint(t, old.Engine, reward.BatchSpec{Product: "SKU", Count: 1, Activate: true})
 	oldPath, oldKeys, adminTok := old.Path, old.Keys(), old.AdminToken()
 	if err := old.Close(); err != nil {
 		t.Fatal(err)
@@ -282,14 +269,7 @@ func TestReseal(t *testing.T) {
 	dsn := pgtest.Migrated(t)
 	k1, k2 := newKEK(t), newKEK(t)
 	a := openSealed(t, dsn, k1)
-	batch, err := a.Engine.CreateBatch(reward.BatchSpec{Product: "SKU", Count: 1, Activate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := a.Engine.Signer(batch)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, s := rewardtest.MustMint(t, a.Engine, reward.BatchSpec{Product: "SKU", Count: 1, Activate: true})
 	keys, pageKey := a.Keys(), a.PageKey()
 	if _, err := datadir.Reseal(dsn, k1, k1); !errors.Is(err, datadir.ErrSameKEK) {
 		t.Errorf("a re-seal under the key in use: %v, want ErrSameKEK", err)

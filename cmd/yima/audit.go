@@ -4,49 +4,48 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/yima-dev/yima/scan"
-
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/yima-dev/yima/scan"
 )
 
-func newAuditCommand(g *globalOptions) *cobra.Command {
-	r := &remoteOptions{}
-	var out tableOptions
-	var fromEvents bool
-	cmd := &cobra.Command{
-		Use:   "audit",
-		Short: "Recompute every balance from the ledger and check the money rules",
-		Long: "audit checks that no code has two redemptions, every redemption has its ledger\n" +
-			"entries and every payout entry its redemption, balances equal their ledgers and\n" +
-			"are never negative, budgets and stock are not overspent, and every coupon was\n" +
-			"issued once and verified at most once. It exits 1 and lists the first violations\n" +
-			"when any rule is broken.",
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if fromEvents {
-				return r.with(g, func(a scan.Admin) error { return replayAudit(cmd, a, out.json) })
-			}
-			return auditFunc(cmd, g, r, out)
-		},
-	}
-	r.AddFlags(cmd.Flags())
-	out.AddFlags(cmd.Flags())
-	cmd.Flags().BoolVar(&fromEvents, "from-events", false, "replay the event feed from its first event and check it rebuilds every balance, coupon and redemption the records hold")
-	return cmd
+type auditOptions struct {
+	out        tableOptions
+	fromEvents bool
 }
 
-// auditFunc runs the audit and prints its report; violations exit 1.
-func auditFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, out tableOptions) error {
-	return r.with(g, func(a scan.Admin) error {
+func (o *auditOptions) AddFlags(fs *pflag.FlagSet) {
+	o.out.AddFlags(fs)
+	fs.BoolVar(&o.fromEvents, "from-events", false, "replay the event feed from its first event and check it rebuilds every balance, coupon and redemption the records hold")
+}
+
+func newAuditCommand(g *globalOptions) *cobra.Command {
+	return remoteCommand(g, run(&cobra.Command{
+		Use:   "audit",
+		Short: "Recompute every balance from the ledger and check the money rules",
+		Long: `audit checks that no code has two redemptions, every redemption has its ledger
+entries and every payout entry its redemption, balances equal their ledgers and
+are never negative, budgets and stock are not overspent, and every coupon was
+issued once and verified at most once. It exits 1 and lists the first violations
+when any rule is broken.`,
+		Args: cobra.NoArgs,
+	}, auditFunc))
+}
+
+// auditFunc runs the audit, or with --from-events replays the feed, and
+// prints its report; violations exit 1.
+func auditFunc(cmd *cobra.Command, r *remoteOptions, o *auditOptions, _ []string) error {
+	return r.with(func(a scan.Admin) error {
+		if o.fromEvents {
+			return replayAudit(cmd, a, o.out.json)
+		}
 		rep, err := a.Audit()
 		if err != nil {
 			return err
 		}
 		w := cmd.OutOrStdout()
-		if out.json {
-			if rep.Violations == nil {
-				rep.Violations = []string{}
-			}
+		if o.out.json {
+			rep.Violations = orEmpty(rep.Violations)
 			if err := printJSON(w, rep); err != nil {
 				return err
 			}

@@ -9,20 +9,20 @@ import (
 )
 
 func newBackupCommand(g *globalOptions) *cobra.Command {
-	r := &remoteOptions{}
-	return leaf(&cobra.Command{
+	return remoteCommand(g, runArgs(&cobra.Command{
 		Use: "backup DIR", Short: "Write a restorable copy of the data directory, while the server keeps serving",
-		Long: "backup writes into DIR (which must not exist) a consistent copy of the store,\n" +
-			"with every payout acknowledged before it started, and the keyset and admin token.\n" +
-			"With --server the copy is written by the server, on its machine, so DIR is a path\n" +
-			"there. To restore, stop the server and serve the copy: yima serve --data DIR.",
+		Long: `backup writes into DIR (which must not exist) a consistent copy of the store,
+with every payout acknowledged before it started, and the keyset and admin token.
+With --server the copy is written by the server, on its machine, so DIR is a path
+there. To restore, stop the server and serve the copy: yima serve --data DIR.`,
 		Args: cobra.ExactArgs(1),
-	}, r, func(cmd *cobra.Command, args []string) error { return backupFunc(cmd, g, r, args[0]) })
+	}, backupFunc))
 }
 
-// backupFunc writes the backup into dest: a path on this machine, made
+// backupFunc writes the backup into DIR: a path on this machine, made
 // absolute, or with --server a path on the server's.
-func backupFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, dest string) error {
+func backupFunc(cmd *cobra.Command, r *remoteOptions, args []string) error {
+	dest := args[0]
 	dir, err := filepath.Abs(dest)
 	if r.server != "" {
 		// A relative path would name a directory relative to
@@ -32,7 +32,7 @@ func backupFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, dest str
 	if err != nil {
 		return err
 	}
-	return r.with(g, func(a scan.Admin) error {
+	return r.with(func(a scan.Admin) error {
 		if err := a.Backup(dir); err != nil {
 			return err
 		}

@@ -24,6 +24,15 @@ func (o *rangeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Uint32Var(&o.to, "to", 0, "last serial of the range, inclusive")
 }
 
+// batch parses arg, the batch whose serials o names, and checks the range.
+func (o *rangeOptions) batch(arg string) (uint32, error) {
+	id, err := parseID(arg)
+	if err != nil {
+		return 0, err
+	}
+	return id, o.check()
+}
+
 func (o *rangeOptions) check() error {
 	if (o.from == 0) != (o.to == 0) {
 		return usagef("give both --from and --to, or neither for the whole batch")
@@ -43,22 +52,26 @@ func parseID(s string) (uint32, error) {
 }
 
 func newBatchCommand(g *globalOptions) *cobra.Command {
-	return remoteGroup(&cobra.Command{Use: "batch", Short: "List batches, show one, activate or revoke serial ranges"}, g, newBatchListCommand, newBatchShowCommand, newBatchCodesCommand, newBatchLabelsCommand, newBatchReleaseCommand,
-		newBatchRangeCommand("activate", "Make serials redeemable (a pallet shipped)", reward.Active),
-		newBatchRangeCommand("revoke", "Freeze serials for good (a leaked range)", reward.Revoked),
+	return remoteGroup(&cobra.Command{Use: "batch", Short: "List batches, show one, activate or revoke serial ranges"}, g,
+		run(&cobra.Command{Use: "list [--json]", Short: "List batches", Args: cobra.NoArgs}, batchListFunc),
+		runArgs(&cobra.Command{Use: "show ID", Short: "Show one batch as JSON", Args: cobra.ExactArgs(1)}, batchShowFunc),
+		run(&cobra.Command{Use: "codes ID [--from S --to E] [--format csv|txt] [--out FILE]", Short: "Write a batch's codes again (they are computed, never stored)", Args: cobra.ExactArgs(1)}, batchCodesFunc),
+		run(&cobra.Command{
+			Use: "labels ID --out FILE.pdf [--from S --to E] [--columns C --rows R]", Short: "Write a PDF of A4 label sheets: each code's symbol with the code under it",
+			Long: `labels lays out one label per code on A4 pages, the symbol drawn as vector
+modules and the code printed under it for typing when a camera fails; each page
+names the product, the batch and its serials. At most 20,000 labels a document:
+print large batches range by range with --from and --to.`,
+			Args: cobra.ExactArgs(1),
+		}, batchLabelsFunc),
+		run(&cobra.Command{Use: "release ID [--points N] [--campaign C]", Short: "Release a factory's batch for payout (its codes pay nothing until then)", Args: cobra.ExactArgs(1)}, batchReleaseFunc),
+		run(&cobra.Command{Use: "activate ID [--from S --to E] [--region R]", Short: "Make serials redeemable (a pallet shipped)", Args: cobra.ExactArgs(1)}, batchActivateFunc),
+		run(&cobra.Command{Use: "revoke ID [--from S --to E]", Short: "Freeze serials for good (a leaked range)", Args: cobra.ExactArgs(1)}, batchRevokeFunc),
 	)
 }
 
-func newBatchListCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	var out tableOptions
-	return leaf(&cobra.Command{
-		Use: "list [--json]", Short: "List batches",
-		Args: cobra.NoArgs,
-	}, &out, func(cmd *cobra.Command, _ []string) error { return batchListFunc(cmd, g, r, out) })
-}
-
-func batchListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, out tableOptions) error {
-	return printListIn(cmd, g, r, out, scan.Admin.ListBatches, func(w io.Writer, loc *time.Location, bs []scan.BatchView) {
+func batchListFunc(cmd *cobra.Command, r *remoteOptions, out *tableOptions, _ []string) error {
+	return printListIn(cmd, r, *out, scan.Admin.ListBatches, func(w io.Writer, loc *time.Location, bs []scan.BatchView) {
 		fmt.Fprintf(w, "%-8s %-20s %12s %12s %12s  %s\n", "ID", "PRODUCT", "COUNT", "ACTIVE", "REVOKED", zoned("CREATED", loc))
 		for _, b := range bs {
 			fmt.Fprintf(w, "%-8d %-20s %12d %12d %12d  %s\n", b.ID, b.Product, b.Count, b.Active, b.Revoked, b.Created.In(loc).Format("2006-01-02 15:04"))
@@ -66,48 +79,39 @@ func batchListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, out t
 	})
 }
 
-func newBatchShowCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	return leaf(&cobra.Command{
-		Use: "show ID", Short: "Show one batch as JSON",
-		Args: cobra.ExactArgs(1),
-	}, nil, func(cmd *cobra.Command, args []string) error { return batchShowFunc(cmd, g, r, args[0]) })
-}
-
-func batchShowFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, arg string) error {
-	id, err := parseID(arg)
+func batchShowFunc(cmd *cobra.Command, r *remoteOptions, args []string) error {
+	id, err := parseID(args[0])
 	if err != nil {
 		return err
 	}
-	return printResult(cmd, g, r, func(a scan.Admin) (*scan.BatchView, error) { return a.Batch(id) })
+	return printResult(cmd, r, func(a scan.Admin) (*scan.BatchView, error) { return a.Batch(id) })
 }
 
-// newBatchRangeCommand builds activate or revoke: it sets serials' state.
-func newBatchRangeCommand(use, short string, state reward.RangeState) func(*globalOptions, *remoteOptions) *cobra.Command {
-	return func(g *globalOptions, r *remoteOptions) *cobra.Command {
-		o := &rangeOptions{}
-		cmd := leaf(&cobra.Command{
-			Use:   use + " ID [--from S --to E]",
-			Short: short,
-			Args:  cobra.ExactArgs(1),
-		}, o, func(cmd *cobra.Command, args []string) error { return batchRangeFunc(cmd, g, r, o, state, args[0]) })
-		if state == reward.Active {
-			cmd.Use = use + " ID [--from S --to E] [--region R]"
-			cmd.Flags().StringVar(&o.region, "region", "", "where this shipment is meant to be sold, overriding the batch's (scans elsewhere are flagged diverted)")
-		}
-		return cmd
-	}
+// activateOptions are activate's: a range, and where its shipment is
+// meant to be sold.
+type activateOptions struct{ rangeOptions }
+
+func (o *activateOptions) AddFlags(fs *pflag.FlagSet) {
+	o.rangeOptions.AddFlags(fs)
+	fs.StringVar(&o.region, "region", "", "where this shipment is meant to be sold, overriding the batch's (scans elsewhere are flagged diverted)")
 }
 
-func batchRangeFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *rangeOptions, state reward.RangeState, arg string) error {
-	id, err := parseID(arg)
+func batchActivateFunc(cmd *cobra.Command, r *remoteOptions, o *activateOptions, args []string) error {
+	return setRange(cmd, r, &o.rangeOptions, reward.Active, args[0])
+}
+
+func batchRevokeFunc(cmd *cobra.Command, r *remoteOptions, o *rangeOptions, args []string) error {
+	return setRange(cmd, r, o, reward.Revoked, args[0])
+}
+
+// setRange sets the state of the serials o names in batch arg.
+func setRange(cmd *cobra.Command, r *remoteOptions, o *rangeOptions, state reward.RangeState, arg string) error {
+	id, err := o.batch(arg)
 	if err != nil {
-		return err
-	}
-	if err := o.check(); err != nil {
 		return err
 	}
 	rg := reward.Range{From: o.from, To: o.to, State: state, Region: o.region}
-	return printResult(cmd, g, r, func(a scan.Admin) (*scan.BatchView, error) { return a.SetRange(id, rg) })
+	return printResult(cmd, r, func(a scan.Admin) (*scan.BatchView, error) { return a.SetRange(id, rg) })
 }
 
 type batchCodesOptions struct {
@@ -123,26 +127,15 @@ func (o *batchCodesOptions) AddFlags(fs *pflag.FlagSet) {
 	o.baseURL.AddFlags(fs)
 }
 
-func newBatchCodesCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	o := &batchCodesOptions{}
-	return leaf(&cobra.Command{
-		Use: "codes ID [--from S --to E] [--format csv|txt] [--out FILE]", Short: "Write a batch's codes again (they are computed, never stored)",
-		Args: cobra.ExactArgs(1),
-	}, o, func(cmd *cobra.Command, args []string) error { return batchCodesFunc(cmd, g, r, o, args[0]) })
-}
-
-func batchCodesFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *batchCodesOptions, arg string) error {
-	id, err := parseID(arg)
+func batchCodesFunc(cmd *cobra.Command, r *remoteOptions, o *batchCodesOptions, args []string) error {
+	id, err := o.batch(args[0])
 	if err != nil {
-		return err
-	}
-	if err := o.check(); err != nil {
 		return err
 	}
 	if o.format != "csv" && o.format != "txt" && o.format != "pins" {
 		return usagef("--format %q: use csv or txt (or pins: serial,pin lines of a batch claimed with PINs)", o.format)
 	}
-	return writePrinted(cmd, g, r, o.out, &o.baseURL, func(a scan.Admin, w io.Writer, base string) error {
+	return writePrinted(cmd, r, o.out, &o.baseURL, func(a scan.Admin, w io.Writer, base string) error {
 		return a.WriteCodes(w, id, o.from, o.to, o.format, base)
 	})
 }
@@ -150,13 +143,13 @@ func batchCodesFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *b
 // writePrinted writes what write prints with the base URL printing uses
 // into the file out (stdout when empty), whole or not at all, then warns
 // about the URL if it needs to.
-func writePrinted(cmd *cobra.Command, g *globalOptions, r *remoteOptions, out string, baseURL *baseURLFlag, write func(a scan.Admin, w io.Writer, base string) error) error {
+func writePrinted(cmd *cobra.Command, r *remoteOptions, out string, baseURL *baseURLFlag, write func(a scan.Admin, w io.Writer, base string) error) error {
 	dst, err := newOutput(out, cmd.OutOrStdout())
 	if err != nil {
 		return err
 	}
 	defer dst.abort()
-	return r.with(g, func(a scan.Admin) error {
+	return r.with(func(a scan.Admin) error {
 		base, err := baseURL.resolve(cmd, a)
 		if err != nil {
 			return err
@@ -190,24 +183,9 @@ func (o *batchLabelsOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.fonts, "label-font", nil, fmt.Sprintf("TrueType (.ttf) font for text other than plain ASCII, each character in the first font that has it (repeatable; default %s)", strings.Join(printing.DefaultLabelFonts, ", ")))
 }
 
-func newBatchLabelsCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	o := &batchLabelsOptions{}
-	return leaf(&cobra.Command{
-		Use: "labels ID --out FILE.pdf [--from S --to E] [--columns C --rows R]", Short: "Write a PDF of A4 label sheets: each code's symbol with the code under it",
-		Long: "labels lays out one label per code on A4 pages, the symbol drawn as vector\n" +
-			"modules and the code printed under it for typing when a camera fails; each page\n" +
-			"names the product, the batch and its serials. At most 20,000 labels a document:\n" +
-			"print large batches range by range with --from and --to.",
-		Args: cobra.ExactArgs(1),
-	}, o, func(cmd *cobra.Command, args []string) error { return batchLabelsFunc(cmd, g, r, o, args[0]) })
-}
-
-func batchLabelsFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *batchLabelsOptions, arg string) error {
-	id, err := parseID(arg)
+func batchLabelsFunc(cmd *cobra.Command, r *remoteOptions, o *batchLabelsOptions, args []string) error {
+	id, err := o.batch(args[0])
 	if err != nil {
-		return err
-	}
-	if err := o.check(); err != nil {
 		return err
 	}
 	if o.out == "" {
@@ -219,7 +197,7 @@ func batchLabelsFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *
 	if o.fonts != nil && r.server != "" {
 		return usagef("--label-font is for printing on the data directory; a server draws with its own (yima serve --label-font)")
 	}
-	return writePrinted(cmd, g, r, o.out, &o.baseURL, func(a scan.Admin, w io.Writer, base string) error {
+	return writePrinted(cmd, r, o.out, &o.baseURL, func(a scan.Admin, w io.Writer, base string) error {
 		return a.WriteLabels(w, id, printing.LabelSheetOptions{From: o.from, To: o.to, Columns: o.columns, Rows: o.rows,
 			Symbology: printing.Symbology(o.symbology), BaseURL: base, Fonts: o.fonts})
 	})
@@ -235,16 +213,8 @@ func (o *batchReleaseOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.campaign, "campaign", "", "the campaign the batch's scans use")
 }
 
-func newBatchReleaseCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	o := &batchReleaseOptions{}
-	return leaf(&cobra.Command{
-		Use: "release ID [--points N] [--campaign C]", Short: "Release a factory's batch for payout (its codes pay nothing until then)",
-		Args: cobra.ExactArgs(1),
-	}, o, func(cmd *cobra.Command, args []string) error { return batchReleaseFunc(cmd, g, r, o, args[0]) })
-}
-
-func batchReleaseFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *batchReleaseOptions, arg string) error {
-	id, err := parseID(arg)
+func batchReleaseFunc(cmd *cobra.Command, r *remoteOptions, o *batchReleaseOptions, args []string) error {
+	id, err := parseID(args[0])
 	if err != nil {
 		return err
 	}
@@ -252,5 +222,5 @@ func batchReleaseFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o 
 	if cmd.Flags().Changed("points") {
 		rel.Points = &o.points
 	}
-	return printResult(cmd, g, r, func(a scan.Admin) (*scan.BatchView, error) { return a.ReleaseBatch(id, rel) })
+	return printResult(cmd, r, func(a scan.Admin) (*scan.BatchView, error) { return a.ReleaseBatch(id, rel) })
 }

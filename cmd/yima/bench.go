@@ -78,17 +78,17 @@ func newBenchCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure scans per second, latency and exactly-once under load",
-		Long: "bench starts a yima server in-process on a fresh temporary data directory (or\n" +
-			"measures --target), applies a campaign for the run, creates guides and binds\n" +
-			"members to them, mints codes, runs the same load against /healthz as a\n" +
-			"ceiling, then the mix: fresh codes, duplicates, contested codes, forgeries,\n" +
-			"coupon verifications by guides and point spends. It prints throughput,\n" +
-			"latency percentiles, answers by status, server CPU and commit group sizes,\n" +
-			"and audits the run: every code at most one winner, every 200 redeemed on the\n" +
-			"server, every member's points and ledger as promised (spends included),\n" +
-			"every coupon verified by at most one 200, guides' commissions, the\n" +
-			"campaign's counters within budget and stock, and the server's own audit.\n" +
-			"A failed audit exits non-zero. See docs/bench.md.",
+		Long: `bench starts a yima server in-process on a fresh temporary data directory (or
+measures --target), applies a campaign for the run, creates guides and binds
+members to them, mints codes, runs the same load against /healthz as a
+ceiling, then the mix: fresh codes, duplicates, contested codes, forgeries,
+coupon verifications by guides and point spends. It prints throughput,
+latency percentiles, answers by status, server CPU and commit group sizes,
+and audits the run: every code at most one winner, every 200 redeemed on the
+server, every member's points and ledger as promised (spends included),
+every coupon verified by at most one 200, guides' commissions, the
+campaign's counters within budget and stock, and the server's own audit.
+A failed audit exits non-zero. See docs/bench.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// --db (YIMA_DB): the in-process nodes keep their records in

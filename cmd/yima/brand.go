@@ -19,17 +19,22 @@ func newBrandCommand(g *globalOptions) *cobra.Command {
 	return remoteGroup(&cobra.Command{
 		Use:   "brand",
 		Short: "Show or set the brand's settings: the base URL printed on every code, name, time zone, logo, colour",
-		Long: "The brand's settings are stored once, with the data, so that every command and the\n" +
-			"server print the same URL. Set the base URL before printing anything: printed\n" +
-			"packaging cannot be recalled.",
-	}, g, newBrandShowCommand, newBrandSetCommand)
-}
-
-func newBrandShowCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	return resultCommand(&cobra.Command{
-		Use: "show", Short: "Print the brand's settings as JSON",
-		Args: cobra.NoArgs,
-	}, g, r, func(a scan.Admin, _ []string) (*scan.BrandView, error) { return a.Brand() })
+		Long: `The brand's settings are stored once, with the data, so that every command and the
+server print the same URL. Set the base URL before printing anything: printed
+packaging cannot be recalled.`,
+	}, g,
+		runResult(&cobra.Command{Use: "show", Short: "Print the brand's settings as JSON", Args: cobra.NoArgs},
+			func(a scan.Admin, _ []string) (*scan.BrandView, error) { return a.Brand() }),
+		run(&cobra.Command{
+			Use: "set [--base-url URL] [--name NAME] [--time-zone ZONE] [--logo-url URL] [--color #RRGGBB] [--factory-prints N] [--wechat-scope base|userinfo] [--order-points-per-yuan R] [--tiers FILE] [--tier-window-months N] [--points-expiry year+N|month+N|never]", Short: "Change the brand's settings (flags not given stay as they are)",
+			Example: `  yima brand set --base-url HTTPS://YIMA.YOURBRAND.CN --name 一码乳业 --time-zone Asia/Shanghai
+  yima brand set --wechat-scope userinfo   # pages greet members by their WeChat nickname
+  yima brand set --logo-url https://cdn.yourbrand.cn/logo.png --color '#C8102E'
+  yima brand set --tiers docs/examples/tiers.json --tier-window-months 12 --points-expiry year+1
+  (upper case keeps every QR symbol in its compact alphanumeric mode)`,
+			Args: cobra.NoArgs,
+		}, brandSetFunc),
+	)
 }
 
 type brandSetOptions struct {
@@ -57,21 +62,8 @@ func (o *brandSetOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.factoryPrints, "factory-prints", 0, fmt.Sprintf("how many times over a factory token may download each batch's codes (files, images, labels; default %d)", reward.DefaultFactoryPrints))
 }
 
-func newBrandSetCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	o := &brandSetOptions{}
-	return leaf(&cobra.Command{
-		Use: "set [--base-url URL] [--name NAME] [--time-zone ZONE] [--logo-url URL] [--color #RRGGBB] [--factory-prints N] [--wechat-scope base|userinfo] [--order-points-per-yuan R] [--tiers FILE] [--tier-window-months N] [--points-expiry year+N|month+N|never]", Short: "Change the brand's settings (flags not given stay as they are)",
-		Example: "  yima brand set --base-url HTTPS://YIMA.YOURBRAND.CN --name 一码乳业 --time-zone Asia/Shanghai\n" +
-			"  yima brand set --wechat-scope userinfo   # pages greet members by their WeChat nickname\n" +
-			"  yima brand set --logo-url https://cdn.yourbrand.cn/logo.png --color '#C8102E'\n" +
-			"  yima brand set --tiers docs/examples/tiers.json --tier-window-months 12 --points-expiry year+1\n" +
-			"  (upper case keeps every QR symbol in its compact alphanumeric mode)",
-		Args: cobra.NoArgs,
-	}, o, func(cmd *cobra.Command, _ []string) error { return brandSetFunc(cmd, g, r, o) })
-}
-
 // brandSetFunc changes the settings whose flags were given.
-func brandSetFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *brandSetOptions) error {
+func brandSetFunc(cmd *cobra.Command, r *remoteOptions, o *brandSetOptions, _ []string) error {
 	var c reward.BrandChange
 	fs := cmd.Flags()
 	if fs.Changed("base-url") {
@@ -128,7 +120,7 @@ func brandSetFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *bra
 	if c == (reward.BrandChange{}) {
 		return usagef("give at least one of --base-url, --name, --time-zone, --logo-url, --color, --factory-prints, --wechat-scope, --order-points-per-yuan, --tiers, --tier-window-months, --points-expiry")
 	}
-	return printResult(cmd, g, r, func(a scan.Admin) (*scan.BrandView, error) {
+	return printResult(cmd, r, func(a scan.Admin) (*scan.BrandView, error) {
 		b, err := a.SetBrand(c)
 		if err == nil && c.BaseURL != nil {
 			if w := printing.BaseURLWarning(b.BaseURL); w != "" {

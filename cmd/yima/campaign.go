@@ -13,49 +13,32 @@ func newCampaignCommand(g *globalOptions) *cobra.Command {
 	return remoteGroup(&cobra.Command{
 		Use:   "campaign",
 		Short: "Apply, list and show reward campaigns",
-		Long: "A campaign is a JSON document (see docs/rewards.md). Applying it again makes a new\n" +
-			"version that governs the scans after it.",
-	}, g, newCampaignApplyCommand, newCampaignListCommand, newCampaignShowCommand)
+		Long: `A campaign is a JSON document (see docs/rewards.md). Applying it again makes a new
+version that governs the scans after it.`,
+	}, g,
+		runArgs(&cobra.Command{Use: "apply FILE", Short: "Create or update a campaign from a JSON file (- for stdin)", Args: cobra.ExactArgs(1)}, campaignApplyFunc),
+		run(&cobra.Command{Use: "list [--json]", Short: "List campaigns with their status, budget and stock left", Args: cobra.NoArgs}, campaignListFunc),
+		runResult(&cobra.Command{Use: "show ID", Short: "Show a campaign and its counters as JSON", Args: cobra.ExactArgs(1)},
+			func(a scan.Admin, args []string) (*reward.CampaignView, error) { return a.Campaign(args[0]) }),
+	)
 }
 
-func newCampaignApplyCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	return leaf(&cobra.Command{
-		Use: "apply FILE", Short: "Create or update a campaign from a JSON file (- for stdin)",
-		Args: cobra.ExactArgs(1),
-	}, nil, func(cmd *cobra.Command, args []string) error { return campaignApplyFunc(cmd, g, r, args[0]) })
-}
-
-func campaignApplyFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, file string) error {
-	doc, err := readFileOrStdin(cmd, file)
+func campaignApplyFunc(cmd *cobra.Command, r *remoteOptions, args []string) error {
+	doc, err := readFileOrStdin(cmd, args[0])
 	if err != nil {
 		return fmt.Errorf("reading the campaign document: %w", err)
 	}
-	return printResult(cmd, g, r, func(a scan.Admin) (*reward.CampaignView, error) { return a.ApplyCampaign(doc) })
+	return printResult(cmd, r, func(a scan.Admin) (*reward.CampaignView, error) { return a.ApplyCampaign(doc) })
 }
 
-func newCampaignListCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	var out tableOptions
-	return leaf(&cobra.Command{
-		Use: "list [--json]", Short: "List campaigns with their status, budget and stock left",
-		Args: cobra.NoArgs,
-	}, &out, func(cmd *cobra.Command, _ []string) error { return campaignListFunc(cmd, g, r, out) })
-}
-
-func campaignListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, out tableOptions) error {
-	return printList(cmd, g, r, out, scan.Admin.Campaigns, func(w io.Writer, vs []*reward.CampaignView) {
+func campaignListFunc(cmd *cobra.Command, r *remoteOptions, out *tableOptions, _ []string) error {
+	return printList(cmd, r, *out, scan.Admin.Campaigns, func(w io.Writer, vs []*reward.CampaignView) {
 		fmt.Fprintf(w, "%-20s %-4s %-10s %12s %12s %10s %10s\n", "ID", "VER", "STATUS", "POINTS PAID", "POINTS LEFT", "COUPONS", "LEFT")
 		for _, v := range vs {
 			fmt.Fprintf(w, "%-20s %-4d %-10s %12d %12s %10d %10s\n", v.ID, v.Version, v.Status,
 				v.Counters.PointsPaid, optional(v.PointsLeft), v.Counters.CouponsIssued, optional(v.CouponsLeft))
 		}
 	})
-}
-
-func newCampaignShowCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	return resultCommand(&cobra.Command{
-		Use: "show ID", Short: "Show a campaign and its counters as JSON",
-		Args: cobra.ExactArgs(1),
-	}, g, r, func(a scan.Admin, args []string) (*reward.CampaignView, error) { return a.Campaign(args[0]) })
 }
 
 func optional(p *int64) string {

@@ -9,7 +9,11 @@
 // Every command is built as bbolt's are: an options struct whose AddFlags
 // registers its flags, a constructor newXCommand, and a RunE that only calls
 // a plain function xFunc(cmd, ...) doing the work and writing to cmd's
-// output streams. Tests run a command group in this process through the
-// root command's SetArgs, SetOut and SetErr (commands_test.go) or build the
-// binary and run it (e2e_test.go).
+// output streams. A group's constructor lists its sub-commands in one
+// table (remoteGroup with run, runArgs and runResult, root.go): each entry
+// is a command's help and arguments and the function it runs, which gets
+// the remote options saying where to act (the data directory, or
+// --server), a fresh options struct and the arguments. Tests run a command
+// group in this process through the root command's SetArgs, SetOut and
+// SetErr (commands_test.go) or build the binary and run it (e2e_test.go).
 package main

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
 )
@@ -22,60 +23,65 @@ func newEventsCommand(g *globalOptions) *cobra.Command {
 	return cmd
 }
 
+type eventsTailOptions struct {
+	after  uint64
+	types  []string
+	follow bool
+}
+
+func (o *eventsTailOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.Uint64Var(&o.after, "after", 0, "print the events after this seq (the last one you processed)")
+	fs.StringSliceVar(&o.types, "types", nil, "only these event types, e.g. code.redeemed,points.spent")
+	fs.BoolVar(&o.follow, "follow", false, "keep waiting for new events (needs --server)")
+}
+
 func newEventsTailCommand(g *globalOptions) *cobra.Command {
-	r := &remoteOptions{}
-	var after uint64
-	var types []string
-	var follow bool
-	cmd := &cobra.Command{
+	return remoteCommand(g, run(&cobra.Command{
 		Use:   "tail [--after SEQ] [--types T,...] [--follow]",
 		Short: "Print events after SEQ, one JSON object a line; with --follow, wait for new ones",
-		Long: "tail prints the feed's events after --after (0: from the first held), one JSON\n" +
-			"object a line, oldest first. With --server and --follow it keeps waiting for new\n" +
-			"events (long polling) until interrupted; a consumer that stops remembers the seq\n" +
-			"of the last line it processed and passes it as --after next time.",
+		Long: `tail prints the feed's events after --after (0: from the first held), one JSON
+object a line, oldest first. With --server and --follow it keeps waiting for new
+events (long polling) until interrupted; a consumer that stops remembers the seq
+of the last line it processed and passes it as --after next time.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if follow && r.server == "" {
-				return usagef("--follow needs --server: only a running server has new events to wait for")
-			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			return r.with(g, func(a scan.Admin) error {
-				fa, ok := a.(scan.FeedAdmin)
-				if !ok {
-					return fmt.Errorf("this connection cannot read events")
-				}
-				w := cmd.OutOrStdout()
-				for ctx.Err() == nil {
-					q := reward.FeedQuery{After: after, Limit: 1000, Types: types}
-					if follow {
-						q.Wait = 30 * time.Second
-					}
-					page, err := fa.Events(q)
-					if err != nil {
-						return err
-					}
-					for _, ev := range page.Events {
-						if _, err := fmt.Fprintf(w, "%s\n", ev); err != nil {
-							return err
-						}
-					}
-					moved := page.Next != after
-					after = page.Next
-					if !moved && !follow {
-						return nil
-					}
-				}
-				return nil
-			})
-		},
+	}, eventsTailFunc))
+}
+
+func eventsTailFunc(cmd *cobra.Command, r *remoteOptions, o *eventsTailOptions, _ []string) error {
+	if o.follow && r.server == "" {
+		return usagef("--follow needs --server: only a running server has new events to wait for")
 	}
-	r.AddFlags(cmd.Flags())
-	cmd.Flags().Uint64Var(&after, "after", 0, "print the events after this seq (the last one you processed)")
-	cmd.Flags().StringSliceVar(&types, "types", nil, "only these event types, e.g. code.redeemed,points.spent")
-	cmd.Flags().BoolVar(&follow, "follow", false, "keep waiting for new events (needs --server)")
-	return cmd
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return r.with(func(a scan.Admin) error {
+		fa, ok := a.(scan.FeedAdmin)
+		if !ok {
+			return fmt.Errorf("this connection cannot read events")
+		}
+		w := cmd.OutOrStdout()
+		after := o.after
+		for ctx.Err() == nil {
+			q := reward.FeedQuery{After: after, Limit: 1000, Types: o.types}
+			if o.follow {
+				q.Wait = 30 * time.Second
+			}
+			page, err := fa.Events(q)
+			if err != nil {
+				return err
+			}
+			for _, ev := range page.Events {
+				if _, err := fmt.Fprintf(w, "%s\n", ev); err != nil {
+					return err
+				}
+			}
+			moved := page.Next != after
+			after = page.Next
+			if !moved && !o.follow {
+				return nil
+			}
+		}
+		return nil
+	})
 }
 
 // replayAudit is audit --from-events: the feed replayed against the

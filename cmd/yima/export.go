@@ -14,13 +14,11 @@ import (
 )
 
 type exportOptions struct {
-	remoteOptions
 	format, since, out string
 	bom                bool
 }
 
 func (o *exportOptions) AddFlags(fs *pflag.FlagSet) {
-	o.remoteOptions.AddFlags(fs)
 	fs.StringVar(&o.format, "format", "", "ndjson (one JSON object a line) or csv (required)")
 	fs.StringVar(&o.since, "since", "", "only records created or changed at or after this date (2026-11-01, in the brand's time zone) or RFC 3339 time")
 	fs.BoolVar(&o.bom, "bom", false, "start a CSV with a UTF-8 byte order mark, so that Excel reads its Chinese text right")
@@ -28,22 +26,22 @@ func (o *exportOptions) AddFlags(fs *pflag.FlagSet) {
 }
 
 func newExportCommand(g *globalOptions) *cobra.Command {
-	o := &exportOptions{}
-	return leaf(&cobra.Command{
+	return remoteCommand(g, run(&cobra.Command{
 		Use:   "export members|ledger|redemptions|coupons --format ndjson|csv [--since T] [--bom] [--out FILE]",
 		Short: "Write every member, ledger entry, redemption or coupon, as one consistent snapshot",
-		Long: "export writes every record of one kind, read from one snapshot of the data while the\n" +
-			"server goes on serving: members (balances, guide), ledger (every points, growth and\n" +
-			"commission entry), redemptions (each code's payout) or coupons (with their state).\n" +
-			"With --since, only the records created or changed since then. On a terminal a\n" +
-			"progress bar shows on stderr; the last line on stderr names how many records were\n" +
-			"written and the event of the feed they include (follow the feed from there with\n" +
-			"yima events tail --after SEQ). With --out the file appears only when complete.",
+		Long: `export writes every record of one kind, read from one snapshot of the data while the
+server goes on serving: members (balances, guide), ledger (every points, growth and
+commission entry), redemptions (each code's payout) or coupons (with their state).
+With --since, only the records created or changed since then. On a terminal a
+progress bar shows on stderr; the last line on stderr names how many records were
+written and the event of the feed they include (follow the feed from there with
+yima events tail --after SEQ). With --out the file appears only when complete.`,
 		Args: cobra.ExactArgs(1),
-	}, o, func(cmd *cobra.Command, args []string) error { return exportFunc(cmd, g, o, args[0]) })
+	}, exportFunc))
 }
 
-func exportFunc(cmd *cobra.Command, g *globalOptions, o *exportOptions, kind string) error {
+func exportFunc(cmd *cobra.Command, r *remoteOptions, o *exportOptions, args []string) error {
+	kind := args[0]
 	if !slices.Contains(reward.ExportKinds, kind) {
 		return usagef("unknown export %q; export one of %s", kind, strings.Join(reward.ExportKinds, ", "))
 	}
@@ -69,7 +67,7 @@ func exportFunc(cmd *cobra.Command, g *globalOptions, o *exportOptions, kind str
 	}
 	defer dst.abort()
 	stderr := cmd.ErrOrStderr()
-	return o.with(g, func(a scan.Admin) error {
+	return r.with(func(a scan.Admin) error {
 		ea, ok := a.(scan.ExportAdmin)
 		if !ok {
 			return fmt.Errorf("this connection cannot export")

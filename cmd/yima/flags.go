@@ -12,13 +12,11 @@ import (
 )
 
 type flagsOptions struct {
-	remoteOptions
 	q   reward.FlagQuery
 	out tableOptions
 }
 
 func (o *flagsOptions) AddFlags(fs *pflag.FlagSet) {
-	o.remoteOptions.AddFlags(fs)
 	fs.StringVar(&o.q.Kind, "kind", "", "diverted or many_scanners (default both)")
 	fs.StringVar(&o.q.From, "from", "", "first day, YYYYMMDD (days of the brand's time zone)")
 	fs.StringVar(&o.q.To, "to", "", "last day, YYYYMMDD")
@@ -28,29 +26,28 @@ func (o *flagsOptions) AddFlags(fs *pflag.FlagSet) {
 }
 
 func newFlagsCommand(g *globalOptions) *cobra.Command {
-	o := &flagsOptions{}
-	return leaf(&cobra.Command{
+	return remoteCommand(g, run(&cobra.Command{
 		Use: "flags [--kind diverted|many_scanners] [--from DAY] [--to DAY] [--json]", Short: "Scans to review: goods sold outside their region, codes scanned by many people",
-		Long: "flags lists, oldest first, the scans yima put up for review:\n" +
-			"  diverted       a redemption outside its batch's intended sales region (防窜货), with where\n" +
-			"                 it was scanned and where it was meant to be sold;\n" +
-			"  many_scanners  a code that a third different person scanned: a copied code, a leaked code\n" +
-			"                 file, a recycled cap. One person retrying never counts twice.\n" +
-			"Each code is flagged once per kind, on the day it happened. When the list goes on, the\n" +
-			"last line says what --after takes for the next page.",
+		Long: `flags lists, oldest first, the scans yima put up for review:
+  diverted       a redemption outside its batch's intended sales region (防窜货), with where
+                 it was scanned and where it was meant to be sold;
+  many_scanners  a code that a third different person scanned: a copied code, a leaked code
+                 file, a recycled cap. One person retrying never counts twice.
+Each code is flagged once per kind, on the day it happened. When the list goes on, the
+last line says what --after takes for the next page.`,
 		Args: cobra.NoArgs,
-	}, o, func(cmd *cobra.Command, _ []string) error { return flagsFunc(cmd, g, o) })
+	}, flagsFunc))
 }
 
-func flagsFunc(cmd *cobra.Command, g *globalOptions, o *flagsOptions) error {
+func flagsFunc(cmd *cobra.Command, r *remoteOptions, o *flagsOptions, _ []string) error {
 	get := func(a scan.Admin) (*reward.FlagPage, error) {
 		page, err := a.Flags(o.q)
-		if err == nil && page.Flags == nil {
-			page.Flags = []reward.Flag{}
+		if err == nil {
+			page.Flags = orEmpty(page.Flags)
 		}
 		return page, err
 	}
-	return printList(cmd, g, &o.remoteOptions, o.out, get, func(w io.Writer, page *reward.FlagPage) {
+	return printList(cmd, r, o.out, get, func(w io.Writer, page *reward.FlagPage) {
 		// The time beside the day, in the zone whose day it is.
 		loc, err := time.LoadLocation(page.TimeZone)
 		if err != nil {

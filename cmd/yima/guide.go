@@ -35,42 +35,58 @@ func (o *guideQROptions) AddFlags(fs *pflag.FlagSet) {
 }
 
 func newGuideCommand(g *globalOptions) *cobra.Command {
-	return remoteGroup(&cobra.Command{Use: "guide", Short: "Add store guides (导购), draw their personal QR, show and settle their commissions"}, g, newGuideAddCommand, newGuideQRCommand, newGuideShowCommand, newGuideLeaveCommand, newGuideSettleCommand)
+	return remoteGroup(&cobra.Command{Use: "guide", Short: "Add store guides (导购), draw their personal QR, show and settle their commissions"}, g,
+		run(&cobra.Command{Use: "add --id G --store S", Short: "Create a guide and print its id and token as JSON", Args: cobra.NoArgs}, guideAddFunc),
+		run(&cobra.Command{Use: "qr GUIDE", Short: "Write the guide's personal QR code, which opens BASE/G/GUIDE (the binding page)", Args: cobra.ExactArgs(1)}, guideQRFunc),
+		run(&cobra.Command{
+			Use: "show GUIDE", Short: "Show a guide's bound members and commission ledger, a page of each",
+			Long: `show prints the guide with a page of bound members (in id order) and of commission
+entries (newest first). When a list goes on, next_members or next_ledger in the
+output is what --members-after or --ledger-before takes for the next page.`,
+			Args: cobra.ExactArgs(1),
+		}, guideShowFunc),
+		run(&cobra.Command{
+			Use: "leave GUIDE [--to SUCCESSOR]", Short: "Record that a guide left: end their tokens and hand their members to a successor",
+			Long: `leave marks the guide as gone: their tokens are revoked, and from now on they bind no one,
+verify no gift and earn no commission. Every member bound to them moves to --to, who earns
+on those members' later scans and gifts; without --to the members are unbound, and the next
+guide whose QR they scan binds them. Ledgers and past commissions stay as they are.
+If it stops midway, run it again with the same --to to move the rest.`,
+			Args: cobra.ExactArgs(1),
+		}, guideLeaveFunc),
+		run(&cobra.Command{
+			Use: "settle --period YYYY-MM [--out DIR]", Short: "Close a month of guides' commissions and write a payroll file per store",
+			Long: `settle closes a month that has ended in the brand's time zone: each guide's commission
+of the month (the entries not yet settled and dated before its end) becomes that guide's
+settled line, and DIR/payroll-YYYY-MM-STORE.csv is written for each store, with the columns
+guide, name, store, store_name, store_code, period, commission: the store by its id, its name
+and the brand's code for it (UTF-8 with a byte order mark, which Excel opens).
+It prints the settlement as JSON. Settling a month again changes nothing and writes the same
+files; a void of a settled month's sale is settled with the next month. A month that has not
+ended, or one before the last month settled, is refused.`,
+			Args: cobra.NoArgs,
+		}, guideSettleFunc),
+	)
 }
 
-func newGuideAddCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	o := &guideAddOptions{}
-	return leaf(&cobra.Command{
-		Use: "add --id G --store S", Short: "Create a guide and print its id and token as JSON",
-		Args: cobra.NoArgs,
-	}, o, func(cmd *cobra.Command, _ []string) error { return guideAddFunc(cmd, g, r, o) })
-}
-
-func guideAddFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *guideAddOptions) error {
+func guideAddFunc(cmd *cobra.Command, r *remoteOptions, o *guideAddOptions, _ []string) error {
 	if o.g.ID == "" || o.g.Store == "" {
 		return usagef("--id and --store are required")
 	}
-	return printResult(cmd, g, r, func(a scan.Admin) (map[string]string, error) {
+	return printResult(cmd, r, func(a scan.Admin) (map[string]string, error) {
 		tok, err := a.AddGuide(o.g)
 		return map[string]string{"id": o.g.ID, "token": tok, "token_id": reward.TokenID(tok)}, err
 	})
 }
 
-func newGuideQRCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	o := &guideQROptions{}
-	return leaf(&cobra.Command{
-		Use: "qr GUIDE", Short: "Write the guide's personal QR code, which opens BASE/G/GUIDE (the binding page)",
-		Args: cobra.ExactArgs(1),
-	}, o, func(cmd *cobra.Command, args []string) error { return guideQRFunc(cmd, g, r, o, args[0]) })
-}
-
 // guideQRFunc draws the QR of guide id, who must exist, with the base URL
 // printing uses.
-func guideQRFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *guideQROptions, id string) error {
+func guideQRFunc(cmd *cobra.Command, r *remoteOptions, o *guideQROptions, args []string) error {
+	id := args[0]
 	if o.format != "png" && o.format != "svg" {
 		return usagef("--format %q: use png or svg", o.format)
 	}
-	return r.with(g, func(a scan.Admin) error {
+	return r.with(func(a scan.Admin) error {
 		if _, err := a.Guide(id, reward.GuidePage{Limit: 1}); err != nil {
 			return err
 		}
@@ -103,19 +119,8 @@ func (o *guideShowOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.page.LedgerBefore, "ledger-before", "", "next_ledger of the previous page")
 }
 
-func newGuideShowCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	o := &guideShowOptions{}
-	return leaf(&cobra.Command{
-		Use: "show GUIDE", Short: "Show a guide's bound members and commission ledger, a page of each",
-		Long: "show prints the guide with a page of bound members (in id order) and of commission\n" +
-			"entries (newest first). When a list goes on, next_members or next_ledger in the\n" +
-			"output is what --members-after or --ledger-before takes for the next page.",
-		Args: cobra.ExactArgs(1),
-	}, o, func(cmd *cobra.Command, args []string) error { return guideShowFunc(cmd, g, r, o, args[0]) })
-}
-
-func guideShowFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *guideShowOptions, id string) error {
-	return printResult(cmd, g, r, func(a scan.Admin) (*reward.GuideView, error) { return a.Guide(id, o.page) })
+func guideShowFunc(cmd *cobra.Command, r *remoteOptions, o *guideShowOptions, args []string) error {
+	return printResult(cmd, r, func(a scan.Admin) (*reward.GuideView, error) { return a.Guide(args[0], o.page) })
 }
 
 type guideLeaveOptions struct{ successor string }
@@ -124,19 +129,6 @@ func (o *guideLeaveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.successor, "to", "", "the guide who takes over the members (none: they are unbound)")
 }
 
-func newGuideLeaveCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	o := &guideLeaveOptions{}
-	return leaf(&cobra.Command{
-		Use: "leave GUIDE [--to SUCCESSOR]", Short: "Record that a guide left: end their tokens and hand their members to a successor",
-		Long: "leave marks the guide as gone: their tokens are revoked, and from now on they bind no one,\n" +
-			"verify no gift and earn no commission. Every member bound to them moves to --to, who earns\n" +
-			"on those members' later scans and gifts; without --to the members are unbound, and the next\n" +
-			"guide whose QR they scan binds them. Ledgers and past commissions stay as they are.\n" +
-			"If it stops midway, run it again with the same --to to move the rest.",
-		Args: cobra.ExactArgs(1),
-	}, o, func(cmd *cobra.Command, args []string) error { return guideLeaveFunc(cmd, g, r, o, args[0]) })
-}
-
-func guideLeaveFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *guideLeaveOptions, id string) error {
-	return printResult(cmd, g, r, func(a scan.Admin) (*reward.GuideLeaving, error) { return a.GuideLeaves(id, o.successor) })
+func guideLeaveFunc(cmd *cobra.Command, r *remoteOptions, o *guideLeaveOptions, args []string) error {
+	return printResult(cmd, r, func(a scan.Admin) (*reward.GuideLeaving, error) { return a.GuideLeaves(args[0], o.successor) })
 }

@@ -16,16 +16,17 @@ func newKeysCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keys",
 		Short: "List, rotate and retire signing keys; seal them into a cluster's database",
-		Long: "On one machine the keys live only in DATA/keys.json (mode 0600). A running server on the\n" +
-			"same data directory looks at the file every second: a rotation or retirement takes effect\n" +
-			"there without a restart (its log says \"keyset reloaded\").\n\n" +
-			"With --db the keys are a record of the database, sealed with AES-256-GCM under a\n" +
-			"key-encryption key every node and command needs (--key-file or YIMA_KEY_FILE, or\n" +
-			"YIMA_KEK; without one they refuse, exit 1): the first node makes\n" +
-			"them, every node reads them, and these commands change them for every node (each looks\n" +
-			"every second). yima keys kek makes a key-encryption key; yima keys upload moves the keys\n" +
-			"of a cluster set up with keys.json files into its database; yima keys reseal seals them\n" +
-			"under a new key-encryption key. See docs/cluster.md.",
+		Long: `On one machine the keys live only in DATA/keys.json (mode 0600). A running server on the
+same data directory looks at the file every second: a rotation or retirement takes effect
+there without a restart (its log says "keyset reloaded").
+
+With --db the keys are a record of the database, sealed with AES-256-GCM under a
+key-encryption key every node and command needs (--key-file or YIMA_KEY_FILE, or
+YIMA_KEK; without one they refuse, exit 1): the first node makes
+them, every node reads them, and these commands change them for every node (each looks
+every second). yima keys kek makes a key-encryption key; yima keys upload moves the keys
+of a cluster set up with keys.json files into its database; yima keys reseal seals them
+under a new key-encryption key. See docs/cluster.md.`,
 	}
 	cmd.AddCommand(newKeysListCommand(g), newKeysRotateCommand(g), newKeysRetireCommand(g),
 		newKeysKEKCommand(), newKeysUploadCommand(g), newKeysResealCommand(g))
@@ -36,6 +37,12 @@ func newKeysCommand(g *globalOptions) *cobra.Command {
 // nil: in keys.json, or sealed in the database with --db. A keys.json is changed as a file, so that this works
 // while a server holds the directory (it reloads the file).
 func withKeys(g *globalOptions, change func(ks *codegen.Keyset) error) error {
+	return onKeys(g, true, change)
+}
+
+// onKeys runs fn on the keyset of keys.json, or with --db on the one
+// sealed in the database, and saves what fn changed when save is set.
+func onKeys(g *globalOptions, save bool, fn func(ks *codegen.Keyset) error) error {
 	opts, err := g.dirOptions()
 	if err != nil {
 		return err
@@ -46,7 +53,10 @@ func withKeys(g *globalOptions, change func(ks *codegen.Keyset) error) error {
 			return err
 		}
 		defer d.Close()
-		return d.UpdateKeys(change)
+		if !save {
+			return fn(d.Keys())
+		}
+		return d.UpdateKeys(fn)
 	}
 	if err := datadir.Init(g.data); err != nil {
 		return err
@@ -56,7 +66,7 @@ func withKeys(g *globalOptions, change func(ks *codegen.Keyset) error) error {
 	if err != nil {
 		return err
 	}
-	if err := change(ks); err != nil {
+	if err := fn(ks); err != nil || !save {
 		return err
 	}
 	return ks.Save(path)
@@ -70,26 +80,7 @@ func newKeysListCommand(g *globalOptions) *cobra.Command {
 }
 
 func keysListFunc(cmd *cobra.Command, g *globalOptions) error {
-	opts, err := g.dirOptions()
-	if err != nil {
-		return err
-	}
-	if opts.Store != "" {
-		d, err := datadir.Open(g.data, opts)
-		if err != nil {
-			return err
-		}
-		defer d.Close()
-		return printJSON(cmd.OutOrStdout(), d.Keys().List())
-	}
-	if err := datadir.Init(g.data); err != nil {
-		return err
-	}
-	ks, err := datadir.LoadKeys(g.data)
-	if err != nil {
-		return err
-	}
-	return printJSON(cmd.OutOrStdout(), ks.List())
+	return onKeys(g, false, func(ks *codegen.Keyset) error { return printJSON(cmd.OutOrStdout(), ks.List()) })
 }
 
 func newKeysRotateCommand(g *globalOptions) *cobra.Command {
@@ -138,11 +129,12 @@ func newKeysKEKCommand() *cobra.Command {
 	return leaf(&cobra.Command{
 		Use:   "kek",
 		Short: "Print a new key-encryption key (32 random bytes, base64) for a cluster's sealed keys",
-		Long: "kek prints a new key-encryption key. Keep it where only the operator and the nodes read\n" +
-			"it, never in the database or its backups: without it the sealed signing keys cannot be\n" +
-			"opened, and with a backup of the database it opens them. For example:\n\n" +
-			"  (umask 077; yima keys kek > /etc/yima/kek)\n" +
-			"  YIMA_KEY_FILE=/etc/yima/kek yima --db \"$YIMA_DB\" serve",
+		Long: `kek prints a new key-encryption key. Keep it where only the operator and the nodes read
+it, never in the database or its backups: without it the sealed signing keys cannot be
+opened, and with a backup of the database it opens them. For example:
+
+  (umask 077; yima keys kek > /etc/yima/kek)
+  YIMA_KEY_FILE=/etc/yima/kek yima --db "$YIMA_DB" serve`,
 		Args: cobra.NoArgs,
 	}, nil, func(cmd *cobra.Command, _ []string) error {
 		_, err := fmt.Fprintln(cmd.OutOrStdout(), kek.Generate())
@@ -155,20 +147,20 @@ func newKeysUploadCommand(g *globalOptions) *cobra.Command {
 	cmd := leaf(&cobra.Command{
 		Use:   "upload [--from DATA_DIR]",
 		Short: "Seal a data directory's keys.json and admin.token into the database --db names",
-		Long: "upload moves the files a cluster set up with copied keys.json and admin.token files needs\n" +
-			"into its database: keys.json sealed under the key-encryption key (--key-file,\n" +
-			"YIMA_KEY_FILE or YIMA_KEK), the pages' secret as the nodes derived it from admin.token (so\n" +
-			"that signed-in browsers stay signed in), and admin.token as a token record of role admin\n" +
-			"(so that scripts holding it keep working). It refuses a database holding keys already.\n" +
-			"Then give every node the key-encryption key and restart it; the files are not needed any\n" +
-			"more (a node with the key ignores them). Prints what it uploaded as JSON.",
+		Long: `upload moves the files a cluster set up with copied keys.json and admin.token files needs
+into its database: keys.json sealed under the key-encryption key (--key-file,
+YIMA_KEY_FILE or YIMA_KEK), the pages' secret as the nodes derived it from admin.token (so
+that signed-in browsers stay signed in), and admin.token as a token record of role admin
+(so that scripts holding it keep working). It refuses a database holding keys already.
+Then give every node the key-encryption key and restart it; the files are not needed any
+more (a node with the key ignores them). Prints what it uploaded as JSON.`,
 		Args: cobra.NoArgs,
 	}, nil, func(cmd *cobra.Command, _ []string) error {
 		if from == "" {
 			from = g.data
 		}
-		if g.db == "" {
-			return usagef("upload needs --db postgres://user:password@host:port/database (or YIMA_DB)")
+		if err := g.needDB("upload"); err != nil {
+			return err
 		}
 		k, err := g.kek()
 		if err != nil {
@@ -192,22 +184,25 @@ func newKeysResealCommand(g *globalOptions) *cobra.Command {
 	cmd := leaf(&cobra.Command{
 		Use:   "reseal --new-key-file FILE",
 		Short: "Seal the database's signing keys under a new key-encryption key (rotate the KEK)",
-		Long: "reseal opens every sealed record of the database --db names (the signing keys and the\n" +
-			"pages' secret) with the key-encryption key in use (--key-file, YIMA_KEY_FILE or YIMA_KEK)\n" +
-			"and seals it under the one in --new-key-file, in one transaction: all records move, or\n" +
-			"none. The signing keys themselves do not change, so every printed code still verifies.\n\n" +
-			"Nodes running with the old key go on serving with the keys they opened, but cannot read\n" +
-			"the records again: they log that the keys are sealed under the new key's id and do not\n" +
-			"see a rotation or retirement until restarted with the new key. Restart every node with\n" +
-			"the new key right after, before changing keys. For example:\n\n" +
-			"  (umask 077; yima keys kek > /etc/yima/kek.new)\n" +
-			"  YIMA_KEY_FILE=/etc/yima/kek yima --db \"$YIMA_DB\" keys reseal --new-key-file /etc/yima/kek.new\n" +
-			"  mv /etc/yima/kek.new /etc/yima/kek   # then restart each node\n\n" +
-			"Prints {\"records\": 2, \"from\": OLD_ID, \"to\": NEW_ID} (public ids, not the keys).",
+		Long: `reseal opens every sealed record of the database --db names (the signing keys and the
+pages' secret) with the key-encryption key in use (--key-file, YIMA_KEY_FILE or YIMA_KEK)
+and seals it under the one in --new-key-file, in one transaction: all records move, or
+none. The signing keys themselves do not change, so every printed code still verifies.
+
+Nodes running with the old key go on serving with the keys they opened, but cannot read
+the records again: they log that the keys are sealed under the new key's id and do not
+see a rotation or retirement until restarted with the new key. Restart every node with
+the new key right after, before changing keys. For example:
+
+  (umask 077; yima keys kek > /etc/yima/kek.new)
+  YIMA_KEY_FILE=/etc/yima/kek yima --db "$YIMA_DB" keys reseal --new-key-file /etc/yima/kek.new
+  mv /etc/yima/kek.new /etc/yima/kek   # then restart each node
+
+Prints {"records": 2, "from": OLD_ID, "to": NEW_ID} (public ids, not the keys).`,
 		Args: cobra.NoArgs,
 	}, nil, func(cmd *cobra.Command, _ []string) error {
-		if g.db == "" {
-			return usagef("reseal needs --db postgres://user:password@host:port/database (or YIMA_DB)")
+		if err := g.needDB("reseal"); err != nil {
+			return err
 		}
 		if newFile == "" {
 			return usagef("reseal needs --new-key-file FILE holding the new key-encryption key (yima keys kek makes one)")

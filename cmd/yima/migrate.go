@@ -20,8 +20,8 @@ func newMigrateSchemaCommand(g *globalOptions) *cobra.Command {
 			"written by a newer yima and a read-only server. See docs/cluster.md.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if g.db == "" {
-				return usagef("migrate-schema needs --db postgres://user:password@host:port/database (or YIMA_DB)")
+			if err := g.needDB("migrate-schema"); err != nil {
+				return err
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
@@ -39,15 +39,15 @@ func newMigrateCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "migrate",
 		Short: "Copy a stopped Pebble data directory's records into a PostgreSQL database",
-		Long: "migrate copies every record of the data directory --from (its db/) into the\n" +
-			"PostgreSQL database --to names (default: --db or YIMA_DB), which must hold\n" +
-			"yima's schema (yima migrate-schema) and no records. Stop the server first: a\n" +
-			"directory a server holds is refused. With a key-encryption key (--key-file,\n" +
-			"YIMA_KEY_FILE or YIMA_KEK) it then seals --from's keys.json and admin.token into the\n" +
-			"database as yima keys upload does, and every node needs only --db and that key;\n" +
-			"without one, the records are copied and the keys wait for yima keys upload (no node\n" +
-			"serves the database before). Afterwards run yima audit on both and compare. See\n" +
-			"docs/cluster.md.",
+		Long: `migrate copies every record of the data directory --from (its db/) into the
+PostgreSQL database --to names (default: --db or YIMA_DB), which must hold
+yima's schema (yima migrate-schema) and no records. Stop the server first: a
+directory a server holds is refused. With a key-encryption key (--key-file,
+YIMA_KEY_FILE or YIMA_KEK) it then seals --from's keys.json and admin.token into the
+database as yima keys upload does, and every node needs only --db and that key;
+without one, the records are copied and the keys wait for yima keys upload (no node
+serves the database before). Afterwards run yima audit on both and compare. See
+docs/cluster.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if to == "" {

@@ -19,7 +19,6 @@ import (
 )
 
 type mintOptions struct {
-	remoteOptions
 	spec      reward.BatchSpec
 	count     uint64
 	points    int64
@@ -34,7 +33,6 @@ type mintOptions struct {
 }
 
 func (o *mintOptions) AddFlags(fs *pflag.FlagSet) {
-	o.remoteOptions.AddFlags(fs)
 	fs.StringVar(&o.spec.Product, "product", "", "product SKU (required)")
 	fs.Uint64Var(&o.count, "count", 0, "number of codes (required)")
 	fs.StringVar(&o.spec.GTIN, "gtin", "", "GTIN of the product")
@@ -55,18 +53,14 @@ func (o *mintOptions) AddFlags(fs *pflag.FlagSet) {
 }
 
 func newMintCommand(g *globalOptions) *cobra.Command {
-	o := &mintOptions{}
-	cmd := &cobra.Command{
+	return remoteCommand(g, run(&cobra.Command{
 		Use:   "mint --product SKU --count N [flags]",
 		Short: "Create a batch and write its codes for the printing line",
-		Long: "mint records one batch and writes its signed codes. Codes are computed, not\n" +
-			"stored: yima batch codes ID writes them again. With --out the file appears under\n" +
-			"its name only once complete; a mint that fails leaves no file and no batch.",
+		Long: `mint records one batch and writes its signed codes. Codes are computed, not
+stored: yima batch codes ID writes them again. With --out the file appears under
+its name only once complete; a mint that fails leaves no file and no batch.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return mintFunc(cmd, g, o) },
-	}
-	o.AddFlags(cmd.Flags())
-	return cmd
+	}, mintFunc))
 }
 
 func (o *mintOptions) check() error {
@@ -97,7 +91,7 @@ func (o *mintOptions) check() error {
 	return nil
 }
 
-func mintFunc(cmd *cobra.Command, g *globalOptions, o *mintOptions) (err error) {
+func mintFunc(cmd *cobra.Command, r *remoteOptions, o *mintOptions, _ []string) (err error) {
 	if err := o.check(); err != nil {
 		return err
 	}
@@ -124,7 +118,7 @@ func mintFunc(cmd *cobra.Command, g *globalOptions, o *mintOptions) (err error) 
 		}
 		defer images.abort()
 	}
-	a, err := o.admin(g)
+	a, err := r.admin()
 	if err != nil {
 		return err
 	}

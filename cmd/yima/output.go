@@ -32,6 +32,15 @@ func (o *tableOptions) print(w io.Writer, v any, table func()) error {
 	return printJSON(w, v)
 }
 
+// orEmpty is s, or an empty slice for nil: a list inside a record prints
+// as [] in JSON, never null.
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
 // pageOptions are a listing's --after and --limit: the lists that go on
 // are read a page at a time.
 type pageOptions struct {

@@ -8,7 +8,17 @@ import (
 )
 
 func newProductCommand(g *globalOptions) *cobra.Command {
-	return remoteGroup(&cobra.Command{Use: "product", Short: "The product catalog: what a code's page shows for a SKU (name, picture, spec, description)"}, g, newProductSetCommand, newProductShowCommand, newProductListCommand)
+	return remoteGroup(&cobra.Command{Use: "product", Short: "The product catalog: what a code's page shows for a SKU (name, picture, spec, description)"}, g,
+		run(&cobra.Command{
+			Use:     "set SKU [--name NAME] [--image-url URL] [--spec SPEC] [--description TEXT]",
+			Short:   "Create or change a product's entry (flags not given stay as they are)",
+			Example: "  yima product set SKU-MILK-900 --name 有机全脂奶粉 --image-url https://cdn.yourbrand.cn/milk-900.jpg --spec 900g/罐",
+			Args:    cobra.ExactArgs(1),
+		}, productSetFunc),
+		runResult(&cobra.Command{Use: "show SKU", Short: "Print a product's entry as JSON", Args: cobra.ExactArgs(1)},
+			func(a scan.Admin, args []string) (*reward.Product, error) { return a.Product(args[0]) }),
+		runResult(&cobra.Command{Use: "list", Short: "Print the catalog as JSON", Args: cobra.NoArgs}, listProducts),
+	)
 }
 
 type productSetOptions struct {
@@ -22,18 +32,9 @@ func (o *productSetOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.desc, "description", "", "a short description")
 }
 
-func newProductSetCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	o := &productSetOptions{}
-	return leaf(&cobra.Command{
-		Use:     "set SKU [--name NAME] [--image-url URL] [--spec SPEC] [--description TEXT]",
-		Short:   "Create or change a product's entry (flags not given stay as they are)",
-		Example: "  yima product set SKU-MILK-900 --name 有机全脂奶粉 --image-url https://cdn.yourbrand.cn/milk-900.jpg --spec 900g/罐",
-		Args:    cobra.ExactArgs(1),
-	}, o, func(cmd *cobra.Command, args []string) error { return productSetFunc(cmd, g, r, o, args[0]) })
-}
-
 // productSetFunc changes the fields whose flags were given.
-func productSetFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *productSetOptions, sku string) error {
+func productSetFunc(cmd *cobra.Command, r *remoteOptions, o *productSetOptions, args []string) error {
+	sku := args[0]
 	var c reward.ProductChange
 	fs := cmd.Flags()
 	setIfChanged(fs, "name", &o.name, &c.Name)
@@ -43,25 +44,11 @@ func productSetFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *p
 	if c == (reward.ProductChange{}) {
 		return usagef("give at least one of --name, --image-url, --spec, --description")
 	}
-	return printResult(cmd, g, r, func(a scan.Admin) (*reward.Product, error) { return a.SetProduct(sku, c) })
+	return printResult(cmd, r, func(a scan.Admin) (*reward.Product, error) { return a.SetProduct(sku, c) })
 }
 
-func newProductShowCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	return resultCommand(&cobra.Command{
-		Use: "show SKU", Short: "Print a product's entry as JSON",
-		Args: cobra.ExactArgs(1),
-	}, g, r, func(a scan.Admin, args []string) (*reward.Product, error) { return a.Product(args[0]) })
-}
-
-func newProductListCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	return resultCommand(&cobra.Command{
-		Use: "list", Short: "Print the catalog as JSON",
-		Args: cobra.NoArgs,
-	}, g, r, func(a scan.Admin, _ []string) (map[string]any, error) {
-		ps, err := a.Products()
-		if ps == nil {
-			ps = []*reward.Product{}
-		}
-		return map[string]any{"products": ps}, err
-	})
+// listProducts wraps the catalog in an object, as the HTTP API does.
+func listProducts(a scan.Admin, _ []string) (map[string]any, error) {
+	ps, err := a.Products()
+	return map[string]any{"products": orEmpty(ps)}, err
 }

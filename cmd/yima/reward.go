@@ -18,17 +18,23 @@ func newRewardCommand(g *globalOptions) *cobra.Command {
 	return remoteGroup(&cobra.Command{
 		Use:   "reward",
 		Short: "Apply, list and show the points mall's rewards; upload voucher codes",
-		Long: "A reward is a JSON document (see docs/rewards.md, \"The points mall\", and\n" +
-			"docs/examples/reward-mug.json): a coupon, a voucher code or goods, its price in points,\n" +
-			"stock, per-member limit and window.",
-	}, g, newRewardApplyCommand, newRewardListCommand, newRewardShowCommand, newRewardVouchersCommand)
-}
-
-func newRewardApplyCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	return leaf(&cobra.Command{
-		Use: "apply FILE", Short: "Create or change a reward from a JSON file (- for stdin)",
-		Args: cobra.ExactArgs(1),
-	}, nil, func(cmd *cobra.Command, args []string) error { return rewardApplyFunc(cmd, g, r, args[0]) })
+		Long: `A reward is a JSON document (see docs/rewards.md, "The points mall", and
+docs/examples/reward-mug.json): a coupon, a voucher code or goods, its price in points,
+stock, per-member limit and window.`,
+	}, g,
+		runArgs(&cobra.Command{Use: "apply FILE", Short: "Create or change a reward from a JSON file (- for stdin)", Args: cobra.ExactArgs(1)}, rewardApplyFunc),
+		run(&cobra.Command{Use: "list [--all] [--json]", Short: "List the mall's rewards, cheapest first, with their stock left", Args: cobra.NoArgs}, rewardListFunc),
+		runResult(&cobra.Command{Use: "show ID", Short: "Show a reward and its counters as JSON", Args: cobra.ExactArgs(1)},
+			func(a scan.Admin, args []string) (*reward.RewardView, error) { return a.Reward(args[0]) }),
+		runArgs(&cobra.Command{
+			Use: "vouchers ID FILE", Short: "Upload voucher codes for a reward of kind voucher: one code a line (- for stdin)",
+			Long: `Each code is handed out once, in the file's order. A file with a code twice is refused
+before anything is sent. A long file goes in parts (a request is at most 16 KiB); a code
+uploaded before stops the upload at its part, and the parts before it stay uploaded: the
+message says how many.`,
+			Args: cobra.ExactArgs(2),
+		}, rewardVouchersFunc),
+	)
 }
 
 // readFileOrStdin reads a document from file, or from stdin for "-".
@@ -39,12 +45,12 @@ func readFileOrStdin(cmd *cobra.Command, file string) ([]byte, error) {
 	return os.ReadFile(file)
 }
 
-func rewardApplyFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, file string) error {
-	doc, err := readFileOrStdin(cmd, file)
+func rewardApplyFunc(cmd *cobra.Command, r *remoteOptions, args []string) error {
+	doc, err := readFileOrStdin(cmd, args[0])
 	if err != nil {
 		return fmt.Errorf("reading the reward document: %w", err)
 	}
-	return printResult(cmd, g, r, func(a scan.Admin) (*reward.RewardView, error) { return a.PutReward(doc) })
+	return printResult(cmd, r, func(a scan.Admin) (*reward.RewardView, error) { return a.PutReward(doc) })
 }
 
 type rewardListOptions struct {
@@ -57,17 +63,9 @@ func (o *rewardListOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.all, "all", false, "list ended rewards too")
 }
 
-func newRewardListCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	o := &rewardListOptions{}
-	return leaf(&cobra.Command{
-		Use: "list [--all] [--json]", Short: "List the mall's rewards, cheapest first, with their stock left",
-		Args: cobra.NoArgs,
-	}, o, func(cmd *cobra.Command, _ []string) error { return rewardListFunc(cmd, g, r, o) })
-}
-
-func rewardListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *rewardListOptions) error {
+func rewardListFunc(cmd *cobra.Command, r *remoteOptions, o *rewardListOptions, _ []string) error {
 	get := func(a scan.Admin) ([]*reward.RewardView, error) { return a.Rewards(o.all) }
-	return printList(cmd, g, r, o.tableOptions, get, func(w io.Writer, vs []*reward.RewardView) {
+	return printList(cmd, r, o.tableOptions, get, func(w io.Writer, vs []*reward.RewardView) {
 		fmt.Fprintf(w, "%-20s %-8s %-9s %8s %8s %8s  %s\n", "ID", "KIND", "STATUS", "PRICE", "STOCK", "LEFT", "TITLE")
 		for _, v := range vs {
 			fmt.Fprintf(w, "%-20s %-8s %-9s %8d %8d %8d  %s\n", v.ID, v.Kind, v.Status, v.Price, v.Stock, v.Left, v.Title)
@@ -75,28 +73,11 @@ func rewardListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *r
 	})
 }
 
-func newRewardShowCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	return resultCommand(&cobra.Command{
-		Use: "show ID", Short: "Show a reward and its counters as JSON",
-		Args: cobra.ExactArgs(1),
-	}, g, r, func(a scan.Admin, args []string) (*reward.RewardView, error) { return a.Reward(args[0]) })
-}
-
-func newRewardVouchersCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	return leaf(&cobra.Command{
-		Use: "vouchers ID FILE", Short: "Upload voucher codes for a reward of kind voucher: one code a line (- for stdin)",
-		Long: "Each code is handed out once, in the file's order. A file with a code twice is refused\n" +
-			"before anything is sent. A long file goes in parts (a request is at most 16 KiB); a code\n" +
-			"uploaded before stops the upload at its part, and the parts before it stay uploaded: the\n" +
-			"message says how many.",
-		Args: cobra.ExactArgs(2),
-	}, nil, func(cmd *cobra.Command, args []string) error { return rewardVouchersFunc(cmd, g, r, args[0], args[1]) })
-}
-
 // voucherPart bounds the JSON of one upload under the server's 16 KiB.
 const voucherPart = 14 << 10
 
-func rewardVouchersFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, id, file string) error {
+func rewardVouchersFunc(cmd *cobra.Command, r *remoteOptions, args []string) error {
+	id, file := args[0], args[1]
 	raw, err := readFileOrStdin(cmd, file)
 	if err != nil {
 		return fmt.Errorf("reading the voucher codes: %w", err)
@@ -118,7 +99,7 @@ func rewardVouchersFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, 
 	if len(codes) == 0 {
 		return fmt.Errorf("%s holds no voucher codes (one a line)", file)
 	}
-	return r.with(g, func(a scan.Admin) error {
+	return r.with(func(a scan.Admin) error {
 		var last *reward.VoucherUpload
 		done := 0
 		for done < len(codes) {

@@ -61,6 +61,14 @@ func (o *globalOptions) kek() (*kek.Key, error) {
 	return nil, nil
 }
 
+// needDB refuses command, which works on a database only, without --db.
+func (o *globalOptions) needDB(command string) error {
+	if o.db == "" {
+		return usagef("%s needs --db postgres://user:password@host:port/database (or YIMA_DB)", command)
+	}
+	return nil
+}
+
 // readKEKFile reads a key-encryption key from the file at path.
 func readKEKFile(path string) (*kek.Key, error) {
 	raw, err := os.ReadFile(path)
@@ -125,17 +133,19 @@ func newRootCommand() *cobra.Command {
 // remoteGroup finishes c, a command whose sub-commands act on the data
 // directory or on a server: --server and --token are c's persistent
 // flags, read by every sub-command that subs builds.
-func remoteGroup(c *cobra.Command, g *globalOptions, subs ...func(*globalOptions, *remoteOptions) *cobra.Command) *cobra.Command {
-	r := &remoteOptions{}
+func remoteGroup(c *cobra.Command, g *globalOptions, subs ...sub) *cobra.Command {
+	r := &remoteOptions{g: g}
 	r.AddFlags(c.PersistentFlags())
 	for _, sub := range subs {
-		c.AddCommand(sub(g, r))
+		c.AddCommand(sub(r))
 	}
 	return c
 }
 
-// remoteOptions select a running server instead of the data directory.
+// remoteOptions select a running server instead of the data directory
+// that g names.
 type remoteOptions struct {
+	g      *globalOptions
 	server string
 	token  string
 }
@@ -147,8 +157,8 @@ func (o *remoteOptions) AddFlags(fs *pflag.FlagSet) {
 
 // with runs fn on the data directory, or on the server --server names,
 // and closes it after.
-func (o *remoteOptions) with(g *globalOptions, fn func(scan.Admin) error) error {
-	a, err := o.admin(g)
+func (o *remoteOptions) with(fn func(scan.Admin) error) error {
+	a, err := o.admin()
 	if err != nil {
 		return err
 	}
@@ -157,15 +167,15 @@ func (o *remoteOptions) with(g *globalOptions, fn func(scan.Admin) error) error 
 }
 
 // admin opens the data directory, or a client when --server is given.
-func (o *remoteOptions) admin(g *globalOptions) (scan.Admin, error) {
+func (o *remoteOptions) admin() (scan.Admin, error) {
 	if o.server != "" {
 		return &client.Client{URL: o.server, Token: o.token}, nil
 	}
-	opts, err := g.dirOptions()
+	opts, err := o.g.dirOptions()
 	if err != nil {
 		return nil, err
 	}
-	d, err := datadir.Open(g.data, opts)
+	d, err := datadir.Open(o.g.data, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -174,8 +184,8 @@ func (o *remoteOptions) admin(g *globalOptions) (scan.Admin, error) {
 
 // printResult runs get on the data directory, or on the server --server
 // names, and prints what it returns as JSON: what most admin commands do.
-func printResult[T any](cmd *cobra.Command, g *globalOptions, r *remoteOptions, get func(scan.Admin) (T, error)) error {
-	return r.with(g, func(a scan.Admin) error {
+func printResult[T any](cmd *cobra.Command, r *remoteOptions, get func(scan.Admin) (T, error)) error {
+	return r.with(func(a scan.Admin) error {
 		v, err := get(a)
 		if err != nil {
 			return err
@@ -186,43 +196,79 @@ func printResult[T any](cmd *cobra.Command, g *globalOptions, r *remoteOptions, 
 
 // printList runs get as printResult does and prints its records as a
 // table, or as JSON under --json.
-func printList[T any](cmd *cobra.Command, g *globalOptions, r *remoteOptions, out tableOptions, get func(scan.Admin) (T, error), table func(w io.Writer, v T)) error {
-	return r.with(g, func(a scan.Admin) error {
-		v, err := get(a)
-		if err != nil {
-			return err
-		}
-		w := cmd.OutOrStdout()
-		return out.print(w, v, func() { table(w, v) })
-	})
+func printList[T any](cmd *cobra.Command, r *remoteOptions, out tableOptions, get func(scan.Admin) (T, error), table func(w io.Writer, v T)) error {
+	return printTable(cmd, r, out, get, func(w io.Writer, _ scan.Admin, v T) { table(w, v) })
 }
 
 // printListIn is printList for a table of dates and times: table gets the
 // brand's time zone (brandZone) to show them in, and names it in its
 // header. --json prints the records' own RFC 3339 times.
-func printListIn[T any](cmd *cobra.Command, g *globalOptions, r *remoteOptions, out tableOptions, get func(scan.Admin) (T, error), table func(w io.Writer, loc *time.Location, v T)) error {
-	return r.with(g, func(a scan.Admin) error {
+func printListIn[T any](cmd *cobra.Command, r *remoteOptions, out tableOptions, get func(scan.Admin) (T, error), table func(w io.Writer, loc *time.Location, v T)) error {
+	return printTable(cmd, r, out, get, func(w io.Writer, a scan.Admin, v T) { table(w, brandZone(a), v) })
+}
+
+// printTable is printList's work: table may ask a for more, but only
+// when it runs, so that --json asks for nothing more.
+func printTable[T any](cmd *cobra.Command, r *remoteOptions, out tableOptions, get func(scan.Admin) (T, error), table func(w io.Writer, a scan.Admin, v T)) error {
+	return r.with(func(a scan.Admin) error {
 		v, err := get(a)
 		if err != nil {
 			return err
 		}
 		w := cmd.OutOrStdout()
-		return out.print(w, v, func() { table(w, brandZone(a), v) })
+		return out.print(w, v, func() { table(w, a, v) })
 	})
 }
 
-// resultCommand finishes a command whose whole work is one call of get
+// remoteCommand builds the command s makes with --server and --token of
+// its own, for a command that acts on the data directory or a server
+// outside a remote group.
+func remoteCommand(g *globalOptions, s sub) *cobra.Command {
+	r := &remoteOptions{g: g}
+	c := s(r)
+	r.AddFlags(c.Flags())
+	return c
+}
+
+// A sub builds a command of a remote group, acting where the group's
+// --server and --token say.
+type sub func(r *remoteOptions) *cobra.Command
+
+// flagger is a command's options struct: AddFlags registers its flags.
+type flagger interface{ AddFlags(*pflag.FlagSet) }
+
+// run finishes c as a sub-command whose RunE hands the group's remote
+// options, a fresh O holding c's flags, and the arguments to fn, the
+// plain function doing the work.
+func run[O any, P interface {
+	*O
+	flagger
+}](c *cobra.Command, fn func(cmd *cobra.Command, r *remoteOptions, o P, args []string) error) sub {
+	return func(r *remoteOptions) *cobra.Command {
+		o := P(new(O))
+		return leaf(c, o, func(cmd *cobra.Command, args []string) error { return fn(cmd, r, o, args) })
+	}
+}
+
+// runArgs is run for a sub-command without flags of its own.
+func runArgs(c *cobra.Command, fn func(cmd *cobra.Command, r *remoteOptions, args []string) error) sub {
+	return func(r *remoteOptions) *cobra.Command {
+		return leaf(c, nil, func(cmd *cobra.Command, args []string) error { return fn(cmd, r, args) })
+	}
+}
+
+// runResult finishes c as a sub-command whose whole work is one call of get
 // on the parsed arguments, its result printed as JSON (printResult).
-func resultCommand[T any](c *cobra.Command, g *globalOptions, r *remoteOptions, get func(a scan.Admin, args []string) (T, error)) *cobra.Command {
-	return leaf(c, nil, func(cmd *cobra.Command, args []string) error {
-		return printResult(cmd, g, r, func(a scan.Admin) (T, error) { return get(a, args) })
+func runResult[T any](c *cobra.Command, get func(a scan.Admin, args []string) (T, error)) sub {
+	return runArgs(c, func(cmd *cobra.Command, r *remoteOptions, args []string) error {
+		return printResult(cmd, r, func(a scan.Admin) (T, error) { return get(a, args) })
 	})
 }
 
 // leaf finishes a command as bbolt's are built: its RunE calls run, which
 // only hands the parsed arguments and options to a plain function, and
 // opts, when not nil, registers the options' flags.
-func leaf(c *cobra.Command, opts interface{ AddFlags(*pflag.FlagSet) }, run func(cmd *cobra.Command, args []string) error) *cobra.Command {
+func leaf(c *cobra.Command, opts flagger, run func(cmd *cobra.Command, args []string) error) *cobra.Command {
 	c.RunE = run
 	if opts != nil {
 		opts.AddFlags(c.Flags())

@@ -75,12 +75,13 @@ func newServeCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the scan service",
-		Long: "serve answers consumers and integrators over HTTP until SIGINT or SIGTERM, then\n" +
-			"stops accepting, finishes in-flight requests and closes the store. It exits\n" +
-			"non-zero if storage fails, so that a supervisor restarts it.\n\n" +
-			"Every flag but --accept-data-loss has an environment form, YIMA_ and the flag's name\n" +
-			"in capitals with _ for - (--base-url is YIMA_BASE_URL); a flag on the command line\n" +
-			"wins over its variable.",
+		Long: `serve answers consumers and integrators over HTTP until SIGINT or SIGTERM, then
+stops accepting, finishes in-flight requests and closes the store. It exits
+non-zero if storage fails, so that a supervisor restarts it.
+
+Every flag but --accept-data-loss has an environment form, YIMA_ and the flag's name
+in capitals with _ for - (--base-url is YIMA_BASE_URL); a flag on the command line
+wins over its variable.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return serveFunc(cmd, g, o)

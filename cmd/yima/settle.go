@@ -24,23 +24,7 @@ func (o *guideSettleOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.out, "out", ".", "directory the payroll files are written in, one per store")
 }
 
-func newGuideSettleCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	o := &guideSettleOptions{}
-	return leaf(&cobra.Command{
-		Use: "settle --period YYYY-MM [--out DIR]", Short: "Close a month of guides' commissions and write a payroll file per store",
-		Long: "settle closes a month that has ended in the brand's time zone: each guide's commission\n" +
-			"of the month (the entries not yet settled and dated before its end) becomes that guide's\n" +
-			"settled line, and DIR/payroll-YYYY-MM-STORE.csv is written for each store, with the columns\n" +
-			"guide, name, store, store_name, store_code, period, commission: the store by its id, its name\n" +
-			"and the brand's code for it (UTF-8 with a byte order mark, which Excel opens).\n" +
-			"It prints the settlement as JSON. Settling a month again changes nothing and writes the same\n" +
-			"files; a void of a settled month's sale is settled with the next month. A month that has not\n" +
-			"ended, or one before the last month settled, is refused.",
-		Args: cobra.NoArgs,
-	}, o, func(cmd *cobra.Command, _ []string) error { return guideSettleFunc(cmd, g, r, o) })
-}
-
-func guideSettleFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *guideSettleOptions) error {
+func guideSettleFunc(cmd *cobra.Command, r *remoteOptions, o *guideSettleOptions, _ []string) error {
 	if o.period == "" {
 		return usagef("--period is required, e.g. --period 2026-11")
 	}
@@ -50,7 +34,7 @@ func guideSettleFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *
 	if fi, err := os.Stat(o.out); err != nil || !fi.IsDir() {
 		return usagef("--out %q: give a directory that exists", o.out)
 	}
-	return r.with(g, func(a scan.Admin) error {
+	return r.with(func(a scan.Admin) error {
 		v, err := a.Settle(o.period)
 		if err != nil {
 			return err

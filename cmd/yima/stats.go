@@ -13,14 +13,12 @@ import (
 )
 
 type statsOptions struct {
-	remoteOptions
 	by, from, to string
 	daily        bool
 	out          tableOptions
 }
 
 func (o *statsOptions) AddFlags(fs *pflag.FlagSet) {
-	o.remoteOptions.AddFlags(fs)
 	fs.StringVar(&o.by, "by", "product", fmt.Sprintf("dimension: one of %v", reward.Dimensions))
 	fs.StringVar(&o.from, "from", "", "first day, YYYYMMDD (days of the brand's time zone, yima brand set --time-zone)")
 	fs.StringVar(&o.to, "to", "", "last day, YYYYMMDD")
@@ -29,8 +27,7 @@ func (o *statsOptions) AddFlags(fs *pflag.FlagSet) {
 }
 
 func newStatsCommand(g *globalOptions) *cobra.Command {
-	o := &statsOptions{}
-	return leaf(&cobra.Command{
+	return remoteCommand(g, run(&cobra.Command{
 		Use:   "stats [--by product|batch|region|guide|campaign|source|store] [--from DAY] [--to DAY] [--daily] [--json]",
 		Short: "Redemptions, points, gifts, new members and commissions by product, batch, region, guide, campaign, source or store",
 		Long: "stats sums, for each value of one dimension, over the days --from..--to of the brand's time zone:\n" +
@@ -44,15 +41,15 @@ func newStatsCommand(g *globalOptions) *cobra.Command {
 			"at the verifying guide's store.",
 		Example: "  yima stats --by store --from 20261101 --to 20261130\n  yima stats --by source --daily --json",
 		Args:    cobra.NoArgs,
-	}, o, func(cmd *cobra.Command, _ []string) error { return statsFunc(cmd, g, o) })
+	}, statsFunc))
 }
 
-func statsFunc(cmd *cobra.Command, g *globalOptions, o *statsOptions) error {
+func statsFunc(cmd *cobra.Command, r *remoteOptions, o *statsOptions, _ []string) error {
 	if !slices.Contains(reward.Dimensions, o.by) {
 		return usagef("--by %q: use one of %s", o.by, strings.Join(reward.Dimensions, ", "))
 	}
 	get := func(a scan.Admin) ([]reward.Stat, error) { return a.Stats(o.by, o.from, o.to, o.daily) }
-	return printList(cmd, g, &o.remoteOptions, o.out, get, func(w io.Writer, st []reward.Stat) {
+	return printList(cmd, r, o.out, get, func(w io.Writer, st []reward.Stat) {
 		fmt.Fprintf(w, "%-24s %-8s %10s %10s %8s %8s %8s %10s %8s\n", strings.ToUpper(o.by), "DAY", "REDEEMED", "POINTS", "COUPONS", "VERIFIED", "NEW", "COMMISSION", "DIVERTED")
 		for _, s := range st {
 			day := s.Day

@@ -14,8 +14,29 @@ import (
 )
 
 func newStoreCommand(g *globalOptions) *cobra.Command {
-	return remoteGroup(&cobra.Command{Use: "store", Short: "The brand's stores: where guides (导购) work"}, g, newStoreAddCommand, newStoreShowCommand, newStoreListCommand, newStoreQRCommand, newStoreEnrolmentsCommand,
-		newStoreDecideCommand(true), newStoreDecideCommand(false))
+	return remoteGroup(&cobra.Command{Use: "store", Short: "The brand's stores: where guides (导购) work"}, g,
+		run(&cobra.Command{
+			Use:     "add STORE --name NAME [--region R] [--address A] [--code C]",
+			Short:   "Create a store, or change the fields given of an existing one; prints it as JSON",
+			Example: "  yima store add SH-001 --name 上海徐汇旗舰店 --region east --address 上海市徐汇区漕溪北路88号 --code 310104-01",
+			Args:    cobra.ExactArgs(1),
+		}, storeAddFunc),
+		runResult(&cobra.Command{Use: "show STORE", Short: "Print a store's record as JSON", Args: cobra.ExactArgs(1)},
+			func(a scan.Admin, args []string) (*reward.Store, error) { return a.Store(args[0]) }),
+		run(&cobra.Command{Use: "list [--after STORE] [--limit N]", Short: "List the stores in id order, a page at a time", Args: cobra.NoArgs}, storeListFunc),
+		run(&cobra.Command{
+			Use:   "qr STORE [--rotate] [--valid 720h] [--out FILE]",
+			Short: "Write the store's enrolment QR (导购扫码) as a PNG: a person who scans it asks to be a guide of the store",
+			Long: `qr draws the store's current enrolment QR, which opens BASE/E/CODE; a store without one, or whose
+QR expired, gets a new one valid for --valid. --rotate replaces it: the old QR's page then says
+it was replaced. The person signs in with their phone and waits for the brand to approve
+(yima store approve).`,
+			Args: cobra.ExactArgs(1),
+		}, storeQRFunc),
+		run(&cobra.Command{Use: "enrolments STORE [--status pending]", Short: "List the requests to be a guide of the store, oldest first", Args: cobra.ExactArgs(1)}, storeEnrolmentsFunc),
+		runResult(&cobra.Command{Use: "approve STORE ENROLMENT", Short: "Approve a request: the person becomes a guide of the store at once", Args: cobra.ExactArgs(2)}, decideEnrolment(true)),
+		runResult(&cobra.Command{Use: "reject STORE ENROLMENT", Short: "Reject a request to be a guide of the store", Args: cobra.ExactArgs(2)}, decideEnrolment(false)),
+	)
 }
 
 type storeAddOptions struct {
@@ -31,18 +52,8 @@ func (o *storeAddOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.managers, "managers", nil, "the store managers' mobile numbers, comma-separated (replaces the list; \"\" clears it): recorded as their sign-in identities")
 }
 
-func newStoreAddCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	o := &storeAddOptions{}
-	return leaf(&cobra.Command{
-		Use:     "add STORE --name NAME [--region R] [--address A] [--code C]",
-		Short:   "Create a store, or change the fields given of an existing one; prints it as JSON",
-		Example: "  yima store add SH-001 --name 上海徐汇旗舰店 --region east --address 上海市徐汇区漕溪北路88号 --code 310104-01",
-		Args:    cobra.ExactArgs(1),
-	}, o, func(cmd *cobra.Command, args []string) error { return storeAddFunc(cmd, g, r, o, args[0]) })
-}
-
 // storeAddFunc sets the fields whose flags were given.
-func storeAddFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *storeAddOptions, id string) error {
+func storeAddFunc(cmd *cobra.Command, r *remoteOptions, o *storeAddOptions, args []string) error {
 	var c reward.StoreChange
 	fs := cmd.Flags()
 	setIfChanged(fs, "name", &o.name, &c.Name)
@@ -61,14 +72,7 @@ func storeAddFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *sto
 	if c == (reward.StoreChange{}) {
 		return usagef("give at least --name (and any of --region, --address, --code, --managers)")
 	}
-	return printResult(cmd, g, r, func(a scan.Admin) (*reward.Store, error) { return a.PutStore(id, c) })
-}
-
-func newStoreShowCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	return resultCommand(&cobra.Command{
-		Use: "show STORE", Short: "Print a store's record as JSON",
-		Args: cobra.ExactArgs(1),
-	}, g, r, func(a scan.Admin, args []string) (*reward.Store, error) { return a.Store(args[0]) })
+	return printResult(cmd, r, func(a scan.Admin) (*reward.Store, error) { return a.PutStore(args[0], c) })
 }
 
 type storeListOptions struct {
@@ -88,26 +92,15 @@ type storePage struct {
 	Next   string          `json:"next,omitempty"`
 }
 
-func newStoreListCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	o := &storeListOptions{}
-	return leaf(&cobra.Command{
-		Use: "list [--after STORE] [--limit N]", Short: "List the stores in id order, a page at a time",
-		Args: cobra.NoArgs,
-	}, o, func(cmd *cobra.Command, _ []string) error { return storeListFunc(cmd, g, r, o) })
-}
-
-func storeListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *storeListOptions) error {
+func storeListFunc(cmd *cobra.Command, r *remoteOptions, o *storeListOptions, _ []string) error {
 	if err := o.page.check(); err != nil {
 		return err
 	}
 	get := func(a scan.Admin) (*storePage, error) {
 		ss, next, err := a.Stores(o.page.after, o.page.limit)
-		if ss == nil {
-			ss = []*reward.Store{}
-		}
-		return &storePage{Stores: ss, Next: next}, err
+		return &storePage{Stores: orEmpty(ss), Next: next}, err
 	}
-	return printList(cmd, g, r, o.out, get, func(w io.Writer, p *storePage) {
+	return printList(cmd, r, o.out, get, func(w io.Writer, p *storePage) {
 		fmt.Fprintf(w, "%-16s %-12s %-10s %-24s %s\n", "STORE", "CODE", "REGION", "NAME", "ADDRESS")
 		for _, s := range p.Stores {
 			fmt.Fprintf(w, "%-16s %-12s %-10s %-24s %s\n", s.ID, s.Code, s.Region, s.Name, s.Address)
@@ -130,24 +123,12 @@ func (o *storeQROptions) AddFlags(fs *pflag.FlagSet) {
 	o.baseURL.AddFlags(fs)
 }
 
-func newStoreQRCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	o := &storeQROptions{}
-	return leaf(&cobra.Command{
-		Use:   "qr STORE [--rotate] [--valid 720h] [--out FILE]",
-		Short: "Write the store's enrolment QR (导购扫码) as a PNG: a person who scans it asks to be a guide of the store",
-		Long: "qr draws the store's current enrolment QR, which opens BASE/E/CODE; a store without one, or whose\n" +
-			"QR expired, gets a new one valid for --valid. --rotate replaces it: the old QR's page then says\n" +
-			"it was replaced. The person signs in with their phone and waits for the brand to approve\n" +
-			"(yima store approve).",
-		Args: cobra.ExactArgs(1),
-	}, o, func(cmd *cobra.Command, args []string) error { return storeQRFunc(cmd, g, r, o, args[0]) })
-}
-
-func storeQRFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *storeQROptions, id string) error {
+func storeQRFunc(cmd *cobra.Command, r *remoteOptions, o *storeQROptions, args []string) error {
+	id := args[0]
 	if o.valid < time.Minute || o.valid > reward.MaxEnrolValid {
 		return usagef("--valid %s: give a minute to 8784h", o.valid)
 	}
-	return r.with(g, func(a scan.Admin) error {
+	return r.with(func(a scan.Admin) error {
 		// The base URL is settled before a QR is rotated: nothing changes
 		// when there is none to print.
 		base, err := o.baseURL.resolve(cmd, a)
@@ -192,42 +173,26 @@ type enrolmentPage struct {
 	Next       string              `json:"next,omitempty"`
 }
 
-func newStoreEnrolmentsCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	o := &storeEnrolmentsOptions{}
-	return leaf(&cobra.Command{
-		Use: "enrolments STORE [--status pending]", Short: "List the requests to be a guide of the store, oldest first",
-		Args: cobra.ExactArgs(1),
-	}, o, func(cmd *cobra.Command, args []string) error {
-		if err := o.page.check(); err != nil {
-			return err
+func storeEnrolmentsFunc(cmd *cobra.Command, r *remoteOptions, o *storeEnrolmentsOptions, args []string) error {
+	if err := o.page.check(); err != nil {
+		return err
+	}
+	get := func(a scan.Admin) (*enrolmentPage, error) {
+		es, next, err := a.Enrolments(args[0], o.status, o.page.after, o.page.limit)
+		return &enrolmentPage{Enrolments: orEmpty(es), Next: next}, err
+	}
+	return printListIn(cmd, r, o.out, get, func(w io.Writer, loc *time.Location, p *enrolmentPage) {
+		fmt.Fprintf(w, "%-27s %-9s %-20s %-24s %-16s %s\n", "ENROLMENT", "STATUS", zoned("AT", loc), "IDENTITY", "NAME", "GUIDE")
+		for _, e := range p.Enrolments {
+			fmt.Fprintf(w, "%-27s %-9s %-20s %-24s %-16s %s\n", e.ID, e.Status, e.At.In(loc).Format("2006-01-02 15:04:05"), e.Identity, e.Name, e.Guide)
 		}
-		get := func(a scan.Admin) (*enrolmentPage, error) {
-			es, next, err := a.Enrolments(args[0], o.status, o.page.after, o.page.limit)
-			if es == nil {
-				es = []*reward.Enrolment{}
-			}
-			return &enrolmentPage{Enrolments: es, Next: next}, err
-		}
-		return printListIn(cmd, g, r, o.out, get, func(w io.Writer, loc *time.Location, p *enrolmentPage) {
-			fmt.Fprintf(w, "%-27s %-9s %-20s %-24s %-16s %s\n", "ENROLMENT", "STATUS", zoned("AT", loc), "IDENTITY", "NAME", "GUIDE")
-			for _, e := range p.Enrolments {
-				fmt.Fprintf(w, "%-27s %-9s %-20s %-24s %-16s %s\n", e.ID, e.Status, e.At.In(loc).Format("2006-01-02 15:04:05"), e.Identity, e.Name, e.Guide)
-			}
-			printNext(w, p.Next)
-		})
+		printNext(w, p.Next)
 	})
 }
 
-// newStoreDecideCommand builds approve, or reject, of a store's group.
-func newStoreDecideCommand(approve bool) func(*globalOptions, *remoteOptions) *cobra.Command {
-	use, short := "reject STORE ENROLMENT", "Reject a request to be a guide of the store"
-	if approve {
-		use, short = "approve STORE ENROLMENT", "Approve a request: the person becomes a guide of the store at once"
-	}
-	return func(g *globalOptions, r *remoteOptions) *cobra.Command {
-		return resultCommand(&cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(2)}, g, r,
-			func(a scan.Admin, args []string) (*reward.Enrolment, error) {
-				return a.DecideEnrolment(args[0], args[1], approve)
-			})
+// decideEnrolment is approve's work, or reject's: STORE ENROLMENT decided.
+func decideEnrolment(approve bool) func(a scan.Admin, args []string) (*reward.Enrolment, error) {
+	return func(a scan.Admin, args []string) (*reward.Enrolment, error) {
+		return a.DecideEnrolment(args[0], args[1], approve)
 	}
 }

@@ -15,12 +15,22 @@ func newTokenCommand(g *globalOptions) *cobra.Command {
 	return remoteGroup(&cobra.Command{
 		Use:   "token",
 		Short: "Create, list and revoke API tokens",
-		Long: "Tokens are stored hashed: a secret is shown once, when it is made. Each token has an id\n" +
-			"(16 hex digits, from the hash) that names it in lists and revocations without giving it away.\n" +
-			"On one machine the admin token is the data directory's admin.token file, not one of these;\n" +
-			"a cluster's admins hold tokens of role admin (yima --db URL token create --role admin makes\n" +
-			"the first, revoked like any other).",
-	}, g, newTokenCreateCommand, newTokenListCommand, newTokenRevokeCommand)
+		Long: `Tokens are stored hashed: a secret is shown once, when it is made. Each token has an id
+(16 hex digits, from the hash) that names it in lists and revocations without giving it away.
+On one machine the admin token is the data directory's admin.token file, not one of these;
+a cluster's admins hold tokens of role admin (yima --db URL token create --role admin makes
+the first, revoked like any other).`,
+	}, g,
+		run(&cobra.Command{Use: "create --role app|factory|metrics|manager|admin [--name N] [--factory F] [--store S]", Short: "Create an API token and print it (it is shown once, stored hashed)", Args: cobra.NoArgs}, tokenCreateFunc),
+		run(&cobra.Command{Use: "list [--json]", Short: "List the tokens: id, role, name, what each is for (guide, factory, store) and when it was made (never their secrets)", Args: cobra.NoArgs}, tokenListFunc),
+		runResult(&cobra.Command{
+			Use: "revoke ID", Short: "Revoke a token (a leaked one, or a departed guide's): it stops working at once",
+			Long: `Revoke deletes the token named ID (see yima token list). A running server refuses its
+secret from the next request on. A guide's account, members, ledger and commissions stay;
+only that credential ends. Prints the revoked token as JSON.`,
+			Args: cobra.ExactArgs(1),
+		}, func(a scan.Admin, args []string) (*reward.Token, error) { return a.RevokeToken(args[0]) }),
+	)
 }
 
 type tokenCreateOptions struct {
@@ -34,15 +44,7 @@ func (o *tokenCreateOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.store, "store", "", "the store a manager token manages (required with --role manager): its enrolments, QR and guides, nothing else")
 }
 
-func newTokenCreateCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	o := &tokenCreateOptions{}
-	return leaf(&cobra.Command{
-		Use: "create --role app|factory|metrics|manager|admin [--name N] [--factory F] [--store S]", Short: "Create an API token and print it (it is shown once, stored hashed)",
-		Args: cobra.NoArgs,
-	}, o, func(cmd *cobra.Command, _ []string) error { return tokenCreateFunc(cmd, g, r, o) })
-}
-
-func tokenCreateFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *tokenCreateOptions) error {
+func tokenCreateFunc(cmd *cobra.Command, r *remoteOptions, o *tokenCreateOptions, _ []string) error {
 	if o.role != "app" && o.role != "factory" && o.role != "metrics" && o.role != "manager" && o.role != "admin" {
 		return usagef("--role must be app, factory, metrics (a scraper of /metrics), manager (--store S) or admin; guides get theirs from yima guide add")
 	}
@@ -58,7 +60,7 @@ func tokenCreateFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *
 	case o.store != "":
 		return usagef("--store is for --role manager only")
 	}
-	return r.with(g, func(a scan.Admin) error {
+	return r.with(func(a scan.Admin) error {
 		tok, err := a.CreateToken(o.role, o.name, scope)
 		if err != nil {
 			return err
@@ -69,29 +71,11 @@ func tokenCreateFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, o *
 	})
 }
 
-func newTokenListCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	var out tableOptions
-	return leaf(&cobra.Command{
-		Use: "list [--json]", Short: "List the tokens: id, role, name, what each is for (guide, factory, store) and when it was made (never their secrets)",
-		Args: cobra.NoArgs,
-	}, &out, func(cmd *cobra.Command, _ []string) error { return tokenListFunc(cmd, g, r, out) })
-}
-
-func tokenListFunc(cmd *cobra.Command, g *globalOptions, r *remoteOptions, out tableOptions) error {
-	return printListIn(cmd, g, r, out, scan.Admin.Tokens, func(w io.Writer, loc *time.Location, ts []reward.Token) {
+func tokenListFunc(cmd *cobra.Command, r *remoteOptions, out *tableOptions, _ []string) error {
+	return printListIn(cmd, r, *out, scan.Admin.Tokens, func(w io.Writer, loc *time.Location, ts []reward.Token) {
 		fmt.Fprintf(w, "%-16s  %-8s  %-24s  %-16s  %s\n", "ID", "ROLE", "NAME", "FOR", zoned("CREATED", loc))
 		for _, t := range ts {
 			fmt.Fprintf(w, "%-16s  %-8s  %-24s  %-16s  %s\n", t.ID, t.Role, t.Name, t.Subject, t.Created.In(loc).Format("2006-01-02 15:04"))
 		}
 	})
-}
-
-func newTokenRevokeCommand(g *globalOptions, r *remoteOptions) *cobra.Command {
-	return resultCommand(&cobra.Command{
-		Use: "revoke ID", Short: "Revoke a token (a leaked one, or a departed guide's): it stops working at once",
-		Long: "Revoke deletes the token named ID (see yima token list). A running server refuses its\n" +
-			"secret from the next request on. A guide's account, members, ledger and commissions stay;\n" +
-			"only that credential ends. Prints the revoked token as JSON.",
-		Args: cobra.ExactArgs(1),
-	}, g, r, func(a scan.Admin, args []string) (*reward.Token, error) { return a.RevokeToken(args[0]) })
 }

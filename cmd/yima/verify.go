@@ -13,9 +13,9 @@ import (
 func newVerifyCommand(g *globalOptions) *cobra.Command {
 	return leaf(&cobra.Command{
 		Use: "verify CODE", Short: "Check a code offline with the local keys (exit 0 genuine, 1 not)",
-		Long: "verify checks a code's signature with the data directory's keys, without a database:\n" +
-			"exit 0 and a JSON description when genuine, exit 1 and the reason when not.\n" +
-			"It reports whether the serial is active when the batch records are readable.",
+		Long: `verify checks a code's signature with the data directory's keys, without a database:
+exit 0 and a JSON description when genuine, exit 1 and the reason when not.
+It reports whether the serial is active when the batch records are readable.`,
 		Args: cobra.ExactArgs(1),
 	}, nil, func(cmd *cobra.Command, args []string) error { return verifyFunc(cmd, g, args[0]) })
 }

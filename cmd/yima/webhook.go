@@ -75,14 +75,13 @@ func newWebhookCommand(g *globalOptions) *cobra.Command {
 // --token, and a RunE that runs call on the webhooks of the data directory
 // or of the server.
 func webhookCommand(c *cobra.Command, g *globalOptions, call func(cmd *cobra.Command, wa scan.WebhookAdmin, args []string) error) *cobra.Command {
-	r := &remoteOptions{}
-	return leaf(c, r, func(cmd *cobra.Command, args []string) error {
-		return r.with(g, func(a scan.Admin) error {
+	return remoteCommand(g, runArgs(c, func(cmd *cobra.Command, r *remoteOptions, args []string) error {
+		return r.with(func(a scan.Admin) error {
 			wa, ok := a.(scan.WebhookAdmin)
 			if !ok {
 				return errors.New("this connection cannot manage webhooks")
 			}
 			return call(cmd, wa, args)
 		})
-	})
+	}))
 }

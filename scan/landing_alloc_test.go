@@ -110,6 +110,24 @@ func TestLandingSeesCatalogChanges(t *testing.T) {
 	ts, codes := landingServer(t, 4)
 	ts.Srv.SetLandingCacheTTL(time.Hour)
 	page := func() string { return string(ts.Do("GET", "/C/"+codes[0], "", nil).Body) }
+	// shows checks that the page names product and brand.
+	shows := func(product, brand, when string) {
+		t.Helper()
+		if p := page(); !strings.Contains(p, product) || !strings.Contains(p, brand) {
+			t.Errorf("%s: %s", when, p)
+		}
+	}
+	// behindItsBack renames product and brand as another node would:
+	// in the shared store, not through this server.
+	behindItsBack := func(product, brand string) {
+		t.Helper()
+		if _, _, err := ts.App.Engine.SetProduct("SKU-MILK", reward.ProductChange{Name: new(product)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ts.App.Engine.SetBrand(reward.BrandChange{Name: new(brand)}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if p := page(); !strings.Contains(p, "有机全脂奶粉") {
 		t.Fatalf("the first page: %s", p)
 	}
@@ -119,34 +137,16 @@ func TestLandingSeesCatalogChanges(t *testing.T) {
 	if r := ts.Do("PUT", "/v1/brand", ts.Admin, map[string]string{"name": "一码乳业"}); r.Status != 200 {
 		t.Fatalf("PUT /v1/brand: %v", r)
 	}
-	if p := page(); !strings.Contains(p, "脱脂奶粉") || !strings.Contains(p, "一码乳业") {
-		t.Errorf("the page after PUT /v1/products and /v1/brand: %s", p)
-	}
-	if _, _, err := ts.App.Engine.SetProduct("SKU-MILK", reward.ProductChange{Name: new("羊奶粉")}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ts.App.Engine.SetBrand(reward.BrandChange{Name: new("二码乳业")}); err != nil {
-		t.Fatal(err)
-	}
-	if p := page(); !strings.Contains(p, "脱脂奶粉") || !strings.Contains(p, "一码乳业") {
-		t.Errorf("the cached entries were not used: %s", p)
-	}
+	shows("脱脂奶粉", "一码乳业", "the page after PUT /v1/products and /v1/brand")
+	behindItsBack("羊奶粉", "二码乳业")
+	shows("脱脂奶粉", "一码乳业", "the cached entries were not used")
 	// Entries read from now on expire at once; the API's changes make
 	// the page read both again.
 	ts.Srv.SetLandingCacheTTL(time.Nanosecond)
 	ts.Do("PUT", "/v1/products/SKU-MILK", ts.Admin, map[string]string{"spec": "800g"})
 	ts.Do("PUT", "/v1/brand", ts.Admin, map[string]string{"color": "#123456"})
-	if p := page(); !strings.Contains(p, "羊奶粉") || !strings.Contains(p, "二码乳业") {
-		t.Errorf("the page after the API's changes: %s", p)
-	}
-	if _, _, err := ts.App.Engine.SetProduct("SKU-MILK", reward.ProductChange{Name: new("豆奶粉")}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ts.App.Engine.SetBrand(reward.BrandChange{Name: new("三码乳业")}); err != nil {
-		t.Fatal(err)
-	}
+	shows("羊奶粉", "二码乳业", "the page after the API's changes")
+	behindItsBack("豆奶粉", "三码乳业")
 	time.Sleep(time.Millisecond)
-	if p := page(); !strings.Contains(p, "豆奶粉") || !strings.Contains(p, "三码乳业") {
-		t.Errorf("another node's changes after the entries expired: %s", p)
-	}
+	shows("豆奶粉", "三码乳业", "another node's changes after the entries expired")
 }

@@ -537,26 +537,11 @@ func appendLandingTop(b []byte, v *landingView) []byte {
 	b = append(b, v.w.lang...)
 	b = append(b, "\"><head><meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n<title>"...)
 	b = append(b, v.title...)
-	b = append(b, `</title>
-<style>
-body{font-family:system-ui,sans-serif;padding:1.5rem;max-width:28rem;margin:auto;color:#222}
-.card{border-radius:12px;padding:1.25rem;margin:1rem 0}
-.ok{background:#e8f6ec;border:1px solid #5cb176}.warn{background:#fff6e0;border:1px solid #e0a800}
-.bad{background:#fdecea;border:1px solid #d9534f}h1{font-size:1.4rem;margin:.2rem 0}
-p{line-height:1.45}code{font-size:.85rem;word-break:break-all}
-button{font-size:1.1rem;padding:.7rem 1.4rem;border-radius:8px;border:0;background:`...)
+	b = append(b, "</title>\n<style>\n"+pageStyle...)
 	b = append(b, color...)
 	b = append(b, ";color:#fff}\nheader{display:flex;align-items:center;gap:.6rem;padding-bottom:.6rem;border-bottom:3px solid "...)
 	b = append(b, color...)
-	b = append(b, `}
-header img{height:2.5rem;max-width:8rem;object-fit:contain}
-.brand{font-weight:600;color:#555;margin:0}
-img.product{width:100%;max-height:16rem;object-fit:contain;border-radius:8px}
-input{font-size:1rem;padding:.5rem;width:100%;box-sizing:border-box;margin:.4rem 0}
-img.qr{width:12rem;height:12rem;display:block;margin:1rem auto}
-.item{border:1px solid #ddd}.item h1{font-size:1.15rem}.muted{color:#777}
-</style></head><body>
-`...)
+	b = append(b, "}\nheader img{height:2.5rem;max-width:8rem;object-fit:contain}\n.brand{font-weight:600;color:#555;margin:0}\n"+pageStyleEnd...)
 	if br := v.brand; br != nil && (br.Name != "" || br.LogoURL != "") {
 		b = append(b, "<header>"...)
 		if br.LogoURL != "" {

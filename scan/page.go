@@ -31,19 +31,9 @@ var pages = withBrand(template.Must(template.New("layout").Funcs(template.FuncMa
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{{.Title}}</title>
 <style>
-body{font-family:system-ui,sans-serif;padding:1.5rem;max-width:28rem;margin:auto;color:#222}
-.card{border-radius:12px;padding:1.25rem;margin:1rem 0}
-.ok{background:#e8f6ec;border:1px solid #5cb176}.warn{background:#fff6e0;border:1px solid #e0a800}
-.bad{background:#fdecea;border:1px solid #d9534f}h1{font-size:1.4rem;margin:.2rem 0}
-p{line-height:1.45}code{font-size:.85rem;word-break:break-all}
-button{font-size:1.1rem;padding:.7rem 1.4rem;border-radius:8px;border:0;background:{{brandColor .Brand}};color:#fff}
+` + pageStyle + `{{brandColor .Brand}};color:#fff}
 {{template "brandstyle" .Brand}}
-img.product{width:100%;max-height:16rem;object-fit:contain;border-radius:8px}
-input{font-size:1rem;padding:.5rem;width:100%;box-sizing:border-box;margin:.4rem 0}
-img.qr{width:12rem;height:12rem;display:block;margin:1rem auto}
-.item{border:1px solid #ddd}.item h1{font-size:1.15rem}.muted{color:#777}
-</style></head><body>
-{{template "brandheader" .Brand}}
+` + pageStyleEnd + `{{template "brandheader" .Brand}}
 <div class="card {{.Class}}"><h1>{{.Title}}</h1><p>{{.Message}}</p></div>{{end}}
 {{define "bottom"}}</body></html>{{end}}
 
@@ -136,6 +126,25 @@ func (s *Server) renderPage(ctx *fasthttp.RequestCtx, name string, d pageData) e
 	}
 	return renderHTML(ctx, d.L.pages.Lookup(name), d)
 }
+
+// The consumer pages' style sheet, which the templates' "top" and the
+// landing page's own writer (appendLandingTop) both write: pageStyle up to
+// the buttons' colour, the brand's, then pageStyleEnd after the brand's
+// header rules.
+const (
+	pageStyle = `body{font-family:system-ui,sans-serif;padding:1.5rem;max-width:28rem;margin:auto;color:#222}
+.card{border-radius:12px;padding:1.25rem;margin:1rem 0}
+.ok{background:#e8f6ec;border:1px solid #5cb176}.warn{background:#fff6e0;border:1px solid #e0a800}
+.bad{background:#fdecea;border:1px solid #d9534f}h1{font-size:1.4rem;margin:.2rem 0}
+p{line-height:1.45}code{font-size:.85rem;word-break:break-all}
+button{font-size:1.1rem;padding:.7rem 1.4rem;border-radius:8px;border:0;background:`
+	pageStyleEnd = `img.product{width:100%;max-height:16rem;object-fit:contain;border-radius:8px}
+input{font-size:1rem;padding:.5rem;width:100%;box-sizing:border-box;margin:.4rem 0}
+img.qr{width:12rem;height:12rem;display:block;margin:1rem auto}
+.item{border:1px solid #ddd}.item h1{font-size:1.15rem}.muted{color:#777}
+</style></head><body>
+`
+)
 
 // brandTemplates draw the brand's header (logo, name, a rule in its
 // colour) given a *reward.Brand: "brandstyle" inside a <style>,

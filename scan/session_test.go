@@ -56,17 +56,15 @@ func TestPageSessionsSharedOnMemstore(t *testing.T) {
 	if status, _ := onB.post("/admin", url.Values{"signout": {"1"}}); status != 303 {
 		t.Fatalf("signing out on B: %d", status)
 	}
+	// replay opens the dashboard on ts in a browser that kept the
+	// session cookie sid.
 	replay := func(ts *testServer) int {
 		t.Helper()
-		req, _ := http.NewRequest("GET", ts.URL+"/admin", nil)
-		req.AddCookie(&http.Cookie{Name: "yima_a", Value: sid})
-		req.Close = true // no idle connection for the server to wait on
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		kept := newBrowser(t, ts)
+		u, _ := url.Parse(ts.URL + "/admin")
+		kept.c.Jar.SetCookies(u, []*http.Cookie{{Name: "yima_a", Value: sid}})
+		status, _ := kept.get("/admin")
+		return status
 	}
 	if got := replay(a); got != 401 {
 		t.Errorf("the session signed out on B, replayed on A: %d, want 401", got)

@@ -12,6 +12,17 @@ import (
 	"github.com/yima-dev/yima/store"
 )
 
+// mustOpen opens the data directory dir, failing the test when it does
+// not open.
+func mustOpen(t *testing.T, dir string, o datadir.Options) *datadir.Dir {
+	t.Helper()
+	d, err := datadir.Open(dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // TestAdminTokenFileFailsClosed checks that a data directory whose
 // admin.token holds nothing usable does not open: with an empty token the
 // admin API and the dashboard would take an empty credential.
@@ -69,10 +80,7 @@ func TestAdminTokenFileFailsClosed(t *testing.T) {
 // keys and yima verify (Init) refuse and say how to restore it.
 func TestMissingKeysBesideBatchesRefusesToStart(t *testing.T) {
 	dir := t.TempDir()
-	app, err := datadir.Open(dir, datadir.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := mustOpen(t, dir, datadir.Options{})
 	if _, err := app.Engine.CreateBatch(reward.BatchSpec{Product: "SKU", Count: 10}); err != nil {
 		t.Fatal(err)
 	}
@@ -110,15 +118,11 @@ func TestMissingKeysBesideBatchesRefusesToStart(t *testing.T) {
 // batch signed nothing, so a new keyset loses nothing.
 func TestMissingKeysBesideAnEmptyStoreMakesNew(t *testing.T) {
 	dir := t.TempDir()
-	app, err := datadir.Open(dir, datadir.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	app.Close()
+	mustOpen(t, dir, datadir.Options{}).Close()
 	if err := os.Remove(filepath.Join(dir, datadir.KeysFile)); err != nil {
 		t.Fatal(err)
 	}
-	app, err = datadir.Open(dir, datadir.Options{})
+	app, err := datadir.Open(dir, datadir.Options{})
 	if err != nil {
 		t.Fatalf("a store without batches and without keys.json: %v", err)
 	}
@@ -132,15 +136,12 @@ func TestMissingKeysBesideAnEmptyStoreMakesNew(t *testing.T) {
 // a format this yima does not read: Open says so instead of serving it.
 func TestOpenRefusesAnotherFormat(t *testing.T) {
 	dir := t.TempDir()
-	app, err := datadir.Open(dir, datadir.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := mustOpen(t, dir, datadir.Options{})
 	if err := app.DB.Update(func(tx store.Tx) error { tx.Put([]byte("meta/format"), []byte("99")); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	app.Close()
-	_, err = datadir.Open(dir, datadir.Options{})
+	_, err := datadir.Open(dir, datadir.Options{})
 	if !errors.Is(err, reward.ErrDataFormat) || !strings.Contains(err.Error(), "format 99") {
 		t.Fatalf("opening a directory of format 99: %v", err)
 	}

@@ -18,10 +18,7 @@ func TestPreload(t *testing.T) {
 		t.Skip("preloads 10,000 codes")
 	}
 	dir := t.TempDir()
-	d, err := datadir.Open(dir, datadir.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustOpen(t, dir, datadir.Options{})
 	defer func() { d.Close() }()
 	<-d.SeenLoaded()
 	const n = 10_000
@@ -75,9 +72,7 @@ func TestPreload(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if d, err = datadir.Open(dir, datadir.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	d = mustOpen(t, dir, datadir.Options{})
 	<-d.SeenLoaded()
 	check("after a restart")
 	if _, err := d.Engine.Scan(reward.ScanRequest{Code: signer.Code(n + 2), Member: "new"}); err != nil {
@@ -98,10 +93,7 @@ func TestPreloadCampaign(t *testing.T) {
 	if testing.Short() {
 		t.Skip("preloads 3,000 codes")
 	}
-	d, err := datadir.Open(t.TempDir(), datadir.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustOpen(t, t.TempDir(), datadir.Options{})
 	defer func() { d.Close() }()
 	<-d.SeenLoaded()
 	now := time.Now().UTC().Truncate(time.Second)

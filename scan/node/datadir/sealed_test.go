@@ -45,10 +45,7 @@ func sameKeys(t *testing.T, a, b *codegen.Keyset) bool {
 
 func openSealed(t *testing.T, dsn string, k *kek.Key) *datadir.Dir {
 	t.Helper()
-	d, err := datadir.Open(t.TempDir(), datadir.Options{Store: dsn, KEK: k})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustOpen(t, t.TempDir(), datadir.Options{Store: dsn, KEK: k})
 	t.Cleanup(func() { d.Close() })
 	return d
 }
@@ -175,10 +172,7 @@ func TestSealedKeysNeedUpload(t *testing.T) {
 	// The old way's database: a data directory's records copied in (yima
 	// migrate without a key-encryption key), its keys.json and
 	// admin.token left beside them.
-	old, err := datadir.Open(t.TempDir(), datadir.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	old := mustOpen(t, t.TempDir(), datadir.Options{})
 	_, s := rewardtest.MustMint(t, old.Engine, reward.BatchSpec{Product: "SKU", Count: 1, Activate: true})
 	oldPath, oldKeys, adminTok := old.Path, old.Keys(), old.AdminToken()
 	if err := old.Close(); err != nil {

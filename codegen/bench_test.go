@@ -14,7 +14,7 @@ import (
 // wall time, which other work on the machine inflates; cpu-ns/op is not
 // inflated by it (though it includes the benchmark's own scheduling).
 func reportCPU(b *testing.B, cpu time.Duration) {
-	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(codegentest.ProcessCPU()-cpu)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkSign is one code on one goroutine, tag and text.
@@ -25,7 +25,7 @@ func BenchmarkSign(b *testing.B) {
 			s, _ := ks.VersionSigner(v, ks.Primary, 1)
 			buf := make([]byte, 0, 64)
 			b.ReportAllocs()
-			cpu := processCPU()
+			cpu := codegentest.ProcessCPU()
 			for i := 0; b.Loop(); i++ {
 				buf = s.Append(buf[:0], uint32(i%1e8)+1)
 			}
@@ -43,7 +43,7 @@ func BenchmarkMint(b *testing.B) {
 		b.Run(fmt.Sprintf("v%d", v), func(b *testing.B) {
 			var next atomic.Uint32
 			b.ReportAllocs()
-			cpu := processCPU()
+			cpu := codegentest.ProcessCPU()
 			defer reportCPU(b, cpu)
 			b.RunParallel(func(pb *testing.PB) {
 				s, _ := ks.VersionSigner(v, ks.Primary, 1)
@@ -68,7 +68,7 @@ func BenchmarkVerify(b *testing.B) {
 			s, _ := ks.VersionSigner(v, ks.Primary, 1)
 			code := s.Code(12345)
 			b.ReportAllocs()
-			cpu := processCPU()
+			cpu := codegentest.ProcessCPU()
 			defer reportCPU(b, cpu)
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {

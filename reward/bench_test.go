@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/codegen/codegentest"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/store/pebblestore"
@@ -41,7 +42,7 @@ func benchScans(b *testing.B, campaign bool) {
 	}
 	var serial atomic.Uint32
 	b.SetParallelism(32) // many requests in flight, as behind an HTTP server
-	cpu := processCPU()
+	cpu := codegentest.ProcessCPU()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		s, _ := eng.Signer(batch)
@@ -57,7 +58,7 @@ func benchScans(b *testing.B, campaign bool) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "scans/s")
 	// CPU per scan moves far less than the rate when other work shares
 	// the machine: compare changes by it.
-	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N)/1e3, "cpu-µs/scan")
+	b.ReportMetric(float64(codegentest.ProcessCPU()-cpu)/float64(b.N)/1e3, "cpu-µs/scan")
 }
 
 func BenchmarkScanFixedPoints(b *testing.B) { benchScans(b, false) }

@@ -1,5 +1,6 @@
-// Package codegentest builds the keys the tests of codes and of printing
-// share: a fresh keyset made at a fixed time, so that what it signs does
-// not depend on the clock. It is the one place that constructor lives for
-// codegen and the packages under it.
+// Package codegentest holds what the tests and benchmarks of codes, of
+// printing and of the rules share: a fresh keyset made at a fixed time, so
+// that what it signs does not depend on the clock, and the process's CPU
+// time, which benchmarks report per operation. It is the one place these
+// live for codegen, the packages under it and reward.
 package codegentest

@@ -26,7 +26,8 @@
 //   - Errors: ErrUnavailable (storage failed and the backend fails closed),
 //     ErrClosed, ErrConflict (an optimistic backend gave up; nothing was
 //     written), ErrDecisionPanicked. Anything else a decision returns is
-//     its own and passes through unchanged.
+//     its own and passes through unchanged. A backend that fails closed
+//     keeps its first failure in a Failure, which answers every later call.
 //
 // A backend may run a decision more than once (see DB.Update), so a
 // decision must change nothing outside its Tx: memory its caller keeps is

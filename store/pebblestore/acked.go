@@ -138,7 +138,7 @@ func (db *DB) recordAcks(w *ackWriter) {
 		case <-w.stop:
 		}
 		stopping := isClosed(w.stop)
-		if s := db.synced.Load(); s > w.written && db.failErr.Load() == nil {
+		if s := db.synced.Load(); s > w.written && !db.failure.Failed() {
 			if err := w.write(s); err != nil {
 				// A disk that cannot sync this file cannot be trusted
 				// with the log either.

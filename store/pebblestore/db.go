@@ -97,8 +97,7 @@ type DB struct {
 	closing sync.Once
 	closed  atomic.Bool
 
-	failOnce sync.Once
-	failErr  atomic.Pointer[error]
+	failure store.Failure
 
 	// groupSizes observes how many decisions shared each commit.
 	groupSizes atomic.Pointer[func(n int)]
@@ -349,25 +348,10 @@ func (f walFile) SyncTo(length int64) (bool, error) {
 	return full, f.check(err)
 }
 
-func (db *DB) fail(err error) {
-	db.failOnce.Do(func() {
-		db.failErr.Store(&err)
-		if db.opts.OnFail != nil {
-			go db.opts.OnFail(err)
-		}
-	})
-}
+func (db *DB) fail(err error) { db.failure.Set(err, db.opts.OnFail) }
 
 // Err returns the failure that closed the store, or nil while it is healthy.
-func (db *DB) Err() error {
-	if p := db.failErr.Load(); p != nil {
-		return fmt.Errorf("%w: %v", store.ErrUnavailable, *p)
-	}
-	if db.closed.Load() {
-		return store.ErrClosed
-	}
-	return nil
-}
+func (db *DB) Err() error { return db.failure.Err(db.closed.Load()) }
 
 // Get returns a copy of the value of key; found is false when it has none.
 func (db *DB) Get(key []byte) ([]byte, bool, error) {
@@ -493,7 +477,7 @@ func (db *DB) Close() error {
 			close(db.acks.stop)
 			<-db.acks.done
 		}
-		if db.failErr.Load() != nil {
+		if db.failure.Failed() {
 			// Pebble's commit pipeline may be wedged; closing it could
 			// block or panic. The process is about to exit anyway, and
 			// keeps the directory locked until then.

@@ -80,8 +80,7 @@ type DB struct {
 	closing sync.Once
 	closed  atomic.Bool
 
-	failOnce sync.Once
-	failErr  atomic.Pointer[error]
+	failure store.Failure
 
 	// down is the outage under way, nil while the database answers;
 	// downMu orders its start and end.
@@ -134,25 +133,13 @@ func Open(dsn string, opts *Options) (*DB, error) {
 }
 
 func (db *DB) fail(err error) {
-	db.failOnce.Do(func() {
+	if db.failure.Set(err, db.opts.OnFail) {
 		db.opts.Logger.Error("store failed closed", "err", err)
-		db.failErr.Store(&err)
-		if db.opts.OnFail != nil {
-			go db.opts.OnFail(err)
-		}
-	})
+	}
 }
 
 // Err returns the failure that closed the store, or nil while it is healthy.
-func (db *DB) Err() error {
-	if p := db.failErr.Load(); p != nil {
-		return fmt.Errorf("%w: %v", store.ErrUnavailable, *p)
-	}
-	if db.closed.Load() {
-		return store.ErrClosed
-	}
-	return nil
-}
+func (db *DB) Err() error { return db.failure.Err(db.closed.Load()) }
 
 // readErr wraps the error of a read outside decisions: the store stays
 // open (the next read may find the database again). A database that does

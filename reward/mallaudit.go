@@ -37,36 +37,16 @@ func auditMall(db Scanner, a *AuditReport, entryByID map[string]*Entry, memberEn
 		return err
 	}
 	err := firstErr(
-		load("rw/", func(k string, raw []byte) error {
-			var r Reward
-			err := json.Unmarshal(raw, &r)
-			rewards[k] = &r
-			return err
-		}),
-		load("rwc/", func(k string, raw []byte) error {
-			var c RewardCounters
-			err := json.Unmarshal(raw, &c)
-			counters[k] = &c
-			return err
-		}),
+		load("rw/", decodeInto(rewards)),
+		load("rwc/", decodeInto(counters)),
 		load("rwl/", func(k string, raw []byte) error {
 			var n int64
 			err := json.Unmarshal(raw, &n)
 			held[k] = n
 			return err
 		}),
-		load("xch/", func(k string, raw []byte) error {
-			var x Exchange
-			err := json.Unmarshal(raw, &x)
-			exchanges[k] = &x
-			return err
-		}),
-		load("vcp/", func(k string, raw []byte) error {
-			var p VoucherPool
-			err := json.Unmarshal(raw, &p)
-			pools[k] = &p
-			return err
-		}),
+		load("xch/", decodeInto(exchanges)),
+		load("vcp/", decodeInto(pools)),
 		load("vch/", func(_ string, raw []byte) error {
 			var v Voucher
 			err := json.Unmarshal(raw, &v)
@@ -79,18 +59,8 @@ func auditMall(db Scanner, a *AuditReport, entryByID map[string]*Entry, memberEn
 			}
 			return nil
 		}),
-		load("ord/", func(k string, raw []byte) error {
-			var o Order
-			err := json.Unmarshal(raw, &o)
-			orders[k] = &o
-			return err
-		}),
-		load("adj/", func(k string, raw []byte) error {
-			var j Adjustment
-			err := json.Unmarshal(raw, &j)
-			adjustments[k] = &j
-			return err
-		}),
+		load("ord/", decodeInto(orders)),
+		load("adj/", decodeInto(adjustments)),
 	)
 	if err != nil {
 		return err
@@ -301,4 +271,15 @@ func auditMall(db Scanner, a *AuditReport, entryByID map[string]*Entry, memberEn
 	}
 	a.Rewards, a.Exchanges, a.Orders, a.Adjustments = len(rewards), len(exchanges), len(orders), len(adjustments)
 	return nil
+}
+
+// decodeInto is a loader of auditMall that keeps each record in m by its
+// key. A record that does not decode is kept as far as it decoded, and its
+// error returned, which the audit reports.
+func decodeInto[T any](m map[string]*T) func(key string, raw []byte) error {
+	return func(key string, raw []byte) error {
+		v := new(T)
+		m[key] = v
+		return json.Unmarshal(raw, v)
+	}
 }

@@ -131,26 +131,44 @@ func ParseCampaign(raw []byte) (*Campaign, error) { return ParseCampaignAs(raw, 
 // id is refused.
 func ParseCampaignAs(raw []byte, id string) (*Campaign, error) {
 	var c Campaign
+	if err := parseDocument(raw, "campaign", id, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// document is what an admin applies as JSON: a campaign, a reward.
+type document interface {
+	// idField is where the document keeps its id.
+	idField() *string
+	check() error
+}
+
+func (c *Campaign) idField() *string { return &c.ID }
+
+// parseDocument decodes raw into doc, a document of the kind what applied
+// under id, and validates it. Unknown fields are refused, so that a typo
+// does not silently change a payout or a price. A document without an id
+// takes id; one with another is refused.
+func parseDocument(raw []byte, what, id string, doc document) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, Errorf(CodeInvalidRequest, "campaign document: %v", err)
+	if err := dec.Decode(doc); err != nil {
+		return Errorf(CodeInvalidRequest, "%s document: %v", what, err)
 	}
 	// One document per file: a second one (two versions pasted together)
 	// or trailing text would otherwise be dropped without a word.
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, Errorf(CodeInvalidRequest, "campaign document: unexpected data after the document; apply one campaign at a time")
+		return Errorf(CodeInvalidRequest, "%s document: unexpected data after the document; apply one %s at a time", what, what)
 	}
-	if c.ID == "" {
-		c.ID = id
+	docID := doc.idField()
+	if *docID == "" {
+		*docID = id
 	}
-	if id != "" && c.ID != id {
-		return nil, Errorf(CodeInvalidRequest, "the document's id %q differs from the path's %q", c.ID, id)
+	if id != "" && *docID != id {
+		return Errorf(CodeInvalidRequest, "the document's id %q differs from the path's %q", *docID, id)
 	}
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	return &c, nil
+	return doc.check()
 }
 
 // Limits on the amounts of a campaign document (docs/rewards.md). They are

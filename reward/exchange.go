@@ -286,16 +286,11 @@ func (e *Engine) ExchangeByID(id string) (*Exchange, error) {
 	return x, wrapStore(err)
 }
 
+// loadExchange reads an exchange, or answers not_found.
 func loadExchange(r getter, id string) (*Exchange, error) {
-	var x Exchange
-	found, err := getJSON(r, exchangeKey(id), &x)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, Errorf(CodeNotFound, "no exchange %q; GET /v1/exchanges lists them", id)
-	}
-	return &x, nil
+	return getRecord[Exchange](r, exchangeKey(id), func() error {
+		return Errorf(CodeNotFound, "no exchange %q; GET /v1/exchanges lists them", id)
+	})
 }
 
 // ShipExchange records that a goods order was shipped.

@@ -3,7 +3,6 @@ package reward
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"slices"
 	"time"
 	"unicode/utf8"
@@ -102,25 +101,13 @@ var rewardPrefix = []byte("rw/")
 // silently change a price.
 func ParseReward(raw []byte, id string) (*Reward, error) {
 	var r Reward
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		return nil, Errorf(CodeInvalidRequest, "reward document: %v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, Errorf(CodeInvalidRequest, "reward document: unexpected data after the document; apply one reward at a time")
-	}
-	if r.ID == "" {
-		r.ID = id
-	}
-	if id != "" && r.ID != id {
-		return nil, Errorf(CodeInvalidRequest, "the document's id %q differs from the path's %q", r.ID, id)
-	}
-	if err := r.check(); err != nil {
+	if err := parseDocument(raw, "reward", id, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil
 }
+
+func (r *Reward) idField() *string { return &r.ID }
 
 func (r *Reward) check() error {
 	if err := checkID("id", r.ID, true); err != nil {

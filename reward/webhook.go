@@ -64,14 +64,13 @@ var webhookPrefix = []byte("wh/")
 
 func webhookKey(id string) []byte { return append(slices.Clip(webhookPrefix), id...) }
 
+// loadWebhook reads a webhook with its secret, or answers not_found.
 func loadWebhook(tx getter, id string) (*Webhook, error) {
-	var s storedWebhook
-	found, err := getJSON(tx, webhookKey(id), &s)
+	s, err := getRecord[storedWebhook](tx, webhookKey(id), func() error {
+		return Errorf(CodeNotFound, "no webhook %q; yima webhook list shows them", id)
+	})
 	if err != nil {
 		return nil, err
-	}
-	if !found {
-		return nil, Errorf(CodeNotFound, "no webhook %q; yima webhook list shows them", id)
 	}
 	s.Webhook.Secret = s.Secret
 	return &s.Webhook, nil

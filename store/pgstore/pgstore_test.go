@@ -19,6 +19,7 @@ import (
 	"github.com/yima-dev/yima/store"
 	"github.com/yima-dev/yima/store/pgstore"
 	"github.com/yima-dev/yima/store/pgstore/pgtest"
+	"github.com/yima-dev/yima/store/storetest"
 )
 
 // TestOpenRefusesBadDatabases: each database yima cannot use gets an error
@@ -141,35 +142,15 @@ func TestTwoNodesSerialize(t *testing.T) {
 		nodes = append(nodes, db)
 	}
 	const workers, each = 6, 30
-	var wg sync.WaitGroup
-	for w := range workers {
-		db := nodes[w%2]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				k := []byte{byte('a' + (w+i)%2)}
-				err := db.Update(func(tx store.Tx) error {
-					v, found, err := tx.Get(k)
-					if err != nil {
-						return err
-					}
-					var n int64
-					if found {
-						n, _ = store.Counter(v)
-					}
-					tx.Put(k, store.AppendCounter(nil, n+1))
-					tx.Add([]byte("sum"), 1)
-					return nil
-				})
-				if err != nil {
-					t.Error(err)
-					return
-				}
+	storetest.Concurrently(t, workers, each, func(w, i int) error {
+		return nodes[w%2].Update(func(tx store.Tx) error {
+			if err := storetest.Increment(tx, []byte{byte('a' + (w+i)%2)}); err != nil {
+				return err
 			}
-		}()
-	}
-	wg.Wait()
+			tx.Add([]byte("sum"), 1)
+			return nil
+		})
+	})
 	var total int64
 	for _, k := range []string{"a", "b"} {
 		v, _, err := nodes[0].Get([]byte(k))

@@ -207,33 +207,9 @@ func seeEarlier(tb testing.TB, b Backend) {
 func serialize(tb testing.TB, b Backend) {
 	db := open(tb, b)
 	const workers, each, keys = 16, 40, 3
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				k := []byte{byte('a' + (w+i)%keys)}
-				err := db.Update(func(tx store.Tx) error {
-					v, found, err := tx.Get(k)
-					if err != nil {
-						return err
-					}
-					var n int64
-					if found {
-						n, _ = store.Counter(v)
-					}
-					tx.Put(k, store.AppendCounter(nil, n+1))
-					return nil
-				})
-				if err != nil {
-					tb.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	Concurrently(tb, workers, each, func(w, i int) error {
+		return db.Update(func(tx store.Tx) error { return Increment(tx, []byte{byte('a' + (w+i)%keys)}) })
+	})
 	var total int64
 	for k := range keys {
 		v, _, err := db.Get([]byte{byte('a' + k)})
@@ -535,20 +511,9 @@ func add(tb testing.TB, b Backend) {
 		tb.Fatal(err)
 	}
 	const workers, each = 8, 50
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range each {
-				if err := db.Update(func(tx store.Tx) error { tx.Add([]byte("c"), int64(w+1)); return nil }); err != nil {
-					tb.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	Concurrently(tb, workers, each, func(w, _ int) error {
+		return db.Update(func(tx store.Tx) error { tx.Add([]byte("c"), int64(w+1)); return nil })
+	})
 	want := int64(3 + each*workers*(workers+1)/2)
 	if got := counter(tb, db, "c"); got != want {
 		tb.Errorf("counter = %d after concurrent adds, want %d", got, want)
@@ -714,37 +679,29 @@ func crash(tb testing.TB, b Backend) {
 		mu    sync.Mutex
 		acked []int
 		cut   Disk
-		wg    sync.WaitGroup
 		done  atomic.Int32
 	)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				id := w*each + i
-				err := db.Update(func(tx store.Tx) error {
-					tx.Put(fmt.Appendf(nil, "a/%05d", id), []byte("x"))
-					tx.Put(fmt.Appendf(nil, "b/%05d", id), []byte("x"))
-					tx.Add([]byte("n"), 1)
-					return nil
-				})
-				if err != nil {
-					tb.Error(err)
-					return
-				}
-				mu.Lock()
-				if cut == nil {
-					acked = append(acked, id)
-					if done.Add(1) == workers*each/2 {
-						cut = disk.Crash(tb)
-					}
-				}
-				mu.Unlock()
+	Concurrently(tb, workers, each, func(w, i int) error {
+		id := w*each + i
+		err := db.Update(func(tx store.Tx) error {
+			tx.Put(fmt.Appendf(nil, "a/%05d", id), []byte("x"))
+			tx.Put(fmt.Appendf(nil, "b/%05d", id), []byte("x"))
+			tx.Add([]byte("n"), 1)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		if cut == nil {
+			acked = append(acked, id)
+			if done.Add(1) == workers*each/2 {
+				cut = disk.Crash(tb)
 			}
-		}()
-	}
-	wg.Wait()
+		}
+		mu.Unlock()
+		return nil
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	if cut == nil {
@@ -801,4 +758,38 @@ func fault(tb testing.TB, b Backend) {
 	if got := value(tb, rdb, "before"); got != "x" {
 		tb.Errorf("a write acknowledged before the disk broke reads %q after reopening", got)
 	}
+}
+
+// Concurrently runs workers goroutines that each call do(w, 0) to
+// do(w, each-1) in turn, w being the worker's number, and returns when all
+// are done. A worker stops at its first error, which fails tb.
+func Concurrently(tb testing.TB, workers, each int, do func(w, i int) error) {
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				if err := do(w, i); err != nil {
+					tb.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// Increment adds one to the counter at key by reading it and writing it
+// back (store.AppendCounter): a decision that did not see the one before
+// it loses an increment.
+func Increment(tx store.Tx, key []byte) error {
+	v, found, err := tx.Get(key)
+	if err != nil {
+		return err
+	}
+	var n int64
+	if found {
+		n, _ = store.Counter(v)
+	}
+	tx.Put(key, store.AppendCounter(nil, n+1))
+	return nil
 }

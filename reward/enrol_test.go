@@ -196,29 +196,18 @@ func TestTwoManagersApproveOnce(t *testing.T) {
 		}
 		ids[i] = en.ID
 	}
-	var wins, refused, approved atomic.Int64
-	var wg sync.WaitGroup
-	for i := range ids {
-		for m := range 3 {
-			wg.Go(func() {
-				en, err := f.eng.DecideEnrolment("S1", ids[i], m != 2, fmt.Sprintf("manager-%d", m))
-				switch code(err) {
-				case "":
-					wins.Add(1)
-					if en.Status == reward.EnrolmentApproved {
-						approved.Add(1)
-					}
-				case reward.CodeEnrolmentDecided:
-					refused.Add(1)
-				default:
-					t.Error(err)
-				}
-			})
+	// Three managers decide each request at once.
+	var approved atomic.Int64
+	wins, refused := race(t, 3*people, reward.CodeEnrolmentDecided, func(j int) error {
+		i, m := j/3, j%3
+		en, err := f.eng.DecideEnrolment("S1", ids[i], m != 2, fmt.Sprintf("manager-%d", m))
+		if err == nil && en.Status == reward.EnrolmentApproved {
+			approved.Add(1)
 		}
-	}
-	wg.Wait()
-	if wins.Load() != people || refused.Load() != 2*people {
-		t.Fatalf("%d decisions won and %d refused, want %d and %d", wins.Load(), refused.Load(), people, 2*people)
+		return err
+	})
+	if wins != people || refused != 2*people {
+		t.Fatalf("%d decisions won and %d refused, want %d and %d", wins, refused, people, 2*people)
 	}
 	gs, _, err := f.eng.StoreGuides("S1", "", reward.MaxPage)
 	if err != nil || int64(len(gs)) != approved.Load() {
@@ -243,23 +232,18 @@ func TestEnrolledGuideVerifiesWhileScansGoOn(t *testing.T) {
 		all[i] = f.signer.Code(uint32(i + 1)) // a Signer is not for concurrent use
 	}
 	coupons := make(chan string, codes)
-	var wg, scans sync.WaitGroup
-	for w := range 8 {
-		scans.Go(func() {
-			for i := w; i < codes; i += 8 {
-				res, err := f.scan(all[i], fmt.Sprintf("m%d", i%40))
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if res.Coupon != nil {
-					coupons <- res.Coupon.ID
-				}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		rewardtest.Workers(8, codes, func(i int) {
+			res, err := f.scan(all[i], fmt.Sprintf("m%d", i%40))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if res.Coupon != nil {
+				coupons <- res.Coupon.ID
 			}
 		})
-	}
-	wg.Go(func() {
-		scans.Wait()
 		close(coupons) // a verifier short of coupons stops, and fails
 	})
 	var verified atomic.Int64

@@ -147,22 +147,17 @@ func TestConcurrentPrizeStock(t *testing.T) {
 		all[s] = f.signer.Code(uint32(s))
 	}
 	var won atomic.Int64
-	var wg sync.WaitGroup
-	for w := range 8 {
-		wg.Go(func() {
-			for s := w + 1; s <= codes; s += 8 {
-				res, err := f.scan(all[s], fmt.Sprintf("m%d", s%17))
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if res.Coupon != nil {
-					won.Add(1)
-				}
-			}
-		})
-	}
-	wg.Wait()
+	rewardtest.Workers(8, codes, func(j int) {
+		s := j + 1
+		res, err := f.scan(all[s], fmt.Sprintf("m%d", s%17))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if res.Coupon != nil {
+			won.Add(1)
+		}
+	})
 	v, err := f.eng.Campaign("promo")
 	if err != nil {
 		t.Fatal(err)

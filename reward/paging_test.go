@@ -2,7 +2,6 @@ package reward_test
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,19 +18,12 @@ func TestFlagsPageWorkIsBounded(t *testing.T) {
 	f := newFixture(t, 10, 5)
 	_, signer := rewardtest.MustMint(t, f.eng, reward.BatchSpec{Product: "SKU-EAST", Count: diverted, Region: "east", Points: new(int64(1)), Activate: true})
 	codes := rewardtest.Codes(signer, diverted)
-	var wg sync.WaitGroup
 	errs := make(chan error, diverted)
-	for w := range 16 {
-		wg.Go(func() {
-			for i := w; i < diverted; i += 16 {
-				if _, err := f.eng.Scan(reward.ScanRequest{Code: codes[i], Member: fmt.Sprintf("m%d", i), Region: "west"}); err != nil {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	rewardtest.Workers(16, diverted, func(i int) {
+		if _, err := f.eng.Scan(reward.ScanRequest{Code: codes[i], Member: fmt.Sprintf("m%d", i), Region: "west"}); err != nil {
+			errs <- err
+		}
+	})
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)

@@ -139,56 +139,99 @@ func startCluster() (string, error) {
 		return "", err
 	}
 	sweep()
-	cred, err := unprivileged()
+	c, err := newCluster(bin)
 	if err != nil {
 		return "", err
+	}
+	dsn := fmt.Sprintf("postgres://yima@127.0.0.1:%d/postgres?sslmode=disable", c.port)
+	server, err := c.startServer(dsn, "synchronous_commit=off", "max_connections=400", "shared_buffers=32MB")
+	if server != nil {
+		go server.Wait()
+	}
+	if err != nil {
+		return "", err
+	}
+	return dsn, nil
+}
+
+// cluster is a PostgreSQL data directory in a temporary directory owned by
+// the user the server runs as (see unprivileged), and the free loopback
+// port its server listens on.
+type cluster struct {
+	dir  string
+	bin  string // PostgreSQL's programs
+	cred *syscall.Credential
+	port int
+}
+
+// newCluster makes a cluster with initdb and picks its port. Once the
+// directory is made it is returned, with any later error, so that the
+// caller can remove it.
+func newCluster(bin string) (*cluster, error) {
+	cred, err := unprivileged()
+	if err != nil {
+		return nil, err
 	}
 	dir, err := tempDir("yima-pgtest-*", cred)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	command := func(name string, args ...string) *exec.Cmd {
-		cmd := exec.Command(filepath.Join(bin, name), args...)
-		cmd.Dir = dir
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred, Pdeathsig: syscall.SIGINT}
-		return cmd
+	c := &cluster{dir: dir, bin: bin, cred: cred}
+	if out, err := c.command("initdb", "-D", c.data(), "-U", "yima", "-A", "trust", "-E", "UTF8", "--locale=C").CombinedOutput(); err != nil {
+		return c, fmt.Errorf("initdb: %v: %s", err, out)
 	}
-	data := filepath.Join(dir, "data")
-	if out, err := command("initdb", "-D", data, "-U", "yima", "-A", "trust", "-E", "UTF8", "--locale=C").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("initdb: %v: %s", err, out)
+	if c.port, err = pglocal.FreePort(); err != nil {
+		return c, err
 	}
-	port, err := pglocal.FreePort()
+	return c, nil
+}
+
+func (c *cluster) data() string { return filepath.Join(c.dir, "data") }
+func (c *cluster) log() string  { return filepath.Join(c.dir, "postgres.log") }
+
+// command is one of PostgreSQL's programs, run in the cluster's directory
+// as its user, in a process group of its own, which the kernel stops
+// (SIGINT, a fast shutdown) when this process ends.
+func (c *cluster) command(name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(c.bin, name), args...)
+	cmd.Dir = c.dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.cred, Pdeathsig: syscall.SIGINT}
+	return cmd
+}
+
+// startServer starts the server, its output appended to the cluster's
+// log, with the settings given (name=value) and durability off (fsync=off:
+// the tests are about yima's transactions, not the disk, and the machine
+// is shared), and waits until it takes connections at dsn. Once the server
+// has started it is returned, with the error of the wait.
+func (c *cluster) startServer(dsn string, settings ...string) (*exec.Cmd, error) {
+	logFile, err := os.OpenFile(c.log(), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
-		return "", err
-	}
-	logFile, err := os.Create(filepath.Join(dir, "postgres.log"))
-	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer logFile.Close()
-	server := command("postgres", "-D", data, "-p", strconv.Itoa(port), "-k", dir,
-		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-		"-c", "full_page_writes=off", "-c", "max_connections=400", "-c", "shared_buffers=32MB")
+	args := []string{"-D", c.data(), "-p", strconv.Itoa(c.port), "-k", c.dir,
+		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off"}
+	for _, setting := range settings {
+		args = append(args, "-c", setting)
+	}
+	server := c.command("postgres", args...)
 	server.Stdout, server.Stderr = logFile, logFile
 	if err := server.Start(); err != nil {
-		return "", fmt.Errorf("starting postgres: %w", err)
+		return nil, fmt.Errorf("starting postgres: %w", err)
 	}
-	go server.Wait()
-	dsn := fmt.Sprintf("postgres://yima@127.0.0.1:%d/postgres?sslmode=disable", port)
-	deadline := time.Now().Add(time.Minute)
-	for {
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		conn, err := pgx.Connect(ctx, dsn)
 		cancel()
 		if err == nil {
 			conn.Close(context.Background())
-			return dsn, nil
+			return server, nil
 		}
 		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(logFile.Name())
-			return "", fmt.Errorf("postgres did not start: %v: %s", err, log)
+			log, _ := os.ReadFile(c.log())
+			return server, fmt.Errorf("postgres did not start: %v: %s", err, log)
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

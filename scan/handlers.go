@@ -408,6 +408,45 @@ func replyRaw(ctx *fasthttp.RequestCtx, raw []byte, err error) error {
 	return nil
 }
 
+// withBody is most POST endpoints: the request's JSON body decoded into
+// an In (see decode), do called with it, and its answer replied, as it is
+// when the engine encoded it itself (a json.RawMessage, see replyRaw), else
+// as JSON (see reply).
+func withBody[In, Out any](ctx *fasthttp.RequestCtx, do func(In) (Out, error)) error {
+	var in In
+	if err := decode(ctx, &in); err != nil {
+		return err
+	}
+	out, err := do(in)
+	if raw, ok := any(out).(json.RawMessage); ok {
+		return replyRaw(ctx, raw, err)
+	}
+	return reply(ctx, out, err)
+}
+
+// putDocument is a PUT of a rules document (a campaign, a catalog item)
+// whose id the path names. The body is read twice: first as JSON, so that
+// a body that is not such an object is invalid_json like on every
+// endpoint, then by parse for its rules, which apply puts in force.
+func putDocument[Doc, Out any](ctx *fasthttp.RequestCtx, id string, parse func(raw []byte, id string) (*Doc, error), apply func(*Doc) (Out, error)) error {
+	var probe Doc
+	if err := decode(ctx, &probe); err != nil {
+		return err
+	}
+	doc, err := parse(ctx.PostBody(), id)
+	if err != nil {
+		return err
+	}
+	v, err := apply(doc)
+	return reply(ctx, v, err)
+}
+
+// reasonBody is the body of an endpoint that voids or cancels a record:
+// why, which the record keeps.
+type reasonBody struct {
+	Reason string `json:"reason"`
+}
+
 // replyPut answers a PUT of a record: 201 when it created the record, 200
 // when it changed one.
 func replyPut(ctx *fasthttp.RequestCtx, v any, created bool, err error) error {

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"encoding/json"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -36,16 +37,7 @@ func (s *Server) listRewards(ctx *fasthttp.RequestCtx, _ caller, _ string) error
 
 // putReward serves PUT /v1/rewards/{id}: a catalog item's document.
 func (s *Server) putReward(ctx *fasthttp.RequestCtx, _ caller, id string) error {
-	var probe reward.Reward
-	if err := decode(ctx, &probe); err != nil {
-		return err
-	}
-	r, err := reward.ParseReward(ctx.PostBody(), id)
-	if err != nil {
-		return err
-	}
-	v, err := s.app.Engine.PutReward(r)
-	return reply(ctx, v, err)
+	return putDocument(ctx, id, reward.ParseReward, s.app.Engine.PutReward)
 }
 
 // postRewardAction serves POST /v1/rewards/{id}/vouchers.
@@ -54,14 +46,11 @@ func (s *Server) postRewardAction(ctx *fasthttp.RequestCtx, _ caller, arg string
 	if !ok || id == "" || strings.Contains(id, "/") {
 		return errorf(codeRouteNotFound, "POST /v1/rewards/{id}/vouchers")
 	}
-	var r struct {
+	return withBody(ctx, func(r struct {
 		Codes []string `json:"codes"`
-	}
-	if err := decode(ctx, &r); err != nil {
-		return err
-	}
-	out, err := s.app.Engine.AddVouchers(id, r.Codes)
-	return reply(ctx, out, err)
+	}) (*reward.VoucherUpload, error) {
+		return s.app.Engine.AddVouchers(id, r.Codes)
+	})
 }
 
 // memberCaller authenticates POST /v1/members/{member}/...: a bearer token
@@ -98,13 +87,10 @@ func (s *Server) postRedeem(ctx *fasthttp.RequestCtx, who caller, member string)
 	if who.role == reward.RoleGuide {
 		return errorf(codeForbidden, "guides cannot spend members' points")
 	}
-	var r reward.RedeemRequest
-	if err := decode(ctx, &r); err != nil {
-		return err
-	}
-	r.Scope = who.id
-	out, err := s.app.Engine.Redeem(member, r)
-	return replyRaw(ctx, out, err)
+	return withBody(ctx, func(r reward.RedeemRequest) (json.RawMessage, error) {
+		r.Scope = who.id
+		return s.app.Engine.Redeem(member, r)
+	})
 }
 
 // postAdjust serves POST /v1/members/{member}/adjust (admin).
@@ -112,23 +98,15 @@ func (s *Server) postAdjust(ctx *fasthttp.RequestCtx, who caller, member string)
 	if who.role != reward.RoleAdmin {
 		return errorf(codeForbidden, "only an admin can adjust a member's points and growth")
 	}
-	var r reward.AdjustRequest
-	if err := decode(ctx, &r); err != nil {
-		return err
-	}
-	r.Scope = who.id
-	out, err := s.app.Engine.Adjust(member, r)
-	return replyRaw(ctx, out, err)
+	return withBody(ctx, func(r reward.AdjustRequest) (json.RawMessage, error) {
+		r.Scope = who.id
+		return s.app.Engine.Adjust(member, r)
+	})
 }
 
 // postOrder serves POST /v1/orders.
 func (s *Server) postOrder(ctx *fasthttp.RequestCtx, _ caller, _ string) error {
-	var r reward.OrderRequest
-	if err := decode(ctx, &r); err != nil {
-		return err
-	}
-	out, err := s.app.Engine.RecordOrder(r)
-	return reply(ctx, out, err)
+	return withBody(ctx, s.app.Engine.RecordOrder)
 }
 
 // postOrderAction serves POST /v1/orders/{id}/refund.
@@ -137,9 +115,7 @@ func (s *Server) postOrderAction(ctx *fasthttp.RequestCtx, _ caller, arg string)
 	if !ok || id == "" {
 		return errorf(codeRouteNotFound, "POST /v1/orders/{order_id}/refund")
 	}
-	var r struct {
-		Reason string `json:"reason"`
-	}
+	var r reasonBody
 	if err := decodeOptional(ctx, &r); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"encoding/json"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -22,19 +23,7 @@ var (
 
 // putCampaign applies a campaign document; the path names its id.
 func (s *Server) putCampaign(ctx *fasthttp.RequestCtx, _ caller, id string) error {
-	// The document is read twice: first as JSON, so that a body that is
-	// not a campaign object is invalid_json like on every endpoint, then
-	// for its rules.
-	var probe reward.Campaign
-	if err := decode(ctx, &probe); err != nil {
-		return err
-	}
-	c, err := reward.ParseCampaignAs(ctx.PostBody(), id)
-	if err != nil {
-		return err
-	}
-	v, err := s.app.Engine.ApplyCampaign(c)
-	return reply(ctx, v, err)
+	return putDocument(ctx, id, reward.ParseCampaignAs, s.app.Engine.ApplyCampaign)
 }
 
 // postMember serves POST /v1/members/{member}/guide|aliases|spend|redeem|
@@ -80,25 +69,19 @@ func (s *Server) postMember(ctx *fasthttp.RequestCtx, _ caller, arg string) erro
 		if who.role == reward.RoleGuide {
 			return errorf(codeForbidden, "guides cannot link member identities")
 		}
-		var r struct {
+		return withBody(ctx, func(r struct {
 			Alias string `json:"alias"`
-		}
-		if err := decode(ctx, &r); err != nil {
-			return err
-		}
-		m, err := s.app.Engine.LinkAlias(member, r.Alias)
-		return reply(ctx, m, err)
+		}) (*reward.Member, error) {
+			return s.app.Engine.LinkAlias(member, r.Alias)
+		})
 	case "spend":
 		if who.role == reward.RoleGuide {
 			return errorf(codeForbidden, "guides cannot spend members' points")
 		}
-		var r reward.SpendRequest
-		if err := decode(ctx, &r); err != nil {
-			return err
-		}
-		r.Scope = who.id
-		out, err := s.app.Engine.Spend(member, r)
-		return replyRaw(ctx, out, err)
+		return withBody(ctx, func(r reward.SpendRequest) (json.RawMessage, error) {
+			r.Scope = who.id
+			return s.app.Engine.Spend(member, r)
+		})
 	}
 	return errorf(codeRouteNotFound, "no action %q: POST /v1/members/{member}/guide, /aliases, /spend, /redeem or /adjust", action)
 }
@@ -251,14 +234,7 @@ func (s *Server) postCoupon(ctx *fasthttp.RequestCtx, who caller, arg string) er
 		if who.role != reward.RoleAdmin {
 			return errorf(codeForbidden, "only an admin can void a coupon")
 		}
-		var r struct {
-			Reason string `json:"reason"`
-		}
-		if err := decode(ctx, &r); err != nil {
-			return err
-		}
-		c, err := s.app.Engine.VoidCoupon(id, r.Reason)
-		return reply(ctx, c, err)
+		return withBody(ctx, func(r reasonBody) (*reward.Coupon, error) { return s.app.Engine.VoidCoupon(id, r.Reason) })
 	}
 	return errorf(codeRouteNotFound, "POST /v1/coupons/{id}/verify or /void")
 }
@@ -269,14 +245,7 @@ func (s *Server) postRedemption(ctx *fasthttp.RequestCtx, _ caller, arg string) 
 	if action != "void" {
 		return errorf(codeRouteNotFound, "POST /v1/redemptions/{code}/void")
 	}
-	var r struct {
-		Reason string `json:"reason"`
-	}
-	if err := decode(ctx, &r); err != nil {
-		return err
-	}
-	red, err := s.app.Engine.VoidRedemption(code, r.Reason)
-	return reply(ctx, red, err)
+	return withBody(ctx, func(r reasonBody) (*reward.Redemption, error) { return s.app.Engine.VoidRedemption(code, r.Reason) })
 }
 
 func (s *Server) getStats(ctx *fasthttp.RequestCtx, _ caller, _ string) error {

@@ -2,7 +2,6 @@ package scan_test
 
 import (
 	"encoding/json"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -63,11 +62,7 @@ func TestPagesInChromium(t *testing.T) {
 	if zh.Status != 200 || !strings.Contains(text, "奖励已领取") || !strings.Contains(text, "您获得了 10 积分") {
 		t.Fatalf("after the claim: %d %q", zh.Status, text)
 	}
-	m := regexp.MustCompile(`/v1/coupons/([^/"]+)/qr.svg`).FindStringSubmatch(zh.HTML())
-	if m == nil {
-		t.Fatalf("the claim's page shows no coupon QR:\n%s", zh.HTML())
-	}
-	coupon := m[1]
+	coupon := pageCoupon(t, "the claim's page", zh.HTML())
 	zh.Screenshot("claimed-zh.png")
 
 	// English by the browser's preference, and by ?lang=en on a Chinese

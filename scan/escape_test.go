@@ -1,7 +1,6 @@
 package scan_test
 
 import (
-	"regexp"
 	"strings"
 	"testing"
 
@@ -32,17 +31,14 @@ func TestStoreAndMemberMarkupEscaped(t *testing.T) {
 	}
 	b := newBrowser(t, ss.testServer)
 	claimed := claim(t, b, codes[0])
-	coupon := regexp.MustCompile(`/v1/coupons/([^/"]+)/qr.svg`).FindStringSubmatch(claimed)
-	if coupon == nil {
-		t.Fatalf("the claim issued no coupon:\n%s", claimed)
-	}
+	coupon := pageCoupon(t, "the claim's page", claimed)
 	b.get("/G/G1")
 	if status, body := b.post("/G/G1", nil); status != 200 {
 		t.Fatalf("joining G1: %d\n%s", status, body)
 	}
 	const escaped = "&lt;script&gt;alert(1)&lt;/script&gt;店"
 	pages := map[string]string{}
-	for _, path := range []string{"/G/G1", "/me", "/V/" + coupon[1]} {
+	for _, path := range []string{"/G/G1", "/me", "/V/" + coupon} {
 		_, pages[path] = b.get(path)
 	}
 	pages["/admin"] = string(ss.Do("GET", "/admin", ss.Admin, nil).Body)

@@ -7,11 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/docs/apitest"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
@@ -267,6 +270,36 @@ func (ts *testServer) Member(member string) (v reward.MemberView, ok bool) {
 		ts.t.Fatalf("GET /v1/members/%s: %v in %s", member, err, r.Body)
 	}
 	return v, true
+}
+
+// editKeys changes the keyset file as yima keys does, beside the running
+// server, which reads it again on its own (or at once: App.ReloadKeys).
+func (ts *testServer) editKeys(change func(ks *codegen.Keyset) error) {
+	ts.t.Helper()
+	ks, err := datadir.LoadKeys(ts.Dir)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	if err := change(ks); err != nil {
+		ts.t.Fatal(err)
+	}
+	if err := ks.Save(filepath.Join(ts.Dir, datadir.KeysFile)); err != nil {
+		ts.t.Fatal(err)
+	}
+}
+
+// couponQR finds the coupon a page shows by its QR's address.
+var couponQR = regexp.MustCompile(`/v1/coupons/([^/"]+)/qr.svg`)
+
+// pageCoupon is the id of the coupon whose QR page shows; the test fails,
+// naming the page (what), when it shows none.
+func pageCoupon(t *testing.T, what, page string) string {
+	t.Helper()
+	m := couponQR.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("%s shows no coupon QR:\n%s", what, page)
+	}
+	return m[1]
 }
 
 // pathEscape escapes a path segment the way a browser would, keeping the

@@ -24,29 +24,14 @@ func TestKeyChangesNeedNoRestart(t *testing.T) {
 	if st := ts.CodeStatus(old[0]); !st.Valid {
 		t.Fatalf("a fresh code does not verify: %+v", st)
 	}
-	path := filepath.Join(ts.Dir, datadir.KeysFile)
-	edit := func(change func(ks *codegen.Keyset) error) {
-		t.Helper()
-		ks, err := datadir.LoadKeys(ts.Dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := change(ks); err != nil {
-			t.Fatal(err)
-		}
-		if err := ks.Save(path); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	edit(func(ks *codegen.Keyset) error { _, err := ks.Rotate(time.Now()); return err })
+	ts.editKeys(func(ks *codegen.Keyset) error { _, err := ks.Rotate(time.Now()); return err })
 	eventually(t, "a batch made after the rotation to use key 2", func() bool {
 		var b scan.BatchView
 		r := ts.Do("POST", "/v1/batches", ts.Admin, reward.BatchSpec{Product: "SKU-NEW", Count: 1})
 		return r.Status == 201 && json.Unmarshal(r.Body, &b) == nil && b.KeyID == 2
 	})
 
-	edit(func(ks *codegen.Keyset) error { return ks.Retire(1, time.Now()) })
+	ts.editKeys(func(ks *codegen.Keyset) error { return ks.Retire(1, time.Now()) })
 	eventually(t, "codes of the retired key 1 to stop verifying", func() bool {
 		return ts.Scan(old[0], "m-keys").ErrCode() == string(reward.CodeKeyRetired)
 	})
@@ -58,7 +43,7 @@ func TestKeyChangesNeedNoRestart(t *testing.T) {
 	}
 
 	// A keyset file that cannot be read leaves the keys in use alone.
-	if err := os.WriteFile(path, []byte("{not json"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(ts.Dir, datadir.KeysFile), []byte("{not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if changed, err := ts.App.ReloadKeys(); err == nil || changed {

@@ -1,8 +1,6 @@
 package scan_test
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +8,6 @@ import (
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
-	"github.com/yima-dev/yima/scan/node/datadir"
 )
 
 // page GETs path and returns the answer, which must be HTML.
@@ -70,21 +67,15 @@ func TestCodePagesTellStatesApart(t *testing.T) {
 	}
 
 	// Retire the key the codes were signed with.
-	raw, err := os.ReadFile(filepath.Join(ts.Dir, datadir.KeysFile))
-	if err != nil {
+	ts.editKeys(func(ks *codegen.Keyset) error {
+		if _, err := ks.Rotate(time.Now()); err != nil {
+			return err
+		}
+		return ks.Retire(b.KeyID, time.Now())
+	})
+	if _, err := ts.App.ReloadKeys(); err != nil {
 		t.Fatal(err)
 	}
-	ks, err := codegen.ParseKeyset(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ks.Rotate(time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	if err := ks.Retire(b.KeyID, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	ts.App.Engine.SetKeys(ks)
 	body := ts.page(t, "/C/"+codes[0], 200)
 	if !strings.Contains(body, "no longer honoured") || strings.Contains(body, "Genuine product") || strings.Contains(body, "withdrawn") {
 		t.Errorf("page of a retired key's code:\n%s", body)

@@ -133,13 +133,10 @@ func TestPagesAreLightAndSelfContained(t *testing.T) {
 	claimer := newBrowser(t, ts)
 	claimer.get("/C/" + codes[0])
 	_, claimed := claimer.post("/C/"+codes[0], nil)
-	coupon := regexp.MustCompile(`/v1/coupons/([^/"]+)/qr.svg`).FindStringSubmatch(claimed)
-	if coupon == nil {
-		t.Fatalf("the claim issued no coupon:\n%s", claimed)
-	}
+	coupon := pageCoupon(t, "the claim's page", claimed)
 	external := regexp.MustCompile(`(?i)<script|<link|<iframe|<object|<embed|@import|url\(|@font-face|https?://[^"]*"`)
 	pages := map[string]string{"claimed landing": claimed}
-	for _, path := range []string{"/", "/C/", "/C/" + codes[1], "/C/" + codes[1] + "?lang=en", "/G/nobody", "/V/" + coupon[1], "/admin"} {
+	for _, path := range []string{"/", "/C/", "/C/" + codes[1], "/C/" + codes[1] + "?lang=en", "/G/nobody", "/V/" + coupon, "/admin"} {
 		r := ts.Do("GET", path, "", nil)
 		if r.Header.Get("Content-Type") != "text/html; charset=utf-8" {
 			t.Errorf("%s: %v", path, r.Header)

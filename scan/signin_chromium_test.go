@@ -1,7 +1,6 @@
 package scan_test
 
 import (
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -30,11 +29,7 @@ func TestSignInInChromium(t *testing.T) {
 	if text := a.Text(); a.Status != 200 || !strings.Contains(text, "您获得了 10 积分") {
 		t.Fatalf("after the claim: %d %q", a.Status, text)
 	}
-	m := regexp.MustCompile(`/v1/coupons/([^/"]+)/qr.svg`).FindStringSubmatch(a.HTML())
-	if m == nil {
-		t.Fatalf("no coupon QR after the claim:\n%s", a.HTML())
-	}
-	coupon := m[1]
+	coupon := pageCoupon(t, "the page after the claim", a.HTML())
 
 	// It follows the page's sign-in link and signs in by SMS code, and
 	// lands back on the code's page, which now knows it.

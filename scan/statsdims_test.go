@@ -2,11 +2,9 @@ package scan_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/reward/rewardtest"
@@ -71,14 +69,7 @@ func TestStatsBySourceAndStoreAPI(t *testing.T) {
 		t.Errorf("GET /v1/stats?by=nonsense: %v", r)
 	}
 
-	req, _ := http.NewRequest("GET", ts.URL+"/admin?lang=en", nil)
-	req.Header.Set("Authorization", "Bearer "+ts.Admin)
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body := ts.Do("GET", "/admin?lang=en", ts.Admin, nil).Body
 	text := strings.Join(strings.Fields(stripTags(string(body))), " ")
 	for _, want := range []string{
 		"gifts verified 1", "new members 3",

@@ -5,16 +5,16 @@ package reward_test
 // store's guide through its enrolment QR (enrol.go).
 
 import (
-	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/reward/rewardtest"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
 )
 
 func TestNormalizePhone(t *testing.T) {
@@ -447,16 +447,8 @@ func enrolFixture(t *testing.T, count uint32, points int64) (*fixture, *reward.E
 // feedTypes lists the types of the feed's events, in order.
 func feedTypes(t *testing.T, f *fixture, types ...string) []string {
 	t.Helper()
-	page, err := f.eng.Feed(context.Background(), reward.FeedQuery{Types: types, Limit: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, raw := range page.Events {
-		var ev reward.FeedEvent
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			t.Fatal(err)
-		}
+	for _, ev := range readAll(t, f.eng, 1000, types...) {
 		out = append(out, ev.Type)
 	}
 	return out

@@ -45,7 +45,9 @@ func relayedFeed(t *testing.T, eng *reward.Engine) []reward.FeedEvent {
 		}
 	}
 	var out []reward.FeedEvent
-	readFeed(t, eng, func(ev reward.FeedEvent) { out = append(out, ev) })
+	for _, ev := range readAll(t, eng, 1000) {
+		out = append(out, reward.FeedEvent(ev))
+	}
 	return out
 }
 

@@ -1,7 +1,6 @@
 package reward_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -145,15 +144,13 @@ func TestSettleAMonth(t *testing.T) {
 
 	// One commission.settled event per line, with the line as its body.
 	var settled []reward.GuideSettlement
-	readFeed(t, f.eng, func(ev reward.FeedEvent) {
-		if ev.Type == reward.FeedCommissionSettled {
-			var l reward.GuideSettlement
-			if err := json.Unmarshal(ev.Data, &l); err != nil {
-				t.Fatal(err)
-			}
-			settled = append(settled, l)
+	for _, ev := range readAll(t, f.eng, 1000, reward.FeedCommissionSettled) {
+		var l reward.GuideSettlement
+		if err := json.Unmarshal(ev.Data, &l); err != nil {
+			t.Fatal(err)
 		}
-	})
+		settled = append(settled, l)
+	}
 	if len(settled) != 2 || settled[0].Guide != "G1" || settled[0].Commission != 6 || settled[1].Guide != "G3" {
 		t.Fatalf("commission.settled events: %+v", settled)
 	}
@@ -396,30 +393,10 @@ func TestSettlementWhileCommissionsAreEarned(t *testing.T) {
 func feedHead(t *testing.T, eng *reward.Engine) uint64 {
 	t.Helper()
 	var last uint64
-	readFeed(t, eng, func(ev reward.FeedEvent) { last = ev.Seq })
-	return last
-}
-
-func readFeed(t *testing.T, eng *reward.Engine, fn func(reward.FeedEvent)) {
-	t.Helper()
-	after := uint64(0)
-	for {
-		page, err := eng.Feed(context.Background(), reward.FeedQuery{After: after, Limit: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, raw := range page.Events {
-			var ev reward.FeedEvent
-			if err := json.Unmarshal(raw, &ev); err != nil {
-				t.Fatal(err)
-			}
-			fn(ev)
-		}
-		if len(page.Events) == 0 {
-			return
-		}
-		after = page.Next
+	for _, ev := range readAll(t, eng, 1000) {
+		last = ev.Seq
 	}
+	return last
 }
 
 func countPrefix(t *testing.T, db store.Reader, prefix string) int {

@@ -3,13 +3,14 @@ package reward_test
 import (
 	"encoding/binary"
 	"encoding/json"
-	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/reward/rewardtest"
-	"github.com/yima-dev/yima/store"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
+	"github.com/yima-dev/yima/store"
 )
 
 // statusOf is the status of serial of f's batch as eng tells it.

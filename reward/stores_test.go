@@ -1,7 +1,6 @@
 package reward_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -14,17 +13,13 @@ import (
 // storeEvents returns the bodies of the store.changed events in the feed.
 func storeEvents(t *testing.T, f *fixture) []reward.Store {
 	t.Helper()
-	page, err := f.eng.Feed(context.Background(), reward.FeedQuery{Types: []string{reward.FeedStoreChanged}, Limit: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []reward.Store
-	for _, raw := range page.Events {
-		var ev struct{ Data reward.Store }
-		if err := json.Unmarshal(raw, &ev); err != nil {
+	for _, ev := range readAll(t, f.eng, 1000, reward.FeedStoreChanged) {
+		var s reward.Store
+		if err := json.Unmarshal(ev.Data, &s); err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, ev.Data)
+		out = append(out, s)
 	}
 	return out
 }

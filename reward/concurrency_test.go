@@ -175,9 +175,7 @@ func TestConcurrentSpendsNeverGoNegative(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	for i := range 15 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			if i < 5 {
 				if _, err := g.eng.VoidRedemption(codes[i], "fraud"); err == nil {
 					voided.Add(20)
@@ -191,7 +189,7 @@ func TestConcurrentSpendsNeverGoNegative(t *testing.T) {
 			} else if code(err) != reward.CodeInsufficientPoints {
 				t.Errorf("spend: %v", err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if v := mustMember(t, g, "m"); v.Points != 100-voided.Load()-spent.Load() || v.Points < 0 {

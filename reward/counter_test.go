@@ -117,9 +117,7 @@ func TestAnotherStoreIsRefusedUnderLoad(t *testing.T) {
 		wins = map[string][]string{}
 	)
 	for _, g := range []string{"G3", "G1", "G2", "G3"} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for _, id := range ids {
 				_, err := f.eng.VerifyCoupon(id, g)
 				switch c := code(err); {
@@ -133,7 +131,7 @@ func TestAnotherStoreIsRefusedUnderLoad(t *testing.T) {
 					t.Errorf("%s on %s: %v", g, id, err)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	for _, id := range ids {

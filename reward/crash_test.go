@@ -365,9 +365,7 @@ func runCrash(t *testing.T, seed uint64, noSync bool) crashOutcome {
 		wg       sync.WaitGroup
 	)
 	for _, plan := range plans {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for _, req := range plan {
 				raw, err := eng.Scan(req)
 				// Loading the flag after the answer arrived and before
@@ -398,7 +396,7 @@ func runCrash(t *testing.T, seed uint64, noSync bool) crashOutcome {
 					clone = disk.Crash(t)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if err := db.Close(); err != nil {

@@ -209,12 +209,10 @@ func TestEquivalenceOrderIndependent(t *testing.T) {
 				gate := make(chan struct{})
 				var wg sync.WaitGroup
 				for i := start; i < min(start+burst, ops); i++ {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
+					wg.Go(func() {
 						<-gate
 						conOut[i] = stream[i].run(many.eng, cs)
-					}()
+					})
 				}
 				close(gate)
 				wg.Wait()

@@ -306,9 +306,7 @@ func TestExportIsOneSnapshot(t *testing.T) {
 		wg.Wait()
 	})
 	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for s := 101 + w; s <= 400; s += 4 {
 				select {
 				case <-stop:
@@ -320,7 +318,7 @@ func TestExportIsOneSnapshot(t *testing.T) {
 					return
 				}
 			}
-		}()
+		})
 	}
 	for range 5 {
 		x, out := export(t, f.eng, reward.ExportQuery{Kind: reward.ExportRedemptions, Format: reward.FormatNDJSON})

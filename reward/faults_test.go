@@ -262,9 +262,7 @@ func runFault(t *testing.T, seed uint64, c faultCase) {
 		wg   sync.WaitGroup
 	)
 	for w, plan := range plans {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			refused := false
 			for _, req := range plan {
 				raw, err := eng.Scan(req)
@@ -292,7 +290,7 @@ func runFault(t *testing.T, seed uint64, c faultCase) {
 				acks = append(acks, a)
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	within(t, "the scans", wg.Wait)
 

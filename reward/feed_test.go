@@ -77,9 +77,7 @@ func story(t *testing.T) *fixture {
 	codes := allCodes(f, 200)
 	var wg sync.WaitGroup
 	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := range 40 {
 				// Contested codes: most scans of one are refused.
 				serial := uint32(1 + (w*7+i*3)%200)
@@ -88,7 +86,7 @@ func story(t *testing.T) *fixture {
 					t.Error(err)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	// Spends, coupon verifications and voids, a guide leaving.

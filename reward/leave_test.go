@@ -176,9 +176,7 @@ func TestGuideLeavesWhileScanning(t *testing.T) {
 	var wg sync.WaitGroup
 	var commissions sync.Map // code → guide paid
 	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := w; i < members*scansEach; i += 8 {
 				r, err := f.scan(codes[i], fmt.Sprintf("m%03d", i%members))
 				if err != nil {
@@ -189,7 +187,7 @@ func TestGuideLeavesWhileScanning(t *testing.T) {
 					commissions.Store(r.Code, r.Guide)
 				}
 			}
-		}()
+		})
 	}
 	out, err := f.eng.GuideLeaves("G1", "G2")
 	wg.Wait()

@@ -520,9 +520,7 @@ func TestConcurrentOrdersAndRefunds(t *testing.T) {
 		id := fmt.Sprintf("O%d", i)
 		member := fmt.Sprintf("m%d", i%4)
 		for k := range 3 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				switch k {
 				case 0:
 					if _, err := f.eng.RecordOrder(reward.OrderRequest{OrderID: id, Member: member, Amount: 1000, Channel: "shop"}); err != nil {
@@ -540,16 +538,14 @@ func TestConcurrentOrdersAndRefunds(t *testing.T) {
 						t.Errorf("refund %s: %v", id, err)
 					}
 				}
-			}()
+			})
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			_, err := f.eng.Spend(member, reward.SpendRequest{Points: 7, Reason: "x", RequestID: "s" + id})
 			if c := code(err); c != "" && c != reward.CodeInsufficientPoints && c != reward.CodeNotFound {
 				t.Errorf("spend: %v", err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	for id, k := range refunds {

@@ -157,14 +157,12 @@ func TestPINGuessesConcurrent(t *testing.T) {
 	got := map[reward.Code]int{}
 	var wg sync.WaitGroup
 	for i := range 40 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			_, err := f.claim(codes[0], "guesser", wrongPIN(pins[0], i))
 			mu.Lock()
 			got[code(err)]++
 			mu.Unlock()
-		}()
+		})
 	}
 	wg.Wait()
 	if got[reward.CodeWrongPIN] != reward.PINTriesBeforeLock || got[reward.CodePINLocked] != 40-reward.PINTriesBeforeLock {
@@ -174,9 +172,7 @@ func TestPINGuessesConcurrent(t *testing.T) {
 	paid := 0
 	others := map[reward.Code]int{}
 	for i := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			_, err := f.claim(codes[0], "buyer"+string(rune('a'+i)), pins[0])
 			mu.Lock()
 			if err == nil {
@@ -185,7 +181,7 @@ func TestPINGuessesConcurrent(t *testing.T) {
 				others[code(err)]++
 			}
 			mu.Unlock()
-		}()
+		})
 	}
 	wg.Wait()
 	if paid != 1 || others[reward.CodeAlreadyRedeemed] != 15 {

@@ -89,11 +89,9 @@ func scanRoundTrips(t *testing.T, ahead bool) (alone, grouped float64) {
 	grouped = trips(members, func() {
 		var wg sync.WaitGroup
 		for i, req := range reqs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				scan(req, i)
-			}()
+			})
 		}
 		wg.Wait()
 	})

@@ -72,9 +72,7 @@ func TestTwoMembersRaceOnManyCodes(t *testing.T) {
 	var wg sync.WaitGroup
 	start := make(chan struct{}) // both begin together, so they contend
 	for _, m := range members {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			<-start
 			for s := uint32(1); s <= n; s++ {
 				res, err := f.scan(codes[s], m)
@@ -87,7 +85,7 @@ func TestTwoMembersRaceOnManyCodes(t *testing.T) {
 					t.Errorf("scan: %v", err)
 				}
 			}
-		}()
+		})
 	}
 	close(start)
 	wg.Wait()

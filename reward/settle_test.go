@@ -323,9 +323,7 @@ func TestSettlementWhileCommissionsAreEarned(t *testing.T) {
 	var nov *reward.SettlementView
 	start := make(chan struct{})
 	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			<-start
 			for i := range perWork {
 				serial := uint32(w*perWork + i + 1)
@@ -337,11 +335,9 @@ func TestSettlementWhileCommissionsAreEarned(t *testing.T) {
 					t.Errorf("scan %d: %v", serial, err)
 				}
 			}
-		}()
+		})
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		<-start
 		for {
 			v, err := f.eng.Settle("2026-11")
@@ -352,7 +348,7 @@ func TestSettlementWhileCommissionsAreEarned(t *testing.T) {
 			nov, settleErr = v, err
 			return
 		}
-	}()
+	})
 	close(start)
 	wg.Wait()
 	if settleErr != nil {

@@ -198,16 +198,14 @@ func TestStatsConcurrentSourcesAndStores(t *testing.T) {
 	coupons := make([]string, n)
 	errs := make(chan error, n)
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			res, _, err := scanReq(f, reward.ScanRequest{Code: codes[i], Member: fmt.Sprintf("m%d", i), Guide: guides[(i/3)%3], Source: sources[i%3]})
 			if err != nil {
 				errs <- err
 				return
 			}
 			coupons[i] = res.Coupon.ID
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)
@@ -219,9 +217,7 @@ func TestStatsConcurrentSourcesAndStores(t *testing.T) {
 	wins := map[string]int64{}
 	for _, id := range coupons {
 		for _, g := range []string{"G1", "G2"} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				c, err := f.eng.VerifyCoupon(id, g)
 				if err == nil {
 					mu.Lock()
@@ -230,7 +226,7 @@ func TestStatsConcurrentSourcesAndStores(t *testing.T) {
 				} else if code(err) != reward.CodeAlreadyUsed {
 					t.Error(err)
 				}
-			}()
+			})
 		}
 	}
 	wg.Wait()
@@ -294,9 +290,7 @@ func TestStatsOfTwoEnginesAddUp(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	for n, e := range engines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := n; i < len(codes); i += 2 {
 				raw, err := e.Scan(reward.ScanRequest{Code: codes[i], Member: fmt.Sprintf("m%d", i), Guide: "G1", Source: "tmall"})
 				if err != nil {
@@ -312,7 +306,7 @@ func TestStatsOfTwoEnginesAddUp(t *testing.T) {
 					t.Error(err)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	for _, e := range engines {

@@ -150,16 +150,14 @@ func TestStatusDuringChanges(t *testing.T) {
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	for r := range 3 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := r; !stop.Load(); i++ {
 				if _, err := f.eng.Status(codes[i%n]); err != nil {
 					t.Error(err)
 					return
 				}
 			}
-		}()
+		})
 	}
 	defer func() { stop.Store(true); wg.Wait() }()
 	for serial := uint32(1); serial <= n; serial++ {

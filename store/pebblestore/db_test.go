@@ -29,9 +29,7 @@ func incrementAll(t *testing.T, db *pebblestore.DB, workers, each int, key func(
 	t.Helper()
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := 0; i < each; i++ {
 				k := key(w, i)
 				if err := db.Update(func(tx store.Tx) error {
@@ -41,7 +39,7 @@ func incrementAll(t *testing.T, db *pebblestore.DB, workers, each int, key func(
 					t.Error(err)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	var total uint64

@@ -67,9 +67,7 @@ func TestWALHelperProcess(t *testing.T) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := 0; ; i++ {
 				k := fmt.Sprintf("k%d-%07d", w, i)
 				if err := db.Update(func(tx store.Tx) error {
@@ -83,7 +81,7 @@ func TestWALHelperProcess(t *testing.T) {
 				fmt.Println("acked", k)
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	wg.Wait()
 }

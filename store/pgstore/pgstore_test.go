@@ -241,11 +241,9 @@ func TestAddOnStoredValue(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 3)
 	for i, k := range []string{"c", "text", "c"} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			errs[i] = db.Update(func(tx store.Tx) error { tx.Add([]byte(k), 1); return nil })
-		}()
+		})
 	}
 	wg.Wait()
 	if errs[0] != nil || errs[2] != nil || !errors.Is(errs[1], store.ErrDecisionPanicked) {

@@ -293,9 +293,7 @@ func atomicGroup(tb testing.TB, b Backend) {
 	}
 	var stop atomic.Bool
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		for !stop.Load() {
 			snap, err := db.Snapshot()
 			if err != nil {
@@ -323,7 +321,7 @@ func atomicGroup(tb testing.TB, b Backend) {
 				}
 			}
 		}
-	}()
+	})
 	for gen := 1; gen <= gens; gen++ {
 		if err := write(gen); err != nil {
 			tb.Error(err)
@@ -567,9 +565,7 @@ func readAhead(tb testing.TB, b Backend) {
 	<-held
 	var wg sync.WaitGroup
 	for i := range decisions {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			err := store.UpdateReading(db, keys, func(tx store.Tx) error {
 				var got [5]int64
 				var found [5]bool
@@ -606,7 +602,7 @@ func readAhead(tb testing.TB, b Backend) {
 			if err != nil && !(refusedAt(i) && errors.Is(err, no)) {
 				tb.Errorf("decision %d: %v", i, err)
 			}
-		}()
+		})
 	}
 	time.Sleep(50 * time.Millisecond) // let the decisions queue
 	hold.Done()

@@ -2,10 +2,7 @@ package scan
 
 import (
 	"go/ast"
-	"go/parser"
 	"go/token"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -59,31 +56,16 @@ func TestCatalogsHaveTheSameKeys(t *testing.T) {
 // keys of the lookup tables.
 func usedKeys(t *testing.T) map[string]string {
 	t.Helper()
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
 	used := map[string]string{}
 	tmplKey := regexp.MustCompile(`[{(]t "([^"]+)"`)
 	fset := token.NewFileSet()
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range tmplKey.FindAllStringSubmatch(string(src), -1) {
-			used[m[1]] = f
-		}
-		file, err := parser.ParseFile(fset, f, src, 0)
-		if err != nil {
-			t.Fatal(err)
+	for _, f := range goSources(t, fset, ".") {
+		for _, m := range tmplKey.FindAllStringSubmatch(string(f.src), -1) {
+			used[m[1]] = f.path
 		}
 		// text takes its key from a lookup table read below; only the
 		// two functions that read those tables may call it.
-		for _, d := range file.Decls {
+		for _, d := range f.file.Decls {
 			fn, ok := d.(*ast.FuncDecl)
 			if !ok || fn.Name.Name == "refusal" || fn.Name.Name == "word" {
 				continue
@@ -97,7 +79,7 @@ func usedKeys(t *testing.T) map[string]string {
 				return true
 			})
 		}
-		ast.Inspect(file, func(n ast.Node) bool {
+		ast.Inspect(f.file, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
 			if !ok || len(call.Args) == 0 {
 				return true

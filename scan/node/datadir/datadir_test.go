@@ -27,27 +27,27 @@ func mustOpen(t *testing.T, dir string, o datadir.Options) *datadir.Dir {
 // admin.token holds nothing usable does not open: with an empty token the
 // admin API and the dashboard would take an empty credential.
 func TestAdminTokenFileFailsClosed(t *testing.T) {
-	for name, content := range map[string]string{
-		"only a newline": "\n",
-		"empty":          "",
-		"blanks":         " \t \n\n",
-		"too short":      "abc\n",
+	for _, tc := range []struct{ name, content string }{
+		{"only a newline", "\n"},
+		{"empty", ""},
+		{"blanks", " \t \n\n"},
+		{"too short", "abc\n"},
 	} {
-		t.Run(name, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			if err := datadir.Init(dir); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(filepath.Join(dir, datadir.AdminTokenFile), []byte(content), 0o600); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, datadir.AdminTokenFile), []byte(tc.content), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			if tok, err := datadir.AdminToken(dir); err == nil {
-				t.Fatalf("AdminToken of %q = %q, want an error", content, tok)
+				t.Fatalf("AdminToken of %q = %q, want an error", tc.content, tok)
 			}
 			app, err := datadir.Open(dir, datadir.Options{})
 			if err == nil {
 				app.Close()
-				t.Fatalf("Open with admin.token %q succeeded; want an error at start", content)
+				t.Fatalf("Open with admin.token %q succeeded; want an error at start", tc.content)
 			}
 			if !strings.Contains(err.Error(), datadir.AdminTokenFile) {
 				t.Errorf("error does not name the file: %v", err)
@@ -90,17 +90,20 @@ func TestMissingKeysBesideBatchesRefusesToStart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for name, open := range map[string]func() error{
-		"Open": func() error {
+	for _, tc := range []struct {
+		name string
+		open func() error
+	}{
+		{"Open", func() error {
 			app, err := datadir.Open(dir, datadir.Options{})
 			if err == nil {
 				app.Close()
 			}
 			return err
-		},
-		"Init": func() error { return datadir.Init(dir) },
+		}},
+		{"Init", func() error { return datadir.Init(dir) }},
 	} {
-		err := open()
+		name, err := tc.name, tc.open()
 		if !errors.Is(err, datadir.ErrKeysMissing) {
 			t.Errorf("%s without keys.json beside a store with a batch: %v, want ErrKeysMissing", name, err)
 			continue

@@ -3,13 +3,69 @@ package node_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/yima-dev/yima/codegen/kek"
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/scan"
 	"github.com/yima-dev/yima/scan/node"
+	"github.com/yima-dev/yima/store/pgstore/pgtest"
 )
+
+// sealedNodes opens n nodes on one PostgreSQL database with empty data
+// directories and one key-encryption key: all a node of a cluster needs.
+func sealedNodes(t *testing.T, n int) []*node.Node {
+	t.Helper()
+	dsn := pgtest.Migrated(t)
+	k, err := kek.Parse([]byte(kek.Generate()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nodes []*node.Node
+	for range n {
+		nd, err := node.Open(node.Options{Dir: t.TempDir(), Store: dsn, KEK: k, Server: scan.Options{Addr: "127.0.0.1:0", Language: "en"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nd.Close() })
+		nodes = append(nodes, nd)
+	}
+	return nodes
+}
+
+// apiStatus sends method path to n with the bearer token tok (and body as
+// JSON, when there is one) and returns the answer's status.
+func apiStatus(t *testing.T, n *node.Node, method, path, tok string, body any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, n.URL()+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Close = true // no idle connection for the server to wait on
+	resp, err := apiClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+var apiClient = &http.Client{Timeout: 20 * time.Second}
 
 // TestNodesShareOneDatabase runs two nodes on one PostgreSQL database: a
 // code paid through one is already redeemed through the other, and a token
@@ -29,19 +85,9 @@ func TestNodesShareOneDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hc := &http.Client{Timeout: 20 * time.Second}
 	scanOn := func(n *node.Node, code, member string) int {
 		t.Helper()
-		body, _ := json.Marshal(map[string]string{"code": code, "member": member})
-		req, _ := http.NewRequest("POST", n.URL()+"/v1/scans", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return apiStatus(t, n, "POST", "/v1/scans", tok, map[string]string{"code": code, "member": member})
 	}
 	if got := scanOn(b, s.Code(1), "m1"); got != 200 {
 		t.Fatalf("a scan on the second node with a token made on the first: %d", got)

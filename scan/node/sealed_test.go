@@ -13,34 +13,10 @@ import (
 	"time"
 
 	"github.com/yima-dev/yima/codegen"
-	"github.com/yima-dev/yima/codegen/kek"
 	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/scan"
 	"github.com/yima-dev/yima/scan/node"
 	"github.com/yima-dev/yima/scan/node/datadir"
-	"github.com/yima-dev/yima/store/pgstore/pgtest"
 )
-
-// sealedNodes opens n nodes on one PostgreSQL database with empty data
-// directories and one key-encryption key: all a node of a cluster needs.
-func sealedNodes(t *testing.T, n int) []*node.Node {
-	t.Helper()
-	dsn := pgtest.Migrated(t)
-	k, err := kek.Parse([]byte(kek.Generate()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var nodes []*node.Node
-	for range n {
-		nd, err := node.Open(node.Options{Dir: t.TempDir(), Store: dsn, KEK: k, Server: scan.Options{Addr: "127.0.0.1:0", Language: "en"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { nd.Close() })
-		nodes = append(nodes, nd)
-	}
-	return nodes
-}
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]*)"`)
 
@@ -107,19 +83,6 @@ func (p *pageClient) cookie(n *node.Node, path, name string) *http.Cookie {
 	return nil
 }
 
-func bearer(t *testing.T, n *node.Node, path, tok string) int {
-	t.Helper()
-	req, _ := http.NewRequest("GET", n.URL()+path, nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Close = true // no idle connection for the server to wait on
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
 // TestClusterSharesKeysTokensSessions runs two nodes that were given only
 // the database and the key-encryption key. The first admin token is a
 // token record made on one node and works on the other; a browser signed
@@ -142,14 +105,14 @@ func TestClusterSharesKeysTokensSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := bearer(t, b, "/v1/tokens", tok); got != 200 {
+	if got := apiStatus(t, b, "GET", "/v1/tokens", tok, nil); got != 200 {
 		t.Fatalf("an admin token made on the first node, on the second: %d", got)
 	}
 	app, err := a.Admin().CreateToken(reward.RoleApp, "shop", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := bearer(t, b, "/v1/tokens", app); got != 403 {
+	if got := apiStatus(t, b, "GET", "/v1/tokens", app, nil); got != 403 {
 		t.Errorf("an app token on an admin endpoint: %d, want 403", got)
 	}
 
@@ -189,7 +152,7 @@ func TestClusterSharesKeysTokensSessions(t *testing.T) {
 	if _, err := b.Admin().RevokeToken(reward.TokenID(tok)); err != nil {
 		t.Fatal(err)
 	}
-	if got := bearer(t, a, "/v1/tokens", tok); got != 401 {
+	if got := apiStatus(t, a, "GET", "/v1/tokens", tok, nil); got != 401 {
 		t.Errorf("the admin token revoked on B, used on A: %d, want 401", got)
 	}
 	if got := p.do(a, "GET", "/admin", nil); got != 401 {

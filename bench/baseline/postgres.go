@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -55,9 +54,7 @@ type pgBackend struct {
 	cred      *syscall.Credential
 	version   string
 	pool      *pgxpool.Pool
-	pid       int
-	server    *exec.Cmd     // the postmaster, nil until started
-	exited    chan struct{} // closed when server has exited
+	server    *child // the postmaster, nil until started
 	rules     *rules
 	log       *slog.Logger
 }
@@ -87,25 +84,13 @@ func NewPostgres(conns int, timeout time.Duration, log *slog.Logger) (bench.Targ
 		return nil, err
 	}
 	b := &pgBackend{bin: bin, log: log}
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("nobody")
-		if err != nil {
-			return nil, fmt.Errorf("%w: running as root, PostgreSQL needs an unprivileged user to run as, and there is no user nobody: %v", bench.ErrBaselineUnavailable, err)
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		b.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	if b.cred, err = pglocal.Unprivileged(); err != nil {
+		return nil, fmt.Errorf("%w: %v", bench.ErrBaselineUnavailable, err)
 	}
-	if b.dir, err = os.MkdirTemp("", "yima-bench-pg-*"); err != nil {
-		return nil, err
+	if b.dir, err = pglocal.TempDir("yima-bench-pg-*", b.cred); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
 	}
 	b.data = filepath.Join(b.dir, "data")
-	if b.cred != nil {
-		if err := os.Chown(b.dir, int(b.cred.Uid), int(b.cred.Gid)); err != nil {
-			b.close()
-			return nil, fmt.Errorf("bench: giving %s to nobody: %w", b.dir, err)
-		}
-	}
 	if out, err := b.command("initdb", "-D", b.data, "-U", "bench", "-A", "trust", "-E", "UTF8", "--locale=C").CombinedOutput(); err != nil {
 		b.close()
 		return nil, fmt.Errorf("bench: initdb: %v: %s", err, lastLines(string(out), 5))
@@ -124,19 +109,16 @@ func NewPostgres(conns int, timeout time.Duration, log *slog.Logger) (bench.Targ
 		return nil, err
 	}
 	defer logFile.Close()
-	b.server = b.command("postgres", "-D", b.data, "-p", strconv.Itoa(port), "-k", b.dir,
+	server := b.command("postgres", "-D", b.data, "-p", strconv.Itoa(port), "-k", b.dir,
 		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=on", "-c", "synchronous_commit=on",
 		"-c", fmt.Sprintf("max_connections=%d", conns+32))
-	b.server.SysProcAttr.Pdeathsig = syscall.SIGINT
-	b.server.Stdout, b.server.Stderr = logFile, logFile
-	if err := b.server.Start(); err != nil {
+	server.SysProcAttr.Pdeathsig = syscall.SIGINT
+	server.Stdout, server.Stderr = logFile, logFile
+	if b.server, err = startChild(server); err != nil {
 		b.close()
 		return nil, fmt.Errorf("bench: starting postgres: %w", err)
 	}
-	b.pid = b.server.Process.Pid
-	b.exited = make(chan struct{})
-	go func() { b.server.Wait(); close(b.exited) }()
-	if err := b.waitReady(port); err != nil {
+	if err := b.server.waitReady(time.Minute, b.ready(port)); err != nil {
 		logText, _ := os.ReadFile(filepath.Join(b.dir, "postgres.log"))
 		b.close()
 		return nil, fmt.Errorf("bench: postgres did not start: %v: %s", err, lastLines(string(logText), 5))
@@ -179,23 +161,14 @@ func (b *pgBackend) command(name string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// waitReady polls pg_isready until the server accepts connections, exits,
-// or a minute passes.
-func (b *pgBackend) waitReady(port int) error {
-	deadline := time.Now().Add(time.Minute)
-	for {
+// ready asks pg_isready whether the server accepts connections.
+func (b *pgBackend) ready(port int) func() error {
+	return func() error {
 		out, err := b.command("pg_isready", "-q", "-h", "127.0.0.1", "-p", strconv.Itoa(port)).CombinedOutput()
-		if err == nil {
-			return nil
+		if err != nil {
+			return fmt.Errorf("%v %s", err, out)
 		}
-		select {
-		case <-b.exited:
-			return errors.New("the server exited")
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready after a minute: %v %s", err, out)
-		}
+		return nil
 	}
 }
 
@@ -211,23 +184,16 @@ func (b *pgBackend) close() error {
 	if b.server != nil {
 		// SIGINT is PostgreSQL's fast shutdown: it ends sessions and writes
 		// a checkpoint.
-		b.server.Process.Signal(syscall.SIGINT)
-		select {
-		case <-b.exited:
-		case <-time.After(time.Minute):
-			b.log.Warn("postgres did not stop within a minute; killing it")
-			b.server.Process.Kill()
-			<-b.exited
-		}
+		b.server.stop(syscall.SIGINT, time.Minute, func() { b.log.Warn("postgres did not stop within a minute; killing it") })
 	}
 	return os.RemoveAll(b.dir)
 }
 
 func (b *pgBackend) cpuSeconds() float64 {
-	if b.pid == 0 {
+	if b.server == nil {
 		return nan
 	}
-	return treeCPU(b.pid)
+	return b.server.cpuSeconds()
 }
 
 func (b *pgBackend) setup(ctx context.Context, s *bench.Setup, r *rules) error {

@@ -124,14 +124,13 @@ return {200, bal}
 `
 
 type redisBackend struct {
-	cmd     *exec.Cmd
+	server  *child
 	dir     string
 	version string
 	rdb     *redis.Client
 	rules   *rules
 
 	scanScript, verifyScript, spendScript *redis.Script
-	exited                                chan struct{}
 }
 
 // NewRedis starts redis-server on a free loopback port in a temporary
@@ -152,18 +151,17 @@ func NewRedis(conns int, timeout time.Duration, log *slog.Logger) (bench.Target,
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	b := &redisBackend{dir: dir, exited: make(chan struct{})}
-	b.cmd = exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+	b := &redisBackend{dir: dir}
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
 		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no",
 		"--logfile", dir+"/redis.log", "--maxclients", strconv.Itoa(conns+64))
 	// Its own process group, so a ^C that ends the load leaves it up for the
 	// audit; and killed with the bench, so a killed run leaves nothing behind.
-	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := b.cmd.Start(); err != nil {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if b.server, err = startChild(cmd); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("bench: starting redis-server: %w", err)
 	}
-	go func() { b.cmd.Wait(); close(b.exited) }()
 	b.rdb = redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(port), PoolSize: conns + 8,
 		ReadTimeout: timeout, WriteTimeout: timeout, DisableIdentity: true})
 	if err := b.waitReady(); err != nil {
@@ -180,30 +178,28 @@ func NewRedis(conns int, timeout time.Duration, log *slog.Logger) (bench.Target,
 	return f, nil
 }
 
+// waitReady waits up to 15s for the server to answer, and reads its
+// version.
 func (b *redisBackend) waitReady() error {
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	err := b.server.waitReady(15*time.Second, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
 		info, err := b.rdb.Info(ctx, "server").Result()
-		cancel()
-		if err == nil {
-			for _, line := range strings.Split(info, "\n") {
-				if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
-					b.version = v
-				}
+		for _, line := range strings.Split(info, "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
+				b.version = v
 			}
-			return nil
 		}
-		select {
-		case <-b.exited:
-			log, _ := os.ReadFile(b.dir + "/redis.log")
-			return fmt.Errorf("bench: redis-server exited at start: %s", lastLines(string(log), 5))
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("bench: redis-server did not answer within 15s: %w", err)
-		}
+		return err
+	})
+	switch {
+	case errors.Is(err, errExited):
+		log, _ := os.ReadFile(b.dir + "/redis.log")
+		return fmt.Errorf("bench: redis-server exited at start: %s", lastLines(string(log), 5))
+	case err != nil:
+		return fmt.Errorf("bench: redis-server did not answer: %w", err)
 	}
+	return nil
 }
 
 func (b *redisBackend) describe() string {
@@ -234,57 +230,52 @@ func (b *redisBackend) scan(ctx context.Context, r *rules, q *scanReq) (scanAns,
 	if r.fixed {
 		fixed = "1"
 	}
-	res, err := b.scanScript.Run(ctx, b.rdb, nil, q.code, q.member, q.base, q.coupon, fixed, r.budget, r.bonus, r.stock, r.perScan, r.tierString).Slice()
+	v, err := b.runScript(ctx, b.scanScript, "scan", 5, scanRefusals, q.code, q.member, q.base, q.coupon, fixed, r.budget, r.bonus, r.stock, r.perScan, r.tierString)
 	if err != nil {
 		return scanAns{}, err
 	}
-	switch scriptStatus(res) {
-	case 409:
-		return scanAns{}, errAlreadyRedeemed
-	case 403:
-		return scanAns{}, errBudget
-	case 200:
-		if len(res) == 6 {
-			return scanAns{points: toInt(res[1]), balance: toInt(res[2]), coupon: toStr(res[3]), guide: toStr(res[4]), commission: toInt(res[5])}, nil
-		}
-	}
-	return scanAns{}, fmt.Errorf("bench: redis scan script answered %v", res)
+	return scanAns{points: toInt(v[0]), balance: toInt(v[1]), coupon: toStr(v[2]), guide: toStr(v[3]), commission: toInt(v[4])}, nil
 }
 
 func (b *redisBackend) verify(ctx context.Context, r *rules, coupon, guide string) (verifyAns, error) {
-	res, err := b.verifyScript.Run(ctx, b.rdb, nil, coupon, guide, r.perCoupon).Slice()
+	v, err := b.runScript(ctx, b.verifyScript, "verify", 3, verifyRefusals, coupon, guide, r.perCoupon)
 	if err != nil {
 		return verifyAns{}, err
 	}
-	switch scriptStatus(res) {
-	case 404:
-		return verifyAns{}, errNoCoupon
-	case 409:
-		return verifyAns{}, errAlreadyUsed
-	case 200:
-		if len(res) == 4 {
-			return verifyAns{commission: toInt(res[1]), member: toStr(res[2]), code: toStr(res[3])}, nil
-		}
-	}
-	return verifyAns{}, fmt.Errorf("bench: redis verify script answered %v", res)
+	return verifyAns{commission: toInt(v[0]), member: toStr(v[1]), code: toStr(v[2])}, nil
 }
 
 func (b *redisBackend) spend(ctx context.Context, member string, points int64, requestID string) (int64, error) {
-	res, err := b.spendScript.Run(ctx, b.rdb, nil, member, points, requestID).Slice()
+	v, err := b.runScript(ctx, b.spendScript, "spend", 1, spendRefusals, member, points, requestID)
 	if err != nil {
 		return 0, err
 	}
-	switch scriptStatus(res) {
-	case 404:
-		return 0, errNoPoints
-	case 409:
-		return 0, errInsufficient
-	case 200:
-		if len(res) == 2 {
-			return toInt(res[1]), nil
-		}
+	return toInt(v[0]), nil
+}
+
+// The statuses each script refuses with, and the front's errors for them.
+var (
+	scanRefusals   = map[int64]error{409: errAlreadyRedeemed, 403: errBudget}
+	verifyRefusals = map[int64]error{404: errNoCoupon, 409: errAlreadyUsed}
+	spendRefusals  = map[int64]error{404: errNoPoints, 409: errInsufficient}
+)
+
+// runScript runs the script name, s, with args and returns the n values
+// after its status 200. A status in refusals is that error; any other
+// answer is an error that shows it.
+func (b *redisBackend) runScript(ctx context.Context, s *redis.Script, name string, n int, refusals map[int64]error, args ...any) ([]any, error) {
+	res, err := s.Run(ctx, b.rdb, nil, args...).Slice()
+	if err != nil {
+		return nil, err
 	}
-	return 0, fmt.Errorf("bench: redis spend script answered %v", res)
+	status := scriptStatus(res)
+	if err, refused := refusals[status]; refused {
+		return nil, err
+	}
+	if status != 200 || len(res) != n+1 {
+		return nil, fmt.Errorf("bench: redis %s script answered %v", name, res)
+	}
+	return res[1:], nil
 }
 
 func scriptStatus(res []any) int64 {
@@ -311,24 +302,18 @@ func toStr(v any) string {
 }
 
 func (b *redisBackend) cpuSeconds() float64 {
-	if b.cmd.Process == nil {
+	if b.server == nil {
 		return nan
 	}
-	return treeCPU(b.cmd.Process.Pid)
+	return b.server.cpuSeconds()
 }
 
 func (b *redisBackend) close() error {
 	if b.rdb != nil {
 		b.rdb.Close()
 	}
-	if b.cmd.Process != nil {
-		b.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-b.exited:
-		case <-time.After(10 * time.Second):
-			b.cmd.Process.Kill()
-			<-b.exited
-		}
+	if b.server != nil {
+		b.server.stop(syscall.SIGTERM, 10*time.Second, nil)
 	}
 	return os.RemoveAll(b.dir)
 }

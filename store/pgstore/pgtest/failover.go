@@ -83,11 +83,11 @@ func StartFormation(tb testing.TB) *Formation {
 		tb.Fatalf("pg_auto_failover: not installed (%v): apt-get install -y postgresql-15-auto-failover, or scripts/install-baselines.sh", err)
 	}
 	sweepFormations()
-	cred, err := unprivileged()
+	cred, err := pglocal.Unprivileged()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	dir, err := tempDir("yima-pgaf-*", cred)
+	dir, err := pglocal.TempDir("yima-pgaf-*", cred)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -20,7 +20,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -155,8 +154,8 @@ func startCluster() (string, error) {
 }
 
 // cluster is a PostgreSQL data directory in a temporary directory owned by
-// the user the server runs as (see unprivileged), and the free loopback
-// port its server listens on.
+// the user the server runs as (see pglocal.Unprivileged), and the free
+// loopback port its server listens on.
 type cluster struct {
 	dir  string
 	bin  string // PostgreSQL's programs
@@ -168,11 +167,11 @@ type cluster struct {
 // directory is made it is returned, with any later error, so that the
 // caller can remove it.
 func newCluster(bin string) (*cluster, error) {
-	cred, err := unprivileged()
+	cred, err := pglocal.Unprivileged()
 	if err != nil {
 		return nil, err
 	}
-	dir, err := tempDir("yima-pgtest-*", cred)
+	dir, err := pglocal.TempDir("yima-pgtest-*", cred)
 	if err != nil {
 		return nil, err
 	}
@@ -233,36 +232,6 @@ func (c *cluster) startServer(dsn string, settings ...string) (*exec.Cmd, error)
 			return server, fmt.Errorf("postgres did not start: %v: %s", err, log)
 		}
 	}
-}
-
-// unprivileged returns the user PostgreSQL runs as: nil (this process's)
-// unless this process is root, which initdb and pg_autoctl refuse; then the
-// user nobody.
-func unprivileged() (*syscall.Credential, error) {
-	if os.Geteuid() != 0 {
-		return nil, nil
-	}
-	u, err := user.Lookup("nobody")
-	if err != nil {
-		return nil, fmt.Errorf("running as root, PostgreSQL needs an unprivileged user, and there is no user nobody: %v", err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
-}
-
-// tempDir makes a temporary directory owned by cred's user.
-func tempDir(pattern string, cred *syscall.Credential) (string, error) {
-	dir, err := os.MkdirTemp("", pattern)
-	if err != nil {
-		return "", err
-	}
-	if cred != nil {
-		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
-			return "", err
-		}
-	}
-	return dir, nil
 }
 
 // findPostgres returns the directory holding initdb and postgres, or an

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestExitCodes holds the contract scripts rely on: 0 done, 1 a failed
@@ -113,5 +114,34 @@ func TestJSONListings(t *testing.T) {
 	r = mustYima(t, "audit", "--data", data, "--json")
 	if err := json.Unmarshal([]byte(r.stdout), &audit); err != nil || audit.Violations == nil || len(audit.Violations) != 0 {
 		t.Errorf("audit --json: %v %+v in %s", err, audit, r.stdout)
+	}
+}
+
+// TestTablesInTheBrandsZone: batch list and token list printed their
+// CREATED column in UTC, eight hours off a Shanghai brand's clock. Tables
+// show times in the brand's zone and name it in the header; --json keeps
+// the records' own times.
+func TestTablesInTheBrandsZone(t *testing.T) {
+	for _, zone := range []string{"", "America/New_York"} {
+		want := zone
+		if want == "" {
+			want = "Asia/Shanghai" // the default
+		}
+		loc, err := time.LoadLocation(want)
+		if err != nil {
+			t.Skip("no time zone data:", err)
+		}
+		data := filepath.Join(t.TempDir(), "data")
+		yimaOK(t, data, "brand", "set", "--base-url", "HTTPS://YIMA.BRAND.CN", "--time-zone", zone)
+		yimaOK(t, data, "mint", "--product", "SKU-Z", "--count", "1", "--format", "txt")
+		yimaRun(t, "", "--data", data, "token", "create", "--role", "app", "--name", "shop")
+		for _, list := range [][]string{{"batch", "list"}, {"token", "list"}} {
+			var recs []struct{ Created time.Time }
+			decode(t, yimaOK(t, data, append(list, "--json")...), &recs)
+			out := yimaOK(t, data, list...)
+			if len(recs) != 1 || !strings.Contains(out, "CREATED ("+want+")") || !strings.Contains(out, recs[0].Created.In(loc).Format("2006-01-02 15:04")) {
+				t.Errorf("zone %q, yima %s: %+v\n%s\nwant the time in %s and the header naming it", zone, strings.Join(list, " "), recs, out, want)
+			}
+		}
 	}
 }

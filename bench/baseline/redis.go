@@ -416,11 +416,7 @@ func (b *redisBackend) ServerAudit(ctx context.Context) ([]string, error) {
 	}
 	err := keys("m:*", func(k string) error {
 		member := k[2:]
-		bal, err := b.rdb.HGet(ctx, k, "points").Int64()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return err
-		}
-		lines, err := b.rdb.LRange(ctx, "l:"+member, 0, -1).Result()
+		bal, lines, err := b.account(ctx, k, "points", "l:"+member)
 		if err != nil {
 			return err
 		}
@@ -439,11 +435,7 @@ func (b *redisBackend) ServerAudit(ctx context.Context) ([]string, error) {
 	if err == nil {
 		err = keys("g:*", func(k string) error {
 			guide := k[2:]
-			bal, err := b.rdb.HGet(ctx, k, "commission").Int64()
-			if err != nil && !errors.Is(err, redis.Nil) {
-				return err
-			}
-			lines, err := b.rdb.LRange(ctx, "gl:"+guide, 0, -1).Result()
+			bal, lines, err := b.account(ctx, k, "commission", "gl:"+guide)
 			if err != nil {
 				return err
 			}
@@ -493,6 +485,17 @@ func (b *redisBackend) ServerAudit(ctx context.Context) ([]string, error) {
 		a.campaign(c, issued, used)
 	}
 	return a.finish(), nil
+}
+
+// account reads an account's balance, field of the hash key, and its
+// ledger, the list ledger; an account never written has none of either.
+func (b *redisBackend) account(ctx context.Context, key, field, ledger string) (int64, []string, error) {
+	bal, err := b.rdb.HGet(ctx, key, field).Int64()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return 0, nil, err
+	}
+	lines, err := b.rdb.LRange(ctx, ledger, 0, -1).Result()
+	return bal, lines, err
 }
 
 // lastLines returns the last n lines of s, for an error message.

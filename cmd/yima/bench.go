@@ -75,7 +75,7 @@ func (o *benchOptions) AddFlags(fs *pflag.FlagSet) {
 
 func newBenchCommand(g *globalOptions) *cobra.Command {
 	o := &benchOptions{}
-	cmd := &cobra.Command{
+	return leaf(&cobra.Command{
 		Use:   "bench",
 		Short: "Measure scans per second, latency and exactly-once under load",
 		Long: `bench starts a yima server in-process on a fresh temporary data directory (or
@@ -90,26 +90,21 @@ every coupon verified by at most one 200, guides' commissions, the
 campaign's counters within budget and stock, and the server's own audit.
 A failed audit exits non-zero. See docs/bench.md.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			// --db (YIMA_DB): the in-process nodes keep their records in
-			// that PostgreSQL database, as yima serve --db does.
-			o.cfg.Store = g.db
-			if g.db != "" {
-				k, err := g.kek()
-				if err != nil {
-					return err
-				}
-				o.cfg.KEK = k
-			}
-			return benchFunc(cmd, o)
-		},
-	}
-	o.AddFlags(cmd.Flags())
-	return cmd
+	}, o, func(cmd *cobra.Command, _ []string) error { return benchFunc(cmd, g, o) })
 }
 
-func benchFunc(cmd *cobra.Command, o *benchOptions) error {
+func benchFunc(cmd *cobra.Command, g *globalOptions, o *benchOptions) error {
 	c := o.cfg
+	// --db (YIMA_DB): the in-process nodes keep their records in that
+	// PostgreSQL database, as yima serve --db does.
+	c.Store = g.db
+	if g.db != "" {
+		k, err := g.kek()
+		if err != nil {
+			return err
+		}
+		c.KEK = k
+	}
 	c.FixedPoints = !o.campaign
 	verify, spend := o.verify, o.spend
 	if c.FixedPoints {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/codegen/kek"
 	"github.com/yima-dev/yima/scan/node/datadir"
@@ -142,9 +143,15 @@ opened, and with a backup of the database it opens them. For example:
 	})
 }
 
+type keysUploadOptions struct{ from string }
+
+func (o *keysUploadOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.from, "from", "", "the data directory whose keys.json and admin.token to upload (default --data)")
+}
+
 func newKeysUploadCommand(g *globalOptions) *cobra.Command {
-	var from string
-	cmd := leaf(&cobra.Command{
+	o := &keysUploadOptions{}
+	return leaf(&cobra.Command{
 		Use:   "upload [--from DATA_DIR]",
 		Short: "Seal a data directory's keys.json and admin.token into the database --db names",
 		Long: `upload moves the files a cluster set up with copied keys.json and admin.token files needs
@@ -155,33 +162,40 @@ that signed-in browsers stay signed in), and admin.token as a token record of ro
 Then give every node the key-encryption key and restart it; the files are not needed any
 more (a node with the key ignores them). Prints what it uploaded as JSON.`,
 		Args: cobra.NoArgs,
-	}, nil, func(cmd *cobra.Command, _ []string) error {
-		if from == "" {
-			from = g.data
-		}
-		if err := g.needDB("upload"); err != nil {
-			return err
-		}
-		k, err := g.kek()
-		if err != nil {
-			return err
-		}
-		if k == nil {
-			return usagef("upload needs the key-encryption key: --key-file FILE (or YIMA_KEY_FILE), or YIMA_KEK; yima keys kek makes one")
-		}
-		up, err := datadir.UploadKeys(from, g.db, k)
-		if err != nil {
-			return err
-		}
-		return printJSON(cmd.OutOrStdout(), up)
-	})
-	cmd.Flags().StringVar(&from, "from", "", "the data directory whose keys.json and admin.token to upload (default --data)")
-	return cmd
+	}, o, func(cmd *cobra.Command, _ []string) error { return keysUploadFunc(cmd, g, o) })
+}
+
+func keysUploadFunc(cmd *cobra.Command, g *globalOptions, o *keysUploadOptions) error {
+	from := o.from
+	if from == "" {
+		from = g.data
+	}
+	if err := g.needDB("upload"); err != nil {
+		return err
+	}
+	k, err := g.kek()
+	if err != nil {
+		return err
+	}
+	if k == nil {
+		return usagef("upload needs the key-encryption key: --key-file FILE (or YIMA_KEY_FILE), or YIMA_KEK; yima keys kek makes one")
+	}
+	up, err := datadir.UploadKeys(from, g.db, k)
+	if err != nil {
+		return err
+	}
+	return printJSON(cmd.OutOrStdout(), up)
+}
+
+type keysResealOptions struct{ newFile string }
+
+func (o *keysResealOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.newFile, "new-key-file", "", "the file holding the new key-encryption key (yima keys kek > FILE)")
 }
 
 func newKeysResealCommand(g *globalOptions) *cobra.Command {
-	var newFile string
-	cmd := leaf(&cobra.Command{
+	o := &keysResealOptions{}
+	return leaf(&cobra.Command{
 		Use:   "reseal --new-key-file FILE",
 		Short: "Seal the database's signing keys under a new key-encryption key (rotate the KEK)",
 		Long: `reseal opens every sealed record of the database --db names (the signing keys and the
@@ -200,31 +214,31 @@ the new key right after, before changing keys. For example:
 
 Prints {"records": 2, "from": OLD_ID, "to": NEW_ID} (public ids, not the keys).`,
 		Args: cobra.NoArgs,
-	}, nil, func(cmd *cobra.Command, _ []string) error {
-		if err := g.needDB("reseal"); err != nil {
-			return err
-		}
-		if newFile == "" {
-			return usagef("reseal needs --new-key-file FILE holding the new key-encryption key (yima keys kek makes one)")
-		}
-		old, err := g.kek()
-		if err != nil {
-			return err
-		}
-		if old == nil {
-			return datadir.ErrNoKEK
-		}
-		next, err := readKEKFile(newFile)
-		if err != nil {
-			return fmt.Errorf("--new-key-file %s: %w", newFile, err)
-		}
-		out, err := datadir.Reseal(g.db, old, next)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "the keys are sealed under key-encryption key %s: restart every node with it (nodes with %s keep their keys but see no change to them)\n", out.To, out.From)
-		return printJSON(cmd.OutOrStdout(), out)
-	})
-	cmd.Flags().StringVar(&newFile, "new-key-file", "", "the file holding the new key-encryption key (yima keys kek > FILE)")
-	return cmd
+	}, o, func(cmd *cobra.Command, _ []string) error { return keysResealFunc(cmd, g, o) })
+}
+
+func keysResealFunc(cmd *cobra.Command, g *globalOptions, o *keysResealOptions) error {
+	if err := g.needDB("reseal"); err != nil {
+		return err
+	}
+	if o.newFile == "" {
+		return usagef("reseal needs --new-key-file FILE holding the new key-encryption key (yima keys kek makes one)")
+	}
+	old, err := g.kek()
+	if err != nil {
+		return err
+	}
+	if old == nil {
+		return datadir.ErrNoKEK
+	}
+	next, err := readKEKFile(o.newFile)
+	if err != nil {
+		return fmt.Errorf("--new-key-file %s: %w", o.newFile, err)
+	}
+	out, err := datadir.Reseal(g.db, old, next)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "the keys are sealed under key-encryption key %s: restart every node with it (nodes with %s keep their keys but see no change to them)\n", out.To, out.From)
+	return printJSON(cmd.OutOrStdout(), out)
 }

@@ -72,7 +72,7 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 
 func newServeCommand(g *globalOptions) *cobra.Command {
 	o := &serveOptions{}
-	cmd := &cobra.Command{
+	cmd := leaf(&cobra.Command{
 		Use:   "serve",
 		Short: "Run the scan service",
 		Long: `serve answers consumers and integrators over HTTP until SIGINT or SIGTERM, then
@@ -83,11 +83,7 @@ Every flag but --accept-data-loss has an environment form, YIMA_ and the flag's 
 in capitals with _ for - (--base-url is YIMA_BASE_URL); a flag on the command line
 wins over its variable.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return serveFunc(cmd, g, o)
-		},
-	}
-	o.AddFlags(cmd.Flags())
+	}, o, func(cmd *cobra.Command, _ []string) error { return serveFunc(cmd, g, o) })
 	envFlags(cmd.Flags())
 	return cmd
 }

@@ -16,19 +16,11 @@ func newCampaignCommand(g *globalOptions) *cobra.Command {
 		Long: `A campaign is a JSON document (see docs/rewards.md). Applying it again makes a new
 version that governs the scans after it.`,
 	}, g,
-		runArgs(&cobra.Command{Use: "apply FILE", Short: "Create or update a campaign from a JSON file (- for stdin)", Args: cobra.ExactArgs(1)}, campaignApplyFunc),
+		runArgs(&cobra.Command{Use: "apply FILE", Short: "Create or update a campaign from a JSON file (- for stdin)", Args: cobra.ExactArgs(1)}, applyDocument("campaign", scan.Admin.ApplyCampaign)),
 		run(&cobra.Command{Use: "list [--json]", Short: "List campaigns with their status, budget and stock left", Args: cobra.NoArgs}, campaignListFunc),
 		runResult(&cobra.Command{Use: "show ID", Short: "Show a campaign and its counters as JSON", Args: cobra.ExactArgs(1)},
 			func(a scan.Admin, args []string) (*reward.CampaignView, error) { return a.Campaign(args[0]) }),
 	)
-}
-
-func campaignApplyFunc(cmd *cobra.Command, r *remoteOptions, args []string) error {
-	doc, err := readFileOrStdin(cmd, args[0])
-	if err != nil {
-		return fmt.Errorf("reading the campaign document: %w", err)
-	}
-	return printResult(cmd, r, func(a scan.Admin) (*reward.CampaignView, error) { return a.ApplyCampaign(doc) })
 }
 
 func campaignListFunc(cmd *cobra.Command, r *remoteOptions, out *tableOptions, _ []string) error {

@@ -22,7 +22,7 @@ func newRewardCommand(g *globalOptions) *cobra.Command {
 docs/examples/reward-mug.json): a coupon, a voucher code or goods, its price in points,
 stock, per-member limit and window.`,
 	}, g,
-		runArgs(&cobra.Command{Use: "apply FILE", Short: "Create or change a reward from a JSON file (- for stdin)", Args: cobra.ExactArgs(1)}, rewardApplyFunc),
+		runArgs(&cobra.Command{Use: "apply FILE", Short: "Create or change a reward from a JSON file (- for stdin)", Args: cobra.ExactArgs(1)}, applyDocument("reward", scan.Admin.PutReward)),
 		run(&cobra.Command{Use: "list [--all] [--json]", Short: "List the mall's rewards, cheapest first, with their stock left", Args: cobra.NoArgs}, rewardListFunc),
 		runResult(&cobra.Command{Use: "show ID", Short: "Show a reward and its counters as JSON", Args: cobra.ExactArgs(1)},
 			func(a scan.Admin, args []string) (*reward.RewardView, error) { return a.Reward(args[0]) }),
@@ -45,12 +45,17 @@ func readFileOrStdin(cmd *cobra.Command, file string) ([]byte, error) {
 	return os.ReadFile(file)
 }
 
-func rewardApplyFunc(cmd *cobra.Command, r *remoteOptions, args []string) error {
-	doc, err := readFileOrStdin(cmd, args[0])
-	if err != nil {
-		return fmt.Errorf("reading the reward document: %w", err)
+// applyDocument is the work of apply FILE: the JSON document of a what
+// (a campaign, a reward), read from FILE or stdin, goes to apply, and its
+// answer is printed as JSON.
+func applyDocument[T any](what string, apply func(a scan.Admin, doc []byte) (T, error)) func(cmd *cobra.Command, r *remoteOptions, args []string) error {
+	return func(cmd *cobra.Command, r *remoteOptions, args []string) error {
+		doc, err := readFileOrStdin(cmd, args[0])
+		if err != nil {
+			return fmt.Errorf("reading the %s document: %w", what, err)
+		}
+		return printResult(cmd, r, func(a scan.Admin) (T, error) { return apply(a, doc) })
 	}
-	return printResult(cmd, r, func(a scan.Admin) (*reward.RewardView, error) { return a.PutReward(doc) })
 }
 
 type rewardListOptions struct {

@@ -242,14 +242,10 @@ func Audit(ctx context.Context, obs *Observations, chk Checker, opts AuditOption
 			a.Errors = append(a.Errors, err.Error())
 		}
 	}
-	parallel(ctx, len(codes), opts.Conns, func(i int) {
-		ok, err := chk.CodeRedeemed(ctx, codes[i])
-		switch {
-		case err != nil:
-			fail(err)
-		case !ok:
+	lookEach(ctx, codes, opts.Conns, chk.CodeRedeemed, fail, func(code string, redeemed bool) {
+		if !redeemed {
 			mu.Lock()
-			a.violate("code %s was answered 200 (for %s) but the server does not record it redeemed", codes[i], obs.Wins[byCode[codes[i]][0]].Member)
+			a.violate("code %s was answered 200 (for %s) but the server does not record it redeemed", code, obs.Wins[byCode[code][0]].Member)
 			mu.Unlock()
 		}
 	})
@@ -291,13 +287,7 @@ func Audit(ctx context.Context, obs *Observations, chk Checker, opts AuditOption
 		}
 	}
 	a.Members = len(members)
-	parallel(ctx, len(members), opts.Conns, func(i int) {
-		m := members[i]
-		got, err := chk.Member(ctx, m)
-		if err != nil {
-			fail(err)
-			return
-		}
+	lookEach(ctx, members, opts.Conns, chk.Member, fail, func(m string, got MemberState) {
 		e := want[m]
 		if e == nil {
 			e = &memberExpect{}
@@ -404,13 +394,7 @@ func (a *AuditReport) checkCoupons(ctx context.Context, obs *Observations, chk C
 	all, _ := sample(slices.Sorted(maps.Keys(issued)), opts.MaxCodes, opts.Seed, 0xc0)
 	a.CouponsChecked = len(all)
 	var mu sync.Mutex
-	parallel(ctx, len(all), opts.Conns, func(i int) {
-		id := all[i]
-		got, err := chk.Coupon(ctx, id)
-		if err != nil {
-			fail(err)
-			return
-		}
+	lookEach(ctx, all, opts.Conns, chk.Coupon, fail, func(id string, got CouponState) {
 		s := by[id]
 		var problem string
 		switch {
@@ -451,13 +435,7 @@ func (a *AuditReport) checkGuides(ctx context.Context, obs *Observations, chk Ch
 	}
 	a.Guides = len(obs.Guides)
 	var mu sync.Mutex
-	parallel(ctx, len(obs.Guides), opts.Conns, func(i int) {
-		g := obs.Guides[i]
-		got, err := chk.Guide(ctx, g)
-		if err != nil {
-			fail(err)
-			return
-		}
+	lookEach(ctx, obs.Guides, opts.Conns, chk.Guide, fail, func(g string, got GuideState) {
 		var problems []string
 		switch {
 		case !got.Found:
@@ -655,6 +633,19 @@ func checkMember(m string, e *memberExpect, got MemberState) []string {
 
 // parallel runs fn(0..n-1) on at most conns goroutines, stopping early when
 // ctx is done.
+// lookEach looks every key up with lookup, conns at a time, and hands each
+// record to check; a lookup that fails goes to fail instead.
+func lookEach[T any](ctx context.Context, keys []string, conns int, lookup func(context.Context, string) (T, error), fail func(error), check func(key string, got T)) {
+	parallel(ctx, len(keys), conns, func(i int) {
+		got, err := lookup(ctx, keys[i])
+		if err != nil {
+			fail(err)
+			return
+		}
+		check(keys[i], got)
+	})
+}
+
 func parallel(ctx context.Context, n, conns int, fn func(i int)) {
 	next := make(chan int)
 	var wg sync.WaitGroup

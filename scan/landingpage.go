@@ -20,7 +20,8 @@ import (
 // It renders byte for byte what the template it replaced rendered;
 // TestLandingMatchesTemplate keeps that template as the reference and
 // fails when the two drift apart (a change of the shared "top", "nav" or
-// brand templates must be made here too).
+// brand templates must be made here too; the style sheet itself is one
+// copy, pageStyle and pageStyleEnd, which both write).
 //
 // Every value that comes from data is escaped as html/template would
 // escape it in its place: htmlText in text and attributes, the URL

@@ -124,15 +124,18 @@ func (e *Engine) newID() string {
 
 // update runs decide inside one store decision and turns storage failures
 // into coded errors.
-func (e *Engine) update(decide func(tx Tx) error) error { return e.updateReading(nil, decide) }
+func (e *Engine) update(decide func(tx Tx) error) error { return e.updateClaiming(nil, nil, decide) }
 
-// updateReading is update, with keys naming what decide will probably read,
-// for a store that reads a group's keys in one round trip (see
-// store.UpdateReading); keys runs on the decider, as decide does.
-func (e *Engine) updateReading(keys func() [][]byte, decide func(tx Tx) error) error {
+// updateClaiming is update, with keys naming what decide will probably
+// read, for a store that reads a group's keys in one round trip (see
+// store.UpdateReading), and claims those of them it will probably write,
+// for a store that would otherwise make nodes conflict over their
+// neighbours (see store.Claimer: a claimed key is one no decision ever
+// deletes). Both run on the decider, as decide does.
+func (e *Engine) updateClaiming(keys, claims func() [][]byte, decide func(tx Tx) error) error {
 	var run *eventTx
 	e.brand.warm(e.db)
-	err := store.UpdateReading(e.db, keys, func(tx Tx) error {
+	err := store.UpdateClaiming(e.db, keys, claims, func(tx Tx) error {
 		// A run starts afresh, but the keys every run touched add up.
 		var touched []string
 		if run != nil {

@@ -131,7 +131,7 @@ func (e *Engine) Scan(req ScanRequest) (json.RawMessage, error) {
 	run := &scanRun{e: e, p: p, code: code, req: req, hash: hash}
 	err = e.untilCovered(func(final bool) (topUpper, error) {
 		run.req.final = final
-		err := e.updateReading(run.keys, run.decide)
+		err := e.updateClaiming(run.keys, run.claims, run.decide)
 		if run.short != nil {
 			return run.short, nil
 		}
@@ -165,24 +165,44 @@ type scanRun struct {
 }
 
 // keys names what the scan's decision will probably read, for a store that
-// reads a group's keys ahead in one round trip: the request, the scanner's
-// alias and member records, the code's scan count and redemption, its
-// batch and the brand's settings; then, through the records the decider
-// decoded last (hints only, see hint), the batch's campaign, the member's
-// count of the day and the campaign's counters or this node's slice.
+// reads a group's keys ahead in one round trip (see hints).
 func (r *scanRun) keys() [][]byte {
+	reads, claims := r.hints()
+	return append(reads, claims...)
+}
+
+// claims names which of keys the scan will probably write (see hints).
+func (r *scanRun) claims() [][]byte {
+	_, claims := r.hints()
+	return claims
+}
+
+// hints names what the scan's decision will probably read: the scanner's
+// alias, the code's batch and the brand's settings; then, through the
+// records the decider decoded last (hints only, see hint), the batch's
+// campaign and the campaign's counters or this node's slice. Apart, as
+// claims, what it will probably write too: the code's scan count (always)
+// and redemption, the member, the request and, under a live campaign, the
+// member's count of the day. Reading those made nodes conflict on
+// PostgreSQL (docs/cluster.md): a fresh code's records, or a member's
+// first count of the day, are absent, beside the keys other nodes write
+// at the same time. None of them is ever deleted, as store.Claimer
+// requires (the node's slice is, by a recall: it is only read).
+func (r *scanRun) hints() (reads, claims [][]byte) {
 	e := r.e
-	ks := [][]byte{aliasKey(r.req.Member), memberKey(r.req.Member), scanStatsKey(r.code), redemptionKey(r.code), batchKey(r.p.Batch), brandKey}
+	stats, red := statusKeys(r.code)
+	claims = [][]byte{stats, red, memberKey(r.req.Member)}
+	reads = [][]byte{aliasKey(r.req.Member), batchKey(r.p.Batch), brandKey}
 	if r.req.RequestID != "" {
-		ks = append(ks, requestKey(r.req.Scope, r.req.RequestID))
+		claims = append(claims, requestKey(r.req.Scope, r.req.RequestID))
 	}
 	b := hint[Batch](e, batchKey(r.p.Batch))
 	if b == nil {
-		return ks
+		return reads, claims
 	}
 	ids := []string{b.Campaign}
 	if b.Campaign == "" {
-		ks = append(ks, productCampaignsKey(b.Product))
+		reads = append(reads, productCampaignsKey(b.Product))
 		ids = nil
 		if list := hint[[]string](e, productCampaignsKey(b.Product)); list != nil {
 			ids = *list
@@ -190,20 +210,20 @@ func (r *scanRun) keys() [][]byte {
 	}
 	now := e.now()
 	for _, id := range ids {
-		ks = append(ks, campaignKey(id))
+		reads = append(reads, campaignKey(id))
 		c := hint[Campaign](e, campaignKey(id))
 		if c == nil || c.status(now) != "live" {
 			continue
 		}
-		ks = append(ks, dailyKey(c.ID, r.req.Member, c.day(now, e.Zone())))
+		claims = append(claims, dailyKey(c.ID, r.req.Member, c.day(now, e.Zone())))
 		if e.node != "" {
-			ks = append(ks, campaignEscrow.slice(c.ID, e.node))
+			reads = append(reads, campaignEscrow.slice(c.ID, e.node))
 		} else {
-			ks = append(ks, campaignCountersKey(c.ID))
+			reads = append(reads, campaignCountersKey(c.ID))
 		}
 		break
 	}
-	return ks
+	return reads, claims
 }
 
 func (r *scanRun) decide(tx Tx) error {

@@ -20,6 +20,12 @@
 //     UpdateReading which keys a decision will read, it reads those of a
 //     whole group of decisions in one round trip, inside the decisions'
 //     transaction, so that what each decision sees is unchanged.
+//   - A Prefetcher whose transactions track reads coarsely (PostgreSQL's
+//     predicate locks on index pages) may be a Claimer: told by
+//     UpdateClaiming which of a decision's keys it will write, it takes
+//     those for writing instead of reading them, so that nodes writing
+//     neighbouring keys do not conflict. A claimed key is one no decision
+//     ever deletes.
 //   - DB.Snapshot is a consistent view for reads that span many records
 //     while decisions go on (the audit, rebuilding the index of scanned
 //     codes). It is part of the contract: no reader finds it by assertion.

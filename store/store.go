@@ -128,6 +128,38 @@ func UpdateReading(db DB, keys func() [][]byte, fn func(tx Tx) error) error {
 	return db.Update(fn)
 }
 
+// Claimer is a Prefetcher whose transactions would otherwise make
+// decisions of different nodes conflict over keys they do not share:
+// PostgreSQL's SERIALIZABLE remembers a read by the index page the key is
+// on (or would be on, for an absent key), so that a decision reading a
+// fresh code's records conflicts with another node writing its neighbour's.
+// Told which of a decision's keys it will write, such a backend reads
+// those by taking them for writing (a lock on the key alone, held to the
+// commit, as the write itself would take), and only the others as reads.
+// What the decision sees is unchanged; a claim costs a write's lock: a
+// decision of another node on the same key waits for it, as it would for
+// the write, or runs again.
+//
+// A claimed key must be one that no decision ever deletes: taking a key
+// for writing finds it absent when another node deleted it after the
+// decision's view was taken, and only a read would see that.
+type Claimer interface {
+	// UpdateClaiming is UpdateReading, with claims naming which keys fn
+	// will probably write (and read first). Like keys, it is a hint:
+	// a claimed key fn does not write is left as it was, and one fn
+	// writes unclaimed is written as before.
+	UpdateClaiming(keys, claims func() [][]byte, fn func(tx Tx) error) error
+}
+
+// UpdateClaiming runs fn as UpdateReading does, telling a Claimer which
+// keys fn will probably write (see Claimer).
+func UpdateClaiming(db DB, keys, claims func() [][]byte, fn func(tx Tx) error) error {
+	if c, ok := db.(Claimer); ok && claims != nil {
+		return c.UpdateClaiming(keys, claims, fn)
+	}
+	return UpdateReading(db, keys, fn)
+}
+
 // CounterSize is the length of a counter's value (see Tx.Add).
 const CounterSize = 8
 

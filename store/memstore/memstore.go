@@ -91,17 +91,23 @@ type DB struct {
 	prev   *state // the state before the last decision, for ReadsStale
 	closed bool
 	failed bool
+	// claimed holds every key a decision claimed (store.Claimer), which
+	// no decision may delete; guarded by decide.
+	claimed map[string]bool
 }
 
 var (
 	_ store.DB         = (*DB)(nil)
 	_ store.Tx         = (*tx)(nil)
 	_ store.Prefetcher = (*DB)(nil)
+	_ store.Claimer    = (*DB)(nil)
 	_ store.Snapshot   = (*snapshot)(nil)
 )
 
 // New returns an empty store that lives in memory only.
-func New(opts Options) *DB { return &DB{opts: opts, cur: newState(), prev: newState()} }
+func New(opts Options) *DB {
+	return &DB{opts: opts, cur: newState(), prev: newState(), claimed: map[string]bool{}}
+}
 
 func (db *DB) err() error {
 	switch {
@@ -254,6 +260,8 @@ type tx struct {
 	ahead map[string][]byte
 	order []string
 	flaw  Flaw
+	// claimed is the DB's: keys claimed, never to be deleted.
+	claimed map[string]bool
 }
 
 func (t *tx) Get(key []byte) ([]byte, bool, error) {
@@ -280,7 +288,16 @@ func (t *tx) Put(key, value []byte) {
 	t.write(string(key), value)
 }
 
-func (t *tx) Delete(key []byte) { t.write(string(key), nil) }
+// Delete records the removal of key. A key a decision claimed is one
+// that no decision deletes (store.Claimer): a backend that reads a claimed
+// key by taking it for writing would not see such a deletion, so deleting
+// one is a rule's mistake, and panics here, where the tests run.
+func (t *tx) Delete(key []byte) {
+	if t.claimed[string(key)] {
+		panic(fmt.Sprintf("memstore: Delete of %q, a key decisions claim as one no decision deletes (store.Claimer)", key))
+	}
+	t.write(string(key), nil)
+}
 
 func (t *tx) write(k string, v []byte) {
 	if _, ok := t.writes[k]; !ok {
@@ -318,6 +335,25 @@ func (db *DB) UpdateReading(keys func() [][]byte, fn func(store.Tx) error) error
 	return db.update(func(base *state) map[string][]byte { return readAhead(base, keys) }, fn)
 }
 
+// UpdateClaiming is store.Claimer's: the claims are read ahead as the keys
+// are, and remembered, so that a decision deleting one panics (see
+// tx.Delete).
+func (db *DB) UpdateClaiming(keys, claims func() [][]byte, fn func(store.Tx) error) error {
+	both := func() [][]byte {
+		var out [][]byte
+		if keys != nil {
+			out = keys()
+		}
+		return append(out, claims()...)
+	}
+	return db.UpdateReading(both, func(t store.Tx) error {
+		for _, k := range claims() {
+			db.claimed[string(k)] = true // under db.decide
+		}
+		return fn(t)
+	})
+}
+
 func readAhead(s *state, keys func() [][]byte) map[string][]byte {
 	if keys == nil {
 		return nil
@@ -349,9 +385,9 @@ func (db *DB) update(ahead func(base *state) map[string][]byte, fn func(store.Tx
 		read = ahead(base)
 	}
 	if db.opts.Retry {
-		run(fn, &tx{base: base, ahead: read, writes: map[string][]byte{}, flaw: db.opts.Flaw})
+		run(fn, &tx{base: base, ahead: read, writes: map[string][]byte{}, flaw: db.opts.Flaw, claimed: db.claimed})
 	}
-	t := &tx{base: base, ahead: read, writes: map[string][]byte{}, flaw: db.opts.Flaw}
+	t := &tx{base: base, ahead: read, writes: map[string][]byte{}, flaw: db.opts.Flaw, claimed: db.claimed}
 	if err := run(fn, t); err != nil {
 		if db.opts.Flaw == KeepsRefused {
 			db.commit(t)

@@ -93,6 +93,9 @@ type DB struct {
 	groups int
 	// trips counts the decider's round trips to the database.
 	trips atomic.Int64
+	// conflicts counts the groups that PostgreSQL refused with a
+	// serialization failure or a deadlock, and that ran again.
+	conflicts atomic.Int64
 }
 
 // Open connects to the database at dsn (a postgres:// URL or a key=value
@@ -438,6 +441,14 @@ func (s *Snapshot) Close() error {
 // many statements each carried. Decisions per round trip is what decides a
 // node's rate on a database over a network (docs/cluster.md).
 func (db *DB) RoundTrips() int64 { return db.trips.Load() }
+
+// Conflicts returns how many times since the store opened a group's
+// transaction was refused with a serialization failure or a deadlock
+// (SQLSTATE 40001, 40P01) and ran again: decisions of other nodes (or of
+// this node's other groups) met its reads. Against the number of commits
+// it is what decides how well several nodes share one database
+// (docs/cluster.md).
+func (db *DB) Conflicts() int64 { return db.conflicts.Load() }
 
 // ObserveGroups makes fn receive the number of decisions in each commit
 // from now on (a metrics hook).

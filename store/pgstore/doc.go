@@ -23,6 +23,14 @@
 //     (BEGIN goes with the group's first statement, whatever it is); the
 //     group's writes still come first, so each decision sees what Update
 //     would show it. RoundTrips counts the decider's round trips.
+//   - Claims (store.Claimer). The keys a decision will write are read in
+//     the same round trip by taking them for writing (INSERT ... ON
+//     CONFLICT DO UPDATE ... RETURNING, a placeholder row for an absent
+//     key, removed with the group's writes unless a decision wrote it):
+//     no predicate lock, so that a fresh code's absent records do not
+//     conflict with other nodes inserting their neighbours' (docs/cluster.md,
+//     "What two nodes' groups shared"). Conflicts counts the groups
+//     PostgreSQL refused.
 //   - Retries. A serialization failure or deadlock (SQLSTATE 40001, 40P01),
 //     or a connection lost before COMMIT, runs the whole group again from
 //     its first decision (decisions may run more than once, see

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,21 @@ func TestOpenRefusesBadDatabases(t *testing.T) {
 	}
 	if _, _, err := pgstore.Migrate(context.Background(), ro, "test"); !errors.Is(err, pgstore.ErrReadOnly) {
 		t.Errorf("Migrate on a read-only server: %v, want ErrReadOnly", err)
+	}
+
+	// A database of version 1 (before the records' fill factor) is
+	// refused until Migrate raises it.
+	exec(t, bare, "ALTER TABLE yima_records RESET (fillfactor)")
+	exec(t, bare, "UPDATE yima_schema_version SET version = 1")
+	if _, err := pgstore.Open(bare, nil); !errors.Is(err, pgstore.ErrOldSchema) {
+		t.Errorf("a schema of version 1: %v, want ErrOldSchema", err)
+	}
+	if from, to, err := pgstore.Migrate(context.Background(), bare, "test"); err != nil || from != 1 || to != 2 {
+		t.Errorf("Migrate from version 1 = %d, %d, %v; want 1, 2, nil", from, to, err)
+	}
+	var opts []string
+	if err := connect(t, bare).QueryRow(context.Background(), `SELECT coalesce(reloptions, '{}') FROM pg_class WHERE oid = 'yima_records'::regclass`).Scan(&opts); err != nil || !slices.Contains(opts, "fillfactor=70") {
+		t.Errorf("the records' storage options after Migrate: %q, %v; want fillfactor=70", opts, err)
 	}
 
 	exec(t, bare, "UPDATE yima_schema_version SET version = version + 1")
@@ -131,20 +147,24 @@ func TestScanPages(t *testing.T) {
 // from two stores on one database, as two nodes would: their transactions
 // conflict, and every conflict must run again, not lose an increment.
 func TestTwoNodesSerialize(t *testing.T) {
-	dsn := pgtest.Migrated(t)
-	var nodes []store.DB
-	for range 2 {
-		db, err := pgstore.Open(dsn, &pgstore.Options{MaxConflicts: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		nodes = append(nodes, db)
+	// Reading the counters, claiming them (store.Claimer), and some
+	// workers one way, some the other.
+	for _, claim := range []string{"never", "always", "half"} {
+		t.Run(claim, func(t *testing.T) { twoNodesSerialize(t, claim) })
 	}
+}
+
+func twoNodesSerialize(t *testing.T, claim string) {
+	nodes := openNodes(t, 2)
 	const workers, each = 6, 30
 	storetest.Concurrently(t, workers, each, func(w, i int) error {
-		return nodes[w%2].Update(func(tx store.Tx) error {
-			if err := storetest.Increment(tx, []byte{byte('a' + (w+i)%2)}); err != nil {
+		k := []byte{byte('a' + (w+i)%2)}
+		var claimed func() [][]byte
+		if claim == "always" || claim == "half" && w%3 == 0 {
+			claimed = func() [][]byte { return [][]byte{k} }
+		}
+		return nodes[w%2].UpdateClaiming(nil, claimed, func(tx store.Tx) error {
+			if err := storetest.Increment(tx, k); err != nil {
 				return err
 			}
 			tx.Add([]byte("sum"), 1)
@@ -163,6 +183,99 @@ func TestTwoNodesSerialize(t *testing.T) {
 	sum, _, _ := nodes[1].Get([]byte("sum"))
 	if s, _ := store.Counter(sum); total != workers*each || s != workers*each {
 		t.Errorf("after %d increments on two nodes the keys sum to %d and the added counter reads %d", workers*each, total, s)
+	}
+}
+
+// openNodes opens n stores on one new database, as n nodes: each its own
+// decider and connections.
+func openNodes(t *testing.T, n int) []*pgstore.DB {
+	t.Helper()
+	dsn := pgtest.Migrated(t)
+	var nodes []*pgstore.DB
+	for range n {
+		db, err := pgstore.Open(dsn, &pgstore.Options{MaxConflicts: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		nodes = append(nodes, db)
+	}
+	return nodes
+}
+
+// TestClaimsStaySerializable races three nodes over claimed keys
+// (store.Claimer): each round, every node claims a fresh key and writes it
+// only if it finds it absent, as a scan claims a fresh code's redemption,
+// and one winner must come out of each round; and two nodes each claim one
+// key of a pair and read the other, writing theirs only if the other is
+// unset (the write skew of two doctors going off call): at most one of each
+// pair may be set.
+func TestClaimsStaySerializable(t *testing.T) {
+	nodes := openNodes(t, 3)
+	const rounds = 40
+	var wins [rounds]atomic.Int32
+	var wg sync.WaitGroup
+	for r := range rounds {
+		for n, db := range nodes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				k := fmt.Appendf(nil, "once/%02d", r)
+				won := false
+				err := db.UpdateClaiming(nil, func() [][]byte { return [][]byte{k} }, func(tx store.Tx) error {
+					won = false
+					_, found, err := tx.Get(k)
+					if err != nil || found {
+						return err
+					}
+					tx.Put(k, fmt.Append(nil, n))
+					won = true
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
+				if won {
+					wins[r].Add(1)
+				}
+			}()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if n == 2 {
+					return
+				}
+				mine, other := fmt.Appendf(nil, "pair/%02d/%d", r, n), fmt.Appendf(nil, "pair/%02d/%d", r, 1-n)
+				err := db.UpdateClaiming(func() [][]byte { return [][]byte{other} }, func() [][]byte { return [][]byte{mine} }, func(tx store.Tx) error {
+					_, set, err := tx.Get(other)
+					if err != nil || set {
+						return err
+					}
+					tx.Put(mine, []byte("set"))
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	for r := range rounds {
+		if n := wins[r].Load(); n != 1 {
+			t.Errorf("round %d: %d nodes created the claimed key, want 1", r, n)
+		}
+		var set int
+		for n := range 2 {
+			if _, found, err := nodes[0].Get(fmt.Appendf(nil, "pair/%02d/%d", r, n)); err != nil {
+				t.Fatal(err)
+			} else if found {
+				set++
+			}
+		}
+		if set != 1 {
+			t.Errorf("round %d: %d keys of the pair set, want exactly 1 (0: a decision lost; 2: write skew)", r, set)
+		}
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 
 // SchemaVersion is the version of the schema this yima writes and reads.
 // Raise it with each change to the statements in migrations.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Errors Open returns for a database yima cannot use; each message says
 // what to do.
@@ -44,6 +44,14 @@ CREATE INDEX IF NOT EXISTS yima_commits_at ON yima_commits (at);
 CREATE OR REPLACE VIEW yima_json AS
 	SELECT encode(k, 'escape') AS key, CASE WHEN j THEN convert_from(v, 'UTF8')::JSONB END AS doc
 	FROM yima_records WHERE j`,
+	// 2: room on each page of the records for their updates. A row
+	// updated where it is keeps its index entry (a HOT update); one moved
+	// to another page gets a new entry in the primary key's index, and
+	// under SERIALIZABLE that insert conflicts with every transaction
+	// that read a key on the same index page (docs/cluster.md): a
+	// member's record, written by each of their scans, would otherwise
+	// make nodes scanning other members beside it run again.
+	`ALTER TABLE yima_records SET (fillfactor = 70)`,
 }
 
 const versionTable = `CREATE TABLE IF NOT EXISTS yima_schema_version (

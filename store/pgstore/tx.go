@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
 	crand "crypto/rand"
 	"encoding/json"
@@ -111,7 +112,11 @@ type group struct {
 	trips *atomic.Int64 // the DB's count of round trips
 	w     map[string]*entry
 	// read caches what the transaction read: its view does not change.
-	read   map[string][]byte // nil value: absent
+	read map[string][]byte // nil value: absent
+	// held are the keys the group claimed (see claimSQL): true for a key
+	// that was absent, whose placeholder row the commit must remove
+	// unless a decision wrote the key.
+	held   map[string]bool
 	strict bool
 	begun  bool // BEGIN has been sent
 }
@@ -141,38 +146,54 @@ func (g *group) view(key []byte) ([]byte, bool, error) {
 	return v, v != nil, nil
 }
 
-// wanted returns what the decision names as its reads. A hint that panics
-// names nothing: the decision itself will run, and fail on its own.
-func (o *op) wanted() (keys [][]byte) {
-	if o.keys == nil {
+// hint calls a decision's hint (its keys or its claims). A hint that
+// panics names nothing: the decision itself will run, and fail on its
+// own.
+func hint(keys func() [][]byte) (out [][]byte) {
+	if keys == nil {
 		return nil
 	}
 	defer func() { recover() }()
-	return o.keys()
+	return keys()
 }
 
 // wanted returns the keys ops will probably read that the group has
-// neither read nor written, each once.
-func (g *group) wanted(ops []*op) [][]byte {
-	var keys []string
-	for _, o := range ops {
-		for _, k := range o.wanted() {
+// neither read nor written, each once, in key order: those the decisions
+// claim apart from the others.
+func (g *group) wanted(ops []*op) (reads, claims [][]byte) {
+	claimed := map[string]bool{}
+	named := make([][][]byte, len(ops))
+	for i, o := range ops {
+		c := hint(o.claims)
+		for _, k := range c {
+			claimed[string(k)] = true
+		}
+		named[i] = slices.Concat(hint(o.keys), c)
+	}
+	seen := map[string]bool{}
+	for _, keys := range named {
+		for _, k := range keys {
+			if seen[string(k)] {
+				continue
+			}
+			seen[string(k)] = true
 			if _, ok := g.read[string(k)]; ok {
 				continue
 			}
 			if e, ok := g.w[string(k)]; ok && e.known {
 				continue
 			}
-			keys = append(keys, string(k))
+			if claimed[string(k)] {
+				claims = append(claims, k)
+			} else {
+				reads = append(reads, k)
+			}
 		}
 	}
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
-	out := make([][]byte, len(keys))
-	for i, k := range keys {
-		out[i] = []byte(k)
-	}
-	return out
+	byKey := func(a, b []byte) int { return bytes.Compare(a, b) }
+	slices.SortFunc(reads, byKey)
+	slices.SortFunc(claims, byKey)
+	return reads, claims
 }
 
 // batch returns a batch for the group's next round trip. The first one
@@ -193,12 +214,19 @@ func (g *group) send(b *pgx.Batch) error {
 	return g.conn.SendBatch(g.ctx, b).Close()
 }
 
-// readAhead reads keys into the group's read cache in one statement.
-func (g *group) readAhead(keys [][]byte) error {
-	if len(keys) == 0 {
+// readAhead reads keys into the group's read cache in one statement, and
+// claims claims in another, in the same round trip.
+func (g *group) readAhead(keys, claims [][]byte) error {
+	if len(keys) == 0 && len(claims) == 0 {
 		return nil
 	}
 	b := g.batch()
+	if len(claims) > 0 {
+		g.queueClaims(b, claims)
+	}
+	if len(keys) == 0 {
+		return g.send(b)
+	}
 	b.Queue(prefetchSQL, keys).Query(func(rows pgx.Rows) error {
 		for _, k := range keys {
 			g.read[string(k)] = nil // absent unless a row says otherwise
@@ -214,6 +242,30 @@ func (g *group) readAhead(keys [][]byte) error {
 		return rows.Err()
 	})
 	return g.send(b)
+}
+
+// queueClaims queues the claim of keys (claimSQL): each key's row, or a
+// placeholder for an absent one, is the group's to write until it ends,
+// and its value goes to the read cache as a read's would.
+func (g *group) queueClaims(b *pgx.Batch, keys [][]byte) {
+	b.Queue(claimSQL, keys).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var k, v []byte
+			var n *int64
+			var j bool
+			if err := rows.Scan(&k, &v, &n, &j); err != nil {
+				return err
+			}
+			absent := j && v != nil && len(v) == 0
+			g.held[string(k)] = absent
+			if absent {
+				g.read[string(k)] = nil
+			} else {
+				g.read[string(k)] = decode(v, n)
+			}
+		}
+		return rows.Err()
+	})
 }
 
 // get reads key in the group's transaction.
@@ -256,10 +308,11 @@ func (g *group) merge(tx *Tx) error {
 }
 
 type op struct {
-	fn   func(store.Tx) error
-	keys func() [][]byte // what fn will probably read; nil: unknown
-	err  error
-	done chan error
+	fn     func(store.Tx) error
+	keys   func() [][]byte // what fn will probably read; nil: unknown
+	claims func() [][]byte // what fn will probably write; nil: unknown
+	err    error
+	done   chan error
 }
 
 // Update runs fn in the node's next group and returns once the group's
@@ -270,12 +323,19 @@ func (db *DB) Update(fn func(store.Tx) error) error { return db.UpdateReading(ni
 // decider reads the keys of every decision of a group in one statement
 // before running them (see store.Prefetcher).
 func (db *DB) UpdateReading(keys func() [][]byte, fn func(store.Tx) error) error {
+	return db.UpdateClaiming(keys, nil, fn)
+}
+
+// UpdateClaiming is UpdateReading, with claims naming the keys fn will
+// probably write: the decider takes those for writing in the statement
+// that reads the others (see store.Claimer and claimSQL).
+func (db *DB) UpdateClaiming(keys, claims func() [][]byte, fn func(store.Tx) error) error {
 	// During an outage a decision waits for the database before it is
 	// queued, or is refused, untried, as busy.
 	if err := db.ready(); err != nil {
 		return err
 	}
-	o := &op{fn: fn, keys: keys, done: make(chan error, 1)}
+	o := &op{fn: fn, keys: keys, claims: claims, done: make(chan error, 1)}
 	db.submit.RLock()
 	if db.closed.Load() {
 		db.submit.RUnlock()
@@ -350,6 +410,8 @@ func (db *DB) commitGroup(ops []*op) []*op {
 			// 40001 serialization failure, 40P01 deadlock: another
 			// transaction won; the group runs again on what it wrote.
 			conflicts++
+			db.conflicts.Add(1)
+			db.opts.Logger.Debug("a group conflicted and runs again", "decisions", len(ops), "code", pgErr.Code, "detail", pgErr.Detail, "err", err)
 			if conflicts > db.opts.MaxConflicts {
 				db.opts.Logger.Warn("a group kept conflicting; its decisions are refused", "decisions", len(ops), "err", err)
 				return answerAll(ops, fmt.Errorf("%w: %v", store.ErrConflict, err))
@@ -405,7 +467,7 @@ func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 	}
 	defer pc.Release()
 	conn := pc.Conn()
-	g := &group{ctx: ctx, conn: conn, trips: &db.trips, w: map[string]*entry{}, read: map[string][]byte{}, strict: strict}
+	g := &group{ctx: ctx, conn: conn, trips: &db.trips, w: map[string]*entry{}, read: map[string][]byte{}, held: map[string]bool{}, strict: strict}
 	// The keys the decisions name, read in one statement: each
 	// decision's reads of them then cost no round trip.
 	if err := g.readAhead(g.wanted(ops)); err != nil {
@@ -421,10 +483,10 @@ func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 			o.err = g.merge(tx)
 		}
 	}
-	if len(g.w) == 0 && !g.begun {
+	if !g.writes() && !g.begun {
 		return ops, nil // nothing read, nothing written: nothing sent
 	}
-	if len(g.w) == 0 {
+	if !g.writes() {
 		// Only reads: COMMIT still matters, since a serializable
 		// transaction's reads hold only if it commits.
 		db.trips.Add(1)
@@ -534,7 +596,38 @@ const (
 	// The keys a group's decisions will read, read ahead in one
 	// statement inside the group's transaction.
 	prefetchSQL = `SELECT k, v, n FROM yima_records WHERE k = ANY($1::BYTEA[])`
+	// The keys a group's decisions will write, claimed: read by taking
+	// them for writing. A SELECT in a SERIALIZABLE transaction leaves a
+	// predicate lock on the index page the key is on, or would be on,
+	// and any other transaction inserting a key into that page then
+	// conflicts with it: a fresh code's absent records sit beside the
+	// codes other nodes redeem at the same time. INSERT ... ON CONFLICT
+	// finds the row without one: it locks the existing row, or inserts
+	// a placeholder (an empty value marked JSON, which no record is, see
+	// isJSON) that holds the key, and it refuses with a serialization
+	// failure a row another transaction changed after this one's view
+	// was taken, as the write itself would. The row comes back as it is
+	// (SET only rewrites it unchanged). A placeholder the group does not
+	// overwrite is deleted with its writes.
+	claimSQL = `INSERT INTO yima_records (k, v, j)
+	SELECT k, '\x'::BYTEA, true FROM unnest($1::BYTEA[]) AS u (k)
+	ON CONFLICT (k) DO UPDATE SET j = yima_records.j
+	RETURNING k, v, n, j`
 )
+
+// writes reports whether the group has anything to write: a decision's
+// write, or a placeholder of a claim to remove.
+func (g *group) writes() bool {
+	if len(g.w) > 0 {
+		return true
+	}
+	for _, absent := range g.held {
+		if absent {
+			return true
+		}
+	}
+	return false
+}
 
 // queueWrites queues the group's writes and its commit id in b, each one
 // statement for all the group's keys of its kind. When the group adds
@@ -545,6 +638,11 @@ func (g *group) queueWrites(b *pgx.Batch, id []byte) (added func() error) {
 	for k := range g.w {
 		keys = append(keys, k)
 	}
+	for k, absent := range g.held {
+		if _, ok := g.w[k]; absent && !ok {
+			keys = append(keys, k) // a placeholder, deleted below
+		}
+	}
 	slices.Sort(keys)
 	var (
 		dels, putK, putV, addK [][]byte
@@ -553,7 +651,17 @@ func (g *group) queueWrites(b *pgx.Batch, id []byte) (added func() error) {
 		addN                   []int64
 	)
 	for _, k := range keys {
-		e := g.w[k]
+		e, ok := g.w[k]
+		if !ok {
+			e = &entry{known: true} // a claim's placeholder: deleted
+		}
+		if _, held := g.held[k]; held && !e.known {
+			// An add to a claimed key: the group knows its value, and
+			// a placeholder is no counter the add could meet.
+			if v := g.read[k]; v == nil || len(v) == store.CounterSize {
+				e = &entry{known: true, val: store.AppendCounter(nil, mustCounter([]byte(k), v, v != nil)+e.delta)}
+			}
+		}
 		switch {
 		case !e.known:
 			addK, addN = append(addK, []byte(k)), append(addN, e.delta)

@@ -61,7 +61,8 @@ var Properties = []Property{
 	{"ScanInKeyOrder", scanOrder},
 	{"ScanReverseInKeyOrder", scanReverse},
 	{"AddIsCommutative", add},
-	{"ReadsAheadSeeTheGroup", readAhead},
+	{"ReadsAheadSeeTheGroup", func(tb testing.TB, b Backend) { readAhead(tb, b, false) }},
+	{"ClaimsSeeTheGroup", func(tb testing.TB, b Backend) { readAhead(tb, b, true) }},
 	{"ClosedStoreRefuses", closed},
 	{"AcknowledgedSurvivesCrash", crash},
 	{"FailedDiskFailsClosed", fault},
@@ -536,7 +537,10 @@ func add(tb testing.TB, b Backend) {
 // left: a read-modify-write, a put where it reads absence, a delete where
 // it reads a value, a put or delete that flips a key each time, a read of
 // a counter others added to blindly; and nothing of a refused decision.
-func readAhead(tb testing.TB, b Backend) {
+// With claims, the keys no decision deletes are named as claims
+// (store.UpdateClaiming), one of them never written: it stays absent, and
+// what every decision sees is unchanged.
+func readAhead(tb testing.TB, b Backend, claims bool) {
 	db := open(tb, b)
 	put(tb, db, "gone", "x")
 	const decisions = 24
@@ -545,6 +549,12 @@ func readAhead(tb testing.TB, b Backend) {
 	keys := func() [][]byte {
 		// Repeated and never-read keys are only hints, never errors.
 		return [][]byte{[]byte("n"), []byte("once"), []byte("gone"), []byte("flip"), []byte("c"), []byte("n"), []byte("unread")}
+	}
+	var claimed func() [][]byte
+	if claims {
+		claimed = func() [][]byte {
+			return [][]byte{[]byte("n"), []byte("once"), []byte("c"), []byte("once-writes"), []byte("never")}
+		}
 	}
 	var hold sync.WaitGroup
 	hold.Add(1)
@@ -566,7 +576,7 @@ func readAhead(tb testing.TB, b Backend) {
 	var wg sync.WaitGroup
 	for i := range decisions {
 		wg.Go(func() {
-			err := store.UpdateReading(db, keys, func(tx store.Tx) error {
+			err := store.UpdateClaiming(db, keys, claimed, func(tx store.Tx) error {
 				var got [5]int64
 				var found [5]bool
 				for k, key := range []string{"n", "once", "gone", "flip", "c"} {
@@ -627,6 +637,13 @@ func readAhead(tb testing.TB, b Backend) {
 	}
 	if got := value(tb, db, "gone"); got != "<absent>" {
 		tb.Errorf("%q reads %q after a decision deleted it", "gone", got)
+	}
+	want := []string{"c", "deletes", "n", "once", "once-writes"}
+	if made%2 == 1 {
+		want = []string{"c", "deletes", "flip", "n", "once", "once-writes"}
+	}
+	if got := keysOf(tb, db, "", nil); !slices.Equal(got, want) {
+		tb.Errorf("the store holds %q, want %q: a key named but never written is there", got, want)
 	}
 }
 

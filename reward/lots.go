@@ -163,45 +163,6 @@ func (m *Member) windowGrowth(months int, now time.Time, loc *time.Location) int
 	return sum
 }
 
-// auditLots replays a member's ledger (oldest first) through the lots and
-// checks the member record's lots against it: they sum to the balance,
-// each expiry took exactly the points of the months it names, and the
-// stored lots are the replayed ones. loc dates the credits written before
-// entries named their month.
-func auditLots(a *AuditReport, m *Member, entries []Entry, loc *time.Location) {
-	replay := &Member{ID: m.ID}
-	for _, en := range entries {
-		if en.Reason == ReasonExpiry {
-			var due int64
-			for _, l := range replay.Lots {
-				if l.Month <= en.Through {
-					due += l.Amount
-				}
-			}
-			if en.Delta >= 0 || due != -en.Delta {
-				a.violate("member %s: expiry entry %s takes %d points, the lots through %s held %d", m.ID, en.ID, -en.Delta, en.Through, due)
-			}
-		}
-		replay.book(en, loc)
-	}
-	var sum int64
-	for _, l := range m.Lots {
-		sum += l.Amount
-		if l.Amount <= 0 {
-			a.violate("member %s: lot %s holds %d points", m.ID, l.Month, l.Amount)
-		}
-	}
-	if sum != m.Points {
-		a.violate("member %s: lots sum to %d points, the balance is %d", m.ID, sum, m.Points)
-	}
-	if !slices.Equal(replay.Lots, m.Lots) {
-		a.violate("member %s: lots %v, its ledger gives %v", m.ID, m.Lots, replay.Lots)
-	}
-	if !slices.Equal(replay.GrowthMonths, m.GrowthMonths) {
-		a.violate("member %s: growth months %v, its ledger gives %v", m.ID, m.GrowthMonths, replay.GrowthMonths)
-	}
-}
-
 // auditZone is the brand's time zone, read through an audit's Scanner.
 func auditZone(db Scanner) (*time.Location, error) {
 	var b Brand

@@ -7,7 +7,7 @@ import (
 	json "github.com/segmentio/encoding/json"
 )
 
-// auditMall is the part of Audit that checks the mall, purchase orders and
+// mallAudit is the part of Audit that checks the mall, purchase orders and
 // adjustments: every reward's counters equal the exchanges that took from
 // it and stay within its stock; every exchange has its ledger entries, its
 // coupons or voucher codes, and a refund only if cancelled; every voucher
@@ -15,7 +15,35 @@ import (
 // exchange that names it; every order and adjustment has exactly its
 // ledger entries; and no entry of these kinds belongs to no record. A
 // reward's slices (rewardescrow.go) count with its counters and list.
-func auditMall(db Scanner, a *AuditReport, entryByID map[string]*Entry, memberEntries []Entry, coupons map[string]*Coupon) error {
+//
+// Its records are held whole (they grow with the mall's trade, not with
+// the codes); loadMall reads them before the ledgers, so that the audit's
+// walk of the ledgers and coupons keeps only the entries and coupons they
+// name (listed, coupons) and the entries of their kinds (mallEntry).
+type mallAudit struct {
+	rewards      map[string]*Reward
+	counters     map[string]*RewardCounters
+	held         map[string]int64 // reward \x00 member
+	exchanges    map[string]*Exchange
+	pools        map[string]*VoucherPool
+	vouchers     map[string][]*Voucher
+	queued       map[string]int64
+	orders       map[string]*Order
+	adjustments  map[string]*Adjustment
+	slicesIssued map[string]int64
+	slicesHeld   map[string][]voucherRun
+	// listed holds the ids of the ledger entries the records list, and
+	// coupons the coupons the exchanges name.
+	listed, coupons map[string]bool
+}
+
+// mallEntry reports whether an entry is of a kind a mall record lists.
+func mallEntry(en *Entry) bool {
+	return en.Reason == ReasonRedeemRefund || strings.HasPrefix(en.Reason, ReasonRedeem+": ") ||
+		en.Reason == ReasonOrder || en.Reason == ReasonOrderRefund || strings.HasPrefix(en.Reason, ReasonAdjust+": ")
+}
+
+func loadMall(db Scanner, a *AuditReport) (*mallAudit, error) {
 	rewards := map[string]*Reward{}
 	counters := map[string]*RewardCounters{}
 	held := map[string]int64{} // reward \x00 member
@@ -63,14 +91,45 @@ func auditMall(db Scanner, a *AuditReport, entryByID map[string]*Entry, memberEn
 		load("adj/", decodeInto(adjustments)),
 	)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// Every node's slice counts with the reward's counters and list.
 	slicesIssued := map[string]int64{}
 	slicesHeld, err := auditRewardEscrow(db, a, rewards, counters, slicesIssued)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	m := &mallAudit{rewards: rewards, counters: counters, held: held, exchanges: exchanges, pools: pools,
+		vouchers: vouchers, queued: queued, orders: orders, adjustments: adjustments,
+		slicesIssued: slicesIssued, slicesHeld: slicesHeld, listed: map[string]bool{}, coupons: map[string]bool{}}
+	for _, x := range exchanges {
+		for _, id := range x.Ledger {
+			m.listed[id] = true
+		}
+		for _, id := range x.Coupons {
+			m.coupons[id] = true
+		}
+	}
+	for _, o := range orders {
+		for _, id := range o.Ledger {
+			m.listed[id] = true
+		}
+	}
+	for _, j := range adjustments {
+		for _, id := range j.Ledger {
+			m.listed[id] = true
+		}
+	}
+	return m, nil
+}
+
+// check runs the mall's checks. entryByID holds the entries the records
+// list, memberEntries the members' entries of the mall's kinds and coupons
+// the coupons of rewards and those the exchanges name.
+func (m *mallAudit) check(a *AuditReport, entryByID map[string]*Entry, memberEntries []Entry, coupons map[string]*Coupon) {
+	rewards, counters, held, exchanges := m.rewards, m.counters, m.held, m.exchanges
+	pools, vouchers, queued, orders, adjustments := m.pools, m.vouchers, m.queued, m.orders, m.adjustments
+	slicesIssued, slicesHeld := m.slicesIssued, m.slicesHeld
 
 	// listed checks that a record's ledger entries exist, are its own, and
 	// sums their deltas by account.
@@ -270,7 +329,6 @@ func auditMall(db Scanner, a *AuditReport, entryByID map[string]*Entry, memberEn
 		}
 	}
 	a.Rewards, a.Exchanges, a.Orders, a.Adjustments = len(rewards), len(exchanges), len(orders), len(adjustments)
-	return nil
 }
 
 // decodeInto is a loader of auditMall that keeps each record in m by its

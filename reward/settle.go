@@ -347,85 +347,131 @@ func (v *SettlementView) Stores() []string {
 	return out
 }
 
-// auditSettlements checks settled months against the guides' ledgers:
-// each line equals the sum of the entries it covers, all dated before its
+// settleAudit checks settled months against the guides' ledgers: each
+// line equals the sum of the entries it covers, all dated before its
 // month's end; a guide's lines cover their ledger from its first entry
 // without gap or overlap, up to the guide's cursor; and each month's sums
-// equal its lines.
-func auditSettlements(a *AuditReport, db Scanner, gEntries map[string][]Entry) error {
-	months := map[string]*Settlement{}
+// equal its lines. It holds the settlements (a line a guide a month) and
+// reads the ledgers as the audit streams them past (add), so a ledger is
+// never held whole.
+type settleAudit struct {
+	months  map[string]*Settlement
+	cursors map[string]settleCursor
+	// byGuide holds each guide's lines in the order of their first entry,
+	// maxTo the highest last entry of the lines up to each, and sums what
+	// the ledger gave each line so far (sum, n).
+	byGuide map[string]*guideLines
+}
+
+type guideLines struct {
+	lines []GuideSettlement
+	maxTo []uint64
+	sum   []int64
+	n     []int
+}
+
+// loadSettleAudit reads the settlements and checks what needs no ledger.
+func loadSettleAudit(a *AuditReport, db Scanner) (*settleAudit, error) {
+	s := &settleAudit{months: map[string]*Settlement{}, cursors: map[string]settleCursor{}, byGuide: map[string]*guideLines{}}
 	var lines []GuideSettlement
-	cursors := map[string]settleCursor{}
 	err := firstErr(
-		scanRecords(db, "sp/", a.corrupt("settlement"), func(_ string, st *Settlement) { months[st.Period] = st }),
+		scanRecords(db, "sp/", a.corrupt("settlement"), func(_ string, st *Settlement) { s.months[st.Period] = st }),
 		scanRecords(db, "sg/", a.corrupt("settled line"), func(_ string, l *GuideSettlement) { lines = append(lines, *l) }),
-		scanRecords(db, "gsq/", a.corrupt("settlement cursor"), func(k string, c *settleCursor) { cursors[k] = *c }),
+		scanRecords(db, "gsq/", a.corrupt("settlement cursor"), func(k string, c *settleCursor) { s.cursors[k] = *c }),
 	)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	a.Settlements = len(months)
-	sums := map[string]*Settlement{}
-	byGuide := map[string][]GuideSettlement{}
+	a.Settlements = len(s.months)
 	for _, l := range lines {
-		st := months[l.Period]
-		if st == nil {
+		if s.months[l.Period] == nil {
 			a.violate("guide %s has a settled line for %s, which has no settlement", l.Guide, l.Period)
 			continue
 		}
-		s := sums[l.Period]
-		if s == nil {
-			s = &Settlement{}
-			sums[l.Period] = s
+		g := s.byGuide[l.Guide]
+		if g == nil {
+			g = &guideLines{}
+			s.byGuide[l.Guide] = g
 		}
-		s.Guides++
-		s.Entries += l.Entries
-		s.Commission += l.Commission
-		byGuide[l.Guide] = append(byGuide[l.Guide], l)
-		var sum int64
-		n := 0
-		for _, en := range gEntries[l.Guide] {
-			if en.Seq < l.FromSeq || en.Seq > l.ToSeq {
-				continue
-			}
-			sum += en.Delta
-			n++
-			if !en.At.Before(st.End) {
-				a.violate("guide %s's entry #%d is dated %s, after %s ended, but was settled with it", l.Guide, en.Seq, en.At.Format(time.RFC3339), l.Period)
+		g.lines = append(g.lines, l)
+	}
+	for _, g := range s.byGuide {
+		slices.SortStableFunc(g.lines, func(x, y GuideSettlement) int { return cmp.Compare(x.FromSeq, y.FromSeq) })
+		g.maxTo, g.sum, g.n = make([]uint64, len(g.lines)), make([]int64, len(g.lines)), make([]int, len(g.lines))
+		for i, l := range g.lines {
+			g.maxTo[i] = l.ToSeq
+			if i > 0 {
+				g.maxTo[i] = max(l.ToSeq, g.maxTo[i-1])
 			}
 		}
-		if sum != l.Commission || n != l.Entries || uint64(n) != l.ToSeq-l.FromSeq+1 {
-			a.violate("guide %s's settled line of %s says %d in %d entries (#%d-#%d), the ledger holds %d in %d", l.Guide, l.Period, l.Commission, l.Entries, l.FromSeq, l.ToSeq, sum, n)
+	}
+	return s, nil
+}
+
+// add counts a guide's ledger entry into the lines that cover it.
+func (s *settleAudit) add(a *AuditReport, en *Entry) {
+	g := s.byGuide[en.Guide]
+	if g == nil {
+		return
+	}
+	// Lines are sorted by their first entry: those before i start at or
+	// before en.Seq, and going back stops where none reaches it.
+	i, _ := slices.BinarySearchFunc(g.lines, en.Seq+1, func(l GuideSettlement, seq uint64) int { return cmp.Compare(l.FromSeq, seq) })
+	for j := i - 1; j >= 0 && g.maxTo[j] >= en.Seq; j-- {
+		l := &g.lines[j]
+		if en.Seq < l.FromSeq || en.Seq > l.ToSeq {
+			continue
+		}
+		g.sum[j] += en.Delta
+		g.n[j]++
+		if st := s.months[l.Period]; !en.At.Before(st.End) {
+			a.violate("guide %s's entry #%d is dated %s, after %s ended, but was settled with it", l.Guide, en.Seq, en.At.Format(time.RFC3339), l.Period)
 		}
 	}
-	for period, st := range months {
-		s := sums[period]
-		if s == nil {
-			s = &Settlement{}
-		}
-		if st.Status == SettlementSettled && (s.Guides != st.Guides || s.Entries != st.Entries || s.Commission != st.Commission) {
-			a.violate("settlement of %s totals %d for %d guides in %d entries, its lines add up to %d for %d in %d", period, st.Commission, st.Guides, st.Entries, s.Commission, s.Guides, s.Entries)
-		}
-	}
-	for guide, ls := range byGuide {
-		slices.SortFunc(ls, func(x, y GuideSettlement) int { return cmp.Compare(x.FromSeq, y.FromSeq) })
+}
+
+// finish checks the lines against what the ledgers gave them, the months
+// against their lines and the cursors against both.
+func (s *settleAudit) finish(a *AuditReport) {
+	sums := map[string]*Settlement{}
+	for guide, g := range s.byGuide {
 		next := uint64(1)
-		for _, l := range ls {
+		for i, l := range g.lines {
+			st := sums[l.Period]
+			if st == nil {
+				st = &Settlement{}
+				sums[l.Period] = st
+			}
+			st.Guides++
+			st.Entries += l.Entries
+			st.Commission += l.Commission
+			sum, n := g.sum[i], g.n[i]
+			if sum != l.Commission || n != l.Entries || uint64(n) != l.ToSeq-l.FromSeq+1 {
+				a.violate("guide %s's settled line of %s says %d in %d entries (#%d-#%d), the ledger holds %d in %d", l.Guide, l.Period, l.Commission, l.Entries, l.FromSeq, l.ToSeq, sum, n)
+			}
 			if l.FromSeq != next {
 				a.violate("guide %s's settled line of %s starts at entry #%d, the one before ends at #%d", guide, l.Period, l.FromSeq, next-1)
 			}
 			next = l.ToSeq + 1
 		}
-		if c := cursors[guide]; c.Seq != next-1 {
+		if c := s.cursors[guide]; c.Seq != next-1 {
 			a.violate("guide %s's settlement cursor is at entry #%d, its settled lines end at #%d", guide, c.Seq, next-1)
 		}
 	}
-	for guide, c := range cursors {
-		if byGuide[guide] == nil && c.Seq != 0 {
+	for period, st := range s.months {
+		sum := sums[period]
+		if sum == nil {
+			sum = &Settlement{}
+		}
+		if st.Status == SettlementSettled && (sum.Guides != st.Guides || sum.Entries != st.Entries || sum.Commission != st.Commission) {
+			a.violate("settlement of %s totals %d for %d guides in %d entries, its lines add up to %d for %d in %d", period, st.Commission, st.Guides, st.Entries, sum.Commission, sum.Guides, sum.Entries)
+		}
+	}
+	for guide, c := range s.cursors {
+		if s.byGuide[guide] == nil && c.Seq != 0 {
 			a.violate("guide %s's settlement cursor is at entry #%d but no line settles it", guide, c.Seq)
 		}
 	}
-	return nil
 }
 
 // PayrollColumns are the columns of a payroll file.

@@ -307,19 +307,21 @@ func unissuePrize(tx Tx, c *Coupon) error {
 	return nil
 }
 
-// auditPrizes checks each campaign's prizes issued against its coupons and
-// the prizes' stock.
-func auditPrizes(a *AuditReport, camps map[string]*Campaign, coupons map[string]*Coupon, issued map[string]map[string]int64) {
-	want := map[string]map[string]int64{}
-	for _, cp := range coupons {
-		if cp.Prize == "" || cp.Status == CouponVoid {
-			continue
-		}
-		if want[cp.Campaign] == nil {
-			want[cp.Campaign] = map[string]int64{}
-		}
-		want[cp.Campaign][cp.Prize]++
+// prizeCount counts a coupon into want, the prizes its campaign's coupons
+// hold, for auditPrizes.
+func prizeCount(want map[string]map[string]int64, cp *Coupon) {
+	if cp.Prize == "" || cp.Status == CouponVoid {
+		return
 	}
+	if want[cp.Campaign] == nil {
+		want[cp.Campaign] = map[string]int64{}
+	}
+	want[cp.Campaign][cp.Prize]++
+}
+
+// auditPrizes checks each campaign's prizes issued against its coupons
+// (want, counted by prizeCount) and the prizes' stock.
+func auditPrizes(a *AuditReport, camps map[string]*Campaign, want, issued map[string]map[string]int64) {
 	for id, c := range camps {
 		for _, p := range c.Prizes {
 			got := issued[id][p.Name]

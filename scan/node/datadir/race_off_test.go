@@ -1,0 +1,5 @@
+//go:build !race
+
+package datadir_test
+
+const raceEnabled = false

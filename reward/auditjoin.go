@@ -69,12 +69,18 @@ func (j *joinSums) in(d map[int]bool, key string) bool { return d != nil && d[j.
 // idFilter finds ledger entry ids that may have been seen before, for the
 // check that no id is written twice: a Bloom filter of about 10 bits an
 // id (7 probes: one id in 120 seen for the first time is taken for a
-// repeat, and read again to be sure). It grows by filters of twice the
-// size, as the number of entries is not known ahead.
+// repeat, and read again to be sure). It is sized for the entries
+// expected (expect) and, past them, grows by filters of twice the size;
+// an id is tested against each, so a filter too small at first would
+// raise the share of ids read again.
 type idFilter struct {
 	seed    maphash.Seed
+	first   int
 	filters []bloom
 }
+
+// expect sizes the filter for n ids.
+func (f *idFilter) expect(n int) { f.first = max(n, bloomFirst) }
 
 type bloom struct {
 	bits     []uint64
@@ -99,7 +105,7 @@ func (f *idFilter) seen(id string) bool {
 		}
 	}
 	if n := len(f.filters); n == 0 || f.filters[n-1].n == f.filters[n-1].limit {
-		limit := bloomFirst
+		limit := max(f.first, bloomFirst)
 		if n > 0 {
 			limit = 2 * f.filters[n-1].limit
 		}

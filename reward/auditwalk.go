@@ -30,6 +30,9 @@ type auditWalk struct {
 	// keyed by coupon.
 	codes, counts, paid *joinSums
 	ids                 idFilter
+	// listed counts the entries the redemptions list, most of the
+	// ledgers: what the filter is sized for.
+	listed int
 	// repeats are the ids the filter could not rule out as seen twice.
 	repeats map[string]int
 
@@ -124,6 +127,7 @@ func (w *auditWalk) run() error {
 func (w *auditWalk) redemptions() error {
 	return scanRecords(w.db, "r/", w.a.corrupt("redemption"), func(code string, r *Redemption) {
 		w.a.Redemptions++
+		w.listed += len(r.Ledger)
 		for i, id := range r.Ledger {
 			// A redemption lists its member's entries, then its guide's
 			// commission when it paid one.
@@ -356,6 +360,8 @@ type heldMember struct {
 // member order: a chunk of members, then the ledger up to the last of
 // them, so that one member's running sums are held at a time.
 func (w *auditWalk) memberLedgers() error {
+	// The ledgers hold the redemptions' entries and a few more.
+	w.ids.expect(w.listed + w.listed/4)
 	var from, ledgerFrom []byte
 	for {
 		var chunk []heldMember

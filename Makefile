@@ -39,7 +39,7 @@ bench-compare: build ## yima bench beside Redis and PostgreSQL (installs them)
 	$(BIN) bench --duration 20s --compare
 
 bench-growth: build ## growth: yima bench on stores preloaded with 0, 1M and 10M redeemed codes, plot to bench-growth.svg (about 15 min on 2 cores, 5 GB of disk in TMPDIR)
-	$(BIN) bench --duration 20s --campaign=false --floor-records 3 --no-server-audit --preload 0,1M,10M --plot bench-growth.svg --json bench-growth.json
+	$(BIN) bench --duration 20s --campaign=false --floor-records 3 --preload 0,1M,10M --plot bench-growth.svg --json bench-growth.json
 
 bench-growth-50m: build ## growth at 50M redeemed codes alone (about an hour, 25 GB of disk in TMPDIR)
 	$(BIN) bench --duration 20s --campaign=false --floor-records 3 --no-server-audit --preload 50M --json bench-growth-50m.json

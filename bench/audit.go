@@ -108,9 +108,9 @@ type AuditOptions struct {
 	MaxCodes int
 	// Seed picks the sample.
 	Seed uint64
-	// NoServerAudit skips the server's own audit, which holds every
-	// record of the store in memory at once: too much for a store
-	// preloaded with millions of codes.
+	// NoServerAudit skips the server's own audit, which reads the whole
+	// store: minutes for a store preloaded with tens of millions of
+	// codes.
 	NoServerAudit bool
 }
 

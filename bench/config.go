@@ -107,7 +107,7 @@ type Config struct {
 	// is added to the mix, the fresh codes' share giving way.
 	PreloadedScans float64
 	// NoServerAudit skips the server's own audit (GET /v1/audit), which
-	// holds the whole store in memory; the other checks still run.
+	// reads the whole store; the other checks still run.
 	NoServerAudit bool
 	// NoLanding skips the landing-page run (GET /C/{code} of genuine
 	// codes, after the ceiling), which only yima targets have.

@@ -59,7 +59,7 @@ func (o *benchOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.NoCeiling, "no-ceiling", false, "skip the /healthz ceiling run")
 	fs.StringSliceVar(&o.preload, "preload", nil, "growth runs: fill the in-process store first with N redeemed codes (members, ledgers, redemptions, scan records, bulk-loaded, not over HTTP), restart the server and time it, then run; a list (0,1M,10M) runs once per N, and --plot then draws scans/s, p99 and memory against N")
 	fs.Float64Var(&c.PreloadedScans, "preloaded", 0.05, "with --preload: fraction of requests that scan a preloaded code, redeemed before the run (expect 409 already_redeemed)")
-	fs.BoolVar(&c.NoServerAudit, "no-server-audit", false, "skip the server's own audit (GET /v1/audit), which holds the whole store in memory: for stores preloaded with millions of codes")
+	fs.BoolVar(&c.NoServerAudit, "no-server-audit", false, "skip the server's own audit (GET /v1/audit), which reads the whole store: it takes minutes on stores preloaded with tens of millions of codes")
 	fs.BoolVar(&c.NoLanding, "no-landing", false, "skip the landing-page run (GET /C/{code} of genuine codes, Chinese, after the ceiling)")
 	fs.BoolVar(&c.NoFloor, "no-floor", false, "skip the durable floor run (in-process only: one synced key per request through the same store, no rule)")
 	fs.IntVar(&c.FloorRecords, "floor-records", 1, "records each floor request commits: 1, one key after the last; 2 or more, what a redemption cannot do without (a redemption under a code-shaped key, its member's record, the rest ledger entries), 64 bytes each")

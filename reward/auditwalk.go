@@ -68,7 +68,8 @@ type keyedEntry struct {
 	en  Entry
 }
 
-// S-reasons: the entries a redemption writes and lists.
+// redemptionEntry reports whether an entry is of a kind only a redemption
+// writes, which it lists.
 func redemptionEntry(reason string) bool {
 	return reason == "scan" || reason == "new_member_bonus" || reason == "scan_commission"
 }

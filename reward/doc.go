@@ -77,11 +77,15 @@
 // record every decision writes. RunFeedRelay runs a node's part; on one
 // node a decision numbers its events itself.
 //
-// The index and the decoded records are touched inside decisions with no
-// lock: they rely on the backend running this engine's decisions one at a
-// time, as the Pebble engine's decider and the in-memory backend do. A
-// backend that runs decisions concurrently needs NoSeenIndex and a guarded
-// cache.
+// The index of scanned codes is touched inside decisions with no lock: it
+// relies on the backend running this engine's decisions one at a time, as
+// the Pebble engine's decider and the in-memory backend do. A store that
+// decides in several lanes at once (store.Laned: PostgreSQL) runs them
+// concurrently, so there the index is off and the decoded records are
+// kept under a lock (frozen.go). A scan decides on its code's lane and an
+// exchange on its member's, and a node keeps an escrow slice per lane
+// (escrow.go), so that the lanes' groups, in flight at once, conflict no
+// more than decisions about different codes and members do.
 //
 // docs/rewards.md states the product rules; docs/durability.md why the
 // views are safe to lose.

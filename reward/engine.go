@@ -67,6 +67,9 @@ type Engine struct {
 
 	// node is Options.NodeID: escrow campaign slices when set.
 	node string
+	// lanes is how many lanes the store decides in (store.Laned): a
+	// node keeps a slice per lane (see sliceName).
+	lanes int
 	// shared is Options.NoSeenIndex: other engines write the same store,
 	// so campaign slices may exist even where this engine takes none.
 	shared bool
@@ -95,7 +98,11 @@ func New(db store.DB, keys *codegen.Keyset, opts Options) *Engine {
 	}
 	e := &Engine{db: db, now: func() time.Time { return opts.Now().UTC() }, stats: map[string]*Stat{}, defaultZone: opts.Zone, frozen: frozen{m: map[string]frozenEntry{}}, observe: opts.Observe, visits: visits{m: map[string]*pendingVisit{}}}
 	e.relay.kick = make(chan struct{}, 1)
-	e.seen.off = opts.NoSeenIndex
+	e.lanes = store.Lanes(db)
+	// A store deciding in several lanes runs this engine's decisions
+	// concurrently: the index of scanned codes, which decisions touch
+	// with no lock, relies on one decider.
+	e.seen.off = opts.NoSeenIndex || e.lanes > 1
 	e.node = strings.ReplaceAll(opts.NodeID, "\x00", "")
 	e.shared = opts.NoSeenIndex
 	e.brand.off = opts.NoSeenIndex
@@ -124,24 +131,26 @@ func (e *Engine) newID() string {
 
 // update runs decide inside one store decision and turns storage failures
 // into coded errors.
-func (e *Engine) update(decide func(tx Tx) error) error { return e.updateClaiming(nil, nil, decide) }
+func (e *Engine) update(decide func(tx Tx) error) error { return e.updateIn(-1, nil, nil, decide) }
 
-// updateClaiming is update, with keys naming what decide will probably
-// read, for a store that reads a group's keys in one round trip (see
-// store.UpdateReading), and claims those of them it will probably write,
-// for a store that would otherwise make nodes conflict over their
+// updateIn is update on lane of a store that decides in several (see
+// store.Laned; -1 lets the store choose), with keys naming what decide will
+// probably read, for a store that reads a group's keys in one round trip
+// (see store.UpdateReading), and claims those of them it will probably
+// write, for a store that would otherwise make nodes conflict over their
 // neighbours (see store.Claimer: a claimed key is one no decision ever
-// deletes). Both run on the decider, as decide does.
-func (e *Engine) updateClaiming(keys, claims func() [][]byte, decide func(tx Tx) error) error {
+// deletes). Both run on the lane's decider, as decide does. The decision
+// pays from the lane's escrow slices (sliceName).
+func (e *Engine) updateIn(lane int, keys, claims func() [][]byte, decide func(tx Tx) error) error {
 	var run *eventTx
 	e.brand.warm(e.db)
-	err := store.UpdateClaiming(e.db, keys, claims, func(tx Tx) error {
+	err := store.UpdateIn(e.db, lane, keys, claims, func(tx Tx) error {
 		// A run starts afresh, but the keys every run touched add up.
 		var touched []string
 		if run != nil {
 			touched = run.touched
 		}
-		run = &eventTx{Tx: tx, observe: e.observe != nil, touched: touched}
+		run = &eventTx{Tx: tx, observe: e.observe != nil, touched: touched, lane: lane}
 		if e.node != "" {
 			run.node, run.relay = e.node, &e.relay
 		}

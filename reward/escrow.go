@@ -3,8 +3,10 @@ package reward
 import (
 	"bytes"
 	"errors"
+	"hash/fnv"
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	json "github.com/segmentio/encoding/json"
@@ -101,6 +103,45 @@ func (k escrowKeys) slice(id, node string) []byte {
 	return append(append(k.pool(id), 0), node...)
 }
 
+// sliceName names the slices that this node's decisions on lane pay from:
+// the node's id on lane 0, when the store chose the lane, or when it
+// decides in one; NODE/LANE on the others. The store's lanes have groups
+// in flight at once, which conflict as different nodes' do, so each lane
+// keeps its own slices, as each node does; readers, the audit and the
+// recall see them as any node's. Empty without a node id.
+func (e *Engine) sliceName(lane int) string {
+	if e.node == "" || lane <= 0 || e.lanes == 1 {
+		return e.node
+	}
+	return e.node + "/" + strconv.Itoa(lane)
+}
+
+// laneOf is the lane the decision that tx runs was sent to, -1 when the
+// store chose it.
+func laneOf(tx Tx) int {
+	if et, ok := tx.(*eventTx); ok {
+		return et.lane
+	}
+	return -1
+}
+
+// sliceOf is the name of the slices the decision tx runs pays from.
+func (e *Engine) sliceOf(tx Tx) string { return e.sliceName(laneOf(tx)) }
+
+// laneOf is the lane of the decisions about id: a code's scans, a
+// member's exchanges. Decisions that write the same records (a code's
+// scan count and redemption, a member's balance) then share one lane's
+// groups, one after the other, rather than conflict across lanes: a code
+// raced by many members would otherwise conflict in every lane at once.
+func (e *Engine) laneOf(id string) int {
+	if e.lanes == 1 {
+		return -1
+	}
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % uint32(e.lanes))
+}
+
 // lease is when a slice stops being its node's (see sliceLease): a slice
 // not written since is folded by the next recall.
 type lease struct {
@@ -193,6 +234,8 @@ type shortfall struct {
 	campaign        string
 	points, coupons int64
 	prize           string
+	// lane is the scan's: the top-up runs there, on the same slice.
+	lane int
 }
 
 func (s *shortfall) Error() string { return "reward: campaign " + s.campaign + "'s slice is short" }
@@ -237,9 +280,9 @@ type campaignAccount struct {
 // set once top-ups of its own could not cover the scan (see short).
 func (e *Engine) openAccount(tx Tx, c *Campaign, final bool) (*campaignAccount, error) {
 	a := &campaignAccount{e: e, c: c, final: final}
-	if e.node != "" {
+	if node := e.sliceOf(tx); node != "" {
 		var sl campaignSlice
-		found, err := getJSON(tx, campaignEscrow.slice(c.ID, e.node), &sl)
+		found, err := getJSON(tx, campaignEscrow.slice(c.ID, node), &sl)
 		if err != nil || !found {
 			// No slice yet: the top-up registers it in the pool, without
 			// which readers would not count it.
@@ -249,11 +292,11 @@ func (e *Engine) openAccount(tx Tx, c *Campaign, final bool) (*campaignAccount, 
 			if err != nil {
 				return nil, err
 			}
-			if _, err := getJSON(tx, campaignEscrow.slice(c.ID, e.node), &sl); err != nil {
+			if _, err := getJSON(tx, campaignEscrow.slice(c.ID, node), &sl); err != nil {
 				return nil, err
 			}
 		}
-		a.slice, a.ctr, a.node = &sl, &sl.Paid, e.node
+		a.slice, a.ctr, a.node = &sl, &sl.Paid, node
 		return a, nil
 	}
 	var ctr CampaignCounters
@@ -329,6 +372,7 @@ func (a *campaignAccount) short(tx Tx, points, coupons int64, prize string) erro
 
 // topUpIn is short's top-up, and the registration of a new slice.
 func (a *campaignAccount) topUpIn(tx Tx, s *shortfall) error {
+	s.lane = laneOf(tx)
 	if !a.final {
 		return s
 	}
@@ -372,12 +416,13 @@ func give(left, rest, want, unit int64) int64 {
 // of a paying node that writes the campaign's shared pool. covered
 // reports whether the slice now holds what s asked.
 func (s *shortfall) topUp(e *Engine) (covered bool, err error) {
-	return e.decideAlone(func(tx Tx) (bool, error) { return e.decideTopUp(tx, s) })
+	return e.decideAlone(s.lane, func(tx Tx) (bool, error) { return e.decideTopUp(tx, s) })
 }
 
-// decideAlone runs a top-up's decision in a decision of its own.
-func (e *Engine) decideAlone(decide func(Tx) (bool, error)) (covered bool, err error) {
-	err = e.update(func(tx Tx) error {
+// decideAlone runs a top-up's decision in a decision of its own, on lane:
+// the short decision's, whose slice it tops up.
+func (e *Engine) decideAlone(lane int, decide func(Tx) (bool, error)) (covered bool, err error) {
+	err = e.updateIn(lane, nil, nil, func(tx Tx) error {
 		var err error
 		covered, err = decide(tx)
 		return err
@@ -415,7 +460,7 @@ func (e *Engine) untilCovered(decide func(final bool) (topUpper, error)) error {
 // decideTopUp is the decision of a top-up.
 func (e *Engine) decideTopUp(tx Tx, s *shortfall) (covered bool, err error) {
 	covered = true
-	now := e.now()
+	now, node := e.now(), e.sliceOf(tx)
 	var c Campaign
 	found, err := getJSON(tx, campaignKey(s.campaign), &c)
 	if err != nil || !found {
@@ -425,10 +470,10 @@ func (e *Engine) decideTopUp(tx Tx, s *shortfall) (covered bool, err error) {
 	var sl campaignSlice
 	var ctr CampaignCounters
 	var issued map[string]int64
-	if err := getEach(tx, rec{campaignEscrow.pool(c.ID), &pool}, rec{campaignEscrow.slice(c.ID, e.node), &sl}, rec{campaignCountersKey(c.ID), &ctr}, rec{campaignPrizesKey(c.ID), &issued}); err != nil {
+	if err := getEach(tx, rec{campaignEscrow.pool(c.ID), &pool}, rec{campaignEscrow.slice(c.ID, node), &sl}, rec{campaignCountersKey(c.ID), &ctr}, rec{campaignPrizesKey(c.ID), &issued}); err != nil {
 		return false, err
 	}
-	joinPool(&pool.Nodes, e.node)
+	joinPool(&pool.Nodes, node)
 	var prize *Prize
 	for i := range c.Prizes {
 		if c.Prizes[i].Name == s.prize {
@@ -478,7 +523,7 @@ func (e *Engine) decideTopUp(tx Tx, s *shortfall) (covered bool, err error) {
 		covered = short.Points == 0 && short.Coupons == 0 && len(short.Prizes) == 0
 	}
 	sl.renew(now)
-	putJSON(tx, campaignEscrow.slice(c.ID, e.node), sl)
+	putJSON(tx, campaignEscrow.slice(c.ID, node), sl)
 	putJSON(tx, campaignEscrow.pool(c.ID), pool)
 	return covered, nil
 }
@@ -487,7 +532,7 @@ func (e *Engine) decideTopUp(tx Tx, s *shortfall) (covered bool, err error) {
 // of the kinds short names, and folds into the campaign's counters the
 // slices whose lease ran out. It reports whether it folded any.
 func (e *Engine) recall(tx Tx, id string, pool *escrowPool, ctr *CampaignCounters, issued *map[string]int64, short escrowAmounts, now time.Time) (folded bool, err error) {
-	return recallSlices(tx, campaignEscrow, id, &pool.Nodes, e.node, now, func(o *campaignSlice) {
+	return recallSlices(tx, campaignEscrow, id, &pool.Nodes, e.sliceOf(tx), now, func(o *campaignSlice) {
 		foldSlice(o, pool, ctr, issued)
 	}, func(o *campaignSlice) {
 		if short.Points > 0 {
@@ -518,7 +563,7 @@ func foldSlice(sl *campaignSlice, pool *escrowPool, ctr *CampaignCounters, issue
 	addPrizes(&pool.Granted.Prizes, sl.Granted.Prizes, -1)
 }
 
-// ReturnSlices ends this node's slices, for a clean shutdown: a
+// ReturnSlices ends this node's slices, every lane's, for a clean shutdown: a
 // campaign's slice what it paid joins the campaign's counters, and what
 // every slice held unused goes back to its campaign or reward. A node that
 // dies instead leaves its slices to be folded by the other nodes' top-ups
@@ -531,19 +576,23 @@ func (e *Engine) ReturnSlices() error {
 		keys escrowKeys
 		end  func(tx Tx, id, node string) error
 	}{{campaignEscrow, returnCampaignSlice}, {rewardEscrow, returnRewardSlice}} {
-		suffix := append([]byte{0}, e.node...)
-		var ids []string
+		type owned struct{ id, node string }
+		var ends []owned
 		err := e.db.Scan([]byte(k.keys), nil, func(key, _ []byte) bool {
-			if bytes.HasSuffix(key, suffix) {
-				ids = append(ids, string(key[len(k.keys):len(key)-len(suffix)]))
+			for lane := range e.lanes {
+				node := e.sliceName(lane)
+				if suffix := append([]byte{0}, node...); bytes.HasSuffix(key, suffix) {
+					ends = append(ends, owned{string(key[len(k.keys) : len(key)-len(suffix)]), node})
+					break
+				}
 			}
 			return true
 		})
 		if err != nil {
 			return wrapStore(err)
 		}
-		for _, id := range ids {
-			if err := e.update(func(tx Tx) error { return k.end(tx, id, e.node) }); err != nil {
+		for _, o := range ends {
+			if err := e.update(func(tx Tx) error { return k.end(tx, o.id, o.node) }); err != nil {
 				return err
 			}
 		}

@@ -21,8 +21,8 @@ import (
 
 // nodeStores opens n handles on one empty store: the same in-memory
 // store n times, or n PostgreSQL stores on one schema, each with its own
-// decider, so that their decisions meet in the database as separate
-// nodes' do.
+// deciders (in the default lanes), so that their decisions meet in the
+// database as separate nodes' do.
 func nodeStores(t *testing.T, backend string, n int) []store.DB {
 	t.Helper()
 	if backend == "memory" {
@@ -72,17 +72,22 @@ func escrowKeys(t *testing.T, db store.Reader) []string {
 // go below zero, and nothing stays stranded in another node's slice: the
 // budget and stocks are used exactly. The audit is clean on every node,
 // and once the nodes return their slices the counters stand unchanged.
+// On PostgreSQL each node decides in several lanes, each with slices of
+// its own; so does one node alone, whose lanes race as the nodes do.
 func TestEscrowThreeNodesRacing(t *testing.T) {
-	for _, backend := range []string{"memory", "postgres"} {
-		t.Run(backend, func(t *testing.T) {
+	for _, c := range []struct {
+		name, backend string
+		nodes         int
+	}{{"memory", "memory", 3}, {"postgres", "postgres", 3}, {"postgres one node", "postgres", 1}} {
+		t.Run(c.name, func(t *testing.T) {
 			const budget, stock = 500, 9
-			dbs := nodeStores(t, backend, 3)
+			dbs := nodeStores(t, c.backend, c.nodes)
 			nodes := nodeEngines(t, dbs, rewardtest.Keys(t, true), func() time.Time { return rewardtest.Start })
 			rewardtest.MustApply(t, nodes[0], rewardtest.CampaignDoc(t, map[string]any{
 				"points": map[string]any{"min": 5, "max": 20}, "points_budget": budget, "new_member_bonus": 10,
 				"coupon": map[string]any{"title": "gift", "probability": 1, "stock": stock, "valid_days": 30},
 			}))
-			rewardtest.MustApply(t, nodes[1], rewardtest.CampaignDoc(t, map[string]any{
+			rewardtest.MustApply(t, nodes[len(nodes)-1], rewardtest.CampaignDoc(t, map[string]any{
 				"id": "prizes", "products": []string{"SKU-2"}, "points": 1,
 				"prizes": []map[string]any{
 					{"name": "first", "title": "a bicycle", "probability": 0.3, "stock": 2, "valid_days": 30},
@@ -102,7 +107,7 @@ func TestEscrowThreeNodesRacing(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					node := nodes[i%3]
+					node := nodes[i%len(nodes)]
 					for j := range codes {
 						code := codes[(i*37+j)%len(codes)]
 						// A client retries "unavailable" with its request_id,
@@ -128,7 +133,7 @@ func TestEscrowThreeNodesRacing(t *testing.T) {
 							mu.Unlock()
 						case reward.CodeAlreadyRedeemed, reward.CodeBudgetExhausted:
 						default:
-							t.Errorf("scan on node %d: %v", i%3+1, err)
+							t.Errorf("scan on node %d: %v", i%len(nodes)+1, err)
 							return
 						}
 					}
@@ -149,6 +154,9 @@ func TestEscrowThreeNodesRacing(t *testing.T) {
 			pool := escrowKeys(t, dbs[0])
 			if !slices.Contains(pool, "cs/promo") || len(pool) < 4 {
 				t.Errorf("the escrow records %q: want the pool of promo and the nodes' slices", pool)
+			}
+			if lane := "cs/promo\x00node1/"; c.backend == "postgres" && !slices.ContainsFunc(pool, func(k string) bool { return strings.HasPrefix(k, lane) }) {
+				t.Errorf("the escrow records %q: want slices of node1's lanes (%q...)", pool, lane)
 			}
 			check := func(when string) {
 				t.Helper()

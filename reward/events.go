@@ -52,6 +52,9 @@ type eventTx struct {
 	relay   *relayState
 	node    string
 	pending bool
+	// lane is the store's lane the decision runs on, -1 when the store
+	// chose it (see Engine.updateIn).
+	lane int
 }
 
 func (t *eventTx) Put(key, value []byte) { t.touch(key); t.Tx.Put(key, value) }

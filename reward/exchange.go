@@ -144,7 +144,8 @@ func (e *Engine) Redeem(member string, req RedeemRequest) (json.RawMessage, erro
 	var out json.RawMessage
 	err := e.untilCovered(func(final bool) (topUpper, error) {
 		var short *rewardShortfall
-		err := e.update(func(tx Tx) error {
+		// One member's exchanges share a lane.
+		err := e.updateIn(e.laneOf(member), nil, nil, func(tx Tx) error {
 			if prev, found, err := replay(tx, req.Scope, req.RequestID, hash); err != nil || found {
 				out = prev
 				return err

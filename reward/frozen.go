@@ -1,6 +1,7 @@
 package reward
 
 import (
+	"sync"
 	"unsafe"
 
 	"github.com/segmentio/encoding/json"
@@ -13,10 +14,12 @@ import (
 // returns the same slice until the record is written again, and a write
 // brings new bytes, so a stale entry can never match.
 //
-// Only decisions touch it (the decider goroutine serialises them), and its
-// values are shared: callers must not modify them.
+// Only decisions touch it, and its values are shared: callers must not
+// modify them. A store deciding in several lanes (store.Laned) runs
+// decisions on several goroutines at once, hence the lock.
 type frozen struct {
-	m map[string]frozenEntry
+	mu sync.RWMutex
+	m  map[string]frozenEntry
 }
 
 type frozenEntry struct {
@@ -31,6 +34,8 @@ const maxFrozen = 1 << 16
 // holds now, or nil: for naming the keys a decision will probably read
 // (store.UpdateReading), never for deciding. Only the decider calls it.
 func hint[T any](e *Engine, key []byte) *T {
+	e.frozen.mu.RLock()
+	defer e.frozen.mu.RUnlock()
 	v, _ := e.frozen.m[string(key)].v.(*T)
 	return v
 }
@@ -43,7 +48,10 @@ func readFrozen[T any](e *Engine, tx Tx, key []byte) (v *T, found bool, err erro
 	if err != nil || !found {
 		return nil, false, err
 	}
-	if f, ok := e.frozen.m[string(key)]; ok && f.data == unsafe.SliceData(raw) && f.n == len(raw) {
+	e.frozen.mu.RLock()
+	f, ok := e.frozen.m[string(key)]
+	e.frozen.mu.RUnlock()
+	if ok && f.data == unsafe.SliceData(raw) && f.n == len(raw) {
 		if v, ok := f.v.(*T); ok {
 			return v, true, nil
 		}
@@ -52,6 +60,8 @@ func readFrozen[T any](e *Engine, tx Tx, key []byte) (v *T, found bool, err erro
 	if err := json.Unmarshal(raw, v); err != nil {
 		return nil, false, err
 	}
+	e.frozen.mu.Lock()
+	defer e.frozen.mu.Unlock()
 	if len(e.frozen.m) >= maxFrozen {
 		clear(e.frozen.m)
 	}

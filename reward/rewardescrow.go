@@ -85,12 +85,13 @@ func (sl *rewardSlice) hasVouchers() bool { return len(sl.Vouchers) > 0 || sl.Vo
 type rewardShortfall struct {
 	reward string
 	units  int64
+	lane   int // the exchange's: the top-up runs there, on the same slice
 }
 
 func (s *rewardShortfall) Error() string { return "reward: reward " + s.reward + "'s slice is short" }
 
 func (s *rewardShortfall) topUp(e *Engine) (covered bool, err error) {
-	return e.decideAlone(func(tx Tx) (bool, error) { return e.decideRewardTopUp(tx, s) })
+	return e.decideAlone(s.lane, func(tx Tx) (bool, error) { return e.decideRewardTopUp(tx, s) })
 }
 
 // rewardAccount is where an exchange takes its units from: the node's
@@ -101,16 +102,17 @@ type rewardAccount struct {
 	ctr   *RewardCounters // rwc/ID's, or the slice's Used
 	held  int64           // direct: what the slices were granted
 	slice *rewardSlice    // nil: direct
+	node  string          // the slice's name (Engine.sliceName)
 	final bool            // see campaignAccount.final
 }
 
 // openRewardAccount opens the account an exchange of units of rw takes
 // from.
 func (e *Engine) openRewardAccount(tx Tx, rw *Reward, units int64, final bool) (*rewardAccount, error) {
-	a := &rewardAccount{e: e, rw: rw, final: final}
-	if e.node != "" {
+	a := &rewardAccount{e: e, rw: rw, node: e.sliceOf(tx), final: final}
+	if a.node != "" {
 		a.slice = &rewardSlice{}
-		found, err := getJSON(tx, rewardEscrow.slice(rw.ID, e.node), a.slice)
+		found, err := getJSON(tx, rewardEscrow.slice(rw.ID, a.node), a.slice)
 		if err == nil && !found {
 			// No slice yet: the top-up registers it in the pool, without
 			// which readers would not count it.
@@ -151,7 +153,7 @@ func (a *rewardAccount) short(tx Tx, units int64) error {
 	if a.slice == nil {
 		return nil
 	}
-	s := &rewardShortfall{reward: a.rw.ID, units: units}
+	s := &rewardShortfall{reward: a.rw.ID, units: units, lane: laneOf(tx)}
 	if !a.final {
 		return s
 	}
@@ -159,7 +161,7 @@ func (a *rewardAccount) short(tx Tx, units int64) error {
 		return err
 	}
 	// Nothing was taken yet: the slice as the top-up left it.
-	_, err := getJSON(tx, rewardEscrow.slice(a.rw.ID, a.e.node), a.slice)
+	_, err := getJSON(tx, rewardEscrow.slice(a.rw.ID, a.node), a.slice)
 	return err
 }
 
@@ -190,7 +192,7 @@ func (a *rewardAccount) takeVouchers(tx Tx, n int64, member, x string, now time.
 func (a *rewardAccount) save(tx Tx, now time.Time) {
 	if a.slice != nil {
 		a.slice.renew(now)
-		putJSON(tx, rewardEscrow.slice(a.rw.ID, a.e.node), a.slice)
+		putJSON(tx, rewardEscrow.slice(a.rw.ID, a.node), a.slice)
 		return
 	}
 	putJSON(tx, rewardCountersKey(a.rw.ID), a.ctr)
@@ -201,7 +203,7 @@ func (a *rewardAccount) save(tx Tx, now time.Time) {
 // voucher list's cursor. covered reports whether the slice now holds
 // s.units.
 func (e *Engine) decideRewardTopUp(tx Tx, s *rewardShortfall) (covered bool, err error) {
-	now := e.now()
+	now, node := e.now(), e.sliceOf(tx)
 	var rw Reward
 	found, err := getJSON(tx, rewardKey(s.reward), &rw)
 	if err != nil || !found {
@@ -212,14 +214,14 @@ func (e *Engine) decideRewardTopUp(tx Tx, s *rewardShortfall) (covered bool, err
 	var ctr RewardCounters
 	var vp VoucherPool
 	vouchers := rw.Kind == KindVoucher
-	recs := []rec{{rewardEscrow.pool(rw.ID), &pool}, {rewardEscrow.slice(rw.ID, e.node), &sl}, {rewardCountersKey(rw.ID), &ctr}}
+	recs := []rec{{rewardEscrow.pool(rw.ID), &pool}, {rewardEscrow.slice(rw.ID, node), &sl}, {rewardCountersKey(rw.ID), &ctr}}
 	if vouchers {
 		recs = append(recs, rec{voucherPoolKey(rw.ID), &vp})
 	}
 	if err := getEach(tx, recs...); err != nil {
 		return false, err
 	}
-	joinPool(&pool.Nodes, e.node)
+	joinPool(&pool.Nodes, node)
 	take := func() (short int64) {
 		left := sl.Granted - sl.Used.Redeemed
 		rest := rw.Stock - ctr.Redeemed - pool.Granted
@@ -236,7 +238,7 @@ func (e *Engine) decideRewardTopUp(tx Tx, s *rewardShortfall) (covered bool, err
 	}
 	covered = take() == 0
 	if !covered {
-		folded, err := recallSlices(tx, rewardEscrow, rw.ID, &pool.Nodes, e.node, now, func(o *rewardSlice) {
+		folded, err := recallSlices(tx, rewardEscrow, rw.ID, &pool.Nodes, node, now, func(o *rewardSlice) {
 			o.fold(&pool, &ctr, &vp)
 		}, func(o *rewardSlice) {
 			o.release(&pool, &vp)
@@ -253,7 +255,7 @@ func (e *Engine) decideRewardTopUp(tx Tx, s *rewardShortfall) (covered bool, err
 		putJSON(tx, voucherPoolKey(rw.ID), vp)
 	}
 	sl.renew(now)
-	putJSON(tx, rewardEscrow.slice(rw.ID, e.node), sl)
+	putJSON(tx, rewardEscrow.slice(rw.ID, node), sl)
 	putJSON(tx, rewardEscrow.pool(rw.ID), pool)
 	return covered, nil
 }

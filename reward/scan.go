@@ -128,10 +128,10 @@ func (e *Engine) Scan(req ScanRequest) (json.RawMessage, error) {
 		}
 		hash = hashOf(parts...)
 	}
-	run := &scanRun{e: e, p: p, code: code, req: req, hash: hash}
+	run := &scanRun{e: e, p: p, code: code, req: req, hash: hash, lane: e.laneOf(code)}
 	err = e.untilCovered(func(final bool) (topUpper, error) {
 		run.req.final = final
-		err := e.updateClaiming(run.keys, run.claims, run.decide)
+		err := e.updateIn(run.lane, run.keys, run.claims, run.decide)
 		if run.short != nil {
 			return run.short, nil
 		}
@@ -162,6 +162,8 @@ type scanRun struct {
 	refusal error
 	// short is the node's campaign slice falling short (see topUp).
 	short *shortfall
+	// lane is the store's lane the scan decides on: its code's.
+	lane int
 }
 
 // keys names what the scan's decision will probably read, for a store that
@@ -217,7 +219,7 @@ func (r *scanRun) hints() (reads, claims [][]byte) {
 		}
 		claims = append(claims, dailyKey(c.ID, r.req.Member, c.day(now, e.Zone())))
 		if e.node != "" {
-			reads = append(reads, campaignEscrow.slice(c.ID, e.node))
+			reads = append(reads, campaignEscrow.slice(c.ID, e.sliceName(r.lane)))
 		} else {
 			reads = append(reads, campaignCountersKey(c.ID))
 		}

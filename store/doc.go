@@ -26,6 +26,9 @@
 //     those for writing instead of reading them, so that nodes writing
 //     neighbouring keys do not conflict. A claimed key is one no decision
 //     ever deletes.
+//   - A backend whose commits wait on a network may be Laned: it decides
+//     in several lanes at once, each committing its own groups, and the
+//     rules send decisions that write the same records to the same lane.
 //   - DB.Snapshot is a consistent view for reads that span many records
 //     while decisions go on (the audit, rebuilding the index of scanned
 //     codes). It is part of the contract: no reader finds it by assertion.

@@ -112,10 +112,11 @@ type Prefetcher interface {
 	// UpdateReading is Update, with keys naming what fn will probably
 	// read. keys is only a hint: fn may read others, and a key it does
 	// not read costs a wasted read, never a wrong answer. The backend
-	// calls keys on the goroutine that runs decisions, before fn and
-	// possibly before decisions queued ahead of fn have run, any number
-	// of times; keys may therefore read memory that only decisions touch,
-	// but must not depend on it being current.
+	// calls keys on the goroutine that runs fn's group (one of several on
+	// a Laned backend), before fn and possibly before decisions queued
+	// ahead of fn have run, any number of times; keys may therefore read
+	// memory that only decisions touch, but must not depend on it being
+	// current.
 	UpdateReading(keys func() [][]byte, fn func(tx Tx) error) error
 }
 
@@ -208,4 +209,44 @@ type Run interface {
 	Put(key, value []byte) error
 	// Close ends the run.
 	Close() error
+}
+
+// Laned is a DB that decides in several lanes at once (PostgreSQL): each
+// lane forms groups of the decisions sent to it and commits them one at a
+// time, and the groups of different lanes are in flight together, so that
+// while one group's commit waits for the database's disk, others decide.
+// Decisions of different lanes run in concurrent transactions and conflict
+// as different nodes' would (the backend retries the loser), so a rule that
+// writes one record on every decision of a kind (an escrow slice) keeps one
+// such record per lane, and sends decisions that write the same records
+// (one member's) to the same lane. Every promise of DB.Update holds
+// whatever the lane. Update and UpdateReading decide on lane 0, so that a
+// caller that names no lane (a wrapper of the DB, a caller whose memory
+// relies on its decisions running one at a time) sees one decider, as on
+// a backend without lanes. Use Lanes and UpdateIn, which fall back to
+// one lane.
+type Laned interface {
+	// Lanes is how many lanes the DB decides in, at least 1; it does not
+	// change while the DB is open.
+	Lanes() int
+	// UpdateIn is UpdateClaiming on lane, from 0 to Lanes()-1; a lane out
+	// of range lets the backend choose one. keys and claims may be nil.
+	UpdateIn(lane int, keys, claims func() [][]byte, fn func(tx Tx) error) error
+}
+
+// Lanes is how many lanes db decides in: 1 unless it is Laned.
+func Lanes(db DB) int {
+	if l, ok := db.(Laned); ok {
+		return max(1, l.Lanes())
+	}
+	return 1
+}
+
+// UpdateIn runs fn as UpdateClaiming does, on lane of a Laned db; a lane
+// out of range, or a db with one lane, leaves the choice to the backend.
+func UpdateIn(db DB, lane int, keys, claims func() [][]byte, fn func(tx Tx) error) error {
+	if l, ok := db.(Laned); ok {
+		return l.UpdateIn(lane, keys, claims, fn)
+	}
+	return UpdateClaiming(db, keys, claims, fn)
 }

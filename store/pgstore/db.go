@@ -20,6 +20,7 @@ var (
 	_ store.DB       = (*DB)(nil)
 	_ store.Tx       = (*Tx)(nil)
 	_ store.Snapshot = (*Snapshot)(nil)
+	_ store.Laned    = (*DB)(nil)
 )
 
 // Options configures a DB. The zero value is ready to use.
@@ -27,8 +28,16 @@ type Options struct {
 	// MaxGroup bounds how many decisions share one transaction (default
 	// 512).
 	MaxGroup int
+	// Lanes is how many groups of decisions the node has in flight at
+	// once (default 4): each lane forms groups of the decisions sent to
+	// it and commits them one at a time on a connection of its own, so
+	// that while one group's COMMIT waits for the database's disk, the
+	// others decide. Groups of different lanes conflict as different
+	// nodes' do. docs/cluster.md says how to size it.
+	Lanes int
 	// MaxConns bounds the connections the node opens (default 16): one
-	// for the decider, the rest for reads and snapshots.
+	// for each lane, the rest for reads and snapshots. It is raised to
+	// Lanes+2 when lower.
 	MaxConns int32
 	// RetryFor is how long a call waits for a database that stopped
 	// answering (a failover, a restart) before it is refused with
@@ -54,9 +63,13 @@ func (o *Options) ensureDefaults() {
 	if o.MaxGroup <= 0 {
 		o.MaxGroup = 512
 	}
+	if o.Lanes <= 0 {
+		o.Lanes = 4
+	}
 	if o.MaxConns <= 0 {
 		o.MaxConns = 16
 	}
+	o.MaxConns = max(o.MaxConns, int32(o.Lanes)+2)
 	if o.RetryFor <= 0 {
 		o.RetryFor = 30 * time.Second
 	}
@@ -73,9 +86,12 @@ type DB struct {
 	pool *pgxpool.Pool
 	opts Options
 
-	ops     chan *op
-	decided chan struct{} // closed when the decider has stopped
-	// submit guards ops against a send after Close closed it.
+	lanes []*lane
+	// next is where the search for a quiet lane starts (pick).
+	next    atomic.Uint32
+	decided sync.WaitGroup // the lanes' deciders
+	// submit guards the lanes' queues against a send after Close closed
+	// them.
 	submit  sync.RWMutex
 	closing sync.Once
 	closed  atomic.Bool
@@ -89,13 +105,17 @@ type DB struct {
 	probing sync.WaitGroup
 
 	groupSizes atomic.Pointer[func(n int)]
-	// groups counts committed groups, for pruning yima_commits.
-	groups int
-	// trips counts the decider's round trips to the database.
+	// trips counts the deciders' round trips to the database.
 	trips atomic.Int64
-	// conflicts counts the groups that PostgreSQL refused with a
-	// serialization failure or a deadlock, and that ran again.
-	conflicts atomic.Int64
+	// The deciders' counters (Stats); groups also paces pruning.
+	groups, decisions, conflicts atomic.Int64
+	inFlight, maxInFlight        atomic.Int64
+}
+
+// lane is one decider: its queue, and the goroutine that forms groups from
+// it and commits them one at a time.
+type lane struct {
+	ops chan *op
 }
 
 // Open connects to the database at dsn (a postgres:// URL or a key=value
@@ -130,8 +150,13 @@ func Open(dsn string, opts *Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrConnect, err)
 	}
-	db := &DB{pool: pool, opts: o, ops: make(chan *op, 4096), decided: make(chan struct{})}
-	go db.decide()
+	db := &DB{pool: pool, opts: o}
+	for range o.Lanes {
+		l := &lane{ops: make(chan *op, 4096)}
+		db.lanes = append(db.lanes, l)
+		db.decided.Add(1)
+		go db.decide(l)
+	}
 	return db, nil
 }
 
@@ -436,10 +461,10 @@ func (s *Snapshot) Close() error {
 	return err
 }
 
-// RoundTrips returns how many round trips to the database the decider has
-// made since the store opened: BEGIN, reads, writes and COMMIT, however
-// many statements each carried. Decisions per round trip is what decides a
-// node's rate on a database over a network (docs/cluster.md).
+// RoundTrips returns how many round trips to the database the deciders
+// have made since the store opened: BEGIN, reads, writes and COMMIT,
+// however many statements each carried. Decisions per round trip is what
+// decides a node's rate on a database over a network (docs/cluster.md).
 func (db *DB) RoundTrips() int64 { return db.trips.Load() }
 
 // Conflicts returns how many times since the store opened a group's
@@ -449,6 +474,36 @@ func (db *DB) RoundTrips() int64 { return db.trips.Load() }
 // it is what decides how well several nodes share one database
 // (docs/cluster.md).
 func (db *DB) Conflicts() int64 { return db.conflicts.Load() }
+
+// Stats are the deciders' counters since the store opened, which say
+// where a node's time goes (docs/cluster.md).
+type Stats struct {
+	// Lanes is Options.Lanes.
+	Lanes int
+	// Groups is how many groups committed, Decisions how many decisions
+	// they answered.
+	Groups, Decisions int64
+	// Conflicts is how many attempts at a group the database refused
+	// with a serialization failure or a deadlock (each ran again).
+	Conflicts int64
+	// MaxInFlight is the most groups that were in flight at once, from
+	// their first statement to their COMMIT's answer.
+	MaxInFlight int64
+	// RoundTrips is RoundTrips'.
+	RoundTrips int64
+}
+
+// Stats returns the deciders' counters.
+func (db *DB) Stats() Stats {
+	return Stats{
+		Lanes:       len(db.lanes),
+		Groups:      db.groups.Load(),
+		Decisions:   db.decisions.Load(),
+		Conflicts:   db.conflicts.Load(),
+		MaxInFlight: db.maxInFlight.Load(),
+		RoundTrips:  db.trips.Load(),
+	}
+}
 
 // ObserveGroups makes fn receive the number of decisions in each commit
 // from now on (a metrics hook).
@@ -460,10 +515,12 @@ func (db *DB) Close() error {
 	db.closing.Do(func() {
 		db.submit.Lock()
 		db.closed.Store(true)
-		close(db.ops)
+		for _, l := range db.lanes {
+			close(l.ops) // each lane decides what it holds, then stops
+		}
 		db.endOutage() // calls waiting for the database return ErrClosed
 		db.submit.Unlock()
-		<-db.decided
+		db.decided.Wait()
 		db.probing.Wait()
 		db.pool.Close()
 	})

@@ -10,19 +10,27 @@
 //     `n = n + delta` that reads nothing. A flag j marks values that are JSON
 //     objects or arrays, and the view yima_json shows those as jsonb, so the
 //     records stay readable by SQL.
-//   - Update, the single write path. One decider goroutine per node runs
-//     decisions in arrival order, in groups that share one SERIALIZABLE
-//     transaction: reads go to the database through the group's own
-//     writes, writes are held in memory and sent in three statements at the
-//     end, with a fresh commit id inserted into yima_commits and, unless a
-//     blind add must first show that it met a counter, COMMIT: one round
-//     trip. Answers are released only after COMMIT returns.
-//   - Reads ahead (store.Prefetcher). Each round trip costs the decider as
+//   - Update, the single write path. A node decides in lanes
+//     (Options.Lanes, store.Laned): each lane's decider goroutine runs the
+//     decisions sent to it in arrival order, in groups that share one
+//     SERIALIZABLE transaction: reads go to the database through the
+//     group's own writes, writes are held in memory and sent in three
+//     statements at the end, with a fresh commit id inserted into
+//     yima_commits and, unless a blind add must first show that it met a
+//     counter, COMMIT: one round trip. Answers are released only after
+//     COMMIT returns. A lane holds one group at a time, on a connection of
+//     its own; the lanes' groups are in flight together, so that while
+//     one waits for COMMIT's flush to disk the others decide, and they
+//     conflict with each other as different nodes' groups do. A decision
+//     joins only a group whose transaction has not begun, in whichever
+//     lane, so it sees every commit answered before it was asked. Stats
+//     counts groups, conflicts and the most groups in flight at once.
+//   - Reads ahead (store.Prefetcher). Each round trip costs a decider as
 //     much as a decision's work, so the keys the group's decisions name
 //     through UpdateReading are read in one statement before they run
 //     (BEGIN goes with the group's first statement, whatever it is); the
 //     group's writes still come first, so each decision sees what Update
-//     would show it. RoundTrips counts the decider's round trips.
+//     would show it. RoundTrips counts the deciders' round trips.
 //   - Claims (store.Claimer). The keys a decision will write are read in
 //     the same round trip by taking them for writing (INSERT ... ON
 //     CONFLICT DO UPDATE ... RETURNING, a placeholder row for an absent
@@ -35,7 +43,7 @@
 //     or a connection lost before COMMIT, runs the whole group again from
 //     its first decision (decisions may run more than once, see
 //     store.DB.Update). When the connection drops during COMMIT, the outcome
-//     is unknown: the decider inserts the commit id itself, marked aborted.
+//     is unknown: the lane inserts the commit id itself, marked aborted.
 //     That insert waits for the lost transaction to end, and then either
 //     finds its row (it committed: the answers stand) or fences it for ever
 //     (it did not: the group runs again). No answer is given twice, none

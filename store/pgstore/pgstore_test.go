@@ -287,9 +287,11 @@ func TestClaimsStaySerializable(t *testing.T) {
 // was "not found").
 func TestDecisionSeesEarlierCommits(t *testing.T) {
 	dsn := pgtest.Migrated(t)
-	var nodes []store.DB
+	var nodes []*pgstore.DB
 	for range 2 {
-		db, err := pgstore.Open(dsn, nil)
+		// Several lanes; the second node's decisions both go to one of
+		// them, which is in the middle of a group when the second comes.
+		db, err := pgstore.Open(dsn, &pgstore.Options{Lanes: 3})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -299,7 +301,7 @@ func TestDecisionSeesEarlierCommits(t *testing.T) {
 	read, release := make(chan struct{}), make(chan struct{})
 	slow := make(chan error, 1)
 	go func() {
-		slow <- nodes[1].Update(func(tx store.Tx) error {
+		slow <- nodes[1].UpdateIn(1, nil, nil, func(tx store.Tx) error {
 			if _, _, err := tx.Get([]byte("other")); err != nil {
 				return err
 			}
@@ -318,7 +320,7 @@ func TestDecisionSeesEarlierCommits(t *testing.T) {
 	seen := make(chan bool, 1)
 	go func() {
 		var found bool
-		err := nodes[1].Update(func(tx store.Tx) error {
+		err := nodes[1].UpdateIn(1, nil, nil, func(tx store.Tx) error {
 			var err error
 			_, found, err = tx.Get([]byte("issued"))
 			return err

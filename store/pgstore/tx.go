@@ -315,21 +315,32 @@ type op struct {
 	done   chan error
 }
 
-// Update runs fn in the node's next group and returns once the group's
-// transaction committed, or once it is certain it did not.
-func (db *DB) Update(fn func(store.Tx) error) error { return db.UpdateReading(nil, fn) }
+// Update runs fn in the next group of lane 0 and returns once the group's
+// transaction committed, or once it is certain it did not. A caller that
+// names no lane (store.Laned) sees one decider, as before there were
+// lanes: its decisions never run concurrently with each other.
+func (db *DB) Update(fn func(store.Tx) error) error { return db.UpdateIn(0, nil, nil, fn) }
 
 // UpdateReading is Update, with keys naming what fn will probably read: the
 // decider reads the keys of every decision of a group in one statement
 // before running them (see store.Prefetcher).
 func (db *DB) UpdateReading(keys func() [][]byte, fn func(store.Tx) error) error {
-	return db.UpdateClaiming(keys, nil, fn)
+	return db.UpdateIn(0, keys, nil, fn)
 }
 
 // UpdateClaiming is UpdateReading, with claims naming the keys fn will
 // probably write: the decider takes those for writing in the statement
 // that reads the others (see store.Claimer and claimSQL).
 func (db *DB) UpdateClaiming(keys, claims func() [][]byte, fn func(store.Tx) error) error {
+	return db.UpdateIn(0, keys, claims, fn)
+}
+
+// Lanes is store.Laned's: Options.Lanes.
+func (db *DB) Lanes() int { return len(db.lanes) }
+
+// UpdateIn is store.Laned's: UpdateClaiming in the next group of lane, or
+// of the lane with the fewest decisions queued when lane is out of range.
+func (db *DB) UpdateIn(lane int, keys, claims func() [][]byte, fn func(store.Tx) error) error {
 	// During an outage a decision waits for the database before it is
 	// queued, or is refused, untried, as busy.
 	if err := db.ready(); err != nil {
@@ -341,17 +352,37 @@ func (db *DB) UpdateClaiming(keys, claims func() [][]byte, fn func(store.Tx) err
 		db.submit.RUnlock()
 		return store.ErrClosed
 	}
-	db.ops <- o
+	if lane < 0 || lane >= len(db.lanes) {
+		lane = db.pick()
+	}
+	db.lanes[lane].ops <- o
 	db.submit.RUnlock()
 	return <-o.done
 }
 
-// decide forms groups of what has queued and commits them one at a time.
-func (db *DB) decide() {
-	defer close(db.decided)
-	for first := range db.ops {
+// pick chooses a lane for a decision that names none: the one with the
+// fewest decisions queued, searched from a point that moves on each time,
+// so that ties spread over the lanes.
+func (db *DB) pick() int {
+	n := len(db.lanes)
+	start := int(db.next.Add(1) % uint32(n))
+	best := start
+	for i := 1; i < n; i++ {
+		if j := (start + i) % n; len(db.lanes[j].ops) < len(db.lanes[best].ops) {
+			best = j
+		}
+	}
+	return best
+}
+
+// decide forms groups of what has queued on lane l and commits them one at
+// a time; the other lanes do the same meanwhile, each on a connection of
+// its own.
+func (db *DB) decide(l *lane) {
+	defer db.decided.Done()
+	for first := range l.ops {
 		ops := []*op{first}
-		ops = db.drain(ops)
+		ops = db.drain(l, ops)
 		ops = db.commitGroup(ops)
 		if fn := db.groupSizes.Load(); fn != nil {
 			(*fn)(len(ops))
@@ -362,11 +393,11 @@ func (db *DB) decide() {
 	}
 }
 
-// drain adds the decisions waiting in the queue, up to MaxGroup.
-func (db *DB) drain(ops []*op) []*op {
+// drain adds the decisions waiting in l's queue, up to MaxGroup.
+func (db *DB) drain(l *lane, ops []*op) []*op {
 	for len(ops) < db.opts.MaxGroup {
 		select {
-		case o, ok := <-db.ops:
+		case o, ok := <-l.ops:
 			if !ok {
 				return ops
 			}
@@ -467,6 +498,11 @@ func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 	}
 	defer pc.Release()
 	conn := pc.Conn()
+	// In flight from here to COMMIT's answer, beside the other lanes'.
+	if n := db.inFlight.Add(1); n > db.maxInFlight.Load() {
+		db.raiseMaxInFlight(n)
+	}
+	defer db.inFlight.Add(-1)
 	g := &group{ctx: ctx, conn: conn, trips: &db.trips, w: map[string]*entry{}, read: map[string][]byte{}, held: map[string]bool{}, strict: strict}
 	// The keys the decisions name, read in one statement: each
 	// decision's reads of them then cost no round trip.
@@ -484,6 +520,7 @@ func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 		}
 	}
 	if !g.writes() && !g.begun {
+		db.committed(ops)
 		return ops, nil // nothing read, nothing written: nothing sent
 	}
 	if !g.writes() {
@@ -493,6 +530,7 @@ func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 		if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
 			return ops, db.abort(pc, err)
 		}
+		db.committed(ops)
 		return ops, nil
 	}
 	id := make([]byte, 16)
@@ -527,7 +565,7 @@ func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 		err = fmt.Errorf("store: COMMIT answered %q", tag)
 	}
 	if err == nil {
-		db.prune()
+		db.committed(ops)
 		return ops, nil
 	}
 	var pgErr *pgconn.PgError
@@ -545,7 +583,7 @@ func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 	}
 	if committed {
 		db.opts.Logger.Warn("a commit's connection failed after the commit; its answers stand", "err", err)
-		db.prune()
+		db.committed(ops)
 		return ops, nil
 	}
 	return ops, err
@@ -737,10 +775,22 @@ func (db *DB) resolve(id []byte) (committed bool, err error) {
 // commit's outcome takes to resolve.
 const commitRetention = "1 hour"
 
-// prune deletes old commit ids every few thousand commits.
-func (db *DB) prune() {
-	db.groups++
-	if db.groups%4096 != 1 {
+// raiseMaxInFlight records n groups in flight, if no count seen was
+// higher.
+func (db *DB) raiseMaxInFlight(n int64) {
+	for {
+		m := db.maxInFlight.Load()
+		if n <= m || db.maxInFlight.CompareAndSwap(m, n) {
+			return
+		}
+	}
+}
+
+// committed counts a group that committed, and prunes old commit ids
+// every few thousand groups.
+func (db *DB) committed(ops []*op) {
+	db.decisions.Add(int64(len(ops)))
+	if db.groups.Add(1)%4096 != 1 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), db.opts.RetryFor)

@@ -19,9 +19,13 @@ import (
 	"github.com/yima-dev/yima/store/pgstore/pgtest"
 )
 
+// testLanes is how many lanes the tests' PostgreSQL stores decide in: more
+// than one, so that the rules run with groups in flight at once.
+const testLanes = 4
+
 // nodeStores opens n handles on one empty store: the same in-memory
 // store n times, or n PostgreSQL stores on one schema, each with its own
-// deciders (in the default lanes), so that their decisions meet in the
+// deciders (in testLanes lanes), so that their decisions meet in the
 // database as separate nodes' do.
 func nodeStores(t *testing.T, backend string, n int) []store.DB {
 	t.Helper()
@@ -33,7 +37,7 @@ func nodeStores(t *testing.T, backend string, n int) []store.DB {
 	dsn := pgtest.Migrated(t)
 	var dbs []store.DB
 	for range n {
-		db, err := pgstore.Open(dsn, nil)
+		db, err := pgstore.Open(dsn, &pgstore.Options{Lanes: testLanes})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -40,9 +40,10 @@ var backends = map[string]func(tb testing.TB, maxGroup int) store.DB{
 		return db
 	},
 	// "postgres" is a schema of its own on the test server (pgtest), its
-	// decisions retried on conflicts and lost connections.
+	// decisions retried on conflicts and lost connections, decided in
+	// four lanes (groups in flight at once, conflicting with each other).
 	"postgres": func(tb testing.TB, maxGroup int) store.DB {
-		return pgtest.Open(tb, &pgstore.Options{MaxGroup: maxGroup})
+		return pgtest.Open(tb, &pgstore.Options{MaxGroup: maxGroup, Lanes: testLanes})
 	},
 }
 

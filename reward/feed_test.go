@@ -57,6 +57,21 @@ func readAll(tb testing.TB, eng *reward.Engine, limit int, types ...string) []fe
 	}
 }
 
+// eventData decodes the bodies of the feed's events of the given types, in
+// the feed's order.
+func eventData[T any](tb testing.TB, eng *reward.Engine, types ...string) []T {
+	tb.Helper()
+	var out []T
+	for _, ev := range readAll(tb, eng, 1000, types...) {
+		var v T
+		if err := json.Unmarshal(ev.Data, &v); err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
 // story runs every kind of change the feed tells of, with concurrent scans
 // in the middle, and returns the fixture.
 func story(t *testing.T) *fixture {

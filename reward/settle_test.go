@@ -143,14 +143,7 @@ func TestSettleAMonth(t *testing.T) {
 	}
 
 	// One commission.settled event per line, with the line as its body.
-	var settled []reward.GuideSettlement
-	for _, ev := range readAll(t, f.eng, 1000, reward.FeedCommissionSettled) {
-		var l reward.GuideSettlement
-		if err := json.Unmarshal(ev.Data, &l); err != nil {
-			t.Fatal(err)
-		}
-		settled = append(settled, l)
-	}
+	settled := eventData[reward.GuideSettlement](t, f.eng, reward.FeedCommissionSettled)
 	if len(settled) != 2 || settled[0].Guide != "G1" || settled[0].Commission != 6 || settled[1].Guide != "G3" {
 		t.Fatalf("commission.settled events: %+v", settled)
 	}

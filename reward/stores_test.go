@@ -1,7 +1,6 @@
 package reward_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
@@ -13,15 +12,7 @@ import (
 // storeEvents returns the bodies of the store.changed events in the feed.
 func storeEvents(t *testing.T, f *fixture) []reward.Store {
 	t.Helper()
-	var out []reward.Store
-	for _, ev := range readAll(t, f.eng, 1000, reward.FeedStoreChanged) {
-		var s reward.Store
-		if err := json.Unmarshal(ev.Data, &s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	return out
+	return eventData[reward.Store](t, f.eng, reward.FeedStoreChanged)
 }
 
 // TestStoreRecords creates, changes and reads a store: fields left out

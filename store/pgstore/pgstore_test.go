@@ -102,12 +102,7 @@ func TestScanPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap, err := db.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer snap.Close()
-	for name, r := range map[string]store.Reader{"store": db, "snapshot": snap} {
+	for name, r := range storetest.StoreAndSnapshot(t, db) {
 		var got []string
 		err := r.Scan([]byte("p/"), []byte("p/0100"), func(k, v []byte) bool {
 			if string(v) != strings.TrimLeft(string(k[2:]), "0") && string(k) != "p/0000" {

@@ -144,12 +144,7 @@ func absence(tb testing.TB, b Backend) {
 func readsBelong(tb testing.TB, b Backend) {
 	db := open(tb, b)
 	put(tb, db, "k", "value")
-	snap, err := db.Snapshot()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer snap.Close()
-	for name, r := range map[string]store.Reader{"store": db, "snapshot": snap} {
+	for name, r := range StoreAndSnapshot(tb, db) {
 		v, _, err := r.Get([]byte("k"))
 		if err != nil {
 			tb.Fatal(err)
@@ -423,12 +418,7 @@ func scanOrder(tb testing.TB, b Backend) {
 	db := open(tb, b)
 	writeScanKeys(tb, db)
 	want := underP()
-	snap, err := db.Snapshot()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer snap.Close()
-	for name, r := range map[string]store.Reader{"store": db, "snapshot": snap} {
+	for name, r := range StoreAndSnapshot(tb, db) {
 		if got := keysOf(tb, r, "p/", nil); !slices.Equal(got, want) {
 			tb.Errorf("%s: Scan(p/) = %q, want %q", name, got, want)
 		}
@@ -463,12 +453,7 @@ func scanReverse(tb testing.TB, b Backend) {
 	writeScanKeys(tb, db)
 	want := underP()
 	slices.Reverse(want)
-	snap, err := db.Snapshot()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer snap.Close()
-	for name, r := range map[string]store.Reader{"store": db, "snapshot": snap} {
+	for name, r := range StoreAndSnapshot(tb, db) {
 		if got := reverseKeysOf(tb, r, "p/"); !slices.Equal(got, want) {
 			tb.Errorf("%s: ScanReverse(p/) = %q, want %q", name, got, want)
 		}
@@ -805,4 +790,17 @@ func Increment(tx store.Tx, key []byte) error {
 	}
 	tx.Put(key, store.AppendCounter(nil, n+1))
 	return nil
+}
+
+// StoreAndSnapshot names db and a snapshot of it: the two readers that a
+// property of reads holds for alike. The snapshot is closed at the end of
+// tb.
+func StoreAndSnapshot(tb testing.TB, db store.DB) map[string]store.Reader {
+	tb.Helper()
+	snap, err := db.Snapshot()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { snap.Close() })
+	return map[string]store.Reader{"store": db, "snapshot": snap}
 }

@@ -14,5 +14,8 @@
 // failed disk fails the store closed without acknowledging anything.
 //
 // Each property is a func(testing.TB, Backend), so a test can run one
-// against a broken backend with a recording TB and see it fail.
+// against a broken backend with a recording TB and see it fail. A backend's
+// own tests use the suite's helpers too: Concurrently and Increment for
+// decisions from many goroutines, StoreAndSnapshot to read a store and a
+// snapshot of it alike.
 package storetest

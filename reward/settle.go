@@ -486,7 +486,7 @@ var PayrollColumns = []string{"guide", "name", "store", "store_name", "store_cod
 // leading apostrophe: guides' names are typed by people.
 func (v *SettlementView) WritePayroll(w io.Writer, store string) error {
 	bw := bufio.NewWriter(w)
-	bw.WriteString("\ufeff")
+	bw.WriteString(utf8BOM)
 	cw := csv.NewWriter(bw)
 	cw.UseCRLF = true
 	if err := cw.Write(PayrollColumns); err != nil {
@@ -496,7 +496,7 @@ func (v *SettlementView) WritePayroll(w io.Writer, store string) error {
 		if store != "" && l.Store != store {
 			continue
 		}
-		if err := cw.Write([]string{cell(l.Guide), cell(l.Name), cell(l.Store), cell(l.StoreName), cell(l.StoreCode), l.Period, strconv.FormatInt(l.Commission, 10)}); err != nil {
+		if err := cw.Write([]string{guardCell(l.Guide), guardCell(l.Name), guardCell(l.Store), guardCell(l.StoreName), guardCell(l.StoreCode), l.Period, strconv.FormatInt(l.Commission, 10)}); err != nil {
 			return err
 		}
 	}
@@ -505,14 +505,6 @@ func (v *SettlementView) WritePayroll(w io.Writer, store string) error {
 		return err
 	}
 	return bw.Flush()
-}
-
-// cell keeps a text cell from being read as a formula.
-func cell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 // PayrollFile is the name of a store's payroll file of period: the store's

@@ -237,6 +237,12 @@ func TestDeliveryKilledReceiver(t *testing.T) {
 	if !equal(got, seqsUpTo(first, end)) {
 		t.Fatalf("received %v, want every seq from %d to %d", got, first, end)
 	}
+	// The receiver holds the last event before the sender has stored the
+	// cursor past it: the cursor moves after the 2xx, so wait for it too.
+	waitFor(t, 10*time.Second, "the cursor did not reach the last delivered event", func() bool {
+		v, err := w.eng.Webhook(h.ID)
+		return err == nil && v.Cursor == end
+	})
 	v, err := w.eng.Webhook(h.ID)
 	if err != nil || v.Failing || v.Cursor != end || v.Secret != "" {
 		t.Fatalf("endpoint state after recovery: %+v %v", v, err)

@@ -113,6 +113,8 @@ func (e *Engine) Audit() (*AuditReport, error) {
 	return rep, wrapStore(err)
 }
 
+// firstErr returns the first of errs that is not nil: after a scan, the
+// store's own error before the one its callback kept and stopped on.
 func firstErr(errs ...error) error {
 	for _, err := range errs {
 		if err != nil {

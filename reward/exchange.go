@@ -388,9 +388,7 @@ type ExchangePage struct {
 // every one (by id: newest first to the second) with status (empty: any),
 // from the cursor before, a previous page's Next.
 func (e *Engine) Exchanges(member, status, before string, limit int) (*ExchangePage, error) {
-	if limit <= 0 || limit > MaxPage {
-		limit = DefaultPage
-	}
+	limit = pageSize(limit)
 	switch status {
 	case "", ExchangeDone, ExchangePending, ExchangeShipped, ExchangeCancelled:
 	default:
@@ -438,9 +436,7 @@ func (e *Engine) Exchanges(member, status, before string, limit int) (*ExchangeP
 		}
 		return true
 	})
-	if err == nil {
-		err = derr
-	}
+	err = firstErr(err, derr)
 	return page, wrapStore(err)
 }
 

@@ -157,9 +157,7 @@ func (e *Engine) ExpirePoints(dryRun bool) (*ExpiryReport, error) {
 		}
 		return true
 	})
-	if err == nil {
-		err = bad
-	}
+	err = firstErr(err, bad)
 	if err != nil {
 		return nil, wrapStore(err)
 	}

@@ -471,9 +471,7 @@ func (e *Engine) readFeed(q FeedQuery, head uint64) (*FeedPage, error) {
 		page.Events = append(page.Events, json.RawMessage(slices.Clone(v)))
 		return len(page.Events) < q.Limit
 	})
-	if err == nil {
-		err = bad
-	}
+	err = firstErr(err, bad)
 	if err != nil {
 		return nil, wrapStore(err)
 	}
@@ -536,9 +534,7 @@ func (e *Engine) CompactFeed(ctx context.Context, retention time.Duration) (int,
 			drop = append(drop, seq)
 			return len(drop) < feedCompactChunk
 		})
-		if err == nil {
-			err = bad
-		}
+		err = firstErr(err, bad)
 		if err != nil {
 			return total, wrapStore(err)
 		}

@@ -109,9 +109,7 @@ type FlagPage struct {
 // LatestFlags returns up to limit flags (1..MaxPage), newest first, for a
 // live view: the end of the list Flags pages through.
 func (e *Engine) LatestFlags(limit int) ([]Flag, error) {
-	if limit <= 0 || limit > MaxPage {
-		limit = DefaultPage
-	}
+	limit = pageSize(limit)
 	out := []Flag{}
 	var derr error
 	err := e.db.ScanReverse([]byte("fl/"), func(_, v []byte) bool {
@@ -122,9 +120,7 @@ func (e *Engine) LatestFlags(limit int) ([]Flag, error) {
 		out = append(out, f)
 		return len(out) < limit
 	})
-	if err == nil {
-		err = derr
-	}
+	err = firstErr(err, derr)
 	if err != nil {
 		return nil, wrapStore(fmt.Errorf("reading flags: %w", err))
 	}
@@ -145,10 +141,7 @@ func (e *Engine) Flags(q FlagQuery) (*FlagPage, error) {
 			return nil, Errorf(CodeInvalidRequest, "day %q: write days as YYYYMMDD (days of the brand's time zone, %s)", d, e.Zone())
 		}
 	}
-	limit := q.Limit
-	if limit <= 0 || limit > MaxPage {
-		limit = DefaultPage
-	}
+	limit := pageSize(q.Limit)
 	prefix := []byte("fl/")
 	var start []byte
 	if q.From != "" {
@@ -197,9 +190,7 @@ func (e *Engine) Flags(q FlagQuery) (*FlagPage, error) {
 		page.Flags = append(page.Flags, f)
 		return true
 	})
-	if err == nil {
-		err = derr
-	}
+	err = firstErr(err, derr)
 	if err != nil {
 		return nil, wrapStore(fmt.Errorf("reading flags: %w", err))
 	}

@@ -348,10 +348,7 @@ func (e *Engine) GuideView(id string, page GuidePage) (*GuideView, error) {
 	if err := checkID("members_after", page.MembersAfter, false); err != nil {
 		return nil, err
 	}
-	limit := page.Limit
-	if limit <= 0 || limit > MaxPage {
-		limit = DefaultPage
-	}
+	limit := pageSize(page.Limit)
 	g, err := findGuide(e.db, id)
 	if err != nil {
 		return nil, wrapStore(err)

@@ -69,9 +69,7 @@ func scanPage(r store.Reader, prefix, start []byte, limit int, take func(k, v []
 		}
 		return true
 	})
-	if err == nil {
-		err = terr
-	}
+	err = firstErr(err, terr)
 	return next, wrapStore(err)
 }
 

@@ -173,8 +173,6 @@ func auditZone(db Scanner) (*time.Location, error) {
 		}
 		return false
 	})
-	if err == nil {
-		err = bad
-	}
+	err = firstErr(err, bad)
 	return location(b.TimeZone), err
 }

@@ -273,9 +273,7 @@ func (e *Engine) Rewards(all bool) ([]*RewardView, error) {
 		}
 		return len(out) < MaxRewards
 	})
-	if err == nil {
-		err = derr
-	}
+	err = firstErr(err, derr)
 	if err != nil {
 		return nil, wrapStore(err)
 	}

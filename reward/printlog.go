@@ -150,10 +150,7 @@ const maxPrintsExamined = 20 * MaxPage
 // Prints lists the print log, oldest first. A page may hold fewer than the
 // limit and still have a Next: follow it.
 func (e *Engine) Prints(q PrintQuery) (*PrintPage, error) {
-	limit := q.Limit
-	if limit <= 0 || limit > MaxPage {
-		limit = DefaultPage
-	}
+	limit := pageSize(q.Limit)
 	var start []byte
 	if q.After != "" {
 		n, err := strconv.ParseUint(q.After, 10, 64)
@@ -180,9 +177,7 @@ func (e *Engine) Prints(q PrintQuery) (*PrintPage, error) {
 		}
 		return true
 	})
-	if err == nil {
-		err = derr
-	}
+	err = firstErr(err, derr)
 	if err != nil {
 		return nil, wrapStore(fmt.Errorf("reading the print log: %w", err))
 	}

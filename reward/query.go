@@ -191,9 +191,7 @@ func (e *Engine) Member(id, cursor string, limit int) (*MemberView, error) {
 	if err := checkID("member", id, true); err != nil {
 		return nil, err
 	}
-	if limit <= 0 || limit > MaxPage {
-		limit = DefaultPage
-	}
+	limit = pageSize(limit)
 	// An alias reads the member it belongs to, as scans and spends under
 	// it credit and debit that member.
 	id, err := resolve(e.db, id)

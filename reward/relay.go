@@ -166,9 +166,7 @@ func collectPending(r Scanner, perNode int) ([]pendingEvent, error) {
 			n++
 			return true
 		})
-		if err == nil {
-			err = bad
-		}
+		err = firstErr(err, bad)
 		if err != nil {
 			return nil, err
 		}

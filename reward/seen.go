@@ -103,9 +103,7 @@ func (e *Engine) LoadSeen(ctx context.Context) error {
 		setBit(bits, p.Batch, p.Serial)
 		return true
 	})
-	if err == nil {
-		err = perr
-	}
+	err = firstErr(err, perr)
 	if err != nil {
 		return err
 	}

@@ -83,9 +83,7 @@ func listTokens(r store.Reader) ([]Token, error) {
 		out = append(out, *t)
 		return true
 	})
-	if err == nil {
-		err = derr
-	}
+	err = firstErr(err, derr)
 	return out, err
 }
 

@@ -151,9 +151,7 @@ func (e *Engine) Webhooks() ([]Webhook, error) {
 		out = append(out, w)
 		return true
 	})
-	if err == nil {
-		err = bad
-	}
+	err = firstErr(err, bad)
 	return out, wrapStore(err)
 }
 

@@ -185,6 +185,11 @@ func mustApply(tb testing.TB, f *fixture, doc string) *reward.CampaignView {
 	return rewardtest.MustApply(tb, f.eng, doc)
 }
 
+func mustPutReward(tb testing.TB, f *fixture, doc string) *reward.RewardView {
+	tb.Helper()
+	return rewardtest.MustPutReward(tb, f.eng, doc)
+}
+
 func mustAudit(tb testing.TB, f *fixture) {
 	tb.Helper()
 	rewardtest.MustAudit(tb, f.eng)

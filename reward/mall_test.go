@@ -16,19 +16,6 @@ import (
 // The points mall, adjustments and purchase orders: the rules in
 // mall.go, voucher.go, exchange.go, adjust.go and order.go.
 
-func mustPutReward(t *testing.T, f *fixture, doc string) *reward.RewardView {
-	t.Helper()
-	r, err := reward.ParseReward([]byte(doc), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := f.eng.PutReward(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
 func rewardDoc(id, kind string, price, stock, limit int64) string {
 	return fmt.Sprintf(`{"id":%q,"title":"%s item","kind":%q,"price":%d,"stock":%d,"limit_per_member":%d}`, id, id, kind, price, stock, limit)
 }

@@ -20,15 +20,7 @@ import (
 // putReward applies a reward document through eng.
 func putReward(t *testing.T, eng *reward.Engine, id, kind string, price, stock int64) *reward.RewardView {
 	t.Helper()
-	r, err := reward.ParseReward([]byte(rewardDoc(id, kind, price, stock, 0)), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := eng.PutReward(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return rewardtest.MustPutReward(t, eng, rewardDoc(id, kind, price, stock, 0))
 }
 
 // uploadVouchers uploads n codes named prefix-1 … prefix-n for reward id.

@@ -178,6 +178,20 @@ func MustApply(tb testing.TB, eng *reward.Engine, doc string) *reward.CampaignVi
 	return v
 }
 
+// MustPutReward parses and puts a mall reward document.
+func MustPutReward(tb testing.TB, eng *reward.Engine, doc string) *reward.RewardView {
+	tb.Helper()
+	r, err := reward.ParseReward([]byte(doc), "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	v, err := eng.PutReward(r)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return v
+}
+
 // MustAudit stops the test when the audit finds anything.
 func MustAudit(tb testing.TB, eng *reward.Engine) {
 	tb.Helper()

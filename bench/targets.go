@@ -48,54 +48,54 @@ func (r *remoteTarget) hasLanding() bool { return true }
 
 // prepareYima applies the setup's campaign, creates its guides (keeping
 // their tokens for verifications) and binds its members, through admin
-// and the HTTP API. It returns the batch spec to mint the codes with.
-func prepareYima(ctx context.Context, admin scan.Admin, ht *HTTPTarget, s *Setup) (reward.BatchSpec, error) {
+// and the HTTP API, then mints the run's active batch of s.Codes codes.
+func prepareYima(ctx context.Context, admin scan.Admin, ht *HTTPTarget, s *Setup) (*scan.BatchView, error) {
 	spec := reward.BatchSpec{Product: Product, Count: uint32(s.Codes), Points: new(int64(s.Points)), Activate: true}
 	if s.Codes < 1 || s.Codes > codegen.MaxSerial {
-		return spec, fmt.Errorf("bench: cannot mint %d codes in one batch (1..%d)", s.Codes, codegen.MaxSerial)
+		return nil, fmt.Errorf("bench: cannot mint %d codes in one batch (1..%d)", s.Codes, codegen.MaxSerial)
 	}
 	if s.Campaign != nil {
 		doc, err := json.Marshal(s.Campaign)
 		if err != nil {
-			return spec, err
+			return nil, err
 		}
 		if _, err := admin.ApplyCampaign(doc); err != nil {
-			return spec, fmt.Errorf("bench: applying campaign %s: %w", s.Campaign.ID, err)
+			return nil, fmt.Errorf("bench: applying campaign %s: %w", s.Campaign.ID, err)
 		}
 		spec.Campaign = s.Campaign.ID
 	}
 	if len(s.Guides) > 0 {
 		name := "Bench store"
 		if _, err := admin.PutStore("bench", reward.StoreChange{Name: &name}); err != nil {
-			return spec, fmt.Errorf("bench: creating the guides' store: %w", err)
+			return nil, fmt.Errorf("bench: creating the guides' store: %w", err)
 		}
 	}
 	for _, g := range s.Guides {
 		tok, err := admin.AddGuide(reward.Guide{ID: g, Store: "bench"})
 		if err != nil {
-			return spec, fmt.Errorf("bench: creating guide %s: %w", g, err)
+			return nil, fmt.Errorf("bench: creating guide %s: %w", g, err)
 		}
 		ht.SetGuideToken(g, tok)
 	}
 	if err := ht.bind(ctx, s.Bindings, 16); err != nil {
-		return spec, err
+		return nil, err
 	}
-	return spec, nil
+	b, err := admin.CreateBatch(spec)
+	if err != nil {
+		return nil, fmt.Errorf("bench: minting %d codes on %s: %w", s.Codes, ht.origin, err)
+	}
+	return b, nil
 }
 
 // Prepare sets the run up through the admin API, mints an active batch and
 // streams its codes.
 func (r *remoteTarget) Prepare(ctx context.Context, s *Setup) (Codes, error) {
 	c := &client.Client{URL: r.origin, Token: r.token}
-	spec, err := prepareYima(ctx, c, r.HTTPTarget, s)
+	b, err := prepareYima(ctx, c, r.HTTPTarget, s)
 	if err != nil {
 		return nil, err
 	}
 	n := s.Codes
-	b, err := c.CreateBatch(spec)
-	if err != nil {
-		return nil, fmt.Errorf("bench: minting %d codes on %s: %w", n, r.origin, err)
-	}
 	codes := make(listCodes, 0, n)
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(c.WriteCodes(pw, b.ID, 0, 0, "txt", "")) }()
@@ -213,17 +213,11 @@ func (t *inProcess) hasLanding() bool { return true }
 // Prepare sets the run up and mints an active batch in the open data
 // directory; its codes are computed when asked for, never stored.
 func (t *inProcess) Prepare(ctx context.Context, s *Setup) (Codes, error) {
-	admin := t.node.Admin()
-	spec, err := prepareYima(ctx, admin, t.HTTPTarget, s)
+	b, err := prepareYima(ctx, t.node.Admin(), t.HTTPTarget, s)
 	if err != nil {
 		return nil, err
 	}
-	n := s.Codes
-	b, err := admin.CreateBatch(spec)
-	if err != nil {
-		return nil, fmt.Errorf("bench: minting %d codes: %w", n, err)
-	}
-	return SignerCodes(n, func() (*codegen.Signer, error) { return t.node.Dir.Engine.Signer(b.Batch) })
+	return SignerCodes(s.Codes, func() (*codegen.Signer, error) { return t.node.Dir.Engine.Signer(b.Batch) })
 }
 
 // SignerCodes computes serials 1..n of a batch with the signers newSigner

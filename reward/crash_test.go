@@ -224,6 +224,26 @@ type ack struct {
 	balance      int64
 }
 
+// ackOf is what the answer to req acknowledges: a redemption with its
+// points and balance, or already_redeemed. Any other answer is a test
+// error, and ok is false.
+func ackOf(t *testing.T, req reward.ScanRequest, raw json.RawMessage, err error) (a ack, ok bool) {
+	a = ack{code: req.Code, member: req.Member}
+	switch reward.ErrorCode(err) {
+	case "":
+		var res reward.ScanResult
+		if err := json.Unmarshal(raw, &res); err != nil {
+			t.Errorf("answer %s: %v", raw, err)
+		}
+		a.redeemed, a.points, a.balance = true, res.Points, res.Balance
+	case reward.CodeAlreadyRedeemed:
+	default:
+		t.Errorf("scan %s by %s: %v", req.Code, req.Member, err)
+		return a, false
+	}
+	return a, true
+}
+
 type crashOutcome struct {
 	acked, lost int
 	problems    []string
@@ -371,17 +391,8 @@ func runCrash(t *testing.T, seed uint64, noSync bool) crashOutcome {
 				// Loading the flag after the answer arrived and before
 				// the crash began is what makes it acknowledged.
 				if !crashing.Load() {
-					a := ack{code: req.Code, member: req.Member}
-					switch reward.ErrorCode(err) {
-					case "":
-						var res reward.ScanResult
-						if err := json.Unmarshal(raw, &res); err != nil {
-							t.Errorf("answer %s: %v", raw, err)
-						}
-						a.redeemed, a.points, a.balance = true, res.Points, res.Balance
-					case reward.CodeAlreadyRedeemed:
-					default:
-						t.Errorf("scan %s by %s: %v", req.Code, req.Member, err)
+					a, ok := ackOf(t, req, raw, err)
+					if !ok {
 						continue
 					}
 					mu.Lock()

@@ -1,7 +1,6 @@
 package reward_test
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -266,7 +265,6 @@ func runFault(t *testing.T, seed uint64, c faultCase) {
 			refused := false
 			for _, req := range plan {
 				raw, err := eng.Scan(req)
-				a := ack{code: req.Code, member: req.Member}
 				switch c := reward.ErrorCode(err); {
 				case c == reward.CodeUnavailable:
 					refused = true
@@ -275,15 +273,9 @@ func runFault(t *testing.T, seed uint64, c faultCase) {
 				case refused:
 					t.Errorf("worker %d: after an unavailable, scan %s answered %v: the store healed behind a failed commit", w, req.Code, c)
 					continue
-				case c == "":
-					var res reward.ScanResult
-					if err := json.Unmarshal(raw, &res); err != nil {
-						t.Errorf("answer %s: %v", raw, err)
-					}
-					a.redeemed, a.points, a.balance = true, res.Points, res.Balance
-				case c == reward.CodeAlreadyRedeemed:
-				default:
-					t.Errorf("scan %s by %s: %v", req.Code, req.Member, err)
+				}
+				a, ok := ackOf(t, req, raw, err)
+				if !ok {
 					continue
 				}
 				mu.Lock()

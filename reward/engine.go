@@ -131,20 +131,20 @@ func (e *Engine) newID() string {
 
 // update runs decide inside one store decision and turns storage failures
 // into coded errors.
-func (e *Engine) update(decide func(tx Tx) error) error { return e.updateIn(-1, nil, nil, decide) }
+func (e *Engine) update(decide func(tx Tx) error) error { return e.updateIn(-1, nil, decide) }
 
 // updateIn is update on lane of a store that decides in several (see
-// store.Laned; -1 lets the store choose), with keys naming what decide will
-// probably read, for a store that reads a group's keys in one round trip
-// (see store.UpdateReading), and claims those of them it will probably
-// write, for a store that would otherwise make nodes conflict over their
+// store.Laned; -1 lets the store choose), with hints naming what decide
+// will probably read, for a store that reads a group's keys in one round
+// trip (see store.UpdateReading), and apart what it will probably write,
+// for a store that would otherwise make nodes conflict over their
 // neighbours (see store.Claimer: a claimed key is one no decision ever
-// deletes). Both run on the lane's decider, as decide does. The decision
+// deletes). hints runs on the lane's decider, as decide does. The decision
 // pays from the lane's escrow slices (sliceName).
-func (e *Engine) updateIn(lane int, keys, claims func() [][]byte, decide func(tx Tx) error) error {
+func (e *Engine) updateIn(lane int, hints store.Hints, decide func(tx Tx) error) error {
 	var run *eventTx
 	e.brand.warm(e.db)
-	err := store.UpdateIn(e.db, lane, keys, claims, func(tx Tx) error {
+	err := store.UpdateIn(e.db, lane, hints, func(tx Tx) error {
 		// A run starts afresh, but the keys every run touched add up.
 		var touched []string
 		if run != nil {

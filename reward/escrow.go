@@ -422,7 +422,7 @@ func (s *shortfall) topUp(e *Engine) (covered bool, err error) {
 // decideAlone runs a top-up's decision in a decision of its own, on lane:
 // the short decision's, whose slice it tops up.
 func (e *Engine) decideAlone(lane int, decide func(Tx) (bool, error)) (covered bool, err error) {
-	err = e.updateIn(lane, nil, nil, func(tx Tx) error {
+	err = e.updateIn(lane, nil, func(tx Tx) error {
 		var err error
 		covered, err = decide(tx)
 		return err

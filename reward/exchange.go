@@ -145,7 +145,7 @@ func (e *Engine) Redeem(member string, req RedeemRequest) (json.RawMessage, erro
 	err := e.untilCovered(func(final bool) (topUpper, error) {
 		var short *rewardShortfall
 		// One member's exchanges share a lane.
-		err := e.updateIn(e.laneOf(member), nil, nil, func(tx Tx) error {
+		err := e.updateIn(e.laneOf(member), nil, func(tx Tx) error {
 			if prev, found, err := replay(tx, req.Scope, req.RequestID, hash); err != nil || found {
 				out = prev
 				return err

@@ -131,7 +131,7 @@ func (e *Engine) Scan(req ScanRequest) (json.RawMessage, error) {
 	run := &scanRun{e: e, p: p, code: code, req: req, hash: hash, lane: e.laneOf(code)}
 	err = e.untilCovered(func(final bool) (topUpper, error) {
 		run.req.final = final
-		err := e.updateIn(run.lane, run.keys, run.claims, run.decide)
+		err := e.updateIn(run.lane, run.hints, run.decide)
 		if run.short != nil {
 			return run.short, nil
 		}
@@ -166,21 +166,9 @@ type scanRun struct {
 	lane int
 }
 
-// keys names what the scan's decision will probably read, for a store that
-// reads a group's keys ahead in one round trip (see hints).
-func (r *scanRun) keys() [][]byte {
-	reads, claims := r.hints()
-	return append(reads, claims...)
-}
-
-// claims names which of keys the scan will probably write (see hints).
-func (r *scanRun) claims() [][]byte {
-	_, claims := r.hints()
-	return claims
-}
-
-// hints names what the scan's decision will probably read: the scanner's
-// alias, the code's batch and the brand's settings; then, through the
+// hints names, for a store that reads a group's keys ahead in one round
+// trip (store.Hints), what the scan's decision will probably read: the
+// scanner's alias, the code's batch and the brand's settings; then, through the
 // records the decider decoded last (hints only, see hint), the batch's
 // campaign and the campaign's counters or this node's slice. Apart, as
 // claims, what it will probably write too: the code's scan count (always)

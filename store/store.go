@@ -129,6 +129,24 @@ func UpdateReading(db DB, keys func() [][]byte, fn func(tx Tx) error) error {
 	return db.Update(fn)
 }
 
+// Hints names what a decision will probably touch, computed once per call:
+// reads, the keys it will read, and apart claims, those it will write (and
+// read first). Both are only hints: a key named and not touched costs a
+// wasted read, never a wrong answer, and one touched unnamed is read or
+// written as before. A key in both is a claim. The backend calls Hints on
+// the goroutine that runs the decision's group (see Prefetcher), any
+// number of times, never concurrently with the decision.
+type Hints func() (reads, claims [][]byte)
+
+// Keys is every key h names, reads then claims; nil for a nil h.
+func (h Hints) Keys() [][]byte {
+	if h == nil {
+		return nil
+	}
+	reads, claims := h()
+	return append(reads[:len(reads):len(reads)], claims...)
+}
+
 // Claimer is a Prefetcher whose transactions would otherwise make
 // decisions of different nodes conflict over keys they do not share:
 // PostgreSQL's SERIALIZABLE remembers a read by the index page the key is
@@ -145,20 +163,23 @@ func UpdateReading(db DB, keys func() [][]byte, fn func(tx Tx) error) error {
 // for writing finds it absent when another node deleted it after the
 // decision's view was taken, and only a read would see that.
 type Claimer interface {
-	// UpdateClaiming is UpdateReading, with claims naming which keys fn
-	// will probably write (and read first). Like keys, it is a hint:
-	// a claimed key fn does not write is left as it was, and one fn
-	// writes unclaimed is written as before.
-	UpdateClaiming(keys, claims func() [][]byte, fn func(tx Tx) error) error
+	// UpdateClaiming is UpdateReading, with hints naming the keys fn
+	// will probably read and, apart, those it will probably write (see
+	// Hints).
+	UpdateClaiming(hints Hints, fn func(tx Tx) error) error
 }
 
 // UpdateClaiming runs fn as UpdateReading does, telling a Claimer which
-// keys fn will probably write (see Claimer).
-func UpdateClaiming(db DB, keys, claims func() [][]byte, fn func(tx Tx) error) error {
-	if c, ok := db.(Claimer); ok && claims != nil {
-		return c.UpdateClaiming(keys, claims, fn)
+// keys fn will probably read and write (see Claimer); any other
+// Prefetcher is told every key hints names as one it will read.
+func UpdateClaiming(db DB, hints Hints, fn func(tx Tx) error) error {
+	if hints == nil {
+		return db.Update(fn)
 	}
-	return UpdateReading(db, keys, fn)
+	if c, ok := db.(Claimer); ok {
+		return c.UpdateClaiming(hints, fn)
+	}
+	return UpdateReading(db, hints.Keys, fn)
 }
 
 // CounterSize is the length of a counter's value (see Tx.Add).
@@ -230,8 +251,8 @@ type Laned interface {
 	// change while the DB is open.
 	Lanes() int
 	// UpdateIn is UpdateClaiming on lane, from 0 to Lanes()-1; a lane out
-	// of range lets the backend choose one. keys and claims may be nil.
-	UpdateIn(lane int, keys, claims func() [][]byte, fn func(tx Tx) error) error
+	// of range lets the backend choose one. hints may be nil.
+	UpdateIn(lane int, hints Hints, fn func(tx Tx) error) error
 }
 
 // Lanes is how many lanes db decides in: 1 unless it is Laned.
@@ -244,9 +265,9 @@ func Lanes(db DB) int {
 
 // UpdateIn runs fn as UpdateClaiming does, on lane of a Laned db; a lane
 // out of range, or a db with one lane, leaves the choice to the backend.
-func UpdateIn(db DB, lane int, keys, claims func() [][]byte, fn func(tx Tx) error) error {
+func UpdateIn(db DB, lane int, hints Hints, fn func(tx Tx) error) error {
 	if l, ok := db.(Laned); ok {
-		return l.UpdateIn(lane, keys, claims, fn)
+		return l.UpdateIn(lane, hints, fn)
 	}
-	return UpdateClaiming(db, keys, claims, fn)
+	return UpdateClaiming(db, hints, fn)
 }

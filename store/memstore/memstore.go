@@ -338,16 +338,20 @@ func (db *DB) UpdateReading(keys func() [][]byte, fn func(store.Tx) error) error
 // UpdateClaiming is store.Claimer's: the claims are read ahead as the keys
 // are, and remembered, so that a decision deleting one panics (see
 // tx.Delete).
-func (db *DB) UpdateClaiming(keys, claims func() [][]byte, fn func(store.Tx) error) error {
+func (db *DB) UpdateClaiming(hints store.Hints, fn func(store.Tx) error) error {
+	if hints == nil {
+		return db.Update(fn)
+	}
+	// The hints are computed once, when the keys are read ahead, always
+	// before fn runs.
+	var claims [][]byte
 	both := func() [][]byte {
-		var out [][]byte
-		if keys != nil {
-			out = keys()
-		}
-		return append(out, claims()...)
+		reads, c := hints()
+		claims = c
+		return append(reads[:len(reads):len(reads)], c...)
 	}
 	return db.UpdateReading(both, func(t store.Tx) error {
-		for _, k := range claims() {
+		for _, k := range claims {
 			db.claimed[string(k)] = true // under db.decide
 		}
 		return fn(t)

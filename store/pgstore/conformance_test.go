@@ -32,12 +32,12 @@ func TestConformance(t *testing.T) {
 // the suite's concurrent decisions run in several lanes at once.
 type anyLane struct{ *pgstore.DB }
 
-func (db anyLane) Update(fn func(store.Tx) error) error { return db.UpdateIn(-1, nil, nil, fn) }
+func (db anyLane) Update(fn func(store.Tx) error) error { return db.UpdateIn(-1, nil, fn) }
 
 func (db anyLane) UpdateReading(keys func() [][]byte, fn func(store.Tx) error) error {
-	return db.UpdateIn(-1, keys, nil, fn)
+	return db.UpdateIn(-1, func() (reads, claims [][]byte) { return keys(), nil }, fn)
 }
 
-func (db anyLane) UpdateClaiming(keys, claims func() [][]byte, fn func(store.Tx) error) error {
-	return db.UpdateIn(-1, keys, claims, fn)
+func (db anyLane) UpdateClaiming(hints store.Hints, fn func(store.Tx) error) error {
+	return db.UpdateIn(-1, hints, fn)
 }

@@ -29,7 +29,7 @@ func TestLanesOverlap(t *testing.T) {
 		wg.Go(func() {
 			k := fmt.Appendf(nil, "lane%d", i)
 			first := true
-			err := db.UpdateIn(i, nil, nil, func(tx store.Tx) error {
+			err := db.UpdateIn(i, nil, func(tx store.Tx) error {
 				if _, _, err := tx.Get(k); err != nil {
 					return err
 				}
@@ -136,7 +136,7 @@ func TestLanesRace(t *testing.T) {
 				if i%2 == 0 {
 					lane = (w + i) % members % 3
 				}
-				switch err := db.UpdateIn(lane, nil, nil, claim); {
+				switch err := db.UpdateIn(lane, nil, claim); {
 				case err == nil:
 					won[code].Add(1)
 				case !errors.Is(err, errRefused):

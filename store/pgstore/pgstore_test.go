@@ -154,11 +154,11 @@ func twoNodesSerialize(t *testing.T, claim string) {
 	const workers, each = 6, 30
 	storetest.Concurrently(t, workers, each, func(w, i int) error {
 		k := []byte{byte('a' + (w+i)%2)}
-		var claimed func() [][]byte
+		var claimed store.Hints
 		if claim == "always" || claim == "half" && w%3 == 0 {
-			claimed = func() [][]byte { return [][]byte{k} }
+			claimed = func() (reads, claims [][]byte) { return nil, [][]byte{k} }
 		}
-		return nodes[w%2].UpdateClaiming(nil, claimed, func(tx store.Tx) error {
+		return nodes[w%2].UpdateClaiming(claimed, func(tx store.Tx) error {
 			if err := storetest.Increment(tx, k); err != nil {
 				return err
 			}
@@ -217,7 +217,7 @@ func TestClaimsStaySerializable(t *testing.T) {
 				defer wg.Done()
 				k := fmt.Appendf(nil, "once/%02d", r)
 				won := false
-				err := db.UpdateClaiming(nil, func() [][]byte { return [][]byte{k} }, func(tx store.Tx) error {
+				err := db.UpdateClaiming(func() (reads, claims [][]byte) { return nil, [][]byte{k} }, func(tx store.Tx) error {
 					won = false
 					_, found, err := tx.Get(k)
 					if err != nil || found {
@@ -241,7 +241,7 @@ func TestClaimsStaySerializable(t *testing.T) {
 					return
 				}
 				mine, other := fmt.Appendf(nil, "pair/%02d/%d", r, n), fmt.Appendf(nil, "pair/%02d/%d", r, 1-n)
-				err := db.UpdateClaiming(func() [][]byte { return [][]byte{other} }, func() [][]byte { return [][]byte{mine} }, func(tx store.Tx) error {
+				err := db.UpdateClaiming(func() (reads, claims [][]byte) { return [][]byte{other}, [][]byte{mine} }, func(tx store.Tx) error {
 					_, set, err := tx.Get(other)
 					if err != nil || set {
 						return err
@@ -296,7 +296,7 @@ func TestDecisionSeesEarlierCommits(t *testing.T) {
 	read, release := make(chan struct{}), make(chan struct{})
 	slow := make(chan error, 1)
 	go func() {
-		slow <- nodes[1].UpdateIn(1, nil, nil, func(tx store.Tx) error {
+		slow <- nodes[1].UpdateIn(1, nil, func(tx store.Tx) error {
 			if _, _, err := tx.Get([]byte("other")); err != nil {
 				return err
 			}
@@ -315,7 +315,7 @@ func TestDecisionSeesEarlierCommits(t *testing.T) {
 	seen := make(chan bool, 1)
 	go func() {
 		var found bool
-		err := nodes[1].UpdateIn(1, nil, nil, func(tx store.Tx) error {
+		err := nodes[1].UpdateIn(1, nil, func(tx store.Tx) error {
 			var err error
 			_, found, err = tx.Get([]byte("issued"))
 			return err

@@ -146,15 +146,18 @@ func (g *group) view(key []byte) ([]byte, bool, error) {
 	return v, v != nil, nil
 }
 
-// hint calls a decision's hint (its keys or its claims). A hint that
-// panics names nothing: the decision itself will run, and fail on its
-// own.
-func hint(keys func() [][]byte) (out [][]byte) {
-	if keys == nil {
-		return nil
+// hint calls a decision's hints. Hints that panic name nothing: the
+// decision itself will run, and fail on its own.
+func hint(hints store.Hints) (reads, claims [][]byte) {
+	if hints == nil {
+		return nil, nil
 	}
-	defer func() { recover() }()
-	return keys()
+	defer func() {
+		if recover() != nil {
+			reads, claims = nil, nil
+		}
+	}()
+	return hints()
 }
 
 // wanted returns the keys ops will probably read that the group has
@@ -164,11 +167,11 @@ func (g *group) wanted(ops []*op) (reads, claims [][]byte) {
 	claimed := map[string]bool{}
 	named := make([][][]byte, len(ops))
 	for i, o := range ops {
-		c := hint(o.claims)
+		r, c := hint(o.hints)
 		for _, k := range c {
 			claimed[string(k)] = true
 		}
-		named[i] = slices.Concat(hint(o.keys), c)
+		named[i] = slices.Concat(r, c)
 	}
 	seen := map[string]bool{}
 	for _, keys := range named {
@@ -308,31 +311,38 @@ func (g *group) merge(tx *Tx) error {
 }
 
 type op struct {
-	fn     func(store.Tx) error
-	keys   func() [][]byte // what fn will probably read; nil: unknown
-	claims func() [][]byte // what fn will probably write; nil: unknown
-	err    error
-	done   chan error
+	fn    func(store.Tx) error
+	hints store.Hints // what fn will probably read and write; nil: unknown
+	err   error
+	done  chan error
 }
 
 // Update runs fn in the next group of lane 0 and returns once the group's
 // transaction committed, or once it is certain it did not. A caller that
 // names no lane (store.Laned) sees one decider, as before there were
 // lanes: its decisions never run concurrently with each other.
-func (db *DB) Update(fn func(store.Tx) error) error { return db.UpdateIn(0, nil, nil, fn) }
+func (db *DB) Update(fn func(store.Tx) error) error { return db.UpdateIn(0, nil, fn) }
 
 // UpdateReading is Update, with keys naming what fn will probably read: the
 // decider reads the keys of every decision of a group in one statement
 // before running them (see store.Prefetcher).
 func (db *DB) UpdateReading(keys func() [][]byte, fn func(store.Tx) error) error {
-	return db.UpdateIn(0, keys, nil, fn)
+	return db.UpdateIn(0, readsOnly(keys), fn)
 }
 
-// UpdateClaiming is UpdateReading, with claims naming the keys fn will
-// probably write: the decider takes those for writing in the statement
-// that reads the others (see store.Claimer and claimSQL).
-func (db *DB) UpdateClaiming(keys, claims func() [][]byte, fn func(store.Tx) error) error {
-	return db.UpdateIn(0, keys, claims, fn)
+// readsOnly is the hints of a decision that names only what it reads.
+func readsOnly(keys func() [][]byte) store.Hints {
+	if keys == nil {
+		return nil
+	}
+	return func() (reads, claims [][]byte) { return keys(), nil }
+}
+
+// UpdateClaiming is UpdateReading, with hints naming apart the keys fn
+// will probably write: the decider takes those for writing in the
+// statement that reads the others (see store.Claimer and claimSQL).
+func (db *DB) UpdateClaiming(hints store.Hints, fn func(store.Tx) error) error {
+	return db.UpdateIn(0, hints, fn)
 }
 
 // Lanes is store.Laned's: Options.Lanes.
@@ -340,13 +350,13 @@ func (db *DB) Lanes() int { return len(db.lanes) }
 
 // UpdateIn is store.Laned's: UpdateClaiming in the next group of lane, or
 // of the lane with the fewest decisions queued when lane is out of range.
-func (db *DB) UpdateIn(lane int, keys, claims func() [][]byte, fn func(store.Tx) error) error {
+func (db *DB) UpdateIn(lane int, hints store.Hints, fn func(store.Tx) error) error {
 	// During an outage a decision waits for the database before it is
 	// queued, or is refused, untried, as busy.
 	if err := db.ready(); err != nil {
 		return err
 	}
-	o := &op{fn: fn, keys: keys, claims: claims, done: make(chan error, 1)}
+	o := &op{fn: fn, hints: hints, done: make(chan error, 1)}
 	db.submit.RLock()
 	if db.closed.Load() {
 		db.submit.RUnlock()

@@ -561,7 +561,13 @@ func readAhead(tb testing.TB, b Backend, claims bool) {
 	var wg sync.WaitGroup
 	for i := range decisions {
 		wg.Go(func() {
-			err := store.UpdateClaiming(db, keys, claimed, func(tx store.Tx) error {
+			hints := func() (reads, claims [][]byte) {
+				if claimed == nil {
+					return keys(), nil
+				}
+				return keys(), claimed()
+			}
+			err := store.UpdateClaiming(db, hints, func(tx store.Tx) error {
 				var got [5]int64
 				var found [5]bool
 				for k, key := range []string{"n", "once", "gone", "flip", "c"} {

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
 	fastjson "github.com/segmentio/encoding/json"
 	"github.com/valyala/fasthttp"
+	"github.com/yima-dev/yima/reward"
 )
 
 // Request bodies. Every body the API reads is one JSON object; a body that
@@ -119,4 +121,128 @@ func jsonKind(t reflect.Type) string {
 		return jsonKind(t.Elem())
 	}
 	return "another type"
+}
+
+// decodeScan is decode for POST /v1/scans, which every scan sends: the
+// body integrators send, one flat object of the request's string fields
+// with no escapes, is read in one pass, with one copy for all its strings.
+// Any other body (escapes, another type, an unknown or repeated field,
+// broken JSON) goes through decode as it is, for the same request or the
+// same refusal.
+func decodeScan(ctx *fasthttp.RequestCtx, req *reward.ScanRequest) error {
+	if plainScanBody(ctx.PostBody(), req) {
+		return nil
+	}
+	// decode takes any value, which makes it escape: only this one.
+	slow := new(reward.ScanRequest)
+	err := decode(ctx, slow)
+	*req = *slow
+	return err
+}
+
+// setScanField sets the field of r whose JSON name is key, one of the
+// string fields of reward.ScanRequest a body may set
+// (TestScanFieldsAreTheRequests holds them to its tags); false for any
+// other key.
+func setScanField(r *reward.ScanRequest, key, v string) bool {
+	switch key {
+	case "code":
+		r.Code = v
+	case "member":
+		r.Member = v
+	case "guide":
+		r.Guide = v
+	case "region":
+		r.Region = v
+	case "request_id":
+		r.RequestID = v
+	case "device":
+		r.Device = v
+	case "pin":
+		r.PIN = v
+	case "source":
+		r.Source = v
+	default:
+		return false
+	}
+	return true
+}
+
+// plainScanBody reads body into req when it is a plain scan's: valid
+// UTF-8, one JSON object whose members are distinct fields setScanField
+// sets,
+// each a string without escapes or control characters, and only JSON
+// whitespace around. It reports false, with req in any state, for
+// anything else.
+func plainScanBody(body []byte, req *reward.ScanRequest) bool {
+	if !utf8.Valid(body) {
+		return false
+	}
+	// One copy of the body; the fields are substrings of it.
+	s := string(body)
+	i := skipSpace(s, 0)
+	if i == len(s) || s[i] != '{' {
+		return false
+	}
+	var seen [maxScanFields]string
+	for n := 0; ; n++ {
+		key, next, ok := plainString(s, skipSpace(s, i+1))
+		if !ok || n == len(seen) || slices.Contains(seen[:n], key) {
+			return false
+		}
+		seen[n] = key
+		i = skipSpace(s, next)
+		if i == len(s) || s[i] != ':' {
+			return false
+		}
+		val, next, ok := plainString(s, skipSpace(s, i+1))
+		if !ok {
+			return false
+		}
+		if !setScanField(req, key, val) {
+			return false
+		}
+		i = skipSpace(s, next)
+		if i == len(s) {
+			return false
+		}
+		switch s[i] {
+		case ',':
+			continue
+		case '}':
+			return skipSpace(s, i+1) == len(s)
+		default:
+			return false
+		}
+	}
+}
+
+// maxScanFields bounds the members of a plain scan's body: each field at
+// most once.
+const maxScanFields = 8
+
+// plainString reads the JSON string at s[i:], which must have no escapes
+// and no control characters: its contents and the index after it.
+func plainString(s string, i int) (string, int, bool) {
+	if i >= len(s) || s[i] != '"' {
+		return "", 0, false
+	}
+	for j := i + 1; j < len(s); j++ {
+		switch c := s[j]; {
+		case c == '"':
+			return s[i+1 : j], j + 1, true
+		case c == '\\' || c < 0x20:
+			return "", 0, false
+		}
+	}
+	return "", 0, false
+}
+
+// skipSpace returns the index of the first byte at or after i that is not
+// JSON whitespace.
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
 }

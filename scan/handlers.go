@@ -159,19 +159,35 @@ var prefixes = func() (ps []string) {
 	return ps
 }()
 
-// lookup finds the endpoints for path, the route's pattern and the path's
-// argument.
-func lookup(path string) ([]route, string, string) {
-	if rs, ok := exactRoutes[path]; ok {
-		return rs, path, ""
+// patterns interns the routes' patterns, so that a request for one is
+// named by it without a copy of the request's path.
+var patterns = func() map[string]string {
+	m := map[string]string{}
+	for p := range routes {
+		m[p] = p
 	}
-	// A prefix route needs its argument: "/v1/codes/" alone is no route.
-	if rs, ok := routes[path]; ok && !strings.HasSuffix(path, "/") {
-		return rs, path, ""
+	for p := range exactRoutes {
+		m[p] = p
+	}
+	return m
+}()
+
+// lookup finds the endpoints for path, the route's pattern and the path's
+// argument. Only an argument is copied out of path.
+func lookup(path []byte) ([]route, string, string) {
+	if p, ok := patterns[string(path)]; ok {
+		if rs, ok := exactRoutes[p]; ok {
+			return rs, p, ""
+		}
+		// A prefix route needs its argument: "/v1/codes/" alone is no
+		// route.
+		if !strings.HasSuffix(p, "/") {
+			return routes[p], p, ""
+		}
 	}
 	for _, p := range prefixes {
-		if len(path) > len(p) && strings.HasPrefix(path, p) {
-			return routes[p], p, path[len(p):]
+		if len(path) > len(p) && string(path[:len(p)]) == p {
+			return routes[p], p, string(path[len(p):])
 		}
 	}
 	return nil, "", ""
@@ -182,12 +198,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	s.m.inflight.Inc()
 	s.setRequestID(ctx)
 	// No answer is to be read as another type than it says.
-	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
-	path := string(ctx.Path())
-	rs, prefix, arg := lookup(path)
+	ctx.Response.Header.SetCanonical(nosniffKey, nosniff)
+	rs, prefix, arg := lookup(ctx.Path())
 	label := prefix
 	if label == "" {
-		label = "unknown"
+		label = unknownRoute
 	}
 	err := s.limitAddress(ctx, prefix)
 	if err == nil {
@@ -204,19 +219,21 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	s.m.inflight.Dec()
 	took := time.Since(start)
-	s.m.latency.WithLabelValues(label).Observe(took.Seconds())
+	s.m.observeLatency(label, took)
 	if s.opts.AccessLog {
 		s.logAccess(ctx, label, took)
 	}
 }
 
+var nosniffKey, nosniff = []byte("X-Content-Type-Options"), []byte("nosniff")
+
 func (s *Server) dispatch(ctx *fasthttp.RequestCtx, rs []route, arg string) error {
 	if rs == nil {
 		return errorf(codeRouteNotFound, "no such endpoint %s %s; see /openapi.yaml", ctx.Method(), ctx.Path())
 	}
-	method := string(ctx.Method())
+	method := ctx.Method() // compared without a copy
 	for _, r := range rs {
-		if r.method != method && !(method == "HEAD" && r.method == "GET") {
+		if string(method) != r.method && !(string(method) == "HEAD" && r.method == "GET") {
 			continue
 		}
 		if r.loopbackOpen && len(ctx.Request.Header.Peek("Authorization")) == 0 && s.clientIP(ctx).IsLoopback() {
@@ -249,7 +266,7 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx, roles []string) (caller,
 	if !ok || len(tok) == 0 {
 		return caller{}, errorf(codeUnauthorized, "send Authorization: Bearer TOKEN (yima token create makes one)")
 	}
-	who, err := s.caller(string(tok))
+	who, err := s.callerOf(tok)
 	if err != nil {
 		return caller{}, err
 	}
@@ -265,12 +282,27 @@ func (s *Server) caller(tok string) (caller, error) {
 	if tok == "" {
 		return caller{}, errorf(codeUnauthorized, "send Authorization: Bearer TOKEN (yima token create makes one)")
 	}
-	if s.isAdmin(tok) {
+	return s.callerOf([]byte(tok))
+}
+
+// callerOf is caller for a token in a request's bytes (not empty): the
+// admin token and the tokens already known are recognised there, with no
+// copy; only a token read from the store for the first time is copied.
+func (s *Server) callerOf(tok []byte) (caller, error) {
+	if s.isAdminBytes(tok) {
 		return caller{role: reward.RoleAdmin}, nil
 	}
-	if c, ok := s.tokens.Load(tok); ok && !s.opts.SharedStore {
-		return c.(caller), nil
+	if s.opts.SharedStore {
+		return s.readToken(string(tok))
 	}
+	if c, ok := s.tokens.get(tok); ok {
+		return c, nil
+	}
+	return s.readToken(string(tok))
+}
+
+// readToken reads a token other than the admin token from the store.
+func (s *Server) readToken(tok string) (caller, error) {
 	t, err := s.app.Engine.Token(tok)
 	if err != nil {
 		return caller{}, err
@@ -285,7 +317,7 @@ func (s *Server) caller(tok string) (caller, error) {
 		c.id = ""
 	}
 	if !s.opts.SharedStore {
-		s.tokens.Store(tok, c)
+		s.tokens.put(tok, c)
 	}
 	return c, nil
 }
@@ -308,7 +340,7 @@ func writeRaw(ctx *fasthttp.RequestCtx, status int, raw []byte) {
 
 func (s *Server) postScan(ctx *fasthttp.RequestCtx, who caller, _ string) error {
 	var req reward.ScanRequest
-	if err := decode(ctx, &req); err != nil {
+	if err := decodeScan(ctx, &req); err != nil {
 		return err
 	}
 	req.Scope = who.id

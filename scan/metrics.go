@@ -1,6 +1,9 @@
 package scan
 
 import (
+	"sync/atomic"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/yima-dev/yima/reward"
@@ -9,16 +12,20 @@ import (
 // metrics are the server's Prometheus series, on a registry of its own so
 // that several servers in one test process do not collide.
 type metrics struct {
-	reg      *prometheus.Registry
-	scans    *prometheus.CounterVec
-	paid     prometheus.Counter
-	coupons  *prometheus.CounterVec
-	spends   prometheus.Counter
-	spent    prometheus.Counter
-	flags    *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
-	groups   prometheus.Histogram
-	inflight prometheus.Gauge
+	reg     *prometheus.Registry
+	scans   *prometheus.CounterVec
+	paid    prometheus.Counter
+	coupons *prometheus.CounterVec
+	spends  prometheus.Counter
+	spent   prometheus.Counter
+	flags   *prometheus.CounterVec
+	latency *prometheus.HistogramVec
+	// routeLatency holds each route's series of latency once it has one,
+	// so that a request does not look its label up in latency (a hash
+	// and a lock). Its set of routes is fixed at start: patterns.
+	routeLatency map[string]*atomic.Pointer[prometheus.Observer]
+	groups       prometheus.Histogram
+	inflight     prometheus.Gauge
 }
 
 func newMetrics(engine *reward.Engine) *metrics {
@@ -45,6 +52,11 @@ func newMetrics(engine *reward.Engine) *metrics {
 			Help: "Requests being handled.",
 		}),
 	}
+	m.routeLatency = make(map[string]*atomic.Pointer[prometheus.Observer], len(patterns)+1)
+	for p := range patterns {
+		m.routeLatency[p] = new(atomic.Pointer[prometheus.Observer])
+	}
+	m.routeLatency[unknownRoute] = new(atomic.Pointer[prometheus.Observer])
 	// Export the counters from the start, so that a rate or an alert on
 	// them sees a zero rather than no series before the first event.
 	m.scans.WithLabelValues(reward.EventRedeemed)
@@ -66,6 +78,27 @@ func counter(name, help string) prometheus.Counter {
 
 func counterVec(name, help, label string) *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{label})
+}
+
+// unknownRoute labels the latency of requests for no route.
+const unknownRoute = "unknown"
+
+// observeLatency records how long a request for route took. A route's
+// series is created by its first request, as before: /metrics shows
+// only the routes that were asked for.
+func (m *metrics) observeLatency(route string, took time.Duration) {
+	slot := m.routeLatency[route]
+	if slot == nil {
+		m.latency.WithLabelValues(route).Observe(took.Seconds())
+		return
+	}
+	o := slot.Load()
+	if o == nil {
+		h := m.latency.WithLabelValues(route)
+		o = &h
+		slot.Store(o)
+	}
+	(*o).Observe(took.Seconds())
 }
 
 // observe counts an engine event; the engine calls it once the decision

@@ -170,9 +170,8 @@ func setScanField(r *reward.ScanRequest, key, v string) bool {
 
 // plainScanBody reads body into req when it is a plain scan's: valid
 // UTF-8, one JSON object whose members are distinct fields setScanField
-// sets,
-// each a string without escapes or control characters, and only JSON
-// whitespace around. It reports false, with req in any state, for
+// sets, each a string without escapes or control characters, and only
+// JSON whitespace around. It reports false, with req in any state, for
 // anything else.
 func plainScanBody(body []byte, req *reward.ScanRequest) bool {
 	if !utf8.Valid(body) {

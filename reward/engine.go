@@ -70,6 +70,9 @@ type Engine struct {
 	// lanes is how many lanes the store decides in (store.Laned): a
 	// node keeps a slice per lane (see sliceName).
 	lanes int
+	// lanesHeld is which lane each member's and code's decisions are on
+	// (see enterLane).
+	lanesHeld lanesHeld
 	// shared is Options.NoSeenIndex: other engines write the same store,
 	// so campaign slices may exist even where this engine takes none.
 	shared bool

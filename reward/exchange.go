@@ -142,10 +142,12 @@ func (e *Engine) Redeem(member string, req RedeemRequest) (json.RawMessage, erro
 	}
 	hash := hashOf(parts...)
 	var out json.RawMessage
+	// One member's exchanges and scans share a lane.
+	lane, leave := e.enterLane(e.laneOf(member), memberLane(member))
+	defer leave()
 	err := e.untilCovered(func(final bool) (topUpper, error) {
 		var short *rewardShortfall
-		// One member's exchanges share a lane.
-		err := e.updateIn(e.laneOf(member), nil, func(tx Tx) error {
+		err := e.updateIn(lane, nil, func(tx Tx) error {
 			if prev, found, err := replay(tx, req.Scope, req.RequestID, hash); err != nil || found {
 				out = prev
 				return err

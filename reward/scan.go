@@ -128,7 +128,9 @@ func (e *Engine) Scan(req ScanRequest) (json.RawMessage, error) {
 		}
 		hash = hashOf(parts...)
 	}
-	run := &scanRun{e: e, p: p, code: code, req: req, hash: hash, lane: e.laneOf(code)}
+	lane, leave := e.enterLane(e.laneOf(code), memberLane(req.Member), codeLane(code))
+	defer leave()
+	run := &scanRun{e: e, p: p, code: code, req: req, hash: hash, lane: lane}
 	err = e.untilCovered(func(final bool) (topUpper, error) {
 		run.req.final = final
 		err := e.updateIn(run.lane, run.hints, run.decide)

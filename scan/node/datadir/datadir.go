@@ -100,6 +100,10 @@ type Options struct {
 	// records (made on a new database) and the directory holds nothing.
 	// Without it Open refuses (ErrNoKEK). Ignored without Store.
 	KEK *kek.Key
+	// Lanes, with Store, is how many groups of decisions the node has in
+	// flight at once (pgstore.Options.Lanes); 0 is the store's default.
+	// Ignored without Store.
+	Lanes int
 	// Observe receives the engine's events (reward.Options.Observe), to
 	// count them in metrics; nil: none.
 	Observe func(reward.Event)
@@ -145,7 +149,7 @@ func initToken(dir string) error {
 // names.
 func openStore(dir string, opts Options) (DB, error) {
 	if opts.Store != "" {
-		db, err := pgstore.Open(opts.Store, &pgstore.Options{Logger: opts.Logger, OnFail: opts.OnFail})
+		db, err := pgstore.Open(opts.Store, &pgstore.Options{Logger: opts.Logger, OnFail: opts.OnFail, Lanes: opts.Lanes})
 		if err != nil {
 			return nil, err
 		}

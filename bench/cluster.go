@@ -18,9 +18,10 @@ import (
 // empty (NewInProcess), else nodes yima nodes on the PostgreSQL database
 // dsn names (its schema created if missing), each on an empty temporary
 // data directory of its own, their signing keys sealed in the database
-// under k (a fresh key when nil), on 127.0.0.1 with free ports. The load sends its requests to the nodes in
-// turn, so contested codes are raced across nodes.
-func NewCluster(dir, dsn string, k *kek.Key, nodes, conns int, timeout time.Duration, log *slog.Logger, allowPrivateWebhooks bool) (Target, error) {
+// under k (a fresh key when nil), each deciding in lanes lanes (0: the
+// store's default), on 127.0.0.1 with free ports. The load sends its
+// requests to the nodes in turn, so contested codes are raced across nodes.
+func NewCluster(dir, dsn string, k *kek.Key, lanes, nodes, conns int, timeout time.Duration, log *slog.Logger, allowPrivateWebhooks bool) (Target, error) {
 	if dsn == "" {
 		return NewInProcess(dir, conns, timeout, log, allowPrivateWebhooks)
 	}
@@ -35,13 +36,13 @@ func NewCluster(dir, dsn string, k *kek.Key, nodes, conns int, timeout time.Dura
 			return nil, err
 		}
 	}
-	first, err := newInProcess(dir, dsn, k, conns, timeout, log, allowPrivateWebhooks)
+	first, err := newInProcess(dir, dsn, k, lanes, conns, timeout, log, allowPrivateWebhooks)
 	if err != nil {
 		return nil, err
 	}
 	c := &cluster{inProcess: first, loads: []*HTTPTarget{first.HTTPTarget}}
 	for range nodes - 1 {
-		if err := c.add(conns, timeout, dsn, k); err != nil {
+		if err := c.add(conns, timeout, dsn, k, lanes); err != nil {
 			c.Close()
 			return nil, err
 		}
@@ -65,13 +66,13 @@ type cluster struct {
 }
 
 // add starts one more node on dsn, whose keys are sealed under k.
-func (c *cluster) add(conns int, timeout time.Duration, dsn string, k *kek.Key) error {
+func (c *cluster) add(conns int, timeout time.Duration, dsn string, k *kek.Key, lanes int) error {
 	dir, err := os.MkdirTemp("", "yima-bench-node-*")
 	if err != nil {
 		return fmt.Errorf("bench: making a temporary data directory: %w", err)
 	}
 	c.dirs = append(c.dirs, dir)
-	n, err := node.Open(node.Options{Dir: dir, Server: c.srvOpts, Store: dsn, KEK: k})
+	n, err := node.Open(node.Options{Dir: dir, Server: c.srvOpts, Store: dsn, KEK: k, Lanes: lanes})
 	if err != nil {
 		return err
 	}

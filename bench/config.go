@@ -39,6 +39,9 @@ type Config struct {
 	// Nodes is how many in-process yima nodes share Store (1); the load
 	// sends its requests to each in turn.
 	Nodes int
+	// Lanes is how many groups of decisions each node has in flight on
+	// Store at once (pgstore.Options.Lanes); 0: the store's default.
+	Lanes int
 
 	// Conns is the number of connections, and in a closed loop the number
 	// of requests in flight (64).
@@ -217,6 +220,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("bench: nodes must be 1 to 16, not %d", c.Nodes)
 	case c.Nodes > 1 && c.Store == "":
 		return errors.New("bench: several nodes share one database: give --db postgres://... with --nodes")
+	case c.Lanes < 0 || c.Lanes > 64:
+		return fmt.Errorf("bench: lanes must be 1 to 64, not %d", c.Lanes)
+	case c.Lanes > 0 && c.Store == "":
+		return errors.New("bench: lanes are a PostgreSQL node's (--db postgres://...); Pebble decides in one")
 	case c.Store != "" && (c.TargetURL != "" || c.Target != nil || c.Dir != ""):
 		return errors.New("bench: --db starts in-process nodes on that database; it does not go with --target")
 	case c.Store != "" && c.Preload > 0:

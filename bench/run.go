@@ -50,7 +50,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if cfg.TargetURL != "" {
 			t, err = NewRemote(cfg.TargetURL, cfg.Token, cfg.Conns, cfg.Timeout)
 		} else {
-			t, err = NewCluster(cfg.Dir, cfg.Store, cfg.KEK, max(cfg.Nodes, 1), cfg.Conns, cfg.Timeout, cfg.Logger, cfg.WebhookSlow > 0)
+			t, err = NewCluster(cfg.Dir, cfg.Store, cfg.KEK, cfg.Lanes, max(cfg.Nodes, 1), cfg.Conns, cfg.Timeout, cfg.Logger, cfg.WebhookSlow > 0)
 		}
 		if err != nil {
 			return nil, err

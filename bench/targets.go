@@ -145,7 +145,7 @@ type inProcess struct {
 // private and loopback addresses, as the slow receiver of a run with
 // Config.WebhookSlow is.
 func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger, allowPrivateWebhooks bool) (Target, error) {
-	t, err := newInProcess(dir, "", nil, conns, timeout, log, allowPrivateWebhooks)
+	t, err := newInProcess(dir, "", nil, 0, conns, timeout, log, allowPrivateWebhooks)
 	if err != nil {
 		return nil, err // not a nil *inProcess in a Target
 	}
@@ -153,8 +153,9 @@ func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger
 }
 
 // newInProcess is NewInProcess on the PostgreSQL database dsn names, when
-// given, rather than dir's own store, with its keys sealed under k.
-func newInProcess(dir, dsn string, k *kek.Key, conns int, timeout time.Duration, log *slog.Logger, allowPrivateWebhooks bool) (*inProcess, error) {
+// given, rather than dir's own store, with its keys sealed under k, deciding
+// in lanes lanes (0: the store's default).
+func newInProcess(dir, dsn string, k *kek.Key, lanes, conns int, timeout time.Duration, log *slog.Logger, allowPrivateWebhooks bool) (*inProcess, error) {
 	remove := false
 	if dir == "" {
 		d, err := os.MkdirTemp("", "yima-bench-*")
@@ -165,7 +166,7 @@ func newInProcess(dir, dsn string, k *kek.Key, conns int, timeout time.Duration,
 	}
 	t := &inProcess{dir: dir, removeDir: remove, srvOpts: scan.Options{Addr: "127.0.0.1:0", Logger: log, Limits: scan.Limits{Off: true},
 		Webhooks: webhook.Options{AllowPrivate: allowPrivateWebhooks}}}
-	n, err := node.Open(node.Options{Dir: dir, Server: t.srvOpts, Store: dsn, KEK: k})
+	n, err := node.Open(node.Options{Dir: dir, Server: t.srvOpts, Store: dsn, KEK: k, Lanes: lanes})
 	if err != nil {
 		t.cleanup()
 		return nil, err

@@ -35,6 +35,7 @@ type benchOptions struct {
 func (o *benchOptions) AddFlags(fs *pflag.FlagSet) {
 	c := &o.cfg
 	fs.IntVar(&c.Nodes, "nodes", 1, "in-process yima nodes sharing the --db database, each its own server on 127.0.0.1; the load goes to each in turn (needs --db)")
+	fs.IntVar(&c.Lanes, "lanes", 0, "with --db: groups of decisions each node has in flight on the database at once, as yima serve --lanes (0: the default, 1)")
 	fs.StringVar(&c.TargetURL, "target", "", "URL of a running yima server to measure (default: start one in-process on a fresh temporary data directory)")
 	fs.StringVar(&c.Token, "token", os.Getenv("YIMA_TOKEN"), "admin token for --target (env YIMA_TOKEN)")
 	fs.IntVar(&c.Conns, "conns", 64, "connections; in a closed loop, requests in flight")

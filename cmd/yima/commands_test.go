@@ -304,11 +304,17 @@ func TestServeAndBenchRefuseBadFlags(t *testing.T) {
 	wantExit(t, data, exitUsage, "--log-level", "serve", "--log-level", "loud")
 	wantExit(t, data, exitUsage, "--lang", "serve", "--lang", "xx")
 	wantExit(t, data, exitUsage, "--trusted-proxy", "serve", "--trusted-proxy", "somewhere")
+	wantExit(t, data, exitUsage, "--lanes is for a node on PostgreSQL", "serve", "--lanes", "2")
+	wantExit(t, data, exitUsage, "--lanes -1: give 1 to 64", "serve", "--lanes", "-1")
 	if _, err := os.Stat(data); err == nil {
 		t.Error("serve with bad flags made the data directory")
 	}
 	out, _, err := yimaRun(t, "", "bench", "--duplicate", "2", "--requests", "1")
 	if err == nil || !strings.Contains(err.Error(), "between 0 and 1") {
 		t.Errorf("bench with a fraction of 2: %v %q", err, out)
+	}
+	out, _, err = yimaRun(t, "", "bench", "--lanes", "4", "--requests", "1")
+	if err == nil || !strings.Contains(err.Error(), "lanes are a PostgreSQL node's") {
+		t.Errorf("bench --lanes without --db: %v %q", err, out)
 	}
 }

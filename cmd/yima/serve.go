@@ -35,6 +35,7 @@ type serveOptions struct {
 	wechat         identity.WeChat
 	wechatScope    string
 	regionTable    string
+	lanes          int
 }
 
 func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
@@ -67,6 +68,7 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.SignIn.SessionTTL, "session-ttl", 0, "how long a consumer stays signed in (0: default 720h, 30 days)")
 	fs.BoolVar(&o.Webhooks.AllowPrivate, "webhook-allow-private", false, "let webhooks reach loopback, private and link-local addresses (refused by default, so an admin token cannot probe this server's own network)")
 	fs.DurationVar(&o.EventsRetention, "events-retention", scan.DefaultEventsRetention, "how long the event feed (/v1/events) keeps events; older ones are compacted away in the background (-1s: forever)")
+	fs.IntVar(&o.lanes, "lanes", 0, "with --db: groups of decisions this node has in flight on the database at once, each on a connection of its own (0: the default, 1); see docs/cluster.md, Sizing the lanes")
 	fs.BoolVar(&o.acceptDataLoss, "accept-data-loss", false, "start on a store whose log is damaged, with what is readable: payouts after the damage are forgotten and may pay again (use once, only without a backup)")
 }
 
@@ -107,6 +109,9 @@ func serveFunc(cmd *cobra.Command, g *globalOptions, o *serveOptions) error {
 	}
 	if !slices.Contains(scan.Languages(), o.Language) {
 		return usagef("--lang %q: use %s", o.Language, strings.Join(scan.Languages(), " or "))
+	}
+	if err := checkLanes(o.lanes, g.db); err != nil {
+		return err
 	}
 	if o.BaseURL != "" {
 		if err := reward.CheckBaseURL(o.BaseURL); err != nil {
@@ -154,7 +159,7 @@ func serveFunc(cmd *cobra.Command, g *globalOptions, o *serveOptions) error {
 	if err != nil {
 		return err
 	}
-	n, err := node.Open(node.Options{Dir: g.data, Store: dopts.Store, KEK: dopts.KEK, Server: o.Options, Zone: zone, AcceptDataLoss: o.acceptDataLoss})
+	n, err := node.Open(node.Options{Dir: g.data, Store: dopts.Store, KEK: dopts.KEK, Lanes: o.lanes, Server: o.Options, Zone: zone, AcceptDataLoss: o.acceptDataLoss})
 	if err != nil {
 		return err
 	}
@@ -208,6 +213,18 @@ func (o *serveOptions) signIn(log *slog.Logger) error {
 	}
 	if o.SignIn.SessionTTL < 0 {
 		return usagef("--session-ttl %s: give a positive duration such as 720h", o.SignIn.SessionTTL)
+	}
+	return nil
+}
+
+// checkLanes refuses a --lanes out of range, or given without --db: a
+// data directory's Pebble store decides in one lane.
+func checkLanes(lanes int, db string) error {
+	switch {
+	case lanes < 0 || lanes > 64:
+		return usagef("--lanes %d: give 1 to 64 (groups in flight at once; each holds a database connection)", lanes)
+	case lanes > 0 && db == "":
+		return usagef("--lanes is for a node on PostgreSQL (--db postgres://...); a data directory's store decides in one lane")
 	}
 	return nil
 }

@@ -34,6 +34,9 @@ type Options struct {
 	// KEK is the key-encryption key the database's signing keys are
 	// sealed under (datadir.Options.KEK).
 	KEK *kek.Key
+	// Lanes is how many groups of decisions the node has in flight on
+	// Store at once (datadir.Options.Lanes); 0: the store's default.
+	Lanes int
 	// Now is the engine's clock; nil: time.Now.
 	Now func() time.Time
 }
@@ -73,6 +76,7 @@ func Open(opts Options) (*Node, error) {
 		AcceptDataLoss: opts.AcceptDataLoss,
 		Store:          opts.Store,
 		KEK:            opts.KEK,
+		Lanes:          opts.Lanes,
 		Now:            opts.Now,
 		OnFail:         n.storageFailed,
 		Observe:        n.observe,

@@ -199,7 +199,10 @@ func waitForSetting(t *testing.T, dsn, name, want string) {
 }
 
 // endSessionWaitingForStandby waits until a session waits for the
-// synchronous standby, ends it, and lets commits through again.
+// synchronous standby, ends it, and lets commits through again, once the
+// session has exited: a session released from the wait before it sees
+// its termination (the standby setting reset first) answers its COMMIT
+// before it ends, and the commit is no longer one ended unanswered.
 func endSessionWaitingForStandby(dsn string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -212,8 +215,14 @@ func endSessionWaitingForStandby(dsn string) error {
 		var pid int
 		err := conn.QueryRow(ctx, "SELECT pid FROM pg_stat_activity WHERE wait_event = 'SyncRep' LIMIT 1").Scan(&pid)
 		if err == nil {
-			if _, err := conn.Exec(ctx, "SELECT pg_terminate_backend($1)", pid); err != nil {
+			// With a timeout pg_terminate_backend waits until the
+			// session has exited.
+			var ended bool
+			if err := conn.QueryRow(ctx, "SELECT pg_terminate_backend($1, 60000)", pid).Scan(&ended); err != nil {
 				return err
+			}
+			if !ended {
+				return fmt.Errorf("the session waiting for the standby (pid %d) did not exit within a minute", pid)
 			}
 			break
 		}

@@ -145,6 +145,27 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
+// waitProgress polls step until it reports done, and fails once the count
+// it reports (of work done, growing as delivery goes on) has not moved for
+// stall: on a loaded machine delivery is late, a stuck delivery never
+// moves.
+func waitProgress(t *testing.T, stall time.Duration, what string, step func() (n int, done bool)) {
+	t.Helper()
+	last, moved := -1, time.Now()
+	for {
+		n, done := step()
+		if done {
+			return
+		}
+		if n != last {
+			last, moved = n, time.Now()
+		} else if time.Since(moved) > stall {
+			t.Fatalf("no progress for %v at %d: %s", stall, n, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // serve runs h on ln until the test ends or stop is called.
 func serve(t *testing.T, ln net.Listener, h http.Handler) (stop func()) {
 	srv := &http.Server{Handler: h}
@@ -354,9 +375,9 @@ func TestHostileReceivers(t *testing.T) {
 		"huge":     huge,
 	}
 	ids := map[string]string{}
-	for name, hd := range handlers {
+	for _, name := range []string{"never", "slow", "error", "redirect", "huge"} {
 		ln := listen(t, "127.0.0.1:0")
-		serve(t, ln, hd)
+		serve(t, ln, handlers[name])
 		h, err := w.eng.AddWebhook("http://"+ln.Addr().String(), nil)
 		if err != nil {
 			t.Fatal(err)
@@ -375,23 +396,25 @@ func TestHostileReceivers(t *testing.T) {
 		t.Fatalf("100 scans took %v beside hostile endpoints", took)
 	}
 	end := w.head(t)
-	waitFor(t, 30*time.Second, "the huge-body endpoint did not get every event", func() bool {
+	// Each event costs the huge endpoint a connection of its own (the
+	// one its answer was cut on is dropped): on a loaded machine some
+	// hundred take a while, so what is watched is that it keeps getting
+	// them.
+	waitProgress(t, 15*time.Second, "the huge-body endpoint did not get every event", func() (int, bool) {
 		got, err := huge.got()
-		return err == nil && len(got) > 0 && got[len(got)-1] == end
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(got), len(got) > 0 && got[len(got)-1] == end
 	})
+	// An attempt that timed out on a loaded machine records no status;
+	// the next attempts show the endpoint's own answer.
+	status := map[string]int{"never": 0, "slow": 0, "error": http.StatusInternalServerError, "redirect": http.StatusFound}
 	for _, name := range []string{"never", "slow", "error", "redirect"} {
-		waitFor(t, 20*time.Second, name+" endpoint is not shown failing", func() bool {
+		waitFor(t, 20*time.Second, fmt.Sprintf("the %s endpoint is not shown failing with status %d (a redirect not followed)", name, status[name]), func() bool {
 			v, err := w.eng.Webhook(ids[name])
-			return err == nil && v.Failing && v.Attempts > 0 && v.Cursor < end
+			return err == nil && v.Failing && v.Attempts > 0 && v.Cursor < end && (status[name] == 0 || v.LastStatus == status[name])
 		})
-	}
-	v, _ := w.eng.Webhook(ids["error"])
-	if v.LastStatus != 500 {
-		t.Errorf("the 500 endpoint's last status is %d", v.LastStatus)
-	}
-	v, _ = w.eng.Webhook(ids["redirect"])
-	if v.LastStatus != http.StatusFound {
-		t.Errorf("the redirecting endpoint's last status is %d, want 302 (not followed)", v.LastStatus)
 	}
 	followed.Lock()
 	defer followed.Unlock()

@@ -3,6 +3,7 @@ package reward
 import (
 	"bytes"
 	"hash/maphash"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -107,7 +108,7 @@ func (w *auditWalk) run() error {
 	if w.settle, err = loadSettleAudit(a, db); err != nil {
 		return err
 	}
-	for _, step := range []func() error{w.redemptions, w.coupons, w.memberLedgers, w.guideLedgers, w.byID, w.redoHolders, w.checkMerged, w.localize} {
+	for _, step := range []func() error{w.redemptions, w.coupons, w.memberLedgers, w.guideLedgers, w.guidePending, w.byID, w.redoHolders, w.checkMerged, w.localize} {
 		if err := step(); err != nil {
 			return err
 		}
@@ -328,7 +329,9 @@ func (w *auditWalk) entry(key string, en *Entry, guide bool) {
 		if en.Reason == "coupon_commission" {
 			w.paid.add(-1, en.Coupon, "v", en.Guide)
 		}
-		w.settle.add(w.a, en)
+		if en.Seq > 0 { // a pending entry is settled once numbered
+			w.settle.add(w.a, en)
+		}
 		return
 	}
 	if mallEntry(en) {
@@ -550,6 +553,44 @@ func (w *auditWalk) finishGuide(c *holderCheck, g *Guide) {
 	c.finish(g.Seq, map[string]int64{AccountCommission: g.Commission})
 }
 
+// guidePending reads the guides' pending items (guidetally.go): each
+// whole and of a guide that has a record, its entry a commission entry
+// not yet numbered, joined to the redemption or coupon that lists it as a
+// numbered entry is; and each guide's commission with its pending entries
+// is not below zero.
+func (w *auditWalk) guidePending() error {
+	a := w.a
+	corrupt := a.corrupt("pending item of a guide")
+	sums := map[string]int64{}
+	err := w.db.Scan([]byte("gp/"), nil, func(k, raw []byte) bool {
+		var t guideTally
+		if err := json.Unmarshal(raw, &t); err != nil {
+			_ = corrupt(string(k[len("gp/"):]), err)
+			return true
+		}
+		holder := holderOf(k, "gp/")
+		if w.guides[holder] == nil {
+			a.violate("guide %s has pending items but no record", holder)
+			return true
+		}
+		if en := t.Entry; en != nil {
+			if en.ID == "" || en.Guide != holder || en.Account != AccountCommission || en.Seq != 0 {
+				a.violate("the pending item %q of guide %s is no commission entry of theirs waiting for its seq (%+v)", k, holder, *en)
+				return true
+			}
+			w.entry(string(k), en, true)
+			sums[holder] += en.Delta
+		}
+		return true
+	})
+	for _, id := range slices.Sorted(maps.Keys(sums)) {
+		if total := w.guides[id].Commission + sums[id]; total < 0 {
+			a.violate("guide %s: commission %d with the pending entries is below zero", id, total)
+		}
+	}
+	return err
+}
+
 // redoHolders checks again, whole, the ledgers of the holders some entry
 // filed under another holder's key names: the entries that name each,
 // in key order, wherever they are filed.
@@ -661,6 +702,19 @@ func (w *auditWalk) byID() error {
 		if err != nil {
 			return err
 		}
+	}
+	// A pending entry's id counts as a numbered one's.
+	err := w.db.Scan([]byte("gp/"), nil, func(_, raw []byte) bool {
+		var t guideTally
+		if json.Unmarshal(raw, &t) == nil && t.Entry != nil {
+			if _, isRepeat := w.repeats[t.Entry.ID]; isRepeat {
+				w.repeats[t.Entry.ID]++
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return err
 	}
 	for id, n := range w.repeats {
 		for range n - 1 {

@@ -440,6 +440,9 @@ func (e *Engine) StoreGuides(store, after string, limit int) ([]*Guide, string, 
 		if err != nil || g == nil {
 			return false, err
 		}
+		if err := withPending(e.db, g); err != nil {
+			return false, err
+		}
 		out = append(out, g)
 		return true, nil
 	})

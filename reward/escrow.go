@@ -316,6 +316,33 @@ func (e *Engine) openAccount(tx Tx, c *Campaign, final bool) (*campaignAccount, 
 	return a, nil
 }
 
+// verifiedCounters is where a coupon verification of campaign id counts
+// the coupon used and its commission, and save writes them: the slice of
+// the deciding node when it holds one, so that verifications on several
+// nodes do not all rewrite the campaign's counters (readers add a slice's
+// Paid to cc/ID's); otherwise cc/ID, as on one node. A verification takes
+// nothing from a grant, so it needs no slice of its own.
+func (e *Engine) verifiedCounters(tx Tx, id string, now time.Time) (ctr *CampaignCounters, save func(), err error) {
+	if node := e.sliceOf(tx); node != "" {
+		sl := new(campaignSlice)
+		found, err := getJSON(tx, campaignEscrow.slice(id, node), sl)
+		if err != nil {
+			return nil, nil, err
+		}
+		if found {
+			return &sl.Paid, func() {
+				sl.renew(now)
+				putJSON(tx, campaignEscrow.slice(id, node), sl)
+			}, nil
+		}
+	}
+	ctr = new(CampaignCounters)
+	if _, err := getJSON(tx, campaignCountersKey(id), ctr); err != nil {
+		return nil, nil, err
+	}
+	return ctr, func() { putJSON(tx, campaignCountersKey(id), ctr) }, nil
+}
+
 // pointsLeft is what the account may still pay of a points budget.
 func (a *campaignAccount) pointsLeft() int64 {
 	if a.slice != nil {

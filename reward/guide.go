@@ -141,10 +141,10 @@ func (e *Engine) Bind(member, guide string, rebind bool) (*Member, error) {
 		if m.Guide != "" {
 			bound.Why = "rebind"
 		}
-		if err := unbind(tx, m.Guide, m.ID); err != nil {
+		if err := unbind(tx, m.Guide, m.ID, now); err != nil {
 			return err
 		}
-		bind(tx, m, g, now)
+		bind(tx, m, g, now, now)
 		if err := putMember(tx, m); err != nil {
 			return err
 		}
@@ -166,20 +166,21 @@ func bindToGuide(tx Tx, m *Member, guide string, boundAt, now time.Time, why str
 	if self, err := g.isSelf(tx, m.ID); err != nil || self {
 		return err
 	}
-	bind(tx, m, g, boundAt)
+	bind(tx, m, g, boundAt, now)
 	return record(tx, FeedMemberBound, now, MemberBinding{Member: m.ID, Guide: g.ID, Why: why})
 }
 
-func bind(tx Tx, m *Member, g *Guide, now time.Time) {
-	m.Guide, m.BoundAt = g.ID, now
-	g.Members++
+func bind(tx Tx, m *Member, g *Guide, boundAt, now time.Time) {
+	m.Guide, m.BoundAt = g.ID, boundAt
 	tx.Put(guideMemberKey(g.ID, m.ID), nil)
-	putJSON(tx, guideKey(g.ID), g)
+	// A member's first scan may bind them: on a shared database the count
+	// waits as a pending item (see guidetally.go). No entry: no error.
+	_, _ = g.owe(tx, now, guideTally{Members: 1}, 0, "", Entry{})
 }
 
 // unbind takes member out of guide's count and index; the caller changes
 // the member's record. An empty guide does nothing.
-func unbind(tx Tx, guide, member string) error {
+func unbind(tx Tx, guide, member string, now time.Time) error {
 	if guide == "" {
 		return nil
 	}
@@ -187,10 +188,9 @@ func unbind(tx Tx, guide, member string) error {
 	if err != nil || g == nil {
 		return err
 	}
-	g.Members--
-	putJSON(tx, guideKey(g.ID), g)
 	tx.Delete(guideMemberKey(g.ID, member))
-	return nil
+	_, err = g.owe(tx, now, guideTally{Members: -1}, 0, "", Entry{})
+	return err
 }
 
 // VerifyCoupon marks a coupon used at the counter by guide (核销) and pays
@@ -203,7 +203,8 @@ func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
 	// done is the verification to count in the statistics once it
 	// commits; every run of the decision starts it afresh.
 	var done *verification
-	err := e.update(func(tx Tx) error {
+	// On the coupon's lane, whose slices the verification counts in.
+	err := e.updateIn(e.laneOf(id), nil, func(tx Tx) error {
 		done = nil
 		now := e.now()
 		c, err := loadCoupon(tx, id)
@@ -230,8 +231,8 @@ func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
 			return err
 		}
 		c.Status, c.UsedAt, c.UsedBy = CouponUsed, now, guide
-		var ctr CampaignCounters
-		if _, err := getJSON(tx, campaignCountersKey(c.Campaign), &ctr); err != nil {
+		ctr, saveCounters, err := e.verifiedCounters(tx, c.Campaign, now)
+		if err != nil {
 			return err
 		}
 		ctr.CouponsUsed++
@@ -241,11 +242,17 @@ func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
 			return err
 		}
 		done = &verification{guide: g.ID, store: g.Store, campaign: c.Campaign, at: now}
-		if per := camp.GuideCommission.PerCoupon; per > 0 && !self {
-			en, err := g.post(tx, now, per, "coupon_commission", Entry{Coupon: c.ID, Code: c.Code, Campaign: c.Campaign})
-			if err != nil {
-				return err
-			}
+		var per int64
+		if p := camp.GuideCommission.PerCoupon; p > 0 && !self {
+			per = p
+		}
+		// The verification counts, and pays its commission, as a pending
+		// item on a shared database (see guidetally.go).
+		en, err := g.owe(tx, now, guideTally{Verified: 1}, per, "coupon_commission", Entry{Coupon: c.ID, Code: c.Code, Campaign: c.Campaign})
+		if err != nil {
+			return err
+		}
+		if per > 0 {
 			if ctr.Commission, err = addAmount(ctr.Commission, per); err != nil {
 				return err
 			}
@@ -263,10 +270,8 @@ func (e *Engine) VerifyCoupon(id, guide string) (*Coupon, error) {
 				done.sale = &red
 			}
 		}
-		g.Verified++
-		putJSON(tx, guideKey(g.ID), g)
 		if c.Reward == "" { // a mall coupon belongs to no campaign (exchange.go)
-			putJSON(tx, campaignCountersKey(c.Campaign), ctr)
+			saveCounters()
 		}
 		putJSON(tx, couponKey(c.ID), c)
 		if err := record(tx, FeedCouponVerified, now, c); err != nil {
@@ -349,6 +354,10 @@ func (e *Engine) GuideView(id string, page GuidePage) (*GuideView, error) {
 		return nil, err
 	}
 	limit := pageSize(page.Limit)
+	// The ledger's pages are by seq: number what is pending first.
+	if err := e.foldShared(id); err != nil {
+		return nil, err
+	}
 	g, err := findGuide(e.db, id)
 	if err != nil {
 		return nil, wrapStore(err)

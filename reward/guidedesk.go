@@ -50,6 +50,11 @@ func (e *Engine) GuideDesk(id string) (*GuideDesk, error) {
 	if err := checkID("guide", id, true); err != nil {
 		return nil, err
 	}
+	// The months' commission is read from the ledger: number what is
+	// pending first.
+	if err := e.foldShared(id); err != nil {
+		return nil, err
+	}
 	g, err := findGuide(e.db, id)
 	if err != nil {
 		return nil, wrapStore(err)

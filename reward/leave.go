@@ -136,6 +136,9 @@ func (e *Engine) GuideLeaves(id, successor string) (*GuideLeaving, error) {
 		out.Moved += moved
 	}
 	g, err := loadGuide(e.db, id)
+	if err == nil && g != nil {
+		err = withPending(e.db, g)
+	}
 	if err != nil {
 		return nil, wrapStore(err)
 	}

@@ -67,15 +67,22 @@ func (m *Member) post(tx Tx, now time.Time, account string, delta int64, reason 
 
 // post appends a guide's commission entry; the caller writes the guide.
 func (g *Guide) post(tx Tx, now time.Time, delta int64, reason string, ref Entry) (Entry, error) {
-	next, err := addAmount(g.Commission, delta)
+	e := ref
+	e.ID, e.At, e.Guide = ksuid.New().String(), now, g.ID
+	e.Account, e.Delta, e.Reason = AccountCommission, delta, reason
+	return e, g.number(tx, &e)
+}
+
+// number appends e, a commission entry of g made at e.At, to g's ledger:
+// the next seq and the balance with it; the caller writes the guide.
+func (g *Guide) number(tx Tx, e *Entry) error {
+	next, err := addAmount(g.Commission, e.Delta)
 	if err != nil {
-		return Entry{}, err
+		return err
 	}
 	g.Commission = next
 	g.Seq++
-	e := ref
-	e.ID, e.Seq, e.At, e.Guide = ksuid.New().String(), g.Seq, now, g.ID
-	e.Account, e.Delta, e.Balance, e.Reason = AccountCommission, delta, g.Commission, reason
-	putJSON(tx, guideLedgerKey(g.ID, g.Seq), e)
-	return e, record(tx, ledgerFeedType(e), now, e)
+	e.Seq, e.Balance = g.Seq, g.Commission
+	putJSON(tx, guideLedgerKey(g.ID, g.Seq), *e)
+	return record(tx, ledgerFeedType(*e), e.At, *e)
 }

@@ -138,7 +138,7 @@ func foldBinding(tx Tx, m, held *Member, now time.Time) error {
 	if err := record(tx, FeedMemberMerged, now, MemberMerge{Member: held.ID, Into: m.ID, IDs: []string{held.ID}}); err != nil || guide == "" {
 		return err
 	}
-	if err := unbind(tx, guide, held.ID); err != nil {
+	if err := unbind(tx, guide, held.ID, now); err != nil {
 		return err
 	}
 	if err := record(tx, FeedMemberBound, now, MemberBinding{Member: held.ID, Previous: guide, Why: "alias"}); err != nil || m.Guide != "" {

@@ -391,17 +391,26 @@ func (e *Engine) RunFeedRelay(ctx context.Context) {
 	if e.node == "" {
 		return
 	}
+	var folded time.Time
 	for ctx.Err() == nil {
 		n, err := e.RelayFeed()
+		e.relay.mu.Lock()
+		standby := e.now().Before(e.relay.standby)
+		e.relay.mu.Unlock()
+		// The relay's node also numbers the guides' pending items, so
+		// that they stay few (guidetally.go); a failed fold is tried
+		// again at the next.
+		if now := e.now(); !standby && now.Sub(folded) >= guideFoldEvery {
+			folded = now
+			_ = e.FoldGuides()
+		}
 		if n > 0 && err == nil {
 			continue // maybe more than one batch's worth
 		}
 		wait := relayPoll
-		e.relay.mu.Lock()
-		if e.now().Before(e.relay.standby) {
+		if standby {
 			wait = relayStandby
 		}
-		e.relay.mu.Unlock()
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

@@ -572,7 +572,9 @@ func (e *Engine) payGuide(tx Tx, c *Campaign, m *Member, req ScanRequest, red *R
 		res.Notes = append(res.Notes, NoteSelfCommission)
 		return nil
 	}
-	en, err := g.post(tx, now, per, "scan_commission", Entry{Code: red.Code, Campaign: c.ID})
+	// On a shared database the guide's record is left alone: every node's
+	// scans of its members would rewrite it (see guidetally.go).
+	en, err := g.owe(tx, now, guideTally{}, per, "scan_commission", Entry{Code: red.Code, Campaign: c.ID})
 	if err != nil {
 		return err
 	}
@@ -581,7 +583,6 @@ func (e *Engine) payGuide(tx Tx, c *Campaign, m *Member, req ScanRequest, red *R
 	}
 	red.Ledger = append(red.Ledger, en.ID)
 	red.Commission, res.Commission = per, per
-	putJSON(tx, guideKey(g.ID), g)
 	return nil
 }
 

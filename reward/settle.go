@@ -193,6 +193,12 @@ func (e *Engine) Settle(period string) (*SettlementView, error) {
 	for len(guides) > 0 {
 		chunk := guides[:min(settleChunk, len(guides))]
 		guides = guides[len(chunk):]
+		// A settlement takes the ledger by seq: number what is pending.
+		for _, id := range chunk {
+			if err := e.foldShared(id); err != nil {
+				return nil, err
+			}
+		}
 		if err := e.update(func(tx Tx) error { return settleGuides(tx, period, chunk, e.now()) }); err != nil {
 			return nil, err
 		}

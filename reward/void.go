@@ -82,10 +82,9 @@ func (e *Engine) VoidRedemption(text, reason string) (*Redemption, error) {
 				return err
 			}
 			if g != nil {
-				if _, err := g.post(tx, now, -r.Commission, "void: "+reason, ref); err != nil {
+				if _, err := g.owe(tx, now, guideTally{}, -r.Commission, "void: "+reason, ref); err != nil {
 					return err
 				}
-				putJSON(tx, guideKey(g.ID), g)
 				ctr.Commission -= r.Commission
 			}
 		}
@@ -150,10 +149,9 @@ func (e *Engine) VoidCoupon(id, reason string) (*Coupon, error) {
 					return err
 				}
 				if g != nil {
-					if _, err := g.post(tx, now, -c.Commission, "void: "+reason, Entry{Coupon: c.ID, Code: c.Code, Campaign: c.Campaign}); err != nil {
+					if _, err := g.owe(tx, now, guideTally{}, -c.Commission, "void: "+reason, Entry{Coupon: c.ID, Code: c.Code, Campaign: c.Campaign}); err != nil {
 						return err
 					}
-					putJSON(tx, guideKey(g.ID), g)
 					ctr.Commission -= c.Commission
 				}
 			}

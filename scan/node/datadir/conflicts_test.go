@@ -6,7 +6,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/scan/node/datadir"
@@ -24,7 +26,7 @@ import (
 // scans claimed the records they write, a third of the commits or more
 // met one. Counted, not timed: the machine's load moves it little.
 func TestThreeNodesRarelyConflict(t *testing.T) {
-	const perNode, members, scans = 12, 600, 1200
+	const members, scans = 600, 1200
 	// As docs/cluster.md tells operators: no sequential scan of the
 	// records, whose predicate lock covers the whole table. The planner
 	// picks one while the table is small.
@@ -35,12 +37,27 @@ func TestThreeNodesRarelyConflict(t *testing.T) {
 		nodes = append(nodes, openSealed(t, dsn, k))
 	}
 	_, signer := rewardtest.MustMint(t, nodes[0].Engine, reward.BatchSpec{Product: "SKU-1", Count: members + scans, Points: new(int64(5)), Activate: true})
+	conflicts, commits := countConflicts(t, nodes, signer, members, scans)
+	if rate := float64(conflicts) / float64(commits); rate > 0.1 {
+		t.Errorf("three nodes redeeming fresh codes met %d serialization failures in %d commits (%.2f a commit), want at most 0.1 a commit: their groups conflict over keys they do not share", conflicts, commits, rate)
+	}
+	rewardtest.MustAudit(t, nodes[1].Engine)
+}
+
+// countConflicts has 12 scanners a node redeem a fresh code each for one
+// of members who scanned before (the codes signer's 1 to members + scans,
+// in sequence), and returns the serialization failures the nodes met and
+// the groups they committed while they did, once each member's first scan
+// is done.
+// Member i scans on node i%3 only, so that no member is scanned on two
+// nodes at once: that conflict would be real.
+func countConflicts(t *testing.T, nodes []*datadir.Dir, signer *codegen.Signer, members, scans int) (conflicts, commits int64) {
+	t.Helper()
+	const perNode = 12
 	codes := make([]string, members+scans)
 	for i := range codes {
 		codes[i] = signer.Code(uint32(i + 1))
 	}
-	// Member i scans on node i%3 only, so that no member is scanned on
-	// two nodes at once: that conflict would be real.
 	member := func(i int) string { return fmt.Sprintf("m%03d", i%members) }
 	scan := func(node *datadir.Dir, code, member string) {
 		if _, _, err := rewardtest.Scan(node.Engine, reward.ScanRequest{Code: code, Member: member}); err != nil {
@@ -50,29 +67,77 @@ func TestThreeNodesRarelyConflict(t *testing.T) {
 	// Each member's first scan: the members exist before the count.
 	race(3*perNode, members, func(i int) { scan(nodes[i%3], codes[i], member(i)) })
 
-	var commits atomic.Int64
+	var committed atomic.Int64
 	var before int64
 	for _, n := range nodes {
 		db := n.DB.(*pgstore.DB)
 		before += db.Conflicts()
-		db.ObserveGroups(func(int) { commits.Add(1) })
+		db.ObserveGroups(func(int) { committed.Add(1) })
 	}
 	race(3*perNode, scans, func(i int) {
 		// Scan i is member m's: its node is m's.
 		m := (i * 7) % members
 		scan(nodes[m%3], codes[members+i], member(m))
 	})
-	var conflicts int64
 	for _, n := range nodes {
 		conflicts += n.DB.(*pgstore.DB).Conflicts()
 	}
 	conflicts -= before
-	rate := float64(conflicts) / float64(commits.Load())
-	t.Logf("%d scans on three nodes: %d commits, %d serialization failures (%.3f a commit)", scans, commits.Load(), conflicts, rate)
-	if rate > 0.1 {
-		t.Errorf("three nodes redeeming fresh codes met %d serialization failures in %d commits (%.2f a commit), want at most 0.1 a commit: their groups conflict over keys they do not share", conflicts, commits.Load(), rate)
+	commits = committed.Load()
+	t.Logf("%d scans on three nodes: %d commits, %d serialization failures (%.3f a commit)", scans, commits, conflicts, float64(conflicts)/float64(commits))
+	return conflicts, commits
+}
+
+// TestThreeNodesCampaignRarelyConflict: TestThreeNodesRarelyConflict's
+// scans under a campaign that pays each member's guide a commission on
+// every scan (every member is bound to one of four guides), with its
+// points budget escrowed per node. Nothing two nodes' decisions write is
+// a record the rules share (a member, a code): when every commission
+// rewrote its guide's record and the next seq of its ledger, every group
+// of every node wrote the same four records and the nodes took turns on
+// them (docs/cluster.md, "Hot rows"); counted so, it measured 0.38 and
+// 0.44 failures a commit, and 0.06 to 0.15 with the commissions pending
+// (reward/guidetally.go). The bound leaves room for the failures that
+// remain (docs/cluster.md). Coupons and their verifications are left out:
+// what they write is shown by reward's TestGuideCommissionWritesNoSharedRecord.
+func TestThreeNodesCampaignRarelyConflict(t *testing.T) {
+	const members, scans, guides = 300, 900, 4
+	dsn := pgtest.WithParam(t, pgtest.Migrated(t), "enable_seqscan", "off")
+	k := newKEK(t)
+	var nodes []*datadir.Dir
+	for range 3 {
+		nodes = append(nodes, openSealed(t, dsn, k))
 	}
-	rewardtest.MustAudit(t, nodes[1].Engine)
+	first := nodes[0].Engine
+	rewardtest.MustApply(t, first, rewardtest.CampaignDoc(t, map[string]any{
+		"points": map[string]any{"min": 5, "max": 20}, "points_budget": 1_000_000_000, "new_member_bonus": 50,
+		"guide_commission": map[string]any{"per_scan": 2},
+		"starts_at":        time.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
+		"ends_at":          time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339),
+	}))
+	for g := range guides {
+		rewardtest.MustGuide(t, first, fmt.Sprintf("g%d", g), "")
+	}
+	_, signer := rewardtest.MustMint(t, first, reward.BatchSpec{Product: "SKU-1", Count: members + scans, Activate: true})
+	for i := range members {
+		if _, err := nodes[i%3].Engine.Bind(fmt.Sprintf("m%03d", i), fmt.Sprintf("g%d", i%guides), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conflicts, commits := countConflicts(t, nodes, signer, members, scans)
+	if rate := float64(conflicts) / float64(commits); rate > 0.25 {
+		t.Errorf("three nodes paying guides' commissions met %d serialization failures in %d commits (%.2f a commit), want at most 0.25 a commit: their groups write records they share", conflicts, commits, rate)
+	}
+	for _, n := range nodes {
+		rewardtest.MustAudit(t, n.Engine)
+	}
+	v, err := nodes[2].Engine.GuideByID("g1", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Members != members/guides || v.Commission == 0 || v.Seq == 0 {
+		t.Errorf("guide g1 after the scans: %d members, commission %d, ledger seq %d; want %d members and the commissions numbered", v.Members, v.Commission, v.Seq, members/guides)
+	}
 }
 
 // TestLanesRarelyConflict: one node deciding in 4 lanes redeems fresh

@@ -121,10 +121,13 @@ func (e *Engine) foldGuide(id string) error {
 		if len(keys) == 0 {
 			return nil
 		}
-		if err := e.update(func(tx Tx) error { return foldItems(tx, id, keys) }); err != nil {
+		var folded int
+		if err := e.update(func(tx Tx) (err error) { folded, err = foldItems(tx, id, keys); return err }); err != nil {
 			return err
 		}
-		if len(keys) < foldChunk {
+		// Items left unfolded (their guide has no record) would be read
+		// again and again: the audit reports them.
+		if len(keys) < foldChunk || folded == 0 {
 			return nil
 		}
 	}
@@ -134,18 +137,17 @@ func (e *Engine) foldGuide(id string) error {
 // is added to the guide and deleted, its entry numbered. An item another
 // fold took meanwhile is gone, and that fold rewrote the guide: on a
 // shared database the two folds conflict there, and this one runs again.
-func foldItems(tx Tx, id string, keys [][]byte) error {
+func foldItems(tx Tx, id string, keys [][]byte) (n int, err error) {
 	g, err := loadGuide(tx, id)
 	if err != nil || g == nil {
 		// Items of a guide with no record stay, for the audit to report.
-		return err
+		return 0, err
 	}
-	n := 0
 	for _, k := range keys {
 		var t guideTally
 		found, err := getJSON(tx, k, &t)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if !found {
 			continue
@@ -155,7 +157,7 @@ func foldItems(tx Tx, id string, keys [][]byte) error {
 		g.Members += t.Members
 		if t.Entry != nil {
 			if err := g.number(tx, t.Entry); err != nil {
-				return err
+				return 0, err
 			}
 		}
 		tx.Delete(k)
@@ -163,7 +165,7 @@ func foldItems(tx Tx, id string, keys [][]byte) error {
 	if n > 0 {
 		putJSON(tx, guideKey(id), g)
 	}
-	return nil
+	return n, nil
 }
 
 // foldShared folds guide id's pending items before a read of its record or

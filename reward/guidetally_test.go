@@ -1,13 +1,16 @@
 package reward_test
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/reward/rewardtest"
+	"github.com/yima-dev/yima/store"
 	"github.com/yima-dev/yima/store/memstore"
 )
 
@@ -111,5 +114,42 @@ func TestGuideCommissionWritesNoSharedRecord(t *testing.T) {
 		if en.Seq != uint64(len(v.Ledger)-i) || en.Balance == 0 {
 			t.Errorf("entry %d of g1's page on two nodes: seq %d, balance %d; want numbered", i, en.Seq, en.Balance)
 		}
+	}
+}
+
+// TestGuidePendingWithoutGuide: pending items of a guide with no record
+// (a damaged store) are left, and the audit names them; reading the
+// guide answers not_found rather than folding the same items forever.
+func TestGuidePendingWithoutGuide(t *testing.T) {
+	db, nodes, _, _ := recordedNodes(t)
+	err := db.Update(func(tx store.Tx) error {
+		for i := range 300 {
+			k := binary.BigEndian.AppendUint64([]byte("gp/ghost\x00"), uint64(i))
+			tx.Put(append(k, fmt.Sprintf("id%d", i)...), []byte(`{"verified":1}`))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := nodes[0].GuideByID("ghost", 10); done <- err }()
+	select {
+	case err := <-done:
+		if reward.ErrorCode(err) != reward.CodeNotFound {
+			t.Errorf("the page of a guide with no record but pending items: %v, want not_found", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the page of a guide with no record but pending items did not answer")
+	}
+	if keys := storedKeys(t, db, "gp/"); len(keys) != 300 {
+		t.Errorf("%d pending items left, want the 300", len(keys))
+	}
+	rep, err := nodes[0].Audit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(rep.Violations, func(v string) bool { return strings.Contains(v, "guide ghost has pending items but no record") }) {
+		t.Errorf("the audit did not name the pending items of a guide with no record: %q", rep.Violations)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
 )
 
@@ -53,7 +54,13 @@ func TestGuideDesk(t *testing.T) {
 	if r := ss.Do("PUT", "/v1/brand", ss.Admin, map[string]string{"base_url": "https://yima.brand.cn"}); r.Status != 200 {
 		t.Fatal(r)
 	}
-	now := ss.clock.now()
+	// Months are the brand's (Asia/Shanghai by default), not UTC's: late
+	// on the last day of a month in UTC is already the next month there.
+	zone, err := time.LoadLocation(reward.DefaultTimeZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := ss.clock.now().In(zone)
 	// Last month: 138****5678 joins G1 and scans; 2 for G1.
 	ss.clock.add(-time.Duration(now.Day()) * 24 * time.Hour)
 	if r := ss.Do("POST", "/v1/scans", ss.Admin, map[string]string{"code": codes[0], "member": "tel:+8613812345678", "guide": "G1"}); r.Status != 200 {

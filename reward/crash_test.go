@@ -244,6 +244,24 @@ func ackOf(t *testing.T, req reward.ScanRequest, raw json.RawMessage, err error)
 	return a, true
 }
 
+// ackLog gathers the acknowledgements concurrent scanners received.
+type ackLog struct {
+	mu   sync.Mutex
+	acks []ack
+}
+
+// add keeps what the answer to req acknowledges (see ackOf); it reports
+// false when the answer acknowledges nothing.
+func (l *ackLog) add(t *testing.T, req reward.ScanRequest, raw json.RawMessage, err error) bool {
+	a, ok := ackOf(t, req, raw, err)
+	if ok {
+		l.mu.Lock()
+		l.acks = append(l.acks, a)
+		l.mu.Unlock()
+	}
+	return ok
+}
+
 type crashOutcome struct {
 	acked, lost int
 	problems    []string
@@ -380,8 +398,7 @@ func runCrash(t *testing.T, seed uint64, noSync bool) crashOutcome {
 		answered atomic.Int64
 		clone    storetest.Disk
 		shown    map[uint64]string
-		mu       sync.Mutex
-		acks     []ack
+		acked    ackLog
 		wg       sync.WaitGroup
 	)
 	for _, plan := range plans {
@@ -390,14 +407,8 @@ func runCrash(t *testing.T, seed uint64, noSync bool) crashOutcome {
 				raw, err := eng.Scan(req)
 				// Loading the flag after the answer arrived and before
 				// the crash began is what makes it acknowledged.
-				if !crashing.Load() {
-					a, ok := ackOf(t, req, raw, err)
-					if !ok {
-						continue
-					}
-					mu.Lock()
-					acks = append(acks, a)
-					mu.Unlock()
+				if !crashing.Load() && !acked.add(t, req, raw, err) {
+					continue
 				}
 				if answered.Add(1) == crashAt {
 					crashing.Store(true)
@@ -414,6 +425,7 @@ func runCrash(t *testing.T, seed uint64, noSync bool) crashOutcome {
 		t.Fatal(err)
 	}
 
+	acks := acked.acks
 	var out crashOutcome
 	out.acked = len(acks)
 	problemf := func(format string, args ...any) {

@@ -255,10 +255,9 @@ func runFault(t *testing.T, seed uint64, c faultCase) {
 
 	disk.Arm()
 	var (
-		mu   sync.Mutex
-		acks []ack
-		down atomic.Int32 // scans answered unavailable
-		wg   sync.WaitGroup
+		acked ackLog
+		down  atomic.Int32 // scans answered unavailable
+		wg    sync.WaitGroup
 	)
 	for w, plan := range plans {
 		wg.Go(func() {
@@ -274,17 +273,12 @@ func runFault(t *testing.T, seed uint64, c faultCase) {
 					t.Errorf("worker %d: after an unavailable, scan %s answered %v: the store healed behind a failed commit", w, req.Code, c)
 					continue
 				}
-				a, ok := ackOf(t, req, raw, err)
-				if !ok {
-					continue
-				}
-				mu.Lock()
-				acks = append(acks, a)
-				mu.Unlock()
+				acked.add(t, req, raw, err)
 			}
 		})
 	}
 	within(t, "the scans", wg.Wait)
+	acks := acked.acks
 
 	disk.Check(t)
 	n := disk.Fired()

@@ -83,25 +83,25 @@ func (e *Engine) Status(text string) (*CodeStatus, error) {
 	if st.Promotion, err = e.promotion(batch); err != nil {
 		return nil, wrapStore(err)
 	}
-	// The scan record first: a code without one was never scanned, so it
-	// has no redemption either (the decision that redeems a code writes
-	// its scan record; see decideScan), and the lookup of a record that
-	// cannot exist is skipped. Most views are a code's first.
-	statsKey, redKey := statusKeys(code)
+	// The scan record and the redemption: a code redeemed by its first
+	// scan has no scan record, its redemption implies it (see ScanStats).
 	var stats ScanStats
-	scanned, err := getJSON(e.db, statsKey, &stats)
+	scanned, red, err := readScanStats(e.db, code, &stats)
 	if err != nil {
 		return nil, wrapStore(err)
 	}
-	if scanned {
-		var red Redemption
-		if st.Redeemed, err = getJSON(e.db, redKey, &red); err != nil {
+	if scanned && red == nil {
+		red = new(Redemption)
+		if found, err := getJSON(e.db, redemptionKey(code), red); err != nil {
 			return nil, wrapStore(err)
+		} else if !found {
+			red = nil
 		}
-		if st.Redeemed {
-			st.redeemedAt = red.At
-			st.RedeemedAt = &st.redeemedAt
-		}
+	}
+	if red != nil {
+		st.Redeemed = true
+		st.redeemedAt = red.At
+		st.RedeemedAt = &st.redeemedAt
 	}
 	if err := e.pendingVisits(code, &stats); err != nil {
 		return nil, wrapStore(err)

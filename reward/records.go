@@ -54,9 +54,11 @@ type Redemption struct {
 	newMember bool
 }
 
-// ScanStats counts every scan of a code, redeemed or not. It is written by
-// the first scan of a code, so a code without one was never scanned and has
-// no redemption.
+// ScanStats counts every scan of a code, redeemed or not: the code's scan
+// record. A code whose one scan so far redeemed it has none: its
+// redemption implies it (see impliedBy), and the decision skips a record
+// that would say nothing new. So a code with neither record was never
+// scanned; readers go through readScanStats.
 type ScanStats struct {
 	Scans    uint64    `json:"scans"`
 	Scanners uint64    `json:"scanners"`
@@ -74,6 +76,37 @@ type ScanStats struct {
 
 // maxSeen bounds ScanStats.Seen.
 const maxSeen = 64
+
+// impliedStats is the scan record a redemption implies when the code has
+// none: the one scan that redeemed it, by its member, at its time. A
+// redemption's member is the scanner as resolved (decideScan), and is
+// never rewritten.
+func impliedStats(red *Redemption) ScanStats {
+	return ScanStats{Scans: 1, Scanners: 1, First: red.At, Last: red.At, Seen: []uint32{fnv32a(red.Member)}}
+}
+
+// impliedBy reports whether st says nothing red does not (impliedStats):
+// then the decision that redeemed the code need not write it.
+func (st *ScanStats) impliedBy(red *Redemption) bool {
+	return st.Scans == 1 && st.Scanners == 1 && len(st.Seen) == 1 && st.Seen[0] == fnv32a(red.Member) &&
+		st.First.Equal(red.At) && st.Last.Equal(red.At) && !st.FlagDue
+}
+
+// readScanStats reads a code's scan record into st, or, where there is
+// none, the one its redemption implies (returned too, so that the caller
+// need not read it again). found is false for a code never scanned.
+func readScanStats(r getter, code string, st *ScanStats) (found bool, red *Redemption, err error) {
+	stats, redKey := statusKeys(code)
+	if found, err = getJSON(r, stats, st); err != nil || found {
+		return found, nil, err
+	}
+	red = new(Redemption)
+	if found, err = getJSON(r, redKey, red); err != nil || !found {
+		return false, nil, err
+	}
+	*st = impliedStats(red)
+	return true, red, nil
+}
 
 // Member is the derived state of a member: balances kept in step with the
 // ledger by the same decision that appends to it.

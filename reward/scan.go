@@ -252,10 +252,23 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	if err != nil {
 		return nil, nil, err
 	}
-	scannedBefore, err := e.countScan(tx, p, who, now)
+	st, scannedBefore, prev, err := e.countScan(tx, p, who, now)
 	if err != nil {
 		return nil, nil, err
 	}
+	out, red, err := e.redeemCounted(tx, p, code, req, hash, who, scannedBefore, prev, now)
+	// The scan is counted whatever the outcome; but a code's first scan
+	// that redeemed it is what its redemption implies, and writes no scan
+	// record (one record fewer for most scans, see ScanStats).
+	if red == nil || !st.impliedBy(red) {
+		putJSON(tx, scanStatsKey(code), st)
+	}
+	return out, red, err
+}
+
+// redeemCounted is the rest of the redemption rule, once the scan is counted:
+// prev is the code's redemption when counting read it.
+func (e *Engine) redeemCounted(tx Tx, p codegen.Parsed, code string, req ScanRequest, hash []byte, who string, scannedBefore bool, prev *Redemption, now time.Time) (json.RawMessage, *Redemption, error) {
 	batch, found, err := readFrozen[Batch](e, tx, batchKey(p.Batch))
 	if err != nil {
 		return nil, nil, err
@@ -277,10 +290,10 @@ func (e *Engine) decideScan(tx Tx, p codegen.Parsed, code string, req ScanReques
 	}
 	// A code never scanned before has no redemption: skip the lookup of a
 	// record that cannot exist, which would reach the disk.
-	var prev Redemption
-	redeemed := false
-	if scannedBefore {
-		if redeemed, err = getJSON(tx, redemptionKey(code), &prev); err != nil {
+	redeemed := prev != nil
+	if scannedBefore && !redeemed {
+		prev = new(Redemption)
+		if redeemed, err = getJSON(tx, redemptionKey(code), prev); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -598,13 +611,13 @@ func bindOnFirstScan(tx Tx, m *Member, guide string, now time.Time) error {
 // countScan adds one to a code's scan count, and to its distinct scanners
 // the first time who scans it; the scan that brings the code to
 // flagScanners people, or the first scan after views did, flags it. It
-// reports whether the code was scanned before.
-func (e *Engine) countScan(tx Tx, p codegen.Parsed, who string, now time.Time) (before bool, err error) {
+// returns the count for the caller to write, whether the code was scanned
+// before and, when it read it, the code's redemption.
+func (e *Engine) countScan(tx Tx, p codegen.Parsed, who string, now time.Time) (st ScanStats, before bool, red *Redemption, err error) {
 	code := p.String()
-	var st ScanStats
 	if !e.seen.absent(p.Batch, p.Serial) {
-		if before, err = getJSON(tx, scanStatsKey(code), &st); err != nil {
-			return false, err
+		if before, red, err = readScanStats(tx, code, &st); err != nil {
+			return st, false, nil, err
 		}
 	}
 	if !before {
@@ -618,11 +631,10 @@ func (e *Engine) countScan(tx Tx, p codegen.Parsed, who string, now time.Time) (
 	if (st.addScanner(who) && st.Scanners == flagScanners) || st.FlagDue {
 		st.FlagDue = false
 		if err := e.flagScannersReached(tx, p, who, st); err != nil {
-			return false, err
+			return st, false, nil, err
 		}
 	}
-	putJSON(tx, scanStatsKey(code), st)
-	return before, nil
+	return st, before, red, nil
 }
 
 // fnv32a is FNV-1a over s, without hash/fnv's heap-allocated state: it

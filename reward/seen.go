@@ -8,10 +8,11 @@ import (
 	"github.com/yima-dev/yima/store"
 )
 
-// seenIndex knows, for every batch, which serials have a scan record. Most
-// scans are of codes nobody scanned before, and proving that a record is
-// absent is the costliest read of a scan: the index answers it from
-// memory. A clear bit means "no scan record" for certain; a set bit means
+// seenIndex knows, for every batch, which serials have a scan record or a
+// redemption (a code's first scan that redeems it writes only the latter).
+// Most scans are of codes nobody scanned before, and proving that a record
+// is absent is the costliest read of a scan: the index answers it from
+// memory. A clear bit means "neither record" for certain; a set bit means
 // "look it up". One bit per serial: ten million scanned codes take 1.25 MB.
 //
 // Only decisions touch it, so the decider goroutine serialises every
@@ -87,25 +88,27 @@ func (e *Engine) LoadSeen(ctx context.Context) error {
 	}
 	defer snap.Close()
 	bits := map[uint32][]uint64{}
-	prefix := []byte("sc/")
-	var perr error
-	err = snap.Scan(prefix, nil, func(k, _ []byte) bool {
-		if perr = ctx.Err(); perr != nil {
-			return false
+	// A code is scanned when it has a scan record or a redemption: the
+	// one scan that redeemed it writes none (see ScanStats).
+	for _, prefix := range [][]byte{[]byte("sc/"), []byte("r/")} {
+		var perr error
+		err = snap.Scan(prefix, nil, func(k, _ []byte) bool {
+			if perr = ctx.Err(); perr != nil {
+				return false
+			}
+			p, err := codegen.Parse(string(k[len(prefix):]))
+			if err != nil {
+				// A record under a key that is no code: leave the
+				// index unloaded rather than trust it.
+				perr = errors.New("reward: scan record or redemption under a key that is not a code: " + string(k))
+				return false
+			}
+			setBit(bits, p.Batch, p.Serial)
+			return true
+		})
+		if err = firstErr(err, perr); err != nil {
+			return err
 		}
-		p, err := codegen.Parse(string(k[len(prefix):]))
-		if err != nil {
-			// A scan record under a key that is no code: leave the
-			// index unloaded rather than trust it.
-			perr = errors.New("reward: scan record under a key that is not a code: " + string(k))
-			return false
-		}
-		setBit(bits, p.Batch, p.Serial)
-		return true
-	})
-	err = firstErr(err, perr)
-	if err != nil {
-		return err
 	}
 	return e.update(func(Tx) error {
 		for _, f := range e.seen.fresh {

@@ -112,7 +112,7 @@ func (e *Engine) writeVisits(take map[string]*pendingVisit) error {
 			found := false
 			if !e.seen.absent(pv.p.Batch, pv.p.Serial) {
 				var err error
-				if found, err = getJSON(tx, scanStatsKey(code), &st); err != nil {
+				if found, _, err = readScanStats(tx, code, &st); err != nil {
 					return err
 				}
 			}

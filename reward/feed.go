@@ -148,6 +148,12 @@ func record(tx Tx, typ string, at time.Time, data any) error {
 // place by numberEvent.
 const unnumbered = `{"seq":0`
 
+// encodedBody is an event's body already encoded as json.Marshal encodes
+// it: the bytes of the record the event tells of (see marshalRecord),
+// which the decision wrote too. encodeEvent puts them in as they are
+// instead of encoding the record a second time.
+type encodedBody []byte
+
 // encodeEvent encodes a FeedEvent of seq 0 in one pass, body and all: the
 // same bytes json.Marshal of the FeedEvent gives, without encoding the
 // body a second time as a json.RawMessage (a scan's feed events were a
@@ -164,7 +170,9 @@ func encodeEvent(typ string, at time.Time, data any) ([]byte, error) {
 	b = append(b, `","version":`...)
 	b = strconv.AppendInt(b, FeedVersion, 10)
 	b = append(b, `,"data":`...)
-	if b, err = json.Append(b, data, json.EscapeHTML|json.SortMapKeys); err != nil {
+	if body, ok := data.(encodedBody); ok {
+		b = append(b, body...)
+	} else if b, err = json.Append(b, data, json.EscapeHTML|json.SortMapKeys); err != nil {
 		return nil, err
 	}
 	return append(b, '}'), nil

@@ -19,6 +19,7 @@ func TestEncodeEventAsMarshal(t *testing.T) {
 		MemberMerge{Member: "a", Into: "b", IDs: []string{"a", "é"}},
 		map[string]any{"z": 1, "a": []int{1, 2}, "m": nil},
 		Entry{Member: "m1", Account: AccountPoints, Delta: -5, Balance: 7, Reason: "spend: x"},
+		Redemption{Code: "C1", Member: "m<1>", Batch: 1, Serial: 2, Product: "SKU-1", At: at, Points: 5, Ledger: []string{"e1"}},
 	}
 	for i, data := range bodies {
 		for _, seq := range []uint64{1, 42, 1 << 40} {
@@ -36,6 +37,15 @@ func TestEncodeEventAsMarshal(t *testing.T) {
 			}
 			if got := numberEvent(ev, seq); !bytes.Equal(got, want) {
 				t.Errorf("body %d seq %d:\n got %s\nwant %s", i, seq, got, want)
+			}
+			// The body as the record it tells of was written: the same
+			// event.
+			ev, err = encodeEvent(FeedPointsSpent, at, encodedBody(marshalRecord(data)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := numberEvent(ev, seq); !bytes.Equal(got, want) {
+				t.Errorf("body %d seq %d encoded first:\n got %s\nwant %s", i, seq, got, want)
 			}
 		}
 	}

@@ -57,12 +57,13 @@ func (m *Member) post(tx Tx, now time.Time, account string, delta int64, reason 
 		e.Month = monthOf(now, loc)
 	}
 	m.book(e, loc)
-	putJSON(tx, ledgerKey(m.ID, m.Seq), e)
+	raw := marshalRecord(e)
+	tx.Put(ledgerKey(m.ID, m.Seq), raw)
 	// The feed tells of the member before of what they earned.
 	if err := memberCreated(tx, m); err != nil {
 		return Entry{}, err
 	}
-	return e, record(tx, ledgerFeedType(e), now, e)
+	return e, record(tx, ledgerFeedType(e), now, encodedBody(raw))
 }
 
 // post appends a guide's commission entry; the caller writes the guide.

@@ -330,12 +330,17 @@ func getRecord[T any](r getter, key []byte, missing func() error) (*T, error) {
 	return nil, missing()
 }
 
-func putJSON(tx Tx, key []byte, v any) {
+func putJSON(tx Tx, key []byte, v any) { tx.Put(key, marshalRecord(v)) }
+
+// marshalRecord encodes a record as putJSON writes it; a decision that
+// also records it in the feed passes the same bytes as the event's body
+// (encodedBody), so that the record is encoded once.
+func marshalRecord(v any) []byte {
 	raw, err := json.Marshal(v)
 	if err != nil {
 		// Every record type here marshals; a failure is a programming
 		// error and the decider turns the panic into an error.
 		panic(err)
 	}
-	tx.Put(key, raw)
+	return raw
 }

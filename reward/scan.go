@@ -377,8 +377,9 @@ func (e *Engine) redeemCounted(tx Tx, p codegen.Parsed, code string, req ScanReq
 	if err := putMember(tx, m); err != nil {
 		return nil, nil, err
 	}
-	putJSON(tx, redemptionKey(code), red)
-	if err := record(tx, FeedCodeRedeemed, now, red); err != nil {
+	raw := marshalRecord(red)
+	tx.Put(redemptionKey(code), raw)
+	if err := record(tx, FeedCodeRedeemed, now, encodedBody(raw)); err != nil {
 		return nil, nil, err
 	}
 	if red.Diverted {

@@ -164,7 +164,8 @@ type scanRun struct {
 	refusal error
 	// short is the node's campaign slice falling short (see topUp).
 	short *shortfall
-	// lane is the store's lane the scan decides on: its code's.
+	// lane is the store's lane the scan decides on: the one holding its
+	// member or its code, else its code's (enterLane).
 	lane int
 }
 
@@ -173,9 +174,10 @@ type scanRun struct {
 // scanner's alias, the code's batch and the brand's settings; then, through the
 // records the decider decoded last (hints only, see hint), the batch's
 // campaign and the campaign's counters or this node's slice. Apart, as
-// claims, what it will probably write too: the code's scan count (always)
-// and redemption, the member, the request and, under a live campaign, the
-// member's count of the day. Reading those made nodes conflict on
+// claims, what it will probably write too: the code's scan count (written
+// unless the code's first scan redeems it; pgstore then removes the
+// placeholder it claimed, see ScanStats) and redemption, the member, the
+// request and, under a live campaign, the member's count of the day. Reading those made nodes conflict on
 // PostgreSQL (docs/cluster.md): a fresh code's records, or a member's
 // first count of the day, are absent, beside the keys other nodes write
 // at the same time. None of them is ever deleted, as store.Claimer

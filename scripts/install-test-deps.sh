@@ -1,10 +1,10 @@
 #!/bin/sh
 # Installs what the tests start or read beside Go, from Debian's packages:
 # headless Chromium for the page tests, a CJK font for labels and
-# screenshots, poppler-utils and zbar-tools to render and decode printed
-# labels. Idempotent: installs only what is missing. Needs root, or sudo.
-# Each line names a command (or file) the tests look for and the package
-# that provides it.
+# screenshots, poppler-utils, zbar-tools and dmtx-utils to render and decode
+# printed labels, openssl to check AES-CMAC tags against. Idempotent:
+# installs only what is missing. Needs root, or sudo. Each line names a
+# command (or file) the tests look for and the package that provides it.
 set -eu
 . "$(dirname "$0")/apt.sh"
 
@@ -23,6 +23,10 @@ need /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf fonts-dejavu-core
 need /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf fonts-droid-fallback
 need pdftoppm poppler-utils
 need zbarimg zbar-tools
+# DataMatrix labels decoded back (codegen/printing's TestSymbolsDecode)
+need dmtxread dmtx-utils
+# an independent AES-CMAC to check code version 2's tags against (codegen)
+need openssl openssl
 
 if [ -z "$missing" ]; then
 	echo "install-test-deps: everything is installed"

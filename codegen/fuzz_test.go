@@ -14,6 +14,15 @@ import (
 
 const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
+// seededKeyset returns vectorKeyset's keyset, with its seeds added to f.
+func seededKeyset(f *testing.F) *codegen.Keyset {
+	ks, seeds := vectorKeyset(f)
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	return ks
+}
+
 // vectorKeyset returns the keyset of testdata/vectors.json and every input
 // it and testdata/vectors-v2.json name, as fuzz seeds.
 func vectorKeyset(tb testing.TB) (*codegen.Keyset, []string) {
@@ -45,10 +54,7 @@ func checkRefusal(t *testing.T, in string, err error) {
 }
 
 func FuzzParse(f *testing.F) {
-	_, seeds := vectorKeyset(f)
-	for _, s := range seeds {
-		f.Add(s)
-	}
+	seededKeyset(f)
 	f.Fuzz(func(t *testing.T, in string) {
 		p, err := codegen.Parse(in)
 		if lp, lerr := codegen.Parse(strings.ToLower(in)); (err == nil) != (lerr == nil) || lp != p {
@@ -69,10 +75,7 @@ func FuzzParse(f *testing.F) {
 }
 
 func FuzzVerify(f *testing.F) {
-	ks, seeds := vectorKeyset(f)
-	for _, s := range seeds {
-		f.Add(s)
-	}
+	ks := seededKeyset(f)
 	f.Fuzz(func(t *testing.T, in string) {
 		p, err := ks.Verify(in)
 		if err != nil {

@@ -50,6 +50,20 @@ func readVectors[F any](tb testing.TB, path string) F {
 	return vf
 }
 
+// loadVectors reads the vectors file at path, which write rewrites first
+// under -update-vectors, and fails on an empty section.
+func loadVectors[K, V any](t *testing.T, path string, write func(*testing.T)) vectorFile[K, V] {
+	t.Helper()
+	if *updateVectors {
+		write(t)
+	}
+	vf := readVectors[vectorFile[K, V]](t, path)
+	if len(vf.Valid) == 0 || len(vf.Spellings) == 0 || len(vf.Invalid) == 0 {
+		t.Fatal("vectors file has an empty section")
+	}
+	return vf
+}
+
 // writeVectorFile writes vf to path as indented JSON.
 func writeVectorFile(t *testing.T, path string, vf any) {
 	var buf bytes.Buffer
@@ -67,13 +81,19 @@ func writeVectorFile(t *testing.T, path string, vf any) {
 	}
 }
 
+// codes returns the codes of vf's valid vectors (code reads one).
+func (vf vectorFile[K, V]) codes(code func(V) string) []string {
+	var out []string
+	for _, v := range vf.Valid {
+		out = append(out, code(v))
+	}
+	return out
+}
+
 // inputs returns every input vf names: its valid codes (code reads one),
 // spellings and invalid inputs.
 func (vf vectorFile[K, V]) inputs(code func(V) string) []string {
-	var in []string
-	for _, v := range vf.Valid {
-		in = append(in, code(v))
-	}
+	in := vf.codes(code)
 	for _, v := range vf.Spellings {
 		in = append(in, v.Input)
 	}
@@ -101,6 +121,53 @@ func otherSymbol(code string, i int) string {
 	}
 	return string(b)
 }
+
+// vectorKeyID and vectorSecret are the key of both versions' vectors; the
+// id 17 (0b10001) sets both ends of the 5-bit field.
+const vectorKeyID = 17
+
+func vectorSecret() []byte {
+	secret, _ := hex.DecodeString("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+	return secret
+}
+
+// vectorIDsOf returns the ids of a version's valid vectors: vectorIDs
+// under vectorKeyID.
+func vectorIDsOf(version uint8) []codegen.ID {
+	ids := make([]codegen.ID, len(vectorIDs))
+	for i, bs := range vectorIDs {
+		ids[i] = codegen.ID{Version: version, Key: vectorKeyID, Batch: bs[0], Serial: bs[1]}
+	}
+	return ids
+}
+
+// mutator spells a version's codes with its tag function and makes that
+// version's invalid codes from one good code (batch 42, serial 12345).
+type mutator struct {
+	tagOf func(codegen.ID) [codegen.TagBytes]byte
+	good  codegen.ID
+	code  string // good, spelled
+}
+
+func newMutator(version uint8, tagOf func(codegen.ID) [codegen.TagBytes]byte) mutator {
+	m := mutator{tagOf: tagOf, good: codegen.ID{Version: version, Key: vectorKeyID, Batch: 42, Serial: 12345}}
+	m.code = m.spell(m.good)
+	return m
+}
+
+// spell returns id's code, correctly tagged.
+func (m mutator) spell(id codegen.ID) string { return codegen.EncodeForTest(id, m.tagOf(id)) }
+
+// with returns the good code with fields changed by f, correctly tagged:
+// only the check of the field itself can refuse it.
+func (m mutator) with(f func(*codegen.ID)) string {
+	id := m.good
+	f(&id)
+	return m.spell(id)
+}
+
+// at returns the good code with its i-th symbol changed, under the old tag.
+func (m mutator) at(i int) string { return otherSymbol(m.code, i) }
 
 // checkMintsAndVerifies holds ks to one valid vector: it mints code for id,
 // and verifies code to id with the tag tagHex.
@@ -174,13 +241,7 @@ func referenceTag(secret, input []byte) []byte {
 }
 
 func TestVectors(t *testing.T) {
-	if *updateVectors {
-		writeVectors(t)
-	}
-	vf := readVectors[vectorFileV1](t, vectorsPath)
-	if len(vf.Valid) == 0 || len(vf.Spellings) == 0 || len(vf.Invalid) == 0 {
-		t.Fatal("vectors file has an empty section")
-	}
+	vf := loadVectors[vectorKey, validVector](t, vectorsPath, writeVectors)
 	check := func(t *testing.T) {
 		secret, _ := hex.DecodeString(vf.Key.SecretHex)
 		ks, err := codegen.NewKeysetFromSecret(vf.Key.ID, secret)
@@ -264,30 +325,21 @@ func spellingsOf(t *testing.T, codes []string) []spellVector {
 // correct tags where it can, so that an implementation that skips a check
 // (version, zero fields) is caught rather than saved by the tag.
 func writeVectors(t *testing.T) {
-	secret, _ := hex.DecodeString("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
-	const keyID = 17 // 0b10001: both ends of the 5-bit field
+	secret := vectorSecret()
 	vf := vectorFileV1{
 		Comment: "yima code format version 1, see docs/code-format.md. Valid codes must mint and verify to exactly these fields; " +
 			"spellings must verify to the canonical code; invalid inputs must be refused with the reason given.",
-		Key: vectorKey{ID: keyID, SecretHex: hex.EncodeToString(secret)},
+		Key: vectorKey{ID: vectorKeyID, SecretHex: hex.EncodeToString(secret)},
 	}
-	spell := func(id codegen.ID) string { return codegen.EncodeForTest(id, codegen.TagForTest(secret, id)) }
-	for _, bs := range vectorIDs {
-		id := codegen.ID{Version: codegen.V1, Key: keyID, Batch: bs[0], Serial: bs[1]}
+	tagOf := func(id codegen.ID) [codegen.TagBytes]byte { return codegen.TagForTest(secret, id) }
+	m := newMutator(codegen.V1, tagOf)
+	for _, id := range vectorIDsOf(codegen.V1) {
 		in := macInput(id.Version, id.Key, id.Batch, id.Serial)
 		tag := referenceTag(secret, in)
-		vf.Valid = append(vf.Valid, validVector{id.Version, id.Key, id.Batch, id.Serial, hex.EncodeToString(in), hex.EncodeToString(tag), spell(id)})
+		vf.Valid = append(vf.Valid, validVector{id.Version, id.Key, id.Batch, id.Serial, hex.EncodeToString(in), hex.EncodeToString(tag), m.spell(id)})
 	}
-	var codes []string
-	for _, v := range vf.Valid {
-		codes = append(codes, v.Code)
-	}
-	vf.Spellings = spellingsOf(t, codes)
-	good := codegen.ID{Version: codegen.V1, Key: keyID, Batch: 42, Serial: 12345}
-	g := spell(good)
-	with := func(f func(*codegen.ID)) string { id := good; f(&id); return spell(id) }
-	at := func(i int) string { return otherSymbol(g, i) }
-	tagOf := func(id codegen.ID) [codegen.TagBytes]byte { return codegen.TagForTest(secret, id) }
+	vf.Spellings = spellingsOf(t, vf.codes(func(v validVector) string { return v.Code }))
+	good, g, with, at := m.good, m.code, m.with, m.at
 	vf.Invalid = []invalidVector{
 		{"", codegen.ReasonMalformed, "empty"},
 		{g[:26], codegen.ReasonMalformed, "26 symbols"},
@@ -309,7 +361,7 @@ func writeVectors(t *testing.T) {
 		{at(10), codegen.ReasonForged, "serial symbol changed, old tag"},
 		{at(11), codegen.ReasonForged, "first tag symbol changed"},
 		{at(26), codegen.ReasonForged, "last tag symbol changed"},
-		{codegen.EncodeForTest(good, tagOf(codegen.ID{Version: 1, Key: keyID, Batch: 42, Serial: 12346})), codegen.ReasonForged, "tag of the next serial"},
+		{codegen.EncodeForTest(good, tagOf(codegen.ID{Version: 1, Key: vectorKeyID, Batch: 42, Serial: 12346})), codegen.ReasonForged, "tag of the next serial"},
 		{codegen.EncodeForTest(good, [codegen.TagBytes]byte{}), codegen.ReasonForged, "all-zero tag"},
 	}
 	writeVectorFile(t, vectorsPath, vf)

@@ -36,13 +36,7 @@ type validVectorV2 struct {
 }
 
 func TestVectorsV2(t *testing.T) {
-	if *updateVectors {
-		writeVectorsV2(t)
-	}
-	vf := readVectors[vectorFileV2](t, vectorsV2Path)
-	if len(vf.Valid) == 0 || len(vf.Spellings) == 0 || len(vf.Invalid) == 0 {
-		t.Fatal("vectors file has an empty section")
-	}
+	vf := loadVectors[vectorKeyV2, validVectorV2](t, vectorsV2Path, writeVectorsV2)
 	secret, _ := hex.DecodeString(vf.Key.SecretHex)
 	aesKey := referenceCMACKey(t, secret)
 	if got := hex.EncodeToString(aesKey[:]); got != vf.Key.AESKeyHex {
@@ -95,14 +89,13 @@ func TestVectorsV2(t *testing.T) {
 // reference implementation, not from the package, with the key and ids of
 // the version 1 vectors.
 func writeVectorsV2(t *testing.T) {
-	secret, _ := hex.DecodeString("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
-	const keyID = 17
+	secret := vectorSecret()
 	aesKey := referenceCMACKey(t, secret)
 	_, k1, k2 := referenceCMAC(aesKey, nil)
 	vf := vectorFileV2{
 		Comment: "yima code format version 2 (AES-128-CMAC), see docs/code-format.md. Valid codes must mint and verify to exactly these fields; " +
 			"spellings must verify to the canonical code; invalid inputs must be refused with the reason given.",
-		Key: vectorKeyV2{ID: keyID, SecretHex: hex.EncodeToString(secret), AESKeyHex: hex.EncodeToString(aesKey[:]),
+		Key: vectorKeyV2{ID: vectorKeyID, SecretHex: hex.EncodeToString(secret), AESKeyHex: hex.EncodeToString(aesKey[:]),
 			K1Hex: hex.EncodeToString(k1[:]), K2Hex: hex.EncodeToString(k2[:])},
 	}
 	tagOf := func(id codegen.ID) (tag [codegen.TagBytes]byte) {
@@ -110,23 +103,15 @@ func writeVectorsV2(t *testing.T) {
 		copy(tag[:], mac[:])
 		return tag
 	}
-	spell := func(id codegen.ID) string { return codegen.EncodeForTest(id, tagOf(id)) }
-	for _, bs := range vectorIDs {
-		id := codegen.ID{Version: codegen.V2, Key: keyID, Batch: bs[0], Serial: bs[1]}
+	m := newMutator(codegen.V2, tagOf)
+	for _, id := range vectorIDsOf(codegen.V2) {
 		in := referenceMACInputV2(id)
 		mac, _, _ := referenceCMAC(aesKey, in)
 		vf.Valid = append(vf.Valid, validVectorV2{id.Version, id.Key, id.Batch, id.Serial,
-			hex.EncodeToString(in), hex.EncodeToString(mac[:]), hex.EncodeToString(mac[:codegen.TagBytes]), spell(id)})
+			hex.EncodeToString(in), hex.EncodeToString(mac[:]), hex.EncodeToString(mac[:codegen.TagBytes]), m.spell(id)})
 	}
-	var codes []string
-	for _, v := range vf.Valid {
-		codes = append(codes, v.Code)
-	}
-	vf.Spellings = spellingsOf(t, codes)
-	good := codegen.ID{Version: codegen.V2, Key: keyID, Batch: 42, Serial: 12345}
-	g := spell(good)
-	with := func(f func(*codegen.ID)) string { id := good; f(&id); return spell(id) }
-	at := func(i int) string { return otherSymbol(g, i) }
+	vf.Spellings = spellingsOf(t, vf.codes(func(v validVectorV2) string { return v.Code }))
+	good, g, with, at := m.good, m.code, m.with, m.at
 	v1 := good
 	v1.Version = codegen.V1
 	mac, _, _ := referenceCMAC(aesKey, referenceMACInputV2(good))
@@ -141,7 +126,7 @@ func writeVectorsV2(t *testing.T) {
 		{with(func(id *codegen.ID) { id.Version = codegen.V1 }), codegen.ReasonForged, "version 1 with a version 2 tag"},
 		{codegen.EncodeForTest(good, codegen.TagForTest(secret, v1)), codegen.ReasonForged, "version 2 with the version 1 (HMAC) tag of the same fields"},
 		{codegen.EncodeForTest(good, [codegen.TagBytes]byte(mac[16-codegen.TagBytes:])), codegen.ReasonForged, "the last 10 bytes of the CMAC instead of the first"},
-		{codegen.EncodeForTest(good, tagOf(codegen.ID{Version: codegen.V2, Key: keyID, Batch: 42, Serial: 12346})), codegen.ReasonForged, "tag of the next serial"},
+		{codegen.EncodeForTest(good, tagOf(codegen.ID{Version: codegen.V2, Key: vectorKeyID, Batch: 42, Serial: 12346})), codegen.ReasonForged, "tag of the next serial"},
 		{codegen.EncodeForTest(good, [codegen.TagBytes]byte{}), codegen.ReasonForged, "all-zero tag"},
 		{at(5), codegen.ReasonForged, "batch symbol changed, old tag"},
 		{at(10), codegen.ReasonForged, "serial symbol changed, old tag"},

@@ -310,23 +310,11 @@ func (s *script) run(t *testing.T, d *datadriven.TestData) string {
 		s.answers[req.RequestID] = string(raw)
 		return out
 	case "verify-coupon":
-		c, err := s.f.eng.VerifyCoupon(s.value(d, s.arg(d, "coupon")), s.arg(d, "guide"))
-		if err != nil {
-			return errText(err)
-		}
-		return s.couponText(c)
+		return s.couponText(s.f.eng.VerifyCoupon(s.value(d, s.arg(d, "coupon")), s.arg(d, "guide")))
 	case "show-coupon":
-		c, err := s.f.eng.CouponByID(s.value(d, s.arg(d, "coupon")))
-		if err != nil {
-			return errText(err)
-		}
-		return s.couponText(c)
+		return s.couponText(s.f.eng.CouponByID(s.value(d, s.arg(d, "coupon"))))
 	case "void-coupon":
-		c, err := s.f.eng.VoidCoupon(s.value(d, s.arg(d, "coupon")), s.arg(d, "reason"))
-		if err != nil {
-			return errText(err)
-		}
-		return s.couponText(c)
+		return s.couponText(s.f.eng.VoidCoupon(s.value(d, s.arg(d, "coupon")), s.arg(d, "reason")))
 	case "void":
 		r, err := s.f.eng.VoidRedemption(s.code(d, s.arg(d, "code")), s.arg(d, "reason"))
 		if err != nil {
@@ -645,7 +633,12 @@ func (s *script) memberText(v *reward.MemberView) string {
 	return out
 }
 
-func (s *script) couponText(c *reward.Coupon) string {
+// couponText is a coupon command's answer: the coupon a call returned, or
+// its error.
+func (s *script) couponText(c *reward.Coupon, err error) string {
+	if err != nil {
+		return errText(err)
+	}
 	out := fmt.Sprintf("%s %s %q member=%s code=%s expires %s", s.label("coupon", c.ID), c.Status, c.Title, c.Member, s.codeName(c.Code), c.Expires.Format(time.RFC3339))
 	if c.UsedBy != "" {
 		out += fmt.Sprintf(" used by %s at %s commission=%d", c.UsedBy, c.UsedAt.Format(time.RFC3339), c.Commission)

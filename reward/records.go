@@ -263,10 +263,8 @@ func statusKeys(code string) (stats, red []byte) {
 	stats = append(append(b, "sc/"...), code...)
 	return stats, append(append(stats[len(stats):], "r/"...), code...)
 }
-func memberKey(id string) []byte { return append([]byte("m/"), id...) }
-func ledgerPrefix(member string) []byte {
-	return append(append([]byte("l/"), member...), 0)
-}
+func memberKey(id string) []byte        { return append([]byte("m/"), id...) }
+func ledgerPrefix(member string) []byte { return joinKey("l/", member, "") }
 func ledgerKey(member string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(ledgerPrefix(member), seq)
 }
@@ -283,25 +281,37 @@ func requestKey(scope, id string) []byte {
 	}
 	return append(k, id...)
 }
-func aliasKey(alias string) []byte { return append([]byte("ma/"), alias...) }
-func guideKey(id string) []byte    { return append([]byte("g/"), id...) }
-func guideLedgerPrefix(guide string) []byte {
-	return append(append([]byte("gl/"), guide...), 0)
-}
+func aliasKey(alias string) []byte          { return append([]byte("ma/"), alias...) }
+func guideKey(id string) []byte             { return append([]byte("g/"), id...) }
+func guideLedgerPrefix(guide string) []byte { return joinKey("gl/", guide, "") }
 func guideLedgerKey(guide string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(guideLedgerPrefix(guide), seq)
 }
-func guideMemberKey(guide, member string) []byte {
-	return append(append(append([]byte("gm/"), guide...), 0), member...)
-}
-func couponKey(id string) []byte { return append([]byte("cpn/"), id...) }
+func guideMemberKey(guide, member string) []byte { return joinKey("gm/", guide, member) }
+func couponKey(id string) []byte                 { return append([]byte("cpn/"), id...) }
 func dailyKey(campaign, member, day string) []byte {
-	k := append(append([]byte("dl/"), campaign...), 0)
-	return append(append(append(k, member...), 0), day...)
+	return joinKey("dl/", campaign, member, day)
 }
 func deviceDailyKey(campaign, device, day string) []byte {
-	k := append(append([]byte("dd/"), campaign...), 0)
-	return append(append(append(k, device...), 0), day...)
+	return joinKey("dd/", campaign, device, day)
+}
+
+// joinKey returns the composite key prefix+parts[0]+0x00+parts[1]...,
+// in one allocation; a last part "" makes the prefix of the keys whose
+// earlier parts are those given.
+func joinKey(prefix string, parts ...string) []byte {
+	n := len(prefix) + len(parts) - 1
+	for _, p := range parts {
+		n += len(p)
+	}
+	k := append(make([]byte, 0, n), prefix...)
+	for i, p := range parts {
+		if i > 0 {
+			k = append(k, 0)
+		}
+		k = append(k, p...)
+	}
+	return k
 }
 
 // getJSON reads key into v; found is false when the key is absent.

@@ -36,7 +36,7 @@ func NewCluster(dir, dsn string, k *kek.Key, lanes, nodes, conns int, timeout ti
 			return nil, err
 		}
 	}
-	first, err := newInProcess(dir, dsn, k, lanes, conns, timeout, log, allowPrivateWebhooks)
+	first, err := newInProcess(dataDir{path: dir}, dsn, k, lanes, conns, timeout, log, allowPrivateWebhooks)
 	if err != nil {
 		return nil, err
 	}

@@ -105,6 +105,13 @@ type Config struct {
 	// codes before the run (see Preload), then restarts the server and
 	// measures how long it takes to serve again.
 	Preload int
+	// PreloadDir keeps the store of a run with Preload in a directory
+	// under it named for the preload (PreloadDir/50M-fixed) instead of a
+	// temporary one, and a later run with the same PreloadDir and Preload
+	// opens that store instead of filling it again (the fill is marked
+	// done only once finished: see openKept). A run without a preload
+	// makes its temporary store under PreloadDir, on the same disk.
+	PreloadDir string
 	// PreloadedScans is the fraction of requests that scan a preloaded
 	// code (kind Preloaded, expect 409) in a run with Preload (0.05); it
 	// is added to the mix, the fresh codes' share giving way.
@@ -226,6 +233,8 @@ func (c *Config) validate() error {
 		return errors.New("bench: lanes are a PostgreSQL node's (--db postgres://...); Pebble decides in one")
 	case c.Store != "" && (c.TargetURL != "" || c.Target != nil || c.Dir != ""):
 		return errors.New("bench: --db starts in-process nodes on that database; it does not go with --target")
+	case c.PreloadDir != "" && (c.TargetURL != "" || c.Target != nil || c.Store != "" || c.Dir != ""):
+		return errors.New("bench: --preload-dir keeps the in-process server's Pebble store; it does not go with --target, --db or a data directory of the caller's")
 	case c.Store != "" && c.Preload > 0:
 		return errors.New("bench: --preload loads Pebble's files directly; it does not go with --db")
 	case c.Guides < 0 || c.Bound > 1:

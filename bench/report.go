@@ -368,6 +368,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	if p := r.Preload; p != nil {
 		fmt.Fprintf(&b, "preload: %s redeemed codes (%s members, %s records, %s MB of records, %s MB on disk) bulk-loaded in %.1f s\n",
 			thousands(int64(p.Codes)), thousands(int64(p.Members)), thousands(p.Records), thousands(p.Bytes>>20), thousands(p.StoreBytes>>20), p.LoadSeconds)
+		switch {
+		case p.Reused:
+			fmt.Fprintf(&b, "preload reused: the store kept in %s, filled %s by an earlier run\n", p.Kept, p.Filled.Format("2006-01-02 15:04 MST"))
+		case p.Kept != "":
+			fmt.Fprintf(&b, "preload kept in %s: a later run with the same --preload-dir and size reuses it\n", p.Kept)
+		}
 		fmt.Fprintf(&b, "restart: listening after %.2f s, /healthz answered after %.2f s, index of scanned codes loaded after %.2f s; resident memory then %s MiB\n",
 			p.OpenSeconds, p.ReadySeconds, p.SeenSeconds, thousands(p.RSSAfterRestart>>20))
 	}

@@ -47,9 +47,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	t := cfg.Target
 	if t == nil {
-		if cfg.TargetURL != "" {
+		switch {
+		case cfg.TargetURL != "":
 			t, err = NewRemote(cfg.TargetURL, cfg.Token, cfg.Conns, cfg.Timeout)
-		} else {
+		case cfg.PreloadDir != "":
+			t, err = openKept(&cfg)
+		default:
 			t, err = NewCluster(cfg.Dir, cfg.Store, cfg.KEK, cfg.Lanes, max(cfg.Nodes, 1), cfg.Conns, cfg.Timeout, cfg.Logger, cfg.WebhookSlow > 0)
 		}
 		if err != nil {

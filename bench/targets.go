@@ -128,14 +128,38 @@ func (l listCodes) Code(i int) string { return l[i] }
 // own, listening on 127.0.0.1 with a free port.
 type inProcess struct {
 	*HTTPTarget
-	node      *node.Node
-	floor     *floorServer // nil unless the data directory is the run's own
-	dir       string
-	removeDir bool
+	node  *node.Node
+	floor *floorServer // nil unless the data directory is the bench's own
+	dir   dataDir
 	// srvOpts are the server's options, for a restart (see preload).
 	srvOpts scan.Options
 	// preloaded are the codes of the preload, nil without one.
 	preloaded Codes
+	// kept is the marker of a store a --preload-dir run filled earlier,
+	// which the preload opens rather than fills; keep is true for a store
+	// of a --preload-dir that the preload fills, marking it once filled.
+	kept *preloadMarker
+	keep bool
+}
+
+// dataDir is the in-process server's data directory.
+type dataDir struct {
+	path string
+	// own: the bench made it (a temporary directory, or a store that
+	// --preload-dir keeps), so the floor may write its keys there.
+	own bool
+	// temporary: Close removes it.
+	temporary bool
+}
+
+// tempDataDir makes a fresh temporary data directory under parent (the
+// system's temporary directory when empty).
+func tempDataDir(parent string) (dataDir, error) {
+	d, err := os.MkdirTemp(parent, "yima-bench-*")
+	if err != nil {
+		return dataDir{}, fmt.Errorf("bench: making a temporary data directory: %w", err)
+	}
+	return dataDir{path: d, own: true, temporary: true}, nil
 }
 
 // NewInProcess opens dir (a fresh temporary directory when empty, removed
@@ -145,7 +169,7 @@ type inProcess struct {
 // private and loopback addresses, as the slow receiver of a run with
 // Config.WebhookSlow is.
 func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger, allowPrivateWebhooks bool) (Target, error) {
-	t, err := newInProcess(dir, "", nil, 0, conns, timeout, log, allowPrivateWebhooks)
+	t, err := newInProcess(dataDir{path: dir}, "", nil, 0, conns, timeout, log, allowPrivateWebhooks)
 	if err != nil {
 		return nil, err // not a nil *inProcess in a Target
 	}
@@ -155,18 +179,16 @@ func NewInProcess(dir string, conns int, timeout time.Duration, log *slog.Logger
 // newInProcess is NewInProcess on the PostgreSQL database dsn names, when
 // given, rather than dir's own store, with its keys sealed under k, deciding
 // in lanes lanes (0: the store's default).
-func newInProcess(dir, dsn string, k *kek.Key, lanes, conns int, timeout time.Duration, log *slog.Logger, allowPrivateWebhooks bool) (*inProcess, error) {
-	remove := false
-	if dir == "" {
-		d, err := os.MkdirTemp("", "yima-bench-*")
-		if err != nil {
-			return nil, fmt.Errorf("bench: making a temporary data directory: %w", err)
+func newInProcess(dir dataDir, dsn string, k *kek.Key, lanes, conns int, timeout time.Duration, log *slog.Logger, allowPrivateWebhooks bool) (*inProcess, error) {
+	if dir.path == "" {
+		var err error
+		if dir, err = tempDataDir(""); err != nil {
+			return nil, err
 		}
-		dir, remove = d, true
 	}
-	t := &inProcess{dir: dir, removeDir: remove, srvOpts: scan.Options{Addr: "127.0.0.1:0", Logger: log, Limits: scan.Limits{Off: true},
+	t := &inProcess{dir: dir, srvOpts: scan.Options{Addr: "127.0.0.1:0", Logger: log, Limits: scan.Limits{Off: true},
 		Webhooks: webhook.Options{AllowPrivate: allowPrivateWebhooks}}}
-	n, err := node.Open(node.Options{Dir: dir, Server: t.srvOpts, Store: dsn, KEK: k, Lanes: lanes})
+	n, err := node.Open(node.Options{Dir: dir.path, Server: t.srvOpts, Store: dsn, KEK: k, Lanes: lanes})
 	if err != nil {
 		t.cleanup()
 		return nil, err
@@ -174,18 +196,18 @@ func newInProcess(dir, dsn string, k *kek.Key, lanes, conns int, timeout time.Du
 	t.node = n
 	tok, err := n.Admin().CreateToken(reward.RoleApp, "bench", "")
 	if err == nil {
-		what := "data " + dir
-		if remove {
-			what = "fresh temporary data directory " + dir + ", removed after"
+		what := "data " + dir.path
+		if dir.temporary {
+			what = "fresh temporary data directory " + dir.path + ", removed after"
 		}
 		if dsn != "" {
 			what += ", records on PostgreSQL"
 		}
 		t.HTTPTarget, err = NewHTTPTarget("in-process yima on "+n.Addr()+" ("+what+")", n.URL(), tok, conns, timeout)
 	}
-	if err == nil && remove && dsn == "" {
-		// The floor writes keys of its own: only into a directory the run
-		// made and removes.
+	if err == nil && dir.own && dsn == "" {
+		// The floor writes keys of its own: only into a directory the
+		// bench made.
 		if t.floor, err = startFloor(n.Dir.DB); err == nil {
 			t.floorURI = "http://" + t.floor.addr() + "/floor"
 			t.floorHC = loadClient(t.floor.addr(), false, conns, timeout)
@@ -274,8 +296,8 @@ func (t *inProcess) Close() error {
 }
 
 func (t *inProcess) cleanup() {
-	if t.removeDir {
-		os.RemoveAll(t.dir)
+	if t.dir.temporary {
+		os.RemoveAll(t.dir.path)
 	}
 }
 

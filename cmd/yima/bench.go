@@ -59,6 +59,7 @@ func (o *benchOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.WebhookSlow, "webhook-slow", 0, "register one webhook endpoint for every event, answering each delivery after this long (e.g. 2s), to show delivery does not slow scans; a --target server needs --webhook-allow-private")
 	fs.BoolVar(&c.NoCeiling, "no-ceiling", false, "skip the /healthz ceiling run")
 	fs.StringSliceVar(&o.preload, "preload", nil, "growth runs: fill the in-process store first with N redeemed codes (members, ledgers, redemptions, scan records, bulk-loaded, not over HTTP), restart the server and time it, then run; a list (0,1M,10M) runs once per N, and --plot then draws scans/s, p99 and memory against N")
+	fs.StringVar(&c.PreloadDir, "preload-dir", "", "with --preload: keep each N's preloaded store under `DIR` (DIR/50M-fixed, DIR/50M-campaign) rather than in a temporary directory, and reuse it in later runs with the same DIR and N instead of filling it again; a store whose fill did not finish, or filled by another build, is refused (remove it to fill again); the empty store's run (N 0) gets a temporary directory under DIR")
 	fs.Float64Var(&c.PreloadedScans, "preloaded", 0.05, "with --preload: fraction of requests that scan a preloaded code, redeemed before the run (expect 409 already_redeemed)")
 	fs.BoolVar(&c.NoServerAudit, "no-server-audit", false, "skip the server's own audit (GET /v1/audit), which reads the whole store: it takes minutes on stores preloaded with tens of millions of codes")
 	fs.BoolVar(&c.NoLanding, "no-landing", false, "skip the landing-page run (GET /C/{code} of genuine codes, Chinese, after the ceiling)")
@@ -148,6 +149,9 @@ func benchFunc(cmd *cobra.Command, g *globalOptions, o *benchOptions) error {
 	if perr != nil {
 		return usageError{perr}
 	}
+	if len(sizes) == 0 && c.PreloadDir != "" {
+		return usageError{errors.New("--preload-dir keeps the stores of --preload: give the sizes too, such as --preload 0,50M")}
+	}
 	if len(sizes) > 0 && o.compare {
 		return usageError{errors.New("--preload and --compare do not go together: the baselines have no bulk load")}
 	}
@@ -189,8 +193,8 @@ func benchFunc(cmd *cobra.Command, g *globalOptions, o *benchOptions) error {
 	return err
 }
 
-// growthRuns runs the bench once per preload size, each on a fresh store,
-// prints each report and the growth table, and draws the growth plot.
+// growthRuns runs the bench once per preload size, each on a fresh store
+// or on the one --preload-dir keeps for that size, prints each report and the growth table, and draws the growth plot.
 func growthRuns(ctx context.Context, cmd *cobra.Command, c bench.Config, sizes []int, o *benchOptions) error {
 	var runs []*bench.Report
 	var failed error

@@ -317,4 +317,9 @@ func TestServeAndBenchRefuseBadFlags(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "lanes are a PostgreSQL node's") {
 		t.Errorf("bench --lanes without --db: %v %q", err, out)
 	}
+	keep := filepath.Join(t.TempDir(), "kept")
+	wantExit(t, data, exitUsage, "--preload-dir keeps the stores of --preload", "bench", "--preload-dir", keep, "--requests", "1")
+	if _, err := os.Stat(keep); err == nil {
+		t.Error("bench --preload-dir without --preload made the directory")
+	}
 }

@@ -52,15 +52,7 @@ func TestPreloadDirReusesTheStore(t *testing.T) {
 	if second.Floor == nil || second.Floor.Requests == 0 {
 		t.Errorf("no floor run on the reused store: %+v", second.Floor)
 	}
-	answers := second.Scans.Answers()
-	if answers["preloaded 409 already_redeemed"] == 0 {
-		t.Errorf("no preloaded code of the reused store was scanned and refused: %v", answers)
-	}
-	for k := range answers {
-		if strings.HasPrefix(k, "preloaded ") && k != "preloaded 409 already_redeemed" {
-			t.Errorf("a preloaded code of the reused store was answered %s: %v", k, answers)
-		}
-	}
+	checkPreloadedRefused(t, second, "the reused store")
 	var text bytes.Buffer
 	second.WriteText(&text)
 	if !strings.Contains(text.String(), "preload reused: the store kept in "+kept) {

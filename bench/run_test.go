@@ -363,6 +363,22 @@ func TestRunWithASlowWebhook(t *testing.T) {
 	}
 }
 
+// checkPreloadedRefused holds a run's scans of preloaded codes: some were
+// sent, and each was refused as already redeemed, and only that. store
+// names the store for the messages.
+func checkPreloadedRefused(t *testing.T, rep *bench.Report, store string) {
+	t.Helper()
+	answers := rep.Scans.Answers()
+	if answers["preloaded 409 already_redeemed"] == 0 {
+		t.Errorf("no preloaded code of %s was scanned and refused: %v", store, answers)
+	}
+	for k := range answers {
+		if strings.HasPrefix(k, "preloaded ") && k != "preloaded 409 already_redeemed" {
+			t.Errorf("a preloaded code of %s was answered %s: %v", store, k, answers)
+		}
+	}
+}
+
 // TestRunPreload runs on a store preloaded with 10,000 redeemed codes: the
 // preload is reported, the restarted server serves, its memory is read,
 // the scans are audited (the server's own audit over the preloaded store
@@ -386,16 +402,7 @@ func TestRunPreload(t *testing.T) {
 	if !rep.Audit.Passed || rep.Audit.ServerAudit != "clean" || rep.Audit.Winners == 0 {
 		t.Fatalf("audit after the preload: %+v", rep.Audit)
 	}
-	// Scans of preloaded codes were refused as already redeemed, and only.
-	answers := rep.Scans.Answers()
-	if answers["preloaded 409 already_redeemed"] == 0 {
-		t.Errorf("no preloaded code was scanned and refused: %v", answers)
-	}
-	for k := range answers {
-		if strings.HasPrefix(k, "preloaded ") && k != "preloaded 409 already_redeemed" {
-			t.Errorf("a preloaded code was answered %s: %v", k, answers)
-		}
-	}
+	checkPreloadedRefused(t, rep, "the preloaded store")
 	var text, table, plot bytes.Buffer
 	rep.WriteText(&text)
 	if !strings.Contains(text.String(), "preload: 10,000 redeemed codes") {

@@ -56,6 +56,13 @@
 //     off and reads the record in every decision: another node may change
 //     the ladder at any moment, and checking the record's version would
 //     cost the same read.
+//   - the feed's tail (feedTail), the last number given to an event: found
+//     once from the last event's key, then moved by the decisions that
+//     number events, which so write no head record. It needs decisions
+//     run one at a time and run again, if ever, right after the run
+//     thrown away: off where the engine shares its store (NoSeenIndex or
+//     a NodeID) or the store decides in lanes, where every decision reads
+//     and writes the head record as before (feedtail.go).
 //   - the records Status reads on every call (statusRecords): a code's
 //     batch, its product's campaign list and those campaigns, kept until a
 //     decision writes their keys (update drops them once the store has

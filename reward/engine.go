@@ -87,8 +87,11 @@ type Engine struct {
 	brand         brandView
 	seen          seenIndex
 	feed          feedHead
-	relay         relayState
-	visits        visits
+	// tail is a pointer only so that a test's engines over one store
+	// can share it (see ShareFeedTail).
+	tail   *feedTail
+	relay  relayState
+	visits visits
 }
 
 // New returns an engine over db that verifies codes with keys.
@@ -101,6 +104,7 @@ func New(db store.DB, keys *codegen.Keyset, opts Options) *Engine {
 	}
 	e := &Engine{db: db, now: func() time.Time { return opts.Now().UTC() }, stats: map[string]*Stat{}, defaultZone: opts.Zone, frozen: frozen{m: map[string]frozenEntry{}}, observe: opts.Observe, visits: visits{m: map[string]*pendingVisit{}}}
 	e.relay.kick = make(chan struct{}, 1)
+	e.tail = &feedTail{}
 	e.lanes = store.Lanes(db)
 	// A store deciding in several lanes runs this engine's decisions
 	// concurrently: the index of scanned codes, which decisions touch
@@ -110,6 +114,11 @@ func New(db store.DB, keys *codegen.Keyset, opts Options) *Engine {
 	e.shared = opts.NoSeenIndex
 	e.brand.off = opts.NoSeenIndex
 	e.statusRecords.off = opts.NoSeenIndex || opts.NodeID != ""
+	// The feed's tail in memory needs one writer whose decisions run one
+	// at a time and run again, if ever, at once: not a store deciding in
+	// lanes, whose groups run again whole (feedtail.go).
+	_, laned := db.(store.Laned)
+	e.tail.on = !opts.NoSeenIndex && e.node == "" && !laned
 	e.zone.Store(opts.Zone)
 	e.keys.Store(keys)
 	return e
@@ -147,17 +156,34 @@ func (e *Engine) update(decide func(tx Tx) error) error { return e.updateIn(-1, 
 func (e *Engine) updateIn(lane int, hints store.Hints, decide func(tx Tx) error) error {
 	var run *eventTx
 	e.brand.warm(e.db)
+	if err := e.tail.warm(e); err != nil {
+		return wrapStore(err)
+	}
+	var tail uint64
 	err := store.UpdateIn(e.db, lane, hints, func(tx Tx) error {
 		// A run starts afresh, but the keys every run touched add up.
 		var touched []string
 		if run != nil {
 			touched = run.touched
 		}
-		run = &eventTx{Tx: tx, observe: e.observe != nil, touched: touched, lane: lane}
+		if e.tail.on {
+			// A run again starts from the tail the first found: the
+			// backend threw the run before away (see feedTail).
+			if run == nil {
+				tail = e.tail.last.Load()
+			} else {
+				e.tail.last.Store(tail)
+			}
+		}
+		run = &eventTx{Tx: tx, observe: e.observe != nil, touched: touched, lane: lane, tail: tail, numbering: e.tail.on}
 		if e.node != "" {
 			run.node, run.relay = e.node, &e.relay
 		}
-		return decide(run)
+		err := decide(run)
+		if err == nil && run.feedSeq > 0 && run.numbering && !run.readFailed {
+			e.tail.last.Store(run.feedSeq)
+		}
+		return err
 	})
 	// Whatever the answer: a store that failed may still have written.
 	if run != nil {

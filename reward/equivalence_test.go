@@ -354,6 +354,10 @@ func TestEquivalenceGrouping(t *testing.T) {
 			outGrouped := make([]string, ops)
 			rewardtest.Workers(workers, len(stream), func(i int) {
 				eng := reward.New(orderedStore{DB: grouped.db, idx: i, log: log}, grouped.eng.Keys(), reward.Options{Now: func() time.Time { return grouped.now }})
+				// The engines are one writer, an engine a request only to
+				// tell the requests apart in the log: they number the
+				// feed's events from one tail, as one engine would.
+				reward.ShareFeedTail(eng, grouped.eng)
 				outGrouped[i] = stream[i].run(eng, cs)
 			})
 			if len(log.order) != ops {

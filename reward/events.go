@@ -44,6 +44,13 @@ type eventTx struct {
 	events  []Event
 	// feedSeq is the last feed sequence the run wrote (see record).
 	feedSeq uint64
+	// tail, where the engine keeps the feed's tail in memory (feedtail.go),
+	// is the last number given before this run's events; numbering says
+	// it is kept so. readFailed says a read of the run failed: the store
+	// drops such a run whatever it returns, so its numbers are not kept.
+	tail       uint64
+	numbering  bool
+	readFailed bool
 	// touched collects, over every run of the decision, the keys it
 	// wrote that Status keeps in memory (see statusRecords).
 	touched []string
@@ -55,6 +62,14 @@ type eventTx struct {
 	// lane is the store's lane the decision runs on, -1 when the store
 	// chose it (see Engine.updateIn).
 	lane int
+}
+
+func (t *eventTx) Get(key []byte) ([]byte, bool, error) {
+	v, found, err := t.Tx.Get(key)
+	if err != nil {
+		t.readFailed = true
+	}
+	return v, found, err
 }
 
 func (t *eventTx) Put(key, value []byte) { t.touch(key); t.Tx.Put(key, value) }

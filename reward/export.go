@@ -129,9 +129,9 @@ func (e *Engine) OpenExport(q ExportQuery) (*Export, error) {
 		x.Close()
 		return nil, wrapStore(err)
 	}
-	head, err := counterAt(snap, feedHeadKey)
+	head, err := storedFeedHead(snap)
 	if err == nil {
-		x.Seq = uint64(head)
+		x.Seq = head
 		// Every event up to Seq is durable now, though the decisions that
 		// wrote the last of them may not have moved the feed's head yet:
 		// move it, so that the feed serves every event the export stands

@@ -18,13 +18,15 @@ import (
 // The feed is a transactional outbox: every change a brand's systems care
 // about (a CRM, a data warehouse, a message to the consumer) is written as
 // a FeedEvent by the very decision that makes the change, so that a crash
-// keeps both or neither. Events are numbered by a counter read and written
-// in the same decision: a decision that is refused, dropped or run again
-// (a backend may retry one) leaves the counter as it found it, so the
-// numbers have no gaps and no repeats on every backend. On a shared
-// database (Options.NodeID) that counter would make every decision of the
-// cluster conflict: there the events wait unnumbered for the relay, which
-// numbers them the same way in decisions of its own (relay.go).
+// keeps both or neither. Events are numbered after the feed's tail, the
+// last number given: a decision that is refused, dropped or run again (a
+// backend may retry one) leaves the tail as it found it, so the numbers
+// have no gaps and no repeats on every backend. A store's single writer
+// keeps the tail in memory; other engines read and write it as a counter
+// record in the same decision (feedtail.go). On a shared database
+// (Options.NodeID) that counter would make every decision of the cluster
+// conflict: there the events wait unnumbered for the relay, which numbers
+// them the same way in decisions of its own (relay.go).
 //
 // Readers see an event only once its decision is durable (see feedHead):
 // an event whose decision is still waiting for its sync could vanish in a
@@ -106,8 +108,9 @@ type FeedEvent struct {
 	Data    json.RawMessage `json:"data"`
 }
 
-// Keys of the feed: events by sequence, the last sequence written, and the
-// first sequence still held (the compaction's floor).
+// Keys of the feed: events by sequence, the last sequence written (where an
+// engine keeps it in a record, see feedtail.go), and the first sequence
+// still held (the compaction's floor).
 var (
 	feedPrefix    = []byte("ev/")
 	feedHeadKey   = []byte("meta/feed-head")
@@ -129,6 +132,14 @@ func record(tx Tx, typ string, at time.Time, data any) error {
 		// A shared database: the relay numbers it (relay.go).
 		tx.Put(pendingKey(et.node, et.relay.next()), ev)
 		et.pending = true
+		return nil
+	}
+	if et, ok := tx.(*eventTx); ok && et.numbering {
+		// The engine keeps the tail in memory (feedtail.go): no head
+		// record to read or write.
+		et.tail++
+		et.feedSeq = et.tail
+		tx.Put(feedKey(et.tail), numberEvent(ev, et.tail))
 		return nil
 	}
 	head, err := counterAt(tx, feedHeadKey)
@@ -333,19 +344,19 @@ func (e *Engine) feedHeadSeq() (uint64, error) {
 	// Read inside a decision: Update returns once every decision before
 	// it is durable, whereas a plain read could see a group that is
 	// applied but not yet synced.
-	var n int64
-	err := e.db.Update(func(tx Tx) error {
+	var n uint64
+	err := e.update(func(tx Tx) error {
 		var err error
-		n, err = counterAt(tx, feedHeadKey)
+		n, err = feedTailIn(tx)
 		return err
 	})
 	if err != nil {
-		return 0, wrapStore(err)
+		return 0, err
 	}
 	h.mu.Lock()
 	h.loaded = true
 	h.mu.Unlock()
-	h.advance(uint64(n))
+	h.advance(n)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.seq, nil

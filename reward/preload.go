@@ -106,11 +106,11 @@ func (e *Engine) Preload(ctx context.Context, spec PreloadSpec, l store.Loader) 
 	if err != nil {
 		return nil, err
 	}
-	head, err := counterAt(e.db, feedHeadKey)
+	head, err := storedFeedHead(e.db)
 	if err != nil {
 		return nil, err
 	}
-	res := &Preloaded{Spec: spec, FeedFrom: head}
+	res := &Preloaded{Spec: spec, FeedFrom: int64(head)}
 	runs := map[string]store.Run{}
 	defer func() {
 		for _, r := range runs {
@@ -140,7 +140,7 @@ func (e *Engine) Preload(ctx context.Context, spec PreloadSpec, l store.Loader) 
 	gen := New(e.db, e.Keys(), Options{NoSeenIndex: true, Now: func() time.Time { return now }})
 	gen.ids = preloadIDs(func() time.Time { return now })
 	view := &preloadTx{db: e.db, writes: map[string][]byte{}, reads: map[string][]byte{}}
-	view.writes[string(feedHeadKey)] = store.AppendCounter(nil, head)
+	view.writes[string(feedHeadKey)] = store.AppendCounter(nil, res.FeedFrom)
 	step := spec.To.Sub(spec.From) / time.Duration(spec.Codes)
 	width := len(fmt.Sprint((spec.Codes + spec.PerMember - 1) / spec.PerMember))
 	code := make([]byte, 0, 32)
@@ -185,12 +185,20 @@ func (e *Engine) Preload(ctx context.Context, spec PreloadSpec, l store.Loader) 
 // Guard refuses to ingest the preload when the feed moved since it was
 // read: its events would then share numbers with others.
 func (p *Preloaded) Guard(tx store.Tx) error {
+	// The events are numbered without gaps: the feed moved if and only if
+	// the number after the preload's first is taken (an engine keeping the
+	// feed's tail in memory writes no head record, see feedtail.go), or if
+	// an engine keeping the record moved it.
+	_, moved, err := tx.Get(feedKey(uint64(p.FeedFrom) + 1))
+	if err != nil {
+		return err
+	}
 	head, err := counterAt(tx, feedHeadKey)
 	if err != nil {
 		return err
 	}
-	if head != p.FeedFrom {
-		return fmt.Errorf("reward: the store's feed moved from %d to %d during the preload; nothing was loaded. Preload a store nothing else writes to", p.FeedFrom, head)
+	if moved || head > p.FeedFrom {
+		return fmt.Errorf("reward: the store's feed moved past event %d during the preload; nothing was loaded. Preload a store nothing else writes to", p.FeedFrom)
 	}
 	return nil
 }
@@ -203,6 +211,8 @@ func (e *Engine) Preloaded(p *Preloaded) error {
 		for s := 1; s <= p.Spec.Codes; s++ {
 			e.seen.set(p.Spec.Batch, uint32(s))
 		}
+		// The next decision numbers after the preload's events.
+		e.tail.raise(uint64(p.FeedTo))
 		return nil
 	})
 	if err == nil {

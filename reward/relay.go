@@ -16,9 +16,9 @@ import (
 )
 
 // The feed's relay. On one node the decision that records an event also
-// numbers it (record): the feed's head is one more record of a decision
-// that runs alone. On a shared database (Options.NodeID set) that head
-// would be a record every node's decisions write, so that under
+// numbers it (record), after the feed's tail its engine keeps in memory
+// (feedtail.go). On a shared database (Options.NodeID set) the tail is a
+// record, the feed's head, and if every node's decisions wrote it, under
 // SERIALIZABLE every decision of the cluster would take turns on it.
 // There a decision writes its events unnumbered under a key of its node
 // (evp/NODE 0x00 STAMP, no record in common with other nodes), and one

@@ -151,6 +151,15 @@ func TestCopyStoreAuditsTheSame(t *testing.T) {
 	}
 	rewardtest.WantRefused(t, dst.Engine, signer.Code(1), "m9", reward.CodeAlreadyRedeemed)
 	rewardtest.MustRedeem(t, dst.Engine, signer.Code(5), "m9")
+	// The Pebble store's single writer kept the feed's tail in memory and
+	// wrote no head record: the node numbers its events after the last
+	// one copied, never over one.
+	if _, err := dst.Engine.RelayFeed(); err != nil {
+		t.Fatal(err)
+	}
+	if rep := rewardtest.MustReplay(t, dst.Engine); rep.Pending > 0 || rep.Redemptions != 5 {
+		t.Errorf("the copy's feed after a scan on the node: %+v, want 5 redemptions and nothing pending", rep)
+	}
 	if _, err := datadir.CopyStore(dir, dsn, nil); !errors.Is(err, datadir.ErrNotEmpty) {
 		t.Errorf("a copy into a database that holds records: %v, want ErrNotEmpty", err)
 	}

@@ -36,8 +36,13 @@ type feedEvent struct {
 // readAll pages through the whole feed, limit events at a time.
 func readAll(tb testing.TB, eng *reward.Engine, limit int, types ...string) []feedEvent {
 	tb.Helper()
+	return readAfter(tb, eng, 0, limit, types...)
+}
+
+// readAfter pages through the feed's events after the sequence after.
+func readAfter(tb testing.TB, eng *reward.Engine, after uint64, limit int, types ...string) []feedEvent {
+	tb.Helper()
 	var out []feedEvent
-	after := uint64(0)
 	for {
 		page, err := eng.Feed(context.Background(), reward.FeedQuery{After: after, Limit: limit, Types: types})
 		if err != nil {

@@ -37,25 +37,7 @@ func (r *restartable) open(t *testing.T) *reward.Engine {
 // with no gap and no repeat, and returns its events.
 func wantFeed(t *testing.T, eng *reward.Engine, first uint64) []feedEvent {
 	t.Helper()
-	var events []feedEvent
-	after := first - 1
-	for {
-		page, err := eng.Feed(context.Background(), reward.FeedQuery{After: after, Limit: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, raw := range page.Events {
-			var ev feedEvent
-			if err := json.Unmarshal(raw, &ev); err != nil {
-				t.Fatal(err)
-			}
-			events = append(events, ev)
-		}
-		if page.Next == after {
-			break
-		}
-		after = page.Next
-	}
+	events := readAfter(t, eng, first-1, 1000)
 	for i, ev := range events {
 		if ev.Seq != first+uint64(i) {
 			t.Fatalf("event %d of the feed is numbered %d, want %d (a gap or a repeat)", i, ev.Seq, first+uint64(i))

@@ -124,39 +124,46 @@ func feedKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(slices.Cl
 // record appends an event of type typ with body data to the feed, in the
 // decision tx runs. It must be called from inside a decision only.
 func record(tx Tx, typ string, at time.Time, data any) error {
-	ev, err := encodeEvent(typ, at, data)
+	et, _ := tx.(*eventTx)
+	var seq uint64 // 0: unnumbered, for the relay of a shared database
+	switch {
+	case et != nil && et.relay != nil:
+	case et != nil && et.numbering:
+		// The engine keeps the tail in memory (feedtail.go): no head
+		// record to read or write.
+		seq = et.tail + 1
+	default:
+		head, err := counterAt(tx, feedHeadKey)
+		if err != nil {
+			return err
+		}
+		seq = uint64(head) + 1
+	}
+	// Numbered as it is encoded, when the number is known: one buffer.
+	ev, err := encodeEvent(seq, typ, at, data)
 	if err != nil {
 		return err
 	}
-	if et, ok := tx.(*eventTx); ok && et.relay != nil {
+	switch {
+	case seq == 0:
 		// A shared database: the relay numbers it (relay.go).
 		tx.Put(pendingKey(et.node, et.relay.next()), ev)
 		et.pending = true
 		return nil
+	case et != nil && et.numbering:
+		et.tail = seq
+	default:
+		tx.Put(feedHeadKey, store.AppendCounter(nil, int64(seq)))
 	}
-	if et, ok := tx.(*eventTx); ok && et.numbering {
-		// The engine keeps the tail in memory (feedtail.go): no head
-		// record to read or write.
-		et.tail++
-		et.feedSeq = et.tail
-		tx.Put(feedKey(et.tail), numberEvent(ev, et.tail))
-		return nil
-	}
-	head, err := counterAt(tx, feedHeadKey)
-	if err != nil {
-		return err
-	}
-	seq := uint64(head) + 1
-	tx.Put(feedHeadKey, store.AppendCounter(nil, int64(seq)))
-	tx.Put(feedKey(seq), numberEvent(ev, seq))
-	if et, ok := tx.(*eventTx); ok {
+	tx.Put(feedKey(seq), ev)
+	if et != nil {
 		et.feedSeq = seq
 	}
 	return nil
 }
 
-// unnumbered opens every event encodeEvent writes: its seq is put in
-// place by numberEvent.
+// unnumbered opens every event encodeEvent writes of seq 0, pending for
+// the relay: its seq is put in place by numberEvent.
 const unnumbered = `{"seq":0`
 
 // encodedBody is an event's body already encoded as json.Marshal encodes
@@ -165,13 +172,15 @@ const unnumbered = `{"seq":0`
 // instead of encoding the record a second time.
 type encodedBody []byte
 
-// encodeEvent encodes a FeedEvent of seq 0 in one pass, body and all: the
-// same bytes json.Marshal of the FeedEvent gives, without encoding the
+// encodeEvent encodes a FeedEvent numbered seq in one pass, body and all:
+// the same bytes json.Marshal of the FeedEvent gives, without encoding the
 // body a second time as a json.RawMessage (a scan's feed events were a
 // sixth of its CPU that way).
-func encodeEvent(typ string, at time.Time, data any) ([]byte, error) {
-	b := make([]byte, 0, 192)
-	b = append(b, unnumbered+`,"type":`...)
+func encodeEvent(seq uint64, typ string, at time.Time, data any) ([]byte, error) {
+	b := make([]byte, 0, 208)
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendUint(b, seq, 10)
+	b = append(b, `,"type":`...)
 	b = json.AppendEscape(b, typ, json.EscapeHTML)
 	b = append(b, `,"at":"`...)
 	b, err := at.AppendText(b) // RFC 3339 as MarshalJSON, without its copy
@@ -189,7 +198,7 @@ func encodeEvent(typ string, at time.Time, data any) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// numberEvent returns ev, as encodeEvent wrote it, numbered seq.
+// numberEvent returns ev, as encodeEvent wrote it of seq 0, numbered seq.
 func numberEvent(ev []byte, seq uint64) []byte {
 	rest := ev[len(unnumbered):]
 	b := make([]byte, 0, len(ev)+20)

@@ -31,16 +31,20 @@ func TestEncodeEventAsMarshal(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ev, err := encodeEvent(FeedPointsSpent, at, data)
+			ev, err := encodeEvent(0, FeedPointsSpent, at, data)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got := numberEvent(ev, seq); !bytes.Equal(got, want) {
 				t.Errorf("body %d seq %d:\n got %s\nwant %s", i, seq, got, want)
 			}
+			// Numbered as it is encoded (a decision that knows the number).
+			if got, err := encodeEvent(seq, FeedPointsSpent, at, data); err != nil || !bytes.Equal(got, want) {
+				t.Errorf("body %d numbered %d when encoded:\n got %s (%v)\nwant %s", i, seq, got, err, want)
+			}
 			// The body as the record it tells of was written: the same
 			// event.
-			ev, err = encodeEvent(FeedPointsSpent, at, encodedBody(marshalRecord(data)))
+			ev, err = encodeEvent(0, FeedPointsSpent, at, encodedBody(marshalRecord(data)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -49,7 +53,7 @@ func TestEncodeEventAsMarshal(t *testing.T) {
 			}
 		}
 	}
-	if _, err := encodeEvent(FeedPointsSpent, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), 1); err == nil {
+	if _, err := encodeEvent(0, FeedPointsSpent, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), 1); err == nil {
 		t.Error("an event dated in the year 10000 encoded; JSON's time cannot hold it")
 	}
 }
@@ -61,7 +65,7 @@ func TestEncodeEventAllocatesOnce(t *testing.T) {
 	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 	data := ScanRefusal{Code: "C1", Member: "m1", Reason: CodeDailyLimit}
 	if n := testing.AllocsPerRun(100, func() {
-		if _, err := encodeEvent(FeedScanRefused, at, data); err != nil {
+		if _, err := encodeEvent(1<<40, FeedScanRefused, at, data); err != nil {
 			t.Fatal(err)
 		}
 	}); n > 2 {

@@ -97,3 +97,43 @@ func scanRoundTrips(t *testing.T, ahead bool) (alone, grouped float64) {
 	})
 	return alone, grouped
 }
+
+// TestFoldRoundTrips: a fold of a guide's pending commissions on a node of
+// a cluster reads the guide and its items in one round trip with BEGIN
+// and writes them with COMMIT, however many items there are (read one at
+// a time, 256 of them held the node's decisions for over half a second).
+func TestFoldRoundTrips(t *testing.T) {
+	pg, err := pgstore.Open(pgtest.Migrated(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	eng := reward.New(pg, rewardtest.Keys(t, false), reward.Options{Now: func() time.Time { return rewardtest.Start }, NoSeenIndex: true, NodeID: "node1"})
+	rewardtest.MustApply(t, eng, campaignDoc(t, map[string]any{"products": []string{"RT"}, "daily_limit_per_member": 0,
+		"guide_commission": map[string]any{"per_scan": 2}}))
+	rewardtest.MustGuide(t, eng, "g1", "")
+	const items = 40
+	codes := mintCodes(t, eng, "RT", items)
+	for i, code := range codes {
+		member := fmt.Sprint("m", i)
+		if _, err := eng.Bind(member, "g1", false); err != nil {
+			t.Fatal(err)
+		}
+		rewardtest.MustRedeem(t, eng, code, member)
+	}
+	before := pg.RoundTrips()
+	if err := eng.FoldGuides(); err != nil {
+		t.Fatal(err)
+	}
+	if got := pg.RoundTrips() - before; got > 2 {
+		t.Errorf("folding %d pending items took %d round trips, want 2", items, got)
+	}
+	v, err := eng.GuideByID("g1", 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Commission != 2*items {
+		t.Errorf("the guide's commission is %d after the fold, want %d", v.Commission, 2*items)
+	}
+	rewardtest.MustAudit(t, eng)
+}

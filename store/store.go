@@ -136,6 +136,14 @@ func UpdateReading(db DB, keys func() [][]byte, fn func(tx Tx) error) error {
 // written as before. A key in both is a claim. The backend calls Hints on
 // the goroutine that runs the decision's group (see Prefetcher), any
 // number of times, never concurrently with the decision.
+//
+// A decision that gives hints (even ones naming nothing) lets the backend gather
+// the reads its hints missed: a run of it may read such keys as absent,
+// and the backend then discards that run, whatever it returned or wrote,
+// reads the keys the group's runs missed in one round trip, and runs it
+// again. So such a decision must do nothing outside its Tx that a run on
+// a view of absent keys must not do; its answer comes from a run that saw
+// the store as it is. A decision that gives no hints sees only that.
 type Hints func() (reads, claims [][]byte)
 
 // Keys is every key h names, reads then claims; nil for a nil h.

@@ -17,3 +17,6 @@ func DemoteConnsForTest(db *DB) error {
 	}
 	return nil
 }
+
+// QueuedForTest returns how many decisions wait in lane's queue.
+func QueuedForTest(db *DB, lane int) int { return len(db.lanes[lane].ops) }

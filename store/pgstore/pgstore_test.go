@@ -724,3 +724,134 @@ func TestReadOnlyConnectionReconnects(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupGathersUnnamedReads: the decisions of one group that give hints
+// and read keys the hints did not name have those keys read together, a
+// round trip for all the group's first reads, one for the reads those lead
+// to, rather than one a key; every decision still sees the group's earlier
+// writes (a counter each one reads and rewrites ends at their number), one
+// whose reads lead on and on still gets its answer, and one without hints
+// never sees a key that is there as absent.
+func TestGroupGathersUnnamedReads(t *testing.T) {
+	const n = 10
+	db := pgtest.Open(t, nil)
+	if err := db.Update(func(tx store.Tx) error {
+		for i := range n {
+			// a/i names b/i, which the decision reads next.
+			tx.Put(fmt.Appendf(nil, "a/%d", i), fmt.Appendf(nil, "b/%d", i))
+			tx.Put(fmt.Appendf(nil, "b/%d", i), []byte("x"))
+		}
+		for i := range 8 { // a chain c/0 -> c/1 -> ... -> c/7
+			tx.Put(fmt.Appendf(nil, "c/%d", i), fmt.Appendf(nil, "c/%d", i+1))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	count := []byte("count")
+	bump := func(tx store.Tx) error {
+		v, _, err := tx.Get(count)
+		if err != nil {
+			return err
+		}
+		tx.Put(count, bytes.Repeat([]byte("."), len(v)+1)) // the count is the value's length
+		return nil
+	}
+	chained := func(i int) func(tx store.Tx) error {
+		return func(tx store.Tx) error {
+			next, _, err := tx.Get(fmt.Appendf(nil, "a/%d", i))
+			if err != nil {
+				return err
+			}
+			if v, found, err := tx.Get(next); err != nil || !found || string(v) != "x" {
+				return fmt.Errorf("read %q: %q, %v, %v", next, v, found, err)
+			}
+			tx.Put(fmt.Appendf(nil, "out/%d", i), next)
+			return bump(tx)
+		}
+	}
+	long := func(tx store.Tx) error { // follows the chain to its end
+		k := []byte("c/0")
+		for {
+			v, found, err := tx.Get(k)
+			if err != nil || !found {
+				tx.Put([]byte("out/chain"), k)
+				return err
+			}
+			k = v
+		}
+	}
+
+	strict := func(tx store.Tx) error {
+		v, found, err := tx.Get([]byte("a/0"))
+		if err != nil || !found {
+			return fmt.Errorf("a decision without hints read a/0: %q, %v, %v", v, found, err)
+		}
+		tx.Put([]byte("out/strict"), v)
+		return nil
+	}
+	hinted := func(fn func(store.Tx) error) error {
+		return db.UpdateClaiming(func() (reads, claims [][]byte) { return nil, nil }, fn)
+	}
+
+	// One decision holds the lane while the others queue, so that they
+	// make one group.
+	release := make(chan struct{})
+	held := make(chan struct{})
+	go db.Update(func(store.Tx) error {
+		select {
+		case <-held:
+		default:
+			close(held)
+		}
+		<-release
+		return nil
+	})
+	<-held
+	var wg sync.WaitGroup
+	errs := make(chan error, n+3)
+	for i := range n {
+		wg.Go(func() { errs <- hinted(chained(i)) })
+	}
+	wg.Go(func() { errs <- hinted(bump) }) // reads the count only
+	wg.Go(func() { errs <- hinted(long) })
+	wg.Go(func() { errs <- db.Update(strict) })
+	for pgstore.QueuedForTest(db, 0) < n+3 {
+		time.Sleep(time.Millisecond)
+	}
+	before := db.RoundTrips()
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if groups := db.Stats().Groups; groups != 3 {
+		t.Fatalf("%d groups, want 3: the load, the one that held the lane, the rest together", groups)
+	}
+	// The decision without hints reads a/0 on its own; the gathered
+	// reads: the other a/*, count and c/0, then b/* and c/1, then c/2
+	// (the chain's decision, left alone); then, past gatherRounds, it
+	// reads key by key (c/3 .. c/8); the writes with COMMIT. Key by key
+	// it was 2n+1+9+1.
+	if got, want := db.RoundTrips()-before, int64(1+3+6+1); got != want {
+		t.Errorf("the group made %d round trips, want %d", got, want)
+	}
+	v, _, err := db.Get(count)
+	if err != nil || len(v) != n+1 {
+		t.Errorf("count %q, %v: want %d, each decision seeing the earlier ones' writes", v, err, n+1)
+	}
+	for i := range n {
+		if v, _, _ := db.Get(fmt.Appendf(nil, "out/%d", i)); string(v) != fmt.Sprintf("b/%d", i) {
+			t.Errorf("out/%d = %q", i, v)
+		}
+	}
+	if v, _, _ := db.Get([]byte("out/strict")); string(v) != "b/0" {
+		t.Errorf("out/strict = %q", v)
+	}
+	if v, _, _ := db.Get([]byte("out/chain")); string(v) != "c/8" {
+		t.Errorf("out/chain = %q, want the chain's end c/8", v)
+	}
+}

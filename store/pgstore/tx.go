@@ -36,6 +36,11 @@ type Tx struct {
 	// failed is a database error met by a read: the group's transaction
 	// is dead and the group runs again, whatever the decision returned.
 	failed error
+	// missed is set when a read of this run found a key the group had not
+	// read, while the group gathers its decisions' reads (group.gather):
+	// the run is discarded, whatever the decision returned, and runs
+	// again once the key is read.
+	missed bool
 }
 
 // Get returns the value of key as this decision would leave it. The slice
@@ -46,7 +51,12 @@ func (tx *Tx) Get(key []byte) ([]byte, bool, error) {
 		return e.val, e.val != nil, nil
 	}
 	v, found, err := tx.g.view(key)
-	if err != nil {
+	if errors.Is(err, errMissed) {
+		// Read as absent, for this run only: it goes on, and may name
+		// more keys the group reads in the same round trip.
+		tx.missed = true
+		v, found = nil, false
+	} else if err != nil {
 		tx.failed = err
 		return nil, false, fmt.Errorf("%w: %v", store.ErrUnavailable, err)
 	}
@@ -119,6 +129,13 @@ type group struct {
 	held   map[string]bool
 	strict bool
 	begun  bool // BEGIN has been sent
+	// gather is set while the group runs a decision that gave hints: a
+	// read of a key the group has not read then costs no round trip but
+	// is noted in missed, and the run that made it is discarded
+	// (Tx.missed), to run again once the keys its group missed are read
+	// together (see run).
+	gather bool
+	missed [][]byte
 }
 
 // view is the value of key after the group's writes so far.
@@ -128,6 +145,10 @@ func (g *group) view(key []byte) ([]byte, bool, error) {
 		return e.val, e.val != nil, nil
 	}
 	v, cached := g.read[string(key)]
+	if !cached && g.gather {
+		g.missed = append(g.missed, bytes.Clone(key))
+		return nil, false, errMissed
+	}
 	if !cached {
 		var found bool
 		var err error
@@ -285,6 +306,59 @@ func (g *group) get(key []byte) (v []byte, found bool, err error) {
 	return v, found, g.send(b)
 }
 
+// run runs the decisions of ops, in order, setting their answers. A read
+// of a key the reads ahead did not bring costs a round trip, and those of
+// different decisions come one after the other (a member's guide, known
+// once the member is read). So a run of a decision that gave hints which
+// reads such a key goes on as if the key were absent, to name what else
+// it reads, and is then discarded, to run again after the others once
+// the keys missed by the whole pass are read in one statement (see
+// store.Hints: such runs may see keys not named as absent, and are never
+// kept). The
+// decisions then commit in the order their runs were kept: all of them
+// were in the group together, so any order is one their callers could
+// have seen. A decision without hints reads key by key, as do those left
+// after gatherRounds passes.
+func (g *group) run(ops []*op) error {
+	left := ops
+	for round := 0; len(left) > 0; round++ {
+		g.missed = g.missed[:0]
+		var again []*op
+		for _, o := range left {
+			g.gather = round < gatherRounds && o.hints != nil
+			tx := &Tx{g: g, w: map[string]*entry{}}
+			o.err = safeCall(o.fn, tx)
+			if tx.failed != nil {
+				return tx.failed
+			}
+			if tx.missed {
+				again = append(again, o)
+				continue
+			}
+			if o.err == nil {
+				o.err = g.merge(tx)
+			}
+		}
+		if len(again) == 0 {
+			return nil
+		}
+		g.gather = false
+		if err := g.readAhead(g.unread(g.missed), nil); err != nil {
+			return err
+		}
+		left = again
+	}
+	return nil
+}
+
+// unread returns keys, each once and in key order, without those the
+// group has read since they were noted.
+func (g *group) unread(keys [][]byte) [][]byte {
+	slices.SortFunc(keys, bytes.Compare)
+	keys = slices.CompactFunc(keys, bytes.Equal)
+	return slices.DeleteFunc(keys, func(k []byte) bool { _, ok := g.read[string(k)]; return ok })
+}
+
 // merge moves a successful decision's writes into the group. A pending add
 // on a value the group wrote is summed here, and an add on a value that is
 // no counter fails the decision as a panic would.
@@ -425,7 +499,15 @@ var (
 	// runs again reading every counter it adds to, so that the decision
 	// at fault panics on its own.
 	errStrict = errors.New("store: an add met a value that is no counter")
+	// errMissed: a read the group had not made, while it gathers them.
+	errMissed = errors.New("store: a key the group has not read")
 )
+
+// gatherRounds bounds how many times a group gathers its decisions'
+// unnamed reads into one round trip before its remaining decisions read
+// key by key: a decision that finds each next key in the last one read
+// would otherwise run once per key.
+const gatherRounds = 3
 
 // commitGroup runs ops in one transaction until it commits, retrying
 // conflicts and lost connections, and sets each op's answer. It returns
@@ -519,15 +601,8 @@ func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 	if err := g.readAhead(g.wanted(ops)); err != nil {
 		return ops, db.abort(pc, err)
 	}
-	for _, o := range ops {
-		tx := &Tx{g: g, w: map[string]*entry{}}
-		o.err = safeCall(o.fn, tx)
-		if tx.failed != nil {
-			return ops, db.abort(pc, tx.failed)
-		}
-		if o.err == nil {
-			o.err = g.merge(tx)
-		}
+	if err := g.run(ops); err != nil {
+		return ops, db.abort(pc, err)
 	}
 	if !g.writes() && !g.begun {
 		db.committed(ops)

@@ -30,7 +30,12 @@
 //     through UpdateReading are read in one statement before they run
 //     (BEGIN goes with the group's first statement, whatever it is); the
 //     group's writes still come first, so each decision sees what Update
-//     would show it. RoundTrips counts the deciders' round trips.
+//     would show it. A decision that gave hints and reads a key they did
+//     not name does not stop the group for it: that run reads the key as
+//     absent, goes on, and is discarded; the keys the whole pass missed
+//     are read in one statement and the missing decisions run again (at
+//     most three passes; store.Hints allows such runs). RoundTrips counts
+//     the deciders' round trips.
 //   - Claims (store.Claimer). The keys a decision will write are read in
 //     the same round trip by taking them for writing (INSERT ... ON
 //     CONFLICT DO UPDATE ... RETURNING, a placeholder row for an absent

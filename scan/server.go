@@ -133,15 +133,17 @@ type Server struct {
 	sheets chan struct{}
 	// exports bounds the image archives streamed at once
 	// (Options.MaxExports).
-	exports      chan struct{}
-	signin       SignInOptions
-	smsAddr      smsLimit
-	feedWaiters  chan struct{} // long polls of /v1/events (feed.go)
-	webhooksDone chan struct{} // closed when delivery stopped
+	exports     chan struct{}
+	signin      SignInOptions
+	smsAddr     smsLimit
+	feedWaiters chan struct{} // long polls of /v1/events (feed.go)
+	// background counts the tasks Start runs beside serving (keys,
+	// feed compaction, sweeps, webhook delivery): Close waits for them.
+	background   sync.WaitGroup
 	limits       *limiter
 	landingCache landingCache // the brand and products landing pages show
 	stopping     atomic.Bool
-	stopKeys     chan struct{} // closed by Close: stops watchKeys
+	stopKeys     chan struct{} // closed by Close: stops the background tasks
 	stopKeysOnce sync.Once
 	failed       chan error
 	done         chan struct{}
@@ -153,7 +155,7 @@ type Server struct {
 // Observe and the store's commits to ObserveGroup, for the metrics.
 func NewServer(b Backend, opts Options) *Server {
 	opts.ensureDefaults()
-	s := &Server{app: b, adminHash: sha256.Sum256([]byte(b.AdminToken)), opts: opts, log: opts.Logger, m: newMetrics(b.Engine), bootID: newBootID(), failed: make(chan error, 1), done: make(chan struct{}), stopKeys: make(chan struct{}), sheets: make(chan struct{}, 1), exports: make(chan struct{}, opts.MaxExports), limits: newLimiter(opts.Limits), feedWaiters: make(chan struct{}, maxFeedWaiters), webhooksDone: make(chan struct{})}
+	s := &Server{app: b, adminHash: sha256.Sum256([]byte(b.AdminToken)), opts: opts, log: opts.Logger, m: newMetrics(b.Engine), bootID: newBootID(), failed: make(chan error, 1), done: make(chan struct{}), stopKeys: make(chan struct{}), sheets: make(chan struct{}, 1), exports: make(chan struct{}, opts.MaxExports), limits: newLimiter(opts.Limits), feedWaiters: make(chan struct{}, maxFeedWaiters)}
 	switch s.pageSecret = s.adminHash; {
 	case len(b.PageKey) == len(s.pageSecret):
 		// As given: a cluster moved from files keeps the admin token's
@@ -223,11 +225,9 @@ func (s *Server) Start() error {
 		defer close(s.done)
 		s.serveErr = s.srv.Serve(ln)
 	}()
-	go s.watchKeys()
-	go s.compactFeed()
-	go s.sweepCoupons()
-	go s.sweepSessions()
-	go s.runWebhooks()
+	for _, task := range []func(){s.watchKeys, s.compactFeed, s.sweepCoupons, s.sweepSessions, s.runWebhooks} {
+		s.background.Go(task)
+	}
 	s.log.Info("serving", "addr", ln.Addr().String())
 	return nil
 }
@@ -299,20 +299,19 @@ func (s *Server) untilClosed() (ctx context.Context, cancel context.CancelFunc) 
 	return ctx, cancel
 }
 
-// Close stops accepting connections and lets in-flight requests finish
-// (their answers wait for their fsync). It closes nothing it was given: the
-// caller closes the data directory after.
+// Close stops accepting connections, lets in-flight requests finish
+// (their answers wait for their fsync) and waits for the background tasks
+// to stop. It closes nothing it was given: the caller closes the data
+// directory after.
 func (s *Server) Close() error {
 	s.stopping.Store(true)
 	s.stopKeysOnce.Do(func() { close(s.stopKeys) })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := s.srv.ShutdownWithContext(ctx)
-	if s.ln != nil {
-		// Delivery writes its endpoints' state: it stops before the
-		// store the caller closes next.
-		<-s.webhooksDone
-	}
+	// The background tasks read and write the store, which the caller
+	// closes next: a sweep still reading a closed Pebble store panics.
+	s.background.Wait()
 	return err
 }
 

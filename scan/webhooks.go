@@ -156,7 +156,6 @@ func (s *Server) checkWebhookHost(raw string) error {
 
 // runWebhooks delivers the feed to the endpoints until the server closes.
 func (s *Server) runWebhooks() {
-	defer close(s.webhooksDone)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		<-s.stopKeys

@@ -1,0 +1,79 @@
+package scan_test
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/scan"
+	"github.com/yima-dev/yima/store"
+	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
+)
+
+// heldDB holds the first scan of the store a background task makes once
+// held is armed, until release is closed.
+type heldDB struct {
+	store.DB
+	once     sync.Once
+	armed    chan struct{}
+	entered  chan struct{}
+	release  chan struct{}
+	returned chan struct{}
+}
+
+func (d *heldDB) Scan(prefix, start []byte, fn func(k, v []byte) bool) error {
+	select {
+	case <-d.armed:
+	default:
+		return d.DB.Scan(prefix, start, fn)
+	}
+	held := false
+	d.once.Do(func() { held = true })
+	if !held {
+		return d.DB.Scan(prefix, start, fn)
+	}
+	close(d.entered)
+	<-d.release
+	defer close(d.returned)
+	return d.DB.Scan(prefix, start, fn)
+}
+
+// TestCloseWaitsForTheBackgroundTasks: the feed's compaction and the coupon
+// sweep read the store beside serving; Close returns only once they have
+// stopped, since the caller closes the store next (a Pebble store read
+// after it closed panics).
+func TestCloseWaitsForTheBackgroundTasks(t *testing.T) {
+	ks, err := codegen.NewKeyset(time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := &heldDB{DB: pebbletest.Open(t, nil), armed: make(chan struct{}), entered: make(chan struct{}), release: make(chan struct{}), returned: make(chan struct{})}
+	eng := reward.New(db, ks, reward.Options{})
+	srv := scan.NewServer(scan.Backend{Engine: eng, AdminToken: "admin-secret", Dir: noDir{}}, scan.Options{Addr: "127.0.0.1:0", Logger: quietLogger()})
+	close(db.armed)
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	<-db.entered // a background task is reading the store
+
+	closed := make(chan struct{})
+	go func() {
+		srv.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while a background task was still reading the store")
+	case <-time.After(200 * time.Millisecond):
+		// Close is waiting, as it should; let the task go.
+	}
+	close(db.release)
+	<-closed
+	select {
+	case <-db.returned:
+	default:
+		t.Fatal("Close returned before the background task's read did")
+	}
+}

@@ -57,10 +57,13 @@ import (
 const (
 	// sliceLease is how long a slice not written stays its node's.
 	sliceLease = 30 * time.Second
-	// A top-up takes at most sliceScans scans' worth, and at most
-	// 1/sliceShare of what is left, so that near the end grants are small.
-	sliceScans = 16
-	sliceShare = 8
+	// A top-up leaves the slice holding at least sliceScans scans' worth,
+	// or sliceGrowth times what the slice already used if that is more,
+	// and takes at most 1/sliceShare of what is left, so that near the
+	// end grants are small.
+	sliceScans  = 16
+	sliceGrowth = 4
+	sliceShare  = 8
 	// maxTopUps bounds the top-ups of one scan (other scans on the node
 	// can use what a top-up brought first); the scan then decides with
 	// what its slice holds.
@@ -433,9 +436,20 @@ func (a *campaignAccount) save(tx Tx, now time.Time) {
 }
 
 // give is what a top-up adds to one amount: left is what the slice holds,
-// rest what no slice holds, want what the scan needs, unit a scan's worth.
-func give(left, rest, want, unit int64) int64 {
-	target := max(want, min(sliceScans*max(unit, want), (rest+left)/sliceShare))
+// rest what no slice holds, want what the scan needs, unit a scan's worth,
+// used what the slice paid or issued so far.
+//
+// The grant grows with what the slice used: a top-up leaves the slice
+// holding sliceGrowth times what it used before (at least sliceScans
+// scans' worth), so a busy node's grant grows fivefold with each top-up
+// and it tops up about log5(its scans) times rather than once every
+// sliceScans scans. Every top-up writes the campaign's pool, which every
+// other node's top-ups write too: on PostgreSQL two of them in flight at
+// once refuse one group, with every scan in it (docs/cluster.md). What is
+// left bounds it as before, so as the budget or stock runs out grants
+// shrink, and a slice holding what another needs is recalled.
+func give(left, rest, want, unit, used int64) int64 {
+	target := max(want, min(max(sliceScans*max(unit, want), sliceGrowth*used), (rest+left)/sliceShare))
 	return max(0, min(rest, target-left))
 }
 
@@ -512,21 +526,21 @@ func (e *Engine) decideTopUp(tx Tx, s *shortfall) (covered bool, err error) {
 		short = escrowAmounts{}
 		if c.PointsBudget > 0 {
 			left := sl.Granted.Points - sl.Paid.PointsPaid
-			add := give(left, c.PointsBudget-ctr.PointsPaid-pool.Granted.Points, s.points, c.Points.Max+c.NewMemberBonus)
+			add := give(left, c.PointsBudget-ctr.PointsPaid-pool.Granted.Points, s.points, c.Points.Max+c.NewMemberBonus, sl.Paid.PointsPaid)
 			sl.Granted.Points += add
 			pool.Granted.Points += add
 			short.Points = max(0, s.points-left-add)
 		}
 		if c.Coupon != nil {
 			left := sl.Granted.Coupons - sl.Paid.CouponsIssued
-			add := give(left, c.Coupon.Stock-ctr.CouponsIssued-pool.Granted.Coupons, s.coupons, 1)
+			add := give(left, c.Coupon.Stock-ctr.CouponsIssued-pool.Granted.Coupons, s.coupons, 1, sl.Paid.CouponsIssued)
 			sl.Granted.Coupons += add
 			pool.Granted.Coupons += add
 			short.Coupons = max(0, s.coupons-left-add)
 		}
 		if prize != nil {
 			left := sl.Granted.Prizes[prize.Name] - sl.Prizes[prize.Name]
-			add := give(left, prize.Stock-issued[prize.Name]-pool.Granted.Prizes[prize.Name], 1, 1)
+			add := give(left, prize.Stock-issued[prize.Name]-pool.Granted.Prizes[prize.Name], 1, 1, sl.Prizes[prize.Name])
 			addPrizes(&sl.Granted.Prizes, map[string]int64{prize.Name: add}, 1)
 			addPrizes(&pool.Granted.Prizes, map[string]int64{prize.Name: add}, 1)
 			if left+add < 1 {

@@ -471,3 +471,39 @@ func TestEscrowPoolReadOnlyWhereShared(t *testing.T) {
 		})
 	}
 }
+
+// TestEscrowTopUpsGrowWithTheSlice: two nodes each pay 200 scans of a
+// campaign with a large budget and coupon stock. Every top-up writes the
+// campaign's pool, which every node's top-ups write: on PostgreSQL two
+// in flight at once refuse one node's group of scans. A slice's grant
+// grows with what it used, so a node tops up about log5(its scans) times,
+// not once every 16 scans' worth (26 top-ups of the two nodes here, with
+// every scan taking a coupon; 6 with the growth).
+func TestEscrowTopUpsGrowWithTheSlice(t *testing.T) {
+	const perNode = 200
+	db, nodes, _, _ := recordedNodes(t)
+	rewardtest.MustApply(t, nodes[0], rewardtest.CampaignDoc(t, map[string]any{
+		"points_budget": 1_000_000_000,
+		"coupon":        map[string]any{"title": "gift", "probability": 1, "stock": 1_000_000, "valid_days": 30},
+	}))
+	codes := mintCodes(t, nodes[0], "SKU-1", 2*perNode)
+	db.take()
+	topUps := 0
+	for i, code := range codes {
+		rewardtest.MustRedeem(t, nodes[i%2], code, fmt.Sprintf("m%d", i%50))
+		for _, k := range db.take() {
+			if k == "cs/promo" {
+				topUps++
+			}
+		}
+	}
+	if topUps > 2*4 {
+		t.Errorf("two nodes paying %d scans each topped their slices up %d times, want at most 4 a node: every top-up writes the campaign's pool", perNode, topUps)
+	}
+	t.Logf("%d top-ups for %d scans on two nodes", topUps, 2*perNode)
+	v := rewardtest.MustCampaign(t, nodes[1], "promo")
+	if v.Counters.CouponsIssued != 2*perNode {
+		t.Errorf("%d coupons issued for %d scans, want one each", v.Counters.CouponsIssued, 2*perNode)
+	}
+	rewardtest.MustAudit(t, nodes[0])
+}

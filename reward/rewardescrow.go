@@ -228,7 +228,7 @@ func (e *Engine) decideRewardTopUp(tx Tx, s *rewardShortfall) (covered bool, err
 		if vouchers {
 			rest = min(rest, vp.left())
 		}
-		add := give(left, rest, s.units, 1)
+		add := give(left, rest, s.units, 1, sl.Used.Redeemed)
 		sl.Granted += add
 		pool.Granted += add
 		if vouchers && add > 0 {

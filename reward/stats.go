@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -183,7 +184,14 @@ func (e *Engine) FlushStats() error {
 	e.stats = map[string]*Stat{}
 	e.statsFlushing = true
 	e.statsMu.Unlock()
-	err := e.update(func(tx Tx) error { return writeStats(tx, taken) })
+	lines := e.statLines(taken)
+	claims := func() (reads, claims [][]byte) {
+		for _, k := range slices.Sorted(maps.Keys(lines)) {
+			claims = append(claims, []byte(k))
+		}
+		return nil, claims
+	}
+	err := e.updateIn(-1, claims, func(tx Tx) error { return writeStats(tx, lines) })
 	e.statsMu.Lock()
 	defer e.statsMu.Unlock()
 	e.statsFlushing = false
@@ -209,6 +217,35 @@ func (s *Stat) add(d *Stat) {
 	s.Diverted += d.Diverted
 	s.Verified += d.Verified
 	s.NewMembers += d.NewMembers
+}
+
+// statLines are the keys the sums are flushed to: each day's line, or on
+// a node of several sharing the store (an engine with a node id) the
+// node's own part of it, the line's key, 0x00 and the node's id, which
+// the readers add up. Every node sums the same lines (the product's, the
+// campaign's, a guide's of the day), and each flushes them once a
+// second: writing the shared line, two nodes' flushes in flight at once
+// refused one node's group, with every scan in it (docs/cluster.md). A
+// node's part is written by that node only, and claimed rather than read
+// (store.Claimer): no line is ever deleted.
+func (e *Engine) statLines(sums map[string]*Stat) map[string]*Stat {
+	if e.node == "" {
+		return sums
+	}
+	out := make(map[string]*Stat, len(sums))
+	for k, s := range sums {
+		out[k+"\x00"+e.node] = s
+	}
+	return out
+}
+
+// statDay is the day of a line's key, given the key after its dimension
+// and value: the day alone, or a node's part of it (statLines).
+func statDay(rest []byte) string {
+	if i := bytes.IndexByte(rest, 0); i >= 0 {
+		rest = rest[:i]
+	}
+	return string(rest)
 }
 
 // writeStats adds sums to the stored lines, inside a decision.
@@ -252,7 +289,7 @@ func (e *Engine) Stats(dim, from, to string, daily bool) ([]Stat, error) {
 		if i < 0 {
 			return true
 		}
-		day := string(rest[i+1:])
+		day := statDay(rest[i+1:])
 		if (from != "" && day < from) || (to != "" && day > to) {
 			return true
 		}
@@ -430,7 +467,7 @@ func (e *Engine) readStatValue(page *StatsPage, prefix []byte, value, from, to s
 	var sum *Stat
 	var derr error
 	err := e.db.Scan(vp, append(slices.Clip(vp), from...), func(k, v []byte) bool {
-		if string(k[len(vp):]) > to {
+		if statDay(k[len(vp):]) > to {
 			return false
 		}
 		var s Stat
@@ -438,7 +475,12 @@ func (e *Engine) readStatValue(page *StatsPage, prefix []byte, value, from, to s
 			return false
 		}
 		if daily {
-			page.Stats = append(page.Stats, s)
+			// Nodes' parts of one day's line are neighbours: one line.
+			if n := len(page.Stats); n > 0 && page.Stats[n-1].Value == s.Value && page.Stats[n-1].Day == s.Day {
+				page.Stats[n-1].add(&s)
+			} else {
+				page.Stats = append(page.Stats, s)
+			}
 			return true
 		}
 		if sum == nil {

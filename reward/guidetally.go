@@ -93,9 +93,7 @@ func (g *Guide) owe(tx Tx, now time.Time, t guideTally, delta int64, reason stri
 	}
 	id := ksuid.New().String()
 	if delta != 0 {
-		en := ref
-		en.ID, en.At, en.Guide = id, now, g.ID
-		en.Account, en.Delta, en.Reason = AccountCommission, delta, reason
+		en := g.entry(id, now, delta, reason, ref)
 		t.Entry = &en
 	}
 	putJSON(tx, guidePendingKey(g.ID, now, id), t)

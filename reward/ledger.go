@@ -68,10 +68,17 @@ func (m *Member) post(tx Tx, now time.Time, account string, delta int64, reason 
 
 // post appends a guide's commission entry; the caller writes the guide.
 func (g *Guide) post(tx Tx, now time.Time, delta int64, reason string, ref Entry) (Entry, error) {
-	e := ref
-	e.ID, e.At, e.Guide = ksuid.New().String(), now, g.ID
-	e.Account, e.Delta, e.Reason = AccountCommission, delta, reason
+	e := g.entry(ksuid.New().String(), now, delta, reason, ref)
 	return e, g.number(tx, &e)
+}
+
+// entry is g's commission entry id of delta at now, for reason, with the
+// code, campaign and other references of ref; not yet numbered.
+func (g *Guide) entry(id string, now time.Time, delta int64, reason string, ref Entry) Entry {
+	e := ref
+	e.ID, e.At, e.Guide = id, now, g.ID
+	e.Account, e.Delta, e.Reason = AccountCommission, delta, reason
+	return e
 }
 
 // number appends e, a commission entry of g made at e.At, to g's ledger:

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -185,13 +184,11 @@ func (e *Engine) FlushStats() error {
 	e.statsFlushing = true
 	e.statsMu.Unlock()
 	lines := e.statLines(taken)
-	claims := func() (reads, claims [][]byte) {
-		for _, k := range slices.Sorted(maps.Keys(lines)) {
-			claims = append(claims, []byte(k))
-		}
-		return nil, claims
+	claims := make([][]byte, 0, len(lines))
+	for k := range lines {
+		claims = append(claims, []byte(k))
 	}
-	err := e.updateIn(-1, claims, func(tx Tx) error { return writeStats(tx, lines) })
+	err := e.updateIn(-1, func() (reads, _ [][]byte) { return nil, claims }, func(tx Tx) error { return writeStats(tx, lines) })
 	e.statsMu.Lock()
 	defer e.statsMu.Unlock()
 	e.statsFlushing = false

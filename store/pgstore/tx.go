@@ -36,11 +36,6 @@ type Tx struct {
 	// failed is a database error met by a read: the group's transaction
 	// is dead and the group runs again, whatever the decision returned.
 	failed error
-	// missed is set when a read of this run found a key the group had not
-	// read, while the group gathers its decisions' reads (group.gather):
-	// the run is discarded, whatever the decision returned, and runs
-	// again once the key is read.
-	missed bool
 }
 
 // Get returns the value of key as this decision would leave it. The slice
@@ -51,12 +46,7 @@ func (tx *Tx) Get(key []byte) ([]byte, bool, error) {
 		return e.val, e.val != nil, nil
 	}
 	v, found, err := tx.g.view(key)
-	if errors.Is(err, errMissed) {
-		// Read as absent, for this run only: it goes on, and may name
-		// more keys the group reads in the same round trip.
-		tx.missed = true
-		v, found = nil, false
-	} else if err != nil {
+	if err != nil {
 		tx.failed = err
 		return nil, false, fmt.Errorf("%w: %v", store.ErrUnavailable, err)
 	}
@@ -131,9 +121,10 @@ type group struct {
 	begun  bool // BEGIN has been sent
 	// gather is set while the group runs a decision that gave hints: a
 	// read of a key the group has not read then costs no round trip but
-	// is noted in missed, and the run that made it is discarded
-	// (Tx.missed), to run again once the keys its group missed are read
-	// together (see run).
+	// is noted in missed and read as absent, for that run only: the run
+	// goes on, naming more keys the group reads in the same round trip,
+	// and is then discarded, to run again once the keys its group missed
+	// are read together (see run).
 	gather bool
 	missed [][]byte
 }
@@ -147,7 +138,7 @@ func (g *group) view(key []byte) ([]byte, bool, error) {
 	v, cached := g.read[string(key)]
 	if !cached && g.gather {
 		g.missed = append(g.missed, bytes.Clone(key))
-		return nil, false, errMissed
+		return nil, false, nil
 	}
 	if !cached {
 		var found bool
@@ -327,11 +318,12 @@ func (g *group) run(ops []*op) error {
 		for _, o := range left {
 			g.gather = round < gatherRounds && o.hints != nil
 			tx := &Tx{g: g, w: map[string]*entry{}}
+			missedBefore := len(g.missed)
 			o.err = safeCall(o.fn, tx)
 			if tx.failed != nil {
 				return tx.failed
 			}
-			if tx.missed {
+			if len(g.missed) > missedBefore { // the run read a key the group had not
 				again = append(again, o)
 				continue
 			}
@@ -499,8 +491,6 @@ var (
 	// runs again reading every counter it adds to, so that the decision
 	// at fault panics on its own.
 	errStrict = errors.New("store: an add met a value that is no counter")
-	// errMissed: a read the group had not made, while it gathers them.
-	errMissed = errors.New("store: a key the group has not read")
 )
 
 // gatherRounds bounds how many times a group gathers its decisions'

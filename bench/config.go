@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/yima-dev/yima/codegen"
+	"github.com/yima-dev/yima/scan/node/datadir"
 )
 
 // Config describes a run. Zero fields take the defaults listed with them,
@@ -227,8 +228,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("bench: nodes must be 1 to 16, not %d", c.Nodes)
 	case c.Nodes > 1 && c.Store == "":
 		return errors.New("bench: several nodes share one database: give --db postgres://... with --nodes")
-	case c.Lanes < 0 || c.Lanes > 64:
-		return fmt.Errorf("bench: lanes must be 1 to 64, not %d", c.Lanes)
+	case c.Lanes < 0 || c.Lanes > datadir.MaxLanes:
+		return fmt.Errorf("bench: lanes must be 1 to %d, not %d", datadir.MaxLanes, c.Lanes)
 	case c.Lanes > 0 && c.Store == "":
 		return errors.New("bench: lanes are a PostgreSQL node's (--db postgres://...); Pebble decides in one")
 	case c.Store != "" && (c.TargetURL != "" || c.Target != nil || c.Dir != ""):

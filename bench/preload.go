@@ -246,18 +246,11 @@ type preloadMarker struct {
 // of n preloaded codes, at fixed points or under the preload's campaign:
 // dir/50M-fixed, dir/250k-campaign.
 func keptStoreDir(dir string, n int, fixed bool) string {
-	size := strconv.Itoa(n)
-	switch {
-	case n%1_000_000 == 0:
-		size = strconv.Itoa(n/1_000_000) + "M"
-	case n%1_000 == 0:
-		size = strconv.Itoa(n/1_000) + "k"
-	}
 	workload := "campaign"
 	if fixed {
 		workload = "fixed"
 	}
-	return filepath.Join(dir, size+"-"+workload)
+	return filepath.Join(dir, codesLabel(float64(n))+"-"+workload)
 }
 
 // openKept starts the in-process server of a run with cfg.PreloadDir: on

@@ -20,6 +20,7 @@ import (
 	"github.com/yima-dev/yima/scan"
 	"github.com/yima-dev/yima/scan/identity"
 	"github.com/yima-dev/yima/scan/node"
+	"github.com/yima-dev/yima/scan/node/datadir"
 )
 
 type serveOptions struct {
@@ -221,8 +222,8 @@ func (o *serveOptions) signIn(log *slog.Logger) error {
 // data directory's Pebble store decides in one lane.
 func checkLanes(lanes int, db string) error {
 	switch {
-	case lanes < 0 || lanes > 64:
-		return usagef("--lanes %d: give 1 to 64 (groups in flight at once; each holds a database connection)", lanes)
+	case lanes < 0 || lanes > datadir.MaxLanes:
+		return usagef("--lanes %d: give 1 to %d (groups in flight at once; each holds a database connection)", lanes, datadir.MaxLanes)
 	case lanes > 0 && db == "":
 		return usagef("--lanes is for a node on PostgreSQL (--db postgres://...); a data directory's store decides in one lane")
 	}

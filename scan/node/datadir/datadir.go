@@ -79,6 +79,10 @@ type Dir struct {
 }
 
 // Options configures Open.
+// MaxLanes bounds Options.Lanes, as yima serve and yima bench take it:
+// each lane holds a database connection while its group runs.
+const MaxLanes = 64
+
 type Options struct {
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -101,8 +105,8 @@ type Options struct {
 	// Without it Open refuses (ErrNoKEK). Ignored without Store.
 	KEK *kek.Key
 	// Lanes, with Store, is how many groups of decisions the node has in
-	// flight at once (pgstore.Options.Lanes); 0 is the store's default.
-	// Ignored without Store.
+	// flight at once (pgstore.Options.Lanes), at most MaxLanes; 0 is the
+	// store's default. Ignored without Store.
 	Lanes int
 	// Observe receives the engine's events (reward.Options.Observe), to
 	// count them in metrics; nil: none.

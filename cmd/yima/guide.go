@@ -2,11 +2,9 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
 )
@@ -23,15 +21,13 @@ func (o *guideAddOptions) AddFlags(fs *pflag.FlagSet) {
 }
 
 type guideQROptions struct {
-	format  string
-	out     string
-	baseURL baseURLFlag
+	format string
+	file   qrFile
 }
 
 func (o *guideQROptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.format, "format", "png", "png or svg")
-	fs.StringVarP(&o.out, "out", "o", "", "output file (default: GUIDE.png or GUIDE.svg)")
-	o.baseURL.AddFlags(fs)
+	o.file.addFlags(fs, "output file (default: GUIDE.png or GUIDE.svg)")
 }
 
 func newGuideCommand(g *globalOptions) *cobra.Command {
@@ -90,7 +86,7 @@ func guideQRFunc(cmd *cobra.Command, r *remoteOptions, o *guideQROptions, args [
 		if _, err := a.Guide(id, reward.GuidePage{Limit: 1}); err != nil {
 			return err
 		}
-		base, err := o.baseURL.resolve(cmd, a)
+		base, err := o.file.baseURL.resolve(cmd, a)
 		if err != nil {
 			return err
 		}
@@ -98,16 +94,7 @@ func guideQRFunc(cmd *cobra.Command, r *remoteOptions, o *guideQROptions, args [
 		if err := a.WriteGuideQR(&img, id, o.format, base); err != nil {
 			return err
 		}
-		out := o.out
-		if out == "" {
-			out = id + "." + o.format
-		}
-		if err := codegen.WriteFileAtomic(out, img.Bytes(), 0o644); err != nil {
-			return err
-		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", out)
-		o.baseURL.warn(cmd)
-		return nil
+		return o.file.write(cmd, id+"."+o.format, img.Bytes(), "")
 	})
 }
 

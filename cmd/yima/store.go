@@ -110,17 +110,15 @@ func storeListFunc(cmd *cobra.Command, r *remoteOptions, o *storeListOptions, _ 
 }
 
 type storeQROptions struct {
-	rotate  bool
-	valid   time.Duration
-	out     string
-	baseURL baseURLFlag
+	rotate bool
+	valid  time.Duration
+	file   qrFile
 }
 
 func (o *storeQROptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.rotate, "rotate", false, "replace the store's enrolment QR with a new one: the old one stops working at once")
 	fs.DurationVar(&o.valid, "valid", reward.DefaultEnrolValid, "how long a new QR works, up to 8784h")
-	fs.StringVarP(&o.out, "out", "o", "", "output PNG file (default: STORE-enrol.png)")
-	o.baseURL.AddFlags(fs)
+	o.file.addFlags(fs, "output PNG file (default: STORE-enrol.png)")
 }
 
 func storeQRFunc(cmd *cobra.Command, r *remoteOptions, o *storeQROptions, args []string) error {
@@ -131,7 +129,7 @@ func storeQRFunc(cmd *cobra.Command, r *remoteOptions, o *storeQROptions, args [
 	return r.with(func(a scan.Admin) error {
 		// The base URL is settled before a QR is rotated: nothing changes
 		// when there is none to print.
-		base, err := o.baseURL.resolve(cmd, a)
+		base, err := o.file.baseURL.resolve(cmd, a)
 		if err != nil {
 			return err
 		}
@@ -139,21 +137,44 @@ func storeQRFunc(cmd *cobra.Command, r *remoteOptions, o *storeQROptions, args [
 		if err != nil {
 			return err
 		}
-		img, err := printing.Image(scan.EnrolURL(base, q.Code), printing.ImageOptions{Format: printing.PNG})
+		enrol := scan.EnrolURL(base, q.Code)
+		img, err := printing.Image(enrol, printing.ImageOptions{Format: printing.PNG})
 		if err != nil {
 			return err
 		}
-		out := o.out
-		if out == "" {
-			out = id + "-enrol.png"
-		}
-		if err := codegen.WriteFileAtomic(out, img, 0o644); err != nil {
-			return err
-		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s: opens %s until %s\n", out, scan.EnrolURL(base, q.Code), q.Expires.In(brandZone(a)).Format(time.RFC3339))
-		o.baseURL.warn(cmd)
-		return nil
+		return o.file.write(cmd, id+"-enrol.png", img, fmt.Sprintf(": opens %s until %s", enrol, q.Expires.In(brandZone(a)).Format(time.RFC3339)))
 	})
+}
+
+// qrFile is where a command that draws one QR (store qr, guide qr) puts
+// it: --out, or a file named after what the QR is for, and the
+// --base-url its address starts with.
+type qrFile struct {
+	out     string
+	baseURL baseURLFlag
+}
+
+// addFlags registers --out, whose help says the file's default name, and
+// --base-url.
+func (f *qrFile) addFlags(fs *pflag.FlagSet, outHelp string) {
+	fs.StringVarP(&f.out, "out", "o", "", outHelp)
+	f.baseURL.AddFlags(fs)
+}
+
+// write writes img, whole or not at all, to --out, or to name without it;
+// then says on stderr where it went, with note after, and warns about the
+// base URL printed with if it needs to.
+func (f *qrFile) write(cmd *cobra.Command, name string, img []byte, note string) error {
+	out := f.out
+	if out == "" {
+		out = name
+	}
+	if err := codegen.WriteFileAtomic(out, img, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s%s\n", out, note)
+	f.baseURL.warn(cmd)
+	return nil
 }
 
 type storeEnrolmentsOptions struct {

@@ -14,8 +14,12 @@ import (
 // Admin is what the admin CLI does, against the data directory (Local) or a
 // running server (client.Client, in package scan/client): Pebble lets one
 // process hold a directory, so the CLI talks to the server when one is
-// running.
+// running. Both have the event feed, the webhooks and the exports too, so
+// the CLI never asks whether they do.
 type Admin interface {
+	FeedAdmin
+	WebhookAdmin
+	ExportAdmin
 	CreateBatch(spec reward.BatchSpec) (*BatchView, error)
 	ListBatches() ([]BatchView, error)
 	Batch(id uint32) (*BatchView, error)

@@ -54,10 +54,6 @@ func eventsTailFunc(cmd *cobra.Command, r *remoteOptions, o *eventsTailOptions, 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return r.with(func(a scan.Admin) error {
-		fa, ok := a.(scan.FeedAdmin)
-		if !ok {
-			return fmt.Errorf("this connection cannot read events")
-		}
 		w := cmd.OutOrStdout()
 		after := o.after
 		for ctx.Err() == nil {
@@ -65,7 +61,7 @@ func eventsTailFunc(cmd *cobra.Command, r *remoteOptions, o *eventsTailOptions, 
 			if o.follow {
 				q.Wait = 30 * time.Second
 			}
-			page, err := fa.Events(q)
+			page, err := a.Events(q)
 			if err != nil {
 				return err
 			}
@@ -87,11 +83,7 @@ func eventsTailFunc(cmd *cobra.Command, r *remoteOptions, o *eventsTailOptions, 
 // replayAudit is audit --from-events: the feed replayed against the
 // records. It exits 1 when they disagree.
 func replayAudit(cmd *cobra.Command, a scan.Admin, asJSON bool) error {
-	fa, ok := a.(scan.FeedAdmin)
-	if !ok {
-		return fmt.Errorf("this connection cannot read events")
-	}
-	rep, err := fa.ReplayFeed()
+	rep, err := a.ReplayFeed()
 	if err != nil {
 		return err
 	}

@@ -68,13 +68,9 @@ func exportFunc(cmd *cobra.Command, r *remoteOptions, o *exportOptions, args []s
 	defer dst.abort()
 	stderr := cmd.ErrOrStderr()
 	return r.with(func(a scan.Admin) error {
-		ea, ok := a.(scan.ExportAdmin)
-		if !ok {
-			return fmt.Errorf("this connection cannot export")
-		}
 		var bar *progressbar.ProgressBar
 		var start scan.ExportStart
-		n, err := ea.Export(dst.w, q, func(st scan.ExportStart) {
+		n, err := a.Export(dst.w, q, func(st scan.ExportStart) {
 			start = st
 			bar = progress(stderr, st.Records, "exporting "+kind, "records", 10_000)
 		}, func(done int64) {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/spf13/cobra"
 	"github.com/yima-dev/yima/scan"
 )
@@ -24,8 +22,8 @@ func newWebhookCommand(g *globalOptions) *cobra.Command {
 			}
 			return nil
 		},
-	}, g, func(cmd *cobra.Command, wa scan.WebhookAdmin, _ []string) error {
-		w, err := wa.AddWebhook(url, events)
+	}, g, func(cmd *cobra.Command, a scan.Admin, _ []string) error {
+		w, err := a.AddWebhook(url, events)
 		if err != nil {
 			return err
 		}
@@ -38,8 +36,8 @@ func newWebhookCommand(g *globalOptions) *cobra.Command {
 		Use:   "list",
 		Short: "Endpoints and their delivery status",
 		Args:  cobra.NoArgs,
-	}, g, func(cmd *cobra.Command, wa scan.WebhookAdmin, _ []string) error {
-		ws, err := wa.Webhooks()
+	}, g, func(cmd *cobra.Command, a scan.Admin, _ []string) error {
+		ws, err := a.Webhooks()
 		if err != nil {
 			return err
 		}
@@ -51,8 +49,8 @@ func newWebhookCommand(g *globalOptions) *cobra.Command {
 		Use:   "replay ID --from SEQ",
 		Short: "Deliver again from event SEQ (and resume a paused endpoint)",
 		Args:  cobra.ExactArgs(1),
-	}, g, func(_ *cobra.Command, wa scan.WebhookAdmin, args []string) error {
-		return wa.ReplayWebhook(args[0], from)
+	}, g, func(_ *cobra.Command, a scan.Admin, args []string) error {
+		return a.ReplayWebhook(args[0], from)
 	})
 	replay.Flags().Uint64Var(&from, "from", 0, "the seq of the first event to deliver again")
 
@@ -60,13 +58,13 @@ func newWebhookCommand(g *globalOptions) *cobra.Command {
 		Use:   "resume ID",
 		Short: "Resume a paused endpoint where it stopped",
 		Args:  cobra.ExactArgs(1),
-	}, g, func(_ *cobra.Command, wa scan.WebhookAdmin, args []string) error { return wa.ResumeWebhook(args[0]) })
+	}, g, func(_ *cobra.Command, a scan.Admin, args []string) error { return a.ResumeWebhook(args[0]) })
 
 	remove := webhookCommand(&cobra.Command{
 		Use:   "remove ID",
 		Short: "Remove an endpoint",
 		Args:  cobra.ExactArgs(1),
-	}, g, func(_ *cobra.Command, wa scan.WebhookAdmin, args []string) error { return wa.DeleteWebhook(args[0]) })
+	}, g, func(_ *cobra.Command, a scan.Admin, args []string) error { return a.DeleteWebhook(args[0]) })
 	cmd.AddCommand(add, list, replay, resume, remove)
 	return cmd
 }
@@ -74,14 +72,8 @@ func newWebhookCommand(g *globalOptions) *cobra.Command {
 // webhookCommand finishes a webhook sub-command: its own --server and
 // --token, and a RunE that runs call on the webhooks of the data directory
 // or of the server.
-func webhookCommand(c *cobra.Command, g *globalOptions, call func(cmd *cobra.Command, wa scan.WebhookAdmin, args []string) error) *cobra.Command {
+func webhookCommand(c *cobra.Command, g *globalOptions, call func(cmd *cobra.Command, a scan.Admin, args []string) error) *cobra.Command {
 	return remoteCommand(g, runArgs(c, func(cmd *cobra.Command, r *remoteOptions, args []string) error {
-		return r.with(func(a scan.Admin) error {
-			wa, ok := a.(scan.WebhookAdmin)
-			if !ok {
-				return errors.New("this connection cannot manage webhooks")
-			}
-			return call(cmd, wa, args)
-		})
+		return r.with(func(a scan.Admin) error { return call(cmd, a, args) })
 	}))
 }

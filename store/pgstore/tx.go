@@ -116,7 +116,13 @@ type group struct {
 	// held are the keys the group claimed (see claimSQL): true for a key
 	// that was absent, whose placeholder row the commit must remove
 	// unless a decision wrote the key.
-	held   map[string]bool
+	held map[string]bool
+	// placed holds where each placeholder of held is (its ctid), on
+	// PostgreSQL: see deletePlacedSQL.
+	placed map[string]string
+	// byTID is set on PostgreSQL, whose rows have a ctid (CockroachDB's
+	// have none).
+	byTID  bool
 	strict bool
 	begun  bool // BEGIN has been sent
 	// gather is set while the group runs a decision that gave hints: a
@@ -263,17 +269,29 @@ func (g *group) readAhead(keys, claims [][]byte) error {
 // placeholder for an absent one, is the group's to write until it ends,
 // and its value goes to the read cache as a read's would.
 func (g *group) queueClaims(b *pgx.Batch, keys [][]byte) {
-	b.Queue(claimSQL, keys).Query(func(rows pgx.Rows) error {
+	claim := claimSQL
+	if g.byTID {
+		claim = claimPlacingSQL
+	}
+	b.Queue(claim, keys).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var k, v []byte
 			var n *int64
 			var j bool
-			if err := rows.Scan(&k, &v, &n, &j); err != nil {
+			var tid string
+			dest := []any{&k, &v, &n, &j, &tid}
+			if !g.byTID {
+				dest = dest[:4]
+			}
+			if err := rows.Scan(dest...); err != nil {
 				return err
 			}
 			absent := j && v != nil && len(v) == 0
 			g.held[string(k)] = absent
 			if absent {
+				if g.byTID {
+					g.placed[string(k)] = tid
+				}
 				g.read[string(k)] = nil
 			} else {
 				g.read[string(k)] = decode(v, n)
@@ -585,7 +603,8 @@ func (db *DB) attempt(ops []*op, strict bool) ([]*op, error) {
 		db.raiseMaxInFlight(n)
 	}
 	defer db.inFlight.Add(-1)
-	g := &group{ctx: ctx, conn: conn, trips: &db.trips, w: map[string]*entry{}, read: map[string][]byte{}, held: map[string]bool{}, strict: strict}
+	g := &group{ctx: ctx, conn: conn, trips: &db.trips, w: map[string]*entry{}, read: map[string][]byte{}, held: map[string]bool{}, placed: map[string]string{}, strict: strict}
+	g.byTID = conn.PgConn().ParameterStatus("crdb_version") == ""
 	// The keys the decisions name, read in one statement: each
 	// decision's reads of them then cost no round trip.
 	if err := g.readAhead(g.wanted(ops)); err != nil {
@@ -726,6 +745,25 @@ const (
 	SELECT k, '\x'::BYTEA, true FROM unnest($1::BYTEA[]) AS u (k)
 	ON CONFLICT (k) DO UPDATE SET j = yima_records.j
 	RETURNING k, v, n, j`
+	// On PostgreSQL a claim also returns where each row is, so that a
+	// placeholder the group does not overwrite is deleted there
+	// (deletePlacedSQL) rather than looked up by its key: DELETE ...
+	// WHERE k = ANY finds its rows through the index, which leaves a
+	// predicate lock on each index page it visits, as a read does. A
+	// placeholder's page is where the fresh codes' records go, so every
+	// other node inserting its next code's placeholder or record there
+	// while the group's COMMIT waited for the disk conflicted with it,
+	// though no decision shared a key (docs/cluster.md, "The claims'
+	// placeholders"). A row found by its ctid leaves no predicate lock
+	// when this transaction wrote it, as it did its placeholder, and the
+	// placeholder stays where the claim put it: no one else can change
+	// a row not yet committed. CockroachDB has no ctid (and no predicate
+	// locks): there the placeholders are deleted by key.
+	claimPlacingSQL = `INSERT INTO yima_records (k, v, j)
+	SELECT k, '\x'::BYTEA, true FROM unnest($1::BYTEA[]) AS u (k)
+	ON CONFLICT (k) DO UPDATE SET j = yima_records.j
+	RETURNING k, v, n, j, ctid::TEXT`
+	deletePlacedSQL = `DELETE FROM yima_records WHERE ctid = ANY($1::TEXT[]::TID[])`
 )
 
 // writes reports whether the group has anything to write: a decision's
@@ -757,6 +795,7 @@ func (g *group) queueWrites(b *pgx.Batch, id []byte) (added func() error) {
 		}
 	}
 	slices.Sort(keys)
+	var placed []string // placeholders' ctids, deleted where they are
 	var (
 		dels, putK, putV, addK [][]byte
 		putN                   []*int64
@@ -778,6 +817,8 @@ func (g *group) queueWrites(b *pgx.Batch, id []byte) (added func() error) {
 		switch {
 		case !e.known:
 			addK, addN = append(addK, []byte(k)), append(addN, e.delta)
+		case e.val == nil && !ok && g.placed[k] != "":
+			placed = append(placed, g.placed[k])
 		case e.val == nil:
 			dels = append(dels, []byte(k))
 		case len(e.val) == store.CounterSize && !isJSON(e.val):
@@ -791,6 +832,9 @@ func (g *group) queueWrites(b *pgx.Batch, id []byte) (added func() error) {
 	}
 	if len(dels) > 0 {
 		b.Queue(deleteSQL, dels)
+	}
+	if len(placed) > 0 {
+		b.Queue(deletePlacedSQL, placed)
 	}
 	if len(putK) > 0 {
 		b.Queue(putSQL, putK, putV, putN, putJ)

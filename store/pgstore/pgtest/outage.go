@@ -20,15 +20,18 @@ import (
 // Start.
 type Stoppable struct {
 	*cluster
-	tb   testing.TB
-	cmd  *exec.Cmd
-	done chan struct{}
+	tb       testing.TB
+	settings []string
+	cmd      *exec.Cmd
+	done     chan struct{}
 }
 
 // StartStoppable makes and starts a cluster with yima's schema in its
-// database; it is stopped and removed at the end of tb. Without PostgreSQL
-// the test is skipped, unless YIMA_REQUIRE_BASELINES=1.
-func StartStoppable(tb testing.TB) *Stoppable {
+// database, with the server settings given (name=value, after the test
+// clusters' own, e.g. fsync=on); it is stopped and removed at the end of
+// tb. Without PostgreSQL the test is skipped, unless
+// YIMA_REQUIRE_BASELINES=1.
+func StartStoppable(tb testing.TB, settings ...string) *Stoppable {
 	tb.Helper()
 	bin, err := findPostgres()
 	if err != nil {
@@ -38,7 +41,7 @@ func StartStoppable(tb testing.TB) *Stoppable {
 		tb.Fatalf("PostgreSQL: %v", err)
 	}
 	c, err := newCluster(bin)
-	s := &Stoppable{cluster: c, tb: tb}
+	s := &Stoppable{cluster: c, tb: tb, settings: settings}
 	if c != nil {
 		tb.Cleanup(func() {
 			s.stop()
@@ -65,7 +68,7 @@ func (s *Stoppable) DSN() string {
 // Start starts the server and waits until it takes connections.
 func (s *Stoppable) Start() {
 	s.tb.Helper()
-	cmd, err := s.startServer(s.DSN(), "max_connections=200", "shared_buffers=16MB")
+	cmd, err := s.startServer(s.DSN(), append([]string{"max_connections=200", "shared_buffers=16MB"}, s.settings...)...)
 	if cmd != nil {
 		s.cmd, s.done = cmd, make(chan struct{})
 		go func(cmd *exec.Cmd, done chan struct{}) { cmd.Wait(); close(done) }(s.cmd, s.done)

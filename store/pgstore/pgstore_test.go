@@ -186,10 +186,17 @@ func twoNodesSerialize(t *testing.T, claim string) {
 // decider and connections.
 func openNodes(t *testing.T, n int) []*pgstore.DB {
 	t.Helper()
-	dsn := pgtest.Migrated(t)
+	return openNodesOn(t, pgtest.Migrated(t), n, pgstore.Options{MaxConflicts: 1000})
+}
+
+// openNodesOn opens n stores on the database at dsn, each with opts, as n
+// yima nodes share one database.
+func openNodesOn(t *testing.T, dsn string, n int, opts pgstore.Options) []*pgstore.DB {
+	t.Helper()
 	var nodes []*pgstore.DB
 	for range n {
-		db, err := pgstore.Open(dsn, &pgstore.Options{MaxConflicts: 1000})
+		o := opts // each node its own: Open fills in the defaults
+		db, err := pgstore.Open(dsn, &o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -291,16 +298,7 @@ func TestClaimsStaySerializable(t *testing.T) {
 func TestPlaceholdersLeaveNoReadLock(t *testing.T) {
 	const perNode, decisions = 16, 1500
 	pg := pgtest.StartStoppable(t, "fsync=on", "max_pred_locks_per_transaction=128")
-	dsn := pgtest.WithParam(t, pg.DSN(), "enable_seqscan", "off")
-	var nodes []*pgstore.DB
-	for range 3 {
-		db, err := pgstore.Open(dsn, &pgstore.Options{MaxConflicts: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		nodes = append(nodes, db)
-	}
+	nodes := openNodesOn(t, pgtest.WithParam(t, pg.DSN(), "enable_seqscan", "off"), 3, pgstore.Options{MaxConflicts: 1000})
 	var wg sync.WaitGroup
 	for n, db := range nodes {
 		var next atomic.Int64
@@ -351,18 +349,9 @@ func TestPlaceholdersLeaveNoReadLock(t *testing.T) {
 // (a coupon issued on one node and verified on another a moment later
 // was "not found").
 func TestDecisionSeesEarlierCommits(t *testing.T) {
-	dsn := pgtest.Migrated(t)
-	var nodes []*pgstore.DB
-	for range 2 {
-		// Several lanes; the second node's decisions both go to one of
-		// them, which is in the middle of a group when the second comes.
-		db, err := pgstore.Open(dsn, &pgstore.Options{Lanes: 3})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		nodes = append(nodes, db)
-	}
+	// Several lanes; the second node's decisions both go to one of them,
+	// which is in the middle of a group when the second comes.
+	nodes := openNodesOn(t, pgtest.Migrated(t), 2, pgstore.Options{Lanes: 3})
 	read, release := make(chan struct{}), make(chan struct{})
 	slow := make(chan error, 1)
 	go func() {

@@ -20,69 +20,68 @@ func TestAuditFindsCampaignViolations(t *testing.T) {
 		g1       reward.Guide
 		unscored string // a redeemed code that issued no coupon
 	}
-	guideEntryKey := func(g string, seq uint64) string {
-		return string(binary.BigEndian.AppendUint64([]byte("gl/"+g+"\x00"), seq))
+	// commission appends en to G1's ledger as a commission, past the
+	// engine, with G1's balance raised to match.
+	commission := func(s state, en reward.Entry) map[string]any {
+		s.g1.Seq++
+		s.g1.Commission += en.Delta
+		en.ID, en.Seq, en.Guide, en.Account, en.Balance = ksuid.New().String(), s.g1.Seq, "G1", reward.AccountCommission, s.g1.Commission
+		key := string(binary.BigEndian.AppendUint64([]byte("gl/G1\x00"), s.g1.Seq))
+		return map[string]any{key: en, "g/G1": s.g1}
 	}
-	for name, c := range map[string]struct {
+	for _, c := range []struct {
+		name  string
 		forge func(s state) map[string]any
 		want  string
-	}{
-		"points over the budget": {
+	}{ // in a fixed order, so a failure repeats as it was seen
+		{"points over the budget",
 			func(s state) map[string]any {
 				s.ctr.PointsPaid = 101
 				return map[string]any{"cc/promo": s.ctr}
 			},
 			"over a budget of 100",
 		},
-		"coupons over the stock": {
+		{"coupons over the stock",
 			func(s state) map[string]any {
 				s.ctr.CouponsIssued = 4
 				return map[string]any{"cc/promo": s.ctr}
 			},
 			"coupons from a stock of 3",
 		},
-		"counters off their records": {
+		{"counters off their records",
 			func(s state) map[string]any {
 				s.ctr.Commission++
 				return map[string]any{"cc/promo": s.ctr}
 			},
 			"its records add up to",
 		},
-		"counter below zero": {
+		{"counter below zero",
 			func(s state) map[string]any {
 				s.ctr = reward.CampaignCounters{PointsPaid: -5}
 				return map[string]any{"cc/promo": s.ctr}
 			},
 			"counter below zero",
 		},
-		"coupon commission paid twice": {
+		{"coupon commission paid twice",
 			func(s state) map[string]any {
-				s.g1.Seq++
-				s.g1.Commission += 5
-				en := reward.Entry{ID: ksuid.New().String(), Seq: s.g1.Seq, Guide: "G1", Account: reward.AccountCommission,
-					Delta: 5, Balance: s.g1.Commission, Reason: "coupon_commission", Coupon: s.coupon.ID, Code: s.coupon.Code}
-				return map[string]any{guideEntryKey("G1", s.g1.Seq): en, "g/G1": s.g1}
+				return commission(s, reward.Entry{Delta: 5, Reason: "coupon_commission", Coupon: s.coupon.ID, Code: s.coupon.Code})
 			},
 			"commission entries for its verification, want 1",
 		},
-		"scan commission without its redemption": {
+		{"scan commission without its redemption",
 			func(s state) map[string]any {
-				s.g1.Seq++
-				s.g1.Commission += 2
-				en := reward.Entry{ID: ksuid.New().String(), Seq: s.g1.Seq, Guide: "G1", Account: reward.AccountCommission,
-					Delta: 2, Balance: s.g1.Commission, Reason: "scan_commission", Code: s.unscored}
-				return map[string]any{guideEntryKey("G1", s.g1.Seq): en, "g/G1": s.g1}
+				return commission(s, reward.Entry{Delta: 2, Reason: "scan_commission", Code: s.unscored})
 			},
 			"belongs to no redemption",
 		},
-		"guide balance off its ledger": {
+		{"guide balance off its ledger",
 			func(s state) map[string]any {
 				s.g1.Commission++
 				return map[string]any{"g/G1": s.g1}
 			},
 			"its ledger sums to",
 		},
-		"coupon no redemption issued": {
+		{"coupon no redemption issued",
 			func(s state) map[string]any {
 				forged := s.coupon
 				forged.ID, forged.Code, forged.Status, forged.UsedBy, forged.Commission = ksuid.New().String(), s.unscored, reward.CouponIssued, "", 0
@@ -90,7 +89,7 @@ func TestAuditFindsCampaignViolations(t *testing.T) {
 			},
 			"was not issued by the redemption",
 		},
-		"used coupon without a verifier": {
+		{"used coupon without a verifier",
 			func(s state) map[string]any {
 				s.coupon.UsedBy = ""
 				return map[string]any{"cpn/" + s.coupon.ID: s.coupon}
@@ -98,7 +97,7 @@ func TestAuditFindsCampaignViolations(t *testing.T) {
 			"no guide verified it",
 		},
 	} {
-		t.Run(name, func(t *testing.T) {
+		t.Run(c.name, func(t *testing.T) {
 			f := newFixture(t, 10, 0)
 			mustApply(t, f, campaignDoc(t, map[string]any{
 				"points": 20, "points_budget": 100,

@@ -80,18 +80,8 @@ func BenchmarkScanDecision(b *testing.B) {
 	db := &writesDB{DB: pdb}
 	now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 	eng := rewardtest.NewEngine(b, db, reward.Options{Now: func() time.Time { return now }})
-	batch, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: codegen.MaxSerial, Points: new(int64(5)), Activate: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	s, err := eng.Signer(batch)
-	if err != nil {
-		b.Fatal(err)
-	}
-	codes := make([]string, b.N)
-	for i := range codes {
-		codes[i] = s.Code(uint32(i + 1))
-	}
+	_, s := rewardtest.MustMint(b, eng, reward.BatchSpec{Product: "SKU-1", Count: codegen.MaxSerial, Points: new(int64(5)), Activate: true})
+	codes := rewardtest.Codes(s, b.N)
 	db.records.Store(0)
 	db.bytes.Store(0)
 	b.ReportAllocs()

@@ -169,10 +169,7 @@ func TestConcurrentSpendsNeverGoNegative(t *testing.T) {
 		mustRedeem(t, g, g.signer.Code(s), "m")
 	}
 	var voided, spent atomic.Int64
-	codes := make([]string, 5)
-	for i := range codes {
-		codes[i] = g.signer.Code(uint32(i + 1)) // a Signer is not for concurrent use
-	}
+	codes := rewardtest.Codes(g.signer, 5) // a Signer is not for concurrent use
 	var wg sync.WaitGroup
 	for i := range 15 {
 		wg.Go(func() {

@@ -91,9 +91,7 @@ func TestCounterPolicyIsChecked(t *testing.T) {
 			t.Errorf("campaign with %v: %v", fields, err)
 		}
 	}
-	if _, err := f.eng.ApplyCampaign(mustParse(t, campaignDoc(t, map[string]any{"counter_policy": reward.CounterMemberStore}))); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, f, campaignDoc(t, map[string]any{"counter_policy": reward.CounterMemberStore}))
 }
 
 // TestAnotherStoreIsRefusedUnderLoad has every guide of two stores try to

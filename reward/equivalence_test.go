@@ -26,11 +26,23 @@ import (
 //	go test -race -run 'TestEquivalence.*/seed=7$' ./reward -equiv.seed=7
 var equivSeed = flag.Uint64("equiv.seed", 0, "run the equivalence tests with this seed only")
 
-func equivSeeds() []uint64 {
+// eachSeed runs test once a seed (-equiv.seed's, else 1 and 2) as the
+// subtest seed=N, with a random source drawn from the seed and salt and a
+// world of members whose campaign is campaignDoc's with fields, drawing its
+// points and coupons from the seed "<name>-N".
+func eachSeed(t *testing.T, name string, salt uint64, members int, fields map[string]any, test func(t *testing.T, rng *rand.Rand, w equivWorld)) {
+	seeds := []uint64{1, 2}
 	if *equivSeed != 0 {
-		return []uint64{*equivSeed}
+		seeds = []uint64{*equivSeed}
 	}
-	return []uint64{1, 2}
+	for _, seed := range seeds {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			fields := maps.Clone(fields)
+			fields["seed"] = fmt.Sprintf("%s-%d", name, seed)
+			w := equivWorld{campaign: campaignDoc(t, fields), members: members, bound: map[string]string{}}
+			test(t, rand.New(rand.NewPCG(seed, salt)), w)
+		})
+	}
 }
 
 // equivOp is one request of a stream.
@@ -117,16 +129,6 @@ func (w equivWorld) open(tb testing.TB, codes uint32, maxGroup int) *fixture {
 	return f
 }
 
-// allCodes lists a fixture's codes by serial (index 0 unused), so that
-// goroutines need not share its Signer.
-func allCodes(f *fixture, n uint32) []string {
-	out := make([]string, n+1)
-	for s := uint32(1); s <= n; s++ {
-		out[s] = f.signer.Code(s)
-	}
-	return out
-}
-
 // TestEquivalenceOrderIndependent runs a stream whose outcome does not depend
 // on the order of its requests, sequentially and in concurrent bursts, and
 // compares the ledgers as multisets.
@@ -150,101 +152,93 @@ func TestEquivalenceOrderIndependent(t *testing.T) {
 		ops     = 600
 		burst   = 64
 	)
-	for _, seed := range equivSeeds() {
-		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(seed, 0x5eed))
-			w := equivWorld{
-				campaign: campaignDoc(t, map[string]any{
-					"points":           map[string]any{"min": 1, "max": 20},
-					"seed":             fmt.Sprintf("equivalence-%d", seed),
-					"coupon":           map[string]any{"title": "gift", "probability": 0.3, "stock": 1_000_000, "valid_days": 30},
-					"guide_commission": map[string]any{"per_scan": 1},
-				}),
-				members: members,
-				bound:   map[string]string{},
-			}
-			for i := range members {
-				if rng.IntN(2) == 0 {
-					w.bound[fmt.Sprintf("m%d", i)] = fmt.Sprintf("G%d", 1+rng.IntN(3))
-				}
-			}
-			guides := []string{"", "G1", "G2", "G3", "G4", "ghost"}
-			// An unbound member's first redeemed scan binds them to the
-			// guide it names, so they name one guide on all their codes:
-			// which code is first must not matter.
-			unboundGuide := make([]string, members)
-			for i := range unboundGuide {
-				unboundGuide[i] = guides[rng.IntN(len(guides))]
-			}
-			owner := make([]int, codes+1)
-			guide := make([]string, codes+1)
-			for s := 1; s <= codes; s++ {
-				owner[s], guide[s] = rng.IntN(members), guides[rng.IntN(len(guides))]
-				if _, bound := w.bound[fmt.Sprintf("m%d", owner[s])]; !bound {
-					guide[s] = unboundGuide[owner[s]]
-				}
-			}
-			stream := make([]equivOp, ops)
-			for i := range stream {
-				s := 1 + rng.IntN(codes)
-				m := fmt.Sprintf("m%d", owner[s])
-				if owner[s]%3 == 0 && rng.IntN(2) == 0 {
-					m += "-alias"
-				}
-				stream[i] = equivOp{serial: uint32(s), member: m, guide: guide[s]}
-			}
-
-			one := w.open(t, codes, 0)
-			many := w.open(t, codes, 0)
-			cs := allCodes(one, codes)
-			if !slices.Equal(cs, allCodes(many, codes)) {
-				t.Fatal("the two stores mint different codes")
-			}
-			seqOut := make([]string, ops)
-			for i, op := range stream {
-				seqOut[i] = op.run(one.eng, cs)
-			}
-			conOut := make([]string, ops)
-			for start := 0; start < ops; start += burst {
-				gate := make(chan struct{})
-				var wg sync.WaitGroup
-				for i := start; i < min(start+burst, ops); i++ {
-					wg.Go(func() {
-						<-gate
-						conOut[i] = stream[i].run(many.eng, cs)
-					})
-				}
-				close(gate)
-				wg.Wait()
-			}
-
-			// Per code, the same outcomes: one redemption, the rest 409.
-			byCode := func(outs []string) map[uint32][]string {
-				m := map[uint32][]string{}
-				for i, o := range outs {
-					if !strings.HasPrefix(o, "error ") {
-						var res reward.ScanResult
-						json.Unmarshal([]byte(o), &res)
-						res.Member, res.Balance, res.Growth = "", 0, 0 // running totals depend on order
-						b, _ := json.Marshal(res)
-						o = string(b)
-					}
-					m[stream[i].serial] = append(m[stream[i].serial], o)
-				}
-				for _, v := range m {
-					slices.Sort(v)
-				}
-				return m
-			}
-			a, b := byCode(seqOut), byCode(conOut)
-			for s := uint32(1); s <= codes; s++ {
-				if !slices.Equal(a[s], b[s]) {
-					t.Fatalf("code %d: one at a time %q, concurrently %q", s, a[s], b[s])
-				}
-			}
-			compareMoney(t, one, many, w, false)
-		})
+	campaign := map[string]any{
+		"points":           map[string]any{"min": 1, "max": 20},
+		"coupon":           map[string]any{"title": "gift", "probability": 0.3, "stock": 1_000_000, "valid_days": 30},
+		"guide_commission": map[string]any{"per_scan": 1},
 	}
+	eachSeed(t, "equivalence", 0x5eed, members, campaign, func(t *testing.T, rng *rand.Rand, w equivWorld) {
+		for i := range members {
+			if rng.IntN(2) == 0 {
+				w.bound[fmt.Sprintf("m%d", i)] = fmt.Sprintf("G%d", 1+rng.IntN(3))
+			}
+		}
+		guides := []string{"", "G1", "G2", "G3", "G4", "ghost"}
+		// An unbound member's first redeemed scan binds them to the
+		// guide it names, so they name one guide on all their codes:
+		// which code is first must not matter.
+		unboundGuide := make([]string, members)
+		for i := range unboundGuide {
+			unboundGuide[i] = guides[rng.IntN(len(guides))]
+		}
+		owner := make([]int, codes+1)
+		guide := make([]string, codes+1)
+		for s := 1; s <= codes; s++ {
+			owner[s], guide[s] = rng.IntN(members), guides[rng.IntN(len(guides))]
+			if _, bound := w.bound[fmt.Sprintf("m%d", owner[s])]; !bound {
+				guide[s] = unboundGuide[owner[s]]
+			}
+		}
+		stream := make([]equivOp, ops)
+		for i := range stream {
+			s := 1 + rng.IntN(codes)
+			m := fmt.Sprintf("m%d", owner[s])
+			if owner[s]%3 == 0 && rng.IntN(2) == 0 {
+				m += "-alias"
+			}
+			stream[i] = equivOp{serial: uint32(s), member: m, guide: guide[s]}
+		}
+
+		one := w.open(t, codes, 0)
+		many := w.open(t, codes, 0)
+		cs := allCodes(one, codes)
+		if !slices.Equal(cs, allCodes(many, codes)) {
+			t.Fatal("the two stores mint different codes")
+		}
+		seqOut := make([]string, ops)
+		for i, op := range stream {
+			seqOut[i] = op.run(one.eng, cs)
+		}
+		conOut := make([]string, ops)
+		for start := 0; start < ops; start += burst {
+			gate := make(chan struct{})
+			var wg sync.WaitGroup
+			for i := start; i < min(start+burst, ops); i++ {
+				wg.Go(func() {
+					<-gate
+					conOut[i] = stream[i].run(many.eng, cs)
+				})
+			}
+			close(gate)
+			wg.Wait()
+		}
+
+		// Per code, the same outcomes: one redemption, the rest 409.
+		byCode := func(outs []string) map[uint32][]string {
+			m := map[uint32][]string{}
+			for i, o := range outs {
+				if !strings.HasPrefix(o, "error ") {
+					var res reward.ScanResult
+					json.Unmarshal([]byte(o), &res)
+					res.Member, res.Balance, res.Growth = "", 0, 0 // running totals depend on order
+					b, _ := json.Marshal(res)
+					o = string(b)
+				}
+				m[stream[i].serial] = append(m[stream[i].serial], o)
+			}
+			for _, v := range m {
+				slices.Sort(v)
+			}
+			return m
+		}
+		a, b := byCode(seqOut), byCode(conOut)
+		for s := uint32(1); s <= codes; s++ {
+			if !slices.Equal(a[s], b[s]) {
+				t.Fatalf("code %d: one at a time %q, concurrently %q", s, a[s], b[s])
+			}
+		}
+		compareMoney(t, one, many, w, false)
+	})
 }
 
 // orderedStore records the order in which the store decides requests: the
@@ -293,102 +287,94 @@ func TestEquivalenceGrouping(t *testing.T) {
 		ops     = 600
 		workers = 48
 	)
-	for _, seed := range equivSeeds() {
-		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(seed, 0x0de7))
-			w := equivWorld{
-				campaign: campaignDoc(t, map[string]any{
-					"points":                 map[string]any{"min": 5, "max": 20},
-					"seed":                   fmt.Sprintf("grouping-%d", seed),
-					"points_budget":          3000,
-					"new_member_bonus":       20,
-					"daily_limit_per_member": 8,
-					"coupon":                 map[string]any{"title": "gift", "probability": 0.5, "stock": 25, "valid_days": 30},
-					"guide_commission":       map[string]any{"per_scan": 2},
-					"tiers": []map[string]any{
-						{"name": "silver", "min_growth": 40, "multiplier": 1.2},
-						{"name": "gold", "min_growth": 100, "multiplier": 1.5},
-					},
-				}),
-				members: members,
-				bound:   map[string]string{},
-			}
-			for i := 1; i < members; i += 2 {
-				w.bound[fmt.Sprintf("m%d", i)] = fmt.Sprintf("G%d", 1+rng.IntN(4))
-			}
-			guides := []string{"", "", "G1", "G2", "G3", "G4", "ghost"}
-			member := func() string {
-				i := rng.IntN(members)
-				if i%3 == 0 && rng.IntN(3) == 0 {
-					return fmt.Sprintf("m%d-alias", i)
-				}
-				return fmt.Sprintf("m%d", i)
-			}
-			stream := make([]equivOp, 0, ops)
-			for i := range ops {
-				var op equivOp
-				switch r := rng.IntN(100); {
-				case r < 15:
-					op = equivOp{spend: true, member: member(), points: 1 + rng.Int64N(40), reqID: fmt.Sprintf("spend-%d", i)}
-				case r < 25 && len(stream) > 0:
-					// A retry of an earlier request, sometimes with another body.
-					op = stream[rng.IntN(len(stream))]
-					if op.reqID == "" {
-						op.reqID = fmt.Sprintf("scan-%d", i)
-					} else if rng.IntN(4) == 0 {
-						op.member = member()
-					}
-				default:
-					op = equivOp{serial: uint32(1 + rng.IntN(codes)), member: member(), guide: guides[rng.IntN(len(guides))]}
-					if rng.IntN(5) == 0 {
-						op.reqID = fmt.Sprintf("scan-%d", i)
-					}
-				}
-				stream = append(stream, op)
-			}
-
-			grouped := w.open(t, codes, 1024)
-			alone := w.open(t, codes, 1)
-			cs := allCodes(grouped, codes)
-			log := &decisionLog{placed: map[int]bool{}}
-			outGrouped := make([]string, ops)
-			rewardtest.Workers(workers, len(stream), func(i int) {
-				eng := reward.New(orderedStore{DB: grouped.db, idx: i, log: log}, grouped.eng.Keys(), reward.Options{Now: func() time.Time { return grouped.now }})
-				// The engines are one writer, an engine a request only to
-				// tell the requests apart in the log: they number the
-				// feed's events from one tail, as one engine would.
-				reward.ShareFeedTail(eng, grouped.eng)
-				outGrouped[i] = stream[i].run(eng, cs)
-			})
-			if len(log.order) != ops {
-				t.Fatalf("the store decided %d of %d requests", len(log.order), ops)
-			}
-			inOrder := 0
-			for k, i := range log.order {
-				if i == k {
-					inOrder++
-				}
-				if out := stream[i].run(alone.eng, cs); out != outGrouped[i] {
-					t.Fatalf("request %d (%+v), decided %dth:\n grouped: %s\n alone:   %s", i, stream[i], k, outGrouped[i], out)
-				}
-			}
-			outcomes := map[string]int{}
-			for _, o := range outGrouped {
-				switch {
-				case strings.HasPrefix(o, "error "):
-					outcomes[o[len("error "):]]++
-				case strings.Contains(o, `"tier":"gold"`):
-					outcomes["redeemed in gold"]++
-				case strings.Contains(o, reward.NotePointsBudgetPartial), strings.Contains(o, reward.NoteCouponStockExhausted):
-					outcomes["redeemed, budget or stock short"]++
-				default:
-					outcomes["other answer"]++
-				}
-			}
-			t.Logf("outcomes %v; %d of %d decided in submission order", outcomes, inOrder, ops)
-			compareMoney(t, grouped, alone, w, true)
-		})
+	campaign := map[string]any{
+		"points":                 map[string]any{"min": 5, "max": 20},
+		"points_budget":          3000,
+		"new_member_bonus":       20,
+		"daily_limit_per_member": 8,
+		"coupon":                 map[string]any{"title": "gift", "probability": 0.5, "stock": 25, "valid_days": 30},
+		"guide_commission":       map[string]any{"per_scan": 2},
+		"tiers": []map[string]any{
+			{"name": "silver", "min_growth": 40, "multiplier": 1.2},
+			{"name": "gold", "min_growth": 100, "multiplier": 1.5},
+		},
 	}
+	eachSeed(t, "grouping", 0x0de7, members, campaign, func(t *testing.T, rng *rand.Rand, w equivWorld) {
+		for i := 1; i < members; i += 2 {
+			w.bound[fmt.Sprintf("m%d", i)] = fmt.Sprintf("G%d", 1+rng.IntN(4))
+		}
+		guides := []string{"", "", "G1", "G2", "G3", "G4", "ghost"}
+		member := func() string {
+			i := rng.IntN(members)
+			if i%3 == 0 && rng.IntN(3) == 0 {
+				return fmt.Sprintf("m%d-alias", i)
+			}
+			return fmt.Sprintf("m%d", i)
+		}
+		stream := make([]equivOp, 0, ops)
+		for i := range ops {
+			var op equivOp
+			switch r := rng.IntN(100); {
+			case r < 15:
+				op = equivOp{spend: true, member: member(), points: 1 + rng.Int64N(40), reqID: fmt.Sprintf("spend-%d", i)}
+			case r < 25 && len(stream) > 0:
+				// A retry of an earlier request, sometimes with another body.
+				op = stream[rng.IntN(len(stream))]
+				if op.reqID == "" {
+					op.reqID = fmt.Sprintf("scan-%d", i)
+				} else if rng.IntN(4) == 0 {
+					op.member = member()
+				}
+			default:
+				op = equivOp{serial: uint32(1 + rng.IntN(codes)), member: member(), guide: guides[rng.IntN(len(guides))]}
+				if rng.IntN(5) == 0 {
+					op.reqID = fmt.Sprintf("scan-%d", i)
+				}
+			}
+			stream = append(stream, op)
+		}
+
+		grouped := w.open(t, codes, 1024)
+		alone := w.open(t, codes, 1)
+		cs := allCodes(grouped, codes)
+		log := &decisionLog{placed: map[int]bool{}}
+		outGrouped := make([]string, ops)
+		rewardtest.Workers(workers, len(stream), func(i int) {
+			eng := reward.New(orderedStore{DB: grouped.db, idx: i, log: log}, grouped.eng.Keys(), reward.Options{Now: func() time.Time { return grouped.now }})
+			// The engines are one writer, an engine a request only to
+			// tell the requests apart in the log: they number the
+			// feed's events from one tail, as one engine would.
+			reward.ShareFeedTail(eng, grouped.eng)
+			outGrouped[i] = stream[i].run(eng, cs)
+		})
+		if len(log.order) != ops {
+			t.Fatalf("the store decided %d of %d requests", len(log.order), ops)
+		}
+		inOrder := 0
+		for k, i := range log.order {
+			if i == k {
+				inOrder++
+			}
+			if out := stream[i].run(alone.eng, cs); out != outGrouped[i] {
+				t.Fatalf("request %d (%+v), decided %dth:\n grouped: %s\n alone:   %s", i, stream[i], k, outGrouped[i], out)
+			}
+		}
+		outcomes := map[string]int{}
+		for _, o := range outGrouped {
+			switch {
+			case strings.HasPrefix(o, "error "):
+				outcomes[o[len("error "):]]++
+			case strings.Contains(o, `"tier":"gold"`):
+				outcomes["redeemed in gold"]++
+			case strings.Contains(o, reward.NotePointsBudgetPartial), strings.Contains(o, reward.NoteCouponStockExhausted):
+				outcomes["redeemed, budget or stock short"]++
+			default:
+				outcomes["other answer"]++
+			}
+		}
+		t.Logf("outcomes %v; %d of %d decided in submission order", outcomes, inOrder, ops)
+		compareMoney(t, grouped, alone, w, true)
+	})
 }
 
 // compareMoney requires the same money in two stores: members' balances and

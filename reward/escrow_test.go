@@ -365,7 +365,11 @@ func TestEscrowApplyBindsSlices(t *testing.T) {
 	for i, n := range nodes {
 		rewardtest.MustRedeem(t, n, codes[i], fmt.Sprintf("m%d", i))
 	}
-	if _, err := nodes[1].ApplyCampaign(mustParse(t, rewardtest.CampaignDoc(t, map[string]any{"points_budget": 29}))); reward.ErrorCode(err) != reward.CodeInvalidRequest {
+	under, err := reward.ParseCampaign([]byte(rewardtest.CampaignDoc(t, map[string]any{"points_budget": 29})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nodes[1].ApplyCampaign(under); reward.ErrorCode(err) != reward.CodeInvalidRequest {
 		t.Errorf("a budget of 29 below the 30 paid: %v, want invalid_request", err)
 	}
 	rewardtest.MustApply(t, nodes[1], rewardtest.CampaignDoc(t, map[string]any{"points_budget": 30}))

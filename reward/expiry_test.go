@@ -142,10 +142,7 @@ func TestConcurrentPrizeStock(t *testing.T) {
 	mustApply(t, f, campaignDoc(t, map[string]any{
 		"prizes": []map[string]any{{"name": "一等奖", "title": "Hamper", "probability": 1, "stock": stock, "valid_days": 30}},
 	}))
-	all := make([]string, codes+1) // the signer is not safe for concurrent use
-	for s := 1; s <= codes; s++ {
-		all[s] = f.signer.Code(uint32(s))
-	}
+	all := allCodes(f, codes)
 	var won atomic.Int64
 	rewardtest.Workers(8, codes, func(j int) {
 		s := j + 1

@@ -176,45 +176,41 @@ func couponsOf(t *testing.T, f *fixture) []string {
 // them rebuilds every balance, coupon and redemption the audit checks. It
 // runs on every backend, the in-memory one running each decision twice.
 func TestFeedReplayMatchesAudit(t *testing.T) {
-	for _, backend := range []string{"pebble", "memory"} {
-		t.Run(backend, func(t *testing.T) {
-			defer func(b string) { backendUnderTest = b }(backendUnderTest)
-			backendUnderTest = backend
-			f := story(t)
-			mustAudit(t, f)
-			rep := mustReplay(t, f.eng)
-			events := readAll(t, f.eng, 7)
-			if len(events) != rep.Events || len(events) == 0 {
-				t.Fatalf("read %d events page by page, the replay read %d", len(events), rep.Events)
+	onBackends(t, []string{"pebble", "memory"}, func(t *testing.T, _ string) {
+		f := story(t)
+		mustAudit(t, f)
+		rep := mustReplay(t, f.eng)
+		events := readAll(t, f.eng, 7)
+		if len(events) != rep.Events || len(events) == 0 {
+			t.Fatalf("read %d events page by page, the replay read %d", len(events), rep.Events)
+		}
+		types := map[string]int{}
+		for i, ev := range events {
+			if ev.Seq != uint64(i+1) {
+				t.Fatalf("event %d has seq %d: the sequence has a gap or a repeat", i+1, ev.Seq)
 			}
-			types := map[string]int{}
-			for i, ev := range events {
-				if ev.Seq != uint64(i+1) {
-					t.Fatalf("event %d has seq %d: the sequence has a gap or a repeat", i+1, ev.Seq)
-				}
-				if ev.Version != reward.FeedVersion || ev.At.IsZero() || len(ev.Data) == 0 {
-					t.Fatalf("event %d lacks its version, time or body: %+v", ev.Seq, ev)
-				}
-				types[ev.Type]++
+			if ev.Version != reward.FeedVersion || ev.At.IsZero() || len(ev.Data) == 0 {
+				t.Fatalf("event %d lacks its version, time or body: %+v", ev.Seq, ev)
 			}
-			for _, want := range []string{reward.FeedCodeRedeemed, reward.FeedPointsEarned, reward.FeedPointsSpent, reward.FeedPointsVoided,
-				reward.FeedGrowthEarned, reward.FeedCommissionEarned, reward.FeedCommissionVoided, reward.FeedCouponIssued, reward.FeedCouponVerified,
-				reward.FeedCouponVoided, reward.FeedMemberCreated, reward.FeedMemberBound, reward.FeedMemberAliasLinked, reward.FeedGuideCreated,
-				reward.FeedGuideLeft, reward.FeedCampaignChanged, reward.FeedRedemptionVoided} {
-				if types[want] == 0 {
-					t.Errorf("the story wrote no %s event (types seen: %v)", want, types)
-				}
+			types[ev.Type]++
+		}
+		for _, want := range []string{reward.FeedCodeRedeemed, reward.FeedPointsEarned, reward.FeedPointsSpent, reward.FeedPointsVoided,
+			reward.FeedGrowthEarned, reward.FeedCommissionEarned, reward.FeedCommissionVoided, reward.FeedCouponIssued, reward.FeedCouponVerified,
+			reward.FeedCouponVoided, reward.FeedMemberCreated, reward.FeedMemberBound, reward.FeedMemberAliasLinked, reward.FeedGuideCreated,
+			reward.FeedGuideLeft, reward.FeedCampaignChanged, reward.FeedRedemptionVoided} {
+			if types[want] == 0 {
+				t.Errorf("the story wrote no %s event (types seen: %v)", want, types)
 			}
-			// A filter keeps only its types, in order.
-			only := readAll(t, f.eng, 5, reward.FeedCouponIssued, reward.FeedCouponVoided)
-			if len(only) != types[reward.FeedCouponIssued]+types[reward.FeedCouponVoided] {
-				t.Fatalf("filtered read: %d events, want %d", len(only), types[reward.FeedCouponIssued]+types[reward.FeedCouponVoided])
-			}
-			if !slices.IsSortedFunc(only, func(a, b feedEvent) int { return int(a.Seq) - int(b.Seq) }) {
-				t.Fatal("filtered events out of order")
-			}
-		})
-	}
+		}
+		// A filter keeps only its types, in order.
+		only := readAll(t, f.eng, 5, reward.FeedCouponIssued, reward.FeedCouponVoided)
+		if len(only) != types[reward.FeedCouponIssued]+types[reward.FeedCouponVoided] {
+			t.Fatalf("filtered read: %d events, want %d", len(only), types[reward.FeedCouponIssued]+types[reward.FeedCouponVoided])
+		}
+		if !slices.IsSortedFunc(only, func(a, b feedEvent) int { return int(a.Seq) - int(b.Seq) }) {
+			t.Fatal("filtered events out of order")
+		}
+	})
 }
 
 // TestFeedReplayFindsMissingEvents shows the replay can fail: a change

@@ -60,6 +60,25 @@ func backend() string {
 	return cmp.Or(backendUnderTest, os.Getenv("YIMA_TEST_STORE"), "pebble")
 }
 
+// useBackend makes the fixtures tb opens from now on open the named
+// backend, until tb ends.
+func useBackend(tb testing.TB, name string) {
+	prev := backendUnderTest
+	backendUnderTest = name
+	tb.Cleanup(func() { backendUnderTest = prev })
+}
+
+// onBackends runs test as a subtest on each named backend in turn, its
+// fixtures opening that backend.
+func onBackends(t *testing.T, names []string, test func(t *testing.T, backend string)) {
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			useBackend(t, name)
+			test(t, name)
+		})
+	}
+}
+
 // openStore opens an empty store of the backend under test.
 func openStore(tb testing.TB, maxGroup int) store.DB {
 	tb.Helper()
@@ -111,6 +130,12 @@ func newEngine(tb testing.TB, opts reward.Options) (store.DB, *reward.Engine) {
 	tb.Helper()
 	db := openStore(tb, 0)
 	return db, rewardtest.NewEngine(tb, db, opts)
+}
+
+// allCodes lists the codes of f's serials 1 to n by serial (index 0
+// unused), so that goroutines need not share its Signer.
+func allCodes(f *fixture, n uint32) []string {
+	return append([]string{""}, rewardtest.Codes(f.signer, int(n))...)
 }
 
 func (f *fixture) scan(code, member string) (reward.ScanResult, error) {
@@ -183,6 +208,11 @@ func isRedeemed(tb testing.TB, f *fixture, code string) bool {
 func mustApply(tb testing.TB, f *fixture, doc string) *reward.CampaignView {
 	tb.Helper()
 	return rewardtest.MustApply(tb, f.eng, doc)
+}
+
+func mustMint(tb testing.TB, f *fixture, spec reward.BatchSpec) (*reward.Batch, *codegen.Signer) {
+	tb.Helper()
+	return rewardtest.MustMint(tb, f.eng, spec)
 }
 
 func mustPutReward(tb testing.TB, f *fixture, doc string) *reward.RewardView {

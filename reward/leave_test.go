@@ -169,10 +169,7 @@ func TestGuideLeavesWhileScanning(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	codes := make([]string, members*scansEach)
-	for i := range codes {
-		codes[i] = f.signer.Code(uint32(i + 1)) // a Signer is one goroutine's
-	}
+	codes := rewardtest.Codes(f.signer, members*scansEach) // a Signer is one goroutine's
 	var wg sync.WaitGroup
 	var commissions sync.Map // code → guide paid
 	for w := range 8 {

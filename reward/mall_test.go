@@ -24,6 +24,17 @@ var reqSeq int
 
 func nextReq() string { reqSeq++; return fmt.Sprintf("req-%d", reqSeq) }
 
+// mallFixture is a fixture whose codes pay nothing, with the mall rewards
+// docs put.
+func mallFixture(t *testing.T, docs ...string) *fixture {
+	t.Helper()
+	f := newFixture(t, 10, 0)
+	for _, doc := range docs {
+		mustPutReward(t, f, doc)
+	}
+	return f
+}
+
 func mustGrant(t *testing.T, f *fixture, member string, points int64) {
 	t.Helper()
 	if _, err := f.eng.Adjust(member, reward.AdjustRequest{Points: points, Reason: "welcome", RequestID: nextReq()}); err != nil {
@@ -46,10 +57,10 @@ func balanceOf(t *testing.T, f *fixture, member string) int64 {
 }
 
 func TestMallRedeemsEachKind(t *testing.T) {
-	f := newFixture(t, 10, 0)
-	mustPutReward(t, f, rewardDoc("cup", reward.KindCoupon, 50, 10, 0))
-	mustPutReward(t, f, rewardDoc("coffee", reward.KindVoucher, 30, 10, 0))
-	mustPutReward(t, f, rewardDoc("bowl", reward.KindGoods, 100, 3, 0))
+	f := mallFixture(t,
+		rewardDoc("cup", reward.KindCoupon, 50, 10, 0),
+		rewardDoc("coffee", reward.KindVoucher, 30, 10, 0),
+		rewardDoc("bowl", reward.KindGoods, 100, 3, 0))
 	if _, err := f.eng.AddVouchers("coffee", []string{"CF-1", "CF-2", "CF-3"}); err != nil {
 		t.Fatal(err)
 	}
@@ -144,8 +155,7 @@ func TestMallRedeemsEachKind(t *testing.T) {
 }
 
 func TestRedeemRefusalsStoreNothing(t *testing.T) {
-	f := newFixture(t, 10, 0)
-	mustPutReward(t, f, rewardDoc("cup", reward.KindCoupon, 50, 2, 1))
+	f := mallFixture(t, rewardDoc("cup", reward.KindCoupon, 50, 2, 1))
 	soon := f.now.Add(time.Hour)
 	mustPutReward(t, f, fmt.Sprintf(`{"id":"later","title":"later","kind":"coupon","price":1,"stock":5,"starts_at":%q}`, soon.Format(time.RFC3339)))
 	mustPutReward(t, f, fmt.Sprintf(`{"id":"past","title":"past","kind":"coupon","price":1,"stock":5,"ends_at":%q}`, f.now.Add(-time.Hour).Format(time.RFC3339)))
@@ -195,8 +205,7 @@ func TestRedeemRefusalsStoreNothing(t *testing.T) {
 }
 
 func TestRedeemRetryAnswersTheStoredResult(t *testing.T) {
-	f := newFixture(t, 10, 0)
-	mustPutReward(t, f, rewardDoc("cup", reward.KindCoupon, 50, 10, 0))
+	f := mallFixture(t, rewardDoc("cup", reward.KindCoupon, 50, 10, 0))
 	mustGrant(t, f, "m1", 100)
 	first, err := f.eng.Redeem("m1", reward.RedeemRequest{Reward: "cup", RequestID: "same"})
 	if err != nil {
@@ -218,8 +227,7 @@ func TestRedeemRetryAnswersTheStoredResult(t *testing.T) {
 // TestConcurrentRedeemsNeverOversell: 50 members who can each afford one
 // unit race for a stock of 5; exactly 5 win.
 func TestConcurrentRedeemsNeverOversell(t *testing.T) {
-	f := newFixture(t, 10, 0)
-	mustPutReward(t, f, rewardDoc("hot", reward.KindGoods, 100, 5, 0))
+	f := mallFixture(t, rewardDoc("hot", reward.KindGoods, 100, 5, 0))
 	const n = 50
 	for i := range n {
 		mustGrant(t, f, fmt.Sprintf("m%d", i), 100)
@@ -250,8 +258,7 @@ func TestConcurrentRedeemsNeverOversell(t *testing.T) {
 // TestConcurrentRedeemsOfOneBalance: one member whose balance covers one
 // unit asks for it many times at once; one wins.
 func TestConcurrentRedeemsOfOneBalance(t *testing.T) {
-	f := newFixture(t, 10, 0)
-	mustPutReward(t, f, rewardDoc("cup", reward.KindCoupon, 100, 100, 0))
+	f := mallFixture(t, rewardDoc("cup", reward.KindCoupon, 100, 100, 0))
 	mustGrant(t, f, "m1", 150)
 	const n = 30
 	wins, poor := race(t, n, reward.CodeInsufficientPoints, func(i int) error {
@@ -265,9 +272,7 @@ func TestConcurrentRedeemsOfOneBalance(t *testing.T) {
 }
 
 func TestVoucherUploadsRefuseDuplicates(t *testing.T) {
-	f := newFixture(t, 10, 0)
-	mustPutReward(t, f, rewardDoc("coffee", reward.KindVoucher, 10, 100, 0))
-	mustPutReward(t, f, rewardDoc("cup", reward.KindCoupon, 10, 100, 0))
+	f := mallFixture(t, rewardDoc("coffee", reward.KindVoucher, 10, 100, 0), rewardDoc("cup", reward.KindCoupon, 10, 100, 0))
 	if up, err := f.eng.AddVouchers("coffee", []string{"A", "B"}); err != nil || up.Uploaded != 2 {
 		t.Fatalf("%v %+v", err, up)
 	}
@@ -315,8 +320,7 @@ func TestRewardDocuments(t *testing.T) {
 		})
 	}
 	// Stock may not drop below what was redeemed.
-	f := newFixture(t, 10, 0)
-	mustPutReward(t, f, rewardDoc("cup", reward.KindCoupon, 10, 5, 0))
+	f := mallFixture(t, rewardDoc("cup", reward.KindCoupon, 10, 5, 0))
 	mustGrant(t, f, "m1", 100)
 	if _, err := f.eng.Redeem("m1", reward.RedeemRequest{Reward: "cup", Quantity: 3, RequestID: "a"}); err != nil {
 		t.Fatal(err)
@@ -561,10 +565,8 @@ func TestMallAuditCatchesForgedRecords(t *testing.T) {
 		{"adjustment without entries", "adj/A1", `{"id":"A1","member":"m1","points":500,"reason":"gift","ledger":[]}`, "adjustment A1 of 500 points"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFixture(t, 10, 0)
+			f := mallFixture(t, rewardDoc("cup", reward.KindCoupon, 50, 10, 0), rewardDoc("coffee", reward.KindVoucher, 10, 10, 0))
 			setRate(t, f, 1)
-			mustPutReward(t, f, rewardDoc("cup", reward.KindCoupon, 50, 10, 0))
-			mustPutReward(t, f, rewardDoc("coffee", reward.KindVoucher, 10, 10, 0))
 			if _, err := f.eng.AddVouchers("coffee", []string{"V1", "V2"}); err != nil {
 				t.Fatal(err)
 			}

@@ -638,10 +638,7 @@ func TestEnrolledGuideVerifiesWhileScansGoOn(t *testing.T) {
 		"coupon":           map[string]any{"title": "gift", "probability": 1, "stock": 1000, "valid_days": 30},
 		"guide_commission": map[string]any{"per_coupon": 5},
 	}))
-	all := make([]string, codes)
-	for i := range all {
-		all[i] = f.signer.Code(uint32(i + 1)) // a Signer is not for concurrent use
-	}
+	all := rewardtest.Codes(f.signer, codes) // a Signer is not for concurrent use
 	coupons := make(chan string, codes)
 	var wg sync.WaitGroup
 	wg.Go(func() {

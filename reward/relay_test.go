@@ -88,86 +88,84 @@ var relaySubjects = map[string]string{reward.FeedCodeRedeemed: "code", reward.Fe
 // repeated event would break it), and every coupon's issue comes before
 // its verification.
 func TestFeedRelayThreeNodesRacing(t *testing.T) {
-	for _, backend := range []string{"memory", "postgres"} {
-		t.Run(backend, func(t *testing.T) {
-			dbs := nodeStores(t, backend, 3)
-			nodes := nodeEngines(t, dbs, rewardtest.Keys(t, true), func() time.Time { return rewardtest.Start })
-			rewardtest.MustApply(t, nodes[0], rewardtest.CampaignDoc(t, map[string]any{
-				"points": 10, "coupon": map[string]any{"title": "gift", "probability": 1, "stock": 1000, "valid_days": 30},
-			}))
-			rewardtest.MustGuide(t, nodes[0], "G1", "")
-			codes := mintCodes(t, nodes[0], "SKU-1", 60)
-			runRelays(t, nodes...)
-			retry := func(fn func() error) error {
-				err := fn()
-				for try := 0; try < 20 && reward.ErrorCode(err) == reward.CodeUnavailable; try++ {
-					err = fn()
-				}
-				return err
+	onBackends(t, []string{"memory", "postgres"}, func(t *testing.T, backend string) {
+		dbs := nodeStores(t, backend, 3)
+		nodes := nodeEngines(t, dbs, rewardtest.Keys(t, true), func() time.Time { return rewardtest.Start })
+		rewardtest.MustApply(t, nodes[0], rewardtest.CampaignDoc(t, map[string]any{
+			"points": 10, "coupon": map[string]any{"title": "gift", "probability": 1, "stock": 1000, "valid_days": 30},
+		}))
+		rewardtest.MustGuide(t, nodes[0], "G1", "")
+		codes := mintCodes(t, nodes[0], "SKU-1", 60)
+		runRelays(t, nodes...)
+		retry := func(fn func() error) error {
+			err := fn()
+			for try := 0; try < 20 && reward.ErrorCode(err) == reward.CodeUnavailable; try++ {
+				err = fn()
 			}
-			var (
-				mu       sync.Mutex
-				verified []string
-				wg       sync.WaitGroup
-			)
-			for i := range 9 {
-				wg.Go(func() {
-					for j := range codes {
-						code := codes[(i*7+j)%len(codes)]
-						member := fmt.Sprintf("m%d", (i+j)%12)
-						var res reward.ScanResult
-						err := retry(func() (err error) {
-							res, _, err = rewardtest.Scan(nodes[i%3], reward.ScanRequest{Code: code, Member: member, RequestID: fmt.Sprintf("s%d-%d", i, j)})
-							return err
-						})
-						if reward.ErrorCode(err) == reward.CodeAlreadyRedeemed {
-							continue
-						}
-						if err != nil {
-							t.Errorf("scan on node %d: %v", i%3+1, err)
-							return
-						}
-						if err := retry(func() error { _, err := nodes[(i+1)%3].VerifyCoupon(res.Coupon.ID, "G1"); return err }); err != nil {
-							t.Errorf("verifying %s on node %d: %v", res.Coupon.ID, (i+1)%3+1, err)
-							return
-						}
-						mu.Lock()
-						verified = append(verified, res.Coupon.ID)
-						mu.Unlock()
-						err = retry(func() error {
-							_, err := nodes[(i+2)%3].Spend(member, reward.SpendRequest{Points: 5, Reason: "sticker", RequestID: fmt.Sprintf("p%d-%d", i, j)})
-							return err
-						})
-						if err != nil && reward.ErrorCode(err) != reward.CodeInsufficientPoints {
-							t.Errorf("spend on node %d: %v", (i+2)%3+1, err)
-							return
-						}
+			return err
+		}
+		var (
+			mu       sync.Mutex
+			verified []string
+			wg       sync.WaitGroup
+		)
+		for i := range 9 {
+			wg.Go(func() {
+				for j := range codes {
+					code := codes[(i*7+j)%len(codes)]
+					member := fmt.Sprintf("m%d", (i+j)%12)
+					var res reward.ScanResult
+					err := retry(func() (err error) {
+						res, _, err = rewardtest.Scan(nodes[i%3], reward.ScanRequest{Code: code, Member: member, RequestID: fmt.Sprintf("s%d-%d", i, j)})
+						return err
+					})
+					if reward.ErrorCode(err) == reward.CodeAlreadyRedeemed {
+						continue
 					}
-				})
-			}
-			wg.Wait()
-			if len(verified) != len(codes) {
-				t.Fatalf("%d coupons verified of %d codes redeemed", len(verified), len(codes))
-			}
-			for i, n := range nodes {
-				events := relayedFeed(t, n)
-				at := feedIndex(t, events, relaySubjects)
-				for _, code := range codes {
-					if _, ok := at[reward.FeedCodeRedeemed+" "+code]; !ok {
-						t.Errorf("node %d: the redemption of %s is not in the feed", i+1, code)
+					if err != nil {
+						t.Errorf("scan on node %d: %v", i%3+1, err)
+						return
+					}
+					if err := retry(func() error { _, err := nodes[(i+1)%3].VerifyCoupon(res.Coupon.ID, "G1"); return err }); err != nil {
+						t.Errorf("verifying %s on node %d: %v", res.Coupon.ID, (i+1)%3+1, err)
+						return
+					}
+					mu.Lock()
+					verified = append(verified, res.Coupon.ID)
+					mu.Unlock()
+					err = retry(func() error {
+						_, err := nodes[(i+2)%3].Spend(member, reward.SpendRequest{Points: 5, Reason: "sticker", RequestID: fmt.Sprintf("p%d-%d", i, j)})
+						return err
+					})
+					if err != nil && reward.ErrorCode(err) != reward.CodeInsufficientPoints {
+						t.Errorf("spend on node %d: %v", (i+2)%3+1, err)
+						return
 					}
 				}
-				for _, id := range verified {
-					issued, ok1 := at[reward.FeedCouponIssued+" "+id]
-					used, ok2 := at[reward.FeedCouponVerified+" "+id]
-					if !ok1 || !ok2 || issued > used {
-						t.Errorf("node %d: coupon %s issued at %d (%v), verified at %d (%v); want both, the issue first", i+1, id, issued, ok1, used, ok2)
-					}
+			})
+		}
+		wg.Wait()
+		if len(verified) != len(codes) {
+			t.Fatalf("%d coupons verified of %d codes redeemed", len(verified), len(codes))
+		}
+		for i, n := range nodes {
+			events := relayedFeed(t, n)
+			at := feedIndex(t, events, relaySubjects)
+			for _, code := range codes {
+				if _, ok := at[reward.FeedCodeRedeemed+" "+code]; !ok {
+					t.Errorf("node %d: the redemption of %s is not in the feed", i+1, code)
 				}
-				rewardtest.MustAudit(t, n)
 			}
-		})
-	}
+			for _, id := range verified {
+				issued, ok1 := at[reward.FeedCouponIssued+" "+id]
+				used, ok2 := at[reward.FeedCouponVerified+" "+id]
+				if !ok1 || !ok2 || issued > used {
+					t.Errorf("node %d: coupon %s issued at %d (%v), verified at %d (%v); want both, the issue first", i+1, id, issued, ok1, used, ok2)
+				}
+			}
+			rewardtest.MustAudit(t, n)
+		}
+	})
 }
 
 // TestFeedRelayKeepsCausalOrder: a coupon issued on one node and verified

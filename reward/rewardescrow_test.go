@@ -81,107 +81,105 @@ func mustReward(t *testing.T, eng *reward.Engine, id string) *reward.RewardView 
 // stranded in another node's slice. The audit is clean on every node, and
 // again once the nodes return their slices.
 func TestMallEscrowThreeNodesRacing(t *testing.T) {
-	for _, backend := range []string{"memory", "postgres"} {
-		t.Run(backend, func(t *testing.T) {
-			const stock, codes, price, members, rich = 23, 17, 10, 15, 10_000
-			dbs := nodeStores(t, backend, 3)
-			nodes := nodeEngines(t, dbs, rewardtest.Keys(t, true), func() time.Time { return rewardtest.Start })
-			putReward(t, nodes[0], "cup", reward.KindCoupon, price, stock)
-			putReward(t, nodes[1], "cafe", reward.KindVoucher, price, 30)
-			uploadVouchers(t, nodes[2], "cafe", "CAFE", codes)
-			for i := range members {
-				grant(t, nodes[i%3], fmt.Sprintf("m%d", i), rich)
-			}
-			var (
-				mu       sync.Mutex
-				units    = map[string]int64{}
-				spent    = map[string]int64{}
-				vouchers = map[string]int{}
-				wg       sync.WaitGroup
-			)
-			for i := range members {
-				wg.Go(func() {
-					member, node := fmt.Sprintf("m%d", i), nodes[i%3]
-					for j := range 12 {
-						id, n := "cup", int64(1+(i+j)%2)
-						if j%2 == 1 {
-							id = "cafe"
-						}
-						res, code := exchange(t, node, member, id, n, fmt.Sprintf("x%d-%d", i, j))
-						switch code {
-						case "":
-							mu.Lock()
-							units[id] += res.Exchange.Quantity
-							spent[member] += res.Exchange.Points
-							for _, c := range res.Exchange.Vouchers {
-								vouchers[c]++
-							}
-							mu.Unlock()
-						case reward.CodeOutOfStock:
-						default:
-							t.Errorf("exchange on node %d: %s", i%3+1, code)
-							return
-						}
-						if v := mustReward(t, node, id); v.Left < 0 || v.Counters.Redeemed > v.Stock {
-							t.Errorf("node %d shows %s with %d left, %d redeemed of %d", i%3+1, id, v.Left, v.Counters.Redeemed, v.Stock)
-						}
+	onBackends(t, []string{"memory", "postgres"}, func(t *testing.T, backend string) {
+		const stock, codes, price, members, rich = 23, 17, 10, 15, 10_000
+		dbs := nodeStores(t, backend, 3)
+		nodes := nodeEngines(t, dbs, rewardtest.Keys(t, true), func() time.Time { return rewardtest.Start })
+		putReward(t, nodes[0], "cup", reward.KindCoupon, price, stock)
+		putReward(t, nodes[1], "cafe", reward.KindVoucher, price, 30)
+		uploadVouchers(t, nodes[2], "cafe", "CAFE", codes)
+		for i := range members {
+			grant(t, nodes[i%3], fmt.Sprintf("m%d", i), rich)
+		}
+		var (
+			mu       sync.Mutex
+			units    = map[string]int64{}
+			spent    = map[string]int64{}
+			vouchers = map[string]int{}
+			wg       sync.WaitGroup
+		)
+		for i := range members {
+			wg.Go(func() {
+				member, node := fmt.Sprintf("m%d", i), nodes[i%3]
+				for j := range 12 {
+					id, n := "cup", int64(1+(i+j)%2)
+					if j%2 == 1 {
+						id = "cafe"
 					}
-				})
-			}
-			wg.Wait()
-			// One or two units at a time, the last unit can be left when
-			// two were asked: every member asked enough for it to go.
-			if units["cup"] != stock || units["cafe"] != codes {
-				t.Errorf("exchanged %d of cup (stock %d) and %d of cafe (%d codes); want both used exactly", units["cup"], stock, units["cafe"], codes)
-			}
-			if len(vouchers) != codes {
-				t.Errorf("%d distinct codes handed out, want %d", len(vouchers), codes)
-			}
-			for c, n := range vouchers {
-				if n != 1 {
-					t.Errorf("code %s handed out %d times", c, n)
-				}
-			}
-			if keys := storedKeys(t, dbs[0], "rs/"); !slices.Contains(keys, "rs/cup") || len(keys) < 4 {
-				t.Errorf("the escrow records %q: want the pool of cup and the nodes' slices", keys)
-			}
-			check := func(when string) {
-				t.Helper()
-				for i, n := range nodes {
-					for _, w := range []struct {
-						id   string
-						want int64
-					}{{"cup", stock}, {"cafe", codes}} {
-						if v := mustReward(t, n, w.id); v.Counters.Redeemed != w.want || v.Left != 0 || v.Status != "sold_out" {
-							t.Errorf("%s, node %d shows %s %+v, %d left, %s; want %d redeemed, sold out", when, i+1, w.id, v.Counters, v.Left, v.Status, w.want)
+					res, code := exchange(t, node, member, id, n, fmt.Sprintf("x%d-%d", i, j))
+					switch code {
+					case "":
+						mu.Lock()
+						units[id] += res.Exchange.Quantity
+						spent[member] += res.Exchange.Points
+						for _, c := range res.Exchange.Vouchers {
+							vouchers[c]++
 						}
+						mu.Unlock()
+					case reward.CodeOutOfStock:
+					default:
+						t.Errorf("exchange on node %d: %s", i%3+1, code)
+						return
 					}
-					if v := mustReward(t, n, "cafe"); *v.VouchersLeft != 0 {
-						t.Errorf("%s, node %d shows %d codes left", when, i+1, *v.VouchersLeft)
+					if v := mustReward(t, node, id); v.Left < 0 || v.Counters.Redeemed > v.Stock {
+						t.Errorf("node %d shows %s with %d left, %d redeemed of %d", i%3+1, id, v.Left, v.Counters.Redeemed, v.Stock)
 					}
-					for m := range members {
-						member := fmt.Sprintf("m%d", m)
-						if got := rewardtest.MustMember(t, n, member).Points; got != rich-spent[member] {
-							t.Errorf("%s, node %d: %s has %d points, want %d less the %d its exchanges took", when, i+1, member, got, rich, spent[member])
-						}
+				}
+			})
+		}
+		wg.Wait()
+		// One or two units at a time, the last unit can be left when
+		// two were asked: every member asked enough for it to go.
+		if units["cup"] != stock || units["cafe"] != codes {
+			t.Errorf("exchanged %d of cup (stock %d) and %d of cafe (%d codes); want both used exactly", units["cup"], stock, units["cafe"], codes)
+		}
+		if len(vouchers) != codes {
+			t.Errorf("%d distinct codes handed out, want %d", len(vouchers), codes)
+		}
+		for c, n := range vouchers {
+			if n != 1 {
+				t.Errorf("code %s handed out %d times", c, n)
+			}
+		}
+		if keys := storedKeys(t, dbs[0], "rs/"); !slices.Contains(keys, "rs/cup") || len(keys) < 4 {
+			t.Errorf("the escrow records %q: want the pool of cup and the nodes' slices", keys)
+		}
+		check := func(when string) {
+			t.Helper()
+			for i, n := range nodes {
+				for _, w := range []struct {
+					id   string
+					want int64
+				}{{"cup", stock}, {"cafe", codes}} {
+					if v := mustReward(t, n, w.id); v.Counters.Redeemed != w.want || v.Left != 0 || v.Status != "sold_out" {
+						t.Errorf("%s, node %d shows %s %+v, %d left, %s; want %d redeemed, sold out", when, i+1, w.id, v.Counters, v.Left, v.Status, w.want)
 					}
-					rewardtest.MustAudit(t, n)
 				}
-			}
-			check("racing done")
-			for _, n := range nodes {
-				if err := n.ReturnSlices(); err != nil {
-					t.Fatal(err)
+				if v := mustReward(t, n, "cafe"); *v.VouchersLeft != 0 {
+					t.Errorf("%s, node %d shows %d codes left", when, i+1, *v.VouchersLeft)
 				}
-			}
-			for _, k := range storedKeys(t, dbs[0], "rs/") {
-				if strings.Contains(k, "\x00") {
-					t.Errorf("slice %q is left after every node returned its slices", k)
+				for m := range members {
+					member := fmt.Sprintf("m%d", m)
+					if got := rewardtest.MustMember(t, n, member).Points; got != rich-spent[member] {
+						t.Errorf("%s, node %d: %s has %d points, want %d less the %d its exchanges took", when, i+1, member, got, rich, spent[member])
+					}
 				}
+				rewardtest.MustAudit(t, n)
 			}
-			check("slices returned")
-		})
-	}
+		}
+		check("racing done")
+		for _, n := range nodes {
+			if err := n.ReturnSlices(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, k := range storedKeys(t, dbs[0], "rs/") {
+			if strings.Contains(k, "\x00") {
+				t.Errorf("slice %q is left after every node returned its slices", k)
+			}
+		}
+		check("slices returned")
+	})
 }
 
 // TestMallEscrowExchangesWriteNoSharedRecord: once each node holds a

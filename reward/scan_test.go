@@ -19,8 +19,7 @@ func TestDecisionsAreSafeToRetry(t *testing.T) {
 	if backend() == "memory" {
 		t.Skip("every test of the package runs on the retrying backend")
 	}
-	backendUnderTest = "memory"
-	defer func() { backendUnderTest = "" }()
+	useBackend(t, "memory")
 	for _, c := range []struct {
 		name string
 		test func(*testing.T)
@@ -61,10 +60,7 @@ func TestHundredConcurrentScansOneWinner(t *testing.T) {
 func TestTwoMembersRaceOnManyCodes(t *testing.T) {
 	const n = 300
 	f := newFixture(t, n, 5)
-	codes := make([]string, n+1)
-	for s := uint32(1); s <= n; s++ {
-		codes[s] = f.signer.Code(s) // a Signer is not for concurrent use
-	}
+	codes := allCodes(f, n)
 	members := []string{"alice", "bob"}
 	won := map[string]int64{} // points each member's answers promised
 	wins := map[string]int{}  // redeemed answers per code
@@ -122,11 +118,7 @@ func TestTwoMembersRaceOnManyCodes(t *testing.T) {
 
 func TestScanRefusals(t *testing.T) {
 	f := newFixture(t, 10, 5)
-	inactive, err := f.eng.CreateBatch(reward.BatchSpec{Product: "SKU-2", Count: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	is, _ := f.eng.Signer(inactive)
+	_, is := mustMint(t, f, reward.BatchSpec{Product: "SKU-2", Count: 10})
 	if _, err := f.eng.SetRange(f.batch.ID, reward.Range{From: 5, To: 6, State: reward.Revoked}); err != nil {
 		t.Fatal(err)
 	}

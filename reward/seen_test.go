@@ -16,10 +16,7 @@ import (
 func TestSeenIndexLoadsBesideScans(t *testing.T) {
 	const before, during = 3000, 400
 	f := newFixture(t, before+during, 5)
-	codes := make([]string, before+during+1)
-	for s := uint32(1); s <= before+during; s++ {
-		codes[s] = f.signer.Code(s)
-	}
+	codes := allCodes(f, before+during)
 	for s := 1; s <= before; s++ {
 		if _, err := f.scan(codes[s], "early"); err != nil {
 			t.Fatal(err)
@@ -67,8 +64,7 @@ func TestSeenIndexLoadsBesideScans(t *testing.T) {
 // Pebble engine: a backend that runs each decision twice hides the hazard,
 // its first run setting the bit the second one reads.)
 func TestSeenIndexIsForOneWriter(t *testing.T) {
-	defer func(b string) { backendUnderTest = b }(backendUnderTest)
-	backendUnderTest = "pebble"
+	useBackend(t, "pebble")
 	for _, noIndex := range []bool{false, true} {
 		f := newFixture(t, 10, 5)
 		opts := reward.Options{NoSeenIndex: noIndex}

@@ -42,16 +42,8 @@ func newSettleFixture(t *testing.T, codes uint32) *settleFixture {
 	f := &settleFixture{}
 	f.set(time.Date(2026, 11, 3, 10, 0, 0, 0, shanghai))
 	f.db, f.eng = newEngine(t, reward.Options{Zone: shanghai, Now: func() time.Time { return time.Unix(0, f.clock.Load()) }})
-	b, err := f.eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: codes, Activate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.signer, err = f.eng.Signer(b); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.eng.ApplyCampaign(mustParse(t, campaignDoc(t, map[string]any{"guide_commission": map[string]any{"per_scan": 3}}))); err != nil {
-		t.Fatal(err)
-	}
+	_, f.signer = rewardtest.MustMint(t, f.eng, reward.BatchSpec{Product: "SKU-1", Count: codes, Activate: true})
+	rewardtest.MustApply(t, f.eng, campaignDoc(t, map[string]any{"guide_commission": map[string]any{"per_scan": 3}}))
 	rewardtest.MustStore(t, f.eng, "store-a")
 	rewardtest.MustStore(t, f.eng, "store-b")
 	for _, g := range []reward.Guide{{ID: "G1", Store: "store-a", Name: "王芳"}, {ID: "G2", Store: "store-a"}, {ID: "G3", Store: "store-b"}} {
@@ -61,15 +53,6 @@ func newSettleFixture(t *testing.T, codes uint32) *settleFixture {
 		}
 	}
 	return f
-}
-
-func mustParse(t *testing.T, doc string) *reward.Campaign {
-	t.Helper()
-	c, err := reward.ParseCampaign([]byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 // redeem scans code serial for member, recruited by guide.
@@ -307,10 +290,7 @@ func TestSettlementWhileCommissionsAreEarned(t *testing.T) {
 	end := time.Date(2026, 12, 1, 0, 0, 0, 0, shanghai)
 	f.set(end.Add(-time.Duration(workers*perWork/2) * time.Millisecond))
 	// A signer is not safe for concurrent use: the codes are made first.
-	codes := make([]string, workers*perWork+1)
-	for i := range codes[1:] {
-		codes[i+1] = f.signer.Code(uint32(i + 1))
-	}
+	codes := append([]string{""}, rewardtest.Codes(f.signer, workers*perWork)...) // by serial
 	var wg sync.WaitGroup
 	var settleErr error
 	var nov *reward.SettlementView

@@ -37,14 +37,7 @@ func mustStats(t *testing.T, eng *reward.Engine, dim, from, to string, daily boo
 // out.
 func TestStats(t *testing.T) {
 	f := newFixture(t, 20, 5)
-	east, err := f.eng.CreateBatch(reward.BatchSpec{Product: "SKU-2", Count: 5, Points: new(int64(3)), Region: "east", Activate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eastSigner, err := f.eng.Signer(east)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, eastSigner := mustMint(t, f, reward.BatchSpec{Product: "SKU-2", Count: 5, Points: new(int64(3)), Region: "east", Activate: true})
 	day1 := f.now
 	mustRedeem(t, f, f.signer.Code(1), "m1")
 	mustRedeem(t, f, f.signer.Code(2), "m2")
@@ -109,11 +102,7 @@ func TestStatsZone(t *testing.T) {
 	}{{time.UTC, "20260501"}, {shanghai, "20260502"}, {nil, "20260502"}} {
 		now := time.Date(2026, 5, 1, 17, 0, 0, 0, time.UTC)
 		_, eng := newEngine(t, reward.Options{Now: func() time.Time { return now }, Zone: tc.zone})
-		b, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU-1", Count: 1, Activate: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, _ := eng.Signer(b)
+		_, s := rewardtest.MustMint(t, eng, reward.BatchSpec{Product: "SKU-1", Count: 1, Activate: true})
 		if _, err := eng.Scan(reward.ScanRequest{Code: s.Code(1), Member: "m"}); err != nil {
 			t.Fatal(err)
 		}

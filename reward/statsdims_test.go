@@ -120,14 +120,7 @@ func TestStatsBySourceAndStore(t *testing.T) {
 // store of the guide who made it.
 func TestStatsStoreWithoutCampaign(t *testing.T) {
 	f := storesFixture(t, 5, nil)
-	b, err := f.eng.CreateBatch(reward.BatchSpec{Product: "SKU-9", Count: 2, Points: new(int64(3)), Activate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := f.eng.Signer(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, s := mustMint(t, f, reward.BatchSpec{Product: "SKU-9", Count: 2, Points: new(int64(3)), Activate: true})
 	if _, _, err := scanReq(f, reward.ScanRequest{Code: s.Code(1), Member: "m", Guide: "G2", Source: "jd"}); err != nil {
 		t.Fatal(err)
 	}
@@ -191,10 +184,7 @@ func TestStatsConcurrentSourcesAndStores(t *testing.T) {
 			}
 		}
 	}()
-	codes := make([]string, n) // a signer is not for concurrent use
-	for i := range codes {
-		codes[i] = f.signer.Code(uint32(i + 1))
-	}
+	codes := rewardtest.Codes(f.signer, n) // a signer is not for concurrent use
 	coupons := make([]string, n)
 	errs := make(chan error, n)
 	for i := range n {
@@ -284,10 +274,7 @@ func TestStatsOfTwoEnginesAddUp(t *testing.T) {
 		reward.New(f.db, f.eng.Keys(), reward.Options{NoSeenIndex: true}),
 		reward.New(f.db, f.eng.Keys(), reward.Options{NoSeenIndex: true}),
 	}
-	codes := make([]string, 8)
-	for i := range codes {
-		codes[i] = f.signer.Code(uint32(i + 1))
-	}
+	codes := rewardtest.Codes(f.signer, 8)
 	var wg sync.WaitGroup
 	for n, e := range engines {
 		wg.Go(func() {

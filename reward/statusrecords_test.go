@@ -66,9 +66,7 @@ func TestStatusSeesBatchChanges(t *testing.T) {
 			if p := statusOf(t, this, f, 5).Promotion; p != "" {
 				t.Fatalf("promotion before any campaign: %q", p)
 			}
-			if _, err := other.ApplyCampaign(mustParse(t, campaignDoc(t, nil))); err != nil {
-				t.Fatal(err)
-			}
+			rewardtest.MustApply(t, other, campaignDoc(t, nil))
 			if p := statusOf(t, this, f, 5).Promotion; p != "live" {
 				t.Errorf("promotion after another node started a campaign: %q, want live", p)
 			}
@@ -100,15 +98,11 @@ func TestStatusSeesOwnChanges(t *testing.T) {
 	if s := statusOf(t, f.eng, f, 4).State; s != string(reward.Revoked) {
 		t.Errorf("after revoking serial 4: %s", s)
 	}
-	if _, err := f.eng.ApplyCampaign(mustParse(t, campaignDoc(t, map[string]any{"starts_at": "2029-01-01T00:00:00Z"}))); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, f, campaignDoc(t, map[string]any{"starts_at": "2029-01-01T00:00:00Z"}))
 	if p := statusOf(t, f.eng, f, 3).Promotion; p != "scheduled" {
 		t.Errorf("after a campaign for the product: %q, want scheduled", p)
 	}
-	if _, err := f.eng.ApplyCampaign(mustParse(t, campaignDoc(t, nil))); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, f, campaignDoc(t, nil))
 	if p := statusOf(t, f.eng, f, 3).Promotion; p != "live" {
 		t.Errorf("after the campaign started earlier: %q, want live", p)
 	}

@@ -167,25 +167,25 @@ func IsRedeemed(tb testing.TB, eng *reward.Engine, code string) bool {
 // MustApply parses and applies a campaign document.
 func MustApply(tb testing.TB, eng *reward.Engine, doc string) *reward.CampaignView {
 	tb.Helper()
-	c, err := reward.ParseCampaign([]byte(doc))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	v, err := eng.ApplyCampaign(c)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return v
+	return mustPut(tb, doc, reward.ParseCampaign, eng.ApplyCampaign)
 }
 
 // MustPutReward parses and puts a mall reward document.
 func MustPutReward(tb testing.TB, eng *reward.Engine, doc string) *reward.RewardView {
 	tb.Helper()
-	r, err := reward.ParseReward([]byte(doc), "")
+	parse := func(raw []byte) (*reward.Reward, error) { return reward.ParseReward(raw, "") }
+	return mustPut(tb, doc, parse, eng.PutReward)
+}
+
+// mustPut parses doc and puts what it says, stopping the test if either
+// fails: how a test writes a document as the admin API would.
+func mustPut[R, V any](tb testing.TB, doc string, parse func([]byte) (R, error), put func(R) (V, error)) V {
+	tb.Helper()
+	r, err := parse([]byte(doc))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	v, err := eng.PutReward(r)
+	v, err := put(r)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/docs/apitest"
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/scan"
 	"github.com/yima-dev/yima/scan/node"
 	"github.com/yima-dev/yima/scan/node/datadir"
@@ -136,11 +137,7 @@ func (ts *testServer) Mint(spec reward.BatchSpec) (*scan.BatchView, []string) {
 	if err != nil {
 		ts.t.Fatalf("Signer: %v", err)
 	}
-	codes := make([]string, b.Count)
-	for i := range codes {
-		codes[i] = signer.Code(uint32(i + 1))
-	}
-	return b, codes
+	return b, rewardtest.Codes(signer, int(b.Count))
 }
 
 // MintActive mints an active batch of n codes worth points each.

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/scan/webhook"
 	"github.com/yima-dev/yima/store/memstore"
 	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
@@ -30,25 +30,9 @@ type world struct {
 
 func newWorld(t *testing.T, n uint32) *world {
 	t.Helper()
-	db := pebbletest.Open(t, nil)
-	ks, err := codegen.NewKeyset(time.Unix(0, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng := reward.New(db, ks, reward.Options{})
-	b, err := eng.CreateBatch(reward.BatchSpec{Product: "SKU", Count: n, Points: new(int64(5)), Activate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := eng.Signer(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &world{eng: eng}
-	for i := uint32(1); i <= n; i++ {
-		w.codes = append(w.codes, s.Code(i))
-	}
-	return w
+	eng := rewardtest.NewEngine(t, pebbletest.Open(t, nil), reward.Options{})
+	_, s := rewardtest.MustMint(t, eng, reward.BatchSpec{Product: "SKU", Count: n, Points: new(int64(5)), Activate: true})
+	return &world{eng: eng, codes: rewardtest.Codes(s, int(n))}
 }
 
 // scan redeems the next code; each redemption writes a few events.
@@ -511,10 +495,7 @@ func TestAddressGuard(t *testing.T) {
 func TestDeliveryFromSeveralNodes(t *testing.T) {
 	db := memstore.New(memstore.Options{Retry: true})
 	t.Cleanup(func() { db.Close() })
-	ks, err := codegen.NewKeyset(time.Unix(0, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ks := rewardtest.Keys(t, false)
 	var nodes []*reward.Engine
 	var stops []context.CancelFunc
 	var wg sync.WaitGroup
@@ -530,14 +511,7 @@ func TestDeliveryFromSeveralNodes(t *testing.T) {
 		}
 		wg.Wait()
 	})
-	b, err := nodes[0].CreateBatch(reward.BatchSpec{Product: "SKU", Count: 40, Points: new(int64(5)), Activate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := nodes[0].Signer(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, s := rewardtest.MustMint(t, nodes[0], reward.BatchSpec{Product: "SKU", Count: 40, Points: new(int64(5)), Activate: true})
 	ln := listen(t, "127.0.0.1:0")
 	rc := &receiver{t: t}
 	h, err := nodes[1].AddWebhook("http://"+ln.Addr().String()+"/hook", nil)

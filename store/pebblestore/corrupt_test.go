@@ -3,7 +3,6 @@ package pebblestore_test
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 
@@ -17,8 +16,7 @@ import (
 // store.ErrCorrupt; the store does not fail closed (a restart would not
 // mend the file) and keeps deciding what does not need it.
 func TestCorruptFileIsAnErrorNotAnExit(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "db")
-	db := pebbletest.OpenDir(t, dir, nil)
+	db, dir := pebbletest.OpenTemp(t)
 	val := make([]byte, 100)
 	for i := range 200 {
 		if err := db.Update(func(tx store.Tx) error {

@@ -121,8 +121,7 @@ func TestFullDiskWhileServingFailsClosed(t *testing.T) {
 // memtable (70 MiB by default), which alone fills a small volume; the
 // engine keeps it to a few MiB.
 func TestLogPreallocationIsSmall(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "db")
-	db := pebbletest.OpenDir(t, dir, nil)
+	db, dir := pebbletest.OpenTemp(t)
 	writeSome(t, db, 10)
 	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
 	var allocated int64

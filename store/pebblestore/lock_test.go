@@ -17,8 +17,7 @@ import (
 // deleted under a running store, a second process must still be refused;
 // two processes on one directory would both pay the same code.
 func TestDeletedLockFileKeepsASecondProcessOut(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "db")
-	pebbletest.OpenDir(t, dir, nil)
+	_, dir := pebbletest.OpenTemp(t)
 	if err := os.Remove(filepath.Join(dir, "LOCK")); err != nil {
 		t.Fatal(err)
 	}
@@ -51,8 +50,7 @@ func TestLockHelperProcess(t *testing.T) {
 // TestSecondOpenWithoutLockFile: the same holds for a second open in one
 // process.
 func TestSecondOpenWithoutLockFile(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "db")
-	db := pebbletest.OpenDir(t, dir, nil)
+	db, dir := pebbletest.OpenTemp(t)
 	if err := os.Remove(filepath.Join(dir, "LOCK")); err != nil {
 		t.Fatal(err)
 	}

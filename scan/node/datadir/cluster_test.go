@@ -43,10 +43,7 @@ func TestThreeNodesExactlyOnce(t *testing.T) {
 	const scanners, codes = 50, 20
 	// The codes are made before the race: a Signer is not for concurrent
 	// use.
-	all := make([]string, codes)
-	for i := range all {
-		all[i] = signer.Code(uint32(i + 1))
-	}
+	all := rewardtest.Codes(signer, codes)
 	var (
 		mu   sync.Mutex
 		wins = map[string][]string{}

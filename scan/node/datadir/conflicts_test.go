@@ -54,10 +54,7 @@ func TestThreeNodesRarelyConflict(t *testing.T) {
 func countConflicts(t *testing.T, nodes []*datadir.Dir, signer *codegen.Signer, members, scans int) (conflicts, commits int64) {
 	t.Helper()
 	const perNode = 12
-	codes := make([]string, members+scans)
-	for i := range codes {
-		codes[i] = signer.Code(uint32(i + 1))
-	}
+	codes := rewardtest.Codes(signer, members+scans)
 	member := func(i int) string { return fmt.Sprintf("m%03d", i%members) }
 	scan := func(node *datadir.Dir, code, member string) {
 		if _, _, err := rewardtest.Scan(node.Engine, reward.ScanRequest{Code: code, Member: member}); err != nil {
@@ -156,10 +153,7 @@ func TestLanesRarelyConflict(t *testing.T) {
 	node := mustOpen(t, t.TempDir(), datadir.Options{Store: dsn, KEK: newKEK(t), Lanes: lanes})
 	t.Cleanup(func() { node.Close() })
 	_, signer := rewardtest.MustMint(t, node.Engine, reward.BatchSpec{Product: "SKU-1", Count: members + scans, Points: new(int64(5)), Activate: true})
-	codes := make([]string, members+scans)
-	for i := range codes {
-		codes[i] = signer.Code(uint32(i + 1))
-	}
+	codes := rewardtest.Codes(signer, members+scans)
 	scan := func(code, member string) {
 		if _, _, err := rewardtest.Scan(node.Engine, reward.ScanRequest{Code: code, Member: member}); err != nil {
 			t.Errorf("scan of %s by %s: %v", code, member, err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/scan/node/datadir"
 )
 
@@ -22,20 +23,13 @@ func TestPreload(t *testing.T) {
 	defer func() { d.Close() }()
 	<-d.SeenLoaded()
 	const n = 10_000
-	b, err := d.Engine.CreateBatch(reward.BatchSpec{Product: "SKU-P", Count: n + 100, Points: new(int64(7)), Activate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, signer := rewardtest.MustMint(t, d.Engine, reward.BatchSpec{Product: "SKU-P", Count: n + 100, Points: new(int64(7)), Activate: true})
 	p, err := d.Preload(context.Background(), reward.PreloadSpec{Batch: b.ID, Codes: n, PerMember: 8, Members: "pre-"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p.Members != (n+7)/8 || p.Records < 4*n {
 		t.Fatalf("preloaded %d members, %d records", p.Members, p.Records)
-	}
-	signer, err := d.Engine.Signer(b)
-	if err != nil {
-		t.Fatal(err)
 	}
 	check := func(when string) {
 		t.Helper()
@@ -108,10 +102,7 @@ func TestPreloadCampaign(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 3_000
-	b, err := d.Engine.CreateBatch(reward.BatchSpec{Product: "SKU-C", Count: n + 10, Activate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, signer := rewardtest.MustMint(t, d.Engine, reward.BatchSpec{Product: "SKU-C", Count: n + 10, Activate: true})
 	p, err := d.Preload(context.Background(), reward.PreloadSpec{Batch: b.ID, Codes: n, PerMember: 10, Members: "pre-"})
 	if err != nil {
 		t.Fatal(err)
@@ -133,10 +124,6 @@ func TestPreloadCampaign(t *testing.T) {
 	m, err := d.Engine.Member("pre-001", "", 100)
 	if err != nil || m.Redemptions != 10 || m.Points < 10*5+50 {
 		t.Fatalf("member pre-001: %+v, %v", m, err)
-	}
-	signer, err := d.Engine.Signer(b)
-	if err != nil {
-		t.Fatal(err)
 	}
 	if _, err := d.Engine.Scan(reward.ScanRequest{Code: signer.Code(7), Member: "someone-else"}); reward.ErrorCode(err) != reward.CodeAlreadyRedeemed {
 		t.Fatalf("a scan of a preloaded code: %v, want already_redeemed", err)

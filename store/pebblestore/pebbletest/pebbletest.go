@@ -67,3 +67,12 @@ func OpenDir(tb testing.TB, dir string, opts *pebblestore.Options) *pebblestore.
 	tb.Cleanup(func() { db.Close() })
 	return db
 }
+
+// OpenTemp opens an empty engine with the defaults in a fresh directory of
+// the real file system, and returns it with the directory, for tests that
+// then reach into the engine's files.
+func OpenTemp(tb testing.TB) (*pebblestore.DB, string) {
+	tb.Helper()
+	dir := filepath.Join(tb.TempDir(), "db")
+	return OpenDir(tb, dir, nil), dir
+}

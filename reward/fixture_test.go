@@ -6,8 +6,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -158,27 +156,9 @@ func mustAuditSay(t *testing.T, eng *reward.Engine, want string) {
 	}
 }
 
-// race runs do(0) … do(n-1) at once and counts their answers: won, those
-// that succeeded, and lost, those refused with the code lost. Any other
-// answer fails the test.
 func race(t *testing.T, n int, lost reward.Code, do func(i int) error) (won, refused int) {
 	t.Helper()
-	var wins, refusals atomic.Int32
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			switch err := do(i); code(err) {
-			case "":
-				wins.Add(1)
-			case lost:
-				refusals.Add(1)
-			default:
-				t.Errorf("%d of %d at once: %v", i, n, err)
-			}
-		})
-	}
-	wg.Wait()
-	return int(wins.Load()), int(refusals.Load())
+	return rewardtest.Race(t, n, lost, do)
 }
 
 func campaignDoc(tb testing.TB, fields map[string]any) string {

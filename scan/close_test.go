@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/scan"
 	"github.com/yima-dev/yima/store"
 	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
@@ -51,12 +51,8 @@ func (d *heldDB) Scan(prefix, start []byte, fn func(k, v []byte) bool) error {
 // stopped, since the caller closes the store next (a Pebble store read
 // after it closed panics). The coupon sweep's read is the one held.
 func TestCloseWaitsForTheBackgroundTasks(t *testing.T) {
-	ks, err := codegen.NewKeyset(time.Unix(0, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
 	db := &heldDB{DB: pebbletest.Open(t, nil), armed: make(chan struct{}), entered: make(chan struct{}), release: make(chan struct{}), returned: make(chan struct{})}
-	eng := reward.New(db, ks, reward.Options{})
+	eng := rewardtest.NewEngine(t, db, reward.Options{})
 	srv := scan.NewServer(scan.Backend{Engine: eng, AdminToken: "admin-secret", Dir: noDir{}}, scan.Options{Addr: "127.0.0.1:0", Logger: quietLogger()})
 	close(db.armed)
 	if err := srv.Start(); err != nil {

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/scan"
@@ -56,11 +55,7 @@ func (noDir) Err() error                { return nil }
 // client reading it gets an error (before the headers, or part way through
 // the body), never a short body that looks whole.
 func TestExportCutShortIsABrokenTransfer(t *testing.T) {
-	ks, err := codegen.NewKeyset(time.Unix(0, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng := reward.New(breakingDB{pebbletest.Open(t, nil)}, ks, reward.Options{})
+	eng := rewardtest.NewEngine(t, breakingDB{pebbletest.Open(t, nil)}, reward.Options{})
 	_, signer := rewardtest.MustMint(t, eng, reward.BatchSpec{Product: "SKU", Count: 50, Points: new(int64(5)), Activate: true})
 	for i := uint32(1); i <= 50; i++ {
 		if _, err := eng.Scan(reward.ScanRequest{Code: signer.Code(i), Member: "m"}); err != nil {

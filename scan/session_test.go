@@ -5,10 +5,9 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
-	"time"
 
-	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
+	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/scan"
 	"github.com/yima-dev/yima/store/memstore"
 )
@@ -20,10 +19,7 @@ import (
 // sessions end everywhere.
 func TestPageSessionsSharedOnMemstore(t *testing.T) {
 	db := memstore.New(memstore.Options{})
-	ks, err := codegen.NewKeyset(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ks := rewardtest.Keys(t, false)
 	pageKey := make([]byte, 32)
 	rand.Read(pageKey)
 	var eng *reward.Engine

@@ -3,7 +3,9 @@ package rewardtest
 import (
 	"sync"
 	"sync/atomic"
+	"testing"
 
+	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/store"
 )
 
@@ -58,4 +60,27 @@ func Workers(n, jobs int, do func(job int)) {
 	}
 	close(work)
 	wg.Wait()
+}
+
+// Race runs do(0) … do(n-1) at once and counts their answers: won, those
+// that succeeded, and refused, those refused with the code lost. Any other
+// answer fails the test.
+func Race(tb testing.TB, n int, lost reward.Code, do func(i int) error) (won, refused int) {
+	tb.Helper()
+	var wins, refusals atomic.Int32
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			switch err := do(i); reward.ErrorCode(err) {
+			case "":
+				wins.Add(1)
+			case lost:
+				refusals.Add(1)
+			default:
+				tb.Errorf("%d of %d at once: %v", i, n, err)
+			}
+		})
+	}
+	wg.Wait()
+	return int(wins.Load()), int(refusals.Load())
 }

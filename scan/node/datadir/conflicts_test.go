@@ -3,7 +3,6 @@ package datadir_test
 import (
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -62,7 +61,7 @@ func countConflicts(t *testing.T, nodes []*datadir.Dir, signer *codegen.Signer, 
 		}
 	}
 	// Each member's first scan: the members exist before the count.
-	race(3*perNode, members, func(i int) { scan(nodes[i%3], codes[i], member(i)) })
+	rewardtest.Workers(3*perNode, members, func(i int) { scan(nodes[i%3], codes[i], member(i)) })
 
 	var committed atomic.Int64
 	var before int64
@@ -71,7 +70,7 @@ func countConflicts(t *testing.T, nodes []*datadir.Dir, signer *codegen.Signer, 
 		before += db.Conflicts()
 		db.ObserveGroups(func(int) { committed.Add(1) })
 	}
-	race(3*perNode, scans, func(i int) {
+	rewardtest.Workers(3*perNode, scans, func(i int) {
 		// Scan i is member m's: its node is m's.
 		m := (i * 7) % members
 		scan(nodes[m%3], codes[members+i], member(m))
@@ -174,7 +173,7 @@ func TestLanesRarelyConflict(t *testing.T) {
 	var commits atomic.Int64
 	before := db.Stats()
 	db.ObserveGroups(func(int) { commits.Add(1) })
-	race(scanners, scans, func(i int) { scan(codes[members+i], who[i]) })
+	rewardtest.Workers(scanners, scans, func(i int) { scan(codes[members+i], who[i]) })
 	st := db.Stats()
 	conflicts := st.Conflicts - before.Conflicts
 	rate := float64(conflicts) / float64(commits.Load())
@@ -186,19 +185,4 @@ func TestLanesRarelyConflict(t *testing.T) {
 		t.Errorf("one node's %d lanes met %d serialization failures in %d commits (%.3f a commit), want at most 0.03 a commit: its lanes' groups conflict with each other", lanes, conflicts, commits.Load(), rate)
 	}
 	rewardtest.MustAudit(t, node.Engine)
-}
-
-// race runs each(i) for i from 0 to n-1 on workers goroutines at once,
-// each taking the next i.
-func race(workers, n int, each func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				each(i)
-			}
-		})
-	}
-	wg.Wait()
 }

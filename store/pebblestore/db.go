@@ -41,8 +41,9 @@ type Options struct {
 	CacheSize int64
 	// MemTableSize is Pebble's memtable in bytes (default 64 MiB).
 	MemTableSize uint64
-	// HotRecords bounds the decider's cache of recent records (default
-	// 262144).
+	// HotRecords bounds the decider's cache of records decisions read
+	// (default 262144); a group's writes of other keys are cached only
+	// until the group is applied.
 	HotRecords int
 	// OnFail is called once, from any goroutine, when the store fails
 	// closed. Servers use it to begin shutting down.

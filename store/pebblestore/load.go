@@ -218,7 +218,7 @@ func (l *Loader) Ingest(guard func(tx store.Tx) error) error {
 				return errors.New("store: a bulk load's guard must not write")
 			}
 		}
-		defer clear(tx.hot.m)
+		defer tx.hot.forget()
 		for _, paths := range steps {
 			if err := l.db.pdb.Ingest(context.Background(), paths); err != nil {
 				return fmt.Errorf("store: ingesting %d files: %w", len(paths), err)

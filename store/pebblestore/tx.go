@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/yima-dev/yima/store"
@@ -49,7 +50,7 @@ func (tx *Tx) Get(key []byte) ([]byte, bool, error) {
 	// database, which holds every earlier group, answers the rest.
 	v, c, err := tx.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
-		tx.hot.put(key, nil)
+		tx.hot.loaded(key, nil)
 		return nil, false, nil
 	}
 	if err != nil {
@@ -65,7 +66,7 @@ func (tx *Tx) Get(key []byte) ([]byte, bool, error) {
 		out = []byte{}
 	}
 	c.Close()
-	tx.hot.put(key, out)
+	tx.hot.loaded(key, out)
 	return out, true, nil
 }
 
@@ -159,10 +160,10 @@ func (tx *Tx) flush() error {
 		var err error
 		if v := tx.vals[i]; v == nil {
 			err = tx.batch.Delete(k, nil)
-			tx.hot.put(k, nil)
+			tx.hot.wrote(k, nil)
 		} else {
 			err = tx.batch.Set(k, v, nil)
-			tx.hot.put(k, v)
+			tx.hot.wrote(k, v)
 		}
 		if err != nil {
 			return err
@@ -171,32 +172,81 @@ func (tx *Tx) flush() error {
 	return nil
 }
 
-// hotCache is the decider's view of the records it read or wrote recently,
-// so that most reads of a decision are a map lookup, not a Pebble seek. Only
-// the decider goroutine touches it, and every write goes through the
-// decider, so it is never stale. A nil value records that the key is
-// absent: lookups of ids that have no record (no alias, no campaign for a
-// product) are as frequent as lookups of those that do.
+// hotCache is the decider's view of the records it read recently and of
+// the writes of the group being decided, so that most reads of a decision
+// are a map lookup, not a Pebble seek. Only the decider goroutine touches
+// it, and every write goes through the decider, so it is never stale. A nil
+// value records that the key is absent: lookups of ids that have no record
+// (no alias, no campaign for a product) are as frequent as lookups of those
+// that do.
+//
+// Most of what a scan writes is never read again (its redemption, ledger
+// entry and feed events), while the few records it reads (the member, the
+// batch) are read by scan after scan. So the cache keeps them apart: read
+// holds the records decisions read and every later write of them, bounded;
+// written holds this group's other writes only until the group's batch is
+// applied, when the database answers for them. Kept together, the records
+// written once filled the map to its bound over and over, each with a key
+// of its own allocated and kept for the garbage collector to scan.
 type hotCache struct {
-	m   map[string][]byte
-	max int
+	read map[string]int // index into vals
+	vals [][]byte
+	// written is keyed by strings over the decision's key bytes (Tx.copy's
+	// arena, never modified once written) and cleared between groups.
+	written map[string][]byte
+	max     int
+}
+
+func newHotCache(max int) *hotCache {
+	return &hotCache{read: make(map[string]int), written: make(map[string][]byte), max: max}
 }
 
 func (h *hotCache) get(k []byte) ([]byte, bool) {
-	v, ok := h.m[string(k)]
-	return v, ok
+	if v, ok := h.written[string(k)]; ok {
+		return v, true
+	}
+	if i, ok := h.read[string(k)]; ok {
+		return h.vals[i], true
+	}
+	return nil, false
 }
 
-func (h *hotCache) put(k, v []byte) { h.m[string(k)] = v }
+// loaded records what the database holds under k (nil: nothing), read by a
+// decision; k is the caller's and is copied.
+func (h *hotCache) loaded(k, v []byte) {
+	h.read[string(k)] = len(h.vals)
+	h.vals = append(h.vals, v)
+}
 
-// trim forgets everything once the cache is over its bound. It runs only
-// between groups: within a group the cache must hold every write, because
-// the group's batch is not applied yet and reads do not look into it.
-// Forgetting all is crude but O(1) amortised, and hot records come back.
-func (h *hotCache) trim() {
-	if len(h.m) >= h.max {
-		clear(h.m)
+// wrote records a write of the group being decided; k must stay unmodified
+// until the next trim (see written).
+func (h *hotCache) wrote(k, v []byte) {
+	if i, ok := h.read[string(k)]; ok {
+		h.vals[i] = v
+		return
 	}
+	h.written[unsafe.String(unsafe.SliceData(k), len(k))] = v
+}
+
+// trim runs only between groups, once the last group's batch is applied
+// (or the store has failed): within a group the cache must hold every
+// write, because the group's batch is not applied yet and reads do not
+// look into it. Past its bound the read records are all forgotten: crude
+// but O(1) amortised, and hot records come back.
+func (h *hotCache) trim() {
+	clear(h.written)
+	if len(h.read) >= h.max {
+		h.forget()
+	}
+}
+
+// forget drops every record, for when the database changed under the
+// cache (a bulk load).
+func (h *hotCache) forget() {
+	clear(h.written)
+	clear(h.read)
+	clear(h.vals)
+	h.vals = h.vals[:0]
 }
 
 type op struct {
@@ -262,7 +312,7 @@ func (db *DB) submitOp(o *op) error {
 func (db *DB) decide() {
 	defer db.deciderW.Done()
 	defer close(db.groups)
-	tx := &Tx{db: db.pdb, hot: &hotCache{m: make(map[string][]byte), max: db.opts.HotRecords}}
+	tx := &Tx{db: db.pdb, hot: newHotCache(db.opts.HotRecords)}
 	wopts := pebble.Sync
 	if db.opts.NoSync {
 		wopts = pebble.NoSync

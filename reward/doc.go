@@ -48,7 +48,9 @@
 //     the stored lines, so several writers add up; a crash loses at most
 //     that second, never a payout.
 //   - decoded records (frozen): keyed by the very bytes the store returned,
-//     so a record written by anyone is decoded afresh.
+//     so a record written by anyone is decoded afresh. Members a scan
+//     wrote are kept the same way (memberCache), keyed by the bytes
+//     written, and handed to the next scan as copies.
 //   - the brand's settings (brandView), for the tier ladder a scan or an
 //     order multiplies by: loaded once outside decisions and replaced by
 //     SetBrand after its decision commits, so a scan reads no brand

@@ -80,7 +80,8 @@ type Engine struct {
 	// newID's KSUIDs (a preload's, see Preload).
 	ids func() string
 
-	frozen frozen
+	frozen  frozen
+	members memberCache
 	// statusRecords are the batches and campaigns Status read
 	// (statusrecords.go).
 	statusRecords statusRecords

@@ -266,11 +266,18 @@ func memberCreated(tx Tx, m *Member) error {
 // putMember writes a member's record, recording its creation first if it
 // is new.
 func putMember(tx Tx, m *Member) error {
+	_, _, err := putMemberRecord(tx, m)
+	return err
+}
+
+// putMemberRecord is putMember returning the key and bytes it wrote.
+func putMemberRecord(tx Tx, m *Member) (key, raw []byte, err error) {
 	if err := memberCreated(tx, m); err != nil {
-		return err
+		return nil, nil, err
 	}
-	putJSON(tx, memberKey(m.ID), m)
-	return nil
+	key, raw = memberKey(m.ID), marshalRecord(m)
+	tx.Put(key, raw)
+	return key, raw, nil
 }
 
 // ScanRefusal is the body of a scan.refused event.

@@ -311,7 +311,7 @@ func (e *Engine) redeemCounted(tx Tx, p codegen.Parsed, code string, req ScanReq
 			return nil, nil, err
 		}
 	}
-	m, err := loadResolved(tx, who, now)
+	m, err := e.loadScanMember(tx, who, now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -376,7 +376,8 @@ func (e *Engine) redeemCounted(tx Tx, p codegen.Parsed, code string, req ScanReq
 	}
 	m.Redemptions++
 	res.Balance = m.Points
-	if err := putMember(tx, m); err != nil {
+	// The last change to m: the member cache keeps it.
+	if err := e.putScanMember(tx, m); err != nil {
 		return nil, nil, err
 	}
 	raw := marshalRecord(red)

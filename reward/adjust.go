@@ -53,10 +53,8 @@ func adjustmentKey(id string) []byte { return append([]byte("adj/"), id...) }
 // exactly once per request_id. A change that would take either balance
 // below zero is refused whole.
 func (e *Engine) Adjust(member string, req AdjustRequest) (json.RawMessage, error) {
-	for _, f := range [][2]string{{"member", member}, {"reason", req.Reason}, {"request_id", req.RequestID}} {
-		if err := checkID(f[0], f[1], true); err != nil {
-			return nil, err
-		}
+	if err := checkIDs(true, [][2]string{{"member", member}, {"reason", req.Reason}, {"request_id", req.RequestID}}); err != nil {
+		return nil, err
 	}
 	switch {
 	case req.Points == 0 && req.Growth == 0:

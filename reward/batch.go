@@ -43,10 +43,8 @@ func (s *BatchSpec) check() error {
 	if err := checkID("product", s.Product, true); err != nil {
 		return err
 	}
-	for _, f := range [][2]string{{"gtin", s.GTIN}, {"region", s.Region}, {"campaign", s.Campaign}} {
-		if err := checkID(f[0], f[1], false); err != nil {
-			return err
-		}
+	if err := checkIDs(false, [][2]string{{"gtin", s.GTIN}, {"region", s.Region}, {"campaign", s.Campaign}}); err != nil {
+		return err
 	}
 	if s.GTIN != "" {
 		for _, r := range s.GTIN {

@@ -240,6 +240,17 @@ const maxID = 128
 // the API's reach, so it is refused when the id is first used.
 var pathIDs = map[string]bool{"member": true, "guide": true, "alias": true, "id": true}
 
+// checkIDs checks each {field, id} as checkID does, in order: the first
+// refused is the answer.
+func checkIDs(required bool, fields [][2]string) error {
+	for _, f := range fields {
+		if err := checkID(f[0], f[1], required); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // checkID validates an identifier a client chose: it ends up inside keys.
 func checkID(field, v string, required bool) error {
 	if v == "" {

@@ -120,10 +120,8 @@ type RedeemResult struct {
 // Redeem exchanges a member's points for req.Quantity units of a reward,
 // exactly once per request_id: a retry answers the stored result.
 func (e *Engine) Redeem(member string, req RedeemRequest) (json.RawMessage, error) {
-	for _, f := range [][2]string{{"member", member}, {"reward", req.Reward}, {"request_id", req.RequestID}} {
-		if err := checkID(f[0], f[1], true); err != nil {
-			return nil, err
-		}
+	if err := checkIDs(true, [][2]string{{"member", member}, {"reward", req.Reward}, {"request_id", req.RequestID}}); err != nil {
+		return nil, err
 	}
 	if req.Quantity == 0 {
 		req.Quantity = 1

@@ -108,10 +108,8 @@ func (g *Guide) isSelf(tx getter, member string) (bool, error) {
 // or the brand's app or operator acting on their consent, never the guide
 // (see the scan package's routes).
 func (e *Engine) Bind(member, guide string, rebind bool) (*Member, error) {
-	for _, f := range [][2]string{{"member", member}, {"guide", guide}} {
-		if err := checkID(f[0], f[1], true); err != nil {
-			return nil, err
-		}
+	if err := checkIDs(true, [][2]string{{"member", member}, {"guide", guide}}); err != nil {
+		return nil, err
 	}
 	var out *Member
 	err := e.update(func(tx Tx) error {

@@ -66,10 +66,8 @@ func loadResolved(tx getter, canonical string, now time.Time) (*Member, error) {
 // nothing but a guide binding (a person who joined a guide under that id and
 // has never redeemed) is linked: see foldBinding.
 func (e *Engine) LinkAlias(member, alias string) (*Member, error) {
-	for _, f := range [][2]string{{"member", member}, {"alias", alias}} {
-		if err := checkID(f[0], f[1], true); err != nil {
-			return nil, err
-		}
+	if err := checkIDs(true, [][2]string{{"member", member}, {"alias", alias}}); err != nil {
+		return nil, err
 	}
 	var out *Member
 	err := e.update(func(tx Tx) error {

@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/store"
+	"github.com/yima-dev/yima/store/storetest"
 )
 
 // mustReplay replays the feed and fails on any violation: the events alone
@@ -95,23 +95,18 @@ func story(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	codes := allCodes(f, 200)
-	var wg sync.WaitGroup
-	for w := range 8 {
-		wg.Go(func() {
-			for i := range 40 {
-				// Contested codes: most scans of one are refused. Which
-				// member wins a code is the race's, so one may win more
-				// than the campaign's 20 rewarded scans a day: refused too.
-				serial := uint32(1 + (w*7+i*3)%200)
-				member := fmt.Sprintf("m%d", (w+i)%10)
-				_, err := f.eng.Scan(reward.ScanRequest{Code: codes[serial], Member: member, Guide: "G3", RequestID: fmt.Sprintf("r%d-%d", w, i)})
-				if err != nil && code(err) != reward.CodeAlreadyRedeemed && code(err) != reward.CodeDailyLimit {
-					t.Error(err)
-				}
-			}
-		})
-	}
-	wg.Wait()
+	storetest.Concurrently(t, 8, 40, func(w, i int) error {
+		// Contested codes: most scans of one are refused. Which member
+		// wins a code is the race's, so one may win more than the
+		// campaign's 20 rewarded scans a day: refused too.
+		serial := uint32(1 + (w*7+i*3)%200)
+		member := fmt.Sprintf("m%d", (w+i)%10)
+		_, err := f.eng.Scan(reward.ScanRequest{Code: codes[serial], Member: member, Guide: "G3", RequestID: fmt.Sprintf("r%d-%d", w, i)})
+		if code(err) == reward.CodeAlreadyRedeemed || code(err) == reward.CodeDailyLimit {
+			return nil
+		}
+		return err
+	})
 	// Spends, coupon verifications and voids, a guide leaving.
 	for i := range 10 {
 		if _, err := f.eng.Spend(fmt.Sprintf("m%d", i), reward.SpendRequest{Points: 3, Reason: "gift", RequestID: fmt.Sprintf("s%d", i)}); err != nil && code(err) != reward.CodeNotFound {

@@ -279,11 +279,13 @@ func (g *group) queueClaims(b *pgx.Batch, keys [][]byte) {
 			var n *int64
 			var j bool
 			var tid string
-			dest := []any{&k, &v, &n, &j, &tid}
-			if !g.byTID {
-				dest = dest[:4]
+			var err error
+			if g.byTID {
+				err = rows.Scan(&k, &v, &n, &j, &tid)
+			} else {
+				err = rows.Scan(&k, &v, &n, &j)
 			}
-			if err := rows.Scan(dest...); err != nil {
+			if err != nil {
 				return err
 			}
 			absent := j && v != nil && len(v) == 0
@@ -323,12 +325,14 @@ func (g *group) get(key []byte) (v []byte, found bool, err error) {
 // it reads, and is then discarded, to run again after the others once
 // the keys missed by the whole pass are read in one statement (see
 // store.Hints: such runs may see keys not named as absent, and are never
-// kept). The
-// decisions then commit in the order their runs were kept: all of them
+// kept). The decisions then commit in the order their runs were kept: all of them
 // were in the group together, so any order is one their callers could
 // have seen. A decision without hints reads key by key, as do those left
 // after gatherRounds passes.
 func (g *group) run(ops []*op) error {
+	// Reads after the runs (the strict path's, say) see the database,
+	// never a missed key as absent.
+	defer func() { g.gather = false }()
 	left := ops
 	for round := 0; len(left) > 0; round++ {
 		g.missed = g.missed[:0]

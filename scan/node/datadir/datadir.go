@@ -78,11 +78,11 @@ type Dir struct {
 	relayDone chan struct{}
 }
 
-// Options configures Open.
 // MaxLanes bounds Options.Lanes, as yima serve and yima bench take it:
 // each lane holds a database connection while its group runs.
 const MaxLanes = 64
 
+// Options configures Open.
 type Options struct {
 	Now    func() time.Time
 	Logger *slog.Logger

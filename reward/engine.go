@@ -120,6 +120,7 @@ func New(db store.DB, keys *codegen.Keyset, opts Options) *Engine {
 	// lanes, whose groups run again whole (feedtail.go).
 	_, laned := db.(store.Laned)
 	e.tail.on = !opts.NoSeenIndex && e.node == "" && !laned
+	e.members.on = e.tail.on
 	e.zone.Store(opts.Zone)
 	e.keys.Store(keys)
 	return e

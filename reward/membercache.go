@@ -22,6 +22,11 @@ import (
 // member it loaded, and may fail after that. Lanes (store.Laned) decide on
 // several goroutines at once, hence the lock.
 type memberCache struct {
+	// on where the store hands decisions back the bytes a decision put:
+	// one writer not deciding in lanes, as for the feed's tail. Elsewhere
+	// (PostgreSQL) no lookup could hit, and filling the cache would only
+	// cost each scan a lock, a key and the members' memory.
+	on bool
 	mu sync.Mutex
 	m  map[string]cachedMember
 }
@@ -37,6 +42,9 @@ const maxCachedMembers = 1 << 14
 
 // loadScanMember is loadResolved through e.members.
 func (e *Engine) loadScanMember(tx getter, canonical string, now time.Time) (*Member, error) {
+	if !e.members.on {
+		return loadResolved(tx, canonical, now)
+	}
 	key := memberKey(canonical)
 	raw, found, err := tx.Get(key)
 	if err != nil {
@@ -61,6 +69,9 @@ func (e *Engine) loadScanMember(tx getter, canonical string, now time.Time) (*Me
 // putScanMember is putMember remembering m under the bytes written. m is
 // the cache's from then on: the caller must not change it.
 func (e *Engine) putScanMember(tx Tx, m *Member) error {
+	if !e.members.on {
+		return putMember(tx, m)
+	}
 	key, raw, err := putMemberRecord(tx, m)
 	if err != nil || !m.decodesAsIs() {
 		return err

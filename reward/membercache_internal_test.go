@@ -137,3 +137,26 @@ func TestScanReadsItsMemberFromTheCache(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSharedStoreKeepsNoMembers: an engine sharing its store (other
+// engines write it, as on PostgreSQL) is handed back other bytes than it
+// put, so it fills no member cache its lookups could never hit.
+func TestSharedStoreKeepsNoMembers(t *testing.T) {
+	e := New(pebbletest.Open(t, nil), codegentest.Keyset(t), Options{NoSeenIndex: true})
+	batch, err := e.CreateBatch(BatchSpec{Product: "SKU-1", Count: 3, Points: new(int64(5)), Activate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.Signer(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for serial := uint32(1); serial <= 3; serial++ {
+		if _, err := e.Scan(ScanRequest{Code: s.Code(serial), Member: "m1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(e.members.m); n != 0 {
+		t.Errorf("an engine sharing its store cached %d members, want none", n)
+	}
+}

@@ -2,6 +2,7 @@ package reward
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	json "github.com/segmentio/encoding/json"
@@ -245,8 +246,8 @@ func ReplayFeed(r store.Reader) (*ReplayReport, error) {
 	}{
 		{"m/", "member", keysWhere(members, func(h *holder) bool { return h.seen })},
 		{"g/", "guide", keysWhere(guides, func(h *holder) bool { return h.seen })},
-		{"cpn/", "coupon", keysOf(coupons)},
-		{"r/", "redemption of code", keysOf(redeemed)},
+		{"cpn/", "coupon", slices.Collect(maps.Keys(coupons))},
+		{"r/", "redemption of code", slices.Collect(maps.Keys(redeemed))},
 	} {
 		for _, id := range l.ids {
 			if !stored[l.prefix+id] {
@@ -256,14 +257,6 @@ func ReplayFeed(r store.Reader) (*ReplayReport, error) {
 	}
 	slices.Sort(rep.Violations)
 	return rep, nil
-}
-
-func keysOf[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 func keysWhere[V any](m map[string]V, keep func(V) bool) []string {

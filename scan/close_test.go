@@ -6,11 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/reward/rewardtest"
-	"github.com/yima-dev/yima/scan"
 	"github.com/yima-dev/yima/store"
-	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
 )
 
 // heldDB holds the coupon sweep's first scan of the store (reward's
@@ -51,9 +47,8 @@ func (d *heldDB) Scan(prefix, start []byte, fn func(k, v []byte) bool) error {
 // stopped, since the caller closes the store next (a Pebble store read
 // after it closed panics). The coupon sweep's read is the one held.
 func TestCloseWaitsForTheBackgroundTasks(t *testing.T) {
-	db := &heldDB{DB: pebbletest.Open(t, nil), armed: make(chan struct{}), entered: make(chan struct{}), release: make(chan struct{}), returned: make(chan struct{})}
-	eng := rewardtest.NewEngine(t, db, reward.Options{})
-	srv := scan.NewServer(scan.Backend{Engine: eng, AdminToken: "admin-secret", Dir: noDir{}}, scan.Options{Addr: "127.0.0.1:0", Logger: quietLogger()})
+	db := &heldDB{DB: newStore(t), armed: make(chan struct{}), entered: make(chan struct{}), release: make(chan struct{}), returned: make(chan struct{})}
+	_, srv := bareServer(t, db)
 	close(db.armed)
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)

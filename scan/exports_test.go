@@ -1,7 +1,6 @@
 package scan_test
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/scan"
 	"github.com/yima-dev/yima/store"
-	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
 )
 
 // breakingDB is a store whose snapshots fail part way through the second
@@ -44,31 +42,24 @@ func (s *breakingSnap) Scan(prefix, start []byte, fn func(k, v []byte) bool) err
 	return fmt.Errorf("a disk read failed: %w", store.ErrCorrupt)
 }
 
-type noDir struct{}
-
-func (noDir) ReloadKeys() (bool, error) { return false, nil }
-func (noDir) Backup(string) error       { return errors.New("no backups here") }
-func (noDir) Err() error                { return nil }
-
 // TestExportCutShortIsABrokenTransfer: an export whose storage fails after
 // the answer began is cut off without the chunked body's end, so an HTTP
 // client reading it gets an error (before the headers, or part way through
 // the body), never a short body that looks whole.
 func TestExportCutShortIsABrokenTransfer(t *testing.T) {
-	eng := rewardtest.NewEngine(t, breakingDB{pebbletest.Open(t, nil)}, reward.Options{})
+	eng, srv := bareServer(t, breakingDB{newStore(t)})
 	_, signer := rewardtest.MustMint(t, eng, reward.BatchSpec{Product: "SKU", Count: 50, Points: new(int64(5)), Activate: true})
 	for i := uint32(1); i <= 50; i++ {
 		if _, err := eng.Scan(reward.ScanRequest{Code: signer.Code(i), Member: "m"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	srv := scan.NewServer(scan.Backend{Engine: eng, AdminToken: "admin-secret", Dir: noDir{}}, scan.Options{Addr: "127.0.0.1:0", Logger: quietLogger()})
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
 	req, _ := http.NewRequest("GET", "http://"+srv.Addr()+"/v1/export/redemptions?format=ndjson", nil)
-	req.Header.Set("Authorization", "Bearer admin-secret")
+	req.Header.Set("Authorization", "Bearer "+bareAdmin)
 	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 	if err != nil {
 		// Cut before the headers left: as broken, and as plain.

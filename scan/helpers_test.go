@@ -3,6 +3,7 @@ package scan_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,6 +22,8 @@ import (
 	"github.com/yima-dev/yima/scan"
 	"github.com/yima-dev/yima/scan/node"
 	"github.com/yima-dev/yima/scan/node/datadir"
+	"github.com/yima-dev/yima/store"
+	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
 )
 
 // testServer is a node (a data directory and its scan server) on
@@ -56,6 +59,34 @@ func startServer(tb testing.TB, opts scan.Options) *testServer {
 func startServerApp(tb testing.TB, aopts node.Options, opts scan.Options) *testServer {
 	tb.Helper()
 	return startServerIn(tb, tb.TempDir(), aopts, opts)
+}
+
+// bareAdmin is the admin token of a bareServer.
+const bareAdmin = "admin-secret"
+
+// noDir is the data directory of a server that has none: no keys to
+// reload, no backups.
+type noDir struct{}
+
+func (noDir) ReloadKeys() (bool, error) { return false, nil }
+func (noDir) Backup(string) error       { return errors.New("no backups here") }
+func (noDir) Err() error                { return nil }
+
+// newStore is an empty store, closed at the end of tb, for a test that
+// wraps it to fail or hold where it needs it to.
+func newStore(tb testing.TB) store.DB {
+	tb.Helper()
+	return pebbletest.Open(tb, nil)
+}
+
+// bareServer is a scan server, not started, over a fresh engine on db and
+// no data directory, on 127.0.0.1:0 with the admin token bareAdmin. The
+// caller starts and closes it.
+func bareServer(tb testing.TB, db store.DB) (*reward.Engine, *scan.Server) {
+	tb.Helper()
+	eng := rewardtest.NewEngine(tb, db, reward.Options{})
+	srv := scan.NewServer(scan.Backend{Engine: eng, AdminToken: bareAdmin, Dir: noDir{}}, scan.Options{Addr: "127.0.0.1:0", Logger: quietLogger()})
+	return eng, srv
 }
 
 // shanghai is the brand's time zone in the tests of the brand's day:

@@ -1,12 +1,7 @@
 package node_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
-	"net/http"
 	"testing"
-	"time"
 
 	"github.com/yima-dev/yima/codegen/kek"
 	"github.com/yima-dev/yima/reward"
@@ -36,37 +31,6 @@ func sealedNodes(t *testing.T, n int) []*node.Node {
 	return nodes
 }
 
-// apiStatus sends method path to n with the bearer token tok (and body as
-// JSON, when there is one) and returns the answer's status.
-func apiStatus(t *testing.T, n *node.Node, method, path, tok string, body any) int {
-	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, n.URL()+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Close = true // no idle connection for the server to wait on
-	resp, err := apiClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
-var apiClient = &http.Client{Timeout: 20 * time.Second}
-
 // TestNodesShareOneDatabase runs two nodes on one PostgreSQL database: a
 // code paid through one is already redeemed through the other, and a token
 // revoked on one is refused by the other at its next request.
@@ -87,7 +51,7 @@ func TestNodesShareOneDatabase(t *testing.T) {
 	}
 	scanOn := func(n *node.Node, code, member string) int {
 		t.Helper()
-		return apiStatus(t, n, "POST", "/v1/scans", tok, map[string]string{"code": code, "member": member})
+		return api(t, n, "POST", "/v1/scans", tok, map[string]string{"code": code, "member": member}, nil)
 	}
 	if got := scanOn(b, s.Code(1), "m1"); got != 200 {
 		t.Fatalf("a scan on the second node with a token made on the first: %d", got)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -50,22 +51,10 @@ func TestNodeRunsAndStops(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
 
-	body, _ := json.Marshal(map[string]string{"code": code, "member": "m1"})
-	req, _ := http.NewRequest("POST", n.URL()+"/v1/scans", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Content-Type", "application/json")
-	hc := &http.Client{Timeout: 10 * time.Second}
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var res reward.ScanResult
-	json.NewDecoder(resp.Body).Decode(&res)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || res.Points != 7 {
-		t.Fatalf("scan answered %d %+v, want 200 and 7 points", resp.StatusCode, res)
+	if status := api(t, n, "POST", "/v1/scans", tok, map[string]string{"code": code, "member": "m1"}, &res); status != 200 || res.Points != 7 {
+		t.Fatalf("scan answered %d %+v, want 200 and 7 points", status, res)
 	}
-	hc.CloseIdleConnections()
 
 	cancel()
 	select {
@@ -112,3 +101,40 @@ func TestNodeHoldsItsDirectory(t *testing.T) {
 		t.Fatalf("healthz %d after a refused second node", resp.StatusCode)
 	}
 }
+
+// api sends method path to n with the bearer token tok (and body as JSON,
+// when there is one), decodes a JSON answer into out when out is not nil,
+// and returns the answer's status.
+func api(t *testing.T, n *node.Node, method, path, tok string, body, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, n.URL()+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Close = true // no idle connection for the server to wait on
+	resp, err := apiClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatalf("%s %s answered %d: %v", method, path, resp.StatusCode, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+var apiClient = &http.Client{Timeout: 20 * time.Second}

@@ -105,14 +105,14 @@ func TestClusterSharesKeysTokensSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := apiStatus(t, b, "GET", "/v1/tokens", tok, nil); got != 200 {
+	if got := api(t, b, "GET", "/v1/tokens", tok, nil, nil); got != 200 {
 		t.Fatalf("an admin token made on the first node, on the second: %d", got)
 	}
 	app, err := a.Admin().CreateToken(reward.RoleApp, "shop", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := apiStatus(t, b, "GET", "/v1/tokens", app, nil); got != 403 {
+	if got := api(t, b, "GET", "/v1/tokens", app, nil, nil); got != 403 {
 		t.Errorf("an app token on an admin endpoint: %d, want 403", got)
 	}
 
@@ -152,7 +152,7 @@ func TestClusterSharesKeysTokensSessions(t *testing.T) {
 	if _, err := b.Admin().RevokeToken(reward.TokenID(tok)); err != nil {
 		t.Fatal(err)
 	}
-	if got := apiStatus(t, a, "GET", "/v1/tokens", tok, nil); got != 401 {
+	if got := api(t, a, "GET", "/v1/tokens", tok, nil, nil); got != 401 {
 		t.Errorf("the admin token revoked on B, used on A: %d, want 401", got)
 	}
 	if got := p.do(a, "GET", "/admin", nil); got != 401 {

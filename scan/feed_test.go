@@ -9,7 +9,6 @@ import (
 
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/scan"
-	"github.com/yima-dev/yima/scan/node"
 )
 
 type feedPage struct {
@@ -98,7 +97,7 @@ func TestEventsEndpoint(t *testing.T) {
 func TestEventsCompactedIs410(t *testing.T) {
 	// The server's sweepers read the clock too: it is set under a lock.
 	c := &clock{t: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}
-	ts := startServerApp(t, node.Options{Now: c.now}, scan.Options{EventsRetention: -1})
+	ts := startClocked(t, c, scan.Options{EventsRetention: -1})
 	codes := ts.MintActive(5, 10)
 	ts.Scan(codes[0], "alice")
 	c.add(48 * time.Hour)

@@ -89,6 +89,32 @@ func bareServer(tb testing.TB, db store.DB) (*reward.Engine, *scan.Server) {
 	return eng, srv
 }
 
+// clock is a settable clock for the engine and the sessions, safe to read
+// from the server's sweepers while the test moves it.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// startClocked serves a fresh data directory whose engine reads the clock
+// c.
+func startClocked(tb testing.TB, c *clock, opts scan.Options) *testServer {
+	tb.Helper()
+	return startServerApp(tb, node.Options{Now: c.now}, opts)
+}
+
 // shanghai is the brand's time zone in the tests of the brand's day:
 // Asia/Shanghai, eight hours ahead of UTC. Without the system's time zone
 // data the test is skipped.

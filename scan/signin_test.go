@@ -17,7 +17,6 @@ import (
 	"github.com/yima-dev/yima/scan"
 	"github.com/yima-dev/yima/scan/identity"
 	"github.com/yima-dev/yima/scan/identity/fakewechat"
-	"github.com/yima-dev/yima/scan/node"
 )
 
 // smsBox is an SMS sender that keeps the last code sent to each number,
@@ -43,24 +42,6 @@ func (s *smsBox) code(phone string) string {
 	return s.last[phone]
 }
 
-// clock is a settable clock for the engine and the sessions.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type signinServer struct {
 	*testServer
 	sms   *smsBox
@@ -75,7 +56,7 @@ func startSigninServer(t *testing.T, opts scan.Options) *signinServer {
 	box := &smsBox{}
 	opts.SignIn.SMS = box
 	opts.SignIn.Now = c.now
-	ts := startServerApp(t, node.Options{Now: c.now}, opts)
+	ts := startClocked(t, c, opts)
 	rewardtest.MustApply(t, ts.App.Engine, `{"id":"spring","products":["SKU-TEST"],"starts_at":"2020-01-01T00:00:00Z","ends_at":"2100-01-01T00:00:00Z","points":10,
 		"coupon":{"title":"Free sample","probability":1,"stock":1000,"valid_days":30}}`)
 	return &signinServer{testServer: ts, sms: box, clock: c}

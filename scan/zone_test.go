@@ -8,7 +8,6 @@ import (
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/scan"
-	"github.com/yima-dev/yima/scan/node"
 )
 
 // TestDashboardShowsTheBrandsDay: the dashboard mixed the brand's day with
@@ -49,7 +48,7 @@ func TestDashboardShowsTheBrandsDay(t *testing.T) {
 // is refused and changes nothing.
 func TestBrandTimeZoneOnEveryPage(t *testing.T) {
 	now := time.Date(2026, 3, 1, 17, 30, 0, 0, time.UTC)
-	ts := startServerApp(t, node.Options{Now: func() time.Time { return now }}, scan.Options{})
+	ts := startClocked(t, &clock{t: now}, scan.Options{})
 	rewardtest.MustApply(t, ts.App.Engine, `{"id":"spring","products":["SKU-TEST"],"starts_at":"2020-01-01T00:00:00Z","ends_at":"2100-01-01T00:00:00Z","points":10,
 		"coupon":{"title":"Free sample","probability":1,"stock":10,"valid_days":30}}`)
 	code := ts.MintActive(1, 0)[0]

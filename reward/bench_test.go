@@ -105,6 +105,8 @@ type writesDB struct {
 	records, bytes atomic.Int64
 }
 
+func (db *writesDB) Serial() bool { return store.IsSerial(db.DB) }
+
 type writesTx struct {
 	store.Tx
 	written map[string]int

@@ -62,9 +62,10 @@
 //     once from the last event's key, then moved by the decisions that
 //     number events, which so write no head record. It needs decisions
 //     run one at a time and run again, if ever, right after the run
-//     thrown away: off where the engine shares its store (NoSeenIndex or
-//     a NodeID) or the store decides in lanes, where every decision reads
-//     and writes the head record as before (feedtail.go).
+//     thrown away, which the store says by store.Serial: off where the
+//     engine shares its store (NoSeenIndex or a NodeID) or the store is
+//     not Serial (it decides in lanes), where every decision reads and
+//     writes the head record as before (feedtail.go).
 //   - the records Status reads on every call (statusRecords): a code's
 //     batch, its product's campaign list and those campaigns, kept until a
 //     decision writes their keys (update drops them once the store has

@@ -115,11 +115,10 @@ func New(db store.DB, keys *codegen.Keyset, opts Options) *Engine {
 	e.shared = opts.NoSeenIndex
 	e.brand.off = opts.NoSeenIndex
 	e.statusRecords.off = opts.NoSeenIndex || opts.NodeID != ""
-	// The feed's tail in memory needs one writer whose decisions run one
-	// at a time and run again, if ever, at once: not a store deciding in
-	// lanes, whose groups run again whole (feedtail.go).
-	_, laned := db.(store.Laned)
-	e.tail.on = !opts.NoSeenIndex && e.node == "" && !laned
+	// The feed's tail in memory needs one writer on a store that says its
+	// decisions run one at a time and run again, if ever, at once
+	// (store.Serial; feedtail.go).
+	e.tail.on = !opts.NoSeenIndex && e.node == "" && store.IsSerial(db)
 	e.members.on = e.tail.on
 	e.zone.Store(opts.Zone)
 	e.keys.Store(keys)

@@ -199,6 +199,9 @@ type recordingDB struct {
 	written [][]string
 }
 
+// Serial: the wrapper keeps the decisions in their order.
+func (r *recordingDB) Serial() bool { return store.IsSerial(r.DB) }
+
 type recordingTx struct {
 	store.Tx
 	keys *[]string

@@ -11,7 +11,8 @@ import (
 // The feed's tail: the last number a decision gave an event. A decision
 // that records events numbers them after it. Where the engine is its
 // store's single writer and the store runs its decisions one at a time
-// (the Pebble engine, the in-memory backend), the tail is kept in memory:
+// and says so (store.Serial: the Pebble engine, the in-memory backend),
+// the tail is kept in memory:
 // found once from the store (storedFeedHead: the last event's key, by a
 // reverse seek) and then moved by the decisions themselves, so that they
 // write no head record (it was one more key in every decision, a memtable
@@ -22,8 +23,8 @@ import (
 // a group of decisions fails closed, so no later decision numbers after
 // events that were not written.
 //
-// Elsewhere (an engine sharing its store, a store deciding in lanes, whose
-// groups may run again in another order) every decision reads and writes
+// Elsewhere (an engine sharing its store, a store that is not Serial, such
+// as one deciding in lanes, whose groups may run again in another order) every decision reads and writes
 // the head record meta/feed-head, as it always did; on a shared database
 // the relay numbers events in batches (relay.go). meta/feed-head is
 // therefore only a floor of the head: stores written by a single writer

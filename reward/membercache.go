@@ -23,7 +23,7 @@ import (
 // several goroutines at once, hence the lock.
 type memberCache struct {
 	// on where the store hands decisions back the bytes a decision put:
-	// one writer not deciding in lanes, as for the feed's tail. Elsewhere
+	// one writer on a Serial store, as for the feed's tail. Elsewhere
 	// (PostgreSQL) no lookup could hit, and filling the cache would only
 	// cost each scan a lock, a key and the members' memory.
 	on bool

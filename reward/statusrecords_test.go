@@ -172,6 +172,8 @@ type countingDB struct {
 	updates atomic.Int64
 }
 
+func (c *countingDB) Serial() bool { return store.IsSerial(c.DB) }
+
 func (c *countingDB) Update(fn func(store.Tx) error) error {
 	c.updates.Add(1)
 	return c.DB.Update(fn)

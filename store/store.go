@@ -271,6 +271,32 @@ func Lanes(db DB) int {
 	return 1
 }
 
+// Serial is a DB that runs its decisions on one goroutine, one at a time
+// in the order they were submitted, and a decision again, if ever, before
+// the next one starts (a backend that throws a run away runs it again at
+// once); a commit that fails fails the store closed, so no decision after
+// it goes on from one that was not written. The Pebble engine and the
+// in-memory backend are Serial; a Laned backend, whose groups are in
+// flight together and run again whole, is not, whatever its lanes.
+//
+// Only on a Serial DB may a caller keep memory that its decisions move
+// inside fn, for the next decision to go on from before the commit (the
+// engine's feed tail): DB.Update's promise alone asks for such work after
+// Update returned. A wrapper of a DB says Serial only if what it wraps
+// does, and keeps its decisions in order.
+type Serial interface {
+	// Serial reports whether the DB keeps the promise; it does not change
+	// while the DB is open.
+	Serial() bool
+}
+
+// IsSerial reports whether db keeps the promise of Serial. A DB that does
+// not say so is taken not to.
+func IsSerial(db DB) bool {
+	s, ok := db.(Serial)
+	return ok && s.Serial()
+}
+
 // UpdateIn runs fn as UpdateClaiming does, on lane of a Laned db; a lane
 // out of range, or a db with one lane, leaves the choice to the backend.
 func UpdateIn(db DB, lane int, hints Hints, fn func(tx Tx) error) error {

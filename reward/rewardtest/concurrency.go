@@ -26,6 +26,9 @@ func CountReads(db store.DB, watch func(key []byte) bool) *ReadCounter {
 // Reads is how many reads of watched keys decisions made so far.
 func (d *ReadCounter) Reads() int64 { return d.n.Load() }
 
+// Serial is store.Serial's: the wrapper keeps the decisions in their order.
+func (d *ReadCounter) Serial() bool { return store.IsSerial(d.DB) }
+
 func (d *ReadCounter) Update(fn func(store.Tx) error) error {
 	return d.DB.Update(func(tx store.Tx) error { return fn(&countedTx{Tx: tx, d: d}) })
 }

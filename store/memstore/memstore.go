@@ -17,29 +17,30 @@ import (
 type Flaw int
 
 const (
-	Sound            Flaw = iota
-	ForgetsOwnWrites      // a decision's Get ignores its own writes
-	ReadsStale            // a decision reads the state before the previous decision
-	KeepsRefused          // a refused or panicking decision's writes are kept
-	Tears                 // a decision's writes land one at a time, visible in between
-	LeakySnapshot         // a snapshot reads the live state
-	Unordered             // Scan yields keys in no particular order
-	ReverseForward        // ScanReverse yields keys in ascending order
-	IgnoresStart          // Scan ignores its start key
-	AddOverwrites         // Add sets the counter to delta
-	EmptyIsAbsent         // an empty value reads as absent
-	WorksAfterClose       // calls after Close succeed
-	AcksBeforeDisk        // a decision is acknowledged before it is on the disk
-	AcksOnBrokenDisk      // a failed disk write is ignored
-	SharesValues          // Get hands out the stored bytes, not a copy
-	ReadsAheadEarly       // UpdateReading reads its keys ahead before the decisions queued before it commit
+	Sound               Flaw = iota
+	ForgetsOwnWrites         // a decision's Get ignores its own writes
+	ReadsStale               // a decision reads the state before the previous decision
+	KeepsRefused             // a refused or panicking decision's writes are kept
+	Tears                    // a decision's writes land one at a time, visible in between
+	LeakySnapshot            // a snapshot reads the live state
+	Unordered                // Scan yields keys in no particular order
+	ReverseForward           // ScanReverse yields keys in ascending order
+	IgnoresStart             // Scan ignores its start key
+	AddOverwrites            // Add sets the counter to delta
+	EmptyIsAbsent            // an empty value reads as absent
+	WorksAfterClose          // calls after Close succeed
+	AcksBeforeDisk           // a decision is acknowledged before it is on the disk
+	AcksOnBrokenDisk         // a failed disk write is ignored
+	SharesValues             // Get hands out the stored bytes, not a copy
+	ReadsAheadEarly          // UpdateReading reads its keys ahead before the decisions queued before it commit
+	DecidesConcurrently      // Update runs a decision while others run, yet the store says it is Serial
 )
 
 // Flaws lists every flaw but Sound.
-var Flaws = []Flaw{ForgetsOwnWrites, ReadsStale, KeepsRefused, Tears, LeakySnapshot, Unordered, ReverseForward, IgnoresStart, AddOverwrites, EmptyIsAbsent, WorksAfterClose, AcksBeforeDisk, AcksOnBrokenDisk, SharesValues, ReadsAheadEarly}
+var Flaws = []Flaw{ForgetsOwnWrites, ReadsStale, KeepsRefused, Tears, LeakySnapshot, Unordered, ReverseForward, IgnoresStart, AddOverwrites, EmptyIsAbsent, WorksAfterClose, AcksBeforeDisk, AcksOnBrokenDisk, SharesValues, ReadsAheadEarly, DecidesConcurrently}
 
 func (f Flaw) String() string {
-	return [...]string{"Sound", "ForgetsOwnWrites", "ReadsStale", "KeepsRefused", "Tears", "LeakySnapshot", "Unordered", "ReverseForward", "IgnoresStart", "AddOverwrites", "EmptyIsAbsent", "WorksAfterClose", "AcksBeforeDisk", "AcksOnBrokenDisk", "SharesValues", "ReadsAheadEarly"}[f]
+	return [...]string{"Sound", "ForgetsOwnWrites", "ReadsStale", "KeepsRefused", "Tears", "LeakySnapshot", "Unordered", "ReverseForward", "IgnoresStart", "AddOverwrites", "EmptyIsAbsent", "WorksAfterClose", "AcksBeforeDisk", "AcksOnBrokenDisk", "SharesValues", "ReadsAheadEarly", "DecidesConcurrently"}[f]
 }
 
 // Options configures a store.
@@ -101,6 +102,7 @@ var (
 	_ store.Tx         = (*tx)(nil)
 	_ store.Prefetcher = (*DB)(nil)
 	_ store.Claimer    = (*DB)(nil)
+	_ store.Serial     = (*DB)(nil)
 	_ store.Snapshot   = (*snapshot)(nil)
 )
 
@@ -320,7 +322,38 @@ func (t *tx) Add(key []byte, delta int64) {
 
 // Update is store.DB's: decisions run one at a time, in the order they
 // take the lock.
-func (db *DB) Update(fn func(store.Tx) error) error { return db.update(nil, fn) }
+func (db *DB) Update(fn func(store.Tx) error) error {
+	if db.opts.Flaw == DecidesConcurrently {
+		return db.updateBeside(fn)
+	}
+	return db.update(nil, fn)
+}
+
+// Serial is store.Serial's: one decision at a time, and a decision run
+// again (Options.Retry) at once.
+func (db *DB) Serial() bool { return true }
+
+// updateBeside runs fn outside the lock, on a copy of the state, while
+// other decisions run too, and commits it under the lock.
+func (db *DB) updateBeside(fn func(store.Tx) error) error {
+	db.decide.Lock()
+	defer db.decide.Unlock()
+	db.mu.RLock()
+	err := db.err()
+	base := db.cur.clone()
+	db.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	db.decide.Unlock()
+	t := &tx{base: base, writes: map[string][]byte{}, flaw: db.opts.Flaw, claimed: map[string]bool{}}
+	err = run(fn, t)
+	db.decide.Lock()
+	if err != nil {
+		return err
+	}
+	return db.commit(t)
+}
 
 // UpdateReading is store.Prefetcher's: the keys are read ahead into the
 // decision's view, as a backend over a network reads a group's keys in one

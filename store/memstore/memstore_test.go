@@ -33,21 +33,22 @@ func TestConformanceRetrying(t *testing.T) { storetest.Run(t, backend(memstore.O
 
 // catchers names, for each flaw, the property that must catch it.
 var catchers = map[memstore.Flaw]string{
-	memstore.ForgetsOwnWrites: "ReadYourWrites",
-	memstore.ReadsStale:       "DecisionsSeeEarlierDecisions",
-	memstore.KeepsRefused:     "RefusedDecisionLeavesNoTrace",
-	memstore.Tears:            "DecisionIsAtomic",
-	memstore.LeakySnapshot:    "SnapshotIsolates",
-	memstore.Unordered:        "ScanInKeyOrder",
-	memstore.ReverseForward:   "ScanReverseInKeyOrder",
-	memstore.IgnoresStart:     "ScanInKeyOrder",
-	memstore.AddOverwrites:    "AddIsCommutative",
-	memstore.EmptyIsAbsent:    "AbsenceIsNotAnError",
-	memstore.WorksAfterClose:  "ClosedStoreRefuses",
-	memstore.AcksBeforeDisk:   "AcknowledgedSurvivesCrash",
-	memstore.AcksOnBrokenDisk: "FailedDiskFailsClosed",
-	memstore.SharesValues:     "ReadsBelongToTheCaller",
-	memstore.ReadsAheadEarly:  "ReadsAheadSeeTheGroup",
+	memstore.ForgetsOwnWrites:    "ReadYourWrites",
+	memstore.ReadsStale:          "DecisionsSeeEarlierDecisions",
+	memstore.KeepsRefused:        "RefusedDecisionLeavesNoTrace",
+	memstore.Tears:               "DecisionIsAtomic",
+	memstore.LeakySnapshot:       "SnapshotIsolates",
+	memstore.Unordered:           "ScanInKeyOrder",
+	memstore.ReverseForward:      "ScanReverseInKeyOrder",
+	memstore.IgnoresStart:        "ScanInKeyOrder",
+	memstore.AddOverwrites:       "AddIsCommutative",
+	memstore.EmptyIsAbsent:       "AbsenceIsNotAnError",
+	memstore.WorksAfterClose:     "ClosedStoreRefuses",
+	memstore.AcksBeforeDisk:      "AcknowledgedSurvivesCrash",
+	memstore.AcksOnBrokenDisk:    "FailedDiskFailsClosed",
+	memstore.SharesValues:        "ReadsBelongToTheCaller",
+	memstore.ReadsAheadEarly:     "ReadsAheadSeeTheGroup",
+	memstore.DecidesConcurrently: "SerialDecidesOneAtATime",
 }
 
 // TestSuiteCatchesEachFlaw runs the suite against a store that breaks one

@@ -27,6 +27,7 @@ var (
 	_ store.DB       = (*DB)(nil)
 	_ store.Tx       = (*Tx)(nil)
 	_ store.Snapshot = (*Snapshot)(nil)
+	_ store.Serial   = (*DB)(nil)
 )
 
 // Options configures a DB. The zero value is ready to use.

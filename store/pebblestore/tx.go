@@ -279,6 +279,10 @@ func (db *DB) Update(fn func(store.Tx) error) error {
 	return db.submitOp(o)
 }
 
+// Serial is store.Serial's: every decision runs on the decider goroutine,
+// once, and a group whose commit fails fails the store closed.
+func (db *DB) Serial() bool { return true }
+
 // exclusive runs fn on the decider between two groups: every decision
 // submitted before it is applied, none after it has run. It returns fn's
 // error once the groups before it are synced.

@@ -5,7 +5,8 @@
 // The properties: absence is a found flag, not an error; what a read
 // returns belongs to the caller; a decision reads
 // its own writes and every decision acknowledged before it; concurrent
-// decisions serialize; a refused or panicking decision leaves no trace; a
+// decisions serialize; a store that says it is Serial runs its decisions
+// one at a time, and a run thrown away again before the next; a refused or panicking decision leaves no trace; a
 // decision is atomic (no snapshot sees it by halves); snapshots isolate;
 // scans go in key order, forward and reverse, honouring prefix and start;
 // Add is a counter that adds; keys read ahead (store.UpdateReading) still

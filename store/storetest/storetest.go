@@ -54,6 +54,7 @@ var Properties = []Property{
 	{"ReadYourWrites", readYourWrites},
 	{"DecisionsSeeEarlierDecisions", seeEarlier},
 	{"ConcurrentDecisionsSerialize", serialize},
+	{"SerialDecidesOneAtATime", serial},
 	{"RefusedDecisionLeavesNoTrace", refused},
 	{"PanickingDecisionLeavesNoTrace", panicking},
 	{"DecisionIsAtomic", atomicGroup},

@@ -520,7 +520,7 @@ func TestCommitConnectionLost(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dsn := pgtest.Migrated(t)
 			p := newProxy(t, dsn)
-			var logs bytes.Buffer
+			var logs logBuffer
 			db, err := pgstore.Open(p.dsn, &pgstore.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 			if err != nil {
 				t.Fatal(err)
@@ -740,7 +740,7 @@ func exec(t *testing.T, dsn, sql string) {
 // one, as after a failover; it neither fails closed nor retries on the same
 // connection until it gives up.
 func TestReadOnlyConnectionReconnects(t *testing.T) {
-	var logs bytes.Buffer
+	var logs logBuffer
 	db := pgtest.Open(t, &pgstore.Options{MaxConns: 2, RetryFor: 10 * time.Second, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	put := func(n int64) error {
 		return db.Update(func(tx store.Tx) error {

@@ -14,55 +14,7 @@ import (
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/store"
-	"github.com/yima-dev/yima/store/memstore"
-	"github.com/yima-dev/yima/store/pgstore"
-	"github.com/yima-dev/yima/store/pgstore/pgtest"
 )
-
-// testLanes is how many lanes the tests' PostgreSQL stores decide in: more
-// than one, so that the rules run with groups in flight at once.
-const testLanes = 4
-
-// nodeStores opens n handles on one empty store: the same in-memory
-// store n times, or n PostgreSQL stores on one schema, each with its own
-// deciders (in testLanes lanes), so that their decisions meet in the
-// database as separate nodes' do.
-func nodeStores(t *testing.T, backend string, n int) []store.DB {
-	t.Helper()
-	if backend == "memory" {
-		db := memstore.New(memstore.Options{Retry: true})
-		t.Cleanup(func() { db.Close() })
-		return slices.Repeat([]store.DB{db}, n)
-	}
-	dsn := pgtest.Migrated(t)
-	var dbs []store.DB
-	for range n {
-		db, err := pgstore.Open(dsn, &pgstore.Options{Lanes: testLanes})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		dbs = append(dbs, db)
-	}
-	return dbs
-}
-
-// nodeEngines makes an engine of its own on each store, as nodes node1,
-// node2 ... that sign with the same keys.
-func nodeEngines(t *testing.T, dbs []store.DB, ks *codegen.Keyset, now func() time.Time) []*reward.Engine {
-	var out []*reward.Engine
-	for i, db := range dbs {
-		out = append(out, reward.New(db, ks, reward.Options{Now: now, NoSeenIndex: true, NodeID: fmt.Sprintf("node%d", i+1)}))
-	}
-	return out
-}
-
-// mintCodes makes a batch of product and returns its codes.
-func mintCodes(t *testing.T, eng *reward.Engine, product string, n int) []string {
-	t.Helper()
-	_, s := rewardtest.MustMint(t, eng, reward.BatchSpec{Product: product, Count: uint32(n), Activate: true})
-	return rewardtest.Codes(s, n)
-}
 
 // escrowKeys lists the keys under cs/ (the campaigns' slices and pools).
 func escrowKeys(t *testing.T, db store.Reader) []string {
@@ -85,8 +37,7 @@ func TestEscrowThreeNodesRacing(t *testing.T) {
 	}{{"memory", "memory", 3}, {"postgres", "postgres", 3}, {"postgres one node", "postgres", 1}} {
 		t.Run(c.name, func(t *testing.T) {
 			const budget, stock = 500, 9
-			dbs := nodeStores(t, c.backend, c.nodes)
-			nodes := nodeEngines(t, dbs, rewardtest.Keys(t, true), func() time.Time { return rewardtest.Start })
+			dbs, nodes := startNodes(t, c.backend, c.nodes)
 			rewardtest.MustApply(t, nodes[0], rewardtest.CampaignDoc(t, map[string]any{
 				"points": map[string]any{"min": 5, "max": 20}, "points_budget": budget, "new_member_bonus": 10,
 				"coupon": map[string]any{"title": "gift", "probability": 1, "stock": stock, "valid_days": 30},
@@ -229,9 +180,7 @@ func (r *recordingDB) Update(fn func(store.Tx) error) error {
 // keys each decision writes; ks and clock are theirs, for a single engine
 // to compare with.
 func recordedNodes(t *testing.T) (*recordingDB, []*reward.Engine, *codegen.Keyset, func() time.Time) {
-	mem := memstore.New(memstore.Options{})
-	t.Cleanup(func() { mem.Close() })
-	db := &recordingDB{DB: mem}
+	db := &recordingDB{DB: memoryStore(t, false)}
 	ks := rewardtest.Keys(t, true)
 	clock := func() time.Time { return rewardtest.Start }
 	return db, nodeEngines(t, []store.DB{db, db}, ks, clock), ks, clock
@@ -286,8 +235,7 @@ func TestEscrowPayingScansWriteNoSharedRecord(t *testing.T) {
 		}
 	}
 
-	alone := memstore.New(memstore.Options{})
-	defer alone.Close()
+	alone := memoryStore(t, false)
 	single := reward.New(alone, ks, reward.Options{Now: clock})
 	rewardtest.MustApply(t, single, rewardtest.CampaignDoc(t, map[string]any{"points_budget": 100}))
 	one := mintCodes(t, single, "SKU-1", 1)
@@ -344,10 +292,9 @@ func deadNodeCases(t *testing.T, body func(t *testing.T, expired bool, db store.
 	for _, expired := range []bool{false, true} {
 		t.Run(fmt.Sprintf("lease_expired=%v", expired), func(t *testing.T) {
 			now := rewardtest.Start
-			db := memstore.New(memstore.Options{Retry: true})
-			defer db.Close()
-			nodes := nodeEngines(t, []store.DB{db, db}, rewardtest.Keys(t, true), func() time.Time { return now })
-			body(t, expired, db, nodes[0], nodes[1], func() {
+			dbs := nodeStores(t, "memory", 2)
+			nodes := nodeEngines(t, dbs, rewardtest.Keys(t, true), func() time.Time { return now })
+			body(t, expired, dbs[0], nodes[0], nodes[1], func() {
 				if expired {
 					now = now.Add(time.Minute)
 				}
@@ -360,9 +307,7 @@ func deadNodeCases(t *testing.T, body func(t *testing.T, expired bool, db store.
 // against what the nodes' slices held: lowering the budget to what was
 // paid stops every node, and a budget below it is refused.
 func TestEscrowApplyBindsSlices(t *testing.T) {
-	db := memstore.New(memstore.Options{Retry: true})
-	defer db.Close()
-	nodes := nodeEngines(t, []store.DB{db, db, db}, rewardtest.Keys(t, true), func() time.Time { return rewardtest.Start })
+	_, nodes := startNodes(t, "memory", 3)
 	rewardtest.MustApply(t, nodes[0], rewardtest.CampaignDoc(t, map[string]any{"points_budget": 1000}))
 	codes := mintCodes(t, nodes[0], "SKU-1", 9)
 	for i, n := range nodes {
@@ -392,9 +337,7 @@ func TestEscrowApplyBindsSlices(t *testing.T) {
 // after it started, on a plain read and to a long poll waiting on it,
 // rather than only up to the last event it wrote or read itself.
 func TestFeedWholeOnEveryNode(t *testing.T) {
-	db := memstore.New(memstore.Options{Retry: true})
-	defer db.Close()
-	nodes := nodeEngines(t, []store.DB{db, db}, rewardtest.Keys(t, true), func() time.Time { return rewardtest.Start })
+	_, nodes := startNodes(t, "memory", 2)
 	writer, reader := nodes[0], nodes[1]
 	codes := mintCodes(t, writer, "SKU-1", 2)
 	_, head, err := reader.FeedBounds()
@@ -428,9 +371,7 @@ func TestFeedWholeOnEveryNode(t *testing.T) {
 // campaign: the counters net it out, the budget pays it again, and the
 // audit agrees.
 func TestEscrowVoidGivesBack(t *testing.T) {
-	db := memstore.New(memstore.Options{Retry: true})
-	defer db.Close()
-	nodes := nodeEngines(t, []store.DB{db, db}, rewardtest.Keys(t, true), func() time.Time { return rewardtest.Start })
+	_, nodes := startNodes(t, "memory", 2)
 	rewardtest.MustApply(t, nodes[0], rewardtest.CampaignDoc(t, map[string]any{
 		"points_budget": 10, "coupon": map[string]any{"title": "gift", "probability": 1, "stock": 1, "valid_days": 30},
 	}))
@@ -464,9 +405,7 @@ func TestEscrowPoolReadOnlyWhereShared(t *testing.T) {
 	clock := func() time.Time { return rewardtest.Start }
 	for _, shared := range []bool{false, true} {
 		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
-			mem := memstore.New(memstore.Options{})
-			defer mem.Close()
-			db := poolReads(mem)
+			db := poolReads(memoryStore(t, false))
 			eng := reward.New(db, ks, reward.Options{Now: clock, NoSeenIndex: shared})
 			rewardtest.MustApply(t, eng, rewardtest.CampaignDoc(t, map[string]any{"points_budget": 100}))
 			codes := mintCodes(t, eng, "SKU-1", 1)

@@ -17,7 +17,6 @@ import (
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/store"
-	"github.com/yima-dev/yima/store/memstore"
 )
 
 // export runs one export to the end and returns what it wrote.
@@ -397,9 +396,7 @@ func TestExportSeqIsServedByTheFeed(t *testing.T) {
 // it counted) catches a store whose snapshot reads live records: the
 // write fails rather than mixing two moments.
 func TestExportNoticesALeakySnapshot(t *testing.T) {
-	db := memstore.New(memstore.Options{Flaw: memstore.LeakySnapshot})
-	t.Cleanup(func() { db.Close() })
-	rf := rewardtest.Open(t, db, rewardtest.Options{Count: 5, Points: 5})
+	rf := rewardtest.Open(t, leakySnapshotStore(t), rewardtest.Options{Count: 5, Points: 5})
 	rewardtest.MustRedeem(t, rf.Eng, rf.Signer.Code(1), "a")
 	x, err := rf.Eng.OpenExport(reward.ExportQuery{Kind: reward.ExportRedemptions, Format: reward.FormatCSV})
 	if err != nil {

@@ -3,6 +3,7 @@ package reward_test
 import (
 	"cmp"
 	"encoding/json"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -33,9 +34,7 @@ var backends = map[string]func(tb testing.TB, maxGroup int) store.DB{
 		return pebbletest.Open(tb, &pebblestore.Options{MaxGroup: maxGroup})
 	},
 	"memory": func(tb testing.TB, _ int) store.DB {
-		db := memstore.New(memstore.Options{Retry: true})
-		tb.Cleanup(func() { db.Close() })
-		return db
+		return memoryStore(tb, true)
 	},
 	// "postgres" is a schema of its own on the test server (pgtest), its
 	// decisions retried on conflicts and lost connections, decided in
@@ -43,6 +42,74 @@ var backends = map[string]func(tb testing.TB, maxGroup int) store.DB{
 	"postgres": func(tb testing.TB, maxGroup int) store.DB {
 		return pgtest.Open(tb, &pgstore.Options{MaxGroup: maxGroup, Lanes: testLanes})
 	},
+}
+
+// testLanes is how many lanes the tests' PostgreSQL stores decide in: more
+// than one, so that the rules run with groups in flight at once.
+const testLanes = 4
+
+// memoryStore opens an empty in-memory store, closed at the end of tb; with
+// retry it runs each decision twice, as an optimistic backend retries.
+// Tests that count what one decision reads or writes open it without.
+func memoryStore(tb testing.TB, retry bool) store.DB {
+	db := memstore.New(memstore.Options{Retry: retry})
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// leakySnapshotStore opens an in-memory store whose snapshots read live
+// records, as a broken backend's would; closed at the end of tb.
+func leakySnapshotStore(tb testing.TB) store.DB {
+	db := memstore.New(memstore.Options{Flaw: memstore.LeakySnapshot})
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// nodeStores opens n handles on one empty store: the same in-memory
+// store n times, or n PostgreSQL stores on one schema, each with its own
+// deciders (in testLanes lanes), so that their decisions meet in the
+// database as separate nodes' do.
+func nodeStores(t *testing.T, backend string, n int) []store.DB {
+	t.Helper()
+	if backend == "memory" {
+		return slices.Repeat([]store.DB{memoryStore(t, true)}, n)
+	}
+	dsn := pgtest.Migrated(t)
+	var dbs []store.DB
+	for range n {
+		db, err := pgstore.Open(dsn, &pgstore.Options{Lanes: testLanes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs = append(dbs, db)
+	}
+	return dbs
+}
+
+// nodeEngines makes an engine of its own on each store, as nodes node1,
+// node2 ... that sign with the same keys.
+func nodeEngines(t *testing.T, dbs []store.DB, ks *codegen.Keyset, now func() time.Time) []*reward.Engine {
+	var out []*reward.Engine
+	for i, db := range dbs {
+		out = append(out, reward.New(db, ks, reward.Options{Now: now, NoSeenIndex: true, NodeID: fmt.Sprintf("node%d", i+1)}))
+	}
+	return out
+}
+
+// startNodes opens n nodes on one store of backend (nodeStores), signing
+// with the same keys, their clocks standing at rewardtest.Start.
+func startNodes(t *testing.T, backend string, n int) ([]store.DB, []*reward.Engine) {
+	t.Helper()
+	dbs := nodeStores(t, backend, n)
+	return dbs, nodeEngines(t, dbs, rewardtest.Keys(t, true), func() time.Time { return rewardtest.Start })
+}
+
+// mintCodes makes a batch of product and returns its codes.
+func mintCodes(t *testing.T, eng *reward.Engine, product string, n int) []string {
+	t.Helper()
+	_, s := rewardtest.MustMint(t, eng, reward.BatchSpec{Product: product, Count: uint32(n), Activate: true})
+	return rewardtest.Codes(s, n)
 }
 
 // backendUnderTest, when set, names the backend fixtures open instead of

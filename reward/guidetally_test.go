@@ -11,7 +11,6 @@ import (
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/store"
-	"github.com/yima-dev/yima/store/memstore"
 )
 
 // TestGuideCommissionWritesNoSharedRecord: on nodes of a shared store, a
@@ -81,8 +80,7 @@ func TestGuideCommissionWritesNoSharedRecord(t *testing.T) {
 	rewardtest.MustReplay(t, nodes[0])
 
 	// One engine alone: the same requests, written at once.
-	alone := memstore.New(memstore.Options{})
-	defer alone.Close()
+	alone := memoryStore(t, false)
 	single := reward.New(alone, ks, reward.Options{Now: clock})
 	rewardtest.MustApply(t, single, doc)
 	rewardtest.MustGuide(t, single, "g1", "")

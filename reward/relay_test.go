@@ -14,7 +14,6 @@ import (
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/store"
-	"github.com/yima-dev/yima/store/memstore"
 )
 
 // runRelays runs each node's feed relay until the test ends.
@@ -89,8 +88,7 @@ var relaySubjects = map[string]string{reward.FeedCodeRedeemed: "code", reward.Fe
 // its verification.
 func TestFeedRelayThreeNodesRacing(t *testing.T) {
 	onBackends(t, []string{"memory", "postgres"}, func(t *testing.T, backend string) {
-		dbs := nodeStores(t, backend, 3)
-		nodes := nodeEngines(t, dbs, rewardtest.Keys(t, true), func() time.Time { return rewardtest.Start })
+		_, nodes := startNodes(t, backend, 3)
 		rewardtest.MustApply(t, nodes[0], rewardtest.CampaignDoc(t, map[string]any{
 			"points": 10, "coupon": map[string]any{"title": "gift", "probability": 1, "stock": 1000, "valid_days": 30},
 		}))
@@ -173,8 +171,7 @@ func TestFeedRelayThreeNodesRacing(t *testing.T) {
 // in one batch, keep that order, though the verifying node's events come
 // first in key order.
 func TestFeedRelayKeepsCausalOrder(t *testing.T) {
-	db := memstore.New(memstore.Options{Retry: true})
-	defer db.Close()
+	db := memoryStore(t, true)
 	ks := rewardtest.Keys(t, true)
 	node := func(id string) *reward.Engine {
 		return reward.New(db, ks, reward.Options{Now: func() time.Time { return rewardtest.Start }, NoSeenIndex: true, NodeID: id})
@@ -235,8 +232,7 @@ func (d *dyingDB) Update(fn func(store.Tx) error) error {
 // one takes over and numbers every event, none twice. A relay that stops
 // cleanly gives the lease up: another node relays at once.
 func TestFeedRelayNodeDies(t *testing.T) {
-	mem := memstore.New(memstore.Options{Retry: true})
-	defer mem.Close()
+	mem := memoryStore(t, true)
 	dying := &dyingDB{DB: mem}
 	var clockMu sync.Mutex
 	now := rewardtest.Start
@@ -304,9 +300,7 @@ func TestFeedRelayNodeDies(t *testing.T) {
 // the events of what it holds are at or before Seq, those of later
 // decisions after it.
 func TestFeedExportNamesItsLastEvent(t *testing.T) {
-	db := memstore.New(memstore.Options{Retry: true})
-	defer db.Close()
-	nodes := nodeEngines(t, []store.DB{db, db}, rewardtest.Keys(t, true), func() time.Time { return rewardtest.Start })
+	_, nodes := startNodes(t, "memory", 2)
 	rewardtest.MustApply(t, nodes[0], rewardtest.CampaignDoc(t, map[string]any{"points": 10}))
 	codes := mintCodes(t, nodes[0], "SKU-1", 3)
 	rewardtest.MustRedeem(t, nodes[0], codes[0], "alice")

@@ -7,12 +7,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/store"
-	"github.com/yima-dev/yima/store/memstore"
 )
 
 // The mall's rewards escrowed in a slice per node (rewardescrow.go).
@@ -83,8 +81,7 @@ func mustReward(t *testing.T, eng *reward.Engine, id string) *reward.RewardView 
 func TestMallEscrowThreeNodesRacing(t *testing.T) {
 	onBackends(t, []string{"memory", "postgres"}, func(t *testing.T, backend string) {
 		const stock, codes, price, members, rich = 23, 17, 10, 15, 10_000
-		dbs := nodeStores(t, backend, 3)
-		nodes := nodeEngines(t, dbs, rewardtest.Keys(t, true), func() time.Time { return rewardtest.Start })
+		dbs, nodes := startNodes(t, backend, 3)
 		putReward(t, nodes[0], "cup", reward.KindCoupon, price, stock)
 		putReward(t, nodes[1], "cafe", reward.KindVoucher, price, 30)
 		uploadVouchers(t, nodes[2], "cafe", "CAFE", codes)
@@ -219,8 +216,7 @@ func TestMallEscrowExchangesWriteNoSharedRecord(t *testing.T) {
 	}
 	rewardtest.MustAudit(t, nodes[1])
 
-	alone := memstore.New(memstore.Options{})
-	defer alone.Close()
+	alone := memoryStore(t, false)
 	single := reward.New(alone, ks, reward.Options{Now: clock})
 	putReward(t, single, "cafe", reward.KindVoucher, 10, 5)
 	uploadVouchers(t, single, "cafe", "CAFE", 5)
@@ -283,9 +279,7 @@ func TestMallEscrowDeadNodeSliceReclaimed(t *testing.T) {
 // once against what the nodes' slices held: lowering the stock to what
 // was redeemed stops every node, and a stock below it is refused.
 func TestMallEscrowPutRewardBindsSlices(t *testing.T) {
-	db := memstore.New(memstore.Options{Retry: true})
-	defer db.Close()
-	nodes := nodeEngines(t, []store.DB{db, db, db}, rewardtest.Keys(t, true), func() time.Time { return rewardtest.Start })
+	_, nodes := startNodes(t, "memory", 3)
 	putReward(t, nodes[0], "cup", reward.KindCoupon, 10, 100)
 	for i, n := range nodes {
 		grant(t, n, fmt.Sprintf("m%d", i), 1000)
@@ -331,9 +325,8 @@ func TestMallEscrowAuditCatchesForgery(t *testing.T) {
 		{"slice outside its pool", "rs/cafe\x00node9", `{"granted":0,"used":{"redeemed":0,"redemptions":0},"lease":"2030-01-01T00:00:00Z"}`, "node node9's slice is not in its pool"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			db := memstore.New(memstore.Options{Retry: true})
-			defer db.Close()
-			nodes := nodeEngines(t, []store.DB{db}, rewardtest.Keys(t, true), func() time.Time { return rewardtest.Start })
+			dbs, nodes := startNodes(t, "memory", 1)
+			db := dbs[0]
 			putReward(t, nodes[0], "cafe", reward.KindVoucher, 1, 100)
 			uploadVouchers(t, nodes[0], "cafe", "CAFE", 40)
 			grant(t, nodes[0], "m", 10)

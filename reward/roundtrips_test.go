@@ -9,7 +9,6 @@ import (
 	"github.com/yima-dev/yima/reward"
 	"github.com/yima-dev/yima/reward/rewardtest"
 	"github.com/yima-dev/yima/store"
-	"github.com/yima-dev/yima/store/pgstore"
 	"github.com/yima-dev/yima/store/pgstore/pgtest"
 )
 
@@ -38,11 +37,7 @@ func TestScanRoundTrips(t *testing.T) {
 // one among 64 concurrent ones, on a fresh database.
 func scanRoundTrips(t *testing.T, ahead bool) (alone, grouped float64) {
 	t.Helper()
-	pg, err := pgstore.Open(pgtest.Migrated(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Close()
+	pg := pgtest.Open(t, nil)
 	var db store.DB = pg
 	if !ahead {
 		db = struct{ store.DB }{pg} // not a store.Prefetcher
@@ -103,11 +98,7 @@ func scanRoundTrips(t *testing.T, ahead bool) (alone, grouped float64) {
 // and writes them with COMMIT, however many items there are (read one at
 // a time, 256 of them held the node's decisions for over half a second).
 func TestFoldRoundTrips(t *testing.T) {
-	pg, err := pgstore.Open(pgtest.Migrated(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Close()
+	pg := pgtest.Open(t, nil)
 	eng := reward.New(pg, rewardtest.Keys(t, false), reward.Options{Now: func() time.Time { return rewardtest.Start }, NoSeenIndex: true, NodeID: "node1"})
 	rewardtest.MustApply(t, eng, campaignDoc(t, map[string]any{"products": []string{"RT"}, "daily_limit_per_member": 0,
 		"guide_commission": map[string]any{"per_scan": 2}}))

@@ -169,8 +169,7 @@ func TestStatsCountCouponCommission(t *testing.T) {
 // counted, not timed. The lines read back add the nodes' parts up.
 func TestStatsNodesFlushApart(t *testing.T) {
 	const rounds = 20
-	dbs := nodeStores(t, "postgres", 3)
-	nodes := nodeEngines(t, dbs, rewardtest.Keys(t, true), func() time.Time { return rewardtest.Start })
+	dbs, nodes := startNodes(t, "postgres", 3)
 	codes := mintCodes(t, nodes[0], "SKU-1", 3*rounds)
 	conflicts := func() (n int64) {
 		for _, db := range dbs {

@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/segmentio/encoding/json"
+	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/codegen/codegentest"
 	"github.com/yima-dev/yima/store"
 	"github.com/yima-dev/yima/store/pebblestore/pebbletest"
@@ -83,17 +84,16 @@ func TestMemberCloneIsTheDecodedRecord(t *testing.T) {
 	}
 }
 
-// On the Pebble engine, a member's scans after the first read the member
-// the last one wrote from the cache: the bytes the store hands back are
-// the ones the cache holds. The balance stays right through scans that
-// write the member and refusals that do not.
-func TestScanReadsItsMemberFromTheCache(t *testing.T) {
-	db := pebbletest.Open(t, nil)
-	e := New(db, codegentest.Keyset(t), Options{})
+// cacheEngine returns an engine over db, its index of scanned codes
+// loaded, and the signer of an active batch of count codes of SKU-1 paying
+// 5 points a scan.
+func cacheEngine(t *testing.T, db store.DB, opts Options, count uint32) (*Engine, *codegen.Signer) {
+	t.Helper()
+	e := New(db, codegentest.Keyset(t), opts)
 	if err := e.LoadSeen(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	batch, err := e.CreateBatch(BatchSpec{Product: "SKU-1", Count: 10, Points: new(int64(5)), Activate: true})
+	batch, err := e.CreateBatch(BatchSpec{Product: "SKU-1", Count: count, Points: new(int64(5)), Activate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,6 +101,16 @@ func TestScanReadsItsMemberFromTheCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return e, s
+}
+
+// On the Pebble engine, a member's scans after the first read the member
+// the last one wrote from the cache: the bytes the store hands back are
+// the ones the cache holds. The balance stays right through scans that
+// write the member and refusals that do not.
+func TestScanReadsItsMemberFromTheCache(t *testing.T) {
+	db := pebbletest.Open(t, nil)
+	e, s := cacheEngine(t, db, Options{}, 10)
 	for i, step := range []struct {
 		serial  uint32
 		balance int64 // 0: refused
@@ -122,7 +132,7 @@ func TestScanReadsItsMemberFromTheCache(t *testing.T) {
 		}
 	}
 	key := memberKey("m1")
-	err = db.Update(func(tx store.Tx) error {
+	err := db.Update(func(tx store.Tx) error {
 		raw, _, err := tx.Get(key)
 		c, ok := e.members.m[string(key)]
 		if !ok || c.data != unsafe.SliceData(raw) || c.n != len(raw) {
@@ -142,15 +152,7 @@ func TestScanReadsItsMemberFromTheCache(t *testing.T) {
 // engines write it, as on PostgreSQL) is handed back other bytes than it
 // put, so it fills no member cache its lookups could never hit.
 func TestSharedStoreKeepsNoMembers(t *testing.T) {
-	e := New(pebbletest.Open(t, nil), codegentest.Keyset(t), Options{NoSeenIndex: true})
-	batch, err := e.CreateBatch(BatchSpec{Product: "SKU-1", Count: 3, Points: new(int64(5)), Activate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := e.Signer(batch)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, s := cacheEngine(t, pebbletest.Open(t, nil), Options{NoSeenIndex: true}, 3)
 	for serial := uint32(1); serial <= 3; serial++ {
 		if _, err := e.Scan(ScanRequest{Code: s.Code(serial), Member: "m1"}); err != nil {
 			t.Fatal(err)

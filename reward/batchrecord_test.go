@@ -10,7 +10,6 @@ import (
 
 	"github.com/yima-dev/yima/codegen"
 	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/store"
 )
 
 func TestBatchRanges(t *testing.T) {
@@ -137,9 +136,7 @@ func TestBatchCodeVersion(t *testing.T) {
 		t.Fatalf("record %s, %v: want one without code_version", raw, err)
 	}
 	key := binary.BigEndian.AppendUint32([]byte("b/"), old.ID)
-	if err := f.db.Update(func(tx store.Tx) error { tx.Put(key, raw); return nil }); err != nil {
-		t.Fatal(err)
-	}
+	putBytes(t, f.db, key, raw)
 	old, err = f.eng.Batch(old.ID)
 	if err != nil || old.Codes() != codegen.V1 {
 		t.Fatalf("a batch record without a code version reads as version %d (%v), want 1", old.Codes(), err)

@@ -297,6 +297,15 @@ func redemptionOf(tb testing.TB, f *fixture, code string) reward.Redemption {
 	return rewardtest.Redemption(tb, f.db, code)
 }
 
+// putBytes writes raw under key past the engine, in a decision of its own:
+// a record as a bug, a forger or an older version would leave it.
+func putBytes(tb testing.TB, db store.DB, key, raw []byte) {
+	tb.Helper()
+	if err := db.Update(func(tx store.Tx) error { tx.Put(key, raw); return nil }); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // putRecords writes each value as the JSON record of its key, past the
 // engine, in one decision: a record as a bug or a forger would leave it.
 func putRecords(tb testing.TB, db store.DB, records map[string]any) {

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/yima-dev/yima/reward"
-	"github.com/yima-dev/yima/store"
 )
 
 // TestCheckFormat marks a store with the engine's format, accepts it again,
@@ -20,9 +19,7 @@ func TestCheckFormat(t *testing.T) {
 	if raw, found, err := db.Get([]byte("meta/format")); err != nil || !found || string(raw) != "1" {
 		t.Fatalf("format marker %q, %v, %v; want 1", raw, found, err)
 	}
-	if err := db.Update(func(tx store.Tx) error { tx.Put([]byte("meta/format"), []byte("2")); return nil }); err != nil {
-		t.Fatal(err)
-	}
+	putBytes(t, db, []byte("meta/format"), []byte("2"))
 	if err := eng.CheckFormat(); !errors.Is(err, reward.ErrDataFormat) {
 		t.Fatalf("a store of format 2: %v, want ErrDataFormat", err)
 	}

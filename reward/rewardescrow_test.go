@@ -334,9 +334,7 @@ func TestMallEscrowAuditCatchesForgery(t *testing.T) {
 				t.Fatal(code)
 			}
 			rewardtest.MustAudit(t, nodes[0])
-			if err := db.Update(func(tx store.Tx) error { tx.Put([]byte(c.key), []byte(c.value)); return nil }); err != nil {
-				t.Fatal(err)
-			}
+			putBytes(t, db, []byte(c.key), []byte(c.value))
 			mustAuditSay(t, nodes[0], c.want)
 		})
 	}

@@ -122,9 +122,7 @@ func TestStatusKeepsRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := binary.BigEndian.AppendUint32([]byte("b/"), b.ID)
-	if err := f.db.Update(func(tx store.Tx) error { tx.Put(key, raw); return nil }); err != nil {
-		t.Fatal(err)
-	}
+	putBytes(t, f.db, key, raw)
 	if p := statusOf(t, f.eng, f, 3).Product; p != f.batch.Product {
 		t.Errorf("product %q: the batch was read again, not kept", p)
 	}

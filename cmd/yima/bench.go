@@ -76,8 +76,7 @@ func (o *benchOptions) AddFlags(fs *pflag.FlagSet) {
 }
 
 func newBenchCommand(g *globalOptions) *cobra.Command {
-	o := &benchOptions{}
-	return leaf(&cobra.Command{
+	return local(g, &cobra.Command{
 		Use:   "bench",
 		Short: "Measure scans per second, latency and exactly-once under load",
 		Long: `bench starts a yima server in-process on a fresh temporary data directory (or
@@ -92,10 +91,10 @@ every coupon verified by at most one 200, guides' commissions, the
 campaign's counters within budget and stock, and the server's own audit.
 A failed audit exits non-zero. See docs/bench.md.`,
 		Args: cobra.NoArgs,
-	}, o, func(cmd *cobra.Command, _ []string) error { return benchFunc(cmd, g, o) })
+	}, benchFunc)
 }
 
-func benchFunc(cmd *cobra.Command, g *globalOptions, o *benchOptions) error {
+func benchFunc(cmd *cobra.Command, g *globalOptions, o *benchOptions, _ []string) error {
 	c := o.cfg
 	// --db (YIMA_DB): the in-process nodes keep their records in that
 	// PostgreSQL database, as yima serve --db does.

@@ -13,7 +13,10 @@
 // table (remoteGroup with run, runArgs and runResult, root.go): each entry
 // is a command's help and arguments and the function it runs, which gets
 // the remote options saying where to act (the data directory, or
-// --server), a fresh options struct and the arguments. Tests run a command
+// --server), a fresh options struct and the arguments. A command that acts
+// on the data directory (or --db) itself, never through a server (keys,
+// verify, serve, bench), is finished the same way by local and localArgs,
+// which hand its function the global options instead. Tests run a command
 // group in this process through the root command's SetArgs, SetOut and
 // SetErr (commands_test.go) or build the binary and run it (e2e_test.go).
 package main

@@ -29,8 +29,54 @@ every second). yima keys kek makes a key-encryption key; yima keys upload moves 
 of a cluster set up with keys.json files into its database; yima keys reseal seals them
 under a new key-encryption key. See docs/cluster.md.`,
 	}
-	cmd.AddCommand(newKeysListCommand(g), newKeysRotateCommand(g), newKeysRetireCommand(g),
-		newKeysKEKCommand(), newKeysUploadCommand(g), newKeysResealCommand(g))
+	cmd.AddCommand(
+		localArgs(g, &cobra.Command{Use: "list", Short: "Show key ids, statuses and the primary (never the secrets)", Args: cobra.NoArgs}, keysListFunc),
+		localArgs(g, &cobra.Command{Use: "rotate", Short: "Add a key and make it the primary for new batches; old codes still verify", Args: cobra.NoArgs}, keysRotateFunc),
+		localArgs(g, &cobra.Command{Use: "retire ID", Short: "Retire a key: codes signed with it stop verifying", Args: cobra.ExactArgs(1)}, keysRetireFunc),
+		leaf(&cobra.Command{
+			Use:   "kek",
+			Short: "Print a new key-encryption key (32 random bytes, base64) for a cluster's sealed keys",
+			Long: `kek prints a new key-encryption key. Keep it where only the operator and the nodes read
+it, never in the database or its backups: without it the sealed signing keys cannot be
+opened, and with a backup of the database it opens them. For example:
+
+  (umask 077; yima keys kek > /etc/yima/kek)
+  YIMA_KEY_FILE=/etc/yima/kek yima --db "$YIMA_DB" serve`,
+			Args: cobra.NoArgs,
+		}, nil, keysKEKFunc),
+		local(g, &cobra.Command{
+			Use:   "upload [--from DATA_DIR]",
+			Short: "Seal a data directory's keys.json and admin.token into the database --db names",
+			Long: `upload moves the files a cluster set up with copied keys.json and admin.token files needs
+into its database: keys.json sealed under the key-encryption key (--key-file,
+YIMA_KEY_FILE or YIMA_KEK), the pages' secret as the nodes derived it from admin.token (so
+that signed-in browsers stay signed in), and admin.token as a token record of role admin
+(so that scripts holding it keep working). It refuses a database holding keys already.
+Then give every node the key-encryption key and restart it; the files are not needed any
+more (a node with the key ignores them). Prints what it uploaded as JSON.`,
+			Args: cobra.NoArgs,
+		}, keysUploadFunc),
+		local(g, &cobra.Command{
+			Use:   "reseal --new-key-file FILE",
+			Short: "Seal the database's signing keys under a new key-encryption key (rotate the KEK)",
+			Long: `reseal opens every sealed record of the database --db names (the signing keys and the
+pages' secret) with the key-encryption key in use (--key-file, YIMA_KEY_FILE or YIMA_KEK)
+and seals it under the one in --new-key-file, in one transaction: all records move, or
+none. The signing keys themselves do not change, so every printed code still verifies.
+
+Nodes running with the old key go on serving with the keys they opened, but cannot read
+the records again: they log that the keys are sealed under the new key's id and do not
+see a rotation or retirement until restarted with the new key. Restart every node with
+the new key right after, before changing keys. For example:
+
+  (umask 077; yima keys kek > /etc/yima/kek.new)
+  YIMA_KEY_FILE=/etc/yima/kek yima --db "$YIMA_DB" keys reseal --new-key-file /etc/yima/kek.new
+  mv /etc/yima/kek.new /etc/yima/kek   # then restart each node
+
+Prints {"records": 2, "from": OLD_ID, "to": NEW_ID} (public ids, not the keys).`,
+			Args: cobra.NoArgs,
+		}, keysResealFunc),
+	)
 	return cmd
 }
 
@@ -73,25 +119,11 @@ func onKeys(g *globalOptions, save bool, fn func(ks *codegen.Keyset) error) erro
 	return ks.Save(path)
 }
 
-func newKeysListCommand(g *globalOptions) *cobra.Command {
-	return leaf(&cobra.Command{
-		Use: "list", Short: "Show key ids, statuses and the primary (never the secrets)",
-		Args: cobra.NoArgs,
-	}, nil, func(cmd *cobra.Command, _ []string) error { return keysListFunc(cmd, g) })
-}
-
-func keysListFunc(cmd *cobra.Command, g *globalOptions) error {
+func keysListFunc(cmd *cobra.Command, g *globalOptions, _ []string) error {
 	return onKeys(g, false, func(ks *codegen.Keyset) error { return printJSON(cmd.OutOrStdout(), ks.List()) })
 }
 
-func newKeysRotateCommand(g *globalOptions) *cobra.Command {
-	return leaf(&cobra.Command{
-		Use: "rotate", Short: "Add a key and make it the primary for new batches; old codes still verify",
-		Args: cobra.NoArgs,
-	}, nil, func(cmd *cobra.Command, _ []string) error { return keysRotateFunc(cmd, g) })
-}
-
-func keysRotateFunc(cmd *cobra.Command, g *globalOptions) error {
+func keysRotateFunc(cmd *cobra.Command, g *globalOptions, _ []string) error {
 	var id uint8
 	err := withKeys(g, func(ks *codegen.Keyset) error {
 		k, err := ks.Rotate(time.Now())
@@ -107,14 +139,8 @@ func keysRotateFunc(cmd *cobra.Command, g *globalOptions) error {
 	return nil
 }
 
-func newKeysRetireCommand(g *globalOptions) *cobra.Command {
-	return leaf(&cobra.Command{
-		Use: "retire ID", Short: "Retire a key: codes signed with it stop verifying",
-		Args: cobra.ExactArgs(1),
-	}, nil, func(cmd *cobra.Command, args []string) error { return keysRetireFunc(cmd, g, args[0]) })
-}
-
-func keysRetireFunc(cmd *cobra.Command, g *globalOptions, arg string) error {
+func keysRetireFunc(cmd *cobra.Command, g *globalOptions, args []string) error {
+	arg := args[0]
 	id, err := strconv.ParseUint(arg, 10, 8)
 	if err != nil {
 		return usagef("key id %q is not a number (see yima keys list)", arg)
@@ -126,21 +152,10 @@ func keysRetireFunc(cmd *cobra.Command, g *globalOptions, arg string) error {
 	return nil
 }
 
-func newKeysKEKCommand() *cobra.Command {
-	return leaf(&cobra.Command{
-		Use:   "kek",
-		Short: "Print a new key-encryption key (32 random bytes, base64) for a cluster's sealed keys",
-		Long: `kek prints a new key-encryption key. Keep it where only the operator and the nodes read
-it, never in the database or its backups: without it the sealed signing keys cannot be
-opened, and with a backup of the database it opens them. For example:
-
-  (umask 077; yima keys kek > /etc/yima/kek)
-  YIMA_KEY_FILE=/etc/yima/kek yima --db "$YIMA_DB" serve`,
-		Args: cobra.NoArgs,
-	}, nil, func(cmd *cobra.Command, _ []string) error {
-		_, err := fmt.Fprintln(cmd.OutOrStdout(), kek.Generate())
-		return err
-	})
+// keysKEKFunc prints a new key-encryption key.
+func keysKEKFunc(cmd *cobra.Command, _ []string) error {
+	_, err := fmt.Fprintln(cmd.OutOrStdout(), kek.Generate())
+	return err
 }
 
 type keysUploadOptions struct{ from string }
@@ -149,23 +164,7 @@ func (o *keysUploadOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.from, "from", "", "the data directory whose keys.json and admin.token to upload (default --data)")
 }
 
-func newKeysUploadCommand(g *globalOptions) *cobra.Command {
-	o := &keysUploadOptions{}
-	return leaf(&cobra.Command{
-		Use:   "upload [--from DATA_DIR]",
-		Short: "Seal a data directory's keys.json and admin.token into the database --db names",
-		Long: `upload moves the files a cluster set up with copied keys.json and admin.token files needs
-into its database: keys.json sealed under the key-encryption key (--key-file,
-YIMA_KEY_FILE or YIMA_KEK), the pages' secret as the nodes derived it from admin.token (so
-that signed-in browsers stay signed in), and admin.token as a token record of role admin
-(so that scripts holding it keep working). It refuses a database holding keys already.
-Then give every node the key-encryption key and restart it; the files are not needed any
-more (a node with the key ignores them). Prints what it uploaded as JSON.`,
-		Args: cobra.NoArgs,
-	}, o, func(cmd *cobra.Command, _ []string) error { return keysUploadFunc(cmd, g, o) })
-}
-
-func keysUploadFunc(cmd *cobra.Command, g *globalOptions, o *keysUploadOptions) error {
+func keysUploadFunc(cmd *cobra.Command, g *globalOptions, o *keysUploadOptions, _ []string) error {
 	from := o.from
 	if from == "" {
 		from = g.data
@@ -193,31 +192,7 @@ func (o *keysResealOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.newFile, "new-key-file", "", "the file holding the new key-encryption key (yima keys kek > FILE)")
 }
 
-func newKeysResealCommand(g *globalOptions) *cobra.Command {
-	o := &keysResealOptions{}
-	return leaf(&cobra.Command{
-		Use:   "reseal --new-key-file FILE",
-		Short: "Seal the database's signing keys under a new key-encryption key (rotate the KEK)",
-		Long: `reseal opens every sealed record of the database --db names (the signing keys and the
-pages' secret) with the key-encryption key in use (--key-file, YIMA_KEY_FILE or YIMA_KEK)
-and seals it under the one in --new-key-file, in one transaction: all records move, or
-none. The signing keys themselves do not change, so every printed code still verifies.
-
-Nodes running with the old key go on serving with the keys they opened, but cannot read
-the records again: they log that the keys are sealed under the new key's id and do not
-see a rotation or retirement until restarted with the new key. Restart every node with
-the new key right after, before changing keys. For example:
-
-  (umask 077; yima keys kek > /etc/yima/kek.new)
-  YIMA_KEY_FILE=/etc/yima/kek yima --db "$YIMA_DB" keys reseal --new-key-file /etc/yima/kek.new
-  mv /etc/yima/kek.new /etc/yima/kek   # then restart each node
-
-Prints {"records": 2, "from": OLD_ID, "to": NEW_ID} (public ids, not the keys).`,
-		Args: cobra.NoArgs,
-	}, o, func(cmd *cobra.Command, _ []string) error { return keysResealFunc(cmd, g, o) })
-}
-
-func keysResealFunc(cmd *cobra.Command, g *globalOptions, o *keysResealOptions) error {
+func keysResealFunc(cmd *cobra.Command, g *globalOptions, o *keysResealOptions, _ []string) error {
 	if err := g.needDB("reseal"); err != nil {
 		return err
 	}

@@ -275,3 +275,20 @@ func leaf(c *cobra.Command, opts flagger, run func(cmd *cobra.Command, args []st
 	}
 	return c
 }
+
+// local finishes c as a command acting on the data directory, or the
+// database --db names, that g says, outside a remote group: its RunE hands
+// g, a fresh O holding c's flags, and the arguments to fn, the plain
+// function doing the work.
+func local[O any, P interface {
+	*O
+	flagger
+}](g *globalOptions, c *cobra.Command, fn func(cmd *cobra.Command, g *globalOptions, o P, args []string) error) *cobra.Command {
+	o := P(new(O))
+	return leaf(c, o, func(cmd *cobra.Command, args []string) error { return fn(cmd, g, o, args) })
+}
+
+// localArgs is local for a command without flags of its own.
+func localArgs(g *globalOptions, c *cobra.Command, fn func(cmd *cobra.Command, g *globalOptions, args []string) error) *cobra.Command {
+	return leaf(c, nil, func(cmd *cobra.Command, args []string) error { return fn(cmd, g, args) })
+}

@@ -74,8 +74,7 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 }
 
 func newServeCommand(g *globalOptions) *cobra.Command {
-	o := &serveOptions{}
-	cmd := leaf(&cobra.Command{
+	cmd := local(g, &cobra.Command{
 		Use:   "serve",
 		Short: "Run the scan service",
 		Long: `serve answers consumers and integrators over HTTP until SIGINT or SIGTERM, then
@@ -86,14 +85,14 @@ Every flag but --accept-data-loss has an environment form, YIMA_ and the flag's 
 in capitals with _ for - (--base-url is YIMA_BASE_URL); a flag on the command line
 wins over its variable.`,
 		Args: cobra.NoArgs,
-	}, o, func(cmd *cobra.Command, _ []string) error { return serveFunc(cmd, g, o) })
+	}, serveFunc)
 	envFlags(cmd.Flags())
 	return cmd
 }
 
 // serveFunc checks the flags, then runs a node on the data directory until
 // SIGINT or SIGTERM, or until storage fails.
-func serveFunc(cmd *cobra.Command, g *globalOptions, o *serveOptions) error {
+func serveFunc(cmd *cobra.Command, g *globalOptions, o *serveOptions, _ []string) error {
 	if err := applyEnv(cmd.LocalFlags()); err != nil {
 		return err
 	}

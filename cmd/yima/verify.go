@@ -11,18 +11,19 @@ import (
 )
 
 func newVerifyCommand(g *globalOptions) *cobra.Command {
-	return leaf(&cobra.Command{
+	return localArgs(g, &cobra.Command{
 		Use: "verify CODE", Short: "Check a code offline with the local keys (exit 0 genuine, 1 not)",
 		Long: `verify checks a code's signature with the data directory's keys, without a database:
 exit 0 and a JSON description when genuine, exit 1 and the reason when not.
 It reports whether the serial is active when the batch records are readable.`,
 		Args: cobra.ExactArgs(1),
-	}, nil, func(cmd *cobra.Command, args []string) error { return verifyFunc(cmd, g, args[0]) })
+	}, verifyFunc)
 }
 
-// verifyFunc checks code with the keys of the data directory and
+// verifyFunc checks the code CODE with the keys of the data directory and
 // describes it from the batch records when they are readable.
-func verifyFunc(cmd *cobra.Command, g *globalOptions, code string) error {
+func verifyFunc(cmd *cobra.Command, g *globalOptions, args []string) error {
+	code := args[0]
 	dir := g.data
 	opts, err := g.dirOptions()
 	if err != nil {

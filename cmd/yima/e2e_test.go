@@ -232,8 +232,19 @@ func freePort(t *testing.T) int {
 // startServe runs yima serve on data and waits until /healthz answers.
 func startServe(t *testing.T, data string) *server {
 	t.Helper()
+	return startServeWith(t, data, nil)
+}
+
+// startServeWith is startServe with the environment variables env added
+// and more flags (a node of a database: --db and the key-encryption key).
+// A port taken meanwhile by another process gets two more tries.
+func startServeWith(t *testing.T, data string, env []string, flags ...string) *server {
+	t.Helper()
 	for attempt := 0; ; attempt++ {
-		s, err := tryServe(t, data)
+		addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		// The tests drive one server hard from one address, as a load test
+		// does: the limits would refuse them (scan's tests cover the limits).
+		s, err := tryServeAs(t, addr, env, append([]string{"serve", "--data", data, "--addr", addr, "--log-level", "warn", "--no-limits"}, flags...)...)
 		if err == nil {
 			return s
 		}
@@ -242,13 +253,6 @@ func startServe(t *testing.T, data string) *server {
 		}
 		t.Logf("retrying: %v", err)
 	}
-}
-
-func tryServe(t *testing.T, data string) (*server, error) {
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	// The tests drive one server hard from one address, as a load test
-	// does: the limits would refuse them (scan's tests cover the limits).
-	return tryServeAs(t, addr, nil, "serve", "--data", data, "--addr", addr, "--log-level", "warn", "--no-limits")
 }
 
 // tryServeAs runs the binary with args and the environment variables env

@@ -125,7 +125,9 @@ func TestLongCookieAsFasthttpWritesIt(t *testing.T) {
 		var ctx fasthttp.RequestCtx
 		getLanding(ts.Srv, &ctx, codes[0])
 		lines := map[string]string{}
-		ctx.Response.Header.VisitAllCookie(func(key, value []byte) { lines[string(key)] = string(value) })
+		for key, value := range ctx.Response.Header.Cookies() {
+			lines[string(key)] = string(value)
+		}
 		for _, name := range []string{"yima_v", "yima_d"} {
 			var got fasthttp.Cookie
 			if err := got.Parse(lines[name]); err != nil || len(got.Value()) < 27 {

@@ -97,6 +97,9 @@ func TestGuideDesk(t *testing.T) {
 		t.Fatalf("signing in with the token: %d", status)
 	}
 	status, body = b.get("/guide?lang=en")
+	if status != 200 {
+		t.Fatalf("the desk after signing in with the token: %d", status)
+	}
 	for _, want := range []string{"王芳 · 旗舰店", "Members bound to me<b>2</b>", "New this month: 1", "138****5678", "(no phone number)",
 		"This month (" + now.Format("2006-01") + ")<b>6</b>", "Gifts verified<b>0</b>", `src="/guide/qr.svg?g=G1"`, `<script src="/guide.js"></script>`} {
 		if !strings.Contains(body, want) {

@@ -389,14 +389,10 @@ func pageLimit(args *fasthttp.Args) (int, error) {
 // parameter ("limt") would otherwise be ignored and the caller would read
 // an answer to another question.
 func onlyParams(args *fasthttp.Args, names ...string) error {
-	var bad string
-	args.VisitAll(func(k, _ []byte) {
-		if bad == "" && !slices.Contains(names, string(k)) {
-			bad = string(k)
+	for k := range args.All() {
+		if !slices.Contains(names, string(k)) {
+			return errorf(reward.CodeInvalidRequest, "unknown query parameter %q; this endpoint takes %s", string(k), strings.Join(names, ", "))
 		}
-	})
-	if bad != "" {
-		return errorf(reward.CodeInvalidRequest, "unknown query parameter %q; this endpoint takes %s", bad, strings.Join(names, ", "))
 	}
 	return nil
 }

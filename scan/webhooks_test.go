@@ -26,7 +26,7 @@ func TestWebhooksAPI(t *testing.T) {
 		defer mu.Unlock()
 		if err := webhook.Verify(secret, r.Header.Get(webhook.SignatureHeader), body, time.Minute, time.Now()); err != nil {
 			t.Errorf("delivery fails verification: %v", err)
-			http.Error(w, "bad", 401)
+			http.Error(w, "bad", http.StatusUnauthorized)
 			return
 		}
 		seqs = append(seqs, r.Header.Get(webhook.SeqHeader))

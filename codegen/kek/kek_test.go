@@ -83,7 +83,7 @@ func TestParse(t *testing.T) {
 			t.Errorf("Parse(%q) = %v; want a refusal that says how to make one", in, err)
 		}
 	}
-	if mustParse(t, kek.Generate()).ID() == mustParse(t, kek.Generate()).ID() {
+	if a, b := mustParse(t, kek.Generate()), mustParse(t, kek.Generate()); a.ID() == b.ID() {
 		t.Error("two generated keys have one id")
 	}
 }

@@ -123,7 +123,7 @@ func Verify(secret, header string, body []byte, tolerance time.Duration, now tim
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil || len(sigs) == 0 {
-		return errors.New("webhook: the signature header is not t=...,v1=...")
+		return errors.New("webhook: the signature header is not of the form t=<unix seconds>,v1=<hex signature>")
 	}
 	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
 		return fmt.Errorf("webhook: signed %s from now, outside the tolerance", d)

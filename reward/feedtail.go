@@ -24,11 +24,11 @@ import (
 // events that were not written.
 //
 // Elsewhere (an engine sharing its store, a store that is not Serial, such
-// as one deciding in lanes, whose groups may run again in another order) every decision reads and writes
-// the head record meta/feed-head, as it always did; on a shared database
-// the relay numbers events in batches (relay.go). meta/feed-head is
-// therefore only a floor of the head: stores written by a single writer
-// hold a stale one, or none. Readers of a whole store take the head as
+// as one deciding in lanes, whose groups may run again in another order)
+// every decision reads and writes the head record meta/feed-head, as it
+// always did; on a shared database the relay numbers events in batches
+// (relay.go). meta/feed-head is therefore only a floor of the head: stores
+// written by a single writer hold a stale one, or none. Readers of a whole store take the head as
 // storedFeedHead does, and an engine that keeps the record raises it to
 // that once before its first decision (repair), so that a store moved to
 // PostgreSQL (yima migrate) numbers after its last event, never over it.

@@ -2,7 +2,6 @@ package reward
 
 import (
 	"slices"
-	"sync"
 	"time"
 	"unsafe"
 
@@ -19,15 +18,15 @@ import (
 // record can come to sit at the same address.
 //
 // Its members are handed out as copies only: a decision changes the
-// member it loaded, and may fail after that. Lanes (store.Laned) decide on
-// several goroutines at once, hence the lock.
+// member it loaded, and may fail after that. Only decisions touch it, and
+// it is on only where they run one at a time (store.Serial), so it takes
+// no lock, as the index of scanned codes takes none.
 type memberCache struct {
 	// on where the store hands decisions back the bytes a decision put:
 	// one writer on a Serial store, as for the feed's tail. Elsewhere
 	// (PostgreSQL) no lookup could hit, and filling the cache would only
-	// cost each scan a lock, a key and the members' memory.
+	// cost each scan a key and the members' memory.
 	on bool
-	mu sync.Mutex
 	m  map[string]cachedMember
 }
 
@@ -53,9 +52,7 @@ func (e *Engine) loadScanMember(tx getter, canonical string, now time.Time) (*Me
 	if !found {
 		return &Member{ID: canonical, Created: now, fresh: true}, nil
 	}
-	e.members.mu.Lock()
 	c, ok := e.members.m[string(key)]
-	e.members.mu.Unlock()
 	if ok && c.data == unsafe.SliceData(raw) && c.n == len(raw) {
 		return c.m.clone(), nil
 	}
@@ -77,8 +74,6 @@ func (e *Engine) putScanMember(tx Tx, m *Member) error {
 		return err
 	}
 	c := cachedMember{data: unsafe.SliceData(raw), n: len(raw), m: m}
-	e.members.mu.Lock()
-	defer e.members.mu.Unlock()
 	if e.members.m == nil || len(e.members.m) >= maxCachedMembers {
 		e.members.m = make(map[string]cachedMember)
 	}

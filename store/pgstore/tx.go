@@ -325,9 +325,9 @@ func (g *group) get(key []byte) (v []byte, found bool, err error) {
 // it reads, and is then discarded, to run again after the others once
 // the keys missed by the whole pass are read in one statement (see
 // store.Hints: such runs may see keys not named as absent, and are never
-// kept). The decisions then commit in the order their runs were kept: all of them
-// were in the group together, so any order is one their callers could
-// have seen. A decision without hints reads key by key, as do those left
+// kept). The decisions then commit in the order their runs were kept:
+// all of them were in the group together, so any order is one their
+// callers could have seen. A decision without hints reads key by key, as do those left
 // after gatherRounds passes.
 func (g *group) run(ops []*op) error {
 	// Reads after the runs (the strict path's, say) see the database,
